@@ -1,0 +1,137 @@
+package network
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/util/dbutil"
+	"gopkg.in/yaml.v3"
+	"maunium.net/go/mautrix/id"
+)
+
+// Connector is one network kind (WhatsApp, IRC). The core creates exactly
+// one per network at start-up. Init and LoadLogin must not do network I/O:
+// the core calls them while starting and expects them to return at once.
+type Connector interface {
+	// ID is the permanent network ID; it prefixes ghost user IDs.
+	ID() NetworkID
+	// Name is the human name shown in messages ("WhatsApp").
+	Name() string
+	// Init decodes the network's own config section (nil when the config
+	// has none) and keeps the host. Config errors must name their key path
+	// below the section, e.g. "networks.libera.address: missing port".
+	Init(host Host, cfg *yaml.Node) error
+	// Start is called once after Init and before any login is loaded.
+	Start(ctx context.Context) error
+	// Stop disconnects everything; the core has stopped calling in.
+	Stop(ctx context.Context)
+
+	// LoginFlows describe the ways to log in, for help texts.
+	LoginFlows() []LoginFlow
+	// StartLogin begins a login for user with the words after
+	// "login <network>". Bad arguments return a UserError.
+	StartLogin(ctx context.Context, user id.UserID, args []string) (LoginProcess, error)
+	// LoadLogin makes a client for a stored login. It must not connect:
+	// the core calls Connect when it is ready to receive events.
+	LoadLogin(ctx context.Context, login *Login) (Client, error)
+
+	// Commands the network adds to the management bot.
+	Commands() []Command
+}
+
+// Login is one remote account of a Matrix user, as the core stores it.
+type Login struct {
+	ID LoginID
+	// User is the Matrix user who owns this login.
+	User id.UserID
+	// RemoteName is a human name of the remote account (a phone number,
+	// "nick on libera").
+	RemoteName string
+	// RemoteUser is the account's own remote user ID, the sender of what
+	// the account sends.
+	RemoteUser UserID
+	// Metadata is the network's own state for this login (session keys
+	// stay in the network's stores; this is for small typed state).
+	Metadata json.RawMessage
+}
+
+// Client is one logged-in remote account.
+type Client interface {
+	// Connect starts connecting in the background and returns at once.
+	// Progress and failures are reported with Host.ReportState.
+	Connect(ctx context.Context)
+	// Disconnect closes the connection; it may be connected again later.
+	Disconnect()
+	// ChatInfo is called when the core creates or resyncs a portal.
+	ChatInfo(ctx context.Context, chat ChatID) (*ChatInfo, error)
+	// UserInfo is called when the core creates or refreshes a ghost.
+	UserInfo(ctx context.Context, user UserID) (*UserInfo, error)
+	// Send delivers a Matrix message to the remote chat.
+	Send(ctx context.Context, msg *OutgoingMessage) (*SendResult, error)
+}
+
+// Optional capabilities. The core finds them by type assertion; a client
+// that lacks one makes the core tell the Matrix user that the action is
+// not supported on that network, instead of dropping it.
+type (
+	Editor interface {
+		Edit(ctx context.Context, edit *OutgoingEdit) error
+	}
+	Reactor interface {
+		// React returns the EmojiID under which the network keeps the
+		// reaction, so that removing it later finds the same one.
+		React(ctx context.Context, r *OutgoingReaction) (EmojiID, error)
+		Unreact(ctx context.Context, r *OutgoingUnreaction) error
+	}
+	Redactor interface {
+		Redact(ctx context.Context, r *OutgoingRedaction) error
+	}
+	// Logouter is implemented by networks whose logins can be ended on the
+	// remote side too. The core forgets the login even when Logout fails.
+	Logouter interface {
+		Logout(ctx context.Context) error
+	}
+	// ChatLeaver says what leaving a portal room means on the network.
+	// Without it, leaving the room leaves nothing remote.
+	ChatLeaver interface {
+		LeaveChat(ctx context.Context, portal PortalKey) error
+	}
+	TypingSender interface {
+		SendTyping(ctx context.Context, portal PortalKey, typing bool) error
+	}
+	ReceiptSender interface {
+		SendReceipt(ctx context.Context, portal PortalKey, upTo MessageID) error
+	}
+)
+
+// GhostNamer is an optional Connector capability: a network that pins its
+// own ghost localpart encoding (after the "<network>_" prefix) implements
+// it. Without it the core uses id.EncodeUserLocalpart, which is reversible.
+type GhostNamer interface {
+	GhostLocalpart(user UserID) string
+	ParseGhostLocalpart(localpart string) (UserID, bool)
+}
+
+// Host is the only way a network reaches the core. Each network gets its
+// own Host, bound to its NetworkID.
+type Host interface {
+	// QueueEvent hands a remote event to its portal's ordered queue and
+	// returns at once.
+	QueueEvent(login LoginID, evt Event)
+	// HandleEvent waits until the portal has bridged evt (or failed), for
+	// networks that acknowledge upstream only afterwards.
+	HandleEvent(ctx context.Context, login LoginID, evt Event) error
+	// ReportState records a login's connection state; the core shows it in
+	// `status` and tells the user (debounced) when it needs attention.
+	ReportState(login LoginID, st State)
+	// UpdateGhost refreshes a remote person's ghost (name, avatar) when the
+	// network learns of a change outside any chat.
+	UpdateGhost(ctx context.Context, user UserID, info *UserInfo) error
+	// SaveLogin stores changed login metadata or remote name.
+	SaveLogin(ctx context.Context, login *Login) error
+	// Database is the bridge's database, for stores a library owns.
+	Database() *dbutil.Database
+	// Log is a logger with the network's name as a field.
+	Log() *zerolog.Logger
+}

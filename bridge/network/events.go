@@ -1,0 +1,152 @@
+package network
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+)
+
+// Event is a remote event handed to the core. The set is closed: only the
+// types in this file implement it.
+type Event interface {
+	EventMeta() *Meta
+	isEvent()
+}
+
+// Meta is common to every remote event.
+type Meta struct {
+	Portal PortalKey
+	Sender Sender
+	// Timestamp is the remote server's time of the event; the core sends
+	// the Matrix event with it (appservice timestamp massaging).
+	Timestamp time.Time
+	// CreatePortal allows this event to create the portal room when it
+	// does not exist yet. Messages set it; typing and receipts do not.
+	CreatePortal bool
+}
+
+func (m *Meta) EventMeta() *Meta { return m }
+func (*Meta) isEvent()           {}
+
+// Sender is who caused a remote event.
+type Sender struct {
+	User UserID
+	// FromMe is true when the login's own remote account did it (from
+	// another device, or through Ferry). Ferry's own sends are recognised
+	// by message ID and not bridged again.
+	FromMe bool
+}
+
+// Message is a new remote message.
+type Message struct {
+	Meta
+	ID    MessageID
+	Parts []Part
+	// ReplyTo names the message this one answers, if any.
+	ReplyTo *MessageRef
+}
+
+// Part is one Matrix event of a message. Content is already in Matrix
+// shape (the network converts its formatting); Media, when set, is fetched
+// on the portal's goroutine and uploaded as the sender's ghost, and its
+// URL is filled into Content.
+type Part struct {
+	ID      PartID
+	Content *event.MessageEventContent
+	// Extra keys merged into the event content (network-specific fields).
+	Extra map[string]any
+	Media func(ctx context.Context) (*Media, error)
+}
+
+// Media is a file crossing the bridge in either direction.
+type Media struct {
+	Data     io.ReadCloser
+	MimeType string
+	FileName string
+	// Size is -1 when unknown.
+	Size int64
+}
+
+// MessageRef points at a message (and optionally one part of it).
+type MessageRef struct {
+	ID   MessageID
+	Part PartID
+}
+
+// Edit replaces the content of an earlier message's parts.
+type Edit struct {
+	Meta
+	Target MessageID
+	// Parts carry the new content; Part.ID names the part replaced.
+	Parts []Part
+}
+
+// Reaction adds a reaction to a message.
+type Reaction struct {
+	Meta
+	Target MessageRef
+	Emoji  EmojiID
+	// Key is the reaction as Matrix shows it (an emoji or short text).
+	Key string
+}
+
+// ReactionRemove removes a reaction the sender made earlier.
+type ReactionRemove struct {
+	Meta
+	Target MessageRef
+	Emoji  EmojiID
+}
+
+// Redaction deletes a message for everyone.
+type Redaction struct {
+	Meta
+	Target MessageID
+}
+
+// ChatInfoChange updates the portal's name, topic, avatar or members.
+type ChatInfoChange struct {
+	Meta
+	Info *ChatInfo
+}
+
+type MembershipAction string
+
+const (
+	MembershipJoin   MembershipAction = "join"
+	MembershipLeave  MembershipAction = "leave"
+	MembershipKick   MembershipAction = "kick"
+	MembershipBan    MembershipAction = "ban"
+	MembershipInvite MembershipAction = "invite"
+)
+
+// Membership is a change of who is in the chat. Sender did it to Target.
+type Membership struct {
+	Meta
+	Target UserID
+	// TargetIsMe marks the login's own account as the target: for a kick
+	// or ban the core removes the login's Matrix user from a shared room.
+	TargetIsMe bool
+	Action     MembershipAction
+	Reason     string
+}
+
+// Typing is a typing notification; Timeout 0 means stopped.
+type Typing struct {
+	Meta
+	Timeout time.Duration
+}
+
+// Receipt says Sender has read up to Target.
+type Receipt struct {
+	Meta
+	Target MessageID
+}
+
+// ChatResync asks the core to refresh the portal from Client.ChatInfo, or
+// from Info when the network already has it.
+type ChatResync struct {
+	Meta
+	Info *ChatInfo
+}

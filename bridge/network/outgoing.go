@@ -1,0 +1,78 @@
+package network
+
+import (
+	"context"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// OutgoingMeta is common to everything the core asks a network to send.
+type OutgoingMeta struct {
+	Portal PortalKey
+	// EventID is the Matrix event being bridged.
+	EventID id.EventID
+	// Sender is the Matrix user who sent it.
+	Sender id.UserID
+	// Relay is set when the message goes out through another login because
+	// the sender has none (relay mode); the network prefixes the name.
+	Relay *RelaySender
+}
+
+type RelaySender struct {
+	DisplayName string
+}
+
+// OutgoingMessage is a Matrix message for a remote chat.
+type OutgoingMessage struct {
+	OutgoingMeta
+	Content *event.MessageEventContent
+	// Media fetches the attached file from the homeserver (nil for text).
+	Media func(ctx context.Context) (*Media, error)
+	// ReplyTo is the remote message being answered, if the Matrix event
+	// replied to a bridged message.
+	ReplyTo *ReplyTarget
+}
+
+type ReplyTarget struct {
+	MessageRef
+	Sender UserID
+	// Text is the plain text of the replied-to message as bridged, for
+	// networks that quote.
+	Text string
+}
+
+// SendResult is the remote identity of a sent message. ID must be unique
+// within the chat; networks without remote IDs mint their own.
+type SendResult struct {
+	ID        MessageID
+	Timestamp time.Time
+}
+
+type OutgoingEdit struct {
+	OutgoingMeta
+	Target MessageRef
+	// Content is the new content (m.new_content).
+	Content *event.MessageEventContent
+	// OldText is the previous plain text, for networks that send a short
+	// correction instead of the whole message.
+	OldText string
+}
+
+type OutgoingReaction struct {
+	OutgoingMeta
+	Target MessageRef
+	Key    string
+}
+
+type OutgoingUnreaction struct {
+	OutgoingMeta
+	Target MessageRef
+	Emoji  EmojiID
+}
+
+type OutgoingRedaction struct {
+	OutgoingMeta
+	Target MessageID
+}

@@ -1,0 +1,64 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+)
+
+// StateKind is a login's connection state.
+type StateKind string
+
+const (
+	StateConnecting          StateKind = "connecting"
+	StateConnected           StateKind = "connected"
+	StateTransientDisconnect StateKind = "transient-disconnect"
+	// StateBadCredentials and StateLoggedOut need the user to act.
+	StateBadCredentials StateKind = "bad-credentials"
+	StateLoggedOut      StateKind = "logged-out"
+	StateUnknownError   StateKind = "unknown-error"
+)
+
+// NeedsAction says whether the user has to do something to recover.
+func (k StateKind) NeedsAction() bool {
+	return k == StateBadCredentials || k == StateLoggedOut
+}
+
+type State struct {
+	Kind StateKind
+	// Message is a human explanation, shown to the user as it is.
+	Message string
+}
+
+// UserError is an error whose Message is fit to show to the Matrix user.
+type UserError struct {
+	Message string
+	Err     error
+}
+
+func (e *UserError) Error() string {
+	if e.Err == nil {
+		return e.Message
+	}
+	return fmt.Sprintf("%s: %v", e.Message, e.Err)
+}
+
+func (e *UserError) Unwrap() error { return e.Err }
+
+// UserErrorf makes a UserError with a formatted message and no cause.
+func UserErrorf(format string, args ...any) error {
+	return &UserError{Message: fmt.Sprintf(format, args...)}
+}
+
+// UserMessage is the text to show a Matrix user for err: the message of
+// the outermost UserError, or fallback when there is none.
+func UserMessage(err error, fallback string) string {
+	var ue *UserError
+	if errors.As(err, &ue) {
+		return ue.Message
+	}
+	return fallback
+}
+
+// ErrNotSupported is returned (wrapped) by networks for actions a chat does
+// not allow, e.g. editing on a network without edits.
+var ErrNotSupported = errors.New("not supported by this network")
