@@ -1,0 +1,158 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mau.fi/util/dbutil"
+	"maunium.net/go/mautrix/id"
+)
+
+// QueuedEvent is a Matrix event in the durable inbound queue.
+//
+// The appservice answers a transaction with 200 only after its events are
+// stored here, so an event is never lost between receipt and handling. It
+// deduplicates by event ID, not transaction ID, because Dendrite need not
+// reuse a transaction ID when it retries.
+type QueuedEvent struct {
+	Seq        int64 // set by Enqueue; strictly increasing, never reused
+	EventID    id.EventID
+	RoomID     id.RoomID
+	Data       json.RawMessage // the event as received
+	ReceivedAt time.Time       // set to now by Enqueue when zero
+	HandledAt  time.Time       // zero while pending
+}
+
+// MatrixEventQuery reads and writes the matrix_event table.
+type MatrixEventQuery struct {
+	qh *dbutil.QueryHelper[*QueuedEvent]
+}
+
+func newQueuedEvent() *QueuedEvent { return &QueuedEvent{} }
+
+const (
+	queuedEventColumns = `seq, event_id, room_id, data, received_at, handled_at`
+	// RETURNING yields no row when the event ID is already stored, which
+	// is how Enqueue tells fresh events from duplicates in one statement.
+	enqueueEvent = `
+		INSERT INTO matrix_event (event_id, room_id, data, received_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (event_id) DO NOTHING
+		RETURNING seq`
+)
+
+// Scan implements dbutil.DataStruct.
+func (e *QueuedEvent) Scan(row dbutil.Scannable) (*QueuedEvent, error) {
+	var data string
+	var received int64
+	var handled sql.NullInt64
+	err := row.Scan(&e.Seq, &e.EventID, &e.RoomID, &data, &received, &handled)
+	if err != nil {
+		return nil, err
+	}
+	e.Data = json.RawMessage(data)
+	e.ReceivedAt = fromMilli(received)
+	e.HandledAt = fromNullMilli(handled)
+	return e, nil
+}
+
+// Enqueue stores evts in one transaction, skipping events whose ID is
+// already stored (pending or handled, unless pruned since) or repeated
+// earlier in evts. It returns the fresh events, in the order given, with
+// Seq set; skipped events are left untouched. On error nothing is stored
+// and no Seq is set.
+//
+// Seq increases across calls and restarts. On PostgreSQL, concurrent
+// Enqueue calls may commit out of Seq order, so callers that rely on
+// Pending's order must not enqueue concurrently (the appservice handles one
+// transaction at a time).
+func (q *MatrixEventQuery) Enqueue(ctx context.Context, evts []*QueuedEvent) ([]*QueuedEvent, error) {
+	if len(evts) == 0 {
+		return nil, nil
+	}
+	for _, evt := range evts {
+		if evt.EventID == "" || len(evt.Data) == 0 {
+			return nil, fmt.Errorf("enqueue matrix events: event %q has no ID or no data", evt.EventID)
+		}
+	}
+	now := time.Now()
+	fresh := make([]*QueuedEvent, 0, len(evts))
+	seqs := make([]int64, 0, len(evts))
+	received := make([]time.Time, 0, len(evts))
+	err := q.qh.GetDB().DoTxn(ctx, nil, func(ctx context.Context) error {
+		// Reset on every attempt so a retried function starts clean.
+		fresh, seqs, received = fresh[:0], seqs[:0], received[:0]
+		for _, evt := range evts {
+			recv := evt.ReceivedAt
+			if recv.IsZero() {
+				recv = now
+			}
+			var seq int64
+			err := q.qh.GetDB().QueryRow(ctx, enqueueEvent,
+				evt.EventID, evt.RoomID, string(evt.Data), toMilli(recv)).Scan(&seq)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // duplicate
+			} else if err != nil {
+				return fmt.Errorf("insert %s: %w", evt.EventID, err)
+			}
+			fresh = append(fresh, evt)
+			seqs = append(seqs, seq)
+			received = append(received, fromMilli(toMilli(recv)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue matrix events: %w", err)
+	}
+	// Only now that the transaction has committed do the caller's structs
+	// learn their sequence numbers.
+	for i, evt := range fresh {
+		evt.Seq = seqs[i]
+		evt.ReceivedAt = received[i]
+	}
+	return fresh, nil
+}
+
+// Pending returns the unhandled events, oldest (lowest Seq) first.
+func (q *MatrixEventQuery) Pending(ctx context.Context) ([]*QueuedEvent, error) {
+	evts, err := q.qh.QueryMany(ctx,
+		`SELECT `+queuedEventColumns+` FROM matrix_event WHERE handled_at IS NULL ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("get pending matrix events: %w", err)
+	}
+	return evts, nil
+}
+
+// MarkHandled records that an event has been handled, now. The event stays
+// stored (for deduplication) until PruneHandled removes it. Marking a
+// missing or already handled event is not an error and keeps the first
+// handling time.
+func (q *MatrixEventQuery) MarkHandled(ctx context.Context, eventID id.EventID) error {
+	err := q.qh.Exec(ctx,
+		`UPDATE matrix_event SET handled_at = $1 WHERE event_id = $2 AND handled_at IS NULL`,
+		time.Now().UnixMilli(), eventID)
+	if err != nil {
+		return fmt.Errorf("mark matrix event %s handled: %w", eventID, err)
+	}
+	return nil
+}
+
+// PruneHandled deletes events handled before the given time and returns how
+// many it deleted. A pruned event ID is forgotten, so a redelivery after
+// that would be handled again: keep the retention well beyond how long the
+// homeserver retries a transaction.
+func (q *MatrixEventQuery) PruneHandled(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.qh.GetDB().Exec(ctx,
+		`DELETE FROM matrix_event WHERE handled_at IS NOT NULL AND handled_at < $1`, before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("prune handled matrix events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune handled matrix events: %w", err)
+	}
+	return n, nil
+}
