@@ -1,0 +1,154 @@
+package bridge
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"time"
+
+	"go.mau.fi/util/exhttp"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/database"
+)
+
+// MaxTransactionSize bounds a transaction body; Dendrite batches at most 50
+// events, so this is generous.
+const MaxTransactionSize = 64 << 20
+
+// router serves the appservice API. Ferry answers transactions itself
+// rather than through mautrix's handler: that one answers 200 as soon as
+// the events are in memory and hands them to an asynchronous processor,
+// which loses them on a crash and may reorder them.
+func (b *Bridge) router() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("PUT /_matrix/app/v1/transactions/{txnID}", b.putTransaction)
+	mux.HandleFunc("PUT /transactions/{txnID}", b.putTransaction)
+	mux.HandleFunc("GET /_matrix/app/v1/users/{userID}", b.getUser)
+	mux.HandleFunc("GET /_matrix/app/v1/rooms/{roomAlias}", b.getRoomAlias)
+	mux.HandleFunc("POST /_matrix/app/v1/ping", b.postPing)
+	mux.HandleFunc("GET /_matrix/mau/live", b.getHealth)
+	mux.HandleFunc("GET /_matrix/mau/ready", b.getHealth)
+	mux.HandleFunc("GET /health", b.getHealth)
+	return mux
+}
+
+// transactionBody keeps events raw: they are stored as received and parsed
+// only when handled.
+type transactionBody struct {
+	Events    []json.RawMessage `json:"events"`
+	Ephemeral []json.RawMessage `json:"ephemeral"`
+	// Before MSC2409 was stable, servers used the unstable name.
+	UnstableEphemeral []json.RawMessage `json:"de.sorunome.msc2409.ephemeral"`
+}
+
+type eventIDs struct {
+	ID     id.EventID `json:"event_id"`
+	RoomID id.RoomID  `json:"room_id"`
+}
+
+func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
+	if !b.AS.CheckServerToken(w, r) {
+		return
+	}
+	txnID := r.PathValue("txnID")
+	log := b.Log.With().Str("transaction_id", txnID).Logger()
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxTransactionSize+1))
+	if err != nil || len(body) > MaxTransactionSize {
+		mautrix.MNotJSON.WithMessage("Failed to read request body").Write(w)
+		return
+	}
+	var txn transactionBody
+	if err = json.Unmarshal(body, &txn); err != nil {
+		log.Warn().Err(err).Msg("Malformed transaction")
+		mautrix.MNotJSON.WithMessage("Transaction is not valid JSON").Write(w)
+		return
+	}
+	queued := make([]*database.QueuedEvent, 0, len(txn.Events))
+	now := time.Now()
+	for _, raw := range txn.Events {
+		var ids eventIDs
+		if err = json.Unmarshal(raw, &ids); err != nil || ids.ID == "" || ids.RoomID == "" {
+			// One bad event must not make the homeserver retry the whole
+			// batch forever.
+			log.Warn().Err(err).Msg("Skipping event without event or room ID")
+			continue
+		}
+		queued = append(queued, &database.QueuedEvent{EventID: ids.ID, RoomID: ids.RoomID, Data: raw, ReceivedAt: now})
+		log.Trace().RawJSON("event", raw).Msg("Received event")
+	}
+	fresh, err := b.DB.MatrixEvents.Enqueue(r.Context(), queued)
+	if err != nil {
+		// Not stored, so not acknowledged: the homeserver retries.
+		log.Err(err).Msg("Failed to store transaction")
+		mautrix.MUnknown.WithMessage("Failed to store events").WithStatus(http.StatusInternalServerError).Write(w)
+		return
+	}
+	for _, evt := range fresh {
+		select {
+		case b.events <- evt:
+		case <-b.ctx.Done():
+			// Stored; the next start replays it.
+		}
+	}
+	ephemeral := txn.Ephemeral
+	if ephemeral == nil {
+		ephemeral = txn.UnstableEphemeral
+	}
+	for _, raw := range ephemeral {
+		b.handleEphemeral(raw)
+	}
+	log.Debug().Int("events", len(txn.Events)).Int("fresh", len(fresh)).Int("ephemeral", len(ephemeral)).Msg("Accepted transaction")
+	exhttp.WriteEmptyJSONResponse(w, http.StatusOK)
+}
+
+// getUser answers whether a user ID in Ferry's namespace exists. It never
+// creates a ghost: the homeserver asks on behalf of anyone who looks up a
+// profile, so an answer must not cost more than a lookup.
+func (b *Bridge) getUser(w http.ResponseWriter, r *http.Request) {
+	if !b.AS.CheckServerToken(w, r) {
+		return
+	}
+	if !b.queries.allow() {
+		mautrix.MLimitExceeded.WithMessage("Too many queries").WithStatus(http.StatusTooManyRequests).Write(w)
+		return
+	}
+	user := id.UserID(r.PathValue("userID"))
+	known := user == b.Matrix.BotMXID()
+	if !known {
+		var err error
+		if known, err = b.Ghosts.Known(r.Context(), user); err != nil {
+			b.Log.Err(err).Stringer("user_id", user).Msg("Failed to look up queried user")
+		}
+	}
+	if known {
+		exhttp.WriteEmptyJSONResponse(w, http.StatusOK)
+	} else {
+		mautrix.MNotFound.WithMessage("No such user").Write(w)
+	}
+}
+
+// getRoomAlias answers alias queries. Networks that map aliases to chats
+// will resolve them here; until one does, every alias is unknown.
+func (b *Bridge) getRoomAlias(w http.ResponseWriter, r *http.Request) {
+	if !b.AS.CheckServerToken(w, r) {
+		return
+	}
+	if !b.queries.allow() {
+		mautrix.MLimitExceeded.WithMessage("Too many queries").WithStatus(http.StatusTooManyRequests).Write(w)
+		return
+	}
+	mautrix.MNotFound.WithMessage("No such room alias").Write(w)
+}
+
+func (b *Bridge) postPing(w http.ResponseWriter, r *http.Request) {
+	if !b.AS.CheckServerToken(w, r) {
+		return
+	}
+	exhttp.WriteEmptyJSONResponse(w, http.StatusOK)
+}
+
+func (b *Bridge) getHealth(w http.ResponseWriter, _ *http.Request) {
+	exhttp.WriteEmptyJSONResponse(w, http.StatusOK)
+}

@@ -1,0 +1,258 @@
+// Package bridge is Ferry's application: it serves the appservice API,
+// routes Matrix events to portals or to the management bot, runs the
+// commands, and owns the lifecycle of every network login.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/util/dbutil"
+	"maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/id"
+	"maunium.net/go/mautrix/sqlstatestore"
+
+	"github.com/ferrybridge/ferry/bridge/config"
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/portals"
+	"github.com/ferrybridge/ferry/puppets"
+)
+
+// Version is set at build time with -ldflags "-X ...bridge.Version=...".
+var Version = "0.1.0-dev"
+
+type Bridge struct {
+	Config  *config.Config
+	DB      *database.Database
+	AS      *appservice.AppService
+	Matrix  *puppets.Matrix
+	Ghosts  *puppets.Ghosts
+	Portals *portals.Manager
+	Log     zerolog.Logger
+
+	networks map[network.NetworkID]*networkEntry
+	order    []network.NetworkID
+	commands []*command
+
+	server   *http.Server
+	listener net.Listener
+	events   chan *database.QueuedEvent
+	rooms    *serialQueues
+	queries  *rateLimiter
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	loginLock sync.RWMutex
+	logins    map[loginKey]*loginEntry
+	flowLock  sync.Mutex
+	flows     map[id.UserID]*loginFlow
+}
+
+type networkEntry struct {
+	connector network.Connector
+	host      *host
+}
+
+// New wires a bridge from a validated config and the networks cmd/ferry
+// chose. It opens and migrates the database but starts nothing.
+func New(cfg *config.Config, connectors []network.Connector, log zerolog.Logger) (*Bridge, error) {
+	ctx, cancel := context.WithCancel(log.WithContext(context.Background()))
+	b := &Bridge{
+		Config:   cfg,
+		Log:      log,
+		networks: make(map[network.NetworkID]*networkEntry),
+		events:   make(chan *database.QueuedEvent, 1024),
+		queries:  newRateLimiter(20, 50),
+		ctx:      ctx,
+		cancel:   cancel,
+		logins:   make(map[loginKey]*loginEntry),
+		flows:    make(map[id.UserID]*loginFlow),
+	}
+	b.rooms = newSerialQueues()
+	db, err := database.Open(cfg.Database.Type, cfg.Database.URI, log.With().Str("component", "database").Logger())
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if cfg.Database.MaxOpenConns > 0 {
+		db.RawDB.SetMaxOpenConns(cfg.Database.MaxOpenConns)
+	}
+	if cfg.Database.MaxIdleConns > 0 {
+		db.RawDB.SetMaxIdleConns(cfg.Database.MaxIdleConns)
+	}
+	b.DB = db
+	if err = db.Upgrade(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("upgrade database: %w", err)
+	}
+	stateStore := sqlstatestore.NewSQLStateStore(db.Database, dbutil.ZeroLogger(log.With().Str("component", "state_store").Logger()), false)
+	if err = stateStore.Upgrade(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("upgrade state store: %w", err)
+	}
+	var ghostNets []network.NetworkID
+	for _, c := range connectors {
+		ghostNets = append(ghostNets, c.ID())
+	}
+	as, err := appservice.CreateFull(appservice.CreateOpts{
+		Registration:     cfg.Registration(ghostNets, nil),
+		HomeserverDomain: cfg.Homeserver.Domain,
+		HomeserverURL:    cfg.Homeserver.Address,
+		HostConfig:       appservice.HostConfig{Hostname: cfg.AppService.Hostname, Port: uint16(cfg.AppService.Port)},
+		StateStore:       stateStore,
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("create appservice: %w", err)
+	}
+	as.Log = log.With().Str("component", "appservice").Logger()
+	b.AS = as
+	b.Matrix = puppets.NewMatrix(as, log.With().Str("component", "matrix").Logger())
+	b.Ghosts = puppets.NewGhosts(db, b.Matrix, cfg.Homeserver.Domain, log.With().Str("component", "ghosts").Logger())
+	b.Portals = portals.NewManager(db, b.Ghosts, b.Matrix, b, log.With().Str("component", "portals").Logger())
+	for _, c := range connectors {
+		net := c.ID()
+		if _, dup := b.networks[net]; dup {
+			cancel()
+			return nil, fmt.Errorf("network %q registered twice", net)
+		}
+		h := &host{b: b, net: net, log: log.With().Str("network", string(net)).Logger()}
+		if err = c.Init(h, cfg.Networks[net]); err != nil {
+			cancel()
+			return nil, fmt.Errorf("%s config: %w", net, err)
+		}
+		if namer, ok := c.(network.GhostNamer); ok {
+			b.Ghosts.SetNamer(net, namer)
+		}
+		b.networks[net] = &networkEntry{connector: c, host: h}
+		b.order = append(b.order, net)
+	}
+	b.commands = b.buildCommands()
+	return b, nil
+}
+
+// Start listens for the homeserver, replays Matrix events that were
+// accepted but not handled before the last stop, starts the networks and
+// connects the stored logins.
+func (b *Bridge) Start() error {
+	ctx := b.ctx
+	pending, err := b.DB.MatrixEvents.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("load pending Matrix events: %w", err)
+	}
+	addr := net.JoinHostPort(b.Config.AppService.Hostname, strconv.Itoa(b.Config.AppService.Port))
+	b.listener, err = net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	b.server = &http.Server{Handler: b.router(), ReadHeaderTimeout: 30 * time.Second}
+	b.wg.Add(2)
+	go b.dispatch(pending)
+	go func() {
+		defer b.wg.Done()
+		if err := b.server.Serve(b.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.Log.Err(err).Msg("Appservice HTTP server failed")
+		}
+	}()
+	b.Log.Info().Str("address", addr).Int("replayed_events", len(pending)).Msg("Appservice API listening")
+	if err = b.ensureBotProfile(ctx); err != nil {
+		// Not fatal: the homeserver may come up later; commands still work
+		// once it does, and the profile is retried at the next start.
+		b.Log.Warn().Err(err).Msg("Failed to set up the bot user")
+	}
+	for _, net := range b.order {
+		if err = b.networks[net].connector.Start(ctx); err != nil {
+			return fmt.Errorf("start %s: %w", net, err)
+		}
+	}
+	b.loadLogins(ctx)
+	b.wg.Add(1)
+	go b.pruneHandledEvents()
+	return nil
+}
+
+// Stop shuts down gracefully: no new transactions, networks disconnected,
+// portal queues finished with their current item.
+func (b *Bridge) Stop() {
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if b.server != nil {
+		_ = b.server.Shutdown(shutdownCtx)
+	}
+	for _, net := range b.order {
+		b.networks[net].connector.Stop(shutdownCtx)
+	}
+	b.cancel()
+	b.Portals.Stop()
+	b.wg.Wait()
+	b.rooms.wait()
+	if err := b.DB.Close(); err != nil {
+		b.Log.Warn().Err(err).Msg("Failed to close database")
+	}
+}
+
+func (b *Bridge) ensureBotProfile(ctx context.Context) error {
+	bot := b.Matrix.Bot()
+	if err := b.Matrix.Retry(ctx, "register bot", bot.EnsureRegistered); err != nil {
+		return err
+	}
+	if name := b.Config.AppService.Bot.Displayname; name != "" {
+		if err := bot.SetDisplayName(ctx, name); err != nil {
+			return fmt.Errorf("set bot display name: %w", err)
+		}
+	}
+	if avatar := b.Config.AppService.Bot.Avatar; avatar != "" {
+		uri, err := id.ParseContentURI(avatar)
+		if err != nil {
+			return fmt.Errorf("appservice.bot.avatar: %w", err)
+		}
+		if err = bot.SetAvatarURL(ctx, uri); err != nil {
+			return fmt.Errorf("set bot avatar: %w", err)
+		}
+	}
+	return nil
+}
+
+// pruneHandledEvents forgets handled Matrix event IDs after a day: long
+// enough for any homeserver retry, short enough to keep the table small.
+func (b *Bridge) pruneHandledEvents() {
+	defer b.wg.Done()
+	ticker := time.NewTicker(time.Hour)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-ticker.C:
+			n, err := b.DB.MatrixEvents.PruneHandled(b.ctx, time.Now().Add(-24*time.Hour))
+			if err != nil {
+				b.Log.Warn().Err(err).Msg("Failed to prune handled events")
+			} else if n > 0 {
+				b.Log.Debug().Int64("count", n).Msg("Pruned handled events")
+			}
+		}
+	}
+}
+
+// Level is a Matrix user's permission level.
+func (b *Bridge) Level(user id.UserID) network.Level {
+	return network.Level(b.Config.Permissions.For(user))
+}
+
+// NetworkName is the human name of a network.
+func (b *Bridge) NetworkName(net network.NetworkID) string {
+	if entry, ok := b.networks[net]; ok {
+		return entry.connector.Name()
+	}
+	return string(net)
+}

@@ -1,0 +1,356 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// command is a management-bot command: the core's own and those networks
+// contribute. Each is declared next to its handler with its help line.
+type command struct {
+	words       []string
+	args        string
+	description string
+	level       network.Level
+	sensitive   bool
+	handler     func(ctx context.Context, cmd *commandContext) error
+}
+
+type commandContext struct {
+	b     *Bridge
+	evt   *event.Event
+	user  id.UserID
+	room  id.RoomID
+	level network.Level
+	args  []string
+	raw   string
+}
+
+func (c *commandContext) reply(markdown string) {
+	c.b.notice(c.b.ctx, c.room, markdown)
+}
+
+func (c *commandContext) replyf(format string, args ...any) {
+	c.reply(fmt.Sprintf(format, args...))
+}
+
+func (b *Bridge) buildCommands() []*command {
+	cmds := []*command{
+		b.cmdHelp(), b.cmdVersion(), b.cmdStatus(), b.cmdCancel(), b.cmdList(), b.cmdLogin(), b.cmdLogout(),
+	}
+	for _, net := range b.order {
+		for _, nc := range b.networks[net].connector.Commands() {
+			cmds = append(cmds, b.wrapNetworkCommand(net, nc))
+		}
+	}
+	return cmds
+}
+
+// handleCommandMessage runs the command in a message. prefixed is true
+// outside the management room, where commands start with "!ferry".
+func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, prefixed bool) {
+	msg := evt.Content.AsMessage()
+	if msg == nil || msg.MsgType != event.MsgText {
+		return
+	}
+	body := strings.TrimSpace(msg.Body)
+	if prefixed {
+		body = strings.TrimSpace(strings.TrimPrefix(body, commandPrefix))
+	} else if b.takeLoginInput(ctx, evt, body) {
+		return
+	}
+	c := &commandContext{b: b, evt: evt, user: evt.Sender, room: evt.RoomID, level: b.Level(evt.Sender)}
+	if c.level == network.LevelNone {
+		c.reply("You are not allowed to use this bridge. Ask its administrator for access.")
+		return
+	}
+	words := strings.Fields(body)
+	if len(words) == 0 {
+		c.reply("Send `help` for the list of commands.")
+		return
+	}
+	cmd := b.findCommand(words)
+	if cmd == nil {
+		c.replyf("Unknown command `%s`. Send `help` for the list of commands.", sanitizeWord(words[0]))
+		return
+	}
+	if c.level < cmd.level {
+		c.replyf("`%s` needs `%s` permission; you have `%s`.", strings.Join(cmd.words, " "), cmd.level, c.level)
+		return
+	}
+	c.args = words[len(cmd.words):]
+	c.raw = rawArgs(body, len(cmd.words))
+	log := zerolog.Ctx(ctx).With().Str("command", strings.Join(cmd.words, " ")).Logger()
+	if !cmd.sensitive {
+		log = log.With().Strs("args", c.args).Logger()
+	}
+	log.Info().Msg("Running command")
+	err := cmd.handler(log.WithContext(ctx), c)
+	if cmd.sensitive {
+		if rerr := b.Matrix.Redact(ctx, b.Matrix.Bot(), evt.RoomID, evt.ID, "contained a secret"); rerr != nil {
+			log.Warn().Err(rerr).Msg("Failed to redact command with a secret")
+			c.reply("⚠️ I could not delete your message with the secret; please delete it yourself.")
+		}
+	}
+	if err != nil {
+		log.Warn().Err(err).Msg("Command failed")
+		c.reply("⚠️ " + network.UserMessage(err, "Something went wrong; the bridge log has the details."))
+	}
+}
+
+// findCommand picks the command whose name matches most leading words.
+func (b *Bridge) findCommand(words []string) *command {
+	var best *command
+	for _, cmd := range b.commands {
+		if len(cmd.words) > len(words) || (best != nil && len(cmd.words) <= len(best.words)) {
+			continue
+		}
+		match := true
+		for i, w := range cmd.words {
+			if !strings.EqualFold(w, words[i]) {
+				match = false
+				break
+			}
+		}
+		if match {
+			best = cmd
+		}
+	}
+	return best
+}
+
+// rawArgs is body without its first n words, spacing inside kept.
+func rawArgs(body string, n int) string {
+	rest := strings.TrimSpace(body)
+	for i := 0; i < n; i++ {
+		if idx := strings.IndexFunc(rest, isSpace); idx >= 0 {
+			rest = strings.TrimSpace(rest[idx:])
+		} else {
+			return ""
+		}
+	}
+	return rest
+}
+
+func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
+
+// sanitizeWord keeps an echoed word short and free of Markdown tricks.
+func sanitizeWord(w string) string {
+	w = strings.Map(func(r rune) rune {
+		if r == '`' || r < 0x20 {
+			return -1
+		}
+		return r
+	}, w)
+	if len(w) > 40 {
+		w = w[:40] + "…"
+	}
+	return w
+}
+
+func (b *Bridge) wrapNetworkCommand(net network.NetworkID, nc network.Command) *command {
+	return &command{
+		words:       strings.Fields(nc.Name),
+		args:        nc.Args,
+		description: nc.Description,
+		level:       nc.Level,
+		sensitive:   nc.Sensitive,
+		handler: func(ctx context.Context, c *commandContext) error {
+			var logins []*network.Login
+			for _, le := range b.userLogins(c.user, net) {
+				logins = append(logins, le.login)
+			}
+			return nc.Handler(ctx, &network.CommandEvent{
+				User: c.user, Level: c.level, Args: c.args, RawArgs: c.raw, Logins: logins,
+				Client: func(login network.LoginID) (network.Client, bool) {
+					le := b.loginEntry(net, login)
+					if le == nil || le.login.User != c.user {
+						return nil, false
+					}
+					return le.client, true
+				},
+				Reply: c.reply,
+			})
+		},
+	}
+}
+
+func (b *Bridge) cmdHelp() *command {
+	return &command{
+		words: []string{"help"}, description: "List the commands you can use.", level: network.LevelRelay,
+		handler: func(ctx context.Context, c *commandContext) error {
+			var sb strings.Builder
+			sb.WriteString("**Commands** (in other rooms, start them with `!ferry`):\n\n")
+			for _, cmd := range b.commands {
+				if cmd.level > c.level {
+					continue
+				}
+				name := strings.Join(cmd.words, " ")
+				if cmd.args != "" {
+					name += " " + cmd.args
+				}
+				fmt.Fprintf(&sb, "* `%s` — %s\n", name, cmd.description)
+			}
+			c.reply(sb.String())
+			return nil
+		},
+	}
+}
+
+func (b *Bridge) cmdVersion() *command {
+	return &command{
+		words: []string{"version"}, description: "Show Ferry's version.", level: network.LevelRelay,
+		handler: func(ctx context.Context, c *commandContext) error {
+			names := make([]string, 0, len(b.order))
+			for _, net := range b.order {
+				names = append(names, b.NetworkName(net))
+			}
+			networks := strings.Join(names, ", ")
+			if networks == "" {
+				networks = "none"
+			}
+			c.replyf("Ferry %s (networks: %s)", Version, networks)
+			return nil
+		},
+	}
+}
+
+func (b *Bridge) cmdStatus() *command {
+	return &command{
+		words: []string{"status"}, description: "Show your logins and their connection state.", level: network.LevelUser,
+		handler: func(ctx context.Context, c *commandContext) error {
+			logins := b.userLogins(c.user, "")
+			if len(logins) == 0 {
+				c.reply("You have no logins. Send `help` to see how to log in.")
+				return nil
+			}
+			var sb strings.Builder
+			for _, le := range logins {
+				le.lock.Lock()
+				st, since := le.state, le.stateSince
+				le.lock.Unlock()
+				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), le.login.RemoteName, stateText(st), since.UTC().Format("2006-01-02 15:04:05 MST"))
+			}
+			c.reply(sb.String())
+			return nil
+		},
+	}
+}
+
+func (b *Bridge) cmdCancel() *command {
+	return &command{
+		words: []string{"cancel"}, description: "Abort a running login.", level: network.LevelUser,
+		handler: func(ctx context.Context, c *commandContext) error {
+			if !b.cancelLoginFlow(c.user) {
+				c.reply("Nothing to cancel.")
+			}
+			return nil
+		},
+	}
+}
+
+func (b *Bridge) cmdList() *command {
+	return &command{
+		words: []string{"list"}, description: "List your bridged chats.", level: network.LevelUser,
+		handler: func(ctx context.Context, c *commandContext) error {
+			portals, err := b.Portals.UserPortals(ctx, c.user)
+			if err != nil {
+				return err
+			}
+			if len(portals) == 0 {
+				c.reply("You have no bridged chats yet.")
+				return nil
+			}
+			sort.Slice(portals, func(i, j int) bool { return portals[i].Key.String() < portals[j].Key.String() })
+			var sb strings.Builder
+			for _, p := range portals {
+				name := p.Name
+				if name == "" {
+					name = string(p.Key.Chat)
+				}
+				fmt.Fprintf(&sb, "* %s: [%s](https://matrix.to/#/%s)\n", b.NetworkName(p.Key.Network), name, p.RoomID)
+			}
+			c.reply(sb.String())
+			return nil
+		},
+	}
+}
+
+func (b *Bridge) loginSyntax() string {
+	var parts []string
+	for _, net := range b.order {
+		for _, flow := range b.networks[net].connector.LoginFlows() {
+			parts = append(parts, strings.TrimSpace(fmt.Sprintf("`login %s %s` (%s)", net, flow.Args, flow.Description)))
+		}
+	}
+	if len(parts) == 0 {
+		return "no networks are enabled"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (b *Bridge) cmdLogin() *command {
+	return &command{
+		words: []string{"login"}, args: "<network> [...]", level: network.LevelUser,
+		description: "Link a remote account: " + b.loginSyntax() + ".",
+		handler: func(ctx context.Context, c *commandContext) error {
+			if len(c.args) == 0 {
+				c.reply("Usage: " + b.loginSyntax())
+				return nil
+			}
+			return b.startLoginFlow(ctx, c.user, c.room, network.NetworkID(strings.ToLower(c.args[0])), c.args[1:])
+		},
+	}
+}
+
+func (b *Bridge) cmdLogout() *command {
+	return &command{
+		words: []string{"logout"}, args: "<network> [account]", level: network.LevelUser,
+		description: "Unlink a remote account (its chats and their history stay).",
+		handler: func(ctx context.Context, c *commandContext) error {
+			if len(c.args) == 0 {
+				return network.UserErrorf("usage: `logout <network> [account]`")
+			}
+			net := network.NetworkID(strings.ToLower(c.args[0]))
+			logins := b.userLogins(c.user, net)
+			if len(c.args) > 1 {
+				want := strings.Join(c.args[1:], " ")
+				var matched []*loginEntry
+				for _, le := range logins {
+					if strings.EqualFold(le.login.RemoteName, want) || string(le.login.ID) == want {
+						matched = append(matched, le)
+					}
+				}
+				logins = matched
+			}
+			switch len(logins) {
+			case 0:
+				return network.UserErrorf("you have no such %s login (see `status`)", b.NetworkName(net))
+			case 1:
+			default:
+				return network.UserErrorf("you have several %s logins; name one: `logout %s <account>` (see `status`)", b.NetworkName(net), net)
+			}
+			le := logins[0]
+			if lo, ok := le.client.(network.Logouter); ok {
+				if err := lo.Logout(ctx); err != nil {
+					// Forget it locally all the same: the user asked to be
+					// logged out, and a dead remote must not keep the session.
+					c.replyf("Could not log out on %s's side (%s); forgetting the login here anyway.", b.NetworkName(net), network.UserMessage(err, "see the bridge log"))
+				}
+			}
+			if err := b.removeLogin(ctx, net, le.login.ID); err != nil {
+				return err
+			}
+			c.replyf("Logged out of %s (%s). Your chats and their history stay.", b.NetworkName(net), le.login.RemoteName)
+			return nil
+		},
+	}
+}

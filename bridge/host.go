@@ -1,0 +1,102 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/util/dbutil"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// host is one network's view of the bridge (network.Host).
+type host struct {
+	b   *Bridge
+	net network.NetworkID
+	log zerolog.Logger
+}
+
+var _ network.Host = (*host)(nil)
+
+// checkEvent keeps a network inside its own portals: it may not queue
+// events for another network's chats or another login's private chats.
+func (h *host) checkEvent(loginID network.LoginID, evt network.Event) (*loginEntry, error) {
+	if evt == nil || evt.EventMeta() == nil {
+		return nil, fmt.Errorf("nil event")
+	}
+	key := evt.EventMeta().Portal
+	if key.Network != h.net {
+		return nil, fmt.Errorf("event for network %q queued by %q", key.Network, h.net)
+	}
+	if key.Receiver != "" && key.Receiver != loginID {
+		return nil, fmt.Errorf("event for %s queued by login %s", key, loginID)
+	}
+	if key.Chat == "" {
+		return nil, fmt.Errorf("event without chat ID")
+	}
+	le := h.b.loginEntry(h.net, loginID)
+	if le == nil {
+		return nil, fmt.Errorf("unknown login %q", loginID)
+	}
+	return le, nil
+}
+
+// QueueEvent hands evt to its portal. It returns at once unless the
+// portal's queue is full, in which case it waits: backpressure rather
+// than loss.
+func (h *host) QueueEvent(loginID network.LoginID, evt network.Event) {
+	le, err := h.checkEvent(loginID, evt)
+	if err != nil {
+		h.log.Error().Err(err).Msg("Rejected remote event")
+		return
+	}
+	if _, err = h.b.Portals.QueueRemote(h.b.ctx, le.login, evt); err != nil {
+		h.log.Err(err).Msg("Failed to queue remote event")
+	}
+}
+
+func (h *host) HandleEvent(ctx context.Context, loginID network.LoginID, evt network.Event) error {
+	le, err := h.checkEvent(loginID, evt)
+	if err != nil {
+		return err
+	}
+	result, err := h.b.Portals.QueueRemote(ctx, le.login, evt)
+	if err != nil {
+		return err
+	}
+	select {
+	case err = <-result:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the portal: %w", ctx.Err())
+	}
+}
+
+func (h *host) ReportState(loginID network.LoginID, st network.State) {
+	h.b.reportState(h.net, loginID, st)
+}
+
+func (h *host) UpdateGhost(ctx context.Context, user network.UserID, info *network.UserInfo) error {
+	ghost, err := h.b.Ghosts.Get(ctx, network.GhostKey{Network: h.net, User: user})
+	if err != nil {
+		return err
+	}
+	return h.b.Ghosts.UpdateInfo(ctx, ghost, info)
+}
+
+func (h *host) SaveLogin(ctx context.Context, login *network.Login) error {
+	if err := h.b.saveLogin(ctx, h.net, login); err != nil {
+		return err
+	}
+	if le := h.b.loginEntry(h.net, login.ID); le != nil {
+		h.b.loginLock.Lock()
+		le.login = login
+		h.b.loginLock.Unlock()
+	}
+	return nil
+}
+
+func (h *host) Database() *dbutil.Database { return h.b.DB.Database }
+
+func (h *host) Log() *zerolog.Logger { return &h.log }

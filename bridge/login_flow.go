@@ -1,0 +1,296 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	qrcode "github.com/skip2/go-qrcode"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// LoginFlowTimeout bounds a whole login, whatever the network does.
+var LoginFlowTimeout = 15 * time.Minute
+
+// loginFlow is a running login of one user, driven by the bot in the room
+// where it started.
+type loginFlow struct {
+	user   id.UserID
+	room   id.RoomID
+	net    network.NetworkID
+	proc   network.LoginProcess
+	cancel context.CancelFunc
+
+	lock sync.Mutex
+	// qrEvent is the image showing the current QR code; rotated codes
+	// replace it. shown lists events to redact when the flow ends.
+	qrEvent id.EventID
+	shown   []id.EventID
+	// asking holds the fields of a StepUserInput step still to be asked,
+	// and answers those already given.
+	asking  []network.LoginField
+	answers map[string]string
+	inputCh chan map[string]string
+}
+
+func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.RoomID, net network.NetworkID, args []string) error {
+	entry, ok := b.networks[net]
+	if !ok {
+		return network.UserErrorf("unknown network `%s`", net)
+	}
+	b.flowLock.Lock()
+	if _, busy := b.flows[user]; busy {
+		b.flowLock.Unlock()
+		return network.UserErrorf("a login is already running; send `cancel` to stop it first")
+	}
+	flowCtx, cancel := context.WithTimeout(b.ctx, LoginFlowTimeout)
+	flow := &loginFlow{user: user, room: room, net: net, cancel: cancel, inputCh: make(chan map[string]string, 1)}
+	b.flows[user] = flow
+	b.flowLock.Unlock()
+
+	proc, err := entry.connector.StartLogin(flowCtx, user, args)
+	if err != nil {
+		b.endLoginFlow(flow)
+		return err
+	}
+	flow.proc = proc
+	go b.runLoginFlow(zerolog.Ctx(ctx).WithContext(flowCtx), flow)
+	return nil
+}
+
+func (b *Bridge) endLoginFlow(flow *loginFlow) {
+	flow.cancel()
+	b.flowLock.Lock()
+	if b.flows[flow.user] == flow {
+		delete(b.flows, flow.user)
+	}
+	b.flowLock.Unlock()
+}
+
+// cancelLoginFlow aborts the user's running login, if any.
+func (b *Bridge) cancelLoginFlow(user id.UserID) bool {
+	b.flowLock.Lock()
+	flow := b.flows[user]
+	b.flowLock.Unlock()
+	if flow == nil {
+		return false
+	}
+	if flow.proc != nil {
+		flow.proc.Cancel()
+	}
+	b.endLoginFlow(flow)
+	return true
+}
+
+func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
+	log := zerolog.Ctx(ctx).With().Str("network", string(flow.net)).Stringer("user_id", flow.user).Logger()
+	defer b.endLoginFlow(flow)
+	defer b.redactShown(flow)
+	step, err := flow.proc.Start(ctx)
+	for err == nil {
+		switch step.Type {
+		case network.StepDisplayQR, network.StepDisplayCode:
+			b.showStep(ctx, flow, step)
+			step, err = flow.proc.Wait(ctx)
+		case network.StepUserInput:
+			var input map[string]string
+			if input, err = b.askInput(ctx, flow, step); err == nil {
+				step, err = flow.proc.Submit(ctx, input)
+			}
+		case network.StepComplete:
+			err = b.completeLogin(ctx, flow, step)
+			if err == nil {
+				return
+			}
+		default:
+			err = fmt.Errorf("network returned unknown login step %d", step.Type)
+		}
+	}
+	log.Info().Err(err).Msg("Login flow ended without success")
+	switch {
+	case errors.Is(err, context.Canceled):
+		b.notice(b.ctx, flow.room, "Login cancelled.")
+	case errors.Is(err, context.DeadlineExceeded):
+		b.notice(b.ctx, flow.room, "Login timed out. Send `login "+string(flow.net)+"` to try again.")
+	default:
+		b.notice(b.ctx, flow.room, "Login failed: "+network.UserMessage(err, "an internal error (see the bridge log)"))
+	}
+	flow.proc.Cancel()
+}
+
+// showStep renders a QR code as an image (replacing the previous one) or
+// shows a code.
+func (b *Bridge) showStep(ctx context.Context, flow *loginFlow, step *network.LoginStep) {
+	log := zerolog.Ctx(ctx)
+	if step.Type == network.StepDisplayCode {
+		text := step.Instructions
+		if text != "" {
+			text += "\n\n"
+		}
+		flow.remember(b.notice(ctx, flow.room, text+"Your code: **"+step.Data+"**"))
+		return
+	}
+	png, err := qrcode.Encode(step.Data, qrcode.Medium, 512)
+	if err != nil {
+		log.Err(err).Msg("Failed to render QR code")
+		flow.remember(b.notice(ctx, flow.room, "Scan this code (I failed to draw it): "+step.Data))
+		return
+	}
+	mxc, err := b.Matrix.Upload(ctx, b.Matrix.Bot(), png, "image/png", "qr.png")
+	if err != nil {
+		log.Err(err).Msg("Failed to upload QR code")
+		return
+	}
+	content := &event.MessageEventContent{
+		MsgType:  event.MsgImage,
+		Body:     step.Data,
+		FileName: "qr.png",
+		URL:      mxc.CUString(),
+		Info:     &event.FileInfo{MimeType: "image/png", Width: 512, Height: 512, Size: len(png)},
+	}
+	flow.lock.Lock()
+	previous := flow.qrEvent
+	flow.lock.Unlock()
+	if previous != "" {
+		// Replace in place so the room does not fill with stale codes.
+		newContent := *content
+		content = &event.MessageEventContent{
+			MsgType: event.MsgImage, Body: content.Body, URL: content.URL, Info: content.Info, FileName: content.FileName,
+			NewContent: &newContent, RelatesTo: (&event.RelatesTo{}).SetReplace(previous),
+		}
+		if _, err = b.Matrix.SendNotice(ctx, flow.room, content); err != nil {
+			log.Err(err).Msg("Failed to replace QR code")
+		}
+		return
+	}
+	if step.Instructions != "" {
+		flow.remember(b.notice(ctx, flow.room, step.Instructions))
+	}
+	evtID, err := b.Matrix.SendNotice(ctx, flow.room, content)
+	if err != nil {
+		log.Err(err).Msg("Failed to send QR code")
+		return
+	}
+	flow.lock.Lock()
+	flow.qrEvent = evtID
+	flow.lock.Unlock()
+	flow.remember(evtID)
+}
+
+func (f *loginFlow) remember(evt id.EventID) {
+	if evt == "" {
+		return
+	}
+	f.lock.Lock()
+	f.shown = append(f.shown, evt)
+	f.lock.Unlock()
+}
+
+// redactShown removes codes once they are used or expired: a QR code left
+// in the room could link someone else's phone.
+func (b *Bridge) redactShown(flow *loginFlow) {
+	flow.lock.Lock()
+	shown := flow.shown
+	flow.shown = nil
+	flow.lock.Unlock()
+	for _, evt := range shown {
+		if err := b.Matrix.Redact(b.ctx, b.Matrix.Bot(), flow.room, evt, "login code used or expired"); err != nil {
+			b.Log.Warn().Err(err).Stringer("event_id", evt).Msg("Failed to redact login code")
+		}
+	}
+}
+
+// askInput asks for each field in turn; the user's next messages in the
+// room are the answers (see takeLoginInput).
+func (b *Bridge) askInput(ctx context.Context, flow *loginFlow, step *network.LoginStep) (map[string]string, error) {
+	if len(step.Fields) == 0 {
+		return map[string]string{}, nil
+	}
+	flow.lock.Lock()
+	flow.asking = append([]network.LoginField(nil), step.Fields...)
+	flow.answers = make(map[string]string, len(step.Fields))
+	flow.lock.Unlock()
+	if step.Instructions != "" {
+		b.notice(ctx, flow.room, step.Instructions)
+	}
+	b.askField(ctx, flow, step.Fields[0])
+	select {
+	case input := <-flow.inputCh:
+		return input, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (b *Bridge) askField(ctx context.Context, flow *loginFlow, field network.LoginField) {
+	text := "Please send your " + field.Name
+	if field.Description != "" {
+		text += " (" + field.Description + ")"
+	}
+	if field.Secret {
+		text += ". I will delete your message once I have read it"
+	}
+	b.notice(ctx, flow.room, text+", or `cancel`.")
+}
+
+// takeLoginInput gives a message to the user's login flow if it is waiting
+// for input in this room. It reports whether the message was consumed.
+func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body string) bool {
+	b.flowLock.Lock()
+	flow := b.flows[evt.Sender]
+	b.flowLock.Unlock()
+	if flow == nil || flow.room != evt.RoomID || strings.EqualFold(strings.TrimSpace(body), "cancel") {
+		return false
+	}
+	flow.lock.Lock()
+	if len(flow.asking) == 0 {
+		flow.lock.Unlock()
+		return false
+	}
+	field := flow.asking[0]
+	flow.asking = flow.asking[1:]
+	flow.answers[field.ID] = strings.TrimSpace(body)
+	var next *network.LoginField
+	if len(flow.asking) > 0 {
+		next = &flow.asking[0]
+	}
+	answers := flow.answers
+	flow.lock.Unlock()
+	if field.Secret {
+		if err := b.Matrix.Redact(ctx, b.Matrix.Bot(), evt.RoomID, evt.ID, "contained a secret"); err != nil {
+			b.notice(ctx, evt.RoomID, "⚠️ I could not delete your message with the secret; please delete it yourself.")
+		}
+	}
+	if next != nil {
+		b.askField(ctx, flow, *next)
+	} else {
+		flow.inputCh <- answers
+	}
+	return true
+}
+
+func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *network.LoginStep) error {
+	login := step.Login
+	if login == nil || login.ID == "" {
+		return fmt.Errorf("network completed the login without an ID")
+	}
+	login.User = flow.user
+	if err := b.saveLogin(ctx, flow.net, login); err != nil {
+		return err
+	}
+	if err := b.startLogin(ctx, flow.net, login, step.Client); err != nil {
+		return err
+	}
+	if step.Client != nil {
+		b.reportState(flow.net, login.ID, network.State{Kind: network.StateConnected})
+	}
+	b.noticef(ctx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), login.RemoteName)
+	return nil
+}

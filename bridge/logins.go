@@ -1,0 +1,219 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+)
+
+// DownNoticeAfter is how long a login may be disconnected before its user
+// hears about it. Reconnects shorter than this stay quiet.
+var DownNoticeAfter = 3 * time.Minute
+
+type loginKey struct {
+	net network.NetworkID
+	id  network.LoginID
+}
+
+// loginEntry is a login the bridge runs: its stored record, its client and
+// its last reported connection state.
+type loginEntry struct {
+	login  *network.Login
+	net    network.NetworkID
+	client network.Client
+
+	lock         sync.Mutex
+	state        network.State
+	stateSince   time.Time
+	downNotified bool
+	downTimer    *time.Timer
+}
+
+func toNetworkLogin(row *database.Login) *network.Login {
+	return &network.Login{ID: row.ID, User: row.UserMXID, RemoteName: row.RemoteName, RemoteUser: row.RemoteUser, Metadata: row.Metadata}
+}
+
+// loadLogins connects every stored login, in the background.
+func (b *Bridge) loadLogins(ctx context.Context) {
+	for _, net := range b.order {
+		rows, err := b.DB.Logins.ByNetwork(ctx, net)
+		if err != nil {
+			b.Log.Err(err).Str("network", string(net)).Msg("Failed to load logins")
+			continue
+		}
+		for _, row := range rows {
+			if err = b.startLogin(ctx, net, toNetworkLogin(row), nil); err != nil {
+				b.Log.Err(err).Str("network", string(net)).Str("login", string(row.ID)).Msg("Failed to load login")
+			}
+		}
+	}
+}
+
+// startLogin registers a login as running. client may be nil, in which
+// case the connector loads it and it is connected here.
+func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *network.Login, client network.Client) error {
+	entry, ok := b.networks[net]
+	if !ok {
+		return fmt.Errorf("unknown network %q", net)
+	}
+	connect := client == nil
+	if connect {
+		var err error
+		if client, err = entry.connector.LoadLogin(ctx, login); err != nil {
+			return fmt.Errorf("load login: %w", err)
+		}
+	}
+	le := &loginEntry{login: login, net: net, client: client, state: network.State{Kind: network.StateConnecting}, stateSince: time.Now()}
+	b.loginLock.Lock()
+	old := b.logins[loginKey{net, login.ID}]
+	b.logins[loginKey{net, login.ID}] = le
+	b.loginLock.Unlock()
+	if old != nil && old.client != client {
+		old.client.Disconnect()
+	}
+	if connect {
+		client.Connect(b.ctx)
+	}
+	return nil
+}
+
+// saveLogin stores a login record.
+func (b *Bridge) saveLogin(ctx context.Context, net network.NetworkID, login *network.Login) error {
+	row, err := b.DB.Logins.Get(ctx, net, login.ID)
+	if err != nil {
+		return fmt.Errorf("load login: %w", err)
+	}
+	if row == nil {
+		row = &database.Login{Network: net, ID: login.ID}
+	}
+	row.UserMXID, row.RemoteName, row.RemoteUser, row.Metadata = login.User, login.RemoteName, login.RemoteUser, login.Metadata
+	if err = b.DB.Logins.Put(ctx, row); err != nil {
+		return fmt.Errorf("store login: %w", err)
+	}
+	return nil
+}
+
+// removeLogin disconnects and forgets a login. Its portals and their
+// history stay: logging in again picks them up.
+func (b *Bridge) removeLogin(ctx context.Context, net network.NetworkID, loginID network.LoginID) error {
+	b.loginLock.Lock()
+	le := b.logins[loginKey{net, loginID}]
+	delete(b.logins, loginKey{net, loginID})
+	b.loginLock.Unlock()
+	if le != nil {
+		le.lock.Lock()
+		if le.downTimer != nil {
+			le.downTimer.Stop()
+		}
+		le.lock.Unlock()
+		le.client.Disconnect()
+	}
+	return b.DB.Logins.Delete(ctx, net, loginID)
+}
+
+func (b *Bridge) loginEntry(net network.NetworkID, loginID network.LoginID) *loginEntry {
+	b.loginLock.RLock()
+	defer b.loginLock.RUnlock()
+	return b.logins[loginKey{net, loginID}]
+}
+
+// Login implements portals.Directory.
+func (b *Bridge) Login(net network.NetworkID, loginID network.LoginID) *network.Login {
+	if le := b.loginEntry(net, loginID); le != nil {
+		return le.login
+	}
+	return nil
+}
+
+// Client implements portals.Directory.
+func (b *Bridge) Client(net network.NetworkID, loginID network.LoginID) (network.Client, bool) {
+	if le := b.loginEntry(net, loginID); le != nil {
+		return le.client, true
+	}
+	return nil, false
+}
+
+// userLogins lists a user's running logins, on one network or (net "")
+// on all, in a stable order.
+func (b *Bridge) userLogins(user id.UserID, net network.NetworkID) []*loginEntry {
+	b.loginLock.RLock()
+	var out []*loginEntry
+	for key, le := range b.logins {
+		if le.login.User == user && (net == "" || key.net == net) {
+			out = append(out, le)
+		}
+	}
+	b.loginLock.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].net != out[j].net {
+			return out[i].net < out[j].net
+		}
+		return out[i].login.ID < out[j].login.ID
+	})
+	return out
+}
+
+// reportState records a login's state and tells its user, debounced: a
+// state that needs action at once, an outage only once it has lasted
+// DownNoticeAfter, and the recovery only if the outage was reported.
+func (b *Bridge) reportState(net network.NetworkID, loginID network.LoginID, st network.State) {
+	le := b.loginEntry(net, loginID)
+	if le == nil {
+		b.Log.Warn().Str("network", string(net)).Str("login", string(loginID)).Msg("State reported for unknown login")
+		return
+	}
+	le.lock.Lock()
+	defer le.lock.Unlock()
+	if le.state == st {
+		return
+	}
+	prev := le.state
+	le.state, le.stateSince = st, time.Now()
+	b.Log.Info().Str("network", string(net)).Str("login", string(loginID)).
+		Str("state", string(st.Kind)).Str("previous", string(prev.Kind)).Str("reason", st.Message).Msg("Login state changed")
+	if le.downTimer != nil {
+		le.downTimer.Stop()
+		le.downTimer = nil
+	}
+	name := fmt.Sprintf("%s (%s)", b.NetworkName(net), le.login.RemoteName)
+	switch {
+	case st.Kind == network.StateConnected:
+		if le.downNotified {
+			le.downNotified = false
+			go b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("✅ %s is connected again.", name))
+		}
+	case st.Kind.NeedsAction():
+		le.downNotified = true
+		go b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("⚠️ %s needs your attention: %s", name, stateText(st)))
+	case st.Kind == network.StateConnecting && prev.Kind == network.StateConnecting:
+	default:
+		if le.downNotified {
+			return
+		}
+		le.downTimer = time.AfterFunc(DownNoticeAfter, func() {
+			le.lock.Lock()
+			still := le.state == st
+			if still {
+				le.downNotified = true
+			}
+			le.lock.Unlock()
+			if still {
+				b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("⚠️ %s has been disconnected for %s: %s. Ferry keeps trying.", name, DownNoticeAfter.Round(time.Second), stateText(st)))
+			}
+		})
+	}
+}
+
+func stateText(st network.State) string {
+	if st.Message != "" {
+		return fmt.Sprintf("%s (%s)", st.Kind, st.Message)
+	}
+	return string(st.Kind)
+}

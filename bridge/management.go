@@ -1,0 +1,152 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/format"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+func managementRoomKey(user id.UserID) string { return "management_room:" + user.String() }
+
+// isManagementRoom reports whether room is user's management room: the
+// room they invited the bot to with no one else in it.
+func (b *Bridge) isManagementRoom(ctx context.Context, user id.UserID, room id.RoomID) (bool, error) {
+	stored, ok, err := b.DB.KV.Get(ctx, managementRoomKey(user))
+	if err != nil {
+		return false, err
+	}
+	return ok && id.RoomID(stored) == room, nil
+}
+
+// ManagementRoom returns user's management room, "" when they have none.
+func (b *Bridge) ManagementRoom(ctx context.Context, user id.UserID) (id.RoomID, error) {
+	stored, _, err := b.DB.KV.Get(ctx, managementRoomKey(user))
+	return id.RoomID(stored), err
+}
+
+func (b *Bridge) handleMember(ctx context.Context, evt *event.Event) {
+	member := evt.Content.AsMember()
+	if member == nil || evt.StateKey == nil {
+		return
+	}
+	target := id.UserID(*evt.StateKey)
+	switch {
+	case target == b.Matrix.BotMXID() && member.Membership == event.MembershipInvite:
+		b.handleBotInvite(ctx, evt)
+	case member.Membership == event.MembershipLeave && target == evt.Sender:
+		// The user left their management room: forget it, so that the next
+		// DM becomes the management room.
+		if mgmt, err := b.isManagementRoom(ctx, target, evt.RoomID); err == nil && mgmt {
+			_ = b.DB.KV.Delete(ctx, managementRoomKey(target))
+			_, _ = b.Matrix.Bot().LeaveRoom(ctx, evt.RoomID)
+		}
+	}
+}
+
+func (b *Bridge) handleBotInvite(ctx context.Context, evt *event.Event) {
+	log := zerolog.Ctx(ctx)
+	bot := b.Matrix.Bot()
+	if b.Level(evt.Sender) < network.LevelRelay {
+		log.Info().Msg("Declining invite from a user without permission")
+		_, err := bot.LeaveRoom(ctx, evt.RoomID, &mautrix.ReqLeave{Reason: "You are not allowed to use this bridge. Ask its administrator for access."})
+		if err != nil {
+			log.Warn().Err(err).Msg("Failed to decline invite")
+		}
+		return
+	}
+	err := b.Matrix.Retry(ctx, "join room", func(ctx context.Context) error {
+		_, err := bot.JoinRoomByID(ctx, evt.RoomID)
+		return err
+	})
+	if err != nil {
+		log.Err(err).Msg("Failed to accept invite")
+		return
+	}
+	if b.isEncrypted(ctx, evt) {
+		b.handleEncryption(ctx, evt.RoomID)
+		return
+	}
+	members, err := bot.JoinedMembers(ctx, evt.RoomID)
+	if err != nil {
+		log.Err(err).Msg("Failed to list members")
+		return
+	}
+	// Invited-but-not-joined members count too: the room is a DM only if
+	// nobody but the inviter and the bot is, or will be, in it.
+	invited := 0
+	if state, err := bot.Members(ctx, evt.RoomID); err == nil {
+		for _, m := range state.Chunk {
+			if c := m.Content.AsMember(); c != nil && c.Membership == event.MembershipInvite {
+				invited++
+			}
+		}
+	}
+	if len(members.Joined)+invited > 2 {
+		b.notice(ctx, evt.RoomID, "Hello! I'm the Ferry bridge bot. This room has other people in it, so it is not your management room: commands here need the `!ferry` prefix. Invite me to a direct chat to manage your bridge.")
+		return
+	}
+	if err = b.DB.KV.Set(ctx, managementRoomKey(evt.Sender), evt.RoomID.String()); err != nil {
+		log.Err(err).Msg("Failed to store management room")
+		return
+	}
+	log.Info().Msg("New management room")
+	b.notice(ctx, evt.RoomID, "Hello! I'm the Ferry bridge bot. This is your management room: send `help` to see what I can do.")
+}
+
+// isEncrypted looks for m.room.encryption in the invite's stripped state,
+// then in the room itself.
+func (b *Bridge) isEncrypted(ctx context.Context, evt *event.Event) bool {
+	for _, st := range evt.Unsigned.InviteRoomState {
+		if st.Type == event.StateEncryption {
+			return true
+		}
+	}
+	var content event.EncryptionEventContent
+	err := b.Matrix.Bot().StateEvent(ctx, evt.RoomID, event.StateEncryption, "", &content)
+	return err == nil && content.Algorithm != ""
+}
+
+// handleEncryption leaves encrypted rooms: Ferry cannot read them yet, and
+// staying would make messages look delivered when they are not.
+func (b *Bridge) handleEncryption(ctx context.Context, room id.RoomID) {
+	if portal, _ := b.Portals.ByRoom(ctx, room); portal != nil {
+		// Only the bot may enable encryption in portals; nothing to do.
+		return
+	}
+	b.notice(ctx, room, "This room is encrypted, and Ferry does not support encryption yet, so I cannot read anything here. I am leaving; please invite me to an unencrypted direct chat.")
+	if _, err := b.Matrix.Bot().LeaveRoom(ctx, room); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to leave encrypted room")
+	}
+}
+
+// notice sends a Markdown notice as the bot.
+func (b *Bridge) notice(ctx context.Context, room id.RoomID, markdown string) id.EventID {
+	content := format.RenderMarkdown(markdown, true, false)
+	content.MsgType = event.MsgNotice
+	evtID, err := b.Matrix.SendNotice(ctx, room, &content)
+	if err != nil {
+		zerolog.Ctx(ctx).Err(err).Msg("Failed to send notice")
+	}
+	return evtID
+}
+
+// noticeUser sends a notice to user's management room, if they have one.
+func (b *Bridge) noticeUser(ctx context.Context, user id.UserID, markdown string) {
+	room, err := b.ManagementRoom(ctx, user)
+	if err != nil || room == "" {
+		b.Log.Warn().Err(err).Stringer("user_id", user).Str("notice", markdown).Msg("No management room for notice")
+		return
+	}
+	b.notice(ctx, room, markdown)
+}
+
+func (b *Bridge) noticef(ctx context.Context, room id.RoomID, format string, args ...any) {
+	b.notice(ctx, room, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,164 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/database"
+)
+
+// dispatch hands stored Matrix events, in the order they were accepted, to
+// the room's portal queue or to the management room's serial queue. It
+// replays events left pending by the previous run first.
+func (b *Bridge) dispatch(pending []*database.QueuedEvent) {
+	defer b.wg.Done()
+	for _, qe := range pending {
+		b.route(qe)
+	}
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case qe := <-b.events:
+			b.route(qe)
+		}
+	}
+}
+
+func (b *Bridge) route(qe *database.QueuedEvent) {
+	ctx := b.ctx
+	log := b.Log.With().Stringer("event_id", qe.EventID).Stringer("room_id", qe.RoomID).Logger()
+	done := func() {
+		if err := b.DB.MatrixEvents.MarkHandled(ctx, qe.EventID); err != nil && ctx.Err() == nil {
+			log.Err(err).Msg("Failed to mark event handled")
+		}
+	}
+	evt, err := parseEvent(qe.Data)
+	if err != nil {
+		log.Warn().Err(err).Msg("Dropping unparseable event")
+		done()
+		return
+	}
+	log = log.With().Str("event_type", evt.Type.Type).Stringer("sender", evt.Sender).Logger()
+	ctx = log.WithContext(ctx)
+	log.Trace().Msg("Routing Matrix event")
+	if evt.Type.IsState() {
+		mautrix.UpdateStateStore(ctx, b.AS.StateStore, evt)
+	}
+	if b.isOwnUser(evt.Sender) {
+		// Ferry's own bot and ghosts: Dendrite sends these back to us.
+		done()
+		return
+	}
+	portal, err := b.Portals.ByRoom(ctx, evt.RoomID)
+	if err != nil {
+		log.Err(err).Msg("Failed to look up portal")
+		// Leave it pending: a database hiccup must not lose the event.
+		return
+	}
+	if portal != nil && !b.isCommand(evt, true) {
+		b.Portals.QueueMatrix(portal, evt, done)
+		return
+	}
+	b.rooms.run(string(evt.RoomID), func() {
+		defer done()
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error().Any("panic", r).Msg("Panic while handling event")
+			}
+		}()
+		b.handleNonPortalEvent(ctx, evt, portal != nil)
+	})
+}
+
+func parseEvent(data json.RawMessage) (*event.Event, error) {
+	var evt event.Event
+	if err := json.Unmarshal(data, &evt); err != nil {
+		return nil, err
+	}
+	if evt.StateKey != nil {
+		evt.Type.Class = event.StateEventType
+	} else {
+		evt.Type.Class = event.MessageEventType
+	}
+	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrUnsupportedContentType) && !errors.Is(err, event.ErrContentAlreadyParsed) {
+		return nil, err
+	}
+	return &evt, nil
+}
+
+// isOwnUser reports whether user is the bot or one of Ferry's ghosts.
+func (b *Bridge) isOwnUser(user id.UserID) bool {
+	if user == b.Matrix.BotMXID() {
+		return true
+	}
+	key, ok := b.Ghosts.ParseMXID(user)
+	if !ok {
+		return false
+	}
+	_, known := b.networks[key.Network]
+	return known
+}
+
+// commandPrefix starts a command in rooms other than the management room.
+const commandPrefix = "!ferry"
+
+// isCommand reports whether evt is a bot command; in portal rooms only
+// messages with the prefix are.
+func (b *Bridge) isCommand(evt *event.Event, inPortal bool) bool {
+	if evt.Type != event.EventMessage {
+		return false
+	}
+	msg := evt.Content.AsMessage()
+	if msg == nil || msg.MsgType != event.MsgText {
+		return false
+	}
+	body := strings.TrimSpace(msg.Body)
+	if inPortal {
+		return body == commandPrefix || strings.HasPrefix(body, commandPrefix+" ")
+	}
+	return true
+}
+
+// handleNonPortalEvent handles events of rooms that are not portals, and
+// commands in portal rooms.
+func (b *Bridge) handleNonPortalEvent(ctx context.Context, evt *event.Event, inPortal bool) {
+	switch evt.Type {
+	case event.StateMember:
+		b.handleMember(ctx, evt)
+	case event.StateEncryption:
+		b.handleEncryption(ctx, evt.RoomID)
+	case event.EventMessage:
+		if inPortal {
+			b.handleCommandMessage(ctx, evt, true)
+			return
+		}
+		mgmt, err := b.isManagementRoom(ctx, evt.Sender, evt.RoomID)
+		if err != nil {
+			zerolog.Ctx(ctx).Err(err).Msg("Failed to check management room")
+			return
+		}
+		if mgmt || b.isCommand(evt, true) {
+			b.handleCommandMessage(ctx, evt, !mgmt)
+		}
+	}
+}
+
+// handleEphemeral takes typing and receipt events. They carry no event ID
+// and are worthless after a few seconds, so they skip the durable queue.
+// Dendrite does not send them to appservices at all (MSC2409 missing).
+func (b *Bridge) handleEphemeral(raw json.RawMessage) {
+	evt, err := parseEvent(raw)
+	if err != nil {
+		return
+	}
+	evt.Type.Class = event.EphemeralEventType
+	b.Log.Trace().Str("event_type", evt.Type.Type).Stringer("room_id", evt.RoomID).Msg("Ephemeral event (not bridged yet)")
+}

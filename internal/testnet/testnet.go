@@ -1,0 +1,256 @@
+// Package testnet is a network behind Ferry's contract whose "remote side"
+// is the test itself: tests make remote people speak, and read what Ferry
+// sent. It exercises the core exactly as WhatsApp and IRC do, through the
+// same interfaces, with no shortcut into the core.
+package testnet
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gopkg.in/yaml.v3"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+const ID network.NetworkID = "test"
+
+// WrongPassword is refused by the login flow.
+const WrongPassword = "wrong"
+
+type Connector struct {
+	host network.Host
+
+	lock    sync.Mutex
+	clients map[network.LoginID]*Client
+	// Chats and Users answer ChatInfo and UserInfo; unknown IDs get
+	// generated names.
+	Chats map[network.ChatID]*network.ChatInfo
+	Users map[network.UserID]*network.UserInfo
+	// nextID numbers sent messages across clients, so that a login loaded
+	// again after a restart never reuses an ID.
+	nextID   atomic.Int64
+	outboxes map[network.LoginID]chan any
+}
+
+var (
+	_ network.Connector = (*Connector)(nil)
+	_ network.Client    = (*Client)(nil)
+	_ network.Editor    = (*Client)(nil)
+	_ network.Reactor   = (*Client)(nil)
+	_ network.Redactor  = (*Client)(nil)
+	_ network.Logouter  = (*Client)(nil)
+)
+
+func New() *Connector {
+	return &Connector{
+		clients: make(map[network.LoginID]*Client),
+		Chats:   make(map[network.ChatID]*network.ChatInfo),
+		Users:   make(map[network.UserID]*network.UserInfo),
+	}
+}
+
+func (c *Connector) ID() network.NetworkID { return ID }
+func (c *Connector) Name() string          { return "Testnet" }
+
+func (c *Connector) Init(host network.Host, cfg *yaml.Node) error {
+	c.host = host
+	return nil
+}
+
+func (c *Connector) Start(ctx context.Context) error { return nil }
+func (c *Connector) Stop(ctx context.Context)        {}
+
+func (c *Connector) LoginFlows() []network.LoginFlow {
+	return []network.LoginFlow{{Args: "<name>", Description: "log in as <name>; asks for a password"}}
+}
+
+func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []string) (network.LoginProcess, error) {
+	if len(args) != 1 {
+		return nil, network.UserErrorf("usage: `login test <name>`")
+	}
+	return &loginProcess{name: args[0]}, nil
+}
+
+func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (network.Client, error) {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	cl := &Client{c: c, Login: login, Outbox: c.outbox(login.ID), Connected: make(chan struct{})}
+	c.clients[login.ID] = cl
+	return cl, nil
+}
+
+func (c *Connector) Commands() []network.Command {
+	return []network.Command{{
+		Name: "test ping", Description: "Answer with the names of your test logins.", Level: network.LevelUser,
+		Handler: func(ctx context.Context, cmd *network.CommandEvent) error {
+			names := make([]string, 0, len(cmd.Logins))
+			for _, l := range cmd.Logins {
+				names = append(names, l.RemoteName)
+			}
+			cmd.Reply("pong: " + strings.Join(names, ", "))
+			return nil
+		},
+	}}
+}
+
+// outbox is shared by all clients of a login, so that what a test reads
+// does not depend on whether the bridge restarted in between.
+func (c *Connector) outbox(login network.LoginID) chan any {
+	if c.outboxes == nil {
+		c.outboxes = make(map[network.LoginID]chan any)
+	}
+	ch, ok := c.outboxes[login]
+	if !ok {
+		ch = make(chan any, 10000)
+		c.outboxes[login] = ch
+	}
+	return ch
+}
+
+// Client returns the client of a login, waiting up to a few seconds for
+// the bridge to load it.
+func (c *Connector) Client(login network.LoginID) *Client {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.lock.Lock()
+		cl := c.clients[login]
+		c.lock.Unlock()
+		if cl != nil || time.Now().After(deadline) {
+			return cl
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type loginProcess struct{ name string }
+
+func (p *loginProcess) Start(ctx context.Context) (*network.LoginStep, error) {
+	return &network.LoginStep{
+		Type:         network.StepUserInput,
+		Instructions: "Logging in to the test network as " + p.name + ".",
+		Fields:       []network.LoginField{{ID: "password", Name: "password", Secret: true}},
+	}, nil
+}
+
+func (p *loginProcess) Wait(ctx context.Context) (*network.LoginStep, error) {
+	return nil, fmt.Errorf("nothing to wait for")
+}
+
+func (p *loginProcess) Submit(ctx context.Context, input map[string]string) (*network.LoginStep, error) {
+	if input["password"] == WrongPassword {
+		return nil, network.UserErrorf("wrong password")
+	}
+	return &network.LoginStep{Type: network.StepComplete, Login: &network.Login{
+		ID: network.LoginID(p.name), RemoteName: p.name, RemoteUser: network.UserID(p.name),
+	}}, nil
+}
+
+func (p *loginProcess) Cancel() {}
+
+// Client is one test login. Everything Ferry sends lands in Outbox.
+type Client struct {
+	c      *Connector
+	Login  *network.Login
+	Outbox chan any
+	// FailSends makes every send fail with a UserError carrying this text.
+	FailSends atomic.Pointer[string]
+	Connected chan struct{}
+	LoggedOut atomic.Bool
+	once      sync.Once
+}
+
+func (cl *Client) Connect(ctx context.Context) {
+	cl.c.host.ReportState(cl.Login.ID, network.State{Kind: network.StateConnected})
+	cl.once.Do(func() { close(cl.Connected) })
+}
+
+func (cl *Client) Disconnect() {}
+
+func (cl *Client) ChatInfo(ctx context.Context, chat network.ChatID) (*network.ChatInfo, error) {
+	cl.c.lock.Lock()
+	defer cl.c.lock.Unlock()
+	if info, ok := cl.c.Chats[chat]; ok {
+		return info, nil
+	}
+	name := "Chat " + string(chat)
+	return &network.ChatInfo{Name: &name}, nil
+}
+
+func (cl *Client) UserInfo(ctx context.Context, user network.UserID) (*network.UserInfo, error) {
+	cl.c.lock.Lock()
+	defer cl.c.lock.Unlock()
+	if info, ok := cl.c.Users[user]; ok {
+		return info, nil
+	}
+	name := "Remote " + string(user)
+	return &network.UserInfo{Name: &name}, nil
+}
+
+func (cl *Client) fail() error {
+	if msg := cl.FailSends.Load(); msg != nil {
+		return network.UserErrorf("%s", *msg)
+	}
+	return nil
+}
+
+func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*network.SendResult, error) {
+	if err := cl.fail(); err != nil {
+		return nil, err
+	}
+	cl.Outbox <- msg
+	return &network.SendResult{ID: network.MessageID(fmt.Sprintf("sent-%s-%d", cl.Login.ID, cl.c.nextID.Add(1))), Timestamp: time.Now()}, nil
+}
+
+func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {
+	if err := cl.fail(); err != nil {
+		return err
+	}
+	cl.Outbox <- edit
+	return nil
+}
+
+func (cl *Client) React(ctx context.Context, r *network.OutgoingReaction) (network.EmojiID, error) {
+	if err := cl.fail(); err != nil {
+		return "", err
+	}
+	cl.Outbox <- r
+	return network.EmojiID(r.Key), nil
+}
+
+func (cl *Client) Unreact(ctx context.Context, r *network.OutgoingUnreaction) error {
+	if err := cl.fail(); err != nil {
+		return err
+	}
+	cl.Outbox <- r
+	return nil
+}
+
+func (cl *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error {
+	if err := cl.fail(); err != nil {
+		return err
+	}
+	cl.Outbox <- r
+	return nil
+}
+
+func (cl *Client) Logout(ctx context.Context) error {
+	cl.LoggedOut.Store(true)
+	return nil
+}
+
+// Queue hands a remote event to the bridge without waiting.
+func (cl *Client) Queue(evt network.Event) { cl.c.host.QueueEvent(cl.Login.ID, evt) }
+
+// Handle hands a remote event to the bridge and waits until it is bridged.
+func (cl *Client) Handle(ctx context.Context, evt network.Event) error {
+	return cl.c.host.HandleEvent(ctx, cl.Login.ID, evt)
+}
+
+// State reports a connection state for this login.
+func (cl *Client) State(st network.State) { cl.c.host.ReportState(cl.Login.ID, st) }

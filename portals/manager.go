@@ -1,0 +1,178 @@
+// Package portals connects Matrix rooms with remote chats. Every portal
+// has one ordered queue that carries both directions, so events of a room
+// never overtake each other, while different rooms run in parallel.
+package portals
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/puppets"
+)
+
+// Directory is what portals need to know about logins and permissions.
+// The bridge implements it; portals never start or stop logins.
+type Directory interface {
+	// Login returns a stored login, nil when unknown.
+	Login(net network.NetworkID, login network.LoginID) *network.Login
+	// Client returns the running client of a login.
+	Client(net network.NetworkID, login network.LoginID) (network.Client, bool)
+	// Level is the Matrix user's permission level.
+	Level(user id.UserID) network.Level
+	// NetworkName is the human name of a network ("WhatsApp").
+	NetworkName(net network.NetworkID) string
+}
+
+// QueueSize bounds each portal's queue. A full queue makes the producer
+// wait (backpressure towards the network or the homeserver) instead of
+// dropping anything.
+const QueueSize = 256
+
+type Manager struct {
+	db     *database.Database
+	ghosts *puppets.Ghosts
+	matrix *puppets.Matrix
+	dir    Directory
+	log    zerolog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	lock    sync.Mutex
+	byKey   map[network.PortalKey]*Portal
+	byRoom  map[id.RoomID]*Portal
+	stopped bool
+}
+
+func NewManager(db *database.Database, ghosts *puppets.Ghosts, matrix *puppets.Matrix, dir Directory, log zerolog.Logger) *Manager {
+	ctx, cancel := context.WithCancel(log.WithContext(context.Background()))
+	return &Manager{
+		db: db, ghosts: ghosts, matrix: matrix, dir: dir, log: log,
+		ctx: ctx, cancel: cancel,
+		byKey:  make(map[network.PortalKey]*Portal),
+		byRoom: make(map[id.RoomID]*Portal),
+	}
+}
+
+// Stop ends every portal goroutine after its current item.
+func (m *Manager) Stop() {
+	m.lock.Lock()
+	m.stopped = true
+	m.lock.Unlock()
+	m.cancel()
+	m.wg.Wait()
+}
+
+// Get loads or creates the portal of key; it does not create a room.
+func (m *Manager) Get(ctx context.Context, key network.PortalKey) (*Portal, error) {
+	m.lock.Lock()
+	defer m.lock.Unlock()
+	if p, ok := m.byKey[key]; ok {
+		return p, nil
+	}
+	row, err := m.db.Portals.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("load portal %s: %w", key, err)
+	}
+	if row == nil {
+		row = &database.Portal{Key: key}
+	}
+	return m.loadLocked(row), nil
+}
+
+// ByRoom finds the portal of a Matrix room, nil when the room is none.
+func (m *Manager) ByRoom(ctx context.Context, room id.RoomID) (*Portal, error) {
+	m.lock.Lock()
+	defer m.lock.Unlock()
+	if p, ok := m.byRoom[room]; ok {
+		return p, nil
+	}
+	row, err := m.db.Portals.GetByRoom(ctx, room)
+	if err != nil || row == nil {
+		return nil, err
+	}
+	if p, ok := m.byKey[row.Key]; ok {
+		return p, nil
+	}
+	return m.loadLocked(row), nil
+}
+
+func (m *Manager) loadLocked(row *database.Portal) *Portal {
+	p := &Portal{
+		Portal: row,
+		m:      m,
+		log:    m.log.With().Stringer("portal", row.Key).Logger(),
+		queue:  make(chan *queueItem, QueueSize),
+	}
+	m.byKey[row.Key] = p
+	if row.RoomID != "" {
+		m.byRoom[row.RoomID] = p
+	}
+	if !m.stopped {
+		m.wg.Add(1)
+		go p.run(m.ctx)
+	}
+	return p
+}
+
+func (m *Manager) setRoom(p *Portal, room id.RoomID) {
+	m.lock.Lock()
+	m.byRoom[room] = p
+	m.lock.Unlock()
+}
+
+// QueueRemote hands a remote event to its portal and returns a channel
+// that receives the outcome once it has been bridged.
+func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt network.Event) (<-chan error, error) {
+	p, err := m.Get(ctx, evt.EventMeta().Portal)
+	if err != nil {
+		return nil, err
+	}
+	result := make(chan error, 1)
+	item := &queueItem{remote: evt, login: login, result: result}
+	select {
+	case p.queue <- item:
+		return result, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-m.ctx.Done():
+		return nil, fmt.Errorf("portal %s: bridge is stopping", p.Key)
+	}
+}
+
+// QueueMatrix hands a Matrix event of p's room to p's queue; done is
+// called once the event has been handled (successfully or with the user
+// told why not).
+func (m *Manager) QueueMatrix(p *Portal, evt *event.Event, done func()) {
+	select {
+	case p.queue <- &queueItem{matrix: evt, done: done}:
+	case <-m.ctx.Done():
+	}
+}
+
+// UserPortals lists the portals a Matrix user takes part in.
+func (m *Manager) UserPortals(ctx context.Context, user id.UserID) ([]*database.Portal, error) {
+	links, err := m.db.UserPortals.ByUser(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*database.Portal, 0, len(links))
+	for _, link := range links {
+		p, err := m.Get(ctx, link.Portal)
+		if err != nil {
+			return nil, err
+		}
+		if p.RoomID != "" {
+			out = append(out, p.Portal)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,370 @@
+package portals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+)
+
+// sendError is a failure the Matrix user is told about.
+type sendError struct {
+	msg string
+	err error
+}
+
+func (e *sendError) Error() string {
+	if e.err == nil {
+		return e.msg
+	}
+	return e.msg + ": " + e.err.Error()
+}
+
+func (e *sendError) Unwrap() error { return e.err }
+
+func failf(format string, args ...any) error { return &sendError{msg: fmt.Sprintf(format, args...)} }
+
+func (p *Portal) handleMatrix(ctx context.Context, evt *event.Event) {
+	var err error
+	switch evt.Type {
+	case event.EventMessage, event.EventSticker:
+		err = p.matrixMessage(ctx, evt)
+	case event.EventReaction:
+		err = p.matrixReaction(ctx, evt)
+	case event.EventRedaction:
+		err = p.matrixRedaction(ctx, evt)
+	case event.StateMember:
+		err = p.matrixMembership(ctx, evt)
+	case event.EphemeralEventTyping, event.EphemeralEventReceipt:
+		// Typing and receipts cross per user; see the bridge's handlers.
+	default:
+		return
+	}
+	if err != nil {
+		p.reportFailure(ctx, evt, err)
+	}
+}
+
+// reportFailure tells the room that an event did not reach the network,
+// as a notice replying to it: nothing fails silently.
+func (p *Portal) reportFailure(ctx context.Context, evt *event.Event, err error) {
+	log := zerolog.Ctx(ctx)
+	log.Warn().Err(err).Msg("Failed to bridge Matrix event")
+	reason := network.UserMessage(err, "")
+	var se *sendError
+	if reason == "" && errors.As(err, &se) {
+		reason = se.msg
+	}
+	if reason == "" {
+		reason = "internal error (see the bridge log)"
+	}
+	what := "Your message"
+	switch evt.Type {
+	case event.EventReaction:
+		what = "Your reaction"
+	case event.EventRedaction:
+		what = "Your redaction"
+	case event.StateMember:
+		what = "Leaving"
+	}
+	content := &event.MessageEventContent{
+		MsgType:   event.MsgNotice,
+		Body:      fmt.Sprintf("⚠️ %s was not bridged to %s: %s", what, p.m.dir.NetworkName(p.Key.Network), reason),
+		RelatesTo: (&event.RelatesTo{}).SetReplyTo(evt.ID),
+		Mentions:  &event.Mentions{UserIDs: []id.UserID{evt.Sender}},
+	}
+	if _, err := p.m.matrix.SendNotice(ctx, p.RoomID, content); err != nil {
+		log.Err(err).Msg("Failed to report bridging failure in the room")
+	}
+}
+
+// sender finds the login that speaks for a Matrix user in this portal:
+// their own, or the relay login when the room relays and they may be
+// relayed.
+func (p *Portal) sender(ctx context.Context, user id.UserID) (network.Client, *network.Login, *network.RelaySender, error) {
+	netName := p.m.dir.NetworkName(p.Key.Network)
+	var login *network.Login
+	if p.Key.Receiver != "" {
+		if own := p.m.dir.Login(p.Key.Network, p.Key.Receiver); own != nil && own.User == user {
+			login = own
+		}
+	} else {
+		link, err := p.m.db.UserPortals.Get(ctx, user, p.Key)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("look up portal membership: %w", err)
+		}
+		if link != nil {
+			login = p.m.dir.Login(p.Key.Network, link.Login)
+		}
+	}
+	var relay *network.RelaySender
+	if login == nil {
+		if p.RelayLogin == "" || p.m.dir.Level(user) < network.LevelRelay {
+			return nil, nil, nil, failf("you are not logged in to %s here (send `login %s` to the bridge bot)", netName, p.Key.Network)
+		}
+		login = p.m.dir.Login(p.Key.Network, p.RelayLogin)
+		if login == nil {
+			return nil, nil, nil, failf("the relay account of this room is gone")
+		}
+		relay = &network.RelaySender{DisplayName: p.displayName(ctx, user)}
+	}
+	client, ok := p.m.dir.Client(p.Key.Network, login.ID)
+	if !ok {
+		return nil, nil, nil, failf("the %s connection is not running (see `status`)", netName)
+	}
+	return client, login, relay, nil
+}
+
+func (p *Portal) displayName(ctx context.Context, user id.UserID) string {
+	member := p.m.matrix.Bot().Member(ctx, p.RoomID, user)
+	if member != nil && member.Displayname != "" {
+		return member.Displayname
+	}
+	return user.Localpart()
+}
+
+func (p *Portal) meta(evt *event.Event, relay *network.RelaySender) network.OutgoingMeta {
+	return network.OutgoingMeta{Portal: p.Key, EventID: evt.ID, Sender: evt.Sender, Relay: relay}
+}
+
+func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
+	content := evt.Content.AsMessage()
+	if content == nil || (content.Body == "" && content.URL == "") {
+		return failf("the message has no content Ferry understands")
+	}
+	if already, err := p.m.db.Messages.GetByEventID(ctx, evt.ID); err != nil {
+		return fmt.Errorf("check for duplicate: %w", err)
+	} else if already != nil {
+		zerolog.Ctx(ctx).Debug().Msg("Event already bridged (redelivered after a restart)")
+		return nil
+	}
+	client, login, relay, err := p.sender(ctx, evt.Sender)
+	if err != nil {
+		return err
+	}
+	if replaces := content.RelatesTo.GetReplaceID(); replaces != "" {
+		return p.matrixEdit(ctx, evt, client, relay, replaces, content)
+	}
+	if evt.Type == event.EventSticker {
+		content.MsgType = event.MsgImage
+	}
+	content.RemoveReplyFallback()
+	out := &network.OutgoingMessage{OutgoingMeta: p.meta(evt, relay), Content: content}
+	if replyID := content.RelatesTo.GetReplyTo(); replyID != "" {
+		target, err := p.m.db.Messages.GetByEventID(ctx, replyID)
+		if err != nil {
+			return fmt.Errorf("look up replied message: %w", err)
+		}
+		if target != nil {
+			out.ReplyTo = &network.ReplyTarget{
+				MessageRef: network.MessageRef{ID: target.ID, Part: target.Part},
+				Sender:     target.Sender,
+			}
+		}
+	}
+	if content.MsgType.IsMedia() && content.URL != "" {
+		out.Media = p.matrixMedia(content)
+	}
+	res, err := client.Send(ctx, out)
+	if err != nil {
+		return err
+	}
+	if res == nil || res.ID == "" {
+		// Without an ID nothing can refer to the message later, and its
+		// echo could not be recognised. A network bug, so say so.
+		return fmt.Errorf("network returned no message ID")
+	}
+	ts := res.Timestamp
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	err = p.m.db.Messages.Put(ctx, &database.Message{
+		Portal: p.Key, ID: res.ID, EventID: evt.ID, RoomID: p.RoomID,
+		Sender: login.RemoteUser, SenderMXID: evt.Sender, Timestamp: ts,
+	})
+	if err != nil && !database.IsDuplicate(err) {
+		return fmt.Errorf("store message mapping: %w", err)
+	}
+	return nil
+}
+
+// matrixMedia fetches the file of a Matrix message when the network asks.
+func (p *Portal) matrixMedia(content *event.MessageEventContent) func(ctx context.Context) (*network.Media, error) {
+	return func(ctx context.Context) (*network.Media, error) {
+		mxc, err := content.URL.Parse()
+		if err != nil {
+			return nil, fmt.Errorf("bad media URL: %w", err)
+		}
+		resp, err := p.m.matrix.Bot().Download(ctx, mxc)
+		if err != nil {
+			return nil, fmt.Errorf("download media: %w", err)
+		}
+		media := &network.Media{Data: resp.Body, Size: resp.ContentLength, FileName: content.GetFileName()}
+		if content.Info != nil {
+			media.MimeType = content.Info.MimeType
+		}
+		if media.MimeType == "" {
+			media.MimeType = resp.Header.Get("Content-Type")
+		}
+		return media, nil
+	}
+}
+
+func (p *Portal) matrixEdit(ctx context.Context, evt *event.Event, client network.Client, relay *network.RelaySender, replaces id.EventID, content *event.MessageEventContent) error {
+	editor, ok := client.(network.Editor)
+	if !ok {
+		return failf("%s does not support edits", p.m.dir.NetworkName(p.Key.Network))
+	}
+	target, err := p.m.db.Messages.GetByEventID(ctx, replaces)
+	if err != nil {
+		return fmt.Errorf("look up edited message: %w", err)
+	}
+	if target == nil {
+		return failf("the edited message was never bridged")
+	}
+	if target.SenderMXID != evt.Sender {
+		return failf("only your own messages can be edited")
+	}
+	newContent := content.NewContent
+	if newContent == nil {
+		newContent = &event.MessageEventContent{MsgType: content.MsgType, Body: strings.TrimPrefix(content.Body, "* ")}
+	}
+	err = editor.Edit(ctx, &network.OutgoingEdit{
+		OutgoingMeta: p.meta(evt, relay),
+		Target:       network.MessageRef{ID: target.ID, Part: target.Part},
+		Content:      newContent,
+	})
+	if err != nil {
+		return err
+	}
+	return p.m.db.Messages.BumpEditCount(ctx, p.Key, target.ID, target.Part)
+}
+
+func (p *Portal) matrixReaction(ctx context.Context, evt *event.Event) error {
+	content := evt.Content.AsReaction()
+	if content == nil || content.RelatesTo.EventID == "" {
+		return nil
+	}
+	client, login, relay, err := p.sender(ctx, evt.Sender)
+	if err != nil {
+		return err
+	}
+	if relay != nil {
+		return failf("reactions are not relayed")
+	}
+	reactor, ok := client.(network.Reactor)
+	if !ok {
+		return failf("%s does not support reactions", p.m.dir.NetworkName(p.Key.Network))
+	}
+	target, err := p.m.db.Messages.GetByEventID(ctx, content.RelatesTo.EventID)
+	if err != nil {
+		return fmt.Errorf("look up reacted message: %w", err)
+	}
+	if target == nil {
+		return failf("the message was never bridged")
+	}
+	key := content.RelatesTo.Key
+	emoji, err := reactor.React(ctx, &network.OutgoingReaction{
+		OutgoingMeta: p.meta(evt, relay),
+		Target:       network.MessageRef{ID: target.ID, Part: target.Part},
+		Key:          key,
+	})
+	if err != nil {
+		return err
+	}
+	return p.m.db.Reactions.Put(ctx, &database.Reaction{
+		Portal: p.Key, Target: target.ID, TargetPart: target.Part, Sender: login.RemoteUser,
+		Emoji: emoji, Key: key, EventID: evt.ID, RoomID: p.RoomID, Timestamp: time.UnixMilli(evt.Timestamp),
+	})
+}
+
+func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
+	target := evt.Redacts
+	if target == "" {
+		if c, ok := evt.Content.Parsed.(*event.RedactionEventContent); ok {
+			target = c.Redacts
+		}
+	}
+	if target == "" {
+		return nil
+	}
+	if msg, err := p.m.db.Messages.GetByEventID(ctx, target); err != nil {
+		return fmt.Errorf("look up redacted message: %w", err)
+	} else if msg != nil {
+		client, _, relay, err := p.sender(ctx, evt.Sender)
+		if err != nil {
+			return err
+		}
+		redactor, ok := client.(network.Redactor)
+		if !ok {
+			return failf("%s does not support deleting messages", p.m.dir.NetworkName(p.Key.Network))
+		}
+		if err = redactor.Redact(ctx, &network.OutgoingRedaction{OutgoingMeta: p.meta(evt, relay), Target: msg.ID}); err != nil {
+			return err
+		}
+		return p.m.db.Messages.Delete(ctx, p.Key, msg.ID)
+	}
+	reaction, err := p.m.db.Reactions.GetByEventID(ctx, target)
+	if err != nil {
+		return fmt.Errorf("look up redacted reaction: %w", err)
+	}
+	if reaction == nil {
+		return nil
+	}
+	client, _, relay, err := p.sender(ctx, evt.Sender)
+	if err != nil {
+		return err
+	}
+	reactor, ok := client.(network.Reactor)
+	if !ok {
+		return failf("%s does not support reactions", p.m.dir.NetworkName(p.Key.Network))
+	}
+	err = reactor.Unreact(ctx, &network.OutgoingUnreaction{
+		OutgoingMeta: p.meta(evt, relay),
+		Target:       network.MessageRef{ID: reaction.Target, Part: reaction.TargetPart},
+		Emoji:        reaction.Emoji,
+	})
+	if err != nil {
+		return err
+	}
+	return p.m.db.Reactions.Delete(ctx, reaction)
+}
+
+// matrixMembership handles a Matrix user leaving a portal room. Leaving
+// never leaves the remote chat by itself: the network decides what it means.
+func (p *Portal) matrixMembership(ctx context.Context, evt *event.Event) error {
+	member := evt.Content.AsMember()
+	if member == nil || evt.StateKey == nil || (member.Membership != event.MembershipLeave && member.Membership != event.MembershipBan) {
+		return nil
+	}
+	user := id.UserID(*evt.StateKey)
+	if user == p.m.matrix.BotMXID() {
+		return nil
+	}
+	if _, isGhost := p.m.ghosts.ParseMXID(user); isGhost {
+		return nil
+	}
+	link, err := p.m.db.UserPortals.Get(ctx, user, p.Key)
+	if err != nil || link == nil {
+		return err
+	}
+	if err = p.m.db.UserPortals.Delete(ctx, user, p.Key); err != nil {
+		return fmt.Errorf("forget portal membership: %w", err)
+	}
+	client, ok := p.m.dir.Client(p.Key.Network, link.Login)
+	if !ok {
+		return nil
+	}
+	if leaver, ok := client.(network.ChatLeaver); ok {
+		return leaver.LeaveChat(ctx, p.Key)
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package portals
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+)
+
+// Portal is one remote chat and (once created) its Matrix room. Its fields
+// are only changed by its own goroutine.
+type Portal struct {
+	*database.Portal
+	m     *Manager
+	log   zerolog.Logger
+	queue chan *queueItem
+}
+
+type queueItem struct {
+	remote network.Event
+	login  *network.Login
+	result chan<- error
+
+	matrix *event.Event
+	done   func()
+}
+
+func (p *Portal) run(ctx context.Context) {
+	defer p.m.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case item := <-p.queue:
+			p.handle(ctx, item)
+		}
+	}
+}
+
+// handle runs one item and never lets a panic escape: a malformed event
+// must not take down the portal, let alone the bridge.
+func (p *Portal) handle(ctx context.Context, item *queueItem) {
+	var err error
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic while bridging: %v", r)
+			p.log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic in portal")
+		}
+		if item.result != nil {
+			item.result <- err
+		}
+		if item.done != nil {
+			item.done()
+		}
+	}()
+	if item.remote != nil {
+		log := p.log.With().Str("direction", "remote_to_matrix").
+			Str("login", string(item.login.ID)).
+			Str("event_type", fmt.Sprintf("%T", item.remote)).Logger()
+		err = p.handleRemote(log.WithContext(ctx), item.login, item.remote)
+		if err != nil {
+			log.Err(err).Msg("Failed to bridge remote event")
+		}
+	} else {
+		log := p.log.With().Str("direction", "matrix_to_remote").
+			Stringer("event_id", item.matrix.ID).
+			Str("event_type", item.matrix.Type.Type).Logger()
+		log.Debug().Msg("Handling Matrix event")
+		p.handleMatrix(log.WithContext(ctx), item.matrix)
+	}
+}

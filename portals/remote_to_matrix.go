@@ -1,0 +1,387 @@
+package portals
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/puppets"
+)
+
+// MaxMediaSize bounds a file bridged from a network to Matrix.
+const MaxMediaSize = 100 << 20
+
+func (p *Portal) handleRemote(ctx context.Context, login *network.Login, evt network.Event) error {
+	meta := evt.EventMeta()
+	if p.RoomID == "" {
+		if !meta.CreatePortal {
+			zerolog.Ctx(ctx).Debug().Msg("No portal room and the event may not create one, ignoring")
+			return nil
+		}
+		if err := p.createRoom(ctx, login); err != nil {
+			return err
+		}
+	} else if err := p.ensureUserIn(ctx, login); err != nil {
+		return err
+	}
+	switch e := evt.(type) {
+	case *network.Message:
+		return p.remoteMessage(ctx, login, e)
+	case *network.Edit:
+		return p.remoteEdit(ctx, login, e)
+	case *network.Reaction:
+		return p.remoteReaction(ctx, login, e)
+	case *network.ReactionRemove:
+		return p.remoteReactionRemove(ctx, e)
+	case *network.Redaction:
+		return p.remoteRedaction(ctx, e)
+	case *network.ChatInfoChange:
+		p.applyInfo(ctx, login, e.Info)
+		return nil
+	case *network.ChatResync:
+		return p.remoteResync(ctx, login, e)
+	case *network.Membership:
+		return p.remoteMembership(ctx, login, e)
+	case *network.Typing:
+		return p.remoteTyping(ctx, login, e)
+	case *network.Receipt:
+		return p.remoteReceipt(ctx, login, e)
+	default:
+		return fmt.Errorf("unknown remote event type %T", evt)
+	}
+}
+
+// joinGhost returns the ghost of a remote person, registered, with a
+// profile and joined to the room.
+func (p *Portal) joinGhost(ctx context.Context, login *network.Login, user network.UserID) (*puppets.Ghost, error) {
+	ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: user})
+	if err != nil {
+		return nil, err
+	}
+	if !ghost.NameSet {
+		if client, ok := p.m.dir.Client(p.Key.Network, login.ID); ok {
+			info, err := client.UserInfo(ctx, user)
+			if err != nil {
+				zerolog.Ctx(ctx).Warn().Err(err).Str("remote_user", string(user)).Msg("Failed to get user info")
+			} else if err = p.m.ghosts.UpdateInfo(ctx, ghost, info); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err = p.m.ghosts.EnsureRegistered(ctx, ghost); err != nil {
+		return nil, err
+	}
+	err = p.m.matrix.Retry(ctx, "join ghost", func(ctx context.Context) error {
+		return ghost.Intent.EnsureJoined(ctx, p.RoomID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ghost, nil
+}
+
+func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *network.Message) error {
+	log := zerolog.Ctx(ctx).With().Str("remote_id", string(msg.ID)).Logger()
+	existing, err := p.m.db.Messages.GetParts(ctx, p.Key, msg.ID)
+	if err != nil {
+		return fmt.Errorf("check for duplicate: %w", err)
+	}
+	done := make(map[network.PartID]bool, len(existing))
+	for _, part := range existing {
+		done[part.Part] = true
+	}
+	if len(existing) >= len(msg.Parts) {
+		// A redelivery, the same message seen by another login, or the
+		// echo of something Ferry sent for a Matrix user.
+		log.Debug().Msg("Message already bridged")
+		return nil
+	}
+	ghost, err := p.joinGhost(ctx, login, msg.Sender.User)
+	if err != nil {
+		return err
+	}
+	var replyTo *database.Message
+	if msg.ReplyTo != nil {
+		replyTo, err = p.findPart(ctx, msg.ReplyTo.ID, msg.ReplyTo.Part)
+		if err != nil {
+			return err
+		}
+	}
+	for i, part := range msg.Parts {
+		if done[part.ID] {
+			continue
+		}
+		content := *part.Content
+		if part.Media != nil {
+			if err = p.uploadMedia(ctx, ghost, part, &content); err != nil {
+				log.Warn().Err(err).Msg("Failed to bridge media, sending a notice instead")
+				content = event.MessageEventContent{
+					MsgType: event.MsgNotice,
+					Body:    fmt.Sprintf("Failed to bridge a file (%s): %v", content.Body, err),
+				}
+			}
+		}
+		if replyTo != nil && i == 0 {
+			content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(replyTo.EventID)
+		}
+		evtType := event.EventMessage
+		if content.MsgType == event.MessageType(event.EventSticker.Type) {
+			evtType = event.EventSticker
+		}
+		eventID, err := p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, evtType,
+			&event.Content{Parsed: &content, Raw: part.Extra}, msg.Timestamp, txnID(p.Key, msg.ID, part.ID, "msg"))
+		if err != nil {
+			return err
+		}
+		err = p.m.db.Messages.Put(ctx, &database.Message{
+			Portal: p.Key, ID: msg.ID, Part: part.ID, EventID: eventID, RoomID: p.RoomID,
+			Sender: msg.Sender.User, SenderMXID: ghost.MXID, Timestamp: msg.Timestamp,
+		})
+		if err != nil {
+			return fmt.Errorf("store message mapping: %w", err)
+		}
+		log.Debug().Stringer("event_id", eventID).Str("part", string(part.ID)).Msg("Bridged message part")
+	}
+	return nil
+}
+
+func (p *Portal) uploadMedia(ctx context.Context, ghost *puppets.Ghost, part network.Part, content *event.MessageEventContent) error {
+	media, err := part.Media(ctx)
+	if err != nil {
+		return fmt.Errorf("fetch: %w", err)
+	}
+	defer media.Data.Close()
+	data, err := io.ReadAll(io.LimitReader(media.Data, MaxMediaSize+1))
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if len(data) > MaxMediaSize {
+		return fmt.Errorf("file is larger than %d MiB", MaxMediaSize>>20)
+	}
+	mxc, err := p.m.matrix.Upload(ctx, ghost.Intent, data, media.MimeType, media.FileName)
+	if err != nil {
+		return err
+	}
+	content.URL = mxc.CUString()
+	if content.Info == nil {
+		content.Info = &event.FileInfo{}
+	}
+	content.Info.Size = len(data)
+	if media.MimeType != "" {
+		content.Info.MimeType = media.MimeType
+	}
+	if content.FileName == "" {
+		content.FileName = media.FileName
+	}
+	return nil
+}
+
+// findPart finds a bridged message part; part "" means the first part.
+// A message that was never bridged is nil, not an error.
+func (p *Portal) findPart(ctx context.Context, msg network.MessageID, part network.PartID) (*database.Message, error) {
+	var found *database.Message
+	var err error
+	if part != "" {
+		found, err = p.m.db.Messages.GetPart(ctx, p.Key, msg, part)
+	}
+	if found == nil && err == nil {
+		found, err = p.m.db.Messages.GetFirstPart(ctx, p.Key, msg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up message %s: %w", msg, err)
+	}
+	return found, nil
+}
+
+func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *network.Edit) error {
+	log := zerolog.Ctx(ctx).With().Str("target_id", string(edit.Target)).Logger()
+	ghost, err := p.joinGhost(ctx, login, edit.Sender.User)
+	if err != nil {
+		return err
+	}
+	for _, part := range edit.Parts {
+		target, err := p.findPart(ctx, edit.Target, part.ID)
+		if err != nil {
+			return err
+		}
+		if target == nil {
+			log.Warn().Msg("Edit of a message that was never bridged, ignoring")
+			continue
+		}
+		newContent := *part.Content
+		content := &event.MessageEventContent{
+			MsgType:    newContent.MsgType,
+			Body:       "* " + newContent.Body,
+			NewContent: &newContent,
+			RelatesTo:  (&event.RelatesTo{}).SetReplace(target.EventID),
+		}
+		if newContent.FormattedBody != "" {
+			content.Format, content.FormattedBody = newContent.Format, "* "+newContent.FormattedBody
+		}
+		_, err = p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventMessage,
+			&event.Content{Parsed: content, Raw: part.Extra}, edit.Timestamp,
+			txnID(p.Key, edit.Target, part.ID, fmt.Sprintf("edit-%d-%d", target.EditCount, edit.Timestamp.UnixNano())))
+		if err != nil {
+			return err
+		}
+		if err = p.m.db.Messages.BumpEditCount(ctx, p.Key, target.ID, target.Part); err != nil {
+			return fmt.Errorf("store edit: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *network.Reaction) error {
+	target, err := p.findPart(ctx, r.Target.ID, r.Target.Part)
+	if err != nil || target == nil {
+		zerolog.Ctx(ctx).Debug().Err(err).Msg("Reaction to a message that was never bridged, ignoring")
+		return err
+	}
+	existing, err := p.m.db.Reactions.Get(ctx, p.Key, target.ID, r.Sender.User, r.Emoji)
+	if err != nil {
+		return fmt.Errorf("look up reaction: %w", err)
+	}
+	if existing != nil && existing.Key == r.Key {
+		return nil
+	}
+	ghost, err := p.joinGhost(ctx, login, r.Sender.User)
+	if err != nil {
+		return err
+	}
+	if existing != nil {
+		// Networks with one reaction per person replace it.
+		if err = p.m.matrix.Redact(ctx, ghost.Intent, p.RoomID, existing.EventID, ""); err != nil {
+			return err
+		}
+	}
+	content := &event.ReactionEventContent{RelatesTo: *(&event.RelatesTo{}).SetAnnotation(target.EventID, r.Key)}
+	eventID, err := p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventReaction, content, r.Timestamp,
+		txnID(p.Key, target.ID, target.Part, "react-"+string(r.Sender.User)+"-"+r.Key))
+	if err != nil {
+		return err
+	}
+	return p.m.db.Reactions.Put(ctx, &database.Reaction{
+		Portal: p.Key, Target: target.ID, TargetPart: target.Part, Sender: r.Sender.User, Emoji: r.Emoji,
+		Key: r.Key, EventID: eventID, RoomID: p.RoomID, Timestamp: r.Timestamp,
+	})
+}
+
+func (p *Portal) remoteReactionRemove(ctx context.Context, r *network.ReactionRemove) error {
+	existing, err := p.m.db.Reactions.Get(ctx, p.Key, r.Target.ID, r.Sender.User, r.Emoji)
+	if err != nil || existing == nil {
+		return err
+	}
+	ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: r.Sender.User})
+	if err != nil {
+		return err
+	}
+	if err = p.m.matrix.Redact(ctx, ghost.Intent, p.RoomID, existing.EventID, ""); err != nil {
+		return err
+	}
+	return p.m.db.Reactions.Delete(ctx, existing)
+}
+
+func (p *Portal) remoteRedaction(ctx context.Context, r *network.Redaction) error {
+	parts, err := p.m.db.Messages.GetParts(ctx, p.Key, r.Target)
+	if err != nil {
+		return fmt.Errorf("look up redacted message: %w", err)
+	}
+	for _, part := range parts {
+		// The sender's ghost may redact its own message; for messages of
+		// others (an admin deleting) or of a Matrix user, the bot does it.
+		intent := p.m.matrix.Bot()
+		if _, isGhost := p.m.ghosts.ParseMXID(part.SenderMXID); isGhost && part.Sender == r.Sender.User {
+			intent = p.m.matrix.Intent(part.SenderMXID)
+		}
+		if err = p.m.matrix.Redact(ctx, intent, p.RoomID, part.EventID, ""); err != nil {
+			return err
+		}
+	}
+	return p.m.db.Messages.Delete(ctx, p.Key, r.Target)
+}
+
+func (p *Portal) remoteResync(ctx context.Context, login *network.Login, r *network.ChatResync) error {
+	info := r.Info
+	if info == nil {
+		client, ok := p.m.dir.Client(p.Key.Network, login.ID)
+		if !ok {
+			return fmt.Errorf("login %s is not running", login.ID)
+		}
+		var err error
+		if info, err = client.ChatInfo(ctx, p.Key.Chat); err != nil {
+			return fmt.Errorf("get chat info: %w", err)
+		}
+	}
+	p.applyInfo(ctx, login, info)
+	return nil
+}
+
+func (p *Portal) remoteMembership(ctx context.Context, login *network.Login, m *network.Membership) error {
+	log := zerolog.Ctx(ctx)
+	bot := p.m.matrix.Bot()
+	if m.TargetIsMe {
+		if m.Action != network.MembershipKick && m.Action != network.MembershipBan && m.Action != network.MembershipLeave {
+			return nil
+		}
+		// The Matrix user's own connection is out of the chat: they leave
+		// the room too, and learn why.
+		reason := string(m.Action)
+		if m.Reason != "" {
+			reason += ": " + m.Reason
+		}
+		err := p.m.matrix.Retry(ctx, "remove user", func(ctx context.Context) error {
+			_, err := bot.KickUser(ctx, p.RoomID, &mautrix.ReqKickUser{UserID: login.User, Reason: reason})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return p.m.db.UserPortals.Delete(ctx, login.User, p.Key)
+	}
+	switch m.Action {
+	case network.MembershipJoin, network.MembershipInvite:
+		_, err := p.joinGhost(ctx, login, m.Target)
+		return err
+	case network.MembershipLeave, network.MembershipKick, network.MembershipBan:
+		ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: m.Target})
+		if err != nil {
+			return err
+		}
+		if m.Action == network.MembershipLeave {
+			_, err = ghost.Intent.LeaveRoom(ctx, p.RoomID, &mautrix.ReqLeave{Reason: m.Reason})
+		} else {
+			_, err = bot.KickUser(ctx, p.RoomID, &mautrix.ReqKickUser{UserID: ghost.MXID, Reason: m.Reason})
+		}
+		if err != nil {
+			log.Warn().Err(err).Msg("Failed to remove ghost from room")
+		}
+	}
+	return nil
+}
+
+func (p *Portal) remoteTyping(ctx context.Context, login *network.Login, t *network.Typing) error {
+	ghost, err := p.joinGhost(ctx, login, t.Sender.User)
+	if err != nil {
+		return err
+	}
+	_, err = ghost.Intent.UserTyping(ctx, p.RoomID, t.Timeout > 0, t.Timeout)
+	return err
+}
+
+func (p *Portal) remoteReceipt(ctx context.Context, login *network.Login, r *network.Receipt) error {
+	target, err := p.findPart(ctx, r.Target, "")
+	if err != nil || target == nil {
+		return err
+	}
+	ghost, err := p.joinGhost(ctx, login, r.Sender.User)
+	if err != nil {
+		return err
+	}
+	return ghost.Intent.SendReceipt(ctx, p.RoomID, target.EventID, event.ReceiptTypeRead, nil)
+}

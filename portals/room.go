@@ -1,0 +1,248 @@
+package portals
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+)
+
+// Power levels in portal rooms. The bot alone holds 100 so that only it
+// may turn on encryption (which Ferry cannot bridge yet); remote admins
+// become moderators.
+const (
+	botPowerLevel   = 100
+	adminPowerLevel = 50
+)
+
+// bridgeStateKey is the state key of m.bridge events: one per portal.
+func (p *Portal) bridgeStateKey() string {
+	return "ferry://" + url.PathEscape(string(p.Key.Network)) + "/" + url.PathEscape(string(p.Key.Chat))
+}
+
+func (p *Portal) bridgeInfo(name string) *event.BridgeEventContent {
+	bot := p.m.matrix.BotMXID()
+	return &event.BridgeEventContent{
+		BridgeBot: bot,
+		Creator:   bot,
+		Protocol: event.BridgeInfoSection{
+			ID:          string(p.Key.Network),
+			DisplayName: p.m.dir.NetworkName(p.Key.Network),
+		},
+		Channel: event.BridgeInfoSection{
+			ID:          string(p.Key.Chat),
+			DisplayName: name,
+		},
+	}
+}
+
+// createRoom makes the Matrix room of the portal, with the information the
+// login's client gives about the chat, and invites the login's user.
+func (p *Portal) createRoom(ctx context.Context, login *network.Login) error {
+	log := zerolog.Ctx(ctx)
+	info := &network.ChatInfo{}
+	if client, ok := p.m.dir.Client(p.Key.Network, login.ID); ok {
+		fetched, err := client.ChatInfo(ctx, p.Key.Chat)
+		if err != nil {
+			// The room is still worth creating: a message must not wait for
+			// metadata. A later ChatResync fills it in.
+			log.Warn().Err(err).Msg("Failed to get chat info, creating room without it")
+		} else if fetched != nil {
+			info = fetched
+		}
+	}
+	name := string(p.Key.Chat)
+	if info.Name != nil {
+		name = *info.Name
+	}
+	bot := p.m.matrix.BotMXID()
+	pl := &event.PowerLevelsEventContent{
+		Users:           map[id.UserID]int{bot: botPowerLevel},
+		Events:          map[string]int{event.StateEncryption.Type: botPowerLevel},
+		StateDefaultPtr: ptr(adminPowerLevel),
+	}
+	// Portal rooms are invite-only whatever the remote chat's rules: the
+	// bridge invites each Ferry user whose login is in the chat.
+	joinRule := event.JoinRuleInvite
+	bridgeInfo := p.bridgeInfo(name)
+	req := &mautrix.ReqCreateRoom{
+		Visibility: "private",
+		Preset:     "private_chat",
+		Invite:     []id.UserID{login.User},
+		IsDirect:   info.IsDirect,
+		InitialState: []*event.Event{
+			{Type: event.StateBridge, StateKey: ptr(p.bridgeStateKey()), Content: event.Content{Parsed: bridgeInfo}},
+			{Type: event.StateHalfShotBridge, StateKey: ptr(p.bridgeStateKey()), Content: event.Content{Parsed: bridgeInfo}},
+			{Type: event.StateJoinRules, StateKey: ptr(""), Content: event.Content{Parsed: &event.JoinRulesEventContent{JoinRule: joinRule}}},
+		},
+		PowerLevelOverride: pl,
+	}
+	if !info.IsDirect {
+		req.Name = name
+		p.Name, p.NameSet = name, true
+	}
+	if info.Topic != nil {
+		req.Topic = *info.Topic
+		p.Topic, p.TopicSet = *info.Topic, true
+	}
+	if info.Members != nil {
+		for _, member := range info.Members.Members {
+			if member.PowerLevel != nil && !member.IsMe {
+				pl.Users[p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: member.User})] = min(*member.PowerLevel, botPowerLevel-1)
+			}
+		}
+	}
+	room, err := p.m.matrix.CreateRoom(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create portal room: %w", err)
+	}
+	p.RoomID = room
+	p.IsDirect = info.IsDirect
+	p.OtherUser = info.OtherUser
+	if err = p.m.db.Portals.Put(ctx, p.Portal); err != nil {
+		return fmt.Errorf("store portal room: %w", err)
+	}
+	p.m.setRoom(p, room)
+	log.Info().Stringer("room_id", room).Msg("Created portal room")
+	if err = p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: login.User, Portal: p.Key, Login: login.ID}); err != nil {
+		return fmt.Errorf("store portal membership: %w", err)
+	}
+	if info.Avatar != nil {
+		p.updateAvatar(ctx, info.Avatar)
+	}
+	if info.Members != nil {
+		p.syncMembers(ctx, login, info.Members)
+	}
+	return nil
+}
+
+// ensureUserIn makes sure the login's Matrix user is in a shared portal
+// room: a second Ferry user whose connection sees the chat is invited.
+func (p *Portal) ensureUserIn(ctx context.Context, login *network.Login) error {
+	link, err := p.m.db.UserPortals.Get(ctx, login.User, p.Key)
+	if err != nil {
+		return fmt.Errorf("load portal membership: %w", err)
+	}
+	if link != nil {
+		return nil
+	}
+	err = p.m.matrix.Retry(ctx, "invite user", func(ctx context.Context) error {
+		_, err := p.m.matrix.Bot().InviteUser(ctx, p.RoomID, &mautrix.ReqInviteUser{UserID: login.User})
+		if err != nil && isAlreadyInRoom(err) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: login.User, Portal: p.Key, Login: login.ID})
+}
+
+func isAlreadyInRoom(err error) bool {
+	var httpErr mautrix.HTTPError
+	if ok := asHTTPError(err, &httpErr); ok && httpErr.RespError != nil {
+		return httpErr.RespError.ErrCode == mautrix.MForbidden.ErrCode &&
+			httpErr.RespError.Err != "" && containsFold(httpErr.RespError.Err, "already")
+	}
+	return false
+}
+
+// applyInfo brings name, topic, avatar and members in line with info.
+func (p *Portal) applyInfo(ctx context.Context, login *network.Login, info *network.ChatInfo) {
+	log := zerolog.Ctx(ctx)
+	bot := p.m.matrix.Bot()
+	if info.Name != nil && !p.IsDirect && (*info.Name != p.Name || !p.NameSet) {
+		if _, err := p.m.matrix.SendState(ctx, bot, p.RoomID, event.StateRoomName, "", &event.RoomNameEventContent{Name: *info.Name}); err != nil {
+			log.Warn().Err(err).Msg("Failed to set room name")
+		} else {
+			p.Name, p.NameSet = *info.Name, true
+		}
+	}
+	if info.Topic != nil && (*info.Topic != p.Topic || !p.TopicSet) {
+		if _, err := p.m.matrix.SendState(ctx, bot, p.RoomID, event.StateTopic, "", &event.TopicEventContent{Topic: *info.Topic}); err != nil {
+			log.Warn().Err(err).Msg("Failed to set room topic")
+		} else {
+			p.Topic, p.TopicSet = *info.Topic, true
+		}
+	}
+	if info.Avatar != nil {
+		p.updateAvatar(ctx, info.Avatar)
+	}
+	if info.Members != nil {
+		p.syncMembers(ctx, login, info.Members)
+	}
+	if err := p.m.db.Portals.Put(ctx, p.Portal); err != nil {
+		log.Err(err).Msg("Failed to store portal info")
+	}
+}
+
+func (p *Portal) updateAvatar(ctx context.Context, av *network.Avatar) {
+	if av.ID == p.AvatarID && p.AvatarSet {
+		return
+	}
+	log := zerolog.Ctx(ctx)
+	var mxc id.ContentURI
+	if !av.Remove && av.Get != nil {
+		data, err := av.Get(ctx)
+		if err != nil {
+			log.Warn().Err(err).Msg("Failed to fetch chat avatar")
+			return
+		}
+		mxc, err = p.m.matrix.Upload(ctx, p.m.matrix.Bot(), data, "", "avatar")
+		if err != nil {
+			log.Warn().Err(err).Msg("Failed to upload chat avatar")
+			return
+		}
+	}
+	if _, err := p.m.matrix.SendState(ctx, p.m.matrix.Bot(), p.RoomID, event.StateRoomAvatar, "", &event.RoomAvatarEventContent{URL: mxc.CUString()}); err != nil {
+		log.Warn().Err(err).Msg("Failed to set room avatar")
+		return
+	}
+	p.AvatarID, p.AvatarMXC, p.AvatarSet = av.ID, mxc.CUString(), true
+}
+
+// syncMembers joins the ghosts of the chat's members. With a full list,
+// ghosts that are no longer members leave.
+func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members *network.MemberList) {
+	log := zerolog.Ctx(ctx)
+	want := make(map[id.UserID]bool, len(members.Members))
+	for _, member := range members.Members {
+		if member.IsMe {
+			continue
+		}
+		ghost, err := p.joinGhost(ctx, login, member.User)
+		if err != nil {
+			log.Warn().Err(err).Str("remote_user", string(member.User)).Msg("Failed to join ghost")
+			continue
+		}
+		want[ghost.MXID] = true
+	}
+	if !members.IsFull {
+		return
+	}
+	joined, err := p.m.matrix.Bot().JoinedMembers(ctx, p.RoomID)
+	if err != nil {
+		log.Warn().Err(err).Msg("Failed to list room members")
+		return
+	}
+	for mxid := range joined.Joined {
+		if want[mxid] {
+			continue
+		}
+		if key, ok := p.m.ghosts.ParseMXID(mxid); ok && key.Network == p.Key.Network {
+			if _, err := p.m.matrix.Intent(mxid).LeaveRoom(ctx, p.RoomID); err != nil {
+				log.Warn().Err(err).Stringer("user_id", mxid).Msg("Failed to remove departed ghost")
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,203 @@
+package puppets
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+)
+
+// Ghost is a remote person's Matrix user.
+type Ghost struct {
+	*database.Ghost
+	Intent *appservice.IntentAPI
+}
+
+// Ghosts maps remote people to Matrix users and keeps their profiles.
+type Ghosts struct {
+	db     *database.Database
+	matrix *Matrix
+	domain string
+	namers map[network.NetworkID]network.GhostNamer
+	log    zerolog.Logger
+
+	lock  sync.Mutex
+	cache map[network.GhostKey]*Ghost
+	// locks serialises profile updates per ghost, so that two portals
+	// refreshing the same person do not upload the avatar twice.
+	locks map[network.GhostKey]*sync.Mutex
+}
+
+func NewGhosts(db *database.Database, matrix *Matrix, domain string, log zerolog.Logger) *Ghosts {
+	return &Ghosts{
+		db:     db,
+		matrix: matrix,
+		domain: domain,
+		namers: make(map[network.NetworkID]network.GhostNamer),
+		log:    log,
+		cache:  make(map[network.GhostKey]*Ghost),
+		locks:  make(map[network.GhostKey]*sync.Mutex),
+	}
+}
+
+// SetNamer pins a network's own localpart encoding.
+func (g *Ghosts) SetNamer(net network.NetworkID, namer network.GhostNamer) {
+	g.namers[net] = namer
+}
+
+// MXID is the ghost user ID of a remote person: @<network>_<localpart>.
+func (g *Ghosts) MXID(key network.GhostKey) id.UserID {
+	var local string
+	if namer, ok := g.namers[key.Network]; ok {
+		local = namer.GhostLocalpart(key.User)
+	} else {
+		local = id.EncodeUserLocalpart(string(key.User))
+	}
+	return id.NewUserID(string(key.Network)+"_"+local, g.domain)
+}
+
+// ParseMXID is the inverse of MXID. It only parses; whether such a ghost
+// exists is a database question.
+func (g *Ghosts) ParseMXID(mxid id.UserID) (network.GhostKey, bool) {
+	local, server, err := mxid.Parse()
+	if err != nil || server != g.domain {
+		return network.GhostKey{}, false
+	}
+	netName, rest, ok := strings.Cut(local, "_")
+	if !ok || rest == "" {
+		return network.GhostKey{}, false
+	}
+	net := network.NetworkID(netName)
+	if namer, ok := g.namers[net]; ok {
+		user, ok := namer.ParseGhostLocalpart(rest)
+		return network.GhostKey{Network: net, User: user}, ok
+	}
+	user, err := id.DecodeUserLocalpart(rest)
+	if err != nil || user == "" {
+		return network.GhostKey{}, false
+	}
+	return network.GhostKey{Network: net, User: network.UserID(user)}, true
+}
+
+// Get loads or creates the ghost of a remote person. Creating stores the
+// row; registering the Matrix user happens when the ghost first acts.
+func (g *Ghosts) Get(ctx context.Context, key network.GhostKey) (*Ghost, error) {
+	g.lock.Lock()
+	defer g.lock.Unlock()
+	if ghost, ok := g.cache[key]; ok {
+		return ghost, nil
+	}
+	row, err := g.db.Ghosts.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("load ghost %s: %w", key, err)
+	}
+	if row == nil {
+		row = &database.Ghost{Key: key, MXID: g.MXID(key)}
+		if err = g.db.Ghosts.Put(ctx, row); err != nil {
+			return nil, fmt.Errorf("store ghost %s: %w", key, err)
+		}
+	}
+	intent := g.matrix.Intent(row.MXID)
+	if intent == nil {
+		return nil, fmt.Errorf("ghost %s has an invalid user ID %q", key, row.MXID)
+	}
+	ghost := &Ghost{Ghost: row, Intent: intent}
+	g.cache[key] = ghost
+	return ghost, nil
+}
+
+// Known reports whether mxid is a ghost Ferry has created before. User
+// queries from the homeserver use it: they must never create ghosts.
+func (g *Ghosts) Known(ctx context.Context, mxid id.UserID) (bool, error) {
+	row, err := g.db.Ghosts.GetByMXID(ctx, mxid)
+	return row != nil, err
+}
+
+func (g *Ghosts) keyLock(key network.GhostKey) *sync.Mutex {
+	g.lock.Lock()
+	defer g.lock.Unlock()
+	l, ok := g.locks[key]
+	if !ok {
+		l = &sync.Mutex{}
+		g.locks[key] = l
+	}
+	return l
+}
+
+// EnsureRegistered registers the ghost's Matrix user once.
+func (g *Ghosts) EnsureRegistered(ctx context.Context, ghost *Ghost) error {
+	if ghost.Registered {
+		return nil
+	}
+	l := g.keyLock(ghost.Key)
+	l.Lock()
+	defer l.Unlock()
+	if ghost.Registered {
+		return nil
+	}
+	err := g.matrix.Retry(ctx, "register ghost", ghost.Intent.EnsureRegistered)
+	if err != nil {
+		return err
+	}
+	ghost.Registered = true
+	return g.db.Ghosts.Put(ctx, ghost.Ghost)
+}
+
+// UpdateInfo brings the ghost's Matrix profile in line with info. Unknown
+// fields (nil) are left alone; the avatar is uploaded only when its remote
+// ID changed.
+func (g *Ghosts) UpdateInfo(ctx context.Context, ghost *Ghost, info *network.UserInfo) error {
+	if info == nil {
+		return nil
+	}
+	if err := g.EnsureRegistered(ctx, ghost); err != nil {
+		return err
+	}
+	l := g.keyLock(ghost.Key)
+	l.Lock()
+	defer l.Unlock()
+	changed := false
+	if info.Name != nil && (*info.Name != ghost.Name || !ghost.NameSet) {
+		err := g.matrix.Retry(ctx, "set ghost name", func(ctx context.Context) error {
+			return ghost.Intent.SetDisplayName(ctx, *info.Name)
+		})
+		if err != nil {
+			return err
+		}
+		ghost.Name, ghost.NameSet, changed = *info.Name, true, true
+	}
+	if av := info.Avatar; av != nil && (av.ID != ghost.AvatarID || !ghost.AvatarSet) {
+		var mxc id.ContentURI
+		if !av.Remove && av.Get != nil {
+			data, err := av.Get(ctx)
+			if err != nil {
+				// A picture we cannot fetch now is not a removed picture:
+				// keep the old one and try again next time.
+				g.log.Warn().Err(err).Stringer("ghost", ghost.Key).Msg("Failed to fetch avatar")
+				return nil
+			}
+			mxc, err = g.matrix.Upload(ctx, ghost.Intent, data, "", "avatar")
+			if err != nil {
+				return err
+			}
+		}
+		err := g.matrix.Retry(ctx, "set ghost avatar", func(ctx context.Context) error {
+			return ghost.Intent.SetAvatarURL(ctx, mxc)
+		})
+		if err != nil {
+			return err
+		}
+		ghost.AvatarID, ghost.AvatarMXC, ghost.AvatarSet, changed = av.ID, mxc.CUString(), true, true
+	}
+	if changed {
+		return g.db.Ghosts.Put(ctx, ghost.Ghost)
+	}
+	return nil
+}

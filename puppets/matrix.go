@@ -1,0 +1,183 @@
+// Package puppets owns Ferry's Matrix identities: the ghost users that
+// stand for remote people, and the one gateway through which every send to
+// Matrix and every media upload goes. Keeping all writes in one place is
+// what lets encryption for encrypted rooms be added later without touching
+// the portals.
+package puppets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// Matrix is the gateway to the homeserver. Its methods retry what the
+// homeserver may answer later (network errors, 429, 5xx) with backoff, so
+// that a portal waits through an outage instead of losing events; the wait
+// is bounded by RetryFor and by the context.
+type Matrix struct {
+	AS  *appservice.AppService
+	Log zerolog.Logger
+	// RetryFor bounds how long one request is retried.
+	RetryFor time.Duration
+	// FirstBackoff and MaxBackoff shape the retry schedule.
+	FirstBackoff, MaxBackoff time.Duration
+}
+
+// NewMatrix wraps an appservice. The mautrix clients' own retries are
+// turned off so that retrying happens here, visibly and per portal.
+func NewMatrix(as *appservice.AppService, log zerolog.Logger) *Matrix {
+	as.DefaultHTTPRetries = 0
+	return &Matrix{
+		AS:           as,
+		Log:          log,
+		RetryFor:     30 * time.Minute,
+		FirstBackoff: 200 * time.Millisecond,
+		MaxBackoff:   30 * time.Second,
+	}
+}
+
+func (m *Matrix) Bot() *appservice.IntentAPI { return m.AS.BotIntent() }
+
+func (m *Matrix) BotMXID() id.UserID { return m.AS.BotMXID() }
+
+// Intent returns the intent of a user in the appservice's namespace.
+func (m *Matrix) Intent(user id.UserID) *appservice.IntentAPI { return m.AS.Intent(user) }
+
+// SendMessage sends a message event as intent. ts, when not zero, becomes
+// the event's origin_server_ts (appservice timestamp massaging). txnID,
+// when not empty, makes retries idempotent on the homeserver.
+func (m *Matrix) SendMessage(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (id.EventID, error) {
+	var resp *mautrix.RespSendEvent
+	req := mautrix.ReqSendEvent{TransactionID: txnID}
+	if !ts.IsZero() {
+		req.Timestamp = ts.UnixMilli()
+	}
+	err := m.Retry(ctx, "send event", func(ctx context.Context) (err error) {
+		resp, err = intent.SendMessageEvent(ctx, room, evtType, content, req)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return resp.EventID, nil
+}
+
+// SendNotice sends a plain notice as the bot.
+func (m *Matrix) SendNotice(ctx context.Context, room id.RoomID, content *event.MessageEventContent) (id.EventID, error) {
+	return m.SendMessage(ctx, m.Bot(), room, event.EventMessage, content, time.Time{}, "")
+}
+
+// SendState sets a state event as intent.
+func (m *Matrix) SendState(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, stateKey string, content any) (id.EventID, error) {
+	var resp *mautrix.RespSendEvent
+	err := m.Retry(ctx, "send state", func(ctx context.Context) (err error) {
+		resp, err = intent.SendStateEvent(ctx, room, evtType, stateKey, content)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return resp.EventID, nil
+}
+
+// Redact redacts an event as intent.
+func (m *Matrix) Redact(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, target id.EventID, reason string) error {
+	return m.Retry(ctx, "redact", func(ctx context.Context) error {
+		_, err := intent.RedactEvent(ctx, room, target, mautrix.ReqRedact{Reason: reason})
+		return err
+	})
+}
+
+// Upload stores media on the homeserver as intent.
+func (m *Matrix) Upload(ctx context.Context, intent *appservice.IntentAPI, data []byte, mimeType, fileName string) (id.ContentURI, error) {
+	if mimeType == "" {
+		mimeType = http.DetectContentType(data)
+	}
+	var resp *mautrix.RespMediaUpload
+	err := m.Retry(ctx, "upload media", func(ctx context.Context) (err error) {
+		resp, err = intent.UploadBytesWithName(ctx, data, mimeType, fileName)
+		return err
+	})
+	if err != nil {
+		return id.ContentURI{}, err
+	}
+	return resp.ContentURI, nil
+}
+
+// CreateRoom creates a room as the bot.
+func (m *Matrix) CreateRoom(ctx context.Context, req *mautrix.ReqCreateRoom) (id.RoomID, error) {
+	var resp *mautrix.RespCreateRoom
+	err := m.Retry(ctx, "create room", func(ctx context.Context) (err error) {
+		resp, err = m.Bot().CreateRoom(ctx, req)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return resp.RoomID, nil
+}
+
+// Retry runs fn until it succeeds, fails permanently, RetryFor has passed
+// or ctx ends. Only transient failures are retried.
+func (m *Matrix) Retry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	deadline := time.Now().Add(m.RetryFor)
+	backoff := m.FirstBackoff
+	for attempt := 1; ; attempt++ {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		wait, retryable := retryDelay(err, backoff)
+		if !retryable || time.Now().Add(wait).After(deadline) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		m.Log.Warn().Err(err).Str("action", what).Int("attempt", attempt).
+			Dur("retry_in", wait).Msg("Homeserver request failed, retrying")
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (gave up: %w)", what, err, ctx.Err())
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, m.MaxBackoff)
+	}
+}
+
+// retryDelay says whether err is worth retrying and after how long:
+// connection failures and gateway errors (homeserver down or restarting)
+// and rate limits are; everything the homeserver rejected on purpose is not.
+func retryDelay(err error, backoff time.Duration) (time.Duration, bool) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return 0, false
+	}
+	var httpErr mautrix.HTTPError
+	if !errors.As(err, &httpErr) {
+		return 0, false
+	}
+	if httpErr.Response == nil {
+		// No answer at all: connection refused or reset.
+		return backoff, true
+	}
+	status := httpErr.Response.StatusCode
+	switch {
+	case status == http.StatusTooManyRequests:
+		if httpErr.RespError != nil {
+			if ms, ok := httpErr.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
+				return time.Duration(ms) * time.Millisecond, true
+			}
+		}
+		return backoff, true
+	case status == http.StatusBadGateway, status == http.StatusServiceUnavailable,
+		status == http.StatusGatewayTimeout, status == http.StatusInternalServerError:
+		return backoff, true
+	}
+	return 0, false
+}
