@@ -2,9 +2,10 @@ package testbed
 
 import (
 	"net"
-	"os"
-	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/ferrybridge/ferry/internal/localhs"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. The
@@ -22,32 +23,13 @@ func FreePort(t testing.TB) int {
 }
 
 // tail returns the last n lines of s.
-func tail(s string, n int) string {
-	s = strings.TrimRight(s, "\n")
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = append([]string{"..."}, lines[len(lines)-n:]...)
-	}
-	return strings.Join(lines, "\n")
-}
+func tail(s string, n int) string { return localhs.Tail(s, n) }
 
-// tailFile returns the last n lines of the file at path (reading at most
-// the last 256 KiB).
-func tailFile(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "(" + err.Error() + ")"
-	}
-	defer f.Close()
-	const max = 256 << 10
-	var off int64
-	if st, err := f.Stat(); err == nil && st.Size() > max {
-		off = st.Size() - max
-	}
-	buf := make([]byte, max)
-	k, _ := f.ReadAt(buf, off)
-	if k == 0 {
-		return "(empty)"
-	}
-	return tail(string(buf[:k]), n)
-}
+// tailFile returns the last n lines of the file at path.
+func tailFile(path string, n int) string { return localhs.TailFile(path, n) }
+
+// childProcAttr ties a child process's life to the test process's.
+func childProcAttr() *syscall.SysProcAttr { return localhs.ChildProcAttr() }
+
+// randomHex returns n random bytes as hex.
+func randomHex(n int) string { return localhs.RandomHex(n) }

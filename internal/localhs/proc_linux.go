@@ -1,11 +1,11 @@
-package testbed
+package localhs
 
 import "syscall"
 
-// childProcAttr makes the kernel SIGKILL the child when the thread that
+// ChildProcAttr makes the kernel SIGKILL the child when the thread that
 // started it dies. The Go runtime only ends a thread when a goroutine exits
 // while locked to it (runtime.LockOSThread), which the test bed never does,
 // so in practice this fires when the test process dies.
-func childProcAttr() *syscall.SysProcAttr {
+func ChildProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

@@ -1,4 +1,4 @@
-package testbed
+package localhs
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -32,7 +31,7 @@ func CacheDir() (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("testbed: no FERRY_TESTBED_CACHE and no home directory: %w", err)
+		return "", fmt.Errorf("no FERRY_TESTBED_CACHE and no home directory: %w", err)
 	}
 	return filepath.Join(home, ".cache", "ferry-testbed"), nil
 }
@@ -44,48 +43,47 @@ var (
 
 // DendriteBinaries returns the directory holding the dendrite,
 // generate-config and generate-keys binaries of DendriteVersion, installing
-// them with `go install` into $FERRY_TESTBED_CACHE/bin when they are missing
-// or were built from another module or version. A lock file in the cache
-// directory serialises installs by parallel test processes; a cold install
-// takes a few minutes.
-func DendriteBinaries(t testing.TB) (dir string) {
-	t.Helper()
+// them with `go install` into CacheDir()/bin when they are missing or were
+// built from another module or version. A lock file in the cache directory
+// serialises installs by parallel processes; a cold install takes a few
+// minutes, and logf hears about it.
+func DendriteBinaries(logf func(format string, args ...any)) (dir string, err error) {
 	binariesMu.Lock()
 	defer binariesMu.Unlock()
 	if binariesDir != "" {
-		return binariesDir
+		return binariesDir, nil
 	}
 	cache, err := CacheDir()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	bin := filepath.Join(cache, "bin")
 	if binariesOK(bin) == nil {
 		binariesDir = bin
-		return bin
+		return bin, nil
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatalf("testbed: %v", err)
+		return "", err
 	}
 	unlock, err := lockFile(filepath.Join(cache, "install.lock"))
 	if err != nil {
-		t.Fatalf("testbed: lock Dendrite install: %v", err)
+		return "", fmt.Errorf("lock Dendrite install: %w", err)
 	}
 	defer unlock()
 	// Another process may have installed while we waited for the lock.
 	if why := binariesOK(bin); why != nil {
-		t.Logf("testbed: installing Dendrite %s into %s (%v); this takes a few minutes the first time", DendriteVersion, bin, why)
+		logf("installing Dendrite %s into %s (%v); this takes a few minutes the first time", DendriteVersion, bin, why)
 		start := time.Now()
 		if err := installDendrite(cache, bin); err != nil {
-			t.Fatalf("testbed: %v", err)
+			return "", err
 		}
 		if why := binariesOK(bin); why != nil {
-			t.Fatalf("testbed: Dendrite still unusable after install: %v", why)
+			return "", fmt.Errorf("Dendrite still unusable after install: %w", why)
 		}
-		t.Logf("testbed: installed Dendrite in %s", time.Since(start).Round(time.Second))
+		logf("installed Dendrite in %s", time.Since(start).Round(time.Second))
 	}
 	binariesDir = bin
-	return bin
+	return bin, nil
 }
 
 // binariesOK reports why the binaries in bin are unusable, or nil.
@@ -126,7 +124,7 @@ func installDendrite(cache, bin string) error {
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go %v: %v\n%s", args, err, tail(out.String(), 40))
+		return fmt.Errorf("go %v: %v\n%s", args, err, Tail(out.String(), 40))
 	}
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return err
@@ -148,5 +146,5 @@ func goCommand() (string, error) {
 	if _, err := os.Stat(fallback); err == nil {
 		return fallback, nil
 	}
-	return "", fmt.Errorf("testbed: the go tool is needed to install Dendrite and is neither on PATH nor at %s", fallback)
+	return "", fmt.Errorf("the go tool is needed to install Dendrite and is neither on PATH nor at %s", fallback)
 }

@@ -1,4 +1,4 @@
-package testbed
+package localhs
 
 import (
 	"fmt"

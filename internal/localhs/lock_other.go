@@ -1,6 +1,6 @@
 //go:build !unix
 
-package testbed
+package localhs
 
 // lockFile is a no-op where flock(2) is unavailable; the test bed targets
 // Linux.
