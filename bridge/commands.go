@@ -44,7 +44,7 @@ func (c *commandContext) replyf(format string, args ...any) {
 
 func (b *Bridge) buildCommands() []*command {
 	cmds := []*command{
-		b.cmdHelp(), b.cmdVersion(), b.cmdStatus(), b.cmdCancel(), b.cmdList(), b.cmdLogin(), b.cmdLogout(),
+		b.cmdHelp(), b.cmdVersion(), b.cmdStatus(), b.cmdCancel(), b.cmdList(), b.cmdLogin(), b.cmdLogout(), b.cmdRelay(),
 	}
 	for _, net := range b.order {
 		for _, nc := range b.networks[net].connector.Commands() {
@@ -350,6 +350,57 @@ func (b *Bridge) cmdLogout() *command {
 				return err
 			}
 			c.replyf("Logged out of %s (%s). Your chats and their history stay.", b.NetworkName(net), le.login.RemoteName)
+			return nil
+		},
+	}
+}
+
+// RelayPowerLevel is what a user needs in a portal room to turn relaying
+// on or off: moderators decide who speaks through whose connection.
+const RelayPowerLevel = 50
+
+func (b *Bridge) cmdRelay() *command {
+	return &command{
+		words: []string{"relay"}, args: "on|off", level: network.LevelUser,
+		description: "In a bridged room: relay messages of people without a login through your connection (moderators only).",
+		handler: func(ctx context.Context, c *commandContext) error {
+			if len(c.args) != 1 || (c.args[0] != "on" && c.args[0] != "off") {
+				return network.UserErrorf("usage: `!ferry relay on` or `!ferry relay off` in a bridged room")
+			}
+			portal, err := b.Portals.ByRoom(ctx, c.room)
+			if err != nil {
+				return err
+			}
+			if portal == nil {
+				return network.UserErrorf("relaying is set per bridged room: send this in the room")
+			}
+			levels, err := b.Matrix.Bot().PowerLevels(ctx, c.room)
+			if err != nil {
+				return fmt.Errorf("read power levels: %w", err)
+			}
+			if levels.GetUserLevel(c.user) < RelayPowerLevel {
+				return network.UserErrorf("only room moderators (power level %d) may change relaying", RelayPowerLevel)
+			}
+			login := network.LoginID("")
+			if c.args[0] == "on" {
+				link, err := b.DB.UserPortals.Get(ctx, c.user, portal.Key)
+				if err != nil {
+					return err
+				}
+				if link == nil || b.loginEntry(portal.Key.Network, link.Login) == nil {
+					return network.UserErrorf("you have no %s connection in this room to relay through", b.NetworkName(portal.Key.Network))
+				}
+				login = link.Login
+			}
+			err = b.Portals.Do(ctx, portal, func(ctx context.Context) error { return portal.SetRelay(ctx, login) })
+			if err != nil {
+				return err
+			}
+			if login == "" {
+				c.reply("Relaying is off: only people logged in to " + b.NetworkName(portal.Key.Network) + " are bridged here.")
+			} else {
+				c.reply("Relaying is on: messages of people allowed to be relayed go out through your connection, prefixed with their name.")
+			}
 			return nil
 		},
 	}

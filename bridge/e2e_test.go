@@ -51,6 +51,27 @@ func loginTest(t *testing.T, h *ferrytest.Harness, tn *testnet.Connector, user *
 	return cl
 }
 
+// isSpace tells a space invite from a room invite by its stripped state.
+func isSpace(state []*event.Event) bool {
+	for _, evt := range state {
+		if evt.Type == event.StateCreate {
+			if t, ok := evt.Content.Raw["type"].(string); ok && t == string(event.RoomTypeSpace) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// portalInvite waits for an invite to a portal room (not the management
+// room, not a space).
+func portalInvite(t *testing.T, user *testbed.Client, mgmt id.RoomID) id.RoomID {
+	t.Helper()
+	return user.WaitForInvite(t, waitLong, func(room id.RoomID, state []*event.Event) bool {
+		return room != mgmt && !isSpace(state)
+	})
+}
+
 func textMessage(portal network.PortalKey, id network.MessageID, sender network.UserID, ts time.Time, body string) *network.Message {
 	return &network.Message{
 		Meta:  network.Meta{Portal: portal, Sender: network.Sender{User: sender}, Timestamp: ts, CreatePortal: true},
@@ -141,7 +162,7 @@ func TestRemoteAndMatrixMessages(t *testing.T) {
 	if err := cl.Handle(ctx, textMessage(portal, "r1", "bob", past, "hello from bob")); err != nil {
 		t.Fatalf("bridging the first message: %v", err)
 	}
-	room := alice.WaitForInvite(t, waitLong, func(room id.RoomID, _ []*event.Event) bool { return room != mgmt })
+	room := portalInvite(t, alice, mgmt)
 	alice.Join(t, room.String())
 	first := alice.WaitForEvent(t, room, waitLong, bodyIs(bob, "hello from bob"))
 	if first.Timestamp != past.UnixMilli() {
@@ -150,6 +171,13 @@ func TestRemoteAndMatrixMessages(t *testing.T) {
 	ghostMember := alice.WaitForMembership(t, room, bob, event.MembershipJoin, waitLong)
 	if name := ghostMember.Content.AsMember().Displayname; name != "Remote bob" {
 		t.Errorf("ghost display name %q, want %q", name, "Remote bob")
+	}
+	// The portal sits in the login's space.
+	space := alice.WaitForInvite(t, waitLong, func(_ id.RoomID, state []*event.Event) bool { return isSpace(state) })
+	alice.Join(t, space.String())
+	var child event.SpaceChildEventContent
+	if err := alice.StateEvent(ctx, space, event.StateSpaceChild, room.String(), &child); err != nil || len(child.Via) == 0 {
+		t.Errorf("the portal is not in the login's space: %v %+v", err, child)
 	}
 	var bridgeInfo event.BridgeEventContent
 	if err := alice.StateEvent(ctx, room, event.StateBridge, "ferry://test/chat1", &bridgeInfo); err != nil {
@@ -337,7 +365,7 @@ func TestHomeserverTrouble(t *testing.T) {
 	if err := cl.Handle(ctx, textMessage(portal, "m0", "bob", time.Now(), "before")); err != nil {
 		t.Fatal(err)
 	}
-	room := alice.WaitForInvite(t, waitLong, func(room id.RoomID, _ []*event.Event) bool { return room != mgmt })
+	room := portalInvite(t, alice, mgmt)
 	alice.Join(t, room.String())
 	alice.WaitForEvent(t, room, waitLong, bodyIs(bob, "before"))
 
@@ -383,7 +411,7 @@ func TestRestartMidBurst(t *testing.T) {
 	if err := cl.Handle(ctx, textMessage(portal, "m0", "bob", time.Now(), "open the room")); err != nil {
 		t.Fatal(err)
 	}
-	room := alice.WaitForInvite(t, waitLong, func(room id.RoomID, _ []*event.Event) bool { return room != mgmt })
+	room := portalInvite(t, alice, mgmt)
 	alice.Join(t, room.String())
 
 	const total = 40

@@ -46,6 +46,8 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	spaces spaces
+
 	lock    sync.Mutex
 	byKey   map[network.PortalKey]*Portal
 	byRoom  map[id.RoomID]*Portal
@@ -156,6 +158,31 @@ func (m *Manager) QueueMatrix(p *Portal, evt *event.Event, done func()) {
 	case p.queue <- &queueItem{matrix: evt, done: done}:
 	case <-m.ctx.Done():
 	}
+}
+
+// Do runs fn on the portal's goroutine, ordered with its events, and
+// waits for it: the way to change a portal from outside.
+func (m *Manager) Do(ctx context.Context, p *Portal, fn func(ctx context.Context) error) error {
+	result := make(chan error, 1)
+	select {
+	case p.queue <- &queueItem{fn: fn, result: result}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.ctx.Done():
+		return fmt.Errorf("bridge is stopping")
+	}
+	select {
+	case err := <-result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SetRelay makes login the relay of the portal ("" turns relaying off).
+func (p *Portal) SetRelay(ctx context.Context, login network.LoginID) error {
+	p.RelayLogin = login
+	return p.m.db.Portals.Put(ctx, p.Portal)
 }
 
 // UserPortals lists the portals a Matrix user takes part in.

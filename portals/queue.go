@@ -28,6 +28,8 @@ type queueItem struct {
 
 	matrix *event.Event
 	done   func()
+
+	fn func(ctx context.Context) error
 }
 
 func (p *Portal) run(ctx context.Context) {
@@ -58,6 +60,10 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 			item.done()
 		}
 	}()
+	if item.fn != nil {
+		err = item.fn(ctx)
+		return
+	}
 	if item.remote != nil {
 		log := p.log.With().Str("direction", "remote_to_matrix").
 			Str("login", string(item.login.ID)).

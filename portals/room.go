@@ -94,9 +94,16 @@ func (p *Portal) createRoom(ctx context.Context, login *network.Login) error {
 	}
 	if info.Members != nil {
 		for _, member := range info.Members.Members {
-			if member.PowerLevel != nil && !member.IsMe {
-				pl.Users[p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: member.User})] = min(*member.PowerLevel, botPowerLevel-1)
+			if member.PowerLevel == nil {
+				continue
 			}
+			// The login's own account appears as the Matrix user, others as
+			// ghosts; nobody but the bot reaches 100.
+			mxid := login.User
+			if !member.IsMe {
+				mxid = p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: member.User})
+			}
+			pl.Users[mxid] = min(*member.PowerLevel, botPowerLevel-1)
 		}
 	}
 	room, err := p.m.matrix.CreateRoom(ctx, req)
@@ -114,6 +121,7 @@ func (p *Portal) createRoom(ctx context.Context, login *network.Login) error {
 	if err = p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: login.User, Portal: p.Key, Login: login.ID}); err != nil {
 		return fmt.Errorf("store portal membership: %w", err)
 	}
+	p.m.addToSpace(ctx, p.Key.Network, login, room)
 	if info.Avatar != nil {
 		p.updateAvatar(ctx, info.Avatar)
 	}
@@ -143,7 +151,11 @@ func (p *Portal) ensureUserIn(ctx context.Context, login *network.Login) error {
 	if err != nil {
 		return err
 	}
-	return p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: login.User, Portal: p.Key, Login: login.ID})
+	if err = p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: login.User, Portal: p.Key, Login: login.ID}); err != nil {
+		return err
+	}
+	p.m.addToSpace(ctx, p.Key.Network, login, p.RoomID)
+	return nil
 }
 
 func isAlreadyInRoom(err error) bool {

@@ -1,0 +1,153 @@
+package bridge_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge"
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testnet"
+)
+
+func appserviceRequest(t *testing.T, method, url, token, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestAppserviceAPI: the homeserver token is enforced, and queries answer
+// without creating anything.
+func TestAppserviceAPI(t *testing.T) {
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{}, tn)
+	ctx := h.Context(time.Minute)
+	base := h.Config.AppService.Address + "/_matrix/app/v1"
+	evt := `{"events":[{"type":"m.room.message","event_id":"$forged","room_id":"!r:localhost","sender":"@alice:localhost","origin_server_ts":1,"content":{"msgtype":"m.text","body":"help"}}]}`
+
+	for _, token := range []string{"", "wrong", h.Config.AppService.ASToken} {
+		code := appserviceRequest(t, http.MethodPut, base+"/transactions/t1", token, evt)
+		if code != http.StatusUnauthorized && code != http.StatusForbidden {
+			t.Errorf("transaction with token %q answered %d", token, code)
+		}
+	}
+	pending, err := h.Bridge.DB.MatrixEvents.Pending(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pending {
+		if p.EventID == "$forged" {
+			t.Errorf("an unauthenticated transaction was stored")
+		}
+	}
+	if code := appserviceRequest(t, http.MethodPut, base+"/transactions/t2", h.Config.AppService.HSToken, "not json"); code != http.StatusBadRequest {
+		t.Errorf("malformed transaction answered %d", code)
+	}
+
+	// A query for an unknown ghost is 404 and creates no ghost; the bot and
+	// known ghosts exist.
+	unknown := "@test_nobody:localhost"
+	if code := appserviceRequest(t, http.MethodGet, base+"/users/"+unknown, h.Config.AppService.HSToken, ""); code != http.StatusNotFound {
+		t.Errorf("query for unknown ghost answered %d", code)
+	}
+	if g, err := h.Bridge.DB.Ghosts.GetByMXID(ctx, id.UserID(unknown)); err != nil || g != nil {
+		t.Errorf("a user query created ghost %+v (%v)", g, err)
+	}
+	if code := appserviceRequest(t, http.MethodGet, base+"/users/"+h.BotMXID.String(), h.Config.AppService.HSToken, ""); code != http.StatusOK {
+		t.Errorf("query for the bot answered %d", code)
+	}
+	if code := appserviceRequest(t, http.MethodGet, base+"/users/"+unknown, "wrong", ""); code != http.StatusUnauthorized && code != http.StatusForbidden {
+		t.Errorf("query with a wrong token answered %d", code)
+	}
+	if code := appserviceRequest(t, http.MethodGet, base+"/rooms/%23irc_x_%23y:localhost", h.Config.AppService.HSToken, ""); code != http.StatusNotFound {
+		t.Errorf("alias query answered %d", code)
+	}
+	// Queries are rate limited: a flood gets 429s.
+	limited := 0
+	for i := 0; i < 200; i++ {
+		if appserviceRequest(t, http.MethodGet, fmt.Sprintf("%s/users/@test_n%d:localhost", base, i), h.Config.AppService.HSToken, "") == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Errorf("200 queries in a row were never rate limited")
+	}
+}
+
+// TestEncryptedRoomIsLeft: the bot says it cannot read encrypted rooms and
+// leaves.
+func TestEncryptedRoomIsLeft(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice := h.User("alice")
+	ctx := h.Context(time.Minute)
+	resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{
+		Preset: "trusted_private_chat", IsDirect: true, Invite: []id.UserID{h.BotMXID},
+		InitialState: []*event.Event{{Type: event.StateEncryption, Content: event.Content{Parsed: &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.WaitForBotNotice(alice, resp.RoomID, "encrypt")
+	alice.WaitForMembership(t, resp.RoomID, h.BotMXID, event.MembershipLeave, waitLong)
+	if room, _ := h.Bridge.ManagementRoom(ctx, alice.UserID); room == resp.RoomID {
+		t.Errorf("an encrypted room became the management room")
+	}
+}
+
+// TestConnectionStateNotices: a login that needs action is reported at
+// once; a short outage is not reported at all; a long one once, and its
+// recovery once.
+func TestConnectionStateNotices(t *testing.T) {
+	old := bridge.DownNoticeAfter
+	bridge.DownNoticeAfter = 2 * time.Second
+	t.Cleanup(func() { bridge.DownNoticeAfter = old })
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{}, tn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+
+	// Brief reconnects: no notice.
+	for i := 0; i < 5; i++ {
+		cl.State(network.State{Kind: network.StateTransientDisconnect, Message: "reconnecting"})
+		cl.State(network.State{Kind: network.StateConnected})
+	}
+	h.Command(alice, mgmt, "status", "alice: connected")
+	// A long outage: one notice after DownNoticeAfter, then one on recovery.
+	cl.State(network.State{Kind: network.StateTransientDisconnect, Message: "network unreachable"})
+	h.Command(alice, mgmt, "status", "transient-disconnect (network unreachable)")
+	h.WaitForBotNotice(alice, mgmt, "has been disconnected")
+	cl.State(network.State{Kind: network.StateConnected})
+	h.WaitForBotNotice(alice, mgmt, "connected again")
+	// Needs action: at once.
+	cl.State(network.State{Kind: network.StateBadCredentials, Message: "password changed"})
+	h.WaitForBotNotice(alice, mgmt, "needs your attention: bad-credentials (password changed)")
+
+	disconnected := 0
+	for _, evt := range alice.Events(mgmt) {
+		if msg := evt.Content.AsMessage(); evt.Sender == h.BotMXID && msg != nil && (strings.Contains(msg.Body, "disconnected") || strings.Contains(msg.Body, "connected again")) {
+			disconnected++
+		}
+	}
+	if disconnected != 2 {
+		t.Errorf("%d connection notices for one long outage and five short ones; want 2", disconnected)
+	}
+}

@@ -1,0 +1,93 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testnet"
+)
+
+// TestMediaBothWays: a remote file is uploaded by the sender's ghost and
+// arrives intact; a Matrix file reaches the network intact.
+func TestMediaBothWays(t *testing.T) {
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{}, tn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+	ctx := h.Context(2 * time.Minute)
+	portal := network.PortalKey{Network: testnet.ID, Chat: "files", Receiver: "alice"}
+	bob := h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "bob"})
+
+	remoteFile := bytes.Repeat([]byte("remote file content "), 5000)
+	err := cl.Handle(ctx, &network.Message{
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now(), CreatePortal: true},
+		ID:   "f1",
+		Parts: []network.Part{{
+			Content: &event.MessageEventContent{MsgType: event.MsgFile, Body: "notes.txt"},
+			Media: func(ctx context.Context) (*network.Media, error) {
+				return &network.Media{Data: io.NopCloser(bytes.NewReader(remoteFile)), MimeType: "text/plain", FileName: "notes.txt", Size: int64(len(remoteFile))}, nil
+			},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := portalInvite(t, alice, mgmt)
+	alice.Join(t, room.String())
+	got := alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == bob && msg != nil && msg.MsgType == event.MsgFile
+	}).Content.AsMessage()
+	if got.Info == nil || got.Info.MimeType != "text/plain" || got.Info.Size != len(remoteFile) {
+		t.Errorf("file info %+v", got.Info)
+	}
+	mxc, err := got.URL.Parse()
+	if err != nil {
+		t.Fatalf("bad URL %q: %v", got.URL, err)
+	}
+	data, err := alice.DownloadBytes(ctx, mxc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, remoteFile) {
+		t.Errorf("the file arrived changed: %d bytes, want %d", len(data), len(remoteFile))
+	}
+
+	// Matrix -> network.
+	matrixFile := bytes.Repeat([]byte{0, 1, 2, 3, 254, 255}, 3000)
+	up, err := alice.UploadBytesWithName(ctx, matrixFile, "application/octet-stream", "blob.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{
+		MsgType: event.MsgFile, Body: "blob.bin", URL: up.ContentURI.CUString(),
+		Info: &event.FileInfo{MimeType: "application/octet-stream", Size: len(matrixFile)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := expectOut[*network.OutgoingMessage](t, cl)
+	if out.Media == nil {
+		t.Fatalf("the file reached the network without media")
+	}
+	media, err := out.Media(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer media.Data.Close()
+	sent, err := io.ReadAll(media.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sent, matrixFile) || media.FileName != "blob.bin" || media.MimeType != "application/octet-stream" {
+		t.Errorf("the network got %d bytes named %q (%s); want %d bytes blob.bin", len(sent), media.FileName, media.MimeType, len(matrixFile))
+	}
+}
