@@ -238,6 +238,22 @@ func TestRemoteAndMatrixMessages(t *testing.T) {
 		t.Errorf("redaction reached the network for %q, want %q", got.Target, ownID)
 	}
 
+	// Typing and read receipts, as Synapse pushes them (Dendrite does not).
+	h.PushEphemeral(map[string]any{"type": "m.typing", "room_id": room, "content": map[string]any{"user_ids": []id.UserID{alice.UserID, bob}}})
+	if got := expectOut[*testnet.TypingOut](t, cl); !got.Typing || got.Portal != portal {
+		t.Errorf("typing reached the network as %+v", got)
+	}
+	h.PushEphemeral(map[string]any{"type": "m.typing", "room_id": room, "content": map[string]any{"user_ids": []id.UserID{}}})
+	if got := expectOut[*testnet.TypingOut](t, cl); got.Typing {
+		t.Errorf("stopped typing reached the network as %+v", got)
+	}
+	h.PushEphemeral(map[string]any{"type": "m.receipt", "room_id": room, "content": map[string]any{
+		first.ID.String(): map[string]any{"m.read": map[string]any{alice.UserID.String(): map[string]any{"ts": time.Now().UnixMilli()}}},
+	}})
+	if got := expectOut[*testnet.ReceiptOut](t, cl); got.UpTo != "r1" {
+		t.Errorf("read receipt reached the network as %+v", got)
+	}
+
 	// Remote -> Matrix: edit, reaction and redaction of bob's message.
 	now := time.Now()
 	err = cl.Handle(ctx, &network.Edit{

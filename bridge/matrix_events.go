@@ -153,12 +153,29 @@ func (b *Bridge) handleNonPortalEvent(ctx context.Context, evt *event.Event, inP
 
 // handleEphemeral takes typing and receipt events. They carry no event ID
 // and are worthless after a few seconds, so they skip the durable queue.
-// Dendrite does not send them to appservices at all (MSC2409 missing).
+// Dendrite does not send them to appservices at all (MSC2409 missing);
+// Synapse does.
 func (b *Bridge) handleEphemeral(raw json.RawMessage) {
-	evt, err := parseEvent(raw)
-	if err != nil {
+	var evt event.Event
+	if err := json.Unmarshal(raw, &evt); err != nil || evt.RoomID == "" {
 		return
 	}
 	evt.Type.Class = event.EphemeralEventType
-	b.Log.Trace().Str("event_type", evt.Type.Type).Stringer("room_id", evt.RoomID).Msg("Ephemeral event (not bridged yet)")
+	if err := evt.Content.ParseRaw(evt.Type); err != nil {
+		return
+	}
+	portal, err := b.Portals.ByRoom(b.ctx, evt.RoomID)
+	if err != nil || portal == nil {
+		return
+	}
+	switch content := evt.Content.Parsed.(type) {
+	case *event.TypingEventContent:
+		b.Portals.QueueTyping(portal, content.UserIDs)
+	case *event.ReceiptEventContent:
+		for eventID, receipts := range *content {
+			for user := range receipts[event.ReceiptTypeRead] {
+				b.Portals.QueueReceipt(portal, user, eventID)
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
@@ -19,6 +20,8 @@ type Portal struct {
 	m     *Manager
 	log   zerolog.Logger
 	queue chan *queueItem
+	// typing is who was typing in the room at the last typing event.
+	typing map[id.UserID]bool
 }
 
 type queueItem struct {

@@ -186,7 +186,19 @@ func Seen(user *testbed.Client, room id.RoomID) map[id.EventID]bool {
 // as redactions). The events must be complete client-format events.
 func (h *Harness) PushEvents(events ...map[string]any) {
 	h.T.Helper()
-	body, err := json.Marshal(map[string]any{"events": events})
+	h.pushTransaction(map[string]any{"events": events})
+}
+
+// PushEphemeral sends ephemeral events (typing, receipts) the way Synapse
+// does; Dendrite 0.13.8 sends none to appservices.
+func (h *Harness) PushEphemeral(events ...map[string]any) {
+	h.T.Helper()
+	h.pushTransaction(map[string]any{"events": []any{}, "ephemeral": events})
+}
+
+func (h *Harness) pushTransaction(txn map[string]any) {
+	h.T.Helper()
+	body, err := json.Marshal(txn)
 	if err != nil {
 		h.T.Fatalf("ferrytest: marshal transaction: %v", err)
 	}

@@ -45,6 +45,22 @@ var (
 	_ network.Reactor   = (*Client)(nil)
 	_ network.Redactor  = (*Client)(nil)
 	_ network.Logouter  = (*Client)(nil)
+
+	_ network.TypingSender  = (*Client)(nil)
+	_ network.ReceiptSender = (*Client)(nil)
+)
+
+// TypingOut and ReceiptOut record typing notices and read receipts Ferry
+// sent to the network.
+type (
+	TypingOut struct {
+		Portal network.PortalKey
+		Typing bool
+	}
+	ReceiptOut struct {
+		Portal network.PortalKey
+		UpTo   network.MessageID
+	}
 )
 
 func New() *Connector {
@@ -236,6 +252,16 @@ func (cl *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) erro
 		return err
 	}
 	cl.Outbox <- r
+	return nil
+}
+
+func (cl *Client) SendTyping(ctx context.Context, portal network.PortalKey, typing bool) error {
+	cl.Outbox <- &TypingOut{Portal: portal, Typing: typing}
+	return nil
+}
+
+func (cl *Client) SendReceipt(ctx context.Context, portal network.PortalKey, upTo network.MessageID) error {
+	cl.Outbox <- &ReceiptOut{Portal: portal, UpTo: upTo}
 	return nil
 }
 
