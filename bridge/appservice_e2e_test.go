@@ -151,3 +151,30 @@ func TestConnectionStateNotices(t *testing.T) {
 		t.Errorf("%d connection notices for one long outage and five short ones; want 2", disconnected)
 	}
 }
+
+// TestGroupRoomIsNotManagementRoom: the bot in a room with several people
+// answers only prefixed commands there.
+func TestGroupRoomIsNotManagementRoom(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice, bob := h.User("alice"), h.User("bob")
+	ctx := h.Context(time.Minute)
+	resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{h.BotMXID, bob.UserID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.WaitForBotNotice(alice, resp.RoomID, "not your management room")
+	alice.SendText(t, resp.RoomID, "version")
+	h.Command(alice, resp.RoomID, "!ferry version", "Ferry ")
+	answers := 0
+	for _, evt := range alice.Events(resp.RoomID) {
+		if msg := evt.Content.AsMessage(); evt.Sender == h.BotMXID && msg != nil && strings.HasPrefix(msg.Body, "Ferry ") {
+			answers++
+		}
+	}
+	if answers != 1 {
+		t.Errorf("the bot answered %d times to one unprefixed and one prefixed command; want 1", answers)
+	}
+	if room, _ := h.Bridge.ManagementRoom(ctx, alice.UserID); room == resp.RoomID {
+		t.Errorf("a group room became the management room")
+	}
+}

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.mau.fi/util/exhttp"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 )
 
@@ -129,8 +131,9 @@ func (b *Bridge) getUser(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// getRoomAlias answers alias queries. Networks that map aliases to chats
-// will resolve them here; until one does, every alias is unknown.
+// getRoomAlias answers alias queries: a network that maps aliases to chats
+// (IRC channels) gets a room for the alias, which people then join; the
+// network is not contacted until someone with a login joins.
 func (b *Bridge) getRoomAlias(w http.ResponseWriter, r *http.Request) {
 	if !b.AS.CheckServerToken(w, r) {
 		return
@@ -139,7 +142,62 @@ func (b *Bridge) getRoomAlias(w http.ResponseWriter, r *http.Request) {
 		mautrix.MLimitExceeded.WithMessage("Too many queries").WithStatus(http.StatusTooManyRequests).Write(w)
 		return
 	}
-	mautrix.MNotFound.WithMessage("No such room alias").Write(w)
+	alias := id.RoomAlias(r.PathValue("roomAlias"))
+	key, name, ok := b.resolveAlias(alias)
+	if !ok {
+		mautrix.MNotFound.WithMessage("No such room alias").Write(w)
+		return
+	}
+	log := b.Log.With().Str("alias", alias.String()).Stringer("portal", key).Logger()
+	if err := b.Portals.EnsureAliasRoom(log.WithContext(r.Context()), key, name, alias); err != nil {
+		log.Err(err).Msg("Failed to create room for alias")
+		mautrix.MUnknown.WithMessage("Failed to create the room").WithStatus(http.StatusInternalServerError).Write(w)
+		return
+	}
+	log.Info().Msg("Created room for alias query")
+	exhttp.WriteEmptyJSONResponse(w, http.StatusOK)
+}
+
+// resolveAlias maps #<network>_<rest>:<domain> to a portal through the
+// network's AliasResolver.
+func (b *Bridge) resolveAlias(alias id.RoomAlias) (network.PortalKey, string, bool) {
+	localpart, server, ok := strings.Cut(strings.TrimPrefix(alias.String(), "#"), ":")
+	if !ok || server != b.Config.Homeserver.Domain {
+		return network.PortalKey{}, "", false
+	}
+	netName, rest, ok := strings.Cut(localpart, "_")
+	if !ok {
+		return network.PortalKey{}, "", false
+	}
+	entry, ok := b.networks[network.NetworkID(netName)]
+	if !ok {
+		return network.PortalKey{}, "", false
+	}
+	resolver, ok := entry.connector.(network.AliasResolver)
+	if !ok {
+		return network.PortalKey{}, "", false
+	}
+	key, name, ok := resolver.ResolveAlias(rest)
+	if !ok || key.Network != entry.connector.ID() || key.Receiver != "" {
+		return network.PortalKey{}, "", false
+	}
+	return key, name, true
+}
+
+// AliasLocalpart implements portals.Directory.
+func (b *Bridge) AliasLocalpart(key network.PortalKey) string {
+	entry, ok := b.networks[key.Network]
+	if !ok || key.Receiver != "" {
+		return ""
+	}
+	resolver, ok := entry.connector.(network.AliasResolver)
+	if !ok {
+		return ""
+	}
+	if rest := resolver.AliasFor(key); rest != "" {
+		return string(key.Network) + "_" + rest
+	}
+	return ""
 }
 
 func (b *Bridge) postPing(w http.ResponseWriter, r *http.Request) {

@@ -217,3 +217,13 @@ func stateText(st network.State) string {
 	}
 	return string(st.Kind)
 }
+
+// UserLogins implements portals.Directory.
+func (b *Bridge) UserLogins(user id.UserID, net network.NetworkID) []*network.Login {
+	entries := b.userLogins(user, net)
+	out := make([]*network.Login, len(entries))
+	for i, le := range entries {
+		out[i] = le.login
+	}
+	return out
+}

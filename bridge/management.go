@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rs/zerolog"
@@ -11,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/portals"
 )
 
 func managementRoomKey(user id.UserID) string { return "management_room:" + user.String() }
@@ -40,6 +42,8 @@ func (b *Bridge) handleMember(ctx context.Context, evt *event.Event) {
 	switch {
 	case target == b.Matrix.BotMXID() && member.Membership == event.MembershipInvite:
 		b.handleBotInvite(ctx, evt)
+	case member.Membership == event.MembershipInvite && b.isOwnUser(target):
+		b.handleGhostInvite(ctx, evt, target)
 	case member.Membership == event.MembershipLeave && target == evt.Sender:
 		// The user left their management room: forget it, so that the next
 		// DM becomes the management room.
@@ -73,22 +77,12 @@ func (b *Bridge) handleBotInvite(ctx context.Context, evt *event.Event) {
 		b.handleEncryption(ctx, evt.RoomID)
 		return
 	}
-	members, err := bot.JoinedMembers(ctx, evt.RoomID)
+	others, err := b.otherMembers(ctx, evt.RoomID)
 	if err != nil {
 		log.Err(err).Msg("Failed to list members")
 		return
 	}
-	// Invited-but-not-joined members count too: the room is a DM only if
-	// nobody but the inviter and the bot is, or will be, in it.
-	invited := 0
-	if state, err := bot.Members(ctx, evt.RoomID); err == nil {
-		for _, m := range state.Chunk {
-			if c := m.Content.AsMember(); c != nil && c.Membership == event.MembershipInvite {
-				invited++
-			}
-		}
-	}
-	if len(members.Joined)+invited > 2 {
+	if len(others) > 1 || (len(others) == 1 && !others[evt.Sender]) {
 		b.notice(ctx, evt.RoomID, "Hello! I'm the Ferry bridge bot. This room has other people in it, so it is not your management room: commands here need the `!ferry` prefix. Invite me to a direct chat to manage your bridge.")
 		return
 	}
@@ -98,6 +92,30 @@ func (b *Bridge) handleBotInvite(ctx context.Context, evt *event.Event) {
 	}
 	log.Info().Msg("New management room")
 	b.notice(ctx, evt.RoomID, "Hello! I'm the Ferry bridge bot. This is your management room: send `help` to see what I can do.")
+}
+
+// otherMembers lists who but the bot is joined to or invited into room.
+// The member list can lag behind the bot's own join, so the bot is left
+// out by ID rather than counted.
+func (b *Bridge) otherMembers(ctx context.Context, room id.RoomID) (map[id.UserID]bool, error) {
+	bot := b.Matrix.Bot()
+	joined, err := bot.JoinedMembers(ctx, room)
+	if err != nil {
+		return nil, err
+	}
+	others := make(map[id.UserID]bool)
+	for user := range joined.Joined {
+		others[user] = true
+	}
+	if state, err := bot.Members(ctx, room); err == nil {
+		for _, m := range state.Chunk {
+			if c := m.Content.AsMember(); c != nil && c.Membership == event.MembershipInvite {
+				others[id.UserID(m.GetStateKey())] = true
+			}
+		}
+	}
+	delete(others, b.Matrix.BotMXID())
+	return others, nil
 }
 
 // isEncrypted looks for m.room.encryption in the invite's stripped state,
@@ -149,4 +167,64 @@ func (b *Bridge) noticeUser(ctx context.Context, user id.UserID, markdown string
 
 func (b *Bridge) noticef(ctx context.Context, room id.RoomID, format string, args ...any) {
 	b.notice(ctx, room, fmt.Sprintf(format, args...))
+}
+
+// handleGhostInvite turns a direct chat a user opens with a ghost into the
+// DM portal with that person, through the first of the user's logins on
+// the ghost's network that can reach them.
+func (b *Bridge) handleGhostInvite(ctx context.Context, evt *event.Event, ghostID id.UserID) {
+	log := zerolog.Ctx(ctx)
+	key, ok := b.Ghosts.ParseMXID(ghostID)
+	if !ok {
+		return
+	}
+	intent := b.Matrix.Intent(ghostID)
+	refuse := func(reason string) {
+		log.Info().Str("reason", reason).Msg("Declining invite to a ghost")
+		if err := intent.EnsureRegistered(ctx); err == nil {
+			_, _ = intent.LeaveRoom(ctx, evt.RoomID, &mautrix.ReqLeave{Reason: reason})
+		}
+	}
+	if b.Level(evt.Sender) < network.LevelUser {
+		refuse("You are not allowed to use this bridge.")
+		return
+	}
+	member := evt.Content.AsMember()
+	if member == nil || !member.IsDirect {
+		refuse("Ghosts join direct chats only: start a direct chat to talk to this person.")
+		return
+	}
+	for _, le := range b.userLogins(evt.Sender, key.Network) {
+		starter, ok := le.client.(network.DMStarter)
+		if !ok {
+			continue
+		}
+		portal, err := starter.StartDM(ctx, key.User)
+		if errors.Is(err, network.ErrWrongAccount) {
+			continue
+		}
+		if err != nil {
+			refuse("Could not start the chat: " + network.UserMessage(err, "see the bridge log"))
+			return
+		}
+		ghost, err := b.Ghosts.Get(ctx, key)
+		if err == nil {
+			err = b.Ghosts.EnsureRegistered(ctx, ghost)
+		}
+		if err != nil {
+			log.Err(err).Msg("Failed to register ghost")
+			return
+		}
+		existing, err := b.Portals.AdoptDM(ctx, portal, evt.RoomID, le.login, key.User)
+		if errors.Is(err, portals.ErrPortalExists) {
+			_, _ = intent.JoinRoomByID(ctx, evt.RoomID)
+			_, _ = intent.SendNotice(ctx, evt.RoomID, fmt.Sprintf("You already have a chat with me: https://matrix.to/#/%s", existing))
+			_, _ = intent.LeaveRoom(ctx, evt.RoomID)
+		} else if err != nil {
+			log.Err(err).Msg("Failed to adopt direct chat")
+			refuse("Could not set up the chat; see the bridge log.")
+		}
+		return
+	}
+	refuse(fmt.Sprintf("You are not logged in to %s with an account that can reach this person.", b.NetworkName(key.Network)))
 }

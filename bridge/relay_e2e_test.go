@@ -29,9 +29,9 @@ func TestRelay(t *testing.T) {
 		{User: "bob"},
 	}}}
 	h := ferrytest.Start(t, ferrytest.Options{Permissions: config.Permissions{
-		"@alice:localhost": config.LevelUser, "@carol:localhost": config.LevelRelay, "@dave:localhost": config.LevelUser,
+		"@alice:localhost": config.LevelUser, "@carol:localhost": config.LevelRelay, "@dave:localhost": config.LevelUser, "@erin:localhost": config.LevelRelay,
 	}}, tn)
-	alice, carol, dave := h.User("alice"), h.User("carol"), h.User("dave")
+	alice, carol, dave, erin := h.User("alice"), h.User("carol"), h.User("dave"), h.User("erin")
 	mgmt := h.ManagementRoom(alice)
 	cl := loginTest(t, h, tn, alice, mgmt, "alice")
 	ctx := h.Context(2 * time.Minute)
@@ -43,23 +43,27 @@ func TestRelay(t *testing.T) {
 	room := portalInvite(t, alice, mgmt)
 	alice.Join(t, room.String())
 
-	// Relaying starts off: carol is refused with a reason.
-	for _, u := range []*testbed.Client{carol, dave} {
+	invite := func(u *testbed.Client) {
+		t.Helper()
 		if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: u.UserID}); err != nil {
 			t.Fatal(err)
 		}
 		u.WaitForInvite(t, waitLong, func(r id.RoomID, _ []*event.Event) bool { return r == room })
 		u.Join(t, room.String())
 	}
-	refused := carol.SendText(t, room, "before relay")
-	carol.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
-		msg := evt.Content.AsMessage()
-		return evt.Sender == h.BotMXID && msg != nil && msg.RelatesTo.GetReplyTo() == refused && strings.Contains(msg.Body, "not logged in")
-	})
+	// Without relaying, someone with no login in the chat may not sit in
+	// the room: the channel would not know they read along.
+	invite(erin)
+	kicked := alice.WaitForMembership(t, room, erin.UserID, event.MembershipLeave, waitLong)
+	if reason := kicked.Content.AsMember().Reason; !strings.Contains(reason, "not connected") {
+		t.Errorf("erin was removed with reason %q", reason)
+	}
 
-	// dave is no moderator; alice is (her remote account is one).
-	h.Command(dave, room, "!ferry relay on", "only room moderators")
+	// alice is a moderator (her remote account is one); dave is not.
 	h.Command(alice, room, "!ferry relay on", "Relaying is on")
+	invite(dave)
+	invite(carol)
+	h.Command(dave, room, "!ferry relay off", "only room moderators")
 
 	carol.SendText(t, room, "hi from carol")
 	out := expectOut[*network.OutgoingMessage](t, cl)
@@ -73,7 +77,7 @@ func TestRelay(t *testing.T) {
 	}
 
 	h.Command(alice, room, "!ferry relay off", "Relaying is off")
-	refused = carol.SendText(t, room, "after relay")
+	refused := carol.SendText(t, room, "after relay")
 	carol.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
 		msg := evt.Content.AsMessage()
 		return evt.Sender == h.BotMXID && msg != nil && msg.RelatesTo.GetReplyTo() == refused

@@ -28,6 +28,10 @@ type Directory interface {
 	Level(user id.UserID) network.Level
 	// NetworkName is the human name of a network ("WhatsApp").
 	NetworkName(net network.NetworkID) string
+	// UserLogins are a Matrix user's running logins on a network.
+	UserLogins(user id.UserID, net network.NetworkID) []*network.Login
+	// AliasLocalpart is the room alias localpart of a portal ("" for none).
+	AliasLocalpart(key network.PortalKey) string
 }
 
 // QueueSize bounds each portal's queue. A full queue makes the producer

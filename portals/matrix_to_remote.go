@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -338,20 +339,65 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 	return p.m.db.Reactions.Delete(ctx, reaction)
 }
 
-// matrixMembership handles a Matrix user leaving a portal room. Leaving
-// never leaves the remote chat by itself: the network decides what it means.
+// matrixMembership handles Matrix users joining and leaving portal rooms.
+// Leaving never leaves the remote chat by itself: the network decides what
+// it means. Joining a shared room one has no part in (through its alias)
+// joins the chat with the user's login.
 func (p *Portal) matrixMembership(ctx context.Context, evt *event.Event) error {
 	member := evt.Content.AsMember()
-	if member == nil || evt.StateKey == nil || (member.Membership != event.MembershipLeave && member.Membership != event.MembershipBan) {
+	if member == nil || evt.StateKey == nil {
 		return nil
 	}
 	user := id.UserID(*evt.StateKey)
-	if user == p.m.matrix.BotMXID() {
+	if !p.isRealUser(user) {
 		return nil
 	}
-	if _, isGhost := p.m.ghosts.ParseMXID(user); isGhost {
+	switch member.Membership {
+	case event.MembershipJoin:
+		return p.matrixJoin(ctx, user)
+	case event.MembershipLeave, event.MembershipBan:
+		return p.matrixLeave(ctx, user)
+	}
+	return nil
+}
+
+func (p *Portal) matrixJoin(ctx context.Context, user id.UserID) error {
+	link, err := p.m.db.UserPortals.Get(ctx, user, p.Key)
+	if err != nil || link != nil {
+		return err
+	}
+	netName := p.m.dir.NetworkName(p.Key.Network)
+	reason := fmt.Sprintf("You are not connected to %s here; send `login %s` to the bridge bot first.", netName, p.Key.Network)
+	for _, login := range p.m.dir.UserLogins(user, p.Key.Network) {
+		client, ok := p.m.dir.Client(p.Key.Network, login.ID)
+		joiner, canJoin := client.(network.ChatJoiner)
+		if !ok || !canJoin {
+			continue
+		}
+		err = joiner.JoinChat(ctx, p.Key)
+		if errors.Is(err, network.ErrWrongAccount) {
+			continue
+		}
+		if err != nil {
+			reason = "Could not join on " + netName + ": " + network.UserMessage(err, "see the bridge log")
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to join remote chat")
+			break
+		}
+		return p.link(ctx, login)
+	}
+	if p.RelayLogin != "" && p.m.dir.Level(user) >= network.LevelRelay {
+		// The room relays: the newcomer speaks through the relay login.
 		return nil
 	}
+	// Nobody may sit in a shared room without being in the chat: the remote
+	// side would not know they read along.
+	return p.m.matrix.Retry(ctx, "remove user", func(ctx context.Context) error {
+		_, err := p.m.matrix.Bot().KickUser(ctx, p.RoomID, &mautrix.ReqKickUser{UserID: user, Reason: reason})
+		return err
+	})
+}
+
+func (p *Portal) matrixLeave(ctx context.Context, user id.UserID) error {
 	link, err := p.m.db.UserPortals.Get(ctx, user, p.Key)
 	if err != nil || link == nil {
 		return err

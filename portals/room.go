@@ -2,6 +2,7 @@ package portals
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -44,23 +45,35 @@ func (p *Portal) bridgeInfo(name string) *event.BridgeEventContent {
 }
 
 // createRoom makes the Matrix room of the portal, with the information the
-// login's client gives about the chat, and invites the login's user.
-func (p *Portal) createRoom(ctx context.Context, login *network.Login) error {
+// login's client gives about the chat, and invites the login's user. With
+// no login (a room made for an alias query) it makes an empty room named
+// fallbackName that people join by alias.
+func (p *Portal) createRoom(ctx context.Context, login *network.Login, fallbackName string) error {
 	log := zerolog.Ctx(ctx)
 	info := &network.ChatInfo{}
-	if client, ok := p.m.dir.Client(p.Key.Network, login.ID); ok {
-		fetched, err := client.ChatInfo(ctx, p.Key.Chat)
-		if err != nil {
-			// The room is still worth creating: a message must not wait for
-			// metadata. A later ChatResync fills it in.
-			log.Warn().Err(err).Msg("Failed to get chat info, creating room without it")
-		} else if fetched != nil {
-			info = fetched
+	if login != nil {
+		if client, ok := p.m.dir.Client(p.Key.Network, login.ID); ok {
+			fetched, err := client.ChatInfo(ctx, p.Key.Chat)
+			if err != nil {
+				// The room is still worth creating: a message must not wait for
+				// metadata. A later ChatResync fills it in.
+				log.Warn().Err(err).Msg("Failed to get chat info, creating room without it")
+			} else if fetched != nil {
+				info = fetched
+			}
 		}
 	}
-	name := string(p.Key.Chat)
+	if login == nil {
+		// A room made for an alias exists to be joined; the chat's own
+		// rules apply once a login has joined it and reports them.
+		info.InviteOnly = ptr(false)
+	}
+	name := fallbackName
 	if info.Name != nil {
 		name = *info.Name
+	}
+	if name == "" {
+		name = string(p.Key.Chat)
 	}
 	bot := p.m.matrix.BotMXID()
 	pl := &event.PowerLevelsEventContent{
@@ -68,21 +81,23 @@ func (p *Portal) createRoom(ctx context.Context, login *network.Login) error {
 		Events:          map[string]int{event.StateEncryption.Type: botPowerLevel},
 		StateDefaultPtr: ptr(adminPowerLevel),
 	}
-	// Portal rooms are invite-only whatever the remote chat's rules: the
-	// bridge invites each Ferry user whose login is in the chat.
-	joinRule := event.JoinRuleInvite
 	bridgeInfo := p.bridgeInfo(name)
 	req := &mautrix.ReqCreateRoom{
+		// Never listed in the room directory, whatever the remote chat is:
+		// a secret channel's name must not leak there.
 		Visibility: "private",
 		Preset:     "private_chat",
-		Invite:     []id.UserID{login.User},
 		IsDirect:   info.IsDirect,
 		InitialState: []*event.Event{
 			{Type: event.StateBridge, StateKey: ptr(p.bridgeStateKey()), Content: event.Content{Parsed: bridgeInfo}},
 			{Type: event.StateHalfShotBridge, StateKey: ptr(p.bridgeStateKey()), Content: event.Content{Parsed: bridgeInfo}},
-			{Type: event.StateJoinRules, StateKey: ptr(""), Content: event.Content{Parsed: &event.JoinRulesEventContent{JoinRule: joinRule}}},
+			{Type: event.StateJoinRules, StateKey: ptr(""), Content: event.Content{Parsed: &event.JoinRulesEventContent{JoinRule: p.joinRule(info)}}},
 		},
 		PowerLevelOverride: pl,
+		RoomAliasName:      p.m.dir.AliasLocalpart(p.Key),
+	}
+	if login != nil {
+		req.Invite = []id.UserID{login.User}
 	}
 	if !info.IsDirect {
 		req.Name = name
@@ -92,7 +107,7 @@ func (p *Portal) createRoom(ctx context.Context, login *network.Login) error {
 		req.Topic = *info.Topic
 		p.Topic, p.TopicSet = *info.Topic, true
 	}
-	if info.Members != nil {
+	if info.Members != nil && login != nil {
 		for _, member := range info.Members.Members {
 			if member.PowerLevel == nil {
 				continue
@@ -107,6 +122,13 @@ func (p *Portal) createRoom(ctx context.Context, login *network.Login) error {
 		}
 	}
 	room, err := p.m.matrix.CreateRoom(ctx, req)
+	if err != nil && req.RoomAliasName != "" && errors.Is(err, mautrix.MRoomInUse) {
+		// The alias points at an older room (created by hand, or before a
+		// database reset): the portal gets a new room without it.
+		log.Warn().Str("alias", req.RoomAliasName).Msg("Portal alias is taken, creating the room without it")
+		req.RoomAliasName = ""
+		room, err = p.m.matrix.CreateRoom(ctx, req)
+	}
 	if err != nil {
 		return fmt.Errorf("create portal room: %w", err)
 	}
@@ -118,16 +140,38 @@ func (p *Portal) createRoom(ctx context.Context, login *network.Login) error {
 	}
 	p.m.setRoom(p, room)
 	log.Info().Stringer("room_id", room).Msg("Created portal room")
-	if err = p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: login.User, Portal: p.Key, Login: login.ID}); err != nil {
-		return fmt.Errorf("store portal membership: %w", err)
+	if login == nil {
+		return nil
 	}
-	p.m.addToSpace(ctx, p.Key.Network, login, room)
+	if err = p.link(ctx, login); err != nil {
+		return err
+	}
 	if info.Avatar != nil {
 		p.updateAvatar(ctx, info.Avatar)
 	}
 	if info.Members != nil {
 		p.syncMembers(ctx, login, info.Members)
 	}
+	return nil
+}
+
+// joinRule: rooms of per-user chats are invite-only; shared chats are
+// open to join (by alias) unless the remote chat is invite-only, in which
+// case only those the bridge invites get in.
+func (p *Portal) joinRule(info *network.ChatInfo) event.JoinRule {
+	if p.Key.Receiver == "" && info.InviteOnly != nil && !*info.InviteOnly {
+		return event.JoinRulePublic
+	}
+	return event.JoinRuleInvite
+}
+
+// link records that login's user takes part in the portal through login,
+// and puts the room into the login's space.
+func (p *Portal) link(ctx context.Context, login *network.Login) error {
+	if err := p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: login.User, Portal: p.Key, Login: login.ID}); err != nil {
+		return fmt.Errorf("store portal membership: %w", err)
+	}
+	p.m.addToSpace(ctx, p.Key.Network, login, p.RoomID)
 	return nil
 }
 
@@ -151,11 +195,7 @@ func (p *Portal) ensureUserIn(ctx context.Context, login *network.Login) error {
 	if err != nil {
 		return err
 	}
-	if err = p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: login.User, Portal: p.Key, Login: login.ID}); err != nil {
-		return err
-	}
-	p.m.addToSpace(ctx, p.Key.Network, login, p.RoomID)
-	return nil
+	return p.link(ctx, login)
 }
 
 func isAlreadyInRoom(err error) bool {
@@ -187,6 +227,12 @@ func (p *Portal) applyInfo(ctx context.Context, login *network.Login, info *netw
 	}
 	if info.Avatar != nil {
 		p.updateAvatar(ctx, info.Avatar)
+	}
+	if info.InviteOnly != nil && p.Key.Receiver == "" {
+		rule := &event.JoinRulesEventContent{JoinRule: p.joinRule(info)}
+		if _, err := p.m.matrix.SendState(ctx, bot, p.RoomID, event.StateJoinRules, "", rule); err != nil {
+			log.Warn().Err(err).Msg("Failed to set join rule")
+		}
 	}
 	if info.Members != nil {
 		p.syncMembers(ctx, login, info.Members)

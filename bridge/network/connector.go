@@ -97,6 +97,19 @@ type (
 	ChatLeaver interface {
 		LeaveChat(ctx context.Context, portal PortalKey) error
 	}
+	// ChatJoiner joins a chat on the network because the Matrix user joined
+	// its portal room (e.g. through an alias). A client whose account cannot
+	// reach the chat (another IRC network, say) returns ErrWrongAccount, and
+	// the core tries the user's next login.
+	ChatJoiner interface {
+		JoinChat(ctx context.Context, portal PortalKey) error
+	}
+	// DMStarter finds the DM chat with a remote person, for a Matrix user
+	// who invites that person's ghost to a new direct chat. ErrWrongAccount
+	// as for ChatJoiner.
+	DMStarter interface {
+		StartDM(ctx context.Context, user UserID) (PortalKey, error)
+	}
 	TypingSender interface {
 		SendTyping(ctx context.Context, portal PortalKey, typing bool) error
 	}
@@ -111,6 +124,17 @@ type (
 type GhostNamer interface {
 	GhostLocalpart(user UserID) string
 	ParseGhostLocalpart(localpart string) (UserID, bool)
+}
+
+// AliasResolver is an optional Connector capability: a network whose chats
+// can be joined by room alias (#<network>_<rest>:<domain>) maps rest to a
+// portal. It must not do I/O: the homeserver asks on behalf of anyone who
+// types an alias. Name is the room's name until the network says more;
+// rest is not case-folded by the core.
+type AliasResolver interface {
+	ResolveAlias(rest string) (key PortalKey, name string, ok bool)
+	// AliasFor is the inverse, for chats that have an alias ("" if not).
+	AliasFor(key PortalKey) string
 }
 
 // Host is the only way a network reaches the core. Each network gets its

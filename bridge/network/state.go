@@ -59,6 +59,10 @@ func UserMessage(err error, fallback string) string {
 	return fallback
 }
 
+// ErrWrongAccount is returned by per-chat optional capabilities when the
+// chat belongs to a part of the network this login cannot reach.
+var ErrWrongAccount = errors.New("this account cannot reach that chat")
+
 // ErrNotSupported is returned (wrapped) by networks for actions a chat does
 // not allow, e.g. editing on a network without edits.
 var ErrNotSupported = errors.New("not supported by this network")

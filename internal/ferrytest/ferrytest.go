@@ -68,11 +68,14 @@ func Start(t testing.TB, opts Options, connectors ...network.Connector) *Harness
 		cfg.Permissions = config.Permissions{"localhost": config.LevelUser, "@outsider:localhost": config.LevelNone, "@admin:localhost": config.LevelAdmin}
 	}
 	cfg.Networks = map[network.NetworkID]*yaml.Node{}
-	var nets []network.NetworkID
+	var nets, aliasNets []network.NetworkID
 	for _, c := range connectors {
 		nets = append(nets, c.ID())
+		if _, ok := c.(network.AliasResolver); ok {
+			aliasNets = append(aliasNets, c.ID())
+		}
 	}
-	reg := cfg.Registration(nets, nil)
+	reg := cfg.Registration(nets, aliasNets)
 	regPath := filepath.Join(dir, "registration.yaml")
 	if err := reg.Save(regPath); err != nil {
 		t.Fatalf("ferrytest: write registration: %v", err)
@@ -140,7 +143,7 @@ func (h *Harness) User(localpart string) *testbed.Client {
 func (h *Harness) ManagementRoom(user *testbed.Client) id.RoomID {
 	h.T.Helper()
 	room := user.CreateDM(h.T, h.BotMXID)
-	h.WaitForBotNotice(user, room, "management room")
+	h.WaitForBotNotice(user, room, "This is your management room")
 	return room
 }
 

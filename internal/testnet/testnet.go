@@ -46,6 +46,9 @@ var (
 	_ network.Redactor  = (*Client)(nil)
 	_ network.Logouter  = (*Client)(nil)
 
+	_ network.AliasResolver = (*Connector)(nil)
+	_ network.ChatJoiner    = (*Client)(nil)
+	_ network.DMStarter     = (*Client)(nil)
 	_ network.TypingSender  = (*Client)(nil)
 	_ network.ReceiptSender = (*Client)(nil)
 )
@@ -61,7 +64,31 @@ type (
 		Portal network.PortalKey
 		UpTo   network.MessageID
 	}
+	// JoinOut records a chat joined because its Matrix user joined the room.
+	JoinOut struct {
+		Portal network.PortalKey
+	}
 )
+
+// BannedChat refuses every JoinChat.
+const BannedChat network.ChatID = "banned"
+
+// ResolveAlias maps #test_<name> to the shared chat <name>; names are
+// case-insensitive, like IRC channels.
+func (c *Connector) ResolveAlias(rest string) (network.PortalKey, string, bool) {
+	name := strings.ToLower(rest)
+	if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		return network.PortalKey{}, "", false
+	}
+	return network.PortalKey{Network: ID, Chat: network.ChatID(name)}, "Chat " + name, true
+}
+
+func (c *Connector) AliasFor(key network.PortalKey) string {
+	if _, _, ok := c.ResolveAlias(string(key.Chat)); ok && key.Receiver == "" {
+		return string(key.Chat)
+	}
+	return ""
+}
 
 func New() *Connector {
 	return &Connector{
@@ -253,6 +280,19 @@ func (cl *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) erro
 	}
 	cl.Outbox <- r
 	return nil
+}
+
+func (cl *Client) JoinChat(ctx context.Context, portal network.PortalKey) error {
+	if portal.Chat == BannedChat {
+		return network.UserErrorf("you are banned from %s", portal.Chat)
+	}
+	cl.Outbox <- &JoinOut{Portal: portal}
+	return nil
+}
+
+// StartDM maps a person to the DM chat "dm-<user>" of this login.
+func (cl *Client) StartDM(ctx context.Context, user network.UserID) (network.PortalKey, error) {
+	return network.PortalKey{Network: ID, Chat: network.ChatID("dm-" + string(user)), Receiver: cl.Login.ID}, nil
 }
 
 func (cl *Client) SendTyping(ctx context.Context, portal network.PortalKey, typing bool) error {

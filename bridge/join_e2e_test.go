@@ -1,0 +1,101 @@
+package bridge_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testnet"
+)
+
+// TestJoinByAlias: joining #test_<chat> from a Matrix client creates the
+// room on the alias query and joins the chat with the user's login; a
+// mixed-case alias finds the same room; people who cannot join are
+// removed with the reason.
+func TestJoinByAlias(t *testing.T) {
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{}, tn)
+	alice, bob := h.User("alice"), h.User("bob")
+	mgmt := h.ManagementRoom(alice)
+	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+
+	room := alice.Join(t, "#test_lobby:localhost")
+	if got := expectOut[*testnet.JoinOut](t, cl); got.Portal != (network.PortalKey{Network: testnet.ID, Chat: "lobby"}) {
+		t.Errorf("joined %+v on the network", got.Portal)
+	}
+	if again := alice.Join(t, "#test_LOBBY:localhost"); again != room {
+		t.Errorf("a mixed-case alias led to another room: %s, want %s", again, room)
+	}
+	// Remote messages of the chat arrive in that room.
+	ctx := h.Context(time.Minute)
+	if err := cl.Handle(ctx, textMessage(network.PortalKey{Network: testnet.ID, Chat: "lobby"}, "l1", "bob", time.Now(), "welcome")); err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitForEvent(t, room, waitLong, bodyIs(h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "bob"}), "welcome"))
+
+	// bob has no login: he may not stay.
+	bob.Join(t, "#test_lobby:localhost")
+	left := alice.WaitForMembership(t, room, bob.UserID, event.MembershipLeave, waitLong)
+	if reason := left.Content.AsMember().Reason; !strings.Contains(reason, "not connected") {
+		t.Errorf("bob was removed with reason %q", reason)
+	}
+	// The network refuses alice in another chat: she is removed with its reason.
+	banned := alice.Join(t, "#test_banned:localhost")
+	left = alice.WaitForMembership(t, banned, alice.UserID, event.MembershipLeave, waitLong)
+	if reason := left.Content.AsMember().Reason; !strings.Contains(reason, "you are banned") {
+		t.Errorf("alice was removed with reason %q", reason)
+	}
+	// Leaving the room leaves nothing by itself on a network without
+	// ChatLeaver; the link is forgotten, so rejoining joins again.
+	if _, err := alice.LeaveRoom(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	alice.Join(t, "#test_lobby:localhost")
+	if got := expectOut[*testnet.JoinOut](t, cl); got.Portal.Chat != "lobby" {
+		t.Errorf("rejoin joined %+v", got.Portal)
+	}
+}
+
+// TestDirectChatWithGhost: inviting a ghost to a new direct chat makes it
+// the DM portal with that person.
+func TestDirectChatWithGhost(t *testing.T) {
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{}, tn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+	ctx := h.Context(time.Minute)
+	carol := h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "carol"})
+
+	resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true, Invite: []id.UserID{carol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitForMembership(t, resp.RoomID, carol, event.MembershipJoin, waitLong)
+	alice.SendText(t, resp.RoomID, "hi carol")
+	out := expectOut[*network.OutgoingMessage](t, cl)
+	if want := (network.PortalKey{Network: testnet.ID, Chat: "dm-carol", Receiver: "alice"}); out.Portal != want || out.Content.Body != "hi carol" {
+		t.Errorf("DM reached the network as %+v in %+v", out.Content.Body, out.Portal)
+	}
+	if err = cl.Handle(ctx, textMessage(out.Portal, "d1", "carol", time.Now(), "hi alice")); err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitForEvent(t, resp.RoomID, waitLong, bodyIs(carol, "hi alice"))
+
+	// A second direct chat with the same person points to the first.
+	second, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true, Invite: []id.UserID{carol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notice := alice.WaitForEvent(t, second.RoomID, waitLong, func(evt *event.Event) bool { return evt.Sender == carol && evt.Type == event.EventMessage })
+	if !strings.Contains(notice.Content.AsMessage().Body, resp.RoomID.String()) {
+		t.Errorf("the second DM did not point to the first: %q", notice.Content.AsMessage().Body)
+	}
+}
