@@ -155,9 +155,12 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
 		return p.matrixEdit(ctx, evt, client, relay, replaces, content)
 	}
 	if evt.Type == event.EventSticker {
-		content.MsgType = event.MsgImage
+		// Stickers have no msgtype; the contract marks them the way remote
+		// stickers are marked on the way in.
+		content.MsgType = event.MessageType(event.EventSticker.Type)
 	}
 	content.RemoveReplyFallback()
+	sanitizeContent(content)
 	out := &network.OutgoingMessage{OutgoingMeta: p.meta(evt, relay), Content: content}
 	if replyID := content.RelatesTo.GetReplyTo(); replyID != "" {
 		target, err := p.m.db.Messages.GetByEventID(ctx, replyID)
@@ -238,6 +241,7 @@ func (p *Portal) matrixEdit(ctx context.Context, evt *event.Event, client networ
 	if newContent == nil {
 		newContent = &event.MessageEventContent{MsgType: content.MsgType, Body: strings.TrimPrefix(content.Body, "* ")}
 	}
+	sanitizeContent(newContent)
 	err = editor.Edit(ctx, &network.OutgoingEdit{
 		OutgoingMeta: p.meta(evt, relay),
 		Target:       network.MessageRef{ID: target.ID, Part: target.Part},

@@ -1,0 +1,301 @@
+package waconv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	_ "image/png" // decoder for image.Decode
+	"io"
+	"math"
+	"net/http"
+	"strings"
+
+	"go.mau.fi/util/exmime"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"google.golang.org/protobuf/proto"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// Matrix → WhatsApp media.
+
+// sendKind is the WhatsApp message type a Matrix file goes out as.
+type sendKind int
+
+const (
+	sendDocument sendKind = iota
+	sendImage
+	sendVideo
+	sendAudio
+	sendSticker
+)
+
+var uploadTypes = map[sendKind]whatsmeow.MediaType{
+	sendDocument: whatsmeow.MediaDocument,
+	sendImage:    whatsmeow.MediaImage,
+	sendVideo:    whatsmeow.MediaVideo,
+	sendAudio:    whatsmeow.MediaAudio,
+	sendSticker:  whatsmeow.MediaImage,
+}
+
+// audioTypes are the audio formats WhatsApp plays inline.
+var audioTypes = map[string]bool{
+	"audio/aac": true, "audio/mp4": true, "audio/amr": true, "audio/mpeg": true, "audio/ogg": true,
+}
+
+// chooseKind picks how a file is sent. WhatsApp shows only JPEG images,
+// MP4/3GP videos, a few audio formats and WebP stickers natively;
+// anything else (and audio with a caption, which WhatsApp audio cannot
+// carry) goes as a document, so nothing is lost. PNG images are
+// re-encoded as JPEG.
+func chooseKind(msgType event.MessageType, baseMime string, hasCaption bool) sendKind {
+	switch msgType {
+	case event.MessageType(event.EventSticker.Type):
+		if baseMime == "image/webp" {
+			return sendSticker
+		}
+		return chooseKind(event.MsgImage, baseMime, hasCaption)
+	case event.MsgImage:
+		if baseMime == "image/jpeg" || baseMime == "image/png" {
+			return sendImage
+		}
+	case event.MsgVideo:
+		if baseMime == "video/mp4" || baseMime == "video/3gpp" {
+			return sendVideo
+		}
+	case event.MsgAudio:
+		if audioTypes[baseMime] && !hasCaption {
+			return sendAudio
+		}
+	}
+	return sendDocument
+}
+
+func baseMimeType(mimeType string) string {
+	base, _, _ := strings.Cut(mimeType, ";")
+	return strings.ToLower(strings.TrimSpace(base))
+}
+
+func mediaToWhatsApp(ctx context.Context, content *event.MessageEventContent, media *network.Media, ci *waE2E.ContextInfo, deps OutDeps) (*waE2E.Message, error) {
+	if media == nil || media.Data == nil {
+		return nil, network.UserErrorf("the file could not be fetched from Matrix")
+	}
+	if deps.Upload == nil {
+		return nil, errors.New("no WhatsApp uploader configured")
+	}
+	data, err := io.ReadAll(media.Data)
+	_ = media.Data.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read file: %w", err)
+	}
+	info := content.Info
+	if info == nil {
+		info = &event.FileInfo{}
+	}
+	mimeType := media.MimeType
+	if mimeType == "" {
+		mimeType = info.MimeType
+	}
+	if mimeType == "" {
+		mimeType = http.DetectContentType(data)
+	}
+	fileName := cleanFileName(content.FileName)
+	if fileName == "" {
+		fileName = cleanFileName(media.FileName)
+	}
+	if fileName == "" {
+		fileName = cleanFileName(content.Body)
+	}
+	var caption string
+	// Matrix's caption style: a body that differs from the file name.
+	// Voice messages have no caption, whatever their body says.
+	if content.FileName != "" && content.Body != content.FileName && content.MSC3245Voice == nil {
+		var mentioned []string
+		caption, mentioned = matrixText(ctx, content, deps)
+		ci = withMentions(ci, mentioned)
+	}
+	kind := chooseKind(content.MsgType, baseMimeType(mimeType), caption != "")
+	width, height := info.Width, info.Height
+	var thumbnail []byte
+	if kind == sendImage {
+		img, err := prepareImage(data, baseMimeType(mimeType))
+		if err != nil {
+			kind = sendDocument // not decodable: still deliver the file
+		} else {
+			data, mimeType, thumbnail = img.data, "image/jpeg", img.thumbnail
+			width, height = img.width, img.height
+		}
+	}
+	if kind == sendAudio && baseMimeType(mimeType) == "audio/ogg" {
+		mimeType = "audio/ogg; codecs=opus"
+	}
+	up, err := deps.Upload(ctx, data, uploadTypes[kind])
+	if err != nil {
+		return nil, fmt.Errorf("upload to WhatsApp: %w", err)
+	}
+	var captionPtr *string
+	if caption != "" {
+		captionPtr = proto.String(caption)
+	}
+	switch kind {
+	case sendImage:
+		return &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
+			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+			Mimetype: proto.String(mimeType), Caption: captionPtr, JPEGThumbnail: thumbnail,
+			Width: dimension(width), Height: dimension(height), ContextInfo: ci,
+		}}, nil
+	case sendSticker:
+		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{
+			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+			Mimetype: proto.String(mimeType), Width: dimension(width), Height: dimension(height), ContextInfo: ci,
+		}}, nil
+	case sendVideo:
+		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{
+			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+			Mimetype: proto.String(mimeType), Caption: captionPtr, Seconds: seconds(info.Duration),
+			GifPlayback: proto.Bool(info.MauGIF), Width: dimension(width), Height: dimension(height), ContextInfo: ci,
+		}}, nil
+	case sendAudio:
+		duration := info.Duration
+		var waveform []byte
+		if content.MSC1767Audio != nil {
+			if duration == 0 {
+				duration = content.MSC1767Audio.Duration
+			}
+			waveform = waveformToWhatsApp(content.MSC1767Audio.Waveform)
+		}
+		// WhatsApp plays voice messages only as Ogg Opus.
+		ptt := content.MSC3245Voice != nil && baseMimeType(mimeType) == "audio/ogg"
+		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{
+			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+			Mimetype: proto.String(mimeType), Seconds: seconds(duration), PTT: proto.Bool(ptt),
+			Waveform: waveform, ContextInfo: ci,
+		}}, nil
+	default:
+		if fileName == "" {
+			fileName = "file" + exmime.ExtensionFromMimetype(mimeType)
+		}
+		doc := &waE2E.DocumentMessage{
+			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+			Mimetype: proto.String(mimeType), FileName: proto.String(fileName), Title: proto.String(fileName),
+			Caption: captionPtr, ContextInfo: ci,
+		}
+		if caption != "" {
+			// WhatsApp clients expect captioned documents in this envelope.
+			return &waE2E.Message{DocumentWithCaptionMessage: &waE2E.FutureProofMessage{
+				Message: &waE2E.Message{DocumentMessage: doc},
+			}}, nil
+		}
+		return &waE2E.Message{DocumentMessage: doc}, nil
+	}
+}
+
+func dimension(v int) *uint32 {
+	if v <= 0 || int64(v) > math.MaxUint32 {
+		return nil
+	}
+	return proto.Uint32(uint32(v))
+}
+
+// seconds converts Matrix milliseconds, rounding up a started second.
+func seconds(ms int) *uint32 {
+	if ms <= 0 {
+		return nil
+	}
+	return proto.Uint32(uint32((ms + 999) / 1000))
+}
+
+type preparedImage struct {
+	data          []byte
+	thumbnail     []byte
+	width, height int
+}
+
+// prepareImage re-encodes PNG as JPEG (keeping JPEG as it is) and makes
+// the small JPEG preview WhatsApp shows before the download.
+func prepareImage(data []byte, baseMime string) (*preparedImage, error) {
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	out := &preparedImage{data: data, width: b.Dx(), height: b.Dy()}
+	if baseMime != "image/jpeg" {
+		var buf bytes.Buffer
+		if err = jpeg.Encode(&buf, flatten(img), &jpeg.Options{Quality: 90}); err != nil {
+			return nil, err
+		}
+		out.data = buf.Bytes()
+	}
+	var thumb bytes.Buffer
+	if err = jpeg.Encode(&thumb, scaleDown(img, 72), &jpeg.Options{Quality: 60}); err == nil {
+		out.thumbnail = thumb.Bytes()
+	}
+	return out, nil
+}
+
+// flatten puts a transparent image on white, as JPEG has no alpha.
+func flatten(img image.Image) image.Image {
+	b := img.Bounds()
+	dst := image.NewRGBA(b)
+	draw.Draw(dst, b, image.White, image.Point{}, draw.Src)
+	draw.Draw(dst, b, img, b.Min, draw.Over)
+	return dst
+}
+
+// scaleDown shrinks img to fit in size×size (nearest neighbour, which is
+// enough for a blurred preview).
+func scaleDown(img image.Image, size int) image.Image {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
+		return image.NewRGBA(image.Rect(0, 0, 1, 1))
+	}
+	scale := math.Min(1, float64(size)/float64(max(w, h)))
+	tw, th := max(1, int(float64(w)*scale)), max(1, int(float64(h)*scale))
+	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
+	draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
+	for y := 0; y < th; y++ {
+		for x := 0; x < tw; x++ {
+			c := img.At(b.Min.X+x*w/tw, b.Min.Y+y*h/th)
+			r, g, bl, a := c.RGBA()
+			// Blend onto white.
+			inv := 0xffff - a
+			dst.Set(x, y, color.RGBA64{R: uint16(r + inv), G: uint16(g + inv), B: uint16(bl + inv), A: 0xffff})
+		}
+	}
+	return dst
+}
+
+// waveformToWhatsApp resamples a Matrix waveform to WhatsApp's 64 samples.
+func waveformToWhatsApp(w []int) []byte {
+	if len(w) == 0 {
+		return nil
+	}
+	const samples = 64
+	out := make([]byte, samples)
+	for i := range out {
+		lo, hi := i*len(w)/samples, (i+1)*len(w)/samples
+		if hi <= lo {
+			hi = lo + 1
+		}
+		sum := 0
+		for _, v := range w[lo:hi] {
+			sum += min(max(v, 0), 1024)
+		}
+		out[i] = byte(sum / (hi - lo) * 100 / 1024)
+	}
+	return out
+}
