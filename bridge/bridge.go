@@ -176,6 +176,9 @@ func (b *Bridge) Start() error {
 		}
 	}
 	b.loadLogins(ctx)
+	if err = b.Portals.ReplayDurable(ctx); err != nil {
+		return err
+	}
 	b.wg.Add(1)
 	go b.pruneHandledEvents()
 	return nil

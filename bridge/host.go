@@ -42,17 +42,18 @@ func (h *host) checkEvent(loginID network.LoginID, evt network.Event) (*loginEnt
 	return le, nil
 }
 
-// QueueEvent hands evt to its portal. It returns at once unless the
-// portal's queue is full, in which case it waits: backpressure rather
-// than loss.
+// QueueEvent stores evt in its portal's durable queue and returns: the
+// network's reader never waits for Matrix. Events with lazily fetched
+// media cannot be stored; they wait in memory (and the network should use
+// HandleEvent for them).
 func (h *host) QueueEvent(loginID network.LoginID, evt network.Event) {
 	le, err := h.checkEvent(loginID, evt)
 	if err != nil {
 		h.log.Error().Err(err).Msg("Rejected remote event")
 		return
 	}
-	if _, err = h.b.Portals.QueueRemote(h.b.ctx, le.login, evt); err != nil {
-		h.log.Err(err).Msg("Failed to queue remote event")
+	if err = h.b.Portals.QueueDurable(h.b.ctx, le.login, evt); err != nil {
+		h.log.Err(err).Stringer("portal", evt.EventMeta().Portal).Msg("Failed to queue remote event")
 	}
 }
 

@@ -79,6 +79,7 @@ type Database struct {
 	Reactions    *ReactionQuery
 	KV           *KVQuery
 	MatrixEvents *MatrixEventQuery
+	RemoteEvents *RemoteEventQuery
 }
 
 // Open opens a database without touching the schema (call Upgrade for
@@ -158,6 +159,7 @@ func New(db *dbutil.Database) *Database {
 		Messages:     &MessageQuery{dbutil.MakeQueryHelperSimple(db, newMessage)},
 		Reactions:    &ReactionQuery{dbutil.MakeQueryHelperSimple(db, newReaction)},
 		KV:           &KVQuery{db: db},
+		RemoteEvents: &RemoteEventQuery{dbutil.MakeQueryHelperSimple(db, newRemoteEvent)},
 		MatrixEvents: &MatrixEventQuery{dbutil.MakeQueryHelperSimple(db, newQueuedEvent)},
 	}
 }

@@ -34,9 +34,8 @@ type Directory interface {
 	AliasLocalpart(key network.PortalKey) string
 }
 
-// QueueSize bounds each portal's queue. A full queue makes the producer
-// wait (backpressure towards the network or the homeserver) instead of
-// dropping anything.
+// QueueSize bounds each portal's in-memory queue. Past it, stored remote
+// events wait in the database (durable.go); other producers wait.
 const QueueSize = 256
 
 type Manager struct {
@@ -117,6 +116,7 @@ func (m *Manager) loadLocked(row *database.Portal) *Portal {
 		m:      m,
 		log:    m.log.With().Stringer("portal", row.Key).Logger(),
 		queue:  make(chan *queueItem, QueueSize),
+		wakeup: make(chan struct{}, 1),
 	}
 	m.byKey[row.Key] = p
 	if row.RoomID != "" {

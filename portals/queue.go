@@ -17,9 +17,12 @@ import (
 // are only changed by its own goroutine.
 type Portal struct {
 	*database.Portal
-	m     *Manager
-	log   zerolog.Logger
-	queue chan *queueItem
+	m      *Manager
+	log    zerolog.Logger
+	queue  chan *queueItem
+	wakeup chan struct{}
+	// durable tracks the stored queue of remote events (durable.go).
+	durable durableState
 	// typing is who was typing in the room at the last typing event.
 	typing map[id.UserID]bool
 }
@@ -28,6 +31,9 @@ type queueItem struct {
 	remote network.Event
 	login  *network.Login
 	result chan<- error
+	// seq is the durable queue position of a stored remote event (0: not
+	// stored).
+	seq int64
 
 	matrix *event.Event
 	done   func()
@@ -42,7 +48,15 @@ func (p *Portal) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case item := <-p.queue:
+			if item.seq != 0 && item.seq <= p.durable.lastSeq {
+				// Already bridged from the store during a backlog drain.
+				continue
+			}
 			p.handle(ctx, item)
+		case <-p.wakeup:
+		}
+		if len(p.queue) == 0 && p.backlogged() {
+			p.drainBacklog(ctx)
 		}
 	}
 }
@@ -61,6 +75,11 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 		}
 		if item.done != nil {
 			item.done()
+		}
+		// A stored event stays stored when the bridge is stopping under it:
+		// the next start replays it. Any other outcome is final.
+		if item.seq != 0 && ctx.Err() == nil {
+			p.finishStored(ctx, item.seq)
 		}
 	}()
 	if item.fn != nil {
@@ -82,4 +101,10 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 		log.Debug().Msg("Handling Matrix event")
 		p.handleMatrix(log.WithContext(ctx), item.matrix)
 	}
+}
+
+func (p *Portal) backlogged() bool {
+	p.durable.lock.Lock()
+	defer p.durable.lock.Unlock()
+	return p.durable.backlog
 }

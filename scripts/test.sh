@@ -69,8 +69,8 @@ pg_bindir() {
 }
 pg_bindir >/dev/null || apt_missing+=(postgresql)
 
-# InspIRCd for the IRC end-to-end tests: enable with the IRC work.
-# command -v inspircd >/dev/null 2>&1 || apt_missing+=(inspircd)   # apt-get install -y inspircd
+# InspIRCd 3 for the IRC tests (internal/testbed looks on PATH, then /usr/sbin).
+command -v inspircd >/dev/null 2>&1 || [[ -x /usr/sbin/inspircd ]] || apt_missing+=(inspircd)
 
 if ((${#apt_missing[@]} > 0)); then
 	sudo=()

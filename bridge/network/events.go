@@ -57,7 +57,7 @@ type Part struct {
 	Content *event.MessageEventContent
 	// Extra keys merged into the event content (network-specific fields).
 	Extra map[string]any
-	Media func(ctx context.Context) (*Media, error)
+	Media func(ctx context.Context) (*Media, error) `json:"-"`
 }
 
 // Media is a file crossing the bridge in either direction.

@@ -36,7 +36,7 @@ type Member struct {
 type Avatar struct {
 	ID     string
 	Remove bool
-	Get    func(ctx context.Context) ([]byte, error)
+	Get    func(ctx context.Context) ([]byte, error) `json:"-"`
 }
 
 // UserInfo describes a remote person. Nil fields mean unknown.

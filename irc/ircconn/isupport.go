@@ -1,0 +1,298 @@
+package ircconn
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// CaseMapping is an ISUPPORT CASEMAPPING value.
+type CaseMapping string
+
+const (
+	// CaseMappingASCII folds A-Z only.
+	CaseMappingASCII CaseMapping = "ascii"
+	// CaseMappingRFC1459 also folds []\~ to {}|^; the default when a
+	// server sends no CASEMAPPING.
+	CaseMappingRFC1459 CaseMapping = "rfc1459"
+	// CaseMappingRFC1459Strict folds []\ to {}| but leaves ~ and ^ apart.
+	CaseMappingRFC1459Strict CaseMapping = "rfc1459-strict"
+)
+
+// Casefold folds s under mapping m. Folding too little lets two spellings
+// of one channel become two rooms; folding too much merges two channels
+// into one room (the takeover earlier bridges suffered), so an unknown
+// mapping folds like ascii, the mapping every other one extends. Returns s
+// itself, without allocating, when nothing changes.
+func Casefold(m CaseMapping, s string) string {
+	i := 0
+	for ; i < len(s); i++ {
+		if foldByte(m, s[i]) != s[i] {
+			break
+		}
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		b[i] = foldByte(m, b[i])
+	}
+	return string(b)
+}
+
+func foldByte(m CaseMapping, c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c + ('a' - 'A')
+	case m == CaseMappingRFC1459 || m == CaseMappingRFC1459Strict:
+		switch c {
+		case '[':
+			return '{'
+		case ']':
+			return '}'
+		case '\\':
+			return '|'
+		case '~':
+			if m == CaseMappingRFC1459 {
+				return '^'
+			}
+		}
+	}
+	return c
+}
+
+// ISupport is what a server announced in RPL_ISUPPORT (005). Lengths are 0
+// when the server did not say. Treat a value obtained from a Conn as
+// read-only: the Conn replaces it rather than changing it.
+type ISupport struct {
+	CaseMapping CaseMapping // rfc1459 when absent
+	PrefixModes string      // channel membership modes, highest first: "qaohv"
+	PrefixChars string      // their prefixes, same order: "~&@%+"
+	ChanTypes   string      // "#&" when absent
+	StatusMsg   string      // prefixes allowed before a channel target, e.g. "@+"
+	ChanModes   [4]string   // CHANMODES A (lists), B (param always), C (param when set), D (flags)
+	Network     string
+	NickLen     int
+	ChannelLen  int
+	TopicLen    int
+	UserLen     int
+	HostLen     int
+	Modes       int // MODES: mode changes per line; 0 when absent
+	LineLen     int // LINELEN: 512 when absent
+
+	tokens []string // every "KEY" or "KEY=value" as sent (value unescaped), sorted by key
+}
+
+// DefaultISupport returns what a client must assume before (or without)
+// a 005: RFC 1459 casemapping, PREFIX=(ov)@+, CHANTYPES=#&.
+func DefaultISupport() *ISupport {
+	return &ISupport{
+		CaseMapping: CaseMappingRFC1459,
+		PrefixModes: "ov",
+		PrefixChars: "@+",
+		ChanTypes:   "#&",
+		LineLen:     MaxLineLen,
+	}
+}
+
+// Clone returns a copy that can be changed without touching is.
+func (is *ISupport) Clone() *ISupport {
+	c := *is
+	c.tokens = append([]string(nil), is.tokens...)
+	return &c
+}
+
+// Parse applies the tokens of one 005 line: its parameters without the
+// leading nick and the trailing "are supported by this server".
+// "-KEY" resets KEY to its default. Values are unescaped (\x20 -> space).
+func (is *ISupport) Parse(tokens []string) {
+	for _, tok := range tokens {
+		if tok == "" || strings.IndexByte(tok, ' ') >= 0 {
+			continue // the trailing human text, or junk
+		}
+		if tok[0] == '-' {
+			is.setToken(tok[1:], "", true)
+			is.apply(tok[1:], "", false)
+			continue
+		}
+		key, value, _ := strings.Cut(tok, "=")
+		value = unescapeISupport(value)
+		is.setToken(key, value, false)
+		is.apply(key, value, true)
+	}
+}
+
+// apply updates the typed fields for one token; set=false ("-KEY") resets
+// the field to its default.
+func (is *ISupport) apply(key, value string, set bool) {
+	def := DefaultISupport()
+	switch key {
+	case "CASEMAPPING":
+		is.CaseMapping = CaseMapping(strings.ToLower(value))
+		if value == "" {
+			is.CaseMapping = def.CaseMapping
+		}
+	case "PREFIX":
+		// "PREFIX=" means no membership prefixes at all; "-PREFIX" means
+		// back to the default; a malformed value keeps the default rather
+		// than pairing letters with the wrong symbols.
+		is.PrefixModes, is.PrefixChars = def.PrefixModes, def.PrefixChars
+		if !set {
+			return
+		}
+		if value == "" {
+			is.PrefixModes, is.PrefixChars = "", ""
+			return
+		}
+		if value[0] == '(' {
+			if end := strings.IndexByte(value, ')'); end > 0 {
+				modes, chars := value[1:end], value[end+1:]
+				if len(modes) == len(chars) {
+					is.PrefixModes, is.PrefixChars = modes, chars
+				}
+			}
+		}
+	case "CHANTYPES":
+		is.ChanTypes = value // "CHANTYPES=": a server without channels
+		if !set {
+			is.ChanTypes = def.ChanTypes
+		}
+	case "STATUSMSG":
+		is.StatusMsg = value
+	case "CHANMODES":
+		is.ChanModes = [4]string{}
+		for i, part := range strings.SplitN(value, ",", 4) {
+			is.ChanModes[i] = part
+		}
+	case "NETWORK":
+		is.Network = value
+	case "NICKLEN":
+		is.NickLen = atoiOr(value, 0)
+	case "MAXNICKLEN": // older servers; NICKLEN wins when both are sent
+		if _, ok := is.Get("NICKLEN"); !ok {
+			is.NickLen = atoiOr(value, 0)
+		}
+	case "CHANNELLEN":
+		is.ChannelLen = atoiOr(value, 0)
+	case "TOPICLEN":
+		is.TopicLen = atoiOr(value, 0)
+	case "USERLEN":
+		is.UserLen = atoiOr(value, 0)
+	case "HOSTLEN":
+		is.HostLen = atoiOr(value, 0)
+	case "MODES":
+		is.Modes = atoiOr(value, 0)
+	case "LINELEN":
+		is.LineLen = atoiOr(value, MaxLineLen)
+	}
+}
+
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return def
+	}
+	return n
+}
+
+// setToken records (or, with remove, forgets) a raw token, keeping tokens
+// sorted by key.
+func (is *ISupport) setToken(key, value string, remove bool) {
+	i := sort.Search(len(is.tokens), func(i int) bool { return tokenKey(is.tokens[i]) >= key })
+	found := i < len(is.tokens) && tokenKey(is.tokens[i]) == key
+	tok := key
+	if value != "" {
+		tok = key + "=" + value
+	}
+	switch {
+	case remove && found:
+		is.tokens = append(is.tokens[:i], is.tokens[i+1:]...)
+	case remove:
+	case found:
+		is.tokens[i] = tok
+	default:
+		is.tokens = append(is.tokens, "")
+		copy(is.tokens[i+1:], is.tokens[i:])
+		is.tokens[i] = tok
+	}
+}
+
+func tokenKey(tok string) string {
+	k, _, _ := strings.Cut(tok, "=")
+	return k
+}
+
+// Get returns the raw value of any token (unescaped) and whether the
+// server sent it, e.g. Get("WHOX") -> "", true.
+func (is *ISupport) Get(key string) (string, bool) {
+	i := sort.Search(len(is.tokens), func(i int) bool { return tokenKey(is.tokens[i]) >= key })
+	if i < len(is.tokens) && tokenKey(is.tokens[i]) == key {
+		_, v, _ := strings.Cut(is.tokens[i], "=")
+		return v, true
+	}
+	return "", false
+}
+
+// Casefold folds s with the server's casemapping.
+func (is *ISupport) Casefold(s string) string { return Casefold(is.CaseMapping, s) }
+
+// Equal compares two nicks or channel names under the server's casemapping.
+func (is *ISupport) Equal(a, b string) bool {
+	return len(a) == len(b) && is.Casefold(a) == is.Casefold(b)
+}
+
+// IsChannel reports whether name is a channel name by CHANTYPES.
+func (is *ISupport) IsChannel(name string) bool {
+	return name != "" && strings.IndexByte(is.ChanTypes, name[0]) >= 0
+}
+
+// SplitStatusMsg splits a STATUSMSG target such as "@#chan" into its
+// prefixes ("@") and the channel ("#chan"). A plain target has no prefix.
+func (is *ISupport) SplitStatusMsg(target string) (prefixes, channel string) {
+	i := 0
+	for i < len(target) && strings.IndexByte(is.StatusMsg, target[i]) >= 0 {
+		i++
+	}
+	if i > 0 && is.IsChannel(target[i:]) {
+		return target[:i], target[i:]
+	}
+	return "", target
+}
+
+// ModeForPrefix returns the membership mode of a prefix char ('@' -> 'o'),
+// or 0.
+func (is *ISupport) ModeForPrefix(c byte) byte {
+	if i := strings.IndexByte(is.PrefixChars, c); i >= 0 {
+		return is.PrefixModes[i]
+	}
+	return 0
+}
+
+// PrefixForMode returns the prefix char of a membership mode ('o' -> '@'),
+// or 0.
+func (is *ISupport) PrefixForMode(m byte) byte {
+	if i := strings.IndexByte(is.PrefixModes, m); i >= 0 {
+		return is.PrefixChars[i]
+	}
+	return 0
+}
+
+// unescapeISupport decodes \xHH escapes in a 005 value.
+func unescapeISupport(v string) string {
+	if !strings.Contains(v, `\x`) {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+4 <= len(v) && v[i+1] == 'x' {
+			if n, err := strconv.ParseUint(v[i+2:i+4], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}

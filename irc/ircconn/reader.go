@@ -1,0 +1,356 @@
+package ircconn
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/irc.v4"
+)
+
+const (
+	// readBufSize is the idle read buffer: one ordinary line. It grows for
+	// tag-heavy lines and shrinks back once they are consumed, because a
+	// thousand idle connections each holding 8 KiB is what this package
+	// exists to avoid.
+	readBufSize = 512
+	// maxInLine is the longest incoming line kept: 8191 bytes of server
+	// tags plus a 512-byte line. Longer lines are dropped whole.
+	maxInLine = 8191 + MaxLineLen
+	// maxBatchMessages bounds one labeled reply's collected messages.
+	maxBatchMessages = 1000
+)
+
+// keepalivePing is the line sent after IdleTimeout of silence. Any
+// incoming line proves the link alive, so the token need not be unique.
+var keepalivePing = []byte("PING ferry-keepalive\r\n")
+
+// lineReader reads CRLF- or LF-terminated lines into a small reusable
+// buffer. Unlike bufio.Reader.ReadString, it keeps a partial line across a
+// read-deadline timeout, which the keepalive relies on.
+type lineReader struct {
+	r          io.Reader
+	buf        []byte
+	start, end int
+	skipping   bool // inside an overlong line, dropping up to its LF
+}
+
+// readLine returns the next line without its line ending; the slice is
+// valid until the next call.
+func (lr *lineReader) readLine() ([]byte, error) {
+	for {
+		if i := bytes.IndexByte(lr.buf[lr.start:lr.end], '\n'); i >= 0 {
+			line := lr.buf[lr.start : lr.start+i]
+			lr.start += i + 1
+			if lr.skipping {
+				lr.skipping = false
+				continue
+			}
+			line = bytes.TrimRight(line, "\r")
+			if len(line) == 0 {
+				continue
+			}
+			return line, nil
+		}
+		switch {
+		case lr.start == lr.end:
+			lr.start, lr.end = 0, 0
+			if len(lr.buf) != readBufSize {
+				lr.buf = make([]byte, readBufSize)
+			}
+		case lr.start > 0:
+			lr.end = copy(lr.buf, lr.buf[lr.start:lr.end])
+			lr.start = 0
+		}
+		if lr.end == len(lr.buf) {
+			if len(lr.buf) >= maxInLine {
+				lr.skipping, lr.end = true, 0
+			} else {
+				nb := make([]byte, min(2*len(lr.buf), maxInLine))
+				copy(nb, lr.buf[:lr.end])
+				lr.buf = nb
+			}
+		}
+		n, err := lr.r.Read(lr.buf[lr.end:])
+		lr.end += n
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readLoop is the reader goroutine: it reads lines, keeps the link alive
+// with the read deadline and hands messages to the handler.
+func (c *Conn) readLoop() {
+	defer c.exit()
+	pinged := false
+	for {
+		switch qa := c.quitAt.Load(); {
+		case qa != 0:
+			c.nc.SetReadDeadline(time.Unix(0, qa))
+		case !pinged:
+			c.nc.SetReadDeadline(time.Now().Add(c.idle))
+		}
+		line, err := c.lr.readLine()
+		if err != nil {
+			var ne net.Error
+			isTimeout := errors.As(err, &ne) && ne.Timeout()
+			switch {
+			case c.quitAt.Load() != 0 || c.isQuitting():
+				c.fail(ErrClosed)
+			case isTimeout && !pinged:
+				// Silence for IdleTimeout: ask. The writer sends it
+				// ahead of queued chat lines.
+				pinged = true
+				c.nc.SetReadDeadline(time.Now().Add(c.pingTimeout))
+				c.wmu.Lock()
+				c.q.pushUrgent(keepalivePing, false)
+				c.wmu.Unlock()
+				c.signal()
+				continue
+			case isTimeout:
+				c.fail(ErrPingTimeout)
+			default:
+				c.fail(c.readError(err))
+			}
+			return
+		}
+		pinged = false
+		msg, err := irc.ParseMessage(string(line))
+		if err != nil {
+			continue
+		}
+		c.incoming(msg)
+	}
+}
+
+func (c *Conn) isQuitting() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.quitting
+}
+
+// readError turns a read failure into the connection's cause: the ERROR
+// line that preceded it if there was one.
+func (c *Conn) readError(err error) error {
+	c.mu.Lock()
+	se := c.srvErr
+	c.mu.Unlock()
+	if se != nil {
+		return se
+	}
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("ircconn: server closed the connection: %w", err)
+	}
+	return fmt.Errorf("ircconn: read: %w", err)
+}
+
+// incoming updates the Conn's own state from one message, routes labeled
+// replies and passes the message on.
+func (c *Conn) incoming(msg *irc.Message) {
+	switch msg.Command {
+	case "PING":
+		if line, err := appendMessage(nil, &irc.Message{Command: "PONG", Params: msg.Params}, ""); err == nil {
+			c.wmu.Lock()
+			c.q.pushUrgent(line, false)
+			c.wmu.Unlock()
+			c.signal()
+		}
+	case "ERROR":
+		reason := msg.Trailing()
+		c.mu.Lock()
+		c.srvErr = &ServerError{Kind: ClassifyClose(reason), Command: "ERROR", Reason: reason}
+		c.mu.Unlock()
+	case "NICK":
+		if c.isSelf(msg.Prefix) {
+			c.mu.Lock()
+			c.nick = msg.Param(0)
+			c.mu.Unlock()
+		}
+	case "CHGHOST": // :nick!old@old CHGHOST newuser newhost
+		if c.isSelf(msg.Prefix) && len(msg.Params) >= 2 {
+			c.mu.Lock()
+			c.user, c.host = msg.Params[0], msg.Params[1]
+			c.mu.Unlock()
+		}
+	case "396": // RPL_VISIBLEHOST <nick> <host> :is now your displayed host
+		c.mu.Lock()
+		c.host = msg.Param(1)
+		c.mu.Unlock()
+	case "900":
+		c.mu.Lock()
+		c.account = msg.Param(2)
+		c.mu.Unlock()
+	case "901": // RPL_LOGGEDOUT
+		c.mu.Lock()
+		c.account = ""
+		c.mu.Unlock()
+	case "005":
+		if len(msg.Params) > 2 {
+			is := c.ISupport().Clone()
+			is.Parse(msg.Params[1 : len(msg.Params)-1])
+			c.isupport.Store(is)
+		}
+	case "CAP":
+		c.capUpdate(msg)
+	case "JOIN", "PRIVMSG", "NOTICE":
+		// Our own JOIN or echoed message shows user@host as others see
+		// it, which is what SplitText needs.
+		if p := msg.Prefix; p != nil && p.User != "" && p.Host != "" && c.isSelf(p) {
+			c.mu.Lock()
+			if c.user != p.User || c.host != p.Host {
+				c.user, c.host = p.User, p.Host
+			}
+			c.mu.Unlock()
+		}
+	}
+	c.routeLabeled(msg)
+	c.deliver(msg)
+}
+
+func (c *Conn) isSelf(p *irc.Prefix) bool {
+	if p == nil || p.Name == "" {
+		return false
+	}
+	return c.ISupport().Equal(p.Name, c.Nick())
+}
+
+// deliver calls the handler, marking that it runs so that a Close from it
+// does not wait for this very goroutine.
+func (c *Conn) deliver(msg *irc.Message) {
+	if c.handler == nil {
+		return
+	}
+	c.inHandler.Store(true)
+	defer c.inHandler.Store(false)
+	c.handler(msg)
+}
+
+// capUpdate follows CAP ACK/NEW/DEL after registration; on NEW it asks for
+// newly offered wanted caps (cap-notify).
+func (c *Conn) capUpdate(msg *irc.Message) {
+	names := strings.Fields(msg.Trailing())
+	c.mu.Lock()
+	var req []string
+	switch strings.ToUpper(msg.Param(1)) {
+	case "ACK":
+		for _, n := range names {
+			if strings.HasPrefix(n, "-") {
+				c.caps = slices.DeleteFunc(c.caps, func(s string) bool { return s == n[1:] })
+			} else if _, ok := slices.BinarySearch(c.caps, n); !ok {
+				c.caps = append(c.caps, n)
+				slices.Sort(c.caps)
+			}
+		}
+	case "DEL":
+		for _, n := range names {
+			c.caps = slices.DeleteFunc(c.caps, func(s string) bool { return s == n })
+		}
+	case "NEW":
+		for _, tok := range names {
+			n, _, _ := strings.Cut(tok, "=")
+			_, have := slices.BinarySearch(c.caps, n)
+			if !have && n != "sasl" && slices.Contains(c.wantCaps, n) {
+				req = append(req, n)
+			}
+		}
+	}
+	c.mu.Unlock()
+	if len(req) > 0 {
+		if err := c.Send(&irc.Message{Command: "CAP", Params: []string{"REQ", strings.Join(req, " ")}}); err != nil {
+			c.log.Debug().Err(err).Msg("IRC CAP REQ after CAP NEW not sent")
+		}
+	}
+}
+
+// labelBatch collects the messages of one labeled-response batch.
+type labelBatch struct {
+	label string
+	ref   string // the outermost batch's reference
+	refs  []string
+	msgs  []*irc.Message
+}
+
+// routeLabeled feeds labeled replies to SendLabeled's waiters: a message
+// with a label tag is a whole reply; a BATCH opened with a label collects
+// everything tagged with its reference (nested batches included) until it
+// closes.
+func (c *Conn) routeLabeled(msg *irc.Message) {
+	if len(msg.Tags) == 0 && len(c.batches) == 0 {
+		return
+	}
+	if ref := msg.Tags["batch"]; ref != "" {
+		if b := c.batches[ref]; b != nil {
+			if msg.Command == "BATCH" && strings.HasPrefix(msg.Param(0), "+") {
+				inner := msg.Param(0)[1:]
+				b.refs = append(b.refs, inner)
+				c.batches[inner] = b
+			}
+			if msg.Command != "BATCH" && len(b.msgs) < maxBatchMessages {
+				b.msgs = append(b.msgs, msg)
+			}
+			return
+		}
+	}
+	if msg.Command == "BATCH" && strings.HasPrefix(msg.Param(0), "-") {
+		ref := msg.Param(0)[1:]
+		b := c.batches[ref]
+		if b == nil || b.ref != ref {
+			return
+		}
+		for _, r := range b.refs {
+			delete(c.batches, r)
+		}
+		if len(c.batches) == 0 {
+			c.batches = nil
+		}
+		c.replyLabel(b.label, LabeledReply{Messages: b.msgs})
+		return
+	}
+	label := msg.Tags["label"]
+	if label == "" {
+		return
+	}
+	if msg.Command == "BATCH" && strings.HasPrefix(msg.Param(0), "+") {
+		ref := msg.Param(0)[1:]
+		c.mu.Lock()
+		_, waited := c.labels[label]
+		c.mu.Unlock()
+		if !waited {
+			return // nobody waits (any more): do not collect
+		}
+		if c.batches == nil {
+			c.batches = map[string]*labelBatch{}
+		}
+		c.batches[ref] = &labelBatch{label: label, ref: ref, refs: []string{ref}}
+		return
+	}
+	c.replyLabel(label, LabeledReply{Messages: []*irc.Message{msg}})
+}
+
+// replyLabel hands r to the waiter of label, if any. The channel has room
+// for exactly one reply, so this never blocks the reader.
+func (c *Conn) replyLabel(label string, r LabeledReply) {
+	c.mu.Lock()
+	ch := c.labels[label]
+	delete(c.labels, label)
+	if len(c.labels) == 0 {
+		c.labels = nil
+	}
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- r
+	}
+}
+
+// resolveLabels fails the waiters of labeled lines that will never be sent.
+func (c *Conn) resolveLabels(labels []string, err error) {
+	for _, l := range labels {
+		c.replyLabel(l, LabeledReply{Err: err})
+	}
+}

@@ -1,0 +1,445 @@
+package ircconn
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/irc.v4"
+)
+
+// afterWelcomeWait bounds the wait for the end of the greeting (376/422)
+// once 001 has arrived: a server that sends no MOTD numeric at all must not
+// make Dial look like a failure.
+const afterWelcomeWait = 10 * time.Second
+
+// saslChunk is the AUTHENTICATE payload size limit.
+const saslChunk = 400
+
+// registration is the state of one handshake; it lives on Dial's stack.
+type registration struct {
+	c       *Conn
+	cfg     *Config
+	nicks   *nickFallback
+	offered map[string]string // CAP LS, accumulated across continuation lines
+	lsDone  bool
+	pending int // CAP REQ lines not yet ACKed or NAKed
+	enabled []string
+	capEnd  bool
+	sasl    int // saslNone, saslRunning, saslDone
+	welcome bool
+	is      *ISupport
+	// deadline of the whole registration; also where a cancelled
+	// context moved the connection's deadline
+	deadline time.Time
+}
+
+const (
+	saslNone = iota
+	saslRunning
+	saslDone
+)
+
+// register runs the handshake on the caller's goroutine: CAP LS 302 with
+// PASS/NICK/USER sent at once (no round trip wasted on servers without
+// CAP), CAP REQ of what was offered and wanted, SASL while registration is
+// suspended, CAP END last.
+func (c *Conn) register(ctx context.Context, cfg *Config) error {
+	err := c.handshake(ctx, cfg)
+	if err != nil && ctx.Err() != nil {
+		// Whatever failed, it failed because the deadline was moved to
+		// stop us: report the cancellation.
+		return fmt.Errorf("ircconn: registration: %w", ctx.Err())
+	}
+	return err
+}
+
+func (c *Conn) handshake(ctx context.Context, cfg *Config) error {
+	deadline := time.Now().Add(cfg.RegisterTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	// Cancelling ctx must interrupt a blocked read: an expired deadline
+	// does that without a goroutine of our own.
+	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
+	if ctx.Err() != nil {
+		deadline = time.Unix(1, 0)
+	}
+	defer stop()
+	c.nc.SetDeadline(deadline)
+	defer c.nc.SetDeadline(time.Time{})
+
+	r := &registration{c: c, cfg: cfg, is: DefaultISupport(), deadline: deadline}
+	err := r.run()
+	var wf *writeFailure
+	if errors.As(err, &wf) {
+		// A server refusing us at accept time (connection limits,
+		// Z-lines) writes ERROR and closes at once, so our pipelined
+		// NICK/USER can fail with EPIPE first. The reason is what matters.
+		if se := r.serverReason(); se != nil {
+			return se
+		}
+	}
+	return err
+}
+
+// writeFailure marks a registration write error.
+type writeFailure struct{ err error }
+
+func (e *writeFailure) Error() string { return "ircconn: registration: write: " + e.err.Error() }
+func (e *writeFailure) Unwrap() error { return e.err }
+
+// serverReason reads what the server said before it hung up, briefly, and
+// returns its ERROR (or 464/465) as a *ServerError, or nil.
+func (r *registration) serverReason() *ServerError {
+	d := time.Now().Add(2 * time.Second)
+	if d.After(r.deadline) {
+		d = r.deadline
+	}
+	r.c.nc.SetReadDeadline(d)
+	for {
+		line, err := r.c.lr.readLine()
+		if err != nil {
+			return nil
+		}
+		msg, err := irc.ParseMessage(string(line))
+		if err != nil {
+			continue
+		}
+		switch msg.Command {
+		case "ERROR", "464", "465":
+			_, err := r.handle(msg)
+			var se *ServerError
+			if errors.As(err, &se) {
+				return se
+			}
+		}
+	}
+}
+
+func (r *registration) run() error {
+	c, cfg := r.c, r.cfg
+	r.nicks = newNickFallback(cfg.Nick, cfg.NickLen)
+	c.nick = r.nicks.current
+	if err := r.send("CAP", "LS", "302"); err != nil {
+		return err
+	}
+	if cfg.Password != "" {
+		if err := r.send("PASS", cfg.Password); err != nil {
+			return err
+		}
+	}
+	if err := r.send("NICK", c.nick); err != nil {
+		return err
+	}
+	if err := r.send("USER", cfg.User, "0", "*", cfg.RealName); err != nil {
+		return err
+	}
+	for {
+		line, err := c.lr.readLine()
+		if err != nil {
+			var ne net.Error
+			switch {
+			case errors.As(err, &ne) && ne.Timeout() && r.welcome:
+				return r.finish() // welcomed, but no end of MOTD: good enough
+			case errors.As(err, &ne) && ne.Timeout():
+				return ErrRegistrationTimeout
+			}
+			return fmt.Errorf("ircconn: registration: read: %w", err)
+		}
+		msg, err := irc.ParseMessage(string(line))
+		if err != nil {
+			continue
+		}
+		done, err := r.handle(msg)
+		if err != nil {
+			return err
+		}
+		if done {
+			return r.finish()
+		}
+	}
+}
+
+// finish publishes what registration learned to the Conn.
+func (r *registration) finish() error {
+	c := r.c
+	c.isupport.Store(r.is)
+	slices.Sort(r.enabled)
+	c.mu.Lock()
+	c.caps = slices.Compact(r.enabled)
+	c.mu.Unlock()
+	c.log.Debug().Str("nick", c.nick).Strs("caps", c.caps).Msg("IRC registration complete")
+	return nil
+}
+
+func (r *registration) send(cmd string, params ...string) error {
+	line, err := appendMessage(nil, &irc.Message{Command: cmd, Params: params}, "")
+	if err != nil {
+		return err
+	}
+	if _, err := r.c.nc.Write(line); err != nil {
+		return &writeFailure{err}
+	}
+	return nil
+}
+
+// handle processes one message; done is true when registration is over.
+func (r *registration) handle(msg *irc.Message) (done bool, err error) {
+	c := r.c
+	switch msg.Command {
+	case "PING":
+		return false, r.send("PONG", msg.Params...)
+	case "CAP":
+		return false, r.handleCap(msg)
+	case "AUTHENTICATE":
+		return false, r.handleAuthenticate(msg)
+	case "900": // RPL_LOGGEDIN <nick> <nick!user@host> <account> :text
+		c.account = msg.Param(2)
+		r.learnSource(msg.Param(1))
+		return false, nil
+	case "903", "907": // success; 907: already authenticated
+		r.sasl = saslDone
+		return false, r.end()
+	case "902", "904", "905", "906":
+		return false, r.saslFailed(msg.Command, msg.Trailing())
+	case "908": // RPL_SASLMECHS: a 904 follows
+		return false, nil
+	case "433", "436", "437":
+		if r.welcome {
+			break
+		}
+		return false, r.retryNick(r.nicks.inUse())
+	case "432":
+		if r.welcome {
+			break
+		}
+		return false, r.retryNick(r.nicks.erroneous())
+	case "464":
+		return false, &ServerError{Kind: KindBadPassword, Command: "464", Reason: msg.Trailing()}
+	case "465":
+		return false, &ServerError{Kind: KindBanned, Command: "465", Reason: msg.Trailing()}
+	case "ERROR":
+		reason := msg.Trailing()
+		kind := ClassifyClose(reason)
+		// InspIRCd checks PASS as part of choosing a connect class and, on
+		// a mismatch, says only "Access denied by configuration", no 464.
+		if kind == KindServerClosed && r.cfg.Password != "" && strings.Contains(strings.ToLower(reason), "access denied") {
+			kind = KindBadPassword
+		}
+		return false, &ServerError{Kind: kind, Command: "ERROR", Reason: reason}
+	case "001":
+		r.welcome = true
+		c.nick = msg.Param(0)
+		if f := strings.Fields(msg.Trailing()); len(f) > 0 {
+			r.learnSource(f[len(f)-1])
+		}
+		// Past 001 the handshake is over: give the server a little
+		// while for 005 and the MOTD, not the whole registration budget.
+		if d := time.Now().Add(afterWelcomeWait); d.Before(r.deadline) {
+			c.nc.SetReadDeadline(d)
+		}
+	case "005":
+		if len(msg.Params) > 2 {
+			r.is.Parse(msg.Params[1 : len(msg.Params)-1])
+		}
+	case "396": // RPL_VISIBLEHOST <nick> <host> :text
+		c.host = msg.Param(1)
+	case "376", "422":
+		if r.welcome {
+			c.deliver(msg)
+			return true, nil
+		}
+	}
+	c.deliver(msg)
+	return false, nil
+}
+
+// learnSource takes user and host from "nick!user@host" if it is ours.
+func (r *registration) learnSource(s string) {
+	p := irc.ParsePrefix(s)
+	if p.User != "" && p.Host != "" && r.is.Equal(p.Name, r.c.nick) {
+		r.c.user, r.c.host = p.User, p.Host
+	}
+}
+
+func (r *registration) retryNick(nick string) error {
+	if nick == "" {
+		return &ServerError{Kind: KindNickUnavailable, Command: "433", Reason: "no acceptable nick after " + fmt.Sprint(maxNickAttempts) + " tries"}
+	}
+	r.c.log.Debug().Str("nick", nick).Msg("IRC nick refused, trying another")
+	r.c.nick = nick
+	return r.send("NICK", nick)
+}
+
+func (r *registration) handleCap(msg *irc.Message) error {
+	sub := strings.ToUpper(msg.Param(1))
+	switch sub {
+	case "LS":
+		if r.lsDone {
+			return nil
+		}
+		// "CAP * LS * :a b" continues on the next line; "CAP * LS :a b"
+		// is the last.
+		more := len(msg.Params) >= 4 && msg.Params[2] == "*"
+		if r.offered == nil {
+			r.offered = map[string]string{}
+		}
+		for _, tok := range strings.Fields(msg.Trailing()) {
+			name, value, _ := strings.Cut(tok, "=")
+			r.offered[name] = value
+		}
+		if !more {
+			r.lsDone = true
+			return r.request()
+		}
+	case "ACK":
+		for _, name := range strings.Fields(msg.Trailing()) {
+			if strings.HasPrefix(name, "-") {
+				r.enabled = slices.DeleteFunc(r.enabled, func(s string) bool { return s == name[1:] })
+				continue
+			}
+			r.enabled = append(r.enabled, name)
+		}
+		return r.answered()
+	case "NAK":
+		// A REQ is all or nothing: one cap the server will not enable
+		// refuses the whole line. Ask for the caps one by one so the rest
+		// still get enabled, and never wait for an answer that will not
+		// come.
+		names := strings.Fields(msg.Trailing())
+		if len(names) > 1 {
+			for _, name := range names {
+				if err := r.send("CAP", "REQ", name); err != nil {
+					return err
+				}
+				r.pending++
+			}
+		}
+		return r.answered()
+	case "DEL":
+		for _, name := range strings.Fields(msg.Trailing()) {
+			r.enabled = slices.DeleteFunc(r.enabled, func(s string) bool { return s == name })
+		}
+	}
+	return nil
+}
+
+// request sends CAP REQ for the wanted caps the server offered, in the
+// order wanted, in as many lines as the 512-byte limit needs.
+func (r *registration) request() error {
+	var want []string
+	for _, name := range r.cfg.Caps {
+		if _, ok := r.offered[name]; ok && name != "sasl" {
+			want = append(want, name)
+		}
+	}
+	if r.cfg.SASL.Mechanism != "" {
+		if _, ok := r.offered["sasl"]; ok {
+			want = append(want, "sasl")
+		}
+	}
+	var line []string
+	size := 0
+	for i, name := range want {
+		line = append(line, name)
+		size += len(name) + 1
+		if i == len(want)-1 || size+len(want[i+1]) > MaxLineLen-len("CAP REQ :\r\n")-1 {
+			if err := r.send("CAP", "REQ", strings.Join(line, " ")); err != nil {
+				return err
+			}
+			r.pending++
+			line, size = nil, 0
+		}
+	}
+	if r.pending == 0 {
+		return r.afterCaps()
+	}
+	return nil
+}
+
+// answered counts one ACK or NAK; when all are in, go on.
+func (r *registration) answered() error {
+	if r.pending > 0 {
+		r.pending--
+	}
+	if r.pending == 0 && r.lsDone {
+		return r.afterCaps()
+	}
+	return nil
+}
+
+// afterCaps starts SASL if configured and enabled, else ends CAP.
+func (r *registration) afterCaps() error {
+	mech := r.cfg.SASL.Mechanism
+	if mech == "" || r.sasl != saslNone {
+		return r.end()
+	}
+	if !slices.Contains(r.enabled, "sasl") {
+		return r.saslFailed("CAP", "server does not offer SASL")
+	}
+	if mechs := r.offered["sasl"]; mechs != "" && !slices.Contains(strings.Split(mechs, ","), mech) {
+		return r.saslFailed("CAP", "server offers SASL "+mechs+", not "+mech)
+	}
+	r.sasl = saslRunning
+	return r.send("AUTHENTICATE", mech)
+}
+
+func (r *registration) handleAuthenticate(msg *irc.Message) error {
+	if r.sasl != saslRunning {
+		return nil
+	}
+	if msg.Param(0) != "+" {
+		// PLAIN and EXTERNAL take no challenge; abort rather than guess.
+		return r.send("AUTHENTICATE", "*")
+	}
+	var payload string
+	if r.cfg.SASL.Mechanism == "PLAIN" {
+		s := r.cfg.SASL
+		payload = base64.StdEncoding.EncodeToString([]byte(s.Username + "\x00" + s.Username + "\x00" + s.Password))
+	}
+	for _, chunk := range saslChunks(payload) {
+		if err := r.send("AUTHENTICATE", chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saslChunks cuts an AUTHENTICATE payload into 400-byte pieces; an empty
+// last piece ("+") tells the server the payload ended on a chunk boundary.
+func saslChunks(payload string) []string {
+	var out []string
+	for len(payload) >= saslChunk {
+		out = append(out, payload[:saslChunk])
+		payload = payload[saslChunk:]
+	}
+	if payload == "" {
+		return append(out, "+")
+	}
+	return append(out, payload)
+}
+
+func (r *registration) saslFailed(code, reason string) error {
+	r.sasl = saslDone
+	if r.cfg.SASL.Required {
+		_ = r.send("QUIT", "SASL authentication failed")
+		return &ServerError{Kind: KindSASL, Command: code, Reason: reason}
+	}
+	r.c.log.Warn().Str("code", code).Str("reason", reason).Msg("IRC SASL failed; continuing without authentication")
+	return r.end()
+}
+
+// end sends CAP END once.
+func (r *registration) end() error {
+	if r.capEnd {
+		return nil
+	}
+	r.capEnd = true
+	return r.send("CAP", "END")
+}

@@ -1,0 +1,381 @@
+package ircconn
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/irc.v4"
+)
+
+// maxPendingLabels bounds SendLabeled requests awaiting replies.
+const maxPendingLabels = 128
+
+// LabeledReply is the server's answer to one SendLabeled line: the echoed
+// PRIVMSG (with its msgid and time tags), the messages of a labeled batch
+// (without the BATCH lines), or an ACK. Err is set instead when no answer
+// will come (ErrClosed, ErrPurged).
+type LabeledReply struct {
+	Messages []*irc.Message
+	Err      error
+}
+
+// queued is one validated line waiting for the writer.
+type queued struct {
+	line  []byte
+	seq   uint64 // order of Send calls, for the barrier rule
+	label string // SendLabeled's label, to fail its waiter on purge
+	quit  bool   // the QUIT: nothing is written after it
+}
+
+// targetQueue holds the chat lines for one target.
+type targetQueue struct {
+	key   string // casefolded target
+	items []queued
+}
+
+// writeQueue orders outgoing lines. Urgent lines (PONG, keepalive PING,
+// QUIT) go first and skip flood control: a server that waits for a PONG
+// behind a paste disconnects us. Chat lines (PRIVMSG, NOTICE, TAGMSG to one
+// target) wait in per-target queues served round-robin, so one long paste
+// does not starve other channels and can be dropped when we leave the
+// channel. Everything else (JOIN, MODE, WHO...) waits in the general queue
+// and acts as a barrier: no line sent after it overtakes it, so a
+// PRIVMSG never precedes the JOIN it depends on.
+type writeQueue struct {
+	urgent  []queued
+	general []queued
+	targets []*targetQueue // round-robin order; all non-empty
+	n       int            // lines in general and targets
+	seq     uint64
+	tat     time.Time // flood control: theoretical arrival time (GCRA)
+}
+
+func (q *writeQueue) pushUrgent(line []byte, quit bool) {
+	q.urgent = append(q.urgent, queued{line: line, quit: quit})
+}
+
+// push queues a line; key is the casefolded target of a chat line, or ""
+// for the general queue.
+func (q *writeQueue) push(line []byte, key, label string) {
+	q.seq++
+	it := queued{line: line, seq: q.seq, label: label}
+	q.n++
+	if key == "" {
+		q.general = append(q.general, it)
+		return
+	}
+	for _, tq := range q.targets {
+		if tq.key == key {
+			tq.items = append(tq.items, it)
+			return
+		}
+	}
+	q.targets = append(q.targets, &targetQueue{key: key, items: []queued{it}})
+}
+
+// hasNormal reports whether a flood-controlled line is waiting.
+func (q *writeQueue) hasNormal() bool { return q.n > 0 }
+
+// pop removes and returns the next line: urgent first, then the oldest
+// general line unless some target has a line queued before it, in which
+// case the next target in rotation that does.
+func (q *writeQueue) pop() (queued, bool) {
+	if len(q.urgent) > 0 {
+		it := q.urgent[0]
+		q.urgent = shift(q.urgent)
+		return it, true
+	}
+	barrier := ^uint64(0)
+	if len(q.general) > 0 {
+		barrier = q.general[0].seq
+	}
+	for i, tq := range q.targets {
+		if tq.items[0].seq > barrier {
+			continue
+		}
+		it := tq.items[0]
+		tq.items = shift(tq.items)
+		q.targets = append(q.targets[:i], q.targets[i+1:]...)
+		if len(tq.items) > 0 {
+			q.targets = append(q.targets, tq) // to the back of the rotation
+		}
+		if len(q.targets) == 0 {
+			q.targets = nil
+		}
+		q.n--
+		return it, true
+	}
+	if len(q.general) > 0 {
+		it := q.general[0]
+		q.general = shift(q.general)
+		q.n--
+		return it, true
+	}
+	return queued{}, false
+}
+
+// shift drops the first element, releasing the array once empty so an idle
+// connection holds no queue memory.
+func shift(s []queued) []queued {
+	if len(s) <= 1 {
+		return nil
+	}
+	s[0] = queued{}
+	return s[1:]
+}
+
+// purge drops the chat queues whose target is key or a STATUSMSG form of
+// it ("@#chan" for "#chan"); it returns the labels dropped and the count.
+func (q *writeQueue) purge(key string, is *ISupport) (labels []string, n int) {
+	kept := q.targets[:0]
+	for _, tq := range q.targets {
+		_, ch := is.SplitStatusMsg(tq.key)
+		if tq.key != key && ch != key {
+			kept = append(kept, tq)
+			continue
+		}
+		for _, it := range tq.items {
+			if it.label != "" {
+				labels = append(labels, it.label)
+			}
+		}
+		n += len(tq.items)
+	}
+	clear(q.targets[len(kept):])
+	q.targets = kept
+	if len(q.targets) == 0 {
+		q.targets = nil
+	}
+	q.n -= n
+	return labels, n
+}
+
+// clear drops everything but urgent lines and returns the labels dropped.
+func (q *writeQueue) clear() (labels []string) {
+	for _, it := range q.general {
+		if it.label != "" {
+			labels = append(labels, it.label)
+		}
+	}
+	for _, tq := range q.targets {
+		for _, it := range tq.items {
+			if it.label != "" {
+				labels = append(labels, it.label)
+			}
+		}
+	}
+	q.general, q.targets, q.n = nil, nil, 0
+	return labels
+}
+
+// wait returns how long the next flood-controlled line must wait for a
+// token (generic cell rate algorithm: one line per rate, bursts of burst).
+func (q *writeQueue) wait(now time.Time, rate time.Duration, burst int) time.Duration {
+	if rate <= 0 {
+		return 0
+	}
+	t := q.tat
+	if t.Before(now) {
+		t = now
+	}
+	if d := t.Sub(now) - time.Duration(burst-1)*rate; d > 0 {
+		return d
+	}
+	return 0
+}
+
+// take spends a token. Urgent lines spend one too (the server counts
+// them) but never wait for it.
+func (q *writeQueue) take(now time.Time, rate time.Duration) {
+	if rate <= 0 {
+		return
+	}
+	if q.tat.Before(now) {
+		q.tat = now
+	}
+	q.tat = q.tat.Add(rate)
+}
+
+// signal wakes the writer without blocking.
+func (c *Conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop is the writer goroutine.
+func (c *Conn) writeLoop() {
+	defer c.exit()
+	var timer *time.Timer // made on first need, then reused
+	for {
+		c.wmu.Lock()
+		var it queued
+		ok := false
+		now := time.Now()
+		if len(c.q.urgent) > 0 {
+			it, ok = c.q.pop()
+		} else if c.q.hasNormal() {
+			if d := c.q.wait(now, c.rate, c.burst); d > 0 {
+				c.wmu.Unlock()
+				if timer == nil {
+					timer = time.NewTimer(d)
+				} else {
+					timer.Reset(d)
+				}
+				select {
+				case <-timer.C:
+				case <-c.wake: // maybe an urgent line or a purge
+					timer.Stop()
+				case <-c.closing:
+					timer.Stop()
+					return
+				}
+				continue
+			}
+			it, ok = c.q.pop()
+		}
+		if ok {
+			c.q.take(now, c.rate)
+		}
+		c.wmu.Unlock()
+		if !ok {
+			select {
+			case <-c.wake:
+				continue
+			case <-c.closing:
+				return
+			}
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+		if _, err := c.nc.Write(it.line); err != nil {
+			c.fail(c.writeError(err))
+			return
+		}
+		if it.quit {
+			c.afterQuit()
+			return
+		}
+	}
+}
+
+func (c *Conn) writeError(err error) error {
+	if c.isQuitting() {
+		return ErrClosed
+	}
+	return fmt.Errorf("ircconn: write: %w", err)
+}
+
+// afterQuit runs once QUIT is written: half-close so the server sees we are
+// done, and let the reader wait QuitTimeout for the server to hang up (it
+// usually answers with ERROR and closes at once). Closing straight away
+// could reset the connection before the server has read the QUIT, and the
+// quit reason would be lost.
+func (c *Conn) afterQuit() {
+	deadline := time.Now().Add(c.quitWait)
+	c.quitAt.Store(deadline.UnixNano())
+	c.nc.SetReadDeadline(deadline)
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+}
+
+// Send validates msg and queues it. It never blocks: it returns a
+// *ValidationError (nothing queued), ErrQueueFull or ErrClosed. PONG and
+// QUIT jump the queue; prefer Close to sending QUIT.
+func (c *Conn) Send(msg *irc.Message) error {
+	return c.enqueue(msg, "")
+}
+
+// SendLabeled sends msg with a label (labeled-response) and returns a
+// channel that receives exactly one LabeledReply: for a PRIVMSG with
+// echo-message, the echo carrying the server's msgid and time. The reply
+// messages are also passed to the Handler as usual (the label tag tells
+// them apart). Fails with ErrNoLabeledResponse without the cap.
+func (c *Conn) SendLabeled(msg *irc.Message) (<-chan LabeledReply, error) {
+	if !c.HasCap("labeled-response") {
+		return nil, ErrNoLabeledResponse
+	}
+	ch := make(chan LabeledReply, 1)
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if len(c.labels) >= maxPendingLabels {
+		c.mu.Unlock()
+		return nil, ErrTooManyPending
+	}
+	c.labelSeq++
+	label := "f" + strconv.FormatUint(c.labelSeq, 36)
+	if c.labels == nil {
+		c.labels = map[string]chan LabeledReply{}
+	}
+	c.labels[label] = ch
+	c.mu.Unlock()
+	if err := c.enqueue(msg, label); err != nil {
+		c.mu.Lock()
+		delete(c.labels, label)
+		c.mu.Unlock()
+		return nil, err
+	}
+	return ch, nil
+}
+
+func (c *Conn) enqueue(msg *irc.Message, label string) error {
+	line, err := appendMessage(nil, msg, label)
+	if err != nil {
+		return err
+	}
+	key := ""
+	switch msg.Command {
+	case "PRIVMSG", "NOTICE", "TAGMSG":
+		if t := msg.Param(0); t != "" && !strings.Contains(t, ",") {
+			key = c.ISupport().Casefold(t)
+		}
+	}
+	var dropped []string
+	c.wmu.Lock()
+	select {
+	case <-c.closing:
+		c.wmu.Unlock()
+		return ErrClosed
+	default:
+	}
+	if c.quitting {
+		c.wmu.Unlock()
+		return ErrClosed
+	}
+	switch strings.ToUpper(msg.Command) {
+	case "PONG":
+		c.q.pushUrgent(line, false)
+	case "QUIT":
+		c.quitting = true
+		dropped = c.q.clear()
+		c.q.pushUrgent(line, true)
+	default:
+		if c.q.n >= c.queueSize {
+			c.wmu.Unlock()
+			return ErrQueueFull
+		}
+		c.q.push(line, key, label)
+	}
+	c.wmu.Unlock()
+	c.resolveLabels(dropped, ErrClosed)
+	c.signal()
+	return nil
+}
+
+// PurgeTarget drops the chat lines still queued for target (and its
+// STATUSMSG forms), as when the user left or was kicked from the channel;
+// it returns how many were dropped.
+func (c *Conn) PurgeTarget(target string) int {
+	is := c.ISupport()
+	c.wmu.Lock()
+	labels, n := c.q.purge(is.Casefold(target), is)
+	c.wmu.Unlock()
+	c.resolveLabels(labels, ErrPurged)
+	return n
+}

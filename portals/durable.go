@@ -1,0 +1,189 @@
+package portals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+)
+
+// MaxPendingPerPortal bounds a portal's durable queue. Past it, new events
+// are refused and counted, and the room is told how many once the portal
+// has caught up: bounded, but never silent.
+var MaxPendingPerPortal int64 = 10_000
+
+// backlogBatch is how many stored events a portal loads at a time.
+const backlogBatch = 200
+
+// ErrQueueFull is returned by QueueDurable when a portal's queue is full.
+var ErrQueueFull = errors.New("portal queue is full")
+
+// durableState is the part of a Portal that tracks its durable queue. The
+// lock orders "store, then decide where the event goes" against "find the
+// store empty, then leave backlog mode", so no event is stranded.
+type durableState struct {
+	lock sync.Mutex
+	// backlog means: events are in the store that are not in the channel.
+	// While it is set, new events go to the store only, so the portal reads
+	// them in order after what the channel holds.
+	backlog bool
+	// lastSeq is the newest stored event the portal has bridged.
+	lastSeq int64
+	pending atomic.Int64
+	dropped atomic.Int64
+}
+
+// QueueDurable stores a remote event and hands it to its portal. It never
+// blocks on a busy portal: the event waits in the database instead, in
+// order, across restarts. Events that carry functions (lazy media) cannot
+// be stored and go through QueueRemote.
+func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt network.Event) error {
+	payload, err := network.MarshalEvent(evt)
+	if errors.Is(err, network.ErrNotPersistable) {
+		_, err = m.QueueRemote(ctx, login, evt)
+		return err
+	} else if err != nil {
+		return err
+	}
+	p, err := m.Get(ctx, evt.EventMeta().Portal)
+	if err != nil {
+		return err
+	}
+	if p.durable.pending.Load() >= MaxPendingPerPortal {
+		p.durable.dropped.Add(1)
+		return fmt.Errorf("%w (%d events waiting)", ErrQueueFull, MaxPendingPerPortal)
+	}
+	row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, Payload: payload}
+	p.durable.lock.Lock()
+	defer p.durable.lock.Unlock()
+	if err = m.db.RemoteEvents.Insert(ctx, row); err != nil {
+		return err
+	}
+	p.durable.pending.Add(1)
+	if p.durable.backlog {
+		return nil
+	}
+	select {
+	case p.queue <- &queueItem{remote: evt, login: login, seq: row.Seq}:
+	default:
+		p.durable.backlog = true
+		p.wake()
+	}
+	return nil
+}
+
+// wake nudges an idle portal goroutine to look at its backlog.
+func (p *Portal) wake() {
+	select {
+	case p.wakeup <- struct{}{}:
+	default:
+	}
+}
+
+// ReplayDurable hands every stored remote event back to its portal, after
+// a restart. Call it once the logins are loaded.
+func (m *Manager) ReplayDurable(ctx context.Context) error {
+	rows, err := m.db.RemoteEvents.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("load queued remote events: %w", err)
+	}
+	counts := make(map[network.PortalKey]int64)
+	for _, row := range rows {
+		counts[row.Portal]++
+	}
+	for key, n := range counts {
+		p, err := m.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		p.durable.lock.Lock()
+		p.durable.pending.Add(n)
+		p.durable.backlog = true
+		p.durable.lock.Unlock()
+		p.wake()
+	}
+	if len(rows) > 0 {
+		m.log.Info().Int("events", len(rows)).Int("portals", len(counts)).Msg("Replaying queued remote events")
+	}
+	return nil
+}
+
+// drainBacklog bridges stored events that are not in the channel, oldest
+// first, until the store has nothing newer than lastSeq.
+func (p *Portal) drainBacklog(ctx context.Context) {
+	for ctx.Err() == nil {
+		rows, err := p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq, backlogBatch)
+		if err != nil {
+			p.log.Err(err).Msg("Failed to load queued remote events")
+			return
+		}
+		if len(rows) == 0 {
+			p.durable.lock.Lock()
+			rows, err = p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq, backlogBatch)
+			if err == nil && len(rows) == 0 {
+				p.durable.backlog = false
+			}
+			p.durable.lock.Unlock()
+			if err != nil || len(rows) == 0 {
+				return
+			}
+		}
+		for _, row := range rows {
+			p.handleStored(ctx, row)
+		}
+	}
+}
+
+func (p *Portal) handleStored(ctx context.Context, row *database.RemoteEvent) {
+	evt, err := network.UnmarshalEvent(row.Payload)
+	login := p.m.dir.Login(row.Portal.Network, row.Login)
+	switch {
+	case err != nil:
+		p.log.Err(err).Int64("seq", row.Seq).Msg("Dropping a queued event that cannot be decoded")
+	case login == nil:
+		p.log.Warn().Int64("seq", row.Seq).Str("login", string(row.Login)).Msg("Dropping a queued event of a login that is gone")
+	default:
+		p.handle(ctx, &queueItem{remote: evt, login: login, seq: row.Seq})
+		return
+	}
+	p.finishStored(ctx, row.Seq)
+}
+
+// finishStored forgets a stored event once it is bridged (or given up).
+func (p *Portal) finishStored(ctx context.Context, seq int64) {
+	if seq > p.durable.lastSeq {
+		p.durable.lastSeq = seq
+	}
+	left := p.durable.pending.Add(-1)
+	if err := p.m.db.RemoteEvents.Delete(ctx, seq); err != nil && ctx.Err() == nil {
+		p.log.Err(err).Int64("seq", seq).Msg("Failed to delete bridged event from the queue")
+	}
+	if left <= 0 {
+		p.reportDropped(ctx)
+	}
+}
+
+// reportDropped tells the room how many events were refused while the
+// queue was full.
+func (p *Portal) reportDropped(ctx context.Context) {
+	n := p.durable.dropped.Swap(0)
+	if n == 0 || p.RoomID == "" {
+		return
+	}
+	zerolog.Ctx(ctx).Error().Int64("dropped", n).Msg("Events were dropped while the queue was full")
+	_, err := p.m.matrix.SendNotice(ctx, p.RoomID, &event.MessageEventContent{
+		MsgType: event.MsgNotice,
+		Body: fmt.Sprintf("⚠️ %d messages from %s could not be bridged: too many were waiting while Matrix was unreachable.",
+			n, p.m.dir.NetworkName(p.Key.Network)),
+	})
+	if err != nil {
+		p.log.Err(err).Msg("Failed to report dropped events")
+	}
+}
