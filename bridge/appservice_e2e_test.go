@@ -119,11 +119,8 @@ func TestConnectionStateNotices(t *testing.T) {
 	old := bridge.DownNoticeAfter
 	bridge.DownNoticeAfter = 2 * time.Second
 	t.Cleanup(func() { bridge.DownNoticeAfter = old })
-	tn := testnet.New()
-	h := ferrytest.Start(t, ferrytest.Options{}, tn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+	sc := newScene(t, false)
+	h, alice, mgmt, cl := sc.h, sc.alice, sc.mgmt, sc.cl
 
 	// Brief reconnects: no notice.
 	for i := 0; i < 5; i++ {

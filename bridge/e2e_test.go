@@ -146,15 +146,9 @@ func TestUnpermittedUserIsRefused(t *testing.T) {
 }
 
 func TestRemoteAndMatrixMessages(t *testing.T) {
-	tn := testnet.New()
-	h := ferrytest.Start(t, ferrytest.Options{}, tn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+	sc := newScene(t, false)
+	h, alice, mgmt, cl, portal, bob := sc.h, sc.alice, sc.mgmt, sc.cl, sc.portal, sc.bob
 	ctx := h.Context(2 * time.Minute)
-
-	portal := network.PortalKey{Network: testnet.ID, Chat: "chat1", Receiver: "alice"}
-	bob := h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "bob"})
 	past := time.Now().Add(-48 * time.Hour).Truncate(time.Millisecond)
 
 	// A remote message creates the portal, invites the user, and appears
@@ -365,25 +359,10 @@ func TestRemoteAndMatrixMessages(t *testing.T) {
 // TestHomeserverTrouble: 429s and an outage of the homeserver delay remote
 // messages without losing or reordering them.
 func TestHomeserverTrouble(t *testing.T) {
-	tn := testnet.New()
-	var proxy *testbed.FaultProxy
-	h := ferrytest.Start(t, ferrytest.Options{HomeserverVia: func(t testing.TB, url string) string {
-		proxy = testbed.NewFaultProxy(t, url)
-		return proxy.URL()
-	}}, tn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
-	ctx := h.Context(3 * time.Minute)
-	portal := network.PortalKey{Network: testnet.ID, Chat: "chat1", Receiver: "alice"}
-	bob := h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "bob"})
-
-	if err := cl.Handle(ctx, textMessage(portal, "m0", "bob", time.Now(), "before")); err != nil {
-		t.Fatal(err)
-	}
-	room := portalInvite(t, alice, mgmt)
-	alice.Join(t, room.String())
-	alice.WaitForEvent(t, room, waitLong, bodyIs(bob, "before"))
+	sc := newScene(t, true)
+	proxy, alice, cl, portal, bob := sc.proxy, sc.alice, sc.cl, sc.portal, sc.bob
+	ctx := sc.h.Context(3 * time.Minute)
+	room := sc.openPortal(t, "before")
 
 	// Rate limited: the next three sends get 429 with retry_after_ms.
 	proxy.RateLimitNext("PUT /_matrix/client/v3/rooms/", 3, 300*time.Millisecond)
@@ -417,18 +396,10 @@ func TestHomeserverTrouble(t *testing.T) {
 // TestRestartMidBurst stops Ferry while Matrix messages are arriving; after
 // it starts again every message reaches the network exactly once, in order.
 func TestRestartMidBurst(t *testing.T) {
-	tn := testnet.New()
-	h := ferrytest.Start(t, ferrytest.Options{}, tn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+	sc := newScene(t, false)
+	h, tn, alice, cl := sc.h, sc.tn, sc.alice, sc.cl
 	ctx := h.Context(3 * time.Minute)
-	portal := network.PortalKey{Network: testnet.ID, Chat: "chat1", Receiver: "alice"}
-	if err := cl.Handle(ctx, textMessage(portal, "m0", "bob", time.Now(), "open the room")); err != nil {
-		t.Fatal(err)
-	}
-	room := portalInvite(t, alice, mgmt)
-	alice.Join(t, room.String())
+	room := sc.openPortal(t, "open the room")
 
 	const total = 40
 	sent := make(chan error, 1)

@@ -10,7 +10,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
-	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -19,11 +18,9 @@ import (
 // mixed-case alias finds the same room; people who cannot join are
 // removed with the reason.
 func TestJoinByAlias(t *testing.T) {
-	tn := testnet.New()
-	h := ferrytest.Start(t, ferrytest.Options{}, tn)
-	alice, bob := h.User("alice"), h.User("bob")
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+	sc := newScene(t, false)
+	h, alice, cl := sc.h, sc.alice, sc.cl
+	bob := h.User("bob")
 
 	room := alice.Join(t, "#test_lobby:localhost")
 	if got := expectOut[*testnet.JoinOut](t, cl); got.Portal != (network.PortalKey{Network: testnet.ID, Chat: "lobby"}) {
@@ -66,11 +63,8 @@ func TestJoinByAlias(t *testing.T) {
 // TestDirectChatWithGhost: inviting a ghost to a new direct chat makes it
 // the DM portal with that person.
 func TestDirectChatWithGhost(t *testing.T) {
-	tn := testnet.New()
-	h := ferrytest.Start(t, ferrytest.Options{}, tn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+	sc := newScene(t, false)
+	h, alice, cl := sc.h, sc.alice, sc.cl
 	ctx := h.Context(time.Minute)
 	carol := h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "carol"})
 

@@ -10,21 +10,16 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/bridge/network"
-	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
 // TestMediaBothWays: a remote file is uploaded by the sender's ghost and
 // arrives intact; a Matrix file reaches the network intact.
 func TestMediaBothWays(t *testing.T) {
-	tn := testnet.New()
-	h := ferrytest.Start(t, ferrytest.Options{}, tn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+	sc := newScene(t, false)
+	h, alice, mgmt, cl, bob := sc.h, sc.alice, sc.mgmt, sc.cl, sc.bob
 	ctx := h.Context(2 * time.Minute)
 	portal := network.PortalKey{Network: testnet.ID, Chat: "files", Receiver: "alice"}
-	bob := h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "bob"})
 
 	remoteFile := bytes.Repeat([]byte("remote file content "), 5000)
 	err := cl.Handle(ctx, &network.Message{
