@@ -249,7 +249,7 @@ func (b *Bridge) pruneHandledEvents() {
 
 // Level is a Matrix user's permission level.
 func (b *Bridge) Level(user id.UserID) network.Level {
-	return network.Level(b.Config.Permissions.For(user))
+	return b.Config.Permissions.For(user)
 }
 
 // NetworkName is the human name of a network.
