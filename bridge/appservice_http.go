@@ -109,11 +109,7 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 // creates a ghost: the homeserver asks on behalf of anyone who looks up a
 // profile, so an answer must not cost more than a lookup.
 func (b *Bridge) getUser(w http.ResponseWriter, r *http.Request) {
-	if !b.AS.CheckServerToken(w, r) {
-		return
-	}
-	if !b.queries.allow() {
-		mautrix.MLimitExceeded.WithMessage("Too many queries").WithStatus(http.StatusTooManyRequests).Write(w)
+	if !b.allowQuery(w, r) {
 		return
 	}
 	user := id.UserID(r.PathValue("userID"))
@@ -135,11 +131,7 @@ func (b *Bridge) getUser(w http.ResponseWriter, r *http.Request) {
 // (IRC channels) gets a room for the alias, which people then join; the
 // network is not contacted until someone with a login joins.
 func (b *Bridge) getRoomAlias(w http.ResponseWriter, r *http.Request) {
-	if !b.AS.CheckServerToken(w, r) {
-		return
-	}
-	if !b.queries.allow() {
-		mautrix.MLimitExceeded.WithMessage("Too many queries").WithStatus(http.StatusTooManyRequests).Write(w)
+	if !b.allowQuery(w, r) {
 		return
 	}
 	alias := id.RoomAlias(r.PathValue("roomAlias"))
@@ -198,6 +190,19 @@ func (b *Bridge) AliasLocalpart(key network.PortalKey) string {
 		return string(key.Network) + "_" + rest
 	}
 	return ""
+}
+
+// allowQuery checks the homeserver token and the query rate limit, and
+// answers the request itself when either fails.
+func (b *Bridge) allowQuery(w http.ResponseWriter, r *http.Request) bool {
+	if !b.AS.CheckServerToken(w, r) {
+		return false
+	}
+	if !b.queries.allow() {
+		mautrix.MLimitExceeded.WithMessage("Too many queries").WithStatus(http.StatusTooManyRequests).Write(w)
+		return false
+	}
+	return true
 }
 
 func (b *Bridge) postPing(w http.ResponseWriter, r *http.Request) {
