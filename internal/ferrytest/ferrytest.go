@@ -35,6 +35,9 @@ type Options struct {
 	HomeserverVia func(t testing.TB, dendriteURL string) string
 	// DatabaseURI defaults to a SQLite file in the test's temp dir.
 	DatabaseType, DatabaseURI string
+	// Sections are networks' config sections, as YAML (the value of the
+	// network's top-level key).
+	Sections map[network.NetworkID]string
 }
 
 type Harness struct {
@@ -68,6 +71,15 @@ func Start(t testing.TB, opts Options, connectors ...network.Connector) *Harness
 		cfg.Permissions = config.Permissions{"localhost": config.LevelUser, "@outsider:localhost": config.LevelNone, "@admin:localhost": config.LevelAdmin}
 	}
 	cfg.Networks = map[network.NetworkID]*yaml.Node{}
+	for net, section := range opts.Sections {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(section), &doc); err != nil {
+			t.Fatalf("ferrytest: config section %s: %v", net, err)
+		}
+		if len(doc.Content) == 1 {
+			cfg.Networks[net] = doc.Content[0]
+		}
+	}
 	var nets, aliasNets []network.NetworkID
 	for _, c := range connectors {
 		nets = append(nets, c.ID())

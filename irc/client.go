@@ -1,0 +1,244 @@
+package irc
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+// loginMeta is the login's state kept in network.Login.Metadata.
+type loginMeta struct {
+	Network string `json:"network"`
+	Nick    string `json:"nick"`
+	// Channels the login is in (casefolded name -> entry), rejoined after
+	// every connect.
+	Channels map[string]savedChannel `json:"channels,omitempty"`
+	// PMs remember who a nick was, so that a reused nick gets a fresh room.
+	PMs map[string]pmPeer `json:"pms,omitempty"`
+	// CaseMapping last announced by the network.
+	CaseMapping string `json:"casemapping,omitempty"`
+	// Credentials (stored unencrypted in the database for now).
+	Password     string `json:"password,omitempty"`
+	SASLAccount  string `json:"sasl_account,omitempty"`
+	SASLPassword string `json:"sasl_password,omitempty"`
+}
+
+type savedChannel struct {
+	Name string `json:"name"`
+	Key  string `json:"key,omitempty"`
+}
+
+// pmPeer is who a nick was in a login's PMs: Ident is "a:<account>" when
+// the server tags the account, else "h:<user>@<host>". A PM from the same
+// nick with another ident starts generation Gen+1, a new room.
+type pmPeer struct {
+	Gen   int    `json:"gen"`
+	Ident string `json:"ident"`
+}
+
+// Client is one Matrix user's connection to one IRC network.
+type Client struct {
+	c       *Connector
+	cfg     *NetworkConfig
+	netName string
+	loginID network.LoginID
+	log     zerolog.Logger
+
+	lock     sync.Mutex
+	login    *network.Login
+	meta     loginMeta
+	conn     *ircconn.Conn
+	nick     string                   // current nick while connected
+	channels map[string]*channelState // joined on the current connection
+	pending  map[string]bool          // channels we sent JOIN for
+	parting  map[string]bool          // channels we sent PART for
+	nicks    map[string]string        // casefolded -> nick as last seen
+	batches  map[string]string        // open batch reference -> type
+	stopped  bool
+	cancel   context.CancelFunc
+	done     chan struct{}
+	wake     chan struct{}
+}
+
+var (
+	_ network.Client       = (*Client)(nil)
+	_ network.Editor       = (*Client)(nil)
+	_ network.Logouter     = (*Client)(nil)
+	_ network.ChatLeaver   = (*Client)(nil)
+	_ network.ChatJoiner   = (*Client)(nil)
+	_ network.DMStarter    = (*Client)(nil)
+	_ network.TypingSender = (*Client)(nil)
+)
+
+func newClient(c *Connector, cfg *NetworkConfig, login *network.Login, meta loginMeta) *Client {
+	var log zerolog.Logger
+	if c.host != nil {
+		log = c.host.Log().With().Str("login", string(login.ID)).Logger()
+	}
+	copied := *login
+	return &Client{
+		c: c, cfg: cfg, netName: meta.Network, loginID: login.ID, log: log,
+		login: &copied, meta: meta,
+		channels: make(map[string]*channelState),
+		pending:  make(map[string]bool),
+		parting:  make(map[string]bool),
+		nicks:    make(map[string]string),
+		batches:  make(map[string]string),
+		wake:     make(chan struct{}, 1),
+	}
+}
+
+func (cl *Client) cm() ircconn.CaseMapping { return cl.c.caseMapping(cl.netName) }
+
+func (cl *Client) fold(s string) string { return ircconn.Casefold(cl.cm(), s) }
+
+func (cl *Client) userID(nick string) network.UserID {
+	return makeUserID(cl.netName, cl.cm(), nick)
+}
+
+func (cl *Client) channelKey(channel string) network.PortalKey {
+	return network.PortalKey{Network: NetworkID, Chat: channelChatID(cl.netName, cl.cm(), channel)}
+}
+
+func (cl *Client) currentNick() string {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	return cl.nick
+}
+
+func (cl *Client) currentConn() *ircconn.Conn {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	return cl.conn
+}
+
+func (cl *Client) inChannel(folded string) bool {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	_, ok := cl.channels[folded]
+	return ok
+}
+
+// saveMeta stores the metadata after change (called with cl.lock held
+// released: it does I/O).
+func (cl *Client) saveMeta(change func(m *loginMeta)) {
+	cl.lock.Lock()
+	change(&cl.meta)
+	raw, err := json.Marshal(&cl.meta)
+	if err != nil {
+		cl.lock.Unlock()
+		cl.log.Err(err).Msg("Failed to encode login metadata")
+		return
+	}
+	login := *cl.login
+	login.Metadata = raw
+	cl.login = &login
+	cl.lock.Unlock()
+	if cl.c.host == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(cl.c.ctx, 30*time.Second)
+	defer cancel()
+	if err := cl.c.host.SaveLogin(ctx, &login); err != nil {
+		cl.log.Err(err).Msg("Failed to save login metadata")
+	}
+}
+
+func (cl *Client) queue(evt network.Event) {
+	cl.c.host.QueueEvent(cl.loginID, evt)
+}
+
+func (cl *Client) report(kind network.StateKind, msg string) {
+	cl.c.host.ReportState(cl.loginID, network.State{Kind: kind, Message: msg})
+}
+
+// ChatInfo answers from what the connection knows: channels it is in, and
+// PMs (direct chats with their nick).
+func (cl *Client) ChatInfo(ctx context.Context, chat network.ChatID) (*network.ChatInfo, error) {
+	netName, rest, ok := splitNet(string(chat))
+	if !ok || netName != cl.netName {
+		return nil, network.ErrWrongAccount
+	}
+	if cl.isChannelName(rest) {
+		ferry := cl.c.ferryNicks(cl.netName)
+		cl.lock.Lock()
+		defer cl.lock.Unlock()
+		if ch := cl.channels[rest]; ch != nil {
+			return ch.info(cl, false, ferry), nil
+		}
+		name := rest
+		return &network.ChatInfo{Name: &name}, nil
+	}
+	_, nick, _, ok := parsePMChatID(chat)
+	if !ok {
+		return nil, network.ErrWrongAccount
+	}
+	name := cl.displayNick(nick)
+	return &network.ChatInfo{Name: &name, IsDirect: true, OtherUser: cl.userID(nick)}, nil
+}
+
+func (cl *Client) isChannelName(s string) bool {
+	if s == "" {
+		return false
+	}
+	if conn := cl.currentConn(); conn != nil {
+		return conn.ISupport().IsChannel(s)
+	}
+	types := cl.c.chanTypes(cl.netName)
+	for i := 0; i < len(types); i++ {
+		if s[0] == types[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// displayNick is a nick as its owner spells it, when seen.
+func (cl *Client) displayNick(folded string) string {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	if n, ok := cl.nicks[folded]; ok {
+		return n
+	}
+	return folded
+}
+
+func (cl *Client) seeNick(nick string) {
+	if nick == "" {
+		return
+	}
+	folded := cl.fold(nick)
+	cl.lock.Lock()
+	if len(cl.nicks) > 10000 {
+		clear(cl.nicks)
+	}
+	cl.nicks[folded] = nick
+	cl.lock.Unlock()
+}
+
+func (cl *Client) UserInfo(ctx context.Context, user network.UserID) (*network.UserInfo, error) {
+	netName, nick, ok := parseUserID(user)
+	if !ok || netName != cl.netName {
+		return nil, network.ErrWrongAccount
+	}
+	name := cl.displayNick(nick)
+	return &network.UserInfo{Name: &name}, nil
+}
+
+// SendTyping is accepted and ignored: typing is not sent to IRC.
+func (cl *Client) SendTyping(ctx context.Context, portal network.PortalKey, typing bool) error {
+	return nil
+}
+
+// Logout quits the network; the core forgets the login.
+func (cl *Client) Logout(ctx context.Context) error {
+	cl.Disconnect()
+	cl.c.forget(cl)
+	return nil
+}

@@ -1,0 +1,293 @@
+package irc
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gopkg.in/irc.v4"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+// validateParam refuses what could end or shift an IRC command when used
+// as a middle parameter: CR, LF, NUL, spaces, a leading ':' and commas.
+func validateParam(p string) error {
+	switch {
+	case p == "":
+		return fmt.Errorf("empty")
+	case strings.ContainsAny(p, "\r\n\x00"):
+		return fmt.Errorf("contains a line break or NUL")
+	case strings.ContainsAny(p, " ,"):
+		return fmt.Errorf("contains a space or a comma")
+	case p[0] == ':':
+		return fmt.Errorf("starts with ':'")
+	}
+	for _, r := range p {
+		if r < ' ' || r == 0x7f {
+			return fmt.Errorf("contains a control character")
+		}
+	}
+	return nil
+}
+
+// validateNick checks a nick against the characters every server accepts
+// and NICKLEN (0: unknown).
+func validateNick(nick string, nickLen int) error {
+	if err := validateParam(nick); err != nil {
+		return network.UserErrorf("bad nick: %s", err)
+	}
+	if ircconn.SanitizeNick(nick) != nick {
+		return network.UserErrorf("`%s` is not a valid IRC nick (letters, digits and []\\`_^{|}-, not starting with a digit or -)", stripControl(nick))
+	}
+	if nickLen > 0 && len(nick) > nickLen {
+		return network.UserErrorf("nicks are at most %d characters on this network", nickLen)
+	}
+	return nil
+}
+
+// clientFor finds the user's client on the named network.
+func (c *Connector) clientFor(cmd *network.CommandEvent, netName string) (*Client, error) {
+	netName = strings.ToLower(netName)
+	if c.cfg.Networks[netName] == nil {
+		return nil, network.UserErrorf("unknown IRC network `%s`; networks: %s", stripControl(netName), c.networkList())
+	}
+	for _, l := range cmd.Logins {
+		if loginNetwork(l.ID) != netName {
+			continue
+		}
+		if client, ok := cmd.Client(l.ID); ok {
+			if cl, ok := client.(*Client); ok {
+				return cl, nil
+			}
+		}
+	}
+	return nil, network.UserErrorf("you are not connected to %s; send `login irc %s` first", netName, netName)
+}
+
+func (c *Connector) Commands() []network.Command {
+	return []network.Command{
+		{Name: "irc networks", Description: "List the IRC networks and your connection to each.", Level: network.LevelUser, Handler: c.cmdNetworks},
+		{Name: "irc nick", Args: "<network> <nick>", Description: "Change your nick.", Level: network.LevelUser, Handler: c.cmdNick},
+		{Name: "irc join", Args: "<network> <#channel> [key]", Description: "Join a channel.", Level: network.LevelUser, Handler: c.cmdJoin},
+		{Name: "irc pm", Args: "<network> <nick>", Description: "Open a private chat with someone.", Level: network.LevelUser, Handler: c.cmdPM},
+		{Name: "irc whois", Args: "<network> <nick>", Description: "Ask the server who someone is.", Level: network.LevelUser, Handler: c.cmdWhois},
+		{Name: "irc sasl", Args: "<network> <account> <password>", Description: "Store SASL PLAIN credentials and reconnect.", Level: network.LevelUser, Sensitive: true, Handler: c.cmdSASL},
+		{Name: "irc password", Args: "<network> <password>", Description: "Store the server password and reconnect.", Level: network.LevelUser, Sensitive: true, Handler: c.cmdPassword},
+		{Name: "irc raw", Args: "<network> <line>", Description: "Send a validated IRC command.", Level: network.LevelAdmin, Handler: c.cmdRaw},
+	}
+}
+
+func (c *Connector) cmdNetworks(ctx context.Context, cmd *network.CommandEvent) error {
+	var b strings.Builder
+	b.WriteString("IRC networks:\n")
+	for _, name := range c.cfg.names() {
+		state := "not logged in (`login irc " + name + "`)"
+		for _, l := range cmd.Logins {
+			if loginNetwork(l.ID) != name {
+				continue
+			}
+			state = "logged in, not connected"
+			if client, ok := cmd.Client(l.ID); ok {
+				if cl, ok := client.(*Client); ok {
+					if nick := cl.currentNick(); nick != "" {
+						state = "connected as " + nick
+					}
+				}
+			}
+		}
+		fmt.Fprintf(&b, "* **%s** (%s): %s\n", name, c.cfg.Networks[name].Address, state)
+	}
+	cmd.Reply(b.String())
+	return nil
+}
+
+func needArgs(cmd *network.CommandEvent, n int, usage string) error {
+	if len(cmd.Args) != n {
+		return network.UserErrorf("usage: `%s`", usage)
+	}
+	return nil
+}
+
+func (c *Connector) cmdNick(ctx context.Context, cmd *network.CommandEvent) error {
+	if err := needArgs(cmd, 2, "irc nick <network> <nick>"); err != nil {
+		return err
+	}
+	cl, err := c.clientFor(cmd, cmd.Args[0])
+	if err != nil {
+		return err
+	}
+	nick := cmd.Args[1]
+	nickLen := 0
+	conn := cl.currentConn()
+	if conn != nil {
+		nickLen = conn.ISupport().NickLen
+	}
+	if err = validateNick(nick, nickLen); err != nil {
+		return err
+	}
+	cl.saveMeta(func(m *loginMeta) { m.Nick = nick })
+	if conn != nil {
+		if err = conn.Send(&irc.Message{Command: "NICK", Params: []string{nick}}); err != nil {
+			return err
+		}
+	}
+	cmd.Reply(fmt.Sprintf("Asked %s for the nick %s.", cl.netName, nick))
+	return nil
+}
+
+func (c *Connector) cmdJoin(ctx context.Context, cmd *network.CommandEvent) error {
+	if len(cmd.Args) < 2 || len(cmd.Args) > 3 {
+		return network.UserErrorf("usage: `irc join <network> <#channel> [key]`")
+	}
+	cl, err := c.clientFor(cmd, cmd.Args[0])
+	if err != nil {
+		return err
+	}
+	key := ""
+	if len(cmd.Args) == 3 {
+		key = cmd.Args[2]
+	}
+	if err = cl.joinChannel(cmd.Args[1], key); err != nil {
+		return err
+	}
+	cmd.Reply(fmt.Sprintf("Joining %s on %s; you will be invited to its room.", cmd.Args[1], cl.netName))
+	return nil
+}
+
+func (c *Connector) cmdPM(ctx context.Context, cmd *network.CommandEvent) error {
+	if err := needArgs(cmd, 2, "irc pm <network> <nick>"); err != nil {
+		return err
+	}
+	cl, err := c.clientFor(cmd, cmd.Args[0])
+	if err != nil {
+		return err
+	}
+	nick := cmd.Args[1]
+	if err = validateNick(nick, 0); err != nil {
+		return err
+	}
+	cl.seeNick(nick)
+	key := cl.currentPMKey(nick)
+	name := nick
+	cl.queue(&network.ChatResync{
+		Meta: network.Meta{Portal: key, Sender: network.Sender{User: cl.userID(nick)}, CreatePortal: true},
+		Info: &network.ChatInfo{Name: &name, IsDirect: true, OtherUser: cl.userID(nick)},
+	})
+	cmd.Reply(fmt.Sprintf("Opening a private chat with %s on %s.", nick, cl.netName))
+	return nil
+}
+
+func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) error {
+	if err := needArgs(cmd, 2, "irc whois <network> <nick>"); err != nil {
+		return err
+	}
+	cl, err := c.clientFor(cmd, cmd.Args[0])
+	if err != nil {
+		return err
+	}
+	nick := cmd.Args[1]
+	if err = validateNick(nick, 0); err != nil {
+		return err
+	}
+	conn := cl.currentConn()
+	if conn == nil {
+		return network.UserErrorf("not connected to %s right now", cl.netName)
+	}
+	if !conn.HasCap("labeled-response") {
+		return network.UserErrorf("%s does not support labeled responses, which WHOIS needs here", cl.netName)
+	}
+	ch, err := conn.SendLabeled(&irc.Message{Command: "WHOIS", Params: []string{nick}})
+	if err != nil {
+		return err
+	}
+	select {
+	case reply := <-ch:
+		if reply.Err != nil {
+			return reply.Err
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "WHOIS %s:\n", nick)
+		for _, m := range reply.Messages {
+			if len(m.Params) > 1 {
+				fmt.Fprintf(&b, "* %s\n", stripControl(strings.Join(m.Params[1:], " ")))
+			}
+		}
+		cmd.Reply(b.String())
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+const passwordNote = " Your message with the password was redacted, but it was stored on your homeserver too; change the password if that matters."
+
+func (c *Connector) cmdSASL(ctx context.Context, cmd *network.CommandEvent) error {
+	if err := needArgs(cmd, 3, "irc sasl <network> <account> <password>"); err != nil {
+		return err
+	}
+	cl, err := c.clientFor(cmd, cmd.Args[0])
+	if err != nil {
+		return err
+	}
+	if !cl.cfg.SASL {
+		return network.UserErrorf("SASL is not enabled for %s", cl.netName)
+	}
+	account, password := cmd.Args[1], cmd.Args[2]
+	if strings.ContainsAny(account+password, "\r\n\x00") {
+		return network.UserErrorf("credentials cannot contain line breaks")
+	}
+	cl.saveMeta(func(m *loginMeta) { m.SASLAccount, m.SASLPassword = account, password })
+	cl.reconnect()
+	cmd.Reply("Stored your SASL account for " + cl.netName + "; reconnecting." + passwordNote)
+	return nil
+}
+
+func (c *Connector) cmdPassword(ctx context.Context, cmd *network.CommandEvent) error {
+	if err := needArgs(cmd, 2, "irc password <network> <password>"); err != nil {
+		return err
+	}
+	cl, err := c.clientFor(cmd, cmd.Args[0])
+	if err != nil {
+		return err
+	}
+	if err = validateParam(cmd.Args[1]); err != nil {
+		return network.UserErrorf("bad password: %s", err)
+	}
+	cl.saveMeta(func(m *loginMeta) { m.Password = cmd.Args[1] })
+	cl.reconnect()
+	cmd.Reply("Stored your server password for " + cl.netName + "; reconnecting." + passwordNote)
+	return nil
+}
+
+func (c *Connector) cmdRaw(ctx context.Context, cmd *network.CommandEvent) error {
+	netName, line, ok := strings.Cut(strings.TrimSpace(cmd.RawArgs), " ")
+	if !ok || strings.TrimSpace(line) == "" {
+		return network.UserErrorf("usage: `irc raw <network> <line>`")
+	}
+	cl, err := c.clientFor(cmd, netName)
+	if err != nil {
+		return err
+	}
+	if strings.ContainsAny(line, "\r\n\x00") {
+		return network.UserErrorf("the line contains a line break or NUL")
+	}
+	msg, err := irc.ParseMessage(strings.TrimSpace(line))
+	if err != nil {
+		return network.UserErrorf("not an IRC line: %v", err)
+	}
+	msg.Prefix = nil
+	if err = ircconn.Validate(msg); err != nil {
+		return network.UserErrorf("refused: %v", err)
+	}
+	conn := cl.currentConn()
+	if conn == nil {
+		return network.UserErrorf("not connected to %s right now", cl.netName)
+	}
+	if err = conn.Send(msg); err != nil {
+		return err
+	}
+	cmd.Reply("Sent.")
+	return nil
+}

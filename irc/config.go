@@ -1,0 +1,176 @@
+package irc
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the `irc:` section of Ferry's configuration.
+//
+//	irc:
+//	  networks:
+//	    libera:
+//	      address: irc.libera.chat:6697
+//	      tls: true
+//	      nick_template: "{localpart}"
+//	      sasl: true
+//	      flood: {rate: 2s, burst: 5}   # or: flood: unlimited
+//	      paste_threshold: 5
+//	      relay_allowed: true
+//	      pm_from_strangers: true
+//	      lazy_ghosts: false
+type Config struct {
+	Networks map[string]*NetworkConfig `yaml:"networks"`
+}
+
+// NetworkConfig is one IRC network users may connect to.
+type NetworkConfig struct {
+	Address     string `yaml:"address"`
+	TLS         bool   `yaml:"tls"`
+	TLSInsecure bool   `yaml:"tls_insecure"`
+	// NickTemplate makes a user's default nick; "{localpart}" is the
+	// Matrix localpart. The result is sanitized to a valid nick.
+	NickTemplate string `yaml:"nick_template"`
+	// SASL allows users to store SASL PLAIN credentials (`irc sasl`).
+	SASL  bool        `yaml:"sasl"`
+	Flood FloodConfig `yaml:"flood"`
+	// PasteThreshold is the number of lines above which a message would be
+	// uploaded as a paste. Parsed and validated; paste upload is not
+	// implemented yet, so long messages are always split into lines.
+	PasteThreshold int  `yaml:"paste_threshold"`
+	RelayAllowed   bool `yaml:"relay_allowed"`
+	// PMFromStrangers opens a DM room for a PM from anyone (default true).
+	PMFromStrangers *bool `yaml:"pm_from_strangers"`
+	// LazyGhosts is accepted but must be false: ghosts always join from
+	// NAMES (lazy joining on first message is not implemented).
+	LazyGhosts bool `yaml:"lazy_ghosts"`
+
+	name string
+}
+
+// FloodConfig is token-bucket flood control: one line per Rate with bursts
+// of Burst, or Unlimited for servers that exempt the bridge.
+type FloodConfig struct {
+	Rate      time.Duration
+	Burst     int
+	Unlimited bool
+}
+
+func (f *FloodConfig) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind == yaml.ScalarNode {
+		if node.Value == "unlimited" {
+			f.Unlimited = true
+			return nil
+		}
+		return fmt.Errorf("must be `unlimited` or {rate, burst}")
+	}
+	var raw struct {
+		Rate  string `yaml:"rate"`
+		Burst int    `yaml:"burst"`
+	}
+	if err := node.Decode(&raw); err != nil {
+		return err
+	}
+	if raw.Rate != "" {
+		d, err := time.ParseDuration(raw.Rate)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("rate: %q is not a positive duration (e.g. 2s, 500ms)", raw.Rate)
+		}
+		f.Rate = d
+	}
+	if raw.Burst < 0 {
+		return fmt.Errorf("burst: must not be negative")
+	}
+	f.Burst = raw.Burst
+	return nil
+}
+
+var networkNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+// DefaultNickTemplate is the nick of a user who names none.
+const DefaultNickTemplate = "{localpart}"
+
+// ParseConfig decodes and validates the section; errors name the key path
+// below the section ("networks.libera.address: missing port").
+func ParseConfig(node *yaml.Node) (*Config, error) {
+	cfg := &Config{}
+	if node != nil {
+		if err := node.Decode(cfg); err != nil {
+			return nil, fmt.Errorf("%s", yamlErr(err))
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func yamlErr(err error) string {
+	if te, ok := err.(*yaml.TypeError); ok {
+		return strings.Join(te.Errors, "; ")
+	}
+	return err.Error()
+}
+
+// Validate checks every network and fills defaults.
+func (c *Config) Validate() error {
+	for _, name := range c.names() {
+		n := c.Networks[name]
+		path := "networks." + name
+		if !networkNameRE.MatchString(name) {
+			return fmt.Errorf("%s: network names may only contain a-z, 0-9 and -", path)
+		}
+		if n == nil {
+			return fmt.Errorf("%s: empty network", path)
+		}
+		n.name = name
+		host, port, err := net.SplitHostPort(n.Address)
+		switch {
+		case n.Address == "":
+			return fmt.Errorf("%s.address: missing", path)
+		case err != nil:
+			return fmt.Errorf("%s.address: %q is not host:port", path, n.Address)
+		case host == "":
+			return fmt.Errorf("%s.address: missing host", path)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("%s.address: bad port %q", path, port)
+		}
+		if n.TLSInsecure && !n.TLS {
+			return fmt.Errorf("%s.tls_insecure: needs tls: true", path)
+		}
+		if n.NickTemplate == "" {
+			n.NickTemplate = DefaultNickTemplate
+		}
+		if strings.ContainsAny(n.NickTemplate, " \r\n\x00,") {
+			return fmt.Errorf("%s.nick_template: must not contain spaces, commas or control characters", path)
+		}
+		if n.PasteThreshold < 0 {
+			return fmt.Errorf("%s.paste_threshold: must not be negative", path)
+		}
+		if n.LazyGhosts {
+			return fmt.Errorf("%s.lazy_ghosts: lazy ghosts are not supported yet; remove the key or set it to false", path)
+		}
+		if n.PMFromStrangers == nil {
+			yes := true
+			n.PMFromStrangers = &yes
+		}
+	}
+	return nil
+}
+
+func (c *Config) names() []string {
+	names := make([]string, 0, len(c.Networks))
+	for name := range c.Networks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,317 @@
+package irc
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"gopkg.in/irc.v4"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+// Reconnect backoff: exponential from BackoffBase to BackoffMax, with
+// ±25 % jitter; servers that throttled or banned us wait at least
+// BackoffPunished.
+var (
+	BackoffBase     = 2 * time.Second
+	BackoffMax      = 5 * time.Minute
+	BackoffPunished = time.Minute
+)
+
+// Connect starts the connection loop in the background.
+func (cl *Client) Connect(ctx context.Context) {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	if cl.cancel != nil || cl.stopped {
+		return
+	}
+	runCtx, cancel := context.WithCancel(cl.c.ctx)
+	cl.cancel = cancel
+	cl.done = make(chan struct{})
+	go cl.run(runCtx, cl.done)
+}
+
+// Disconnect quits and stops reconnecting; Connect may start again.
+func (cl *Client) Disconnect() {
+	cl.lock.Lock()
+	cancel, done, conn := cl.cancel, cl.done, cl.conn
+	cl.cancel, cl.done = nil, nil
+	cl.lock.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	if conn != nil {
+		_ = conn.Close("Ferry bridge disconnecting")
+	}
+	<-done
+}
+
+// reconnect drops the current connection so that the loop connects anew
+// at once (after a credentials change).
+func (cl *Client) reconnect() {
+	select {
+	case cl.wake <- struct{}{}:
+	default:
+	}
+	if conn := cl.currentConn(); conn != nil {
+		_ = conn.Close("Reconnecting")
+	}
+}
+
+func backoff(attempt int, kind ircconn.Kind) time.Duration {
+	d := BackoffBase
+	for i := 0; i < attempt && d < BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, BackoffMax)
+	switch kind {
+	case ircconn.KindThrottled, ircconn.KindBanned, ircconn.KindTooManyConnections, ircconn.KindKilled, ircconn.KindFlooded:
+		d = max(d, BackoffPunished)
+	}
+	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
+	return d + jitter
+}
+
+func (cl *Client) run(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	attempt := 0
+	for ctx.Err() == nil {
+		conn, err := cl.dial(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			kind := ircconn.KindOf(err)
+			cl.log.Warn().Err(err).Stringer("kind", kind).Int("attempt", attempt).Msg("IRC connection failed")
+			if kind == ircconn.KindBadPassword || kind == ircconn.KindSASL {
+				cl.report(network.StateBadCredentials, err.Error()+" (fix it with `irc password` or `irc sasl`)")
+				// Wait for new credentials (or a restart) instead of retrying.
+				select {
+				case <-ctx.Done():
+					return
+				case <-cl.wake:
+				}
+				attempt = 0
+				continue
+			}
+			cl.report(network.StateTransientDisconnect, err.Error())
+			if !sleepCtx(ctx, backoff(attempt, kind), cl.wake) {
+				return
+			}
+			attempt++
+			continue
+		}
+		attempt = 0
+		cl.report(network.StateConnected, "")
+		cl.onConnected(conn)
+		select {
+		case <-conn.Done():
+		case <-ctx.Done():
+			_ = conn.Close("Ferry bridge disconnecting")
+		}
+		cl.onDisconnected(conn)
+		if ctx.Err() != nil {
+			return
+		}
+		err = conn.Err()
+		kind := ircconn.KindOf(err)
+		cl.log.Info().AnErr("reason", err).Stringer("kind", kind).Msg("IRC connection ended")
+		cl.report(network.StateTransientDisconnect, errString(err))
+		if !sleepCtx(ctx, backoff(0, kind), cl.wake) {
+			return
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "connection closed"
+	}
+	return err.Error()
+}
+
+// sleepCtx waits d; false when ctx ended. A wake-up cuts the wait short.
+func sleepCtx(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
+}
+
+func (cl *Client) dial(ctx context.Context) (*ircconn.Conn, error) {
+	select {
+	case cl.c.connectSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-cl.c.connectSem }()
+	cl.report(network.StateConnecting, "")
+	cl.lock.Lock()
+	meta := cl.meta
+	user := cl.login.User
+	cl.lock.Unlock()
+	cfg := ircconn.Config{
+		Addr: cl.cfg.Address, TLS: cl.cfg.TLS, TLSInsecure: cl.cfg.TLSInsecure,
+		Password: meta.Password,
+		Nick:     meta.Nick,
+		User:     ircconn.SanitizeNick(user.Localpart()),
+		RealName: string(user),
+		Rate:     cl.cfg.Flood.Rate, Burst: cl.cfg.Flood.Burst, Unlimited: cl.cfg.Flood.Unlimited,
+		Handler: cl.handle,
+		Logger:  cl.log,
+	}
+	if cl.cfg.SASL && meta.SASLAccount != "" {
+		cfg.SASL = ircconn.SASL{Mechanism: "PLAIN", Username: meta.SASLAccount, Password: meta.SASLPassword, Required: true}
+	}
+	conn, err := ircconn.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		_ = conn.Close("Ferry bridge disconnecting")
+		return nil, ctx.Err()
+	}
+	return conn, nil
+}
+
+// onConnected records the connection and rejoins the login's channels.
+func (cl *Client) onConnected(conn *ircconn.Conn) {
+	is := conn.ISupport()
+	cl.lock.Lock()
+	savedCM := cl.meta.CaseMapping
+	cl.lock.Unlock()
+	if cl.c.learnNetwork(cl.netName, is.CaseMapping, is.ChanTypes) || savedCM != string(is.CaseMapping) {
+		cl.saveMeta(func(m *loginMeta) { m.CaseMapping = string(is.CaseMapping) })
+	}
+	cl.lock.Lock()
+	cl.conn = conn
+	cl.nick = conn.Nick()
+	clear(cl.channels)
+	clear(cl.pending)
+	clear(cl.parting)
+	clear(cl.batches)
+	channels := make([]savedChannel, 0, len(cl.meta.Channels))
+	for folded, ch := range cl.meta.Channels {
+		cl.pending[folded] = true
+		channels = append(channels, ch)
+	}
+	wanted := cl.meta.Nick
+	cl.lock.Unlock()
+	if conn.Nick() != wanted {
+		// Registration fell back to another nick: ask for ours later.
+		time.AfterFunc(30*time.Second, func() { _ = conn.RegainNick() })
+	}
+	for _, ch := range channels {
+		cl.sendJoin(conn, ch.Name, ch.Key)
+	}
+}
+
+func (cl *Client) onDisconnected(conn *ircconn.Conn) {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	if cl.conn == conn {
+		cl.conn = nil
+		cl.nick = ""
+		clear(cl.channels)
+	}
+}
+
+func (cl *Client) sendJoin(conn *ircconn.Conn, channel, key string) {
+	params := []string{channel}
+	if key != "" {
+		params = append(params, key)
+	}
+	if err := conn.Send(&irc.Message{Command: "JOIN", Params: params}); err != nil {
+		cl.log.Warn().Err(err).Str("channel", channel).Msg("Failed to send JOIN")
+	}
+}
+
+// handle is ircconn's Handler: it runs on the reader goroutine, never
+// concurrently, and must not block (QueueEvent returns at once).
+func (cl *Client) handle(msg *irc.Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			cl.log.Error().Interface("panic", r).Str("command", msg.Command).Msg("Panic in IRC handler")
+		}
+	}()
+	if cl.trackBatch(msg) {
+		return
+	}
+	if msg.Prefix != nil && msg.Prefix.Name != "" && msg.Prefix.User != "" {
+		cl.seeNick(msg.Prefix.Name)
+	}
+	switch msg.Command {
+	case "PRIVMSG", "NOTICE", "TAGMSG":
+		cl.handleMessage(msg)
+	case "JOIN":
+		cl.handleJoin(msg)
+	case "PART":
+		cl.handlePart(msg)
+	case "KICK":
+		cl.handleKick(msg)
+	case "QUIT":
+		cl.handleQuit(msg)
+	case "NICK":
+		cl.handleNick(msg)
+	case "MODE":
+		cl.handleMode(msg)
+	case "TOPIC":
+		cl.handleTopic(msg)
+	case "332": // RPL_TOPIC
+		cl.handleTopicReply(msg)
+	case "353": // RPL_NAMREPLY
+		cl.handleNames(msg)
+	case "366": // RPL_ENDOFNAMES
+		cl.handleEndOfNames(msg)
+	case "324": // RPL_CHANNELMODEIS
+		cl.handleChannelModeIs(msg)
+	case "403", "405", "471", "473", "474", "475", "476", "477", "489":
+		cl.handleJoinError(msg)
+	}
+}
+
+// trackBatch remembers open batches by type; it reports whether msg was a
+// BATCH line (nothing more to do with it).
+func (cl *Client) trackBatch(msg *irc.Message) bool {
+	if msg.Command != "BATCH" || len(msg.Params) == 0 || len(msg.Params[0]) < 2 {
+		return false
+	}
+	ref := msg.Params[0][1:]
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	if msg.Params[0][0] == '+' {
+		if len(cl.batches) < 100 {
+			cl.batches[ref] = msg.Param(1)
+		}
+	} else {
+		delete(cl.batches, ref)
+	}
+	return true
+}
+
+// inHistoryBatch reports whether msg belongs to a history replay batch.
+func (cl *Client) inHistoryBatch(msg *irc.Message) bool {
+	ref := msg.Tags["batch"]
+	if ref == "" {
+		return false
+	}
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	typ := cl.batches[ref]
+	return typ == "chathistory" || typ == "draft/chathistory" || typ == "znc.in/playback"
+}
+
+// errNotConnected is what a Matrix user is told when a send finds the
+// connection down.
+func (cl *Client) errNotConnected() error {
+	return &network.UserError{Message: "not connected to " + cl.netName + " right now; the message was not sent", Err: errors.New("not connected")}
+}

@@ -1,0 +1,309 @@
+package irc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+// MaxConcurrentConnects caps simultaneous dials and registrations across
+// all logins, so that a restart with many users does not hit a network's
+// connection throttle all at once.
+const MaxConcurrentConnects = 4
+
+// Connector is the IRC network kind: one Client per (network, Matrix user).
+type Connector struct {
+	host network.Host
+	cfg  *Config
+
+	connectSem chan struct{}
+	ctx        context.Context
+	cancel     context.CancelFunc
+
+	lock     sync.Mutex
+	clients  map[network.LoginID]*Client
+	netState map[string]*netState
+}
+
+// netState is what the last connection to a network said that IDs depend on.
+type netState struct {
+	caseMapping ircconn.CaseMapping
+	chanTypes   string
+}
+
+var (
+	_ network.Connector     = (*Connector)(nil)
+	_ network.GhostNamer    = (*Connector)(nil)
+	_ network.AliasResolver = (*Connector)(nil)
+)
+
+func New() *Connector {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Connector{
+		connectSem: make(chan struct{}, MaxConcurrentConnects),
+		ctx:        ctx, cancel: cancel,
+		clients:  make(map[network.LoginID]*Client),
+		netState: make(map[string]*netState),
+	}
+}
+
+func (c *Connector) ID() network.NetworkID { return NetworkID }
+func (c *Connector) Name() string          { return "IRC" }
+
+func (c *Connector) Init(host network.Host, node *yaml.Node) error {
+	c.host = host
+	cfg, err := ParseConfig(node)
+	if err != nil {
+		return err
+	}
+	c.cfg = cfg
+	return nil
+}
+
+func (c *Connector) Start(ctx context.Context) error { return nil }
+
+func (c *Connector) Stop(ctx context.Context) {
+	c.lock.Lock()
+	clients := make([]*Client, 0, len(c.clients))
+	for _, cl := range c.clients {
+		clients = append(clients, cl)
+	}
+	c.lock.Unlock()
+	var wg sync.WaitGroup
+	for _, cl := range clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); cl.Disconnect() }()
+	}
+	wg.Wait()
+	c.cancel()
+}
+
+func (c *Connector) LoginFlows() []network.LoginFlow {
+	return []network.LoginFlow{{Args: "<network> [nick]", Description: "connect to a configured IRC network (see `irc networks`)"}}
+}
+
+// caseMapping is the network's CASEMAPPING as last seen, rfc1459 before.
+func (c *Connector) caseMapping(netName string) ircconn.CaseMapping {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if st := c.netState[netName]; st != nil && st.caseMapping != "" {
+		return st.caseMapping
+	}
+	return ircconn.CaseMappingRFC1459
+}
+
+func (c *Connector) chanTypes(netName string) string {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if st := c.netState[netName]; st != nil && st.chanTypes != "" {
+		return st.chanTypes
+	}
+	return "#&"
+}
+
+// learnNetwork records casemapping and CHANTYPES; it reports whether the
+// casemapping changed.
+func (c *Connector) learnNetwork(netName string, cm ircconn.CaseMapping, chanTypes string) bool {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	st := c.netState[netName]
+	if st == nil {
+		st = &netState{}
+		c.netState[netName] = st
+	}
+	changed := cm != "" && st.caseMapping != cm
+	if cm != "" {
+		st.caseMapping = cm
+	}
+	if chanTypes != "" {
+		st.chanTypes = chanTypes
+	}
+	return changed
+}
+
+// isFerryNick reports whether nick is the current nick of a running Ferry
+// login on netName: its lines came from Matrix and are not bridged back.
+func (c *Connector) isFerryNick(netName, nick string) bool {
+	cm := c.caseMapping(netName)
+	folded := ircconn.Casefold(cm, nick)
+	c.lock.Lock()
+	clients := c.clientsOn(netName)
+	c.lock.Unlock()
+	for _, cl := range clients {
+		if n := cl.currentNick(); n != "" && ircconn.Casefold(cm, n) == folded {
+			return true
+		}
+	}
+	return false
+}
+
+// ferryNicks is the set of casefolded nicks of running Ferry logins on
+// netName. Callers must not hold any client's lock.
+func (c *Connector) ferryNicks(netName string) map[string]bool {
+	cm := c.caseMapping(netName)
+	c.lock.Lock()
+	clients := c.clientsOn(netName)
+	c.lock.Unlock()
+	out := make(map[string]bool, len(clients))
+	for _, cl := range clients {
+		if n := cl.currentNick(); n != "" {
+			out[ircconn.Casefold(cm, n)] = true
+		}
+	}
+	return out
+}
+
+// clientsOn lists the clients of one network; c.lock must be held.
+func (c *Connector) clientsOn(netName string) []*Client {
+	var out []*Client
+	for _, cl := range c.clients {
+		if cl.netName == netName {
+			out = append(out, cl)
+		}
+	}
+	return out
+}
+
+// isPrimary reports whether login is the one that bridges other people's
+// membership changes in a channel: the smallest login ID among the Ferry
+// logins currently in it. The others stay quiet, so that a JOIN seen by
+// three Ferry connections becomes one Matrix join.
+func (c *Connector) isPrimary(netName string, login network.LoginID, folded string) bool {
+	c.lock.Lock()
+	clients := c.clientsOn(netName)
+	c.lock.Unlock()
+	ids := make([]string, 0, len(clients))
+	for _, cl := range clients {
+		if cl.inChannel(folded) {
+			ids = append(ids, string(cl.loginID))
+		}
+	}
+	sort.Strings(ids)
+	return len(ids) > 0 && ids[0] == string(login)
+}
+
+// nickOfMatrixUser is the IRC nick of a Matrix user's login on netName.
+func (c *Connector) nickOfMatrixUser(netName string, user id.UserID) (string, bool) {
+	c.lock.Lock()
+	cl := c.clients[makeLoginID(netName, user)]
+	c.lock.Unlock()
+	if cl == nil {
+		return "", false
+	}
+	n := cl.currentNick()
+	return n, n != ""
+}
+
+func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []string) (network.LoginProcess, error) {
+	if len(args) < 1 || len(args) > 2 {
+		return nil, network.UserErrorf("usage: `login irc <network> [nick]`; networks: %s", c.networkList())
+	}
+	netName := strings.ToLower(args[0])
+	ncfg := c.cfg.Networks[netName]
+	if ncfg == nil {
+		return nil, network.UserErrorf("unknown IRC network `%s`; networks: %s", args[0], c.networkList())
+	}
+	nick := defaultNick(ncfg, user)
+	if len(args) == 2 {
+		if err := validateNick(args[1], 0); err != nil {
+			return nil, err
+		}
+		nick = args[1]
+	}
+	meta := loginMeta{Network: netName, Nick: nick, CaseMapping: string(c.caseMapping(netName))}
+	raw, err := json.Marshal(&meta)
+	if err != nil {
+		return nil, err
+	}
+	login := &network.Login{
+		ID: makeLoginID(netName, user), User: user,
+		RemoteName: fmt.Sprintf("%s on %s", nick, netName),
+		RemoteUser: makeUserID(netName, c.caseMapping(netName), nick),
+		Metadata:   raw,
+	}
+	return &loginProcess{login: login}, nil
+}
+
+func (c *Connector) networkList() string {
+	names := c.cfg.names()
+	if len(names) == 0 {
+		return "(none configured)"
+	}
+	return "`" + strings.Join(names, "`, `") + "`"
+}
+
+func defaultNick(n *NetworkConfig, user id.UserID) string {
+	local := user.Localpart()
+	return ircconn.SanitizeNick(strings.ReplaceAll(n.NickTemplate, "{localpart}", local))
+}
+
+type loginProcess struct{ login *network.Login }
+
+func (p *loginProcess) Start(ctx context.Context) (*network.LoginStep, error) {
+	return &network.LoginStep{Type: network.StepComplete, Login: p.login}, nil
+}
+
+func (p *loginProcess) Wait(ctx context.Context) (*network.LoginStep, error) {
+	return nil, fmt.Errorf("nothing to wait for")
+}
+
+func (p *loginProcess) Submit(ctx context.Context, input map[string]string) (*network.LoginStep, error) {
+	return nil, fmt.Errorf("nothing to submit")
+}
+
+func (p *loginProcess) Cancel() {}
+
+func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (network.Client, error) {
+	var meta loginMeta
+	if len(login.Metadata) > 0 {
+		if err := json.Unmarshal(login.Metadata, &meta); err != nil {
+			return nil, fmt.Errorf("decode IRC login metadata: %w", err)
+		}
+	}
+	netName := loginNetwork(login.ID)
+	if meta.Network == "" {
+		meta.Network = netName
+	}
+	ncfg := c.cfg.Networks[meta.Network]
+	if ncfg == nil || meta.Network != netName {
+		return nil, fmt.Errorf("IRC network %q of login %s is not configured", meta.Network, login.ID)
+	}
+	if meta.CaseMapping != "" {
+		// Seed IDs with what this network said last time, until it speaks.
+		c.lock.Lock()
+		if c.netState[netName] == nil {
+			c.netState[netName] = &netState{caseMapping: ircconn.CaseMapping(meta.CaseMapping)}
+		}
+		c.lock.Unlock()
+	}
+	if meta.Nick == "" {
+		meta.Nick = defaultNick(ncfg, login.User)
+	}
+	cl := newClient(c, ncfg, login, meta)
+	c.lock.Lock()
+	old := c.clients[login.ID]
+	c.clients[login.ID] = cl
+	c.lock.Unlock()
+	if old != nil && old != cl {
+		go old.Disconnect()
+	}
+	return cl, nil
+}
+
+// forget removes a client that was logged out.
+func (c *Connector) forget(cl *Client) {
+	c.lock.Lock()
+	if c.clients[cl.loginID] == cl {
+		delete(c.clients, cl.loginID)
+	}
+	c.lock.Unlock()
+}

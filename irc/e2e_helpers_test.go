@@ -1,0 +1,155 @@
+package irc
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+const waitLong = 30 * time.Second
+
+// ircEnv is InspIRCd, Dendrite and Ferry with the IRC network "test".
+type ircEnv struct {
+	t   *testing.T
+	srv *testbed.InspIRCd
+	c   *Connector
+	h   *ferrytest.Harness
+}
+
+func startEnv(t *testing.T, opts testbed.InspIRCdOptions) *ircEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test (InspIRCd + Dendrite) skipped in -short mode")
+	}
+	opts.NoFlood = true
+	srv := testbed.StartInspIRCd(t, opts)
+	c := New()
+	section := fmt.Sprintf("networks:\n  test:\n    address: %q\n    flood: unlimited\n    relay_allowed: true\n", srv.Addr)
+	h := ferrytest.Start(t, ferrytest.Options{Sections: map[network.NetworkID]string{NetworkID: section}}, c)
+	return &ircEnv{t: t, srv: srv, c: c, h: h}
+}
+
+// login logs user in with nick and waits until the IRC connection is up.
+func (e *ircEnv) login(user *testbed.Client, mgmt id.RoomID, nick string) *Client {
+	e.t.Helper()
+	e.h.Command(user, mgmt, "login irc test "+nick, "Logged in to IRC as "+nick+" on test")
+	loginID := makeLoginID("test", user.UserID)
+	deadline := time.Now().Add(waitLong)
+	for time.Now().Before(deadline) {
+		e.c.lock.Lock()
+		cl := e.c.clients[loginID]
+		e.c.lock.Unlock()
+		if cl != nil && cl.currentNick() != "" {
+			return cl
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("%s never connected to IRC", user.UserID)
+	return nil
+}
+
+func (e *ircEnv) ghost(nick string) id.UserID {
+	return e.h.Bridge.Ghosts.MXID(network.GhostKey{Network: NetworkID, User: makeUserID("test", ircconn.CaseMappingRFC1459, nick)})
+}
+
+// peer is a plain IRC client on the other side.
+type peer struct {
+	t    *testing.T
+	conn *ircconn.Conn
+	msgs chan *irc.Message
+}
+
+func (e *ircEnv) peer(nick string) *peer {
+	e.t.Helper()
+	p := &peer{t: e.t, msgs: make(chan *irc.Message, 10000)}
+	conn, err := ircconn.Dial(context.Background(), ircconn.Config{
+		Addr: e.srv.Addr, Nick: nick, Unlimited: true,
+		Handler: func(m *irc.Message) {
+			select {
+			case p.msgs <- m:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		e.t.Fatalf("peer %s: %v", nick, err)
+	}
+	p.conn = conn
+	e.t.Cleanup(func() { _ = conn.Close("bye") })
+	return p
+}
+
+func (p *peer) send(command string, params ...string) {
+	p.t.Helper()
+	if err := p.conn.Send(&irc.Message{Command: command, Params: params}); err != nil {
+		p.t.Fatalf("peer send %s: %v", command, err)
+	}
+}
+
+// expect returns the next message matching, failing after waitLong. Other
+// messages are passed to skip (which may be nil).
+func (p *peer) expect(what string, match func(*irc.Message) bool, skip func(*irc.Message)) *irc.Message {
+	p.t.Helper()
+	timer := time.NewTimer(waitLong)
+	defer timer.Stop()
+	for {
+		select {
+		case m := <-p.msgs:
+			if match(m) {
+				return m
+			}
+			if skip != nil {
+				skip(m)
+			}
+		case <-timer.C:
+			p.t.Fatalf("peer never received %s", what)
+		}
+	}
+}
+
+func isCmd(command, from string) func(*irc.Message) bool {
+	return func(m *irc.Message) bool {
+		return m.Command == command && m.Prefix != nil && strings.EqualFold(m.Prefix.Name, from)
+	}
+}
+
+func bodyFrom(sender id.UserID, body string) func(*event.Event) bool {
+	return func(evt *event.Event) bool {
+		if evt.Sender != sender || evt.Type != event.EventMessage {
+			return false
+		}
+		msg := evt.Content.AsMessage()
+		return msg != nil && msg.Body == body
+	}
+}
+
+// portalInvite waits for an invite to a room other than skip.
+func portalInvite(t *testing.T, user *testbed.Client, skip ...id.RoomID) id.RoomID {
+	t.Helper()
+	return user.WaitForInvite(t, waitLong, func(room id.RoomID, state []*event.Event) bool {
+		for _, s := range skip {
+			if room == s {
+				return false
+			}
+		}
+		for _, evt := range state {
+			if evt.Type == event.StateCreate {
+				if typ, ok := evt.Content.Raw["type"].(string); ok && typ == string(event.RoomTypeSpace) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}

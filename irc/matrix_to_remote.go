@@ -1,0 +1,301 @@
+package irc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+	"github.com/ferrybridge/ferry/irc/ircfmt"
+)
+
+// echoTimeout bounds the wait for the server's echo of a sent line (with
+// echo-message and labeled-response), whose msgid becomes the message ID.
+var echoTimeout = 10 * time.Second
+
+// target is the IRC target of a portal: a channel or a nick.
+func (cl *Client) target(portal network.PortalKey) (string, error) {
+	netName, rest, ok := splitNet(string(portal.Chat))
+	if !ok || netName != cl.netName {
+		return "", network.ErrWrongAccount
+	}
+	if portal.Receiver != "" {
+		if portal.Receiver != cl.loginID {
+			return "", network.ErrWrongAccount
+		}
+		_, nick, _, ok := parsePMChatID(portal.Chat)
+		if !ok {
+			return "", network.UserErrorf("not an IRC chat")
+		}
+		return cl.displayNick(nick), nil
+	}
+	return cl.channelName(rest), nil
+}
+
+// nickFor maps a Matrix pill to an IRC nick: ghosts of this network to
+// their nick, Ferry users to their login's nick.
+func (cl *Client) nickFor(userID string) (string, bool) {
+	uid := id.UserID(userID)
+	local, _, err := uid.Parse()
+	if err != nil {
+		return "", false
+	}
+	if rest, ok := strings.CutPrefix(local, string(NetworkID)+"_"); ok {
+		if user, ok := parseGhostLocalpart(rest); ok {
+			if netName, nick, ok := parseUserID(user); ok && netName == cl.netName {
+				return cl.displayNick(nick), true
+			}
+		}
+	}
+	return cl.c.nickOfMatrixUser(cl.netName, uid)
+}
+
+// stripControl removes control characters (and IRC formatting) from text
+// that becomes part of a line, such as a relayed display name.
+func stripControl(s string) string {
+	s = ircfmt.StripCodes(s)
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*network.SendResult, error) {
+	target, err := cl.target(msg.Portal)
+	if err != nil {
+		return nil, err
+	}
+	conn := cl.currentConn()
+	if conn == nil {
+		return nil, cl.errNotConnected()
+	}
+	content := msg.Content
+	var lines []string
+	if content.MsgType.IsMedia() || msg.Media != nil {
+		// Media links need signed public URLs (authenticated media makes
+		// homeserver links useless); until then IRC gets the file name.
+		name := content.FileName
+		if name == "" {
+			name = content.Body
+		}
+		lines = []string{"[file: " + stripControl(name) + "]"}
+	} else {
+		lines = ircfmt.MatrixToIRC(content.Body, string(content.Format), content.FormattedBody, ircfmt.Options{NickFor: cl.nickFor})
+	}
+	if len(lines) == 0 {
+		return nil, network.UserErrorf("the message has no text IRC can show")
+	}
+	prefix := ""
+	if msg.Relay != nil {
+		if !cl.cfg.RelayAllowed {
+			return nil, network.UserErrorf("relaying is not allowed on %s", cl.netName)
+		}
+		prefix = "<" + stripControl(msg.Relay.DisplayName) + "> "
+	}
+	if msg.ReplyTo != nil && msg.ReplyTo.Sender != "" {
+		if netName, nick, ok := parseUserID(msg.ReplyTo.Sender); ok && netName == cl.netName {
+			lines[0] = cl.displayNick(nick) + ": " + lines[0]
+		}
+	}
+	command := "PRIVMSG"
+	if content.MsgType == event.MsgNotice {
+		command = "NOTICE"
+	}
+	var tags irc.Tags
+	if msg.ReplyTo != nil && conn.HasCap("message-tags") {
+		if msgid, ok := strings.CutPrefix(string(msg.ReplyTo.ID), "id:"); ok && validTagValue(msgid) {
+			tags = irc.Tags{"+draft/reply": msgid}
+		}
+	}
+	var pieces []string
+	for _, line := range lines {
+		line = prefix + line
+		if content.MsgType == event.MsgEmote {
+			line = "\x01ACTION " + line + "\x01"
+		}
+		pieces = append(pieces, conn.SplitText(target, line)...)
+	}
+	if len(pieces) == 0 {
+		return nil, network.UserErrorf("the message does not fit in an IRC line to %s", target)
+	}
+	return cl.sendLines(ctx, conn, command, target, tags, pieces)
+}
+
+func validTagValue(v string) bool {
+	return v != "" && len(v) < 200 && !strings.ContainsAny(v, " ;\r\n\x00\\")
+}
+
+// sendLines queues the pieces and returns the message's ID: the msgid of
+// the first line's echo when the server confirms sends, else a fresh one.
+func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, target string, tags irc.Tags, pieces []string) (*network.SendResult, error) {
+	var echo <-chan ircconn.LabeledReply
+	for i, piece := range pieces {
+		m := &irc.Message{Command: command, Params: []string{target, piece}}
+		if i == 0 {
+			m.Tags = tags
+		}
+		var err error
+		if i == 0 && conn.HasCap("echo-message") && conn.HasCap("labeled-response") {
+			echo, err = conn.SendLabeled(m)
+		} else {
+			err = conn.Send(m)
+		}
+		if err != nil {
+			if i == 0 {
+				return nil, &network.UserError{Message: "could not send to " + cl.netName, Err: err}
+			}
+			return nil, &network.UserError{Message: "only part of the message reached " + cl.netName, Err: err}
+		}
+	}
+	result := &network.SendResult{Timestamp: time.Now()}
+	if echo != nil {
+		timer := time.NewTimer(echoTimeout)
+		defer timer.Stop()
+		select {
+		case reply := <-echo:
+			for _, m := range reply.Messages {
+				if msgid := m.Tags["msgid"]; msgid != "" && (m.Command == "PRIVMSG" || m.Command == "NOTICE") {
+					result.ID = network.MessageID("id:" + msgid)
+					if t, ok := ircconn.MessageTime(m); ok {
+						result.Timestamp = t
+					}
+					break
+				}
+			}
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+	}
+	if result.ID == "" {
+		result.ID = newFerryID()
+	}
+	return result, nil
+}
+
+func newFerryID() network.MessageID {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return network.MessageID("f:" + hex.EncodeToString(b[:]))
+}
+
+// Edit sends a short correction: "* <new text>" (first line only).
+func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {
+	target, err := cl.target(edit.Portal)
+	if err != nil {
+		return err
+	}
+	conn := cl.currentConn()
+	if conn == nil {
+		return cl.errNotConnected()
+	}
+	c := edit.Content
+	lines := ircfmt.MatrixToIRC(c.Body, string(c.Format), c.FormattedBody, ircfmt.Options{NickFor: cl.nickFor})
+	if len(lines) == 0 {
+		return nil
+	}
+	text := "* " + lines[0]
+	if edit.Relay != nil {
+		text = "<" + stripControl(edit.Relay.DisplayName) + "> " + text
+	}
+	pieces := conn.SplitText(target, text)
+	if len(pieces) == 0 {
+		return network.UserErrorf("the correction does not fit in an IRC line")
+	}
+	_, err = cl.sendLines(ctx, conn, "PRIVMSG", target, nil, pieces[:1])
+	return err
+}
+
+// validateChannel checks a channel name against CHANTYPES and CHANNELLEN,
+// and refuses anything that could change the command (space, comma,
+// control characters).
+func validateChannel(is *ircconn.ISupport, channel string) error {
+	if channel == "" || !is.IsChannel(channel) {
+		return network.UserErrorf("`%s` is not a channel name here (channels start with one of `%s`)", stripControl(channel), is.ChanTypes)
+	}
+	if is.ChannelLen > 0 && len(channel) > is.ChannelLen {
+		return network.UserErrorf("channel names are at most %d bytes on this network", is.ChannelLen)
+	}
+	for i := 0; i < len(channel); i++ {
+		if c := channel[i]; c <= ' ' || c == ',' || c == 0x7f {
+			return network.UserErrorf("a channel name cannot contain spaces, commas or control characters")
+		}
+	}
+	return nil
+}
+
+// joinChannel sends JOIN; the server's JOIN makes the portal.
+func (cl *Client) joinChannel(channel, key string) error {
+	conn := cl.currentConn()
+	if conn == nil {
+		return network.UserErrorf("not connected to %s right now", cl.netName)
+	}
+	if err := validateChannel(conn.ISupport(), channel); err != nil {
+		return err
+	}
+	if key != "" {
+		if err := validateParam(key); err != nil {
+			return network.UserErrorf("bad channel key: %s", err)
+		}
+	}
+	folded := cl.fold(channel)
+	cl.lock.Lock()
+	cl.pending[folded] = true
+	cl.lock.Unlock()
+	if key != "" {
+		cl.saveMeta(func(m *loginMeta) {
+			if m.Channels == nil {
+				m.Channels = map[string]savedChannel{}
+			}
+			m.Channels[folded] = savedChannel{Name: channel, Key: key}
+		})
+	}
+	cl.sendJoin(conn, channel, key)
+	return nil
+}
+
+// JoinChat joins the channel of a shared portal the Matrix user joined.
+func (cl *Client) JoinChat(ctx context.Context, portal network.PortalKey) error {
+	netName, channel, ok := splitNet(string(portal.Chat))
+	if !ok || netName != cl.netName || portal.Receiver != "" {
+		return network.ErrWrongAccount
+	}
+	return cl.joinChannel(channel, "")
+}
+
+// LeaveChat parts the channel (PMs have nothing to leave).
+func (cl *Client) LeaveChat(ctx context.Context, portal network.PortalKey) error {
+	netName, channel, ok := splitNet(string(portal.Chat))
+	if !ok || netName != cl.netName || portal.Receiver != "" {
+		return nil
+	}
+	folded := cl.fold(channel)
+	name := cl.channelName(folded)
+	conn := cl.currentConn()
+	cl.lock.Lock()
+	cl.parting[folded] = true
+	cl.lock.Unlock()
+	cl.saveMeta(func(m *loginMeta) { delete(m.Channels, folded) })
+	if conn == nil {
+		return nil
+	}
+	conn.PurgeTarget(name)
+	return conn.Send(&irc.Message{Command: "PART", Params: []string{name, "Left the Matrix room"}})
+}
+
+// StartDM maps an IRC person's ghost to this login's DM portal with them.
+func (cl *Client) StartDM(ctx context.Context, user network.UserID) (network.PortalKey, error) {
+	netName, nick, ok := parseUserID(user)
+	if !ok || netName != cl.netName {
+		return network.PortalKey{}, network.ErrWrongAccount
+	}
+	return cl.currentPMKey(nick), nil
+}

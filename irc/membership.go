@@ -1,0 +1,333 @@
+package irc
+
+import (
+	"strings"
+	"time"
+
+	"gopkg.in/irc.v4"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+// channelState is a channel the connection is in.
+type channelState struct {
+	name     string
+	topic    string
+	topicSet bool
+	// members: casefolded nick -> membership modes ("ov"), highest first.
+	members  map[string]string
+	names    map[string]string // NAMES being collected until 366
+	joinedAt time.Time         // server-time of our JOIN (or receive time)
+	synced   bool              // first NAMES done
+}
+
+// Power levels for channel membership modes. Matrix moderators are 50;
+// nobody but the bridge bot reaches 100.
+const (
+	powerOwner  = 75 // q, a (founder/admin)
+	powerOp     = 50 // o
+	powerHalfop = 25 // h
+	powerVoice  = 10 // v
+)
+
+// powerFor maps the highest membership mode to a power level.
+func powerFor(modes string) int {
+	if modes == "" {
+		return 0
+	}
+	switch modes[0] {
+	case 'q', 'a', 'y':
+		return powerOwner
+	case 'o':
+		return powerOp
+	case 'h':
+		return powerHalfop
+	case 'v':
+		return powerVoice
+	}
+	return powerVoice
+}
+
+// parseNamesEntry splits a NAMES entry ("@+nick!user@host" with
+// multi-prefix and userhost-in-names) into its modes, highest first, and
+// the nick.
+func parseNamesEntry(is *ircconn.ISupport, entry string) (modes, nick string) {
+	i := 0
+	for i < len(entry) {
+		m := is.ModeForPrefix(entry[i])
+		if m == 0 {
+			break
+		}
+		modes += string(m)
+		i++
+	}
+	nick = entry[i:]
+	if bang := strings.IndexByte(nick, '!'); bang >= 0 {
+		nick = nick[:bang]
+	}
+	return sortModes(is, modes), nick
+}
+
+// sortModes orders membership modes as PREFIX does, highest first.
+func sortModes(is *ircconn.ISupport, modes string) string {
+	var b strings.Builder
+	for i := 0; i < len(is.PrefixModes); i++ {
+		if strings.IndexByte(modes, is.PrefixModes[i]) >= 0 {
+			b.WriteByte(is.PrefixModes[i])
+		}
+	}
+	return b.String()
+}
+
+// modeChange is one membership mode change from a MODE line.
+type modeChange struct {
+	add  bool
+	mode byte
+	nick string
+}
+
+// parseModeChanges walks a channel MODE line's mode string and arguments
+// against PREFIX and CHANMODES, so each argument is consumed by the mode
+// that takes it (a "+lo 10 nick" gives op to nick, not to "10"). Flags
+// that make the room invite-only are reported too.
+func parseModeChanges(is *ircconn.ISupport, params []string) (changes []modeChange, inviteOnly, keyed *bool) {
+	if len(params) == 0 {
+		return nil, nil, nil
+	}
+	args := params[1:]
+	next := func() string {
+		if len(args) == 0 {
+			return ""
+		}
+		a := args[0]
+		args = args[1:]
+		return a
+	}
+	add := true
+	for i := 0; i < len(params[0]); i++ {
+		m := params[0][i]
+		switch {
+		case m == '+':
+			add = true
+		case m == '-':
+			add = false
+		case strings.IndexByte(is.PrefixModes, m) >= 0:
+			if nick := next(); nick != "" {
+				changes = append(changes, modeChange{add: add, mode: m, nick: nick})
+			}
+		case strings.IndexByte(is.ChanModes[0], m) >= 0, strings.IndexByte(is.ChanModes[1], m) >= 0:
+			arg := next()
+			if m == 'k' {
+				v := add
+				keyed = &v
+				_ = arg
+			}
+		case strings.IndexByte(is.ChanModes[2], m) >= 0:
+			if add {
+				next()
+			}
+		default:
+			if m == 'i' {
+				v := add
+				inviteOnly = &v
+			}
+		}
+	}
+	return changes, inviteOnly, keyed
+}
+
+func (cl *Client) isMe(nick string) bool {
+	cl.lock.Lock()
+	me := cl.nick
+	cl.lock.Unlock()
+	return me != "" && cl.fold(nick) == cl.fold(me)
+}
+
+func (cl *Client) msgTime(msg *irc.Message) time.Time {
+	if t, ok := ircconn.MessageTime(msg); ok {
+		return t
+	}
+	return time.Now().UTC()
+}
+
+func (cl *Client) evtMeta(msg *irc.Message, portal network.PortalKey, sender string) network.Meta {
+	m := network.Meta{Portal: portal, Timestamp: cl.msgTime(msg)}
+	if sender != "" {
+		m.Sender = network.Sender{User: cl.userID(sender), FromMe: cl.isMe(sender)}
+	}
+	return m
+}
+
+func (cl *Client) handleJoin(msg *irc.Message) {
+	if msg.Prefix == nil || len(msg.Params) == 0 {
+		return
+	}
+	channel, nick := msg.Params[0], msg.Prefix.Name
+	folded := cl.fold(channel)
+	if cl.isMe(nick) {
+		cl.lock.Lock()
+		cl.channels[folded] = &channelState{name: channel, members: map[string]string{}, joinedAt: cl.msgTime(msg)}
+		delete(cl.pending, folded)
+		_, saved := cl.meta.Channels[folded]
+		conn := cl.conn
+		cl.lock.Unlock()
+		if !saved {
+			cl.saveMeta(func(m *loginMeta) {
+				if m.Channels == nil {
+					m.Channels = map[string]savedChannel{}
+				}
+				m.Channels[folded] = savedChannel{Name: channel}
+			})
+		}
+		if conn != nil {
+			_ = conn.Send(&irc.Message{Command: "MODE", Params: []string{channel}})
+		}
+		return
+	}
+	cl.lock.Lock()
+	ch := cl.channels[folded]
+	if ch != nil {
+		ch.members[cl.fold(nick)] = ""
+	}
+	cl.lock.Unlock()
+	if ch != nil && !cl.c.isFerryNick(cl.netName, nick) && cl.c.isPrimary(cl.netName, cl.loginID, folded) {
+		cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(channel), nick), Target: cl.userID(nick), Action: network.MembershipJoin})
+	}
+}
+
+// leftChannel forgets a channel we are out of.
+func (cl *Client) leftChannel(folded string) {
+	cl.lock.Lock()
+	delete(cl.channels, folded)
+	delete(cl.parting, folded)
+	_, saved := cl.meta.Channels[folded]
+	conn := cl.conn
+	cl.lock.Unlock()
+	if conn != nil {
+		conn.PurgeTarget(folded)
+	}
+	if saved {
+		cl.saveMeta(func(m *loginMeta) { delete(m.Channels, folded) })
+	}
+}
+
+func (cl *Client) handlePart(msg *irc.Message) {
+	if msg.Prefix == nil || len(msg.Params) == 0 {
+		return
+	}
+	channel, nick := msg.Params[0], msg.Prefix.Name
+	folded := cl.fold(channel)
+	if cl.isMe(nick) {
+		cl.lock.Lock()
+		asked := cl.parting[folded]
+		cl.lock.Unlock()
+		cl.leftChannel(folded)
+		if !asked {
+			cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(channel), nick), TargetIsMe: true, Target: cl.userID(nick), Action: network.MembershipLeave, Reason: msg.Param(1)})
+		}
+		return
+	}
+	primary := !cl.c.isFerryNick(cl.netName, nick) && cl.c.isPrimary(cl.netName, cl.loginID, folded)
+	cl.removeMember(folded, nick)
+	if primary {
+		cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(channel), nick), Target: cl.userID(nick), Action: network.MembershipLeave, Reason: msg.Param(1)})
+	}
+}
+
+func (cl *Client) removeMember(folded, nick string) {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	if ch := cl.channels[folded]; ch != nil {
+		delete(ch.members, cl.fold(nick))
+	}
+}
+
+func (cl *Client) handleKick(msg *irc.Message) {
+	if msg.Prefix == nil || len(msg.Params) < 2 {
+		return
+	}
+	channel, target, reason := msg.Params[0], msg.Params[1], msg.Param(2)
+	folded := cl.fold(channel)
+	if cl.isMe(target) {
+		cl.leftChannel(folded)
+		cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(channel), msg.Prefix.Name), TargetIsMe: true, Target: cl.userID(target), Action: network.MembershipKick, Reason: reason})
+		return
+	}
+	primary := !cl.c.isFerryNick(cl.netName, target) && cl.c.isPrimary(cl.netName, cl.loginID, folded)
+	cl.removeMember(folded, target)
+	if primary {
+		cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(channel), msg.Prefix.Name), Target: cl.userID(target), Action: network.MembershipKick, Reason: reason})
+	}
+}
+
+// channelsOf lists the channels (casefolded) where nick is a member.
+func (cl *Client) channelsOf(nick string) []string {
+	f := cl.fold(nick)
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	var out []string
+	for folded, ch := range cl.channels {
+		if _, ok := ch.members[f]; ok {
+			out = append(out, folded)
+		}
+	}
+	return out
+}
+
+func (cl *Client) channelName(folded string) string {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	if ch := cl.channels[folded]; ch != nil {
+		return ch.name
+	}
+	return folded
+}
+
+func (cl *Client) handleQuit(msg *irc.Message) {
+	if msg.Prefix == nil || cl.isMe(msg.Prefix.Name) {
+		return
+	}
+	nick := msg.Prefix.Name
+	ferry := cl.c.isFerryNick(cl.netName, nick)
+	for _, folded := range cl.channelsOf(nick) {
+		primary := !ferry && cl.c.isPrimary(cl.netName, cl.loginID, folded)
+		cl.removeMember(folded, nick)
+		if primary {
+			cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(cl.channelName(folded)), nick), Target: cl.userID(nick), Action: network.MembershipLeave, Reason: "Quit: " + msg.Param(0)})
+		}
+	}
+}
+
+func (cl *Client) handleNick(msg *irc.Message) {
+	if msg.Prefix == nil || len(msg.Params) == 0 {
+		return
+	}
+	old, nick := msg.Prefix.Name, msg.Params[0]
+	cl.seeNick(nick)
+	if cl.isMe(old) {
+		cl.lock.Lock()
+		cl.nick = nick
+		cl.lock.Unlock()
+		return
+	}
+	// Ghosts are per nick: the new nick's ghost joins, the old one leaves.
+	// (Another Ferry login's nick change: its own connection has already
+	// taken the new nick, so both nicks are checked.)
+	ferry := cl.c.isFerryNick(cl.netName, old) || cl.c.isFerryNick(cl.netName, nick)
+	for _, folded := range cl.channelsOf(old) {
+		primary := !ferry && cl.c.isPrimary(cl.netName, cl.loginID, folded)
+		cl.lock.Lock()
+		if ch := cl.channels[folded]; ch != nil {
+			modes := ch.members[cl.fold(old)]
+			delete(ch.members, cl.fold(old))
+			ch.members[cl.fold(nick)] = modes
+		}
+		cl.lock.Unlock()
+		if primary {
+			key := cl.channelKey(cl.channelName(folded))
+			cl.queue(&network.Membership{Meta: cl.evtMeta(msg, key, nick), Target: cl.userID(nick), Action: network.MembershipJoin})
+			cl.queue(&network.Membership{Meta: cl.evtMeta(msg, key, old), Target: cl.userID(old), Action: network.MembershipLeave, Reason: "Now known as " + nick})
+		}
+	}
+}

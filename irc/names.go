@@ -1,0 +1,230 @@
+package irc
+
+import (
+	"strings"
+
+	"gopkg.in/irc.v4"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// info describes a channel; cl.lock must be held. Other Ferry users'
+// nicks (ferry) are left out of the members: they are Matrix users.
+func (ch *channelState) info(cl *Client, withMembers bool, ferry map[string]bool) *network.ChatInfo {
+	name := ch.name
+	info := &network.ChatInfo{Name: &name}
+	if ch.topicSet {
+		topic := ch.topic
+		info.Topic = &topic
+	}
+	if withMembers || ch.synced {
+		list := &network.MemberList{IsFull: true}
+		me := ircFold(cl, cl.nick)
+		for folded, modes := range ch.members {
+			if ferry[folded] && folded != me {
+				continue
+			}
+			level := powerFor(modes)
+			list.Members = append(list.Members, network.Member{
+				User: network.UserID(cl.netName + "/" + folded), IsMe: folded == me, PowerLevel: &level,
+			})
+		}
+		info.Members = list
+	}
+	return info
+}
+
+// ircFold folds without taking cl.lock (the connector's lock only).
+func ircFold(cl *Client, s string) string { return cl.fold(s) }
+
+func (cl *Client) handleNames(msg *irc.Message) {
+	// 353 <me> <symbol> <channel> :<entries>
+	if len(msg.Params) < 4 {
+		return
+	}
+	conn := cl.currentConn()
+	if conn == nil {
+		return
+	}
+	is := conn.ISupport()
+	folded := cl.fold(msg.Params[2])
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	ch := cl.channels[folded]
+	if ch == nil {
+		return
+	}
+	if ch.names == nil {
+		ch.names = make(map[string]string)
+	}
+	for _, entry := range strings.Fields(msg.Params[3]) {
+		modes, nick := parseNamesEntry(is, entry)
+		if nick == "" {
+			continue
+		}
+		f := cl.fold(nick)
+		ch.names[f] = modes
+		if len(cl.nicks) < 10000 {
+			cl.nicks[f] = nick
+		}
+	}
+}
+
+func (cl *Client) handleEndOfNames(msg *irc.Message) {
+	// 366 <me> <channel> :End of /NAMES list.
+	if len(msg.Params) < 2 {
+		return
+	}
+	folded := cl.fold(msg.Params[1])
+	ferry := cl.c.ferryNicks(cl.netName)
+	cl.lock.Lock()
+	ch := cl.channels[folded]
+	if ch == nil || ch.names == nil {
+		cl.lock.Unlock()
+		return
+	}
+	ch.members, ch.names = ch.names, nil
+	ch.synced = true
+	info := ch.info(cl, true, ferry)
+	name := ch.name
+	cl.lock.Unlock()
+	// The portal room is created (or this login's user invited into it)
+	// with the channel's name, topic and members.
+	cl.queue(&network.ChatResync{Meta: network.Meta{Portal: cl.channelKey(name), Timestamp: cl.msgTime(msg), CreatePortal: true}, Info: info})
+}
+
+func (cl *Client) handleTopicReply(msg *irc.Message) {
+	// 332 <me> <channel> :<topic>
+	if len(msg.Params) < 3 {
+		return
+	}
+	cl.setTopic(msg.Params[1], msg.Params[2])
+}
+
+func (cl *Client) setTopic(channel, topic string) bool {
+	folded := cl.fold(channel)
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	ch := cl.channels[folded]
+	if ch == nil {
+		return false
+	}
+	ch.topic, ch.topicSet = topic, true
+	return true
+}
+
+func (cl *Client) handleTopic(msg *irc.Message) {
+	if msg.Prefix == nil || len(msg.Params) < 2 {
+		return
+	}
+	channel, topic := msg.Params[0], msg.Params[1]
+	if !cl.setTopic(channel, topic) {
+		return
+	}
+	if cl.c.isPrimary(cl.netName, cl.loginID, cl.fold(channel)) {
+		cl.queue(&network.ChatInfoChange{Meta: cl.evtMeta(msg, cl.channelKey(channel), msg.Prefix.Name), Info: &network.ChatInfo{Topic: &topic}})
+	}
+}
+
+func (cl *Client) handleChannelModeIs(msg *irc.Message) {
+	// 324 <me> <channel> <modes> [args...]
+	if len(msg.Params) < 3 {
+		return
+	}
+	cl.applyModes(msg, msg.Params[1], msg.Params[2:], true)
+}
+
+func (cl *Client) handleMode(msg *irc.Message) {
+	if len(msg.Params) < 2 || !cl.isChannelName(msg.Params[0]) {
+		return
+	}
+	cl.applyModes(msg, msg.Params[0], msg.Params[1:], false)
+}
+
+// applyModes tracks membership modes and the invite-only state. full is
+// set for RPL_CHANNELMODEIS, which lists every flag that is on.
+func (cl *Client) applyModes(msg *irc.Message, channel string, params []string, full bool) {
+	conn := cl.currentConn()
+	if conn == nil {
+		return
+	}
+	changes, inviteOnly, keyed := parseModeChanges(conn.ISupport(), params)
+	folded := cl.fold(channel)
+	ferry := cl.c.ferryNicks(cl.netName)
+	cl.lock.Lock()
+	ch := cl.channels[folded]
+	if ch == nil {
+		cl.lock.Unlock()
+		return
+	}
+	var members []network.Member
+	for _, chg := range changes {
+		f := cl.fold(chg.nick)
+		if ferry[f] && f != cl.fold(cl.nick) {
+			continue
+		}
+		modes, ok := ch.members[f]
+		if !ok {
+			continue
+		}
+		if chg.add {
+			if strings.IndexByte(modes, chg.mode) < 0 {
+				modes += string(chg.mode)
+			}
+		} else {
+			modes = strings.ReplaceAll(modes, string(chg.mode), "")
+		}
+		modes = sortModes(conn.ISupport(), modes)
+		ch.members[f] = modes
+		level := powerFor(modes)
+		members = append(members, network.Member{User: network.UserID(cl.netName + "/" + f), IsMe: f == cl.fold(cl.nick), PowerLevel: &level})
+	}
+	cl.lock.Unlock()
+	info := &network.ChatInfo{}
+	changed := false
+	if full {
+		// +i or +k keeps the room invite-only; neither opens it.
+		closed := inviteOnly != nil && *inviteOnly || keyed != nil && *keyed
+		info.InviteOnly, changed = &closed, true
+	} else if inviteOnly != nil || keyed != nil {
+		// A change: ask for the whole mode string to decide.
+		_ = conn.Send(&irc.Message{Command: "MODE", Params: []string{channel}})
+	}
+	if len(members) > 0 {
+		// Power levels of existing rooms follow once the core applies
+		// Member.PowerLevel on updates (it does at room creation).
+		info.Members = &network.MemberList{Members: members}
+		changed = true
+	}
+	sender := ""
+	if msg.Prefix != nil && msg.Prefix.User != "" {
+		sender = msg.Prefix.Name
+	}
+	if changed && cl.c.isPrimary(cl.netName, cl.loginID, folded) {
+		cl.queue(&network.ChatInfoChange{Meta: cl.evtMeta(msg, cl.channelKey(channel), sender), Info: info})
+	}
+}
+
+// handleJoinError turns a refused JOIN into the Matrix user's removal from
+// the room, with the server's reason.
+func (cl *Client) handleJoinError(msg *irc.Message) {
+	// <numeric> <me> <channel> :<reason>
+	if len(msg.Params) < 3 {
+		return
+	}
+	channel, reason := msg.Params[1], msg.Params[len(msg.Params)-1]
+	folded := cl.fold(channel)
+	cl.lock.Lock()
+	wanted := cl.pending[folded]
+	delete(cl.pending, folded)
+	cl.lock.Unlock()
+	if !wanted {
+		return
+	}
+	cl.leftChannel(folded)
+	cl.queue(&network.Membership{
+		Meta:       network.Meta{Portal: cl.channelKey(channel), Timestamp: cl.msgTime(msg)},
+		TargetIsMe: true, Action: network.MembershipKick,
+		Reason: "cannot join " + channel + ": " + reason,
+	})
+}

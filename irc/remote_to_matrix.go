@@ -1,0 +1,174 @@
+package irc
+
+import (
+	"strings"
+	"time"
+
+	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+	"github.com/ferrybridge/ferry/irc/ircfmt"
+)
+
+// historySlack tolerates clock differences between our JOIN's time and
+// the lines after it.
+const historySlack = time.Second
+
+func (cl *Client) handleMessage(msg *irc.Message) {
+	if msg.Command == "TAGMSG" || msg.Prefix == nil || len(msg.Params) < 2 {
+		return
+	}
+	source, target, text := msg.Prefix.Name, msg.Params[0], msg.Params[1]
+	if msg.Prefix.User == "" && msg.Prefix.Host == "" && strings.Contains(source, ".") {
+		return // a server notice
+	}
+	// Our own lines (echo-message) came from Matrix: never bridged back.
+	if cl.isMe(source) {
+		return
+	}
+	if cl.inHistoryBatch(msg) {
+		return
+	}
+	msgType := event.MsgText
+	if msg.Command == "NOTICE" {
+		msgType = event.MsgNotice
+	}
+	if strings.HasPrefix(text, "\x01") {
+		ctcp := strings.TrimSuffix(text[1:], "\x01")
+		verb, rest, _ := strings.Cut(ctcp, " ")
+		if strings.ToUpper(verb) != "ACTION" || msg.Command != "PRIVMSG" {
+			if msg.Command == "PRIVMSG" && cl.isMe(target) {
+				cl.answerCTCP(source, strings.ToUpper(verb), rest)
+			}
+			return
+		}
+		msgType, text = event.MsgEmote, rest
+	}
+	now := time.Now().UTC()
+	serverTime, hasTime := timeOf(msg)
+	ts := now
+	if hasTime {
+		ts = serverTime
+	}
+	var portal network.PortalKey
+	conn := cl.currentConn()
+	if conn == nil {
+		return
+	}
+	_, channel := conn.ISupport().SplitStatusMsg(target)
+	if conn.ISupport().IsChannel(channel) {
+		folded := cl.fold(channel)
+		cl.lock.Lock()
+		ch := cl.channels[folded]
+		var joinedAt time.Time
+		if ch != nil {
+			joinedAt = ch.joinedAt
+			channel = ch.name
+		}
+		cl.lock.Unlock()
+		// Another Ferry login's channel line came from Matrix and is in
+		// the shared room already. (A PM from one to another is bridged:
+		// only the receiver's connection sees it.)
+		if ch == nil || cl.c.isFerryNick(cl.netName, source) {
+			return
+		}
+		// chanhistory and similar replay old lines on join with their
+		// original server-time: older than our JOIN means a replay.
+		if hasTime && serverTime.Before(joinedAt.Add(-historySlack)) {
+			return
+		}
+		portal = cl.channelKey(channel)
+	} else if cl.isMe(target) {
+		var ok bool
+		if portal, ok = cl.pmPortal(msg); !ok {
+			return
+		}
+		channel = target
+	} else {
+		return
+	}
+	body, html := ircfmt.IRCToMatrix(text)
+	if strings.TrimSpace(body) == "" {
+		return
+	}
+	content := &event.MessageEventContent{MsgType: msgType, Body: body}
+	if html != "" {
+		content.Format, content.FormattedBody = event.FormatHTML, html
+	}
+	id := messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], msg.Tags["msgid"], serverTime, hasTime, now)
+	cl.queue(&network.Message{
+		Meta:  network.Meta{Portal: portal, Sender: network.Sender{User: cl.userID(source)}, Timestamp: ts, CreatePortal: true},
+		ID:    id,
+		Parts: []network.Part{{Content: content}},
+	})
+}
+
+func timeOf(msg *irc.Message) (time.Time, bool) { return ircconn.MessageTime(msg) }
+
+// answerCTCP answers VERSION and PING minimally; everything else is
+// ignored. CTCP is never bridged.
+func (cl *Client) answerCTCP(nick, verb, arg string) {
+	conn := cl.currentConn()
+	if conn == nil {
+		return
+	}
+	var reply string
+	switch verb {
+	case "VERSION":
+		reply = "VERSION Ferry Matrix bridge"
+	case "PING":
+		if len(arg) > 64 || strings.ContainsAny(arg, "\x01\r\n\x00") {
+			return
+		}
+		reply = strings.TrimSpace("PING " + arg)
+	default:
+		return
+	}
+	_ = conn.Send(&irc.Message{Command: "NOTICE", Params: []string{nick, "\x01" + reply + "\x01"}})
+}
+
+// pmPortal finds the DM portal for a PM from msg's source, starting a new
+// generation when the nick now belongs to someone else. ok is false when
+// the PM is not to be bridged (strangers refused).
+func (cl *Client) pmPortal(msg *irc.Message) (network.PortalKey, bool) {
+	nick := msg.Prefix.Name
+	folded := cl.fold(nick)
+	ident := "h:" + msg.Prefix.User + "@" + msg.Prefix.Host
+	if acct := msg.Tags["account"]; acct != "" && acct != "*" {
+		ident = "a:" + acct
+	}
+	cl.lock.Lock()
+	peer, known := cl.meta.PMs[folded]
+	cl.lock.Unlock()
+	if !known && !*cl.cfg.PMFromStrangers {
+		return network.PortalKey{}, false
+	}
+	if !known || peer.Ident != ident {
+		if known && peer.Ident != "" {
+			peer.Gen++
+		}
+		peer.Ident = ident
+		cl.saveMeta(func(m *loginMeta) {
+			if m.PMs == nil {
+				m.PMs = map[string]pmPeer{}
+			}
+			m.PMs[folded] = peer
+		})
+	}
+	return cl.pmKey(folded, peer.Gen), true
+}
+
+func (cl *Client) pmKey(nick string, gen int) network.PortalKey {
+	return network.PortalKey{Network: NetworkID, Chat: pmChatID(cl.netName, cl.cm(), nick, gen), Receiver: cl.loginID}
+}
+
+// currentPMKey is the DM portal with nick as things stand.
+func (cl *Client) currentPMKey(nick string) network.PortalKey {
+	folded := cl.fold(nick)
+	cl.lock.Lock()
+	peer := cl.meta.PMs[folded]
+	cl.lock.Unlock()
+	return cl.pmKey(folded, peer.Gen)
+}
