@@ -15,6 +15,7 @@ import (
 	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/config"
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc"
 )
 
 func main() {
@@ -101,9 +102,8 @@ var (
 	configSections = ghostNetworks
 )
 
-// connectors are the networks this build runs. WhatsApp and IRC are being
-// written (see the issues); until they land Ferry runs with none, and
-// `version` says so.
+// connectors are the networks this build runs. WhatsApp is being written
+// (see the issues) and joins this list when it lands.
 func connectors() []network.Connector {
-	return nil
+	return []network.Connector{irc.New()}
 }
