@@ -10,6 +10,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -91,5 +92,28 @@ func TestDirectChatWithGhost(t *testing.T) {
 	notice := alice.WaitForEvent(t, second.RoomID, waitLong, func(evt *event.Event) bool { return evt.Sender == carol && evt.Type == event.EventMessage })
 	if !strings.Contains(notice.Content.AsMessage().Body, resp.RoomID.String()) {
 		t.Errorf("the second DM did not point to the first: %q", notice.Content.AsMessage().Body)
+	}
+}
+
+// TestPowerLevelsFollowNetwork: a member promoted on the network gets the
+// power level in the room, and loses it when demoted.
+func TestPowerLevelsFollowNetwork(t *testing.T) {
+	sc := newScene(t, false)
+	room := sc.openPortal(t, "hello")
+	ctx := sc.h.Context(time.Minute)
+	for _, level := range []int{50, 0} {
+		lvl := level
+		before := ferrytest.Seen(sc.alice, room)
+		err := sc.cl.Handle(ctx, &network.ChatInfoChange{
+			Meta: network.Meta{Portal: sc.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
+			Info: &network.ChatInfo{Members: &network.MemberList{Members: []network.Member{{User: "bob", PowerLevel: &lvl}}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+			pl, ok := evt.Content.Parsed.(*event.PowerLevelsEventContent)
+			return !before[evt.ID] && evt.Type == event.StatePowerLevels && ok && pl.GetUserLevel(sc.bob) == lvl
+		})
 	}
 }

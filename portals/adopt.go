@@ -25,7 +25,7 @@ func (m *Manager) EnsureAliasRoom(ctx context.Context, key network.PortalKey, na
 	}
 	return m.Do(ctx, p, func(ctx context.Context) error {
 		if p.RoomID == "" {
-			return p.createRoom(ctx, nil, name)
+			return p.createRoom(ctx, nil, name, nil)
 		}
 		_, err := m.matrix.Bot().CreateAlias(ctx, alias, p.RoomID)
 		if err != nil && !errors.Is(err, mautrix.MRoomInUse) {

@@ -24,7 +24,11 @@ func (p *Portal) handleRemote(ctx context.Context, login *network.Login, evt net
 			zerolog.Ctx(ctx).Debug().Msg("No portal room and the event may not create one, ignoring")
 			return nil
 		}
-		if err := p.createRoom(ctx, login, ""); err != nil {
+		var given *network.ChatInfo
+		if resync, ok := evt.(*network.ChatResync); ok {
+			given = resync.Info
+		}
+		if err := p.createRoom(ctx, login, "", given); err != nil {
 			return err
 		}
 	} else if err := p.ensureUserIn(ctx, login); err != nil {

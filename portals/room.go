@@ -48,10 +48,14 @@ func (p *Portal) bridgeInfo(name string) *event.BridgeEventContent {
 // login's client gives about the chat, and invites the login's user. With
 // no login (a room made for an alias query) it makes an empty room named
 // fallbackName that people join by alias.
-func (p *Portal) createRoom(ctx context.Context, login *network.Login, fallbackName string) error {
+func (p *Portal) createRoom(ctx context.Context, login *network.Login, fallbackName string, given *network.ChatInfo) error {
 	log := zerolog.Ctx(ctx)
 	info := &network.ChatInfo{}
-	if login != nil {
+	if given != nil {
+		// The event that creates the room already says what the chat is.
+		copied := *given
+		info = &copied
+	} else if login != nil {
 		if client, ok := p.m.dir.Client(p.Key.Network, login.ID); ok {
 			fetched, err := client.ChatInfo(ctx, p.Key.Chat)
 			if err != nil {
@@ -283,6 +287,7 @@ func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members 
 		}
 		want[ghost.MXID] = true
 	}
+	p.syncPowerLevels(ctx, login, members)
 	if !members.IsFull {
 		return
 	}
@@ -299,6 +304,41 @@ func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members 
 			if _, err := p.m.matrix.Intent(mxid).LeaveRoom(ctx, p.RoomID); err != nil {
 				log.Warn().Err(err).Stringer("user_id", mxid).Msg("Failed to remove departed ghost")
 			}
+		}
+	}
+}
+
+// syncPowerLevels gives members whose level the network knows that level
+// in the room (op and voice changes, admins promoted), as the bot.
+func (p *Portal) syncPowerLevels(ctx context.Context, login *network.Login, members *network.MemberList) {
+	log := zerolog.Ctx(ctx)
+	bot := p.m.matrix.Bot()
+	var levels *event.PowerLevelsEventContent
+	changed := false
+	for _, member := range members.Members {
+		if member.PowerLevel == nil {
+			continue
+		}
+		mxid := login.User
+		if !member.IsMe {
+			mxid = p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: member.User})
+		}
+		if levels == nil {
+			var err error
+			if levels, err = bot.PowerLevels(ctx, p.RoomID); err != nil {
+				log.Warn().Err(err).Msg("Failed to read power levels")
+				return
+			}
+		}
+		want := min(*member.PowerLevel, botPowerLevel-1)
+		if levels.GetUserLevel(mxid) != want {
+			levels.SetUserLevel(mxid, want)
+			changed = true
+		}
+	}
+	if changed {
+		if _, err := p.m.matrix.SendState(ctx, bot, p.RoomID, event.StatePowerLevels, "", levels); err != nil {
+			log.Warn().Err(err).Msg("Failed to update power levels")
 		}
 	}
 }
