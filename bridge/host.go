@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.mau.fi/util/dbutil"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -84,6 +85,10 @@ func (h *host) UpdateGhost(ctx context.Context, user network.UserID, info *netwo
 		return err
 	}
 	return h.b.Ghosts.UpdateInfo(ctx, ghost, info)
+}
+
+func (h *host) GhostMXID(user network.UserID) id.UserID {
+	return h.b.Ghosts.MXID(network.GhostKey{Network: h.net, User: user})
 }
 
 func (h *host) SaveLogin(ctx context.Context, login *network.Login) error {

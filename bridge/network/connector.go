@@ -152,6 +152,9 @@ type Host interface {
 	// UpdateGhost refreshes a remote person's ghost (name, avatar) when the
 	// network learns of a change outside any chat.
 	UpdateGhost(ctx context.Context, user UserID, info *UserInfo) error
+	// GhostMXID is the Matrix user ID of a remote person's ghost, for
+	// mentions (pills) in converted messages. It creates nothing.
+	GhostMXID(user UserID) id.UserID
 	// SaveLogin stores changed login metadata or remote name.
 	SaveLogin(ctx context.Context, login *Login) error
 	// Database is the bridge's database, for stores a library owns.
