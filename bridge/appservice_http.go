@@ -46,8 +46,10 @@ type transactionBody struct {
 }
 
 type eventIDs struct {
-	ID     id.EventID `json:"event_id"`
-	RoomID id.RoomID  `json:"room_id"`
+	ID       id.EventID `json:"event_id"`
+	RoomID   id.RoomID  `json:"room_id"`
+	Sender   id.UserID  `json:"sender"`
+	StateKey *string    `json:"state_key"`
 }
 
 func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
@@ -77,8 +79,17 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 			log.Warn().Err(err).Msg("Skipping event without event or room ID")
 			continue
 		}
-		queued = append(queued, &database.QueuedEvent{EventID: ids.ID, RoomID: ids.RoomID, Data: raw, ReceivedAt: now})
 		log.Trace().RawJSON("event", raw).Msg("Received event")
+		if b.isOwnUser(ids.Sender) {
+			// Ferry's own bot and ghosts: Dendrite sends their events back.
+			// Nothing to bridge, so nothing to store; state still updates
+			// the state store (memberships and power levels Ferry relies on).
+			if ids.StateKey != nil {
+				b.updateStateStore(r.Context(), raw)
+			}
+			continue
+		}
+		queued = append(queued, &database.QueuedEvent{EventID: ids.ID, RoomID: ids.RoomID, Data: raw, ReceivedAt: now})
 	}
 	fresh, err := b.DB.MatrixEvents.Enqueue(r.Context(), queued)
 	if err != nil {

@@ -78,6 +78,14 @@ func (b *Bridge) route(qe *database.QueuedEvent) {
 	})
 }
 
+// updateStateStore records a state event in the state store without
+// handling it.
+func (b *Bridge) updateStateStore(ctx context.Context, raw json.RawMessage) {
+	if evt, err := parseEvent(raw); err == nil && evt.Type.IsState() {
+		mautrix.UpdateStateStore(ctx, b.AS.StateStore, evt)
+	}
+}
+
 func parseEvent(data json.RawMessage) (*event.Event, error) {
 	var evt event.Event
 	if err := json.Unmarshal(data, &evt); err != nil {
