@@ -1,0 +1,390 @@
+package whatsapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	waLog "go.mau.fi/whatsmeow/util/log"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/whatsapp/waconv"
+)
+
+// waClient is the part of *whatsmeow.Client that Ferry calls to act on
+// WhatsApp. Production passes the client itself; tests put a recorder in
+// front of a real, unconnected client.
+type waClient interface {
+	waconv.Builder
+	Connect() error
+	Disconnect()
+	IsConnected() bool
+	IsLoggedIn() bool
+	Logout(ctx context.Context) error
+	PairPhone(ctx context.Context, phone string, showPushNotification bool, clientType whatsmeow.PairClientType, clientDisplayName string) (string, error)
+	GenerateMessageID() types.MessageID
+	SendMessage(ctx context.Context, to types.JID, message *waE2E.Message, extra ...whatsmeow.SendRequestExtra) (whatsmeow.SendResponse, error)
+	Upload(ctx context.Context, plaintext []byte, appInfo whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
+	Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error)
+	DecryptReaction(ctx context.Context, reaction *events.Message) (*waE2E.ReactionMessage, error)
+	IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error)
+	GetGroupInfo(ctx context.Context, jid types.JID) (*types.GroupInfo, error)
+	GetJoinedGroups(ctx context.Context) ([]*types.GroupInfo, error)
+	GetProfilePictureInfo(ctx context.Context, jid types.JID, params *whatsmeow.GetProfilePictureParams) (*types.ProfilePictureInfo, error)
+	SendChatPresence(ctx context.Context, jid types.JID, state types.ChatPresence, media types.ChatPresenceMedia) error
+	MarkRead(ctx context.Context, ids []types.MessageID, timestamp time.Time, chat, sender types.JID, receiptTypeExtra ...types.ReceiptType) error
+}
+
+var _ waClient = (*whatsmeow.Client)(nil)
+
+// loginMetadata is the network's part of a stored login. JID is the full
+// device JID ("<digits>:<device>@s.whatsapp.net"): whatsmeow's store finds
+// the session by it.
+type loginMetadata struct {
+	JID string `json:"jid"`
+	LID string `json:"lid,omitempty"`
+}
+
+var (
+	_ network.Client        = (*Client)(nil)
+	_ network.Editor        = (*Client)(nil)
+	_ network.Reactor       = (*Client)(nil)
+	_ network.Redactor      = (*Client)(nil)
+	_ network.Logouter      = (*Client)(nil)
+	_ network.ChatLeaver    = (*Client)(nil)
+	_ network.DMStarter     = (*Client)(nil)
+	_ network.TypingSender  = (*Client)(nil)
+	_ network.ReceiptSender = (*Client)(nil)
+)
+
+// Client is one linked WhatsApp account.
+type Client struct {
+	conn   *Connector
+	id     network.LoginID
+	remote network.UserID
+	// user is the Matrix user who owns the login.
+	user id.UserID
+	log  zerolog.Logger
+	// quiet holds back state reports while a login is being completed:
+	// the core learns of the login only afterwards.
+	quiet atomic.Bool
+	// device, cli and wa are nil when the stored session is gone (logged
+	// out while Ferry was down): the login then only reports that.
+	device *store.Device
+	cli    *whatsmeow.Client
+	wa     waClient
+
+	lock sync.Mutex
+	// stop ends the background connect of a running Connect.
+	stop context.CancelFunc
+	// slow fires when connecting takes longer than connect_timeout.
+	slow      *time.Timer
+	connected bool
+	// lastKind is the state reported last.
+	lastKind network.StateKind
+	// failures counts failed attempts to bridge a message, so that one
+	// that can never be bridged is not redelivered for ever.
+	failures map[string]int
+}
+
+// maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).
+const maxReconnectErrors = 30
+
+// errNoSession is what actions on a login without a session answer.
+var errNoSession = network.UserErrorf("this WhatsApp login has no session any more; send `login whatsapp` to link again")
+
+// newClient wraps a device (nil for a lost session) for login. cli may be
+// given (a login's client that is already connected), or is made here.
+func (c *Connector) newClient(login *network.Login, device *store.Device, cli *whatsmeow.Client) *Client {
+	cl := &Client{
+		conn:     c,
+		id:       login.ID,
+		remote:   login.RemoteUser,
+		user:     login.User,
+		log:      c.log.With().Str("login", string(login.ID)).Logger(),
+		device:   device,
+		failures: make(map[string]int),
+	}
+	if cl.remote == "" {
+		cl.remote = network.UserID(login.ID)
+	}
+	if device != nil {
+		if cli == nil {
+			cli = whatsmeow.NewClient(device, waLog.Zerolog(cl.log.With().Str("component", "whatsmeow").Logger()))
+		}
+		cli.SynchronousAck = true
+		cli.EnableAutoReconnect = true
+		cli.InitialAutoReconnect = true
+		cli.AutomaticMessageRerequestFromPhone = true
+		// whatsmeow waits 2 s longer after every failed reconnect, without
+		// end; capping its error count caps the wait at about a minute, so
+		// a long outage is not followed by a long silence.
+		cli.AutoReconnectHook = func(error) bool {
+			cli.AutoReconnectErrors = min(cli.AutoReconnectErrors, maxReconnectErrors)
+			return true
+		}
+		cl.cli, cl.wa = cli, c.wrap(cli)
+		cli.AddEventHandlerWithSuccessStatus(cl.handleEvent)
+	}
+	c.lock.Lock()
+	c.clients[login.ID] = cl
+	c.lock.Unlock()
+	return cl
+}
+
+// ownJID is the account's phone-number JID (without device).
+func (c *Client) ownJID() types.JID {
+	if c.device == nil || c.device.ID == nil {
+		return types.NewJID(string(c.remote), types.DefaultUserServer)
+	}
+	return c.device.ID.ToNonAD()
+}
+
+// isMe tells whether jid is the account itself, by phone number or LID.
+func (c *Client) isMe(jid types.JID) bool {
+	jid = jid.ToNonAD()
+	if jid.IsEmpty() {
+		return false
+	}
+	if jid.User == c.ownJID().User && (jid.Server == types.DefaultUserServer || jid.Server == types.LegacyUserServer) {
+		return true
+	}
+	return c.device != nil && !c.device.LID.IsEmpty() && jid.User == c.device.LID.User && jid.Server == types.HiddenUserServer
+}
+
+func (c *Client) report(kind network.StateKind, message string) {
+	c.lock.Lock()
+	c.lastKind = kind
+	c.lock.Unlock()
+	if c.quiet.Load() {
+		return
+	}
+	c.conn.host.ReportState(c.id, network.State{Kind: kind, Message: message})
+}
+
+// Connect starts connecting in the background. whatsmeow reconnects on its
+// own after network errors; the states are reported from its events.
+func (c *Client) Connect(ctx context.Context) {
+	if c.wa == nil {
+		c.report(network.StateLoggedOut, "the WhatsApp session is gone: send `login whatsapp` to link again")
+		return
+	}
+	c.lock.Lock()
+	if c.stop != nil {
+		c.lock.Unlock()
+		return
+	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	c.stop = stop
+	c.connected = false
+	c.armSlowLocked()
+	c.lock.Unlock()
+	c.report(network.StateConnecting, "")
+	go c.connectLoop(runCtx)
+}
+
+// armSlowLocked reports a connection that takes too long as transiently
+// down, so that the user hears of an outage even when WhatsApp never
+// answers at all.
+func (c *Client) armSlowLocked() {
+	if c.slow != nil {
+		c.slow.Stop()
+	}
+	timeout := c.conn.cfg.connectTimeout()
+	c.slow = time.AfterFunc(timeout, func() {
+		// Only a connection that has said nothing yet: an outage already
+		// reported keeps its reason (and the core its down timer).
+		c.lock.Lock()
+		still := c.stop != nil && !c.connected && c.lastKind == network.StateConnecting
+		c.lock.Unlock()
+		if still {
+			c.report(network.StateTransientDisconnect, fmt.Sprintf("still connecting to WhatsApp after %s; Ferry keeps trying", timeout))
+		}
+	})
+}
+
+func (c *Client) connectLoop(ctx context.Context) {
+	backoff := 5 * time.Second
+	for {
+		err := c.wa.Connect()
+		switch {
+		case err == nil, errors.Is(err, whatsmeow.ErrAlreadyConnected):
+			return
+		case errors.Is(err, store.ErrDeviceDeleted):
+			c.report(network.StateLoggedOut, "the WhatsApp session was deleted: send `login whatsapp` to link again")
+			return
+		}
+		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Failed to connect to WhatsApp")
+		c.report(network.StateTransientDisconnect, "cannot reach WhatsApp ("+err.Error()+"); Ferry keeps trying")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Minute)
+	}
+}
+
+// Disconnect closes the connection; Connect may be called again.
+func (c *Client) Disconnect() {
+	c.lock.Lock()
+	stop := c.stop
+	c.stop = nil
+	c.connected = false
+	if c.slow != nil {
+		c.slow.Stop()
+		c.slow = nil
+	}
+	c.lock.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if c.wa != nil {
+		c.wa.Disconnect()
+	}
+}
+
+// handleConnEvent turns whatsmeow's connection events into states. It
+// reports whether evt was one.
+func (c *Client) handleConnEvent(evt any) bool {
+	switch evt := evt.(type) {
+	case *events.Connected, *events.KeepAliveRestored:
+		c.lock.Lock()
+		c.connected = true
+		if c.slow != nil {
+			c.slow.Stop()
+		}
+		c.lock.Unlock()
+		c.report(network.StateConnected, "")
+	case *events.Disconnected:
+		c.setDown()
+		c.report(network.StateTransientDisconnect, "disconnected from WhatsApp; reconnecting")
+	case *events.KeepAliveTimeout:
+		c.report(network.StateTransientDisconnect, "WhatsApp's servers stopped answering; reconnecting")
+	case *events.LoggedOut:
+		c.setDown()
+		c.report(network.StateLoggedOut, loggedOutText(evt.Reason))
+	case *events.StreamReplaced:
+		c.setDown()
+		c.report(network.StateUnknownError, "another program took over this WhatsApp session (is Ferry running twice?); restart Ferry to take it back")
+	case *events.TemporaryBan:
+		c.setDown()
+		c.report(network.StateBadCredentials, "WhatsApp banned this account for a while: "+evt.String())
+	case *events.ClientOutdated:
+		c.setDown()
+		c.report(network.StateUnknownError, "WhatsApp refused this version of Ferry as outdated (405); the bridge administrator must update Ferry")
+	case *events.ConnectFailure:
+		c.setDown()
+		c.report(network.StateUnknownError, "WhatsApp refused the connection: "+evt.Reason.String())
+	case *events.StreamError:
+		c.report(network.StateUnknownError, "WhatsApp closed the connection with error "+evt.Code)
+	default:
+		return false
+	}
+	return true
+}
+
+func (c *Client) setDown() {
+	c.lock.Lock()
+	c.connected = false
+	c.lock.Unlock()
+}
+
+func loggedOutText(reason events.ConnectFailureReason) string {
+	switch reason {
+	case events.ConnectFailureMainDeviceGone:
+		return "WhatsApp on your phone was logged out or moved to another phone: send `login whatsapp` to link again"
+	case events.ConnectFailureUnknownLogout:
+		return "WhatsApp logged this account out (" + reason.String() + "): send `login whatsapp` to link again"
+	default:
+		return "logged out from the phone: send `login whatsapp` to link again"
+	}
+}
+
+// Logout unlinks the device on WhatsApp's side. whatsmeow deletes nothing
+// locally when the unlink request fails (say, WhatsApp is unreachable), so
+// the session is then deleted here all the same: the user asked to be
+// logged out, and the core forgets the login in any case.
+func (c *Client) Logout(ctx context.Context) error {
+	defer c.conn.forget(c)
+	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancelCleanup()
+	defer func() {
+		if err := c.conn.msgs.deleteLogin(cleanupCtx, c.id); err != nil {
+			c.log.Warn().Err(err).Msg("Failed to forget the login's message keys")
+		}
+	}()
+	if c.wa == nil {
+		return nil
+	}
+	logoutCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err := c.wa.Logout(logoutCtx)
+	cancel()
+	c.Disconnect()
+	if err == nil {
+		return nil
+	}
+	c.log.Warn().Err(err).Msg("WhatsApp did not unlink the device; deleting the session locally")
+	if delErr := c.device.Delete(cleanupCtx); delErr != nil {
+		c.log.Err(delErr).Msg("Failed to delete the WhatsApp session")
+	}
+	return &network.UserError{
+		Message: "WhatsApp could not be reached to unlink Ferry; remove it on your phone under Settings → Linked devices",
+		Err:     err,
+	}
+}
+
+// unlinkQuietly removes a device that a new login of the same account
+// replaced.
+func (c *Client) unlinkQuietly() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if c.wa == nil {
+		return
+	}
+	if err := c.wa.Logout(ctx); err != nil {
+		c.log.Warn().Err(err).Msg("Could not unlink the replaced device; deleting it locally")
+		if err = c.device.Delete(ctx); err != nil {
+			c.log.Err(err).Msg("Failed to delete the replaced device")
+		}
+	}
+}
+
+// metadataOf is the login metadata of a device.
+func metadataOf(device *store.Device) json.RawMessage {
+	meta := loginMetadata{JID: device.GetJID().String()}
+	if lid := device.GetLID(); !lid.IsEmpty() {
+		meta.LID = lid.String()
+	}
+	raw, _ := json.Marshal(meta)
+	return raw
+}
+
+// needSession returns the WhatsApp client, or a UserError when the login
+// cannot act now.
+func (c *Client) needSession() (waClient, error) {
+	if c.wa == nil {
+		return nil, errNoSession
+	}
+	return c.wa, nil
+}
+
+// userFacing turns whatsmeow's "not connected" family into a message for
+// the Matrix user; other errors pass through.
+func userFacing(err error) error {
+	if errors.Is(err, whatsmeow.ErrNotConnected) || errors.Is(err, whatsmeow.ErrNotLoggedIn) {
+		return &network.UserError{Message: "WhatsApp is not connected right now (see `status`)", Err: err}
+	}
+	return err
+}

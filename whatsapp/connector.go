@@ -1,0 +1,248 @@
+// Package whatsapp is Ferry's WhatsApp network: whatsmeow behind the
+// contract of bridge/network.
+//
+// Files go by direction: remote_to_matrix.go turns whatsmeow's events into
+// contract events, matrix_to_remote.go sends what Matrix users do, login.go
+// links a phone, client.go keeps a linked account connected, info.go
+// answers the core's questions about chats and people. Message content is
+// converted by the waconv package. IDs are pinned in ids.go.
+//
+// whatsmeow's device store lives in Ferry's database (its own tables and
+// version table), beside one small table of this network's own
+// (whatsapp_message, see msgstore.go).
+//
+// Not wired yet: history backfill (the contract has no backfill event; the
+// history_sync settings are parsed for it), media re-upload requests for
+// expired media, newsletters and status updates (ignored).
+package whatsapp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/util/dbutil"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/store/sqlstore"
+	"go.mau.fi/whatsmeow/store/sqlstore/upgrades"
+	"go.mau.fi/whatsmeow/types"
+	waLog "go.mau.fi/whatsmeow/util/log"
+	"google.golang.org/protobuf/proto"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+var (
+	_ network.Connector  = (*Connector)(nil)
+	_ network.GhostNamer = (*Connector)(nil)
+)
+
+// Connector is the WhatsApp network.
+type Connector struct {
+	host      network.Host
+	cfg       Config
+	log       zerolog.Logger
+	container *sqlstore.Container
+	msgs      *msgStore
+
+	// wrap puts the narrow interface in front of a whatsmeow client; tests
+	// replace it with a recorder.
+	wrap func(*whatsmeow.Client) waClient
+	// fetchAvatar downloads a profile picture URL (WhatsApp's CDN).
+	fetchAvatar func(ctx context.Context, url string) ([]byte, error)
+
+	// bg lives from Start to Stop, for background work (ghost refreshes);
+	// Stop waits for that work through wg.
+	bg       context.Context
+	bgCancel context.CancelFunc
+	wg       sync.WaitGroup
+
+	lock    sync.Mutex
+	clients map[network.LoginID]*Client
+}
+
+// New makes the WhatsApp connector; the core calls Init and Start.
+func New() *Connector {
+	return &Connector{
+		wrap:        func(cli *whatsmeow.Client) waClient { return cli },
+		fetchAvatar: httpGet,
+		clients:     make(map[network.LoginID]*Client),
+	}
+}
+
+func (c *Connector) ID() network.NetworkID { return NetworkID }
+func (c *Connector) Name() string          { return "WhatsApp" }
+
+// Init reads the `whatsapp:` section. It does no I/O.
+func (c *Connector) Init(host network.Host, node *yaml.Node) error {
+	cfg, err := ParseConfig(node)
+	if err != nil {
+		return err
+	}
+	c.host, c.cfg = host, cfg
+	c.log = host.Log().With().Logger()
+	return nil
+}
+
+// Start opens whatsmeow's store on the bridge's database (in its own
+// version table, so its migrations and Ferry's never mix) and the
+// network's message-key table, and sets how the linked device presents
+// itself on the phone.
+func (c *Connector) Start(ctx context.Context) error {
+	db := c.host.Database()
+	waDB := db.Child("whatsmeow_version", upgrades.Table, dbutil.ZeroLogger(c.log.With().Str("db_section", "whatsmeow").Logger()))
+	c.container = sqlstore.NewWithWrappedDB(waDB, waLog.Zerolog(c.log.With().Str("component", "whatsmeow_store").Logger()))
+	if err := c.container.Upgrade(ctx); err != nil {
+		return fmt.Errorf("upgrade whatsmeow store: %w", err)
+	}
+	ownDB := db.Child(versionTable, upgradeTable, dbutil.ZeroLogger(c.log.With().Str("db_section", "whatsapp").Logger()))
+	if err := ownDB.Upgrade(ctx); err != nil {
+		return fmt.Errorf("upgrade whatsapp tables: %w", err)
+	}
+	c.msgs = &msgStore{db: ownDB}
+	setDeviceProps(c.cfg)
+	c.lock.Lock()
+	if c.bgCancel != nil {
+		c.bgCancel()
+	}
+	c.bg, c.bgCancel = context.WithCancel(c.log.WithContext(context.Background()))
+	c.lock.Unlock()
+	c.background(c.updateWAVersion)
+	return nil
+}
+
+// bgContext is the context of background work: done once Stop is called.
+func (c *Connector) bgContext() context.Context {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if c.bg == nil {
+		return context.Background()
+	}
+	return c.bg
+}
+
+// background runs fn until Stop.
+func (c *Connector) background(fn func(ctx context.Context)) {
+	ctx := c.bgContext()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		fn(ctx)
+	}()
+}
+
+// setDeviceProps names the linked device. whatsmeow keeps these in
+// package variables, read when a device pairs.
+// Unchanged values are not written again, so that bridges started one
+// after another in one process (tests) do not race with running clients.
+func setDeviceProps(cfg Config) {
+	platform := platforms[strings.ToLower(cfg.BrowserName)]
+	if store.DeviceProps.GetOs() != cfg.OSName {
+		store.DeviceProps.Os = proto.String(cfg.OSName)
+	}
+	if store.DeviceProps.GetPlatformType() != platform {
+		store.DeviceProps.PlatformType = platform.Enum()
+	}
+}
+
+// updateWAVersion asks WhatsApp for the current web client version once,
+// so that an older whatsmeow is not refused as outdated (405). Without
+// internet access it gives up quietly after a short while.
+func (c *Connector) updateWAVersion(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.connectTimeout())
+	defer cancel()
+	version, err := whatsmeow.GetLatestVersion(ctx, nil)
+	if err != nil {
+		c.log.Debug().Err(err).Msg("Could not fetch the current WhatsApp web version; using whatsmeow's")
+		return
+	}
+	if current := store.GetWAVersion(); current.LessThan(*version) {
+		c.log.Info().Stringer("old", current).Stringer("new", version).Msg("Updated the WhatsApp web version")
+		store.SetWAVersion(*version)
+	}
+}
+
+// Stop disconnects every login.
+func (c *Connector) Stop(ctx context.Context) {
+	c.lock.Lock()
+	clients := make([]*Client, 0, len(c.clients))
+	for _, cl := range c.clients {
+		clients = append(clients, cl)
+	}
+	c.clients = make(map[network.LoginID]*Client)
+	if c.bgCancel != nil {
+		c.bgCancel()
+	}
+	c.lock.Unlock()
+	for _, cl := range clients {
+		cl.Disconnect()
+	}
+	done := make(chan struct{})
+	go func() {
+		c.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		c.log.Warn().Msg("Background work still running at stop")
+	}
+}
+
+func (c *Connector) LoginFlows() []network.LoginFlow {
+	return []network.LoginFlow{
+		{Args: "", Description: "scan a QR code with WhatsApp on your phone"},
+		{Args: "+<phone number>", Description: "get a code to type into WhatsApp on your phone instead"},
+	}
+}
+
+// LoadLogin finds the login's session in whatsmeow's store. It does not
+// connect. A session that is gone (the phone unlinked Ferry while it was
+// down) still makes a client, which reports that the user must log in
+// again.
+func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (network.Client, error) {
+	var meta loginMetadata
+	if err := json.Unmarshal(login.Metadata, &meta); err != nil || meta.JID == "" {
+		c.log.Warn().Err(err).Str("login", string(login.ID)).Msg("Login has no WhatsApp device JID")
+		return c.newClient(login, nil, nil), nil
+	}
+	jid, err := types.ParseJID(meta.JID)
+	if err != nil {
+		c.log.Warn().Err(err).Str("login", string(login.ID)).Msg("Login has a bad WhatsApp device JID")
+		return c.newClient(login, nil, nil), nil
+	}
+	device, err := c.container.GetDevice(ctx, jid)
+	if err != nil {
+		return nil, fmt.Errorf("load WhatsApp session %s: %w", jid, err)
+	}
+	if device == nil {
+		c.log.Warn().Stringer("jid", jid).Msg("WhatsApp session not found in the store")
+	}
+	return c.newClient(login, device, nil), nil
+}
+
+// forget drops a client from the running set (after a logout).
+func (c *Connector) forget(cl *Client) {
+	c.lock.Lock()
+	if c.clients[cl.id] == cl {
+		delete(c.clients, cl.id)
+	}
+	c.lock.Unlock()
+}
+
+// client returns the running client of a login.
+func (c *Connector) client(login network.LoginID) *Client {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	return c.clients[login]
+}
+
+// handleTimeout bounds how long one WhatsApp event may wait for the core
+// before it is left for WhatsApp to deliver again.
+const handleTimeout = 3 * time.Minute

@@ -1,0 +1,350 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/util/exsync"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/types/events"
+	waLog "go.mau.fi/whatsmeow/util/log"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+const loginUsage = "usage: `login whatsapp` to scan a QR code, or `login whatsapp +<phone number>` " +
+	"(international format, e.g. +4915112345678) to get a code to type in on the phone"
+
+const (
+	qrInstructions = "Scan this QR code with WhatsApp on your phone: Settings → Linked devices → Link a device. " +
+		"A new code replaces it every 20 seconds or so; send `cancel` to stop."
+	codeInstructions = "On your phone, open WhatsApp → Settings → Linked devices → Link a device → " +
+		"Link with phone number instead, and type in this code. Send `cancel` to stop."
+)
+
+// StartLogin prepares a login: a new device and its whatsmeow client, with
+// the QR channel open before any connection (whatsmeow requires that). It
+// does no network I/O; Start connects.
+func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []string) (network.LoginProcess, error) {
+	var phone string
+	switch len(args) {
+	case 0:
+	case 1:
+		digits, ok := normalisePhone(args[0])
+		if !ok {
+			return nil, network.UserErrorf("%s", loginUsage)
+		}
+		phone = digits
+	default:
+		return nil, network.UserErrorf("%s", loginUsage)
+	}
+	if c.container == nil {
+		return nil, fmt.Errorf("the WhatsApp network has not been started")
+	}
+	log := c.log.With().Str("action", "login").Stringer("user_id", user).Logger()
+	device := c.container.NewDevice()
+	cli := whatsmeow.NewClient(device, waLog.Zerolog(log.With().Str("component", "whatsmeow").Logger()))
+	cli.SynchronousAck = true
+	// After pairing WhatsApp closes the connection (515); Ferry reconnects
+	// itself, as the linked account's client.
+	cli.DisableLoginAutoReconnect = true
+	p := &loginProcess{
+		conn: c, user: user, phone: phone, log: log,
+		device: device, cli: cli, wa: c.wrap(cli),
+		reconnect: exsync.NewEvent(), connected: exsync.NewEvent(),
+		done: make(chan struct{}), cleaned: make(chan struct{}),
+	}
+	// Registered before the QR channel's own handler, so that the pairing
+	// details are kept before the channel reports success.
+	p.handlerID = cli.AddEventHandler(p.handleEvent)
+	qr, err := cli.GetQRChannel(ctx)
+	if err != nil {
+		cli.RemoveEventHandler(p.handlerID)
+		return nil, fmt.Errorf("open QR channel: %w", err)
+	}
+	p.qr = qr
+	return p, nil
+}
+
+type loginProcess struct {
+	conn      *Connector
+	user      id.UserID
+	phone     string // digits for the pairing-code flow, "" for QR
+	log       zerolog.Logger
+	device    *store.Device
+	cli       *whatsmeow.Client
+	wa        waClient
+	qr        <-chan whatsmeow.QRChannelItem
+	handlerID uint32
+
+	lock      sync.Mutex
+	success   *events.PairSuccess
+	pairErr   *events.PairError
+	completed bool
+
+	reconnect *exsync.Event // WhatsApp closed the socket after pairing
+	connected *exsync.Event // the linked account is connected
+	done      chan struct{} // closed by Cancel
+	cancel    sync.Once
+	cleaned   chan struct{} // closed when Cancel's clean-up is done
+}
+
+func (p *loginProcess) handleEvent(raw any) {
+	switch evt := raw.(type) {
+	case *events.PairSuccess:
+		p.log.Info().Stringer("jid", evt.ID).Str("platform", evt.Platform).Msg("WhatsApp pairing succeeded")
+		p.lock.Lock()
+		p.success = evt
+		p.lock.Unlock()
+	case *events.PairError:
+		p.log.Warn().Err(evt.Error).Stringer("jid", evt.ID).Msg("WhatsApp pairing failed")
+		p.lock.Lock()
+		p.pairErr = evt
+		p.lock.Unlock()
+	case *events.ManualLoginReconnect:
+		p.reconnect.Set()
+	case *events.Connected:
+		p.connected.Set()
+	}
+}
+
+// Start connects to WhatsApp and shows the first QR code, or asks for a
+// pairing code. Every wait has a deadline: without internet access this
+// fails within moments instead of waiting for codes that never come.
+func (p *loginProcess) Start(ctx context.Context) (*network.LoginStep, error) {
+	timeout := p.conn.cfg.connectTimeout()
+	if err := p.connect(ctx, timeout); err != nil {
+		return nil, err
+	}
+	// The first QR code shows that WhatsApp is talking to us.
+	var first whatsmeow.QRChannelItem
+	select {
+	case item, ok := <-p.qr:
+		if !ok {
+			return nil, p.unexpectedEnd()
+		}
+		if item.Event != whatsmeow.QRChannelEventCode {
+			return nil, p.itemError(item)
+		}
+		first = item
+	case <-time.After(timeout):
+		return nil, unreachable(fmt.Errorf("no login code from WhatsApp within %s", timeout))
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.done:
+		return nil, context.Canceled
+	}
+	if p.phone == "" {
+		return &network.LoginStep{Type: network.StepDisplayQR, Data: first.Code, Instructions: qrInstructions}, nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	code, err := p.wa.PairPhone(pctx, p.phone, true, whatsmeow.PairClientChrome, "Chrome (Linux)")
+	cancel()
+	switch {
+	case errors.Is(err, whatsmeow.ErrPhoneNumberTooShort), errors.Is(err, whatsmeow.ErrPhoneNumberIsNotInternational):
+		return nil, &network.UserError{Message: "that does not look like a phone number in international format; " + loginUsage, Err: err}
+	case err != nil:
+		return nil, &network.UserError{Message: fmt.Sprintf("WhatsApp gave no pairing code for +%s (%v). Try again, or log in with a QR code.", p.phone, err), Err: err}
+	}
+	return &network.LoginStep{Type: network.StepDisplayCode, Data: code, Instructions: codeInstructions}, nil
+}
+
+// connect runs whatsmeow's Connect with a deadline.
+func (p *loginProcess) connect(ctx context.Context, timeout time.Duration) error {
+	errCh := make(chan error, 1)
+	go func() { errCh <- p.wa.Connect() }()
+	select {
+	case err := <-errCh:
+		if err != nil {
+			return unreachable(err)
+		}
+		return nil
+	case <-time.After(timeout):
+		go p.wa.Disconnect()
+		return unreachable(fmt.Errorf("no answer within %s", timeout))
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.done:
+		return context.Canceled
+	}
+}
+
+func unreachable(err error) error {
+	reason := err.Error()
+	if len(reason) > 200 {
+		reason = reason[:200] + "…"
+	}
+	return &network.UserError{
+		Message: "Could not reach WhatsApp (" + reason + "). Check the bridge's internet connection and try again.",
+		Err:     err,
+	}
+}
+
+// Wait returns the next QR code, or completes the login once the phone
+// has linked Ferry.
+func (p *loginProcess) Wait(ctx context.Context) (*network.LoginStep, error) {
+	for {
+		// A cancelled login stays cancelled, whatever else is pending.
+		select {
+		case <-p.done:
+			return nil, context.Canceled
+		default:
+		}
+		select {
+		case item, ok := <-p.qr:
+			switch {
+			case !ok:
+				if p.paired() {
+					return p.finish(ctx)
+				}
+				return nil, p.unexpectedEnd()
+			case item.Event == whatsmeow.QRChannelEventCode:
+				if p.phone == "" {
+					return &network.LoginStep{Type: network.StepDisplayQR, Data: item.Code, Instructions: qrInstructions}, nil
+				}
+				// The pairing-code flow ignores the QR codes WhatsApp keeps sending.
+			case item.Event == whatsmeow.QRChannelSuccess.Event:
+				return p.finish(ctx)
+			default:
+				return nil, p.itemError(item)
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-p.done:
+			return nil, context.Canceled
+		}
+	}
+}
+
+func (p *loginProcess) paired() bool {
+	p.lock.Lock()
+	defer p.lock.Unlock()
+	return p.success != nil
+}
+
+func (p *loginProcess) unexpectedEnd() error {
+	return network.UserErrorf("WhatsApp ended the login unexpectedly. Send `login whatsapp` to try again.")
+}
+
+// itemError explains how a login ended without success.
+func (p *loginProcess) itemError(item whatsmeow.QRChannelItem) error {
+	switch item.Event {
+	case whatsmeow.QRChannelTimeout.Event:
+		if p.phone != "" {
+			return network.UserErrorf("The pairing code expired before it was entered. Send `login whatsapp +%s` to get a new one.", p.phone)
+		}
+		return network.UserErrorf("The QR code expired before it was scanned. Send `login whatsapp` to get a new one.")
+	case whatsmeow.QRChannelClientOutdated.Event:
+		return network.UserErrorf("WhatsApp refused this version of Ferry as outdated (405). The bridge administrator must update Ferry.")
+	case whatsmeow.QRChannelScannedWithoutMultidevice.Event:
+		return network.UserErrorf("The code was scanned by a WhatsApp without linked devices. Update WhatsApp on your phone and try again.")
+	case whatsmeow.QRChannelEventError:
+		return &network.UserError{Message: fmt.Sprintf("WhatsApp refused to link Ferry (%v). Send `login whatsapp` to try again.", item.Error), Err: item.Error}
+	case whatsmeow.QRChannelEventPasskeyRequest, whatsmeow.QRChannelEventPasskeyResponse:
+		return network.UserErrorf("WhatsApp asked for a passkey, which Ferry cannot handle. Link with the QR code or a pairing code instead.")
+	default:
+		return p.unexpectedEnd()
+	}
+}
+
+// finish completes a paired login: WhatsApp closes the connection after
+// pairing, so the linked account connects again, now as a running login.
+// If it does not get through in time, the core is handed the login alone
+// and connects it the normal way (with reconnects and states).
+func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
+	p.lock.Lock()
+	success := p.success
+	p.lock.Unlock()
+	if success == nil || p.device.ID == nil {
+		return nil, fmt.Errorf("pairing reported success without a stored session")
+	}
+	timeout := p.conn.cfg.connectTimeout()
+	select {
+	case <-p.reconnect.GetChan():
+	case <-time.After(timeout):
+		p.log.Warn().Msg("WhatsApp did not close the pairing connection; reconnecting anyway")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.done:
+		return nil, context.Canceled
+	}
+	jid := p.device.ID.ToNonAD()
+	loginID := loginIDOf(jid)
+	old := p.conn.client(loginID)
+	if old != nil && old.user != p.user {
+		p.log.Warn().Stringer("owner", old.user).Msg("WhatsApp account is already linked to another Matrix user")
+		return nil, network.UserErrorf("This WhatsApp account is already linked to another Matrix user of this bridge.")
+	}
+	login := &network.Login{
+		ID: loginID, User: p.user, RemoteName: "+" + jid.User,
+		RemoteUser: network.UserID(jid.User), Metadata: metadataOf(p.device),
+	}
+	cl := p.conn.newClient(login, p.device, p.cli)
+	cl.quiet.Store(true) // the core does not know the login until this returns
+	defer cl.quiet.Store(false)
+	if old != nil && old.device != nil && old.device.ID != nil && *old.device.ID != *p.device.ID {
+		// The same account linked again: the previous device is of no use.
+		go old.unlinkQuietly()
+	}
+	p.lock.Lock()
+	p.completed = true
+	p.lock.Unlock()
+	cl.Connect(ctx)
+	select {
+	case <-p.connected.GetChan():
+		p.cli.RemoveEventHandler(p.handlerID)
+		return &network.LoginStep{Type: network.StepComplete, Login: login, Client: cl}, nil
+	case <-time.After(timeout):
+	case <-ctx.Done():
+	case <-p.done:
+	}
+	p.log.Warn().Msg("Linked account did not connect in time; the bridge will connect it")
+	p.cli.RemoveEventHandler(p.handlerID)
+	cl.Disconnect()
+	p.conn.forget(cl)
+	return &network.LoginStep{Type: network.StepComplete, Login: login}, nil
+}
+
+// Cancel ends the login. A device that was never handed to the core is
+// disconnected and, if it got as far as pairing, unlinked (or at least
+// deleted here). The clean-up runs in the background: a connection attempt
+// still dialling would otherwise hold it up.
+func (p *loginProcess) Cancel() {
+	p.cancel.Do(func() {
+		close(p.done)
+		p.lock.Lock()
+		completed := p.completed
+		p.lock.Unlock()
+		if completed {
+			close(p.cleaned)
+			return
+		}
+		go func() {
+			defer close(p.cleaned)
+			p.cli.RemoveEventHandler(p.handlerID)
+			p.wa.Disconnect()
+			if p.device.ID == nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := p.wa.Logout(ctx); err != nil {
+				p.log.Warn().Err(err).Msg("Could not unlink the half-made device; deleting it locally")
+				if err = p.device.Delete(ctx); err != nil {
+					p.log.Err(err).Msg("Failed to delete the half-made device")
+				}
+			}
+		}()
+	})
+}
+
+// Submit is not used: the WhatsApp flows ask for nothing after they start.
+func (p *loginProcess) Submit(ctx context.Context, input map[string]string) (*network.LoginStep, error) {
+	return nil, fmt.Errorf("the WhatsApp login takes no input")
+}

@@ -1,0 +1,353 @@
+package whatsapp
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/whatsapp/waconv"
+)
+
+// sendTimeout bounds one send to WhatsApp, media upload included.
+const sendTimeout = 3 * time.Minute
+
+// chatOf is the WhatsApp chat of a portal this login may speak in.
+func (c *Client) chatOf(key network.PortalKey) (types.JID, error) {
+	if key.Network != NetworkID || (key.Receiver != "" && key.Receiver != c.id) {
+		return types.JID{}, network.ErrWrongAccount
+	}
+	return parseChatID(key.Chat)
+}
+
+// Send delivers a Matrix message. The message ID is chosen here and passed
+// to WhatsApp, so that Send can return it: the core recognises the echo of
+// a group message (seen by another login) by it.
+func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*network.SendResult, error) {
+	wa, err := c.needSession()
+	if err != nil {
+		return nil, err
+	}
+	chat, err := c.chatOf(msg.Portal)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	content := msg.Content
+	if msg.Relay != nil {
+		content = relayContent(content, msg.Relay.DisplayName)
+	}
+	var media *network.Media
+	if msg.Media != nil {
+		if media, err = msg.Media(ctx); err != nil {
+			return nil, &network.UserError{Message: "the file could not be fetched from Matrix", Err: err}
+		}
+		if media == nil || media.Data == nil {
+			return nil, network.UserErrorf("the file could not be fetched from Matrix")
+		}
+		defer media.Data.Close()
+	}
+	deps := c.outDeps(wa)
+	if msg.ReplyTo != nil {
+		deps.ReplySender = c.replySender(ctx, msg.Portal.Chat, msg.ReplyTo.ID)
+	}
+	waMsg, err := waconv.FromMatrix(ctx, content, media, msg.ReplyTo, deps)
+	if err != nil {
+		return nil, err
+	}
+	msgID := wa.GenerateMessageID()
+	resp, err := wa.SendMessage(ctx, chat, waMsg, whatsmeow.SendRequestExtra{ID: msgID})
+	if err != nil {
+		return nil, userFacing(fmt.Errorf("send to WhatsApp: %w", err))
+	}
+	ts := resp.Timestamp
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	key := msgKey{ChatJID: chat, Sender: c.ownJID(), FromMe: true, Timestamp: ts}
+	if err = c.conn.msgs.put(ctx, c.id, msg.Portal.Chat, msgID, key); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to store the key of a sent message")
+	}
+	return &network.SendResult{ID: network.MessageID(msgID), Timestamp: ts}, nil
+}
+
+func (c *Client) outDeps(wa waClient) waconv.OutDeps {
+	return waconv.OutDeps{Upload: wa.Upload, Mention: c.mentionJID}
+}
+
+// mentionJID resolves a pill to a JID: a WhatsApp ghost (as the core
+// names it) or the login's own Matrix user.
+func (c *Client) mentionJID(mxid id.UserID) (types.JID, bool) {
+	if mxid == c.user && c.user != "" {
+		return c.ownJID(), true
+	}
+	local, _, err := mxid.Parse()
+	if err != nil {
+		return types.JID{}, false
+	}
+	rest, ok := strings.CutPrefix(local, string(NetworkID)+"_")
+	if !ok {
+		return types.JID{}, false
+	}
+	user, ok := c.conn.ParseGhostLocalpart(rest)
+	if !ok || c.conn.host.GhostMXID(user) != mxid {
+		return types.JID{}, false
+	}
+	return parseUserID(user)
+}
+
+// replySender names the sender of a quoted message as WhatsApp addressed
+// it (a LID in LID-addressed groups), falling back to the ghost's ID.
+func (c *Client) replySender(ctx context.Context, chat network.ChatID, target network.MessageID) func(network.UserID) (types.JID, bool) {
+	key, err := c.conn.msgs.get(ctx, c.id, chat, string(target))
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to look up the quoted message")
+	}
+	return func(user network.UserID) (types.JID, bool) {
+		switch {
+		case key != nil && !key.Sender.IsEmpty():
+			return key.Sender, true
+		case user == c.remote:
+			return c.ownJID(), true
+		}
+		return parseUserID(user)
+	}
+}
+
+// target finds the chat and sender of an earlier message. Messages the
+// login never saw (bridged before this table existed) are assumed to be
+// in the portal's chat, sent by the DM partner; in groups the sender must
+// be known.
+func (c *Client) target(ctx context.Context, portal network.PortalKey, msgID network.MessageID) (chat types.JID, key *msgKey, err error) {
+	if chat, err = c.chatOf(portal); err != nil {
+		return chat, nil, err
+	}
+	if key, err = c.conn.msgs.get(ctx, c.id, portal.Chat, string(msgID)); err != nil {
+		return chat, nil, fmt.Errorf("look up message key: %w", err)
+	}
+	if key != nil {
+		return key.ChatJID, key, nil
+	}
+	if chat.Server == types.GroupServer {
+		return chat, nil, network.UserErrorf("Ferry does not know who sent that message, so it cannot point WhatsApp at it")
+	}
+	return chat, &msgKey{ChatJID: chat, Sender: chat}, nil
+}
+
+func (c *Client) Edit(ctx context.Context, e *network.OutgoingEdit) error {
+	wa, err := c.needSession()
+	if err != nil {
+		return err
+	}
+	chat, key, err := c.target(ctx, e.Portal, e.Target.ID)
+	if err != nil {
+		return err
+	}
+	if !key.FromMe {
+		return network.UserErrorf("only your own messages can be edited on WhatsApp")
+	}
+	if age := time.Since(key.Timestamp); age > whatsmeow.EditWindow {
+		return network.UserErrorf("WhatsApp allows edits for %d minutes only", int(whatsmeow.EditWindow.Minutes()))
+	}
+	content := e.Content
+	if e.Relay != nil {
+		content = relayContent(content, e.Relay.DisplayName)
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	waMsg, err := waconv.EditMessage(ctx, wa, chat, e.Target.ID, content, c.outDeps(wa))
+	if err != nil {
+		return err
+	}
+	return c.sendProtocol(ctx, wa, chat, waMsg)
+}
+
+func (c *Client) React(ctx context.Context, r *network.OutgoingReaction) (network.EmojiID, error) {
+	// WhatsApp keeps one reaction per person and message: EmojiID "".
+	return "", c.react(ctx, r.Portal, r.Target.ID, r.Key)
+}
+
+func (c *Client) Unreact(ctx context.Context, r *network.OutgoingUnreaction) error {
+	return c.react(ctx, r.Portal, r.Target.ID, "")
+}
+
+func (c *Client) react(ctx context.Context, portal network.PortalKey, target network.MessageID, emoji string) error {
+	wa, err := c.needSession()
+	if err != nil {
+		return err
+	}
+	chat, key, err := c.target(ctx, portal, target)
+	if err != nil {
+		return err
+	}
+	waMsg, err := waconv.ReactionMessage(wa, chat, key.Sender, target, emoji)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	return c.sendProtocol(ctx, wa, chat, waMsg)
+}
+
+// Redact deletes a message for everyone: the user's own, or (as a group
+// admin) someone else's; WhatsApp enforces who may.
+func (c *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error {
+	wa, err := c.needSession()
+	if err != nil {
+		return err
+	}
+	chat, key, err := c.target(ctx, r.Portal, r.Target)
+	if err != nil {
+		return err
+	}
+	sender := types.EmptyJID
+	if !key.FromMe {
+		if chat.Server != types.GroupServer {
+			return network.UserErrorf("only your own messages can be deleted for everyone on WhatsApp")
+		}
+		sender = key.Sender
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	return c.sendProtocol(ctx, wa, chat, waconv.RevokeMessage(wa, chat, sender, r.Target))
+}
+
+func (c *Client) sendProtocol(ctx context.Context, wa waClient, chat types.JID, msg *waE2E.Message) error {
+	if _, err := wa.SendMessage(ctx, chat, msg); err != nil {
+		return userFacing(fmt.Errorf("send to WhatsApp: %w", err))
+	}
+	return nil
+}
+
+func (c *Client) SendTyping(ctx context.Context, portal network.PortalKey, typing bool) error {
+	wa, err := c.needSession()
+	if err != nil {
+		return err
+	}
+	chat, err := c.chatOf(portal)
+	if err != nil {
+		return err
+	}
+	state := types.ChatPresencePaused
+	if typing {
+		state = types.ChatPresenceComposing
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return wa.SendChatPresence(ctx, chat, state, types.ChatPresenceMediaText)
+}
+
+// SendReceipt marks a message (and, for WhatsApp, everything before it in
+// the chat) as read. Own messages and messages the login never saw have
+// nothing to mark.
+func (c *Client) SendReceipt(ctx context.Context, portal network.PortalKey, upTo network.MessageID) error {
+	wa, err := c.needSession()
+	if err != nil {
+		return err
+	}
+	if _, err = c.chatOf(portal); err != nil {
+		return err
+	}
+	key, err := c.conn.msgs.get(ctx, c.id, portal.Chat, string(upTo))
+	if err != nil || key == nil || key.FromMe {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return wa.MarkRead(ctx, []types.MessageID{string(upTo)}, time.Now(), key.ChatJID, key.Sender)
+}
+
+// StartDM finds the DM portal of a person, checking that a phone number
+// is on WhatsApp when the login is connected.
+func (c *Client) StartDM(ctx context.Context, user network.UserID) (network.PortalKey, error) {
+	jid, ok := parseUserID(user)
+	if !ok {
+		return network.PortalKey{}, network.UserErrorf("%q is not a WhatsApp user", user)
+	}
+	if jid.Server == types.DefaultUserServer && c.wa != nil && c.wa.IsLoggedIn() {
+		ctx, cancel := context.WithTimeout(ctx, infoTimeout)
+		defer cancel()
+		pn, err := c.lookUpPhone(ctx, jid.User)
+		if err != nil {
+			return network.PortalKey{}, err
+		}
+		jid = pn
+	}
+	return privatePortal(c.dmChat(ctx, jid, types.EmptyJID), c.id), nil
+}
+
+// lookUpPhone asks WhatsApp whether +digits has an account.
+func (c *Client) lookUpPhone(ctx context.Context, digits string) (types.JID, error) {
+	resp, err := c.wa.IsOnWhatsApp(ctx, []string{"+" + digits})
+	if err != nil {
+		return types.JID{}, userFacing(fmt.Errorf("ask WhatsApp about +%s: %w", digits, err))
+	}
+	for _, r := range resp {
+		if !r.IsIn {
+			continue
+		}
+		if r.PhoneNumber.Server == types.DefaultUserServer {
+			return r.PhoneNumber.ToNonAD(), nil
+		}
+		if r.JID.Server == types.DefaultUserServer {
+			return r.JID.ToNonAD(), nil
+		}
+		return types.NewJID(digits, types.DefaultUserServer), nil
+	}
+	return types.JID{}, network.UserErrorf("+%s is not on WhatsApp", digits)
+}
+
+// LeaveChat is what leaving a portal room means: only that the Matrix user
+// no longer follows the chat in Matrix. Ferry never leaves the WhatsApp
+// group for them; they leave it on the phone if they want to.
+func (c *Client) LeaveChat(ctx context.Context, portal network.PortalKey) error {
+	zerolog.Ctx(ctx).Info().Stringer("portal", portal).Msg("Matrix user left the room; the WhatsApp chat stays as it is")
+	return nil
+}
+
+// relayContent marks a message sent through another user's login with the
+// real sender's name, in WhatsApp's markup.
+func relayContent(content *event.MessageEventContent, name string) *event.MessageEventContent {
+	out := *content
+	name = strings.TrimSpace(strings.ReplaceAll(name, "*", ""))
+	if name == "" {
+		name = "Someone"
+	}
+	switch out.MsgType {
+	case event.MsgImage, event.MsgVideo, event.MsgAudio, event.MsgFile, event.MessageType(event.EventSticker.Type):
+		if out.FileName != "" && out.Body != out.FileName {
+			out.Body = name + ": " + out.Body
+			if out.FormattedBody != "" {
+				out.FormattedBody = "<strong>" + html.EscapeString(name) + "</strong>: " + out.FormattedBody
+			}
+		} else {
+			out.FileName = out.GetFileName()
+			out.Body, out.Format, out.FormattedBody = "Sent by "+name, "", ""
+		}
+		return &out
+	case event.MsgEmote:
+		out.MsgType = event.MsgText
+		out.Body = "*" + name + "* " + out.Body
+		if out.FormattedBody != "" {
+			out.FormattedBody = "<strong>" + html.EscapeString(name) + "</strong> " + out.FormattedBody
+		}
+		return &out
+	}
+	if out.FormattedBody != "" {
+		out.FormattedBody = "<strong>" + html.EscapeString(name) + "</strong>: " + out.FormattedBody
+		out.Body = name + ": " + out.Body
+	} else {
+		out.Body = "*" + name + "*: " + out.Body
+	}
+	return &out
+}

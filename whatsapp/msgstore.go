@@ -1,0 +1,95 @@
+package whatsapp
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"time"
+
+	"go.mau.fi/util/dbutil"
+	"go.mau.fi/whatsmeow/types"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+//go:embed upgrades/*.sql
+var upgradeFiles embed.FS
+
+// upgradeTable is the schema of the network's own table, versioned in its
+// own table beside Ferry's and whatsmeow's.
+var upgradeTable = dbutil.BuildUpgradeTable().WithFSPath(upgradeFiles, "upgrades").Finish()
+
+const versionTable = "ferry_whatsapp_version"
+
+// msgKey is what building a WhatsApp message key for an earlier message
+// needs: the chat JID it was sent in, its sender, and its time. The core
+// passes only the message ID to Edit/React/Redact/SendReceipt, so the
+// network keeps these itself.
+type msgKey struct {
+	ChatJID   types.JID
+	Sender    types.JID
+	FromMe    bool
+	Timestamp time.Time
+}
+
+type msgStore struct {
+	db *dbutil.Database
+}
+
+func (s *msgStore) put(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string, k msgKey) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO whatsapp_message
+		(login_id, chat_id, message_id, chat_jid, sender_jid, from_me, timestamp)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (login_id, chat_id, message_id) DO NOTHING`,
+		login, chat, msgID, k.ChatJID.ToNonAD().String(), k.Sender.ToNonAD().String(), k.FromMe, k.Timestamp.UnixMilli())
+	return err
+}
+
+// get returns the key of a message, nil when the login never saw it.
+func (s *msgStore) get(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) (*msgKey, error) {
+	var chatJID, sender string
+	var ts int64
+	k := &msgKey{}
+	err := s.db.QueryRow(ctx, `SELECT chat_jid, sender_jid, from_me, timestamp FROM whatsapp_message
+		WHERE login_id = $1 AND chat_id = $2 AND message_id = $3`, login, chat, msgID).
+		Scan(&chatJID, &sender, &k.FromMe, &ts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if k.ChatJID, err = types.ParseJID(chatJID); err != nil {
+		return nil, err
+	}
+	if sender != "" {
+		if k.Sender, err = types.ParseJID(sender); err != nil {
+			return nil, err
+		}
+	}
+	k.Timestamp = time.UnixMilli(ts)
+	return k, nil
+}
+
+// latest picks, of ids, the one with the newest timestamp the login has
+// seen ("" when none is known). WhatsApp's receipts list several IDs in an
+// order that depends on the phone's operating system.
+func (s *msgStore) latest(ctx context.Context, login network.LoginID, chat network.ChatID, ids []string) (string, error) {
+	best, bestTS := "", int64(-1)
+	for _, msgID := range ids {
+		k, err := s.get(ctx, login, chat, msgID)
+		if err != nil {
+			return "", err
+		}
+		if k != nil && k.Timestamp.UnixMilli() > bestTS {
+			best, bestTS = msgID, k.Timestamp.UnixMilli()
+		}
+	}
+	return best, nil
+}
+
+// deleteLogin forgets everything a login saw.
+func (s *msgStore) deleteLogin(ctx context.Context, login network.LoginID) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM whatsapp_message WHERE login_id = $1`, login)
+	return err
+}

@@ -1,0 +1,337 @@
+package whatsapp
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/whatsapp/waconv"
+)
+
+// maxAttempts is how often one message may fail to bridge before it is
+// acknowledged anyway: WhatsApp redelivers an unacknowledged message at
+// every reconnect, and one that can never be bridged must not block the
+// chat for ever.
+const maxAttempts = 3
+
+// typingTimeout is how long a "composing" state shows in Matrix unless
+// WhatsApp says "paused" first.
+const typingTimeout = 30 * time.Second
+
+// handleEvent is the login's one whatsmeow event handler. Its result is
+// whatsmeow's success status: with SynchronousAck, false leaves a message
+// unacknowledged, so WhatsApp delivers it again after a reconnect.
+func (c *Client) handleEvent(raw any) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error().Any("panic", r).Str("stack", string(debug.Stack())).
+				Str("event_type", fmt.Sprintf("%T", raw)).Msg("Panic while handling a WhatsApp event")
+			ok = c.attemptFailed(failureKey(raw))
+		}
+	}()
+	if c.handleConnEvent(raw) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(c.log.WithContext(c.conn.bgContext()), handleTimeout)
+	defer cancel()
+	switch evt := raw.(type) {
+	case *events.Message:
+		return c.handleMessage(ctx, evt)
+	case *events.CallOffer:
+		return c.handleCall(ctx, evt.BasicCallMeta, "")
+	case *events.CallOfferNotice:
+		return c.handleCall(ctx, evt.BasicCallMeta, evt.Media)
+	case *events.Receipt:
+		c.handleReceipt(ctx, evt)
+	case *events.ChatPresence:
+		c.handlePresence(ctx, evt)
+	case *events.GroupInfo:
+		c.handleGroupInfo(ctx, evt)
+	case *events.JoinedGroup:
+		c.conn.host.QueueEvent(c.id, &network.ChatResync{
+			Meta: network.Meta{Portal: groupPortal(evt.JID), Timestamp: time.Now(), CreatePortal: true},
+			Info: c.groupInfo(&evt.GroupInfo),
+		})
+	case *events.Picture:
+		c.handlePicture(ctx, evt)
+	case *events.PushName:
+		c.handleName(ctx, evt.JID, evt.JIDAlt, evt.Message, nameData{PushName: evt.NewPushName})
+	case *events.BusinessName:
+		c.handleName(ctx, evt.JID, types.EmptyJID, evt.Message, nameData{BusinessName: evt.NewBusinessName})
+	case *events.UndecryptableMessage:
+		// whatsmeow asks the sender to send it again; it then arrives as
+		// an ordinary message with the same ID.
+		zerolog.Ctx(ctx).Warn().Str("message_id", evt.Info.ID).Stringer("chat", evt.Info.Chat).
+			Bool("unavailable", evt.IsUnavailable).Msg("Could not decrypt a WhatsApp message")
+	case *events.HistorySync:
+		zerolog.Ctx(ctx).Debug().Int("conversations", len(evt.Data.GetConversations())).
+			Msg("History sync received; backfill is not wired yet")
+	default:
+		zerolog.Ctx(ctx).Debug().Str("event_type", fmt.Sprintf("%T", raw)).Msg("Unhandled WhatsApp event")
+	}
+	return true
+}
+
+func failureKey(raw any) string {
+	if evt, ok := raw.(*events.Message); ok && evt != nil {
+		return evt.Info.Chat.String() + "/" + evt.Info.ID
+	}
+	return fmt.Sprintf("%T", raw)
+}
+
+// attemptFailed counts a failure of key and says whether to acknowledge
+// the event anyway (true: give up) or leave it for redelivery (false).
+func (c *Client) attemptFailed(key string) bool {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if len(c.failures) > 1000 {
+		c.failures = make(map[string]int)
+	}
+	c.failures[key]++
+	if c.failures[key] >= maxAttempts {
+		delete(c.failures, key)
+		c.log.Error().Str("key", key).Int("attempts", maxAttempts).Msg("Giving up on a WhatsApp event that failed to bridge")
+		return true
+	}
+	return false
+}
+
+func (c *Client) attemptSucceeded(key string) {
+	c.lock.Lock()
+	delete(c.failures, key)
+	c.lock.Unlock()
+}
+
+// deliver hands an event to the core and waits until it is bridged.
+func (c *Client) deliver(ctx context.Context, key string, evt network.Event) bool {
+	if err := c.conn.host.HandleEvent(ctx, c.id, evt); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Str("key", key).Msg("Failed to bridge a WhatsApp event")
+		return c.attemptFailed(key)
+	}
+	c.attemptSucceeded(key)
+	return true
+}
+
+// deps are what converting a message from a chat needs: media downloads,
+// and pills for mentions, with people resolved as the chat shows them.
+func (c *Client) deps(ctx context.Context, private bool) waconv.Deps {
+	return waconv.Deps{
+		Download: func(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error) {
+			wa, err := c.needSession()
+			if err != nil {
+				return nil, err
+			}
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+			defer cancel()
+			return wa.Download(ctx, msg)
+		},
+		Mention: func(jid types.JID) (string, id.UserID, bool) {
+			user := c.userFor(ctx, jid, types.EmptyJID, private)
+			if user == c.remote {
+				// The login's own account is its Matrix user.
+				return c.ownName(), c.user, c.user != ""
+			}
+			userJID, ok := parseUserID(user)
+			if !ok {
+				return "", "", false
+			}
+			d := c.names(ctx, userJID)
+			name := "@" + jid.User
+			for _, n := range []string{d.BusinessName, d.PushName, d.Phone} {
+				if n != "" {
+					name = n
+					break
+				}
+			}
+			return name, c.conn.host.GhostMXID(user), true
+		},
+	}
+}
+
+func (c *Client) ownName() string {
+	if c.device != nil && c.device.PushName != "" {
+		return c.device.PushName
+	}
+	return "+" + string(c.remote)
+}
+
+func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
+	if evt == nil {
+		return true
+	}
+	info := evt.Info
+	log := zerolog.Ctx(ctx).With().Str("message_id", info.ID).Stringer("chat", info.Chat).Logger()
+	ctx = log.WithContext(ctx)
+	chat, alt := info.Chat, info.SenderAlt
+	if info.IsFromMe {
+		alt = info.RecipientAlt
+	}
+	switch {
+	case info.ID == "" || chat.IsEmpty():
+		log.Warn().Msg("WhatsApp message without ID or chat, ignoring")
+		return true
+	case chat == types.StatusBroadcastJID, chat.Server == types.NewsletterServer:
+		log.Debug().Msg("Ignoring status update or newsletter message")
+		return true
+	case chat.Server == types.BroadcastServer:
+		if info.IsFromMe {
+			log.Debug().Msg("Ignoring a broadcast list message sent from the phone")
+			return true
+		}
+		// A broadcast list message shows in the DM with its sender.
+		chat, alt = info.Sender, info.SenderAlt
+	}
+	msg := evt.Message
+	if msg == nil {
+		msg = evt.RawMessage
+	}
+	if enc := msg.GetEncReactionMessage(); enc != nil && c.wa != nil {
+		if dec, err := c.wa.DecryptReaction(ctx, evt); err != nil {
+			log.Warn().Err(err).Msg("Failed to decrypt a reaction")
+		} else if dec != nil {
+			dec.Key = enc.GetTargetMessageKey()
+			msg = &waE2E.Message{ReactionMessage: dec}
+		}
+	}
+	private := chat.Server != types.GroupServer
+	conv, err := waconv.ToMatrix(ctx, msg, &info, c.deps(ctx, private))
+	if err != nil {
+		log.Err(err).Msg("Failed to convert a WhatsApp message")
+		return c.attemptFailed(failureKey(evt))
+	}
+	if conv.Kind == waconv.KindIgnored || (conv.Kind == waconv.KindMessage && len(conv.Parts) == 0) {
+		return true
+	}
+	portal := c.portalFor(ctx, chat, alt)
+	meta := network.Meta{Portal: portal, Sender: network.Sender{User: c.remote, FromMe: info.IsFromMe}, Timestamp: info.Timestamp}
+	if !info.IsFromMe {
+		meta.Sender.User = c.userFor(ctx, info.Sender, info.SenderAlt, private)
+	}
+	if meta.Timestamp.IsZero() {
+		meta.Timestamp = time.Now()
+	}
+	var out network.Event
+	switch conv.Kind {
+	case waconv.KindMessage:
+		meta.CreatePortal = true
+		sender := info.Sender
+		if sender.IsEmpty() && info.IsFromMe {
+			sender = c.ownJID()
+		}
+		err = c.conn.msgs.put(ctx, c.id, portal.Chat, info.ID, msgKey{ChatJID: info.Chat, Sender: sender, FromMe: info.IsFromMe, Timestamp: meta.Timestamp})
+		if err != nil {
+			log.Err(err).Msg("Failed to store the message key")
+			return c.attemptFailed(failureKey(evt))
+		}
+		out = &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: conv.Parts, ReplyTo: conv.ReplyTo}
+	case waconv.KindEdit:
+		out = &network.Edit{Meta: meta, Target: conv.Target, Parts: conv.Parts}
+	case waconv.KindReaction:
+		target := network.MessageRef{ID: conv.Target}
+		if conv.Emoji == "" {
+			out = &network.ReactionRemove{Meta: meta, Target: target}
+		} else {
+			out = &network.Reaction{Meta: meta, Target: target, Key: conv.Emoji}
+		}
+	case waconv.KindRevoke:
+		out = &network.Redaction{Meta: meta, Target: conv.Target}
+	default:
+		return true
+	}
+	return c.deliver(ctx, failureKey(evt), out)
+}
+
+// handleCall posts a notice: WhatsApp calls cannot cross the bridge, but
+// the Matrix user must know that someone is calling.
+func (c *Client) handleCall(ctx context.Context, call types.BasicCallMeta, media string) bool {
+	caller, alt := call.CallCreator, call.CallCreatorAlt
+	if caller.IsEmpty() {
+		caller = call.From
+	}
+	if caller.IsEmpty() || c.isMe(caller) || call.CallID == "" {
+		return true
+	}
+	var portal network.PortalKey
+	private := call.GroupJID.IsEmpty()
+	if private {
+		portal = c.portalFor(ctx, caller, alt)
+	} else {
+		portal = groupPortal(call.GroupJID)
+	}
+	user := c.userFor(ctx, caller, alt, private)
+	name := "someone"
+	if jid, ok := parseUserID(user); ok {
+		d := c.names(ctx, jid)
+		for _, n := range []string{d.BusinessName, d.PushName, d.Phone} {
+			if n != "" {
+				name = n
+				break
+			}
+		}
+	}
+	kind := "call"
+	if media == "video" {
+		kind = "video call"
+	}
+	ts := call.Timestamp
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	msg := &network.Message{
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: user}, Timestamp: ts, CreatePortal: true},
+		ID:   network.MessageID("call-" + call.CallID),
+		Parts: []network.Part{{Content: &event.MessageEventContent{
+			MsgType: event.MsgNotice,
+			Body:    fmt.Sprintf("📞 Incoming %s from %s; WhatsApp calls cannot be bridged. Answer it on your phone.", kind, name),
+		}}},
+	}
+	return c.deliver(ctx, "call/"+call.CallID, msg)
+}
+
+// handleReceipt bridges read receipts of other people. Delivery receipts
+// and the login's own reads on other devices have no Matrix equivalent the
+// core can show.
+func (c *Client) handleReceipt(ctx context.Context, evt *events.Receipt) {
+	if evt.IsFromMe || len(evt.MessageIDs) == 0 ||
+		(evt.Type != types.ReceiptTypeRead && evt.Type != types.ReceiptTypePlayed) {
+		return
+	}
+	private := evt.Chat.Server != types.GroupServer
+	portal := c.portalFor(ctx, evt.Chat, evt.SenderAlt)
+	target, err := c.conn.msgs.latest(ctx, c.id, portal.Chat, evt.MessageIDs)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to look up receipt targets")
+	}
+	if target == "" {
+		target = evt.MessageIDs[0]
+	}
+	c.conn.host.QueueEvent(c.id, &network.Receipt{
+		Meta:   network.Meta{Portal: portal, Sender: network.Sender{User: c.userFor(ctx, evt.Sender, evt.SenderAlt, private)}, Timestamp: evt.Timestamp},
+		Target: network.MessageID(target),
+	})
+}
+
+func (c *Client) handlePresence(ctx context.Context, evt *events.ChatPresence) {
+	if evt.IsFromMe || evt.Sender.IsEmpty() {
+		return
+	}
+	private := evt.Chat.Server != types.GroupServer
+	var timeout time.Duration
+	if evt.State == types.ChatPresenceComposing {
+		timeout = typingTimeout
+	}
+	c.conn.host.QueueEvent(c.id, &network.Typing{
+		Meta:    network.Meta{Portal: c.portalFor(ctx, evt.Chat, evt.SenderAlt), Sender: network.Sender{User: c.userFor(ctx, evt.Sender, evt.SenderAlt, private)}, Timestamp: time.Now()},
+		Timeout: timeout,
+	})
+}
