@@ -16,6 +16,7 @@ import (
 	"github.com/ferrybridge/ferry/bridge/config"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/irc"
+	"github.com/ferrybridge/ferry/whatsapp"
 )
 
 func main() {
@@ -102,8 +103,7 @@ var (
 	configSections = ghostNetworks
 )
 
-// connectors are the networks this build runs. WhatsApp is being written
-// (see the issues) and joins this list when it lands.
+// connectors are the networks this build runs.
 func connectors() []network.Connector {
-	return []network.Connector{irc.New()}
+	return []network.Connector{whatsapp.New(), irc.New()}
 }

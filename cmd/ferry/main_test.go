@@ -9,6 +9,8 @@ import (
 
 	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/config"
+	"github.com/ferrybridge/ferry/irc"
+	"github.com/ferrybridge/ferry/whatsapp"
 )
 
 func runFerry(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -113,5 +115,20 @@ func TestGenerateRegistration(t *testing.T) {
 	again, _ := config.Load(cfgPath, configSections)
 	if again.AppService.ASToken != cfg.AppService.ASToken || again.AppService.HSToken != cfg.AppService.HSToken {
 		t.Errorf("ferry -g rotated existing tokens")
+	}
+}
+
+// TestExampleConfigNetworkSections: each network accepts its section of
+// config.example.yaml.
+func TestExampleConfigNetworkSections(t *testing.T) {
+	cfg, err := config.Load("../../config.example.yaml", configSections)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := whatsapp.ParseConfig(cfg.Networks[whatsapp.NetworkID]); err != nil {
+		t.Errorf("whatsapp rejects its example section: %v", err)
+	}
+	if _, err := irc.ParseConfig(cfg.Networks[irc.NetworkID]); err != nil {
+		t.Errorf("irc rejects its example section: %v", err)
 	}
 }
