@@ -203,6 +203,9 @@ func TestRemoteAndMatrixMessages(t *testing.T) {
 		t.Errorf("edit reached the network as target %q body %q", gotEdit.Target.ID, gotEdit.Content.Body)
 	}
 	ownID := gotEdit.Target.ID
+	if !gotEdit.TargetInfo.FromMe || gotEdit.TargetInfo.Sender != "alice" {
+		t.Errorf("edit target info %+v; want alice's own message", gotEdit.TargetInfo)
+	}
 
 	// A reaction, then its removal.
 	react, err := alice.SendReaction(ctx, room, first.ID, "👍")
@@ -212,6 +215,9 @@ func TestRemoteAndMatrixMessages(t *testing.T) {
 	gotReact := expectOut[*network.OutgoingReaction](t, cl)
 	if gotReact.Target.ID != "r1" || gotReact.Key != "👍" {
 		t.Errorf("reaction reached the network as %+v", gotReact)
+	}
+	if ti := gotReact.TargetInfo; ti.Sender != "bob" || ti.FromMe || !ti.Timestamp.Equal(past) {
+		t.Errorf("reaction target info %+v; want bob's message from %s", ti, past)
 	}
 	// Dendrite 0.13.8 never pushes m.room.redaction events to appservices
 	// (fixed only in the element-hq fork, PR 3445), so the redactions are

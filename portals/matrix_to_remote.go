@@ -152,7 +152,7 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
 		return err
 	}
 	if replaces := content.RelatesTo.GetReplaceID(); replaces != "" {
-		return p.matrixEdit(ctx, evt, client, relay, replaces, content)
+		return p.matrixEdit(ctx, evt, client, login, relay, replaces, content)
 	}
 	if evt.Type == event.EventSticker {
 		// Stickers have no msgtype; the contract marks them the way remote
@@ -222,7 +222,7 @@ func (p *Portal) matrixMedia(content *event.MessageEventContent) func(ctx contex
 	}
 }
 
-func (p *Portal) matrixEdit(ctx context.Context, evt *event.Event, client network.Client, relay *network.RelaySender, replaces id.EventID, content *event.MessageEventContent) error {
+func (p *Portal) matrixEdit(ctx context.Context, evt *event.Event, client network.Client, login *network.Login, relay *network.RelaySender, replaces id.EventID, content *event.MessageEventContent) error {
 	editor, ok := client.(network.Editor)
 	if !ok {
 		return failf("%s does not support edits", p.m.dir.NetworkName(p.Key.Network))
@@ -245,6 +245,7 @@ func (p *Portal) matrixEdit(ctx context.Context, evt *event.Event, client networ
 	err = editor.Edit(ctx, &network.OutgoingEdit{
 		OutgoingMeta: p.meta(evt, relay),
 		Target:       network.MessageRef{ID: target.ID, Part: target.Part},
+		TargetInfo:   targetInfo(target, login),
 		Content:      newContent,
 	})
 	if err != nil {
@@ -280,6 +281,7 @@ func (p *Portal) matrixReaction(ctx context.Context, evt *event.Event) error {
 	emoji, err := reactor.React(ctx, &network.OutgoingReaction{
 		OutgoingMeta: p.meta(evt, relay),
 		Target:       network.MessageRef{ID: target.ID, Part: target.Part},
+		TargetInfo:   targetInfo(target, login),
 		Key:          key,
 	})
 	if err != nil {
@@ -304,7 +306,7 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 	if msg, err := p.m.db.Messages.GetByEventID(ctx, target); err != nil {
 		return fmt.Errorf("look up redacted message: %w", err)
 	} else if msg != nil {
-		client, _, relay, err := p.sender(ctx, evt.Sender)
+		client, login, relay, err := p.sender(ctx, evt.Sender)
 		if err != nil {
 			return err
 		}
@@ -312,7 +314,7 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 		if !ok {
 			return failf("%s does not support deleting messages", p.m.dir.NetworkName(p.Key.Network))
 		}
-		if err = redactor.Redact(ctx, &network.OutgoingRedaction{OutgoingMeta: p.meta(evt, relay), Target: msg.ID}); err != nil {
+		if err = redactor.Redact(ctx, &network.OutgoingRedaction{OutgoingMeta: p.meta(evt, relay), Target: msg.ID, TargetInfo: targetInfo(msg, login)}); err != nil {
 			return err
 		}
 		return p.m.db.Messages.Delete(ctx, p.Key, msg.ID)
@@ -324,7 +326,7 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 	if reaction == nil {
 		return nil
 	}
-	client, _, relay, err := p.sender(ctx, evt.Sender)
+	client, login, relay, err := p.sender(ctx, evt.Sender)
 	if err != nil {
 		return err
 	}
@@ -332,11 +334,19 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 	if !ok {
 		return failf("%s does not support reactions", p.m.dir.NetworkName(p.Key.Network))
 	}
-	err = reactor.Unreact(ctx, &network.OutgoingUnreaction{
+	reacted, err := p.findPart(ctx, reaction.Target, reaction.TargetPart)
+	if err != nil {
+		return err
+	}
+	unreaction := &network.OutgoingUnreaction{
 		OutgoingMeta: p.meta(evt, relay),
 		Target:       network.MessageRef{ID: reaction.Target, Part: reaction.TargetPart},
 		Emoji:        reaction.Emoji,
-	})
+	}
+	if reacted != nil {
+		unreaction.TargetInfo = targetInfo(reacted, login)
+	}
+	err = reactor.Unreact(ctx, unreaction)
 	if err != nil {
 		return err
 	}
@@ -417,4 +427,10 @@ func (p *Portal) matrixLeave(ctx context.Context, user id.UserID) error {
 		return leaver.LeaveChat(ctx, p.Key)
 	}
 	return nil
+}
+
+// targetInfo is what the network is told about a message an action
+// refers to.
+func targetInfo(msg *database.Message, login *network.Login) network.TargetInfo {
+	return network.TargetInfo{Sender: msg.Sender, FromMe: msg.Sender == login.RemoteUser, Timestamp: msg.Timestamp}
 }

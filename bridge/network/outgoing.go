@@ -50,9 +50,19 @@ type SendResult struct {
 	Timestamp time.Time
 }
 
+// TargetInfo is what the core knows of the message an outgoing action
+// refers to: who sent it and when (networks such as WhatsApp address a
+// message by sender as well as ID).
+type TargetInfo struct {
+	Sender    UserID
+	FromMe    bool
+	Timestamp time.Time
+}
+
 type OutgoingEdit struct {
 	OutgoingMeta
-	Target MessageRef
+	Target     MessageRef
+	TargetInfo TargetInfo
 	// Content is the new content (m.new_content).
 	Content *event.MessageEventContent
 	// OldText is the previous plain text, for networks that send a short
@@ -62,17 +72,20 @@ type OutgoingEdit struct {
 
 type OutgoingReaction struct {
 	OutgoingMeta
-	Target MessageRef
-	Key    string
+	Target     MessageRef
+	TargetInfo TargetInfo
+	Key        string
 }
 
 type OutgoingUnreaction struct {
 	OutgoingMeta
-	Target MessageRef
-	Emoji  EmojiID
+	Target     MessageRef
+	TargetInfo TargetInfo
+	Emoji      EmojiID
 }
 
 type OutgoingRedaction struct {
 	OutgoingMeta
-	Target MessageID
+	Target     MessageID
+	TargetInfo TargetInfo
 }
