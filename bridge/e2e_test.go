@@ -451,3 +451,56 @@ func TestRestartMidBurst(t *testing.T) {
 	case <-time.After(2 * time.Second):
 	}
 }
+
+// TestBackfill: history creates the room and arrives, in order and with
+// its timestamps, before the user is invited; a message bridged live
+// before is not repeated.
+func TestBackfill(t *testing.T) {
+	sc := newScene(t, false)
+	ctx := sc.h.Context(time.Minute)
+	start := time.Now().Add(-72 * time.Hour).Truncate(time.Millisecond)
+	var history []*network.Message
+	for i := 0; i < 5; i++ {
+		history = append(history, textMessage(sc.portal, network.MessageID(fmt.Sprintf("h%d", i)), "bob", start.Add(time.Duration(i)*time.Minute), fmt.Sprintf("history %d", i)))
+	}
+	err := sc.cl.Handle(ctx, &network.Backfill{Meta: network.Meta{Portal: sc.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now(), CreatePortal: true}, Messages: history})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := portalInvite(t, sc.alice, sc.mgmt)
+	sc.alice.Join(t, room.String())
+	sc.alice.WaitForEvent(t, room, waitLong, bodyIs(sc.bob, "history 4"))
+	next, invitedAt := 0, -1
+	for i, evt := range sc.alice.Events(room) {
+		if evt.Type == event.StateMember && evt.GetStateKey() == sc.alice.UserID.String() && invitedAt < 0 {
+			invitedAt = i
+		}
+		if msg := evt.Content.AsMessage(); evt.Sender == sc.bob && msg != nil && strings.HasPrefix(msg.Body, "history ") {
+			if msg.Body != fmt.Sprintf("history %d", next) || evt.Timestamp != start.Add(time.Duration(next)*time.Minute).UnixMilli() {
+				t.Fatalf("history message %d arrived as %q at %d", next, msg.Body, evt.Timestamp)
+			}
+			if invitedAt >= 0 {
+				t.Errorf("history message %d came after the invite", next)
+			}
+			next++
+		}
+	}
+	if next != 5 {
+		t.Fatalf("%d of 5 history messages arrived", next)
+	}
+	// A second backfill overlapping the first adds only what is new.
+	more := append(history[3:], textMessage(sc.portal, "h5", "bob", start.Add(5*time.Minute), "history 5"))
+	if err = sc.cl.Handle(ctx, &network.Backfill{Meta: network.Meta{Portal: sc.portal, Timestamp: time.Now()}, Messages: more}); err != nil {
+		t.Fatal(err)
+	}
+	sc.alice.WaitForEvent(t, room, waitLong, bodyIs(sc.bob, "history 5"))
+	count := 0
+	for _, evt := range sc.alice.Events(room) {
+		if msg := evt.Content.AsMessage(); evt.Sender == sc.bob && msg != nil && msg.Body == "history 3" {
+			count++
+		}
+	}
+	if count != 1 {
+		t.Errorf("an overlapping backfill repeated a message (%d copies)", count)
+	}
+}

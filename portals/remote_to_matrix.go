@@ -28,10 +28,15 @@ func (p *Portal) handleRemote(ctx context.Context, login *network.Login, evt net
 		if resync, ok := evt.(*network.ChatResync); ok {
 			given = resync.Info
 		}
-		if err := p.createRoom(ctx, login, "", given); err != nil {
+		_, backfill := evt.(*network.Backfill)
+		if err := p.createRoomWith(ctx, login, "", given, backfill); err != nil {
 			return err
 		}
-	} else if err := p.ensureUserIn(ctx, login); err != nil {
+	}
+	if b, ok := evt.(*network.Backfill); ok {
+		return p.remoteBackfill(ctx, login, b)
+	}
+	if err := p.ensureUserIn(ctx, login); err != nil {
 		return err
 	}
 	switch e := evt.(type) {
@@ -153,6 +158,24 @@ func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *n
 		log.Debug().Stringer("event_id", eventID).Str("part", string(part.ID)).Msg("Bridged message part")
 	}
 	return nil
+}
+
+// remoteBackfill sends history, then makes sure the user is in the room:
+// invited after the history when the backfill created the room.
+func (p *Portal) remoteBackfill(ctx context.Context, login *network.Login, b *network.Backfill) error {
+	log := zerolog.Ctx(ctx)
+	for _, msg := range b.Messages {
+		if msg == nil {
+			continue
+		}
+		msg.Portal = p.Key
+		if err := p.remoteMessage(ctx, login, msg); err != nil {
+			// One bad old message must not keep the user out of the room.
+			log.Warn().Err(err).Str("remote_id", string(msg.ID)).Msg("Failed to backfill message")
+		}
+	}
+	log.Info().Int("messages", len(b.Messages)).Msg("Backfilled portal")
+	return p.ensureUserIn(ctx, login)
 }
 
 func (p *Portal) uploadMedia(ctx context.Context, ghost *puppets.Ghost, part network.Part, content *event.MessageEventContent) error {

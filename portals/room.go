@@ -49,6 +49,12 @@ func (p *Portal) bridgeInfo(name string) *event.BridgeEventContent {
 // no login (a room made for an alias query) it makes an empty room named
 // fallbackName that people join by alias.
 func (p *Portal) createRoom(ctx context.Context, login *network.Login, fallbackName string, given *network.ChatInfo) error {
+	return p.createRoomWith(ctx, login, fallbackName, given, false)
+}
+
+// createRoomWith is createRoom; inviteLater leaves the login's user out of
+// the room for now (ensureUserIn invites them after a backfill).
+func (p *Portal) createRoomWith(ctx context.Context, login *network.Login, fallbackName string, given *network.ChatInfo, inviteLater bool) error {
 	log := zerolog.Ctx(ctx)
 	info := &network.ChatInfo{}
 	if given != nil {
@@ -100,7 +106,7 @@ func (p *Portal) createRoom(ctx context.Context, login *network.Login, fallbackN
 		PowerLevelOverride: pl,
 		RoomAliasName:      p.m.dir.AliasLocalpart(p.Key),
 	}
-	if login != nil {
+	if login != nil && !inviteLater {
 		req.Invite = []id.UserID{login.User}
 	}
 	if !info.IsDirect {
@@ -147,8 +153,10 @@ func (p *Portal) createRoom(ctx context.Context, login *network.Login, fallbackN
 	if login == nil {
 		return nil
 	}
-	if err = p.link(ctx, login); err != nil {
-		return err
+	if !inviteLater {
+		if err = p.link(ctx, login); err != nil {
+			return err
+		}
 	}
 	if info.Avatar != nil {
 		p.updateAvatar(ctx, info.Avatar)
@@ -190,7 +198,11 @@ func (p *Portal) ensureUserIn(ctx context.Context, login *network.Login) error {
 		return nil
 	}
 	err = p.m.matrix.Retry(ctx, "invite user", func(ctx context.Context) error {
-		_, err := p.m.matrix.Bot().InviteUser(ctx, p.RoomID, &mautrix.ReqInviteUser{UserID: login.User})
+		var extra []map[string]any
+		if p.IsDirect {
+			extra = append(extra, map[string]any{"is_direct": true})
+		}
+		_, err := p.m.matrix.Bot().InviteUser(ctx, p.RoomID, &mautrix.ReqInviteUser{UserID: login.User}, extra...)
 		if err != nil && isAlreadyInRoom(err) {
 			return nil
 		}

@@ -144,6 +144,17 @@ type Receipt struct {
 	Target MessageID
 }
 
+// Backfill is history of a chat, oldest first, with original timestamps.
+// When it creates the portal room, the core sends the history before it
+// invites the user, so the history arrives without a notification storm;
+// messages bridged before are skipped. A network queues a chat's backfill
+// before its live messages, which then wait behind it in the portal's
+// queue.
+type Backfill struct {
+	Meta
+	Messages []*Message
+}
+
 // ChatResync asks the core to refresh the portal from Client.ChatInfo, or
 // from Info when the network already has it.
 type ChatResync struct {

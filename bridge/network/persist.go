@@ -34,6 +34,7 @@ var eventTypes = map[string]func() Event{
 	"typing":          func() Event { return &Typing{} },
 	"receipt":         func() Event { return &Receipt{} },
 	"chat_resync":     func() Event { return &ChatResync{} },
+	"backfill":        func() Event { return &Backfill{} },
 }
 
 func eventTypeName(evt Event) (string, error) {
@@ -58,6 +59,8 @@ func eventTypeName(evt Event) (string, error) {
 		return "receipt", nil
 	case *ChatResync:
 		return "chat_resync", nil
+	case *Backfill:
+		return "backfill", nil
 	}
 	return "", fmt.Errorf("unknown event type %T", evt)
 }
@@ -73,6 +76,13 @@ func Persistable(evt Event) bool {
 		return infoPersistable(e.Info)
 	case *ChatResync:
 		return infoPersistable(e.Info)
+	case *Backfill:
+		for _, m := range e.Messages {
+			if !partsPersistable(m.Parts) {
+				return false
+			}
+		}
+		return true
 	}
 	return evt != nil
 }

@@ -29,6 +29,7 @@ func TestEventRoundTrip(t *testing.T) {
 		&Typing{Meta: meta, Timeout: 5 * time.Second},
 		&Receipt{Meta: meta, Target: "m1"},
 		&ChatResync{Meta: meta},
+		&Backfill{Meta: meta, Messages: []*Message{{Meta: meta, ID: "old", Parts: []Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "old"}}}}}},
 	}
 	for _, evt := range events {
 		data, err := MarshalEvent(evt)
