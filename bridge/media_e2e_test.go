@@ -56,6 +56,23 @@ func TestMediaBothWays(t *testing.T) {
 		t.Errorf("the file arrived changed: %d bytes, want %d", len(data), len(remoteFile))
 	}
 
+	// A caption edit from the network keeps the file in the replacement.
+	err = cl.Handle(ctx, &network.Edit{
+		Meta:   network.Meta{Portal: portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
+		Target: "f1",
+		Parts:  []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgFile, Body: "new caption", FileName: "notes.txt"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == bob && msg != nil && msg.NewContent != nil && msg.NewContent.Body == "new caption"
+	}).Content.AsMessage()
+	if edited.NewContent.URL != got.URL {
+		t.Errorf("the caption edit points at %q, want the file %q", edited.NewContent.URL, got.URL)
+	}
+
 	// Matrix -> network.
 	matrixFile := bytes.Repeat([]byte{0, 1, 2, 3, 254, 255}, 3000)
 	up, err := alice.UploadBytesWithName(ctx, matrixFile, "application/octet-stream", "blob.bin")

@@ -2,6 +2,7 @@ package portals
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -242,6 +243,11 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 			continue
 		}
 		newContent := *part.Content
+		if newContent.MsgType.IsMedia() && newContent.URL == "" && newContent.File == nil {
+			// A caption edit: the network sends the new text only, but the
+			// replacement content must still point at the file.
+			p.keepMedia(ctx, target, &newContent)
+		}
 		content := &event.MessageEventContent{
 			MsgType:    newContent.MsgType,
 			Body:       "* " + newContent.Body,
@@ -262,6 +268,25 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 		}
 	}
 	return nil
+}
+
+// keepMedia copies the file of the edited event into its replacement.
+func (p *Portal) keepMedia(ctx context.Context, target *database.Message, content *event.MessageEventContent) {
+	var old *event.MessageEventContent
+	orig, err := p.m.matrix.Bot().GetEvent(ctx, p.RoomID, target.EventID)
+	if err == nil {
+		if err = orig.Content.ParseRaw(event.EventMessage); err == nil || errors.Is(err, event.ErrContentAlreadyParsed) {
+			old, err = orig.Content.AsMessage(), nil
+		}
+	}
+	if err != nil || old == nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to read the edited media message; the edit carries no file")
+		return
+	}
+	content.URL, content.File, content.Info = old.URL, old.File, old.Info
+	if content.FileName == "" {
+		content.FileName = old.FileName
+	}
 }
 
 func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *network.Reaction) error {
