@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/irc/ircconn"
@@ -60,6 +61,7 @@ type Client struct {
 	parting  map[string]bool          // channels we sent PART for
 	nicks    map[string]string        // casefolded -> nick as last seen
 	batches  map[string]string        // open batch reference -> type
+	split    splitHold                // leaves held during a netsplit
 	stopped  bool
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -112,6 +114,12 @@ func (cl *Client) currentNick() string {
 	return cl.nick
 }
 
+func (cl *Client) matrixUser() id.UserID {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	return cl.login.User
+}
+
 func (cl *Client) currentConn() *ircconn.Conn {
 	cl.lock.Lock()
 	defer cl.lock.Unlock()
@@ -128,15 +136,20 @@ func (cl *Client) inChannel(folded string) bool {
 // saveMeta stores the metadata after change (called with cl.lock held
 // released: it does I/O).
 func (cl *Client) saveMeta(change func(m *loginMeta)) {
+	cl.saveLogin(func(m *loginMeta, _ *network.Login) { change(m) })
+}
+
+// saveLogin is saveMeta that may change the login's names too.
+func (cl *Client) saveLogin(change func(m *loginMeta, l *network.Login)) {
 	cl.lock.Lock()
-	change(&cl.meta)
+	login := *cl.login
+	change(&cl.meta, &login)
 	raw, err := json.Marshal(&cl.meta)
 	if err != nil {
 		cl.lock.Unlock()
 		cl.log.Err(err).Msg("Failed to encode login metadata")
 		return
 	}
-	login := *cl.login
 	login.Metadata = raw
 	cl.login = &login
 	cl.lock.Unlock()
@@ -149,6 +162,22 @@ func (cl *Client) saveMeta(change func(m *loginMeta)) {
 		cl.log.Err(err).Msg("Failed to save login metadata")
 	}
 }
+
+// followNick makes the login's remote name and user the nick we now have
+// on the network, when they differ.
+func (cl *Client) followNick(nick string) {
+	name := remoteName(nick, cl.netName)
+	user := cl.userID(nick)
+	cl.lock.Lock()
+	same := cl.login.RemoteName == name && cl.login.RemoteUser == user
+	cl.lock.Unlock()
+	if same {
+		return
+	}
+	cl.saveLogin(func(_ *loginMeta, l *network.Login) { l.RemoteName, l.RemoteUser = name, user })
+}
+
+func remoteName(nick, netName string) string { return nick + " on " + netName }
 
 func (cl *Client) queue(evt network.Event) {
 	cl.c.host.QueueEvent(cl.loginID, evt)

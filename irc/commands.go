@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"gopkg.in/irc.v4"
 
@@ -127,14 +128,64 @@ func (c *Connector) cmdNick(ctx context.Context, cmd *network.CommandEvent) erro
 	if err = validateNick(nick, nickLen); err != nil {
 		return err
 	}
-	cl.saveMeta(func(m *loginMeta) { m.Nick = nick })
-	if conn != nil {
-		if err = conn.Send(&irc.Message{Command: "NICK", Params: []string{nick}}); err != nil {
+	var previous string
+	cl.saveMeta(func(m *loginMeta) { previous, m.Nick = m.Nick, nick })
+	if conn == nil {
+		cmd.Reply(fmt.Sprintf("You will ask %s for the nick %s when connected.", cl.netName, nick))
+		return nil
+	}
+	if cl.currentNick() == nick {
+		cmd.Reply(fmt.Sprintf("You are %s on %s already.", nick, cl.netName))
+		return nil
+	}
+	msg := &irc.Message{Command: "NICK", Params: []string{nick}}
+	if !conn.HasCap("labeled-response") {
+		if err = conn.Send(msg); err != nil {
 			return err
 		}
+		cmd.Reply(fmt.Sprintf("Asked %s for the nick %s.", cl.netName, nick))
+		return nil
 	}
-	cmd.Reply(fmt.Sprintf("Asked %s for the nick %s.", cl.netName, nick))
+	ch, err := conn.SendLabeled(msg)
+	if err != nil {
+		return err
+	}
+	timer := time.NewTimer(echoTimeout)
+	defer timer.Stop()
+	var reply ircconn.LabeledReply
+	select {
+	case reply = <-ch:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	cmd.Reply(nickAnswer(cl, reply, nick, previous))
 	return nil
+}
+
+// nickAnswer tells the user what the server said to their NICK. A nick
+// the server refuses outright is forgotten again (the previous one stays
+// wanted); a nick in use stays wanted and is asked for again later.
+func nickAnswer(cl *Client, reply ircconn.LabeledReply, nick, previous string) string {
+	for _, m := range reply.Messages {
+		reason := stripControl(m.Param(len(m.Params) - 1))
+		switch m.Command {
+		case "NICK":
+			// The reader hands the NICK to the handler too; saving here as
+			// well means the login shows the new name once we answer.
+			cl.followNick(m.Param(0))
+			return fmt.Sprintf("You are now %s on %s.", stripControl(m.Param(0)), cl.netName)
+		case "433", "436", "437":
+			return fmt.Sprintf("%s says the nick %s is in use (%s); Ferry will keep asking for it.", cl.netName, nick, reason)
+		case "432", "435", "438", "447", "484", "FAIL":
+			cl.saveMeta(func(meta *loginMeta) {
+				if meta.Nick == nick {
+					meta.Nick = previous
+				}
+			})
+			return fmt.Sprintf("%s refused the nick %s: %s", cl.netName, nick, reason)
+		}
+	}
+	return fmt.Sprintf("Asked %s for the nick %s.", cl.netName, nick)
 }
 
 func (c *Connector) cmdJoin(ctx context.Context, cmd *network.CommandEvent) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"gopkg.in/irc.v4"
@@ -12,13 +13,13 @@ import (
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
-// Reconnect backoff: exponential from BackoffBase to BackoffMax, with
+// Reconnect backoff: exponential from backoffBase to backoffMax, with
 // ±25 % jitter; servers that throttled or banned us wait at least
-// BackoffPunished.
+// backoffPunished.
 var (
-	BackoffBase     = 2 * time.Second
-	BackoffMax      = 5 * time.Minute
-	BackoffPunished = time.Minute
+	backoffBase     = newDuration(2 * time.Second)
+	backoffMax      = newDuration(5 * time.Minute)
+	backoffPunished = newDuration(time.Minute)
 )
 
 // Connect starts the connection loop in the background.
@@ -63,14 +64,14 @@ func (cl *Client) reconnect() {
 }
 
 func backoff(attempt int, kind ircconn.Kind) time.Duration {
-	d := BackoffBase
-	for i := 0; i < attempt && d < BackoffMax; i++ {
+	d, most := backoffBase.get(), backoffMax.get()
+	for i := 0; i < attempt && d < most; i++ {
 		d *= 2
 	}
-	d = min(d, BackoffMax)
+	d = min(d, most)
 	switch kind {
 	case ircconn.KindThrottled, ircconn.KindBanned, ircconn.KindTooManyConnections, ircconn.KindKilled, ircconn.KindFlooded:
-		d = max(d, BackoffPunished)
+		d = max(d, backoffPunished.get())
 	}
 	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
 	return d + jitter
@@ -206,10 +207,11 @@ func (cl *Client) onConnected(conn *ircconn.Conn) {
 	}
 	wanted := cl.meta.Nick
 	cl.lock.Unlock()
-	if conn.Nick() != wanted {
-		// Registration fell back to another nick: ask for ours later.
-		time.AfterFunc(30*time.Second, func() { _ = conn.RegainNick() })
+	cl.followNick(conn.Nick())
+	if !is.Equal(conn.Nick(), wanted) {
+		cl.log.Info().Str("nick", conn.Nick()).Str("wanted", wanted).Msg("Connected with a fallback nick; will try to regain ours")
 	}
+	go cl.regainLoop(conn)
 	for _, ch := range channels {
 		cl.sendJoin(conn, ch.Name, ch.Key)
 	}
@@ -300,14 +302,19 @@ func (cl *Client) trackBatch(msg *irc.Message) bool {
 
 // inHistoryBatch reports whether msg belongs to a history replay batch.
 func (cl *Client) inHistoryBatch(msg *irc.Message) bool {
+	return cl.inBatchOf(msg, "chathistory", "draft/chathistory", "znc.in/playback")
+}
+
+// inBatchOf reports whether msg belongs to an open batch of one of types.
+func (cl *Client) inBatchOf(msg *irc.Message, types ...string) bool {
 	ref := msg.Tags["batch"]
 	if ref == "" {
 		return false
 	}
 	cl.lock.Lock()
-	defer cl.lock.Unlock()
-	typ := cl.batches[ref]
-	return typ == "chathistory" || typ == "draft/chathistory" || typ == "znc.in/playback"
+	typ, ok := cl.batches[ref]
+	cl.lock.Unlock()
+	return ok && slices.Contains(types, typ)
 }
 
 // errNotConnected is what a Matrix user is told when a send finds the

@@ -162,6 +162,22 @@ func (c *Connector) ferryNicks(netName string) map[string]bool {
 	return out
 }
 
+// ferryUsers maps the casefolded nicks of running Ferry logins on netName
+// to their Matrix users. Callers must not hold any client's lock.
+func (c *Connector) ferryUsers(netName string) map[string]id.UserID {
+	cm := c.caseMapping(netName)
+	c.lock.Lock()
+	clients := c.clientsOn(netName)
+	c.lock.Unlock()
+	out := make(map[string]id.UserID, len(clients))
+	for _, cl := range clients {
+		if n := cl.currentNick(); n != "" {
+			out[ircconn.Casefold(cm, n)] = cl.matrixUser()
+		}
+	}
+	return out
+}
+
 // clientsOn lists the clients of one network; c.lock must be held.
 func (c *Connector) clientsOn(netName string) []*Client {
 	var out []*Client
@@ -226,7 +242,7 @@ func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []strin
 	}
 	login := &network.Login{
 		ID: makeLoginID(netName, user), User: user,
-		RemoteName: fmt.Sprintf("%s on %s", nick, netName),
+		RemoteName: remoteName(nick, netName),
 		RemoteUser: makeUserID(netName, c.caseMapping(netName), nick),
 		Metadata:   raw,
 	}

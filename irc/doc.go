@@ -22,6 +22,22 @@
 //   - Media from Matrix is sent as "[file: <name>]": plain homeserver
 //     links do not work with authenticated media, and signed public URLs
 //     are not implemented yet.
+//   - Nick mentions become pills (mentions.go): a whole run of nick
+//     characters, or one in brackets/backquotes, that casefolds to the
+//     nick of someone in the chat (at least 2 characters); Ferry users link
+//     to their Matrix account, others to their ghost, and m.mentions lists
+//     them. Nothing inside links or URL-looking words is touched.
+//   - Relayed messages are "<name> text"; the name loses control
+//     characters and IRC codes (so never a CTCP) and is capped at 64 bytes.
+//     With relay_allowed false a relayed send is refused with a UserError.
+//   - Netsplit QUITs ("a.net b.split") are held for netsplitWindow: a nick
+//     back within it is neither left nor joined; the rest leave together.
+//   - Reconnects back off exponentially with jitter (backoffBase ..
+//     backoffMax) and rejoin the saved channels; a Matrix message sent
+//     while down fails with a UserError (the core reports it in the room).
+//     The login's RemoteName follows the current nick, and a fallback nick
+//     is traded for the wanted one every regainInterval or as soon as its
+//     holder is seen to QUIT or change nick.
 //   - Passwords (`irc password`, `irc sasl`) are kept in the login's
 //     metadata, not yet encrypted at rest.
 package irc

@@ -170,6 +170,16 @@ func TestE2EAliasAndTwoUsers(t *testing.T) {
 	if count != 1 {
 		t.Errorf("bob's line was bridged %d times", count)
 	}
+	// Nick mentions become pills: Ferry users to their Matrix accounts,
+	// IRC people to their ghosts; the text stays escaped.
+	bob.send("PRIVMSG", "#lobby", "ALICE: <b>ask</b> carol & bob, not alice_")
+	got := alice.WaitForEvent(t, room, waitLong, bodyFrom(bobGhost, "ALICE: <b>ask</b> carol & bob, not alice_")).Content.AsMessage()
+	wantHTML := `<a href="https://matrix.to/#/` + alice.UserID.String() + `">ALICE</a>: &lt;b&gt;ask&lt;/b&gt; ` +
+		`<a href="https://matrix.to/#/` + carol.UserID.String() + `">carol</a> &amp; ` +
+		`<a href="https://matrix.to/#/` + bobGhost.String() + `">bob</a>, not alice_`
+	if got.FormattedBody != wantHTML || got.Mentions == nil || len(got.Mentions.UserIDs) != 3 || got.Mentions.UserIDs[0] != alice.UserID {
+		t.Errorf("mentions became %q %+v", got.FormattedBody, got.Mentions)
+	}
 	if n := len(alice.Events(room)); n == 0 {
 		t.Fatal("no events")
 	}

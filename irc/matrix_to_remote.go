@@ -69,10 +69,31 @@ func stripControl(s string) string {
 	}, s)
 }
 
+// relayName is how a relayed Matrix user is named on IRC: the display
+// name without control characters or IRC codes (so no CTCP, no line
+// break, no colour games), capped, else the localpart.
+func relayName(displayName string, sender id.UserID) string {
+	name := strings.TrimSpace(stripControl(displayName))
+	if name == "" {
+		name = stripControl(sender.Localpart())
+	}
+	if len(name) > 64 {
+		name = strings.ToValidUTF8(name[:64], "")
+	}
+	return name
+}
+
 func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*network.SendResult, error) {
 	target, err := cl.target(msg.Portal)
 	if err != nil {
 		return nil, err
+	}
+	prefix := ""
+	if msg.Relay != nil {
+		if !cl.cfg.RelayAllowed {
+			return nil, network.UserErrorf("relaying is not allowed on %s", cl.netName)
+		}
+		prefix = "<" + relayName(msg.Relay.DisplayName, msg.Sender) + "> "
 	}
 	conn := cl.currentConn()
 	if conn == nil {
@@ -93,13 +114,6 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 	}
 	if len(lines) == 0 {
 		return nil, network.UserErrorf("the message has no text IRC can show")
-	}
-	prefix := ""
-	if msg.Relay != nil {
-		if !cl.cfg.RelayAllowed {
-			return nil, network.UserErrorf("relaying is not allowed on %s", cl.netName)
-		}
-		prefix = "<" + stripControl(msg.Relay.DisplayName) + "> "
 	}
 	if msg.ReplyTo != nil && msg.ReplyTo.Sender != "" {
 		if netName, nick, ok := parseUserID(msg.ReplyTo.Sender); ok && netName == cl.netName {
@@ -162,6 +176,12 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 		defer timer.Stop()
 		select {
 		case reply := <-echo:
+			if reply.Err != nil {
+				// The connection ended (or the target was purged) before
+				// the server confirmed the line: say so rather than
+				// pretend it was delivered.
+				return nil, &network.UserError{Message: "the connection to " + cl.netName + " dropped before the server confirmed the message; it was probably not sent", Err: reply.Err}
+			}
 			for _, m := range reply.Messages {
 				if msgid := m.Tags["msgid"]; msgid != "" && (m.Command == "PRIVMSG" || m.Command == "NOTICE") {
 					result.ID = network.MessageID("id:" + msgid)
@@ -204,7 +224,10 @@ func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {
 	}
 	text := "* " + lines[0]
 	if edit.Relay != nil {
-		text = "<" + stripControl(edit.Relay.DisplayName) + "> " + text
+		if !cl.cfg.RelayAllowed {
+			return network.UserErrorf("relaying is not allowed on %s", cl.netName)
+		}
+		text = "<" + relayName(edit.Relay.DisplayName, edit.Sender) + "> " + text
 	}
 	pieces := conn.SplitText(target, text)
 	if len(pieces) == 0 {

@@ -191,6 +191,9 @@ func (cl *Client) handleJoin(msg *irc.Message) {
 		ch.members[cl.fold(nick)] = ""
 	}
 	cl.lock.Unlock()
+	if ch != nil && cl.splitRejoined(nick, folded) {
+		return // back from a netsplit: the ghost never left
+	}
 	if ch != nil && !cl.c.isFerryNick(cl.netName, nick) && cl.c.isPrimary(cl.netName, cl.loginID, folded) {
 		cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(channel), nick), Target: cl.userID(nick), Action: network.MembershipJoin})
 	}
@@ -289,12 +292,20 @@ func (cl *Client) handleQuit(msg *irc.Message) {
 		return
 	}
 	nick := msg.Prefix.Name
+	defer cl.nickFreed(nick)
 	ferry := cl.c.isFerryNick(cl.netName, nick)
+	split := isNetsplitReason(msg.Param(0))
 	for _, folded := range cl.channelsOf(nick) {
 		primary := !ferry && cl.c.isPrimary(cl.netName, cl.loginID, folded)
 		cl.removeMember(folded, nick)
-		if primary {
-			cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(cl.channelName(folded)), nick), Target: cl.userID(nick), Action: network.MembershipLeave, Reason: "Quit: " + msg.Param(0)})
+		if !primary {
+			continue
+		}
+		evt := &network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(cl.channelName(folded)), nick), Target: cl.userID(nick), Action: network.MembershipLeave, Reason: "Quit: " + msg.Param(0)}
+		if split {
+			cl.holdSplitLeave(nick, folded, evt)
+		} else {
+			cl.queue(evt)
 		}
 	}
 }
@@ -305,12 +316,23 @@ func (cl *Client) handleNick(msg *irc.Message) {
 	}
 	old, nick := msg.Prefix.Name, msg.Params[0]
 	cl.seeNick(nick)
-	if cl.isMe(old) {
+	// A labeled NICK answers our own NICK command (InspIRCd 3 gives it the
+	// new nick as source).
+	if cl.isMe(old) || msg.Tags["label"] != "" || cl.inBatchOf(msg, "labeled-response") {
 		cl.lock.Lock()
+		prev := cl.fold(cl.nick)
 		cl.nick = nick
+		for _, ch := range cl.channels {
+			if modes, ok := ch.members[prev]; ok {
+				delete(ch.members, prev)
+				ch.members[cl.fold(nick)] = modes
+			}
+		}
 		cl.lock.Unlock()
+		cl.followNick(nick)
 		return
 	}
+	defer cl.nickFreed(old)
 	// Ghosts are per nick: the new nick's ghost joins, the old one leaves.
 	// (Another Ferry login's nick change: its own connection has already
 	// taken the new nick, so both nicks are checked.)

@@ -53,6 +53,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		ts = serverTime
 	}
 	var portal network.PortalKey
+	var members map[string]bool // who may be mentioned (casefolded)
 	conn := cl.currentConn()
 	if conn == nil {
 		return
@@ -66,6 +67,10 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		if ch != nil {
 			joinedAt = ch.joinedAt
 			channel = ch.name
+			members = make(map[string]bool, len(ch.members))
+			for nick := range ch.members {
+				members[nick] = true
+			}
 		}
 		cl.lock.Unlock()
 		// Another Ferry login's channel line came from Matrix and is in
@@ -86,6 +91,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 			return
 		}
 		channel = target
+		members = map[string]bool{cl.fold(target): true, cl.fold(source): true}
 	} else {
 		return
 	}
@@ -97,6 +103,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	if html != "" {
 		content.Format, content.FormattedBody = event.FormatHTML, html
 	}
+	cl.addMentions(content, members)
 	id := messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], msg.Tags["msgid"], serverTime, hasTime, now)
 	cl.queue(&network.Message{
 		Meta:  network.Meta{Portal: portal, Sender: network.Sender{User: cl.userID(source)}, Timestamp: ts, CreatePortal: true},

@@ -74,8 +74,11 @@ type InspIRCd struct {
 	LogPath    string // InspIRCd's own log
 	OutPath    string // its stdout and stderr
 
-	cmd  *exec.Cmd
-	done chan struct{}
+	cmd     *exec.Cmd
+	done    chan struct{}
+	bin     string
+	timeout time.Duration
+	killed  bool // by Kill: its end is no crash
 }
 
 // StartInspIRCd writes a config into t.TempDir(), starts InspIRCd on free
@@ -109,8 +112,9 @@ func StartInspIRCd(t testing.TB, opts InspIRCdOptions) *InspIRCd {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
+	s.bin, s.timeout = bin, timeout
 	t.Cleanup(func() {
-		died := s.exited()
+		died := s.exited() && !s.killed
 		s.stop()
 		switch {
 		case died:
@@ -222,6 +226,7 @@ func (s *InspIRCd) start(bin string, timeout time.Duration) error {
 		return err
 	}
 	s.cmd = cmd
+	s.killed = false
 	s.done = make(chan struct{})
 	go func(done chan struct{}) {
 		_ = cmd.Wait()
@@ -326,6 +331,34 @@ func (s *InspIRCd) stop() {
 	select {
 	case <-s.done:
 	case <-time.After(10 * time.Second):
+	}
+}
+
+// Kill kills InspIRCd (SIGKILL) and waits for it to end, as a crash
+// would: every client connection drops. Restart brings it back.
+func (s *InspIRCd) Kill() {
+	s.killed = true
+	s.stop()
+}
+
+// Restart kills InspIRCd if it still runs and starts it again with the
+// same config and ports, returning once a client can register. All state
+// (channels, nicks) is lost, as in a real restart. A port still held by a
+// closing socket is waited for rather than changed.
+func (s *InspIRCd) Restart(t testing.TB) {
+	t.Helper()
+	s.stop()
+	deadline := time.Now().Add(s.timeout)
+	for {
+		err := s.start(s.bin, s.timeout)
+		if err == nil {
+			return
+		}
+		s.stop()
+		if !strings.Contains(err.Error(), "failed to bind") || time.Now().After(deadline) {
+			t.Fatalf("testbed: restart InspIRCd: %v\ntail of %s:\n%s", err, s.OutPath, tailFile(s.OutPath, 40))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

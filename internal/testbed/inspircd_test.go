@@ -95,3 +95,37 @@ func TestInspIRCdChanHistory(t *testing.T) {
 	b.Write([]byte("JOIN #hist\r\n"))
 	ircLine(t, b, br, "remember me")
 }
+
+// TestInspIRCdRestart: Kill drops every client; Restart brings the server
+// back on the same address.
+func TestInspIRCdRestart(t *testing.T) {
+	t.Parallel()
+	s := StartInspIRCd(t, InspIRCdOptions{NoFlood: true})
+	addr := s.Addr
+	a, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ar := bufio.NewReader(a)
+	a.Write([]byte("NICK alice\r\nUSER a 0 * :a\r\n"))
+	ircLine(t, a, ar, " 001 alice ")
+	s.Kill()
+	a.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, err := ar.ReadString('\n'); err != nil {
+			break // the connection dropped
+		}
+	}
+	s.Restart(t)
+	if s.Addr != addr {
+		t.Errorf("address changed from %s to %s", addr, s.Addr)
+	}
+	b, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.Write([]byte("NICK alice\r\nUSER a 0 * :a\r\n"))
+	ircLine(t, b, bufio.NewReader(b), " 001 alice ")
+}

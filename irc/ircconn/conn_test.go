@@ -343,3 +343,37 @@ func TestCloseWaitsForServer(t *testing.T) {
 		t.Errorf("goroutines left after Close:\n%s", leaked)
 	}
 }
+
+// TestLabeledNickSource: InspIRCd 3 answers a labeled NICK with the new
+// nick as source; the Conn still follows its own nick change, inside a
+// labeled batch too.
+func TestLabeledNickSource(t *testing.T) {
+	s := newFakeServer(t)
+	c, fc := mustDial(t, s, Config{Nick: "ferry", Unlimited: true}, "labeled-response batch message-tags")
+	reply, err := c.SendLabeled(msg("NICK", "ferry2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := fc.expectMsg().Tags["label"]
+	fc.send("@label=" + label + " :ferry2!u@h NICK ferry2")
+	<-reply
+	if c.Nick() != "ferry2" {
+		t.Errorf("Nick() = %q after a labeled NICK", c.Nick())
+	}
+	reply, _ = c.SendLabeled(msg("NICK", "ferry3"))
+	label = fc.expectMsg().Tags["label"]
+	fc.send("@label="+label+" :irc.test BATCH +n labeled-response", "@batch=n :ferry3!u@h NICK ferry3", ":irc.test BATCH -n")
+	<-reply
+	if c.Nick() != "ferry3" {
+		t.Errorf("Nick() = %q after a NICK in a labeled batch", c.Nick())
+	}
+	// Someone else's unlabeled NICK is not ours.
+	fc.send(":bob!u@h NICK ferry4")
+	reply, _ = c.SendLabeled(msg("PING", "x"))
+	label = fc.expectMsg().Tags["label"]
+	fc.send("@label=" + label + " :irc.test PONG irc.test x")
+	<-reply
+	if c.Nick() != "ferry3" {
+		t.Errorf("Nick() = %q after another's NICK", c.Nick())
+	}
+}

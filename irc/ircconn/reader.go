@@ -167,7 +167,9 @@ func (c *Conn) incoming(msg *irc.Message) {
 		c.srvErr = &ServerError{Kind: ClassifyClose(reason), Command: "ERROR", Reason: reason}
 		c.mu.Unlock()
 	case "NICK":
-		if c.isSelf(msg.Prefix) {
+		// A labeled NICK is the answer to our own NICK command, whatever
+		// its source says (InspIRCd 3 puts the new nick there).
+		if c.isSelf(msg.Prefix) || c.isLabeledReply(msg) {
 			c.mu.Lock()
 			c.nick = msg.Param(0)
 			c.mu.Unlock()
@@ -266,6 +268,16 @@ func (c *Conn) capUpdate(msg *irc.Message) {
 			c.log.Debug().Err(err).Msg("IRC CAP REQ after CAP NEW not sent")
 		}
 	}
+}
+
+// isLabeledReply reports whether msg answers one of our labeled commands:
+// it carries a label, or sits in a labeled-response batch.
+func (c *Conn) isLabeledReply(msg *irc.Message) bool {
+	if msg.Tags["label"] != "" {
+		return true
+	}
+	ref := msg.Tags["batch"]
+	return ref != "" && c.batches[ref] != nil
 }
 
 // labelBatch collects the messages of one labeled-response batch.

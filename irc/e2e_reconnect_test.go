@@ -1,0 +1,85 @@
+package irc
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/internal/testbed"
+)
+
+// shortBackoff makes reconnects quick for the rest of the test.
+func shortBackoff(t *testing.T) {
+	backoffBase.setForTest(t, 100*time.Millisecond)
+	backoffMax.setForTest(t, time.Second)
+}
+
+// waitFor polls cond until it holds, failing after waitLong.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestE2EReconnect (slow): the IRC server restarts; a Matrix message sent
+// meanwhile is reported as not sent, the login reconnects with backoff and
+// rejoins its channel, lines flow both ways again, and the user gets no
+// connection notices for a short outage.
+func TestE2EReconnect(t *testing.T) {
+	shortBackoff(t)
+	e := startEnv(t, testbed.InspIRCdOptions{})
+	bob := e.peer("bob")
+	bob.send("JOIN", "#ferry")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+
+	alice := e.h.User("alice")
+	mgmt := e.h.ManagementRoom(alice)
+	cl := e.login(alice, mgmt, "alice")
+	e.h.Command(alice, mgmt, "irc join test #ferry", "Joining #ferry")
+	room := portalInvite(t, alice, mgmt)
+	alice.Join(t, room.String())
+	bobGhost := e.ghost("bob")
+	alice.WaitForMembership(t, room, bobGhost, event.MembershipJoin, waitLong)
+	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
+
+	e.srv.Kill()
+	waitFor(t, "the connection to drop", func() bool { return cl.currentConn() == nil })
+	lost := alice.SendText(t, room, "while the server is down")
+	notice := alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == e.h.BotMXID && msg != nil && msg.RelatesTo.GetReplyTo() == lost
+	})
+	if body := notice.Content.AsMessage().Body; !strings.Contains(body, "not sent") {
+		t.Errorf("the failure was reported as %q", body)
+	}
+
+	e.srv.Restart(t)
+	waitFor(t, "alice to rejoin #ferry", func() bool { return cl.inChannel(cl.fold("#ferry")) })
+	bob = e.peer("bob")
+	bob.send("JOIN", "#ferry")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	bob.send("PRIVMSG", "#ferry", "after the restart")
+	alice.WaitForEvent(t, room, waitLong, bodyFrom(bobGhost, "after the restart"))
+	alice.SendText(t, room, "back again")
+	if m := bob.expect("alice's line", isCmd("PRIVMSG", "alice"), nil); m.Param(1) != "back again" {
+		t.Errorf("bob got %v", m)
+	}
+	// The outage was short: the core's debounce kept the user unbothered.
+	for _, evt := range alice.Events(mgmt) {
+		if msg := evt.Content.AsMessage(); evt.Sender == e.h.BotMXID && msg != nil && strings.Contains(msg.Body, "disconnected") {
+			t.Errorf("connection notice for a short outage: %q", msg.Body)
+		}
+	}
+	for _, evt := range alice.Events(room) {
+		if bodyFrom(bobGhost, "while the server is down")(evt) {
+			t.Errorf("the unsent message appeared as bridged")
+		}
+	}
+}

@@ -1,0 +1,43 @@
+package irc
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+func TestRelayName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Dave":                          "Dave",
+		"\x01ACTION da\x02ve\x0304,05x": "ACTION davex",
+		"a\r\nQUIT :x":                  "aQUIT :x",
+		" \x03\x01 ":                    "dave", // nothing left: the localpart
+		strings.Repeat("é", 40):         strings.Repeat("é", 32),
+	} {
+		if got := relayName(in, "@dave:example.org"); got != want {
+			t.Errorf("relayName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRelayRefused: with relay_allowed false, a relayed message is refused
+// with a UserError (shown to the sender), whether connected or not.
+func TestRelayRefused(t *testing.T) {
+	c := New()
+	cfg := &NetworkConfig{Address: "127.0.0.1:6667", RelayAllowed: false}
+	cl := newClient(c, cfg, &network.Login{ID: "test/@alice:ex.org", User: "@alice:ex.org"}, loginMeta{Network: "test"})
+	msg := &network.OutgoingMessage{
+		OutgoingMeta: network.OutgoingMeta{Portal: network.PortalKey{Network: NetworkID, Chat: "test/#chan"}, Sender: "@dave:ex.org", Relay: &network.RelaySender{DisplayName: "dave"}},
+		Content:      &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"},
+	}
+	_, err := cl.Send(context.Background(), msg)
+	var ue *network.UserError
+	if !errors.As(err, &ue) || !strings.Contains(ue.Message, "relaying is not allowed") {
+		t.Errorf("relayed send gave %v", err)
+	}
+}
