@@ -175,3 +175,44 @@ func TestGroupRoomIsNotManagementRoom(t *testing.T) {
 		t.Errorf("a group room became the management room")
 	}
 }
+
+// TestBusyReconnectsAreReportedOnce: an outage that a network retries
+// faster than the notice delay (its state flipping between connecting and
+// disconnected) is reported once, on time.
+func TestBusyReconnectsAreReportedOnce(t *testing.T) {
+	old := bridge.DownNoticeAfter
+	bridge.DownNoticeAfter = 2 * time.Second
+	t.Cleanup(func() { bridge.DownNoticeAfter = old })
+	sc := newScene(t, false)
+	before := ferrytest.Seen(sc.alice, sc.mgmt)
+	// The network keeps retrying until the notice has come: with a timer
+	// restarted at every state change it would never come.
+	stop, flapped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(flapped)
+		for {
+			sc.cl.State(network.State{Kind: network.StateConnecting})
+			time.Sleep(200 * time.Millisecond)
+			sc.cl.State(network.State{Kind: network.StateTransientDisconnect, Message: "connection refused"})
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	sc.h.WaitForBotNoticeExcept(sc.alice, sc.mgmt, "has been disconnected", before)
+	close(stop)
+	<-flapped
+	sc.cl.State(network.State{Kind: network.StateConnected})
+	sc.h.WaitForBotNoticeExcept(sc.alice, sc.mgmt, "connected again", before)
+	notices := 0
+	for _, evt := range sc.alice.Events(sc.mgmt) {
+		if msg := evt.Content.AsMessage(); !before[evt.ID] && evt.Sender == sc.h.BotMXID && msg != nil && strings.Contains(msg.Body, "has been disconnected") {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d outage notices, want 1", notices)
+	}
+}

@@ -71,12 +71,24 @@ func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *n
 		}
 	}
 	le := &loginEntry{login: login, net: net, client: client, state: network.State{Kind: network.StateConnecting}, stateSince: time.Now()}
+	// A login that never gets anywhere is reported like any outage.
+	le.lock.Lock()
+	b.applyState(le, le.state)
+	le.lock.Unlock()
 	b.loginLock.Lock()
 	old := b.logins[loginKey{net, login.ID}]
 	b.logins[loginKey{net, login.ID}] = le
 	b.loginLock.Unlock()
-	if old != nil && old.client != client {
-		old.client.Disconnect()
+	if old != nil {
+		old.lock.Lock()
+		if old.downTimer != nil {
+			old.downTimer.Stop()
+			old.downTimer = nil
+		}
+		old.lock.Unlock()
+		if old.client != client {
+			old.client.Disconnect()
+		}
 	}
 	if connect {
 		client.Connect(b.ctx)
@@ -178,34 +190,44 @@ func (b *Bridge) reportState(net network.NetworkID, loginID network.LoginID, st 
 	le.state, le.stateSince = st, time.Now()
 	b.Log.Info().Str("network", string(net)).Str("login", string(loginID)).
 		Str("state", string(st.Kind)).Str("previous", string(prev.Kind)).Str("reason", st.Message).Msg("Login state changed")
-	if le.downTimer != nil {
-		le.downTimer.Stop()
-		le.downTimer = nil
+	b.applyState(le, st)
+}
+
+// applyState decides the notices for a new state; le.lock is held. The
+// down timer runs from the first state that is not "connected" and is not
+// restarted by the states a reconnecting network passes through, so a
+// long outage is reported once, on time, however busily it is retried.
+func (b *Bridge) applyState(le *loginEntry, st network.State) {
+	name := fmt.Sprintf("%s (%s)", b.NetworkName(le.net), le.login.RemoteName)
+	stopTimer := func() {
+		if le.downTimer != nil {
+			le.downTimer.Stop()
+			le.downTimer = nil
+		}
 	}
-	name := fmt.Sprintf("%s (%s)", b.NetworkName(net), le.login.RemoteName)
 	switch {
 	case st.Kind == network.StateConnected:
+		stopTimer()
 		if le.downNotified {
 			le.downNotified = false
 			go b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("✅ %s is connected again.", name))
 		}
 	case st.Kind.NeedsAction():
+		stopTimer()
 		le.downNotified = true
 		go b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("⚠️ %s needs your attention: %s", name, stateText(st)))
-	case st.Kind == network.StateConnecting && prev.Kind == network.StateConnecting:
-	default:
-		if le.downNotified {
-			return
-		}
+	case le.downTimer == nil && !le.downNotified:
 		le.downTimer = time.AfterFunc(DownNoticeAfter, func() {
 			le.lock.Lock()
-			still := le.state == st
-			if still {
+			current := le.state
+			down := current.Kind != network.StateConnected && !current.Kind.NeedsAction() && le.downTimer != nil
+			if down {
 				le.downNotified = true
+				le.downTimer = nil
 			}
 			le.lock.Unlock()
-			if still {
-				b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("⚠️ %s has been disconnected for %s: %s. Ferry keeps trying.", name, DownNoticeAfter.Round(time.Second), stateText(st)))
+			if down {
+				b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("⚠️ %s has been disconnected for %s: %s. Ferry keeps trying.", name, DownNoticeAfter.Round(time.Second), stateText(current)))
 			}
 		})
 	}
