@@ -33,6 +33,7 @@ func (b *Bridge) router() http.Handler {
 	mux.HandleFunc("GET /_matrix/mau/live", b.getHealth)
 	mux.HandleFunc("GET /_matrix/mau/ready", b.getHealth)
 	mux.HandleFunc("GET /health", b.getHealth)
+	mux.HandleFunc("GET "+publicMediaPath+"{token}/{name}", b.servePublicMedia)
 	return mux
 }
 

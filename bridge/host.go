@@ -87,6 +87,18 @@ func (h *host) UpdateGhost(ctx context.Context, user network.UserID, info *netwo
 	return h.b.Ghosts.UpdateInfo(ctx, ghost, info)
 }
 
+func (h *host) UploadMedia(ctx context.Context, data []byte, mimeType, fileName string) (id.ContentURIString, error) {
+	uri, err := h.b.Matrix.Upload(ctx, h.b.Matrix.Bot(), data, mimeType, fileName)
+	if err != nil {
+		return "", err
+	}
+	return uri.CUString(), nil
+}
+
+func (h *host) PublicMediaURL(mxc id.ContentURIString, room id.RoomID, event id.EventID, fileName string) (string, bool) {
+	return h.b.PublicMediaURL(mxc, room, event, fileName)
+}
+
 func (h *host) GhostMXID(user network.UserID) id.UserID {
 	return h.b.Ghosts.MXID(network.GhostKey{Network: h.net, User: user})
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"maunium.net/go/mautrix/event"
 
+	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
@@ -101,5 +104,68 @@ func TestMediaBothWays(t *testing.T) {
 	}
 	if !bytes.Equal(sent, matrixFile) || media.FileName != "blob.bin" || media.MimeType != "application/octet-stream" {
 		t.Errorf("the network got %d bytes named %q (%s); want %d bytes blob.bin", len(sent), media.FileName, media.MimeType, len(matrixFile))
+	}
+}
+
+func httpGet(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// TestPublicMediaLinks: a link to a bridged Matrix file serves it; a
+// tampered or expired link does not; after the event is redacted the link
+// is dead.
+func TestPublicMediaLinks(t *testing.T) {
+	sc := newScene(t, false)
+	room := sc.openPortal(t, "hello")
+	ctx := sc.h.Context(time.Minute)
+	data := []byte("a file people on IRC will fetch")
+	up, err := sc.alice.UploadBytesWithName(ctx, data, "text/plain", "note.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := sc.alice.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgFile, Body: "note.txt", URL: up.ContentURI.CUString()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, ok := sc.h.Bridge.PublicMediaURL(up.ContentURI.CUString(), room, resp.EventID, "note.txt")
+	if !ok {
+		t.Fatal("no public link although public_address is set")
+	}
+	if code, body := httpGet(t, link); code != http.StatusOK || !bytes.Equal(body, data) {
+		t.Fatalf("link answered %d with %q", code, body)
+	}
+	// Change one character of the signed token.
+	i := strings.Index(link, "/_ferry/media/") + len("/_ferry/media/") + 5
+	tampered := link[:i] + string(rune(link[i]^1)) + link[i+1:]
+	if code, _ := httpGet(t, tampered); code != http.StatusForbidden {
+		t.Errorf("a tampered link answered %d", code)
+	}
+	old := bridge.PublicMediaTTL
+	bridge.PublicMediaTTL = -time.Minute
+	expired, _ := sc.h.Bridge.PublicMediaURL(up.ContentURI.CUString(), room, resp.EventID, "note.txt")
+	bridge.PublicMediaTTL = old
+	if code, _ := httpGet(t, expired); code != http.StatusGone {
+		t.Errorf("an expired link answered %d", code)
+	}
+	if _, err = sc.alice.RedactEvent(ctx, room, resp.EventID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(waitLong)
+	for {
+		code, _ := httpGet(t, link)
+		if code == http.StatusGone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the link still answers %d after the event was redacted", code)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -133,7 +133,7 @@ func (p *Portal) displayName(ctx context.Context, user id.UserID) string {
 }
 
 func (p *Portal) meta(evt *event.Event, relay *network.RelaySender) network.OutgoingMeta {
-	return network.OutgoingMeta{Portal: p.Key, EventID: evt.ID, Sender: evt.Sender, Relay: relay}
+	return network.OutgoingMeta{Portal: p.Key, Room: p.RoomID, EventID: evt.ID, Sender: evt.Sender, Relay: relay}
 }
 
 func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {

@@ -43,13 +43,17 @@ type HomeserverConfig struct {
 type AppServiceConfig struct {
 	// Address is how the homeserver reaches Ferry (the registration's url).
 	// When absent it is derived from Hostname and Port.
-	Address  string    `yaml:"address"`
-	Hostname string    `yaml:"hostname"`
-	Port     int       `yaml:"port"`
-	ID       string    `yaml:"id"`
-	Bot      BotConfig `yaml:"bot"`
-	ASToken  string    `yaml:"as_token"`
-	HSToken  string    `yaml:"hs_token"`
+	Address string `yaml:"address"`
+	// PublicAddress is the base URL at which people outside Matrix (IRC
+	// users following a paste or file link) reach Ferry's media endpoint,
+	// usually through a reverse proxy. Empty: no such links are made.
+	PublicAddress string    `yaml:"public_address"`
+	Hostname      string    `yaml:"hostname"`
+	Port          int       `yaml:"port"`
+	ID            string    `yaml:"id"`
+	Bot           BotConfig `yaml:"bot"`
+	ASToken       string    `yaml:"as_token"`
+	HSToken       string    `yaml:"hs_token"`
 }
 
 type BotConfig struct {

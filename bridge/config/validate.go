@@ -74,6 +74,9 @@ func (c *Config) Validate(requireTokens bool) error {
 
 	as := c.AppService
 	checkHTTPURL(add, "appservice.address", as.Address)
+	if as.PublicAddress != "" {
+		checkHTTPURL(add, "appservice.public_address", as.PublicAddress)
+	}
 	switch {
 	case strings.TrimSpace(as.Hostname) == "":
 		add("appservice.hostname", "required: the address to listen on, e.g. 127.0.0.1")

@@ -152,6 +152,14 @@ type Host interface {
 	// UpdateGhost refreshes a remote person's ghost (name, avatar) when the
 	// network learns of a change outside any chat.
 	UpdateGhost(ctx context.Context, user UserID, info *UserInfo) error
+	// UploadMedia stores a file on the homeserver as the bridge bot, e.g.
+	// the full text of a message too long for the network (a paste).
+	UploadMedia(ctx context.Context, data []byte, mimeType, fileName string) (id.ContentURIString, error)
+	// PublicMediaURL is a link people outside Matrix can follow to a file
+	// of a bridged Matrix event (room, event): signed, expiring, and dead
+	// once the event is redacted. ok is false when the bridge has no public
+	// address configured; then no link can be made.
+	PublicMediaURL(mxc id.ContentURIString, room id.RoomID, event id.EventID, fileName string) (url string, ok bool)
 	// GhostMXID is the Matrix user ID of a remote person's ghost, for
 	// mentions (pills) in converted messages. It creates nothing.
 	GhostMXID(user UserID) id.UserID

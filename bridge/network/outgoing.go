@@ -11,7 +11,8 @@ import (
 // OutgoingMeta is common to everything the core asks a network to send.
 type OutgoingMeta struct {
 	Portal PortalKey
-	// EventID is the Matrix event being bridged.
+	// Room and EventID are the Matrix room and event being bridged.
+	Room    id.RoomID
 	EventID id.EventID
 	// Sender is the Matrix user who sent it.
 	Sender id.UserID

@@ -59,6 +59,8 @@ func Start(t testing.TB, opts Options, connectors ...network.Connector) *Harness
 	cfg.AppService.Hostname = "127.0.0.1"
 	cfg.AppService.Port = port
 	cfg.AppService.Address = fmt.Sprintf("http://127.0.0.1:%d", port)
+	// Public media links are served by the same listener in tests.
+	cfg.AppService.PublicAddress = cfg.AppService.Address
 	cfg.AppService.ASToken = "as-" + randomSuffix()
 	cfg.AppService.HSToken = "hs-" + randomSuffix()
 	cfg.Database.Type = config.DatabaseSQLite
