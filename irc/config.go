@@ -41,9 +41,9 @@ type NetworkConfig struct {
 	// SASL allows users to store SASL PLAIN credentials (`irc sasl`).
 	SASL  bool        `yaml:"sasl"`
 	Flood FloodConfig `yaml:"flood"`
-	// PasteThreshold is the number of lines above which a message would be
-	// uploaded as a paste. Parsed and validated; paste upload is not
-	// implemented yet, so long messages are always split into lines.
+	// PasteThreshold is the number of lines above which a Matrix message
+	// goes to IRC as its first line and a link to the whole text (needs
+	// appservice.public_address; without it long messages are split).
 	PasteThreshold int  `yaml:"paste_threshold"`
 	RelayAllowed   bool `yaml:"relay_allowed"`
 	// PMFromStrangers opens a DM room for a PM from anyone (default true).

@@ -29,13 +29,20 @@ type ircEnv struct {
 
 func startEnv(t *testing.T, opts testbed.InspIRCdOptions) *ircEnv {
 	t.Helper()
+	return startEnvWith(t, opts, "")
+}
+
+// startEnvWith adds extra YAML lines (indented for the network's mapping,
+// e.g. "    paste_threshold: 3\n") to the test network's config.
+func startEnvWith(t *testing.T, opts testbed.InspIRCdOptions, extra string) *ircEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test (InspIRCd + Dendrite) skipped in -short mode")
 	}
 	opts.NoFlood = true
 	srv := testbed.StartInspIRCd(t, opts)
 	c := New()
-	section := fmt.Sprintf("networks:\n  test:\n    address: %q\n    flood: unlimited\n    relay_allowed: true\n", srv.Addr)
+	section := fmt.Sprintf("networks:\n  test:\n    address: %q\n    flood: unlimited\n    relay_allowed: true\n", srv.Addr) + extra
 	h := ferrytest.Start(t, ferrytest.Options{Sections: map[network.NetworkID]string{NetworkID: section}}, c)
 	return &ircEnv{t: t, srv: srv, c: c, h: h}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 
@@ -102,15 +103,10 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 	content := msg.Content
 	var lines []string
 	if content.MsgType.IsMedia() || msg.Media != nil {
-		// Media links need signed public URLs (authenticated media makes
-		// homeserver links useless); until then IRC gets the file name.
-		name := content.FileName
-		if name == "" {
-			name = content.Body
-		}
-		lines = []string{"[file: " + stripControl(name) + "]"}
+		lines = cl.mediaLines(msg)
 	} else {
 		lines = ircfmt.MatrixToIRC(content.Body, string(content.Format), content.FormattedBody, ircfmt.Options{NickFor: cl.nickFor})
+		lines = cl.pasteIfLong(ctx, msg, lines)
 	}
 	if len(lines) == 0 {
 		return nil, network.UserErrorf("the message has no text IRC can show")
@@ -142,6 +138,47 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 		return nil, network.UserErrorf("the message does not fit in an IRC line to %s", target)
 	}
 	return cl.sendLines(ctx, conn, command, target, tags, pieces)
+}
+
+// mediaLines names a Matrix file for IRC, with a public link to it when
+// Ferry has a public address (homeserver links need a Matrix account).
+func (cl *Client) mediaLines(msg *network.OutgoingMessage) []string {
+	content := msg.Content
+	name := content.FileName
+	if name == "" {
+		name = content.Body
+	}
+	name = stripControl(name)
+	link, ok := cl.c.host.PublicMediaURL(content.URL, msg.Room, msg.EventID, name)
+	if !ok {
+		return []string{"[file: " + name + "]"}
+	}
+	line := name + ": " + link
+	if caption := content.GetCaption(); caption != "" {
+		line = stripControl(caption) + " (" + line + ")"
+	}
+	return []string{line}
+}
+
+// pasteIfLong replaces a message longer than the network's paste
+// threshold by its first line and a link to the whole text, so a long
+// Matrix message does not flood the channel. Without a public address, or
+// when the upload fails, the lines go out as they are.
+func (cl *Client) pasteIfLong(ctx context.Context, msg *network.OutgoingMessage, lines []string) []string {
+	limit := cl.cfg.PasteThreshold
+	if limit <= 0 || len(lines) <= limit {
+		return lines
+	}
+	mxc, err := cl.c.host.UploadMedia(ctx, []byte(msg.Content.Body), "text/plain; charset=utf-8", "message.txt")
+	if err != nil {
+		cl.log.Warn().Err(err).Msg("Failed to upload a long message as a paste; sending its lines")
+		return lines
+	}
+	link, ok := cl.c.host.PublicMediaURL(mxc, msg.Room, msg.EventID, "message.txt")
+	if !ok {
+		return lines
+	}
+	return []string{fmt.Sprintf("%s … (%d lines: %s)", lines[0], len(lines), link)}
 }
 
 func validTagValue(v string) bool {
