@@ -19,9 +19,12 @@
 //   - Lines from Ferry logins' own nicks in channels are never bridged as
 //     ghost messages (they came from Matrix), nor are lines inside a
 //     chathistory batch or older than our JOIN (history replays).
-//   - Media from Matrix is sent as "[file: <name>]": plain homeserver
-//     links do not work with authenticated media, and signed public URLs
-//     are not implemented yet.
+//   - Media from Matrix is sent as "<name>: <link>", and a message longer
+//     than paste_threshold lines as its first line and a link to the whole
+//     text: the links are the core's signed public media URLs (plain
+//     homeserver links need a Matrix account). Without
+//     appservice.public_address, files are "[file: <name>]" and long
+//     messages are split.
 //   - Nick mentions become pills (mentions.go): a whole run of nick
 //     characters, or one in brackets/backquotes, that casefolds to the
 //     nick of someone in the chat (at least 2 characters); Ferry users link
