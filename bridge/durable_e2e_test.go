@@ -91,3 +91,25 @@ func TestQueueBoundIsReported(t *testing.T) {
 		t.Errorf("%d messages arrived; the bound is 3", got)
 	}
 }
+
+// TestIdlePortalsWakeUp: a portal whose goroutine ended after idling
+// takes up work from either side again, in order.
+func TestIdlePortalsWakeUp(t *testing.T) {
+	old := portals.PortalIdleTimeout
+	portals.PortalIdleTimeout = 20 * time.Millisecond
+	t.Cleanup(func() { portals.PortalIdleTimeout = old })
+	s := newScene(t, false)
+	room := s.openPortal(t, "before")
+	for round := 0; round < 3; round++ {
+		time.Sleep(200 * time.Millisecond)
+		s.alice.SendText(t, room, fmt.Sprintf("matrix %d", round))
+		if got := expectOut[*network.OutgoingMessage](t, s.cl); got.Content.Body != fmt.Sprintf("matrix %d", round) {
+			t.Fatalf("round %d: the network got %q", round, got.Content.Body)
+		}
+		time.Sleep(200 * time.Millisecond)
+		for i := 0; i < 3; i++ {
+			s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("w%d-%d", round, i)), "bob", time.Now(), fmt.Sprintf("wake %d", round*3+i)))
+		}
+	}
+	assertInOrder(t, s.alice, room, s.bob, "wake", 9)
+}

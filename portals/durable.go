@@ -32,8 +32,9 @@ type durableState struct {
 	lock sync.Mutex
 	// backlog means: events are in the store that are not in the channel.
 	// While it is set, new events go to the store only, so the portal reads
-	// them in order after what the channel holds.
-	backlog bool
+	// them in order after what the channel holds. It changes under lock and
+	// is read without it (by the goroutine deciding whether it may end).
+	backlog atomic.Bool
 	// lastSeq is the newest stored event the portal has bridged.
 	lastSeq int64
 	pending atomic.Int64
@@ -67,24 +68,24 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 		return err
 	}
 	p.durable.pending.Add(1)
-	if p.durable.backlog {
+	if p.durable.backlog.Load() {
 		return nil
 	}
-	select {
-	case p.queue <- &queueItem{remote: evt, login: login, seq: row.Seq}:
-	default:
-		p.durable.backlog = true
+	if !p.tryEnqueue(&queueItem{remote: evt, login: login, seq: row.Seq}) {
+		p.durable.backlog.Store(true)
 		p.wake()
 	}
 	return nil
 }
 
-// wake nudges an idle portal goroutine to look at its backlog.
+// wake nudges the portal goroutine, starting it if needed, to look at
+// its backlog.
 func (p *Portal) wake() {
 	select {
 	case p.wakeup <- struct{}{}:
 	default:
 	}
+	p.kick()
 }
 
 // ReplayDurable hands every stored remote event back to its portal, after
@@ -105,7 +106,7 @@ func (m *Manager) ReplayDurable(ctx context.Context) error {
 		}
 		p.durable.lock.Lock()
 		p.durable.pending.Add(n)
-		p.durable.backlog = true
+		p.durable.backlog.Store(true)
 		p.durable.lock.Unlock()
 		p.wake()
 	}
@@ -128,7 +129,7 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 			p.durable.lock.Lock()
 			rows, err = p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq, backlogBatch)
 			if err == nil && len(rows) == 0 {
-				p.durable.backlog = false
+				p.durable.backlog.Store(false)
 			}
 			p.durable.lock.Unlock()
 			if err != nil || len(rows) == 0 {

@@ -122,10 +122,9 @@ func (m *Manager) loadLocked(row *database.Portal) *Portal {
 	if row.RoomID != "" {
 		m.byRoom[row.RoomID] = p
 	}
-	if !m.stopped {
-		m.wg.Add(1)
-		go p.run(m.ctx)
-	}
+	// The goroutine starts with the first item (kick) and ends when the
+	// portal has been idle for PortalIdleTimeout: idle portals cost memory
+	// for their state only.
 	return p
 }
 
@@ -143,37 +142,25 @@ func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt net
 		return nil, err
 	}
 	result := make(chan error, 1)
-	item := &queueItem{remote: evt, login: login, result: result}
-	select {
-	case p.queue <- item:
-		return result, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-m.ctx.Done():
-		return nil, fmt.Errorf("portal %s: bridge is stopping", p.Key)
+	if err = p.enqueue(ctx, &queueItem{remote: evt, login: login, result: result}); err != nil {
+		return nil, err
 	}
+	return result, nil
 }
 
 // QueueMatrix hands a Matrix event of p's room to p's queue; done is
 // called once the event has been handled (successfully or with the user
 // told why not).
 func (m *Manager) QueueMatrix(p *Portal, evt *event.Event, done func()) {
-	select {
-	case p.queue <- &queueItem{matrix: evt, done: done}:
-	case <-m.ctx.Done():
-	}
+	_ = p.enqueue(m.ctx, &queueItem{matrix: evt, done: done})
 }
 
 // Do runs fn on the portal's goroutine, ordered with its events, and
 // waits for it: the way to change a portal from outside.
 func (m *Manager) Do(ctx context.Context, p *Portal, fn func(ctx context.Context) error) error {
 	result := make(chan error, 1)
-	select {
-	case p.queue <- &queueItem{fn: fn, result: result}:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-m.ctx.Done():
-		return fmt.Errorf("bridge is stopping")
+	if err := p.enqueue(ctx, &queueItem{fn: fn, result: result}); err != nil {
+		return err
 	}
 	select {
 	case err := <-result:

@@ -32,9 +32,7 @@ func (m *Manager) QueueReceipt(p *Portal, user id.UserID, eventID id.EventID) {
 // queueEphemeral drops the item when the portal is busy rather than
 // making the homeserver wait for a typing notice.
 func (m *Manager) queueEphemeral(p *Portal, fn func(ctx context.Context) error) {
-	select {
-	case p.queue <- &queueItem{fn: fn}:
-	default:
+	if !p.tryEnqueue(&queueItem{fn: fn}) {
 		m.log.Debug().Stringer("portal", p.Key).Msg("Portal busy, dropping ephemeral event")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
@@ -21,6 +23,9 @@ type Portal struct {
 	log    zerolog.Logger
 	queue  chan *queueItem
 	wakeup chan struct{}
+	// runLock guards running: whether the portal's goroutine exists.
+	runLock sync.Mutex
+	running bool
 	// durable tracks the stored queue of remote events (durable.go).
 	durable durableState
 	// typing is who was typing in the room at the last typing event.
@@ -41,11 +46,71 @@ type queueItem struct {
 	fn func(ctx context.Context) error
 }
 
+// PortalIdleTimeout is how long a portal's goroutine waits for work
+// before it ends; the next item starts a new one.
+var PortalIdleTimeout = 5 * time.Minute
+
+// enqueue adds an item, waiting while the queue is full, and makes sure
+// the goroutine runs. Items go in before the kick: a goroutine that saw
+// an empty queue and ended is then restarted by the kick.
+func (p *Portal) enqueue(ctx context.Context, item *queueItem) error {
+	select {
+	case p.queue <- item:
+	default:
+		// Full: the goroutine is running (it ends only on an empty queue),
+		// so waiting for room is safe.
+		p.kick()
+		select {
+		case p.queue <- item:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.m.ctx.Done():
+			return fmt.Errorf("portal %s: bridge is stopping", p.Key)
+		}
+	}
+	p.kick()
+	return nil
+}
+
+// tryEnqueue adds an item unless the queue is full.
+func (p *Portal) tryEnqueue(item *queueItem) bool {
+	select {
+	case p.queue <- item:
+		p.kick()
+		return true
+	default:
+		return false
+	}
+}
+
+// kick starts the portal's goroutine unless it runs or the bridge stops.
+func (p *Portal) kick() {
+	p.runLock.Lock()
+	defer p.runLock.Unlock()
+	if p.running || p.m.ctx.Err() != nil {
+		return
+	}
+	p.m.lock.Lock()
+	stopped := p.m.stopped
+	if !stopped {
+		p.m.wg.Add(1)
+	}
+	p.m.lock.Unlock()
+	if stopped {
+		return
+	}
+	p.running = true
+	go p.run(p.m.ctx)
+}
+
 func (p *Portal) run(ctx context.Context) {
 	defer p.m.wg.Done()
+	idle := time.NewTimer(PortalIdleTimeout)
+	defer idle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			p.setRunning(false)
 			return
 		case item := <-p.queue:
 			if item.seq != 0 && item.seq <= p.durable.lastSeq {
@@ -54,11 +119,35 @@ func (p *Portal) run(ctx context.Context) {
 			}
 			p.handle(ctx, item)
 		case <-p.wakeup:
+		case <-idle.C:
+			if p.endIfIdle() {
+				return
+			}
 		}
 		if len(p.queue) == 0 && p.backlogged() {
 			p.drainBacklog(ctx)
 		}
+		idle.Reset(PortalIdleTimeout)
 	}
+}
+
+// endIfIdle marks the goroutine gone when there is no work; decided under
+// runLock so that a concurrent kick either sees it running (and its item
+// is taken) or sees it gone (and starts another).
+func (p *Portal) endIfIdle() bool {
+	p.runLock.Lock()
+	defer p.runLock.Unlock()
+	if len(p.queue) > 0 || p.backlogged() {
+		return false
+	}
+	p.running = false
+	return true
+}
+
+func (p *Portal) setRunning(running bool) {
+	p.runLock.Lock()
+	p.running = running
+	p.runLock.Unlock()
 }
 
 // handle runs one item and never lets a panic escape: a malformed event
@@ -104,7 +193,5 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 }
 
 func (p *Portal) backlogged() bool {
-	p.durable.lock.Lock()
-	defer p.durable.lock.Unlock()
-	return p.durable.backlog
+	return p.durable.backlog.Load()
 }
