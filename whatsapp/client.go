@@ -96,6 +96,9 @@ type Client struct {
 	// failures counts failed attempts to bridge a message, so that one
 	// that can never be bridged is not redelivered for ever.
 	failures map[string]int
+
+	// history hands history syncs over and gates live messages behind them.
+	history *historyQueue
 }
 
 // maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).
@@ -119,6 +122,7 @@ func (c *Connector) newClient(login *network.Login, device *store.Device, cli *w
 	if cl.remote == "" {
 		cl.remote = network.UserID(login.ID)
 	}
+	cl.history = newHistoryQueue(cl)
 	if device != nil {
 		if cli == nil {
 			cli = whatsmeow.NewClient(device, waLog.Zerolog(cl.log.With().Str("component", "whatsmeow").Logger()))
@@ -318,6 +322,7 @@ func loggedOutText(reason events.ConnectFailureReason) string {
 // logged out, and the core forgets the login in any case.
 func (c *Client) Logout(ctx context.Context) error {
 	defer c.conn.forget(c)
+	c.history.drop()
 	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancelCleanup()
 	defer func() {

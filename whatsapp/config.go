@@ -31,9 +31,8 @@ type Config struct {
 	// login, and is how long a connecting login may take before it is
 	// reported as "still connecting".
 	ConnectTimeout Duration `yaml:"connect_timeout"`
-	// HistorySync limits backfill. It is parsed and validated now so that
-	// configurations stay valid, but nothing uses it yet: the core has no
-	// backfill event in its contract (see the package documentation).
+	// HistorySync limits the history bridged after linking (history.go),
+	// so that linking does not flood the homeserver.
 	HistorySync HistorySyncConfig `yaml:"history_sync"`
 
 	nameTemplate *template.Template
@@ -42,9 +41,11 @@ type Config struct {
 type HistorySyncConfig struct {
 	// MaxChats is how many of the most recent chats get history (0: none).
 	MaxChats int `yaml:"max_chats"`
-	// MaxMessagesPerChat bounds the messages bridged into each chat.
+	// MaxMessagesPerChat bounds the messages bridged into each chat: the
+	// newest ones (0: none).
 	MaxMessagesPerChat int `yaml:"max_messages_per_chat"`
-	// MaxAge skips messages older than this (0: no age limit).
+	// MaxAge skips messages older than this, and chats with none newer
+	// (0: no age limit).
 	MaxAge Duration `yaml:"max_age"`
 }
 

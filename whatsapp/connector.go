@@ -11,9 +11,10 @@
 // version table), beside one small table of this network's own
 // (whatsapp_message, see msgstore.go).
 //
-// Not wired yet: history backfill (the contract has no backfill event; the
-// history_sync settings are parsed for it), media re-upload requests for
-// expired media, newsletters and status updates (ignored).
+// History after linking becomes one Backfill per chat within the
+// history_sync limits (history.go, history_gate.go). Not wired yet: media
+// re-upload requests for expired media, newsletters and status updates
+// (ignored).
 package whatsapp
 
 import (

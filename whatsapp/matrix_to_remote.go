@@ -124,24 +124,41 @@ func (c *Client) replySender(ctx context.Context, chat network.ChatID, target ne
 	}
 }
 
-// target finds the chat and sender of an earlier message. Messages the
-// login never saw (bridged before this table existed) are assumed to be
-// in the portal's chat, sent by the DM partner; in groups the sender must
-// be known.
-func (c *Client) target(ctx context.Context, portal network.PortalKey, msgID network.MessageID) (chat types.JID, key *msgKey, err error) {
-	if chat, err = c.chatOf(portal); err != nil {
+// target builds the key of an earlier message. Who sent it and when come
+// from the core (TargetInfo); the login's table adds how WhatsApp
+// addressed it, where the login saw it: the chat JID (a DM may be keyed by
+// the partner's LID) and the sender's JID (a LID in LID-addressed groups,
+// where the ghost may carry the phone number). Without a row the core's
+// sender is used as it stands.
+func (c *Client) target(ctx context.Context, portal network.PortalKey, msgID network.MessageID, info network.TargetInfo) (types.JID, *msgKey, error) {
+	chat, err := c.chatOf(portal)
+	if err != nil {
 		return chat, nil, err
 	}
-	if key, err = c.conn.msgs.get(ctx, c.id, portal.Chat, string(msgID)); err != nil {
+	key := &msgKey{ChatJID: chat, FromMe: info.FromMe, Timestamp: info.Timestamp}
+	if info.FromMe {
+		key.Sender = c.ownJID()
+	} else if jid, ok := parseUserID(info.Sender); ok {
+		key.Sender = jid
+	}
+	stored, err := c.conn.msgs.get(ctx, c.id, portal.Chat, string(msgID))
+	if err != nil {
 		return chat, nil, fmt.Errorf("look up message key: %w", err)
 	}
-	if key != nil {
-		return key.ChatJID, key, nil
+	if stored != nil {
+		key.ChatJID = stored.ChatJID
+		if !stored.Sender.IsEmpty() {
+			key.Sender = stored.Sender
+		}
+		if info.Sender == "" {
+			// The core did not know the message; the login did.
+			key.FromMe, key.Timestamp = stored.FromMe, stored.Timestamp
+		}
 	}
-	if chat.Server == types.GroupServer {
+	if key.Sender.IsEmpty() {
 		return chat, nil, network.UserErrorf("Ferry does not know who sent that message, so it cannot point WhatsApp at it")
 	}
-	return chat, &msgKey{ChatJID: chat, Sender: chat}, nil
+	return key.ChatJID, key, nil
 }
 
 func (c *Client) Edit(ctx context.Context, e *network.OutgoingEdit) error {
@@ -149,7 +166,7 @@ func (c *Client) Edit(ctx context.Context, e *network.OutgoingEdit) error {
 	if err != nil {
 		return err
 	}
-	chat, key, err := c.target(ctx, e.Portal, e.Target.ID)
+	chat, key, err := c.target(ctx, e.Portal, e.Target.ID, e.TargetInfo)
 	if err != nil {
 		return err
 	}
@@ -174,19 +191,19 @@ func (c *Client) Edit(ctx context.Context, e *network.OutgoingEdit) error {
 
 func (c *Client) React(ctx context.Context, r *network.OutgoingReaction) (network.EmojiID, error) {
 	// WhatsApp keeps one reaction per person and message: EmojiID "".
-	return "", c.react(ctx, r.Portal, r.Target.ID, r.Key)
+	return "", c.react(ctx, r.Portal, r.Target.ID, r.TargetInfo, r.Key)
 }
 
 func (c *Client) Unreact(ctx context.Context, r *network.OutgoingUnreaction) error {
-	return c.react(ctx, r.Portal, r.Target.ID, "")
+	return c.react(ctx, r.Portal, r.Target.ID, r.TargetInfo, "")
 }
 
-func (c *Client) react(ctx context.Context, portal network.PortalKey, target network.MessageID, emoji string) error {
+func (c *Client) react(ctx context.Context, portal network.PortalKey, target network.MessageID, info network.TargetInfo, emoji string) error {
 	wa, err := c.needSession()
 	if err != nil {
 		return err
 	}
-	chat, key, err := c.target(ctx, portal, target)
+	chat, key, err := c.target(ctx, portal, target, info)
 	if err != nil {
 		return err
 	}
@@ -206,7 +223,7 @@ func (c *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error
 	if err != nil {
 		return err
 	}
-	chat, key, err := c.target(ctx, r.Portal, r.Target)
+	chat, key, err := c.target(ctx, r.Portal, r.Target, r.TargetInfo)
 	if err != nil {
 		return err
 	}

@@ -23,8 +23,10 @@ var upgradeTable = dbutil.BuildUpgradeTable().WithFSPath(upgradeFiles, "upgrades
 const versionTable = "ferry_whatsapp_version"
 
 // msgKey is what building a WhatsApp message key for an earlier message
-// needs: the chat JID it was sent in, its sender, and its time. The core
-// passes only the message ID to Edit/React/Redact/SendReceipt, so the
+// needs: the chat JID it was sent in, its sender, and its time. The core's
+// TargetInfo names the sender (as a ghost) and the time for edits,
+// reactions and redactions, but not how WhatsApp addressed the message
+// (a LID chat or sender), and SendReceipt gets only the message ID; the
 // network keeps these itself.
 type msgKey struct {
 	ChatJID   types.JID

@@ -74,8 +74,7 @@ func (c *Client) handleEvent(raw any) (ok bool) {
 		zerolog.Ctx(ctx).Warn().Str("message_id", evt.Info.ID).Stringer("chat", evt.Info.Chat).
 			Bool("unavailable", evt.IsUnavailable).Msg("Could not decrypt a WhatsApp message")
 	case *events.HistorySync:
-		zerolog.Ctx(ctx).Debug().Int("conversations", len(evt.Data.GetConversations())).
-			Msg("History sync received; backfill is not wired yet")
+		c.handleHistorySync(ctx, evt)
 	default:
 		zerolog.Ctx(ctx).Debug().Str("event_type", fmt.Sprintf("%T", raw)).Msg("Unhandled WhatsApp event")
 	}
@@ -169,9 +168,27 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	if evt == nil {
 		return true
 	}
-	info := evt.Info
-	log := zerolog.Ctx(ctx).With().Str("message_id", info.ID).Stringer("chat", info.Chat).Logger()
+	log := zerolog.Ctx(ctx).With().Str("message_id", evt.Info.ID).Stringer("chat", evt.Info.Chat).Logger()
 	ctx = log.WithContext(ctx)
+	out, err := c.toEvent(ctx, evt)
+	if err != nil {
+		log.Err(err).Msg("Failed to bridge a WhatsApp message")
+		return c.attemptFailed(failureKey(evt))
+	} else if out == nil {
+		return true
+	}
+	// A chat whose history is still being handed over gets its live
+	// messages only after it (see historyQueue).
+	c.history.waitFor(ctx, out.EventMeta().Portal)
+	return c.deliver(ctx, failureKey(evt), out)
+}
+
+// toEvent converts a WhatsApp message, live or from history, into the
+// contract's event (nil: nothing to bridge) and stores the key of a new
+// message for later edits, reactions and receipts.
+func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Event, error) {
+	info := evt.Info
+	log := zerolog.Ctx(ctx)
 	chat, alt := info.Chat, info.SenderAlt
 	if info.IsFromMe {
 		alt = info.RecipientAlt
@@ -179,14 +196,14 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	switch {
 	case info.ID == "" || chat.IsEmpty():
 		log.Warn().Msg("WhatsApp message without ID or chat, ignoring")
-		return true
+		return nil, nil
 	case chat == types.StatusBroadcastJID, chat.Server == types.NewsletterServer:
 		log.Debug().Msg("Ignoring status update or newsletter message")
-		return true
+		return nil, nil
 	case chat.Server == types.BroadcastServer:
 		if info.IsFromMe {
 			log.Debug().Msg("Ignoring a broadcast list message sent from the phone")
-			return true
+			return nil, nil
 		}
 		// A broadcast list message shows in the DM with its sender.
 		chat, alt = info.Sender, info.SenderAlt
@@ -206,11 +223,10 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	private := chat.Server != types.GroupServer
 	conv, err := waconv.ToMatrix(ctx, msg, &info, c.deps(ctx, private))
 	if err != nil {
-		log.Err(err).Msg("Failed to convert a WhatsApp message")
-		return c.attemptFailed(failureKey(evt))
+		return nil, fmt.Errorf("convert: %w", err)
 	}
 	if conv.Kind == waconv.KindIgnored || (conv.Kind == waconv.KindMessage && len(conv.Parts) == 0) {
-		return true
+		return nil, nil
 	}
 	portal := c.portalFor(ctx, chat, alt)
 	meta := network.Meta{Portal: portal, Sender: network.Sender{User: c.remote, FromMe: info.IsFromMe}, Timestamp: info.Timestamp}
@@ -220,7 +236,6 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	if meta.Timestamp.IsZero() {
 		meta.Timestamp = time.Now()
 	}
-	var out network.Event
 	switch conv.Kind {
 	case waconv.KindMessage:
 		meta.CreatePortal = true
@@ -230,25 +245,21 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 		}
 		err = c.conn.msgs.put(ctx, c.id, portal.Chat, info.ID, msgKey{ChatJID: info.Chat, Sender: sender, FromMe: info.IsFromMe, Timestamp: meta.Timestamp})
 		if err != nil {
-			log.Err(err).Msg("Failed to store the message key")
-			return c.attemptFailed(failureKey(evt))
+			return nil, fmt.Errorf("store the message key: %w", err)
 		}
-		out = &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: conv.Parts, ReplyTo: conv.ReplyTo}
+		return &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: conv.Parts, ReplyTo: conv.ReplyTo}, nil
 	case waconv.KindEdit:
-		out = &network.Edit{Meta: meta, Target: conv.Target, Parts: conv.Parts}
+		return &network.Edit{Meta: meta, Target: conv.Target, Parts: conv.Parts}, nil
 	case waconv.KindReaction:
 		target := network.MessageRef{ID: conv.Target}
 		if conv.Emoji == "" {
-			out = &network.ReactionRemove{Meta: meta, Target: target}
-		} else {
-			out = &network.Reaction{Meta: meta, Target: target, Key: conv.Emoji}
+			return &network.ReactionRemove{Meta: meta, Target: target}, nil
 		}
+		return &network.Reaction{Meta: meta, Target: target, Key: conv.Emoji}, nil
 	case waconv.KindRevoke:
-		out = &network.Redaction{Meta: meta, Target: conv.Target}
-	default:
-		return true
+		return &network.Redaction{Meta: meta, Target: conv.Target}, nil
 	}
-	return c.deliver(ctx, failureKey(evt), out)
+	return nil, nil
 }
 
 // handleCall posts a notice: WhatsApp calls cannot cross the bridge, but

@@ -1,0 +1,164 @@
+package whatsapp
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// How long the history of one chat may take to bridge, and how long a live
+// message waits for it before it goes ahead regardless.
+const (
+	backfillTimeout = 15 * time.Minute
+	gateTimeout     = 2 * time.Minute
+)
+
+// historyQueue hands a login's history over to the core, one chat at a
+// time, most recent chat first, and keeps each chat's live messages behind
+// its history.
+//
+// The design: a history sync registers every chat it will backfill as
+// pending before the whatsmeow handler returns, and a worker goroutine
+// then converts and hands over one chat's Backfill after the other (with
+// Host.HandleEvent, as its media are fetched lazily). The core's portal
+// queue orders everything handed over after a Backfill behind it, so the
+// only danger is a live message of a chat whose Backfill has not been
+// handed over yet. Such a message waits for that one chat (waitFor): a
+// per-chat gate, closed once its Backfill returned from HandleEvent. While
+// it waits, its chat jumps to the front of the queue, so the wait is one
+// chat's history, not everything ahead of it. A live message for any
+// other chat is not held by the gate at all, and no message waits longer
+// than gateTimeout: after that it is bridged even if out of order.
+//
+// Live messages are handled on whatsmeow's sequential node loop (they are
+// acknowledged to WhatsApp only once bridged), so that loop does wait for
+// a held message; jumping the queue keeps that wait short.
+type historyQueue struct {
+	cl *Client
+
+	mu sync.Mutex
+	// order lists pending chats, the next to hand over first.
+	order []network.PortalKey
+	chats map[network.PortalKey]*pendingChat
+	// seen counts chats given history in this process, for max_chats
+	// across WhatsApp's several history blobs; a chat gets history once.
+	seen    map[network.PortalKey]bool
+	running bool
+}
+
+type pendingChat struct {
+	conv    *historyChat
+	claimed bool
+	done    chan struct{}
+}
+
+func newHistoryQueue(cl *Client) *historyQueue {
+	return &historyQueue{cl: cl, chats: make(map[network.PortalKey]*pendingChat), seen: make(map[network.PortalKey]bool)}
+}
+
+// room is how many more chats may get history.
+func (q *historyQueue) room(limit int) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return max(0, limit-len(q.seen))
+}
+
+// add queues chats (in the order given) and starts the worker. Chats that
+// had or have history pending already are left out.
+func (q *historyQueue) add(chats []*historyChat) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, hc := range chats {
+		if q.seen[hc.portal] {
+			continue
+		}
+		q.seen[hc.portal] = true
+		q.chats[hc.portal] = &pendingChat{conv: hc, done: make(chan struct{})}
+		q.order = append(q.order, hc.portal)
+	}
+	if len(q.order) > 0 && !q.running {
+		q.running = true
+		q.cl.conn.background(q.run)
+	}
+}
+
+// next claims the chat to hand over now.
+func (q *historyQueue) next() (*pendingChat, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.order) == 0 {
+		q.running = false
+		return nil, false
+	}
+	key := q.order[0]
+	q.order = q.order[1:]
+	p := q.chats[key]
+	p.claimed = true
+	return p, true
+}
+
+func (q *historyQueue) finish(p *pendingChat) {
+	q.mu.Lock()
+	delete(q.chats, p.conv.portal)
+	q.mu.Unlock()
+	close(p.done)
+}
+
+func (q *historyQueue) run(ctx context.Context) {
+	for {
+		p, ok := q.next()
+		if !ok {
+			return
+		}
+		if ctx.Err() == nil {
+			q.cl.handOver(ctx, p.conv)
+		}
+		q.finish(p)
+	}
+}
+
+// waitFor holds a live message of portal until the chat's history was
+// handed over, or gateTimeout passed. Other chats return at once.
+func (q *historyQueue) waitFor(ctx context.Context, portal network.PortalKey) {
+	q.mu.Lock()
+	p := q.chats[portal]
+	if p == nil {
+		q.mu.Unlock()
+		return
+	}
+	if !p.claimed {
+		// Jump the queue: this chat is wanted now.
+		for i, key := range q.order {
+			if key == portal {
+				copy(q.order[1:i+1], q.order[:i])
+				q.order[0] = portal
+				break
+			}
+		}
+	}
+	q.mu.Unlock()
+	timer := time.NewTimer(gateTimeout)
+	defer timer.Stop()
+	select {
+	case <-p.done:
+	case <-timer.C:
+		zerolog.Ctx(ctx).Warn().Stringer("portal", portal).Msg("History of the chat still not bridged; bridging a live message before it")
+	case <-ctx.Done():
+	}
+}
+
+// drop forgets the chats whose history was not handed over yet: the login
+// is gone. Live messages waiting for them go ahead.
+func (q *historyQueue) drop() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, key := range q.order {
+		close(q.chats[key].done)
+		delete(q.chats, key)
+	}
+	q.order = nil
+}
