@@ -504,3 +504,38 @@ func TestBackfill(t *testing.T) {
 		t.Errorf("an overlapping backfill repeated a message (%d copies)", count)
 	}
 }
+
+// TestForeignEventReferences: a reply or reaction in one portal naming an
+// event of another portal reveals nothing of it to the network.
+func TestForeignEventReferences(t *testing.T) {
+	sc := newScene(t, false)
+	ctx := sc.h.Context(time.Minute)
+	first := sc.openPortal(t, "secret chat")
+	secret := sc.alice.WaitForEvent(t, first, waitLong, bodyIs(sc.bob, "secret chat"))
+	other := network.PortalKey{Network: testnet.ID, Chat: "chat2", Receiver: "alice"}
+	if err := sc.cl.Handle(ctx, textMessage(other, "o1", "carol", time.Now(), "other chat")); err != nil {
+		t.Fatal(err)
+	}
+	second := sc.alice.WaitForInvite(t, waitLong, func(room id.RoomID, state []*event.Event) bool {
+		return room != sc.mgmt && room != first && !isSpace(state)
+	})
+	sc.alice.Join(t, second.String())
+
+	reply := &event.MessageEventContent{MsgType: event.MsgText, Body: "replying across rooms"}
+	reply.RelatesTo = (&event.RelatesTo{}).SetReplyTo(secret.ID)
+	if _, err := sc.alice.SendMessageEvent(ctx, second, event.EventMessage, reply); err != nil {
+		t.Fatal(err)
+	}
+	out := expectOut[*network.OutgoingMessage](t, sc.cl)
+	if out.Portal != other || out.ReplyTo != nil {
+		t.Errorf("a reply in %s referred the network to %+v", out.Portal, out.ReplyTo)
+	}
+	react, err := sc.alice.SendReaction(ctx, second, secret.ID, "👀")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.alice.WaitForEvent(t, second, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == sc.h.BotMXID && msg != nil && msg.RelatesTo.GetReplyTo() == react.EventID && strings.Contains(msg.Body, "never bridged")
+	})
+}

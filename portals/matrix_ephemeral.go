@@ -81,7 +81,7 @@ func (p *Portal) matrixReceipt(ctx context.Context, user id.UserID, eventID id.E
 	if !p.isRealUser(user) {
 		return
 	}
-	msg, err := p.m.db.Messages.GetByEventID(ctx, eventID)
+	msg, err := p.messageByEvent(ctx, eventID)
 	if err != nil || msg == nil {
 		return
 	}

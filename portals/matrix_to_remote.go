@@ -163,7 +163,7 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
 	sanitizeContent(content)
 	out := &network.OutgoingMessage{OutgoingMeta: p.meta(evt, relay), Content: content}
 	if replyID := content.RelatesTo.GetReplyTo(); replyID != "" {
-		target, err := p.m.db.Messages.GetByEventID(ctx, replyID)
+		target, err := p.messageByEvent(ctx, replyID)
 		if err != nil {
 			return fmt.Errorf("look up replied message: %w", err)
 		}
@@ -227,7 +227,7 @@ func (p *Portal) matrixEdit(ctx context.Context, evt *event.Event, client networ
 	if !ok {
 		return failf("%s does not support edits", p.m.dir.NetworkName(p.Key.Network))
 	}
-	target, err := p.m.db.Messages.GetByEventID(ctx, replaces)
+	target, err := p.messageByEvent(ctx, replaces)
 	if err != nil {
 		return fmt.Errorf("look up edited message: %w", err)
 	}
@@ -270,7 +270,7 @@ func (p *Portal) matrixReaction(ctx context.Context, evt *event.Event) error {
 	if !ok {
 		return failf("%s does not support reactions", p.m.dir.NetworkName(p.Key.Network))
 	}
-	target, err := p.m.db.Messages.GetByEventID(ctx, content.RelatesTo.EventID)
+	target, err := p.messageByEvent(ctx, content.RelatesTo.EventID)
 	if err != nil {
 		return fmt.Errorf("look up reacted message: %w", err)
 	}
@@ -303,7 +303,7 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 	if target == "" {
 		return nil
 	}
-	if msg, err := p.m.db.Messages.GetByEventID(ctx, target); err != nil {
+	if msg, err := p.messageByEvent(ctx, target); err != nil {
 		return fmt.Errorf("look up redacted message: %w", err)
 	} else if msg != nil {
 		client, login, relay, err := p.sender(ctx, evt.Sender)
@@ -319,7 +319,7 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 		}
 		return p.m.db.Messages.Delete(ctx, p.Key, msg.ID)
 	}
-	reaction, err := p.m.db.Reactions.GetByEventID(ctx, target)
+	reaction, err := p.reactionByEvent(ctx, target)
 	if err != nil {
 		return fmt.Errorf("look up redacted reaction: %w", err)
 	}
@@ -433,4 +433,25 @@ func (p *Portal) matrixLeave(ctx context.Context, user id.UserID) error {
 // refers to.
 func targetInfo(msg *database.Message, login *network.Login) network.TargetInfo {
 	return network.TargetInfo{Sender: msg.Sender, FromMe: msg.Sender == login.RemoteUser, Timestamp: msg.Timestamp}
+}
+
+// messageByEvent finds the bridged message of an event in this portal.
+// An event of another portal is treated as unknown: a Matrix user must
+// not reach, through a reply or reaction naming a foreign event ID, a
+// message of a chat they are not in (not even its sender's name).
+func (p *Portal) messageByEvent(ctx context.Context, eventID id.EventID) (*database.Message, error) {
+	msg, err := p.m.db.Messages.GetByEventID(ctx, eventID)
+	if err != nil || msg == nil || msg.Portal != p.Key {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// reactionByEvent is messageByEvent for reactions.
+func (p *Portal) reactionByEvent(ctx context.Context, eventID id.EventID) (*database.Reaction, error) {
+	r, err := p.m.db.Reactions.GetByEventID(ctx, eventID)
+	if err != nil || r == nil || r.Portal != p.Key {
+		return nil, err
+	}
+	return r, nil
 }
