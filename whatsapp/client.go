@@ -99,6 +99,8 @@ type Client struct {
 
 	// history hands history syncs over and gates live messages behind them.
 	history *historyQueue
+	// lookups limits questions to WhatsApp about phone numbers.
+	lookups *tokenBucket
 }
 
 // maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).
@@ -118,6 +120,7 @@ func (c *Connector) newClient(login *network.Login, device *store.Device, cli *w
 		log:      c.log.With().Str("login", string(login.ID)).Logger(),
 		device:   device,
 		failures: make(map[string]int),
+		lookups:  newTokenBucket(lookupBurst, lookupEvery),
 	}
 	if cl.remote == "" {
 		cl.remote = network.UserID(login.ID)
@@ -127,7 +130,11 @@ func (c *Connector) newClient(login *network.Login, device *store.Device, cli *w
 		if cli == nil {
 			cli = whatsmeow.NewClient(device, waLog.Zerolog(cl.log.With().Str("component", "whatsmeow").Logger()))
 		}
+		// A message whose handler failed stays unacknowledged and comes
+		// again; the buffer keeps its plaintext meanwhile (the ratchet has
+		// moved on: the ciphertext alone would fail with an old counter).
 		cli.SynchronousAck = true
+		cli.EnableDecryptedEventBuffer = true
 		cli.EnableAutoReconnect = true
 		cli.InitialAutoReconnect = true
 		cli.AutomaticMessageRerequestFromPhone = true

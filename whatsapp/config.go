@@ -34,6 +34,10 @@ type Config struct {
 	// HistorySync limits the history bridged after linking (history.go),
 	// so that linking does not flood the homeserver.
 	HistorySync HistorySyncConfig `yaml:"history_sync"`
+	// ViewOnce bridges view-once photos, videos and voice messages like
+	// any other media (they then stay in the Matrix room for good); off,
+	// each becomes a notice saying it was not bridged.
+	ViewOnce bool `yaml:"view_once"`
 
 	nameTemplate *template.Template
 }
@@ -113,7 +117,7 @@ var platforms = map[string]waCompanionReg.DeviceProps_PlatformType{
 
 // sectionKeys are the keys the section may have, for typo detection.
 var sectionKeys = map[string][]string{
-	"":             {"displayname_template", "os_name", "browser_name", "connect_timeout", "history_sync"},
+	"":             {"displayname_template", "os_name", "browser_name", "connect_timeout", "history_sync", "view_once"},
 	"history_sync": {"max_chats", "max_messages_per_chat", "max_age"},
 }
 
@@ -177,6 +181,8 @@ func fieldFor(cfg *Config, prefix, key string) any {
 		return &cfg.BrowserName
 	case ".connect_timeout":
 		return &cfg.ConnectTimeout
+	case ".view_once":
+		return &cfg.ViewOnce
 	case "history_sync.max_chats":
 		return &cfg.HistorySync.MaxChats
 	case "history_sync.max_messages_per_chat":

@@ -245,5 +245,6 @@ func (c *Connector) client(login network.LoginID) *Client {
 }
 
 // handleTimeout bounds how long one WhatsApp event may wait for the core
-// before it is left for WhatsApp to deliver again.
-const handleTimeout = 3 * time.Minute
+// before it is left for WhatsApp to deliver again. A variable only so that
+// tests of a Matrix outage need not wait minutes.
+var handleTimeout = 3 * time.Minute

@@ -41,6 +41,7 @@ type fakeWA struct {
 	sendTime    time.Time
 	disconnects int
 	logouts     int
+	lookups     int
 }
 
 type (
@@ -137,6 +138,9 @@ func (f *fakeWA) DecryptReaction(ctx context.Context, evt *events.Message) (*waE
 }
 
 func (f *fakeWA) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
+	f.mu.Lock()
+	f.lookups++
+	f.mu.Unlock()
 	var out []types.IsOnWhatsAppResponse
 	for _, p := range phones {
 		if r, ok := f.onWhatsApp[p]; ok {

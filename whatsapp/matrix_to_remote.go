@@ -303,8 +303,13 @@ func (c *Client) StartDM(ctx context.Context, user network.UserID) (network.Port
 	return privatePortal(c.dmChat(ctx, jid, types.EmptyJID), c.id), nil
 }
 
-// lookUpPhone asks WhatsApp whether +digits has an account.
+// lookUpPhone asks WhatsApp whether +digits has an account, within the
+// login's lookup budget (ratelimit.go).
 func (c *Client) lookUpPhone(ctx context.Context, digits string) (types.JID, error) {
+	if ok, wait := c.lookups.take(); !ok {
+		return types.JID{}, network.UserErrorf("too many phone number lookups for +%s: WhatsApp may block accounts that look up many numbers. Try again in %s.",
+			c.remote, waitText(wait))
+	}
 	resp, err := c.wa.IsOnWhatsApp(ctx, []string{"+" + digits})
 	if err != nil {
 		return types.JID{}, userFacing(fmt.Errorf("ask WhatsApp about +%s: %w", digits, err))

@@ -80,6 +80,18 @@ func (c *Client) handleGroupInfo(ctx context.Context, evt *events.GroupInfo) {
 		}
 		c.conn.host.QueueEvent(c.id, &network.Membership{Meta: meta, Target: target, TargetIsMe: c.isMe(jid), Action: action})
 	}
+	if evt.Ephemeral != nil {
+		// Every login in the group sees the change; the ID is the same
+		// for all of them, so it is shown once.
+		timer := evt.Ephemeral.DisappearingTimer
+		if !evt.Ephemeral.IsEphemeral {
+			timer = 0
+		}
+		meta.CreatePortal = false
+		c.conn.host.QueueEvent(c.id, &network.Message{Meta: meta,
+			ID:    network.MessageID(fmt.Sprintf("timer-%s-%d", evt.JID.User, ts.Unix())),
+			Parts: noticeParts(timerText(timer))})
+	}
 	if evt.Delete != nil && evt.Delete.Deleted {
 		c.conn.host.QueueEvent(c.id, &network.Membership{Meta: meta, Target: c.remote, TargetIsMe: true,
 			Action: network.MembershipKick, Reason: "the WhatsApp group was deleted"})

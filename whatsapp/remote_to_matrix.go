@@ -221,8 +221,11 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		}
 	}
 	private := chat.Server != types.GroupServer
-	conv, err := waconv.ToMatrix(ctx, msg, &info, c.deps(ctx, private))
-	if err != nil {
+	var conv *waconv.Converted
+	var err error
+	if text := c.specialNotice(evt, msg); text != "" {
+		conv = &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(text)}
+	} else if conv, err = waconv.ToMatrix(ctx, msg, &info, c.deps(ctx, private)); err != nil {
 		return nil, fmt.Errorf("convert: %w", err)
 	}
 	if conv.Kind == waconv.KindIgnored || (conv.Kind == waconv.KindMessage && len(conv.Parts) == 0) {
