@@ -216,3 +216,11 @@ func TestBusyReconnectsAreReportedOnce(t *testing.T) {
 		t.Errorf("%d outage notices, want 1", notices)
 	}
 }
+
+// TestNetworkNotifiesUser: a network can tell a user something that
+// belongs to no chat; it lands in their management room.
+func TestNetworkNotifiesUser(t *testing.T) {
+	sc := newScene(t, false)
+	sc.cl.Notify(sc.h.Context(time.Minute), "the server refused your nick **alice**")
+	sc.h.WaitForBotNotice(sc.alice, sc.mgmt, "the server refused your nick alice")
+}

@@ -87,6 +87,15 @@ func (h *host) UpdateGhost(ctx context.Context, user network.UserID, info *netwo
 	return h.b.Ghosts.UpdateInfo(ctx, ghost, info)
 }
 
+func (h *host) NotifyUser(ctx context.Context, login network.LoginID, markdown string) {
+	le := h.b.loginEntry(h.net, login)
+	if le == nil {
+		h.log.Warn().Str("login", string(login)).Msg("Notice for an unknown login dropped")
+		return
+	}
+	h.b.noticeUser(ctx, le.login.User, markdown)
+}
+
 func (h *host) UploadMedia(ctx context.Context, data []byte, mimeType, fileName string) (id.ContentURIString, error) {
 	uri, err := h.b.Matrix.Upload(ctx, h.b.Matrix.Bot(), data, mimeType, fileName)
 	if err != nil {

@@ -20,3 +20,5 @@ func (h *fakeHost) UploadMedia(ctx context.Context, data []byte, mimeType, fileN
 func (h *fakeHost) PublicMediaURL(mxc id.ContentURIString, room id.RoomID, event id.EventID, fileName string) (string, bool) {
 	return "", false
 }
+
+func (h *fakeHost) NotifyUser(ctx context.Context, login network.LoginID, markdown string) {}

@@ -155,6 +155,10 @@ type Host interface {
 	// UpdateGhost refreshes a remote person's ghost (name, avatar) when the
 	// network learns of a change outside any chat.
 	UpdateGhost(ctx context.Context, user UserID, info *UserInfo) error
+	// NotifyUser sends a notice (Markdown) to the management room of the
+	// login's Matrix user, for news that belongs to no chat: a nick the
+	// server refused later, a chat kind the network cannot bridge.
+	NotifyUser(ctx context.Context, login LoginID, markdown string)
 	// UploadMedia stores a file on the homeserver as the bridge bot, e.g.
 	// the full text of a message too long for the network (a paste).
 	UploadMedia(ctx context.Context, data []byte, mimeType, fileName string) (id.ContentURIString, error)

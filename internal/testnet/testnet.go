@@ -320,3 +320,8 @@ func (cl *Client) Handle(ctx context.Context, evt network.Event) error {
 
 // State reports a connection state for this login.
 func (cl *Client) State(st network.State) { cl.c.host.ReportState(cl.Login.ID, st) }
+
+// Notify sends a notice to the login's management room through the host.
+func (cl *Client) Notify(ctx context.Context, markdown string) {
+	cl.c.host.NotifyUser(ctx, cl.Login.ID, markdown)
+}
