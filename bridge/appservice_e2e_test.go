@@ -222,5 +222,5 @@ func TestBusyReconnectsAreReportedOnce(t *testing.T) {
 func TestNetworkNotifiesUser(t *testing.T) {
 	sc := newScene(t, false)
 	sc.cl.Notify(sc.h.Context(time.Minute), "the server refused your nick **alice**")
-	sc.h.WaitForBotNotice(sc.alice, sc.mgmt, "the server refused your nick alice")
+	sc.h.WaitForBotNotice(sc.alice, sc.mgmt, "the server refused your nick **alice**")
 }
