@@ -24,10 +24,14 @@ type loginMeta struct {
 	PMs map[string]pmPeer `json:"pms,omitempty"`
 	// CaseMapping last announced by the network.
 	CaseMapping string `json:"casemapping,omitempty"`
-	// Credentials (stored unencrypted in the database for now).
-	Password     string `json:"password,omitempty"`
-	SASLAccount  string `json:"sasl_account,omitempty"`
-	SASLPassword string `json:"sasl_password,omitempty"`
+	// Credentials: the passwords are sealed with irc.secret_key (see
+	// secrets.go). The Legacy fields are plaintext from before encryption;
+	// LoadLogin rewrites them sealed when a key is configured.
+	Password           string `json:"password_enc,omitempty"`
+	SASLAccount        string `json:"sasl_account,omitempty"`
+	SASLPassword       string `json:"sasl_password_enc,omitempty"`
+	LegacyPassword     string `json:"password,omitempty"`
+	LegacySASLPassword string `json:"sasl_password,omitempty"`
 }
 
 type savedChannel struct {

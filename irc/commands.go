@@ -289,7 +289,13 @@ func (c *Connector) cmdSASL(ctx context.Context, cmd *network.CommandEvent) erro
 	if strings.ContainsAny(account+password, "\r\n\x00") {
 		return network.UserErrorf("credentials cannot contain line breaks")
 	}
-	cl.saveMeta(func(m *loginMeta) { m.SASLAccount, m.SASLPassword = account, password })
+	sealed, err := c.sealSecret(cl.loginID, secretFieldSASL, password)
+	if err != nil {
+		return err
+	}
+	cl.saveMeta(func(m *loginMeta) {
+		m.SASLAccount, m.SASLPassword, m.LegacySASLPassword = account, sealed, ""
+	})
 	cl.reconnect()
 	cmd.Reply("Stored your SASL account for " + cl.netName + "; reconnecting." + passwordNote)
 	return nil
@@ -306,7 +312,11 @@ func (c *Connector) cmdPassword(ctx context.Context, cmd *network.CommandEvent) 
 	if err = validateParam(cmd.Args[1]); err != nil {
 		return network.UserErrorf("bad password: %s", err)
 	}
-	cl.saveMeta(func(m *loginMeta) { m.Password = cmd.Args[1] })
+	sealed, err := c.sealSecret(cl.loginID, secretFieldPassword, cmd.Args[1])
+	if err != nil {
+		return err
+	}
+	cl.saveMeta(func(m *loginMeta) { m.Password, m.LegacyPassword = sealed, "" })
 	cl.reconnect()
 	cmd.Reply("Stored your server password for " + cl.netName + "; reconnecting." + passwordNote)
 	return nil

@@ -15,6 +15,7 @@ import (
 // Config is the `irc:` section of Ferry's configuration.
 //
 //	irc:
+//	  secret_key: "<openssl rand -base64 32>"
 //	  networks:
 //	    libera:
 //	      address: irc.libera.chat:6697
@@ -28,6 +29,14 @@ import (
 //	      lazy_ghosts: false
 type Config struct {
 	Networks map[string]*NetworkConfig `yaml:"networks"`
+	// SecretKey encrypts the passwords users store (`irc password`,
+	// `irc sasl`): base64 of 32 random bytes, e.g. from
+	// `openssl rand -base64 32` or `head -c32 /dev/urandom | base64`.
+	// Without it those commands are refused. Changing it makes the stored
+	// passwords unreadable (users must store them again).
+	SecretKey string `yaml:"secret_key"`
+
+	secrets *secretBox
 }
 
 // NetworkConfig is one IRC network users may connect to.
@@ -121,6 +130,13 @@ func yamlErr(err error) string {
 
 // Validate checks every network and fills defaults.
 func (c *Config) Validate() error {
+	if c.SecretKey != "" {
+		box, err := parseSecretKey(c.SecretKey)
+		if err != nil {
+			return fmt.Errorf("secret_key: %v", err)
+		}
+		c.secrets = box
+	}
 	for _, name := range c.names() {
 		n := c.Networks[name]
 		path := "networks." + name

@@ -88,7 +88,8 @@ func (cl *Client) run(ctx context.Context, done chan struct{}) {
 			}
 			kind := ircconn.KindOf(err)
 			cl.log.Warn().Err(err).Stringer("kind", kind).Int("attempt", attempt).Msg("IRC connection failed")
-			if kind == ircconn.KindBadPassword || kind == ircconn.KindSASL {
+			var se *secretError
+			if kind == ircconn.KindBadPassword || kind == ircconn.KindSASL || errors.As(err, &se) {
 				cl.report(network.StateBadCredentials, err.Error()+" (fix it with `irc password` or `irc sasl`)")
 				// Wait for new credentials (or a restart) instead of retrying.
 				select {
@@ -160,18 +161,23 @@ func (cl *Client) dial(ctx context.Context) (*ircconn.Conn, error) {
 	meta := cl.meta
 	user := cl.login.User
 	cl.lock.Unlock()
+	password, saslPassword, err := cl.credentials(&meta)
+	if err != nil {
+		return nil, err
+	}
 	cfg := ircconn.Config{
 		Addr: cl.cfg.Address, TLS: cl.cfg.TLS, TLSInsecure: cl.cfg.TLSInsecure,
-		Password: meta.Password,
+		Password: password,
 		Nick:     meta.Nick,
 		User:     ircconn.SanitizeNick(user.Localpart()),
 		RealName: string(user),
 		Rate:     cl.cfg.Flood.Rate, Burst: cl.cfg.Flood.Burst, Unlimited: cl.cfg.Flood.Unlimited,
+		Caps:    wantedCaps,
 		Handler: cl.handle,
 		Logger:  cl.log,
 	}
 	if cl.cfg.SASL && meta.SASLAccount != "" {
-		cfg.SASL = ircconn.SASL{Mechanism: "PLAIN", Username: meta.SASLAccount, Password: meta.SASLPassword, Required: true}
+		cfg.SASL = ircconn.SASL{Mechanism: "PLAIN", Username: meta.SASLAccount, Password: saslPassword, Required: true}
 	}
 	conn, err := ircconn.Dial(ctx, cfg)
 	if err != nil {
@@ -252,8 +258,12 @@ func (cl *Client) handle(msg *irc.Message) {
 		cl.seeNick(msg.Prefix.Name)
 	}
 	switch msg.Command {
-	case "PRIVMSG", "NOTICE", "TAGMSG":
+	case "PRIVMSG", "NOTICE":
 		cl.handleMessage(msg)
+	case "TAGMSG":
+		cl.handleTagMsg(msg)
+	case "REDACT":
+		cl.handleRedact(msg)
 	case "JOIN":
 		cl.handleJoin(msg)
 	case "PART":

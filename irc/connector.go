@@ -304,6 +304,10 @@ func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (networ
 	if meta.Nick == "" {
 		meta.Nick = defaultNick(ncfg, login.User)
 	}
+	login, err := c.sealLegacySecrets(ctx, login, &meta)
+	if err != nil {
+		return nil, err
+	}
 	cl := newClient(c, ncfg, login, meta)
 	c.lock.Lock()
 	old := c.clients[login.ID]
@@ -322,4 +326,36 @@ func (c *Connector) forget(cl *Client) {
 		delete(c.clients, cl.loginID)
 	}
 	c.lock.Unlock()
+}
+
+// sealLegacySecrets rewrites plaintext passwords stored before encryption
+// existed, sealed, and saves the login at once. Without irc.secret_key
+// they are used as they are and the admin is warned (without the values).
+func (c *Connector) sealLegacySecrets(ctx context.Context, login *network.Login, meta *loginMeta) (*network.Login, error) {
+	if meta.LegacyPassword == "" && meta.LegacySASLPassword == "" {
+		return login, nil
+	}
+	changed, err := c.migrateSecrets(login.ID, meta)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt stored IRC passwords of %s: %w", login.ID, err)
+	}
+	if !changed {
+		if c.host != nil {
+			c.host.Log().Warn().Str("login", string(login.ID)).Msg("IRC login has a plaintext password stored; set irc.secret_key to encrypt it")
+		}
+		return login, nil
+	}
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	copied := *login
+	copied.Metadata = raw
+	if c.host != nil {
+		if err := c.host.SaveLogin(ctx, &copied); err != nil {
+			// The next metadata save stores them sealed.
+			c.host.Log().Warn().Err(err).Str("login", string(login.ID)).Msg("Failed to save the IRC login with its passwords encrypted")
+		}
+	}
+	return &copied, nil
 }

@@ -42,5 +42,14 @@
 //     is traded for the wanted one every regainInterval or as soon as its
 //     holder is seen to QUIT or change nick.
 //   - Passwords (`irc password`, `irc sasl`) are kept in the login's
-//     metadata, not yet encrypted at rest.
+//     metadata sealed with AES-256-GCM under irc.secret_key (secrets.go),
+//     bound to the login ID and the field; without the key the commands
+//     are refused. Plaintext values from before are sealed on load. Wire
+//     logs (trace level) mask PASS and AUTHENTICATE payloads.
+//   - Reactions are TAGMSG with +draft/react / +draft/unreact and
+//     +draft/reply=<msgid> (reactions.go), deletions REDACT with
+//     draft/message-redaction (redactions.go), both ways, where the server
+//     offers the cap; only messages with a server msgid ("id:" IDs) can be
+//     targeted, and otherwise the user gets a UserError. Reactions and
+//     deletions in a channel are bridged by its primary login only.
 package irc

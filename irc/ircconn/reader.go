@@ -121,6 +121,7 @@ func (c *Conn) readLoop() {
 			return
 		}
 		pinged = false
+		c.logWire("in", line)
 		msg, err := irc.ParseMessage(string(line))
 		if err != nil {
 			continue

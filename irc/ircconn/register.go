@@ -107,6 +107,7 @@ func (r *registration) serverReason() *ServerError {
 		if err != nil {
 			return nil
 		}
+		r.c.logWire("in", line)
 		msg, err := irc.ParseMessage(string(line))
 		if err != nil {
 			continue
@@ -152,6 +153,7 @@ func (r *registration) run() error {
 			}
 			return fmt.Errorf("ircconn: registration: read: %w", err)
 		}
+		c.logWire("in", line)
 		msg, err := irc.ParseMessage(string(line))
 		if err != nil {
 			continue
@@ -183,6 +185,7 @@ func (r *registration) send(cmd string, params ...string) error {
 	if err != nil {
 		return err
 	}
+	r.c.logWire("out", line)
 	if _, err := r.c.nc.Write(line); err != nil {
 		return &writeFailure{err}
 	}

@@ -250,6 +250,7 @@ func (c *Conn) writeLoop() {
 			}
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+		c.logWire("out", it.line)
 		if _, err := c.nc.Write(it.line); err != nil {
 			c.fail(c.writeError(err))
 			return

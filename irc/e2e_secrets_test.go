@@ -1,0 +1,33 @@
+package irc
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ferrybridge/ferry/internal/testbed"
+)
+
+// TestE2EServerPassword (slow): a server that needs a password refuses
+// alice until `irc password` stores it (sealed, never in the clear in
+// the login's metadata); then she connects.
+func TestE2EServerPassword(t *testing.T) {
+	e := startEnvWith(t, testbed.InspIRCdOptions{Password: "serverpw-42"}, "secret_key: "+testKey(9)+"\n")
+	alice := e.h.User("alice")
+	mgmt := e.h.ManagementRoom(alice)
+	e.h.Command(alice, mgmt, "login irc test alice", "Logged in to IRC as alice on test")
+	e.h.Command(alice, mgmt, "irc password test serverpw-42", "Stored your server password for test")
+	loginID := makeLoginID("test", alice.UserID)
+	var cl *Client
+	waitFor(t, "alice to connect with the password", func() bool {
+		e.c.lock.Lock()
+		cl = e.c.clients[loginID]
+		e.c.lock.Unlock()
+		return cl != nil && cl.currentNick() != ""
+	})
+	cl.lock.Lock()
+	stored := string(cl.login.Metadata)
+	cl.lock.Unlock()
+	if strings.Contains(stored, "serverpw-42") || !strings.Contains(stored, `"password_enc":"v1:`) {
+		t.Errorf("stored metadata: %s", stored)
+	}
+}
