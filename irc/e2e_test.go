@@ -120,6 +120,20 @@ func TestE2EChannel(t *testing.T) {
 	alice.WaitForMembership(t, room, e.ghost("bobby"), event.MembershipJoin, waitLong)
 	alice.WaitForMembership(t, room, bobGhost, event.MembershipLeave, waitLong)
 
+	// Op on IRC makes alice a moderator in Matrix; her topic change in the
+	// room then reaches IRC as a TOPIC of hers.
+	bob.send("MODE", "#ferry", "+o", "alice")
+	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		pl, ok := evt.Content.Parsed.(*event.PowerLevelsEventContent)
+		return evt.Type == event.StatePowerLevels && ok && pl.GetUserLevel(alice.UserID) >= 50
+	})
+	if _, err := alice.SendStateEvent(ctx, room, event.StateTopic, "", &event.TopicEventContent{Topic: "set from Matrix"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := bob.expect("alice's TOPIC", isCmd("TOPIC", "alice"), nil); m.Param(1) != "set from Matrix" {
+		t.Errorf("bob saw topic %q", m.Param(1))
+	}
+
 	// A kick on IRC removes alice from the room with the reason.
 	bob.send("KICK", "#ferry", "alice", "behave")
 	left := alice.WaitForMembership(t, room, alice.UserID, event.MembershipLeave, waitLong)

@@ -44,6 +44,8 @@ func (p *Portal) handleMatrix(ctx context.Context, evt *event.Event) {
 		err = p.matrixRedaction(ctx, evt)
 	case event.StateMember:
 		err = p.matrixMembership(ctx, evt)
+	case event.StateRoomName, event.StateTopic:
+		err = p.matrixChatInfo(ctx, evt)
 	case event.EphemeralEventTyping, event.EphemeralEventReceipt:
 		// Typing and receipts cross per user; see the bridge's handlers.
 	default:
@@ -75,6 +77,10 @@ func (p *Portal) reportFailure(ctx context.Context, evt *event.Event, err error)
 		what = "Your redaction"
 	case event.StateMember:
 		what = "Leaving"
+	case event.StateRoomName:
+		what = "The new room name"
+	case event.StateTopic:
+		what = "The new topic"
 	}
 	content := &event.MessageEventContent{
 		MsgType:   event.MsgNotice,
@@ -351,6 +357,56 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 		return err
 	}
 	return p.m.db.Reactions.Delete(ctx, reaction)
+}
+
+// matrixChatInfo sends a name or topic a Matrix user set in the room to
+// the network, through the user's own login (never through a relay: a
+// relayed user must not change a channel with the relay's rights).
+func (p *Portal) matrixChatInfo(ctx context.Context, evt *event.Event) error {
+	if !p.isRealUser(evt.Sender) {
+		return nil
+	}
+	var name, topic string
+	isName := evt.Type == event.StateRoomName
+	if isName {
+		c, ok := evt.Content.Parsed.(*event.RoomNameEventContent)
+		if !ok || c.Name == p.Name {
+			return nil
+		}
+		name = c.Name
+	} else {
+		c, ok := evt.Content.Parsed.(*event.TopicEventContent)
+		if !ok || c.Topic == p.Topic {
+			return nil
+		}
+		topic = c.Topic
+	}
+	client, _, relay, err := p.sender(ctx, evt.Sender)
+	if err != nil {
+		return err
+	}
+	if relay != nil {
+		return failf("only people with their own %s login can change this", p.m.dir.NetworkName(p.Key.Network))
+	}
+	setter, ok := client.(network.ChatInfoSetter)
+	if !ok {
+		return failf("%s does not support changing this", p.m.dir.NetworkName(p.Key.Network))
+	}
+	meta := p.meta(evt, nil)
+	if isName {
+		if err = setter.SetChatName(ctx, &meta, name); err == nil {
+			p.Name, p.NameSet = name, true
+		}
+	} else {
+		if err = setter.SetChatTopic(ctx, &meta, topic); err == nil {
+			p.Topic, p.TopicSet = topic, true
+		}
+	}
+	if err != nil {
+		return err
+	}
+	// Remember the new value, so the network's echo of it changes nothing.
+	return p.m.db.Portals.Put(ctx, p.Portal)
 }
 
 // matrixMembership handles Matrix users joining and leaving portal rooms.

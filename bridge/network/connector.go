@@ -110,6 +110,13 @@ type (
 	DMStarter interface {
 		StartDM(ctx context.Context, user UserID) (PortalKey, error)
 	}
+	// ChatInfoSetter changes a chat's name or topic on the network when a
+	// Matrix user changes them in the portal room. A network that cannot
+	// (IRC channels have no name to change) returns a UserError.
+	ChatInfoSetter interface {
+		SetChatName(ctx context.Context, meta *OutgoingMeta, name string) error
+		SetChatTopic(ctx context.Context, meta *OutgoingMeta, topic string) error
+	}
 	TypingSender interface {
 		SendTyping(ctx context.Context, portal PortalKey, typing bool) error
 	}
