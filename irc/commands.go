@@ -207,16 +207,26 @@ func (c *Connector) cmdJoin(ctx context.Context, cmd *network.CommandEvent) erro
 	return nil
 }
 
-func (c *Connector) cmdPM(ctx context.Context, cmd *network.CommandEvent) error {
-	if err := needArgs(cmd, 2, "irc pm <network> <nick>"); err != nil {
-		return err
+// clientAndNick reads "<network> <nick>": the user's client on that
+// network and a valid nick.
+func (c *Connector) clientAndNick(cmd *network.CommandEvent, usage string) (*Client, string, error) {
+	if err := needArgs(cmd, 2, usage); err != nil {
+		return nil, "", err
 	}
 	cl, err := c.clientFor(cmd, cmd.Args[0])
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	nick := cmd.Args[1]
 	if err = validateNick(nick, 0); err != nil {
+		return nil, "", err
+	}
+	return cl, nick, nil
+}
+
+func (c *Connector) cmdPM(ctx context.Context, cmd *network.CommandEvent) error {
+	cl, nick, err := c.clientAndNick(cmd, "irc pm <network> <nick>")
+	if err != nil {
 		return err
 	}
 	cl.seeNick(nick)
@@ -231,15 +241,8 @@ func (c *Connector) cmdPM(ctx context.Context, cmd *network.CommandEvent) error 
 }
 
 func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) error {
-	if err := needArgs(cmd, 2, "irc whois <network> <nick>"); err != nil {
-		return err
-	}
-	cl, err := c.clientFor(cmd, cmd.Args[0])
+	cl, nick, err := c.clientAndNick(cmd, "irc whois <network> <nick>")
 	if err != nil {
-		return err
-	}
-	nick := cmd.Args[1]
-	if err = validateNick(nick, 0); err != nil {
 		return err
 	}
 	conn := cl.currentConn()
