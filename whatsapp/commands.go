@@ -60,7 +60,12 @@ func (c *Connector) cmdSync(ctx context.Context, cmd *network.CommandEvent) erro
 			return userFacing(fmt.Errorf("list groups of %s: %w", cl.remote, err))
 		}
 		people := map[network.UserID]bool{}
+		bridged := 0
 		for _, g := range groups {
+			if c.unbridged.noteGroup(g); isCommunityGroup(g) {
+				continue // communities are not bridged yet
+			}
+			bridged++
 			info := cl.groupInfo(g)
 			c.host.QueueEvent(cl.id, &network.ChatResync{
 				Meta: network.Meta{Portal: groupPortal(g.JID), Timestamp: time.Now(), CreatePortal: true},
@@ -76,7 +81,7 @@ func (c *Connector) cmdSync(ctx context.Context, cmd *network.CommandEvent) erro
 			people[user] = true
 		}
 		cmd.Reply(fmt.Sprintf("Syncing %d WhatsApp groups of +%s; their rooms are created or updated. Refreshing %d people's names and pictures in the background.",
-			len(groups), cl.remote, len(people)))
+			bridged, cl.remote, len(people)))
 		c.background(func(ctx context.Context) { cl.refreshGhosts(ctx, people) })
 	}
 	return nil

@@ -38,6 +38,9 @@ type Config struct {
 	// any other media (they then stay in the Matrix room for good); off,
 	// each becomes a notice saying it was not bridged.
 	ViewOnce bool `yaml:"view_once"`
+	// StatusBroadcasts would bridge status updates; they are not bridged
+	// yet, so only false is accepted.
+	StatusBroadcasts bool `yaml:"status_broadcasts"`
 
 	nameTemplate *template.Template
 }
@@ -117,7 +120,7 @@ var platforms = map[string]waCompanionReg.DeviceProps_PlatformType{
 
 // sectionKeys are the keys the section may have, for typo detection.
 var sectionKeys = map[string][]string{
-	"":             {"displayname_template", "os_name", "browser_name", "connect_timeout", "history_sync", "view_once"},
+	"":             {"displayname_template", "os_name", "browser_name", "connect_timeout", "history_sync", "view_once", "status_broadcasts"},
 	"history_sync": {"max_chats", "max_messages_per_chat", "max_age"},
 }
 
@@ -183,6 +186,8 @@ func fieldFor(cfg *Config, prefix, key string) any {
 		return &cfg.ConnectTimeout
 	case ".view_once":
 		return &cfg.ViewOnce
+	case ".status_broadcasts":
+		return &cfg.StatusBroadcasts
 	case "history_sync.max_chats":
 		return &cfg.HistorySync.MaxChats
 	case "history_sync.max_messages_per_chat":
@@ -244,6 +249,9 @@ func (cfg *Config) validate() []string {
 		add("connect_timeout", "must be at least 1s")
 	case ct > 10*time.Minute:
 		add("connect_timeout", "must be at most 10m")
+	}
+	if cfg.StatusBroadcasts {
+		add("status_broadcasts", "status broadcasts are not bridged yet; leave it false")
 	}
 	if cfg.HistorySync.MaxChats < 0 {
 		add("history_sync.max_chats", "must not be negative")

@@ -75,6 +75,8 @@ func TestConfigErrorsNameKeyPaths(t *testing.T) {
 		`history_sync: 5`:                           {"whatsapp.history_sync: must be a mapping"},
 		`displayname: x`:                            {"whatsapp.displayname: unknown key (known: browser_name, connect_timeout"},
 		`[1, 2]`:                                    {"whatsapp: must be a mapping"},
+		`status_broadcasts: true`:                   {"whatsapp.status_broadcasts: status broadcasts are not bridged yet"},
+		`status_broadcasts: maybe`:                  {"whatsapp.status_broadcasts:"},
 	}
 	for text, wants := range cases {
 		_, err := parseYAML(t, text)
@@ -92,6 +94,14 @@ func TestConfigErrorsNameKeyPaths(t *testing.T) {
 	_, err := parseYAML(t, "os_name: ''\nconnect_timeout: 0s\nbrowser_name: x")
 	if err == nil || strings.Count(err.Error(), "whatsapp.") != 3 {
 		t.Errorf("want three problems, got %v", err)
+	}
+}
+
+func TestStatusBroadcastsStayOff(t *testing.T) {
+	for _, text := range []string{"", "status_broadcasts: false"} {
+		if cfg, err := parseYAML(t, text); err != nil || cfg.StatusBroadcasts {
+			t.Errorf("%q: status_broadcasts %v, %v", text, cfg.StatusBroadcasts, err)
+		}
 	}
 }
 

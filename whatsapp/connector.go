@@ -13,8 +13,8 @@
 //
 // History after linking becomes one Backfill per chat within the
 // history_sync limits (history.go, history_gate.go). Not wired yet: media
-// re-upload requests for expired media, newsletters and status updates
-// (ignored).
+// re-upload requests for expired media and status updates (ignored);
+// channels and communities are reported to the user once (unbridged.go).
 package whatsapp
 
 import (
@@ -66,6 +66,9 @@ type Connector struct {
 
 	lock    sync.Mutex
 	clients map[network.LoginID]*Client
+	// unbridged remembers channels and communities the users were told
+	// are not bridged (unbridged.go).
+	unbridged unbridgedChats
 }
 
 // New makes the WhatsApp connector; the core calls Init and Start.

@@ -21,4 +21,8 @@ func (h *fakeHost) PublicMediaURL(mxc id.ContentURIString, room id.RoomID, event
 	return "", false
 }
 
-func (h *fakeHost) NotifyUser(ctx context.Context, login network.LoginID, markdown string) {}
+func (h *fakeHost) NotifyUser(ctx context.Context, login network.LoginID, markdown string) {
+	h.mu.Lock()
+	h.notices = append(h.notices, markdown)
+	h.mu.Unlock()
+}

@@ -34,6 +34,7 @@ type fakeHost struct {
 	handled []network.Event
 	states  []network.State
 	ghosts  []ghostUpdate
+	notices []string
 	// handle answers HandleEvent; nil accepts everything.
 	handle func(evt network.Event) error
 	seen   chan struct{}

@@ -103,6 +103,7 @@ func (c *Client) ChatInfo(ctx context.Context, chat network.ChatID) (*network.Ch
 		if err != nil {
 			return nil, userFacing(fmt.Errorf("get group info: %w", err))
 		}
+		c.conn.unbridged.noteGroup(group)
 		info := c.groupInfo(group)
 		info.Avatar = c.avatar(ctx, jid, group.IsParent)
 		return info, nil

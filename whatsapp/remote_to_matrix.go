@@ -58,6 +58,10 @@ func (c *Client) handleEvent(raw any) (ok bool) {
 	case *events.GroupInfo:
 		c.handleGroupInfo(ctx, evt)
 	case *events.JoinedGroup:
+		c.conn.unbridged.noteGroup(&evt.GroupInfo)
+		if c.skipUnbridged(ctx, evt.JID) {
+			break
+		}
 		c.conn.host.QueueEvent(c.id, &network.ChatResync{
 			Meta: network.Meta{Portal: groupPortal(evt.JID), Timestamp: time.Now(), CreatePortal: true},
 			Info: c.groupInfo(&evt.GroupInfo),
@@ -170,6 +174,9 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	}
 	log := zerolog.Ctx(ctx).With().Str("message_id", evt.Info.ID).Stringer("chat", evt.Info.Chat).Logger()
 	ctx = log.WithContext(ctx)
+	if c.skipUnbridged(ctx, evt.Info.Chat) {
+		return true
+	}
 	out, err := c.toEvent(ctx, evt)
 	if err != nil {
 		log.Err(err).Msg("Failed to bridge a WhatsApp message")
