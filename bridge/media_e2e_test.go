@@ -14,6 +14,7 @@ import (
 	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/testnet"
+	"github.com/ferrybridge/ferry/portals"
 )
 
 // TestMediaBothWays: a remote file is uploaded by the sender's ghost and
@@ -58,6 +59,29 @@ func TestMediaBothWays(t *testing.T) {
 	if !bytes.Equal(data, remoteFile) {
 		t.Errorf("the file arrived changed: %d bytes, want %d", len(data), len(remoteFile))
 	}
+
+	// A file over the limit becomes a notice naming it and its size.
+	old := portals.MaxMediaSize
+	portals.MaxMediaSize = 1000
+	big := bytes.Repeat([]byte("x"), 5000)
+	err = cl.Handle(ctx, &network.Message{
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now(), CreatePortal: true},
+		ID:   "big",
+		Parts: []network.Part{{
+			Content: &event.MessageEventContent{MsgType: event.MsgFile, Body: "big.bin"},
+			Media: func(ctx context.Context) (*network.Media, error) {
+				return &network.Media{Data: io.NopCloser(bytes.NewReader(big)), FileName: "big.bin", Size: -1}, nil
+			},
+		}},
+	})
+	portals.MaxMediaSize = old
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == bob && msg != nil && msg.MsgType == event.MsgNotice && strings.Contains(msg.Body, "big.bin") && strings.Contains(msg.Body, "1000 bytes")
+	})
 
 	// A caption edit from the network keeps the file in the replacement.
 	err = cl.Handle(ctx, &network.Edit{

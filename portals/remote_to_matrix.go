@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -15,8 +17,9 @@ import (
 	"github.com/ferrybridge/ferry/puppets"
 )
 
-// MaxMediaSize bounds a file bridged from a network to Matrix.
-const MaxMediaSize = 100 << 20
+// MaxMediaSize bounds a file bridged from a network to Matrix (the
+// homeserver's own upload limit applies too).
+var MaxMediaSize int64 = 100 << 20
 
 func (p *Portal) handleRemote(ctx context.Context, login *network.Login, evt network.Event) error {
 	meta := evt.EventMeta()
@@ -179,20 +182,55 @@ func (p *Portal) remoteBackfill(ctx context.Context, login *network.Login, b *ne
 	return p.ensureUserIn(ctx, login)
 }
 
+// mediaSlots bounds how many files are fetched and uploaded at once across
+// all portals: a burst of media must not exhaust memory, disk or the
+// homeserver.
+var mediaSlots = make(chan struct{}, 4)
+
+// uploadMedia streams a remote file to a temporary file (never whole in
+// memory: its size is what the sender declares) and uploads it as the
+// ghost. Files over the homeserver's limit or MaxMediaSize are refused
+// with an error naming the size.
 func (p *Portal) uploadMedia(ctx context.Context, ghost *puppets.Ghost, part network.Part, content *event.MessageEventContent) error {
+	select {
+	case mediaSlots <- struct{}{}:
+		defer func() { <-mediaSlots }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	limit := MaxMediaSize
+	if hs := p.m.matrix.MaxUploadSize(ctx); hs > 0 && hs < limit {
+		limit = hs
+	}
 	media, err := part.Media(ctx)
 	if err != nil {
 		return fmt.Errorf("fetch: %w", err)
 	}
 	defer media.Data.Close()
-	data, err := io.ReadAll(io.LimitReader(media.Data, MaxMediaSize+1))
+	if media.Size > limit {
+		return fmt.Errorf("the file is %s, more than the %s this homeserver accepts", humanSize(media.Size), humanSize(limit))
+	}
+	tmp, err := os.CreateTemp("", "ferry-media-*")
+	if err != nil {
+		return fmt.Errorf("temporary file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	size, err := io.Copy(tmp, io.LimitReader(media.Data, limit+1))
 	if err != nil {
 		return fmt.Errorf("read: %w", err)
 	}
-	if len(data) > MaxMediaSize {
-		return fmt.Errorf("file is larger than %d MiB", MaxMediaSize>>20)
+	if size > limit {
+		return fmt.Errorf("the file is more than the %s this homeserver accepts", humanSize(limit))
 	}
-	mxc, err := p.m.matrix.Upload(ctx, ghost.Intent, data, media.MimeType, media.FileName)
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("temporary file: %w", err)
+	}
+	mimeType := media.MimeType
+	if mimeType == "" {
+		mimeType = sniffType(tmp.Name())
+	}
+	mxc, err := p.m.matrix.UploadFile(ctx, ghost.Intent, tmp.Name(), size, mimeType, media.FileName)
 	if err != nil {
 		return err
 	}
@@ -200,14 +238,34 @@ func (p *Portal) uploadMedia(ctx context.Context, ghost *puppets.Ghost, part net
 	if content.Info == nil {
 		content.Info = &event.FileInfo{}
 	}
-	content.Info.Size = len(data)
-	if media.MimeType != "" {
-		content.Info.MimeType = media.MimeType
-	}
+	content.Info.Size = int(size)
+	content.Info.MimeType = mimeType
 	if content.FileName == "" {
 		content.FileName = media.FileName
 	}
 	return nil
+}
+
+// sniffType guesses a file's type from its first bytes.
+func sniffType(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "application/octet-stream"
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	return http.DetectContentType(head[:n])
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // findPart finds a bridged message part; part "" means the first part.

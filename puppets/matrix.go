@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -30,6 +32,9 @@ type Matrix struct {
 	RetryFor time.Duration
 	// FirstBackoff and MaxBackoff shape the retry schedule.
 	FirstBackoff, MaxBackoff time.Duration
+
+	uploadOnce sync.Once
+	uploadSize int64
 }
 
 // NewMatrix wraps an appservice. The mautrix clients' own retries are
@@ -111,6 +116,40 @@ func (m *Matrix) Upload(ctx context.Context, intent *appservice.IntentAPI, data 
 		return id.ContentURI{}, err
 	}
 	return resp.ContentURI, nil
+}
+
+// UploadFile stores a file from disk on the homeserver as intent. The file
+// is reopened for every attempt, so a retry sends it whole again without
+// ever holding it in memory.
+func (m *Matrix) UploadFile(ctx context.Context, intent *appservice.IntentAPI, path string, size int64, mimeType, fileName string) (id.ContentURI, error) {
+	var resp *mautrix.RespMediaUpload
+	err := m.Retry(ctx, "upload media", func(ctx context.Context) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		defer f.Close()
+		resp, err = intent.UploadMedia(ctx, mautrix.ReqUploadMedia{Content: f, ContentLength: size, ContentType: mimeType, FileName: fileName})
+		return err
+	})
+	if err != nil {
+		return id.ContentURI{}, err
+	}
+	return resp.ContentURI, nil
+}
+
+// MaxUploadSize is the homeserver's upload limit (m.upload.size), asked
+// once and remembered; 0 when the homeserver does not say.
+func (m *Matrix) MaxUploadSize(ctx context.Context) int64 {
+	m.uploadOnce.Do(func() {
+		cfg, err := m.Bot().GetMediaConfig(ctx)
+		if err != nil {
+			m.Log.Warn().Err(err).Msg("Failed to read the homeserver's media config")
+			return
+		}
+		m.uploadSize = cfg.UploadSize
+	})
+	return m.uploadSize
 }
 
 // CreateRoom creates a room as the bot.
