@@ -2,7 +2,6 @@ package testbed
 
 import (
 	"net"
-	"syscall"
 	"testing"
 
 	"github.com/ferrybridge/ferry/internal/localhs"
@@ -22,14 +21,8 @@ func FreePort(t testing.TB) int {
 	return port
 }
 
-// tail returns the last n lines of s.
-func tail(s string, n int) string { return localhs.Tail(s, n) }
-
 // tailFile returns the last n lines of the file at path.
 func tailFile(path string, n int) string { return localhs.TailFile(path, n) }
-
-// childProcAttr ties a child process's life to the test process's.
-func childProcAttr() *syscall.SysProcAttr { return localhs.ChildProcAttr() }
 
 // randomHex returns n random bytes as hex.
 func randomHex(n int) string { return localhs.RandomHex(n) }

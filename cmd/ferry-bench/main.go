@@ -1,0 +1,102 @@
+// Command ferry-bench measures Ferry end to end through real servers on
+// loopback: a Dendrite homeserver, an InspIRCd IRC server and Ferry built
+// from the tree, run as a separate process. See scripts/bench.sh.
+//
+//	go run ./cmd/ferry-bench -scenario irc-to-matrix [-n 200] [-interval 20ms] [-json out.json]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// settings are every knob of a run; all are printed with the results.
+type settings struct {
+	Scenario      string        `json:"scenario"`
+	N             int           `json:"n"`
+	Interval      time.Duration `json:"interval_ns"`
+	IntervalText  string        `json:"interval"`
+	DrainTimeout  time.Duration `json:"drain_timeout_ns"`
+	FerryFlood    string        `json:"ferry_irc_flood"`
+	FerryLogLevel string        `json:"ferry_log_level"`
+	FerryDB       string        `json:"ferry_database"`
+	DendriteLog   string        `json:"dendrite_log_level"`
+	DendriteJS    string        `json:"dendrite_jetstream"`
+	IRCdFlood     string        `json:"inspircd_flood"`
+	IRCdConnLimit int           `json:"inspircd_conns_per_ip"`
+	PeerFlood     string        `json:"peer_flood"`
+	SyncFilter    string        `json:"sync_filter"`
+}
+
+func main() {
+	var s settings
+	flag.StringVar(&s.Scenario, "scenario", "irc-to-matrix", "what to measure: irc-to-matrix")
+	flag.IntVar(&s.N, "n", 200, "messages per burst")
+	flag.DurationVar(&s.Interval, "interval", 20*time.Millisecond, "pause between two messages of a burst")
+	flag.DurationVar(&s.DrainTimeout, "drain-timeout", 60*time.Second, "how long to wait for the last message after the burst was sent")
+	flag.StringVar(&s.FerryLogLevel, "ferry-log", "warn", "Ferry's log level")
+	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	keep := flag.Bool("keep", false, "keep the work directory (configs, logs, databases) after the run")
+	flag.Parse()
+	s.IntervalText = s.Interval.String()
+	if s.N <= 0 {
+		fatalf("-n must be positive")
+	}
+	if s.Scenario != "irc-to-matrix" {
+		fatalf("unknown -scenario %q (this version has: irc-to-matrix)", s.Scenario)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, &s, *keep)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	printReport(os.Stdout, rep)
+	if *jsonOut != "" {
+		data, err := json.MarshalIndent(rep, "", "  ")
+		if err == nil {
+			err = os.WriteFile(*jsonOut, append(data, '\n'), 0o644)
+		}
+		if err != nil {
+			fatalf("write %s: %v", *jsonOut, err)
+		}
+		say("results written to %s", *jsonOut)
+	}
+	if !rep.Result.OK {
+		os.Exit(2)
+	}
+}
+
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "ferry-bench: "+format+"\n", args...)
+}
+
+func fatalf(format string, args ...any) {
+	say(format, args...)
+	os.Exit(1)
+}
+
+func run(ctx context.Context, s *settings, keep bool) (*report, error) {
+	machine := describeMachine()
+	env, err := startEnv(ctx, s, keep)
+	if env != nil {
+		defer env.close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	machine.DendriteVersion = env.dendriteVersion
+	machine.InspIRCdVersion = env.inspircdVersion
+	res, err := ircToMatrix(ctx, env, s)
+	if err != nil {
+		return nil, err
+	}
+	return &report{Machine: machine, Settings: *s, Result: res}, nil
+}
