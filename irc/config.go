@@ -25,6 +25,7 @@ import (
 //	      flood: {rate: 2s, burst: 5}   # or: flood: unlimited
 //	      paste_threshold: 5
 //	      relay_allowed: true
+//	      relay_nick: ferry-relay
 //	      pm_from_strangers: true
 //	      lazy_ghosts: false
 type Config struct {
@@ -53,8 +54,14 @@ type NetworkConfig struct {
 	// PasteThreshold is the number of lines above which a Matrix message
 	// goes to IRC as its first line and a link to the whole text (needs
 	// appservice.public_address; without it long messages are split).
-	PasteThreshold int  `yaml:"paste_threshold"`
-	RelayAllowed   bool `yaml:"relay_allowed"`
+	PasteThreshold int `yaml:"paste_threshold"`
+	// RelayAllowed lets room moderators turn relaying on: messages of
+	// Matrix users without an IRC login go out as "<name> text" through
+	// the network's relay bot, a Ferry-owned connection.
+	RelayAllowed bool `yaml:"relay_allowed"`
+	// RelayNick is the relay bot's nick (default "ferry-relay"); it is
+	// dialed on the first relayed message and joins channels as needed.
+	RelayNick string `yaml:"relay_nick"`
 	// PMFromStrangers opens a DM room for a PM from anyone (default true).
 	PMFromStrangers *bool `yaml:"pm_from_strangers"`
 	// LazyGhosts is accepted but must be false: ghosts always join from
@@ -167,6 +174,12 @@ func (c *Config) Validate() error {
 		}
 		if strings.ContainsAny(n.NickTemplate, " \r\n\x00,") {
 			return fmt.Errorf("%s.nick_template: must not contain spaces, commas or control characters", path)
+		}
+		if n.RelayNick == "" {
+			n.RelayNick = DefaultRelayNick
+		}
+		if err := validateNick(n.RelayNick, 0); err != nil {
+			return fmt.Errorf("%s.relay_nick: %q is not a valid IRC nick", path, n.RelayNick)
 		}
 		if n.PasteThreshold < 0 {
 			return fmt.Errorf("%s.paste_threshold: must not be negative", path)

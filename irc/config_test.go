@@ -31,15 +31,16 @@ networks:
     address: 127.0.0.1:6667
     flood: unlimited
     pm_from_strangers: false
+    relay_nick: Relay_Bot
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := cfg.Networks["libera"]
-	if !l.TLS || !l.SASL || l.Flood.Rate != 500*time.Millisecond || l.Flood.Burst != 3 || l.PasteThreshold != 4 || !l.RelayAllowed || !*l.PMFromStrangers || l.NickTemplate != DefaultNickTemplate {
+	if !l.TLS || !l.SASL || l.Flood.Rate != 500*time.Millisecond || l.Flood.Burst != 3 || l.PasteThreshold != 4 || !l.RelayAllowed || !*l.PMFromStrangers || l.NickTemplate != DefaultNickTemplate || l.RelayNick != DefaultRelayNick {
 		t.Errorf("libera parsed as %+v", l)
 	}
-	if t2 := cfg.Networks["test-2"]; !t2.Flood.Unlimited || *t2.PMFromStrangers {
+	if t2 := cfg.Networks["test-2"]; !t2.Flood.Unlimited || *t2.PMFromStrangers || t2.RelayNick != "Relay_Bot" {
 		t.Errorf("test-2 parsed as %+v", t2)
 	}
 	if cfg, err = ParseConfig(nil); err != nil || len(cfg.Networks) != 0 {
@@ -56,6 +57,8 @@ networks:
 		{"networks:\n  libera:\n    address: a:1\n    paste_threshold: -1", "networks.libera.paste_threshold"},
 		{"networks:\n  libera:\n    address: a:1\n    nick_template: a b", "networks.libera.nick_template"},
 		{"networks:\n  libera:\n    address: a:1\n    lazy_ghosts: true", "networks.libera.lazy_ghosts"},
+		{"networks:\n  libera:\n    address: a:1\n    relay_nick: a b", "networks.libera.relay_nick"},
+		{"networks:\n  libera:\n    address: a:1\n    relay_nick: 9bot", "networks.libera.relay_nick"},
 		{"networks:\n  libera:\n    address: a:1\n    flood: {rate: fast}", "rate"},
 		{"networks:\n  libera:\n    address: a:1\n    flood: lots", "unlimited"},
 	} {

@@ -32,6 +32,7 @@ type Connector struct {
 	lock     sync.Mutex
 	clients  map[network.LoginID]*Client
 	netState map[string]*netState
+	relays   map[string]*relayBot // by network, made on first relayed message
 }
 
 // netState is what the last connection to a network said that IDs depend on.
@@ -53,6 +54,7 @@ func New() *Connector {
 		ctx:        ctx, cancel: cancel,
 		clients:  make(map[network.LoginID]*Client),
 		netState: make(map[string]*netState),
+		relays:   make(map[string]*relayBot),
 	}
 }
 
@@ -77,7 +79,14 @@ func (c *Connector) Stop(ctx context.Context) {
 	for _, cl := range c.clients {
 		clients = append(clients, cl)
 	}
+	relays := make([]*relayBot, 0, len(c.relays))
+	for _, b := range c.relays {
+		relays = append(relays, b)
+	}
 	c.lock.Unlock()
+	for _, b := range relays {
+		b.close()
+	}
 	var wg sync.WaitGroup
 	for _, cl := range clients {
 		wg.Add(1)
@@ -131,10 +140,14 @@ func (c *Connector) learnNetwork(netName string, cm ircconn.CaseMapping, chanTyp
 }
 
 // isFerryNick reports whether nick is the current nick of a running Ferry
-// login on netName: its lines came from Matrix and are not bridged back.
+// login on netName, or of its relay bot: its lines came from Matrix and
+// are not bridged back.
 func (c *Connector) isFerryNick(netName, nick string) bool {
 	cm := c.caseMapping(netName)
 	folded := ircconn.Casefold(cm, nick)
+	if n := c.relayNick(netName); n != "" && ircconn.Casefold(cm, n) == folded {
+		return true
+	}
 	c.lock.Lock()
 	clients := c.clientsOn(netName)
 	c.lock.Unlock()
@@ -147,13 +160,17 @@ func (c *Connector) isFerryNick(netName, nick string) bool {
 }
 
 // ferryNicks is the set of casefolded nicks of running Ferry logins on
-// netName. Callers must not hold any client's lock.
+// netName and of its relay bot (never shown as ghosts). Callers must not
+// hold any client's lock.
 func (c *Connector) ferryNicks(netName string) map[string]bool {
 	cm := c.caseMapping(netName)
 	c.lock.Lock()
 	clients := c.clientsOn(netName)
 	c.lock.Unlock()
-	out := make(map[string]bool, len(clients))
+	out := make(map[string]bool, len(clients)+1)
+	if n := c.relayNick(netName); n != "" {
+		out[ircconn.Casefold(cm, n)] = true
+	}
 	for _, cl := range clients {
 		if n := cl.currentNick(); n != "" {
 			out[ircconn.Casefold(cm, n)] = true

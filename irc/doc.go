@@ -16,9 +16,10 @@
 //     not multiply them. Messages are queued by every login and
 //     deduplicated by the core through their MessageID (msgid, else a hash
 //     with a stated time window).
-//   - Lines from Ferry logins' own nicks in channels are never bridged as
-//     ghost messages (they came from Matrix), nor are lines inside a
-//     chathistory batch or older than our JOIN (history replays).
+//   - Lines from Ferry logins' own nicks (and the relay bot's) in channels
+//     are never bridged as ghost messages (they came from Matrix), nor are
+//     lines inside a chathistory batch or older than our JOIN (history
+//     replays).
 //   - Media from Matrix is sent as "<name>: <link>", and a message longer
 //     than paste_threshold lines as its first line and a link to the whole
 //     text: the links are the core's signed public media URLs (plain
@@ -32,7 +33,14 @@
 //     them. Nothing inside links or URL-looking words is touched.
 //   - Relayed messages are "<name> text"; the name loses control
 //     characters and IRC codes (so never a CTCP) and is capped at 64 bytes.
-//     With relay_allowed false a relayed send is refused with a UserError.
+//     They go out through the network's relay bot (relay.go), a
+//     Ferry-owned connection with nick relay_nick, not the moderator's:
+//     it is dialed on the first relayed message (again on the first after
+//     it dropped) and JOINs a channel before its first relayed line there,
+//     with the channel key the moderator's login knows. Its nick counts as
+//     a Ferry nick, so it is never a ghost, member or bridged sender. If it
+//     cannot connect or join (e.g. +i), or with relay_allowed false, the
+//     send fails with a UserError naming the reason; PMs are never relayed.
 //   - Netsplit QUITs ("a.net b.split") are held for netsplitWindow: a nick
 //     back within it is neither left nor joined; the rest leave together.
 //   - Reconnects back off exponentially with jitter (backoffBase ..

@@ -1,9 +1,11 @@
 package irc
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"gopkg.in/irc.v4"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -12,14 +14,16 @@ import (
 )
 
 // TestE2ERelay (slow): alice, channel op and so room moderator, turns
-// relaying on; dave, with no IRC login, speaks through her connection as
-// "<name> text", his display name stripped of CTCP and IRC codes.
+// relaying on; dave, with no IRC login, speaks through the relay bot's
+// connection (not alice's) as "<name> text", his display name stripped of
+// CTCP and IRC codes, while alice's own lines still come from alice. The
+// bot is never a ghost, and when it cannot join (+i) the sender is told.
 func TestE2ERelay(t *testing.T) {
 	e := startEnv(t, testbed.InspIRCdOptions{})
 	ctx := e.h.Context(2 * time.Minute)
 	alice, dave := e.h.User("alice"), e.h.User("dave")
 	mgmt := e.h.ManagementRoom(alice)
-	e.login(alice, mgmt, "alice")
+	cl := e.login(alice, mgmt, "alice")
 	e.h.Command(alice, mgmt, "irc join test #relay", "Joining #relay")
 	room := portalInvite(t, alice, mgmt)
 	alice.Join(t, room.String())
@@ -37,9 +41,51 @@ func TestE2ERelay(t *testing.T) {
 	}
 	dave.WaitForInvite(t, waitLong, func(r id.RoomID, _ []*event.Event) bool { return r == room })
 	dave.Join(t, room.String())
+
+	// The channel is invite-only: the bot cannot join, and dave is told.
+	if err := cl.currentConn().Send(&irc.Message{Command: "MODE", Params: []string{"#relay", "+i"}}); err != nil {
+		t.Fatal(err)
+	}
+	bob.expect("the +i", isCmd("MODE", "alice"), nil)
+	refused := dave.SendText(t, room, "while invite-only")
+	notice := dave.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == e.h.BotMXID && msg != nil && msg.RelatesTo.GetReplyTo() == refused
+	})
+	if body := notice.Content.AsMessage().Body; !strings.Contains(body, "relay bot cannot join #relay") || !strings.Contains(body, "invite only") {
+		t.Errorf("the refusal was reported as %q", body)
+	}
+	if err := cl.currentConn().Send(&irc.Message{Command: "MODE", Params: []string{"#relay", "-i"}}); err != nil {
+		t.Fatal(err)
+	}
+	bob.expect("the -i", isCmd("MODE", "alice"), nil)
+
 	dave.SendText(t, room, "hello from matrix")
-	m := bob.expect("the relayed line", isCmd("PRIVMSG", "alice"), nil)
+	bob.expect("the relay bot's JOIN", isCmd("JOIN", "ferry-relay"), nil)
+	m := bob.expect("the relayed line", isCmd("PRIVMSG", "ferry-relay"), func(m *irc.Message) {
+		if isCmd("PRIVMSG", "alice")(m) {
+			t.Errorf("relayed line sent by alice: %q", m.Param(1))
+		}
+	})
 	if m.Param(1) != "<ACTION Dave!> hello from matrix" {
 		t.Errorf("relayed line arrived as %q", m.Param(1))
+	}
+	alice.SendText(t, room, "alice herself")
+	if m := bob.expect("alice's own line", isCmd("PRIVMSG", "alice"), nil); m.Param(1) != "alice herself" {
+		t.Errorf("alice's line arrived as %q", m.Param(1))
+	}
+	dave.SendText(t, room, "again")
+	if m := bob.expect("the second relayed line", isCmd("PRIVMSG", "ferry-relay"), nil); m.Param(1) != "<ACTION Dave!> again" {
+		t.Errorf("second relayed line arrived as %q", m.Param(1))
+	}
+	// bob's line after all that reaches Matrix; the bot never became a
+	// ghost in the room, nor were its lines bridged back.
+	bob.send("PRIVMSG", "#relay", "done")
+	alice.WaitForEvent(t, room, waitLong, bodyFrom(e.ghost("bob"), "done"))
+	botGhost := e.ghost("ferry-relay")
+	for _, evt := range alice.Events(room) {
+		if evt.Sender == botGhost || (evt.StateKey != nil && *evt.StateKey == botGhost.String()) {
+			t.Errorf("the relay bot appeared in the room: %s %v", evt.Type.Type, evt.Content.Raw)
+		}
 	}
 }

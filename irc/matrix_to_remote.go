@@ -90,14 +90,13 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 		return nil, err
 	}
 	prefix := ""
+	var conn *ircconn.Conn
 	if msg.Relay != nil {
-		if !cl.cfg.RelayAllowed {
-			return nil, network.UserErrorf("relaying is not allowed on %s", cl.netName)
+		if conn, err = cl.relayConn(ctx, msg.Portal, target); err != nil {
+			return nil, err
 		}
 		prefix = "<" + relayName(msg.Relay.DisplayName, msg.Sender) + "> "
-	}
-	conn := cl.currentConn()
-	if conn == nil {
+	} else if conn = cl.currentConn(); conn == nil {
 		return nil, cl.errNotConnected()
 	}
 	content := msg.Content
@@ -138,6 +137,22 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 		return nil, network.UserErrorf("the message does not fit in an IRC line to %s", target)
 	}
 	return cl.sendLines(ctx, conn, command, target, tags, pieces)
+}
+
+// relayConn is the connection a relayed message to target goes out
+// through: the network's relay bot, joined to the channel. PMs are never
+// relayed.
+func (cl *Client) relayConn(ctx context.Context, portal network.PortalKey, target string) (*ircconn.Conn, error) {
+	if !cl.cfg.RelayAllowed {
+		return nil, network.UserErrorf("relaying is not allowed on %s", cl.netName)
+	}
+	if portal.Receiver != "" {
+		return nil, network.UserErrorf("messages in private chats are never relayed to %s", cl.netName)
+	}
+	cl.lock.Lock()
+	key := cl.meta.Channels[cl.fold(target)].Key
+	cl.lock.Unlock()
+	return cl.c.relayBotFor(cl.netName, cl.cfg).ready(ctx, target, key)
 }
 
 // mediaLines names a Matrix file for IRC, with a public link to it when
@@ -250,21 +265,20 @@ func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {
 	if err != nil {
 		return err
 	}
-	conn := cl.currentConn()
-	if conn == nil {
-		return cl.errNotConnected()
-	}
 	c := edit.Content
 	lines := ircfmt.MatrixToIRC(c.Body, string(c.Format), c.FormattedBody, ircfmt.Options{NickFor: cl.nickFor})
 	if len(lines) == 0 {
 		return nil
 	}
 	text := "* " + lines[0]
+	var conn *ircconn.Conn
 	if edit.Relay != nil {
-		if !cl.cfg.RelayAllowed {
-			return network.UserErrorf("relaying is not allowed on %s", cl.netName)
+		if conn, err = cl.relayConn(ctx, edit.Portal, target); err != nil {
+			return err
 		}
 		text = "<" + relayName(edit.Relay.DisplayName, edit.Sender) + "> " + text
+	} else if conn = cl.currentConn(); conn == nil {
+		return cl.errNotConnected()
 	}
 	pieces := conn.SplitText(target, text)
 	if len(pieces) == 0 {

@@ -150,9 +150,13 @@ func (cl *Client) addMentions(content *event.MessageEventContent, members map[st
 	}
 	cm := cl.cm()
 	ferry := cl.c.ferryUsers(cl.netName)
+	bot := ""
+	if n := cl.c.relayNick(cl.netName); n != "" {
+		bot = ircconn.Casefold(cm, n)
+	}
 	lookup := func(nick string) (id.UserID, bool) {
 		folded := ircconn.Casefold(cm, nick)
-		if !members[folded] {
+		if !members[folded] || folded == bot {
 			return "", false
 		}
 		if user, ok := ferry[folded]; ok {

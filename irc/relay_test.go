@@ -9,6 +9,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
 func TestRelayName(t *testing.T) {
@@ -39,5 +40,26 @@ func TestRelayRefused(t *testing.T) {
 	var ue *network.UserError
 	if !errors.As(err, &ue) || !strings.Contains(ue.Message, "relaying is not allowed") {
 		t.Errorf("relayed send gave %v", err)
+	}
+}
+
+// TestRelayPMRefused: PMs are never relayed (nor is the relay bot dialed).
+func TestRelayPMRefused(t *testing.T) {
+	c := New()
+	cfg := &NetworkConfig{Address: "127.0.0.1:1", RelayAllowed: true, RelayNick: DefaultRelayNick}
+	login := network.LoginID("test/@alice:ex.org")
+	cl := newClient(c, cfg, &network.Login{ID: login, User: "@alice:ex.org"}, loginMeta{Network: "test"})
+	chat := pmChatID("test", ircconn.CaseMappingRFC1459, "bob", 0)
+	msg := &network.OutgoingMessage{
+		OutgoingMeta: network.OutgoingMeta{Portal: network.PortalKey{Network: NetworkID, Chat: chat, Receiver: login}, Sender: "@dave:ex.org", Relay: &network.RelaySender{DisplayName: "dave"}},
+		Content:      &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"},
+	}
+	_, err := cl.Send(context.Background(), msg)
+	var ue *network.UserError
+	if !errors.As(err, &ue) || !strings.Contains(ue.Message, "never relayed") {
+		t.Errorf("relayed PM gave %v", err)
+	}
+	if len(c.relays) != 0 {
+		t.Errorf("a relay bot was made for a PM")
 	}
 }

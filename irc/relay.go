@@ -1,0 +1,273 @@
+package irc
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"gopkg.in/irc.v4"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+// DefaultRelayNick is the relay bot's nick when relay_nick is not set.
+const DefaultRelayNick = "ferry-relay"
+
+// relayJoinTimeout bounds the wait for the server's echo of the relay
+// bot's JOIN (or its refusal).
+var relayJoinTimeout = 15 * time.Second
+
+// relayNickLinger is how long the relay bot's nick stays a Ferry nick after
+// its connection ended, so that its QUIT seen by the logins is not bridged.
+var relayNickLinger = 30 * time.Second
+
+// relayBot is Ferry's own connection to one network, through which relayed
+// messages go out. It is dialed on first use and again on the first use
+// after it dropped; it joins channels as they are relayed to.
+type relayBot struct {
+	c       *Connector
+	cfg     *NetworkConfig
+	netName string
+	log     zerolog.Logger
+
+	use sync.Mutex // serializes dialing and joining
+
+	lock     sync.Mutex
+	conn     *ircconn.Conn
+	nick     string                 // current (or, for a while, last) nick
+	channels map[string]bool        // casefolded channels joined
+	waiting  map[string]chan string // JOIN waiters: "" joined, else the refusal
+}
+
+// relayBotFor is the network's relay bot, made on first use.
+func (c *Connector) relayBotFor(netName string, cfg *NetworkConfig) *relayBot {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if b := c.relays[netName]; b != nil {
+		return b
+	}
+	var log zerolog.Logger
+	if c.host != nil {
+		log = c.host.Log().With().Str("relay_bot", netName).Logger()
+	}
+	b := &relayBot{
+		c: c, cfg: cfg, netName: netName, log: log,
+		channels: make(map[string]bool),
+		waiting:  make(map[string]chan string),
+	}
+	c.relays[netName] = b
+	return b
+}
+
+// relayNick is the relay bot's nick on netName, "" when it has none.
+func (c *Connector) relayNick(netName string) string {
+	c.lock.Lock()
+	b := c.relays[netName]
+	c.lock.Unlock()
+	if b == nil {
+		return ""
+	}
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	return b.nick
+}
+
+func (b *relayBot) current() *ircconn.Conn {
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	return b.conn
+}
+
+func (b *relayBot) fold(conn *ircconn.Conn, s string) string {
+	return ircconn.Casefold(conn.ISupport().CaseMapping, s)
+}
+
+// ready returns the bot's connection, in channel: it dials and joins (with
+// key, the channel key the moderator's login knows, if any) as needed.
+// Failures are UserErrors naming the reason.
+func (b *relayBot) ready(ctx context.Context, channel, key string) (*ircconn.Conn, error) {
+	b.use.Lock()
+	defer b.use.Unlock()
+	conn := b.current()
+	if conn == nil {
+		var err error
+		if conn, err = b.dial(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &network.UserError{Message: "the relay bot could not connect to " + b.netName + ": " + err.Error(), Err: err}
+		}
+	}
+	folded := b.fold(conn, channel)
+	wait := make(chan string, 1)
+	b.lock.Lock()
+	if b.channels[folded] {
+		b.lock.Unlock()
+		return conn, nil
+	}
+	b.waiting[folded] = wait
+	b.lock.Unlock()
+	defer func() {
+		b.lock.Lock()
+		if b.waiting[folded] == wait {
+			delete(b.waiting, folded)
+		}
+		b.lock.Unlock()
+	}()
+	params := []string{channel}
+	if key != "" {
+		params = append(params, key)
+	}
+	if err := conn.Send(&irc.Message{Command: "JOIN", Params: params}); err != nil {
+		return nil, &network.UserError{Message: "the relay bot could not join " + channel + " on " + b.netName, Err: err}
+	}
+	timer := time.NewTimer(relayJoinTimeout)
+	defer timer.Stop()
+	select {
+	case reason := <-wait:
+		if reason != "" {
+			return nil, &network.UserError{Message: "the relay bot cannot join " + channel + " on " + b.netName + ": " + reason, Err: errors.New(reason)}
+		}
+		return conn, nil
+	case <-conn.Done():
+		return nil, &network.UserError{Message: "the relay bot's connection to " + b.netName + " dropped while joining " + channel, Err: conn.Err()}
+	case <-timer.C:
+		return nil, &network.UserError{Message: "the relay bot could not join " + channel + " on " + b.netName + ": the server did not answer", Err: errors.New("join timed out")}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (b *relayBot) dial(ctx context.Context) (*ircconn.Conn, error) {
+	select {
+	case b.c.connectSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-b.c.connectSem }()
+	nick := b.cfg.RelayNick
+	if nick == "" {
+		nick = DefaultRelayNick
+	}
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(b.c.ctx, cancel)
+	defer stop()
+	conn, err := ircconn.Dial(dctx, ircconn.Config{
+		Addr: b.cfg.Address, TLS: b.cfg.TLS, TLSInsecure: b.cfg.TLSInsecure,
+		Nick:     nick,
+		User:     "ferry",
+		RealName: "Ferry relay bot",
+		Rate:     b.cfg.Flood.Rate, Burst: b.cfg.Flood.Burst, Unlimited: b.cfg.Flood.Unlimited,
+		Caps:    wantedCaps,
+		Handler: b.handle,
+		Logger:  b.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if b.c.ctx.Err() != nil {
+		_ = conn.Close("Ferry bridge disconnecting")
+		return nil, b.c.ctx.Err()
+	}
+	b.lock.Lock()
+	b.conn = conn
+	b.nick = conn.Nick()
+	clear(b.channels)
+	b.lock.Unlock()
+	b.log.Info().Str("nick", conn.Nick()).Msg("Relay bot connected")
+	go b.watch(conn)
+	return conn, nil
+}
+
+// watch forgets the connection when it ends; the next relayed message
+// dials again. The nick stays a Ferry nick for relayNickLinger, so that
+// the bot's QUIT is not bridged as a ghost's.
+func (b *relayBot) watch(conn *ircconn.Conn) {
+	select {
+	case <-conn.Done():
+	case <-b.c.ctx.Done():
+		_ = conn.Close("Ferry bridge disconnecting")
+		<-conn.Done()
+	}
+	b.log.Info().AnErr("reason", conn.Err()).Msg("Relay bot disconnected")
+	b.lock.Lock()
+	if b.conn != conn {
+		b.lock.Unlock()
+		return
+	}
+	b.conn = nil
+	clear(b.channels)
+	nick := b.nick
+	b.lock.Unlock()
+	time.AfterFunc(relayNickLinger, func() {
+		b.lock.Lock()
+		if b.conn == nil && b.nick == nick {
+			b.nick = ""
+		}
+		b.lock.Unlock()
+	})
+}
+
+// close quits the bot's connection, if any.
+func (b *relayBot) close() {
+	if conn := b.current(); conn != nil {
+		_ = conn.Close("Ferry bridge disconnecting")
+	}
+}
+
+// handle is the bot's ircconn Handler: it follows its own nick and
+// channels and answers JOIN waiters; nothing is bridged from it.
+func (b *relayBot) handle(msg *irc.Message) {
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	conn := b.conn
+	cm := ircconn.CaseMappingRFC1459
+	if conn != nil {
+		cm = conn.ISupport().CaseMapping
+	}
+	fold := func(s string) string { return ircconn.Casefold(cm, s) }
+	self := msg.Prefix != nil && b.nick != "" && fold(msg.Prefix.Name) == fold(b.nick)
+	switch msg.Command {
+	case "JOIN":
+		if self && len(msg.Params) > 0 {
+			folded := fold(msg.Params[0])
+			b.channels[folded] = true
+			b.answer(folded, "")
+		}
+	case "PART":
+		if self && len(msg.Params) > 0 {
+			delete(b.channels, fold(msg.Params[0]))
+		}
+	case "KICK":
+		if len(msg.Params) > 1 && b.nick != "" && fold(msg.Params[1]) == fold(b.nick) {
+			delete(b.channels, fold(msg.Params[0]))
+		}
+	case "NICK":
+		if self && len(msg.Params) > 0 {
+			b.nick = msg.Params[0]
+		}
+	case "403", "405", "471", "473", "474", "475", "476", "477", "489":
+		if len(msg.Params) > 1 {
+			reason := stripControl(msg.Trailing())
+			if reason == "" || len(msg.Params) < 3 {
+				reason = "refused (" + msg.Command + ")"
+			}
+			b.answer(fold(msg.Params[1]), reason)
+		}
+	}
+}
+
+// answer wakes the JOIN waiter of folded; b.lock must be held.
+func (b *relayBot) answer(folded, reason string) {
+	if ch := b.waiting[folded]; ch != nil {
+		select {
+		case ch <- reason:
+		default:
+		}
+		delete(b.waiting, folded)
+	}
+}
