@@ -36,7 +36,7 @@ type waClient interface {
 	GenerateMessageID() types.MessageID
 	SendMessage(ctx context.Context, to types.JID, message *waE2E.Message, extra ...whatsmeow.SendRequestExtra) (whatsmeow.SendResponse, error)
 	Upload(ctx context.Context, plaintext []byte, appInfo whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
-	Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error)
+	DownloadToFile(ctx context.Context, msg whatsmeow.DownloadableMessage, file whatsmeow.File) error
 	DecryptReaction(ctx context.Context, reaction *events.Message) (*waE2E.ReactionMessage, error)
 	IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error)
 	GetGroupInfo(ctx context.Context, jid types.JID) (*types.GroupInfo, error)

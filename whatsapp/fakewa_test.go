@@ -129,8 +129,9 @@ func (f *fakeWA) Upload(ctx context.Context, data []byte, mediaType whatsmeow.Me
 	}, nil
 }
 
-func (f *fakeWA) Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error) {
-	return []byte("downloaded"), nil
+func (f *fakeWA) DownloadToFile(ctx context.Context, msg whatsmeow.DownloadableMessage, file whatsmeow.File) error {
+	_, err := file.Write([]byte("downloaded"))
+	return err
 }
 
 func (f *fakeWA) DecryptReaction(ctx context.Context, evt *events.Message) (*waE2E.ReactionMessage, error) {

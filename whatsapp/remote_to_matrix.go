@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -129,14 +130,14 @@ func (c *Client) deliver(ctx context.Context, key string, evt network.Event) boo
 // and pills for mentions, with people resolved as the chat shows them.
 func (c *Client) deps(ctx context.Context, private bool) waconv.Deps {
 	return waconv.Deps{
-		Download: func(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error) {
+		DownloadToFile: func(ctx context.Context, msg whatsmeow.DownloadableMessage, f *os.File) error {
 			wa, err := c.needSession()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 			defer cancel()
-			return wa.Download(ctx, msg)
+			return wa.DownloadToFile(ctx, msg, f)
 		},
 		Mention: func(jid types.JID) (string, id.UserID, bool) {
 			user := c.userFor(ctx, jid, types.EmptyJID, private)

@@ -1,12 +1,14 @@
 package waconv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"net/http"
+	"os"
 	"strings"
 
 	"go.mau.fi/util/exmime"
@@ -107,26 +109,83 @@ func mediaPart(msg *waE2E.Message, deps Deps) (network.Part, *waE2E.ContextInfo)
 	}, ci
 }
 
-// lazyMedia downloads an attachment when the core asks for it.
-func lazyMedia(msg whatsmeow.DownloadableMessage, mimeType, fileName string, deps Deps) func(ctx context.Context) (*network.Media, error) {
+// MaxDownloadSize is the most a sender may declare (FileLength) for an
+// attachment Ferry downloads; larger files are refused before downloading.
+const MaxDownloadSize = 2 << 30
+
+// lazyMedia downloads an attachment when the core asks for it, into a
+// temporary file (the size is the sender's to declare, so the file is
+// never held in memory). Closing the returned Data removes the file.
+func lazyMedia(msg mediaMessage, mimeType, fileName string, deps Deps) func(ctx context.Context) (*network.Media, error) {
 	return func(ctx context.Context) (*network.Media, error) {
-		if deps.Download == nil {
+		if deps.DownloadToFile == nil {
 			return nil, errors.New("no WhatsApp downloader configured")
 		}
-		data, err := deps.Download(ctx, msg)
+		if declared := msg.GetFileLength(); declared > MaxDownloadSize {
+			return nil, fmt.Errorf("the file is %s, more than the %s Ferry downloads from WhatsApp",
+				humanSize(int64(min(declared, math.MaxInt64))), humanSize(MaxDownloadSize))
+		}
+		f, err := os.CreateTemp("", "ferry-wa-media-*")
 		if err != nil {
+			return nil, fmt.Errorf("temporary file: %w", err)
+		}
+		tmp := &tempFile{File: f}
+		ok := false
+		defer func() {
+			if !ok {
+				_ = tmp.Close()
+			}
+		}()
+		if err = deps.DownloadToFile(ctx, msg, f); err != nil {
 			return nil, downloadError(err)
 		}
-		if mimeType == "" {
-			mimeType = http.DetectContentType(data)
+		info, err := f.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("temporary file: %w", err)
 		}
+		if mimeType == "" {
+			head := make([]byte, 512)
+			n, _ := f.ReadAt(head, 0)
+			mimeType = http.DetectContentType(head[:n])
+		}
+		if _, err = f.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("temporary file: %w", err)
+		}
+		ok = true
 		return &network.Media{
-			Data:     io.NopCloser(bytes.NewReader(data)),
+			Data:     tmp,
 			MimeType: mimeType,
 			FileName: fileName,
-			Size:     int64(len(data)),
+			Size:     info.Size(),
 		}, nil
 	}
+}
+
+// tempFile is a downloaded attachment; Close also removes it.
+type tempFile struct {
+	*os.File
+}
+
+func (t *tempFile) Close() error {
+	err := t.File.Close()
+	if rmErr := os.Remove(t.Name()); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
+		err = rmErr
+	}
+	return err
+}
+
+// humanSize formats a byte count for a notice.
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
 // downloadError explains the download failures a user can act on.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -245,6 +246,20 @@ func TestToMatrixMedia(t *testing.T) {
 	if len(downloaded) != 1 || downloaded[0] != whatsmeow.DownloadableMessage(img) {
 		t.Errorf("downloaded %v", downloaded)
 	}
+	named, ok := media.Data.(interface{ Name() string })
+	if !ok {
+		t.Fatalf("media data %T is not the temporary file", media.Data)
+	}
+	path := named.Name()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("temporary file before Close: %v", err)
+	}
+	if err := media.Data.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary file %s still there after Close: %v", path, err)
+	}
 
 	contact, err := ToMatrix(context.Background(), &waE2E.Message{ContactMessage: &waE2E.ContactMessage{
 		DisplayName: proto.String("Carol"), Vcard: proto.String(carolVCard),
@@ -262,6 +277,64 @@ func TestToMatrixMedia(t *testing.T) {
 	}
 }
 
+func TestToMatrixMediaStreamsFromFile(t *testing.T) {
+	// A larger download, with no declared MIME type: the content comes
+	// back whole from the file and the type is sniffed from its head.
+	content := append([]byte("%PDF-1.4\n"), make([]byte, 1<<20)...)
+	deps := Deps{DownloadToFile: func(_ context.Context, _ whatsmeow.DownloadableMessage, f *os.File) error {
+		_, err := f.Write(content)
+		return err
+	}}
+	got, err := ToMatrix(context.Background(), &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
+		FileName: proto.String("a.pdf"), FileLength: proto.Uint64(uint64(len(content))),
+	}}, nil, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	media, err := got.Parts[0].Media(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer media.Data.Close()
+	data, err := io.ReadAll(media.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != string(content) || media.Size != int64(len(content)) || media.MimeType != "application/pdf" {
+		t.Errorf("media: size %d, type %q, %d bytes read", media.Size, media.MimeType, len(data))
+	}
+}
+
+func TestToMatrixMediaDeclaredTooLarge(t *testing.T) {
+	called := false
+	deps := Deps{DownloadToFile: func(context.Context, whatsmeow.DownloadableMessage, *os.File) error {
+		called = true
+		return nil
+	}}
+	got, err := ToMatrix(context.Background(), &waE2E.Message{VideoMessage: &waE2E.VideoMessage{
+		Mimetype: proto.String("video/mp4"), FileLength: proto.Uint64(3 << 30),
+	}}, nil, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = got.Parts[0].Media(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "3.0 GiB") || !strings.Contains(err.Error(), "2.0 GiB") {
+		t.Errorf("error %v does not name the sizes", err)
+	}
+	if called {
+		t.Error("downloaded a file declared over the cap")
+	}
+	// Exactly at the cap is still fetched.
+	got, _ = ToMatrix(context.Background(), &waE2E.Message{VideoMessage: &waE2E.VideoMessage{
+		FileLength: proto.Uint64(MaxDownloadSize),
+	}}, nil, deps)
+	media, err := got.Parts[0].Media(context.Background())
+	if err != nil || !called {
+		t.Fatalf("at the cap: %v, called %v", err, called)
+	}
+	media.Data.Close()
+}
+
 func TestToMatrixDownloadErrors(t *testing.T) {
 	for _, tt := range []struct {
 		err      error
@@ -272,7 +345,12 @@ func TestToMatrixDownloadErrors(t *testing.T) {
 		{whatsmeow.ErrNoURLPresent, "WhatsApp sent no download link for the file; open WhatsApp to see it"},
 		{errors.New("connection reset"), ""},
 	} {
-		deps := Deps{Download: func(context.Context, whatsmeow.DownloadableMessage) ([]byte, error) { return nil, tt.err }}
+		var path string
+		deps := Deps{DownloadToFile: func(_ context.Context, _ whatsmeow.DownloadableMessage, f *os.File) error {
+			path = f.Name()
+			_, _ = f.Write([]byte("partial"))
+			return tt.err
+		}}
 		got, err := ToMatrix(context.Background(), &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{}}, nil, deps)
 		if err != nil {
 			t.Fatal(err)
@@ -283,6 +361,9 @@ func TestToMatrixDownloadErrors(t *testing.T) {
 		}
 		if msg := network.UserMessage(err, ""); msg != tt.userText {
 			t.Errorf("%v: user message %q, want %q", tt.err, msg, tt.userText)
+		}
+		if _, err := os.Stat(path); path == "" || !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v: temporary file %q left behind: %v", tt.err, path, err)
 		}
 	}
 	got, _ := ToMatrix(context.Background(), &waE2E.Message{AudioMessage: &waE2E.AudioMessage{}}, nil, Deps{})

@@ -3,6 +3,7 @@ package waconv
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -42,11 +43,12 @@ func testInfo() *types.MessageInfo {
 
 func testDeps(downloaded *[]whatsmeow.DownloadableMessage) Deps {
 	return Deps{
-		Download: func(_ context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error) {
+		DownloadToFile: func(_ context.Context, msg whatsmeow.DownloadableMessage, f *os.File) error {
 			if downloaded != nil {
 				*downloaded = append(*downloaded, msg)
 			}
-			return []byte("file-bytes"), nil
+			_, err := f.Write([]byte("file-bytes"))
+			return err
 		},
 		Mention: func(jid types.JID) (string, id.UserID, bool) {
 			switch jid {

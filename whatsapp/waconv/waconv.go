@@ -13,6 +13,7 @@ package waconv
 
 import (
 	"context"
+	"os"
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
@@ -24,10 +25,11 @@ import (
 
 // Deps are what converting a WhatsApp message needs from the network.
 type Deps struct {
-	// Download fetches and decrypts a media attachment (the network wires
-	// whatsmeow's Client.Download here; tests use a fake). It is called
-	// lazily, from Part.Media.
-	Download func(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error)
+	// DownloadToFile fetches and decrypts a media attachment into f, a
+	// fresh temporary file (the network wires whatsmeow's
+	// Client.DownloadToFile here; tests use a fake). It is called lazily,
+	// from Part.Media, and only for a declared size up to MaxDownloadSize.
+	DownloadToFile func(ctx context.Context, msg whatsmeow.DownloadableMessage, f *os.File) error
 	// Mention gives the display name and Matrix user ID of a mentioned JID
 	// (its ghost), for pills. nil, or ok == false, leaves a plain @number.
 	Mention func(jid types.JID) (name string, mxid id.UserID, ok bool)
