@@ -221,35 +221,17 @@ func (e *env) close() {
 }
 
 func ferryConfig(hsPort, ferryPort int, dir, ircAddr string, s *settings) string {
-	return fmt.Sprintf(`# Written by ferry-bench.
-homeserver:
-    address: http://127.0.0.1:%d
-    domain: localhost
-appservice:
-    address: http://127.0.0.1:%d
-    hostname: 127.0.0.1
-    port: %d
-    id: ferry
-    bot:
-        username: ferry
-        displayname: Ferry
-    as_token: ""
-    hs_token: ""
-database:
-    type: %s
-    uri: file:%s?_txlock=immediate
-permissions:
-    localhost: admin
-logging:
-    level: %s
-    format: json
-irc:
+	return localhs.FerryConfig{
+		Header: "Written by ferry-bench.", HomeserverPort: hsPort, FerryPort: ferryPort, Dir: dir,
+		DatabaseType: s.FerryDB, LogLevel: s.FerryLogLevel, LogFormat: "json",
+		Networks: fmt.Sprintf(`irc:
     networks:
         %s:
             address: %q
             flood: %s
             relay_allowed: true
-`, hsPort, ferryPort, ferryPort, s.FerryDB, filepath.Join(dir, "ferry.db"), s.FerryLogLevel, ircNetwork, ircAddr, s.FerryFlood)
+`, ircNetwork, ircAddr, s.FerryFlood),
+	}.YAML()
 }
 
 func inspircdVersion() string {

@@ -61,7 +61,9 @@ func run(dir string, hsPort int) error {
 
 	cfgPath := filepath.Join(dir, "config.yaml")
 	regPath := filepath.Join(dir, "registration.yaml")
-	if err = os.WriteFile(cfgPath, []byte(demoConfig(hsPort, ferryPort, dir)), 0o600); err != nil {
+	if err = os.WriteFile(cfgPath, []byte(localhs.FerryConfig{
+		Header: "Written by ferry-demo; see config.example.yaml for every option.", HomeserverPort: hsPort, FerryPort: ferryPort, Dir: dir,
+	}.YAML()), 0o600); err != nil {
 		return err
 	}
 	gen := exec.Command(ferryBin, "-g", "-c", cfgPath, "-r", regPath)
@@ -124,32 +126,6 @@ func run(dir string, hsPort int) error {
 	case err := <-exited:
 		return fmt.Errorf("ferry exited: %v", err)
 	}
-}
-
-func demoConfig(hsPort, ferryPort int, dir string) string {
-	return fmt.Sprintf(`# Written by ferry-demo; see config.example.yaml for every option.
-homeserver:
-    address: http://127.0.0.1:%d
-    domain: localhost
-appservice:
-    address: http://127.0.0.1:%d
-    hostname: 127.0.0.1
-    port: %d
-    id: ferry
-    bot:
-        username: ferry
-        displayname: Ferry
-    as_token: ""
-    hs_token: ""
-database:
-    type: sqlite3-fk-wal
-    uri: file:%s?_txlock=immediate
-permissions:
-    localhost: admin
-logging:
-    level: info
-    format: pretty
-`, hsPort, ferryPort, ferryPort, filepath.Join(dir, "ferry.db"))
 }
 
 func portFree(port int) bool {
