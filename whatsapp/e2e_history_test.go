@@ -1,22 +1,16 @@
 package whatsapp
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/proto/waHistorySync"
-	"go.mau.fi/whatsmeow/store/sqlstore"
-	"go.mau.fi/whatsmeow/store/sqlstore/upgrades"
 	"go.mau.fi/whatsmeow/types"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
-	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 )
 
@@ -31,41 +25,9 @@ func TestE2EHistorySyncBackfillsBeforeTheInvite(t *testing.T) {
 	mgmt := h.ManagementRoom(alice)
 
 	h.StopBridge()
-	ctx := context.Background()
-	db, err := database.Open(h.Config.Database.Type, h.Config.Database.URI, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err = db.Upgrade(ctx); err != nil {
-		t.Fatal(err)
-	}
-	container := sqlstore.NewWithWrappedDB(db.Child("whatsmeow_version", upgrades.Table, nil), nil)
-	if err = container.Upgrade(ctx); err != nil {
-		t.Fatal(err)
-	}
-	device := container.NewDevice()
-	device.ID, device.LID = &ownDev, ownLID
-	device.Account = &waAdv.ADVSignedDeviceIdentity{
-		Details: []byte("d"), AccountSignature: make([]byte, 64), AccountSignatureKey: make([]byte, 32), DeviceSignature: make([]byte, 64),
-	}
-	if err = device.Save(ctx); err != nil {
-		t.Fatal(err)
-	}
-	err = db.Logins.Put(ctx, &database.Login{Network: NetworkID, ID: ownLogin, UserMXID: alice.UserID,
-		RemoteName: "+" + ownPN.User, RemoteUser: network.UserID(ownPN.User), Metadata: metadataOf(device)})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	storeE2ELogin(t, h, alice.UserID)
 	h.StartBridge()
-
-	var cl *Client
-	for deadline := time.Now().Add(30 * time.Second); cl == nil || cl.cli == nil; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the login was not loaded")
-		}
-		cl = conn.client(ownLogin)
-	}
+	cl := waitForLogin(t, conn)
 	start := time.Now().Add(-3 * time.Hour).Truncate(time.Second)
 	cl.cli.DangerousInternals().DispatchEvent(historySync(waHistorySync.HistorySync_INITIAL_BOOTSTRAP, conversation(bobPN,
 		webMsg(bobPN, "B3", false, types.EmptyJID, start.Add(2*time.Minute), plain("history 3")),
