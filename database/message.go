@@ -22,6 +22,9 @@ type Message struct {
 	SenderMXID id.UserID // the ghost or (for messages from Matrix) the real user
 	Timestamp  time.Time
 	EditCount  int
+	// Placeholder marks a stand-in the network sent for a message it could
+	// not show yet; the real message replaces it.
+	Placeholder bool
 }
 
 // MessageQuery reads and writes the message table. The parts of a message
@@ -35,19 +38,19 @@ func newMessage() *Message { return &Message{} }
 
 const (
 	messageColumns = `network, chat_id, receiver, id, part, event_id, room_id,
-		sender, sender_mxid, timestamp, edit_count`
+		sender, sender_mxid, timestamp, edit_count, placeholder`
 	getMessage = `SELECT ` + messageColumns + ` FROM message`
 	// messageWhere selects all parts of one message, parameters $1..$4.
 	messageWhere  = portalKeyWhere + ` AND id = $4`
 	insertMessage = `INSERT INTO message (` + messageColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 )
 
 // Scan implements dbutil.DataStruct.
 func (m *Message) Scan(row dbutil.Scannable) (*Message, error) {
 	var ts int64
 	err := row.Scan(&m.Portal.Network, &m.Portal.Chat, &m.Portal.Receiver, &m.ID, &m.Part,
-		&m.EventID, &m.RoomID, &m.Sender, &m.SenderMXID, &ts, &m.EditCount)
+		&m.EventID, &m.RoomID, &m.Sender, &m.SenderMXID, &ts, &m.EditCount, &m.Placeholder)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,7 @@ func (m *Message) Scan(row dbutil.Scannable) (*Message, error) {
 func (q *MessageQuery) Put(ctx context.Context, m *Message) error {
 	err := q.qh.Exec(ctx, insertMessage,
 		m.Portal.Network, m.Portal.Chat, m.Portal.Receiver, m.ID, m.Part, m.EventID, m.RoomID,
-		m.Sender, m.SenderMXID, toMilli(m.Timestamp), m.EditCount)
+		m.Sender, m.SenderMXID, toMilli(m.Timestamp), m.EditCount, m.Placeholder)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("insert message %s/%s part %q: %w (%w)", m.Portal, m.ID, m.Part, ErrDuplicate, err)
 	} else if err != nil {
@@ -142,6 +145,19 @@ func (q *MessageQuery) BumpEditCount(ctx context.Context, portal network.PortalK
 		portal.Network, portal.Chat, portal.Receiver, msgID, part)
 	if err != nil {
 		return fmt.Errorf("bump edit count of %s/%s part %q: %w", portal, msgID, part, err)
+	}
+	return nil
+}
+
+// ClearPlaceholder marks a message's stand-in as replaced by the real
+// message, whose first part is part: the stand-in's row (a placeholder has
+// one part) takes that part ID so later parts and edits find it. A message
+// that is missing or no longer a placeholder is left alone.
+func (q *MessageQuery) ClearPlaceholder(ctx context.Context, portal network.PortalKey, msgID network.MessageID, part network.PartID) error {
+	err := q.qh.Exec(ctx, `UPDATE message SET placeholder = false, part = $5 WHERE `+messageWhere+` AND placeholder`,
+		portal.Network, portal.Chat, portal.Receiver, msgID, part)
+	if err != nil {
+		return fmt.Errorf("clear placeholder of %s/%s: %w", portal, msgID, err)
 	}
 	return nil
 }

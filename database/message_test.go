@@ -136,3 +136,36 @@ func TestMessageEmptyKeys(t *testing.T) {
 		}
 	})
 }
+
+// A placeholder is stored as such and becomes real once, taking the real
+// message's first part ID, without touching other messages.
+func TestMessagePlaceholder(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		putPortal(t, db, waPortal, "!wa:example.org")
+		stand := &database.Message{Portal: waPortal, ID: "m1", EventID: "$stand", RoomID: "!wa:example.org",
+			Timestamp: ms(1000), Placeholder: true}
+		must(t, db.Messages.Put(ctx, stand))
+		other := &database.Message{Portal: waPortal, ID: "m2", EventID: "$other", RoomID: "!wa:example.org",
+			Timestamp: ms(1000), Placeholder: true}
+		must(t, db.Messages.Put(ctx, other))
+
+		got, err := db.Messages.GetFirstPart(ctx, waPortal, "m1")
+		must(t, err)
+		if !got.Placeholder {
+			t.Fatalf("stored placeholder reads back as %+v", got)
+		}
+		must(t, db.Messages.ClearPlaceholder(ctx, waPortal, "m1", "image"))
+		must(t, db.Messages.ClearPlaceholder(ctx, waPortal, "missing", "")) // no-op
+		if got, _ = db.Messages.GetFirstPart(ctx, waPortal, "m1"); got.Placeholder || got.Part != "image" || got.EventID != "$stand" {
+			t.Errorf("after ClearPlaceholder the stand-in reads %+v, want a real part \"image\" of $stand", got)
+		}
+		// A second clear (a redelivery) does not rename a real part.
+		must(t, db.Messages.ClearPlaceholder(ctx, waPortal, "m1", "other"))
+		if got, _ = db.Messages.GetFirstPart(ctx, waPortal, "m1"); got.Part != "image" {
+			t.Errorf("a second ClearPlaceholder renamed the part to %q", got.Part)
+		}
+		if got, _ = db.Messages.GetFirstPart(ctx, waPortal, "m2"); !got.Placeholder {
+			t.Error("ClearPlaceholder cleared another message")
+		}
+	})
+}

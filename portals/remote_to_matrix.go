@@ -105,6 +105,13 @@ func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *n
 	if err != nil {
 		return fmt.Errorf("check for duplicate: %w", err)
 	}
+	if len(existing) > 0 && existing[0].Placeholder && !msg.Placeholder && len(msg.Parts) > 0 {
+		// The message a stand-in was sent for has arrived.
+		if err = p.replacePlaceholder(ctx, login, msg, existing[0]); err != nil {
+			return err
+		}
+		existing[0].Part, existing[0].Placeholder = msg.Parts[0].ID, false
+	}
 	done := make(map[network.PartID]bool, len(existing))
 	for _, part := range existing {
 		done[part.Part] = true
@@ -130,16 +137,7 @@ func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *n
 		if done[part.ID] {
 			continue
 		}
-		content := *part.Content
-		if part.Media != nil {
-			if err = p.uploadMedia(ctx, ghost, part, &content); err != nil {
-				log.Warn().Err(err).Msg("Failed to bridge media, sending a notice instead")
-				content = event.MessageEventContent{
-					MsgType: event.MsgNotice,
-					Body:    fmt.Sprintf("Failed to bridge a file (%s): %v", content.Body, err),
-				}
-			}
-		}
+		content := p.partContent(ctx, ghost, part)
 		if replyTo != nil && i == 0 {
 			content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(replyTo.EventID)
 		}
@@ -155,6 +153,7 @@ func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *n
 		err = p.m.db.Messages.Put(ctx, &database.Message{
 			Portal: p.Key, ID: msg.ID, Part: part.ID, EventID: eventID, RoomID: p.RoomID,
 			Sender: msg.Sender.User, SenderMXID: ghost.MXID, Timestamp: msg.Timestamp,
+			Placeholder: msg.Placeholder,
 		})
 		if err != nil {
 			return fmt.Errorf("store message mapping: %w", err)
@@ -300,21 +299,13 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 			log.Warn().Msg("Edit of a message that was never bridged, ignoring")
 			continue
 		}
-		newContent := *part.Content
-		if newContent.MsgType.IsMedia() && newContent.URL == "" && newContent.File == nil {
+		newContent := p.partContent(ctx, ghost, part)
+		if part.Media == nil && newContent.MsgType.IsMedia() && newContent.URL == "" && newContent.File == nil {
 			// A caption edit: the network sends the new text only, but the
 			// replacement content must still point at the file.
 			p.keepMedia(ctx, target, &newContent)
 		}
-		content := &event.MessageEventContent{
-			MsgType:    newContent.MsgType,
-			Body:       "* " + newContent.Body,
-			NewContent: &newContent,
-			RelatesTo:  (&event.RelatesTo{}).SetReplace(target.EventID),
-		}
-		if newContent.FormattedBody != "" {
-			content.Format, content.FormattedBody = newContent.Format, "* "+newContent.FormattedBody
-		}
+		content := replacementContent(&newContent, target)
 		_, err = p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventMessage,
 			&event.Content{Parsed: content, Raw: part.Extra}, edit.Timestamp,
 			txnID(p.Key, edit.Target, part.ID, fmt.Sprintf("edit-%d-%d", target.EditCount, edit.Timestamp.UnixNano())))

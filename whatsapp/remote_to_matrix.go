@@ -74,10 +74,7 @@ func (c *Client) handleEvent(raw any) (ok bool) {
 	case *events.BusinessName:
 		c.handleName(ctx, evt.JID, types.EmptyJID, evt.Message, nameData{BusinessName: evt.NewBusinessName})
 	case *events.UndecryptableMessage:
-		// whatsmeow asks the sender to send it again; it then arrives as
-		// an ordinary message with the same ID.
-		zerolog.Ctx(ctx).Warn().Str("message_id", evt.Info.ID).Stringer("chat", evt.Info.Chat).
-			Bool("unavailable", evt.IsUnavailable).Msg("Could not decrypt a WhatsApp message")
+		return c.handleUndecryptable(ctx, evt)
 	case *events.HistorySync:
 		c.handleHistorySync(ctx, evt)
 	default:
@@ -197,24 +194,9 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Event, error) {
 	info := evt.Info
 	log := zerolog.Ctx(ctx)
-	chat, alt := info.Chat, info.SenderAlt
-	if info.IsFromMe {
-		alt = info.RecipientAlt
-	}
-	switch {
-	case info.ID == "" || chat.IsEmpty():
-		log.Warn().Msg("WhatsApp message without ID or chat, ignoring")
+	chat, alt, ok := route(ctx, &info)
+	if !ok {
 		return nil, nil
-	case chat == types.StatusBroadcastJID, chat.Server == types.NewsletterServer:
-		log.Debug().Msg("Ignoring status update or newsletter message")
-		return nil, nil
-	case chat.Server == types.BroadcastServer:
-		if info.IsFromMe {
-			log.Debug().Msg("Ignoring a broadcast list message sent from the phone")
-			return nil, nil
-		}
-		// A broadcast list message shows in the DM with its sender.
-		chat, alt = info.Sender, info.SenderAlt
 	}
 	msg := evt.Message
 	if msg == nil {
@@ -239,14 +221,8 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 	if conv.Kind == waconv.KindIgnored || (conv.Kind == waconv.KindMessage && len(conv.Parts) == 0) {
 		return nil, nil
 	}
-	portal := c.portalFor(ctx, chat, alt)
-	meta := network.Meta{Portal: portal, Sender: network.Sender{User: c.remote, FromMe: info.IsFromMe}, Timestamp: info.Timestamp}
-	if !info.IsFromMe {
-		meta.Sender.User = c.userFor(ctx, info.Sender, info.SenderAlt, private)
-	}
-	if meta.Timestamp.IsZero() {
-		meta.Timestamp = time.Now()
-	}
+	meta := c.messageMeta(ctx, &info, chat, alt)
+	portal := meta.Portal
 	switch conv.Kind {
 	case waconv.KindMessage:
 		meta.CreatePortal = true
@@ -271,6 +247,47 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		return &network.Redaction{Meta: meta, Target: conv.Target}, nil
 	}
 	return nil, nil
+}
+
+// route says which chat a message belongs in, and the other side's
+// alternate ID (a LID for a phone number or the reverse). ok is false for
+// messages that are not bridged: status updates, channels, and broadcast
+// list messages sent from the phone.
+func route(ctx context.Context, info *types.MessageInfo) (chat, alt types.JID, ok bool) {
+	log := zerolog.Ctx(ctx)
+	chat, alt = info.Chat, info.SenderAlt
+	if info.IsFromMe {
+		alt = info.RecipientAlt
+	}
+	switch {
+	case info.ID == "" || chat.IsEmpty():
+		log.Warn().Msg("WhatsApp message without ID or chat, ignoring")
+		return chat, alt, false
+	case chat == types.StatusBroadcastJID, chat.Server == types.NewsletterServer:
+		log.Debug().Msg("Ignoring status update or newsletter message")
+		return chat, alt, false
+	case chat.Server == types.BroadcastServer:
+		if info.IsFromMe {
+			log.Debug().Msg("Ignoring a broadcast list message sent from the phone")
+			return chat, alt, false
+		}
+		// A broadcast list message shows in the DM with its sender.
+		return info.Sender, info.SenderAlt, true
+	}
+	return chat, alt, true
+}
+
+// messageMeta is the contract's Meta of a message routed to chat.
+func (c *Client) messageMeta(ctx context.Context, info *types.MessageInfo, chat, alt types.JID) network.Meta {
+	private := chat.Server != types.GroupServer
+	meta := network.Meta{Portal: c.portalFor(ctx, chat, alt), Sender: network.Sender{User: c.remote, FromMe: info.IsFromMe}, Timestamp: info.Timestamp}
+	if !info.IsFromMe {
+		meta.Sender.User = c.userFor(ctx, info.Sender, info.SenderAlt, private)
+	}
+	if meta.Timestamp.IsZero() {
+		meta.Timestamp = time.Now()
+	}
+	return meta
 }
 
 // handleCall posts a notice: WhatsApp calls cannot cross the bridge, but

@@ -46,6 +46,11 @@ type Message struct {
 	Parts []Part
 	// ReplyTo names the message this one answers, if any.
 	ReplyTo *MessageRef
+	// Placeholder marks a stand-in for a message the network cannot show
+	// yet (a notice saying so). When a Message with the same ID arrives
+	// later without the flag, the core replaces the stand-in with it (an
+	// edit) instead of dropping it as already bridged.
+	Placeholder bool
 }
 
 // Part is one Matrix event of a message. Content is already in Matrix
@@ -79,7 +84,9 @@ type MessageRef struct {
 type Edit struct {
 	Meta
 	Target MessageID
-	// Parts carry the new content; Part.ID names the part replaced.
+	// Parts carry the new content; Part.ID names the part replaced. A part
+	// with Media replaces the file too (a re-downloaded attachment);
+	// without it, a media part's edit keeps the old file.
 	Parts []Part
 }
 
