@@ -37,6 +37,7 @@ type waClient interface {
 	SendMessage(ctx context.Context, to types.JID, message *waE2E.Message, extra ...whatsmeow.SendRequestExtra) (whatsmeow.SendResponse, error)
 	Upload(ctx context.Context, plaintext []byte, appInfo whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
 	DownloadToFile(ctx context.Context, msg whatsmeow.DownloadableMessage, file whatsmeow.File) error
+	SendMediaRetryReceipt(ctx context.Context, message *types.MessageInfo, mediaKey []byte) error
 	DecryptReaction(ctx context.Context, reaction *events.Message) (*waE2E.ReactionMessage, error)
 	IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error)
 	GetGroupInfo(ctx context.Context, jid types.JID) (*types.GroupInfo, error)
@@ -101,6 +102,8 @@ type Client struct {
 	history *historyQueue
 	// lookups limits questions to WhatsApp about phone numbers.
 	lookups *tokenBucket
+	// retries limits requests to the phone to upload expired media again.
+	retries *tokenBucket
 }
 
 // maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).
@@ -121,6 +124,7 @@ func (c *Connector) newClient(login *network.Login, device *store.Device, cli *w
 		device:   device,
 		failures: make(map[string]int),
 		lookups:  newTokenBucket(lookupBurst, lookupEvery),
+		retries:  newTokenBucket(mediaRetryBurst, mediaRetryEvery),
 	}
 	if cl.remote == "" {
 		cl.remote = network.UserID(login.ID)
@@ -335,6 +339,9 @@ func (c *Client) Logout(ctx context.Context) error {
 	defer func() {
 		if err := c.conn.msgs.deleteLogin(cleanupCtx, c.id); err != nil {
 			c.log.Warn().Err(err).Msg("Failed to forget the login's message keys")
+		}
+		if err := c.conn.mediaRetries.deleteLogin(cleanupCtx, c.id); err != nil {
+			c.log.Warn().Err(err).Msg("Failed to forget the login's media re-upload requests")
 		}
 	}()
 	if c.wa == nil {

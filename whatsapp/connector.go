@@ -51,6 +51,8 @@ type Connector struct {
 	log       zerolog.Logger
 	container *sqlstore.Container
 	msgs      *msgStore
+	// mediaRetries are the pending requests to re-upload expired media.
+	mediaRetries *mediaRetryStore
 
 	// wrap puts the narrow interface in front of a whatsmeow client; tests
 	// replace it with a recorder.
@@ -110,6 +112,7 @@ func (c *Connector) Start(ctx context.Context) error {
 		return fmt.Errorf("upgrade whatsapp tables: %w", err)
 	}
 	c.msgs = &msgStore{db: ownDB}
+	c.mediaRetries = &mediaRetryStore{db: ownDB}
 	setDeviceProps(c.cfg)
 	c.lock.Lock()
 	if c.bgCancel != nil {

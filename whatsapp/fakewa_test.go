@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,9 +40,14 @@ type fakeWA struct {
 	pictures    map[types.JID]*types.ProfilePictureInfo
 	pictureErr  error
 	sendTime    time.Time
-	disconnects int
-	logouts     int
-	lookups     int
+	// expired are direct paths whose download fails as WhatsApp's does
+	// for media it no longer keeps; downloads records every path asked.
+	expired       map[string]bool
+	downloads     []string
+	retryReceipts []retryReceipt
+	disconnects   int
+	logouts       int
+	lookups       int
 }
 
 type (
@@ -61,6 +67,10 @@ type (
 	readCall struct {
 		IDs          []types.MessageID
 		Chat, Sender types.JID
+	}
+	retryReceipt struct {
+		Info     types.MessageInfo
+		MediaKey []byte
 	}
 	pairCall struct {
 		Phone       string
@@ -130,8 +140,22 @@ func (f *fakeWA) Upload(ctx context.Context, data []byte, mediaType whatsmeow.Me
 }
 
 func (f *fakeWA) DownloadToFile(ctx context.Context, msg whatsmeow.DownloadableMessage, file whatsmeow.File) error {
+	f.mu.Lock()
+	f.downloads = append(f.downloads, msg.GetDirectPath())
+	expired := f.expired[msg.GetDirectPath()]
+	f.mu.Unlock()
+	if expired {
+		return fmt.Errorf("%w (fake)", whatsmeow.ErrMediaDownloadFailedWith404)
+	}
 	_, err := file.Write([]byte("downloaded"))
 	return err
+}
+
+func (f *fakeWA) SendMediaRetryReceipt(ctx context.Context, info *types.MessageInfo, mediaKey []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retryReceipts = append(f.retryReceipts, retryReceipt{*info, mediaKey})
+	return nil
 }
 
 func (f *fakeWA) DecryptReaction(ctx context.Context, evt *events.Message) (*waE2E.ReactionMessage, error) {

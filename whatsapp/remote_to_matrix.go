@@ -3,12 +3,10 @@ package whatsapp
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
@@ -75,6 +73,8 @@ func (c *Client) handleEvent(raw any) (ok bool) {
 		c.handleName(ctx, evt.JID, types.EmptyJID, evt.Message, nameData{BusinessName: evt.NewBusinessName})
 	case *events.UndecryptableMessage:
 		return c.handleUndecryptable(ctx, evt)
+	case *events.MediaRetry:
+		return c.handleMediaRetry(ctx, evt)
 	case *events.HistorySync:
 		c.handleHistorySync(ctx, evt)
 	default:
@@ -127,15 +127,7 @@ func (c *Client) deliver(ctx context.Context, key string, evt network.Event) boo
 // and pills for mentions, with people resolved as the chat shows them.
 func (c *Client) deps(ctx context.Context, private bool) waconv.Deps {
 	return waconv.Deps{
-		DownloadToFile: func(ctx context.Context, msg whatsmeow.DownloadableMessage, f *os.File) error {
-			wa, err := c.needSession()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-			defer cancel()
-			return wa.DownloadToFile(ctx, msg, f)
-		},
+		DownloadToFile: c.downloader(nil, nil),
 		Mention: func(jid types.JID) (string, id.UserID, bool) {
 			user := c.userFor(ctx, jid, types.EmptyJID, private)
 			if user == c.remote {
@@ -215,8 +207,12 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 	var err error
 	if text := c.specialNotice(evt, msg); text != "" {
 		conv = &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(text)}
-	} else if conv, err = waconv.ToMatrix(ctx, msg, &info, c.deps(ctx, private)); err != nil {
-		return nil, fmt.Errorf("convert: %w", err)
+	} else {
+		deps := c.deps(ctx, private)
+		deps.DownloadToFile = c.downloader(&info, msg)
+		if conv, err = waconv.ToMatrix(ctx, msg, &info, deps); err != nil {
+			return nil, fmt.Errorf("convert: %w", err)
+		}
 	}
 	if conv.Kind == waconv.KindIgnored || (conv.Kind == waconv.KindMessage && len(conv.Parts) == 0) {
 		return nil, nil

@@ -190,7 +190,10 @@ func humanSize(n int64) string {
 
 // downloadError explains the download failures a user can act on.
 func downloadError(err error) error {
+	var userErr *network.UserError
 	switch {
+	case errors.As(err, &userErr):
+		return err // already says what happened
 	case errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith403),
 		errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith404),
 		errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith410):

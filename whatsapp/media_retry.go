@@ -1,0 +1,252 @@
+package whatsapp
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/util/dbutil"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/proto/waMmsRetry"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/whatsapp/waconv"
+)
+
+// Re-upload requests are limited per login: a history sync can hold
+// hundreds of expired attachments, and each request wakes the phone.
+const (
+	mediaRetryBurst = 20
+	mediaRetryEvery = 5 * time.Second
+	// mediaRetryKeep is how long a request waits for the phone's answer.
+	mediaRetryKeep = 7 * 24 * time.Hour
+)
+
+// downloadTimeout bounds one attachment download from WhatsApp.
+var downloadTimeout = 5 * time.Minute
+
+// downloader is the DownloadToFile of waconv.Deps for one message. When
+// WhatsApp's servers no longer have the file, it asks the phone to upload
+// it again (if info and msg are given) and says so; handleMediaRetry then
+// bridges the file as an edit of the notice the core posted meanwhile.
+func (c *Client) downloader(info *types.MessageInfo, msg *waE2E.Message) func(ctx context.Context, m whatsmeow.DownloadableMessage, f *os.File) error {
+	return func(ctx context.Context, m whatsmeow.DownloadableMessage, f *os.File) error {
+		wa, err := c.needSession()
+		if err != nil {
+			return err
+		}
+		dlCtx, cancel := context.WithTimeout(ctx, downloadTimeout)
+		defer cancel()
+		err = wa.DownloadToFile(dlCtx, m, f)
+		if err == nil || info == nil || msg == nil || !expired(err) {
+			return err
+		}
+		if reqErr := c.requestMediaRetry(ctx, wa, info, msg, m.GetMediaKey()); reqErr != nil {
+			zerolog.Ctx(ctx).Warn().Err(reqErr).Msg("Failed to ask the phone to upload expired media again")
+			return err
+		}
+		return &network.UserError{
+			Message: "the file has expired on WhatsApp's servers; Ferry asked your phone to send it again and will show it here if it still has it",
+			Err:     err,
+		}
+	}
+}
+
+func expired(err error) bool {
+	return errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith403) ||
+		errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith404) ||
+		errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith410)
+}
+
+// requestMediaRetry stores the message and sends the retry receipt.
+func (c *Client) requestMediaRetry(ctx context.Context, wa waClient, info *types.MessageInfo, msg *waE2E.Message, mediaKey []byte) error {
+	if len(mediaKey) == 0 {
+		return errors.New("the message has no media key")
+	}
+	if ok, _ := c.retries.take(); !ok {
+		return errors.New("too many re-upload requests; try again later")
+	}
+	if err := c.conn.mediaRetries.put(ctx, c.id, info, msg); err != nil {
+		return fmt.Errorf("store the request: %w", err)
+	}
+	if err := wa.SendMediaRetryReceipt(ctx, info, mediaKey); err != nil {
+		return fmt.Errorf("send the retry receipt: %w", err)
+	}
+	zerolog.Ctx(ctx).Info().Str("message_id", info.ID).Msg("Asked the phone to upload expired media again")
+	return nil
+}
+
+// handleMediaRetry bridges the phone's answer to a re-upload request: the
+// file at its new path, or a notice saying why there is none, as an edit
+// of the notice that stands where the file belongs.
+func (c *Client) handleMediaRetry(ctx context.Context, evt *events.MediaRetry) bool {
+	log := zerolog.Ctx(ctx).With().Str("message_id", evt.MessageID).Logger()
+	ctx = log.WithContext(ctx)
+	info, msg, err := c.conn.mediaRetries.get(ctx, c.id, evt.MessageID)
+	if err != nil {
+		log.Err(err).Msg("Failed to look up a media re-upload request")
+		return true
+	} else if msg == nil {
+		log.Debug().Msg("Media re-upload answer for a message Ferry did not ask about")
+		return true
+	}
+	media := mediaOf(msg)
+	if media == nil {
+		log.Warn().Msg("Stored media re-upload request holds no media")
+		return true
+	}
+	var failure string
+	notif, err := whatsmeow.DecryptMediaRetryNotification(evt, media.GetMediaKey())
+	switch {
+	case errors.Is(err, whatsmeow.ErrMediaNotAvailableOnPhone):
+		failure = "the phone no longer has this file"
+	case err != nil:
+		failure = "the phone's answer could not be read"
+		log.Warn().Err(err).Msg("Failed to decrypt a media re-upload answer")
+	case notif.GetResult() == waMmsRetry.MediaRetryNotification_NOT_FOUND:
+		failure = "the phone no longer has this file"
+	case notif.GetResult() != waMmsRetry.MediaRetryNotification_SUCCESS || notif.GetDirectPath() == "":
+		failure = fmt.Sprintf("the phone could not send it again (%s)", notif.GetResult())
+	}
+	if err = c.conn.mediaRetries.delete(ctx, c.id, evt.MessageID); err != nil {
+		log.Warn().Err(err).Msg("Failed to forget a media re-upload request")
+	}
+	chat, alt, ok := route(ctx, info)
+	if !ok {
+		return true
+	}
+	meta := c.messageMeta(ctx, info, chat, alt)
+	edit := &network.Edit{Meta: meta, Target: network.MessageID(info.ID)}
+	if failure != "" {
+		log.Info().Str("reason", failure).Msg("Expired media could not be re-uploaded")
+		edit.Parts = noticeParts("Failed to bridge a file: " + failure)
+		return c.deliver(ctx, "media-retry/"+info.ID, edit)
+	}
+	setDirectPath(media, notif.GetDirectPath())
+	deps := c.deps(ctx, chat.Server != types.GroupServer)
+	deps.DownloadToFile = c.downloader(nil, nil) // no second request
+	conv, err := waconv.ToMatrix(ctx, msg, info, deps)
+	if err != nil {
+		log.Err(err).Msg("Failed to convert re-uploaded media")
+		return true
+	}
+	for _, part := range conv.Parts {
+		if part.Media != nil {
+			edit.Parts = append(edit.Parts, part)
+		}
+	}
+	if len(edit.Parts) == 0 {
+		return true
+	}
+	log.Info().Msg("Bridging media the phone uploaded again")
+	return c.deliver(ctx, "media-retry/"+info.ID, edit)
+}
+
+// downloadable is the media part of a message that whatsmeow downloads.
+type downloadable interface {
+	whatsmeow.DownloadableMessage
+	GetDirectPath() string
+}
+
+// mediaOf returns the attachment of a message, nil for none.
+func mediaOf(msg *waE2E.Message) downloadable {
+	switch {
+	case msg.GetImageMessage() != nil:
+		return msg.GetImageMessage()
+	case msg.GetVideoMessage() != nil:
+		return msg.GetVideoMessage()
+	case msg.GetAudioMessage() != nil:
+		return msg.GetAudioMessage()
+	case msg.GetDocumentMessage() != nil:
+		return msg.GetDocumentMessage()
+	case msg.GetStickerMessage() != nil:
+		return msg.GetStickerMessage()
+	case msg.GetPtvMessage() != nil:
+		return msg.GetPtvMessage()
+	}
+	return nil
+}
+
+// setDirectPath points an attachment at the path the phone uploaded it
+// to; the old URL is dropped so the download uses the new path.
+func setDirectPath(media downloadable, path string) {
+	switch m := media.(type) {
+	case *waE2E.ImageMessage:
+		m.DirectPath, m.URL = proto.String(path), nil
+	case *waE2E.VideoMessage:
+		m.DirectPath, m.URL = proto.String(path), nil
+	case *waE2E.AudioMessage:
+		m.DirectPath, m.URL = proto.String(path), nil
+	case *waE2E.DocumentMessage:
+		m.DirectPath, m.URL = proto.String(path), nil
+	case *waE2E.StickerMessage:
+		m.DirectPath, m.URL = proto.String(path), nil
+	}
+}
+
+// mediaRetryStore keeps messages whose media the phone was asked to
+// upload again (table whatsapp_media_retry).
+type mediaRetryStore struct {
+	db *dbutil.Database
+}
+
+func (s *mediaRetryStore) put(ctx context.Context, login network.LoginID, info *types.MessageInfo, msg *waE2E.Message) error {
+	infoJSON, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	msgBytes, err := proto.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if _, err = s.db.Exec(ctx, `DELETE FROM whatsapp_media_retry WHERE requested_at < $1`, now.Add(-mediaRetryKeep).UnixMilli()); err != nil {
+		return err
+	}
+	_, err = s.db.Exec(ctx, `INSERT INTO whatsapp_media_retry (login_id, message_id, info, message, requested_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (login_id, message_id) DO UPDATE SET info = excluded.info, message = excluded.message, requested_at = excluded.requested_at`,
+		login, info.ID, string(infoJSON), msgBytes, now.UnixMilli())
+	return err
+}
+
+// get returns a stored request; msg is nil when there is none.
+func (s *mediaRetryStore) get(ctx context.Context, login network.LoginID, msgID types.MessageID) (*types.MessageInfo, *waE2E.Message, error) {
+	var infoJSON string
+	var msgBytes []byte
+	err := s.db.QueryRow(ctx, `SELECT info, message FROM whatsapp_media_retry WHERE login_id = $1 AND message_id = $2`,
+		login, msgID).Scan(&infoJSON, &msgBytes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	info := &types.MessageInfo{}
+	if err = json.Unmarshal([]byte(infoJSON), info); err != nil {
+		return nil, nil, fmt.Errorf("stored message info: %w", err)
+	}
+	msg := &waE2E.Message{}
+	if err = proto.Unmarshal(msgBytes, msg); err != nil {
+		return nil, nil, fmt.Errorf("stored message: %w", err)
+	}
+	return info, msg, nil
+}
+
+func (s *mediaRetryStore) delete(ctx context.Context, login network.LoginID, msgID types.MessageID) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM whatsapp_media_retry WHERE login_id = $1 AND message_id = $2`, login, msgID)
+	return err
+}
+
+func (s *mediaRetryStore) deleteLogin(ctx context.Context, login network.LoginID) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM whatsapp_media_retry WHERE login_id = $1`, login)
+	return err
+}

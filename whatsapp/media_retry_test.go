@@ -1,0 +1,151 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.mau.fi/util/dbutil"
+	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/proto/waMmsRetry"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"go.mau.fi/whatsmeow/util/gcmutil"
+	"go.mau.fi/whatsmeow/util/hkdfutil"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/dbtest"
+)
+
+// expiredImage is an image message whose file WhatsApp's servers no
+// longer have (the fake answers 404 for /v/old).
+func expiredImage(id string, mediaKey []byte) *events.Message {
+	return &events.Message{
+		Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: bobPN, Sender: bobPN}, ID: id, Timestamp: msgTime},
+		RawMessage: &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
+			DirectPath: proto.String("/v/old"), MediaKey: mediaKey, Mimetype: proto.String("image/jpeg"),
+			FileLength: proto.Uint64(10), FileSHA256: randomBytes(32), FileEncSHA256: randomBytes(32),
+			Caption: proto.String("the view"),
+		}},
+	}
+}
+
+// retryNotification is the phone's answer to a media retry receipt as
+// WhatsApp's server delivers it: the result encrypted with a key derived
+// from the media key, or an <error> when the phone cannot help.
+func retryNotification(t *testing.T, msgID string, mediaKey []byte, result *waMmsRetry.MediaRetryNotification, errCode int) *waBinary.Node {
+	t.Helper()
+	content := []waBinary.Node{{Tag: "rmr", Attrs: waBinary.Attrs{"jid": bobPN, "from_me": "false"}}}
+	if result != nil {
+		plaintext, err := proto.Marshal(result)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iv := randomBytes(12)
+		key := hkdfutil.SHA256(mediaKey, nil, []byte("WhatsApp Media Retry Notification"), 32)
+		ciphertext, err := gcmutil.Encrypt(key, iv, plaintext, []byte(msgID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		content = append(content, waBinary.Node{Tag: "encrypt", Content: []waBinary.Node{
+			{Tag: "enc_p", Content: ciphertext}, {Tag: "enc_iv", Content: iv},
+		}})
+	} else {
+		content = append(content, waBinary.Node{Tag: "error", Attrs: waBinary.Attrs{"code": strconv.Itoa(errCode)}})
+	}
+	return &waBinary.Node{Tag: "notification", Attrs: waBinary.Attrs{
+		"id": msgID, "t": strconv.FormatInt(msgTime.Unix()+60, 10), "type": "mediaretry", "from": ownPN,
+	}, Content: content}
+}
+
+// TestExpiredMediaIsAskedForAgain: a download that fails because the file
+// expired asks the phone to upload it again and says so; the phone's
+// answer, decrypted by whatsmeow's own notification path, becomes an edit
+// carrying the file from its new path. A second answer finds no request.
+func TestExpiredMediaIsAskedForAgain(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) { testExpiredMediaIsAskedForAgain(t, db.Database) })
+}
+
+func testExpiredMediaIsAskedForAgain(t *testing.T, db *dbutil.Database) {
+	ctx := context.Background()
+	env := newEnv(t, db, "")
+	env.wa.expired = map[string]bool{"/v/old": true}
+	mediaKey := randomBytes(32)
+
+	env.dispatch(expiredImage("IMG", mediaKey))
+	_, handled := env.host.take()
+	if len(handled) != 1 {
+		t.Fatalf("handled %d events, want the message", len(handled))
+	}
+	msg := handled[0].(*network.Message)
+	_, err := msg.Parts[0].Media(ctx)
+	var userErr *network.UserError
+	if !errors.As(err, &userErr) || !strings.Contains(userErr.Message, "asked your phone to send it again") {
+		t.Fatalf("fetching expired media failed with %v; want a user error saying the phone was asked", err)
+	}
+	if len(env.wa.retryReceipts) != 1 || env.wa.retryReceipts[0].Info.ID != "IMG" ||
+		string(env.wa.retryReceipts[0].MediaKey) != string(mediaKey) || env.wa.retryReceipts[0].Info.Chat != bobPN {
+		t.Fatalf("retry receipts sent: %+v", env.wa.retryReceipts)
+	}
+
+	answer := retryNotification(t, "IMG", mediaKey, &waMmsRetry.MediaRetryNotification{
+		StanzaID: proto.String("IMG"), DirectPath: proto.String("/v/new"), Result: waMmsRetry.MediaRetryNotification_SUCCESS.Enum(),
+	}, 0)
+	env.cl.cli.DangerousInternals().HandleMediaRetryNotification(ctx, answer)
+	_, handled = env.host.take()
+	if len(handled) != 1 {
+		t.Fatalf("the phone's answer handled %d events, want one edit", len(handled))
+	}
+	edit, ok := handled[0].(*network.Edit)
+	if !ok || edit.Target != "IMG" || len(edit.Parts) != 1 || edit.Parts[0].Media == nil ||
+		edit.Sender.User != "4915100000002" || edit.Portal != dmPortal(bobPN) {
+		t.Fatalf("the answer became %+v; want an edit of IMG by bob with the file", handled[0])
+	}
+	if c := edit.Parts[0].Content; c.Body != "the view" || c.FileName == "" {
+		t.Errorf("the edit's content %+v lost the caption or file name", c)
+	}
+	media, err := edit.Parts[0].Media(ctx)
+	if err != nil {
+		t.Fatalf("downloading the re-uploaded file: %v", err)
+	}
+	data, _ := io.ReadAll(media.Data)
+	media.Data.Close()
+	if string(data) != "downloaded" || env.wa.downloads[len(env.wa.downloads)-1] != "/v/new" {
+		t.Errorf("got %q from %v; want the file from the new path", data, env.wa.downloads)
+	}
+
+	env.cl.cli.DangerousInternals().HandleMediaRetryNotification(ctx, answer)
+	if _, handled = env.host.take(); len(handled) != 0 {
+		t.Errorf("a second answer to an answered request handled %+v", handled)
+	}
+}
+
+// TestExpiredMediaThePhoneNoLongerHas: when the phone answers that it has
+// no copy, the notice where the file belongs is edited to say so.
+func TestExpiredMediaThePhoneNoLongerHas(t *testing.T) {
+	ctx := context.Background()
+	env := newEnv(t, sqliteDB(t), "")
+	env.wa.expired = map[string]bool{"/v/old": true}
+	mediaKey := randomBytes(32)
+	env.dispatch(expiredImage("GONE", mediaKey))
+	_, handled := env.host.take()
+	if _, err := handled[0].(*network.Message).Parts[0].Media(ctx); err == nil {
+		t.Fatal("expired media downloaded")
+	}
+	env.cl.cli.DangerousInternals().HandleMediaRetryNotification(ctx, retryNotification(t, "GONE", mediaKey, nil, 2))
+	_, handled = env.host.take()
+	if len(handled) != 1 {
+		t.Fatalf("handled %d events", len(handled))
+	}
+	edit, ok := handled[0].(*network.Edit)
+	if !ok || edit.Target != "GONE" || edit.Parts[0].Media != nil ||
+		edit.Parts[0].Content.Body != "Failed to bridge a file: the phone no longer has this file" {
+		t.Errorf("the answer became %+v", handled[0])
+	}
+}
