@@ -48,6 +48,8 @@ type fakeWA struct {
 	disconnects   int
 	logouts       int
 	lookups       int
+	// groupInfoCalls counts GetGroupInfo questions.
+	groupInfoCalls int
 }
 
 type (
@@ -177,7 +179,16 @@ func (f *fakeWA) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsO
 	return out, nil
 }
 
+func (f *fakeWA) groupQueries() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.groupInfoCalls
+}
+
 func (f *fakeWA) GetGroupInfo(ctx context.Context, jid types.JID) (*types.GroupInfo, error) {
+	f.mu.Lock()
+	f.groupInfoCalls++
+	f.mu.Unlock()
 	if g, ok := f.groups[jid]; ok {
 		return g, nil
 	}

@@ -64,8 +64,8 @@ func (c *Client) handleHistorySync(ctx context.Context, evt *events.HistorySync)
 }
 
 // historyChat selects a conversation's messages within max_age; nil when
-// none are left or the chat is not bridged (status, newsletters,
-// broadcast lists).
+// none are left or the chat is not bridged (status, broadcast lists, and
+// channels and communities, which the user is told about).
 func (c *Client) historyChat(ctx context.Context, conv *waHistorySync.Conversation, oldest time.Time) *historyChat {
 	chat, err := types.ParseJID(conv.GetID())
 	if err != nil {
@@ -74,7 +74,18 @@ func (c *Client) historyChat(ctx context.Context, conv *waHistorySync.Conversati
 	}
 	chat = chat.ToNonAD()
 	switch chat.Server {
-	case types.GroupServer, types.DefaultUserServer, types.HiddenUserServer:
+	case types.NewsletterServer:
+		c.skipUnbridged(ctx, chat) // tells the user once why it has no room
+		return nil
+	case types.GroupServer:
+		if conv.GetIsParentGroup() || conv.GetIsDefaultSubgroup() {
+			// The sync says what the group is: no need to ask WhatsApp.
+			c.conn.unbridged.noteCommunity(chat, communityInfo{is: true, parent: conv.GetIsParentGroup(), name: conv.GetName()})
+		}
+		if c.skipUnbridged(ctx, chat) {
+			return nil
+		}
+	case types.DefaultUserServer, types.HiddenUserServer:
 	default:
 		return nil
 	}

@@ -59,12 +59,17 @@ func (u *unbridgedChats) noteGroup(g *types.GroupInfo) {
 	if g == nil || g.JID.IsEmpty() {
 		return
 	}
+	u.noteCommunity(g.JID, communityOfInfo(g))
+}
+
+// noteCommunity remembers what a history sync says about a group.
+func (u *unbridgedChats) noteCommunity(chat types.JID, info communityInfo) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.community == nil {
 		u.community = make(map[types.JID]communityInfo)
 	}
-	u.community[g.JID] = communityOfInfo(g)
+	u.community[chat] = info
 }
 
 func (u *unbridgedChats) lookup(chat types.JID) (communityInfo, bool) {

@@ -3,9 +3,12 @@ package whatsapp
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
+	"time"
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/proto/waHistorySync"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
@@ -97,5 +100,36 @@ func TestChannelsAndCommunitiesAreReportedOnce(t *testing.T) {
 	}
 	if got := env.host.takeNotices(); len(got) != 1 || got[0] != "Street is a WhatsApp community; communities are not bridged yet (their other groups are)" {
 		t.Errorf("notices on joining a community: %q", got)
+	}
+}
+
+// TestHistoryOfChannelsAndCommunitiesIsNotBridged: a history sync's
+// channel and community conversations get no backfill; the user hears of
+// each once, and the sync's own flags spare a question to WhatsApp.
+func TestHistoryOfChannelsAndCommunitiesIsNotBridged(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), historyConfig)
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	ann := conversation(announcement, webMsg(announcement, "A1", false, bobPN, at, plain("meeting on Monday")))
+	ann.IsDefaultSubgroup, ann.Name = proto.Bool(true), proto.String("Neighbours")
+	parent := conversation(community, webMsg(community, "P1", false, bobPN, at, plain("welcome")))
+	parent.IsParentGroup, parent.Name = proto.Bool(true), proto.String("Street")
+	channel := conversation(newsletter, webMsg(newsletter, "N1", false, types.EmptyJID, at, plain("headline")))
+	dm := conversation(bobPN, webMsg(bobPN, "B1", false, types.EmptyJID, at, plain("hi")))
+	env.dispatch(historySync(waHistorySync.HistorySync_INITIAL_BOOTSTRAP, ann, parent, channel, dm))
+	got := env.waitHandled(t, 1)
+	time.Sleep(100 * time.Millisecond)
+	if got = env.waitHandled(t, 1); len(got) != 1 || got[0].EventMeta().Portal != dmPortal(bobPN) {
+		t.Fatalf("handled %s; want Bob's backfill only", describe(got))
+	}
+	want := []string{
+		"Neighbours is a WhatsApp community's announcement group; communities are not bridged yet (their other groups are)",
+		"Street is a WhatsApp community; communities are not bridged yet (their other groups are)",
+		`Daily \*News\* is a WhatsApp channel; channels are not bridged yet`,
+	}
+	if notices := env.host.takeNotices(); !slices.Equal(notices, want) {
+		t.Errorf("notices %q, want %q", notices, want)
+	}
+	if env.wa.groupQueries() != 0 {
+		t.Errorf("asked WhatsApp about %d groups the sync had described", env.wa.groupQueries())
 	}
 }
