@@ -74,7 +74,6 @@ func TestMediaBothWays(t *testing.T) {
 			},
 		}},
 	})
-	portals.MaxMediaSize = old
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +81,30 @@ func TestMediaBothWays(t *testing.T) {
 		msg := evt.Content.AsMessage()
 		return evt.Sender == bob && msg != nil && msg.MsgType == event.MsgNotice && strings.Contains(msg.Body, "big.bin") && strings.Contains(msg.Body, "1000 bytes")
 	})
+	// A file whose size the network declares is refused without fetching.
+	fetched := false
+	err = cl.Handle(ctx, &network.Message{
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now(), CreatePortal: true},
+		ID:   "declared",
+		Parts: []network.Part{{
+			Content: &event.MessageEventContent{MsgType: event.MsgVideo, Body: "film.mp4", Info: &event.FileInfo{Size: 3 << 30}},
+			Media: func(ctx context.Context) (*network.Media, error) {
+				fetched = true
+				return nil, io.ErrUnexpectedEOF
+			},
+		}},
+	})
+	portals.MaxMediaSize = old
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == bob && msg != nil && msg.MsgType == event.MsgNotice && strings.Contains(msg.Body, "film.mp4") && strings.Contains(msg.Body, "3072.0 MiB")
+	})
+	if fetched {
+		t.Error("a file declared too large was fetched anyway")
+	}
 
 	// A caption edit from the network keeps the file in the replacement.
 	err = cl.Handle(ctx, &network.Edit{

@@ -201,6 +201,11 @@ func (p *Portal) uploadMedia(ctx context.Context, ghost *puppets.Ghost, part net
 	if hs := p.m.matrix.MaxUploadSize(ctx); hs > 0 && hs < limit {
 		limit = hs
 	}
+	if declared := content.Info; declared != nil && int64(declared.Size) > limit {
+		// The network knows the size before fetching (WhatsApp's sender
+		// declares it): a file that cannot be uploaded is not downloaded.
+		return fmt.Errorf("the file is %s, more than the %s this homeserver accepts", humanSize(int64(declared.Size)), humanSize(limit))
+	}
 	media, err := part.Media(ctx)
 	if err != nil {
 		return fmt.Errorf("fetch: %w", err)
