@@ -153,3 +153,35 @@ func (q *PortalQuery) Delete(ctx context.Context, key network.PortalKey) error {
 	}
 	return nil
 }
+
+// Rekey moves the portal from to the key to: its messages, their
+// reactions and its user rows follow through the foreign keys (ON UPDATE
+// CASCADE), and so do its remote events still waiting in the durable
+// queue. A row at to without a room (a chat that was looked at but never
+// got one) gives way; one with a room makes the error wrap ErrDuplicate.
+// Moving a missing portal is not an error.
+func (q *PortalQuery) Rekey(ctx context.Context, from, to network.PortalKey) error {
+	if from.Network != to.Network {
+		return fmt.Errorf("rekey portal %s to %s: the network differs", from, to)
+	}
+	db := q.qh.GetDB()
+	err := db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		if _, err := db.Exec(ctx, `DELETE FROM portal WHERE `+portalKeyWhere+` AND room_id IS NULL`,
+			to.Network, to.Chat, to.Receiver); err != nil {
+			return err
+		}
+		if _, err := db.Exec(ctx, `UPDATE portal SET chat_id = $4, receiver = $5 WHERE `+portalKeyWhere,
+			from.Network, from.Chat, from.Receiver, to.Chat, to.Receiver); err != nil {
+			return err
+		}
+		_, err := db.Exec(ctx, `UPDATE remote_event SET chat_id = $4, receiver = $5 WHERE `+portalKeyWhere,
+			from.Network, from.Chat, from.Receiver, to.Chat, to.Receiver)
+		return err
+	})
+	if isUniqueViolation(err) {
+		return fmt.Errorf("rekey portal %s to %s: %w (%w)", from, to, ErrDuplicate, err)
+	} else if err != nil {
+		return fmt.Errorf("rekey portal %s to %s: %w", from, to, err)
+	}
+	return nil
+}

@@ -104,6 +104,9 @@ type Client struct {
 	lookups *tokenBucket
 	// retries limits requests to the phone to upload expired media again.
 	retries *tokenBucket
+	// lidChecked holds the LIDs whose DM room was looked for under the
+	// LID's key this run (lid_rekey.go); guarded by lock.
+	lidChecked map[types.JID]bool
 }
 
 // maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).

@@ -35,6 +35,9 @@ type fakeHost struct {
 	states  []network.State
 	ghosts  []ghostUpdate
 	notices []string
+	// rekeys are the portal moves asked for, as {from, to}.
+	rekeys   [][2]network.PortalKey
+	rekeyErr error
 	// handle answers HandleEvent; nil accepts everything.
 	handle func(evt network.Event) error
 	seen   chan struct{}
@@ -91,8 +94,16 @@ func (h *fakeHost) UpdateGhost(ctx context.Context, user network.UserID, info *n
 }
 
 func (h *fakeHost) SaveLogin(ctx context.Context, login *network.Login) error { return nil }
-func (h *fakeHost) Database() *dbutil.Database                                { return h.db }
-func (h *fakeHost) Log() *zerolog.Logger                                      { return &h.log }
+
+// RekeyPortal records the move; rekeyErr, when set, is its answer.
+func (h *fakeHost) RekeyPortal(ctx context.Context, from, to network.PortalKey) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rekeys = append(h.rekeys, [2]network.PortalKey{from, to})
+	return h.rekeyErr
+}
+func (h *fakeHost) Database() *dbutil.Database { return h.db }
+func (h *fakeHost) Log() *zerolog.Logger       { return &h.log }
 
 // take returns and clears what was recorded.
 func (h *fakeHost) take() (queued, handled []network.Event) {

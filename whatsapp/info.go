@@ -83,7 +83,9 @@ func (c *Client) portalFor(ctx context.Context, chat, alt types.JID) network.Por
 	if chat.Server == types.GroupServer {
 		return groupPortal(chat)
 	}
-	return privatePortal(c.dmChat(ctx, chat, alt), c.id)
+	key := privatePortal(c.dmChat(ctx, chat, alt), c.id)
+	c.adoptLIDPortal(ctx, chat, alt, key)
+	return key
 }
 
 // ChatInfo describes a group (from WhatsApp's servers) or a DM.

@@ -48,6 +48,17 @@ func (s *msgStore) put(ctx context.Context, login network.LoginID, chat network.
 	return err
 }
 
+// moveChat moves a login's message keys from one chat ID to another,
+// after the core moved the chat's portal. A key stored under both (never
+// expected) stays where it is.
+func (s *msgStore) moveChat(ctx context.Context, login network.LoginID, from, to network.ChatID) error {
+	_, err := s.db.Exec(ctx, `UPDATE whatsapp_message SET chat_id = $3
+		WHERE login_id = $1 AND chat_id = $2 AND message_id NOT IN
+			(SELECT message_id FROM whatsapp_message WHERE login_id = $1 AND chat_id = $3)`,
+		login, from, to)
+	return err
+}
+
 // get returns the key of a message, nil when the login never saw it.
 func (s *msgStore) get(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) (*msgKey, error) {
 	var chatJID, sender string

@@ -179,6 +179,14 @@ type Host interface {
 	GhostMXID(user UserID) id.UserID
 	// SaveLogin stores changed login metadata or remote name.
 	SaveLogin(ctx context.Context, login *Login) error
+	// RekeyPortal moves the portal of from to the key to, when the network
+	// learns a better ID for a chat (WhatsApp: a person's phone number for
+	// the LID a DM room was keyed by). The room keeps everything: its
+	// messages, reactions and users follow the new key; events queued for
+	// from afterwards wait behind the move. Without a room at from it does
+	// nothing; when to has a room already the error wraps ErrPortalExists
+	// and both stay as they are. The network moves its own records.
+	RekeyPortal(ctx context.Context, from, to PortalKey) error
 	// Database is the bridge's database, for stores a library owns.
 	Database() *dbutil.Database
 	// Log is a logger with the network's name as a field.

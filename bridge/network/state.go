@@ -66,3 +66,7 @@ var ErrWrongAccount = errors.New("this account cannot reach that chat")
 // ErrNotSupported is returned (wrapped) by networks for actions a chat does
 // not allow, e.g. editing on a network without edits.
 var ErrNotSupported = errors.New("not supported by this network")
+
+// ErrPortalExists is returned (wrapped) by Host.RekeyPortal when the new
+// key has a room of its own.
+var ErrPortalExists = errors.New("a portal with that key exists")

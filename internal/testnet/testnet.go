@@ -106,6 +106,10 @@ func (c *Connector) Init(host network.Host, cfg *yaml.Node) error {
 	return nil
 }
 
+// Host is the bridge's side of the contract, for tests that call it as a
+// network would.
+func (c *Connector) Host() network.Host { return c.host }
+
 func (c *Connector) Start(ctx context.Context) error { return nil }
 func (c *Connector) Stop(ctx context.Context)        {}
 
