@@ -38,8 +38,10 @@ type Config struct {
 	// any other media (they then stay in the Matrix room for good); off,
 	// each becomes a notice saying it was not bridged.
 	ViewOnce bool `yaml:"view_once"`
-	// StatusBroadcasts would bridge status updates; they are not bridged
-	// yet, so only false is accepted.
+	// StatusBroadcasts bridges the status updates of the login's contacts
+	// into one room per login ("WhatsApp status"). Off by default: status
+	// updates are many, mostly photos and videos, and expire after a day
+	// on WhatsApp but would stay in Matrix.
 	StatusBroadcasts bool `yaml:"status_broadcasts"`
 
 	nameTemplate *template.Template
@@ -249,9 +251,6 @@ func (cfg *Config) validate() []string {
 		add("connect_timeout", "must be at least 1s")
 	case ct > 10*time.Minute:
 		add("connect_timeout", "must be at most 10m")
-	}
-	if cfg.StatusBroadcasts {
-		add("status_broadcasts", "status broadcasts are not bridged yet; leave it false")
 	}
 	if cfg.HistorySync.MaxChats < 0 {
 		add("history_sync.max_chats", "must not be negative")

@@ -75,7 +75,6 @@ func TestConfigErrorsNameKeyPaths(t *testing.T) {
 		`history_sync: 5`:                           {"whatsapp.history_sync: must be a mapping"},
 		`displayname: x`:                            {"whatsapp.displayname: unknown key (known: browser_name, connect_timeout"},
 		`[1, 2]`:                                    {"whatsapp: must be a mapping"},
-		`status_broadcasts: true`:                   {"whatsapp.status_broadcasts: status broadcasts are not bridged yet"},
 		`status_broadcasts: maybe`:                  {"whatsapp.status_broadcasts:"},
 	}
 	for text, wants := range cases {
@@ -97,10 +96,10 @@ func TestConfigErrorsNameKeyPaths(t *testing.T) {
 	}
 }
 
-func TestStatusBroadcastsStayOff(t *testing.T) {
-	for _, text := range []string{"", "status_broadcasts: false"} {
-		if cfg, err := parseYAML(t, text); err != nil || cfg.StatusBroadcasts {
-			t.Errorf("%q: status_broadcasts %v, %v", text, cfg.StatusBroadcasts, err)
+func TestStatusBroadcastsAreOffByDefault(t *testing.T) {
+	for text, want := range map[string]bool{"": false, "status_broadcasts: false": false, "status_broadcasts: true": true} {
+		if cfg, err := parseYAML(t, text); err != nil || cfg.StatusBroadcasts != want {
+			t.Errorf("%q: status_broadcasts %v, %v; want %v", text, cfg.StatusBroadcasts, err, want)
 		}
 	}
 }

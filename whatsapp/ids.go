@@ -89,6 +89,7 @@ func parseChatID(chat network.ChatID) (types.JID, error) {
 	}
 	switch {
 	case jid.Server == types.GroupServer && groupIDRe.MatchString(jid.User):
+	case jid == types.StatusBroadcastJID: // the status room (status_broadcasts)
 	case jid.Server != types.GroupServer && serverRe.MatchString(jid.Server) && digitsRe.MatchString(jid.User):
 	default:
 		return types.JID{}, fmt.Errorf("bad WhatsApp chat ID %q", chat)

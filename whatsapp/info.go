@@ -94,6 +94,9 @@ func (c *Client) ChatInfo(ctx context.Context, chat network.ChatID) (*network.Ch
 	if err != nil {
 		return nil, err
 	}
+	if jid == types.StatusBroadcastJID {
+		return statusRoomInfo(c.remote), nil
+	}
 	if jid.Server == types.GroupServer {
 		wa, err := c.needSession()
 		if err != nil {
@@ -261,4 +264,15 @@ func httpGet(ctx context.Context, url string) ([]byte, error) {
 		return nil, fmt.Errorf("picture larger than %d MiB", maxAvatarSize>>20)
 	}
 	return data, nil
+}
+
+// statusRoomInfo describes the login's status room: the contacts who post
+// join it as they do.
+func statusRoomInfo(me network.UserID) *network.ChatInfo {
+	name := "WhatsApp status"
+	topic := "Status updates of your WhatsApp contacts. WhatsApp removes them after a day; this room keeps them."
+	return &network.ChatInfo{
+		Name: &name, Topic: &topic,
+		Members: &network.MemberList{Members: []network.Member{{User: me, IsMe: true}}},
+	}
 }

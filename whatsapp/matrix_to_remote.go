@@ -26,8 +26,16 @@ func (c *Client) chatOf(key network.PortalKey) (types.JID, error) {
 	if key.Network != NetworkID || (key.Receiver != "" && key.Receiver != c.id) {
 		return types.JID{}, network.ErrWrongAccount
 	}
-	return parseChatID(key.Chat)
+	chat, err := parseChatID(key.Chat)
+	if err == nil && chat == types.StatusBroadcastJID {
+		return types.JID{}, errStatusRoom
+	}
+	return chat, err
 }
+
+// errStatusRoom answers anything sent in the status room: posting a status
+// from Matrix is not supported, and an answer to one belongs in the DM.
+var errStatusRoom = network.UserErrorf("the status room only shows your contacts' status updates; to answer one, write in the person's chat")
 
 // Send delivers a Matrix message. The message ID is chosen here and passed
 // to WhatsApp, so that Send can return it: the core recognises the echo of

@@ -120,7 +120,7 @@ func (c *Client) handleMediaRetry(ctx context.Context, evt *events.MediaRetry) b
 	if err = c.conn.mediaRetries.delete(ctx, c.id, evt.MessageID); err != nil {
 		log.Warn().Err(err).Msg("Failed to forget a media re-upload request")
 	}
-	chat, alt, ok := route(ctx, info)
+	chat, alt, ok := c.route(ctx, info)
 	if !ok {
 		return true
 	}

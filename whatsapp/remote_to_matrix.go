@@ -186,7 +186,7 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Event, error) {
 	info := evt.Info
 	log := zerolog.Ctx(ctx)
-	chat, alt, ok := route(ctx, &info)
+	chat, alt, ok := c.route(ctx, &info)
 	if !ok {
 		return nil, nil
 	}
@@ -247,9 +247,9 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 
 // route says which chat a message belongs in, and the other side's
 // alternate ID (a LID for a phone number or the reverse). ok is false for
-// messages that are not bridged: status updates, channels, and broadcast
-// list messages sent from the phone.
-func route(ctx context.Context, info *types.MessageInfo) (chat, alt types.JID, ok bool) {
+// messages that are not bridged: channels, broadcast list messages sent
+// from the phone, and status updates unless status_broadcasts is on.
+func (c *Client) route(ctx context.Context, info *types.MessageInfo) (chat, alt types.JID, ok bool) {
 	log := zerolog.Ctx(ctx)
 	chat, alt = info.Chat, info.SenderAlt
 	if info.IsFromMe {
@@ -259,8 +259,15 @@ func route(ctx context.Context, info *types.MessageInfo) (chat, alt types.JID, o
 	case info.ID == "" || chat.IsEmpty():
 		log.Warn().Msg("WhatsApp message without ID or chat, ignoring")
 		return chat, alt, false
-	case chat == types.StatusBroadcastJID, chat.Server == types.NewsletterServer:
-		log.Debug().Msg("Ignoring status update or newsletter message")
+	case chat == types.StatusBroadcastJID:
+		if !c.conn.cfg.StatusBroadcasts {
+			log.Debug().Msg("Ignoring a status update (status_broadcasts is off)")
+			return chat, alt, false
+		}
+		// All status updates share the login's status room.
+		return chat, types.EmptyJID, true
+	case chat.Server == types.NewsletterServer:
+		log.Debug().Msg("Ignoring a newsletter message")
 		return chat, alt, false
 	case chat.Server == types.BroadcastServer:
 		if info.IsFromMe {

@@ -37,7 +37,7 @@ func (c *Client) handleUndecryptable(ctx context.Context, evt *events.Undecrypta
 		// nothing either.
 		return true
 	}
-	chat, alt, ok := route(ctx, &info)
+	chat, alt, ok := c.route(ctx, &info)
 	if !ok || c.skipUnbridged(ctx, info.Chat) {
 		return true
 	}
