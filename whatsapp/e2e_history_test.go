@@ -35,15 +35,7 @@ func TestE2EHistorySyncBackfillsBeforeTheInvite(t *testing.T) {
 		webMsg(bobPN, "B2", true, types.EmptyJID, start.Add(time.Minute), plain("history 2")),
 	)))
 
-	room := alice.WaitForInvite(t, 60*time.Second, func(room id.RoomID, state []*event.Event) bool {
-		for _, evt := range state {
-			if t, _ := evt.Content.Raw["type"].(string); evt.Type == event.StateCreate && t == string(event.RoomTypeSpace) {
-				return false // the user's space, not the portal
-			}
-		}
-		return room != mgmt
-	})
-	alice.Join(t, room.String())
+	room := joinPortal(t, alice, mgmt)
 	bob := id.UserID("@whatsapp_" + bobPN.User + ":localhost")
 	alice.WaitForEvent(t, room, 30*time.Second, func(evt *event.Event) bool {
 		msg := evt.Content.AsMessage()

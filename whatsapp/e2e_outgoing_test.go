@@ -64,15 +64,7 @@ func TestE2EMatrixToWhatsAppInADM(t *testing.T) {
 	if failed := cl.cli.DangerousInternals().DispatchEvent(incoming); failed {
 		t.Fatal("the first message was not bridged")
 	}
-	room := alice.WaitForInvite(t, 60*time.Second, func(room id.RoomID, state []*event.Event) bool {
-		for _, evt := range state {
-			if t, _ := evt.Content.Raw["type"].(string); evt.Type == event.StateCreate && t == string(event.RoomTypeSpace) {
-				return false
-			}
-		}
-		return room != mgmt
-	})
-	alice.Join(t, room.String())
+	room := joinPortal(t, alice, mgmt)
 	ghost := id.UserID("@whatsapp_" + bobPN.User + ":localhost")
 	first := alice.WaitForEvent(t, room, 30*time.Second, func(evt *event.Event) bool {
 		msg := evt.Content.AsMessage()

@@ -61,23 +61,9 @@ func TestE2EMessageArrivingWhileMatrixIsDownIsBridgedOnRedelivery(t *testing.T) 
 
 	// A first message makes the DM room, and Alice joins it.
 	receive(cl.cli, bob.stanza(t, "M0", ts, text("before")))
-	room := alice.WaitForInvite(t, 60*time.Second, func(room id.RoomID, state []*event.Event) bool {
-		for _, evt := range state {
-			if t, _ := evt.Content.Raw["type"].(string); evt.Type == event.StateCreate && t == string(event.RoomTypeSpace) {
-				return false
-			}
-		}
-		return room != mgmt
-	})
-	alice.Join(t, room.String())
-	ghost := id.UserID("@whatsapp_" + bobPN.User + ":localhost")
-	hasText := func(body string) func(*event.Event) bool {
-		return func(evt *event.Event) bool {
-			msg := evt.Content.AsMessage()
-			return evt.Sender == ghost && msg != nil && msg.Body == body
-		}
-	}
-	alice.WaitForEvent(t, room, 30*time.Second, hasText("before"))
+	room := joinPortal(t, alice, mgmt)
+	ghost := ghostOf(bobPN.User)
+	alice.WaitForEvent(t, room, 30*time.Second, saysText(ghost, "before"))
 
 	proxy.Down(testbed.OutageRefuse)
 	during := bob.stanza(t, "M1", ts.Add(time.Second), text("during the outage"))
@@ -104,7 +90,7 @@ func TestE2EMessageArrivingWhileMatrixIsDownIsBridgedOnRedelivery(t *testing.T) 
 		t.Fatal("the redelivered message was not bridged")
 	}
 	receive(cl.cli, bob.stanza(t, "M2", ts.Add(2*time.Second), text("after")))
-	alice.WaitForEvent(t, room, 30*time.Second, hasText("after"))
+	alice.WaitForEvent(t, room, 30*time.Second, saysText(ghost, "after"))
 	var bodies []string
 	for _, evt := range alice.Events(room) {
 		if msg := evt.Content.AsMessage(); evt.Sender == ghost && msg != nil && evt.Type == event.EventMessage {

@@ -7,7 +7,6 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 )
@@ -36,20 +35,9 @@ func TestE2EUndecryptableMessageIsReplacedOnRetry(t *testing.T) {
 	text := func(s string) *waE2E.Message { return &waE2E.Message{Conversation: proto.String(s)} }
 
 	receive(cl.cli, bob.stanza(t, "M0", ts, text("before")))
-	room := alice.WaitForInvite(t, 60*time.Second, func(room id.RoomID, state []*event.Event) bool {
-		for _, evt := range state {
-			if t, _ := evt.Content.Raw["type"].(string); evt.Type == event.StateCreate && t == string(event.RoomTypeSpace) {
-				return false
-			}
-		}
-		return room != mgmt
-	})
-	alice.Join(t, room.String())
-	ghost := id.UserID("@whatsapp_" + bobPN.User + ":localhost")
-	alice.WaitForEvent(t, room, 30*time.Second, func(evt *event.Event) bool {
-		msg := evt.Content.AsMessage()
-		return evt.Sender == ghost && msg != nil && msg.Body == "before"
-	})
+	room := joinPortal(t, alice, mgmt)
+	ghost := ghostOf(bobPN.User)
+	alice.WaitForEvent(t, room, 30*time.Second, saysText(ghost, "before"))
 
 	broken := bob.stanza(t, "M1", ts.Add(time.Second), text("the secret"))
 	enc := broken.GetChildren()[0]

@@ -1,0 +1,38 @@
+package whatsapp
+
+import (
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/internal/testbed"
+)
+
+// joinPortal waits for user's invite to a portal room (neither the
+// management room nor the login's space) and joins it.
+func joinPortal(t *testing.T, user *testbed.Client, mgmt id.RoomID) id.RoomID {
+	t.Helper()
+	room := user.WaitForInvite(t, 60*time.Second, func(room id.RoomID, state []*event.Event) bool {
+		for _, evt := range state {
+			if t, _ := evt.Content.Raw["type"].(string); evt.Type == event.StateCreate && t == string(event.RoomTypeSpace) {
+				return false
+			}
+		}
+		return room != mgmt
+	})
+	user.Join(t, room.String())
+	return room
+}
+
+// ghostOf is the Matrix ID of a WhatsApp user's ghost in the test bed.
+func ghostOf(digits string) id.UserID { return id.UserID("@whatsapp_" + digits + ":localhost") }
+
+// saysText matches a message event from sender with the body text.
+func saysText(sender id.UserID, body string) func(*event.Event) bool {
+	return func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == sender && evt.Type == event.EventMessage && msg != nil && msg.Body == body
+	}
+}
