@@ -51,6 +51,9 @@ type Connector struct {
 	log       zerolog.Logger
 	container *sqlstore.Container
 	msgs      *msgStore
+	// uploadSlots bounds the files uploaded to WhatsApp at once, across
+	// all logins.
+	uploadSlots chan struct{}
 	// mediaRetries are the pending requests to re-upload expired media.
 	mediaRetries *mediaRetryStore
 
@@ -79,6 +82,7 @@ func New() *Connector {
 		wrap:        func(cli *whatsmeow.Client) waClient { return cli },
 		fetchAvatar: httpGet,
 		clients:     make(map[network.LoginID]*Client),
+		uploadSlots: make(chan struct{}, maxConcurrentUploads),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,6 +51,11 @@ type fakeWA struct {
 	lookups       int
 	// groupInfoCalls counts GetGroupInfo questions.
 	groupInfoCalls int
+	// uploadGate, when set, holds every upload until it is closed;
+	// uploading and maxUploading count uploads in flight.
+	uploadGate   chan struct{}
+	uploading    int
+	maxUploading int
 }
 
 type (
@@ -131,7 +137,24 @@ func (f *fakeWA) SendMessage(ctx context.Context, to types.JID, msg *waE2E.Messa
 	return resp, nil
 }
 
-func (f *fakeWA) Upload(ctx context.Context, data []byte, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+func (f *fakeWA) UploadReader(ctx context.Context, r io.Reader, tempFile io.ReadWriteSeeker, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+	f.mu.Lock()
+	f.uploading++
+	f.maxUploading = max(f.maxUploading, f.uploading)
+	gate := f.uploadGate
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.uploading--
+		f.mu.Unlock()
+	}()
+	if gate != nil {
+		<-gate
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return whatsmeow.UploadResponse{}, err
+	}
 	f.mu.Lock()
 	f.uploads = append(f.uploads, uploadCall{data, mediaType})
 	f.mu.Unlock()

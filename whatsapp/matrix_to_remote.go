@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
 	"strings"
 	"time"
 
@@ -20,6 +21,11 @@ import (
 
 // sendTimeout bounds one send to WhatsApp, media upload included.
 const sendTimeout = 3 * time.Minute
+
+// maxConcurrentUploads is how many files go to WhatsApp at once; more
+// wait, so that a burst of files neither fills the disk with encrypted
+// copies nor starves the connection.
+const maxConcurrentUploads = 4
 
 // chatOf is the WhatsApp chat of a portal this login may speak in.
 func (c *Client) chatOf(key network.PortalKey) (types.JID, error) {
@@ -57,6 +63,12 @@ func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netwo
 	}
 	var media *network.Media
 	if msg.Media != nil {
+		select {
+		case c.conn.uploadSlots <- struct{}{}:
+			defer func() { <-c.conn.uploadSlots }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for an upload slot: %w", ctx.Err())
+		}
 		if media, err = msg.Media(ctx); err != nil {
 			return nil, &network.UserError{Message: "the file could not be fetched from Matrix", Err: err}
 		}
@@ -90,7 +102,10 @@ func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netwo
 }
 
 func (c *Client) outDeps(wa waClient) waconv.OutDeps {
-	return waconv.OutDeps{Upload: wa.Upload, Mention: c.mentionJID}
+	upload := func(ctx context.Context, r io.Reader, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+		return wa.UploadReader(ctx, r, nil, mediaType) // encrypts into its own temporary file
+	}
+	return waconv.OutDeps{Upload: upload, Mention: c.mentionJID}
 }
 
 // mentionJID resolves a pill to a JID: a WhatsApp ghost (as the core

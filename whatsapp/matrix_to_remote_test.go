@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -285,5 +286,49 @@ func TestStartDMAndLeave(t *testing.T) {
 	}
 	if len(env.wa.sent) != 0 {
 		t.Errorf("leaving a room sent something to WhatsApp: %+v", env.wa.sent)
+	}
+}
+
+// TestUploadsAreBounded: files from many portals at once go to WhatsApp
+// at most maxConcurrentUploads at a time; the rest wait and then go.
+func TestUploadsAreBounded(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), "")
+	env.wa.uploadGate = make(chan struct{})
+	const sends = maxConcurrentUploads + 3
+	errs := make(chan error, sends)
+	for i := range sends {
+		go func() {
+			content := &event.MessageEventContent{MsgType: event.MsgFile, Body: "notes.txt", Info: &event.FileInfo{MimeType: "text/plain"}}
+			_, err := env.cl.Send(env.ctx, &network.OutgoingMessage{
+				OutgoingMeta: outMeta(dmPortal(types.NewJID(fmt.Sprintf("49151000001%02d", i), types.DefaultUserServer))), Content: content,
+				Media: func(ctx context.Context) (*network.Media, error) {
+					return &network.Media{Data: io.NopCloser(strings.NewReader("text")), MimeType: "text/plain", Size: 4}, nil
+				},
+			})
+			errs <- err
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		env.wa.mu.Lock()
+		inFlight := env.wa.uploading
+		env.wa.mu.Unlock()
+		if inFlight == maxConcurrentUploads {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d uploads in flight, want %d waiting at the gate", inFlight, maxConcurrentUploads)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // time for a wrongly admitted upload to show
+	close(env.wa.uploadGate)
+	for range sends {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if env.wa.maxUploading != maxConcurrentUploads || len(env.wa.uploads) != sends {
+		t.Errorf("at most %d uploads at once and %d in all; want %d and %d", env.wa.maxUploading, len(env.wa.uploads), maxConcurrentUploads, sends)
 	}
 }

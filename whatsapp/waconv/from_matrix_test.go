@@ -35,7 +35,11 @@ var testUpload = whatsmeow.UploadResponse{
 
 func outDeps(uploads *[]upload) OutDeps {
 	return OutDeps{
-		Upload: func(_ context.Context, data []byte, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+		Upload: func(_ context.Context, r io.Reader, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+			data, err := io.ReadAll(r)
+			if err != nil {
+				return whatsmeow.UploadResponse{}, err
+			}
 			*uploads = append(*uploads, upload{data, mediaType})
 			return testUpload, nil
 		},
@@ -333,7 +337,7 @@ func TestFromMatrixReplySender(t *testing.T) {
 }
 
 func TestFromMatrixErrors(t *testing.T) {
-	failing := OutDeps{Upload: func(context.Context, []byte, whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+	failing := OutDeps{Upload: func(context.Context, io.Reader, whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
 		return whatsmeow.UploadResponse{}, errors.New("boom")
 	}}
 	for _, tt := range []struct {

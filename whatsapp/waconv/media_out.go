@@ -1,6 +1,7 @@
 package waconv
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -90,9 +91,13 @@ func mediaToWhatsApp(ctx context.Context, content *event.MessageEventContent, me
 	if deps.Upload == nil {
 		return nil, errors.New("no WhatsApp uploader configured")
 	}
-	data, err := io.ReadAll(media.Data)
-	_ = media.Data.Close()
-	if err != nil {
+	defer media.Data.Close()
+	if media.Size > MaxUploadSize {
+		return nil, network.UserErrorf("the file is %s, more than the %s WhatsApp accepts", humanSize(media.Size), humanSize(MaxUploadSize))
+	}
+	src := bufio.NewReaderSize(io.LimitReader(media.Data, MaxUploadSize+1), 4096)
+	head, err := src.Peek(512)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read file: %w", err)
 	}
 	info := content.Info
@@ -104,7 +109,7 @@ func mediaToWhatsApp(ctx context.Context, content *event.MessageEventContent, me
 		mimeType = info.MimeType
 	}
 	if mimeType == "" {
-		mimeType = http.DetectContentType(data)
+		mimeType = http.DetectContentType(head)
 	}
 	fileName := cleanFileName(content.FileName)
 	if fileName == "" {
@@ -124,21 +129,36 @@ func mediaToWhatsApp(ctx context.Context, content *event.MessageEventContent, me
 	kind := chooseKind(content.MsgType, baseMimeType(mimeType), caption != "")
 	width, height := info.Width, info.Height
 	var thumbnail []byte
+	var body io.Reader = src
 	if kind == sendImage {
-		img, err := prepareImage(data, baseMimeType(mimeType))
+		// A photo is decoded (to re-encode PNG and make the preview), so
+		// it is read whole; one too large for that goes as a document.
+		data, err := io.ReadAll(io.LimitReader(src, maxImageSize+1))
 		if err != nil {
+			return nil, fmt.Errorf("read file: %w", err)
+		}
+		body = io.MultiReader(bytes.NewReader(data), src)
+		if len(data) > maxImageSize {
+			kind = sendDocument
+		} else if img, err := prepareImage(data, baseMimeType(mimeType)); err != nil {
 			kind = sendDocument // not decodable: still deliver the file
 		} else {
-			data, mimeType, thumbnail = img.data, "image/jpeg", img.thumbnail
+			body, mimeType, thumbnail = bytes.NewReader(img.data), "image/jpeg", img.thumbnail
 			width, height = img.width, img.height
 		}
 	}
 	if kind == sendAudio && baseMimeType(mimeType) == "audio/ogg" {
 		mimeType = "audio/ogg; codecs=opus"
 	}
-	up, err := deps.Upload(ctx, data, uploadTypes[kind])
+	counted := &countingReader{r: body}
+	up, err := deps.Upload(ctx, counted, uploadTypes[kind])
 	if err != nil {
 		return nil, fmt.Errorf("upload to WhatsApp: %w", err)
+	}
+	if counted.n > MaxUploadSize {
+		// The size was not declared and the file turned out too large;
+		// what was uploaded is never referenced by a message.
+		return nil, network.UserErrorf("the file is more than the %s WhatsApp accepts", humanSize(MaxUploadSize))
 	}
 	var captionPtr *string
 	if caption != "" {
@@ -200,6 +220,26 @@ func mediaToWhatsApp(ctx context.Context, content *event.MessageEventContent, me
 		}
 		return &waE2E.Message{DocumentMessage: doc}, nil
 	}
+}
+
+// MaxUploadSize is the largest file sent to WhatsApp (its limit for
+// documents); a variable for tests.
+var MaxUploadSize int64 = 2 << 30
+
+// maxImageSize is the largest file sent as a photo: photos are decoded in
+// memory. Larger ones go as documents.
+const maxImageSize = 32 << 20
+
+// countingReader counts what passes through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func dimension(v int) *uint32 {

@@ -1,6 +1,7 @@
 package waconv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -369,5 +370,67 @@ func TestToMatrixDownloadErrors(t *testing.T) {
 	got, _ := ToMatrix(context.Background(), &waE2E.Message{AudioMessage: &waE2E.AudioMessage{}}, nil, Deps{})
 	if _, err := got.Parts[0].Media(context.Background()); err == nil || !strings.Contains(err.Error(), "downloader") {
 		t.Errorf("missing downloader: %v", err)
+	}
+}
+
+// sourceReader serves n bytes of b and counts how many were taken.
+type sourceReader struct {
+	r    io.Reader
+	read int64
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.read += int64(n)
+	return n, err
+}
+
+// TestMatrixFilesStreamToWhatsApp: a file from Matrix reaches the upload
+// as a stream (not read whole first), a photo too large to decode goes as
+// a document, and files over WhatsApp's limit are refused, before reading
+// when their size is declared and after it when not.
+func TestMatrixFilesStreamToWhatsApp(t *testing.T) {
+	ctx := context.Background()
+	video := bytes.Repeat([]byte("mp4 "), 256<<10) // 1 MiB
+	src := &sourceReader{r: bytes.NewReader(video)}
+	var readBeforeUpload int64
+	var uploaded []byte
+	deps := OutDeps{Upload: func(_ context.Context, r io.Reader, _ whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+		readBeforeUpload = src.read
+		var err error
+		uploaded, err = io.ReadAll(r)
+		return testUpload, err
+	}}
+	content := &event.MessageEventContent{MsgType: event.MsgVideo, Body: "clip.mp4", Info: &event.FileInfo{MimeType: "video/mp4"}}
+	msg, err := FromMatrix(ctx, content, &network.Media{Data: io.NopCloser(src), MimeType: "video/mp4", Size: -1}, nil, deps)
+	if err != nil || msg.GetVideoMessage() == nil {
+		t.Fatalf("video: %v, %v", msg, err)
+	}
+	if !bytes.Equal(uploaded, video) {
+		t.Errorf("uploaded %d bytes, want the %d of the video", len(uploaded), len(video))
+	}
+	if readBeforeUpload > 8<<10 {
+		t.Errorf("%d bytes were read before the upload began; the file should stream", readBeforeUpload)
+	}
+
+	bigPhoto := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, maxImageSize)...)
+	photo := &event.MessageEventContent{MsgType: event.MsgImage, Body: "huge.png", Info: &event.FileInfo{MimeType: "image/png"}}
+	msg, err = FromMatrix(ctx, photo, &network.Media{Data: io.NopCloser(bytes.NewReader(bigPhoto)), MimeType: "image/png", Size: -1}, nil, deps)
+	if err != nil || msg.GetDocumentMessage() == nil || len(uploaded) != len(bigPhoto) {
+		t.Errorf("a photo over %d bytes became %v (%d bytes uploaded), %v; want the whole file as a document", maxImageSize, msg, len(uploaded), err)
+	}
+
+	saved := MaxUploadSize
+	t.Cleanup(func() { MaxUploadSize = saved })
+	MaxUploadSize = 1000
+	declared := &sourceReader{r: bytes.NewReader(make([]byte, 2000))}
+	_, err = FromMatrix(ctx, content, &network.Media{Data: io.NopCloser(declared), MimeType: "video/mp4", Size: 2000}, nil, deps)
+	var userErr *network.UserError
+	if !errors.As(err, &userErr) || declared.read != 0 {
+		t.Errorf("a file declared too large: %v after reading %d bytes; want a user error before reading", err, declared.read)
+	}
+	_, err = FromMatrix(ctx, content, &network.Media{Data: io.NopCloser(bytes.NewReader(make([]byte, 2000))), MimeType: "video/mp4", Size: -1}, nil, deps)
+	if !errors.As(err, &userErr) {
+		t.Errorf("a file found too large while uploading: %v, want a user error", err)
 	}
 }

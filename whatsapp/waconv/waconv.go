@@ -13,6 +13,7 @@ package waconv
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"go.mau.fi/whatsmeow"
@@ -87,9 +88,11 @@ type Converted struct {
 
 // OutDeps are what converting a Matrix message for WhatsApp needs.
 type OutDeps struct {
-	// Upload encrypts and uploads media (the network wires whatsmeow's
-	// Client.Upload here).
-	Upload func(ctx context.Context, data []byte, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
+	// Upload encrypts and uploads media read from r (the network wires
+	// whatsmeow's Client.UploadReader here, which encrypts into a
+	// temporary file: a file from Matrix is never held whole in memory,
+	// except a photo, which is re-encoded).
+	Upload func(ctx context.Context, r io.Reader, mediaType whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
 	// Mention resolves a pill's Matrix user (a ghost, or a Matrix user
 	// whose own WhatsApp account is known) to a JID. nil, or false, shows
 	// the pill's display name as plain text.
