@@ -16,7 +16,6 @@ import (
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
-	waLog "go.mau.fi/whatsmeow/util/log"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -136,7 +135,7 @@ func (c *Connector) newClient(login *network.Login, device *store.Device, cli *w
 	cl.history = newHistoryQueue(cl)
 	if device != nil {
 		if cli == nil {
-			cli = whatsmeow.NewClient(device, waLog.Zerolog(cl.log.With().Str("component", "whatsmeow").Logger()))
+			cli = c.newWAClient(device, cl.log)
 		}
 		// A message whose handler failed stays unacknowledged and comes
 		// again; the buffer keeps its plaintext meanwhile (the ratchet has

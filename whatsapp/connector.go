@@ -60,6 +60,9 @@ type Connector struct {
 	// wrap puts the narrow interface in front of a whatsmeow client; tests
 	// replace it with a recorder.
 	wrap func(*whatsmeow.Client) waClient
+	// configure, when set, adjusts every whatsmeow client made (tests
+	// point the clients' HTTP at a WhatsApp simulator).
+	configure func(*whatsmeow.Client)
 	// fetchAvatar downloads a profile picture URL (WhatsApp's CDN).
 	fetchAvatar func(ctx context.Context, url string) ([]byte, error)
 
@@ -84,6 +87,15 @@ func New() *Connector {
 		clients:     make(map[network.LoginID]*Client),
 		uploadSlots: make(chan struct{}, maxConcurrentUploads),
 	}
+}
+
+// newWAClient makes the whatsmeow client of a device.
+func (c *Connector) newWAClient(device *store.Device, log zerolog.Logger) *whatsmeow.Client {
+	cli := whatsmeow.NewClient(device, waLog.Zerolog(log.With().Str("component", "whatsmeow").Logger()))
+	if c.configure != nil {
+		c.configure(cli)
+	}
+	return cli
 }
 
 func (c *Connector) ID() network.NetworkID { return NetworkID }

@@ -106,6 +106,12 @@ func (f *fakeWA) Disconnect() {
 	f.mu.Unlock()
 }
 
+func (f *fakeWA) disconnectCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.disconnects
+}
+
 func (f *fakeWA) IsConnected() bool { return f.loggedIn.Load() }
 func (f *fakeWA) IsLoggedIn() bool  { return f.loggedIn.Load() }
 

@@ -12,7 +12,6 @@ import (
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types/events"
-	waLog "go.mau.fi/whatsmeow/util/log"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -49,7 +48,7 @@ func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []strin
 	}
 	log := c.log.With().Str("action", "login").Stringer("user_id", user).Logger()
 	device := c.container.NewDevice()
-	cli := whatsmeow.NewClient(device, waLog.Zerolog(log.With().Str("component", "whatsmeow").Logger()))
+	cli := c.newWAClient(device, log)
 	cli.SynchronousAck = true
 	// After pairing WhatsApp closes the connection (515); Ferry reconnects
 	// itself, as the linked account's client.
@@ -295,6 +294,12 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	p.lock.Lock()
 	p.completed = true
 	p.lock.Unlock()
+	// With DisableLoginAutoReconnect whatsmeow leaves the pairing socket
+	// as it is after the 515: until WhatsApp's close arrives it still
+	// counts as connected, and Connect would answer "already connected"
+	// and dial nothing. (Found with the simulator, which closes the
+	// socket a moment after the 515.)
+	p.wa.Disconnect()
 	cl.Connect(ctx)
 	select {
 	case <-p.connected.GetChan():

@@ -180,8 +180,13 @@ func TestLoginQRComplete(t *testing.T) {
 		step, err := p.Wait(context.Background())
 		done <- result{step, err}
 	}()
-	// The linked account reconnects through its own client.
+	// The linked account reconnects through its own client, after the
+	// pairing socket was closed: whatsmeow leaves it open after the 515,
+	// and until then Connect would find it "already connected".
 	waitConnect(t, env.waitFake(t, 1))
+	if f := env.fake(0); f.disconnectCount() != 1 {
+		t.Errorf("the pairing socket was closed %d times before the reconnect, want 1", f.disconnectCount())
+	}
 	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
 	res := <-done
 	if res.err != nil || res.step.Type != network.StepComplete || res.step.Client == nil {
