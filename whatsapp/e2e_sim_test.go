@@ -1,0 +1,534 @@
+package whatsapp
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waCommon"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/proto/waHistorySync"
+	"go.mau.fi/whatsmeow/proto/waWeb"
+	"go.mau.fi/whatsmeow/store/sqlstore"
+	"go.mau.fi/whatsmeow/store/sqlstore/upgrades"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/dbtest"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/whatsapp/wasim"
+)
+
+// End-to-end tests through the WhatsApp simulator (whatsapp/wasim): Ferry
+// with a real Dendrite, and unmodified whatsmeow on both ends of the
+// simulator (Ferry's logins, and the clients of the contacts). Signal
+// encryption happens in the clients; the simulator routes ciphertext. Its
+// certificate root is process-global, so these tests never run in
+// parallel.
+
+// simWait bounds each wait for something to cross the simulator.
+const simWait = 30 * time.Second
+
+// simScene is Ferry, Dendrite and a simulator, with Alice's WhatsApp
+// account linked to her Matrix account through the bot.
+type simScene struct {
+	sim        *wasim.Sim
+	conn       *Connector
+	h          *ferrytest.Harness
+	alice      *testbed.Client
+	mgmt       id.RoomID
+	alicePhone *wasim.Phone
+}
+
+// startSim starts a simulator for the test and a WhatsApp connector whose
+// clients talk to it.
+func startSim(t *testing.T) (*wasim.Sim, *Connector) {
+	t.Helper()
+	// Not t.Context(): the simulator must outlive the clients' own
+	// clean-up, which runs after the test's context has ended.
+	sim, err := wasim.Start(context.Background(), wasim.Options{Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	conn := New()
+	conn.configure = sim.Configure
+	return sim, conn
+}
+
+func newSimScene(t *testing.T) *simScene {
+	t.Helper()
+	sim, conn := startSim(t)
+	s := &simScene{sim: sim, conn: conn, alicePhone: newPhone(t, sim, "4915100000001", "Alice")}
+	s.h = ferrytest.Start(t, ferrytest.Options{}, conn)
+	s.alice = s.h.User("alice")
+	s.mgmt = s.h.ManagementRoom(s.alice)
+	s.loginByQR(t)
+	return s
+}
+
+func newPhone(t *testing.T, sim *wasim.Sim, number, name string) *wasim.Phone {
+	t.Helper()
+	p, err := sim.NewPhone(number, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// loginByQR links Alice's phone as a user does: `login whatsapp`, then
+// the phone scans the code the bot shows (the image's body is the code's
+// text, which is what a QR scanner reads off the picture).
+func (s *simScene) loginByQR(t *testing.T) {
+	t.Helper()
+	s.alice.SendText(t, s.mgmt, "login whatsapp")
+	qr := s.h.WaitForBotNotice(s.alice, s.mgmt, "https://wa.me/settings/linked_devices#")
+	ctx, cancel := context.WithTimeout(context.Background(), simWait)
+	defer cancel()
+	if err := s.alicePhone.ScanQR(ctx, qr.Content.AsMessage().Body); err != nil {
+		t.Fatalf("the phone could not scan the QR code: %v", err)
+	}
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Logged in to WhatsApp as +"+s.alicePhone.JID().User)
+}
+
+// contact is a WhatsApp user on a whatsmeow client of their own, linked
+// to their simulated phone, with a channel of its events.
+type contact struct {
+	phone  *wasim.Phone
+	cli    *whatsmeow.Client
+	events chan any
+}
+
+func newContact(t *testing.T, sim *wasim.Sim, number, name string) *contact {
+	t.Helper()
+	ctx := context.Background()
+	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
+	container := sqlstore.NewWithWrappedDB(db.Child("whatsmeow_version", upgrades.Table, nil), nil)
+	if err := container.Upgrade(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := &contact{phone: newPhone(t, sim, number, name), events: make(chan any, 256)}
+	c.cli = whatsmeow.NewClient(container.NewDevice(), nil)
+	c.cli.EnableAutoReconnect = false
+	sim.Configure(c.cli)
+	c.cli.AddEventHandler(func(evt any) {
+		select {
+		case c.events <- evt:
+		default: // a test that stopped reading; nothing waits for these
+		}
+	})
+	t.Cleanup(c.cli.Disconnect)
+	if err := c.cli.Connect(); err != nil {
+		t.Fatalf("%s: connect: %v", name, err)
+	}
+	qr := waitEvent[*events.QR](t, c)
+	if err := c.phone.ScanQR(ctx, qr.Codes[0]); err != nil {
+		t.Fatalf("%s: scan: %v", name, err)
+	}
+	waitEvent[*events.Connected](t, c)
+	return c
+}
+
+// waitEvent returns the contact's next event of type T, skipping others.
+func waitEvent[T any](t *testing.T, c *contact) T {
+	t.Helper()
+	deadline := time.After(simWait)
+	for {
+		select {
+		case evt := <-c.events:
+			if v, ok := evt.(T); ok {
+				return v
+			}
+		case <-deadline:
+			var zero T
+			t.Fatalf("%s: no %T within %s", c.phone.JID().User, zero, simWait)
+			return zero
+		}
+	}
+}
+
+// TestSimLoginByQRCode: `login whatsapp` shows a QR code, the phone scans
+// it, and the login completes, connected, with the phone's number.
+func TestSimLoginByQRCode(t *testing.T) {
+	s := newSimScene(t)
+	s.h.Command(s.alice, s.mgmt, "status", "+4915100000001: connected")
+}
+
+// TestSimDirectChatBothWays: Bob, a contact on his own whatsmeow client,
+// writes to Alice. His message makes a DM portal with his ghost; what
+// Alice does in Matrix (a reply, an edit, a reaction, a deletion) reaches
+// Bob's client decrypted, as WhatsApp messages of the right kind; what
+// Bob does (a reaction, a revoke) shows in the room.
+func TestSimDirectChatBothWays(t *testing.T) {
+	s := newSimScene(t)
+	bob := newContact(t, s.sim, "4915100000002", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	sent, err := bob.cli.SendMessage(ctx, s.alicePhone.JID(), &waE2E.Message{Conversation: proto.String("hi alice, *lunch*?")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := joinPortal(t, s.alice, s.mgmt)
+	ghost := ghostOf(bob.phone.JID().User)
+	first := s.alice.WaitForEvent(t, room, simWait, saysText(ghost, "hi alice, *lunch*?"))
+	if msg := first.Content.AsMessage(); msg.FormattedBody != "hi alice, <strong>lunch</strong>?" {
+		t.Errorf("formatting: %q", msg.FormattedBody)
+	}
+	if first.Timestamp != sent.Timestamp.UnixMilli() {
+		t.Errorf("timestamp %d, want WhatsApp's %d", first.Timestamp, sent.Timestamp.UnixMilli())
+	}
+
+	// A reply from Matrix quotes Bob's message.
+	reply := &event.MessageEventContent{MsgType: event.MsgText, Body: "yes, at noon"}
+	reply.RelatesTo = (&event.RelatesTo{}).SetReplyTo(first.ID)
+	replyResp, err := s.alice.SendMessageEvent(ctx, room, event.EventMessage, reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := nextMessage(t, bob)
+	if got.Message.GetExtendedTextMessage().GetText() != "yes, at noon" ||
+		got.Message.GetExtendedTextMessage().GetContextInfo().GetStanzaID() != sent.ID || got.Info.IsFromMe {
+		t.Fatalf("Bob got %v, want the reply to %s", got.Message, sent.ID)
+	}
+	aliceMsgID := got.Info.ID
+
+	// An edit.
+	edit := &event.MessageEventContent{MsgType: event.MsgText, Body: "yes, at one"}
+	edit.SetEdit(replyResp.EventID)
+	if _, err = s.alice.SendMessageEvent(ctx, room, event.EventMessage, edit); err != nil {
+		t.Fatal(err)
+	}
+	got = nextMessage(t, bob)
+	if pm := got.Message.GetProtocolMessage(); !got.IsEdit || pm.GetKey().GetID() != aliceMsgID ||
+		pm.GetEditedMessage().GetConversation()+pm.GetEditedMessage().GetExtendedTextMessage().GetText() != "yes, at one" {
+		t.Fatalf("Bob got %v, want the edit of %s", got.Message, aliceMsgID)
+	}
+
+	// A reaction from Matrix.
+	if _, err = s.alice.SendReaction(ctx, room, first.ID, "👍"); err != nil {
+		t.Fatal(err)
+	}
+	got = nextMessage(t, bob)
+	if r := got.Message.GetReactionMessage(); r.GetText() != "👍" || r.GetKey().GetID() != sent.ID {
+		t.Fatalf("Bob got %v, want a 👍 on %s", got.Message, sent.ID)
+	}
+
+	// Bob reacts to Alice's message, then revokes his own.
+	aliceJID := s.alicePhone.JID()
+	if _, err = bob.cli.SendMessage(ctx, aliceJID, bob.cli.BuildReaction(aliceJID, aliceJID, aliceMsgID, "❤️")); err != nil {
+		t.Fatal(err)
+	}
+	reaction := s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
+		return evt.Type == event.EventReaction && evt.Sender == ghost
+	})
+	if r := reaction.Content.AsReaction(); r.RelatesTo.Key != "❤️" || r.RelatesTo.EventID != replyResp.EventID {
+		t.Errorf("Bob's reaction shows as %+v, want ❤️ on Alice's reply", r.RelatesTo)
+	}
+	if _, err = bob.cli.SendMessage(ctx, aliceJID, bob.cli.BuildRevoke(aliceJID, types.EmptyJID, sent.ID)); err != nil {
+		t.Fatal(err)
+	}
+	s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
+		return evt.Type == event.EventRedaction && evt.Redacts == first.ID
+	})
+
+	// Alice deletes her message: a revoke for everyone.
+	if _, err = s.alice.RedactEvent(ctx, room, replyResp.EventID); err != nil {
+		t.Fatal(err)
+	}
+	// Dendrite 0.13.8 never pushes redactions to appservices; deliver it
+	// as Dendrite would (see bridge's tests).
+	s.h.PushEvents(map[string]any{
+		"type": "m.room.redaction", "event_id": "$alice-deletes", "room_id": room, "sender": s.alice.UserID,
+		"redacts": replyResp.EventID, "origin_server_ts": time.Now().UnixMilli(), "content": map[string]any{"redacts": replyResp.EventID},
+	})
+	got = nextMessage(t, bob)
+	if pm := got.Message.GetProtocolMessage(); pm.GetType() != waE2E.ProtocolMessage_REVOKE || pm.GetKey().GetID() != aliceMsgID {
+		t.Fatalf("Bob got %v, want the revoke of %s", got.Message, aliceMsgID)
+	}
+}
+
+// nextMessage is the contact's next message event that carries more than
+// key distribution.
+func nextMessage(t *testing.T, c *contact) *events.Message {
+	t.Helper()
+	for {
+		msg := waitEvent[*events.Message](t, c)
+		m := msg.Message
+		if m.GetSenderKeyDistributionMessage() != nil && m.GetConversation() == "" && m.GetExtendedTextMessage() == nil {
+			continue
+		}
+		return msg
+	}
+}
+
+// TestSimMediaBothWays: Bob's photo and document are downloaded from the
+// simulator's media store, decrypted and uploaded to Matrix intact; a
+// file Alice sends from Matrix is encrypted, uploaded to the simulator and
+// decrypted intact by Bob's client.
+func TestSimMediaBothWays(t *testing.T) {
+	s := newSimScene(t)
+	bob := newContact(t, s.sim, "4915100000002", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	aliceJID := s.alicePhone.JID()
+
+	doc := []byte("%PDF-1.4\n% the minutes of the meeting\n")
+	up, err := bob.cli.Upload(ctx, doc, whatsmeow.MediaDocument)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
+		URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+		Mimetype: proto.String("application/pdf"), FileName: proto.String("minutes.pdf"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := joinPortal(t, s.alice, s.mgmt)
+	ghost := ghostOf(bob.phone.JID().User)
+	file := s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == ghost && msg != nil && msg.MsgType == event.MsgFile
+	}).Content.AsMessage()
+	if file.FileName != "minutes.pdf" || file.Info == nil || file.Info.MimeType != "application/pdf" || file.Info.Size != len(doc) {
+		t.Errorf("document arrived as %q %+v", file.FileName, file.Info)
+	}
+	mxc, err := file.URL.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := s.alice.DownloadBytes(ctx, mxc); err != nil || !bytes.Equal(data, doc) {
+		t.Errorf("the document downloads from Matrix as %q, %v", data, err)
+	}
+
+	// From Matrix: a file Alice uploads goes to Bob as a document.
+	notes := bytes.Repeat([]byte("notes from the meeting\n"), 2000)
+	upResp, err := s.alice.UploadBytes(ctx, notes, "text/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.alice.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{
+		MsgType: event.MsgFile, Body: "notes.txt", FileName: "notes.txt", URL: upResp.ContentURI.CUString(),
+		Info: &event.FileInfo{MimeType: "text/plain", Size: len(notes)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := nextMessage(t, bob)
+	d := got.Message.GetDocumentMessage()
+	if d == nil || d.GetFileName() != "notes.txt" {
+		t.Fatalf("Bob got %v, want the document", got.Message)
+	}
+	data, err := bob.cli.Download(ctx, d)
+	if err != nil || !bytes.Equal(data, notes) {
+		t.Errorf("Bob's client decrypts %d bytes (%v), want the %d sent", len(data), err, len(notes))
+	}
+}
+
+// TestSimLogoutFromThePhone: unlinking Ferry in the phone's list of
+// linked devices is reported in the management room with what to do, and
+// `status` shows the login as logged out.
+func TestSimLogoutFromThePhone(t *testing.T) {
+	s := newSimScene(t)
+	cl := s.conn.client(loginIDOf(s.alicePhone.JID()))
+	if cl == nil || cl.device == nil || cl.device.ID == nil {
+		t.Fatal("no running login after linking")
+	}
+	if err := s.alicePhone.Unlink(*cl.device.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "logged out from the phone: send `login whatsapp` to link again")
+	s.h.Command(s.alice, s.mgmt, "status", "logged out")
+}
+
+// TestSimMessageArrivingWhileMatrixIsDown: the homeserver cannot be
+// reached while Bob's message arrives. Ferry's handler gives up at its
+// deadline and leaves the message unacknowledged; at the next connection
+// the simulator delivers it again, as WhatsApp's servers do, and it is
+// bridged once.
+func TestSimMessageArrivingWhileMatrixIsDown(t *testing.T) {
+	saved := handleTimeout
+	t.Cleanup(func() { handleTimeout = saved })
+	handleTimeout = 5 * time.Second
+
+	sim, conn := startSim(t)
+	s := &simScene{sim: sim, conn: conn, alicePhone: newPhone(t, sim, "4915100000001", "Alice")}
+	var proxy *testbed.FaultProxy
+	s.h = ferrytest.Start(t, ferrytest.Options{HomeserverVia: func(t testing.TB, dendriteURL string) string {
+		proxy = testbed.NewFaultProxy(t, dendriteURL)
+		return proxy.URL()
+	}}, conn)
+	s.alice = s.h.User("alice")
+	s.mgmt = s.h.ManagementRoom(s.alice)
+	s.loginByQR(t)
+	bob := newContact(t, sim, "4915100000002", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	aliceJID := s.alicePhone.JID()
+	ghost := ghostOf(bob.phone.JID().User)
+
+	if _, err := bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{Conversation: proto.String("before")}); err != nil {
+		t.Fatal(err)
+	}
+	room := joinPortal(t, s.alice, s.mgmt)
+	s.alice.WaitForEvent(t, room, simWait, saysText(ghost, "before"))
+
+	proxy.Down(testbed.OutageRefuse)
+	during, err := bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{Conversation: proto.String("during the outage")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := s.conn.client(loginIDOf(aliceJID))
+	key := bob.phone.LID().String() + "/" + during.ID
+	waitUntil(t, func() bool {
+		cl.lock.Lock()
+		defer cl.lock.Unlock()
+		return cl.failures[key] == 1
+	}, "the handler to give up on the message")
+	proxy.Up()
+	handleTimeout = time.Minute
+	// WhatsApp redelivers what was not acknowledged when the device next
+	// connects.
+	cl.cli.Disconnect()
+	if err := cl.cli.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{Conversation: proto.String("after")}); err != nil {
+		t.Fatal(err)
+	}
+	s.alice.WaitForEvent(t, room, simWait, saysText(ghost, "after"))
+	var bodies []string
+	for _, evt := range s.alice.Events(room) {
+		if msg := evt.Content.AsMessage(); evt.Sender == ghost && msg != nil && evt.Type == event.EventMessage {
+			bodies = append(bodies, msg.Body)
+		}
+	}
+	if !slices.Equal(bodies, []string{"before", "during the outage", "after"}) {
+		t.Errorf("room messages %q; want before, during the outage, after, each once", bodies)
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test after simWait.
+func waitUntil(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(simWait); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
+
+// TestSimGroupOfThree: Bob makes a group with Alice and Carol. It becomes
+// one portal room with the group's name and both ghosts; Bob's group
+// message shows from his ghost, and Alice's message from Matrix reaches
+// both Bob's and Carol's clients decrypted (sender keys handed out by
+// Ferry's whatsmeow through the simulator).
+func TestSimGroupOfThree(t *testing.T) {
+	s := newSimScene(t)
+	bob := newContact(t, s.sim, "4915100000002", "Bob")
+	carol := newContact(t, s.sim, "4915100000003", "Carol")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	group, err := bob.cli.CreateGroup(ctx, whatsmeow.ReqCreateGroup{
+		Name: "Climbing", Participants: []types.JID{s.alicePhone.JID(), carol.phone.JID()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("Saturday at ten?")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextMessage(t, carol); got.Message.GetConversation() != "Saturday at ten?" {
+		t.Fatalf("Carol got %v, want Bob's message", got.Message)
+	}
+	room := joinPortal(t, s.alice, s.mgmt)
+	// The group is LID-addressed, but WhatsApp (here the simulator) sends
+	// each sender's number along, so the ghosts are the numbers' ones:
+	// one ghost per person in DMs and groups alike.
+	bobGhost := ghostOf(bob.phone.JID().User)
+	s.alice.WaitForEvent(t, room, simWait, saysText(bobGhost, "Saturday at ten?"))
+	var name event.RoomNameEventContent
+	if err := s.alice.StateEvent(ctx, room, event.StateRoomName, "", &name); err != nil || name.Name != "Climbing" {
+		t.Errorf("room name %q, %v", name.Name, err)
+	}
+	members, err := s.alice.JoinedMembers(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ghost := range []id.UserID{bobGhost, ghostOf(carol.phone.JID().User)} {
+		if _, ok := members.Joined[ghost]; !ok {
+			t.Errorf("%s is not in the group's room (members %v)", ghost, members.Joined)
+		}
+	}
+
+	if _, err = s.alice.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "count me in"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*contact{bob, carol} {
+		got := nextMessage(t, c)
+		if got.Info.Chat != group.JID || got.Message.GetConversation()+got.Message.GetExtendedTextMessage().GetText() != "count me in" {
+			t.Errorf("%s got %v in %s, want Alice's group message", c.phone.JID().User, got.Message, got.Info.Chat)
+		}
+	}
+}
+
+// TestSimHistoryAfterLinking: the phone sends history after linking (an
+// encrypted blob announced by a notification, which Ferry's whatsmeow
+// downloads and decrypts); the chat's room is made with the old messages
+// in order, at their own times, before Alice is invited.
+func TestSimHistoryAfterLinking(t *testing.T) {
+	s := newSimScene(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bob := "4915100000002@s.whatsapp.net"
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	old := func(id string, fromMe bool, at time.Time, text string) *waHistorySync.HistorySyncMsg {
+		return &waHistorySync.HistorySyncMsg{Message: &waWeb.WebMessageInfo{
+			Key:              &waCommon.MessageKey{RemoteJID: proto.String(bob), FromMe: proto.Bool(fromMe), ID: proto.String(id)},
+			Message:          &waE2E.Message{Conversation: proto.String(text)},
+			MessageTimestamp: proto.Uint64(uint64(at.Unix())),
+		}}
+	}
+	err := s.alicePhone.SendHistorySync(ctx, &waHistorySync.HistorySync{
+		SyncType: waHistorySync.HistorySync_INITIAL_BOOTSTRAP.Enum(),
+		Conversations: []*waHistorySync.Conversation{{
+			ID: proto.String(bob),
+			// Newest first, as the phone sends them.
+			Messages: []*waHistorySync.HistorySyncMsg{
+				old("H3", false, start.Add(2*time.Minute), "see you then"),
+				old("H2", true, start.Add(time.Minute), "tomorrow?"),
+				old("H1", false, start, "when shall we meet?"),
+			},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := joinPortal(t, s.alice, s.mgmt)
+	ghost := ghostOf("4915100000002")
+	s.alice.WaitForEvent(t, room, simWait, saysText(ghost, "see you then"))
+	var got []string
+	for _, evt := range s.alice.Events(room) {
+		if msg := evt.Content.AsMessage(); evt.Type == event.EventMessage && msg != nil {
+			got = append(got, msg.Body)
+			if msg.Body == "when shall we meet?" && evt.Timestamp != start.UnixMilli() {
+				t.Errorf("the first old message has timestamp %d, want %d", evt.Timestamp, start.UnixMilli())
+			}
+		}
+	}
+	if !slices.Equal(got, []string{"when shall we meet?", "tomorrow?", "see you then"}) {
+		t.Errorf("the room's messages are %q; want the history in order", got)
+	}
+}
