@@ -3,6 +3,10 @@ package whatsapp
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
 	"slices"
 	"testing"
 	"time"
@@ -530,5 +534,108 @@ func TestSimHistoryAfterLinking(t *testing.T) {
 	}
 	if !slices.Equal(got, []string{"when shall we meet?", "tomorrow?", "see you then"}) {
 		t.Errorf("the room's messages are %q; want the history in order", got)
+	}
+}
+
+// TestSimContactMessageKinds: what Bob sends from his client shows in the
+// room as its Matrix kind: a reply quoting Alice's message, an edit of his
+// own, a photo with its caption, and a voice note.
+func TestSimContactMessageKinds(t *testing.T) {
+	s := newSimScene(t)
+	bob := newContact(t, s.sim, "4915100000002", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	aliceJID := s.alicePhone.JID()
+	ghost := ghostOf(bob.phone.JID().User)
+
+	first, err := bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{Conversation: proto.String("helo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := joinPortal(t, s.alice, s.mgmt)
+	firstEvt := s.alice.WaitForEvent(t, room, simWait, saysText(ghost, "helo"))
+	aliceEvt := s.alice.SendText(t, room, "hi bob")
+	quoted := nextMessage(t, bob)
+
+	// An edit of Bob's first message.
+	if _, err = bob.cli.SendMessage(ctx, aliceJID, bob.cli.BuildEdit(aliceJID, first.ID, &waE2E.Message{Conversation: proto.String("hello")})); err != nil {
+		t.Fatal(err)
+	}
+	s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == ghost && msg != nil && msg.NewContent != nil && msg.NewContent.Body == "hello" &&
+			msg.RelatesTo.GetReplaceID() == firstEvt.ID
+	})
+
+	// A reply quoting Alice's message.
+	_, err = bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+		Text: proto.String("how are you?"),
+		ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String(quoted.Info.ID), Participant: proto.String(aliceJID.String()),
+			QuotedMessage: &waE2E.Message{Conversation: proto.String("hi bob")}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := s.alice.WaitForEvent(t, room, simWait, saysText(ghost, "how are you?")).Content.AsMessage()
+	if reply.RelatesTo.GetReplyTo() != aliceEvt {
+		t.Errorf("Bob's reply points at %q, want Alice's message %s", reply.RelatesTo.GetReplyTo(), aliceEvt)
+	}
+
+	// A photo with a caption, and a voice note.
+	var jpg bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	draw.Draw(img, img.Bounds(), &image.Uniform{C: color.RGBA{R: 30, G: 120, B: 200, A: 255}}, image.Point{}, draw.Src)
+	if err = jpeg.Encode(&jpg, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	up, err := bob.cli.Upload(ctx, jpg.Bytes(), whatsmeow.MediaImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
+		URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+		Mimetype: proto.String("image/jpeg"), Caption: proto.String("the view"), Width: proto.Uint32(40), Height: proto.Uint32(30),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == ghost && msg != nil && msg.MsgType == event.MsgImage
+	}).Content.AsMessage()
+	if photo.Body != "the view" || photo.Info == nil || photo.Info.Width != 40 || photo.Info.Height != 30 {
+		t.Errorf("the photo arrived as %q %+v", photo.Body, photo.Info)
+	}
+	if mxc, err := photo.URL.Parse(); err != nil {
+		t.Error(err)
+	} else if data, err := s.alice.DownloadBytes(ctx, mxc); err != nil || !bytes.Equal(data, jpg.Bytes()) {
+		t.Errorf("the photo downloads from Matrix changed (%d bytes, %v)", len(data), err)
+	}
+
+	voice := []byte("OggS\x00\x02 not really opus, but bytes all the same")
+	up, err = bob.cli.Upload(ctx, voice, whatsmeow.MediaAudio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{
+		URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+		Mimetype: proto.String("audio/ogg; codecs=opus"), Seconds: proto.Uint32(3), PTT: proto.Bool(true),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == ghost && msg != nil && msg.MsgType == event.MsgAudio
+	}).Content.AsMessage()
+	if note.MSC3245Voice == nil || note.Info == nil || note.Info.Duration != 3000 {
+		t.Errorf("the voice note arrived as %+v (voice %v)", note.Info, note.MSC3245Voice)
+	}
+	if mxc, err := note.URL.Parse(); err != nil {
+		t.Error(err)
+	} else if data, err := s.alice.DownloadBytes(ctx, mxc); err != nil || !bytes.Equal(data, voice) {
+		t.Errorf("the voice note downloads from Matrix changed (%q, %v)", data, err)
 	}
 }
