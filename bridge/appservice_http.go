@@ -11,6 +11,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/ferrybridge/ferry/bridge/metrics"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 )
@@ -54,6 +55,7 @@ type eventIDs struct {
 }
 
 func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
+	received := time.Now() // Ferry's share of the latency starts here (metrics)
 	if !b.AS.CheckServerToken(w, r) {
 		return
 	}
@@ -71,7 +73,6 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	queued := make([]*database.QueuedEvent, 0, len(txn.Events))
-	now := time.Now()
 	for _, raw := range txn.Events {
 		var ids eventIDs
 		if err = json.Unmarshal(raw, &ids); err != nil || ids.ID == "" || ids.RoomID == "" {
@@ -90,7 +91,7 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
-		queued = append(queued, &database.QueuedEvent{EventID: ids.ID, RoomID: ids.RoomID, Data: raw, ReceivedAt: now})
+		queued = append(queued, &database.QueuedEvent{EventID: ids.ID, RoomID: ids.RoomID, Data: raw, ReceivedAt: received})
 	}
 	fresh, err := b.DB.MatrixEvents.Enqueue(r.Context(), queued)
 	if err != nil {
@@ -100,6 +101,9 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, evt := range fresh {
+		// The store keeps milliseconds; the copy handled now keeps the
+		// exact time, which the metrics time Ferry's share from.
+		evt.ReceivedAt = received
 		select {
 		case b.events <- evt:
 		case <-b.ctx.Done():
@@ -115,6 +119,7 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 	}
 	log.Debug().Int("events", len(txn.Events)).Int("fresh", len(fresh)).Int("ephemeral", len(ephemeral)).Msg("Accepted transaction")
 	exhttp.WriteEmptyJSONResponse(w, http.StatusOK)
+	b.Metrics.ObserveSince(metrics.StageKey{Direction: metrics.MatrixToRemote, Stage: metrics.StageTransaction}, received, time.Now())
 }
 
 // getUser answers whether a user ID in Ferry's namespace exists. It never

@@ -20,6 +20,7 @@ import (
 	"maunium.net/go/mautrix/sqlstatestore"
 
 	"github.com/ferrybridge/ferry/bridge/config"
+	"github.com/ferrybridge/ferry/bridge/metrics"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/portals"
@@ -37,6 +38,8 @@ type Bridge struct {
 	Ghosts  *puppets.Ghosts
 	Portals *portals.Manager
 	Log     zerolog.Logger
+	// Metrics is nil unless metrics.listen is set.
+	Metrics *metrics.Registry
 
 	networks map[network.NetworkID]*networkEntry
 	order    []network.NetworkID
@@ -47,6 +50,8 @@ type Bridge struct {
 	events   chan *database.QueuedEvent
 	rooms    *serialQueues
 	queries  *rateLimiter
+	// metricsServer serves Metrics on metrics.listen.
+	metricsServer *http.Server
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -138,7 +143,59 @@ func New(cfg *config.Config, connectors []network.Connector, log zerolog.Logger)
 		b.order = append(b.order, net)
 	}
 	b.commands = b.buildCommands()
+	if cfg.Metrics.Listen != "" {
+		b.Metrics = metrics.New()
+		b.Portals.Metrics = b.Metrics
+		b.Metrics.Gauge("ferry_logins", "Logins Ferry runs, by network.", func() []metrics.Sample { return b.loginGauge(false) })
+		b.Metrics.Gauge("ferry_logins_connected", "Logins whose network connection is up, by network.", func() []metrics.Sample { return b.loginGauge(true) })
+	}
 	return b, nil
+}
+
+// loginGauge counts the running logins per network (only the connected
+// ones with connected), every network listed even at zero.
+func (b *Bridge) loginGauge(connected bool) []metrics.Sample {
+	counts := make(map[network.NetworkID]int, len(b.order))
+	b.loginLock.RLock()
+	for key, le := range b.logins {
+		if connected {
+			le.lock.Lock()
+			up := le.state.Kind == network.StateConnected
+			le.lock.Unlock()
+			if !up {
+				continue
+			}
+		}
+		counts[key.net]++
+	}
+	b.loginLock.RUnlock()
+	samples := make([]metrics.Sample, 0, len(b.order))
+	for _, net := range b.order {
+		samples = append(samples, metrics.Sample{Labels: []string{"network", string(net)}, Value: float64(counts[net])})
+	}
+	return samples
+}
+
+// startMetrics serves GET /metrics on metrics.listen, on a listener of its
+// own so that the endpoint can stay private while the appservice port is
+// reachable by the homeserver.
+func (b *Bridge) startMetrics() error {
+	ln, err := net.Listen("tcp", b.Config.Metrics.Listen)
+	if err != nil {
+		return fmt.Errorf("metrics: listen on %s: %w", b.Config.Metrics.Listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", b.Metrics)
+	b.metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		if err := b.metricsServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.Log.Err(err).Msg("Metrics HTTP server failed")
+		}
+	}()
+	b.Log.Info().Str("address", ln.Addr().String()).Msg("Metrics served at /metrics")
+	return nil
 }
 
 // Start listens for the homeserver, replays Matrix events that were
@@ -154,6 +211,12 @@ func (b *Bridge) Start() error {
 	b.listener, err = net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if b.Metrics != nil {
+		if err = b.startMetrics(); err != nil {
+			_ = b.listener.Close()
+			return err
+		}
 	}
 	b.server = &http.Server{Handler: b.router(), ReadHeaderTimeout: 30 * time.Second}
 	b.wg.Add(2)
@@ -191,6 +254,9 @@ func (b *Bridge) Stop() {
 	defer cancel()
 	if b.server != nil {
 		_ = b.server.Shutdown(shutdownCtx)
+	}
+	if b.metricsServer != nil {
+		_ = b.metricsServer.Shutdown(shutdownCtx)
 	}
 	for _, net := range b.order {
 		b.networks[net].connector.Stop(shutdownCtx)

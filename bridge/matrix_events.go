@@ -46,6 +46,7 @@ func (b *Bridge) route(qe *database.QueuedEvent) {
 		done()
 		return
 	}
+	evt.Mautrix.ReceivedAt = qe.ReceivedAt // for the metrics' timing of Ferry's share
 	log = log.With().Str("event_type", evt.Type.Type).Stringer("sender", evt.Sender).Logger()
 	ctx = log.WithContext(ctx)
 	log.Trace().Msg("Routing Matrix event")

@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/ferrybridge/ferry/bridge/metrics"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/puppets"
@@ -44,6 +45,9 @@ type Manager struct {
 	matrix *puppets.Matrix
 	dir    Directory
 	log    zerolog.Logger
+	// Metrics receives stage timings (timing.go); nil: metrics are off.
+	// Set before the first event.
+	Metrics *metrics.Registry
 
 	ctx    context.Context
 	cancel context.CancelFunc

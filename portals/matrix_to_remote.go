@@ -183,7 +183,9 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
 	if content.MsgType.IsMedia() && content.URL != "" {
 		out.Media = p.matrixMedia(content)
 	}
+	timed := p.timeOutgoing(&out.OutgoingMeta, evt.Mautrix.ReceivedAt)
 	res, err := client.Send(ctx, out)
+	timed(err == nil)
 	if err != nil {
 		return err
 	}

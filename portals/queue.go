@@ -30,6 +30,9 @@ type Portal struct {
 	durable durableState
 	// typing is who was typing in the room at the last typing event.
 	typing map[id.UserID]bool
+	// handlingSince is when the portal started on its current remote
+	// event, with metrics on (timing.go).
+	handlingSince time.Time
 }
 
 type queueItem struct {
@@ -176,6 +179,7 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 		return
 	}
 	if item.remote != nil {
+		p.startedRemote(item.remote)
 		log := p.log.With().Str("direction", "remote_to_matrix").
 			Str("login", string(item.login.ID)).
 			Str("event_type", fmt.Sprintf("%T", item.remote)).Logger()
@@ -188,6 +192,7 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 			Stringer("event_id", item.matrix.ID).
 			Str("event_type", item.matrix.Type.Type).Logger()
 		log.Debug().Msg("Handling Matrix event")
+		p.startedMatrix(item.matrix)
 		p.handleMatrix(log.WithContext(ctx), item.matrix)
 	}
 }

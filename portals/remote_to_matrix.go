@@ -133,6 +133,7 @@ func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *n
 			return err
 		}
 	}
+	received := msg.ReceivedAt // for the metrics (timing.go)
 	for i, part := range msg.Parts {
 		if done[part.ID] {
 			continue
@@ -145,8 +146,10 @@ func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *n
 		if content.MsgType == event.MessageType(event.EventSticker.Type) {
 			evtType = event.EventSticker
 		}
-		eventID, err := p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, evtType,
+		sendCtx, timed := p.timeRemoteSend(ctx, &received)
+		eventID, err := p.m.matrix.SendMessage(sendCtx, ghost.Intent, p.RoomID, evtType,
 			&event.Content{Parsed: &content, Raw: part.Extra}, msg.Timestamp, txnID(p.Key, msg.ID, part.ID, "msg"))
+		timed(err == nil)
 		if err != nil {
 			return err
 		}

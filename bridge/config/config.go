@@ -27,6 +27,7 @@ type Config struct {
 	Database    DatabaseConfig   `yaml:"database"`
 	Permissions Permissions      `yaml:"permissions"`
 	Logging     LoggingConfig    `yaml:"logging"`
+	Metrics     MetricsConfig    `yaml:"metrics"`
 	// Network sections by top-level key (e.g. "whatsapp", "irc"), kept as raw
 	// nodes: each network decodes its own. An absent or empty (null) section
 	// has no entry, so lookups yield nil.
@@ -82,6 +83,14 @@ type LoggingConfig struct {
 	Level string `yaml:"level"`
 	// Format is "pretty" or "json".
 	Format string `yaml:"format"`
+}
+
+// MetricsConfig turns on Ferry's Prometheus endpoint.
+type MetricsConfig struct {
+	// Listen is the host:port serving GET /metrics; empty: metrics off
+	// (nothing is recorded, nothing listens). Keep it on loopback or
+	// behind a firewall: it is not authenticated.
+	Listen string `yaml:"listen"`
 }
 
 // Default returns the configuration an empty file yields (before the

@@ -243,7 +243,7 @@ func TestParseReportsProblemsWithKeyPaths(t *testing.T) {
 		{"type error", "appservice:\n  port: abc\n", "appservice.port", `line 2: expected an integer, got "abc"`},
 		{"mapping for a string", "homeserver:\n  domain: {a: b}\n", "homeserver.domain", "expected a string, got a mapping"},
 		{"scalar for a section", "database: sqlite\n", "database", `expected a mapping, got "sqlite"`},
-		{"unknown top-level key", "whatsap: {}\n", "whatsap", "unknown top-level key (known: homeserver, appservice, database, permissions, logging, whatsapp, irc)"},
+		{"unknown top-level key", "whatsap: {}\n", "whatsap", "unknown top-level key (known: homeserver, appservice, database, permissions, logging, metrics, whatsapp, irc)"},
 		{"unknown nested key", "appservice:\n  prot: 1\n", "appservice.prot", "unknown key"},
 		{"unknown level", "permissions:\n  example.org: superuser\n", `permissions["example.org"]`, `unknown permission level "superuser"`},
 		{"numeric level", "permissions:\n  example.org: 2\n", `permissions["example.org"]`, "unknown permission level"},
@@ -376,4 +376,44 @@ func validConfig(t *testing.T) *Config {
 	}
 	cfg.AppService.ASToken, cfg.AppService.HSToken = "as-token", "hs-token"
 	return cfg
+}
+
+func TestMetricsListen(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       string // the listen address parsed, when valid
+		problem    bool
+	}{
+		{"absent: off", "", "", false},
+		{"empty: off", "metrics: {listen: ''}", "", false},
+		{"loopback", "metrics: {listen: '127.0.0.1:9400'}", "127.0.0.1:9400", false},
+		{"all interfaces", "metrics: {listen: ':9400'}", ":9400", false},
+		{"IPv6", "metrics: {listen: '[::1]:9400'}", "[::1]:9400", false},
+		{"no port", "metrics: {listen: '127.0.0.1'}", "", true},
+		{"port out of range", "metrics: {listen: '127.0.0.1:70000'}", "", true},
+		{"a URL", "metrics: {listen: 'http://127.0.0.1:9400'}", "", true},
+		{"the appservice's own port", "appservice: {hostname: 127.0.0.1, port: 29318}\nmetrics: {listen: '127.0.0.1:29318'}", "", true},
+		{"unknown key", "metrics: {listen: '127.0.0.1:9400', path: /m}", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte("homeserver: {domain: example.org}\n"+tt.yaml+"\n"), nil)
+			if err == nil {
+				err = cfg.Validate(false)
+			}
+			if tt.problem {
+				paths := problemPaths(t, err)
+				if !slices.ContainsFunc(paths, func(p string) bool { return strings.HasPrefix(p, "metrics.") }) {
+					t.Errorf("want a problem at metrics.*, got %v", paths)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Metrics.Listen != tt.want {
+				t.Errorf("listen = %q, want %q", cfg.Metrics.Listen, tt.want)
+			}
+		})
+	}
 }

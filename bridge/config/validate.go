@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -146,6 +148,13 @@ func (c *Config) Validate(requireTokens bool) error {
 		add("logging.format", "%q must be pretty or json", c.Logging.Format)
 	}
 
+	if c.Metrics.Listen != "" {
+		checkListen(add, "metrics.listen", c.Metrics.Listen)
+		if c.Metrics.Listen == net.JoinHostPort(as.Hostname, strconv.Itoa(as.Port)) {
+			add("metrics.listen", "%q is the appservice's own address; give metrics a port of their own", c.Metrics.Listen)
+		}
+	}
+
 	if len(problems) == 0 {
 		return nil
 	}
@@ -160,6 +169,22 @@ func checkHTTPURL(add func(path, format string, args ...any), path, value string
 	u, err := url.Parse(value)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add(path, "%q must be an http:// or https:// URL", value)
+	}
+}
+
+// checkListen checks a host:port to listen on (the host may be empty for
+// every interface).
+func checkListen(add func(path, format string, args ...any), path, value string) {
+	host, port, err := net.SplitHostPort(value)
+	if err != nil {
+		add(path, "%q must be host:port, e.g. 127.0.0.1:9400", value)
+		return
+	}
+	if strings.ContainsAny(host, "/ ") {
+		add(path, "%q: the host must be a host name or IP address, not a URL", value)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		add(path, "%q: the port must be between 1 and 65535", value)
 	}
 }
 

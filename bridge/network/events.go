@@ -25,6 +25,11 @@ type Meta struct {
 	// CreatePortal allows this event to create the portal room when it
 	// does not exist yet. Messages set it; typing and receipts do not.
 	CreatePortal bool
+	// ReceivedAt is when the network read the event off its connection
+	// (zero when unknown). It is Ferry's own clock, unlike Timestamp, and
+	// only measures Ferry's share of the latency (metrics); it is stored
+	// with the event so that time waiting in the queue counts too.
+	ReceivedAt time.Time `json:",omitzero"`
 }
 
 func (m *Meta) EventMeta() *Meta { return m }

@@ -19,6 +19,12 @@ type OutgoingMeta struct {
 	// Relay is set when the message goes out through another login because
 	// the sender has none (relay mode); the network prefixes the name.
 	Relay *RelaySender
+	// Written, when set, is for networks that know when a message left
+	// for the remote server: call it once, with the time the first line or
+	// frame was written to the connection (not when it was queued). The
+	// core measures its own share of the latency with it. It is quick and
+	// safe to call from any goroutine; not calling it is fine.
+	Written func(at time.Time)
 }
 
 type RelaySender struct {

@@ -19,11 +19,14 @@ const module = "github.com/ferrybridge/ferry"
 // subpackages.
 var allowed = map[string][]string{
 	"bridge/network": {},
+	// metrics is a leaf beside the contract: the core records into it,
+	// networks never see it (they report timings through the contract).
+	"bridge/metrics": {},
 	"database":       {"bridge/network"},
 	"puppets":        {"bridge/network", "database"},
-	"portals":        {"bridge/network", "database", "puppets"},
+	"portals":        {"bridge/network", "bridge/metrics", "database", "puppets"},
 	"bridge/config":  {"bridge/network"},
-	"bridge":         {"bridge/network", "bridge/config", "database", "puppets", "portals"},
+	"bridge":         {"bridge/network", "bridge/config", "bridge/metrics", "database", "puppets", "portals"},
 	"whatsapp":       {"bridge/network"},
 	"irc":            {"bridge/network"},
 }
