@@ -125,6 +125,7 @@ func New(cfg *config.Config, connectors []network.Connector, log zerolog.Logger)
 	b.Matrix = puppets.NewMatrix(as, log.With().Str("component", "matrix").Logger())
 	b.Ghosts = puppets.NewGhosts(db, b.Matrix, cfg.Homeserver.Domain, log.With().Str("component", "ghosts").Logger())
 	b.Portals = portals.NewManager(db, b.Ghosts, b.Matrix, b, log.With().Str("component", "portals").Logger())
+	b.Portals.SetMediaLimits(int64(cfg.Media.MaxFileSize), cfg.Media.Transfers)
 	for _, c := range connectors {
 		net := c.ID()
 		if _, dup := b.networks[net]; dup {

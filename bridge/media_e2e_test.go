@@ -12,9 +12,10 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/bridge"
+	"github.com/ferrybridge/ferry/bridge/config"
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testnet"
-	"github.com/ferrybridge/ferry/portals"
 )
 
 // TestMediaBothWays: a remote file is uploaded by the sender's ghost and
@@ -58,52 +59,6 @@ func TestMediaBothWays(t *testing.T) {
 	}
 	if !bytes.Equal(data, remoteFile) {
 		t.Errorf("the file arrived changed: %d bytes, want %d", len(data), len(remoteFile))
-	}
-
-	// A file over the limit becomes a notice naming it and its size.
-	old := portals.MaxMediaSize
-	portals.MaxMediaSize = 1000
-	big := bytes.Repeat([]byte("x"), 5000)
-	err = cl.Handle(ctx, &network.Message{
-		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now(), CreatePortal: true},
-		ID:   "big",
-		Parts: []network.Part{{
-			Content: &event.MessageEventContent{MsgType: event.MsgFile, Body: "big.bin"},
-			Media: func(ctx context.Context) (*network.Media, error) {
-				return &network.Media{Data: io.NopCloser(bytes.NewReader(big)), FileName: "big.bin", Size: -1}, nil
-			},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
-		msg := evt.Content.AsMessage()
-		return evt.Sender == bob && msg != nil && msg.MsgType == event.MsgNotice && strings.Contains(msg.Body, "big.bin") && strings.Contains(msg.Body, "1000 bytes")
-	})
-	// A file whose size the network declares is refused without fetching.
-	fetched := false
-	err = cl.Handle(ctx, &network.Message{
-		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now(), CreatePortal: true},
-		ID:   "declared",
-		Parts: []network.Part{{
-			Content: &event.MessageEventContent{MsgType: event.MsgVideo, Body: "film.mp4", Info: &event.FileInfo{Size: 3 << 30}},
-			Media: func(ctx context.Context) (*network.Media, error) {
-				fetched = true
-				return nil, io.ErrUnexpectedEOF
-			},
-		}},
-	})
-	portals.MaxMediaSize = old
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
-		msg := evt.Content.AsMessage()
-		return evt.Sender == bob && msg != nil && msg.MsgType == event.MsgNotice && strings.Contains(msg.Body, "film.mp4") && strings.Contains(msg.Body, "3072.0 MiB")
-	})
-	if fetched {
-		t.Error("a file declared too large was fetched anyway")
 	}
 
 	// A caption edit from the network keeps the file in the replacement.
@@ -214,5 +169,67 @@ func TestPublicMediaLinks(t *testing.T) {
 			t.Fatalf("the link still answers %d after the event was redacted", code)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestMediaOverTheLimit: with media.max_file_size set, a larger file
+// becomes a notice naming it and its size; one the network declares too
+// large is refused without being fetched.
+func TestMediaOverTheLimit(t *testing.T) {
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{Configure: func(cfg *config.Config) { cfg.Media.MaxFileSize = 1000 }}, tn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+	bob := h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "bob"})
+	ctx := h.Context(2 * time.Minute)
+	portal := network.PortalKey{Network: testnet.ID, Chat: "files", Receiver: "alice"}
+	if err := cl.Handle(ctx, textMessage(portal, "m0", "bob", time.Now(), "files coming")); err != nil {
+		t.Fatal(err)
+	}
+	room := portalInvite(t, alice, mgmt)
+	alice.Join(t, room.String())
+
+	// A file over the limit becomes a notice naming it and its size.
+	big := bytes.Repeat([]byte("x"), 5000)
+	err := cl.Handle(ctx, &network.Message{
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now(), CreatePortal: true},
+		ID:   "big",
+		Parts: []network.Part{{
+			Content: &event.MessageEventContent{MsgType: event.MsgFile, Body: "big.bin"},
+			Media: func(ctx context.Context) (*network.Media, error) {
+				return &network.Media{Data: io.NopCloser(bytes.NewReader(big)), FileName: "big.bin", Size: -1}, nil
+			},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == bob && msg != nil && msg.MsgType == event.MsgNotice && strings.Contains(msg.Body, "big.bin") && strings.Contains(msg.Body, "1000 bytes")
+	})
+	// A file whose size the network declares is refused without fetching.
+	fetched := false
+	err = cl.Handle(ctx, &network.Message{
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now(), CreatePortal: true},
+		ID:   "declared",
+		Parts: []network.Part{{
+			Content: &event.MessageEventContent{MsgType: event.MsgVideo, Body: "film.mp4", Info: &event.FileInfo{Size: 3 << 30}},
+			Media: func(ctx context.Context) (*network.Media, error) {
+				fetched = true
+				return nil, io.ErrUnexpectedEOF
+			},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == bob && msg != nil && msg.MsgType == event.MsgNotice && strings.Contains(msg.Body, "film.mp4") && strings.Contains(msg.Body, "3.0 GiB")
+	})
+	if fetched {
+		t.Error("a file declared too large was fetched anyway")
 	}
 }

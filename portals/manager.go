@@ -55,6 +55,13 @@ type Manager struct {
 
 	spaces spaces
 
+	// maxMediaSize and mediaSlots bound the files bridged into Matrix:
+	// their size, and how many are fetched and uploaded at once across
+	// all portals, so that a burst of media exhausts neither memory, disk
+	// nor the homeserver (SetMediaLimits).
+	maxMediaSize int64
+	mediaSlots   chan struct{}
+
 	lock    sync.Mutex
 	byKey   map[network.PortalKey]*Portal
 	byRoom  map[id.RoomID]*Portal
@@ -68,7 +75,23 @@ func NewManager(db *database.Database, ghosts *puppets.Ghosts, matrix *puppets.M
 		ctx: ctx, cancel: cancel,
 		byKey:  make(map[network.PortalKey]*Portal),
 		byRoom: make(map[id.RoomID]*Portal),
+
+		maxMediaSize: DefaultMaxMediaSize,
+		mediaSlots:   make(chan struct{}, DefaultMediaTransfers),
 	}
+}
+
+// Defaults of the media limits (the config's media section).
+const (
+	DefaultMaxMediaSize   = 100 << 20
+	DefaultMediaTransfers = 4
+)
+
+// SetMediaLimits sets the largest file bridged into Matrix and how many
+// are transferred at once. Call it before the first event.
+func (m *Manager) SetMediaLimits(maxSize int64, transfers int) {
+	m.maxMediaSize = maxSize
+	m.mediaSlots = make(chan struct{}, max(transfers, 1))
 }
 
 // Stop ends every portal goroutine after its current item.

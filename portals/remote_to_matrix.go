@@ -17,10 +17,6 @@ import (
 	"github.com/ferrybridge/ferry/puppets"
 )
 
-// MaxMediaSize bounds a file bridged from a network to Matrix (the
-// homeserver's own upload limit applies too).
-var MaxMediaSize int64 = 100 << 20
-
 func (p *Portal) handleRemote(ctx context.Context, login *network.Login, evt network.Event) error {
 	meta := evt.EventMeta()
 	if p.RoomID == "" {
@@ -184,23 +180,18 @@ func (p *Portal) remoteBackfill(ctx context.Context, login *network.Login, b *ne
 	return p.ensureUserIn(ctx, login)
 }
 
-// mediaSlots bounds how many files are fetched and uploaded at once across
-// all portals: a burst of media must not exhaust memory, disk or the
-// homeserver.
-var mediaSlots = make(chan struct{}, 4)
-
 // uploadMedia streams a remote file to a temporary file (never whole in
 // memory: its size is what the sender declares) and uploads it as the
-// ghost. Files over the homeserver's limit or MaxMediaSize are refused
+// ghost. Files over the homeserver's limit or media.max_file_size are refused
 // with an error naming the size.
 func (p *Portal) uploadMedia(ctx context.Context, ghost *puppets.Ghost, part network.Part, content *event.MessageEventContent) error {
 	select {
-	case mediaSlots <- struct{}{}:
-		defer func() { <-mediaSlots }()
+	case p.m.mediaSlots <- struct{}{}:
+		defer func() { <-p.m.mediaSlots }()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	limit := MaxMediaSize
+	limit := p.m.maxMediaSize
 	if hs := p.m.matrix.MaxUploadSize(ctx); hs > 0 && hs < limit {
 		limit = hs
 	}
@@ -267,6 +258,8 @@ func sniffType(path string) string {
 
 func humanSize(n int64) string {
 	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	case n >= 1<<10:

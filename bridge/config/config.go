@@ -28,6 +28,7 @@ type Config struct {
 	Permissions Permissions      `yaml:"permissions"`
 	Logging     LoggingConfig    `yaml:"logging"`
 	Metrics     MetricsConfig    `yaml:"metrics"`
+	Media       MediaConfig      `yaml:"media"`
 	// Network sections by top-level key (e.g. "whatsapp", "irc"), kept as raw
 	// nodes: each network decodes its own. An absent or empty (null) section
 	// has no entry, so lookups yield nil.
@@ -93,6 +94,17 @@ type MetricsConfig struct {
 	Listen string `yaml:"listen"`
 }
 
+// MediaConfig bounds the files Ferry carries from networks to Matrix.
+type MediaConfig struct {
+	// MaxFileSize is the largest file bridged into Matrix; the
+	// homeserver's own upload limit applies as well. A larger file
+	// becomes a notice naming it and its size.
+	MaxFileSize ByteSize `yaml:"max_file_size"`
+	// Transfers is how many files are fetched and uploaded at once,
+	// across all rooms; more wait their turn.
+	Transfers int `yaml:"transfers"`
+}
+
 // Default returns the configuration an empty file yields (before the
 // defaults that derive from other keys: appservice.address and permissions).
 // homeserver.domain has no default.
@@ -113,6 +125,7 @@ func Default() *Config {
 			MaxIdleConns: 1,
 		},
 		Logging: LoggingConfig{Level: "info", Format: "pretty"},
+		Media:   MediaConfig{MaxFileSize: 100 << 20, Transfers: 4},
 	}
 }
 

@@ -138,8 +138,11 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		Database:    DatabaseConfig{Type: "mysql", URI: "", MaxOpenConns: 0, MaxIdleConns: -1},
 		Permissions: Permissions{"not a server": LevelUser, "@bad": LevelUser, "*": Level(9)},
 		Logging:     LoggingConfig{Level: "loud", Format: "xml"},
+		Media:       MediaConfig{MaxFileSize: -1, Transfers: 65},
 	}
 	want := map[string]string{
+		"media.max_file_size":         "must be positive",
+		"media.transfers":             "between 1 and 64",
 		"homeserver.address":          "http:// or https://",
 		"homeserver.domain":           "not a valid server name",
 		"appservice.address":          "http:// or https://",
@@ -243,7 +246,7 @@ func TestParseReportsProblemsWithKeyPaths(t *testing.T) {
 		{"type error", "appservice:\n  port: abc\n", "appservice.port", `line 2: expected an integer, got "abc"`},
 		{"mapping for a string", "homeserver:\n  domain: {a: b}\n", "homeserver.domain", "expected a string, got a mapping"},
 		{"scalar for a section", "database: sqlite\n", "database", `expected a mapping, got "sqlite"`},
-		{"unknown top-level key", "whatsap: {}\n", "whatsap", "unknown top-level key (known: homeserver, appservice, database, permissions, logging, metrics, whatsapp, irc)"},
+		{"unknown top-level key", "whatsap: {}\n", "whatsap", "unknown top-level key (known: homeserver, appservice, database, permissions, logging, metrics, media, whatsapp, irc)"},
 		{"unknown nested key", "appservice:\n  prot: 1\n", "appservice.prot", "unknown key"},
 		{"unknown level", "permissions:\n  example.org: superuser\n", `permissions["example.org"]`, `unknown permission level "superuser"`},
 		{"numeric level", "permissions:\n  example.org: 2\n", `permissions["example.org"]`, "unknown permission level"},
@@ -415,5 +418,48 @@ func TestMetricsListen(t *testing.T) {
 				t.Errorf("listen = %q, want %q", cfg.Metrics.Listen, tt.want)
 			}
 		})
+	}
+}
+
+func TestMediaLimits(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		size       ByteSize
+		transfers  int
+		problem    string // path of the expected problem
+	}{
+		{"defaults", "", 100 << 20, 4, ""},
+		{"binary unit", "media: {max_file_size: 512 MiB, transfers: 8}", 512 << 20, 8, ""},
+		{"fraction", "media: {max_file_size: 1.5GiB}", 3 << 29, 4, ""},
+		{"decimal unit", "media: {max_file_size: 20 MB}", 20_000_000, 4, ""},
+		{"plain bytes", "media: {max_file_size: 4096}", 4096, 4, ""},
+		{"unknown unit", "media: {max_file_size: 5 parsecs}", 0, 0, "media.max_file_size"},
+		{"not a number", "media: {max_file_size: lots}", 0, 0, "media.max_file_size"},
+		{"zero", "media: {max_file_size: 0}", 0, 0, "media.max_file_size"},
+		{"too many transfers", "media: {transfers: 100}", 0, 0, "media.transfers"},
+		{"no transfers", "media: {transfers: 0}", 0, 0, "media.transfers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte("homeserver: {domain: example.org}\n"+tt.yaml+"\n"), nil)
+			if err == nil {
+				err = cfg.Validate(false)
+			}
+			if tt.problem != "" {
+				if paths := problemPaths(t, err); !slices.Contains(paths, tt.problem) {
+					t.Errorf("want a problem at %s, got %v", tt.problem, paths)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Media.MaxFileSize != tt.size || cfg.Media.Transfers != tt.transfers {
+				t.Errorf("media %+v, want %d bytes and %d transfers", cfg.Media, tt.size, tt.transfers)
+			}
+		})
+	}
+	if s := ByteSize(100 << 20).String(); s != "100 MiB" {
+		t.Errorf("String() = %q", s)
 	}
 }

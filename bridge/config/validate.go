@@ -148,6 +148,13 @@ func (c *Config) Validate(requireTokens bool) error {
 		add("logging.format", "%q must be pretty or json", c.Logging.Format)
 	}
 
+	if c.Media.MaxFileSize < 1 {
+		add("media.max_file_size", "must be positive, got %d", c.Media.MaxFileSize)
+	}
+	if c.Media.Transfers < 1 || c.Media.Transfers > 64 {
+		add("media.transfers", "must be between 1 and 64, got %d", c.Media.Transfers)
+	}
+
 	if c.Metrics.Listen != "" {
 		checkListen(add, "metrics.listen", c.Metrics.Listen)
 		if c.Metrics.Listen == net.JoinHostPort(as.Hostname, strconv.Itoa(as.Port)) {

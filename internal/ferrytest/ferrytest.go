@@ -38,6 +38,8 @@ type Options struct {
 	// Sections are networks' config sections, as YAML (the value of the
 	// network's top-level key).
 	Sections map[network.NetworkID]string
+	// Configure, when set, adjusts the core's configuration last.
+	Configure func(cfg *config.Config)
 }
 
 type Harness struct {
@@ -81,6 +83,9 @@ func Start(t testing.TB, opts Options, connectors ...network.Connector) *Harness
 		if len(doc.Content) == 1 {
 			cfg.Networks[net] = doc.Content[0]
 		}
+	}
+	if opts.Configure != nil {
+		opts.Configure(cfg)
 	}
 	var nets, aliasNets []network.NetworkID
 	for _, c := range connectors {
