@@ -31,8 +31,20 @@ const (
 	mediaRetryKeep = 7 * 24 * time.Hour
 )
 
-// downloadTimeout bounds one attachment download from WhatsApp.
+// downloadTimeout bounds one attachment download from WhatsApp: at least
+// downloadTimeout, and for large files as long as they take at
+// minDownloadRate.
 var downloadTimeout = 5 * time.Minute
+
+const minDownloadRate = 1 << 20 // bytes per second
+
+func downloadDeadline(m whatsmeow.DownloadableMessage) time.Duration {
+	sized, ok := m.(interface{ GetFileLength() uint64 })
+	if !ok {
+		return downloadTimeout
+	}
+	return max(downloadTimeout, time.Duration(sized.GetFileLength()/minDownloadRate)*time.Second)
+}
 
 // downloader is the DownloadToFile of waconv.Deps for one message. When
 // WhatsApp's servers no longer have the file, it asks the phone to upload
@@ -44,7 +56,7 @@ func (c *Client) downloader(info *types.MessageInfo, msg *waE2E.Message) func(ct
 		if err != nil {
 			return err
 		}
-		dlCtx, cancel := context.WithTimeout(ctx, downloadTimeout)
+		dlCtx, cancel := context.WithTimeout(ctx, downloadDeadline(m))
 		defer cancel()
 		err = wa.DownloadToFile(dlCtx, m, f)
 		if err == nil || info == nil || msg == nil || !expired(err) {

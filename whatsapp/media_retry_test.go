@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mau.fi/util/dbutil"
 	waBinary "go.mau.fi/whatsmeow/binary"
@@ -147,5 +148,18 @@ func TestExpiredMediaThePhoneNoLongerHas(t *testing.T) {
 	if !ok || edit.Target != "GONE" || edit.Parts[0].Media != nil ||
 		edit.Parts[0].Content.Body != "Failed to bridge a file: the phone no longer has this file" {
 		t.Errorf("the answer became %+v", handled[0])
+	}
+}
+
+// TestDownloadDeadlineGrowsWithTheFile: small files get the base
+// deadline; a file too large to fetch in it at 1 MiB/s gets longer.
+func TestDownloadDeadlineGrowsWithTheFile(t *testing.T) {
+	small := &waE2E.ImageMessage{FileLength: proto.Uint64(2 << 20)}
+	huge := &waE2E.DocumentMessage{FileLength: proto.Uint64(2 << 30)}
+	if d := downloadDeadline(small); d != downloadTimeout {
+		t.Errorf("a 2 MiB photo gets %s, want %s", d, downloadTimeout)
+	}
+	if d := downloadDeadline(huge); d != 2048*time.Second {
+		t.Errorf("a 2 GiB document gets %s, want 2048s", d)
 	}
 }
