@@ -191,6 +191,9 @@ func TestRemoteAndMatrixMessages(t *testing.T) {
 	if sent.Content.Body != "hi bob" || sent.ReplyTo == nil || sent.ReplyTo.ID != "r1" || sent.EventID != resp.EventID {
 		t.Fatalf("reply reached the network as %+v (reply to %+v)", sent.Content, sent.ReplyTo)
 	}
+	if sent.ReplyTo.Text != "hello from bob" || sent.ReplyTo.Sender != "bob" {
+		t.Errorf("the reply quotes %q by %q, want bob's text", sent.ReplyTo.Text, sent.ReplyTo.Sender)
+	}
 
 	// An edit names the remote ID Ferry got back for the edited message.
 	edit := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi bob!"}

@@ -177,6 +177,7 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
 			out.ReplyTo = &network.ReplyTarget{
 				MessageRef: network.MessageRef{ID: target.ID, Part: target.Part},
 				Sender:     target.Sender,
+				Text:       p.quotedText(ctx, replyID),
 			}
 		}
 	}
@@ -512,4 +513,40 @@ func (p *Portal) reactionByEvent(ctx context.Context, eventID id.EventID) (*data
 		return nil, err
 	}
 	return r, nil
+}
+
+// maxQuoteRunes bounds the quoted text handed to a network with a reply.
+const maxQuoteRunes = 1000
+
+// quotedText is the plain text of a replied-to event, for networks that
+// show a quote (WhatsApp's phones show it above the reply). Ferry keeps
+// no message text, so it asks the homeserver; when that fails the reply
+// goes without the quote's text rather than not at all.
+func (p *Portal) quotedText(ctx context.Context, eventID id.EventID) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	evt, err := p.m.matrix.Bot().GetEvent(ctx, p.RoomID, eventID)
+	if err == nil {
+		err = evt.Content.ParseRaw(evt.Type)
+		if errors.Is(err, event.ErrContentAlreadyParsed) {
+			err = nil
+		}
+	}
+	if err != nil {
+		zerolog.Ctx(ctx).Debug().Err(err).Stringer("event_id", eventID).Msg("Could not read the replied-to event for its text")
+		return ""
+	}
+	msg := evt.Content.AsMessage()
+	if msg == nil {
+		return ""
+	}
+	if msg.NewContent != nil {
+		msg = msg.NewContent
+	}
+	msg.RemoveReplyFallback()
+	text := msg.Body
+	if r := []rune(text); len(r) > maxQuoteRunes {
+		text = string(r[:maxQuoteRunes]) + "…"
+	}
+	return text
 }

@@ -204,6 +204,9 @@ func TestSimDirectChatBothWays(t *testing.T) {
 		got.Message.GetExtendedTextMessage().GetContextInfo().GetStanzaID() != sent.ID || got.Info.IsFromMe {
 		t.Fatalf("Bob got %v, want the reply to %s", got.Message, sent.ID)
 	}
+	if q := got.Message.GetExtendedTextMessage().GetContextInfo().GetQuotedMessage().GetConversation(); q != "hi alice, *lunch*?" {
+		t.Errorf("the reply quotes %q, want Bob's message", q)
+	}
 	aliceMsgID := got.Info.ID
 
 	// An edit.
