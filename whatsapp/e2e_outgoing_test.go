@@ -112,8 +112,7 @@ func TestE2EMatrixToWhatsAppInADM(t *testing.T) {
 	}
 
 	// A reply quotes Bob's message by ID and sender as WhatsApp addresses
-	// them; the phone shows the quote from its own copy (the core passes
-	// no quoted text, and an empty quote is what other bridges send too).
+	// them, with its text as the core read it from the homeserver.
 	reply, err := alice.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{
 		MsgType: event.MsgText, Body: "an answer",
 		RelatesTo: (&event.RelatesTo{}).SetReplyTo(first.ID),
@@ -127,7 +126,7 @@ func TestE2EMatrixToWhatsAppInADM(t *testing.T) {
 		ContextInfo: &waE2E.ContextInfo{
 			StanzaID:      proto.String("B1"),
 			Participant:   proto.String(bobPN.String()),
-			QuotedMessage: &waE2E.Message{Conversation: proto.String("")},
+			QuotedMessage: &waE2E.Message{Conversation: proto.String("question?")},
 		},
 	}})
 	if len(sent.Extra) != 1 || sent.Extra[0].ID == "" {
