@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"testing"
@@ -97,8 +98,11 @@ var dbNameSanitizer = regexp.MustCompile(`[^A-Za-z0-9]`)
 func (e *env) newClient(name string) *client {
 	t := e.t
 	t.Helper()
-	uri := fmt.Sprintf("file:%s_%s?mode=memory&cache=shared&_foreign_keys=on",
-		dbNameSanitizer.ReplaceAllString(t.Name(), "_"), name)
+	// A file, not a shared-cache in-memory database: with shared cache,
+	// concurrent writers (a prekey upload while a message is decrypted)
+	// fail at once with "table is locked", which no busy timeout covers.
+	uri := fmt.Sprintf("file:%s?_foreign_keys=on&_busy_timeout=10000&_journal_mode=WAL",
+		filepath.Join(t.TempDir(), dbNameSanitizer.ReplaceAllString(name, "_")+".db"))
 	clog := e.log.With().Str("client", name).Logger()
 	container, err := sqlstore.New(t.Context(), "sqlite3", uri, waLog.Zerolog(clog.With().Str("module", "db").Logger()))
 	if err != nil {
