@@ -76,7 +76,7 @@ func newSimScene(t *testing.T) *simScene {
 	s.h = ferrytest.Start(t, ferrytest.Options{}, conn)
 	s.alice = s.h.User("alice")
 	s.mgmt = s.h.ManagementRoom(s.alice)
-	s.loginByQR(t)
+	s.loginByQR(t, s.alice, s.mgmt, s.alicePhone)
 	return s
 }
 
@@ -92,16 +92,16 @@ func newPhone(t *testing.T, sim *wasim.Sim, number, name string) *wasim.Phone {
 // loginByQR links Alice's phone as a user does: `login whatsapp`, then
 // the phone scans the code the bot shows (the image's body is the code's
 // text, which is what a QR scanner reads off the picture).
-func (s *simScene) loginByQR(t *testing.T) {
+func (s *simScene) loginByQR(t *testing.T, user *testbed.Client, mgmt id.RoomID, phone *wasim.Phone) {
 	t.Helper()
-	s.alice.SendText(t, s.mgmt, "login whatsapp")
-	qr := s.h.WaitForBotNotice(s.alice, s.mgmt, "https://wa.me/settings/linked_devices#")
+	user.SendText(t, mgmt, "login whatsapp")
+	qr := s.h.WaitForBotNotice(user, mgmt, "https://wa.me/settings/linked_devices#")
 	ctx, cancel := context.WithTimeout(context.Background(), simWait)
 	defer cancel()
-	if err := s.alicePhone.ScanQR(ctx, qr.Content.AsMessage().Body); err != nil {
+	if err := phone.ScanQR(ctx, qr.Content.AsMessage().Body); err != nil {
 		t.Fatalf("the phone could not scan the QR code: %v", err)
 	}
-	s.h.WaitForBotNotice(s.alice, s.mgmt, "Logged in to WhatsApp as +"+s.alicePhone.JID().User)
+	s.h.WaitForBotNotice(user, mgmt, "Logged in to WhatsApp as +"+phone.JID().User)
 }
 
 // contact is a WhatsApp user on a whatsmeow client of their own, linked
@@ -378,7 +378,7 @@ func TestSimMessageArrivingWhileMatrixIsDown(t *testing.T) {
 	}}, conn)
 	s.alice = s.h.User("alice")
 	s.mgmt = s.h.ManagementRoom(s.alice)
-	s.loginByQR(t)
+	s.loginByQR(t, s.alice, s.mgmt, s.alicePhone)
 	bob := newContact(t, sim, "4915100000002", "Bob")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -640,5 +640,60 @@ func TestSimContactMessageKinds(t *testing.T) {
 		t.Error(err)
 	} else if data, err := s.alice.DownloadBytes(ctx, mxc); err != nil || !bytes.Equal(data, voice) {
 		t.Errorf("the voice note downloads from Matrix changed (%q, %v)", data, err)
+	}
+}
+
+// TestSimGroupSharedByTwoFerryUsers: Alice and Dave both use Ferry, and
+// both are in Bob's group. The group is one room for both; Bob's message
+// appears once although both logins receive it; what Alice sends from
+// Matrix goes through her own login, reaches Bob, and does not come back
+// into the room as a ghost message through Dave's login.
+func TestSimGroupSharedByTwoFerryUsers(t *testing.T) {
+	s := newSimScene(t)
+	davePhone := newPhone(t, s.sim, "4915100000004", "Dave")
+	dave := s.h.User("dave")
+	daveMgmt := s.h.ManagementRoom(dave)
+	s.loginByQR(t, dave, daveMgmt, davePhone)
+	bob := newContact(t, s.sim, "4915100000002", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	group, err := bob.cli.CreateGroup(ctx, whatsmeow.ReqCreateGroup{
+		Name: "Neighbours", Participants: []types.JID{s.alicePhone.JID(), davePhone.JID()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("bins go out tonight")}); err != nil {
+		t.Fatal(err)
+	}
+	room := joinPortal(t, s.alice, s.mgmt)
+	if daveRoom := joinPortal(t, dave, daveMgmt); daveRoom != room {
+		t.Fatalf("Dave was invited to %s, Alice to %s: the group should be one room", daveRoom, room)
+	}
+	bobGhost := ghostOf(bob.phone.JID().User)
+	s.alice.WaitForEvent(t, room, simWait, saysText(bobGhost, "bins go out tonight"))
+
+	s.alice.SendText(t, room, "thanks, Bob")
+	got := nextMessage(t, bob)
+	fromAlice := got.Info.Sender.User == s.alicePhone.LID().User || got.Info.Sender.User == s.alicePhone.JID().User
+	if got.Info.Chat != group.JID || !fromAlice ||
+		got.Message.GetConversation()+got.Message.GetExtendedTextMessage().GetText() != "thanks, Bob" {
+		t.Fatalf("Bob got %v from %s in %s, want Alice's message in the group", got.Message, got.Info.Sender, got.Info.Chat)
+	}
+	// Dave's login receives Alice's message too (she is in the group);
+	// it must not appear a second time, from her ghost.
+	if _, err = bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("the end")}); err != nil {
+		t.Fatal(err)
+	}
+	s.alice.WaitForEvent(t, room, simWait, saysText(bobGhost, "the end"))
+	counts := map[string]int{}
+	for _, evt := range s.alice.Events(room) {
+		if msg := evt.Content.AsMessage(); evt.Type == event.EventMessage && msg != nil {
+			counts[msg.Body]++
+		}
+	}
+	if counts["bins go out tonight"] != 1 || counts["thanks, Bob"] != 1 || counts["the end"] != 1 {
+		t.Errorf("messages in the room: %v; want each once", counts)
 	}
 }
