@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/jpeg"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -696,4 +697,27 @@ func TestSimGroupSharedByTwoFerryUsers(t *testing.T) {
 	if counts["bins go out tonight"] != 1 || counts["thanks, Bob"] != 1 || counts["the end"] != 1 {
 		t.Errorf("messages in the room: %v; want each once", counts)
 	}
+}
+
+// TestSimLoginByPairingCode: `login whatsapp +<number>` shows an
+// 8-character code; typing it on the phone links Ferry.
+func TestSimLoginByPairingCode(t *testing.T) {
+	sim, conn := startSim(t)
+	phone := newPhone(t, sim, "4915100000001", "Alice")
+	h := ferrytest.Start(t, ferrytest.Options{}, conn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	alice.SendText(t, mgmt, "login whatsapp +49 151 00000001")
+	shown := h.WaitForBotNotice(alice, mgmt, "Your code: **").Content.AsMessage().Body
+	m := regexp.MustCompile(`Your code: \*\*([A-Z0-9]{4}-[A-Z0-9]{4})\*\*`).FindStringSubmatch(shown)
+	if m == nil {
+		t.Fatalf("no pairing code in %q", shown)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), simWait)
+	defer cancel()
+	if err := phone.EnterPairingCode(ctx, m[1]); err != nil {
+		t.Fatalf("the phone refused the code: %v", err)
+	}
+	h.WaitForBotNotice(alice, mgmt, "Logged in to WhatsApp as +4915100000001")
+	h.Command(alice, mgmt, "status", "connected")
 }

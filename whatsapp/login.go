@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,16 +33,13 @@ const (
 // does no network I/O; Start connects.
 func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []string) (network.LoginProcess, error) {
 	var phone string
-	switch len(args) {
-	case 0:
-	case 1:
-		digits, ok := normalisePhone(args[0])
+	if len(args) > 0 {
+		// A number as people write it may have spaces: "+49 151 2345678".
+		digits, ok := normalisePhone(strings.Join(args, ""))
 		if !ok {
 			return nil, network.UserErrorf("%s", loginUsage)
 		}
 		phone = digits
-	default:
-		return nil, network.UserErrorf("%s", loginUsage)
 	}
 	if c.container == nil {
 		return nil, fmt.Errorf("the WhatsApp network has not been started")

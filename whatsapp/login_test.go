@@ -113,11 +113,20 @@ func pair(t *testing.T, p *loginProcess) {
 
 func TestLoginArguments(t *testing.T) {
 	env := newLoginEnv(t, "")
-	for _, args := range [][]string{{"015112345678"}, {"+49", "151"}, {"alice"}} {
+	for _, args := range [][]string{{"015112345678"}, {"+49", "alice"}, {"alice"}} {
 		_, err := env.conn.StartLogin(context.Background(), alice, args)
 		if !strings.Contains(network.UserMessage(err, ""), "usage: `login whatsapp`") {
 			t.Errorf("%q: %v", args, err)
 		}
+	}
+	// A number written with spaces is one number.
+	proc, err := env.conn.StartLogin(context.Background(), alice, []string{"+49", "151", "12345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Cancel()
+	if p := proc.(*loginProcess); p.phone != "4915112345678" {
+		t.Errorf("+49 151 12345678 became %q", p.phone)
 	}
 }
 
