@@ -4,9 +4,11 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow/store"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testbed"
 )
 
@@ -35,4 +37,29 @@ func saysText(sender id.UserID, body string) func(*event.Event) bool {
 		msg := evt.Content.AsMessage()
 		return evt.Sender == sender && evt.Type == event.EventMessage && msg != nil && msg.Body == body
 	}
+}
+
+// storedLogin is Ferry with Dendrite, restarted over a WhatsApp login
+// stored as a completed QR login leaves it, with the login running.
+type storedLogin struct {
+	h      *ferrytest.Harness
+	alice  *testbed.Client
+	mgmt   id.RoomID
+	cl     *Client
+	device *store.Device
+}
+
+// startStoredLogin starts conn in Ferry with opts and gives Alice a
+// stored WhatsApp login (no WhatsApp server needed: the tests hand the
+// login's client what it would receive).
+func startStoredLogin(t *testing.T, conn *Connector, opts ferrytest.Options) *storedLogin {
+	t.Helper()
+	s := &storedLogin{h: ferrytest.Start(t, opts, conn)}
+	s.alice = s.h.User("alice")
+	s.mgmt = s.h.ManagementRoom(s.alice)
+	s.h.StopBridge()
+	s.device = storeE2ELogin(t, s.h, s.alice.UserID)
+	s.h.StartBridge()
+	s.cl = waitForLogin(t, conn)
+	return s
 }

@@ -19,15 +19,8 @@ import (
 // Dendrite: the DM room is created with its history, oldest first with
 // the original times, and only then is the user invited.
 func TestE2EHistorySyncBackfillsBeforeTheInvite(t *testing.T) {
-	conn := New()
-	h := ferrytest.Start(t, ferrytest.Options{Sections: map[network.NetworkID]string{NetworkID: historyConfig}}, conn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-
-	h.StopBridge()
-	storeE2ELogin(t, h, alice.UserID)
-	h.StartBridge()
-	cl := waitForLogin(t, conn)
+	s := startStoredLogin(t, New(), ferrytest.Options{Sections: map[network.NetworkID]string{NetworkID: historyConfig}})
+	alice, mgmt, cl := s.alice, s.mgmt, s.cl
 	start := time.Now().Add(-3 * time.Hour).Truncate(time.Second)
 	cl.cli.DangerousInternals().DispatchEvent(historySync(waHistorySync.HistorySync_INITIAL_BOOTSTRAP, conversation(bobPN,
 		webMsg(bobPN, "B3", false, types.EmptyJID, start.Add(2*time.Minute), plain("history 3")),

@@ -34,13 +34,8 @@ func TestE2EMatrixToWhatsAppInADM(t *testing.T) {
 		fakes <- f
 		return f
 	}
-	h := ferrytest.Start(t, ferrytest.Options{}, conn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	h.StopBridge()
-	storeE2ELogin(t, h, alice.UserID)
-	h.StartBridge()
-	cl := waitForLogin(t, conn)
+	s := startStoredLogin(t, conn, ferrytest.Options{})
+	h, alice, mgmt, cl := s.h, s.alice, s.mgmt, s.cl
 	var fake *fakeWA
 	select {
 	case fake = <-fakes:

@@ -43,19 +43,12 @@ func TestE2EMessageArrivingWhileMatrixIsDownIsBridgedOnRedelivery(t *testing.T) 
 	handleTimeout = 5 * time.Second
 
 	var proxy *testbed.FaultProxy
-	conn := New()
-	h := ferrytest.Start(t, ferrytest.Options{HomeserverVia: func(t testing.TB, dendriteURL string) string {
+	s := startStoredLogin(t, New(), ferrytest.Options{HomeserverVia: func(t testing.TB, dendriteURL string) string {
 		proxy = testbed.NewFaultProxy(t, dendriteURL)
 		return proxy.URL()
-	}}, conn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-
-	h.StopBridge()
-	device := storeE2ELogin(t, h, alice.UserID)
-	h.StartBridge()
-	cl := waitForLogin(t, conn)
-	bob := newSender(t, bobPN, device)
+	}})
+	alice, mgmt, cl := s.alice, s.mgmt, s.cl
+	bob := newSender(t, bobPN, s.device)
 	ts := time.Now().Add(-time.Minute).Truncate(time.Second)
 	text := func(s string) *waE2E.Message { return &waE2E.Message{Conversation: proto.String(s)} }
 

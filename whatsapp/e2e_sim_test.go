@@ -18,16 +18,12 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/proto/waHistorySync"
 	"go.mau.fi/whatsmeow/proto/waWeb"
-	"go.mau.fi/whatsmeow/store/sqlstore"
-	"go.mau.fi/whatsmeow/store/sqlstore/upgrades"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/ferrybridge/ferry/database"
-	"github.com/ferrybridge/ferry/internal/dbtest"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/whatsapp/wasim"
@@ -116,11 +112,7 @@ type contact struct {
 func newContact(t *testing.T, sim *wasim.Sim, number, name string) *contact {
 	t.Helper()
 	ctx := context.Background()
-	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
-	container := sqlstore.NewWithWrappedDB(db.Child("whatsmeow_version", upgrades.Table, nil), nil)
-	if err := container.Upgrade(ctx); err != nil {
-		t.Fatal(err)
-	}
+	container := newWhatsmeowStore(t)
 	c := &contact{phone: newPhone(t, sim, number, name), events: make(chan any, 256)}
 	c.cli = whatsmeow.NewClient(container.NewDevice(), nil)
 	c.cli.EnableAutoReconnect = false

@@ -22,15 +22,9 @@ import (
 // the sender's phone does on a retry receipt; only a real phone can show
 // that it does.
 func TestE2EUndecryptableMessageIsReplacedOnRetry(t *testing.T) {
-	conn := New()
-	h := ferrytest.Start(t, ferrytest.Options{}, conn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	h.StopBridge()
-	device := storeE2ELogin(t, h, alice.UserID)
-	h.StartBridge()
-	cl := waitForLogin(t, conn)
-	bob := newSender(t, bobPN, device)
+	s := startStoredLogin(t, New(), ferrytest.Options{})
+	alice, mgmt, cl := s.alice, s.mgmt, s.cl
+	bob := newSender(t, bobPN, s.device)
 	ts := time.Now().Add(-time.Minute).Truncate(time.Second)
 	text := func(s string) *waE2E.Message { return &waE2E.Message{Conversation: proto.String(s)} }
 

@@ -44,11 +44,7 @@ type sender struct {
 func newSender(t *testing.T, jid types.JID, to *store.Device) *sender {
 	t.Helper()
 	ctx := context.Background()
-	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
-	container := sqlstore.NewWithWrappedDB(db.Child("whatsmeow_version", upgrades.Table, nil), nil)
-	if err := container.Upgrade(ctx); err != nil {
-		t.Fatal(err)
-	}
+	container := newWhatsmeowStore(t)
 	device := container.NewDevice()
 	device.ID = &jid
 	device.Account = &waAdv.ADVSignedDeviceIdentity{
@@ -61,6 +57,18 @@ func newSender(t *testing.T, jid types.JID, to *store.Device) *sender {
 	bundle := prekey.NewBundle(to.RegistrationID, uint32(to.ID.Device), optional.NewEmptyUint32(), spk.KeyID,
 		nil, ecc.NewDjbECPublicKey(*spk.Pub), *spk.Signature, identity.NewKey(ecc.NewDjbECPublicKey(*to.IdentityKey.Pub)))
 	return &sender{jid: jid, cli: whatsmeow.NewClient(device, nil), bundle: bundle, to: *to.ID}
+}
+
+// newWhatsmeowStore is a whatsmeow store of its own for a contact's
+// client, in a SQLite file of the test.
+func newWhatsmeowStore(t *testing.T) *sqlstore.Container {
+	t.Helper()
+	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
+	container := sqlstore.NewWithWrappedDB(db.Child("whatsmeow_version", upgrades.Table, nil), nil)
+	if err := container.Upgrade(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return container
 }
 
 // stanza encrypts msg as the next message of the Signal session (the first
