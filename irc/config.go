@@ -16,6 +16,7 @@ import (
 //
 //	irc:
 //	  secret_key: "<openssl rand -base64 32>"
+//	  max_concurrent_connects: 4           # 0: no connect pacing
 //	  networks:
 //	    libera:
 //	      address: irc.libera.chat:6697
@@ -36,8 +37,27 @@ type Config struct {
 	// Without it those commands are refused. Changing it makes the stored
 	// passwords unreadable (users must store them again).
 	SecretKey string `yaml:"secret_key"`
+	// MaxConcurrentConnects caps the dials and registrations in flight at
+	// once across all logins (default DefaultMaxConcurrentConnects), so
+	// that a restart with many users does not trip a network's connection
+	// throttle. 0 turns pacing off: for servers that exempt Ferry, and
+	// benchmarks. A pointer, because 0 is a meaningful value.
+	MaxConcurrentConnects *int `yaml:"max_concurrent_connects"`
 
 	secrets *secretBox
+}
+
+// DefaultMaxConcurrentConnects is the connect pacing of a config that
+// names none: a few at a time stays below common per-IP connect throttles
+// while a restart of a hundred logins still takes seconds, not minutes.
+const DefaultMaxConcurrentConnects = 4
+
+// connectLimit is the effective max_concurrent_connects; 0 means none.
+func (c *Config) connectLimit() int {
+	if c == nil || c.MaxConcurrentConnects == nil {
+		return DefaultMaxConcurrentConnects
+	}
+	return *c.MaxConcurrentConnects
 }
 
 // NetworkConfig is one IRC network users may connect to.
@@ -143,6 +163,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("secret_key: %v", err)
 		}
 		c.secrets = box
+	}
+	if c.MaxConcurrentConnects != nil && *c.MaxConcurrentConnects < 0 {
+		return fmt.Errorf("max_concurrent_connects: must not be negative (0 turns connect pacing off)")
 	}
 	for _, name := range c.names() {
 		n := c.Networks[name]

@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,44 @@ networks:
 		_, err := parseYAML(t, tc.yaml)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func TestConfigMaxConcurrentConnects(t *testing.T) {
+	for _, tc := range []struct {
+		yaml    string
+		want    int // connectLimit
+		wantCap int // the semaphore's capacity after Init
+	}{
+		{"networks: {}", DefaultMaxConcurrentConnects, DefaultMaxConcurrentConnects},
+		{"max_concurrent_connects: 16", 16, 16},
+		{"max_concurrent_connects: 1", 1, 1},
+		{"max_concurrent_connects: 0", 0, math.MaxInt32},
+	} {
+		cfg, err := parseYAML(t, tc.yaml)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		if got := cfg.connectLimit(); got != tc.want {
+			t.Errorf("%q: connect limit %d, want %d", tc.yaml, got, tc.want)
+		}
+		var node yaml.Node
+		if err := yaml.Unmarshal([]byte(tc.yaml), &node); err != nil {
+			t.Fatal(err)
+		}
+		c := New()
+		if err := c.Init(nil, node.Content[0]); err != nil {
+			t.Fatalf("%q: Init: %v", tc.yaml, err)
+		}
+		if got := cap(c.connectSem); got != tc.wantCap {
+			t.Errorf("%q: semaphore capacity %d, want %d", tc.yaml, got, tc.wantCap)
+		}
+		c.cancel()
+	}
+	for _, bad := range []string{"max_concurrent_connects: -1", "max_concurrent_connects: many"} {
+		if _, err := parseYAML(t, bad); err == nil || !strings.Contains(err.Error(), "max_concurrent_connects") && !strings.Contains(err.Error(), "many") {
+			t.Errorf("%q: error %v, want one naming the key", bad, err)
 		}
 	}
 }

@@ -217,7 +217,7 @@ func (cl *Client) onConnected(conn *ircconn.Conn) {
 	if !is.Equal(conn.Nick(), wanted) {
 		cl.log.Info().Str("nick", conn.Nick()).Str("wanted", wanted).Msg("Connected with a fallback nick; will try to regain ours")
 	}
-	go cl.regainLoop(conn)
+	cl.startRegain(conn)
 	for _, ch := range channels {
 		cl.sendJoin(conn, ch.Name, ch.Key)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -15,16 +16,13 @@ import (
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
-// MaxConcurrentConnects caps simultaneous dials and registrations across
-// all logins, so that a restart with many users does not hit a network's
-// connection throttle all at once.
-const MaxConcurrentConnects = 4
-
 // Connector is the IRC network kind: one Client per (network, Matrix user).
 type Connector struct {
 	host network.Host
 	cfg  *Config
 
+	// connectSem holds a token per dial and registration in flight (see
+	// Config.MaxConcurrentConnects); Init sizes it from the config.
 	connectSem chan struct{}
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -50,7 +48,7 @@ var (
 func New() *Connector {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Connector{
-		connectSem: make(chan struct{}, MaxConcurrentConnects),
+		connectSem: newConnectSem(DefaultMaxConcurrentConnects),
 		ctx:        ctx, cancel: cancel,
 		clients:  make(map[network.LoginID]*Client),
 		netState: make(map[string]*netState),
@@ -68,7 +66,19 @@ func (c *Connector) Init(host network.Host, node *yaml.Node) error {
 		return err
 	}
 	c.cfg = cfg
+	c.connectSem = newConnectSem(cfg.connectLimit())
 	return nil
+}
+
+// newConnectSem makes the connect semaphore for limit dials at once; 0 is
+// no limit. "No limit" is a channel too large to fill, so that the dial
+// path stays one code path: a chan struct{} buffers zero-size elements,
+// so its capacity costs no memory.
+func newConnectSem(limit int) chan struct{} {
+	if limit <= 0 {
+		limit = math.MaxInt32
+	}
+	return make(chan struct{}, limit)
 }
 
 func (c *Connector) Start(ctx context.Context) error { return nil }

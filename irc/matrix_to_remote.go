@@ -136,7 +136,7 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 	if len(pieces) == 0 {
 		return nil, network.UserErrorf("the message does not fit in an IRC line to %s", target)
 	}
-	return cl.sendLines(ctx, conn, command, target, tags, pieces)
+	return cl.sendLines(ctx, conn, command, target, tags, pieces, msg.Written)
 }
 
 // relayConn is the connection a relayed message to target goes out
@@ -202,7 +202,8 @@ func validTagValue(v string) bool {
 
 // sendLines queues the pieces and returns the message's ID: the msgid of
 // the first line's echo when the server confirms sends, else a fresh one.
-func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, target string, tags irc.Tags, pieces []string) (*network.SendResult, error) {
+// written, when set, hears when the first line was written (the metrics).
+func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, target string, tags irc.Tags, pieces []string, written func(time.Time)) (*network.SendResult, error) {
 	var echo <-chan ircconn.LabeledReply
 	for i, piece := range pieces {
 		m := &irc.Message{Command: command, Params: []string{target, piece}}
@@ -210,9 +211,12 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 			m.Tags = tags
 		}
 		var err error
-		if i == 0 && conn.HasCap("echo-message") && conn.HasCap("labeled-response") {
-			echo, err = conn.SendLabeled(m)
-		} else {
+		switch {
+		case i == 0 && conn.HasCap("echo-message") && conn.HasCap("labeled-response"):
+			echo, err = conn.SendLabeledTimed(m, written)
+		case i == 0:
+			err = conn.SendTimed(m, written)
+		default:
 			err = conn.Send(m)
 		}
 		if err != nil {
@@ -284,7 +288,7 @@ func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {
 	if len(pieces) == 0 {
 		return network.UserErrorf("the correction does not fit in an IRC line")
 	}
-	_, err = cl.sendLines(ctx, conn, "PRIVMSG", target, nil, pieces[:1])
+	_, err = cl.sendLines(ctx, conn, "PRIVMSG", target, nil, pieces[:1], nil)
 	return err
 }
 

@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"sync"
 	"time"
 
 	"gopkg.in/irc.v4"
@@ -13,18 +14,27 @@ import (
 // holder's QUIT or NICK, when seen, asks at once. Tests shorten it.
 var regainInterval = newDuration(time.Minute)
 
-// regainLoop asks for the wanted nick every regainInterval until conn ends.
-func (cl *Client) regainLoop(conn *ircconn.Conn) {
-	ticker := time.NewTicker(regainInterval.get())
-	defer ticker.Stop()
-	for {
+// startRegain asks for the wanted nick every regainInterval until conn
+// ends. It is a re-armed timer, not a goroutine with a ticker: nearly
+// every connection has its nick and only compares two strings once a
+// minute, which should not cost each idle login a goroutine stack.
+func (cl *Client) startRegain(conn *ircconn.Conn) {
+	var mu sync.Mutex // orders the assignment of t before its use in f
+	var t *time.Timer
+	f := func() {
 		select {
 		case <-conn.Done():
 			return
-		case <-ticker.C:
-			cl.regainNick(conn)
+		default:
 		}
+		cl.regainNick(conn)
+		mu.Lock()
+		t.Reset(regainInterval.get())
+		mu.Unlock()
 	}
+	mu.Lock()
+	t = time.AfterFunc(regainInterval.get(), f)
+	mu.Unlock()
 }
 
 // wantsNick reports whether the login wants nick (casefolded compare) and

@@ -106,7 +106,8 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	cl.addMentions(content, members)
 	id := messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], msg.Tags["msgid"], serverTime, hasTime, now)
 	cl.queue(&network.Message{
-		Meta:  network.Meta{Portal: portal, Sender: network.Sender{User: cl.userID(source)}, Timestamp: ts, CreatePortal: true},
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: cl.userID(source)}, Timestamp: ts, CreatePortal: true,
+			ReceivedAt: conn.LineReadAt()},
 		ID:    id,
 		Parts: []network.Part{{Content: content}},
 	})

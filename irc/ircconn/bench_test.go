@@ -13,8 +13,9 @@ import (
 	"testing"
 )
 
-// benchServer registers clients as fast as it can (CAP LS, ACK, 001, 005,
-// 422) and then keeps their sockets without reading, like an idle network.
+// benchServer registers clients as fast as it can (CAP LS, ACK, 001,
+// InspIRCd's 005 lines, 422) and then keeps their sockets without
+// reading, like an idle network.
 // Its per-connection goroutine exits after registration, so what it keeps
 // is one socket per connection.
 type benchServer struct {
@@ -59,8 +60,12 @@ func (s *benchServer) register(c net.Conn) {
 		case len(f) >= 2 && f[0] == "NICK":
 			nick = f[1]
 		case len(f) >= 2 && f[0] == "CAP" && f[1] == "END":
+			// The ISUPPORT of InspIRCd 3 with the test bed's modules, in
+			// its three lines: what every connection is sent in real use.
 			c.Write([]byte(":bench 001 " + nick + " :Welcome " + nick + "!u@bench.host\r\n" +
-				":bench 005 " + nick + " CASEMAPPING=rfc1459 CHANTYPES=# NICKLEN=30 NETWORK=Bench PREFIX=(ov)@+ :are supported\r\n" +
+				":bench 005 " + nick + " AWAYLEN=200 CASEMAPPING=rfc1459 CHANLIMIT=#:100 CHANMODES=IXbeg,k,Hfjl,ACKMNOPQRSTcimnprstz CHANNELLEN=64 CHANTYPES=# ELIST=CMNTU ESILENCE=CcdiNnPpTtx EXCEPTS=e EXTBAN=,ACNOQRSTUacjmnprswz HOSTLEN=64 INVEX=I :are supported by this server\r\n" +
+				":bench 005 " + nick + " KEYLEN=32 KICKLEN=255 LINELEN=512 MAXLIST=I:100,X:100,b:100,e:100,g:100 MAXTARGETS=20 MODES=20 MONITOR=30 NAMELEN=128 NAMESX NETWORK=Bench NICKLEN=30 PREFIX=(ov)@+ :are supported by this server\r\n" +
+				":bench 005 " + nick + " SAFELIST SILENCE=32 STATUSMSG=@+ TOPICLEN=307 UHNAMES USERIP USERLEN=10 USERMODES=,,s,BDHILRSTWcdghikorswxz WHOX :are supported by this server\r\n" +
 				":bench 422 " + nick + " :No MOTD\r\n"))
 			s.mu.Lock()
 			s.conns = append(s.conns, c)

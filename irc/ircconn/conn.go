@@ -146,14 +146,19 @@ type Conn struct {
 	err      error
 	srvErr   *ServerError // last ERROR line, the likely cause of the EOF after it
 
-	wmu       sync.Mutex // guards the write side
-	q         writeQueue
-	quitting  bool
+	wmu      sync.Mutex // guards the write side, down to ended
+	q        writeQueue
+	quitting bool
+	// The writer goroutine runs only while there is something to write
+	// (see signal): an idle connection keeps just its reader, not a
+	// second goroutine and stack.
+	writerOn  bool
+	live      int           // goroutines running: the reader, and the writer if on
+	ended     bool          // live reached 0 and done is closed
 	wake      chan struct{} // cap 1: "the queue changed"
 	closing   chan struct{} // closed by fail
-	done      chan struct{} // closed when both goroutines have exited
-	running   atomic.Int32
-	quitAt    atomic.Int64 // unix nanos after which the reader gives up waiting for the server to hang up
+	done      chan struct{} // closed when the reader and any writer have exited
+	quitAt    atomic.Int64  // unix nanos after which the reader gives up waiting for the server to hang up
 	failOnce  sync.Once
 	closeOnce sync.Once
 	batches   map[string]*labelBatch // reader goroutine only
@@ -198,9 +203,8 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		nc.Close()
 		return nil, err
 	}
-	c.running.Store(2)
-	go c.readLoop()
-	go c.writeLoop()
+	c.live = 1
+	go c.readLoop() // the writer starts with the first line queued
 	return c, nil
 }
 
@@ -399,11 +403,18 @@ func (c *Conn) fail(err error) {
 }
 
 // exit is deferred by both goroutines; the last one out closes done.
+// Counting under wmu, where signal starts writers, means no writer can
+// start after that.
 func (c *Conn) exit() {
-	if c.running.Add(-1) == 0 {
-		c.wmu.Lock()
+	c.wmu.Lock()
+	c.live--
+	last := c.live == 0
+	if last {
 		c.q.clear()
-		c.wmu.Unlock()
+		c.ended = true
+	}
+	c.wmu.Unlock()
+	if last {
 		close(c.done)
 	}
 }

@@ -1,9 +1,12 @@
 package ircconn
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"weak"
 )
 
 // CaseMapping is an ISUPPORT CASEMAPPING value.
@@ -295,4 +298,75 @@ func unescapeISupport(v string) string {
 		b.WriteByte(v[i])
 	}
 	return b.String()
+}
+
+// isupportCache lets connections that were sent the same ISUPPORT share
+// one *ISupport. A bridge keeps hundreds of connections to one server,
+// and each would otherwise keep its own copy of the same forty-odd tokens
+// and, through the substrings, the 005 lines they were cut from: a few
+// KiB per idle connection. Entries are weak, so an ISUPPORT no connection
+// uses any more is collected; dead entries are swept as the map grows.
+var isupportCache struct {
+	sync.Mutex
+	m     map[string]weak.Pointer[ISupport]
+	sweep int // sweep dead entries when len(m) reaches this
+}
+
+// internISupport returns the shared ISupport equal to is, making a
+// detached copy of is the shared one if there is none yet. is must not
+// be changed afterwards (Conns never change a published ISupport).
+func internISupport(is *ISupport) *ISupport {
+	key := strings.Join(is.tokens, "\n") // tokens hold no line breaks
+	isupportCache.Lock()
+	defer isupportCache.Unlock()
+	if wp, ok := isupportCache.m[key]; ok {
+		if shared := wp.Value(); shared != nil && shared.sameAs(is) {
+			return shared
+		}
+	}
+	shared := is.detached()
+	if isupportCache.m == nil {
+		isupportCache.m = make(map[string]weak.Pointer[ISupport])
+		isupportCache.sweep = 16
+	}
+	if len(isupportCache.m) >= isupportCache.sweep {
+		for k, wp := range isupportCache.m {
+			if wp.Value() == nil {
+				delete(isupportCache.m, k)
+			}
+		}
+		isupportCache.sweep = max(16, 2*len(isupportCache.m))
+	}
+	isupportCache.m[strings.Clone(key)] = weak.Make(shared)
+	return shared
+}
+
+// sameAs reports whether is and o say the same in every field.
+func (is *ISupport) sameAs(o *ISupport) bool {
+	return is.CaseMapping == o.CaseMapping && is.PrefixModes == o.PrefixModes &&
+		is.PrefixChars == o.PrefixChars && is.ChanTypes == o.ChanTypes &&
+		is.StatusMsg == o.StatusMsg && is.ChanModes == o.ChanModes && is.Network == o.Network &&
+		is.NickLen == o.NickLen && is.ChannelLen == o.ChannelLen && is.TopicLen == o.TopicLen &&
+		is.UserLen == o.UserLen && is.HostLen == o.HostLen && is.Modes == o.Modes &&
+		is.LineLen == o.LineLen && slices.Equal(is.tokens, o.tokens)
+}
+
+// detached is a copy whose strings share no memory with the lines they
+// were parsed from.
+func (is *ISupport) detached() *ISupport {
+	c := *is
+	c.CaseMapping = CaseMapping(strings.Clone(string(is.CaseMapping)))
+	c.PrefixModes = strings.Clone(is.PrefixModes)
+	c.PrefixChars = strings.Clone(is.PrefixChars)
+	c.ChanTypes = strings.Clone(is.ChanTypes)
+	c.StatusMsg = strings.Clone(is.StatusMsg)
+	for i := range c.ChanModes {
+		c.ChanModes[i] = strings.Clone(is.ChanModes[i])
+	}
+	c.Network = strings.Clone(is.Network)
+	c.tokens = make([]string, len(is.tokens))
+	for i, tok := range is.tokens {
+		c.tokens[i] = strings.Clone(tok)
+	}
+	return &c
 }

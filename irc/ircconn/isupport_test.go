@@ -199,3 +199,49 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+func TestInternISupport(t *testing.T) {
+	parse := func(tokens ...string) *ISupport {
+		is := DefaultISupport()
+		is.Parse(tokens)
+		return is
+	}
+	a := internISupport(parse("CASEMAPPING=ascii", "NETWORK=Test", "NICKLEN=30"))
+	b := internISupport(parse("NICKLEN=30", "NETWORK=Test", "CASEMAPPING=ascii"))
+	if a != b {
+		t.Error("the same ISUPPORT was not shared")
+	}
+	if c := internISupport(parse("CASEMAPPING=ascii", "NETWORK=Other", "NICKLEN=30")); c == a {
+		t.Error("different ISUPPORTs were shared")
+	}
+	if a.Network != "Test" || a.NickLen != 30 || a.CaseMapping != CaseMappingASCII {
+		t.Errorf("shared copy lost fields: %+v", a)
+	}
+}
+
+// TestISupportSameAs keeps sameAs in step with the struct: a field it
+// does not compare would let two different ISUPPORTs be shared.
+func TestISupportSameAs(t *testing.T) {
+	typ := reflect.TypeOf(ISupport{})
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		a, b := DefaultISupport(), DefaultISupport()
+		v := reflect.ValueOf(b).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString(v.String() + "x")
+		case reflect.Int:
+			v.SetInt(v.Int() + 1)
+		case reflect.Array:
+			v.Index(0).SetString("x")
+		default:
+			t.Fatalf("field %s: kind %s not handled here", f.Name, v.Kind())
+		}
+		if a.sameAs(b) {
+			t.Errorf("sameAs ignores field %s", f.Name)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package ircconn
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -77,4 +78,42 @@ func TestTokenBucket(t *testing.T) {
 	if d := q.wait(now, 0, 5); d != 0 {
 		t.Errorf("unlimited waits %v", d)
 	}
+}
+
+// writerRunning reports whether c's writer goroutine is on.
+func writerRunning(c *Conn) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writerOn
+}
+
+// TestWriterOnDemand: an idle connection has no writer goroutine; a line
+// starts one, which ends once the queue is empty, and the next line
+// starts another. Server PINGs are answered the same way.
+func TestWriterOnDemand(t *testing.T) {
+	s := newFakeServer(t)
+	c, fc := mustDial(t, s, Config{Nick: "ferry", Unlimited: true}, "")
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	idle := func() bool { return !writerRunning(c) }
+	waitFor("no writer after registration", idle)
+	for i := range 3 {
+		text := fmt.Sprintf("line %d", i)
+		if err := c.Send(msg("PRIVMSG", "#chan", text)); err != nil {
+			t.Fatal(err)
+		}
+		fc.expect("PRIVMSG #chan :" + text)
+		waitFor("the writer to end", idle)
+	}
+	fc.send("PING :tok")
+	fc.expect("PONG tok")
+	waitFor("the writer to end after the PONG", idle)
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gopkg.in/irc.v4"
@@ -38,6 +39,27 @@ type lineReader struct {
 	buf        []byte
 	start, end int
 	skipping   bool // inside an overlong line, dropping up to its LF
+	// lastRead is when the last Read returned, as monotonic nanoseconds
+	// since clockBase: the time the line being returned came off the
+	// socket. Atomic because LineReadAt may be called from anywhere.
+	lastRead atomic.Int64
+}
+
+// clockBase turns lastRead back into a time.Time that keeps the monotonic
+// clock reading (Add preserves it), so latencies measured from it are
+// immune to wall clock steps.
+var clockBase = time.Now()
+
+// LineReadAt is when the line being handled was read off the socket
+// (the Read that completed it returned); zero before the first read.
+// Inside the Handler it belongs to the message passed; lines that arrived
+// in one read share its time.
+func (c *Conn) LineReadAt() time.Time {
+	d := c.lr.lastRead.Load()
+	if d == 0 {
+		return time.Time{}
+	}
+	return clockBase.Add(time.Duration(d))
 }
 
 // readLine returns the next line without its line ending; the slice is
@@ -77,6 +99,9 @@ func (lr *lineReader) readLine() ([]byte, error) {
 			}
 		}
 		n, err := lr.r.Read(lr.buf[lr.end:])
+		if n > 0 {
+			lr.lastRead.Store(int64(max(time.Since(clockBase), 1)))
+		}
 		lr.end += n
 		if err != nil {
 			return nil, err

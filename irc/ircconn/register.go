@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unique"
 
 	"gopkg.in/irc.v4"
 )
@@ -171,10 +172,18 @@ func (r *registration) run() error {
 // finish publishes what registration learned to the Conn.
 func (r *registration) finish() error {
 	c := r.c
-	c.isupport.Store(r.is)
+	// Shared with other connections to the same server, and detached
+	// from the registration's lines (see internISupport).
+	c.isupport.Store(internISupport(r.is))
 	slices.Sort(r.enabled)
+	caps := slices.Compact(r.enabled)
+	for i, name := range caps {
+		// The names are substrings of the CAP ACK line; canonical copies
+		// let that line go.
+		caps[i] = unique.Make(name).Value()
+	}
 	c.mu.Lock()
-	c.caps = slices.Compact(r.enabled)
+	c.caps = slices.Clip(caps)
 	c.mu.Unlock()
 	c.log.Debug().Str("nick", c.nick).Strs("caps", c.caps).Msg("IRC registration complete")
 	return nil

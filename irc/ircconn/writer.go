@@ -27,6 +27,8 @@ type queued struct {
 	seq   uint64 // order of Send calls, for the barrier rule
 	label string // SendLabeled's label, to fail its waiter on purge
 	quit  bool   // the QUIT: nothing is written after it
+	// written, when set, hears when the line was written (SendTimed).
+	written func(at time.Time)
 }
 
 // targetQueue holds the chat lines for one target.
@@ -59,8 +61,13 @@ func (q *writeQueue) pushUrgent(line []byte, quit bool) {
 // push queues a line; key is the casefolded target of a chat line, or ""
 // for the general queue.
 func (q *writeQueue) push(line []byte, key, label string) {
+	q.pushTimed(line, key, label, nil)
+}
+
+// pushTimed is push with a report of the write (SendTimed).
+func (q *writeQueue) pushTimed(line []byte, key, label string, written func(time.Time)) {
 	q.seq++
-	it := queued{line: line, seq: q.seq, label: label}
+	it := queued{line: line, seq: q.seq, label: label, written: written}
 	q.n++
 	if key == "" {
 		q.general = append(q.general, it)
@@ -198,15 +205,28 @@ func (q *writeQueue) take(now time.Time, rate time.Duration) {
 	q.tat = q.tat.Add(rate)
 }
 
-// signal wakes the writer without blocking.
+// signal wakes the writer, or starts it if it is not running; it never
+// blocks. Callers must not hold wmu.
 func (c *Conn) signal() {
+	c.wmu.Lock()
+	start := !c.writerOn && !c.ended
+	if start {
+		c.writerOn = true
+		c.live++
+	}
+	c.wmu.Unlock()
+	if start {
+		go c.writeLoop()
+		return
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-// writeLoop is the writer goroutine.
+// writeLoop is the writer goroutine: signal starts it, and it ends once
+// the queue is empty.
 func (c *Conn) writeLoop() {
 	defer c.exit()
 	var timer *time.Timer // made on first need, then reused
@@ -239,21 +259,24 @@ func (c *Conn) writeLoop() {
 		}
 		if ok {
 			c.q.take(now, c.rate)
+		} else {
+			// Nothing left: end. The next line queued starts a writer
+			// again (signal), so an idle connection holds no goroutine
+			// here.
+			c.writerOn = false
 		}
 		c.wmu.Unlock()
 		if !ok {
-			select {
-			case <-c.wake:
-				continue
-			case <-c.closing:
-				return
-			}
+			return
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
 		c.logWire("out", it.line)
 		if _, err := c.nc.Write(it.line); err != nil {
 			c.fail(c.writeError(err))
 			return
+		}
+		if it.written != nil {
+			it.written(time.Now())
 		}
 		if it.quit {
 			c.afterQuit()
@@ -287,7 +310,20 @@ func (c *Conn) afterQuit() {
 // *ValidationError (nothing queued), ErrQueueFull or ErrClosed. PONG and
 // QUIT jump the queue; prefer Close to sending QUIT.
 func (c *Conn) Send(msg *irc.Message) error {
-	return c.enqueue(msg, "")
+	return c.enqueue(msg, "", nil)
+}
+
+// SendTimed is Send that also reports when the line was written to the
+// socket (after flood control and the write returned): written is called
+// once on the writer goroutine, so it must be quick, and never if the line
+// is dropped (purge, close). For latency measurement.
+func (c *Conn) SendTimed(msg *irc.Message, written func(at time.Time)) error {
+	return c.enqueue(msg, "", written)
+}
+
+// SendLabeledTimed is SendLabeled with SendTimed's report.
+func (c *Conn) SendLabeledTimed(msg *irc.Message, written func(at time.Time)) (<-chan LabeledReply, error) {
+	return c.sendLabeled(msg, written)
 }
 
 // SendLabeled sends msg with a label (labeled-response) and returns a
@@ -296,6 +332,10 @@ func (c *Conn) Send(msg *irc.Message) error {
 // messages are also passed to the Handler as usual (the label tag tells
 // them apart). Fails with ErrNoLabeledResponse without the cap.
 func (c *Conn) SendLabeled(msg *irc.Message) (<-chan LabeledReply, error) {
+	return c.sendLabeled(msg, nil)
+}
+
+func (c *Conn) sendLabeled(msg *irc.Message, written func(time.Time)) (<-chan LabeledReply, error) {
 	if !c.HasCap("labeled-response") {
 		return nil, ErrNoLabeledResponse
 	}
@@ -316,7 +356,7 @@ func (c *Conn) SendLabeled(msg *irc.Message) (<-chan LabeledReply, error) {
 	}
 	c.labels[label] = ch
 	c.mu.Unlock()
-	if err := c.enqueue(msg, label); err != nil {
+	if err := c.enqueue(msg, label, written); err != nil {
 		c.mu.Lock()
 		delete(c.labels, label)
 		c.mu.Unlock()
@@ -325,7 +365,7 @@ func (c *Conn) SendLabeled(msg *irc.Message) (<-chan LabeledReply, error) {
 	return ch, nil
 }
 
-func (c *Conn) enqueue(msg *irc.Message, label string) error {
+func (c *Conn) enqueue(msg *irc.Message, label string, written func(time.Time)) error {
 	line, err := appendMessage(nil, msg, label)
 	if err != nil {
 		return err
@@ -361,7 +401,7 @@ func (c *Conn) enqueue(msg *irc.Message, label string) error {
 			c.wmu.Unlock()
 			return ErrQueueFull
 		}
-		c.q.push(line, key, label)
+		c.q.pushTimed(line, key, label, written)
 	}
 	c.wmu.Unlock()
 	c.resolveLabels(dropped, ErrClosed)
