@@ -5,6 +5,22 @@
 # into the user cache on first use. Arguments go to ferry-bench, e.g.
 #
 #   scripts/bench.sh -scenario irc-to-matrix -n 200 -interval 20ms -json bench.json
+#   scripts/bench.sh -scenario matrix-to-irc -n 200 -interval 20ms
+#   scripts/bench.sh -scenario throughput -channels 4 -n 200 -interval 20ms
+#   scripts/bench.sh -scenario memory -k 100,1000 -transports plain,tls -portals 100
+#   scripts/bench.sh -scenario startup -k 150 -pacing 0,4
+#   scripts/bench.sh -scenario idle-cpu -idle-logins 200 -idle-window 150s
+#
+# memory, startup and idle-cpu start Ferry once per figure, on a database
+# seeded with K IRC logins (Ferry restores them as at any restart), and
+# read RSS and CPU from /proc; see cmd/ferry-bench/memory.go.
+#
+# Ferry runs with its metrics on (a loopback port); its own share of the
+# latency is read from /metrics before and after each burst. matrix-to-irc
+# and throughput register a second appservice in Dendrite that only notes
+# when each event is pushed to it: Dendrite's own push latency, the
+# baseline. Ferry's IRC flood control is -ferry-flood (default unlimited,
+# which a burst needs); every setting is printed with the results.
 #
 # Not part of the test suite: it runs only by this command.
 set -eu

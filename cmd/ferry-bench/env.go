@@ -39,7 +39,15 @@ type env struct {
 	user       *matrixUser
 	bot        id.UserID
 	mgmt       id.RoomID
-	portal     id.RoomID
+	// portals are the bridged channels, in the order of channelNames.
+	portals []portal
+	// metricsURL is Ferry's /metrics.
+	metricsURL string
+	// observer is the second appservice that times Dendrite's own pushes
+	// (nil unless the scenario needs that baseline).
+	observer *observer
+	// tap records Dendrite's pushes to Ferry (-tap; nil without).
+	tap *tap
 
 	dendriteVersion, inspircdVersion string
 }
@@ -50,7 +58,6 @@ func startEnv(ctx context.Context, s *settings, keep bool) (*env, error) {
 		return nil, err
 	}
 	e := &env{dir: dir, keep: keep}
-	s.FerryFlood = "unlimited"
 	s.FerryDB = "sqlite3-fk-wal"
 	s.DendriteLog = "warn"
 	s.DendriteJS = "in memory"
@@ -88,6 +95,12 @@ func startEnv(ctx context.Context, s *settings, keep bool) (*env, error) {
 	if err != nil {
 		return e, err
 	}
+	metricsPort, err := localhs.FreePort()
+	if err != nil {
+		return e, err
+	}
+	s.FerryMetrics = fmt.Sprintf("127.0.0.1:%d", metricsPort)
+	e.metricsURL = "http://" + s.FerryMetrics + "/metrics"
 	cfgPath := filepath.Join(dir, "config.yaml")
 	regPath := filepath.Join(dir, "registration.yaml")
 	if err := os.WriteFile(cfgPath, []byte(ferryConfig(hsPort, ferryPort, dir, e.ircd.Addr, s)), 0o600); err != nil {
@@ -97,12 +110,30 @@ func startEnv(ctx context.Context, s *settings, keep bool) (*env, error) {
 		return e, fmt.Errorf("ferry -g: %w\n%s", err, out)
 	}
 
+	s.Tap = "off"
+	if s.TapOn {
+		if e.tap, err = startTap(regPath, ferryPort); err != nil {
+			return e, err
+		}
+		s.Tap = e.tap.describe()
+	}
+	regFiles := []string{regPath}
+	s.Observer = "off"
+	if needsObserver(s.Scenario) {
+		obsReg := filepath.Join(dir, "observer-registration.yaml")
+		if e.observer, err = startObserver(obsReg); err != nil {
+			return e, err
+		}
+		regFiles = append(regFiles, obsReg)
+		s.Observer = e.observer.describe()
+	}
+
 	say("starting Dendrite")
 	if err := os.MkdirAll(filepath.Join(dir, "dendrite"), 0o700); err != nil {
 		return e, err
 	}
 	e.hs, err = localhs.NewDendrite(filepath.Join(dir, "dendrite"), localhs.DendriteOptions{
-		RegistrationFiles: []string{regPath}, Port: hsPort, LogLevel: s.DendriteLog,
+		RegistrationFiles: regFiles, Port: hsPort, LogLevel: s.DendriteLog,
 	}, func(format string, args ...any) { say(format, args...) })
 	if err != nil {
 		return e, err
@@ -156,16 +187,37 @@ func startEnv(ctx context.Context, s *settings, keep bool) (*env, error) {
 	if err := e.user.command(ctx, e.mgmt, e.bot, "login irc "+ircNetwork+" "+benchNick, "Logged in to IRC as "+benchNick); err != nil {
 		return e, e.withFerryLog(err)
 	}
-	if err := e.user.commandRetry(ctx, e.mgmt, e.bot, "irc join "+ircNetwork+" "+ircChannel, "Joining "+ircChannel, "not connected"); err != nil {
-		return e, e.withFerryLog(err)
-	}
-	if e.portal, err = e.user.waitInvite(ctx, e.mgmt); err != nil {
-		return e, e.withFerryLog(err)
-	}
-	if _, err := e.user.JoinRoom(ctx, e.portal.String(), nil); err != nil {
-		return e, fmt.Errorf("join portal %s: %w", e.portal, err)
+	known := map[id.RoomID]bool{e.mgmt: true}
+	for _, channel := range channelNames(s.Channels) {
+		if err := e.user.commandRetry(ctx, e.mgmt, e.bot, "irc join "+ircNetwork+" "+channel, "Joining "+channel, "not connected"); err != nil {
+			return e, e.withFerryLog(err)
+		}
+		room, err := e.user.waitInvite(ctx, known)
+		if err != nil {
+			return e, e.withFerryLog(fmt.Errorf("%s: %w", channel, err))
+		}
+		known[room] = true
+		if _, err := e.user.JoinRoom(ctx, room.String(), nil); err != nil {
+			return e, fmt.Errorf("join portal %s of %s: %w", room, channel, err)
+		}
+		e.portals = append(e.portals, portal{channel: channel, room: room})
 	}
 	return e, nil
+}
+
+// portal is one bridged channel and its Matrix room.
+type portal struct {
+	channel string
+	room    id.RoomID
+}
+
+// channelNames are the bridged channels of a run: #bench, then #bench-2...
+func channelNames(n int) []string {
+	names := []string{ircChannel}
+	for i := 2; i <= n; i++ {
+		names = append(names, fmt.Sprintf("%s-%d", ircChannel, i))
+	}
+	return names
 }
 
 // waitPort waits until addr accepts TCP connections or Ferry exits.
@@ -213,6 +265,12 @@ func (e *env) close() {
 	if e.ircd != nil {
 		e.ircd.Stop()
 	}
+	if e.observer != nil {
+		e.observer.close()
+	}
+	if e.tap != nil {
+		e.tap.close()
+	}
 	if e.keep {
 		say("kept %s", e.dir)
 		return
@@ -223,7 +281,7 @@ func (e *env) close() {
 func ferryConfig(hsPort, ferryPort int, dir, ircAddr string, s *settings) string {
 	return localhs.FerryConfig{
 		Header: "Written by ferry-bench.", HomeserverPort: hsPort, FerryPort: ferryPort, Dir: dir,
-		DatabaseType: s.FerryDB, LogLevel: s.FerryLogLevel, LogFormat: "json",
+		DatabaseType: s.FerryDB, LogLevel: s.FerryLogLevel, LogFormat: "json", MetricsListen: s.FerryMetrics,
 		Networks: fmt.Sprintf(`irc:
     networks:
         %s:

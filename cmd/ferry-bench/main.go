@@ -3,6 +3,8 @@
 // from the tree, run as a separate process. See scripts/bench.sh.
 //
 //	go run ./cmd/ferry-bench -scenario irc-to-matrix [-n 200] [-interval 20ms] [-json out.json]
+//	go run ./cmd/ferry-bench -scenario matrix-to-irc [-n 200] [-interval 20ms]
+//	go run ./cmd/ferry-bench -scenario throughput -channels 4 [-n 200] [-interval 20ms]
 package main
 
 import (
@@ -23,7 +25,12 @@ type settings struct {
 	Interval      time.Duration `json:"interval_ns"`
 	IntervalText  string        `json:"interval"`
 	DrainTimeout  time.Duration `json:"drain_timeout_ns"`
+	Channels      int           `json:"channels"`
 	FerryFlood    string        `json:"ferry_irc_flood"`
+	FerryMetrics  string        `json:"ferry_metrics_listen"`
+	Observer      string        `json:"dendrite_push_observer"`
+	TapOn         bool          `json:"-"`
+	Tap           string        `json:"dendrite_to_ferry_tap"`
 	FerryLogLevel string        `json:"ferry_log_level"`
 	FerryDB       string        `json:"ferry_database"`
 	DendriteLog   string        `json:"dendrite_log_level"`
@@ -36,20 +43,33 @@ type settings struct {
 
 func main() {
 	var s settings
-	flag.StringVar(&s.Scenario, "scenario", "irc-to-matrix", "what to measure: irc-to-matrix")
+	flag.StringVar(&s.Scenario, "scenario", "irc-to-matrix", "what to measure: irc-to-matrix, matrix-to-irc, throughput (both ways over -channels)")
 	flag.IntVar(&s.N, "n", 200, "messages per burst")
 	flag.DurationVar(&s.Interval, "interval", 20*time.Millisecond, "pause between two messages of a burst")
 	flag.DurationVar(&s.DrainTimeout, "drain-timeout", 60*time.Second, "how long to wait for the last message after the burst was sent")
 	flag.StringVar(&s.FerryLogLevel, "ferry-log", "warn", "Ferry's log level")
+	flag.BoolVar(&s.TapOn, "tap", false, "route Dendrite's pushes to Ferry through a recording proxy, to time them per message (one extra loopback hop)")
+	flag.IntVar(&s.Channels, "channels", 0, "bridged channels (default: 4 for throughput, else 1)")
+	flag.StringVar(&s.FerryFlood, "ferry-flood", "unlimited", "Ferry's IRC flood control (YAML: unlimited, or {rate: 2s, burst: 5}); it must permit the burst")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	keep := flag.Bool("keep", false, "keep the work directory (configs, logs, databases) after the run")
 	flag.Parse()
+	if isMemScenario(s.Scenario) { // memory, startup, idle-cpu: memory.go
+		os.Exit(runMemScenario(s.Scenario, *keep, *jsonOut))
+	}
 	s.IntervalText = s.Interval.String()
 	if s.N <= 0 {
 		fatalf("-n must be positive")
 	}
-	if s.Scenario != "irc-to-matrix" {
-		fatalf("unknown -scenario %q (this version has: irc-to-matrix)", s.Scenario)
+	switch s.Scenario {
+	case "irc-to-matrix", "matrix-to-irc":
+		s.Channels = max(s.Channels, 1)
+	case "throughput":
+		if s.Channels <= 0 {
+			s.Channels = 4
+		}
+	default:
+		fatalf("unknown -scenario %q (this version has: irc-to-matrix, matrix-to-irc, throughput, memory, startup, idle-cpu)", s.Scenario)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -69,8 +89,10 @@ func main() {
 		}
 		say("results written to %s", *jsonOut)
 	}
-	if !rep.Result.OK {
-		os.Exit(2)
+	for _, r := range rep.Results {
+		if !r.OK {
+			os.Exit(2)
+		}
 	}
 }
 
@@ -94,9 +116,9 @@ func run(ctx context.Context, s *settings, keep bool) (*report, error) {
 	}
 	machine.DendriteVersion = env.dendriteVersion
 	machine.InspIRCdVersion = env.inspircdVersion
-	res, err := ircToMatrix(ctx, env, s)
+	res, err := runScenario(ctx, env, s)
 	if err != nil {
 		return nil, err
 	}
-	return &report{Machine: machine, Settings: *s, Result: res}, nil
+	return &report{Machine: machine, Settings: *s, Results: res}, nil
 }

@@ -217,12 +217,13 @@ func (u *matrixUser) commandRetry(ctx context.Context, room id.RoomID, bot id.Us
 	}
 }
 
-// waitInvite waits for an invite to a room that is not skip nor a space.
-func (u *matrixUser) waitInvite(ctx context.Context, skip id.RoomID) (id.RoomID, error) {
+// waitInvite waits for an invite to a room that is not in skip nor a
+// space.
+func (u *matrixUser) waitInvite(ctx context.Context, skip map[id.RoomID]bool) (id.RoomID, error) {
 	var found id.RoomID
 	err := u.waitFor(ctx, "a portal invite", 60*time.Second, func() bool {
 		for room, state := range u.invites {
-			if room == skip || isSpace(state) {
+			if skip[room] || isSpace(state) {
 				continue
 			}
 			found = room

@@ -23,9 +23,9 @@ type machine struct {
 }
 
 type report struct {
-	Machine  machine  `json:"machine"`
-	Settings settings `json:"settings"`
-	Result   *result  `json:"result"`
+	Machine  machine   `json:"machine"`
+	Settings settings  `json:"settings"`
+	Results  []*result `json:"results"`
 }
 
 func describeMachine() machine {
@@ -68,30 +68,84 @@ func printReport(w io.Writer, r *report) {
 	row("messages (-n)", s.N)
 	row("interval", s.IntervalText)
 	row("drain timeout", s.DrainTimeout)
+	row("bridged channels", s.Channels)
 	row("ferry IRC flood", s.FerryFlood)
+	row("ferry metrics", "on, "+s.FerryMetrics+" (stage percentiles are histogram bucket upper bounds)")
 	row("ferry log level", s.FerryLogLevel)
 	row("ferry database", s.FerryDB)
 	row("dendrite log level", s.DendriteLog)
 	row("dendrite jetstream", s.DendriteJS)
+	row("dendrite push observer", s.Observer)
+	row("dendrite -> ferry tap", s.Tap)
 	row("inspircd flood", s.IRCdFlood)
 	row("inspircd conns per IP", s.IRCdConnLimit)
 	row("IRC peer flood", s.PeerFlood)
 	row("client /sync filter", s.SyncFilter)
-	res := r.Result
-	fmt.Fprintf(tw, "Result: %s (IRC peer send -> Matrix client /sync)\n", res.Scenario)
+	for _, res := range r.Results {
+		printResult(tw, row, res)
+	}
+	tw.Flush()
+}
+
+func printResult(tw io.Writer, row func(string, any), res *result) {
+	fmt.Fprintf(tw, "Result: %s, %s over %d channel(s) (%s)\n", res.Scenario, res.Direction, res.Channels, res.Path)
 	row("sent / received", fmt.Sprintf("%d / %d", res.Sent, res.Received))
 	row("lost / duplicated / reordered", fmt.Sprintf("%d / %d / %d", res.Lost, res.Duplicated, res.Reordered))
-	row("latency p50", fmt.Sprintf("%.1f ms", res.P50ms))
-	row("latency p95", fmt.Sprintf("%.1f ms", res.P95ms))
-	row("latency p99", fmt.Sprintf("%.1f ms", res.P99ms))
-	row("latency max", fmt.Sprintf("%.1f ms", res.MaxMs))
-	row("latency mean", fmt.Sprintf("%.1f ms", res.MeanMs))
+	for _, bad := range res.BadChannels {
+		row("  channel", bad)
+	}
+	row("latency p50 / p95 / p99", fmt.Sprintf("%.1f / %.1f / %.1f ms", res.P50ms, res.P95ms, res.P99ms))
+	row("latency max / mean", fmt.Sprintf("%.1f / %.1f ms", res.MaxMs, res.MeanMs))
 	row("send rate", fmt.Sprintf("%.1f msg/s over %.2f s", res.SentPerSec, res.SendSecs))
 	row("drained", fmt.Sprintf("%.1f msg/s (first send -> last arrival %.2f s)", res.Throughput, res.DrainSecs))
+	if d := res.DendritePush; d != nil {
+		row("dendrite push p50 / p95 / p99", fmt.Sprintf("%.1f / %.1f / %.1f ms (max %.1f, %d events; client send -> observer appservice)", d.P50ms, d.P95ms, d.P99ms, d.MaxMs, d.Count))
+		if res.PushMissing > 0 {
+			row("  not seen by the observer", res.PushMissing)
+		}
+	}
+	if d := res.FerryPush; d != nil {
+		row("dendrite push to ferry p50 / p95 / p99", fmt.Sprintf("%.1f / %.1f / %.1f ms (client send -> tap in front of Ferry)", d.P50ms, d.P95ms, d.P99ms))
+	}
+	if d := res.AfterFerryPush; d != nil {
+		row("after push to ferry p50 / p95 / p99", fmt.Sprintf("%.1f / %.1f / %.1f ms (tap -> IRC peer: Ferry + InspIRCd)", d.P50ms, d.P95ms, d.P99ms))
+	}
+	if res.AbovePushP99ms != nil {
+		row("p99 above dendrite push", fmt.Sprintf("%.1f ms", *res.AbovePushP99ms))
+	}
+	if d := res.AfterPush; d != nil {
+		row("per message after push p50 / p95 / p99", fmt.Sprintf("%.1f / %.1f / %.1f ms (observer arrival -> IRC peer)", d.P50ms, d.P95ms, d.P99ms))
+	}
+	stage := func(name string, st *stageStats) {
+		if st == nil {
+			row(name, "nothing recorded")
+			return
+		}
+		row(name, fmt.Sprintf("p50 <= %s / p95 <= %s / p99 <= %s, mean %.3f ms (%d messages)", le(st.P50ms), le(st.P95ms), le(st.P99ms), st.MeanMs, st.Count))
+	}
+	switch res.Direction {
+	case "irc-to-matrix":
+		stage("ferry share (line read -> request written)", res.FerryShare)
+		stage("  of which queue (waiting for the portal)", res.Queue)
+		stage("  of which handling (portal -> request)", res.Handling)
+		stage("homeserver (request written -> answer)", res.Homeserver)
+	case "matrix-to-irc":
+		stage("ferry share (transaction -> line written)", res.FerryShare)
+		stage("  of which queue (waiting for the portal)", res.Queue)
+		stage("ferry until Send returned (incl. IRC echo)", res.FerrySend)
+		stage("ferry answering a transaction", res.Transaction)
+	}
 	verdict := "OK"
 	if !res.OK {
 		verdict = "FAILED: messages lost, duplicated or reordered"
 	}
 	row("integrity", verdict)
-	tw.Flush()
+}
+
+// le prints a bucket bound.
+func le(v float64) string {
+	if v < 0 {
+		return "+Inf"
+	}
+	return fmt.Sprintf("%g ms", v)
 }

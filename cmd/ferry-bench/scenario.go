@@ -6,173 +6,203 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
-
-	"gopkg.in/irc.v4"
-	"maunium.net/go/mautrix/event"
-
-	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
-// result is one scenario's outcome.
+// result is the outcome of one direction of one scenario.
 type result struct {
-	Scenario   string  `json:"scenario"`
-	Sent       int     `json:"sent"`
-	Received   int     `json:"received"`
-	Lost       int     `json:"lost"`
-	Duplicated int     `json:"duplicated"`
-	Reordered  int     `json:"reordered"`
-	OK         bool    `json:"ok"`
-	P50ms      float64 `json:"p50_ms"`
-	P95ms      float64 `json:"p95_ms"`
-	P99ms      float64 `json:"p99_ms"`
-	MaxMs      float64 `json:"max_ms"`
-	MeanMs     float64 `json:"mean_ms"`
-	SendSecs   float64 `json:"send_seconds"`
-	DrainSecs  float64 `json:"drain_seconds"`
-	SentPerSec float64 `json:"sent_per_second"`
-	Throughput float64 `json:"drained_per_second"`
+	Scenario  string `json:"scenario"`
+	Direction string `json:"direction"` // irc-to-matrix or matrix-to-irc
+	// Path says what the end-to-end latency runs from and to.
+	Path       string `json:"path"`
+	Channels   int    `json:"channels"`
+	Sent       int    `json:"sent"`
+	Received   int    `json:"received"`
+	Lost       int    `json:"lost"`
+	Duplicated int    `json:"duplicated"`
+	Reordered  int    `json:"reordered"`
+	// BadChannels lists the channels with loss, duplication or reordering.
+	BadChannels []string `json:"bad_channels,omitempty"`
+	OK          bool     `json:"ok"`
+	P50ms       float64  `json:"p50_ms"`
+	P95ms       float64  `json:"p95_ms"`
+	P99ms       float64  `json:"p99_ms"`
+	MaxMs       float64  `json:"max_ms"`
+	MeanMs      float64  `json:"mean_ms"`
+	SendSecs    float64  `json:"send_seconds"`
+	DrainSecs   float64  `json:"drain_seconds"`
+	SentPerSec  float64  `json:"sent_per_second"`
+	Throughput  float64  `json:"drained_per_second"`
+
+	// FerryShare is Ferry's own time per message from its /metrics: IRC
+	// line read -> send request written to the homeserver, or homeserver
+	// transaction received -> IRC line written to the socket.
+	FerryShare *stageStats `json:"ferry_share,omitempty"`
+	// Transaction is Ferry's answer time to the homeserver's transactions
+	// (Matrix -> IRC): the homeserver pushes the next one only after it.
+	Transaction *stageStats `json:"ferry_transaction,omitempty"`
+	// Queue is the part of FerryShare spent waiting for the portal (behind
+	// the room's earlier messages); Handling is the rest (IRC -> Matrix).
+	Queue    *stageStats `json:"ferry_queue,omitempty"`
+	Handling *stageStats `json:"ferry_handling,omitempty"`
+	// Homeserver is the homeserver's answer to Ferry's send (IRC -> Matrix).
+	Homeserver *stageStats `json:"homeserver_send,omitempty"`
+	// FerrySend is transaction received -> the IRC network's Send returned,
+	// which includes the IRC server's echo of the line (Matrix -> IRC).
+	FerrySend *stageStats `json:"ferry_until_send_returned,omitempty"`
+
+	// DendritePush is the baseline of Matrix -> IRC: the Matrix client's
+	// send -> the transaction's arrival at a second appservice (observer.go).
+	DendritePush *latency `json:"dendrite_push,omitempty"`
+	// PushMissing counts messages the observer never saw.
+	PushMissing int `json:"dendrite_push_missing,omitempty"`
+	// AbovePushP99ms is the end-to-end p99 minus Dendrite's push p99.
+	AbovePushP99ms *float64 `json:"p99_above_dendrite_push_ms,omitempty"`
+	// AfterPush is, per message, IRC peer receive - observer arrival.
+	AfterPush *latency `json:"per_message_after_dendrite_push,omitempty"`
+	// FerryPush is, with -tap, the Matrix client's send -> the transaction
+	// at Ferry's door; AfterFerryPush from there to the IRC peer.
+	FerryPush      *latency `json:"dendrite_push_to_ferry,omitempty"`
+	AfterFerryPush *latency `json:"per_message_after_push_to_ferry,omitempty"`
 }
 
-// ircToMatrix: an IRC peer sends numbered PRIVMSGs into the bridged
-// channel; the Matrix user's /sync receives them.
-func ircToMatrix(ctx context.Context, e *env, s *settings) (*result, error) {
-	joined := make(chan struct{}, 1)
-	peer, err := ircconn.Dial(ctx, ircconn.Config{
-		Addr: e.ircd.Addr, Nick: peerNick, Unlimited: true, QueueSize: s.N + 16,
-		Handler: func(m *irc.Message) {
-			if m.Command == "366" { // end of NAMES: the JOIN is done
-				select {
-				case joined <- struct{}{}:
-				default:
-				}
-			}
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("peer: %w", err)
-	}
-	defer peer.Close("bye")
-	if err := peer.Send(&irc.Message{Command: "JOIN", Params: []string{ircChannel}}); err != nil {
-		return nil, err
-	}
-	select {
-	case <-joined:
-	case <-time.After(30 * time.Second):
-		return nil, fmt.Errorf("peer never joined %s", ircChannel)
-	}
+type latency struct {
+	Count  int     `json:"count"`
+	P50ms  float64 `json:"p50_ms"`
+	P95ms  float64 `json:"p95_ms"`
+	P99ms  float64 `json:"p99_ms"`
+	MaxMs  float64 `json:"max_ms"`
+	MeanMs float64 `json:"mean_ms"`
+}
 
-	// Warm up: the first message makes the peer's ghost and its join.
+func summarize(vals []float64) *latency {
+	if len(vals) == 0 {
+		return nil
+	}
+	sorted := append([]float64(nil), vals...)
+	sort.Float64s(sorted)
+	var sum float64
+	for _, v := range sorted {
+		sum += v
+	}
+	return &latency{
+		Count: len(sorted), P50ms: pct(sorted, 50), P95ms: pct(sorted, 95), P99ms: pct(sorted, 99),
+		MaxMs: sorted[len(sorted)-1], MeanMs: round(sum / float64(len(sorted))),
+	}
+}
+
+// runScenario runs the scenario s names on a started test bed.
+func runScenario(ctx context.Context, e *env, s *settings) ([]*result, error) {
 	runID := strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
-	before := e.user.count(e.portal)
-	warm := "warmup " + runID
-	if err := peer.Send(&irc.Message{Command: "PRIVMSG", Params: []string{ircChannel, warm}}); err != nil {
+	peer, err := dialPeer(ctx, e, s.N*s.Channels+64)
+	if err != nil {
 		return nil, err
 	}
-	if err := e.user.waitFor(ctx, "the warm-up message in the portal", 60*time.Second, func() bool {
-		for _, a := range e.user.timelines[e.portal][before:] {
-			if msg := a.evt.Content.AsMessage(); a.evt.Type == event.EventMessage && msg != nil && msg.Body == warm {
-				return true
-			}
+	defer peer.close()
+	switch s.Scenario {
+	case "irc-to-matrix":
+		r, err := ircToMatrix(ctx, e, s, peer, runID)
+		return []*result{r}, err
+	case "matrix-to-irc":
+		r, err := matrixToIRC(ctx, e, s, peer, runID)
+		return []*result{r}, err
+	case "throughput":
+		// Both directions over every channel, one after the other so that
+		// each direction's rate is its own.
+		up, err := ircToMatrix(ctx, e, s, peer, runID+"u")
+		if err != nil {
+			return nil, err
 		}
-		return false
-	}); err != nil {
-		return nil, e.withFerryLog(err)
+		down, err := matrixToIRC(ctx, e, s, peer, runID+"d")
+		return []*result{up, down}, err
 	}
+	return nil, fmt.Errorf("unknown scenario %q", s.Scenario)
+}
 
-	say("sending %d messages at %s intervals", s.N, s.Interval)
-	prefix := "bench " + runID + " "
-	start := e.user.count(e.portal)
-	sent := make([]time.Time, s.N)
-	ticker := time.NewTicker(s.Interval)
-	for i := 0; i < s.N; i++ {
-		if i > 0 {
-			<-ticker.C
-		}
-		sent[i] = time.Now()
-		if err := peer.Send(&irc.Message{Command: "PRIVMSG", Params: []string{ircChannel, prefix + strconv.Itoa(i)}}); err != nil {
-			ticker.Stop()
-			return nil, fmt.Errorf("peer send %d: %w", i, err)
-		}
-	}
-	ticker.Stop()
-	sendEnd := time.Now()
+// arrived is one bridged message at its destination.
+type arrived struct {
+	body string
+	at   time.Time
+}
 
-	// Collect until all arrived or nothing new came for DrainTimeout.
-	var got []arrival
-	collect := func() int {
-		got = got[:0]
-		for _, a := range e.user.timelines[e.portal][start:] {
-			if msg := a.evt.Content.AsMessage(); a.evt.Type == event.EventMessage && msg != nil && strings.HasPrefix(msg.Body, prefix) {
-				got = append(got, a)
-			}
-		}
-		return len(got)
-	}
-	for {
-		last := -1
-		err := e.user.waitFor(ctx, "the burst", s.DrainTimeout, func() bool {
-			n := collect()
-			if last < 0 {
-				last = n
-			}
-			return n >= s.N || n > last
-		})
-		if err != nil || len(got) >= s.N {
-			break
-		}
-	}
-	e.user.mu.Lock()
-	collect()
-	got = append([]arrival(nil), got...)
-	e.user.mu.Unlock()
-
-	res := &result{Scenario: s.Scenario, Sent: s.N}
-	seen := make(map[int]bool)
-	var lat []float64
+// tally checks one channel's arrivals against what was sent: every message
+// once, in order. It adds the channel's latencies (ms) to lat and returns
+// the last arrival.
+func tally(res *result, channel, prefix string, sent []time.Time, got []arrived, lat *[]float64) time.Time {
+	seen := make(map[int]bool, len(sent))
 	prev := -1
-	var lastAt time.Time
+	var last time.Time
+	dup, reord := 0, 0
 	for _, a := range got {
-		i, err := strconv.Atoi(strings.TrimPrefix(a.evt.Content.AsMessage().Body, prefix))
-		if err != nil || i < 0 || i >= s.N {
+		i, err := strconv.Atoi(a.body[len(prefix):])
+		if err != nil || i < 0 || i >= len(sent) {
 			continue
 		}
 		if seen[i] {
-			res.Duplicated++
+			dup++
 			continue
 		}
 		seen[i] = true
 		if i < prev {
-			res.Reordered++
+			reord++
 		}
 		prev = max(prev, i)
-		lat = append(lat, float64(a.at.Sub(sent[i]).Microseconds())/1000)
-		if a.at.After(lastAt) {
-			lastAt = a.at
+		*lat = append(*lat, float64(a.at.Sub(sent[i]).Microseconds())/1000)
+		if a.at.After(last) {
+			last = a.at
 		}
 	}
-	res.Received = len(seen)
-	res.Lost = s.N - res.Received
-	res.OK = res.Lost == 0 && res.Duplicated == 0 && res.Reordered == 0
-	res.SendSecs = sendEnd.Sub(sent[0]).Seconds()
-	if res.SendSecs > 0 {
-		res.SentPerSec = float64(s.N) / res.SendSecs
+	lost := len(sent) - len(seen)
+	res.Sent += len(sent)
+	res.Received += len(seen)
+	res.Lost += lost
+	res.Duplicated += dup
+	res.Reordered += reord
+	if lost+dup+reord > 0 {
+		res.BadChannels = append(res.BadChannels, fmt.Sprintf("%s (lost %d, duplicated %d, reordered %d)", channel, lost, dup, reord))
 	}
-	if len(lat) > 0 {
-		res.DrainSecs = lastAt.Sub(sent[0]).Seconds()
-		res.Throughput = float64(res.Received) / res.DrainSecs
-		sort.Float64s(lat)
-		res.P50ms, res.P95ms, res.P99ms = pct(lat, 50), pct(lat, 95), pct(lat, 99)
-		res.MaxMs = lat[len(lat)-1]
-		var sum float64
-		for _, v := range lat {
-			sum += v
-		}
-		res.MeanMs = round(sum / float64(len(lat)))
-	}
-	return res, nil
+	return last
 }
+
+// finish fills the latency and rate figures of res.
+func finish(res *result, first, sendEnd, last time.Time, lat []float64) {
+	res.OK = res.Lost == 0 && res.Duplicated == 0 && res.Reordered == 0
+	res.SendSecs = sendEnd.Sub(first).Seconds()
+	if res.SendSecs > 0 {
+		res.SentPerSec = round(float64(res.Sent) / res.SendSecs)
+	}
+	if l := summarize(lat); l != nil {
+		res.P50ms, res.P95ms, res.P99ms, res.MaxMs, res.MeanMs = l.P50ms, l.P95ms, l.P99ms, l.MaxMs, l.MeanMs
+		res.DrainSecs = last.Sub(first).Seconds()
+		if res.DrainSecs > 0 {
+			res.Throughput = round(float64(res.Received) / res.DrainSecs)
+		}
+	}
+}
+
+// drain waits until total messages arrived, or until nothing new arrived
+// for timeout. wait(timeout, check) blocks until check (called under the
+// receiver's lock, as is count) is true, or fails.
+func drain(total int, timeout time.Duration, count func() int, wait func(timeout time.Duration, check func() bool) error) {
+	for {
+		last, n := -1, 0
+		err := wait(timeout, func() bool {
+			n = count()
+			if last < 0 {
+				last = n
+			}
+			return n >= total || n > last
+		})
+		if err != nil || n >= total {
+			return
+		}
+	}
+}
+
+// settle gives Ferry a moment to record the last messages' stages (some
+// are recorded after the homeserver's or the IRC server's answer, which
+// can come after the message reached the other side).
+func settle() { time.Sleep(300 * time.Millisecond) }
 
 // pct is the nearest-rank percentile of sorted values.
 func pct(sorted []float64, p float64) float64 {

@@ -16,6 +16,8 @@ type FerryConfig struct {
 	DatabaseType   string // default sqlite3-fk-wal
 	LogLevel       string // default info
 	LogFormat      string // default pretty
+	// MetricsListen, when set, turns on Ferry's /metrics there (host:port).
+	MetricsListen string
 	// Networks is YAML appended at the top level (network sections).
 	Networks string
 }
@@ -31,6 +33,10 @@ func (c FerryConfig) YAML() string {
 	}
 	if format == "" {
 		format = "pretty"
+	}
+	metrics := ""
+	if c.MetricsListen != "" {
+		metrics = fmt.Sprintf("metrics:\n    listen: %q\n", c.MetricsListen)
 	}
 	return fmt.Sprintf(`# %s
 homeserver:
@@ -54,5 +60,5 @@ permissions:
 logging:
     level: %s
     format: %s
-%s`, c.Header, c.HomeserverPort, c.FerryPort, c.FerryPort, dbType, filepath.Join(c.Dir, "ferry.db"), level, format, c.Networks)
+%s%s`, c.Header, c.HomeserverPort, c.FerryPort, c.FerryPort, dbType, filepath.Join(c.Dir, "ferry.db"), level, format, metrics, c.Networks)
 }

@@ -1,0 +1,101 @@
+// Package probe is ferry-bench's window into a process it measures: a
+// blank import starts, when FERRY_BENCH_PROBE names a loopback address, a
+// tiny HTTP server there with the Go runtime's own figures (live heap,
+// stacks, goroutines) and heap, goroutine and CPU profiles. Without the
+// variable it does nothing. ferry-bench adds the import to the Ferry it
+// builds through `go build -overlay`, so the tree itself carries no
+// benchmark hook, and to the bare program, so both pay the same for it.
+package probe
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"time"
+)
+
+// EnvVar names the address to listen on, e.g. 127.0.0.1:7070.
+const EnvVar = "FERRY_BENCH_PROBE"
+
+// ExactHeapEnvVar, when set, records every allocation in the heap
+// profile (runtime.MemProfileRate = 1) instead of one per 512 KiB, which
+// is too coarse to attribute a few KiB per connection. It slows
+// allocation down, so ferry-bench sets it only for profiling runs.
+const ExactHeapEnvVar = "FERRY_BENCH_EXACT_HEAP"
+
+// Mem is what GET /mem answers: the runtime's figures right after forced
+// garbage collections, so HeapAlloc is the live heap.
+type Mem struct {
+	HeapAlloc    uint64 `json:"heap_alloc"`
+	HeapInuse    uint64 `json:"heap_inuse"`
+	HeapIdle     uint64 `json:"heap_idle"`
+	HeapReleased uint64 `json:"heap_released"`
+	HeapObjects  uint64 `json:"heap_objects"`
+	StackInuse   uint64 `json:"stack_inuse"`
+	Sys          uint64 `json:"sys"`
+	Goroutines   int    `json:"goroutines"`
+	NumGC        uint32 `json:"num_gc"`
+}
+
+func init() {
+	addr := os.Getenv(EnvVar)
+	if addr == "" {
+		return
+	}
+	if os.Getenv(ExactHeapEnvVar) != "" {
+		runtime.MemProfileRate = 1
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ferry-bench probe: %v\n", err)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/mem", func(w http.ResponseWriter, r *http.Request) {
+		// Three collections, because each shrinks an idle goroutine's
+		// stack by at most half: the floor that collection can reach.
+		for range 3 {
+			runtime.GC()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(Mem{
+			HeapAlloc: ms.HeapAlloc, HeapInuse: ms.HeapInuse, HeapIdle: ms.HeapIdle,
+			HeapReleased: ms.HeapReleased, HeapObjects: ms.HeapObjects,
+			StackInuse: ms.StackInuse, Sys: ms.Sys,
+			Goroutines: runtime.NumGoroutine(), NumGC: ms.NumGC,
+		})
+	})
+	// /profile/heap, /profile/goroutine, ... in pprof's format (debug=1
+	// for text); /profile/cpu?seconds=N records CPU.
+	mux.HandleFunc("/profile/{name}", func(w http.ResponseWriter, r *http.Request) {
+		debug, _ := strconv.Atoi(r.URL.Query().Get("debug"))
+		name := r.PathValue("name")
+		if name == "cpu" {
+			secs, _ := strconv.Atoi(r.URL.Query().Get("seconds"))
+			if err := pprof.StartCPUProfile(w); err != nil {
+				http.Error(w, err.Error(), http.StatusConflict)
+				return
+			}
+			time.Sleep(time.Duration(max(secs, 1)) * time.Second)
+			pprof.StopCPUProfile()
+			return
+		}
+		p := pprof.Lookup(name)
+		if p == nil {
+			http.NotFound(w, r)
+			return
+		}
+		if name == "heap" {
+			runtime.GC()
+		}
+		_ = p.WriteTo(w, debug)
+	})
+	go func() { _ = http.Serve(ln, mux) }()
+}
