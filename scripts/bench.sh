@@ -2,7 +2,13 @@
 # Runs Ferry's end-to-end benchmark through real servers on loopback
 # (Dendrite, InspIRCd, Ferry built from this tree as its own process).
 # Needs Go and InspIRCd (apt-get install inspircd); Dendrite is installed
-# into the user cache on first use. Arguments go to ferry-bench, e.g.
+# into the user cache on first use.
+#
+#   scripts/bench.sh all [DIR]
+#
+# runs every scenario with the settings of the README's Performance table
+# and writes each one's report (.txt) and JSON into DIR (default
+# bench-results). Otherwise the arguments go to ferry-bench, e.g.
 #
 #   scripts/bench.sh -scenario irc-to-matrix -n 200 -interval 20ms -json bench.json
 #   scripts/bench.sh -scenario matrix-to-irc -n 200 -interval 20ms
@@ -32,6 +38,26 @@ if ! command -v inspircd >/dev/null 2>&1 && [ ! -x /usr/sbin/inspircd ]; then
 	else
 		sudo apt-get install -y inspircd >&2
 	fi
+fi
+if [ "${1:-}" = all ]; then
+	out=${2:-bench-results}
+	mkdir -p "$out"
+	go build -o "$out/ferry-bench" ./cmd/ferry-bench
+	status=0
+	while read -r name args; do
+		echo "bench.sh: $name" >&2
+		# shellcheck disable=SC2086 # the arguments are words on purpose
+		"$out/ferry-bench" $args -json "$out/$name.json" >"$out/$name.txt" || status=1
+		cat "$out/$name.txt"
+	done <<'EOF'
+irc-to-matrix -scenario irc-to-matrix -n 200 -interval 20ms
+matrix-to-irc -scenario matrix-to-irc -n 200 -interval 20ms -tap
+throughput -scenario throughput -channels 4 -n 200 -interval 20ms
+memory -scenario memory -k 100,1000 -transports plain,tls -portals 100
+startup -scenario startup -k 150 -pacing 0,4
+idle-cpu -scenario idle-cpu -idle-logins 200 -idle-window 150s
+EOF
+	exit $status
 fi
 [ $# -gt 0 ] || set -- -scenario irc-to-matrix
 exec go run ./cmd/ferry-bench "$@"
