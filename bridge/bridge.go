@@ -243,8 +243,9 @@ func (b *Bridge) Start() error {
 	if err = b.Portals.ReplayDurable(ctx); err != nil {
 		return err
 	}
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go b.pruneHandledEvents()
+	go b.releaseStartupMemory()
 	return nil
 }
 
