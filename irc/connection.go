@@ -77,8 +77,18 @@ func backoff(attempt int, kind ircconn.Kind) time.Duration {
 	return d + jitter
 }
 
+// run dials until connected, then hands the connection over and ends:
+// while connected the login holds no goroutine of its own (an idle login
+// costs only its connection's reader), and the connection's end, or
+// ctx's, starts the next round (afterConnection). done is closed when the
+// loop has stopped for good.
 func (cl *Client) run(ctx context.Context, done chan struct{}) {
-	defer close(done)
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			close(done)
+		}
+	}()
 	attempt := 0
 	for ctx.Err() == nil {
 		conn, err := cl.dial(ctx)
@@ -107,26 +117,36 @@ func (cl *Client) run(ctx context.Context, done chan struct{}) {
 			attempt++
 			continue
 		}
-		attempt = 0
 		cl.report(network.StateConnected, "")
 		cl.onConnected(conn)
-		select {
-		case <-conn.Done():
-		case <-ctx.Done():
-			_ = conn.Close("Ferry bridge disconnecting")
-		}
-		cl.onDisconnected(conn)
-		if ctx.Err() != nil {
-			return
-		}
-		err = conn.Err()
-		kind := ircconn.KindOf(err)
-		cl.log.Info().AnErr("reason", err).Stringer("kind", kind).Msg("IRC connection ended")
-		cl.report(network.StateTransientDisconnect, errString(err))
-		if !sleepCtx(ctx, backoff(0, kind), cl.wake) {
-			return
-		}
+		stopWatching := context.AfterFunc(ctx, func() { _ = conn.Close("Ferry bridge disconnecting") })
+		conn.AfterDone(func() {
+			stopWatching()
+			cl.afterConnection(ctx, done, conn)
+		})
+		handedOver = true
+		return
 	}
+}
+
+// afterConnection runs when a connection has ended: it reports why, waits
+// the back-off and dials again (on its own goroutine, which run then
+// becomes), unless ctx has ended.
+func (cl *Client) afterConnection(ctx context.Context, done chan struct{}, conn *ircconn.Conn) {
+	cl.onDisconnected(conn)
+	if ctx.Err() != nil {
+		close(done)
+		return
+	}
+	err := conn.Err()
+	kind := ircconn.KindOf(err)
+	cl.log.Info().AnErr("reason", err).Stringer("kind", kind).Msg("IRC connection ended")
+	cl.report(network.StateTransientDisconnect, errString(err))
+	if !sleepCtx(ctx, backoff(0, kind), cl.wake) {
+		close(done)
+		return
+	}
+	cl.run(ctx, done)
 }
 
 func errString(err error) string {

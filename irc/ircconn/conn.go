@@ -155,6 +155,7 @@ type Conn struct {
 	writerOn  bool
 	live      int           // goroutines running: the reader, and the writer if on
 	ended     bool          // live reached 0 and done is closed
+	afterDone []func()      // AfterDone's functions, run once ended
 	wake      chan struct{} // cap 1: "the queue changed"
 	closing   chan struct{} // closed by fail
 	done      chan struct{} // closed when the reader and any writer have exited
@@ -409,12 +410,31 @@ func (c *Conn) exit() {
 	c.wmu.Lock()
 	c.live--
 	last := c.live == 0
+	var after []func()
 	if last {
 		c.q.clear()
 		c.ended = true
+		after, c.afterDone = c.afterDone, nil
 	}
 	c.wmu.Unlock()
 	if last {
 		close(c.done)
+		for _, f := range after {
+			go f()
+		}
 	}
+}
+
+// AfterDone runs f on a goroutine of its own once the connection has
+// ended (at once if it has): the way to wait for the end without holding
+// a goroutine, and its stack, for the life of an idle connection.
+func (c *Conn) AfterDone(f func()) {
+	c.wmu.Lock()
+	if !c.ended {
+		c.afterDone = append(c.afterDone, f)
+		c.wmu.Unlock()
+		return
+	}
+	c.wmu.Unlock()
+	go f()
 }

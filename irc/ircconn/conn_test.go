@@ -377,3 +377,40 @@ func TestLabeledNickSource(t *testing.T) {
 		t.Errorf("Nick() = %q after another's NICK", c.Nick())
 	}
 }
+
+// TestAfterDone: functions registered while the connection runs are run
+// once it has ended, with Done closed and Err set; one registered later
+// runs at once.
+func TestAfterDone(t *testing.T) {
+	s := newFakeServer(t)
+	c, fc := mustDial(t, s, Config{Nick: "ferry"}, "")
+	ran := make(chan error, 2)
+	c.AfterDone(func() {
+		select {
+		case <-c.Done():
+			ran <- c.Err()
+		default:
+			ran <- errors.New("ran before Done was closed")
+		}
+	})
+	select {
+	case err := <-ran:
+		t.Fatalf("ran while the connection was up: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	fc.nc.Close() // the server goes away
+	select {
+	case err := <-ran:
+		if err == nil || KindOf(err) == KindClosed {
+			t.Errorf("ran with Err() = %v, want the I/O error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not run after the connection ended")
+	}
+	c.AfterDone(func() { ran <- nil })
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("registered after the end, it did not run")
+	}
+}
