@@ -101,7 +101,10 @@ func (e *env) newClient(name string) *client {
 	// A file, not a shared-cache in-memory database: with shared cache,
 	// concurrent writers (a prekey upload while a message is decrypted)
 	// fail at once with "table is locked", which no busy timeout covers.
-	uri := fmt.Sprintf("file:%s?_foreign_keys=on&_busy_timeout=10000&_journal_mode=WAL",
+	// Transactions take the write lock when they begin: one that reads
+	// first and upgrades later fails at once with "database is locked"
+	// when another writer holds it, again past the busy timeout.
+	uri := fmt.Sprintf("file:%s?_foreign_keys=on&_busy_timeout=10000&_journal_mode=WAL&_txlock=immediate",
 		filepath.Join(t.TempDir(), dbNameSanitizer.ReplaceAllString(name, "_")+".db"))
 	clog := e.log.With().Str("client", name).Logger()
 	container, err := sqlstore.New(t.Context(), "sqlite3", uri, waLog.Zerolog(clog.With().Str("module", "db").Logger()))
