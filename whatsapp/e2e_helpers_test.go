@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -62,4 +63,22 @@ func startStoredLogin(t *testing.T, conn *Connector, opts ferrytest.Options) *st
 	s.h.StartBridge()
 	s.cl = waitForLogin(t, conn)
 	return s
+}
+
+// waitBridged waits until Ferry has stored the mapping of evt, which it
+// does once the homeserver has answered the send. An event shows in /sync
+// before that answer reaches Ferry: a homeserver outage begun in between
+// loses the answer, and the retry may make a second event if the
+// homeserver does not recognise its transaction ID (Dendrite 0.13.8 may
+// not). Tests of outages start theirs after this.
+func waitBridged(t *testing.T, h *ferrytest.Harness, evt *event.Event) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m, err := h.Bridge.DB.Messages.GetByEventID(context.Background(), evt.ID); err == nil && m != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Ferry did not record %s as bridged", evt.ID)
+		}
+	}
 }

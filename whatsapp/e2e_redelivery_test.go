@@ -56,7 +56,7 @@ func TestE2EMessageArrivingWhileMatrixIsDownIsBridgedOnRedelivery(t *testing.T) 
 	receive(cl.cli, bob.stanza(t, "M0", ts, text("before")))
 	room := joinPortal(t, alice, mgmt)
 	ghost := ghostOf(bobPN.User)
-	alice.WaitForEvent(t, room, 30*time.Second, saysText(ghost, "before"))
+	waitBridged(t, s.h, alice.WaitForEvent(t, room, 30*time.Second, saysText(ghost, "before")))
 
 	proxy.Down(testbed.OutageRefuse)
 	during := bob.stanza(t, "M1", ts.Add(time.Second), text("during the outage"))

@@ -382,7 +382,7 @@ func TestSimMessageArrivingWhileMatrixIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	room := joinPortal(t, s.alice, s.mgmt)
-	s.alice.WaitForEvent(t, room, simWait, saysText(ghost, "before"))
+	waitBridged(t, s.h, s.alice.WaitForEvent(t, room, simWait, saysText(ghost, "before")))
 
 	proxy.Down(testbed.OutageRefuse)
 	during, err := bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{Conversation: proto.String("during the outage")})
