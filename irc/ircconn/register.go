@@ -2,7 +2,6 @@ package ircconn
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -18,9 +17,6 @@ import (
 // once 001 has arrived: a server that sends no MOTD numeric at all must not
 // make Dial look like a failure.
 const afterWelcomeWait = 10 * time.Second
-
-// saslChunk is the AUTHENTICATE payload size limit.
-const saslChunk = 400
 
 // registration is the state of one handshake; it lives on Dial's stack.
 type registration struct {
@@ -39,12 +35,6 @@ type registration struct {
 	// context moved the connection's deadline
 	deadline time.Time
 }
-
-const (
-	saslNone = iota
-	saslRunning
-	saslDone
-)
 
 // register runs the handshake on the caller's goroutine: CAP LS 302 with
 // PASS/NICK/USER sent at once (no round trip wasted on servers without
@@ -287,171 +277,4 @@ func (r *registration) retryNick(nick string) error {
 	r.c.log.Debug().Str("nick", nick).Msg("IRC nick refused, trying another")
 	r.c.nick = nick
 	return r.send("NICK", nick)
-}
-
-func (r *registration) handleCap(msg *irc.Message) error {
-	sub := strings.ToUpper(msg.Param(1))
-	switch sub {
-	case "LS":
-		if r.lsDone {
-			return nil
-		}
-		// "CAP * LS * :a b" continues on the next line; "CAP * LS :a b"
-		// is the last.
-		more := len(msg.Params) >= 4 && msg.Params[2] == "*"
-		if r.offered == nil {
-			r.offered = map[string]string{}
-		}
-		for _, tok := range strings.Fields(msg.Trailing()) {
-			name, value, _ := strings.Cut(tok, "=")
-			r.offered[name] = value
-		}
-		if !more {
-			r.lsDone = true
-			return r.request()
-		}
-	case "ACK":
-		for _, name := range strings.Fields(msg.Trailing()) {
-			if strings.HasPrefix(name, "-") {
-				r.enabled = slices.DeleteFunc(r.enabled, func(s string) bool { return s == name[1:] })
-				continue
-			}
-			r.enabled = append(r.enabled, name)
-		}
-		return r.answered()
-	case "NAK":
-		// A REQ is all or nothing: one cap the server will not enable
-		// refuses the whole line. Ask for the caps one by one so the rest
-		// still get enabled, and never wait for an answer that will not
-		// come.
-		names := strings.Fields(msg.Trailing())
-		if len(names) > 1 {
-			for _, name := range names {
-				if err := r.send("CAP", "REQ", name); err != nil {
-					return err
-				}
-				r.pending++
-			}
-		}
-		return r.answered()
-	case "DEL":
-		for _, name := range strings.Fields(msg.Trailing()) {
-			r.enabled = slices.DeleteFunc(r.enabled, func(s string) bool { return s == name })
-		}
-	}
-	return nil
-}
-
-// request sends CAP REQ for the wanted caps the server offered, in the
-// order wanted, in as many lines as the 512-byte limit needs.
-func (r *registration) request() error {
-	var want []string
-	for _, name := range r.cfg.Caps {
-		if _, ok := r.offered[name]; ok && name != "sasl" {
-			want = append(want, name)
-		}
-	}
-	if r.cfg.SASL.Mechanism != "" {
-		if _, ok := r.offered["sasl"]; ok {
-			want = append(want, "sasl")
-		}
-	}
-	var line []string
-	size := 0
-	for i, name := range want {
-		line = append(line, name)
-		size += len(name) + 1
-		if i == len(want)-1 || size+len(want[i+1]) > MaxLineLen-len("CAP REQ :\r\n")-1 {
-			if err := r.send("CAP", "REQ", strings.Join(line, " ")); err != nil {
-				return err
-			}
-			r.pending++
-			line, size = nil, 0
-		}
-	}
-	if r.pending == 0 {
-		return r.afterCaps()
-	}
-	return nil
-}
-
-// answered counts one ACK or NAK; when all are in, go on.
-func (r *registration) answered() error {
-	if r.pending > 0 {
-		r.pending--
-	}
-	if r.pending == 0 && r.lsDone {
-		return r.afterCaps()
-	}
-	return nil
-}
-
-// afterCaps starts SASL if configured and enabled, else ends CAP.
-func (r *registration) afterCaps() error {
-	mech := r.cfg.SASL.Mechanism
-	if mech == "" || r.sasl != saslNone {
-		return r.end()
-	}
-	if !slices.Contains(r.enabled, "sasl") {
-		return r.saslFailed("CAP", "server does not offer SASL")
-	}
-	if mechs := r.offered["sasl"]; mechs != "" && !slices.Contains(strings.Split(mechs, ","), mech) {
-		return r.saslFailed("CAP", "server offers SASL "+mechs+", not "+mech)
-	}
-	r.sasl = saslRunning
-	return r.send("AUTHENTICATE", mech)
-}
-
-func (r *registration) handleAuthenticate(msg *irc.Message) error {
-	if r.sasl != saslRunning {
-		return nil
-	}
-	if msg.Param(0) != "+" {
-		// PLAIN and EXTERNAL take no challenge; abort rather than guess.
-		return r.send("AUTHENTICATE", "*")
-	}
-	var payload string
-	if r.cfg.SASL.Mechanism == "PLAIN" {
-		s := r.cfg.SASL
-		payload = base64.StdEncoding.EncodeToString([]byte(s.Username + "\x00" + s.Username + "\x00" + s.Password))
-	}
-	for _, chunk := range saslChunks(payload) {
-		if err := r.send("AUTHENTICATE", chunk); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// saslChunks cuts an AUTHENTICATE payload into 400-byte pieces; an empty
-// last piece ("+") tells the server the payload ended on a chunk boundary.
-func saslChunks(payload string) []string {
-	var out []string
-	for len(payload) >= saslChunk {
-		out = append(out, payload[:saslChunk])
-		payload = payload[saslChunk:]
-	}
-	if payload == "" {
-		return append(out, "+")
-	}
-	return append(out, payload)
-}
-
-func (r *registration) saslFailed(code, reason string) error {
-	r.sasl = saslDone
-	if r.cfg.SASL.Required {
-		_ = r.send("QUIT", "SASL authentication failed")
-		return &ServerError{Kind: KindSASL, Command: code, Reason: reason}
-	}
-	r.c.log.Warn().Str("code", code).Str("reason", reason).Msg("IRC SASL failed; continuing without authentication")
-	return r.end()
-}
-
-// end sends CAP END once.
-func (r *registration) end() error {
-	if r.capEnd {
-		return nil
-	}
-	r.capEnd = true
-	return r.send("CAP", "END")
 }
