@@ -129,3 +129,9 @@ func printMemReport(w io.Writer, r *memReport) {
 	}
 	tw.Flush()
 }
+
+func toMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func fmtMiB(v float64) string { return fmt.Sprintf("%.2f MiB", v/(1<<20)) }
+
+func fmtKiB(v float64) string { return fmt.Sprintf("%.1f KiB", v/(1<<10)) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/ferrybridge/ferry/bridge/metrics"
@@ -73,4 +74,22 @@ func stageDeltaOf(before, after *metrics.Parsed, direction, net, stage string) *
 		P99ms:  msOf(d.Quantile(0.99)),
 		MeanMs: msOf(d.Mean()),
 	}
+}
+
+// startBurst is how both directions begin a burst once the warm-up has
+// arrived: Ferry's metrics as they stand (the warm-up's last stages are
+// recorded just after it arrives, hence the settle), and per portal the
+// prefix of its numbered messages and a slot for each message's send time.
+func (e *env) startBurst(ctx context.Context, runID string, n int) (before *metrics.Parsed, prefixes []string, sent [][]time.Time, err error) {
+	settle()
+	if before, err = e.scrape(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	prefixes = make([]string, len(e.portals))
+	sent = make([][]time.Time, len(e.portals))
+	for k := range e.portals {
+		prefixes[k] = "bench " + runID + " " + strconv.Itoa(k) + " "
+		sent[k] = make([]time.Time, n)
+	}
+	return before, prefixes, sent, nil
 }

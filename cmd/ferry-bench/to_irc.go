@@ -42,18 +42,12 @@ func matrixToIRC(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 	if err != nil {
 		return nil, e.withFerryLog(err)
 	}
-	settle() // the warm-up's last stages are recorded after it arrived
-	before, err := e.scrape(ctx)
+	before, prefixes, sent, err := e.startBurst(ctx, runID, s.N)
 	if err != nil {
 		return nil, err
 	}
-
 	say("Matrix -> IRC: %d messages per room over %d rooms, %s between sends", s.N, len(e.portals), s.Interval)
-	prefixes := make([]string, len(e.portals))
-	sent := make([][]time.Time, len(e.portals))
 	for k, pt := range e.portals {
-		prefixes[k] = "bench " + runID + " " + strconv.Itoa(k) + " "
-		sent[k] = make([]time.Time, s.N)
 		starts[k] = len(peer.received(pt.channel))
 	}
 	first := time.Now()

@@ -38,18 +38,12 @@ func ircToMatrix(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 	if err != nil {
 		return nil, e.withFerryLog(err)
 	}
-	settle() // the warm-up's last stages are recorded after it arrived
-	before, err := e.scrape(ctx)
+	before, prefixes, sent, err := e.startBurst(ctx, runID, s.N)
 	if err != nil {
 		return nil, err
 	}
-
 	say("IRC -> Matrix: %d messages per channel over %d channels, %s between rounds", s.N, len(e.portals), s.Interval)
-	prefixes := make([]string, len(e.portals))
-	sent := make([][]time.Time, len(e.portals))
 	for k, pt := range e.portals {
-		prefixes[k] = "bench " + runID + " " + strconv.Itoa(k) + " "
-		sent[k] = make([]time.Time, s.N)
 		starts[k] = e.user.count(pt.room)
 	}
 	ticker := time.NewTicker(s.Interval)
