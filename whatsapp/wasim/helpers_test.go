@@ -225,3 +225,14 @@ func waitSettled(t *testing.T, sim *Sim, jid types.JID) {
 	}
 	t.Fatalf("%s still has unacknowledged stanzas", jid)
 }
+
+// aliceAndBob are two accounts, each with one paired, connected client:
+// the cast of most messaging tests.
+func (e *env) aliceAndBob() (alicePhone, bobPhone *Phone, alice, bob *client) {
+	e.t.Helper()
+	alicePhone, bobPhone = e.phone("15550001111", "Alice"), e.phone("15550002222", "Bob")
+	alice, bob = e.newClient("alice"), e.newClient("bob")
+	e.pair(alice, alicePhone)
+	e.pair(bob, bobPhone)
+	return alicePhone, bobPhone, alice, bob
+}

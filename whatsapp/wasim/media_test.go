@@ -17,11 +17,7 @@ import (
 // hashes and MAC, and gets A's plaintext back.
 func TestMediaUploadAndDownloadAcrossClients(t *testing.T) {
 	e := newEnv(t)
-	alicePhone := e.phone("15550001111", "Alice")
-	bobPhone := e.phone("15550002222", "Bob")
-	alice, bob := e.newClient("alice"), e.newClient("bob")
-	e.pair(alice, alicePhone)
-	e.pair(bob, bobPhone)
+	_, bobPhone, alice, bob := e.aliceAndBob()
 
 	image := bytes.Repeat([]byte("not really a JPEG "), 1000)
 	up, err := alice.cli.Upload(t.Context(), image, whatsmeow.MediaImage)

@@ -17,11 +17,7 @@ import (
 // alternate sender), and B's delivery receipt reaches A.
 func TestTextMessageBetweenTwoAccounts(t *testing.T) {
 	e := newEnv(t)
-	alicePhone := e.phone("15550001111", "Alice")
-	bobPhone := e.phone("15550002222", "Bob")
-	alice, bob := e.newClient("alice"), e.newClient("bob")
-	e.pair(alice, alicePhone)
-	e.pair(bob, bobPhone)
+	alicePhone, bobPhone, alice, bob := e.aliceAndBob()
 
 	resp, err := alice.cli.SendMessage(t.Context(), bobPhone.JID(), &waE2E.Message{Conversation: proto.String("hello bob")})
 	if err != nil {
@@ -68,11 +64,7 @@ func TestTextMessageBetweenTwoAccounts(t *testing.T) {
 // passed on); the recipient sees each as what it is.
 func TestEditReactionRevokeReachRecipient(t *testing.T) {
 	e := newEnv(t)
-	alicePhone := e.phone("15550001111", "Alice")
-	bobPhone := e.phone("15550002222", "Bob")
-	alice, bob := e.newClient("alice"), e.newClient("bob")
-	e.pair(alice, alicePhone)
-	e.pair(bob, bobPhone)
+	alicePhone, bobPhone, alice, bob := e.aliceAndBob()
 	ctx := t.Context()
 	bobJID := bobPhone.JID()
 
@@ -114,11 +106,7 @@ func TestEditReactionRevokeReachRecipient(t *testing.T) {
 // sender as a read receipt for the message.
 func TestReadReceiptReachesSender(t *testing.T) {
 	e := newEnv(t)
-	alicePhone := e.phone("15550001111", "Alice")
-	bobPhone := e.phone("15550002222", "Bob")
-	alice, bob := e.newClient("alice"), e.newClient("bob")
-	e.pair(alice, alicePhone)
-	e.pair(bob, bobPhone)
+	_, bobPhone, alice, bob := e.aliceAndBob()
 
 	resp, err := alice.cli.SendMessage(t.Context(), bobPhone.JID(), &waE2E.Message{Conversation: proto.String("read me")})
 	if err != nil {

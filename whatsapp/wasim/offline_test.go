@@ -16,11 +16,7 @@ import (
 // followed by the offline-sync marker counting it.
 func TestMessageToOfflineDeviceIsDeliveredOnLogin(t *testing.T) {
 	e := newEnv(t)
-	alicePhone := e.phone("15550001111", "Alice")
-	bobPhone := e.phone("15550002222", "Bob")
-	alice, bob := e.newClient("alice"), e.newClient("bob")
-	e.pair(alice, alicePhone)
-	e.pair(bob, bobPhone)
+	_, bobPhone, alice, bob := e.aliceAndBob()
 
 	bob.cli.Disconnect()
 	resp, err := alice.cli.SendMessage(t.Context(), bobPhone.JID(), &waE2E.Message{Conversation: proto.String("while you were out")})
@@ -101,11 +97,7 @@ func TestUnacknowledgedMessageIsRedelivered(t *testing.T) {
 // the sender is disconnected reaches it at its next login.
 func TestReceiptForOfflineSenderIsQueued(t *testing.T) {
 	e := newEnv(t)
-	alicePhone := e.phone("15550001111", "Alice")
-	bobPhone := e.phone("15550002222", "Bob")
-	alice, bob := e.newClient("alice"), e.newClient("bob")
-	e.pair(alice, alicePhone)
-	e.pair(bob, bobPhone)
+	_, bobPhone, alice, bob := e.aliceAndBob()
 
 	bob.cli.Disconnect()
 	resp, err := alice.cli.SendMessage(t.Context(), bobPhone.JID(), &waE2E.Message{Conversation: proto.String("ping")})

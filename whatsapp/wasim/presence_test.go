@@ -13,11 +13,7 @@ import (
 // notification reaches Bob as a ChatPresence from her.
 func TestPresenceAndTyping(t *testing.T) {
 	e := newEnv(t)
-	alicePhone := e.phone("15550001111", "Alice")
-	bobPhone := e.phone("15550002222", "Bob")
-	alice, bob := e.newClient("alice"), e.newClient("bob")
-	e.pair(alice, alicePhone)
-	e.pair(bob, bobPhone)
+	alicePhone, bobPhone, alice, bob := e.aliceAndBob()
 
 	if err := bob.cli.SubscribePresence(t.Context(), alicePhone.JID()); err != nil {
 		t.Fatalf("subscribe: %v", err)

@@ -17,11 +17,7 @@ import (
 // members.
 func TestProfilePictures(t *testing.T) {
 	e := newEnv(t)
-	alicePhone := e.phone("15550001111", "Alice")
-	bobPhone := e.phone("15550002222", "Bob")
-	alice, bob := e.newClient("alice"), e.newClient("bob")
-	e.pair(alice, alicePhone)
-	e.pair(bob, bobPhone)
+	alicePhone, bobPhone, alice, bob := e.aliceAndBob()
 
 	jpeg := []byte("\xff\xd8\xff pretend avatar")
 	id := alicePhone.SetProfilePicture(jpeg)

@@ -17,11 +17,7 @@ import (
 // device, and Bob gets the message.
 func TestRetryReceiptRecoversLostSession(t *testing.T) {
 	e := newEnv(t)
-	alicePhone := e.phone("15550001111", "Alice")
-	bobPhone := e.phone("15550002222", "Bob")
-	alice, bob := e.newClient("alice"), e.newClient("bob")
-	e.pair(alice, alicePhone)
-	e.pair(bob, bobPhone)
+	alicePhone, bobPhone, alice, bob := e.aliceAndBob()
 
 	// A message each way, so both sides hold a ratcheting session.
 	if _, err := alice.cli.SendMessage(t.Context(), bobPhone.JID(), &waE2E.Message{Conversation: proto.String("one")}); err != nil {
