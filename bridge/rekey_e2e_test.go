@@ -25,8 +25,8 @@ func TestPortalRekey(t *testing.T) {
 	host := sc.tn.Host()
 	better := network.PortalKey{Network: testnet.ID, Chat: "chat1-better", Receiver: "alice"}
 
-	if err := host.RekeyPortal(ctx, sc.portal, better); err != nil {
-		t.Fatalf("RekeyPortal: %v", err)
+	if moved, err := host.RekeyPortal(ctx, sc.portal, better); err != nil || !moved {
+		t.Fatalf("RekeyPortal: moved %v, %v", moved, err)
 	}
 	if err := cl.Handle(ctx, textMessage(better, "m1", "bob", time.Now(), "after the move")); err != nil {
 		t.Fatal(err)
@@ -59,11 +59,11 @@ func TestPortalRekey(t *testing.T) {
 		return r != room && r != sc.mgmt && !isSpace(state)
 	})
 	// Now both keys have rooms: a move is refused.
-	if err := host.RekeyPortal(ctx, sc.portal, better); !errors.Is(err, network.ErrPortalExists) {
+	if _, err := host.RekeyPortal(ctx, sc.portal, better); !errors.Is(err, network.ErrPortalExists) {
 		t.Errorf("moving onto a key with a room: err = %v, want ErrPortalExists", err)
 	}
 	// A key nothing was ever made for moves nothing, without error.
-	if err := host.RekeyPortal(ctx, network.PortalKey{Network: testnet.ID, Chat: "never", Receiver: "alice"}, better); err != nil {
-		t.Errorf("moving a portal that does not exist: %v", err)
+	if moved, err := host.RekeyPortal(ctx, network.PortalKey{Network: testnet.ID, Chat: "never", Receiver: "alice"}, better); err != nil || moved {
+		t.Errorf("moving a portal that does not exist: moved %v, %v", moved, err)
 	}
 }

@@ -16,27 +16,27 @@ import (
 // RekeyPortal). It runs on the old portal's goroutine, so it is ordered
 // with that portal's events: everything queued before is bridged under
 // the old key, and the portal object, with its room, answers to the new
-// key afterwards.
-func (m *Manager) Rekey(ctx context.Context, from, to network.PortalKey) error {
+// key afterwards. moved says whether a room changed key.
+func (m *Manager) Rekey(ctx context.Context, from, to network.PortalKey) (moved bool, err error) {
 	if from == to {
-		return nil
+		return false, nil
 	}
 	if from.Network != to.Network {
-		return fmt.Errorf("rekey portal %s to %s: the network differs", from, to)
+		return false, fmt.Errorf("rekey portal %s to %s: the network differs", from, to)
 	}
 	if !m.known(ctx, from) {
-		return nil // the common case: nothing was ever made for from
+		return false, nil // the common case: nothing was ever made for from
 	}
 	if target, err := m.db.Portals.Get(ctx, to); err != nil {
-		return err
+		return false, err
 	} else if target != nil && target.RoomID != "" {
-		return fmt.Errorf("rekey portal %s to %s: %w", from, to, network.ErrPortalExists)
+		return false, fmt.Errorf("rekey portal %s to %s: %w", from, to, network.ErrPortalExists)
 	}
 	p, err := m.Get(ctx, from)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return m.Do(ctx, p, func(ctx context.Context) error {
+	err = m.Do(ctx, p, func(ctx context.Context) error {
 		if p.Key != from {
 			return nil // moved meanwhile by an earlier call
 		}
@@ -61,8 +61,10 @@ func (m *Manager) Rekey(ctx context.Context, from, to network.PortalKey) error {
 		m.lock.Unlock()
 		p.log.Info().Stringer("old_key", from).Msg("Portal moved to a new key")
 		p.updateBridgeState(ctx, oldStateKey)
+		moved = true
 		return nil
 	})
+	return moved, err
 }
 
 // known says whether a portal of key is stored or loaded.

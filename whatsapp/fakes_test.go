@@ -95,12 +95,13 @@ func (h *fakeHost) UpdateGhost(ctx context.Context, user network.UserID, info *n
 
 func (h *fakeHost) SaveLogin(ctx context.Context, login *network.Login) error { return nil }
 
-// RekeyPortal records the move; rekeyErr, when set, is its answer.
-func (h *fakeHost) RekeyPortal(ctx context.Context, from, to network.PortalKey) error {
+// RekeyPortal records the move and says it moved a room; rekeyErr, when
+// set, is its answer instead.
+func (h *fakeHost) RekeyPortal(ctx context.Context, from, to network.PortalKey) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.rekeys = append(h.rekeys, [2]network.PortalKey{from, to})
-	return h.rekeyErr
+	return h.rekeyErr == nil, h.rekeyErr
 }
 func (h *fakeHost) Database() *dbutil.Database { return h.db }
 func (h *fakeHost) Log() *zerolog.Logger       { return &h.log }

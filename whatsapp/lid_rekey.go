@@ -41,19 +41,21 @@ func (c *Client) adoptLIDPortal(ctx context.Context, chat, alt types.JID, pnKey 
 	}
 	lidKey := privatePortal(lid, c.id)
 	log := zerolog.Ctx(ctx).With().Stringer("lid_portal", lidKey).Stringer("portal", pnKey).Logger()
-	if err = c.conn.host.RekeyPortal(ctx, lidKey, pnKey); errors.Is(err, network.ErrPortalExists) {
+	moved, err := c.conn.host.RekeyPortal(ctx, lidKey, pnKey)
+	if errors.Is(err, network.ErrPortalExists) {
 		log.Info().Msg("The person has a room under both their LID and their number; both stay")
 		return
 	} else if err != nil {
 		log.Warn().Err(err).Msg("Failed to move a DM room from a LID to a phone number")
 		c.forgetLIDCheck(lid) // try again with the next message
 		return
+	} else if !moved {
+		return // the person never had a room under the LID
 	}
 	if err = c.conn.msgs.moveChat(ctx, c.id, lidKey.Chat, pnKey.Chat); err != nil {
 		log.Warn().Err(err).Msg("Failed to move the message keys of a DM to its phone number")
 	}
-	// A moved room (or none: RekeyPortal did nothing) gets its members
-	// from the new key; without a room the resync creates nothing.
+	// The moved room gets its members from the new key.
 	info, err := c.ChatInfo(ctx, pnKey.Chat)
 	if err != nil {
 		log.Warn().Err(err).Msg("Failed to describe a DM after moving it")

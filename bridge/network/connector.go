@@ -184,9 +184,10 @@ type Host interface {
 	// the LID a DM room was keyed by). The room keeps everything: its
 	// messages, reactions and users follow the new key; events queued for
 	// from afterwards wait behind the move. Without a room at from it does
-	// nothing; when to has a room already the error wraps ErrPortalExists
-	// and both stay as they are. The network moves its own records.
-	RekeyPortal(ctx context.Context, from, to PortalKey) error
+	// nothing (moved is false); when to has a room already the error wraps
+	// ErrPortalExists and both stay as they are. After a move the network
+	// moves its own records.
+	RekeyPortal(ctx context.Context, from, to PortalKey) (moved bool, err error)
 	// Database is the bridge's database, for stores a library owns.
 	Database() *dbutil.Database
 	// Log is a logger with the network's name as a field.
