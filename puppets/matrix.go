@@ -35,6 +35,9 @@ type Matrix struct {
 
 	uploadOnce sync.Once
 	uploadSize int64
+	// pipelineBase is the homeserver address rooms pipeline their sends
+	// to; empty: they do not (matrix_ahead.go).
+	pipelineBase string
 }
 
 // NewMatrix wraps an appservice. The mautrix clients' own retries are

@@ -1,0 +1,93 @@
+package puppets
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// EnablePipelining lets rooms pipeline their sends (see Pipeline) to the
+// homeserver at address. Without a proxy in the way only: a proxy from
+// the environment is used by the ordinary client, and a room's requests
+// must all take one path to keep their order.
+func (m *Matrix) EnablePipelining(address string) error {
+	req, err := http.NewRequest(http.MethodGet, address, nil)
+	if err != nil {
+		return fmt.Errorf("homeserver address: %w", err)
+	}
+	if proxy, err := http.ProxyFromEnvironment(req); err != nil || proxy != nil {
+		m.Log.Info().Msg("Not pipelining sends: the homeserver is reached through a proxy")
+		return nil
+	}
+	if _, err = pipelineDialer(address, nil); err != nil {
+		return err
+	}
+	m.pipelineBase = address
+	return nil
+}
+
+// NewPipeline returns a pipeline for one room, or nil when sends are not
+// pipelined.
+func (m *Matrix) NewPipeline(room id.RoomID) *Pipeline {
+	if m.pipelineBase == "" {
+		return nil
+	}
+	p, err := NewPipeline(m.pipelineBase, nil, m.Log.With().Stringer("room_id", room).Logger())
+	if err != nil {
+		m.Log.Err(err).Msg("Failed to make a send pipeline")
+		return nil
+	}
+	return p
+}
+
+// SendMessageAhead starts sending a message event through pipe and
+// returns once the event has its place in the room's order, before the
+// homeserver answers; wait returns the event ID once it has. The next
+// event of the room may be sent as soon as SendMessageAhead returns.
+// Retries happen inside the pipeline, in order, for up to RetryFor. The
+// intent must already be in the room.
+func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
+	client := m.AS.NewMautrixClient(intent.UserID)
+	client.Client = pipe.httpClient()
+	req := mautrix.ReqSendEvent{TransactionID: txnID}
+	if !ts.IsZero() {
+		req.Timestamp = ts.UnixMilli()
+	}
+	placed := make(chan struct{})
+	ctx, cancel := context.WithTimeout(ctx, m.RetryFor)
+	ctx = withPlaced(ctx, func() { close(placed) })
+	type outcome struct {
+		resp *mautrix.RespSendEvent
+		err  error
+	}
+	result := make(chan outcome, 1)
+	go func() {
+		defer cancel()
+		resp, err := client.SendMessageEvent(ctx, room, evtType, content, req)
+		result <- outcome{resp, err}
+	}()
+	var early *outcome
+	select {
+	case <-placed:
+	case o := <-result:
+		// Failed before reaching the pipeline (the content did not encode).
+		early = &o
+	}
+	return func() (id.EventID, error) {
+		o := early
+		if o == nil {
+			r := <-result
+			o = &r
+		}
+		if o.err != nil {
+			return "", fmt.Errorf("send event: %w", o.err)
+		}
+		return o.resp.EventID, nil
+	}
+}

@@ -1,0 +1,540 @@
+package puppets
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// A Pipeline carries one room's events to the homeserver over one
+// HTTP/1.1 connection, writing each request without waiting for the
+// answer to the one before (pipelining). A room's events must reach the
+// homeserver in order, so without this a room sends one event per round
+// trip and a burst queues in Ferry; with it the homeserver always has the
+// next event in hand. The order still holds: RFC 9112 §9.3.2 has a server
+// answer pipelined requests in order and process requests with unsafe
+// methods one after the other, and PUT /send/{txnId} is idempotent, which
+// is also what makes resending after a lost connection safe.
+//
+// Failures that the homeserver may get over (a lost connection, 429, 500,
+// 502-504) are retried inside the pipeline, in the original order, with
+// backoff: callers see only final answers. After a failure the first
+// request waiting goes alone, as a probe, and the others follow once it
+// has been answered, so that a homeserver coming back from an outage
+// takes the first one first. What is already written when a failure
+// comes back cannot be held: if a request fails and one written after it
+// is accepted (a transient error on one request, or the homeserver coming
+// back in the milliseconds between the two), the failed one is resent
+// and lands after it. That is the one case in which order can change.
+type Pipeline struct {
+	dial func(ctx context.Context) (net.Conn, error)
+	log  zerolog.Logger
+
+	// wmu orders writers: a request takes its place under wmu and is
+	// written in that place.
+	wmu sync.Mutex
+
+	mu sync.Mutex // guards the fields below and every pipedRequest's state
+	// waiting holds requests that are not answered, in the order given.
+	waiting []*pipedRequest
+	conn    *pipeConn
+	// retrying is set while a resend is scheduled, careful when the next
+	// resend is to send a probe, probe while the probe is out; in all
+	// three new requests wait in line behind the ones to be resent.
+	retrying bool
+	careful  bool
+	probe    *pipedRequest
+	backoff  time.Duration
+	closed   bool
+	client   *http.Client
+}
+
+// pipelineIdle is how long an unused connection stays open.
+var pipelineIdle = 10 * time.Second
+
+// maxPipelinedResponse bounds an answer's body: answers to sends are a
+// few dozen bytes of JSON.
+const maxPipelinedResponse = 1 << 20
+
+const (
+	pipelineFirstBackoff = 200 * time.Millisecond
+	pipelineMaxBackoff   = 30 * time.Second
+)
+
+type pipedRequest struct {
+	req  *http.Request
+	body []byte
+	// conn is the connection the request was last written to; nil while it
+	// waits to be (re)written.
+	conn      *pipeConn
+	written   bool // written at least once (for the trace)
+	abandoned bool
+	finished  bool
+	done      chan struct{}
+	resp      *http.Response
+	err       error
+}
+
+type pipeConn struct {
+	nc net.Conn
+	bw *bufio.Writer
+	br *bufio.Reader
+	// inflight are the requests written to this connection and not yet
+	// answered, in the order written, which is the order of the answers.
+	inflight []*pipedRequest
+	reading  bool
+	broken   bool
+	idle     *time.Timer
+}
+
+// NewPipeline makes a pipeline to the homeserver at base (http or https).
+// It holds no connection until the first request.
+func NewPipeline(base string, tlsConfig *tls.Config, log zerolog.Logger) (*Pipeline, error) {
+	dial, err := pipelineDialer(base, tlsConfig)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{dial: dial, log: log, backoff: pipelineFirstBackoff}
+	// No timeout: the caller's context bounds the wait, and a request cut
+	// off by a timeout would leave its answer unmatched.
+	p.client = &http.Client{Transport: p}
+	return p, nil
+}
+
+func (p *Pipeline) httpClient() *http.Client { return p.client }
+
+// RoundTrip sends req in the pipeline and waits for its final answer.
+// Once it has taken its place, it calls the function placed in the
+// request's context (see withPlaced): the next request may then start.
+func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, err := readRequestBody(req)
+	if err != nil {
+		notifyPlaced(req.Context())
+		return nil, err
+	}
+	pr := &pipedRequest{req: req, body: body, done: make(chan struct{})}
+	p.wmu.Lock()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.wmu.Unlock()
+		notifyPlaced(req.Context())
+		return nil, errors.New("pipeline closed")
+	}
+	p.waiting = append(p.waiting, pr)
+	hold := p.retrying || p.careful || p.probe != nil
+	p.mu.Unlock()
+	notifyPlaced(req.Context())
+	if !hold {
+		p.writeLocked(pr)
+	}
+	p.wmu.Unlock()
+	select {
+	case <-pr.done:
+		return pr.resp, pr.err
+	case <-req.Context().Done():
+		p.abandon(pr)
+		return nil, req.Context().Err()
+	}
+}
+
+// writeLocked writes pr to the current connection, dialling one if
+// needed. wmu must be held. A failure schedules a resend of everything
+// unanswered.
+func (p *Pipeline) writeLocked(pr *pipedRequest) {
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		nc, err := p.dial(ctx)
+		cancel()
+		if err != nil {
+			p.log.Warn().Err(err).Msg("Failed to connect to the homeserver for sending")
+			p.mu.Lock()
+			if p.probe == pr {
+				p.probe = nil
+			}
+			p.scheduleRetryLocked()
+			p.mu.Unlock()
+			return
+		}
+		c = &pipeConn{nc: nc, bw: bufio.NewWriterSize(nc, 4096), br: bufio.NewReaderSize(nc, 4096)}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			_ = nc.Close()
+			return
+		}
+		p.conn = c
+		p.mu.Unlock()
+	}
+	p.mu.Lock()
+	if pr.abandoned || pr.finished {
+		p.mu.Unlock()
+		return
+	}
+	if c.broken {
+		// Lost between the two locks: resent with the others.
+		if p.probe == pr {
+			p.probe = nil
+		}
+		p.scheduleRetryLocked()
+		p.mu.Unlock()
+		return
+	}
+	pr.conn = c
+	c.inflight = append(c.inflight, pr)
+	if c.idle != nil {
+		c.idle.Stop()
+	}
+	if !c.reading {
+		c.reading = true
+		go p.read(c)
+	}
+	first := !pr.written
+	pr.written = true
+	p.mu.Unlock()
+
+	// The request is rebuilt for every attempt: Write consumes the body.
+	out := pr.req.Clone(pr.req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(pr.body))
+	out.ContentLength = int64(len(pr.body))
+	err := out.Write(c.bw)
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if err != nil {
+		p.connFailed(c, fmt.Errorf("write: %w", err))
+		return
+	}
+	if trace := httptrace.ContextClientTrace(pr.req.Context()); first && trace != nil && trace.WroteRequest != nil {
+		trace.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+}
+
+// read reads the answers on c in order, while any are due.
+func (p *Pipeline) read(c *pipeConn) {
+	for {
+		p.mu.Lock()
+		if c.broken || len(c.inflight) == 0 {
+			c.reading = false
+			if !c.broken && p.conn == c {
+				c.idle = time.AfterFunc(pipelineIdle, func() { p.closeIdle(c) })
+			}
+			p.mu.Unlock()
+			return
+		}
+		pr := c.inflight[0]
+		p.mu.Unlock()
+
+		resp, err := readPipelinedResponse(c.br, pr.req)
+		if err != nil {
+			p.connFailed(c, err)
+			continue
+		}
+		p.mu.Lock()
+		if len(c.inflight) > 0 && c.inflight[0] == pr {
+			c.inflight = c.inflight[1:]
+		}
+		if retryableStatus(resp.StatusCode) && !pr.abandoned {
+			// Asked again in line, after a pause; meanwhile the
+			// answers to later requests are still read.
+			pr.conn = nil
+			if p.probe == pr {
+				p.probe = nil
+			}
+			if wait := retryAfter(resp); wait > p.backoff {
+				p.backoff = min(wait, pipelineMaxBackoff)
+			}
+			p.log.Warn().Int("status", resp.StatusCode).Msg("Homeserver asked to retry a send; retrying in order")
+			p.scheduleRetryLocked()
+		} else {
+			p.backoff = pipelineFirstBackoff
+			p.finishLocked(pr, resp, nil)
+			if p.probe == pr {
+				// The homeserver is back: the rest follow, pipelined.
+				p.probe = nil
+				go p.resend()
+			}
+		}
+		closing := resp.Close
+		p.mu.Unlock()
+		if closing {
+			p.connFailed(c, errors.New("the homeserver closed the connection"))
+		}
+	}
+}
+
+// connFailed drops c; whatever was written to it and not answered is
+// resent in order, since the homeserver may not have seen it.
+func (p *Pipeline) connFailed(c *pipeConn, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.broken {
+		return
+	}
+	c.broken = true
+	_ = c.nc.Close()
+	if p.conn == c {
+		p.conn = nil
+	}
+	lost := 0
+	if p.probe != nil && p.probe.conn == c {
+		p.probe = nil
+	}
+	for _, pr := range c.inflight {
+		if pr.abandoned {
+			p.removeLocked(pr)
+			continue
+		}
+		pr.conn = nil
+		lost++
+	}
+	c.inflight = nil
+	if lost > 0 {
+		p.log.Warn().Err(err).Int("unanswered", lost).Msg("Lost the connection to the homeserver while sending; resending in order")
+		p.scheduleRetryLocked()
+	}
+}
+
+func (p *Pipeline) scheduleRetryLocked() {
+	if p.retrying || p.closed {
+		return
+	}
+	p.retrying = true
+	p.careful = true
+	wait := p.backoff
+	p.backoff = min(p.backoff*2, pipelineMaxBackoff)
+	time.AfterFunc(wait, p.resend)
+}
+
+// resend writes, in order, every request that waits to be written.
+func (p *Pipeline) resend() {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	p.mu.Lock()
+	p.retrying = false
+	if p.probe != nil {
+		// Still out; its answer calls resend again.
+		p.mu.Unlock()
+		return
+	}
+	var again []*pipedRequest
+	for _, pr := range p.waiting {
+		if pr.conn == nil && !pr.abandoned {
+			again = append(again, pr)
+		}
+	}
+	if p.careful && len(again) > 0 {
+		again = again[:1]
+		p.probe = again[0]
+	}
+	p.careful = false
+	p.mu.Unlock()
+	for _, pr := range again {
+		p.writeLocked(pr)
+		p.mu.Lock()
+		stop := p.retrying
+		p.mu.Unlock()
+		if stop {
+			// The connection failed again: the next resend takes the rest.
+			return
+		}
+	}
+}
+
+// abandon forgets a request whose caller stopped waiting. One already
+// written stays on its connection until answered, so the answers stay
+// matched.
+func (p *Pipeline) abandon(pr *pipedRequest) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pr.abandoned = true
+	if pr.conn == nil {
+		p.removeLocked(pr)
+		if p.probe == pr {
+			p.probe = nil
+			go p.resend()
+		}
+	}
+}
+
+func (p *Pipeline) finishLocked(pr *pipedRequest, resp *http.Response, err error) {
+	p.removeLocked(pr)
+	if pr.finished {
+		return
+	}
+	pr.finished = true
+	pr.resp, pr.err = resp, err
+	close(pr.done)
+}
+
+func (p *Pipeline) removeLocked(pr *pipedRequest) {
+	for i, w := range p.waiting {
+		if w == pr {
+			p.waiting = append(p.waiting[:i], p.waiting[i+1:]...)
+			return
+		}
+	}
+}
+
+// closeIdle closes c if it is still unused.
+func (p *Pipeline) closeIdle(c *pipeConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.reading || len(c.inflight) > 0 || c.broken {
+		return
+	}
+	c.broken = true
+	_ = c.nc.Close()
+	if p.conn == c {
+		p.conn = nil
+	}
+}
+
+// Close closes the connection; requests still waiting fail.
+func (p *Pipeline) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	if c := p.conn; c != nil {
+		c.broken = true
+		_ = c.nc.Close()
+		p.conn = nil
+	}
+	for _, pr := range append([]*pipedRequest(nil), p.waiting...) {
+		p.finishLocked(pr, nil, errors.New("pipeline closed"))
+	}
+}
+
+// Idle says whether the pipeline has nothing to send or wait for.
+func (p *Pipeline) Idle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.waiting) == 0
+}
+
+func retryableStatus(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// retryAfter is the wait a 429 asks for, in the Matrix body
+// (retry_after_ms) or the Retry-After header; 0 if it asks for none.
+func retryAfter(resp *http.Response) time.Duration {
+	if resp.StatusCode != http.StatusTooManyRequests {
+		return 0
+	}
+	var body struct {
+		RetryAfterMS int64 `json:"retry_after_ms"`
+	}
+	if data, err := io.ReadAll(resp.Body); err == nil && json.Unmarshal(data, &body) == nil && body.RetryAfterMS > 0 {
+		return time.Duration(body.RetryAfterMS) * time.Millisecond
+	}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	return 0
+}
+
+func readRequestBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	return body, nil
+}
+
+// readPipelinedResponse reads one whole answer, so that the next one can
+// be read after it.
+func readPipelinedResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPipelinedResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("read response body: %w", err)
+	}
+	if len(body) > maxPipelinedResponse {
+		return nil, fmt.Errorf("response body over %d bytes", maxPipelinedResponse)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
+
+// pipelineDialer dials the homeserver of base: TCP for http, TLS offering
+// only HTTP/1.1 for https (HTTP/2 multiplexes, which would lose the order).
+func pipelineDialer(base string, tlsConfig *tls.Config) (func(ctx context.Context) (net.Conn, error), error) {
+	req, err := http.NewRequest(http.MethodGet, base, nil)
+	if err != nil {
+		return nil, fmt.Errorf("homeserver address: %w", err)
+	}
+	u := req.URL
+	var d net.Dialer
+	switch u.Scheme {
+	case "http":
+		addr := hostPort(u.Host, "80")
+		return func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }, nil
+	case "https":
+		addr := hostPort(u.Host, "443")
+		cfg := &tls.Config{}
+		if tlsConfig != nil {
+			cfg = tlsConfig.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = u.Hostname()
+		}
+		cfg.NextProtos = []string{"http/1.1"}
+		return func(ctx context.Context) (net.Conn, error) {
+			td := tls.Dialer{NetDialer: &d, Config: cfg}
+			return td.DialContext(ctx, "tcp", addr)
+		}, nil
+	}
+	return nil, fmt.Errorf("homeserver address %q: pipelining needs http or https", base)
+}
+
+func hostPort(host, port string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	return net.JoinHostPort(host, port)
+}
+
+type placedKey struct{}
+
+// withPlaced makes placed run once the request has taken its place in a
+// pipeline (or failed before that).
+func withPlaced(ctx context.Context, placed func()) context.Context {
+	return context.WithValue(ctx, placedKey{}, placed)
+}
+
+func notifyPlaced(ctx context.Context) {
+	if f, ok := ctx.Value(placedKey{}).(func()); ok {
+		f()
+	}
+}
