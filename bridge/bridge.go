@@ -123,6 +123,12 @@ func New(cfg *config.Config, connectors []network.Connector, log zerolog.Logger)
 	as.Log = log.With().Str("component", "appservice").Logger()
 	b.AS = as
 	b.Matrix = puppets.NewMatrix(as, log.With().Str("component", "matrix").Logger())
+	if cfg.Homeserver.PipelineSends {
+		if err = b.Matrix.EnablePipelining(cfg.Homeserver.Address); err != nil {
+			cancel()
+			return nil, fmt.Errorf("homeserver.pipeline_sends: %w", err)
+		}
+	}
 	b.Ghosts = puppets.NewGhosts(db, b.Matrix, cfg.Homeserver.Domain, log.With().Str("component", "ghosts").Logger())
 	b.Portals = portals.NewManager(db, b.Ghosts, b.Matrix, b, log.With().Str("component", "portals").Logger())
 	b.Portals.SetMediaLimits(int64(cfg.Media.MaxFileSize), cfg.Media.Transfers)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gopkg.in/irc.v4"
@@ -136,7 +137,7 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 	if len(pieces) == 0 {
 		return nil, network.UserErrorf("the message does not fit in an IRC line to %s", target)
 	}
-	return cl.sendLines(ctx, conn, command, target, tags, pieces, msg.Written)
+	return cl.sendLines(ctx, conn, command, target, tags, pieces, msg.Written, msg.Placed)
 }
 
 // relayConn is the connection a relayed message to target goes out
@@ -203,7 +204,25 @@ func validTagValue(v string) bool {
 // sendLines queues the pieces and returns the message's ID: the msgid of
 // the first line's echo when the server confirms sends, else a fresh one.
 // written, when set, hears when the first line was written (the metrics).
-func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, target string, tags irc.Tags, pieces []string, written func(time.Time)) (*network.SendResult, error) {
+// placed, when set, hears once every line is queued and the first has been
+// written: the connection writes a target's lines in order, so the next
+// message may follow, and waiting for the write (not just the queue)
+// keeps at most one message per chat in the flood-control queue, as when
+// each Send waited for its echo.
+func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, target string, tags irc.Tags, pieces []string, written func(time.Time), placed func()) (*network.SendResult, error) {
+	var steps atomic.Int32 // queued all, first written
+	steps.Store(2)
+	step := func() {
+		if steps.Add(-1) == 0 && placed != nil {
+			placed()
+		}
+	}
+	firstWritten := func(at time.Time) {
+		if written != nil {
+			written(at)
+		}
+		step()
+	}
 	var echo <-chan ircconn.LabeledReply
 	for i, piece := range pieces {
 		m := &irc.Message{Command: command, Params: []string{target, piece}}
@@ -213,9 +232,9 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 		var err error
 		switch {
 		case i == 0 && conn.HasCap("echo-message") && conn.HasCap("labeled-response"):
-			echo, err = conn.SendLabeledTimed(m, written)
+			echo, err = conn.SendLabeledTimed(m, firstWritten)
 		case i == 0:
-			err = conn.SendTimed(m, written)
+			err = conn.SendTimed(m, firstWritten)
 		default:
 			err = conn.Send(m)
 		}
@@ -226,6 +245,7 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 			return nil, &network.UserError{Message: "only part of the message reached " + cl.netName, Err: err}
 		}
 	}
+	step()
 	result := &network.SendResult{Timestamp: time.Now()}
 	if echo != nil {
 		timer := time.NewTimer(echoTimeout)
@@ -288,7 +308,7 @@ func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {
 	if len(pieces) == 0 {
 		return network.UserErrorf("the correction does not fit in an IRC line")
 	}
-	_, err = cl.sendLines(ctx, conn, "PRIVMSG", target, nil, pieces[:1], nil)
+	_, err = cl.sendLines(ctx, conn, "PRIVMSG", target, nil, pieces[:1], nil, nil)
 	return err
 }
 

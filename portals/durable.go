@@ -35,8 +35,9 @@ type durableState struct {
 	// them in order after what the channel holds. It changes under lock and
 	// is read without it (by the goroutine deciding whether it may end).
 	backlog atomic.Bool
-	// lastSeq is the newest stored event the portal has bridged.
-	lastSeq int64
+	// lastSeq is the newest stored event the portal has bridged (written
+	// by tails too, hence atomic).
+	lastSeq atomic.Int64
 	pending atomic.Int64
 	dropped atomic.Int64
 }
@@ -120,14 +121,16 @@ func (m *Manager) ReplayDurable(ctx context.Context) error {
 // first, until the store has nothing newer than lastSeq.
 func (p *Portal) drainBacklog(ctx context.Context) {
 	for ctx.Err() == nil {
-		rows, err := p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq, backlogBatch)
+		// What the tails finish moves lastSeq; read the store after them.
+		p.settle()
+		rows, err := p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq.Load(), backlogBatch)
 		if err != nil {
 			p.log.Err(err).Msg("Failed to load queued remote events")
 			return
 		}
 		if len(rows) == 0 {
 			p.durable.lock.Lock()
-			rows, err = p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq, backlogBatch)
+			rows, err = p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq.Load(), backlogBatch)
 			if err == nil && len(rows) == 0 {
 				p.durable.backlog.Store(false)
 			}
@@ -159,8 +162,8 @@ func (p *Portal) handleStored(ctx context.Context, row *database.RemoteEvent) {
 
 // finishStored forgets a stored event once it is bridged (or given up).
 func (p *Portal) finishStored(ctx context.Context, seq int64) {
-	if seq > p.durable.lastSeq {
-		p.durable.lastSeq = seq
+	for last := p.durable.lastSeq.Load(); seq > last && !p.durable.lastSeq.CompareAndSwap(last, seq); {
+		last = p.durable.lastSeq.Load()
 	}
 	left := p.durable.pending.Add(-1)
 	if err := p.m.db.RemoteEvents.Delete(ctx, seq); err != nil && ctx.Err() == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -185,7 +186,52 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
 		out.Media = p.matrixMedia(content)
 	}
 	timed := p.timeOutgoing(&out.OutgoingMeta, evt.Mautrix.ReceivedAt)
+	if item := aheadItem(ctx); item != nil {
+		return p.sendAhead(ctx, item, evt, client, login, out, timed)
+	}
 	res, err := client.Send(ctx, out)
+	return p.storeSent(ctx, evt, login, res, err, timed)
+}
+
+// sendAhead sends out and, once the network has placed it (see
+// OutgoingMeta.Placed), leaves its outcome to a tail so that the next
+// message can go (ahead.go).
+func (p *Portal) sendAhead(ctx context.Context, item *queueItem, evt *event.Event, client network.Client, login *network.Login, out *network.OutgoingMessage, timed func(bool)) error {
+	placed := make(chan struct{})
+	var once sync.Once
+	out.Placed = func() { once.Do(func() { close(placed) }) }
+	type outcome struct {
+		res *network.SendResult
+		err error
+	}
+	result := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				result <- outcome{nil, fmt.Errorf("panic in the network's Send: %v", r)}
+			}
+		}()
+		res, err := client.Send(ctx, out)
+		result <- outcome{res, err}
+	}()
+	select {
+	case o := <-result:
+		return p.storeSent(ctx, evt, login, o.res, o.err, timed)
+	case <-placed:
+	}
+	p.goAhead(ctx, item, matrixFlightKey(evt.ID), evt.Sender, func() error {
+		o := <-result
+		err := p.storeSent(ctx, evt, login, o.res, o.err, timed)
+		if err != nil {
+			p.reportFailure(ctx, evt, err)
+		}
+		return err
+	})
+	return nil
+}
+
+// storeSent records what Send returned for a Matrix message.
+func (p *Portal) storeSent(ctx context.Context, evt *event.Event, login *network.Login, res *network.SendResult, err error, timed func(bool)) error {
 	timed(err == nil)
 	if err != nil {
 		return err
@@ -200,7 +246,7 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
 		ts = time.Now()
 	}
 	err = p.m.db.Messages.Put(ctx, &database.Message{
-		Portal: p.Key, ID: res.ID, EventID: evt.ID, RoomID: p.RoomID,
+		Portal: p.Key, ID: res.ID, EventID: evt.ID, RoomID: evt.RoomID,
 		Sender: login.RemoteUser, SenderMXID: evt.Sender, Timestamp: ts,
 	})
 	if err != nil && !database.IsDuplicate(err) {

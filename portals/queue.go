@@ -33,6 +33,8 @@ type Portal struct {
 	// handlingSince is when the portal started on its current remote
 	// event, with metrics on (timing.go).
 	handlingSince time.Time
+	// ahead tracks messages whose outcome is still to come (ahead.go).
+	ahead aheadState
 }
 
 type queueItem struct {
@@ -47,6 +49,10 @@ type queueItem struct {
 	done   func()
 
 	fn func(ctx context.Context) error
+
+	// tail is set when the item went ahead: a tail goroutine runs it and
+	// then completes the item (ahead.go).
+	tail func() error
 }
 
 // PortalIdleTimeout is how long a portal's goroutine waits for work
@@ -108,6 +114,7 @@ func (p *Portal) kick() {
 
 func (p *Portal) run(ctx context.Context) {
 	defer p.m.wg.Done()
+	defer p.closePipeline()
 	idle := time.NewTimer(PortalIdleTimeout)
 	defer idle.Stop()
 	for {
@@ -116,7 +123,7 @@ func (p *Portal) run(ctx context.Context) {
 			p.setRunning(false)
 			return
 		case item := <-p.queue:
-			if item.seq != 0 && item.seq <= p.durable.lastSeq {
+			if item.seq != 0 && item.seq <= p.durable.lastSeq.Load() {
 				// Already bridged from the store during a backlog drain.
 				continue
 			}
@@ -140,7 +147,7 @@ func (p *Portal) run(ctx context.Context) {
 func (p *Portal) endIfIdle() bool {
 	p.runLock.Lock()
 	defer p.runLock.Unlock()
-	if len(p.queue) > 0 || p.backlogged() {
+	if len(p.queue) > 0 || p.backlogged() || p.ahead.n.Load() > 0 {
 		return false
 	}
 	p.running = false
@@ -154,24 +161,22 @@ func (p *Portal) setRunning(running bool) {
 }
 
 // handle runs one item and never lets a panic escape: a malformed event
-// must not take down the portal, let alone the bridge.
+// must not take down the portal, let alone the bridge. An item that may
+// not go ahead first waits for the tails of those that did (ahead.go).
 func (p *Portal) handle(ctx context.Context, item *queueItem) {
+	if p.mayGoAhead(item) {
+		ctx = context.WithValue(ctx, aheadKey{}, item)
+	} else {
+		p.settle()
+	}
 	var err error
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic while bridging: %v", r)
 			p.log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic in portal")
 		}
-		if item.result != nil {
-			item.result <- err
-		}
-		if item.done != nil {
-			item.done()
-		}
-		// A stored event stays stored when the bridge is stopping under it:
-		// the next start replays it. Any other outcome is final.
-		if item.seq != 0 && ctx.Err() == nil {
-			p.finishStored(ctx, item.seq)
+		if item.tail == nil || err != nil {
+			p.complete(ctx, item, err)
 		}
 	}()
 	if item.fn != nil {
@@ -180,13 +185,7 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 	}
 	if item.remote != nil {
 		p.startedRemote(item.remote)
-		log := p.log.With().Str("direction", "remote_to_matrix").
-			Str("login", string(item.login.ID)).
-			Str("event_type", fmt.Sprintf("%T", item.remote)).Logger()
-		err = p.handleRemote(log.WithContext(ctx), item.login, item.remote)
-		if err != nil {
-			log.Err(err).Msg("Failed to bridge remote event")
-		}
+		err = p.handleRemote(p.remoteLog(item).WithContext(ctx), item.login, item.remote)
 	} else {
 		log := p.log.With().Str("direction", "matrix_to_remote").
 			Stringer("event_id", item.matrix.ID).
@@ -194,6 +193,32 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 		log.Debug().Msg("Handling Matrix event")
 		p.startedMatrix(item.matrix)
 		p.handleMatrix(log.WithContext(ctx), item.matrix)
+	}
+}
+
+func (p *Portal) remoteLog(item *queueItem) zerolog.Logger {
+	return p.log.With().Str("direction", "remote_to_matrix").
+		Str("login", string(item.login.ID)).
+		Str("event_type", fmt.Sprintf("%T", item.remote)).Logger()
+}
+
+// complete ends an item once it is bridged or has failed: its waiter
+// hears the outcome and a stored event is forgotten.
+func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
+	if err != nil && item.remote != nil {
+		l := p.remoteLog(item)
+		l.Err(err).Msg("Failed to bridge remote event")
+	}
+	if item.result != nil {
+		item.result <- err
+	}
+	if item.done != nil {
+		item.done()
+	}
+	// A stored event stays stored when the bridge is stopping under it:
+	// the next start replays it. Any other outcome is final.
+	if item.seq != 0 && ctx.Err() == nil {
+		p.finishStored(ctx, item.seq)
 	}
 }
 

@@ -73,6 +73,7 @@ func (p *Portal) timeRemoteSend(ctx context.Context, receivedp *time.Time) (_ co
 		},
 	}
 	net := string(p.Key.Network)
+	since := p.handlingSince // read now: a tail calls done while the portal handles later items
 	return httptrace.WithClientTrace(ctx, trace), func(ok bool) {
 		answered := time.Now()
 		mu.Lock()
@@ -82,7 +83,7 @@ func (p *Portal) timeRemoteSend(ctx context.Context, receivedp *time.Time) (_ co
 			return
 		}
 		reg.ObserveSince(metrics.StageKey{Direction: metrics.RemoteToMatrix, Network: net, Stage: metrics.StageFerry}, received, w)
-		if since := p.handlingSince; !since.IsZero() && !since.Before(received) {
+		if !since.IsZero() && !since.Before(received) {
 			reg.ObserveSince(metrics.StageKey{Direction: metrics.RemoteToMatrix, Network: net, Stage: metrics.StageHandling}, since, w)
 		}
 		reg.ObserveSince(metrics.StageKey{Direction: metrics.RemoteToMatrix, Network: net, Stage: metrics.StageHomeserver}, w, answered)

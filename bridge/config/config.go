@@ -40,6 +40,11 @@ type HomeserverConfig struct {
 	Address string `yaml:"address"`
 	// Domain is the server name in user IDs. It has no default.
 	Domain string `yaml:"domain"`
+	// PipelineSends lets each room write its next event to the homeserver
+	// before the previous one is answered (HTTP/1.1 pipelining, in order,
+	// one connection per busy room). Turn it off only for a proxy in front
+	// of the homeserver that mishandles pipelined requests.
+	PipelineSends bool `yaml:"pipeline_sends"`
 }
 
 type AppServiceConfig struct {
@@ -110,7 +115,7 @@ type MediaConfig struct {
 // homeserver.domain has no default.
 func Default() *Config {
 	return &Config{
-		Homeserver: HomeserverConfig{Address: "http://127.0.0.1:8008"},
+		Homeserver: HomeserverConfig{Address: "http://127.0.0.1:8008", PipelineSends: true},
 		AppService: AppServiceConfig{
 			Address:  "http://127.0.0.1:29318",
 			Hostname: "127.0.0.1",

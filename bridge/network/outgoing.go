@@ -25,6 +25,14 @@ type OutgoingMeta struct {
 	// core measures its own share of the latency with it. It is quick and
 	// safe to call from any goroutine; not calling it is fine.
 	Written func(at time.Time)
+	// Placed, when set, lets the core start on the portal's next message
+	// before this one's outcome is known: call it once the message holds
+	// its place in the order in which it leaves (queued on the connection
+	// behind the sender's earlier messages), while Send goes on to wait for
+	// the server's confirmation. Quick and safe from any goroutine. A
+	// network that does not call it has each Send finish before the next
+	// one starts.
+	Placed func()
 }
 
 type RelaySender struct {

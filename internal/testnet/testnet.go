@@ -207,6 +207,11 @@ type Client struct {
 	Outbox chan any
 	// FailSends makes every send fail with a UserError carrying this text.
 	FailSends atomic.Pointer[string]
+	// Confirm, when set, makes Send behave like a network whose server
+	// confirms sends later (IRC's echo): it places the message (see
+	// OutgoingMeta.Placed), puts it in the Outbox, and returns what
+	// Confirm returns (nil: sent) once it returns.
+	Confirm   atomic.Pointer[func(ctx context.Context, msg *network.OutgoingMessage) error]
 	Connected chan struct{}
 	LoggedOut atomic.Bool
 	once      sync.Once
@@ -250,8 +255,19 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 	if err := cl.fail(); err != nil {
 		return nil, err
 	}
+	id := network.MessageID(fmt.Sprintf("sent-%s-%d", cl.Login.ID, cl.c.nextID.Add(1)))
+	if confirm := cl.Confirm.Load(); confirm != nil {
+		if msg.Placed != nil {
+			msg.Placed()
+		}
+		cl.Outbox <- msg
+		if err := (*confirm)(ctx, msg); err != nil {
+			return nil, err
+		}
+		return &network.SendResult{ID: id, Timestamp: time.Now()}, nil
+	}
 	cl.Outbox <- msg
-	return &network.SendResult{ID: network.MessageID(fmt.Sprintf("sent-%s-%d", cl.Login.ID, cl.c.nextID.Add(1))), Timestamp: time.Now()}, nil
+	return &network.SendResult{ID: id, Timestamp: time.Now()}, nil
 }
 
 func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {
