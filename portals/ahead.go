@@ -50,9 +50,16 @@ type aheadState struct {
 }
 
 // maxAhead bounds how many of a room's messages may wait for their
-// outcome at once: a room cannot take all of a connection's pending
-// confirmations (IRC labels) or grow the homeserver's backlog unbounded.
-const maxAhead = 16
+// outcome at once, so that a long burst (a backlog after an outage) holds
+// a bounded number of goroutines and requests. Towards Matrix the bound is
+// deep enough for a homeserver a few seconds behind: the queue then waits
+// in the homeserver's socket, ready for it, not in Ferry. Towards a
+// network it is lower: a room must not take all of a connection's pending
+// confirmations (IRC allows 128 labels per connection).
+const (
+	maxAhead       = 64
+	maxMatrixAhead = 16
+)
 
 type aheadKey struct{}
 
@@ -91,8 +98,9 @@ func (p *Portal) mayGoAhead(item *queueItem) bool {
 	}
 	p.ahead.mu.Lock()
 	otherSender := p.ahead.matrixTails > 0 && p.ahead.matrixSender != evt.Sender
+	full := p.ahead.matrixTails >= maxMatrixAhead
 	p.ahead.mu.Unlock()
-	return !otherSender && !p.inFlight(matrixFlightKey(evt.ID))
+	return !otherSender && !full && !p.inFlight(matrixFlightKey(evt.ID))
 }
 
 func remoteFlightKey(msg network.MessageID) string { return "r:" + string(msg) }

@@ -114,12 +114,12 @@ func (p *Portal) kick() {
 
 func (p *Portal) run(ctx context.Context) {
 	defer p.m.wg.Done()
-	defer p.closePipeline()
 	idle := time.NewTimer(PortalIdleTimeout)
 	defer idle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			p.closePipeline()
 			p.setRunning(false)
 			return
 		case item := <-p.queue:
@@ -150,6 +150,9 @@ func (p *Portal) endIfIdle() bool {
 	if len(p.queue) > 0 || p.backlogged() || p.ahead.n.Load() > 0 {
 		return false
 	}
+	// Under runLock: a goroutine started by the next kick cannot touch the
+	// pipeline before it is closed.
+	p.closePipeline()
 	p.running = false
 	return true
 }
