@@ -44,6 +44,9 @@ type Matrix struct {
 // turned off so that retrying happens here, visibly and per portal.
 func NewMatrix(as *appservice.AppService, log zerolog.Logger) *Matrix {
 	as.DefaultHTTPRetries = 0
+	// mautrix makes the bot's client on first use, without a lock, and
+	// BotMXID reads it: make it now, before any goroutine can race.
+	as.BotClient()
 	return &Matrix{
 		AS:           as,
 		Log:          log,
