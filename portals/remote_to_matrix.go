@@ -75,7 +75,7 @@ func (p *Portal) joinGhost(ctx context.Context, login *network.Login, user netwo
 	if err != nil {
 		return nil, err
 	}
-	if !ghost.NameSet {
+	if !ghost.HasName() {
 		if client, ok := p.m.dir.Client(p.Key.Network, login.ID); ok {
 			info, err := client.UserInfo(ctx, user)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/appservice"
@@ -14,11 +15,20 @@ import (
 	"github.com/ferrybridge/ferry/database"
 )
 
-// Ghost is a remote person's Matrix user.
+// Ghost is a remote person's Matrix user. One Ghost is shared by every
+// portal and login that meets the person, so the row's fields change only
+// under the ghost's key lock; the two flags read without it are mirrored
+// in atomics.
 type Ghost struct {
 	*database.Ghost
 	Intent *appservice.IntentAPI
+
+	registered atomic.Bool
+	named      atomic.Bool
 }
+
+// HasName says whether the ghost's display name was ever set.
+func (g *Ghost) HasName() bool { return g.named.Load() }
 
 // Ghosts maps remote people to Matrix users and keeps their profiles.
 type Ghosts struct {
@@ -109,6 +119,8 @@ func (g *Ghosts) Get(ctx context.Context, key network.GhostKey) (*Ghost, error) 
 		return nil, fmt.Errorf("ghost %s has an invalid user ID %q", key, row.MXID)
 	}
 	ghost := &Ghost{Ghost: row, Intent: intent}
+	ghost.registered.Store(row.Registered)
+	ghost.named.Store(row.NameSet)
 	g.cache[key] = ghost
 	return ghost, nil
 }
@@ -133,13 +145,13 @@ func (g *Ghosts) keyLock(key network.GhostKey) *sync.Mutex {
 
 // EnsureRegistered registers the ghost's Matrix user once.
 func (g *Ghosts) EnsureRegistered(ctx context.Context, ghost *Ghost) error {
-	if ghost.Registered {
+	if ghost.registered.Load() {
 		return nil
 	}
 	l := g.keyLock(ghost.Key)
 	l.Lock()
 	defer l.Unlock()
-	if ghost.Registered {
+	if ghost.registered.Load() {
 		return nil
 	}
 	err := g.matrix.Retry(ctx, "register ghost", ghost.Intent.EnsureRegistered)
@@ -147,7 +159,9 @@ func (g *Ghosts) EnsureRegistered(ctx context.Context, ghost *Ghost) error {
 		return err
 	}
 	ghost.Registered = true
-	return g.db.Ghosts.Put(ctx, ghost.Ghost)
+	err = g.db.Ghosts.Put(ctx, ghost.Ghost)
+	ghost.registered.Store(true)
+	return err
 }
 
 // UpdateInfo brings the ghost's Matrix profile in line with info. Unknown
@@ -172,6 +186,7 @@ func (g *Ghosts) UpdateInfo(ctx context.Context, ghost *Ghost, info *network.Use
 			return err
 		}
 		ghost.Name, ghost.NameSet, changed = *info.Name, true, true
+		ghost.named.Store(true)
 	}
 	if av := info.Avatar; av != nil && (av.ID != ghost.AvatarID || !ghost.AvatarSet) {
 		var mxc id.ContentURI
