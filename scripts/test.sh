@@ -2,12 +2,15 @@
 # scripts/test.sh: run Ferry's whole test suite, installing what it needs.
 #
 # Usage:
-#   scripts/test.sh                              gofmt check, go vet ./..., go test -count=1 ./...
+#   scripts/test.sh                              gofmt check, go vet ./..., go test -race -count=1 ./...
 #   scripts/test.sh -run TestDM ./bridge/...     only those packages, with extra go test flags
 #   scripts/test.sh -v ./internal/testbed/
 #
-# Arguments go to `go test -count=1 -timeout=30m` unchanged and in order
-# (so -count and -timeout can be overridden). Arguments that are "." or
+# Arguments go to `go test -race -count=1 -timeout=30m` unchanged and in
+# order (so -count and -timeout can be overridden). The race detector is
+# on because Ferry is goroutines around shared state (portals, ghosts,
+# connections) and the end-to-end tests drive them the way users do; it
+# roughly doubles the run's time. Arguments that are "." or
 # start with "./", "../" or "github.com/ferrybridge/ferry" are package
 # patterns; go vet and the gofmt check then cover only those packages.
 # Without patterns, ./... is tested and vetted and gofmt checks every .go
@@ -182,6 +185,6 @@ fi
 step "go vet ${patterns[*]}"
 go vet "${patterns[@]}"
 
-step "go test -count=1 -timeout=30m ${test_args[*]}"
-go test -count=1 -timeout=30m "${test_args[@]}"
+step "go test -race -count=1 -timeout=30m ${test_args[*]}"
+go test -race -count=1 -timeout=30m "${test_args[@]}"
 step "all passed"
