@@ -282,6 +282,7 @@ func ferryConfig(hsPort, ferryPort int, dir, ircAddr string, s *settings) string
 	return localhs.FerryConfig{
 		Header: "Written by ferry-bench.", HomeserverPort: hsPort, FerryPort: ferryPort, Dir: dir,
 		DatabaseType: s.FerryDB, LogLevel: s.FerryLogLevel, LogFormat: "json", MetricsListen: s.FerryMetrics,
+		NoPipelining: !s.PipelineSends,
 		Networks: fmt.Sprintf(`irc:
     networks:
         %s:

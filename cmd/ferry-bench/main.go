@@ -27,6 +27,7 @@ type settings struct {
 	DrainTimeout  time.Duration `json:"drain_timeout_ns"`
 	Channels      int           `json:"channels"`
 	FerryFlood    string        `json:"ferry_irc_flood"`
+	PipelineSends bool          `json:"ferry_pipeline_sends"`
 	FerryMetrics  string        `json:"ferry_metrics_listen"`
 	Observer      string        `json:"dendrite_push_observer"`
 	TapOn         bool          `json:"-"`
@@ -51,6 +52,7 @@ func main() {
 	flag.BoolVar(&s.TapOn, "tap", false, "route Dendrite's pushes to Ferry through a recording proxy, to time them per message (one extra loopback hop)")
 	flag.IntVar(&s.Channels, "channels", 0, "bridged channels (default: 4 for throughput, else 1)")
 	flag.StringVar(&s.FerryFlood, "ferry-flood", "unlimited", "Ferry's IRC flood control (YAML: unlimited, or {rate: 2s, burst: 5}); it must permit the burst")
+	flag.BoolVar(&s.PipelineSends, "pipeline-sends", true, "Ferry's homeserver.pipeline_sends: a room writes its next event before the last is answered")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	keep := flag.Bool("keep", false, "keep the work directory (configs, logs, databases) after the run")
 	flag.Parse()

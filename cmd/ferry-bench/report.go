@@ -70,6 +70,7 @@ func printReport(w io.Writer, r *report) {
 	row("drain timeout", s.DrainTimeout)
 	row("bridged channels", s.Channels)
 	row("ferry IRC flood", s.FerryFlood)
+	row("ferry pipeline_sends", fmt.Sprint(s.PipelineSends))
 	row("ferry metrics", "on, "+s.FerryMetrics+" (stage percentiles are histogram bucket upper bounds)")
 	row("ferry log level", s.FerryLogLevel)
 	row("ferry database", s.FerryDB)

@@ -18,6 +18,8 @@ type FerryConfig struct {
 	LogFormat      string // default pretty
 	// MetricsListen, when set, turns on Ferry's /metrics there (host:port).
 	MetricsListen string
+	// NoPipelining turns homeserver.pipeline_sends off.
+	NoPipelining bool
 	// Networks is YAML appended at the top level (network sections).
 	Networks string
 }
@@ -34,6 +36,10 @@ func (c FerryConfig) YAML() string {
 	if format == "" {
 		format = "pretty"
 	}
+	pipelining := ""
+	if c.NoPipelining {
+		pipelining = "    pipeline_sends: false\n"
+	}
 	metrics := ""
 	if c.MetricsListen != "" {
 		metrics = fmt.Sprintf("metrics:\n    listen: %q\n", c.MetricsListen)
@@ -42,7 +48,7 @@ func (c FerryConfig) YAML() string {
 homeserver:
     address: http://127.0.0.1:%d
     domain: localhost
-appservice:
+%sappservice:
     address: http://127.0.0.1:%d
     hostname: 127.0.0.1
     port: %d
@@ -60,5 +66,5 @@ permissions:
 logging:
     level: %s
     format: %s
-%s%s`, c.Header, c.HomeserverPort, c.FerryPort, c.FerryPort, dbType, filepath.Join(c.Dir, "ferry.db"), level, format, metrics, c.Networks)
+%s%s`, c.Header, c.HomeserverPort, pipelining, c.FerryPort, c.FerryPort, dbType, filepath.Join(c.Dir, "ferry.db"), level, format, metrics, c.Networks)
 }
