@@ -24,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/ferrybridge/ferry/cmd/ferry-bench/bare/probe"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/localhs"
 )
@@ -142,6 +143,11 @@ type memSample struct {
 	Stack          uint64  `json:"stack_bytes"`
 	Goroutines     int     `json:"goroutines"`
 	FillSecs       float64 `json:"fill_seconds,omitempty"`
+	// Smaps is the at-rest RSS per kind of mapping, read right after
+	// RSS; GoClasses the Go runtime's memory classes read right after
+	// that, before the probe's forced GC (see memory_smaps.go).
+	Smaps     []smapsPart   `json:"smaps,omitempty"`
+	GoClasses probe.Classes `json:"go_memory_classes,omitempty"`
 }
 
 type memoryResult struct {
@@ -159,10 +165,15 @@ type memoryResult struct {
 	IdleFileAboveBare    int64 `json:"idle_rss_file_above_bare_bytes"`
 	IdleAboveBareAfterGC int64 `json:"idle_rss_after_gc_above_bare_bytes"`
 	// The same against BareFerry.
-	IdleAboveBareFerry     int64         `json:"idle_rss_above_bare_ferry_bytes"`
-	IdleAnonAboveBareFerry int64         `json:"idle_rss_anon_above_bare_ferry_bytes"`
-	IdleFileAboveBareFerry int64         `json:"idle_rss_file_above_bare_ferry_bytes"`
-	PerPortal              *perConnEntry `json:"per_portal,omitempty"`
+	IdleAboveBareFerry     int64 `json:"idle_rss_above_bare_ferry_bytes"`
+	IdleAnonAboveBareFerry int64 `json:"idle_rss_anon_above_bare_ferry_bytes"`
+	IdleFileAboveBareFerry int64 `json:"idle_rss_file_above_bare_ferry_bytes"`
+	// After the forced GCs in both: bare-ferry has then collected too
+	// (stopped after init it has run one collection at most), so the
+	// runtime metadata a collection leaves is on both sides.
+	IdleAboveBareFerryAfterGC     int64         `json:"idle_rss_after_gc_above_bare_ferry_bytes"`
+	IdleAnonAboveBareFerryAfterGC int64         `json:"idle_rss_anon_after_gc_above_bare_ferry_bytes"`
+	PerPortal                     *perConnEntry `json:"per_portal,omitempty"`
 }
 
 // perConnEntry is (X(K) - X(0)) / K for one transport and K.
@@ -382,6 +393,14 @@ func (b *memBed) sampleAtRest(ctx context.Context, p *memProc, label string) (me
 	if err != nil {
 		return memSample{}, err
 	}
+	parts, err := readSmaps(p.cmd.Process.Pid)
+	if err != nil {
+		return memSample{}, fmt.Errorf("%s smaps: %w", label, err)
+	}
+	classes, err := p.classes()
+	if err != nil {
+		return memSample{}, fmt.Errorf("%s probe: %w", label, err)
+	}
 	m, err := p.mem()
 	if err != nil {
 		return memSample{}, fmt.Errorf("%s probe: %w", label, err)
@@ -410,6 +429,7 @@ func (b *memBed) sampleAtRest(ctx context.Context, p *memProc, label string) (me
 		Label: label, RSS: rss.total, RSSAnon: rss.anon, RSSFile: rss.file,
 		RSSAfterGC: after.total, RSSAnonAfterGC: after.anon,
 		HeapLive: m.HeapAlloc, HeapInuse: m.HeapInuse, Stack: m.StackInuse, Goroutines: m.Goroutines,
+		Smaps: parts, GoClasses: classes,
 	}, nil
 }
 
@@ -477,6 +497,8 @@ func (b *memBed) memoryScenario(ctx context.Context, rep *memReport, ks []int, t
 	res.IdleAboveBareFerry = int64(zero.RSS) - int64(res.BareFerry.RSS)
 	res.IdleAnonAboveBareFerry = int64(zero.RSSAnon) - int64(res.BareFerry.RSSAnon)
 	res.IdleFileAboveBareFerry = int64(zero.RSSFile) - int64(res.BareFerry.RSSFile)
+	res.IdleAboveBareFerryAfterGC = int64(zero.RSSAfterGC) - int64(res.BareFerry.RSSAfterGC)
+	res.IdleAnonAboveBareFerryAfterGC = int64(zero.RSSAnonAfterGC) - int64(res.BareFerry.RSSAnonAfterGC)
 	for _, t := range transports {
 		if t != "plain" && t != "tls" {
 			return fmt.Errorf("-transports: %q is neither plain nor tls", t)
@@ -524,8 +546,8 @@ func (b *memBed) memoryScenario(ctx context.Context, rep *memReport, ks []int, t
 	})
 	rep.Targets = append(rep.Targets, targetLine{
 		What: "RSS with no users above the same binary stopped after init", Target: "<= 2 MiB",
-		Got: fmt.Sprintf("%s (anon %s, file %s)", fmtMiB(float64(res.IdleAboveBareFerry)),
-			fmtMiB(float64(res.IdleAnonAboveBareFerry)), fmtMiB(float64(res.IdleFileAboveBareFerry))),
+		Got: fmt.Sprintf("%s (anon %s, file %s; after GC %s)", fmtMiB(float64(res.IdleAboveBareFerry)),
+			fmtMiB(float64(res.IdleAnonAboveBareFerry)), fmtMiB(float64(res.IdleFileAboveBareFerry)), fmtMiB(float64(res.IdleAboveBareFerryAfterGC))),
 		Met: res.IdleAboveBareFerry <= 2<<20,
 	})
 	for _, pc := range res.PerConn {

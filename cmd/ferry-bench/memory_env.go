@@ -503,6 +503,21 @@ func (p *memProc) mem() (*probe.Mem, error) {
 	return &m, nil
 }
 
+// classes asks the probe for the Go runtime's memory classes as they are
+// (no collection first).
+func (p *memProc) classes() (probe.Classes, error) {
+	resp, err := http.Get("http://" + p.probeAddr + "/classes")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var c probe.Classes
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // saveProfile stores one of the probe's profiles (heap, goroutine, cpu)
 // into path.
 func (p *memProc) saveProfile(name, query, path string) error {

@@ -83,9 +83,20 @@ func printMemReport(w io.Writer, r *memReport) {
 		}
 		row("idle RSS above bare", fmt.Sprintf("%s (anon %s, file %s; after GC %s)", fmtMiB(float64(m.IdleAboveBare)),
 			fmtMiB(float64(m.IdleAnonAboveBare)), fmtMiB(float64(m.IdleFileAboveBare)), fmtMiB(float64(m.IdleAboveBareAfterGC))))
-		row("idle RSS above bare-ferry", fmt.Sprintf("%s (anon %s, file %s)", fmtMiB(float64(m.IdleAboveBareFerry)),
-			fmtMiB(float64(m.IdleAnonAboveBareFerry)), fmtMiB(float64(m.IdleFileAboveBareFerry))))
+		row("idle RSS above bare-ferry", fmt.Sprintf("%s (anon %s, file %s; after GC %s, anon %s)", fmtMiB(float64(m.IdleAboveBareFerry)),
+			fmtMiB(float64(m.IdleAnonAboveBareFerry)), fmtMiB(float64(m.IdleFileAboveBareFerry)),
+			fmtMiB(float64(m.IdleAboveBareFerryAfterGC)), fmtMiB(float64(m.IdleAnonAboveBareFerryAfterGC))))
 		fmt.Fprintln(tw, "  (bare: cmd/ferry-bench/bare, importing cmd/ferry's packages; bare-ferry: the Ferry binary stopped after init)")
+		if zero := idleSample(m); zero != nil {
+			if t := fileDiffText(*zero, m.Bare); t != "" {
+				row("file-backed above bare", t)
+			}
+			if t := fileDiffText(*zero, m.BareFerry); t != "" {
+				row("file-backed above bare-ferry", t)
+			}
+			tw.Flush()
+			printBreakdown(w, []memSample{m.Bare, m.BareFerry, *zero})
+		}
 		fmt.Fprintln(tw, "  per connection: (X(K) - X(0)) / K")
 		fmt.Fprintln(tw, "  transport\tK\tRSS\tanon\tfile\tRSS after GC\tlive heap\tstacks\tgoroutines")
 		for _, pc := range m.PerConn {
@@ -128,6 +139,16 @@ func printMemReport(w io.Writer, r *memReport) {
 		}
 	}
 	tw.Flush()
+}
+
+// idleSample is the sample of Ferry with no logins (ferry-0), if any.
+func idleSample(m *memoryResult) *memSample {
+	for i := range m.Samples {
+		if m.Samples[i].Logins == 0 && m.Samples[i].Portals == 0 {
+			return &m.Samples[i]
+		}
+	}
+	return nil
 }
 
 func toMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -40,6 +41,46 @@ type Mem struct {
 	Sys          uint64 `json:"sys"`
 	Goroutines   int    `json:"goroutines"`
 	NumGC        uint32 `json:"num_gc"`
+}
+
+// Classes maps each runtime/metrics memory class (the name without its
+// "/memory/classes/" prefix and ":bytes" suffix, e.g. "heap/objects",
+// "metadata/other", "os-stacks") to its bytes. The classes add up to
+// "total", everything the Go runtime has mapped. C allocations (cgo,
+// SQLite) are not in it; where glibc tells, they are under CMallocHeld
+// and CMallocInUse.
+type Classes map[string]uint64
+
+// Keys of Classes that are not the Go runtime's: what glibc's malloc has
+// taken from the system (mapped, not all of it resident) and how much of
+// that is allocated (mallinfo2).
+const (
+	CMallocHeld  = "c-malloc/held"
+	CMallocInUse = "c-malloc/in-use"
+)
+
+// ReadClasses reads the memory classes now.
+func ReadClasses() Classes {
+	const prefix, suffix = "/memory/classes/", ":bytes"
+	var samples []metrics.Sample
+	for _, d := range metrics.All() {
+		if len(d.Name) > len(prefix) && d.Name[:len(prefix)] == prefix && d.Kind == metrics.KindUint64 {
+			samples = append(samples, metrics.Sample{Name: d.Name})
+		}
+	}
+	metrics.Read(samples)
+	out := make(Classes, len(samples)+2)
+	if held, inUse, ok := cMalloc(); ok {
+		out[CMallocHeld], out[CMallocInUse] = held, inUse
+	}
+	for _, s := range samples {
+		name := s.Name[len(prefix):]
+		if len(name) > len(suffix) && name[len(name)-len(suffix):] == suffix {
+			name = name[:len(name)-len(suffix)]
+		}
+		out[name] = s.Value.Uint64()
+	}
+	return out
 }
 
 func init() {
@@ -71,6 +112,14 @@ func init() {
 			StackInuse: ms.StackInuse, Sys: ms.Sys,
 			Goroutines: runtime.NumGoroutine(), NumGC: ms.NumGC,
 		})
+	})
+	// /classes is the runtime's own account of the memory it mapped
+	// (runtime/metrics /memory/classes/...), read as it is, without a
+	// collection first, so that it describes the process at rest, the
+	// same moment as the RSS read just before it.
+	mux.HandleFunc("/classes", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(ReadClasses())
 	})
 	// /profile/heap, /profile/goroutine, ... in pprof's format (debug=1
 	// for text); /profile/cpu?seconds=N records CPU.
