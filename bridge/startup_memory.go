@@ -12,7 +12,10 @@ import (
 // Go keeps the heap it grew to as headroom for the next collections and
 // returns the rest to the system only slowly, so an idle bridge would
 // carry the burst's size long after. Once the restored logins have
-// settled, Ferry returns that memory once.
+// settled, Ferry returns that memory once. The same holds with no logins
+// at all: the migrations and the homeserver calls of the start leave
+// garbage and SQLite caches behind, so the release then happens at the
+// first check.
 var (
 	// restoreSettleCheck is how often the logins' states are looked at.
 	restoreSettleCheck = time.Second
@@ -22,6 +25,13 @@ var (
 	// freeOSMemory is debug.FreeOSMemory; tests count the calls.
 	freeOSMemory = debug.FreeOSMemory
 )
+
+// ReleaseCMemory, when set, hands memory that the C allocator holds free
+// back to the system; cmd/ferry sets it to glibc's malloc_trim where cgo
+// is on. SQLite allocates its caches with malloc, which
+// debug.FreeOSMemory does not reach, and glibc keeps freed chunks inside
+// its arenas, so emptying SQLite's caches alone leaves RSS as it was.
+var ReleaseCMemory func()
 
 // releaseStartupMemory waits until no restored login is still connecting
 // (or restoreSettleMax has passed), then returns unused memory to the
@@ -42,10 +52,24 @@ func (b *Bridge) releaseStartupMemory() {
 				continue
 			}
 		}
-		freeOSMemory()
-		b.Log.Debug().Msg("Restored logins settled; returned unused memory to the system")
+		b.releaseMemory()
 		return
 	}
+}
+
+// releaseMemory empties SQLite's caches, then returns free Go and C
+// memory to the system.
+func (b *Bridge) releaseMemory() {
+	log := b.Log.With().Str("action", "release startup memory").Logger()
+	if err := b.DB.ReleaseCaches(b.ctx); err != nil {
+		// Only memory stays: the bridge works on.
+		log.Warn().Err(err).Msg("Failed to empty the database's caches")
+	}
+	freeOSMemory()
+	if ReleaseCMemory != nil {
+		ReleaseCMemory()
+	}
+	log.Debug().Msg("Restored logins settled; returned unused memory to the system")
 }
 
 // loginsConnecting counts the running logins still connecting.

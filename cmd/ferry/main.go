@@ -72,6 +72,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		fmt.Fprintf(stderr, "ferry: %v\n", err)
 		return 1
 	}
+	bridge.ReleaseCMemory = releaseCMemory
 	b, err := bridge.New(cfg, connectors(), log)
 	if err != nil {
 		log.Error().Err(err).Msg("Failed to initialise")
