@@ -187,6 +187,8 @@ func (db *Database) ReleaseCaches(ctx context.Context) error {
 	}
 	// Every idle connection has a cache of its own; holding each one taken
 	// makes the pool hand out the next idle one rather than the same again.
+	// Only idle ones are taken: with none left (another query took it
+	// meanwhile) Conn would open a new connection, or wait for one.
 	idle := db.RawDB.Stats().Idle
 	conns := make([]*sql.Conn, 0, idle)
 	defer func() {
@@ -195,6 +197,9 @@ func (db *Database) ReleaseCaches(ctx context.Context) error {
 		}
 	}()
 	for range idle {
+		if db.RawDB.Stats().Idle == 0 {
+			break
+		}
 		c, err := db.RawDB.Conn(ctx)
 		if err != nil {
 			return fmt.Errorf("release SQLite caches: %w", err)
