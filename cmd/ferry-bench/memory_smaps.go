@@ -166,6 +166,7 @@ var goClassRows = []struct{ class, what string }{
 	{"total", "all the Go runtime mapped"},
 	{"c-malloc/held", "C: what glibc's malloc took from the system (mallinfo2; not a Go class)"},
 	{"c-malloc/in-use", "C: of that, allocated (SQLite's caches and schema, cgo)"},
+	{"gc/cycles", "collections finished so far (a count, shown as is)"},
 }
 
 // printBreakdown is the at-rest make-up of the idle processes: smaps per
@@ -208,12 +209,16 @@ func printBreakdown(w io.Writer, samples []memSample) {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, head)
 	for _, c := range goClassRows {
+		val := func(v int64) string { return fmtMiB(float64(v)) }
+		if c.class == "gc/cycles" {
+			val = func(v int64) string { return fmt.Sprint(v) }
+		}
 		row := "  " + c.class + "\t"
 		for _, s := range have {
-			row += fmtMiB(float64(s.GoClasses[c.class])) + "\t"
+			row += val(int64(s.GoClasses[c.class])) + "\t"
 		}
 		for _, s := range have[:len(have)-1] {
-			row += fmtMiB(float64(int64(last.GoClasses[c.class])-int64(s.GoClasses[c.class]))) + "\t"
+			row += val(int64(last.GoClasses[c.class])-int64(s.GoClasses[c.class])) + "\t"
 		}
 		fmt.Fprintln(tw, row)
 	}
