@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -65,12 +66,17 @@ type Connector struct {
 	configure func(*whatsmeow.Client)
 	// fetchAvatar downloads a profile picture URL (WhatsApp's CDN).
 	fetchAvatar func(ctx context.Context, url string) ([]byte, error)
+	// fetchVersion asks WhatsApp for its current web client version.
+	fetchVersion func(ctx context.Context) (*store.WAVersionContainer, error)
 
 	// bg lives from Start to Stop, for background work (ghost refreshes);
 	// Stop waits for that work through wg.
 	bg       context.Context
 	bgCancel context.CancelFunc
 	wg       sync.WaitGroup
+	// versionAsked: the current web client version was asked for since
+	// Start (askWAVersion).
+	versionAsked atomic.Bool
 
 	lock    sync.Mutex
 	clients map[network.LoginID]*Client
@@ -84,6 +90,9 @@ func New() *Connector {
 	return &Connector{
 		wrap:        func(cli *whatsmeow.Client) waClient { return cli },
 		fetchAvatar: httpGet,
+		fetchVersion: func(ctx context.Context) (*store.WAVersionContainer, error) {
+			return whatsmeow.GetLatestVersion(ctx, nil)
+		},
 		clients:     make(map[network.LoginID]*Client),
 		uploadSlots: make(chan struct{}, maxConcurrentUploads),
 	}
@@ -136,8 +145,18 @@ func (c *Connector) Start(ctx context.Context) error {
 	}
 	c.bg, c.bgCancel = context.WithCancel(c.log.WithContext(context.Background()))
 	c.lock.Unlock()
-	c.background(c.updateWAVersion)
+	c.versionAsked.Store(false)
 	return nil
+}
+
+// askWAVersion fetches the current web client version in the background,
+// once per run, when the first login is loaded or started: a bridge with
+// no WhatsApp account has no reason to contact WhatsApp (nor to load TLS
+// roots and an HTTP transport for it).
+func (c *Connector) askWAVersion() {
+	if c.versionAsked.CompareAndSwap(false, true) {
+		c.background(c.updateWAVersion)
+	}
 }
 
 // bgContext is the context of background work: done once Stop is called.
@@ -180,7 +199,7 @@ func setDeviceProps(cfg Config) {
 func (c *Connector) updateWAVersion(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.connectTimeout())
 	defer cancel()
-	version, err := whatsmeow.GetLatestVersion(ctx, nil)
+	version, err := c.fetchVersion(ctx)
 	if err != nil {
 		c.log.Debug().Err(err).Msg("Could not fetch the current WhatsApp web version; using whatsmeow's")
 		return
@@ -230,6 +249,7 @@ func (c *Connector) LoginFlows() []network.LoginFlow {
 // down) still makes a client, which reports that the user must log in
 // again.
 func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (network.Client, error) {
+	c.askWAVersion()
 	var meta loginMetadata
 	if err := json.Unmarshal(login.Metadata, &meta); err != nil || meta.JID == "" {
 		c.log.Warn().Err(err).Str("login", string(login.ID)).Msg("Login has no WhatsApp device JID")

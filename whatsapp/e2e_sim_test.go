@@ -3,12 +3,14 @@ package whatsapp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/jpeg"
 	"regexp"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/proto/waHistorySync"
 	"go.mau.fi/whatsmeow/proto/waWeb"
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
@@ -712,4 +715,29 @@ func TestSimLoginByPairingCode(t *testing.T) {
 	}
 	h.WaitForBotNotice(alice, mgmt, "Logged in to WhatsApp as +4915100000001")
 	h.Command(alice, mgmt, "status", "connected")
+}
+
+// TestSimWebVersionIsAskedForWithTheFirstLogin: a bridge with no WhatsApp
+// account does not contact WhatsApp; the first login asks for the current
+// web client version, once.
+func TestSimWebVersionIsAskedForWithTheFirstLogin(t *testing.T) {
+	sim, conn := startSim(t)
+	var asked atomic.Int32
+	conn.fetchVersion = func(ctx context.Context) (*store.WAVersionContainer, error) {
+		asked.Add(1)
+		return nil, errors.New("not asked in tests")
+	}
+	h := ferrytest.Start(t, ferrytest.Options{}, conn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	h.Command(alice, mgmt, "status", "You have no logins")
+	if n := asked.Load(); n != 0 {
+		t.Errorf("with no login the version was asked for %d times", n)
+	}
+	s := &simScene{sim: sim, conn: conn, h: h, alice: alice, mgmt: mgmt, alicePhone: newPhone(t, sim, "4915100000001", "Alice")}
+	s.loginByQR(t, alice, mgmt, s.alicePhone)
+	h.StopBridge() // waits for the connector's background work
+	if n := asked.Load(); n != 1 {
+		t.Errorf("after a login the version was asked for %d times, want once", n)
+	}
 }

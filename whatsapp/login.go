@@ -44,6 +44,7 @@ func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []strin
 	if c.container == nil {
 		return nil, fmt.Errorf("the WhatsApp network has not been started")
 	}
+	c.askWAVersion()
 	log := c.log.With().Str("action", "login").Stringer("user_id", user).Logger()
 	device := c.container.NewDevice()
 	cli := c.newWAClient(device, log)
