@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -199,6 +200,12 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		done:         make(chan struct{}),
 	}
 	c.lr.r = nc
+	if sc, ok := nc.(syscall.Conn); ok && canPeek {
+		// Plain TCP: wait for data without a buffer (lineReader.fill).
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.lr.rc = rc
+		}
+	}
 	c.isupport.Store(DefaultISupport())
 	if err := c.register(ctx, &cfg); err != nil {
 		nc.Close()

@@ -8,17 +8,20 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"gopkg.in/irc.v4"
 )
 
 const (
-	// readBufSize is the idle read buffer: one ordinary line. It grows for
+	// readBufSize is the read buffer: one ordinary line. It grows for
 	// tag-heavy lines and shrinks back once they are consumed, because a
 	// thousand idle connections each holding 8 KiB is what this package
-	// exists to avoid.
+	// exists to avoid; over plain TCP it is given back while the
+	// connection waits for data (lineReader.fill).
 	readBufSize = 512
 	// maxInLine is the longest incoming line kept: 8191 bytes of server
 	// tags plus a 512-byte line. Longer lines are dropped whole.
@@ -35,7 +38,10 @@ var keepalivePing = []byte("PING ferry-keepalive\r\n")
 // buffer. Unlike bufio.Reader.ReadString, it keeps a partial line across a
 // read-deadline timeout, which the keepalive relies on.
 type lineReader struct {
-	r          io.Reader
+	r io.Reader
+	// rc, when set (plain TCP), lets fill wait for data without holding
+	// a buffer: an idle connection then keeps no read buffer at all.
+	rc         syscall.RawConn
 	buf        []byte
 	start, end int
 	skipping   bool // inside an overlong line, dropping up to its LF
@@ -44,6 +50,10 @@ type lineReader struct {
 	// socket. Atomic because LineReadAt may be called from anywhere.
 	lastRead atomic.Int64
 }
+
+// readBufs recycles the idle-size read buffers that connections waiting
+// for data give back (see fill).
+var readBufs = sync.Pool{New: func() any { return new([readBufSize]byte) }}
 
 // clockBase turns lastRead back into a time.Time that keeps the monotonic
 // clock reading (Add preserves it), so latencies measured from it are
@@ -66,47 +76,97 @@ func (c *Conn) LineReadAt() time.Time {
 // valid until the next call.
 func (lr *lineReader) readLine() ([]byte, error) {
 	for {
-		if i := bytes.IndexByte(lr.buf[lr.start:lr.end], '\n'); i >= 0 {
-			line := lr.buf[lr.start : lr.start+i]
-			lr.start += i + 1
-			if lr.skipping {
-				lr.skipping = false
-				continue
-			}
-			line = bytes.TrimRight(line, "\r")
-			if len(line) == 0 {
-				continue
-			}
+		if line, ok := lr.next(); ok {
 			return line, nil
 		}
-		switch {
-		case lr.start == lr.end:
-			lr.start, lr.end = 0, 0
-			if len(lr.buf) != readBufSize {
-				lr.buf = make([]byte, readBufSize)
-			}
-		case lr.start > 0:
-			lr.end = copy(lr.buf, lr.buf[lr.start:lr.end])
-			lr.start = 0
-		}
-		if lr.end == len(lr.buf) {
-			if len(lr.buf) >= maxInLine {
-				lr.skipping, lr.end = true, 0
-			} else {
-				nb := make([]byte, min(2*len(lr.buf), maxInLine))
-				copy(nb, lr.buf[:lr.end])
-				lr.buf = nb
-			}
-		}
-		n, err := lr.r.Read(lr.buf[lr.end:])
-		if n > 0 {
-			lr.lastRead.Store(int64(max(time.Since(clockBase), 1)))
-		}
-		lr.end += n
-		if err != nil {
+		if err := lr.fill(); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// next returns the next complete line already buffered, without its line
+// ending, or false; the slice is valid until the next fill.
+func (lr *lineReader) next() ([]byte, bool) {
+	for {
+		i := bytes.IndexByte(lr.buf[lr.start:lr.end], '\n')
+		if i < 0 {
+			return nil, false
+		}
+		line := lr.buf[lr.start : lr.start+i]
+		lr.start += i + 1
+		if lr.skipping {
+			lr.skipping = false
+			continue
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			continue
+		}
+		return line, true
+	}
+}
+
+// hasLine reports whether next would return a line (or skip the rest of
+// an overlong one) without reading.
+func (lr *lineReader) hasLine() bool {
+	return bytes.IndexByte(lr.buf[lr.start:lr.end], '\n') >= 0
+}
+
+// fill reads once into the buffer: whatever the connection has, at least
+// one byte. Lines returned by next before are no longer valid.
+func (lr *lineReader) fill() error {
+	switch {
+	case lr.start == lr.end:
+		lr.start, lr.end = 0, 0
+		if lr.rc != nil {
+			// Nothing buffered: give the buffer back while waiting, which
+			// for an idle connection is nearly always.
+			lr.release()
+			if err := lr.waitReadable(); err != nil {
+				return err
+			}
+		}
+		if len(lr.buf) != readBufSize {
+			lr.release()
+			lr.buf = readBufs.Get().(*[readBufSize]byte)[:]
+		}
+	case lr.start > 0:
+		lr.end = copy(lr.buf, lr.buf[lr.start:lr.end])
+		lr.start = 0
+	}
+	if lr.end == len(lr.buf) {
+		if len(lr.buf) >= maxInLine {
+			lr.skipping, lr.end = true, 0
+		} else {
+			nb := make([]byte, min(2*len(lr.buf), maxInLine))
+			copy(nb, lr.buf[:lr.end])
+			lr.release()
+			lr.buf = nb
+		}
+	}
+	n, err := lr.r.Read(lr.buf[lr.end:])
+	if n > 0 {
+		lr.lastRead.Store(int64(max(time.Since(clockBase), 1)))
+	}
+	lr.end += n
+	return err
+}
+
+// release drops the buffer, recycling it if it has the idle size; only
+// when nothing in it is needed any more.
+func (lr *lineReader) release() {
+	if len(lr.buf) == readBufSize {
+		readBufs.Put((*[readBufSize]byte)(lr.buf))
+	}
+	lr.buf = nil
+}
+
+// waitReadable blocks until the socket has data, EOF or an error (which
+// the Read after it then reports as usual), honouring the read deadline,
+// without taking any of it (peekReady).
+func (lr *lineReader) waitReadable() error {
+	return lr.rc.Read(peekReady)
 }
 
 // readLoop is the reader goroutine: it reads lines, keeps the link alive
