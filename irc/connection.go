@@ -263,8 +263,8 @@ func (cl *Client) sendJoin(conn *ircconn.Conn, channel, key string) {
 	}
 }
 
-// handle is ircconn's Handler: it runs on the reader goroutine, never
-// concurrently, and must not block (QueueEvent returns at once).
+// handle is ircconn's Handler: it runs on the connection's reading side,
+// never concurrently, and must not block (QueueEvent returns at once).
 func (cl *Client) handle(msg *irc.Message) {
 	defer func() {
 		if r := recover(); r != nil {

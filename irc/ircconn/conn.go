@@ -80,8 +80,9 @@ type Config struct {
 
 	// Handler receives every message from the server, tags intact, in
 	// order: during registration on Dial's goroutine (001, 005, MOTD,
-	// notices), then on the reader goroutine; never concurrently. It
-	// should return quickly: nothing is read while it runs.
+	// notices), then on a goroutine the reader starts for each batch of
+	// lines it read; never concurrently. It should return quickly:
+	// nothing is read while it runs.
 	Handler func(*irc.Message)
 	// Logger carries the caller's context (network, user); zero: silent.
 	Logger zerolog.Logger
@@ -163,8 +164,14 @@ type Conn struct {
 	quitAt    atomic.Int64  // unix nanos after which the reader gives up waiting for the server to hang up
 	failOnce  sync.Once
 	closeOnce sync.Once
-	batches   map[string]*labelBatch // reader goroutine only
 	inHandler atomic.Bool
+
+	// The reader's side: readLoop and the afterRead goroutine it waits
+	// for (handling) take turns with these, never at once.
+	handling  sync.WaitGroup
+	pinged    bool                   // keepalive PING sent, no line since
+	readEnded bool                   // the reader is done
+	batches   map[string]*labelBatch // open labeled-response batches
 }
 
 // Dial connects and registers. It returns once the server has welcomed the

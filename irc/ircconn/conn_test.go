@@ -31,7 +31,7 @@ func connGoroutines() string {
 	buf = buf[:runtime.Stack(buf, true)]
 	var out []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "ircconn.(*Conn).readLoop") || strings.Contains(g, "ircconn.(*Conn).writeLoop") {
+		if strings.Contains(g, "ircconn.(*Conn).readLoop") || strings.Contains(g, "ircconn.(*Conn).afterRead") || strings.Contains(g, "ircconn.(*Conn).writeLoop") {
 			out = append(out, g)
 		}
 	}

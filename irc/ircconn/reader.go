@@ -169,43 +169,50 @@ func (lr *lineReader) waitReadable() error {
 	return lr.rc.Read(peekReady)
 }
 
-// readLoop is the reader goroutine: it reads lines, keeps the link alive
-// with the read deadline and hands messages to the handler.
+// readLoop is the reader goroutine: it waits for lines with the read
+// deadline that keeps the link alive, and hands what it read to
+// afterRead. It lives as long as the connection, parked in a read nearly
+// all that time, so it runs nothing else: the handler's call chain (the
+// caller's bridging code, logging, JSON) needs several KiB of stack, and a
+// goroutine parked in the poller keeps any stack it has grown to (the
+// runtime shrinks a stack only while less than a quarter of it is in
+// use). afterRead gets a goroutine of its own for each batch of lines,
+// whose stack goes when it ends, and an idle connection keeps only this
+// one at its starting size.
 func (c *Conn) readLoop() {
 	defer c.exit()
-	pinged := false
-	for {
+	for !c.readEnded {
 		switch qa := c.quitAt.Load(); {
 		case qa != 0:
 			c.nc.SetReadDeadline(time.Unix(0, qa))
-		case !pinged:
+		case !c.pinged:
 			c.nc.SetReadDeadline(time.Now().Add(c.idle))
 		}
-		line, err := c.lr.readLine()
-		if err != nil {
-			var ne net.Error
-			isTimeout := errors.As(err, &ne) && ne.Timeout()
-			switch {
-			case c.quitAt.Load() != 0 || c.isQuitting():
-				c.fail(ErrClosed)
-			case isTimeout && !pinged:
-				// Silence for IdleTimeout: ask. The writer sends it
-				// ahead of queued chat lines.
-				pinged = true
-				c.nc.SetReadDeadline(time.Now().Add(c.pingTimeout))
-				c.wmu.Lock()
-				c.q.pushUrgent(keepalivePing, false)
-				c.wmu.Unlock()
-				c.signal()
-				continue
-			case isTimeout:
-				c.fail(ErrPingTimeout)
-			default:
-				c.fail(c.readError(err))
-			}
+		err := c.lr.fill()
+		if err == nil && !c.lr.hasLine() {
+			continue // part of a line: read on
+		}
+		// The reader waits, so lines are handled in order, never
+		// concurrently, and nothing more is read while the handler runs.
+		c.handling.Add(1)
+		go c.afterRead(err)
+		c.handling.Wait()
+	}
+}
+
+// afterRead handles the lines fill read, or its error, for readLoop.
+func (c *Conn) afterRead(err error) {
+	defer c.handling.Done()
+	if err != nil {
+		c.readFailed(err)
+		return
+	}
+	c.pinged = false
+	for {
+		line, ok := c.lr.next()
+		if !ok {
 			return
 		}
-		pinged = false
 		c.logWire("in", line)
 		msg, err := irc.ParseMessage(string(line))
 		if err != nil {
@@ -213,6 +220,32 @@ func (c *Conn) readLoop() {
 		}
 		c.incoming(msg)
 	}
+}
+
+// readFailed acts on a read error: a keepalive PING after the first
+// timeout, otherwise the end of the connection (readEnded).
+func (c *Conn) readFailed(err error) {
+	var ne net.Error
+	isTimeout := errors.As(err, &ne) && ne.Timeout()
+	switch {
+	case c.quitAt.Load() != 0 || c.isQuitting():
+		c.fail(ErrClosed)
+	case isTimeout && !c.pinged:
+		// Silence for IdleTimeout: ask. The writer sends it ahead of
+		// queued chat lines.
+		c.pinged = true
+		c.nc.SetReadDeadline(time.Now().Add(c.pingTimeout))
+		c.wmu.Lock()
+		c.q.pushUrgent(keepalivePing, false)
+		c.wmu.Unlock()
+		c.signal()
+		return
+	case isTimeout:
+		c.fail(ErrPingTimeout)
+	default:
+		c.fail(c.readError(err))
+	}
+	c.readEnded = true
 }
 
 func (c *Conn) isQuitting() bool {
