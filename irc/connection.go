@@ -91,6 +91,9 @@ func (cl *Client) run(ctx context.Context, done chan struct{}) {
 	}()
 	attempt := 0
 	for ctx.Err() == nil {
+		if !cl.connectTurn(ctx) {
+			return
+		}
 		conn, err := cl.dial(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -169,12 +172,26 @@ func sleepCtx(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	return true
 }
 
-func (cl *Client) dial(ctx context.Context) (*ircconn.Conn, error) {
+// connectTurn waits for a connect slot (irc.max_concurrent_connects),
+// which dial gives back; false when ctx ended first. It is a function of
+// its own, called from run, so that the logins waiting for their turn
+// wait with a shallow stack rather than inside dial's large frame: the
+// runtime sizes new goroutines' stacks from the average in use at the
+// last collection, and logins restored at start, waiting here by the
+// hundred, would otherwise start every connection's reader with a stack
+// twice the size it needs.
+func (cl *Client) connectTurn(ctx context.Context) bool {
 	select {
 	case cl.c.connectSem <- struct{}{}:
+		return true
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return false
 	}
+}
+
+// dial connects and registers; the caller holds a connect slot
+// (connectTurn), which dial gives back.
+func (cl *Client) dial(ctx context.Context) (*ircconn.Conn, error) {
 	defer func() { <-cl.c.connectSem }()
 	cl.report(network.StateConnecting, "")
 	cl.lock.Lock()
