@@ -63,8 +63,8 @@ type Client struct {
 	channels map[string]*channelState // joined on the current connection
 	pending  map[string]bool          // channels we sent JOIN for
 	parting  map[string]bool          // channels we sent PART for
-	nicks    map[string]string        // casefolded -> nick as last seen
-	batches  map[string]string        // open batch reference -> type
+	nicks    map[string]string        // casefolded -> nick as last seen; nil until one is
+	batches  map[string]string        // open batch reference -> type; nil until one opens
 	split    splitHold                // leaves held during a netsplit
 	stopped  bool
 	cancel   context.CancelFunc
@@ -85,7 +85,10 @@ var (
 func newClient(c *Connector, cfg *NetworkConfig, login *network.Login, meta loginMeta) *Client {
 	var log zerolog.Logger
 	if c.host != nil {
-		log = c.host.Log().With().Str("login", string(login.ID)).Logger()
+		// A hook rather than With(): With copies the context into a new
+		// 500-byte buffer for every logger, which a thousand idle logins
+		// would each keep; the hook adds the field when a line is written.
+		log = c.host.Log().Hook(loginField(login.ID))
 	}
 	copied := *login
 	return &Client{
@@ -94,10 +97,16 @@ func newClient(c *Connector, cfg *NetworkConfig, login *network.Login, meta logi
 		channels: make(map[string]*channelState),
 		pending:  make(map[string]bool),
 		parting:  make(map[string]bool),
-		nicks:    make(map[string]string),
-		batches:  make(map[string]string),
 		wake:     make(chan struct{}, 1),
 	}
+}
+
+// loginField is the zerolog hook that adds "login" to every line a
+// client (and its ircconn.Conn) logs.
+type loginField network.LoginID
+
+func (f loginField) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str("login", string(f))
 }
 
 func (cl *Client) cm() ircconn.CaseMapping { return cl.c.caseMapping(cl.netName) }
@@ -250,6 +259,9 @@ func (cl *Client) seeNick(nick string) {
 	cl.lock.Lock()
 	if len(cl.nicks) > 10000 {
 		clear(cl.nicks)
+	}
+	if cl.nicks == nil {
+		cl.nicks = make(map[string]string)
 	}
 	cl.nicks[folded] = nick
 	cl.lock.Unlock()

@@ -338,6 +338,9 @@ func (cl *Client) trackBatch(msg *irc.Message) bool {
 	cl.lock.Lock()
 	defer cl.lock.Unlock()
 	if msg.Params[0][0] == '+' {
+		if cl.batches == nil {
+			cl.batches = make(map[string]string)
+		}
 		if len(cl.batches) < 100 {
 			cl.batches[ref] = msg.Param(1)
 		}

@@ -64,6 +64,9 @@ func (cl *Client) handleNames(msg *irc.Message) {
 		}
 		f := cl.fold(nick)
 		ch.names[f] = modes
+		if cl.nicks == nil {
+			cl.nicks = make(map[string]string)
+		}
 		if len(cl.nicks) < 10000 {
 			cl.nicks[f] = nick
 		}
