@@ -22,10 +22,8 @@ func (cl *Client) startRegain(conn *ircconn.Conn) {
 	var mu sync.Mutex // orders the assignment of t before its use in f
 	var t *time.Timer
 	f := func() {
-		select {
-		case <-conn.Done():
+		if conn.Ended() {
 			return
-		default:
 		}
 		cl.regainNick(conn)
 		mu.Lock()

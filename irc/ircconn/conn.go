@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unique"
 
 	"github.com/rs/zerolog"
 	"gopkg.in/irc.v4"
@@ -88,6 +90,16 @@ type Config struct {
 	Logger zerolog.Logger
 }
 
+// settings are the parts of a Config a Conn keeps. Every connection to a
+// network has the same ones, so they are interned (Conn.set) rather than
+// copied into each Conn.
+type settings struct {
+	wantCaps                                  string // Config.Caps, space-separated
+	idle, pingTimeout, writeTimeout, quitWait time.Duration
+	rate                                      time.Duration // 0: unlimited
+	burst, queueSize                          int
+}
+
 func (cfg *Config) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -129,11 +141,8 @@ type Conn struct {
 	log     zerolog.Logger
 	handler func(*irc.Message)
 
-	wantNick                                  string
-	wantCaps                                  []string
-	idle, pingTimeout, writeTimeout, quitWait time.Duration
-	rate                                      time.Duration // 0: unlimited
-	burst, queueSize                          int
+	wantNick string
+	set      unique.Handle[settings]
 
 	isupport atomic.Pointer[ISupport]
 
@@ -148,29 +157,32 @@ type Conn struct {
 	err      error
 	srvErr   *ServerError // last ERROR line, the likely cause of the EOF after it
 
-	wmu      sync.Mutex // guards the write side, down to ended
+	wmu      sync.Mutex // guards the write side, down to done
 	q        writeQueue
-	quitting bool
+	quitting bool // Close or a QUIT was sent: nothing more is queued
+	closing  bool // fail ran: the writer stops, nothing is queued
 	// The writer goroutine runs only while there is something to write
 	// (see signal): an idle connection keeps just its reader, not a
 	// second goroutine and stack.
 	writerOn  bool
-	live      int           // goroutines running: the reader, and the writer if on
-	ended     bool          // live reached 0 and done is closed
-	afterDone []func()      // AfterDone's functions, run once ended
-	wake      chan struct{} // cap 1: "the queue changed"
-	closing   chan struct{} // closed by fail
-	done      chan struct{} // closed when the reader and any writer have exited
-	quitAt    atomic.Int64  // unix nanos after which the reader gives up waiting for the server to hang up
-	failOnce  sync.Once
-	closeOnce sync.Once
+	ended     bool     // live reached 0: done is closed (if made)
+	live      int32    // goroutines running: the reader, and the writer if on
+	afterDone []func() // AfterDone's functions, run once ended
+	// wake (cap 1, "the queue changed") is made by the writer the first
+	// time it waits for flood control, and done by the first Done: most
+	// connections never need either, and each channel costs 96 bytes.
+	wake      chan struct{}
+	done      chan struct{}
+	quitAt    atomic.Int64 // unix nanos after which the reader gives up waiting for the server to hang up
 	inHandler atomic.Bool
+	failed    atomic.Bool // fail has run (first cause wins)
+	closed    atomic.Bool // Close has run
 
 	// The reader's side: readLoop and the afterRead goroutine it waits
 	// for (handling) take turns with these, never at once.
+	pinged    bool // keepalive PING sent, no line since
+	readEnded bool // the reader is done
 	handling  sync.WaitGroup
-	pinged    bool                   // keepalive PING sent, no line since
-	readEnded bool                   // the reader is done
 	batches   map[string]*labelBatch // open labeled-response batches
 }
 
@@ -190,23 +202,21 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		return nil, err
 	}
 	c := &Conn{
-		nc:           nc,
-		log:          cfg.Logger,
-		handler:      cfg.Handler,
-		wantNick:     cfg.Nick,
-		wantCaps:     cfg.Caps,
-		idle:         cfg.IdleTimeout,
-		pingTimeout:  cfg.PingTimeout,
-		writeTimeout: cfg.WriteTimeout,
-		quitWait:     cfg.QuitTimeout,
-		rate:         cfg.Rate,
-		burst:        cfg.Burst,
-		queueSize:    cfg.QueueSize,
-		wake:         make(chan struct{}, 1),
-		closing:      make(chan struct{}),
-		done:         make(chan struct{}),
+		nc:       nc,
+		log:      cfg.Logger,
+		handler:  cfg.Handler,
+		wantNick: cfg.Nick,
+		set: unique.Make(settings{
+			wantCaps:     strings.Join(cfg.Caps, " "),
+			idle:         cfg.IdleTimeout,
+			pingTimeout:  cfg.PingTimeout,
+			writeTimeout: cfg.WriteTimeout,
+			quitWait:     cfg.QuitTimeout,
+			rate:         cfg.Rate,
+			burst:        cfg.Burst,
+			queueSize:    cfg.QueueSize,
+		}),
 	}
-	c.lr.r = nc
 	if sc, ok := nc.(syscall.Conn); ok && canPeek {
 		// Plain TCP: wait for data without a buffer (lineReader.fill).
 		if rc, err := sc.SyscallConn(); err == nil {
@@ -344,15 +354,31 @@ func (c *Conn) RegainNick() error {
 
 // Done is closed when the connection has ended and its goroutines have
 // exited.
-func (c *Conn) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.ended {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+// Ended reports whether the connection has ended and its goroutines have
+// exited, as a closed Done would, without making Done's channel.
+func (c *Conn) Ended() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.ended
+}
 
 // Err says why the connection ended (nil while it runs): ErrClosed after
 // Close, a *ServerError after an ERROR line, ErrPingTimeout, or the I/O
 // error. KindOf classifies it.
 func (c *Conn) Err() error {
-	select {
-	case <-c.done:
-	default:
+	if !c.Ended() {
 		return nil
 	}
 	c.mu.Lock()
@@ -367,7 +393,7 @@ func (c *Conn) Err() error {
 // before the handler returns; Done tells when it has. It always returns
 // nil; Err says how the connection ended.
 func (c *Conn) Close(reason string) error {
-	c.closeOnce.Do(func() {
+	if !c.closed.Swap(true) {
 		quit := &irc.Message{Command: "QUIT", Params: []string{reason}}
 		line, err := appendMessage(nil, quit, "")
 		if err != nil {
@@ -380,19 +406,21 @@ func (c *Conn) Close(reason string) error {
 		c.wmu.Unlock()
 		c.resolveLabels(dropped, ErrClosed)
 		c.signal()
-	})
+	}
 	if c.inHandler.Load() {
 		return nil
 	}
 	// The writer has WriteTimeout to get the QUIT out and the reader
 	// QuitTimeout after that; this timer only guards against a bug.
-	timer := time.NewTimer(c.writeTimeout + c.quitWait + time.Second)
+	set := c.set.Value()
+	timer := time.NewTimer(set.writeTimeout + set.quitWait + time.Second)
 	defer timer.Stop()
+	done := c.Done()
 	select {
-	case <-c.done:
+	case <-done:
 	case <-timer.C:
 		c.fail(ErrClosed)
-		<-c.done
+		<-done
 	}
 	return nil
 }
@@ -400,21 +428,31 @@ func (c *Conn) Close(reason string) error {
 // fail ends the connection with err as its cause (the first cause wins)
 // and wakes both goroutines.
 func (c *Conn) fail(err error) {
-	c.failOnce.Do(func() {
-		c.mu.Lock()
-		if c.err == nil {
-			c.err = err
+	if c.failed.Swap(true) {
+		return
+	}
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	labels := c.labels
+	c.labels = nil
+	c.mu.Unlock()
+	c.wmu.Lock()
+	c.closing = true
+	wake := c.wake
+	c.wmu.Unlock()
+	if wake != nil {
+		select {
+		case wake <- struct{}{}: // a writer waiting for flood control stops
+		default:
 		}
-		labels := c.labels
-		c.labels = nil
-		c.mu.Unlock()
-		close(c.closing)
-		c.nc.Close()
-		c.log.Debug().Err(err).Str("kind", KindOf(err).String()).Msg("IRC connection ended")
-		for _, ch := range labels {
-			ch <- LabeledReply{Err: ErrClosed}
-		}
-	})
+	}
+	c.nc.Close()
+	c.log.Debug().Err(err).Str("kind", KindOf(err).String()).Msg("IRC connection ended")
+	for _, ch := range labels {
+		ch <- LabeledReply{Err: ErrClosed}
+	}
 }
 
 // exit is deferred by both goroutines; the last one out closes done.
@@ -425,14 +463,18 @@ func (c *Conn) exit() {
 	c.live--
 	last := c.live == 0
 	var after []func()
+	var done chan struct{}
 	if last {
 		c.q.clear()
 		c.ended = true
 		after, c.afterDone = c.afterDone, nil
+		done = c.done
 	}
 	c.wmu.Unlock()
 	if last {
-		close(c.done)
+		if done != nil {
+			close(done)
+		}
 		for _, f := range after {
 			go f()
 		}

@@ -398,6 +398,9 @@ func TestAfterDone(t *testing.T) {
 		t.Fatalf("ran while the connection was up: %v", err)
 	case <-time.After(50 * time.Millisecond):
 	}
+	if c.Ended() || c.Err() != nil {
+		t.Fatalf("up, yet Ended() = %v, Err() = %v", c.Ended(), c.Err())
+	}
 	fc.nc.Close() // the server goes away
 	select {
 	case err := <-ran:
@@ -406,6 +409,9 @@ func TestAfterDone(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("did not run after the connection ended")
+	}
+	if !c.Ended() {
+		t.Error("Ended() = false after the end")
 	}
 	c.AfterDone(func() { ran <- nil })
 	select {

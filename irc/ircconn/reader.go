@@ -38,7 +38,6 @@ var keepalivePing = []byte("PING ferry-keepalive\r\n")
 // buffer. Unlike bufio.Reader.ReadString, it keeps a partial line across a
 // read-deadline timeout, which the keepalive relies on.
 type lineReader struct {
-	r io.Reader
 	// rc, when set (plain TCP), lets fill wait for data without holding
 	// a buffer: an idle connection then keeps no read buffer at all.
 	rc         syscall.RawConn
@@ -74,12 +73,12 @@ func (c *Conn) LineReadAt() time.Time {
 
 // readLine returns the next line without its line ending; the slice is
 // valid until the next call.
-func (lr *lineReader) readLine() ([]byte, error) {
+func (lr *lineReader) readLine(r io.Reader) ([]byte, error) {
 	for {
 		if line, ok := lr.next(); ok {
 			return line, nil
 		}
-		if err := lr.fill(); err != nil {
+		if err := lr.fill(r); err != nil {
 			return nil, err
 		}
 	}
@@ -113,9 +112,10 @@ func (lr *lineReader) hasLine() bool {
 	return bytes.IndexByte(lr.buf[lr.start:lr.end], '\n') >= 0
 }
 
-// fill reads once into the buffer: whatever the connection has, at least
-// one byte. Lines returned by next before are no longer valid.
-func (lr *lineReader) fill() error {
+// fill reads once from r (the connection) into the buffer: whatever it
+// has, at least one byte. Lines returned by next before are no longer
+// valid.
+func (lr *lineReader) fill(r io.Reader) error {
 	switch {
 	case lr.start == lr.end:
 		lr.start, lr.end = 0, 0
@@ -145,7 +145,7 @@ func (lr *lineReader) fill() error {
 			lr.buf = nb
 		}
 	}
-	n, err := lr.r.Read(lr.buf[lr.end:])
+	n, err := r.Read(lr.buf[lr.end:])
 	if n > 0 {
 		lr.lastRead.Store(int64(max(time.Since(clockBase), 1)))
 	}
@@ -186,9 +186,9 @@ func (c *Conn) readLoop() {
 		case qa != 0:
 			c.nc.SetReadDeadline(time.Unix(0, qa))
 		case !c.pinged:
-			c.nc.SetReadDeadline(time.Now().Add(c.idle))
+			c.nc.SetReadDeadline(time.Now().Add(c.set.Value().idle))
 		}
-		err := c.lr.fill()
+		err := c.lr.fill(c.nc)
 		if err == nil && !c.lr.hasLine() {
 			continue // part of a line: read on
 		}
@@ -234,7 +234,7 @@ func (c *Conn) readFailed(err error) {
 		// Silence for IdleTimeout: ask. The writer sends it ahead of
 		// queued chat lines.
 		c.pinged = true
-		c.nc.SetReadDeadline(time.Now().Add(c.pingTimeout))
+		c.nc.SetReadDeadline(time.Now().Add(c.set.Value().pingTimeout))
 		c.wmu.Lock()
 		c.q.pushUrgent(keepalivePing, false)
 		c.wmu.Unlock()
@@ -376,7 +376,7 @@ func (c *Conn) capUpdate(msg *irc.Message) {
 		for _, tok := range names {
 			n, _, _ := strings.Cut(tok, "=")
 			_, have := slices.BinarySearch(c.caps, n)
-			if !have && n != "sasl" && slices.Contains(c.wantCaps, n) {
+			if !have && n != "sasl" && slices.Contains(strings.Fields(c.set.Value().wantCaps), n) {
 				req = append(req, n)
 			}
 		}

@@ -40,7 +40,7 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 // wait when nc is plain TCP and peek says it can.
 func newTestLineReader(t *testing.T, nc net.Conn, peek bool) *lineReader {
 	t.Helper()
-	lr := &lineReader{r: nc}
+	lr := &lineReader{}
 	if peek {
 		rc, err := nc.(syscall.Conn).SyscallConn()
 		if err != nil {
@@ -74,7 +74,7 @@ func TestLineReader(t *testing.T) {
 			}
 			want := func(line string) {
 				t.Helper()
-				got, err := lr.readLine()
+				got, err := lr.readLine(nc)
 				if err != nil {
 					t.Fatalf("want %q, got error %v", line, err)
 				}
@@ -116,7 +116,7 @@ func TestLineReader(t *testing.T) {
 			write("PING :par")
 			time.Sleep(20 * time.Millisecond)
 			nc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-			if _, err := lr.readLine(); !errors.Is(err, os.ErrDeadlineExceeded) {
+			if _, err := lr.readLine(nc); !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("got %v, want a deadline error", err)
 			}
 			nc.SetReadDeadline(time.Now().Add(fakeTimeout))
@@ -125,7 +125,7 @@ func TestLineReader(t *testing.T) {
 
 			// Waiting with nothing buffered holds no buffer when peeking.
 			nc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-			if _, err := lr.readLine(); !errors.Is(err, os.ErrDeadlineExceeded) {
+			if _, err := lr.readLine(nc); !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("got %v, want a deadline error", err)
 			}
 			if m.peek && lr.buf != nil {
@@ -137,7 +137,7 @@ func TestLineReader(t *testing.T) {
 			write("PING :last\r\n")
 			srv.Close()
 			want("PING :last")
-			if _, err := lr.readLine(); !errors.Is(err, io.EOF) {
+			if _, err := lr.readLine(nc); !errors.Is(err, io.EOF) {
 				t.Fatalf("got %v, want EOF", err)
 			}
 		})

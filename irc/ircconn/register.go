@@ -94,7 +94,7 @@ func (r *registration) serverReason() *ServerError {
 	}
 	r.c.nc.SetReadDeadline(d)
 	for {
-		line, err := r.c.lr.readLine()
+		line, err := r.c.lr.readLine(r.c.nc)
 		if err != nil {
 			return nil
 		}
@@ -133,7 +133,7 @@ func (r *registration) run() error {
 		return err
 	}
 	for {
-		line, err := c.lr.readLine()
+		line, err := c.lr.readLine(c.nc)
 		if err != nil {
 			var ne net.Error
 			switch {

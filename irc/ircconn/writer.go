@@ -51,7 +51,9 @@ type writeQueue struct {
 	targets []*targetQueue // round-robin order; all non-empty
 	n       int            // lines in general and targets
 	seq     uint64
-	tat     time.Time // flood control: theoretical arrival time (GCRA)
+	// tat is flood control's theoretical arrival time (GCRA), as time
+	// since clockBase (a time.Time would take three words); 0: none yet.
+	tat time.Duration
 }
 
 func (q *writeQueue) pushUrgent(line []byte, quit bool) {
@@ -183,11 +185,12 @@ func (q *writeQueue) wait(now time.Time, rate time.Duration, burst int) time.Dur
 	if rate <= 0 {
 		return 0
 	}
-	t := q.tat
-	if t.Before(now) {
-		t = now
+	n := now.Sub(clockBase)
+	t := n
+	if q.tat != 0 {
+		t = max(q.tat, n)
 	}
-	if d := t.Sub(now) - time.Duration(burst-1)*rate; d > 0 {
+	if d := t - n - time.Duration(burst-1)*rate; d > 0 {
 		return d
 	}
 	return 0
@@ -199,10 +202,11 @@ func (q *writeQueue) take(now time.Time, rate time.Duration) {
 	if rate <= 0 {
 		return
 	}
-	if q.tat.Before(now) {
-		q.tat = now
+	n := now.Sub(clockBase)
+	if q.tat == 0 || q.tat < n {
+		q.tat = n
 	}
-	q.tat = q.tat.Add(rate)
+	q.tat += rate
 }
 
 // signal wakes the writer, or starts it if it is not running; it never
@@ -214,14 +218,20 @@ func (c *Conn) signal() {
 		c.writerOn = true
 		c.live++
 	}
+	wake := c.wake
 	c.wmu.Unlock()
 	if start {
 		go c.writeLoop()
 		return
 	}
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	// A nil wake means the writer has never waited for flood control,
+	// so it is not waiting now: it sees the queue the next time it takes
+	// the lock, before any wait (which makes wake first).
+	if wake != nil {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -229,16 +239,25 @@ func (c *Conn) signal() {
 // the queue is empty.
 func (c *Conn) writeLoop() {
 	defer c.exit()
+	set := c.set.Value()
 	var timer *time.Timer // made on first need, then reused
 	for {
 		c.wmu.Lock()
+		if c.closing {
+			c.wmu.Unlock()
+			return
+		}
 		var it queued
 		ok := false
 		now := time.Now()
 		if len(c.q.urgent) > 0 {
 			it, ok = c.q.pop()
 		} else if c.q.hasNormal() {
-			if d := c.q.wait(now, c.rate, c.burst); d > 0 {
+			if d := c.q.wait(now, set.rate, set.burst); d > 0 {
+				if c.wake == nil {
+					c.wake = make(chan struct{}, 1)
+				}
+				wake := c.wake
 				c.wmu.Unlock()
 				if timer == nil {
 					timer = time.NewTimer(d)
@@ -247,18 +266,15 @@ func (c *Conn) writeLoop() {
 				}
 				select {
 				case <-timer.C:
-				case <-c.wake: // maybe an urgent line or a purge
+				case <-wake: // maybe an urgent line, a purge or fail
 					timer.Stop()
-				case <-c.closing:
-					timer.Stop()
-					return
 				}
 				continue
 			}
 			it, ok = c.q.pop()
 		}
 		if ok {
-			c.q.take(now, c.rate)
+			c.q.take(now, set.rate)
 		} else {
 			// Nothing left: end. The next line queued starts a writer
 			// again (signal), so an idle connection holds no goroutine
@@ -269,7 +285,7 @@ func (c *Conn) writeLoop() {
 		if !ok {
 			return
 		}
-		c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+		c.nc.SetWriteDeadline(time.Now().Add(set.writeTimeout))
 		c.logWire("out", it.line)
 		if _, err := c.nc.Write(it.line); err != nil {
 			c.fail(c.writeError(err))
@@ -298,7 +314,7 @@ func (c *Conn) writeError(err error) error {
 // could reset the connection before the server has read the QUIT, and the
 // quit reason would be lost.
 func (c *Conn) afterQuit() {
-	deadline := time.Now().Add(c.quitWait)
+	deadline := time.Now().Add(c.set.Value().quitWait)
 	c.quitAt.Store(deadline.UnixNano())
 	c.nc.SetReadDeadline(deadline)
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
@@ -379,13 +395,7 @@ func (c *Conn) enqueue(msg *irc.Message, label string, written func(time.Time)) 
 	}
 	var dropped []string
 	c.wmu.Lock()
-	select {
-	case <-c.closing:
-		c.wmu.Unlock()
-		return ErrClosed
-	default:
-	}
-	if c.quitting {
+	if c.closing || c.quitting {
 		c.wmu.Unlock()
 		return ErrClosed
 	}
@@ -397,7 +407,7 @@ func (c *Conn) enqueue(msg *irc.Message, label string, written func(time.Time)) 
 		dropped = c.q.clear()
 		c.q.pushUrgent(line, true)
 	default:
-		if c.q.n >= c.queueSize {
+		if c.q.n >= c.set.Value().queueSize {
 			c.wmu.Unlock()
 			return ErrQueueFull
 		}
