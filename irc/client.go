@@ -67,8 +67,8 @@ type Client struct {
 	batches  map[string]string        // open batch reference -> type; nil until one opens
 	split    splitHold                // leaves held during a netsplit
 	stopped  bool
-	cancel   context.CancelFunc
-	done     chan struct{}
+	cancel   context.CancelFunc // the connection loop's current round's, while it dials or backs off
+	done     chan struct{}      // the running connection loop's (see run); nil when none runs
 	wake     chan struct{}
 }
 

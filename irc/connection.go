@@ -26,26 +26,29 @@ var (
 func (cl *Client) Connect(ctx context.Context) {
 	cl.lock.Lock()
 	defer cl.lock.Unlock()
-	if cl.cancel != nil || cl.stopped {
+	if cl.done != nil || cl.stopped {
 		return
 	}
-	runCtx, cancel := context.WithCancel(cl.c.ctx)
-	cl.cancel = cancel
-	cl.done = make(chan struct{})
-	go cl.run(runCtx, cl.done)
+	done := make(chan struct{})
+	cl.done = done
+	go cl.run(done, 0)
 }
 
 // Disconnect quits and stops reconnecting; Connect may start again.
 func (cl *Client) Disconnect() {
 	cl.lock.Lock()
-	cancel, done, conn := cl.cancel, cl.done, cl.conn
-	cl.cancel, cl.done = nil, nil
+	done, cancel := cl.done, cl.cancel
+	cl.done, cl.cancel = nil, nil
 	cl.lock.Unlock()
-	if cancel == nil {
+	if done == nil {
 		return
 	}
-	cancel()
-	if conn != nil {
+	if cancel != nil {
+		cancel() // a dial or back-off in progress
+	}
+	// Read after clearing cl.done: a connection the loop publishes from
+	// now on, it closes itself (see run).
+	if conn := cl.currentConn(); conn != nil {
 		_ = conn.Close("Ferry bridge disconnecting")
 	}
 	<-done
@@ -77,67 +80,99 @@ func backoff(attempt int, kind ircconn.Kind) time.Duration {
 	return d + jitter
 }
 
-// run dials until connected, then hands the connection over and ends:
-// while connected the login holds no goroutine of its own (an idle login
-// costs only its connection's reader), and the connection's end, or
-// ctx's, starts the next round (afterConnection). done is closed when the
-// loop has stopped for good.
-func (cl *Client) run(ctx context.Context, done chan struct{}) {
-	handedOver := false
-	defer func() {
-		if !handedOver {
-			close(done)
-		}
-	}()
-	attempt := 0
-	for ctx.Err() == nil {
-		if !cl.connectTurn(ctx) {
-			return
-		}
-		conn, err := cl.dial(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			kind := ircconn.KindOf(err)
-			cl.log.Warn().Err(err).Stringer("kind", kind).Int("attempt", attempt).Msg("IRC connection failed")
-			var se *secretError
-			if kind == ircconn.KindBadPassword || kind == ircconn.KindSASL || errors.As(err, &se) {
-				cl.report(network.StateBadCredentials, err.Error()+" (fix it with `irc password` or `irc sasl`)")
-				// Wait for new credentials (or a restart) instead of retrying.
-				select {
-				case <-ctx.Done():
-					return
-				case <-cl.wake:
-				}
-				attempt = 0
-				continue
-			}
-			cl.report(network.StateTransientDisconnect, err.Error())
-			if !sleepCtx(ctx, backoff(attempt, kind), cl.wake) {
-				return
-			}
-			attempt++
-			continue
-		}
-		cl.report(network.StateConnected, "")
-		cl.onConnected(conn)
-		stopWatching := context.AfterFunc(ctx, func() { _ = conn.Close("Ferry bridge disconnecting") })
-		conn.AfterDone(func() {
-			stopWatching()
-			cl.afterConnection(ctx, done, conn)
-		})
-		handedOver = true
+// run dials until connected (after waiting delay), then hands the
+// connection over and ends: while connected the login holds no goroutine
+// of its own (an idle login costs only its connection's reader), and the
+// connection's end starts the next round (afterConnection). done is this
+// loop's, closed when it has stopped for good; Disconnect stops it by
+// clearing cl.done. Each round has a context of its own, cancelled
+// once connected, rather than the loop one for its whole life: a
+// context that lives as long as the connection keeps its done channel,
+// the children map that dialing made in it, and the watcher that closed
+// the connection with it, some 600 bytes per idle login.
+func (cl *Client) run(done chan struct{}, delay time.Duration) {
+	cl.lock.Lock()
+	if cl.done != done {
+		cl.lock.Unlock()
+		close(done) // Disconnect came between rounds
 		return
+	}
+	ctx, cancel := context.WithCancel(cl.c.ctx)
+	cl.cancel = cancel
+	cl.lock.Unlock()
+	conn := cl.connectRound(ctx, delay)
+	if conn == nil {
+		cancel()
+		close(done)
+		return
+	}
+	cl.report(network.StateConnected, "")
+	cl.onConnected(conn)
+	cl.lock.Lock()
+	stopped := cl.done != done
+	if !stopped {
+		cl.cancel = nil
+	}
+	cl.lock.Unlock()
+	cancel()
+	conn.AfterDone(func() { cl.afterConnection(done, conn) })
+	if stopped {
+		// Disconnect cleared cl.done before onConnected published conn,
+		// so it may not have seen conn: close it here.
+		_ = conn.Close("Ferry bridge disconnecting")
 	}
 }
 
-// afterConnection runs when a connection has ended: it reports why, waits
-// the back-off and dials again (on its own goroutine, which run then
-// becomes), unless ctx has ended.
-func (cl *Client) afterConnection(ctx context.Context, done chan struct{}, conn *ircconn.Conn) {
+// connectRound waits delay, then dials until connected; nil once ctx has
+// ended.
+func (cl *Client) connectRound(ctx context.Context, delay time.Duration) *ircconn.Conn {
+	if delay > 0 && !sleepCtx(ctx, delay, cl.wake) {
+		return nil
+	}
+	attempt := 0
+	for ctx.Err() == nil {
+		if !cl.connectTurn(ctx) {
+			return nil
+		}
+		conn, err := cl.dial(ctx)
+		if err == nil {
+			return conn
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		kind := ircconn.KindOf(err)
+		cl.log.Warn().Err(err).Stringer("kind", kind).Int("attempt", attempt).Msg("IRC connection failed")
+		var se *secretError
+		if kind == ircconn.KindBadPassword || kind == ircconn.KindSASL || errors.As(err, &se) {
+			cl.report(network.StateBadCredentials, err.Error()+" (fix it with `irc password` or `irc sasl`)")
+			// Wait for new credentials (or a restart) instead of retrying.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-cl.wake:
+			}
+			attempt = 0
+			continue
+		}
+		cl.report(network.StateTransientDisconnect, err.Error())
+		if !sleepCtx(ctx, backoff(attempt, kind), cl.wake) {
+			return nil
+		}
+		attempt++
+	}
+	return nil
+}
+
+// afterConnection runs when a connection has ended: it reports why and
+// starts the next round after the back-off (on its own goroutine, which
+// run then becomes), unless the loop has been stopped.
+func (cl *Client) afterConnection(done chan struct{}, conn *ircconn.Conn) {
 	cl.onDisconnected(conn)
-	if ctx.Err() != nil {
+	cl.lock.Lock()
+	stopped := cl.done != done
+	cl.lock.Unlock()
+	if stopped || cl.c.ctx.Err() != nil {
 		close(done)
 		return
 	}
@@ -145,11 +180,7 @@ func (cl *Client) afterConnection(ctx context.Context, done chan struct{}, conn 
 	kind := ircconn.KindOf(err)
 	cl.log.Info().AnErr("reason", err).Stringer("kind", kind).Msg("IRC connection ended")
 	cl.report(network.StateTransientDisconnect, errString(err))
-	if !sleepCtx(ctx, backoff(0, kind), cl.wake) {
-		close(done)
-		return
-	}
-	cl.run(ctx, done)
+	cl.run(done, backoff(0, kind))
 }
 
 func errString(err error) string {
