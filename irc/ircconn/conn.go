@@ -151,7 +151,7 @@ type Conn struct {
 	user     string // learned from the server; "" until then
 	host     string
 	account  string
-	caps     []string // enabled, sorted
+	caps     *capSet // enabled, shared with other connections (internCaps)
 	labels   map[string]chan LabeledReply
 	labelSeq uint64
 	err      error
@@ -331,14 +331,14 @@ func (c *Conn) ISupport() *ISupport { return c.isupport.Load() }
 func (c *Conn) Caps() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Clone(c.caps)
+	return slices.Clone(c.caps.list())
 }
 
 // HasCap reports whether capability name is enabled.
 func (c *Conn) HasCap(name string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := slices.BinarySearch(c.caps, name)
+	_, ok := slices.BinarySearch(c.caps.list(), name)
 	return ok
 }
 

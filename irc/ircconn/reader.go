@@ -290,22 +290,22 @@ func (c *Conn) incoming(msg *irc.Message) {
 		// its source says (InspIRCd 3 puts the new nick there).
 		if c.isSelf(msg.Prefix) || c.isLabeledReply(msg) {
 			c.mu.Lock()
-			c.nick = msg.Param(0)
+			c.nick = strings.Clone(msg.Param(0))
 			c.mu.Unlock()
 		}
 	case "CHGHOST": // :nick!old@old CHGHOST newuser newhost
 		if c.isSelf(msg.Prefix) && len(msg.Params) >= 2 {
 			c.mu.Lock()
-			c.user, c.host = msg.Params[0], msg.Params[1]
+			c.user, c.host = strings.Clone(msg.Params[0]), strings.Clone(msg.Params[1])
 			c.mu.Unlock()
 		}
 	case "396": // RPL_VISIBLEHOST <nick> <host> :is now your displayed host
 		c.mu.Lock()
-		c.host = msg.Param(1)
+		c.host = strings.Clone(msg.Param(1))
 		c.mu.Unlock()
 	case "900":
 		c.mu.Lock()
-		c.account = msg.Param(2)
+		c.account = strings.Clone(msg.Param(2))
 		c.mu.Unlock()
 	case "901": // RPL_LOGGEDOUT
 		c.mu.Lock()
@@ -325,7 +325,7 @@ func (c *Conn) incoming(msg *irc.Message) {
 		if p := msg.Prefix; p != nil && p.User != "" && p.Host != "" && c.isSelf(p) {
 			c.mu.Lock()
 			if c.user != p.User || c.host != p.Host {
-				c.user, c.host = p.User, p.Host
+				c.user, c.host = strings.Clone(p.User), strings.Clone(p.Host)
 			}
 			c.mu.Unlock()
 		}
@@ -358,24 +358,30 @@ func (c *Conn) capUpdate(msg *irc.Message) {
 	names := strings.Fields(msg.Trailing())
 	c.mu.Lock()
 	var req []string
+	// The set is shared (internCaps): changes make a new one.
+	caps := c.caps.list()
 	switch strings.ToUpper(msg.Param(1)) {
 	case "ACK":
+		caps = slices.Clone(caps)
 		for _, n := range names {
 			if strings.HasPrefix(n, "-") {
-				c.caps = slices.DeleteFunc(c.caps, func(s string) bool { return s == n[1:] })
-			} else if _, ok := slices.BinarySearch(c.caps, n); !ok {
-				c.caps = append(c.caps, n)
-				slices.Sort(c.caps)
+				caps = slices.DeleteFunc(caps, func(s string) bool { return s == n[1:] })
+			} else if _, ok := slices.BinarySearch(caps, n); !ok {
+				caps = append(caps, n)
+				slices.Sort(caps)
 			}
 		}
+		c.caps = internCaps(caps)
 	case "DEL":
+		caps = slices.Clone(caps)
 		for _, n := range names {
-			c.caps = slices.DeleteFunc(c.caps, func(s string) bool { return s == n })
+			caps = slices.DeleteFunc(caps, func(s string) bool { return s == n })
 		}
+		c.caps = internCaps(caps)
 	case "NEW":
 		for _, tok := range names {
 			n, _, _ := strings.Cut(tok, "=")
-			_, have := slices.BinarySearch(c.caps, n)
+			_, have := slices.BinarySearch(caps, n)
 			if !have && n != "sasl" && slices.Contains(strings.Fields(c.set.Value().wantCaps), n) {
 				req = append(req, n)
 			}

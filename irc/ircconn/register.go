@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unique"
 
 	"gopkg.in/irc.v4"
 )
@@ -166,16 +165,11 @@ func (r *registration) finish() error {
 	// from the registration's lines (see internISupport).
 	c.isupport.Store(internISupport(r.is))
 	slices.Sort(r.enabled)
-	caps := slices.Compact(r.enabled)
-	for i, name := range caps {
-		// The names are substrings of the CAP ACK line; canonical copies
-		// let that line go.
-		caps[i] = unique.Make(name).Value()
-	}
+	caps := internCaps(slices.Compact(r.enabled))
 	c.mu.Lock()
-	c.caps = slices.Clip(caps)
+	c.caps = caps
 	c.mu.Unlock()
-	c.log.Debug().Str("nick", c.nick).Strs("caps", c.caps).Msg("IRC registration complete")
+	c.log.Debug().Str("nick", c.nick).Strs("caps", caps.names).Msg("IRC registration complete")
 	return nil
 }
 
@@ -202,7 +196,7 @@ func (r *registration) handle(msg *irc.Message) (done bool, err error) {
 	case "AUTHENTICATE":
 		return false, r.handleAuthenticate(msg)
 	case "900": // RPL_LOGGEDIN <nick> <nick!user@host> <account> :text
-		c.account = msg.Param(2)
+		c.account = strings.Clone(msg.Param(2))
 		r.learnSource(msg.Param(1))
 		return false, nil
 	case "903", "907": // success; 907: already authenticated
@@ -237,7 +231,7 @@ func (r *registration) handle(msg *irc.Message) (done bool, err error) {
 		return false, &ServerError{Kind: kind, Command: "ERROR", Reason: reason}
 	case "001":
 		r.welcome = true
-		c.nick = msg.Param(0)
+		c.nick = strings.Clone(msg.Param(0))
 		if f := strings.Fields(msg.Trailing()); len(f) > 0 {
 			r.learnSource(f[len(f)-1])
 		}
@@ -251,7 +245,7 @@ func (r *registration) handle(msg *irc.Message) (done bool, err error) {
 			r.is.Parse(msg.Params[1 : len(msg.Params)-1])
 		}
 	case "396": // RPL_VISIBLEHOST <nick> <host> :text
-		c.host = msg.Param(1)
+		c.host = strings.Clone(msg.Param(1))
 	case "376", "422":
 		if r.welcome {
 			c.deliver(msg)
@@ -266,7 +260,7 @@ func (r *registration) handle(msg *irc.Message) (done bool, err error) {
 func (r *registration) learnSource(s string) {
 	p := irc.ParsePrefix(s)
 	if p.User != "" && p.Host != "" && r.is.Equal(p.Name, r.c.nick) {
-		r.c.user, r.c.host = p.User, p.Host
+		r.c.user, r.c.host = strings.Clone(p.User), strings.Clone(p.Host)
 	}
 }
 

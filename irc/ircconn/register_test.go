@@ -417,3 +417,38 @@ func selfSigned(t *testing.T, cn string) tls.Certificate {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
+
+// TestCapsSharedCopyOnWrite: connections with the same capabilities
+// share them, and a CAP DEL, ACK or NEW on one leaves the other's alone.
+func TestCapsSharedCopyOnWrite(t *testing.T) {
+	s := newFakeServer(t)
+	const offered = "batch echo-message labeled-response cap-notify"
+	a, fa := mustDial(t, s, Config{Nick: "a"}, offered)
+	b, _ := mustDial(t, s, Config{Nick: "b"}, offered)
+	want := []string{"batch", "cap-notify", "echo-message", "labeled-response"}
+	if !equalStrings(a.Caps(), want) || !equalStrings(b.Caps(), want) {
+		t.Fatalf("caps %q and %q, want %q", a.Caps(), b.Caps(), want)
+	}
+	done := make(chan struct{})
+	fa.send(":irc.test CAP a DEL :echo-message")
+	fa.send(":irc.test CAP a NEW :server-time")
+	fa.expect("CAP REQ server-time")
+	fa.send(":irc.test CAP a ACK :server-time")
+	go func() {
+		defer close(done)
+		for !a.HasCap("server-time") {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(fakeTimeout):
+		t.Fatal("the ACK was not applied")
+	}
+	if got, want := a.Caps(), []string{"batch", "cap-notify", "labeled-response", "server-time"}; !equalStrings(got, want) {
+		t.Errorf("a: caps %q, want %q", got, want)
+	}
+	if !equalStrings(b.Caps(), want) {
+		t.Errorf("b: caps %q changed with a's, want %q", b.Caps(), want)
+	}
+}
