@@ -285,7 +285,7 @@ func (cl *Client) onConnected(conn *ircconn.Conn) {
 	if !is.Equal(conn.Nick(), wanted) {
 		cl.log.Info().Str("nick", conn.Nick()).Str("wanted", wanted).Msg("Connected with a fallback nick; will try to regain ours")
 	}
-	cl.startRegain(conn)
+	cl.armRegain(conn)
 	for _, ch := range channels {
 		cl.sendJoin(conn, ch.Name, ch.Key)
 	}
@@ -298,6 +298,7 @@ func (cl *Client) onDisconnected(conn *ircconn.Conn) {
 		cl.conn = nil
 		cl.nick = ""
 		clear(cl.channels)
+		cl.stopRegain()
 	}
 }
 
@@ -342,6 +343,9 @@ func (cl *Client) handle(msg *irc.Message) {
 		cl.handleQuit(msg)
 	case "NICK":
 		cl.handleNick(msg)
+		cl.rearmRegain() // ours may have changed away from the wanted one
+	case "432", "433", "435", "436", "437", "438", "447", "484":
+		cl.rearmRegain() // a NICK of ours refused (also `irc nick`'s)
 	case "MODE":
 		cl.handleMode(msg)
 	case "TOPIC":

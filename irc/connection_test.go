@@ -13,12 +13,14 @@ import (
 // loopServer is a minimal IRC server for the connection loop: in mode
 // "register" it welcomes every client, in "silent" it accepts and never
 // answers, in "refuse" it hangs up at once. accepted receives each
-// connection's server end; quits each QUIT line.
+// connection's server end; quits each QUIT line, nicks each NICK line
+// after registration.
 type loopServer struct {
 	ln       net.Listener
 	mode     string
 	accepted chan net.Conn
 	quits    chan string
+	nicks    chan string
 }
 
 func newLoopServer(t *testing.T, mode string) *loopServer {
@@ -27,7 +29,7 @@ func newLoopServer(t *testing.T, mode string) *loopServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &loopServer{ln: ln, mode: mode, accepted: make(chan net.Conn, 16), quits: make(chan string, 16)}
+	s := &loopServer{ln: ln, mode: mode, accepted: make(chan net.Conn, 16), quits: make(chan string, 16), nicks: make(chan string, 16)}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -51,6 +53,7 @@ func (s *loopServer) serve(nc net.Conn) {
 	nc.SetDeadline(time.Now().Add(20 * time.Second))
 	br := bufio.NewReader(nc)
 	write := func(line string) { _, _ = nc.Write([]byte(line + "\r\n")) }
+	registered := false
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -69,6 +72,11 @@ func (s *loopServer) serve(nc net.Conn) {
 		case "USER":
 			write(":srv 001 me :Welcome")
 			write(":srv 422 me :No MOTD")
+			registered = true
+		case "NICK":
+			if registered {
+				s.nicks <- line
+			}
 		case "QUIT":
 			s.quits <- line
 			write("ERROR :Closing link")
@@ -169,5 +177,50 @@ func TestConnectionEndReconnects(t *testing.T) {
 	first.Close()
 	accepted(t, s)
 	waitFor(t, "a new connection", func() bool { c := cl.currentConn(); return c != nil && c != conn })
+	disconnect(t, cl)
+}
+
+// TestRegainOnlyWhileNeeded: a login with its wanted nick runs no regain
+// timer; once the server renames it, it asks for its nick again, and
+// again while it lacks it.
+func TestRegainOnlyWhileNeeded(t *testing.T) {
+	regainInterval.setForTest(t, 50*time.Millisecond)
+	s := newLoopServer(t, "register")
+	cl := loopClient(t, s)
+	cl.Connect(t.Context())
+	var srv net.Conn
+	select {
+	case srv = <-s.accepted:
+	case <-time.After(waitLong):
+		t.Fatal("the client did not connect")
+	}
+	waitFor(t, "the connection", func() bool { return cl.currentNick() == "me" })
+	time.Sleep(200 * time.Millisecond) // several intervals
+	cl.lock.Lock()
+	armed := cl.regain != nil
+	cl.lock.Unlock()
+	if armed {
+		t.Error("a regain timer runs although the login has its nick")
+	}
+	select {
+	case line := <-s.nicks:
+		t.Fatalf("asked for a nick it has: %q", line)
+	default:
+	}
+
+	// Services rename us: the login asks for its nick back, repeatedly.
+	if _, err := srv.Write([]byte(":me!u@h NICK Guest1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case line := <-s.nicks:
+			if line != "NICK me" {
+				t.Fatalf("sent %q", line)
+			}
+		case <-time.After(waitLong):
+			t.Fatalf("did not ask for its nick (%d)", i)
+		}
+	}
 	disconnect(t, cl)
 }

@@ -1,7 +1,6 @@
 package irc
 
 import (
-	"sync"
 	"time"
 
 	"gopkg.in/irc.v4"
@@ -14,25 +13,76 @@ import (
 // holder's QUIT or NICK, when seen, asks at once. Tests shorten it.
 var regainInterval = newDuration(time.Minute)
 
-// startRegain asks for the wanted nick every regainInterval until conn
-// ends. It is a re-armed timer, not a goroutine with a ticker: nearly
-// every connection has its nick and only compares two strings once a
-// minute, which should not cost each idle login a goroutine stack.
-func (cl *Client) startRegain(conn *ircconn.Conn) {
-	var mu sync.Mutex // orders the assignment of t before its use in f
-	var t *time.Timer
-	f := func() {
-		if conn.Ended() {
-			return
-		}
-		cl.regainNick(conn)
-		mu.Lock()
-		t.Reset(regainInterval.get())
-		mu.Unlock()
+// regainTimer asks for the wanted nick every regainInterval while conn
+// runs and the login does not have it. It is armed only then (see
+// armRegain): nearly every connection has its nick, and a timer per
+// idle login that only compares two strings once a minute cost each of
+// them some 170 bytes. A re-armed timer, not a goroutine with a ticker,
+// so that a login waiting for its nick holds no goroutine stack either.
+type regainTimer struct {
+	t    *time.Timer
+	conn *ircconn.Conn
+}
+
+// armRegain starts the regain timer for conn, the current connection,
+// when the login lacks its wanted nick and the timer is not running. It
+// is called wherever the nick can come apart from the wanted one: at
+// connect, when our nick changes, and when a NICK is refused (also the
+// answer to `irc nick`, which changes the wanted nick before asking).
+func (cl *Client) armRegain(conn *ircconn.Conn) {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	if cl.regain != nil || cl.conn != conn || !cl.lacksNick() {
+		return
 	}
-	mu.Lock()
-	t = time.AfterFunc(regainInterval.get(), f)
-	mu.Unlock()
+	rt := &regainTimer{conn: conn}
+	rt.t = time.AfterFunc(regainInterval.get(), func() { cl.regainTick(rt) })
+	cl.regain = rt
+}
+
+// rearmRegain is armRegain for the current connection, from its handler.
+func (cl *Client) rearmRegain() {
+	if conn := cl.currentConn(); conn != nil {
+		cl.armRegain(conn)
+	}
+}
+
+// regainTick is rt's timer: it asks for the wanted nick and runs again
+// later, or stops for good once the nick is ours or the connection over
+// (armRegain starts another when needed).
+func (cl *Client) regainTick(rt *regainTimer) {
+	cl.lock.Lock()
+	if cl.regain != rt {
+		cl.lock.Unlock()
+		return
+	}
+	if rt.conn.Ended() || cl.conn != rt.conn || !cl.lacksNick() {
+		cl.regain = nil
+		cl.lock.Unlock()
+		return
+	}
+	cl.lock.Unlock()
+	cl.regainNick(rt.conn)
+	cl.lock.Lock()
+	if cl.regain == rt {
+		rt.t.Reset(regainInterval.get())
+	}
+	cl.lock.Unlock()
+}
+
+// stopRegain stops the regain timer; cl.lock must be held.
+func (cl *Client) stopRegain() {
+	if cl.regain != nil {
+		cl.regain.t.Stop()
+		cl.regain = nil
+	}
+}
+
+// lacksNick reports whether the login is connected with another nick
+// than the wanted one; cl.lock must be held.
+func (cl *Client) lacksNick() bool {
+	wanted, have := cl.meta.Nick, cl.nick
+	return wanted != "" && have != "" && cl.fold(have) != cl.fold(wanted)
 }
 
 // wantsNick reports whether the login wants nick (casefolded compare) and
