@@ -451,11 +451,11 @@ func (p *memProc) rss() (rssInfo, error) {
 		default:
 			continue
 		}
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		n, err := parseKB(v)
 		if err != nil {
 			return r, fmt.Errorf("/proc status %s: %w", key, err)
 		}
-		*dst = kb * 1024
+		*dst = n
 		found++
 	}
 	if found < 3 {

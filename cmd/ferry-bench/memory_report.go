@@ -18,14 +18,7 @@ func dialOnce(addr string) (net.Conn, error) {
 func printMemReport(w io.Writer, r *memReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "  %s\t%v\n", k, v) }
-	fmt.Fprintln(tw, "Machine")
-	row("cores", r.Machine.Cores)
-	row("cpu", r.Machine.CPU)
-	row("go", r.Machine.GoVersion)
-	row("os / kernel", r.Machine.OS+" / "+r.Machine.Kernel)
-	row("dendrite", r.Machine.DendriteVersion)
-	row("inspircd", r.Machine.InspIRCdVersion)
-	row("time", r.Machine.Time)
+	printMachine(tw, r.Machine)
 	s := r.Settings
 	fmt.Fprintln(tw, "Settings")
 	row("scenario", s.Scenario)

@@ -135,11 +135,11 @@ func parseSmaps(r io.Reader, exe string) ([]smapsPart, error) {
 		default:
 			continue
 		}
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
+		n, err := parseKB(val)
 		if err != nil {
 			return nil, fmt.Errorf("smaps %s: %w", key, err)
 		}
-		*dst += kb << 10
+		*dst += n
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -250,4 +250,10 @@ func fileDiffText(a, b memSample) string {
 	}
 	return fmt.Sprintf("text %s, rodata %s, data %s, libraries %s, other files %s",
 		d("binary text"), d("binary rodata"), d("binary data+bss"), d("shared libraries"), d("other files"))
+}
+
+// parseKB reads a /proc value such as "  1234 kB" (status, smaps) as bytes.
+func parseKB(v string) (uint64, error) {
+	kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+	return kb << 10, err
 }

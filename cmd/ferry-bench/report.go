@@ -51,17 +51,23 @@ func describeMachine() machine {
 	return m
 }
 
+// printMachine writes the Machine section every report starts with.
+func printMachine(w io.Writer, m machine) {
+	row := func(k string, v any) { fmt.Fprintf(w, "  %s\t%v\n", k, v) }
+	fmt.Fprintln(w, "Machine")
+	row("cores", m.Cores)
+	row("cpu", m.CPU)
+	row("go", m.GoVersion)
+	row("os / kernel", m.OS+" / "+m.Kernel)
+	row("dendrite", m.DendriteVersion)
+	row("inspircd", m.InspIRCdVersion)
+	row("time", m.Time)
+}
+
 func printReport(w io.Writer, r *report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "  %s\t%v\n", k, v) }
-	fmt.Fprintln(tw, "Machine")
-	row("cores", r.Machine.Cores)
-	row("cpu", r.Machine.CPU)
-	row("go", r.Machine.GoVersion)
-	row("os / kernel", r.Machine.OS+" / "+r.Machine.Kernel)
-	row("dendrite", r.Machine.DendriteVersion)
-	row("inspircd", r.Machine.InspIRCdVersion)
-	row("time", r.Machine.Time)
+	printMachine(tw, r.Machine)
 	fmt.Fprintln(tw, "Settings")
 	s := r.Settings
 	row("scenario", s.Scenario)

@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"weak"
 )
 
 // CaseMapping is an ISUPPORT CASEMAPPING value.
@@ -301,44 +299,17 @@ func unescapeISupport(v string) string {
 }
 
 // isupportCache lets connections that were sent the same ISUPPORT share
-// one *ISupport. A bridge keeps hundreds of connections to one server,
-// and each would otherwise keep its own copy of the same forty-odd tokens
-// and, through the substrings, the 005 lines they were cut from: a few
-// KiB per idle connection. Entries are weak, so an ISUPPORT no connection
-// uses any more is collected; dead entries are swept as the map grows.
-var isupportCache struct {
-	sync.Mutex
-	m     map[string]weak.Pointer[ISupport]
-	sweep int // sweep dead entries when len(m) reaches this
-}
+// one *ISupport: each would otherwise keep its own copy of the same
+// forty-odd tokens and, through the substrings, the 005 lines they were
+// cut from, a few KiB per idle connection.
+var isupportCache weakCache[ISupport]
 
 // internISupport returns the shared ISupport equal to is, making a
 // detached copy of is the shared one if there is none yet. is must not
 // be changed afterwards (Conns never change a published ISupport).
 func internISupport(is *ISupport) *ISupport {
 	key := strings.Join(is.tokens, "\n") // tokens hold no line breaks
-	isupportCache.Lock()
-	defer isupportCache.Unlock()
-	if wp, ok := isupportCache.m[key]; ok {
-		if shared := wp.Value(); shared != nil && shared.sameAs(is) {
-			return shared
-		}
-	}
-	shared := is.detached()
-	if isupportCache.m == nil {
-		isupportCache.m = make(map[string]weak.Pointer[ISupport])
-		isupportCache.sweep = 16
-	}
-	if len(isupportCache.m) >= isupportCache.sweep {
-		for k, wp := range isupportCache.m {
-			if wp.Value() == nil {
-				delete(isupportCache.m, k)
-			}
-		}
-		isupportCache.sweep = max(16, 2*len(isupportCache.m))
-	}
-	isupportCache.m[strings.Clone(key)] = weak.Make(shared)
-	return shared
+	return isupportCache.intern(key, is.sameAs, is.detached)
 }
 
 // sameAs reports whether is and o say the same in every field.

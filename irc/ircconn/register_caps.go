@@ -4,9 +4,7 @@ import (
 	"encoding/base64"
 	"slices"
 	"strings"
-	"sync"
 	"unique"
-	"weak"
 
 	"gopkg.in/irc.v4"
 )
@@ -203,45 +201,21 @@ func (s *capSet) list() []string {
 	return s.names
 }
 
-// capCache lets connections with the same capabilities share one capSet:
-// a bridge keeps hundreds of connections to one server, and each would
-// otherwise keep its own slice of the same sixteen names (256 bytes).
-// Entries are weak, so a set no connection uses any more is collected;
-// dead entries are swept as the map grows.
-var capCache struct {
-	sync.Mutex
-	m     map[string]weak.Pointer[capSet]
-	sweep int // sweep dead entries when len(m) reaches this
-}
+// capCache lets connections with the same capabilities share one
+// capSet instead of each keeping its own slice of the same sixteen names
+// (256 bytes).
+var capCache weakCache[capSet]
 
 // internCaps returns the shared capSet of names (sorted, no duplicates).
 // The names may be substrings of a CAP line: the shared set holds
 // canonical copies, so that the line can go.
 func internCaps(names []string) *capSet {
 	key := strings.Join(names, " ") // capability names hold no spaces
-	capCache.Lock()
-	defer capCache.Unlock()
-	if wp, ok := capCache.m[key]; ok {
-		if shared := wp.Value(); shared != nil {
-			return shared
+	return capCache.intern(key, func(*capSet) bool { return true }, func() *capSet {
+		shared := &capSet{names: make([]string, len(names))}
+		for i, n := range names {
+			shared.names[i] = unique.Make(n).Value()
 		}
-	}
-	shared := &capSet{names: make([]string, len(names))}
-	for i, n := range names {
-		shared.names[i] = unique.Make(n).Value()
-	}
-	if capCache.m == nil {
-		capCache.m = make(map[string]weak.Pointer[capSet])
-		capCache.sweep = 16
-	}
-	if len(capCache.m) >= capCache.sweep {
-		for k, wp := range capCache.m {
-			if wp.Value() == nil {
-				delete(capCache.m, k)
-			}
-		}
-		capCache.sweep = max(16, 2*len(capCache.m))
-	}
-	capCache.m[strings.Clone(key)] = weak.Make(shared)
-	return shared
+		return shared
+	})
 }
