@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -191,43 +190,6 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
 	}
 	res, err := client.Send(ctx, out)
 	return p.storeSent(ctx, evt, login, res, err, timed)
-}
-
-// sendAhead sends out and, once the network has placed it (see
-// OutgoingMeta.Placed), leaves its outcome to a tail so that the next
-// message can go (ahead.go).
-func (p *Portal) sendAhead(ctx context.Context, item *queueItem, evt *event.Event, client network.Client, login *network.Login, out *network.OutgoingMessage, timed func(bool)) error {
-	placed := make(chan struct{})
-	var once sync.Once
-	out.Placed = func() { once.Do(func() { close(placed) }) }
-	type outcome struct {
-		res *network.SendResult
-		err error
-	}
-	result := make(chan outcome, 1)
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				result <- outcome{nil, fmt.Errorf("panic in the network's Send: %v", r)}
-			}
-		}()
-		res, err := client.Send(ctx, out)
-		result <- outcome{res, err}
-	}()
-	select {
-	case o := <-result:
-		return p.storeSent(ctx, evt, login, o.res, o.err, timed)
-	case <-placed:
-	}
-	p.goAhead(ctx, item, matrixFlightKey(evt.ID), evt.Sender, func() error {
-		o := <-result
-		err := p.storeSent(ctx, evt, login, o.res, o.err, timed)
-		if err != nil {
-			p.reportFailure(ctx, evt, err)
-		}
-		return err
-	})
-	return nil
 }
 
 // storeSent records what Send returned for a Matrix message.
