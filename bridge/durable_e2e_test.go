@@ -2,10 +2,12 @@ package bridge_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"go.mau.fi/util/dbutil"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -112,4 +114,93 @@ func TestIdlePortalsWakeUp(t *testing.T) {
 		}
 	}
 	assertInOrder(t, s.alice, room, s.bob, "wake", 9)
+}
+
+// TestFailedStoreSendsOnce: an event is handled only once it is stored.
+// When the store fails, the homeserver gets an error and sends the
+// transaction again; the message reaches the network once, the command is
+// answered once, and neither is replayed by a restart.
+func TestFailedStoreSendsOnce(t *testing.T) {
+	sc := newScene(t, false)
+	h, alice, cl := sc.h, sc.alice, sc.cl
+	ctx := h.Context(2 * time.Minute)
+	room := sc.openPortal(t, "open the room")
+	db := h.Bridge.DB
+
+	// A trigger refuses to store the transaction's second event, as a full
+	// disk or a lost database connection would. The first must not be
+	// stored either, or the retry would take it for a redelivery.
+	if db.Dialect != dbutil.SQLite {
+		t.Skip("the refusing trigger is written for SQLite, the harness's database")
+	}
+	if _, err := db.Exec(ctx, `CREATE TRIGGER ferrytest_refuse BEFORE INSERT ON matrix_event
+		WHEN NEW.event_id = '$command-stored-at-the-second-try' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	event := func(eventID string, room id.RoomID, body string) string {
+		return fmt.Sprintf(`{"type":"m.room.message","event_id":%q,"room_id":%q,"sender":%q,"origin_server_ts":%d,"content":{"msgtype":"m.text","body":%q}}`,
+			eventID, room, alice.UserID, time.Now().UnixMilli(), body)
+	}
+	message := func(eventID, body string) string {
+		return `{"events":[` + event(eventID, room, body) + `]}`
+	}
+	base := h.Config.AppService.Address + "/_matrix/app/v1/transactions/"
+	token := h.Config.AppService.HSToken
+	// A message to the network and a command to the bot.
+	once := `{"events":[` + event("$stored-at-the-second-try", room, "stored at the second try") + "," +
+		event("$command-stored-at-the-second-try", sc.mgmt, "version") + `]}`
+	if code := appserviceRequest(t, http.MethodPut, base+"refused", token, once); code != http.StatusInternalServerError {
+		t.Fatalf("a transaction that could not be stored answered %d, want 500", code)
+	}
+
+	if _, err := db.Exec(ctx, `DROP TRIGGER ferrytest_refuse`); err != nil {
+		t.Fatal(err)
+	}
+	if code := appserviceRequest(t, http.MethodPut, base+"retried", token, once); code != http.StatusOK {
+		t.Fatalf("the retried transaction answered %d", code)
+	}
+	if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != "stored at the second try" {
+		t.Fatalf("the network got %q", got)
+	}
+	if code := appserviceRequest(t, http.MethodPut, base+"marker", token, message("$marker", "marker")); code != http.StatusOK {
+		t.Fatalf("the marker's transaction answered %d", code)
+	}
+	if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != "marker" {
+		t.Fatalf("after the retried transaction the network got %q, want the marker", got)
+	}
+
+	// The bot answers commands in a room one after the other, so once it
+	// has answered a later one, every answer to the retried one is in.
+	h.Command(alice, sc.mgmt, "help", "Show Ferry's version.")
+	answers := 0
+	for _, evt := range alice.Events(sc.mgmt) {
+		if msg := evt.Content.AsMessage(); evt.Sender == h.BotMXID && msg != nil && strings.HasPrefix(msg.Body, "Ferry ") {
+			answers++
+		}
+	}
+	if answers != 1 {
+		t.Errorf("the bot answered the version command %d times, want once", answers)
+	}
+
+	// All are marked handled, so a restart replays none.
+	for deadline := time.Now().Add(waitLong); ; time.Sleep(20 * time.Millisecond) {
+		pending, err := db.MatrixEvents.Pending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still pending after they were handled: %v", pending[0].EventID)
+		}
+	}
+	h.StopBridge()
+	h.StartBridge()
+	if code := appserviceRequest(t, http.MethodPut, base+"after-restart", token, message("$after-restart", "after restart")); code != http.StatusOK {
+		t.Fatalf("the transaction after the restart answered %d", code)
+	}
+	if got := expectOut[*network.OutgoingMessage](t, sc.tn.Client("alice")).Content.Body; got != "after restart" {
+		t.Fatalf("after the restart the network got %q first", got)
+	}
 }
