@@ -81,7 +81,9 @@ func BenchmarkMessageLookup(b *testing.B) {
 func BenchmarkMatrixEventQueue(b *testing.B) {
 	data := json.RawMessage(`{"type":"m.room.message","sender":"@alice:example.org","content":{"msgtype":"m.text","body":"hello there"}}`)
 	for name, db := range benchDatabases(b) {
-		ctx := context.Background()
+		// Cancellable, as a request's context is.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
 		b.Run(name+"/enqueue", func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				evt := &database.QueuedEvent{EventID: id.EventID(fmt.Sprintf("$enq-%d", i)), RoomID: "!bench:example.org", Data: data}

@@ -140,6 +140,9 @@ func Open(dbType, uri string, log zerolog.Logger) (*Database, error) {
 		_ = raw.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	if dialect == dbutil.SQLite {
+		inner.LoggingDB.UnderlyingExecable = uncancelledSQLite{raw}
+	}
 	inner.Owner = Owner
 	inner.VersionTable = VersionTable
 	inner.UpgradeTable = upgrades.Table

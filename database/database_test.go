@@ -181,3 +181,24 @@ func TestSQLiteConcurrentWriters(t *testing.T) {
 		t.Errorf("handled %d events, want %d", n, workers*rounds)
 	}
 }
+
+// On SQLite a statement runs to its end even when the caller's context is
+// cancelled (see uncancelledSQLite); on PostgreSQL cancellation stops it.
+func TestStatementsAndCancellation(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := db.MatrixEvents.Enqueue(cancelled, []*database.QueuedEvent{qe("$cancelled")})
+		stored, _ := db.MatrixEvents.Pending(context.Background())
+		switch db.Dialect {
+		case dbutil.SQLite:
+			if err != nil || len(stored) != 1 {
+				t.Errorf("SQLite: Enqueue with a cancelled context = %v, stored %d events, want it stored", err, len(stored))
+			}
+		case dbutil.Postgres:
+			if !errors.Is(err, context.Canceled) || len(stored) != 0 {
+				t.Errorf("PostgreSQL: Enqueue with a cancelled context = %v, stored %d events, want context.Canceled and nothing", err, len(stored))
+			}
+		}
+	})
+}

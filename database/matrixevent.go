@@ -82,7 +82,7 @@ func (q *MatrixEventQuery) Enqueue(ctx context.Context, evts []*QueuedEvent) ([]
 	fresh := make([]*QueuedEvent, 0, len(evts))
 	seqs := make([]int64, 0, len(evts))
 	received := make([]time.Time, 0, len(evts))
-	err := q.qh.GetDB().DoTxn(ctx, nil, func(ctx context.Context) error {
+	insertAll := func(ctx context.Context) error {
 		// Reset on every attempt so a retried function starts clean.
 		fresh, seqs, received = fresh[:0], seqs[:0], received[:0]
 		for _, evt := range evts {
@@ -103,7 +103,16 @@ func (q *MatrixEventQuery) Enqueue(ctx context.Context, evts []*QueuedEvent) ([]
 			received = append(received, fromMilli(toMilli(recv)))
 		}
 		return nil
-	})
+	}
+	var err error
+	if len(evts) == 1 {
+		// One statement is atomic by itself. A quiet room's transactions
+		// hold one event each, and a transaction around it would cost a
+		// BEGIN and a COMMIT, and dbutil's watchdog goroutine.
+		err = insertAll(ctx)
+	} else {
+		err = q.qh.GetDB().DoTxn(ctx, nil, insertAll)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("enqueue matrix events: %w", err)
 	}
