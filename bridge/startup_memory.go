@@ -26,6 +26,13 @@ var (
 	freeOSMemory = debug.FreeOSMemory
 )
 
+// StartupSettled, when set, is called once when the start has settled,
+// right after its memory was returned; cmd/ferry sets it to restore the
+// collector's pacing, which it relaxes for the start. Restoring it first
+// would set a heap goal below the start's garbage, and the collection
+// that forces would come on top of the one that returns the memory.
+var StartupSettled func()
+
 // ReleaseCMemory, when set, hands memory that the C allocator holds free
 // back to the system; cmd/ferry sets it to glibc's malloc_trim where cgo
 // is on. SQLite allocates its caches with malloc, which
@@ -66,6 +73,9 @@ func (b *Bridge) releaseMemory() {
 		log.Warn().Err(err).Msg("Failed to empty the database's caches")
 	}
 	freeOSMemory()
+	if StartupSettled != nil {
+		StartupSettled()
+	}
 	if ReleaseCMemory != nil {
 		ReleaseCMemory()
 	}

@@ -18,12 +18,18 @@ import (
 func countReleases(t *testing.T) (goCalls, cCalls *atomic.Int32) {
 	t.Helper()
 	goCalls, cCalls = new(atomic.Int32), new(atomic.Int32)
-	savedFree, savedC, savedCheck, savedMax := freeOSMemory, ReleaseCMemory, restoreSettleCheck, restoreSettleMax
+	savedFree, savedC, savedSettled, savedCheck, savedMax := freeOSMemory, ReleaseCMemory, StartupSettled, restoreSettleCheck, restoreSettleMax
 	t.Cleanup(func() {
-		freeOSMemory, ReleaseCMemory, restoreSettleCheck, restoreSettleMax = savedFree, savedC, savedCheck, savedMax
+		freeOSMemory, ReleaseCMemory, StartupSettled, restoreSettleCheck, restoreSettleMax = savedFree, savedC, savedSettled, savedCheck, savedMax
 	})
 	freeOSMemory = func() { goCalls.Add(1) }
 	ReleaseCMemory = func() { cCalls.Add(1) }
+	StartupSettled = func() {
+		// The collection that returns the memory must come first.
+		if goCalls.Load() == 0 {
+			t.Error("the start was reported settled before its memory was returned")
+		}
+	}
 	restoreSettleCheck, restoreSettleMax = 10*time.Millisecond, time.Hour
 	return goCalls, cCalls
 }

@@ -26,6 +26,9 @@ func main() {
 // run is main with its outputs and stop signal injectable for tests; a nil
 // stop waits for SIGINT or SIGTERM.
 func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
+	// First: reading the config already allocates enough to collect.
+	restoreGC := relaxStartupGC()
+	defer restoreGC() // if the bridge stops before its start settles
 	flags := flag.NewFlagSet("ferry", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	configPath := flags.String("c", "config.yaml", "path to the config file")
@@ -73,6 +76,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	bridge.ReleaseCMemory = releaseCMemory
+	bridge.StartupSettled = restoreGC
 	b, err := bridge.New(cfg, connectors(), log)
 	if err != nil {
 		log.Error().Err(err).Msg("Failed to initialise")

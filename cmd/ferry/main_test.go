@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -131,4 +132,32 @@ func TestExampleConfigNetworkSections(t *testing.T) {
 	if _, err := irc.ParseConfig(cfg.Networks[irc.NetworkID]); err != nil {
 		t.Errorf("irc rejects its example section: %v", err)
 	}
+}
+
+// The collector is paced for the start, and restored after; an
+// administrator's GOGC is not touched.
+func TestStartupGCPacing(t *testing.T) {
+	current := func() int {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		return p
+	}
+	before := current()
+	restore := relaxStartupGC()
+	if got := current(); got != startupGCPercent {
+		t.Errorf("GC percent during the start = %d, want %d", got, startupGCPercent)
+	}
+	restore()
+	if got := current(); got != before {
+		t.Errorf("GC percent after the start = %d, want %d as before", got, before)
+	}
+
+	t.Setenv("GOGC", "50")
+	debug.SetGCPercent(50)
+	defer debug.SetGCPercent(before)
+	restore = relaxStartupGC()
+	if got := current(); got != 50 {
+		t.Errorf("with GOGC=50 the start's GC percent = %d, want it left at 50", got)
+	}
+	restore()
 }
