@@ -57,6 +57,9 @@ type Bridge struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// startupGCDone makes endStartupGC run once.
+	startupGCDone sync.Once
+
 	loginLock sync.RWMutex
 	logins    map[loginKey]*loginEntry
 	flowLock  sync.Mutex

@@ -48,6 +48,9 @@ func (b *Bridge) loadLogins(ctx context.Context) {
 			b.Log.Err(err).Str("network", string(net)).Msg("Failed to load logins")
 			continue
 		}
+		if len(rows) > 0 {
+			b.endStartupGC()
+		}
 		for _, row := range rows {
 			if err = b.startLogin(ctx, net, toNetworkLogin(row), nil); err != nil {
 				b.Log.Err(err).Str("network", string(net)).Str("login", string(row.ID)).Msg("Failed to load login")

@@ -13,25 +13,30 @@ import (
 	"github.com/ferrybridge/ferry/internal/dbtest"
 )
 
+// releaseCounts counts the memory-returning calls.
+type releaseCounts struct {
+	goCalls, cCalls, pacing atomic.Int32
+	// goCallsAtPacing is goCalls when the pacing was last restored.
+	goCallsAtPacing atomic.Int32
+}
+
 // countReleases replaces the memory-returning calls with counters and
 // makes the settle check fast, for the test's duration.
-func countReleases(t *testing.T) (goCalls, cCalls *atomic.Int32) {
+func countReleases(t *testing.T) *releaseCounts {
 	t.Helper()
-	goCalls, cCalls = new(atomic.Int32), new(atomic.Int32)
-	savedFree, savedC, savedSettled, savedCheck, savedMax := freeOSMemory, ReleaseCMemory, StartupSettled, restoreSettleCheck, restoreSettleMax
+	c := new(releaseCounts)
+	savedFree, savedC, savedGC, savedCheck, savedMax := freeOSMemory, ReleaseCMemory, StartupGCDone, restoreSettleCheck, restoreSettleMax
 	t.Cleanup(func() {
-		freeOSMemory, ReleaseCMemory, StartupSettled, restoreSettleCheck, restoreSettleMax = savedFree, savedC, savedSettled, savedCheck, savedMax
+		freeOSMemory, ReleaseCMemory, StartupGCDone, restoreSettleCheck, restoreSettleMax = savedFree, savedC, savedGC, savedCheck, savedMax
 	})
-	freeOSMemory = func() { goCalls.Add(1) }
-	ReleaseCMemory = func() { cCalls.Add(1) }
-	StartupSettled = func() {
-		// The collection that returns the memory must come first.
-		if goCalls.Load() == 0 {
-			t.Error("the start was reported settled before its memory was returned")
-		}
+	freeOSMemory = func() { c.goCalls.Add(1) }
+	ReleaseCMemory = func() { c.cCalls.Add(1) }
+	StartupGCDone = func() {
+		c.goCallsAtPacing.Store(c.goCalls.Load())
+		c.pacing.Add(1)
 	}
 	restoreSettleCheck, restoreSettleMax = 10*time.Millisecond, time.Hour
-	return goCalls, cCalls
+	return c
 }
 
 func releaseTestBridge(t *testing.T, db *database.Database, logins map[loginKey]*loginEntry) *Bridge {
@@ -44,7 +49,7 @@ func releaseTestBridge(t *testing.T, db *database.Database, logins map[loginKey]
 // the system once, when no restored login is connecting any more, and not
 // while one still is.
 func TestStartupMemoryIsReleasedOnceLoginsSettle(t *testing.T) {
-	goCalls, cCalls := countReleases(t)
+	c := countReleases(t)
 	le := &loginEntry{state: network.State{Kind: network.StateConnecting}}
 	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
 	b := releaseTestBridge(t, db, map[loginKey]*loginEntry{{"irc", "a"}: le})
@@ -52,15 +57,15 @@ func TestStartupMemoryIsReleasedOnceLoginsSettle(t *testing.T) {
 	go b.releaseStartupMemory()
 
 	time.Sleep(100 * time.Millisecond)
-	if n := goCalls.Load(); n != 0 {
+	if n := c.goCalls.Load(); n != 0 {
 		t.Fatalf("memory released %d times while a login was still connecting", n)
 	}
 	le.lock.Lock()
 	le.state = network.State{Kind: network.StateConnected}
 	le.lock.Unlock()
 	b.wg.Wait()
-	if n, c := goCalls.Load(), cCalls.Load(); n != 1 || c != 1 {
-		t.Errorf("memory released %d times (C memory %d) after the logins settled, want once", n, c)
+	if n, cm, st := c.goCalls.Load(), c.cCalls.Load(), c.pacing.Load(); n != 1 || cm != 1 || st != 1 {
+		t.Errorf("memory released %d times (C memory %d, pacing restored %d) after the logins settled, want once", n, cm, st)
 	}
 }
 
@@ -68,7 +73,7 @@ func TestStartupMemoryIsReleasedOnceLoginsSettle(t *testing.T) {
 // start-up garbage and database caches too; they are released at the
 // first check.
 func TestStartupMemoryIsReleasedWithoutLogins(t *testing.T) {
-	goCalls, cCalls := countReleases(t)
+	c := countReleases(t)
 	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
 	b := releaseTestBridge(t, db, map[loginKey]*loginEntry{})
 	b.wg.Add(1)
@@ -80,8 +85,11 @@ func TestStartupMemoryIsReleasedWithoutLogins(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no release with no logins")
 	}
-	if n, c := goCalls.Load(), cCalls.Load(); n != 1 || c != 1 {
-		t.Errorf("memory released %d times (C memory %d), want once", n, c)
+	if n, cm, st := c.goCalls.Load(), c.cCalls.Load(), c.pacing.Load(); n != 1 || cm != 1 || st != 1 {
+		t.Errorf("memory released %d times (C memory %d, pacing restored %d), want once", n, cm, st)
+	}
+	if c.goCallsAtPacing.Load() != 1 {
+		t.Error("with no logins, the collector's pacing was restored before the start's memory was returned")
 	}
 }
 
@@ -122,5 +130,23 @@ func TestReleaseMemoryKeepsTheDatabaseUsable(t *testing.T) {
 		if l, err := db.Logins.Get(ctx, "irc", id); err != nil || l == nil {
 			t.Errorf("login %s after the release: %v, %v", id, l, err)
 		}
+	}
+}
+
+// TestStartupGCPacingIsRestoredOnce: a bridge restoring logins restores
+// the collector's pacing before them, and the release after they settle
+// does not restore it again.
+func TestStartupGCPacingIsRestoredOnce(t *testing.T) {
+	c := countReleases(t)
+	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
+	b := releaseTestBridge(t, db, map[loginKey]*loginEntry{})
+	b.endStartupGC() // as loadLogins does before the first stored login
+	if n := c.pacing.Load(); n != 1 {
+		t.Fatalf("pacing restored %d times before the logins, want once", n)
+	}
+	b.wg.Add(1)
+	b.releaseStartupMemory()
+	if n, st := c.goCalls.Load(), c.pacing.Load(); n != 1 || st != 1 {
+		t.Errorf("after the release: memory returned %d times, pacing restored %d times; want once each", n, st)
 	}
 }

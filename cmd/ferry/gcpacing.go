@@ -5,15 +5,15 @@ import (
 	"runtime/debug"
 )
 
-// startupGCPercent paces the garbage collector until the start settles.
-// The start allocates a burst (migrations, the homeserver calls, restored
-// logins' handshakes) that is garbage a moment later. A collection in the
-// middle of it costs CPU and leaves the collector's metadata resident for
-// good: about 0.6 MiB of a bridge with no users, by ferry-bench's memory
-// scenario. Twice the default heap growth lets such a start finish
-// without a collection. When the start settles, the bridge collects once
-// to return the memory, then restores the default pacing
-// (bridge.StartupSettled).
+// startupGCPercent paces the garbage collector during the start. Reading
+// the config, the migrations and the homeserver calls allocate garbage
+// that a collection in the first milliseconds would chase, and every
+// collection leaves the collector's metadata resident: about 0.5 MiB of a
+// bridge with no users, by ferry-bench's memory scenario. Twice the
+// default heap growth lets that part of the start finish without one. The
+// bridge restores the default pacing (bridge.StartupGCDone) before it
+// restores stored logins, or, with none, once it has returned the start's
+// memory.
 const startupGCPercent = 200
 
 // relaxStartupGC sets the start's pacing and returns what restores the

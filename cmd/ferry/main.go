@@ -76,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	bridge.ReleaseCMemory = releaseCMemory
-	bridge.StartupSettled = restoreGC
+	bridge.StartupGCDone = restoreGC
 	b, err := bridge.New(cfg, connectors(), log)
 	if err != nil {
 		log.Error().Err(err).Msg("Failed to initialise")
