@@ -229,8 +229,7 @@ func (b *Bridge) Start() error {
 		}
 	}
 	b.server = &http.Server{Handler: b.router(), ReadHeaderTimeout: 30 * time.Second}
-	b.wg.Add(2)
-	go b.dispatch(pending)
+	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
 		if err := b.server.Serve(b.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -249,6 +248,11 @@ func (b *Bridge) Start() error {
 		}
 	}
 	b.loadLogins(ctx)
+	// Matrix events are routed only now: a replayed message needs its
+	// sender's login running, or it would fail as if the user had none.
+	// Transactions that arrive before wait, stored, in b.events.
+	b.wg.Add(1)
+	go b.dispatch(pending)
 	if err = b.Portals.ReplayDurable(ctx); err != nil {
 		return err
 	}

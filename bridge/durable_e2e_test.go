@@ -204,3 +204,64 @@ func TestFailedStoreSendsOnce(t *testing.T) {
 		t.Fatalf("after the restart the network got %q first", got)
 	}
 }
+
+// TestReplayedEventIsNotSentAgain: events left pending by a stop are
+// replayed at the next start, once the logins run. One that had reached
+// the network is recognised as bridged rather than sent again; one that
+// had not is sent.
+func TestReplayedEventIsNotSentAgain(t *testing.T) {
+	sc := newScene(t, false)
+	h, alice, cl := sc.h, sc.alice, sc.cl
+	ctx := h.Context(2 * time.Minute)
+	room := sc.openPortal(t, "open the room")
+	db := h.Bridge.DB
+
+	sent := alice.SendText(t, room, "sent before the stop")
+	if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != "sent before the stop" {
+		t.Fatalf("the network got %q", got)
+	}
+	unsent := alice.SendText(t, room, "stored before the stop")
+	if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != "stored before the stop" {
+		t.Fatalf("the network got %q", got)
+	}
+	waitNothingPending := func() {
+		t.Helper()
+		for deadline := time.Now().Add(waitLong); ; time.Sleep(20 * time.Millisecond) {
+			pending, err := h.Bridge.DB.MatrixEvents.Pending(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pending) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("still pending: %v", pending[0].EventID)
+			}
+		}
+	}
+	waitNothingPending()
+	// As if Ferry had stopped between sending the first and marking it
+	// handled, and before sending the second.
+	for _, q := range []struct {
+		sql string
+		evt id.EventID
+	}{
+		{`UPDATE matrix_event SET handled_at = NULL WHERE event_id = $1`, sent},
+		{`UPDATE matrix_event SET handled_at = NULL WHERE event_id = $1`, unsent},
+		{`DELETE FROM message WHERE event_id = $1`, unsent},
+	} {
+		if _, err := db.Exec(ctx, q.sql, q.evt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.StopBridge()
+	h.StartBridge()
+	cl = sc.tn.Client("alice")
+	alice.SendText(t, room, "after the restart")
+	for _, want := range []string{"stored before the stop", "after the restart"} {
+		if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != want {
+			t.Fatalf("after the restart the network got %q, want %q", got, want)
+		}
+	}
+	waitNothingPending()
+}
