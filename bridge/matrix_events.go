@@ -20,19 +20,22 @@ import (
 func (b *Bridge) dispatch(pending []*database.QueuedEvent) {
 	defer b.wg.Done()
 	for _, qe := range pending {
-		b.route(qe)
+		b.route(qe, false)
 	}
 	for {
 		select {
 		case <-b.ctx.Done():
 			return
 		case qe := <-b.events:
-			b.route(qe)
+			b.route(qe, true)
 		}
 	}
 }
 
-func (b *Bridge) route(qe *database.QueuedEvent) {
+// route hands an event to its portal or to its room's serial queue.
+// firstSeen says that this run stored it for the first time; events
+// replayed at start are not.
+func (b *Bridge) route(qe *database.QueuedEvent, firstSeen bool) {
 	ctx := b.ctx
 	log := b.Log.With().Stringer("event_id", qe.EventID).Stringer("room_id", qe.RoomID).Logger()
 	done := func() {
@@ -65,7 +68,7 @@ func (b *Bridge) route(qe *database.QueuedEvent) {
 		return
 	}
 	if portal != nil && !b.isCommand(evt, true) {
-		b.Portals.QueueMatrix(portal, evt, done)
+		b.Portals.QueueMatrix(portal, evt, firstSeen, done)
 		return
 	}
 	b.rooms.run(string(evt.RoomID), func() {

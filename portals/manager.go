@@ -177,9 +177,13 @@ func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt net
 
 // QueueMatrix hands a Matrix event of p's room to p's queue; done is
 // called once the event has been handled (successfully or with the user
-// told why not).
-func (m *Manager) QueueMatrix(p *Portal, evt *event.Event, done func()) {
-	_ = p.enqueue(m.ctx, &queueItem{matrix: evt, done: done})
+// told why not). firstSeen says that this run stored the event for the
+// first time, so it cannot have been bridged before and the portal does
+// not look for an earlier bridging of it. An event replayed at start may
+// have been bridged just before a stop that came before it was marked
+// handled.
+func (m *Manager) QueueMatrix(p *Portal, evt *event.Event, firstSeen bool, done func()) {
+	_ = p.enqueue(m.ctx, &queueItem{matrix: evt, firstSeen: firstSeen, done: done})
 }
 
 // Do runs fn on the portal's goroutine, ordered with its events, and

@@ -33,11 +33,11 @@ func (e *sendError) Unwrap() error { return e.err }
 
 func failf(format string, args ...any) error { return &sendError{msg: fmt.Sprintf(format, args...)} }
 
-func (p *Portal) handleMatrix(ctx context.Context, evt *event.Event) {
+func (p *Portal) handleMatrix(ctx context.Context, evt *event.Event, firstSeen bool) {
 	var err error
 	switch evt.Type {
 	case event.EventMessage, event.EventSticker:
-		err = p.matrixMessage(ctx, evt)
+		err = p.matrixMessage(ctx, evt, firstSeen)
 	case event.EventReaction:
 		err = p.matrixReaction(ctx, evt)
 	case event.EventRedaction:
@@ -142,16 +142,23 @@ func (p *Portal) meta(evt *event.Event, relay *network.RelaySender) network.Outg
 	return network.OutgoingMeta{Portal: p.Key, Room: p.RoomID, EventID: evt.ID, Sender: evt.Sender, Relay: relay}
 }
 
-func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event) error {
+func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event, firstSeen bool) error {
 	content := evt.Content.AsMessage()
 	if content == nil || (content.Body == "" && content.URL == "") {
 		return failf("the message has no content Ferry understands")
 	}
-	if already, err := p.m.db.Messages.GetByEventID(ctx, evt.ID); err != nil {
-		return fmt.Errorf("check for duplicate: %w", err)
-	} else if already != nil {
-		zerolog.Ctx(ctx).Debug().Msg("Event already bridged (redelivered after a restart)")
-		return nil
+	// An event this run stored for the first time cannot have been
+	// bridged, and a lookup would be one more read before the message
+	// leaves; only a replayed event is looked for.
+	if !firstSeen {
+		already, err := p.m.db.Messages.GetByEventID(ctx, evt.ID)
+		if err != nil {
+			return fmt.Errorf("check for duplicate: %w", err)
+		}
+		if already != nil {
+			zerolog.Ctx(ctx).Debug().Msg("Event already bridged (replayed after a restart)")
+			return nil
+		}
 	}
 	client, login, relay, err := p.sender(ctx, evt.Sender)
 	if err != nil {

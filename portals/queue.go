@@ -46,7 +46,10 @@ type queueItem struct {
 	seq int64
 
 	matrix *event.Event
-	done   func()
+	// firstSeen: the matrix event was stored for the first time by this
+	// run (see Manager.QueueMatrix).
+	firstSeen bool
+	done      func()
 
 	fn func(ctx context.Context) error
 
@@ -195,7 +198,7 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 			Str("event_type", item.matrix.Type.Type).Logger()
 		log.Debug().Msg("Handling Matrix event")
 		p.startedMatrix(item.matrix)
-		p.handleMatrix(log.WithContext(ctx), item.matrix)
+		p.handleMatrix(log.WithContext(ctx), item.matrix, item.firstSeen)
 	}
 }
 
