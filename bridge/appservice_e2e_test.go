@@ -14,6 +14,7 @@ import (
 	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -162,13 +163,7 @@ func TestGroupRoomIsNotManagementRoom(t *testing.T) {
 	h.WaitForBotNotice(alice, resp.RoomID, "not your management room")
 	alice.SendText(t, resp.RoomID, "version")
 	h.Command(alice, resp.RoomID, "!ferry version", "Ferry ")
-	answers := 0
-	for _, evt := range alice.Events(resp.RoomID) {
-		if msg := evt.Content.AsMessage(); evt.Sender == h.BotMXID && msg != nil && strings.HasPrefix(msg.Body, "Ferry ") {
-			answers++
-		}
-	}
-	if answers != 1 {
+	if answers := botAnswers(h, alice, resp.RoomID, "Ferry "); answers != 1 {
 		t.Errorf("the bot answered %d times to one unprefixed and one prefixed command; want 1", answers)
 	}
 	if room, _ := h.Bridge.ManagementRoom(ctx, alice.UserID); room == resp.RoomID {
@@ -223,4 +218,16 @@ func TestNetworkNotifiesUser(t *testing.T) {
 	sc := newScene(t, false)
 	sc.cl.Notify(sc.h.Context(time.Minute), "the server refused your nick **alice**")
 	sc.h.WaitForBotNotice(sc.alice, sc.mgmt, "the server refused your nick **alice**")
+}
+
+// botAnswers counts the bot's messages in room, as user sees them, that
+// start with prefix.
+func botAnswers(h *ferrytest.Harness, user *testbed.Client, room id.RoomID, prefix string) int {
+	n := 0
+	for _, evt := range user.Events(room) {
+		if msg := evt.Content.AsMessage(); evt.Sender == h.BotMXID && msg != nil && strings.HasPrefix(msg.Body, prefix) {
+			n++
+		}
+	}
+	return n
 }

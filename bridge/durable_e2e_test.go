@@ -11,6 +11,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/portals"
 )
@@ -172,29 +173,12 @@ func TestFailedStoreSendsOnce(t *testing.T) {
 	// The bot answers commands in a room one after the other, so once it
 	// has answered a later one, every answer to the retried one is in.
 	h.Command(alice, sc.mgmt, "help", "Show Ferry's version.")
-	answers := 0
-	for _, evt := range alice.Events(sc.mgmt) {
-		if msg := evt.Content.AsMessage(); evt.Sender == h.BotMXID && msg != nil && strings.HasPrefix(msg.Body, "Ferry ") {
-			answers++
-		}
-	}
-	if answers != 1 {
+	if answers := botAnswers(h, alice, sc.mgmt, "Ferry "); answers != 1 {
 		t.Errorf("the bot answered the version command %d times, want once", answers)
 	}
 
 	// All are marked handled, so a restart replays none.
-	for deadline := time.Now().Add(waitLong); ; time.Sleep(20 * time.Millisecond) {
-		pending, err := db.MatrixEvents.Pending(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pending) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still pending after they were handled: %v", pending[0].EventID)
-		}
-	}
+	waitNothingPending(t, h)
 	h.StopBridge()
 	h.StartBridge()
 	if code := appserviceRequest(t, http.MethodPut, base+"after-restart", token, message("$after-restart", "after restart")); code != http.StatusOK {
@@ -224,22 +208,7 @@ func TestReplayedEventIsNotSentAgain(t *testing.T) {
 	if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != "stored before the stop" {
 		t.Fatalf("the network got %q", got)
 	}
-	waitNothingPending := func() {
-		t.Helper()
-		for deadline := time.Now().Add(waitLong); ; time.Sleep(20 * time.Millisecond) {
-			pending, err := h.Bridge.DB.MatrixEvents.Pending(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(pending) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("still pending: %v", pending[0].EventID)
-			}
-		}
-	}
-	waitNothingPending()
+	waitNothingPending(t, h)
 	// As if Ferry had stopped between sending the first and marking it
 	// handled, and before sending the second.
 	for _, q := range []struct {
@@ -263,5 +232,24 @@ func TestReplayedEventIsNotSentAgain(t *testing.T) {
 			t.Fatalf("after the restart the network got %q, want %q", got, want)
 		}
 	}
-	waitNothingPending()
+	waitNothingPending(t, h)
+}
+
+// waitNothingPending waits until every stored Matrix event is marked
+// handled.
+func waitNothingPending(t *testing.T, h *ferrytest.Harness) {
+	t.Helper()
+	ctx := h.Context(waitLong)
+	for deadline := time.Now().Add(waitLong); ; time.Sleep(20 * time.Millisecond) {
+		pending, err := h.Bridge.DB.MatrixEvents.Pending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still pending after they were handled: %v", pending[0].EventID)
+		}
+	}
 }

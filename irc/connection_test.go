@@ -109,12 +109,16 @@ func disconnect(t *testing.T, cl *Client) {
 	}
 }
 
-func accepted(t *testing.T, s *loopServer) {
+// accepted waits for the client's next connection and returns the
+// server's end of it.
+func accepted(t *testing.T, s *loopServer) net.Conn {
 	t.Helper()
 	select {
-	case <-s.accepted:
+	case c := <-s.accepted:
+		return c
 	case <-time.After(waitLong):
 		t.Fatal("the client did not connect")
+		return nil
 	}
 }
 
@@ -166,12 +170,7 @@ func TestConnectionEndReconnects(t *testing.T) {
 	s := newLoopServer(t, "register")
 	cl := loopClient(t, s)
 	cl.Connect(t.Context())
-	var first net.Conn
-	select {
-	case first = <-s.accepted:
-	case <-time.After(waitLong):
-		t.Fatal("the client did not connect")
-	}
+	first := accepted(t, s)
 	waitFor(t, "the connection", func() bool { return cl.currentConn() != nil })
 	conn := cl.currentConn()
 	first.Close()
@@ -188,12 +187,7 @@ func TestRegainOnlyWhileNeeded(t *testing.T) {
 	s := newLoopServer(t, "register")
 	cl := loopClient(t, s)
 	cl.Connect(t.Context())
-	var srv net.Conn
-	select {
-	case srv = <-s.accepted:
-	case <-time.After(waitLong):
-		t.Fatal("the client did not connect")
-	}
+	srv := accepted(t, s)
 	waitFor(t, "the connection", func() bool { return cl.currentNick() == "me" })
 	time.Sleep(200 * time.Millisecond) // several intervals
 	cl.lock.Lock()
