@@ -141,7 +141,7 @@ func Open(dbType, uri string, log zerolog.Logger) (*Database, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if dialect == dbutil.SQLite {
-		inner.LoggingDB.UnderlyingExecable = uncancelledSQLite{raw}
+		inner.LoggingDB.UnderlyingExecable = newSQLiteExecable(raw)
 	}
 	inner.Owner = Owner
 	inner.VersionTable = VersionTable

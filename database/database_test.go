@@ -183,7 +183,7 @@ func TestSQLiteConcurrentWriters(t *testing.T) {
 }
 
 // On SQLite a statement runs to its end even when the caller's context is
-// cancelled (see uncancelledSQLite); on PostgreSQL cancellation stops it.
+// cancelled (see sqliteExecable); on PostgreSQL cancellation stops it.
 func TestStatementsAndCancellation(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		cancelled, cancel := context.WithCancel(context.Background())
@@ -201,4 +201,28 @@ func TestStatementsAndCancellation(t *testing.T) {
 			}
 		}
 	})
+}
+
+// On SQLite the statements every bridged message runs are prepared on
+// first use and then reused, when they come down dbutil's usual path (which
+// rewrites their placeholders first).
+func TestPerMessageStatementsArePrepared(t *testing.T) {
+	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
+	for _, q := range database.PerMessageStatements {
+		if database.PreparedStatement(db, q) != nil {
+			t.Fatalf("prepared before first use: %s", q)
+		}
+		// No arguments: database/sql refuses the call after preparing
+		// it, which is all this test needs.
+		_ = db.QueryRow(ctx, q).Scan()
+		first := database.PreparedStatement(db, q)
+		if first == nil {
+			t.Errorf("not prepared after use: %s", q)
+			continue
+		}
+		_, _ = db.Exec(ctx, q)
+		if again := database.PreparedStatement(db, q); again != first {
+			t.Errorf("prepared again on second use: %s", q)
+		}
+	}
 }

@@ -42,6 +42,7 @@ const (
 		INSERT INTO matrix_event (event_id, room_id, data, received_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (event_id) DO NOTHING
 		RETURNING seq`
+	markEventHandled = `UPDATE matrix_event SET handled_at = $1 WHERE event_id = $2 AND handled_at IS NULL`
 )
 
 // Scan implements dbutil.DataStruct.
@@ -140,9 +141,7 @@ func (q *MatrixEventQuery) Pending(ctx context.Context) ([]*QueuedEvent, error) 
 // missing or already handled event is not an error and keeps the first
 // handling time.
 func (q *MatrixEventQuery) MarkHandled(ctx context.Context, eventID id.EventID) error {
-	err := q.qh.Exec(ctx,
-		`UPDATE matrix_event SET handled_at = $1 WHERE event_id = $2 AND handled_at IS NULL`,
-		time.Now().UnixMilli(), eventID)
+	err := q.qh.Exec(ctx, markEventHandled, time.Now().UnixMilli(), eventID)
 	if err != nil {
 		return fmt.Errorf("mark matrix event %s handled: %w", eventID, err)
 	}

@@ -44,6 +44,10 @@ const (
 	messageWhere  = portalKeyWhere + ` AND id = $4`
 	insertMessage = `INSERT INTO message (` + messageColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	getMessagePart      = getMessage + ` WHERE ` + messageWhere + ` AND part = $5`
+	getFirstMessagePart = getMessage + ` WHERE ` + messageWhere + ` ORDER BY seq LIMIT 1`
+	getMessageParts     = getMessage + ` WHERE ` + messageWhere + ` ORDER BY seq`
+	getMessageOfEvent   = getMessage + ` WHERE event_id = $1`
 )
 
 // Scan implements dbutil.DataStruct.
@@ -76,7 +80,7 @@ func (q *MessageQuery) Put(ctx context.Context, m *Message) error {
 
 // GetPart returns one part of a message, or nil.
 func (q *MessageQuery) GetPart(ctx context.Context, portal network.PortalKey, msgID network.MessageID, part network.PartID) (*Message, error) {
-	m, err := q.qh.QueryOne(ctx, getMessage+` WHERE `+messageWhere+` AND part = $5`,
+	m, err := q.qh.QueryOne(ctx, getMessagePart,
 		portal.Network, portal.Chat, portal.Receiver, msgID, part)
 	if err != nil {
 		return nil, fmt.Errorf("get message %s/%s part %q: %w", portal, msgID, part, err)
@@ -86,7 +90,7 @@ func (q *MessageQuery) GetPart(ctx context.Context, portal network.PortalKey, ms
 
 // GetFirstPart returns the first stored part of a message, or nil.
 func (q *MessageQuery) GetFirstPart(ctx context.Context, portal network.PortalKey, msgID network.MessageID) (*Message, error) {
-	m, err := q.qh.QueryOne(ctx, getMessage+` WHERE `+messageWhere+` ORDER BY seq LIMIT 1`,
+	m, err := q.qh.QueryOne(ctx, getFirstMessagePart,
 		portal.Network, portal.Chat, portal.Receiver, msgID)
 	if err != nil {
 		return nil, fmt.Errorf("get first part of message %s/%s: %w", portal, msgID, err)
@@ -97,7 +101,7 @@ func (q *MessageQuery) GetFirstPart(ctx context.Context, portal network.PortalKe
 // GetParts returns all parts of a message in insertion order (nil when
 // there are none).
 func (q *MessageQuery) GetParts(ctx context.Context, portal network.PortalKey, msgID network.MessageID) ([]*Message, error) {
-	ms, err := q.qh.QueryMany(ctx, getMessage+` WHERE `+messageWhere+` ORDER BY seq`,
+	ms, err := q.qh.QueryMany(ctx, getMessageParts,
 		portal.Network, portal.Chat, portal.Receiver, msgID)
 	if err != nil {
 		return nil, fmt.Errorf("get parts of message %s/%s: %w", portal, msgID, err)
@@ -107,7 +111,7 @@ func (q *MessageQuery) GetParts(ctx context.Context, portal network.PortalKey, m
 
 // GetByEventID returns the message part a Matrix event belongs to, or nil.
 func (q *MessageQuery) GetByEventID(ctx context.Context, eventID id.EventID) (*Message, error) {
-	m, err := q.qh.QueryOne(ctx, getMessage+` WHERE event_id = $1`, eventID)
+	m, err := q.qh.QueryOne(ctx, getMessageOfEvent, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("get message of event %s: %w", eventID, err)
 	}

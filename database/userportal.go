@@ -34,6 +34,7 @@ const (
 	// The parameter order of the WHERE clause below puts the portal key
 	// first so that it can share portalKeyWhere's $1..$3.
 	userPortalWhere = portalKeyWhere + ` AND user_mxid = $4`
+	getUserPortalOf = getUserPortal + ` WHERE ` + userPortalWhere
 	putUserPortal   = `
 		INSERT INTO user_portal (` + userPortalColumns + `) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (user_mxid, network, chat_id, receiver) DO UPDATE SET login_id = excluded.login_id`
@@ -57,7 +58,7 @@ func (uq *UserPortalQuery) Put(ctx context.Context, up *UserPortal) error {
 
 // Get returns a user's row for one portal, or nil if the user is not in it.
 func (uq *UserPortalQuery) Get(ctx context.Context, mxid id.UserID, key network.PortalKey) (*UserPortal, error) {
-	up, err := uq.qh.QueryOne(ctx, getUserPortal+` WHERE `+userPortalWhere,
+	up, err := uq.qh.QueryOne(ctx, getUserPortalOf,
 		key.Network, key.Chat, key.Receiver, mxid)
 	if err != nil {
 		return nil, fmt.Errorf("get user portal %s in %s: %w", mxid, key, err)
