@@ -150,6 +150,8 @@ func startEnv(ctx context.Context, s *settings, keep bool) (*env, error) {
 	}
 	e.ferry = exec.Command(ferryBin, "-c", cfgPath)
 	e.ferry.Dir = dir
+	s.FerryEnv = ferryEnv()
+	e.ferry.Env = append(os.Environ(), s.FerryEnv...)
 	e.ferry.Stdout, e.ferry.Stderr = logFile, logFile
 	e.ferry.SysProcAttr = localhs.ChildProcAttr()
 	if err := e.ferry.Start(); err != nil {

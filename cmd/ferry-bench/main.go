@@ -34,6 +34,7 @@ type settings struct {
 	Tap           string        `json:"dendrite_to_ferry_tap"`
 	FerryLogLevel string        `json:"ferry_log_level"`
 	FerryDB       string        `json:"ferry_database"`
+	FerryEnv      []string      `json:"ferry_env,omitempty"`
 	DendriteLog   string        `json:"dendrite_log_level"`
 	DendriteJS    string        `json:"dendrite_jetstream"`
 	IRCdFlood     string        `json:"inspircd_flood"`

@@ -65,7 +65,7 @@ func init() {
 	// that the window holds what an idle bridge really does.
 	flag.DurationVar(&mflags.IdleWindow, "idle-window", 150*time.Second, "idle-cpu: measuring window")
 	flag.DurationVar(&mflags.Poll, "poll", 5*time.Millisecond, "startup: LUSERS poll interval")
-	flag.StringVar(&mflags.FerryEnv, "ferry-env", "", "memory/startup/idle-cpu: extra environment for the Ferry processes, comma-separated NAME=value (e.g. GOGC=50), to try runtime settings")
+	flag.StringVar(&mflags.FerryEnv, "ferry-env", "", "extra environment for the Ferry processes, comma-separated NAME=value (e.g. GOGC=50), to try runtime settings")
 	flag.StringVar(&mflags.ProfileDir, "profile", "", "memory/idle-cpu: save Ferry's heap and goroutine profiles (and a CPU profile of the idle window) into this directory")
 }
 

@@ -80,6 +80,9 @@ func printReport(w io.Writer, r *report) {
 	row("ferry metrics", "on, "+s.FerryMetrics+" (stage percentiles are histogram bucket upper bounds)")
 	row("ferry log level", s.FerryLogLevel)
 	row("ferry database", s.FerryDB)
+	if len(s.FerryEnv) > 0 {
+		row("ferry environment", strings.Join(s.FerryEnv, " "))
+	}
 	row("dendrite log level", s.DendriteLog)
 	row("dendrite jetstream", s.DendriteJS)
 	row("dendrite push observer", s.Observer)
