@@ -42,6 +42,7 @@ func toNetworkLogin(row *database.Login) *network.Login {
 
 // loadLogins connects every stored login, in the background.
 func (b *Bridge) loadLogins(ctx context.Context) {
+	b.warnUnbuiltLogins(ctx)
 	for _, net := range b.order {
 		rows, err := b.DB.Logins.ByNetwork(ctx, net)
 		if err != nil {
@@ -55,6 +56,24 @@ func (b *Bridge) loadLogins(ctx context.Context) {
 			if err = b.startLogin(ctx, net, toNetworkLogin(row), nil); err != nil {
 				b.Log.Err(err).Str("network", string(net)).Str("login", string(row.ID)).Msg("Failed to load login")
 			}
+		}
+	}
+}
+
+// warnUnbuiltLogins tells the administrator about stored logins on
+// networks this build does not run (a build without WhatsApp over a
+// database that has WhatsApp logins): they stay stored, untouched, and
+// come back with a build that has the network.
+func (b *Bridge) warnUnbuiltLogins(ctx context.Context) {
+	counts, err := b.DB.Logins.CountByNetwork(ctx)
+	if err != nil {
+		b.Log.Err(err).Msg("Failed to count stored logins")
+		return
+	}
+	for net, n := range counts {
+		if _, built := b.networks[net]; !built {
+			b.Log.Warn().Str("network", string(net)).Int("logins", n).
+				Msg("Stored logins on a network this build of Ferry does not include are not restored")
 		}
 	}
 }

@@ -111,6 +111,28 @@ func (lq *LoginQuery) ByNetwork(ctx context.Context, net network.NetworkID) ([]*
 	return ls, nil
 }
 
+// CountByNetwork returns how many logins each network has stored.
+func (lq *LoginQuery) CountByNetwork(ctx context.Context) (map[network.NetworkID]int, error) {
+	rows, err := lq.qh.GetDB().Query(ctx, `SELECT network, COUNT(*) FROM login GROUP BY network`)
+	if err != nil {
+		return nil, fmt.Errorf("count logins by network: %w", err)
+	}
+	defer rows.Close()
+	counts := map[network.NetworkID]int{}
+	for rows.Next() {
+		var net network.NetworkID
+		var n int
+		if err = rows.Scan(&net, &n); err != nil {
+			return nil, fmt.Errorf("count logins by network: %w", err)
+		}
+		counts[net] = n
+	}
+	if err = rows.Err(); err != nil {
+		return nil, fmt.Errorf("count logins by network: %w", err)
+	}
+	return counts, nil
+}
+
 // All returns every login, oldest first.
 func (lq *LoginQuery) All(ctx context.Context) ([]*Login, error) {
 	ls, err := lq.qh.QueryMany(ctx, getLogin+` ORDER BY created_at, network, id`)

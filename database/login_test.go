@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
 )
@@ -96,6 +97,28 @@ func TestLogins(t *testing.T) {
 		}
 		if got := ids(db.Logins.All(ctx)); len(got) != 2 {
 			t.Errorf("All after Delete = %v, want 2 logins", got)
+		}
+	})
+}
+
+func TestLoginCountByNetwork(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		counts, err := db.Logins.CountByNetwork(ctx)
+		must(t, err)
+		if len(counts) != 0 {
+			t.Fatalf("CountByNetwork of an empty table = %v", counts)
+		}
+		for i, l := range []struct {
+			net network.NetworkID
+			id  network.LoginID
+		}{{"whatsapp", "1"}, {"irc", "libera/alice"}, {"whatsapp", "2"}} {
+			must(t, db.Logins.Put(ctx, &database.Login{Network: l.net, ID: l.id, UserMXID: "@alice:example.org", CreatedAt: ms(int64(i + 1))}))
+		}
+		counts, err = db.Logins.CountByNetwork(ctx)
+		must(t, err)
+		want := map[network.NetworkID]int{"whatsapp": 2, "irc": 1}
+		if !reflect.DeepEqual(counts, want) {
+			t.Errorf("CountByNetwork = %v, want %v", counts, want)
 		}
 	})
 }
