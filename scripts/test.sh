@@ -3,6 +3,7 @@
 #
 # Usage:
 #   scripts/test.sh                              gofmt check, go vet ./..., go test -race -count=1 ./...
+#                                                (and cmd/ again with -tags ferry_no_whatsapp)
 #   scripts/test.sh -run TestDM ./bridge/...     only those packages, with extra go test flags
 #   scripts/test.sh -v ./internal/testbed/
 #
@@ -184,7 +185,17 @@ fi
 
 step "go vet ${patterns[*]}"
 go vet "${patterns[@]}"
+# The build that bridges IRC only (-tags ferry_no_whatsapp) differs in
+# cmd/ only: vet and test it there too when the whole suite runs.
+if ! $explicit_patterns; then
+	step "go vet -tags ferry_no_whatsapp ./cmd/..."
+	go vet -tags ferry_no_whatsapp ./cmd/...
+fi
 
 step "go test -race -count=1 -timeout=30m ${test_args[*]}"
 go test -race -count=1 -timeout=30m "${test_args[@]}"
+if ! $explicit_patterns; then
+	step "go test -race -count=1 -tags ferry_no_whatsapp ./cmd/ferry/"
+	go test -race -count=1 -tags ferry_no_whatsapp ./cmd/ferry/
+fi
 step "all passed"

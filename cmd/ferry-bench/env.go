@@ -69,7 +69,7 @@ func startEnv(ctx context.Context, s *settings, keep bool) (*env, error) {
 	say("work directory %s", dir)
 	say("building ferry")
 	ferryBin := filepath.Join(dir, "ferry")
-	build := exec.CommandContext(ctx, "go", "build", "-o", ferryBin, "./cmd/ferry")
+	build := exec.CommandContext(ctx, "go", goBuild("-o", ferryBin, "./cmd/ferry")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return e, fmt.Errorf("build ferry (run this from the repository root): %w", err)

@@ -35,12 +35,24 @@ type settings struct {
 	FerryLogLevel string        `json:"ferry_log_level"`
 	FerryDB       string        `json:"ferry_database"`
 	FerryEnv      []string      `json:"ferry_env,omitempty"`
+	FerryTags     string        `json:"ferry_build_tags,omitempty"`
 	DendriteLog   string        `json:"dendrite_log_level"`
 	DendriteJS    string        `json:"dendrite_jetstream"`
 	IRCdFlood     string        `json:"inspircd_flood"`
 	IRCdConnLimit int           `json:"inspircd_conns_per_ip"`
 	PeerFlood     string        `json:"peer_flood"`
 	SyncFilter    string        `json:"sync_filter"`
+}
+
+// ferryTags is -ferry-tags.
+var ferryTags string
+
+// goBuild is "go build" with -ferry-tags, then args.
+func goBuild(args ...string) []string {
+	if ferryTags == "" {
+		return append([]string{"build"}, args...)
+	}
+	return append([]string{"build", "-tags", ferryTags}, args...)
 }
 
 func main() {
@@ -54,6 +66,7 @@ func main() {
 	flag.IntVar(&s.Channels, "channels", 0, "bridged channels (default: 4 for throughput, else 1)")
 	flag.StringVar(&s.FerryFlood, "ferry-flood", "unlimited", "Ferry's IRC flood control (YAML: unlimited, or {rate: 2s, burst: 5}); it must permit the burst")
 	flag.BoolVar(&s.PipelineSends, "pipeline-sends", true, "Ferry's homeserver.pipeline_sends: a room writes its next event before the last is answered")
+	flag.StringVar(&ferryTags, "ferry-tags", "", "build tags for Ferry (and the bare programs), e.g. ferry_no_whatsapp for a build that bridges IRC only")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	keep := flag.Bool("keep", false, "keep the work directory (configs, logs, databases) after the run")
 	flag.Parse()
@@ -61,6 +74,7 @@ func main() {
 		os.Exit(runMemScenario(s.Scenario, *keep, *jsonOut))
 	}
 	s.IntervalText = s.Interval.String()
+	s.FerryTags = ferryTags
 	if s.N <= 0 {
 		fatalf("-n must be positive")
 	}

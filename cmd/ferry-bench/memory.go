@@ -212,6 +212,9 @@ func runMemScenario(scenario string, keep bool, jsonOut string) int {
 		GOMAXPROCS:    "default (" + strconv.Itoa(describeMachine().Cores) + ")",
 	}
 	s.FerryEnv = ferryEnv()
+	if ferryTags != "" {
+		s.FerryBuild += "; with -tags " + ferryTags + " (and so is the bare program)"
+	}
 	maxK := 0
 	switch scenario {
 	case "memory":

@@ -204,8 +204,8 @@ func (b *memBed) build(ctx context.Context) error {
 	b.ferryBin = filepath.Join(b.dir, "ferry")
 	b.bareBin = filepath.Join(b.dir, "bare")
 	for _, c := range [][]string{
-		{"build", "-overlay", overlayPath, "-o", b.ferryBin, "./cmd/ferry"},
-		{"build", "-o", b.bareBin, "./cmd/ferry-bench/bare"},
+		goBuild("-overlay", overlayPath, "-o", b.ferryBin, "./cmd/ferry"),
+		goBuild("-o", b.bareBin, "./cmd/ferry-bench/bare"),
 	} {
 		say("go %s", strings.Join(c, " "))
 		cmd := exec.CommandContext(ctx, "go", c...)

@@ -80,6 +80,9 @@ func printReport(w io.Writer, r *report) {
 	row("ferry metrics", "on, "+s.FerryMetrics+" (stage percentiles are histogram bucket upper bounds)")
 	row("ferry log level", s.FerryLogLevel)
 	row("ferry database", s.FerryDB)
+	if s.FerryTags != "" {
+		row("ferry build tags", s.FerryTags)
+	}
 	if len(s.FerryEnv) > 0 {
 		row("ferry environment", strings.Join(s.FerryEnv, " "))
 	}

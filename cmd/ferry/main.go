@@ -16,7 +16,6 @@ import (
 	"github.com/ferrybridge/ferry/bridge/config"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/irc"
-	"github.com/ferrybridge/ferry/whatsapp"
 )
 
 func main() {
@@ -101,7 +100,9 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 }
 
 // The networks Ferry knows. Their namespaces are in the registration from
-// the start, so that enabling a network later needs no new registration.
+// the start, so that enabling a network later needs no new registration,
+// and a build without WhatsApp (whatsapp_off.go) writes the same
+// registration as a full one.
 var (
 	ghostNetworks  = []network.NetworkID{"whatsapp", "irc"}
 	aliasNetworks  = []network.NetworkID{"irc"}
@@ -110,5 +111,5 @@ var (
 
 // connectors are the networks this build runs.
 func connectors() []network.Connector {
-	return []network.Connector{whatsapp.New(), irc.New()}
+	return append(whatsappConnectors(), irc.New())
 }

@@ -14,7 +14,7 @@ import (
 	_ "github.com/ferrybridge/ferry/bridge/config"
 	_ "github.com/ferrybridge/ferry/bridge/network"
 	_ "github.com/ferrybridge/ferry/irc"
-	_ "github.com/ferrybridge/ferry/whatsapp"
+	// and whatsapp, unless built without it (whatsapp.go)
 
 	_ "github.com/ferrybridge/ferry/cmd/ferry-bench/bare/probe"
 )
