@@ -16,6 +16,11 @@
 #   scripts/bench.sh -scenario memory -k 100,1000 -transports plain,tls -portals 100
 #   scripts/bench.sh -scenario startup -k 150 -pacing 0,4
 #   scripts/bench.sh -scenario idle-cpu -idle-logins 200 -idle-window 150s
+#   scripts/bench.sh -scenario memory -k 1000 -transports plain -portals 0 -ferry-tags ferry_no_whatsapp
+#
+# -ferry-tags builds Ferry (and the bare programs) with build tags, as
+# above for the build that bridges IRC only; -ferry-env adds environment
+# for Ferry's process (e.g. GOMAXPROCS=1), to try runtime settings.
 #
 # memory, startup and idle-cpu start Ferry once per figure, on a database
 # seeded with K IRC logins (Ferry restores them as at any restart), and
