@@ -109,7 +109,7 @@ func TestManagementBot(t *testing.T) {
 	h.Command(alice, mgmt, "frobnicate now", "Unknown command `frobnicate`")
 	h.Command(alice, mgmt, "status", "You have no logins")
 	h.Command(alice, mgmt, "login", "Usage:")
-	h.Command(alice, mgmt, "login nowhere", "unknown network `nowhere`")
+	h.Command(alice, mgmt, "login nowhere", "unknown network `nowhere`; this Ferry bridges `test`")
 
 	// A wrong password fails with the network's reason; the secret is
 	// redacted all the same.

@@ -40,10 +40,23 @@ type loginFlow struct {
 	inputCh chan map[string]string
 }
 
+// networkList names the networks this build runs, for messages: "`irc`"
+// or "`whatsapp` and `irc`".
+func (b *Bridge) networkList() string {
+	names := make([]string, len(b.order))
+	for i, net := range b.order {
+		names[i] = "`" + string(net) + "`"
+	}
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
 func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.RoomID, net network.NetworkID, args []string) error {
 	entry, ok := b.networks[net]
 	if !ok {
-		return network.UserErrorf("unknown network `%s`", net)
+		return network.UserErrorf("unknown network `%s`; this Ferry bridges %s", net, b.networkList())
 	}
 	b.flowLock.Lock()
 	if _, busy := b.flows[user]; busy {
