@@ -48,6 +48,9 @@ type env struct {
 	observer *observer
 	// tap records Dendrite's pushes to Ferry (-tap; nil without).
 	tap *tap
+	// burstStart is the processor counters at the current burst's start
+	// (nil if they could not be read).
+	burstStart *processorCounters
 
 	dendriteVersion, inspircdVersion string
 }

@@ -468,9 +468,13 @@ func (p *memProc) rss() (rssInfo, error) {
 // architecture Go supports.
 const userHZ = 100
 
-// cpu is utime+stime from /proc/<pid>/stat.
-func (p *memProc) cpu() (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+// cpu is the process's processor time.
+func (p *memProc) cpu() (time.Duration, error) { return procCPU(p.cmd.Process.Pid) }
+
+// procCPU is utime+stime from /proc/<pid>/stat: all of a process's
+// threads, user and kernel time.
+func procCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}

@@ -148,6 +148,11 @@ func printResult(tw io.Writer, row func(string, any), res *result) {
 		stage("ferry until Send returned (incl. IRC echo)", res.FerrySend)
 		stage("ferry answering a transaction", res.Transaction)
 	}
+	if p := res.Processors; p != nil {
+		row("processors, burst start -> drained", fmt.Sprintf("Ferry %.0f ms (%.2f ms per message), Dendrite %.0f ms, in %.1f s; machine %.0f %% busy (%d cores)",
+			p.FerryMs, p.FerryPerMessageMs, p.DendriteMs, p.WindowSecs, p.MachineBusyPct, p.Cores))
+		row("  Ferry's threads preempted", fmt.Sprintf("%d times (%.1f per message)", p.FerryPreempted, p.FerryPreemptedPerMessage))
+	}
 	verdict := "OK"
 	if !res.OK {
 		verdict = "FAILED: messages lost, duplicated or reordered"

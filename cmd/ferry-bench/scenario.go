@@ -50,6 +50,8 @@ type result struct {
 	// FerrySend is transaction received -> the IRC network's Send returned,
 	// which includes the IRC server's echo of the line (Matrix -> IRC).
 	FerrySend *stageStats `json:"ferry_until_send_returned,omitempty"`
+	// Processors is what the processors did during the burst.
+	Processors *processorUse `json:"processors,omitempty"`
 
 	// DendritePush is the baseline of Matrix -> IRC: the Matrix client's
 	// send -> the transaction's arrival at a second appservice (observer.go).

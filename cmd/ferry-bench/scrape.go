@@ -80,10 +80,29 @@ func stageDeltaOf(before, after *metrics.Parsed, direction, net, stage string) *
 // arrived: Ferry's metrics as they stand (the warm-up's last stages are
 // recorded just after it arrives, hence the settle), and per portal the
 // prefix of its numbered messages and a slot for each message's send time.
+// burstProcessors is the processors' use since the burst started, or nil.
+func (e *env) burstProcessors(messages int) *processorUse {
+	if e.burstStart == nil {
+		return nil
+	}
+	c, err := readProcessors(e.ferry.Process.Pid, e.hs.Pid())
+	if err != nil {
+		say("processor counters unavailable: %v", err)
+		return nil
+	}
+	return c.since(*e.burstStart, messages, describeMachine().Cores)
+}
+
 func (e *env) startBurst(ctx context.Context, runID string, n int) (before *metrics.Parsed, prefixes []string, sent [][]time.Time, err error) {
 	settle()
 	if before, err = e.scrape(ctx); err != nil {
 		return nil, nil, nil, err
+	}
+	e.burstStart = nil
+	if c, err := readProcessors(e.ferry.Process.Pid, e.hs.Pid()); err == nil {
+		e.burstStart = &c
+	} else {
+		say("processor counters unavailable: %v", err)
 	}
 	prefixes = make([]string, len(e.portals))
 	sent = make([][]time.Time, len(e.portals))

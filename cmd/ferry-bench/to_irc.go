@@ -162,5 +162,6 @@ func matrixToIRC(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 	res.Queue = stageDelta(before, after, metrics.MatrixToRemote, metrics.StageQueue)
 	res.Transaction = stageDeltaOf(before, after, metrics.MatrixToRemote, "", metrics.StageTransaction)
 	res.FerrySend = stageDelta(before, after, metrics.MatrixToRemote, metrics.StageSend)
+	res.Processors = e.burstProcessors(total)
 	return res, nil
 }

@@ -105,6 +105,7 @@ func ircToMatrix(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 	res.Queue = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageQueue)
 	res.Handling = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageHandling)
 	res.Homeserver = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageHomeserver)
+	res.Processors = e.burstProcessors(total)
 	return res, nil
 }
 

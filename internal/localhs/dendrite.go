@@ -319,6 +319,16 @@ func (d *Dendrite) Restart() error {
 	return nil
 }
 
+// Pid is the Dendrite process's ID, or 0 when it is not running.
+func (d *Dendrite) Pid() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.proc == nil || isClosed(d.proc.done) {
+		return 0
+	}
+	return d.proc.cmd.Process.Pid
+}
+
 // Running reports whether the Dendrite process is alive.
 func (d *Dendrite) Running() bool {
 	d.mu.Lock()
