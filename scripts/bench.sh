@@ -59,6 +59,7 @@ irc-to-matrix -scenario irc-to-matrix -n 200 -interval 20ms
 matrix-to-irc -scenario matrix-to-irc -n 200 -interval 20ms -tap
 throughput -scenario throughput -channels 4 -n 200 -interval 20ms
 memory -scenario memory -k 100,1000 -transports plain,tls -portals 100
+memory-irc-only -scenario memory -k 1000 -transports plain -portals 0 -ferry-tags ferry_no_whatsapp
 startup -scenario startup -k 150 -pacing 0,4
 idle-cpu -scenario idle-cpu -idle-logins 200 -idle-window 150s
 EOF
