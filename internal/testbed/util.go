@@ -1,23 +1,21 @@
 package testbed
 
 import (
-	"net"
 	"testing"
 
 	"github.com/ferrybridge/ferry/internal/localhs"
 )
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. The
-// port is released before returning, so another process could take it; the
-// kernel hands out ephemeral ports in a way that makes this rare.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago,
+// picked outside the kernel's ephemeral range (see localhs.FreePort). The
+// port is released before returning, so another process could still take
+// it, but only by choosing the same port on purpose.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := localhs.FreePort()
 	if err != nil {
-		t.Fatalf("testbed: find a free port: %v", err)
+		t.Fatalf("testbed: %v", err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	return port
 }
 
