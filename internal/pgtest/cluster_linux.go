@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ferrybridge/ferry/internal/localhs"
 )
 
 // How the throwaway cluster is kept from outliving the test process:
@@ -102,7 +103,7 @@ func initAndStart(dir, initdb, postgres string, cred *syscall.Credential) (*clus
 }
 
 func startServer(dir, data, postgres string, cred *syscall.Credential) (*cluster, error) {
-	port, err := freePort()
+	port, err := localhs.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -241,15 +242,6 @@ func versionOf(binDir string) int {
 func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // sweepStale deletes the clusters of test processes that died without
