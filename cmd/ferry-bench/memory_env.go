@@ -434,34 +434,29 @@ func (p *memProc) rss() (rssInfo, error) {
 	if err != nil {
 		return r, err
 	}
-	found := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		key, v, ok := strings.Cut(line, ":")
+	for _, f := range []struct {
+		key string
+		dst *uint64
+	}{{"VmRSS", &r.total}, {"RssAnon", &r.anon}, {"RssFile", &r.file}} {
+		v, ok := statusValue(string(data), f.key)
 		if !ok {
-			continue
+			return r, fmt.Errorf("no %s in /proc status", f.key)
 		}
-		var dst *uint64
-		switch key {
-		case "VmRSS":
-			dst = &r.total
-		case "RssAnon":
-			dst = &r.anon
-		case "RssFile":
-			dst = &r.file
-		default:
-			continue
+		if *f.dst, err = parseKB(v); err != nil {
+			return r, fmt.Errorf("/proc status %s: %w", f.key, err)
 		}
-		n, err := parseKB(v)
-		if err != nil {
-			return r, fmt.Errorf("/proc status %s: %w", key, err)
-		}
-		*dst = n
-		found++
-	}
-	if found < 3 {
-		return r, errors.New("no VmRSS, RssAnon or RssFile in /proc status")
 	}
 	return r, nil
+}
+
+// statusValue is what follows "key:" in a /proc status file.
+func statusValue(status, key string) (string, bool) {
+	for _, line := range strings.Split(status, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // userHZ is USER_HZ, the unit of utime and stime: 100 on every Linux

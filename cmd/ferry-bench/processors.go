@@ -96,13 +96,11 @@ func threadPreemptions(pid int) (uint64, error) {
 
 // statusCount is the number after "key:" in a /proc status file.
 func statusCount(status, key string) (uint64, error) {
-	for _, line := range strings.Split(status, "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && k == key {
-			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-		}
+	v, ok := statusValue(status, key)
+	if !ok {
+		return 0, fmt.Errorf("no %s", key)
 	}
-	return 0, fmt.Errorf("no %s", key)
+	return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 }
 
 // machineTicks reads the all-cores line of /proc/stat: busy is every
