@@ -3,7 +3,7 @@
 // from the tree, run as a separate process. See scripts/bench.sh.
 //
 //	go run ./cmd/ferry-bench -scenario irc-to-matrix [-n 200] [-interval 20ms] [-json out.json]
-//	go run ./cmd/ferry-bench -scenario matrix-to-irc [-n 200] [-interval 20ms]
+//	go run ./cmd/ferry-bench -scenario matrix-to-irc [-n 200] [-interval 20ms] [-bursts 5]
 //	go run ./cmd/ferry-bench -scenario throughput -channels 4 [-n 200] [-interval 20ms]
 package main
 
@@ -22,6 +22,7 @@ import (
 type settings struct {
 	Scenario      string        `json:"scenario"`
 	N             int           `json:"n"`
+	Bursts        int           `json:"bursts"`
 	Interval      time.Duration `json:"interval_ns"`
 	IntervalText  string        `json:"interval"`
 	DrainTimeout  time.Duration `json:"drain_timeout_ns"`
@@ -59,6 +60,7 @@ func main() {
 	var s settings
 	flag.StringVar(&s.Scenario, "scenario", "irc-to-matrix", "what to measure: irc-to-matrix, matrix-to-irc, throughput (both ways over -channels)")
 	flag.IntVar(&s.N, "n", 200, "messages per burst")
+	flag.IntVar(&s.Bursts, "bursts", 1, "bursts to run, one after the other in the same test bed; with several, percentiles are over all their messages and each burst's own figures are listed")
 	flag.DurationVar(&s.Interval, "interval", 20*time.Millisecond, "pause between two messages of a burst")
 	flag.DurationVar(&s.DrainTimeout, "drain-timeout", 60*time.Second, "how long to wait for the last message after the burst was sent")
 	flag.StringVar(&s.FerryLogLevel, "ferry-log", "warn", "Ferry's log level")
@@ -75,8 +77,8 @@ func main() {
 	}
 	s.IntervalText = s.Interval.String()
 	s.FerryTags = ferryTags
-	if s.N <= 0 {
-		fatalf("-n must be positive")
+	if s.N <= 0 || s.Bursts <= 0 {
+		fatalf("-n and -bursts must be positive")
 	}
 	switch s.Scenario {
 	case "irc-to-matrix", "matrix-to-irc":

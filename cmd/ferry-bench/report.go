@@ -72,6 +72,9 @@ func printReport(w io.Writer, r *report) {
 	s := r.Settings
 	row("scenario", s.Scenario)
 	row("messages (-n)", s.N)
+	if s.Bursts > 1 {
+		row("bursts", fmt.Sprintf("%d, %s apart, in the same test bed; figures over all bursts' messages, then each burst's own", s.Bursts, burstPause))
+	}
 	row("interval", s.IntervalText)
 	row("drain timeout", s.DrainTimeout)
 	row("bridged channels", s.Channels)
@@ -153,11 +156,43 @@ func printResult(tw io.Writer, row func(string, any), res *result) {
 			p.FerryMs, p.FerryPerMessageMs, p.DendriteMs, p.WindowSecs, p.MachineBusyPct, p.Cores))
 		row("  Ferry's threads preempted", fmt.Sprintf("%d times (%.1f per message)", p.FerryPreempted, p.FerryPreemptedPerMessage))
 	}
+	if len(res.Bursts) > 0 {
+		printBursts(row, res)
+	}
 	verdict := "OK"
 	if !res.OK {
 		verdict = "FAILED: messages lost, duplicated or reordered"
 	}
 	row("integrity", verdict)
+}
+
+// printBursts lists each burst's own figures under a pooled result.
+func printBursts(row func(string, any), res *result) {
+	abovePush := res.Direction == "matrix-to-irc"
+	if abovePush {
+		row("each burst: p99 / above push / share p99", "")
+	} else {
+		row("each burst: p99 / share p99", "")
+	}
+	for i, b := range res.Bursts {
+		line := fmt.Sprintf("%.1f ms", b.P99ms)
+		if abovePush {
+			if b.AbovePushP99ms != nil {
+				line += fmt.Sprintf(" / %.1f ms", *b.AbovePushP99ms)
+			} else {
+				line += " / -"
+			}
+		}
+		if b.FerryShare != nil {
+			line += fmt.Sprintf(" / <= %s (mean %.3f ms)", le(b.FerryShare.P99ms), b.FerryShare.MeanMs)
+		} else {
+			line += " / nothing recorded"
+		}
+		if !b.Integrity {
+			line += "; messages lost, duplicated or reordered"
+		}
+		row(fmt.Sprintf("  burst %d", i+1), line)
+	}
 }
 
 // le prints a bucket bound.

@@ -66,6 +66,10 @@ type result struct {
 	// at Ferry's door; AfterFerryPush from there to the IRC peer.
 	FerryPush      *latency `json:"dendrite_push_to_ferry,omitempty"`
 	AfterFerryPush *latency `json:"per_message_after_push_to_ferry,omitempty"`
+
+	// Bursts are each burst's own figures when there were several; the
+	// rest of the result then pools them (bursts.go).
+	Bursts []burstFigures `json:"bursts,omitempty"`
 }
 
 type latency struct {
@@ -93,32 +97,59 @@ func summarize(vals []float64) *latency {
 	}
 }
 
-// runScenario runs the scenario s names on a started test bed.
+// runScenario runs the scenario s names on a started test bed: the
+// warm-up, then -bursts bursts, burstPause apart; with several, each
+// direction's result pools them (bursts.go).
 func runScenario(ctx context.Context, e *env, s *settings) ([]*result, error) {
 	runID := strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
-	peer, err := dialPeer(ctx, e, s.N*s.Channels+64)
+	peer, err := dialPeer(ctx, e, s.Bursts*s.N*s.Channels+64)
 	if err != nil {
 		return nil, err
 	}
 	defer peer.close()
+	type direction struct {
+		warmUp func(ctx context.Context, e *env, peer *ircPeer, runID string) error
+		burst  func(ctx context.Context, e *env, s *settings, peer *ircPeer, runID string) (*burst, error)
+		tag    string
+	}
+	up := direction{warmUpIRCToMatrix, ircToMatrix, "u"}
+	down := direction{warmUpMatrixToIRC, matrixToIRC, "d"}
+	var dirs []direction
 	switch s.Scenario {
 	case "irc-to-matrix":
-		r, err := ircToMatrix(ctx, e, s, peer, runID)
-		return []*result{r}, err
+		dirs = []direction{up}
 	case "matrix-to-irc":
-		r, err := matrixToIRC(ctx, e, s, peer, runID)
-		return []*result{r}, err
+		dirs = []direction{down}
 	case "throughput":
 		// Both directions over every channel, one after the other so that
 		// each direction's rate is its own.
-		up, err := ircToMatrix(ctx, e, s, peer, runID+"u")
-		if err != nil {
+		dirs = []direction{up, down}
+	default:
+		return nil, fmt.Errorf("unknown scenario %q", s.Scenario)
+	}
+	for _, d := range dirs {
+		if err := d.warmUp(ctx, e, peer, runID+d.tag); err != nil {
 			return nil, err
 		}
-		down, err := matrixToIRC(ctx, e, s, peer, runID+"d")
-		return []*result{up, down}, err
 	}
-	return nil, fmt.Errorf("unknown scenario %q", s.Scenario)
+	bursts := make([][]*burst, len(dirs))
+	for i := range s.Bursts {
+		if i > 0 {
+			time.Sleep(burstPause)
+		}
+		for k, d := range dirs {
+			b, err := d.burst(ctx, e, s, peer, runID+d.tag+strconv.Itoa(i))
+			if err != nil {
+				return nil, err
+			}
+			bursts[k] = append(bursts[k], b)
+		}
+	}
+	results := make([]*result, len(dirs))
+	for k := range dirs {
+		results[k] = pool(bursts[k])
+	}
+	return results, nil
 }
 
 // arrived is one bridged message at its destination.

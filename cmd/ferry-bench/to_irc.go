@@ -7,24 +7,18 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/ferrybridge/ferry/bridge/metrics"
 )
 
-// matrixToIRC: the Matrix user sends numbered messages into every portal
-// (one sender per room, each waiting for its previous send to return, as
-// a client does, and pacing its sends by interval); the IRC peer receives
-// them. The observer appservice times Dendrite's own push of the same
-// events, the baseline.
-func matrixToIRC(ctx context.Context, e *env, s *settings, peer *ircPeer, runID string) (*result, error) {
-	// Warm up: the first send into each room.
+// warmUpMatrixToIRC sends a first message into each portal and waits for
+// it on IRC.
+func warmUpMatrixToIRC(ctx context.Context, e *env, peer *ircPeer, runID string) error {
 	starts := make([]int, len(e.portals))
 	warm := make([]string, len(e.portals))
 	for k, pt := range e.portals {
 		starts[k] = len(peer.received(pt.channel))
 		warm[k] = "warmup " + runID + " " + strconv.Itoa(k)
 		if _, err := e.user.SendText(ctx, pt.room, warm[k]); err != nil {
-			return nil, fmt.Errorf("send warm-up to %s: %w", pt.room, err)
+			return fmt.Errorf("send warm-up to %s: %w", pt.room, err)
 		}
 	}
 	err := peer.waitFor(ctx, 60*time.Second, "the warm-up messages on IRC", func() bool {
@@ -40,8 +34,18 @@ func matrixToIRC(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 		return true
 	})
 	if err != nil {
-		return nil, e.withFerryLog(err)
+		return e.withFerryLog(err)
 	}
+	return nil
+}
+
+// matrixToIRC: the Matrix user sends numbered messages into every portal
+// (one sender per room, each waiting for its previous send to return, as
+// a client does, and pacing its sends by interval); the IRC peer receives
+// them. The observer appservice times Dendrite's own push of the same
+// events, the baseline. The warm-up has run.
+func matrixToIRC(ctx context.Context, e *env, s *settings, peer *ircPeer, runID string) (*burst, error) {
+	starts := make([]int, len(e.portals))
 	before, prefixes, sent, err := e.startBurst(ctx, runID, s.N)
 	if err != nil {
 		return nil, err
@@ -100,10 +104,9 @@ func matrixToIRC(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 	})
 	settle()
 
-	res := &result{Scenario: s.Scenario, Direction: "matrix-to-irc", Channels: len(e.portals),
+	b := &burst{first: first, sendEnd: sendEnd, before: before}
+	b.res = &result{Scenario: s.Scenario, Direction: "matrix-to-irc", Channels: len(e.portals),
 		Path: "Matrix client's send request started -> IRC peer's line read"}
-	var lat, push, afterPush, ferryPush, afterFerryPush []float64
-	var last time.Time
 	peer.mu.Lock()
 	got := make([][]arrived, len(e.portals))
 	for k := range e.portals {
@@ -111,8 +114,8 @@ func matrixToIRC(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 	}
 	peer.mu.Unlock()
 	for k, pt := range e.portals {
-		if l := tally(res, pt.channel, prefixes[k], sent[k], got[k], &lat); l.After(last) {
-			last = l
+		if l := tally(b.res, pt.channel, prefixes[k], sent[k], got[k], &b.lat); l.After(b.last) {
+			b.last = l
 		}
 		received := make(map[string]time.Time, len(got[k]))
 		for _, a := range got[k] {
@@ -124,9 +127,9 @@ func matrixToIRC(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 			body := prefixes[k] + strconv.Itoa(i)
 			if e.tap != nil {
 				if door, ok := e.tap.log.arrival(body); ok {
-					ferryPush = append(ferryPush, float64(door.Sub(at).Microseconds())/1000)
+					b.ferryPush = append(b.ferryPush, float64(door.Sub(at).Microseconds())/1000)
 					if rcv, ok := received[body]; ok {
-						afterFerryPush = append(afterFerryPush, float64(rcv.Sub(door).Microseconds())/1000)
+						b.afterFerry = append(b.afterFerry, float64(rcv.Sub(door).Microseconds())/1000)
 					}
 				}
 			}
@@ -135,33 +138,18 @@ func matrixToIRC(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 			}
 			pushed, ok := e.observer.arrival(body)
 			if !ok {
-				res.PushMissing++
+				b.res.PushMissing++
 				continue
 			}
-			push = append(push, float64(pushed.Sub(at).Microseconds())/1000)
+			b.push = append(b.push, float64(pushed.Sub(at).Microseconds())/1000)
 			if rcv, ok := received[body]; ok {
-				afterPush = append(afterPush, float64(rcv.Sub(pushed).Microseconds())/1000)
+				b.afterPush = append(b.afterPush, float64(rcv.Sub(pushed).Microseconds())/1000)
 			}
 		}
 	}
-	finish(res, first, sendEnd, last, lat)
-	res.DendritePush = summarize(push)
-	res.AfterPush = summarize(afterPush)
-	res.FerryPush = summarize(ferryPush)
-	res.AfterFerryPush = summarize(afterFerryPush)
-	if res.DendritePush != nil && len(lat) > 0 {
-		v := round(res.P99ms - res.DendritePush.P99ms)
-		res.AbovePushP99ms = &v
-	}
-
-	after, err := e.scrape(ctx)
-	if err != nil {
+	if b.after, err = e.scrape(ctx); err != nil {
 		return nil, err
 	}
-	res.FerryShare = stageDelta(before, after, metrics.MatrixToRemote, metrics.StageFerry)
-	res.Queue = stageDelta(before, after, metrics.MatrixToRemote, metrics.StageQueue)
-	res.Transaction = stageDeltaOf(before, after, metrics.MatrixToRemote, "", metrics.StageTransaction)
-	res.FerrySend = stageDelta(before, after, metrics.MatrixToRemote, metrics.StageSend)
-	res.Processors = e.burstProcessors(total)
-	return res, nil
+	b.finish(e.burstProcessors(total))
+	return b, nil
 }

@@ -8,23 +8,19 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix/event"
-
-	"github.com/ferrybridge/ferry/bridge/metrics"
 )
 
-// ircToMatrix: the IRC peer sends numbered PRIVMSGs into every bridged
-// channel, round-robin, one round per interval; the Matrix user's /sync
-// receives them.
-func ircToMatrix(ctx context.Context, e *env, s *settings, peer *ircPeer, runID string) (*result, error) {
-	// Warm up: the first message in each channel makes the peer's ghost
-	// and its join, which is not what is measured.
+// warmUpIRCToMatrix sends a first message into each channel and waits for
+// it in the portals: it makes the peer's ghost and its join, which is not
+// what is measured.
+func warmUpIRCToMatrix(ctx context.Context, e *env, peer *ircPeer, runID string) error {
 	starts := make([]int, len(e.portals))
 	warm := make([]string, len(e.portals))
 	for k, pt := range e.portals {
 		starts[k] = e.user.count(pt.room)
 		warm[k] = "warmup " + runID + " " + strconv.Itoa(k)
 		if err := peer.send(pt.channel, warm[k]); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	err := e.user.waitFor(ctx, "the warm-up messages in the portals", 60*time.Second, func() bool {
@@ -36,8 +32,16 @@ func ircToMatrix(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 		return true
 	})
 	if err != nil {
-		return nil, e.withFerryLog(err)
+		return e.withFerryLog(err)
 	}
+	return nil
+}
+
+// ircToMatrix: the IRC peer sends numbered PRIVMSGs into every bridged
+// channel, round-robin, one round per interval; the Matrix user's /sync
+// receives them. The warm-up has run.
+func ircToMatrix(ctx context.Context, e *env, s *settings, peer *ircPeer, runID string) (*burst, error) {
+	starts := make([]int, len(e.portals))
 	before, prefixes, sent, err := e.startBurst(ctx, runID, s.N)
 	if err != nil {
 		return nil, err
@@ -84,29 +88,21 @@ func ircToMatrix(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 	})
 	settle()
 
-	res := &result{Scenario: s.Scenario, Direction: "irc-to-matrix", Channels: len(e.portals),
+	b := &burst{first: first, sendEnd: sendEnd, before: before}
+	b.res = &result{Scenario: s.Scenario, Direction: "irc-to-matrix", Channels: len(e.portals),
 		Path: "IRC peer's PRIVMSG written -> Matrix client's /sync response read"}
-	var lat []float64
-	var last time.Time
 	e.user.mu.Lock()
 	for k, pt := range e.portals {
-		if l := tally(res, pt.channel, prefixes[k], sent[k], collect(k), &lat); l.After(last) {
-			last = l
+		if l := tally(b.res, pt.channel, prefixes[k], sent[k], collect(k), &b.lat); l.After(b.last) {
+			b.last = l
 		}
 	}
 	e.user.mu.Unlock()
-	finish(res, first, sendEnd, last, lat)
-
-	after, err := e.scrape(ctx)
-	if err != nil {
+	if b.after, err = e.scrape(ctx); err != nil {
 		return nil, err
 	}
-	res.FerryShare = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageFerry)
-	res.Queue = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageQueue)
-	res.Handling = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageHandling)
-	res.Homeserver = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageHomeserver)
-	res.Processors = e.burstProcessors(total)
-	return res, nil
+	b.finish(e.burstProcessors(total))
+	return b, nil
 }
 
 func hasBody(arrivals []arrival, body string) bool {
