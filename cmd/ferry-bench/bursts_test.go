@@ -85,7 +85,10 @@ func TestPoolTakesPercentilesOverAllBursts(t *testing.T) {
 		t.Errorf("pooled p99 %v ms, max %v ms; want 10 and 50", res.P99ms, res.MaxMs)
 	}
 	if res.FerryShare == nil || res.FerryShare.Count != 2*n || res.FerryShare.P99ms != 0.5 {
-		t.Errorf("pooled share = %+v; want %d messages, p99 <= 0.5 ms", res.FerryShare, 2*n)
+		t.Fatalf("pooled share = %+v; want %d messages, p99 <= 0.5 ms", res.FerryShare, 2*n)
+	}
+	if over := res.FerryShare.OverShareTarget; over == nil || *over != 2 {
+		t.Errorf("pooled share over 2 ms = %v; want the two slow messages", over)
 	}
 	if res.AbovePushP99ms == nil || *res.AbovePushP99ms != 2 {
 		t.Errorf("pooled p99 above push = %v; want 2 ms", res.AbovePushP99ms)

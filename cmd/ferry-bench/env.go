@@ -64,6 +64,7 @@ func startEnv(ctx context.Context, s *settings, keep bool) (*env, error) {
 	s.FerryDB = "sqlite3-fk-wal"
 	s.DendriteLog = "warn"
 	s.DendriteJS = "in memory"
+	s.DendriteConf = "generate-config -ci: SQLite, full-text search and presence on"
 	s.IRCdConnLimit = 10000
 	s.IRCdFlood = "off (threshold 1000000, commandrate 100000000, fakelag no, recvq 1M, sendq 64M)"
 	s.PeerFlood = "unlimited"

@@ -39,6 +39,7 @@ type settings struct {
 	FerryTags     string        `json:"ferry_build_tags,omitempty"`
 	DendriteLog   string        `json:"dendrite_log_level"`
 	DendriteJS    string        `json:"dendrite_jetstream"`
+	DendriteConf  string        `json:"dendrite_config"`
 	IRCdFlood     string        `json:"inspircd_flood"`
 	IRCdConnLimit int           `json:"inspircd_conns_per_ip"`
 	PeerFlood     string        `json:"peer_flood"`

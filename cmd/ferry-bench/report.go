@@ -91,6 +91,7 @@ func printReport(w io.Writer, r *report) {
 	}
 	row("dendrite log level", s.DendriteLog)
 	row("dendrite jetstream", s.DendriteJS)
+	row("dendrite config", s.DendriteConf)
 	row("dendrite push observer", s.Observer)
 	row("dendrite -> ferry tap", s.Tap)
 	row("inspircd flood", s.IRCdFlood)
@@ -139,14 +140,20 @@ func printResult(tw io.Writer, row func(string, any), res *result) {
 		}
 		row(name, fmt.Sprintf("p50 <= %s / p95 <= %s / p99 <= %s, mean %.3f ms (%d messages)", le(st.P50ms), le(st.P95ms), le(st.P99ms), st.MeanMs, st.Count))
 	}
+	share := func(name string, st *stageStats) {
+		stage(name, st)
+		if st != nil && st.OverShareTarget != nil {
+			row("  over "+shareTarget.String(), fmt.Sprintf("%d of %d messages (%.1f %%)", *st.OverShareTarget, st.Count, 100*float64(*st.OverShareTarget)/float64(st.Count)))
+		}
+	}
 	switch res.Direction {
 	case "irc-to-matrix":
-		stage("ferry share (line read -> request written)", res.FerryShare)
+		share("ferry share (line read -> request written)", res.FerryShare)
 		stage("  of which queue (waiting for the portal)", res.Queue)
 		stage("  of which handling (portal -> request)", res.Handling)
 		stage("homeserver (request written -> answer)", res.Homeserver)
 	case "matrix-to-irc":
-		stage("ferry share (transaction -> line written)", res.FerryShare)
+		share("ferry share (transaction -> line written)", res.FerryShare)
 		stage("  of which queue (waiting for the portal)", res.Queue)
 		stage("ferry until Send returned (incl. IRC echo)", res.FerrySend)
 		stage("ferry answering a transaction", res.Transaction)
@@ -183,8 +190,12 @@ func printBursts(row func(string, any), res *result) {
 				line += " / -"
 			}
 		}
-		if b.FerryShare != nil {
-			line += fmt.Sprintf(" / <= %s (mean %.3f ms)", le(b.FerryShare.P99ms), b.FerryShare.MeanMs)
+		if st := b.FerryShare; st != nil {
+			line += fmt.Sprintf(" / <= %s (mean %.3f ms", le(st.P99ms), st.MeanMs)
+			if st.OverShareTarget != nil {
+				line += fmt.Sprintf(", %d over %s", *st.OverShareTarget, shareTarget)
+			}
+			line += ")"
 		} else {
 			line += " / nothing recorded"
 		}

@@ -22,7 +22,14 @@ type stageStats struct {
 	P95ms  float64 `json:"p95_le_ms"`
 	P99ms  float64 `json:"p99_le_ms"`
 	MeanMs float64 `json:"mean_ms"`
+	// OverShareTarget counts the observations above shareTarget, exactly
+	// (the target is a bucket bound); nil if the histogram lacks that
+	// bound. A p99 under the target means at most 1 % of them.
+	OverShareTarget *uint64 `json:"over_2ms,omitempty"`
 }
+
+// shareTarget is the issue's target for the p99 of Ferry's own share.
+const shareTarget = 2 * time.Millisecond
 
 func (e *env) scrape(ctx context.Context) (*metrics.Parsed, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -66,7 +73,7 @@ func stageDeltaOf(before, after *metrics.Parsed, direction, net, stage string) *
 		}
 		return round(sec * 1000)
 	}
-	return &stageStats{
+	st := &stageStats{
 		Metric: fmt.Sprintf(`%s{direction=%q,network=%q,stage=%q}`, metrics.StageMetric, direction, net, stage),
 		Count:  d.Count,
 		P50ms:  msOf(d.Quantile(0.50)),
@@ -74,6 +81,13 @@ func stageDeltaOf(before, after *metrics.Parsed, direction, net, stage string) *
 		P99ms:  msOf(d.Quantile(0.99)),
 		MeanMs: msOf(d.Mean()),
 	}
+	for i, bound := range d.Bounds {
+		if bound == shareTarget.Seconds() {
+			over := d.Count - d.Cumulative[i]
+			st.OverShareTarget = &over
+		}
+	}
+	return st
 }
 
 // startBurst is how both directions begin a burst once the warm-up has
