@@ -104,12 +104,9 @@ func (p *Portal) sender(ctx context.Context, user id.UserID) (network.Client, *n
 			login = own
 		}
 	} else {
-		link, err := p.m.db.UserPortals.Get(ctx, user, p.Key)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("look up portal membership: %w", err)
-		}
-		if link != nil {
-			login = p.m.dir.Login(p.Key.Network, link.Login)
+		var err error
+		if login, err = p.memberLogin(ctx, user); err != nil {
+			return nil, nil, nil, err
 		}
 	}
 	var relay *network.RelaySender
@@ -490,7 +487,7 @@ func (p *Portal) matrixLeave(ctx context.Context, user id.UserID) error {
 	if err != nil || link == nil {
 		return err
 	}
-	if err = p.m.db.UserPortals.Delete(ctx, user, p.Key); err != nil {
+	if err = p.unlinkMember(ctx, user); err != nil {
 		return fmt.Errorf("forget portal membership: %w", err)
 	}
 	client, ok := p.m.dir.Client(p.Key.Network, link.Login)

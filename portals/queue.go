@@ -35,6 +35,8 @@ type Portal struct {
 	handlingSince time.Time
 	// ahead tracks messages whose outcome is still to come (ahead.go).
 	ahead aheadState
+	// members caches who takes part in a shared portal (members.go).
+	members memberCache
 }
 
 type queueItem struct {

@@ -456,7 +456,7 @@ func (p *Portal) remoteMembership(ctx context.Context, login *network.Login, m *
 		if err != nil {
 			return err
 		}
-		return p.m.db.UserPortals.Delete(ctx, login.User, p.Key)
+		return p.unlinkMember(ctx, login.User)
 	}
 	switch m.Action {
 	case network.MembershipJoin, network.MembershipInvite:

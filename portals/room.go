@@ -12,7 +12,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
-	"github.com/ferrybridge/ferry/database"
 )
 
 // Power levels in portal rooms. The bot alone holds 100 so that only it
@@ -180,7 +179,7 @@ func (p *Portal) joinRule(info *network.ChatInfo) event.JoinRule {
 // link records that login's user takes part in the portal through login,
 // and puts the room into the login's space.
 func (p *Portal) link(ctx context.Context, login *network.Login) error {
-	if err := p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: login.User, Portal: p.Key, Login: login.ID}); err != nil {
+	if err := p.putMember(ctx, login.User, login.ID); err != nil {
 		return fmt.Errorf("store portal membership: %w", err)
 	}
 	p.m.addToSpace(ctx, p.Key.Network, login, p.RoomID)
