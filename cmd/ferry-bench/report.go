@@ -143,7 +143,7 @@ func printResult(tw io.Writer, row func(string, any), res *result) {
 	share := func(name string, st *stageStats) {
 		stage(name, st)
 		if st != nil && st.OverShareTarget != nil {
-			row("  over "+shareTarget.String(), fmt.Sprintf("%d of %d messages (%.1f %%)", *st.OverShareTarget, st.Count, 100*float64(*st.OverShareTarget)/float64(st.Count)))
+			row("  over "+le(shareTarget.Seconds()*1000), fmt.Sprintf("%d of %d messages (%.1f %%)", *st.OverShareTarget, st.Count, 100*float64(*st.OverShareTarget)/float64(st.Count)))
 		}
 	}
 	switch res.Direction {
@@ -193,7 +193,7 @@ func printBursts(row func(string, any), res *result) {
 		if st := b.FerryShare; st != nil {
 			line += fmt.Sprintf(" / <= %s (mean %.3f ms", le(st.P99ms), st.MeanMs)
 			if st.OverShareTarget != nil {
-				line += fmt.Sprintf(", %d over %s", *st.OverShareTarget, shareTarget)
+				line += fmt.Sprintf(", %d over %s", *st.OverShareTarget, le(shareTarget.Seconds()*1000))
 			}
 			line += ")"
 		} else {
