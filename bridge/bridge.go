@@ -117,7 +117,7 @@ func New(cfg *config.Config, connectors []network.Connector, log zerolog.Logger)
 		HomeserverDomain: cfg.Homeserver.Domain,
 		HomeserverURL:    cfg.Homeserver.Address,
 		HostConfig:       appservice.HostConfig{Hostname: cfg.AppService.Hostname, Port: uint16(cfg.AppService.Port)},
-		StateStore:       stateStore,
+		StateStore:       newMemberStateStore(stateStore),
 	})
 	if err != nil {
 		cancel()
