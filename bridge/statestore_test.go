@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
+	"github.com/ferrybridge/ferry/internal/hammer"
 	"github.com/ferrybridge/ferry/internal/pgtest"
 )
 
@@ -104,30 +104,14 @@ func TestMemberStateStoreReadRacingAWrite(t *testing.T) {
 			if err := store.SetMembership(ctx, stateRoom, stateGhost, event.MembershipJoin); err != nil {
 				t.Fatal(err)
 			}
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			for range 2 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						store.IsInRoom(ctx, stateRoom, stateGhost)
-					}
-				}()
-			}
+			stop := hammer.Start(2, func() { store.IsInRoom(ctx, stateRoom, stateGhost) })
 			if err := store.SetMembership(ctx, stateRoom, stateGhost, event.MembershipLeave); err != nil {
 				t.Fatal(err)
 			}
 			if store.IsInRoom(ctx, stateRoom, stateGhost) {
 				t.Errorf("round %d: in the room right after leaving", i)
 			}
-			close(stop)
-			wg.Wait()
+			stop()
 			if store.IsInRoom(ctx, stateRoom, stateGhost) {
 				t.Errorf("round %d: in the room after the lookups ended", i)
 			}

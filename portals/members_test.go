@@ -11,6 +11,7 @@ import (
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
+	"github.com/ferrybridge/ferry/internal/hammer"
 	"github.com/ferrybridge/ferry/internal/pgtest"
 )
 
@@ -141,31 +142,17 @@ func TestMembershipLookupRacingAnUnlink(t *testing.T) {
 			if err := p.putMember(ctx, login.User, login.ID); err != nil {
 				t.Fatal(err)
 			}
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			for range 2 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						if _, err := p.memberLogin(ctx, login.User); err != nil {
-							t.Error(err)
-							return
-						}
-					}
-				}()
-			}
+			var failed sync.Once
+			stop := hammer.Start(2, func() {
+				if _, err := p.memberLogin(ctx, login.User); err != nil {
+					failed.Do(func() { t.Error(err) })
+				}
+			})
 			if err := p.unlinkMember(ctx, login.User); err != nil {
 				t.Fatal(err)
 			}
 			memberIs(t, ctx, p, nil, "right after she left")
-			close(stop)
-			wg.Wait()
+			stop()
 			memberIs(t, ctx, p, nil, "after the lookups ended")
 		}
 	})
