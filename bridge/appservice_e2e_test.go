@@ -171,6 +171,30 @@ func TestGroupRoomIsNotManagementRoom(t *testing.T) {
 	}
 }
 
+// TestSharedManagementRoomIsOneNoMore: inviting someone into the
+// management room makes it a group room, where only prefixed commands are
+// answered, and the next direct chat with the bot becomes the management
+// room.
+func TestSharedManagementRoomIsOneNoMore(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice, bob := h.User("alice"), h.User("bob")
+	ctx := h.Context(time.Minute)
+	mgmt := h.ManagementRoom(alice)
+	if _, err := alice.InviteUser(ctx, mgmt, &mautrix.ReqInviteUser{UserID: bob.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	h.WaitForBotNotice(alice, mgmt, "not your management room any more")
+	if room, err := h.Bridge.ManagementRoom(ctx, alice.UserID); err != nil || room != "" {
+		t.Errorf("management room after sharing it: %q (%v); want none", room, err)
+	}
+	alice.SendText(t, mgmt, "version")
+	h.Command(alice, mgmt, "!ferry version", "Ferry ")
+	if answers := botAnswers(h, alice, mgmt, "Ferry "); answers != 1 {
+		t.Errorf("the bot answered %d times to one unprefixed and one prefixed command; want 1", answers)
+	}
+	h.ManagementRoom(alice) // a new direct chat is the management room again
+}
+
 // TestBusyReconnectsAreReportedOnce: an outage that a network retries
 // faster than the notice delay (its state flipping between connecting and
 // disconnected) is reported once, on time.

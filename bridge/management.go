@@ -44,6 +44,8 @@ func (b *Bridge) handleMember(ctx context.Context, evt *event.Event) {
 		b.handleBotInvite(ctx, evt)
 	case member.Membership == event.MembershipInvite && b.isOwnUser(target):
 		b.handleGhostInvite(ctx, evt, target)
+	case member.Membership == event.MembershipInvite && target != evt.Sender:
+		b.managementRoomShared(ctx, evt.Sender, evt.RoomID)
 	case member.Membership == event.MembershipLeave && target == evt.Sender:
 		// The user left their management room: forget it, so that the next
 		// DM becomes the management room.
@@ -52,6 +54,28 @@ func (b *Bridge) handleMember(ctx context.Context, evt *event.Event) {
 			_, _ = b.Matrix.Bot().LeaveRoom(ctx, evt.RoomID)
 		}
 	}
+}
+
+// managementRoomShared handles an invite by owner of someone else into
+// room. A management room is its user's alone: once they invite somebody,
+// it is not one any more, and the bot says so. This also settles a race:
+// a room created with the bot and another person invited at once can show
+// the bot only itself and its inviter when it joins, the other invite
+// arriving just after.
+func (b *Bridge) managementRoomShared(ctx context.Context, owner id.UserID, room id.RoomID) {
+	log := zerolog.Ctx(ctx)
+	if mgmt, err := b.isManagementRoom(ctx, owner, room); err != nil {
+		log.Err(err).Msg("Failed to check management room")
+		return
+	} else if !mgmt {
+		return
+	}
+	if err := b.DB.KV.Delete(ctx, managementRoomKey(owner)); err != nil {
+		log.Err(err).Msg("Failed to forget the shared management room")
+		return
+	}
+	log.Info().Msg("Management room shared; it is one no more")
+	b.notice(ctx, room, "This room has other people in it now, so it is not your management room any more: commands here need the `!ferry` prefix. Invite me to a direct chat to manage your bridge.")
 }
 
 func (b *Bridge) handleBotInvite(ctx context.Context, evt *event.Event) {
