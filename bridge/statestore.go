@@ -3,13 +3,14 @@ package bridge
 import (
 	"context"
 	"slices"
-	"sync"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 	"maunium.net/go/mautrix/sqlstatestore"
+
+	"github.com/ferrybridge/ferry/bridge/readthrough"
 )
 
 // memberStateStore is mautrix's SQL state store with room memberships
@@ -23,15 +24,12 @@ import (
 // store's methods (the homeserver's member events and the intents' own
 // joins and leaves go through them, by mautrix.UpdateStateStore and the
 // IntentAPI). Each writer forgets what it changes, before and after its
-// write, and a read that raced a write is not kept (gen). Only reads fill
-// the cache, so it holds the memberships Ferry asks about, the ghosts that
-// speak; maxCachedMemberships bounds it all the same.
+// write, and a read that raced a write is not kept (readthrough.Cache).
+// Only reads fill the cache, so it holds the memberships Ferry asks about,
+// the ghosts that speak; maxCachedMemberships bounds it all the same.
 type memberStateStore struct {
 	*sqlstatestore.SQLStateStore
-
-	mu      sync.Mutex
-	members map[memberKey]event.Membership
-	gen     uint64
+	members *readthrough.Cache[memberKey, event.Membership]
 }
 
 var _ mautrix.StateStore = (*memberStateStore)(nil)
@@ -45,33 +43,16 @@ type memberKey struct {
 const maxCachedMemberships = 16384
 
 func newMemberStateStore(store *sqlstatestore.SQLStateStore) *memberStateStore {
-	return &memberStateStore{SQLStateStore: store, members: make(map[memberKey]event.Membership)}
+	return &memberStateStore{SQLStateStore: store, members: readthrough.New[memberKey, event.Membership](maxCachedMemberships)}
 }
 
 // GetMembership is the user's membership in the room; "leave" when the
 // store knows none.
 func (s *memberStateStore) GetMembership(ctx context.Context, roomID id.RoomID, userID id.UserID) (event.Membership, error) {
-	key := memberKey{roomID, userID}
-	s.mu.Lock()
-	membership, ok := s.members[key]
-	gen := s.gen
-	s.mu.Unlock()
-	if ok {
-		return membership, nil
-	}
-	membership, err := s.SQLStateStore.GetMembership(ctx, roomID, userID)
-	if err != nil {
-		return membership, err
-	}
-	s.mu.Lock()
-	if s.gen == gen {
-		if len(s.members) >= maxCachedMemberships {
-			clear(s.members)
-		}
-		s.members[key] = membership
-	}
-	s.mu.Unlock()
-	return membership, nil
+	return s.members.Get(memberKey{roomID, userID}, func() (event.Membership, bool, error) {
+		membership, err := s.SQLStateStore.GetMembership(ctx, roomID, userID)
+		return membership, true, err
+	})
 }
 
 // IsMembership, IsInRoom and IsInvited answer from GetMembership above;
@@ -93,35 +74,14 @@ func (s *memberStateStore) IsInvited(ctx context.Context, roomID id.RoomID, user
 	return s.IsMembership(ctx, roomID, userID, event.MembershipJoin, event.MembershipInvite)
 }
 
-// forget drops what the cache knows of one membership, or of all when
-// room is empty, before a write changes it.
-func (s *memberStateStore) forget(roomID id.RoomID, userID id.UserID) {
-	s.mu.Lock()
-	if roomID == "" {
-		clear(s.members)
-	} else {
-		delete(s.members, memberKey{roomID, userID})
-	}
-	s.gen++
-	s.mu.Unlock()
-}
-
-// around runs a write with the memberships it changes forgotten before
-// and after it: a read during the write must not be kept.
-func (s *memberStateStore) around(roomID id.RoomID, userID id.UserID, write func() error) error {
-	s.forget(roomID, userID)
-	defer s.forget(roomID, userID)
-	return write()
-}
-
 func (s *memberStateStore) SetMembership(ctx context.Context, roomID id.RoomID, userID id.UserID, membership event.Membership) error {
-	return s.around(roomID, userID, func() error {
+	return s.members.Write(memberKey{roomID, userID}, func() error {
 		return s.SQLStateStore.SetMembership(ctx, roomID, userID, membership)
 	})
 }
 
 func (s *memberStateStore) SetMember(ctx context.Context, roomID id.RoomID, userID id.UserID, member *event.MemberEventContent) error {
-	return s.around(roomID, userID, func() error {
+	return s.members.Write(memberKey{roomID, userID}, func() error {
 		return s.SQLStateStore.SetMember(ctx, roomID, userID, member)
 	})
 }
@@ -129,13 +89,13 @@ func (s *memberStateStore) SetMember(ctx context.Context, roomID id.RoomID, user
 // ClearCachedMembers and ReplaceCachedMembers change a whole room's
 // members; they are rare, so they forget every membership.
 func (s *memberStateStore) ClearCachedMembers(ctx context.Context, roomID id.RoomID, memberships ...event.Membership) error {
-	return s.around("", "", func() error {
+	return s.members.WriteAll(func() error {
 		return s.SQLStateStore.ClearCachedMembers(ctx, roomID, memberships...)
 	})
 }
 
 func (s *memberStateStore) ReplaceCachedMembers(ctx context.Context, roomID id.RoomID, evts []*event.Event, onlyMemberships ...event.Membership) error {
-	return s.around("", "", func() error {
+	return s.members.WriteAll(func() error {
 		return s.SQLStateStore.ReplaceCachedMembers(ctx, roomID, evts, onlyMemberships...)
 	})
 }

@@ -126,9 +126,7 @@ func TestMemberStateStoreIsBounded(t *testing.T) {
 		for i := range maxCachedMemberships + 10 {
 			store.IsInRoom(ctx, id.RoomID("!r"+string(rune('a'+i%26))+":example.org"), id.UserID("@u"+strconv.Itoa(i)+":example.org"))
 		}
-		store.mu.Lock()
-		n := len(store.members)
-		store.mu.Unlock()
+		n := store.members.Len()
 		if n > maxCachedMemberships {
 			t.Errorf("%d memberships cached; the bound is %d", n, maxCachedMemberships)
 		}

@@ -3,7 +3,6 @@ package portals
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"maunium.net/go/mautrix/id"
 
@@ -30,72 +29,45 @@ import (
 //     (whose rows are not there yet) or a rekeyed one all miss, and the
 //     database is asked again;
 //   - what a database read returns is remembered only if no write to the
-//     portal's membership happened during the read (gen), so a read that
-//     raced an unlink cannot put the unlinked row back.
+//     portal's membership happened during the read (readthrough.Cache),
+//     so a read that raced an unlink cannot put the unlinked row back.
 //
 // It remembers members only: who is not a member takes the relay path or
 // gets an error, both rare, and a user joining later must not be missed.
-type memberCache struct {
-	mu     sync.Mutex
-	logins map[id.UserID]*network.Login
-	gen    uint64
-}
 
 // memberLogin is the login through which user takes part in the portal,
 // or nil if the user does not. The caller has checked that the portal is
 // shared (per-login portals have their receiver instead).
 func (p *Portal) memberLogin(ctx context.Context, user id.UserID) (*network.Login, error) {
-	c := &p.members
-	c.mu.Lock()
-	cached := c.logins[user]
-	gen := c.gen
-	c.mu.Unlock()
-	if cached != nil && p.m.dir.Login(p.Key.Network, cached.ID) == cached {
-		return cached, nil
-	}
-	link, err := p.m.db.UserPortals.Get(ctx, user, p.Key)
-	if err != nil {
-		return nil, fmt.Errorf("look up portal membership: %w", err)
-	}
-	if link == nil {
-		return nil, nil
-	}
-	login := p.m.dir.Login(p.Key.Network, link.Login)
-	c.mu.Lock()
-	if c.gen == gen {
-		if login == nil {
-			delete(c.logins, user)
-		} else {
-			if c.logins == nil {
-				c.logins = make(map[id.UserID]*network.Login)
-			}
-			c.logins[user] = login
+	load := func() (*network.Login, bool, error) {
+		link, err := p.m.db.UserPortals.Get(ctx, user, p.Key)
+		if err != nil {
+			return nil, false, fmt.Errorf("look up portal membership: %w", err)
 		}
+		if link == nil {
+			return nil, false, nil
+		}
+		login := p.m.dir.Login(p.Key.Network, link.Login)
+		return login, login != nil, nil
 	}
-	c.mu.Unlock()
-	return login, nil
-}
-
-// forgetMember drops what the cache knows of user before their row
-// changes.
-func (p *Portal) forgetMember(user id.UserID) {
-	c := &p.members
-	c.mu.Lock()
-	delete(c.logins, user)
-	c.gen++
-	c.mu.Unlock()
+	login, err := p.members.Get(user, load)
+	if err != nil || login == nil || p.m.dir.Login(p.Key.Network, login.ID) == login {
+		return login, err
+	}
+	p.members.Forget(user) // the bridge has another login under that ID, or none
+	return p.members.Get(user, load)
 }
 
 // putMember records that user takes part in the portal through login.
 func (p *Portal) putMember(ctx context.Context, user id.UserID, login network.LoginID) error {
-	p.forgetMember(user)
-	defer p.forgetMember(user) // a read during the write must not be kept
-	return p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: user, Portal: p.Key, Login: login})
+	return p.members.Write(user, func() error {
+		return p.m.db.UserPortals.Put(ctx, &database.UserPortal{UserMXID: user, Portal: p.Key, Login: login})
+	})
 }
 
 // unlinkMember records that user no longer takes part in the portal.
 func (p *Portal) unlinkMember(ctx context.Context, user id.UserID) error {
-	p.forgetMember(user)
-	defer p.forgetMember(user)
-	return p.m.db.UserPortals.Delete(ctx, user, p.Key)
+	return p.members.Write(user, func() error {
+		return p.m.db.UserPortals.Delete(ctx, user, p.Key)
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/bridge/readthrough"
 	"github.com/ferrybridge/ferry/database"
 )
 
@@ -36,7 +37,7 @@ type Portal struct {
 	// ahead tracks messages whose outcome is still to come (ahead.go).
 	ahead aheadState
 	// members caches who takes part in a shared portal (members.go).
-	members memberCache
+	members readthrough.Cache[id.UserID, *network.Login]
 }
 
 type queueItem struct {

@@ -22,13 +22,16 @@ var allowed = map[string][]string{
 	// metrics is a leaf beside the contract: the core records into it,
 	// networks never see it (they report timings through the contract).
 	"bridge/metrics": {},
-	"database":       {"bridge/network"},
-	"puppets":        {"bridge/network", "database"},
-	"portals":        {"bridge/network", "bridge/metrics", "database", "puppets"},
-	"bridge/config":  {"bridge/network"},
-	"bridge":         {"bridge/network", "bridge/config", "bridge/metrics", "database", "puppets", "portals"},
-	"whatsapp":       {"bridge/network"},
-	"irc":            {"bridge/network"},
+	// readthrough is a leaf too: a cache the core puts in front of its
+	// database reads.
+	"bridge/readthrough": {},
+	"database":           {"bridge/network"},
+	"puppets":            {"bridge/network", "database"},
+	"portals":            {"bridge/network", "bridge/metrics", "bridge/readthrough", "database", "puppets"},
+	"bridge/config":      {"bridge/network"},
+	"bridge":             {"bridge/network", "bridge/config", "bridge/metrics", "bridge/readthrough", "database", "puppets", "portals"},
+	"whatsapp":           {"bridge/network"},
+	"irc":                {"bridge/network"},
 }
 
 type listedPackage struct {
