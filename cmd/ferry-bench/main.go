@@ -65,7 +65,7 @@ func main() {
 	flag.DurationVar(&s.Interval, "interval", 20*time.Millisecond, "pause between two messages of a burst")
 	flag.DurationVar(&s.DrainTimeout, "drain-timeout", 60*time.Second, "how long to wait for the last message after the burst was sent")
 	flag.StringVar(&s.FerryLogLevel, "ferry-log", "warn", "Ferry's log level")
-	flag.BoolVar(&s.TapOn, "tap", false, "route Dendrite's pushes to Ferry through a recording proxy, to time them per message (one extra loopback hop)")
+	flag.BoolVar(&s.TapOn, "tap", false, "route Dendrite's pushes to Ferry through a recording proxy, to time them per message (one extra loopback hop, and a process that competes with Ferry for the processors, which raises Ferry's share)")
 	flag.IntVar(&s.Channels, "channels", 0, "bridged channels (default: 4 for throughput, else 1)")
 	flag.StringVar(&s.FerryFlood, "ferry-flood", "unlimited", "Ferry's IRC flood control (YAML: unlimited, or {rate: 2s, burst: 5}); it must permit the burst")
 	flag.BoolVar(&s.PipelineSends, "pipeline-sends", true, "Ferry's homeserver.pipeline_sends: a room writes its next event before the last is answered")

@@ -110,7 +110,7 @@ func startTap(regPath string, ferryPort int) (*tap, error) {
 }
 
 func (t *tap) describe() string {
-	return "on: Dendrite -> recording proxy " + t.addr + " -> Ferry (one extra loopback hop per transaction)"
+	return "on: Dendrite -> recording proxy " + t.addr + " -> Ferry (one extra loopback hop per transaction, and one more process wanting the processors when Ferry does: Ferry's share is best read from a run without it)"
 }
 
 func (t *tap) close() { _ = t.srv.Close() }
