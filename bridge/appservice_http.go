@@ -100,6 +100,9 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 		mautrix.MUnknown.WithMessage("Failed to store events").WithStatus(http.StatusInternalServerError).Write(w)
 		return
 	}
+	if len(fresh) > 0 {
+		b.Metrics.ObserveSince(metrics.StageKey{Direction: metrics.MatrixToRemote, Stage: metrics.StageStore}, received, time.Now())
+	}
 	for _, evt := range fresh {
 		// The store keeps milliseconds; the copy handled now keeps the
 		// exact time, which the metrics time Ferry's share from.

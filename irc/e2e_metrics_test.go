@@ -69,12 +69,14 @@ func TestE2EMetrics(t *testing.T) {
 	stages := []struct{ direction, net, stage string }{
 		{metrics.RemoteToMatrix, string(NetworkID), metrics.StageFerry},
 		{metrics.RemoteToMatrix, string(NetworkID), metrics.StageQueue},
+		{metrics.RemoteToMatrix, string(NetworkID), metrics.StageStore},
 		{metrics.RemoteToMatrix, string(NetworkID), metrics.StageHandling},
 		{metrics.RemoteToMatrix, string(NetworkID), metrics.StageHomeserver},
 		{metrics.MatrixToRemote, string(NetworkID), metrics.StageFerry},
 		{metrics.MatrixToRemote, string(NetworkID), metrics.StageQueue},
 		{metrics.MatrixToRemote, string(NetworkID), metrics.StageSend},
 		{metrics.MatrixToRemote, "", metrics.StageTransaction},
+		{metrics.MatrixToRemote, "", metrics.StageStore},
 	}
 	var after *metrics.Parsed
 	missing := func() []string {

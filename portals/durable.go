@@ -68,6 +68,7 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 	if err = m.db.RemoteEvents.Insert(ctx, row); err != nil {
 		return err
 	}
+	p.timeStored(evt)
 	p.durable.pending.Add(1)
 	if p.durable.backlog.Load() {
 		return nil

@@ -30,6 +30,19 @@ func (p *Portal) startedRemote(evt network.Event) {
 	}
 }
 
+// timeStored notes that a remote message read off the network has been
+// stored (the durable queue's insert committed).
+func (p *Portal) timeStored(evt network.Event) {
+	reg := p.m.Metrics
+	if reg == nil {
+		return
+	}
+	if _, ok := evt.(*network.Message); ok && !evt.EventMeta().ReceivedAt.IsZero() {
+		reg.ObserveSince(metrics.StageKey{Direction: metrics.RemoteToMatrix, Network: string(p.Key.Network), Stage: metrics.StageStore},
+			evt.EventMeta().ReceivedAt, time.Now())
+	}
+}
+
 // startedMatrix is startedRemote for Matrix messages.
 func (p *Portal) startedMatrix(evt *event.Event) {
 	reg := p.m.Metrics

@@ -63,11 +63,13 @@ func fillStages(res *result, before, after *metrics.Parsed) {
 	case "irc-to-matrix":
 		res.FerryShare = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageFerry)
 		res.Queue = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageQueue)
+		res.Store = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageStore)
 		res.Handling = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageHandling)
 		res.Homeserver = stageDelta(before, after, metrics.RemoteToMatrix, metrics.StageHomeserver)
 	case "matrix-to-irc":
 		res.FerryShare = stageDelta(before, after, metrics.MatrixToRemote, metrics.StageFerry)
 		res.Queue = stageDelta(before, after, metrics.MatrixToRemote, metrics.StageQueue)
+		res.Store = stageDeltaOf(before, after, metrics.MatrixToRemote, "", metrics.StageStore)
 		res.Transaction = stageDeltaOf(before, after, metrics.MatrixToRemote, "", metrics.StageTransaction)
 		res.FerrySend = stageDelta(before, after, metrics.MatrixToRemote, metrics.StageSend)
 	}

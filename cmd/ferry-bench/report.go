@@ -150,11 +150,13 @@ func printResult(tw io.Writer, row func(string, any), res *result) {
 	case "irc-to-matrix":
 		share("ferry share (line read -> request written)", res.FerryShare)
 		stage("  of which queue (waiting for the portal)", res.Queue)
+		stage("    of that, until stored", res.Store)
 		stage("  of which handling (portal -> request)", res.Handling)
 		stage("homeserver (request written -> answer)", res.Homeserver)
 	case "matrix-to-irc":
 		share("ferry share (transaction -> line written)", res.FerryShare)
 		stage("  of which queue (waiting for the portal)", res.Queue)
+		stage("    of that, until stored", res.Store)
 		stage("ferry until Send returned (incl. IRC echo)", res.FerrySend)
 		stage("ferry answering a transaction", res.Transaction)
 	}

@@ -45,6 +45,10 @@ type result struct {
 	// the room's earlier messages); Handling is the rest (IRC -> Matrix).
 	Queue    *stageStats `json:"ferry_queue,omitempty"`
 	Handling *stageStats `json:"ferry_handling,omitempty"`
+	// Store is the part of Queue until the message was stored (IRC ->
+	// Matrix: the line read until its row committed; Matrix -> IRC: the
+	// transaction received until its events were).
+	Store *stageStats `json:"ferry_store,omitempty"`
 	// Homeserver is the homeserver's answer to Ferry's send (IRC -> Matrix).
 	Homeserver *stageStats `json:"homeserver_send,omitempty"`
 	// FerrySend is transaction received -> the IRC network's Send returned,
