@@ -29,3 +29,22 @@ func TestFreePortIsBelowTheEphemeralRange(t *testing.T) {
 		l.Close()
 	}
 }
+
+// Two servers of one test must never be given the same port, even though
+// each port is still free until its server listens.
+func TestFreePortNeverRepeats(t *testing.T) {
+	// Random picks from the range below the ephemeral ports would repeat
+	// many times over among this many (about n²/2N of them).
+	const n = 2000
+	seen := make(map[int]bool, n)
+	for range n {
+		port, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[port] {
+			t.Fatalf("port %d handed out twice", port)
+		}
+		seen[port] = true
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
@@ -16,23 +17,47 @@ import (
 // outgoing connection on the machine, and the server's listen then fails
 // with "address already in use". Tests make many connections while a
 // homeserver starts, and that happened.
+//
+// A port is never handed out twice by one process. A test picks Ferry's
+// port before Dendrite starts and picks its own, and Ferry only listens
+// after that: a second random pick of the same still-free port gave both
+// servers one port, and Ferry's listen failed.
 func FreePort() (int, error) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	if low := ephemeralLow(); low > minFreePort+1000 {
 		for range 100 {
 			port := minFreePort + mathrand.IntN(low-minFreePort)
+			if handedOut.ports[port] {
+				continue
+			}
 			if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
 				l.Close()
+				handedOut.ports[port] = true
 				return port, nil
 			}
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("find a free port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("find a free port: the kernel offered only ports already handed out")
 }
+
+// handedOut is every port FreePort has returned in this process.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: make(map[int]bool)}
 
 // minFreePort is the lowest port FreePort picks: above the ports that
 // well-known services are configured on.
