@@ -37,7 +37,7 @@ func (p *Portal) timeStored(evt network.Event) {
 	if reg == nil {
 		return
 	}
-	if _, ok := evt.(*network.Message); ok && !evt.EventMeta().ReceivedAt.IsZero() {
+	if _, ok := evt.(*network.Message); ok { // ObserveSince skips an untimed one
 		reg.ObserveSince(metrics.StageKey{Direction: metrics.RemoteToMatrix, Network: string(p.Key.Network), Stage: metrics.StageStore},
 			evt.EventMeta().ReceivedAt, time.Now())
 	}

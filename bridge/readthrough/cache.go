@@ -11,8 +11,8 @@ import "sync"
 // Cache is a read-through cache of V by K. The zero value is an unbounded,
 // empty cache.
 type Cache[K comparable, V any] struct {
-	// Max bounds the entries (0: no bound); past it the cache starts over.
-	Max int
+	// max bounds the entries (0: no bound); past it the cache starts over.
+	max int
 
 	mu     sync.Mutex
 	values map[K]V
@@ -21,7 +21,7 @@ type Cache[K comparable, V any] struct {
 
 // New returns an empty cache of at most max entries (0: no bound).
 func New[K comparable, V any](max int) *Cache[K, V] {
-	return &Cache[K, V]{Max: max}
+	return &Cache[K, V]{max: max}
 }
 
 // Get returns the remembered value of key, or what load reads. load says
@@ -40,7 +40,7 @@ func (c *Cache[K, V]) Get(key K, load func() (value V, keep bool, err error)) (V
 	}
 	c.mu.Lock()
 	if c.gen == gen {
-		if c.values == nil || (c.Max > 0 && len(c.values) >= c.Max) {
+		if c.values == nil || (c.max > 0 && len(c.values) >= c.max) {
 			c.values = make(map[K]V)
 		}
 		c.values[key] = value
