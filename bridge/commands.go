@@ -166,13 +166,13 @@ func (b *Bridge) wrapNetworkCommand(net network.NetworkID, nc network.Command) *
 		handler: func(ctx context.Context, c *commandContext) error {
 			var logins []*network.Login
 			for _, le := range b.userLogins(c.user, net) {
-				logins = append(logins, le.login)
+				logins = append(logins, le.login.Load())
 			}
 			return nc.Handler(ctx, &network.CommandEvent{
 				User: c.user, Level: c.level, Args: c.args, RawArgs: c.raw, Logins: logins,
 				Client: func(login network.LoginID) (network.Client, bool) {
 					le := b.loginEntry(net, login)
-					if le == nil || le.login.User != c.user {
+					if le == nil || le.login.Load().User != c.user {
 						return nil, false
 					}
 					return le.client, true
@@ -237,7 +237,7 @@ func (b *Bridge) cmdStatus() *command {
 				le.lock.Lock()
 				st, since := le.state, le.stateSince
 				le.lock.Unlock()
-				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), le.login.RemoteName, stateText(st), since.UTC().Format("2006-01-02 15:04:05 MST"))
+				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), le.login.Load().RemoteName, stateText(st), since.UTC().Format("2006-01-02 15:04:05 MST"))
 			}
 			c.reply(sb.String())
 			return nil
@@ -325,7 +325,7 @@ func (b *Bridge) cmdLogout() *command {
 				want := strings.Join(c.args[1:], " ")
 				var matched []*loginEntry
 				for _, le := range logins {
-					if strings.EqualFold(le.login.RemoteName, want) || string(le.login.ID) == want {
+					if strings.EqualFold(le.login.Load().RemoteName, want) || string(le.login.Load().ID) == want {
 						matched = append(matched, le)
 					}
 				}
@@ -346,10 +346,10 @@ func (b *Bridge) cmdLogout() *command {
 					c.replyf("Could not log out on %s's side (%s); forgetting the login here anyway.", b.NetworkName(net), network.UserMessage(err, "see the bridge log"))
 				}
 			}
-			if err := b.removeLogin(ctx, net, le.login.ID); err != nil {
+			if err := b.removeLogin(ctx, net, le.login.Load().ID); err != nil {
 				return err
 			}
-			c.replyf("Logged out of %s (%s). Your chats and their history stay.", b.NetworkName(net), le.login.RemoteName)
+			c.replyf("Logged out of %s (%s). Your chats and their history stay.", b.NetworkName(net), le.login.Load().RemoteName)
 			return nil
 		},
 	}

@@ -53,7 +53,7 @@ func (h *host) QueueEvent(loginID network.LoginID, evt network.Event) {
 		h.log.Error().Err(err).Msg("Rejected remote event")
 		return
 	}
-	if err = h.b.Portals.QueueDurable(h.b.ctx, le.login, evt); err != nil {
+	if err = h.b.Portals.QueueDurable(h.b.ctx, le.login.Load(), evt); err != nil {
 		h.log.Err(err).Stringer("portal", evt.EventMeta().Portal).Msg("Failed to queue remote event")
 	}
 }
@@ -63,7 +63,7 @@ func (h *host) HandleEvent(ctx context.Context, loginID network.LoginID, evt net
 	if err != nil {
 		return err
 	}
-	result, err := h.b.Portals.QueueRemote(ctx, le.login, evt)
+	result, err := h.b.Portals.QueueRemote(ctx, le.login.Load(), evt)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (h *host) NotifyUser(ctx context.Context, login network.LoginID, markdown s
 		h.log.Warn().Str("login", string(login)).Msg("Notice for an unknown login dropped")
 		return
 	}
-	h.b.noticeUser(ctx, le.login.User, markdown)
+	h.b.noticeUser(ctx, le.login.Load().User, markdown)
 }
 
 func (h *host) UploadMedia(ctx context.Context, data []byte, mimeType, fileName string) (id.ContentURIString, error) {
@@ -117,9 +117,7 @@ func (h *host) SaveLogin(ctx context.Context, login *network.Login) error {
 		return err
 	}
 	if le := h.b.loginEntry(h.net, login.ID); le != nil {
-		h.b.loginLock.Lock()
-		le.login = login
-		h.b.loginLock.Unlock()
+		le.login.Store(login)
 	}
 	return nil
 }

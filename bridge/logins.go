@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"maunium.net/go/mautrix/id"
@@ -25,7 +26,9 @@ type loginKey struct {
 // loginEntry is a login the bridge runs: its stored record, its client and
 // its last reported connection state.
 type loginEntry struct {
-	login  *network.Login
+	// login is replaced whole when the network saves it (SaveLogin), and
+	// read from every goroutine.
+	login  atomic.Pointer[network.Login]
 	net    network.NetworkID
 	client network.Client
 
@@ -92,7 +95,8 @@ func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *n
 			return fmt.Errorf("load login: %w", err)
 		}
 	}
-	le := &loginEntry{login: login, net: net, client: client, state: network.State{Kind: network.StateConnecting}, stateSince: time.Now()}
+	le := &loginEntry{net: net, client: client, state: network.State{Kind: network.StateConnecting}, stateSince: time.Now()}
+	le.login.Store(login)
 	// A login that never gets anywhere is reported like any outage.
 	le.lock.Lock()
 	b.applyState(le, le.state)
@@ -161,7 +165,7 @@ func (b *Bridge) loginEntry(net network.NetworkID, loginID network.LoginID) *log
 // Login implements portals.Directory.
 func (b *Bridge) Login(net network.NetworkID, loginID network.LoginID) *network.Login {
 	if le := b.loginEntry(net, loginID); le != nil {
-		return le.login
+		return le.login.Load()
 	}
 	return nil
 }
@@ -180,7 +184,7 @@ func (b *Bridge) userLogins(user id.UserID, net network.NetworkID) []*loginEntry
 	b.loginLock.RLock()
 	var out []*loginEntry
 	for key, le := range b.logins {
-		if le.login.User == user && (net == "" || key.net == net) {
+		if le.login.Load().User == user && (net == "" || key.net == net) {
 			out = append(out, le)
 		}
 	}
@@ -189,7 +193,7 @@ func (b *Bridge) userLogins(user id.UserID, net network.NetworkID) []*loginEntry
 		if out[i].net != out[j].net {
 			return out[i].net < out[j].net
 		}
-		return out[i].login.ID < out[j].login.ID
+		return out[i].login.Load().ID < out[j].login.Load().ID
 	})
 	return out
 }
@@ -220,7 +224,7 @@ func (b *Bridge) reportState(net network.NetworkID, loginID network.LoginID, st 
 // restarted by the states a reconnecting network passes through, so a
 // long outage is reported once, on time, however busily it is retried.
 func (b *Bridge) applyState(le *loginEntry, st network.State) {
-	name := fmt.Sprintf("%s (%s)", b.NetworkName(le.net), le.login.RemoteName)
+	name := fmt.Sprintf("%s (%s)", b.NetworkName(le.net), le.login.Load().RemoteName)
 	stopTimer := func() {
 		if le.downTimer != nil {
 			le.downTimer.Stop()
@@ -232,12 +236,12 @@ func (b *Bridge) applyState(le *loginEntry, st network.State) {
 		stopTimer()
 		if le.downNotified {
 			le.downNotified = false
-			go b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("✅ %s is connected again.", name))
+			go b.noticeUser(b.ctx, le.login.Load().User, fmt.Sprintf("✅ %s is connected again.", name))
 		}
 	case st.Kind.NeedsAction():
 		stopTimer()
 		le.downNotified = true
-		go b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("⚠️ %s needs your attention: %s", name, stateText(st)))
+		go b.noticeUser(b.ctx, le.login.Load().User, fmt.Sprintf("⚠️ %s needs your attention: %s", name, stateText(st)))
 	case le.downTimer == nil && !le.downNotified:
 		le.downTimer = time.AfterFunc(DownNoticeAfter, func() {
 			le.lock.Lock()
@@ -249,7 +253,7 @@ func (b *Bridge) applyState(le *loginEntry, st network.State) {
 			}
 			le.lock.Unlock()
 			if down {
-				b.noticeUser(b.ctx, le.login.User, fmt.Sprintf("⚠️ %s has been disconnected for %s: %s. Ferry keeps trying.", name, DownNoticeAfter.Round(time.Second), stateText(current)))
+				b.noticeUser(b.ctx, le.login.Load().User, fmt.Sprintf("⚠️ %s has been disconnected for %s: %s. Ferry keeps trying.", name, DownNoticeAfter.Round(time.Second), stateText(current)))
 			}
 		})
 	}
@@ -267,7 +271,7 @@ func (b *Bridge) UserLogins(user id.UserID, net network.NetworkID) []*network.Lo
 	entries := b.userLogins(user, net)
 	out := make([]*network.Login, len(entries))
 	for i, le := range entries {
-		out[i] = le.login
+		out[i] = le.login.Load()
 	}
 	return out
 }
