@@ -38,6 +38,9 @@ type Portal struct {
 	ahead aheadState
 	// members caches who takes part in a shared portal (members.go).
 	members readthrough.Cache[id.UserID, *network.Login]
+	// memberSync is the member list still being joined between items
+	// (member_sync.go), or nil.
+	memberSync *memberSync
 }
 
 type queueItem struct {
@@ -123,6 +126,9 @@ func (p *Portal) run(ctx context.Context) {
 	idle := time.NewTimer(PortalIdleTimeout)
 	defer idle.Stop()
 	for {
+		if p.memberSyncPending() && len(p.queue) == 0 && !p.backlogged() {
+			p.continueMemberSync(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			p.closePipeline()
@@ -153,7 +159,7 @@ func (p *Portal) run(ctx context.Context) {
 func (p *Portal) endIfIdle() bool {
 	p.runLock.Lock()
 	defer p.runLock.Unlock()
-	if len(p.queue) > 0 || p.backlogged() || p.ahead.n.Load() > 0 {
+	if len(p.queue) > 0 || p.backlogged() || p.ahead.n.Load() > 0 || p.memberSyncPending() {
 		return false
 	}
 	// Under runLock: a goroutine started by the next kick cannot touch the

@@ -92,6 +92,7 @@ func (p *Portal) joinGhost(ctx context.Context, login *network.Login, user netwo
 	if err != nil {
 		return nil, err
 	}
+	p.memberJoined(user, ghost.MXID)
 	return ghost, nil
 }
 
@@ -463,6 +464,7 @@ func (p *Portal) remoteMembership(ctx context.Context, login *network.Login, m *
 		_, err := p.joinGhost(ctx, login, m.Target)
 		return err
 	case network.MembershipLeave, network.MembershipKick, network.MembershipBan:
+		p.memberLeft(m.Target)
 		ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: m.Target})
 		if err != nil {
 			return err

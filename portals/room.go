@@ -282,43 +282,6 @@ func (p *Portal) updateAvatar(ctx context.Context, av *network.Avatar) {
 	p.AvatarID, p.AvatarMXC, p.AvatarSet = av.ID, mxc.CUString(), true
 }
 
-// syncMembers joins the ghosts of the chat's members. With a full list,
-// ghosts that are no longer members leave.
-func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members *network.MemberList) {
-	log := zerolog.Ctx(ctx)
-	want := make(map[id.UserID]bool, len(members.Members))
-	for _, member := range members.Members {
-		if member.IsMe {
-			continue
-		}
-		ghost, err := p.joinGhost(ctx, login, member.User)
-		if err != nil {
-			log.Warn().Err(err).Str("remote_user", string(member.User)).Msg("Failed to join ghost")
-			continue
-		}
-		want[ghost.MXID] = true
-	}
-	p.syncPowerLevels(ctx, login, members)
-	if !members.IsFull {
-		return
-	}
-	joined, err := p.m.matrix.Bot().JoinedMembers(ctx, p.RoomID)
-	if err != nil {
-		log.Warn().Err(err).Msg("Failed to list room members")
-		return
-	}
-	for mxid := range joined.Joined {
-		if want[mxid] {
-			continue
-		}
-		if key, ok := p.m.ghosts.ParseMXID(mxid); ok && key.Network == p.Key.Network {
-			if _, err := p.m.matrix.Intent(mxid).LeaveRoom(ctx, p.RoomID); err != nil {
-				log.Warn().Err(err).Stringer("user_id", mxid).Msg("Failed to remove departed ghost")
-			}
-		}
-	}
-}
-
 // syncPowerLevels gives members whose level the network knows that level
 // in the room (op and voice changes, admins promoted), as the bot.
 func (p *Portal) syncPowerLevels(ctx context.Context, login *network.Login, members *network.MemberList) {

@@ -1,0 +1,104 @@
+package bridge_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// A long member list is joined between the portal's other events: a
+// message that comes right after the list is bridged after a join or two,
+// not after all of them. Meanwhile the chat moves on, and what the
+// portal's own events say wins: a member who leaves is not brought back
+// from the list, and one who joins is not removed as departed when the
+// list ends.
+func TestMemberListIsJoinedBetweenMessages(t *testing.T) {
+	s := newScene(t, false)
+	room := s.openPortal(t, "hello")
+	ctx := s.h.Context(3 * time.Minute)
+	ghost := func(user network.UserID) id.UserID {
+		return s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: network.NetworkID(s.portal.Network), User: user})
+	}
+	meta := network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()}
+	resync := func(users ...network.UserID) *network.ChatResync {
+		list := &network.MemberList{IsFull: true, Members: []network.Member{{User: "alice", IsMe: true}}}
+		for _, u := range users {
+			list.Members = append(list.Members, network.Member{User: u})
+		}
+		return &network.ChatResync{Meta: meta, Info: &network.ChatInfo{Members: list}}
+	}
+
+	// The canary is in the room before the long list, and not in it: its
+	// leave is the last thing the long list does, so it says when the
+	// list is done.
+	if err := s.cl.Handle(ctx, resync("bob", "canary")); err != nil {
+		t.Fatal(err)
+	}
+	s.alice.WaitForMembership(t, room, ghost("canary"), event.MembershipJoin, waitLong)
+
+	const n = 30
+	var listed []network.UserID
+	for i := 1; i < n; i++ {
+		listed = append(listed, network.UserID(fmt.Sprintf("m%02d", i)))
+	}
+	// m00 comes last in the list, and leaves the chat right after it.
+	s.cl.Queue(resync(append([]network.UserID{"bob"}, append(listed, "m00")...)...))
+	s.cl.Queue(textMessage(s.portal, "m1", "m15", time.Now(), "said while the list is joined"))
+	s.cl.Queue(&network.Membership{Meta: meta, Target: "m00", Action: network.MembershipLeave})
+	s.cl.Queue(&network.Membership{Meta: meta, Target: "late", Action: network.MembershipJoin})
+
+	said := s.alice.WaitForEvent(t, room, waitLong, bodyIs(ghost("m15"), "said while the list is joined"))
+	s.alice.WaitForMembership(t, room, ghost("canary"), event.MembershipLeave, waitLong)
+	// The portal takes a new event once the list's last step, which
+	// removed the canary and perhaps others, is over.
+	if err := s.cl.Handle(ctx, textMessage(s.portal, "m2", "bob", time.Now(), "after the list")); err != nil {
+		t.Fatal(err)
+	}
+
+	joined, err := s.alice.JoinedMembers(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range append(listed, "bob", "late") {
+		if _, ok := joined.Joined[ghost(user)]; !ok {
+			t.Errorf("%s's ghost is not in the room once the list is done", user)
+		}
+	}
+	for _, user := range []network.UserID{"m00", "canary"} {
+		if _, ok := joined.Joined[ghost(user)]; ok {
+			t.Errorf("%s's ghost is still in the room, though %s left the chat", user, user)
+		}
+	}
+
+	// In the room's timeline, most of the list's joins come after the
+	// message. Joined before it, the list took about 90 ms a member.
+	history, err := s.alice.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listedMXIDs []id.UserID
+	for _, user := range listed {
+		listedMXIDs = append(listedMXIDs, ghost(user))
+	}
+	after := 0
+	for _, evt := range history.Chunk { // newest first
+		if evt.ID == said.ID {
+			break
+		}
+		if evt.Type.Type == event.StateMember.Type && evt.StateKey != nil &&
+			slices.Contains(listedMXIDs, id.UserID(*evt.StateKey)) &&
+			evt.Content.Raw["membership"] == string(event.MembershipJoin) {
+			after++
+		}
+	}
+	if after < len(listed)/2 {
+		t.Errorf("only %d of the list's %d joins came after the message: the message waited for the list", after, len(listed))
+	}
+}

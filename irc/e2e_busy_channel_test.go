@@ -1,0 +1,111 @@
+package irc
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+// Joining a busy channel: the first thing said there reaches Matrix
+// without waiting for the ghosts of everyone on the names list, which
+// join around it, and all of them get in.
+func TestE2EBusyChannelFirstMessageDoesNotWaitForMembers(t *testing.T) {
+	e := startEnv(t, testbed.InspIRCdOptions{})
+	ctx := e.h.Context(3 * time.Minute)
+	const n = 30
+	nicks := make([]string, n)
+	for i := range nicks {
+		nicks[i] = fmt.Sprintf("m%02d", i)
+	}
+	// Registering takes InspIRCd a second per client, so they connect at
+	// once; each joins #busy.
+	conns := make([]*ircconn.Conn, n)
+	joined := make(chan string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i, nick := range nicks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := ircconn.Dial(context.Background(), ircconn.Config{
+				Addr: e.srv.Addr, Nick: nick, Unlimited: true,
+				Handler: func(m *irc.Message) {
+					if m.Command == "JOIN" && m.Prefix != nil && m.Prefix.Name == nick {
+						joined <- nick
+					}
+				},
+			})
+			if err != nil {
+				errs <- fmt.Errorf("%s: %w", nick, err)
+				return
+			}
+			conns[i] = conn
+			errs <- conn.Send(&irc.Message{Command: "JOIN", Params: []string{"#busy"}})
+		}()
+	}
+	wg.Wait()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, conn := range conns {
+		t.Cleanup(func() { _ = conn.Close("bye") })
+	}
+	for range n {
+		select {
+		case <-joined:
+		case <-time.After(waitLong):
+			t.Fatal("not every member joined #busy")
+		}
+	}
+	speaker := e.peer("speaker")
+	speaker.send("JOIN", "#busy")
+	speaker.expect("his JOIN", isCmd("JOIN", "speaker"), nil)
+
+	alice := e.h.User("alice")
+	mgmt := e.h.ManagementRoom(alice)
+	e.login(alice, mgmt, "alice")
+	e.h.Command(alice, mgmt, "irc join test #busy", "Joining #busy")
+	speaker.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
+	speaker.send("PRIVMSG", "#busy", "welcome aboard")
+	room := portalInvite(t, alice, mgmt)
+	alice.Join(t, room.String())
+	said := alice.WaitForEvent(t, room, waitLong, bodyFrom(e.ghost("speaker"), "welcome aboard"))
+
+	var members []id.UserID
+	for _, nick := range nicks {
+		ghost := e.ghost(nick)
+		members = append(members, ghost)
+		alice.WaitForMembership(t, room, ghost, event.MembershipJoin, waitLong)
+	}
+	history, err := alice.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := 0
+	for _, evt := range history.Chunk { // newest first
+		if evt.ID == said.ID {
+			break
+		}
+		if evt.Type.Type == event.StateMember.Type && evt.StateKey != nil &&
+			slices.Contains(members, id.UserID(*evt.StateKey)) &&
+			evt.Content.Raw["membership"] == string(event.MembershipJoin) {
+			after++
+		}
+	}
+	if after < n/2 {
+		t.Errorf("only %d of the %d members' ghosts joined after the first message: it waited for the names list", after, n)
+	}
+}
