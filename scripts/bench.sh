@@ -13,6 +13,7 @@
 #   scripts/bench.sh -scenario irc-to-matrix -n 200 -interval 20ms -json bench.json
 #   scripts/bench.sh -scenario matrix-to-irc -n 200 -interval 20ms -bursts 5
 #   scripts/bench.sh -scenario throughput -channels 4 -n 200 -interval 20ms
+#   scripts/bench.sh -scenario busy-join -members 200
 #   scripts/bench.sh -scenario memory -k 100,1000 -transports plain,tls -portals 100
 #   scripts/bench.sh -scenario startup -k 150 -pacing 0,4
 #   scripts/bench.sh -scenario idle-cpu -idle-logins 200 -idle-window 150s
@@ -30,6 +31,10 @@
 # memory, startup and idle-cpu start Ferry once per figure, on a database
 # seeded with K IRC logins (Ferry restores them as at any restart), and
 # read RSS and CPU from /proc; see cmd/ferry-bench/memory.go.
+#
+# busy-join connects -members clients to a channel, then has the Matrix
+# user join it: how soon the first line and the first reply get through,
+# and how soon every member's ghost is in the room.
 #
 # -tap puts a recording proxy between Dendrite and Ferry, which times
 # each message after Dendrite's push to Ferry. The proxy is one more
@@ -72,6 +77,7 @@ irc-to-matrix -scenario irc-to-matrix -n 200 -interval 20ms -bursts 5
 matrix-to-irc -scenario matrix-to-irc -n 200 -interval 20ms -bursts 5
 matrix-to-irc-tap -scenario matrix-to-irc -n 200 -interval 20ms -bursts 5 -tap
 throughput -scenario throughput -channels 4 -n 200 -interval 20ms
+busy-join -scenario busy-join -members 200
 memory -scenario memory -k 100,1000 -transports plain,tls -portals 100
 memory-irc-only -scenario memory -k 1000 -transports plain -portals 0 -ferry-tags ferry_no_whatsapp
 startup -scenario startup -k 150 -pacing 0,4

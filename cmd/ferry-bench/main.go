@@ -5,6 +5,7 @@
 //	go run ./cmd/ferry-bench -scenario irc-to-matrix [-n 200] [-interval 20ms] [-json out.json]
 //	go run ./cmd/ferry-bench -scenario matrix-to-irc [-n 200] [-interval 20ms] [-bursts 5]
 //	go run ./cmd/ferry-bench -scenario throughput -channels 4 [-n 200] [-interval 20ms]
+//	go run ./cmd/ferry-bench -scenario busy-join [-members 200]
 package main
 
 import (
@@ -27,6 +28,7 @@ type settings struct {
 	IntervalText  string        `json:"interval"`
 	DrainTimeout  time.Duration `json:"drain_timeout_ns"`
 	Channels      int           `json:"channels"`
+	Members       int           `json:"members,omitempty"`
 	FerryFlood    string        `json:"ferry_irc_flood"`
 	PipelineSends bool          `json:"ferry_pipeline_sends"`
 	FerryMetrics  string        `json:"ferry_metrics_listen"`
@@ -59,13 +61,14 @@ func goBuild(args ...string) []string {
 
 func main() {
 	var s settings
-	flag.StringVar(&s.Scenario, "scenario", "irc-to-matrix", "what to measure: irc-to-matrix, matrix-to-irc, throughput (both ways over -channels)")
+	flag.StringVar(&s.Scenario, "scenario", "irc-to-matrix", "what to measure: irc-to-matrix, matrix-to-irc, throughput (both ways over -channels), busy-join (joining a channel of -members), memory, startup, idle-cpu")
 	flag.IntVar(&s.N, "n", 200, "messages per burst")
 	flag.IntVar(&s.Bursts, "bursts", 1, "bursts to run, one after the other in the same test bed; with several, percentiles are over all their messages and each burst's own figures are listed")
 	flag.DurationVar(&s.Interval, "interval", 20*time.Millisecond, "pause between two messages of a burst")
 	flag.DurationVar(&s.DrainTimeout, "drain-timeout", 60*time.Second, "how long to wait for the last message after the burst was sent")
 	flag.StringVar(&s.FerryLogLevel, "ferry-log", "warn", "Ferry's log level")
 	flag.BoolVar(&s.TapOn, "tap", false, "route Dendrite's pushes to Ferry through a recording proxy, to time them per message (one extra loopback hop, and a process that competes with Ferry for the processors, which raises Ferry's share)")
+	flag.IntVar(&s.Members, "members", 200, "busy-join: clients in the channel besides the one who speaks first")
 	flag.IntVar(&s.Channels, "channels", 0, "bridged channels (default: 4 for throughput, else 1)")
 	flag.StringVar(&s.FerryFlood, "ferry-flood", "unlimited", "Ferry's IRC flood control (YAML: unlimited, or {rate: 2s, burst: 5}); it must permit the burst")
 	flag.BoolVar(&s.PipelineSends, "pipeline-sends", true, "Ferry's homeserver.pipeline_sends: a room writes its next event before the last is answered")
@@ -84,12 +87,17 @@ func main() {
 	switch s.Scenario {
 	case "irc-to-matrix", "matrix-to-irc":
 		s.Channels = max(s.Channels, 1)
+	case "busy-join":
+		s.Channels = 1
+		if s.Members <= 0 {
+			fatalf("-members must be positive")
+		}
 	case "throughput":
 		if s.Channels <= 0 {
 			s.Channels = 4
 		}
 	default:
-		fatalf("unknown -scenario %q (this version has: irc-to-matrix, matrix-to-irc, throughput, memory, startup, idle-cpu)", s.Scenario)
+		fatalf("unknown -scenario %q (this version has: irc-to-matrix, matrix-to-irc, throughput, busy-join, memory, startup, idle-cpu)", s.Scenario)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -136,9 +144,14 @@ func run(ctx context.Context, s *settings, keep bool) (*report, error) {
 	}
 	machine.DendriteVersion = env.dendriteVersion
 	machine.InspIRCdVersion = env.inspircdVersion
-	res, err := runScenario(ctx, env, s)
+	rep := &report{Machine: machine, Settings: *s}
+	if s.Scenario == "busy-join" {
+		rep.BusyJoin, err = runBusyJoin(ctx, env, s)
+	} else {
+		rep.Results, err = runScenario(ctx, env, s)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &report{Machine: machine, Settings: *s, Results: res}, nil
+	return rep, nil
 }

@@ -25,7 +25,9 @@ type machine struct {
 type report struct {
 	Machine  machine   `json:"machine"`
 	Settings settings  `json:"settings"`
-	Results  []*result `json:"results"`
+	Results  []*result `json:"results,omitempty"`
+	// BusyJoin is the busy-join scenario's outcome (busy_join.go).
+	BusyJoin *busyJoinResult `json:"busy_join,omitempty"`
 }
 
 func describeMachine() machine {
@@ -71,12 +73,16 @@ func printReport(w io.Writer, r *report) {
 	fmt.Fprintln(tw, "Settings")
 	s := r.Settings
 	row("scenario", s.Scenario)
-	row("messages (-n)", s.N)
-	if s.Bursts > 1 {
-		row("bursts", fmt.Sprintf("%d, %s apart, in the same test bed; figures over all bursts' messages, then each burst's own", s.Bursts, burstPause))
+	if s.Scenario == "busy-join" {
+		row("members (-members)", fmt.Sprintf("%d, connected %d at a time, each joined to %s before the Matrix user joins it", s.Members, busyDialers, busyChannel))
+	} else {
+		row("messages (-n)", s.N)
+		if s.Bursts > 1 {
+			row("bursts", fmt.Sprintf("%d, %s apart, in the same test bed; figures over all bursts' messages, then each burst's own", s.Bursts, burstPause))
+		}
+		row("interval", s.IntervalText)
+		row("drain timeout", s.DrainTimeout)
 	}
-	row("interval", s.IntervalText)
-	row("drain timeout", s.DrainTimeout)
 	row("bridged channels", s.Channels)
 	row("ferry IRC flood", s.FerryFlood)
 	row("ferry pipeline_sends", fmt.Sprint(s.PipelineSends))
@@ -100,6 +106,10 @@ func printReport(w io.Writer, r *report) {
 	row("client /sync filter", s.SyncFilter)
 	for _, res := range r.Results {
 		printResult(tw, row, res)
+	}
+	if r.BusyJoin != nil {
+		fmt.Fprintf(tw, "Result: busy-join, the Matrix user joins %s\n", busyChannel)
+		printBusyJoin(row, r.BusyJoin)
 	}
 	tw.Flush()
 }
