@@ -17,8 +17,8 @@ import (
 // message that comes right after the list is bridged after a join or two,
 // not after all of them. Meanwhile the chat moves on, and what the
 // portal's own events say wins: a member who leaves is not brought back
-// from the list, and one who joins is not removed as departed when the
-// list ends.
+// from the list, one who joins is not removed as departed when the list
+// ends, and a mode change naming one member does not cut the list short.
 func TestMemberListIsJoinedBetweenMessages(t *testing.T) {
 	s := newScene(t, false)
 	room := s.openPortal(t, "hello")
@@ -53,6 +53,12 @@ func TestMemberListIsJoinedBetweenMessages(t *testing.T) {
 	s.cl.Queue(textMessage(s.portal, "m1", "m15", time.Now(), "said while the list is joined"))
 	s.cl.Queue(&network.Membership{Meta: meta, Target: "m00", Action: network.MembershipLeave})
 	s.cl.Queue(&network.Membership{Meta: meta, Target: "late", Action: network.MembershipJoin})
+	// A mode change names only the member it changed (IRC's +o): that
+	// partial list must not cut the full one short.
+	op := 50
+	s.cl.Queue(&network.ChatInfoChange{Meta: meta, Info: &network.ChatInfo{Members: &network.MemberList{
+		Members: []network.Member{{User: "m07", PowerLevel: &op}},
+	}}})
 
 	said := s.alice.WaitForEvent(t, room, waitLong, bodyIs(ghost("m15"), "said while the list is joined"))
 	s.alice.WaitForMembership(t, room, ghost("canary"), event.MembershipLeave, waitLong)
@@ -75,6 +81,11 @@ func TestMemberListIsJoinedBetweenMessages(t *testing.T) {
 		if _, ok := joined.Joined[ghost(user)]; ok {
 			t.Errorf("%s's ghost is still in the room, though %s left the chat", user, user)
 		}
+	}
+
+	var levels event.PowerLevelsEventContent
+	if err := s.alice.StateEvent(ctx, room, event.StatePowerLevels, "", &levels); err != nil || levels.Users[ghost("m07")] != op {
+		t.Errorf("m07's power level is %d (%v), want %d from the mode change", levels.Users[ghost("m07")], err, op)
 	}
 
 	// In the room's timeline, most of the list's joins come after the

@@ -49,15 +49,25 @@ type memberSync struct {
 }
 
 // syncMembers brings the room's ghosts in line with the chat's members:
-// power levels at once, joins between the portal's items (see above).
-// A newer list replaces one still in progress.
+// power levels at once, joins between the portal's items (see above). A
+// full list replaces one still in progress; a partial one (IRC sends the
+// members whose modes changed) adds to it, so that a mode change in the
+// middle of a channel's names list does not cut the list short.
 func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members *network.MemberList) {
-	s := &memberSync{
-		loginID: login.ID,
-		full:    members.IsFull,
-		pending: make(map[network.UserID]bool, len(members.Members)),
-		want:    make(map[id.UserID]bool, len(members.Members)),
-		started: time.Now(),
+	p.syncPowerLevels(ctx, login, members)
+	s := p.memberSync
+	if s == nil || members.IsFull {
+		if s != nil {
+			zerolog.Ctx(ctx).Debug().Int("left_undone", len(s.pending)).Msg("A newer member list replaces the one in progress")
+		}
+		s = &memberSync{
+			loginID: login.ID,
+			full:    members.IsFull,
+			pending: make(map[network.UserID]bool, len(members.Members)),
+			want:    make(map[id.UserID]bool, len(members.Members)),
+			started: time.Now(),
+		}
+		p.memberSync = s
 	}
 	for _, member := range members.Members {
 		if member.IsMe || s.pending[member.User] {
@@ -67,11 +77,6 @@ func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members 
 		s.pending[member.User] = true
 		s.want[p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: member.User})] = true
 	}
-	p.syncPowerLevels(ctx, login, members)
-	if old := p.memberSync; old != nil {
-		zerolog.Ctx(ctx).Debug().Int("left_undone", len(old.pending)).Msg("A newer member list replaces the one in progress")
-	}
-	p.memberSync = s
 }
 
 // memberSyncPending says whether a member list is still being worked
