@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -64,7 +65,7 @@ type speaker struct {
 	said         time.Time
 	replyArrived time.Time
 	err          error
-	changed      chan struct{}
+	changed      changeSignal
 }
 
 func (s *speaker) handle(m *irc.Message) {
@@ -84,32 +85,21 @@ func (s *speaker) handle(m *irc.Message) {
 	default:
 		return
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.changed.notify()
 }
 
 // wait calls check under the lock at every change until it returns true.
 func (s *speaker) wait(ctx context.Context, what string, timeout time.Duration, check func() bool) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		s.mu.Lock()
-		ok, err, ch := check(), s.err, s.changed
-		s.mu.Unlock()
-		if err != nil {
-			return fmt.Errorf("speaker: %w", err)
+	err := waitUntil(ctx, &s.mu, &s.changed, timeout, func() (bool, error) {
+		if s.err != nil {
+			return false, fmt.Errorf("speaker: %w", s.err)
 		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline.C:
-			return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
-		}
+		return check(), nil
+	})
+	if errors.Is(err, errWaitTimeout) {
+		return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
 	}
+	return err
 }
 
 // fillBusyChannel connects n members and the speaker, all in busyChannel.
@@ -137,7 +127,7 @@ func fillBusyChannel(ctx context.Context, e *env, n int) (*speaker, []*ircconn.C
 			return nil, live, errs[i]
 		}
 	}
-	sp := &speaker{changed: make(chan struct{})}
+	sp := &speaker{changed: newChangeSignal()}
 	conn, err := joinBusy(ctx, e, speakerNick, sp.handle)
 	if err != nil {
 		return nil, live, err

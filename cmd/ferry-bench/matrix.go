@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -29,7 +30,7 @@ type matrixUser struct {
 	*mautrix.Client
 
 	mu        sync.Mutex
-	changed   chan struct{} // closed and replaced at every recorded change
+	changed   changeSignal // at every recorded change
 	seen      map[id.EventID]bool
 	timelines map[id.RoomID][]arrival
 	invites   map[id.RoomID][]*event.Event
@@ -43,7 +44,7 @@ func newMatrixUser(hsURL string, user id.UserID, token string) (*matrixUser, err
 	}
 	return &matrixUser{
 		Client:    cli,
-		changed:   make(chan struct{}),
+		changed:   newChangeSignal(),
 		seen:      make(map[id.EventID]bool),
 		timelines: make(map[id.RoomID][]arrival),
 		invites:   make(map[id.RoomID][]*event.Event),
@@ -111,31 +112,20 @@ func (u *matrixUser) record(resp *mautrix.RespSync, at time.Time) {
 		}
 		u.invites[room] = r.State.Events
 	}
-	close(u.changed)
-	u.changed = make(chan struct{})
+	u.changed.notify()
 }
 
 // waitFor calls check under the lock at every change until it returns
 // true, or fails after timeout.
 func (u *matrixUser) waitFor(ctx context.Context, what string, timeout time.Duration, check func() bool) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
+	err := waitUntil(ctx, &u.mu, &u.changed, timeout, func() (bool, error) { return check(), nil })
+	if errors.Is(err, errWaitTimeout) {
 		u.mu.Lock()
-		ok := check()
-		ch, syncErr := u.changed, u.syncErr
+		syncErr := u.syncErr
 		u.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline.C:
-			return fmt.Errorf("timed out after %s waiting for %s (last sync error: %v)", timeout, what, syncErr)
-		}
+		return fmt.Errorf("timed out after %s waiting for %s (last sync error: %v)", timeout, what, syncErr)
 	}
+	return err
 }
 
 // waitNotice waits for a message from sender in room containing want,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -19,7 +20,7 @@ type ircPeer struct {
 	conn *ircconn.Conn
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced at every recorded line
+	changed changeSignal // at every recorded line
 	joined  map[string]bool
 	lines   map[string][]peerLine // by casefolded channel
 }
@@ -30,7 +31,7 @@ type peerLine struct {
 }
 
 func dialPeer(ctx context.Context, e *env, queue int) (*ircPeer, error) {
-	p := &ircPeer{changed: make(chan struct{}), joined: map[string]bool{}, lines: map[string][]peerLine{}}
+	p := &ircPeer{changed: newChangeSignal(), joined: map[string]bool{}, lines: map[string][]peerLine{}}
 	conn, err := ircconn.Dial(ctx, ircconn.Config{
 		Addr: e.ircd.Addr, Nick: peerNick, Unlimited: true, QueueSize: queue,
 		Handler: p.handle,
@@ -67,16 +68,14 @@ func (p *ircPeer) handle(m *irc.Message) {
 		ch := strings.ToLower(m.Param(0))
 		p.mu.Lock()
 		p.lines[ch] = append(p.lines[ch], peerLine{text: m.Param(1), at: at})
-		close(p.changed)
-		p.changed = make(chan struct{})
+		p.changed.notify()
 		p.mu.Unlock()
 		return
 	default:
 		return
 	}
 	p.mu.Lock()
-	close(p.changed)
-	p.changed = make(chan struct{})
+	p.changed.notify()
 	p.mu.Unlock()
 }
 
@@ -94,24 +93,11 @@ func (p *ircPeer) received(channel string) []peerLine {
 // waitFor calls check under the lock at every change until it returns
 // true, or fails after timeout.
 func (p *ircPeer) waitFor(ctx context.Context, timeout time.Duration, what string, check func() bool) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		p.mu.Lock()
-		ok := check()
-		ch := p.changed
-		p.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline.C:
-			return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
-		}
+	err := waitUntil(ctx, &p.mu, &p.changed, timeout, func() (bool, error) { return check(), nil })
+	if errors.Is(err, errWaitTimeout) {
+		return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
 	}
+	return err
 }
 
 func (p *ircPeer) close() { _ = p.conn.Close("bye") }
