@@ -2,11 +2,9 @@ package bridge_test
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -90,25 +88,11 @@ func TestMemberListIsJoinedBetweenMessages(t *testing.T) {
 
 	// In the room's timeline, most of the list's joins come after the
 	// message. Joined before it, the list took about 90 ms a member.
-	history, err := s.alice.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 500)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var listedMXIDs []id.UserID
 	for _, user := range listed {
 		listedMXIDs = append(listedMXIDs, ghost(user))
 	}
-	after := 0
-	for _, evt := range history.Chunk { // newest first
-		if evt.ID == said.ID {
-			break
-		}
-		if evt.Type.Type == event.StateMember.Type && evt.StateKey != nil &&
-			slices.Contains(listedMXIDs, id.UserID(*evt.StateKey)) &&
-			evt.Content.Raw["membership"] == string(event.MembershipJoin) {
-			after++
-		}
-	}
+	after := s.alice.JoinsAfter(t, room, said.ID, listedMXIDs)
 	if after < len(listed)/2 {
 		t.Errorf("only %d of the list's %d joins came after the message: the message waited for the list", after, len(listed))
 	}

@@ -3,13 +3,11 @@ package irc
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"gopkg.in/irc.v4"
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -22,7 +20,6 @@ import (
 // join around it, and all of them get in.
 func TestE2EBusyChannelFirstMessageDoesNotWaitForMembers(t *testing.T) {
 	e := startEnv(t, testbed.InspIRCdOptions{})
-	ctx := e.h.Context(3 * time.Minute)
 	const n = 30
 	nicks := make([]string, n)
 	for i := range nicks {
@@ -90,21 +87,7 @@ func TestE2EBusyChannelFirstMessageDoesNotWaitForMembers(t *testing.T) {
 		members = append(members, ghost)
 		alice.WaitForMembership(t, room, ghost, event.MembershipJoin, waitLong)
 	}
-	history, err := alice.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	after := 0
-	for _, evt := range history.Chunk { // newest first
-		if evt.ID == said.ID {
-			break
-		}
-		if evt.Type.Type == event.StateMember.Type && evt.StateKey != nil &&
-			slices.Contains(members, id.UserID(*evt.StateKey)) &&
-			evt.Content.Raw["membership"] == string(event.MembershipJoin) {
-			after++
-		}
-	}
+	after := alice.JoinsAfter(t, room, said.ID, members)
 	if after < n/2 {
 		t.Errorf("only %d of the %d members' ghosts joined after the first message: it waited for the names list", after, n)
 	}

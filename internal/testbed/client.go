@@ -3,6 +3,7 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -271,6 +272,30 @@ func (c *Client) WaitForMembership(t testing.TB, room id.RoomID, user id.UserID,
 		return evt.Type == event.StateMember && evt.GetStateKey() == user.String() &&
 			evt.Content.AsMember().Membership == membership
 	})
+}
+
+// JoinsAfter counts the joins of users in room that came after the event
+// after, in the room's order as the homeserver tells it (/messages, up to
+// its last 1,000 events): how many of them that event did not wait for.
+func (c *Client) JoinsAfter(t testing.TB, room id.RoomID, after id.EventID, users []id.UserID) int {
+	t.Helper()
+	history, err := c.Messages(context.Background(), room, "", "", mautrix.DirectionBackward, nil, 1000)
+	if err != nil {
+		t.Fatalf("testbed: history of %s: %v", room, err)
+	}
+	joins := 0
+	for _, evt := range history.Chunk { // newest first
+		if evt.ID == after {
+			return joins
+		}
+		if evt.Type.Type == event.StateMember.Type && evt.StateKey != nil &&
+			slices.Contains(users, id.UserID(*evt.StateKey)) &&
+			evt.Content.Raw["membership"] == string(event.MembershipJoin) {
+			joins++
+		}
+	}
+	t.Fatalf("testbed: %s is not among the last %d events of %s", after, len(history.Chunk), room)
+	return 0
 }
 
 func (c *Client) syncState() string {
