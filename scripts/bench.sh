@@ -8,7 +8,8 @@
 #
 # runs every scenario with the settings of the README's Performance table
 # and writes each one's report (.txt) and JSON into DIR (default
-# bench-results). Otherwise the arguments go to ferry-bench, e.g.
+# bench-results), and the configuration files InspIRCd, Dendrite and
+# Ferry ran with into DIR/configs/<scenario>. Otherwise the arguments go to ferry-bench, e.g.
 #
 #   scripts/bench.sh -scenario irc-to-matrix -n 200 -interval 20ms -json bench.json
 #   scripts/bench.sh -scenario matrix-to-irc -n 200 -interval 20ms -bursts 5
@@ -70,7 +71,7 @@ if [ "${1:-}" = all ]; then
 	while read -r name args; do
 		echo "bench.sh: $name" >&2
 		# shellcheck disable=SC2086 # the arguments are words on purpose
-		"$out/ferry-bench" $args -json "$out/$name.json" >"$out/$name.txt" || status=1
+		"$out/ferry-bench" $args -json "$out/$name.json" -configs "$out/configs/$name" >"$out/$name.txt" || status=1
 		cat "$out/$name.txt"
 	done <<'EOF'
 irc-to-matrix -scenario irc-to-matrix -n 200 -interval 20ms -bursts 5

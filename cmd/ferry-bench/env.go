@@ -35,6 +35,9 @@ type env struct {
 	ferry *exec.Cmd
 	fdone chan struct{}
 
+	// ferryConfig is the path of Ferry's config file.
+	ferryConfig string
+
 	cancelSync context.CancelFunc
 	user       *matrixUser
 	bot        id.UserID
@@ -107,6 +110,7 @@ func startEnv(ctx context.Context, s *settings, keep bool) (*env, error) {
 	e.metricsURL = "http://" + s.FerryMetrics + "/metrics"
 	cfgPath := filepath.Join(dir, "config.yaml")
 	regPath := filepath.Join(dir, "registration.yaml")
+	e.ferryConfig = cfgPath
 	if err := os.WriteFile(cfgPath, []byte(ferryConfig(hsPort, ferryPort, dir, e.ircd.Addr, s)), 0o600); err != nil {
 		return e, err
 	}
@@ -253,6 +257,14 @@ func (e *env) withFerryLog(err error) error {
 }
 
 func (e *env) close() {
+	files := map[string]string{"ferry.yaml": e.ferryConfig}
+	if e.ircd != nil {
+		files["inspircd.conf"] = e.ircd.ConfigPath
+	}
+	if e.hs != nil {
+		files["dendrite.yaml"] = e.hs.ConfigPath
+	}
+	saveConfigs(files)
 	if e.cancelSync != nil {
 		e.cancelSync()
 	}

@@ -73,6 +73,7 @@ func main() {
 	flag.StringVar(&s.FerryFlood, "ferry-flood", "unlimited", "Ferry's IRC flood control (YAML: unlimited, or {rate: 2s, burst: 5}); it must permit the burst")
 	flag.BoolVar(&s.PipelineSends, "pipeline-sends", true, "Ferry's homeserver.pipeline_sends: a room writes its next event before the last is answered")
 	flag.StringVar(&ferryTags, "ferry-tags", "", "build tags for Ferry (and the bare programs), e.g. ferry_no_whatsapp for a build that bridges IRC only")
+	flag.StringVar(&configsDir, "configs", "", "copy the configuration files InspIRCd, Dendrite and Ferry ran with into this directory (their tokens and keys are the run's own, useless once it ends)")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	keep := flag.Bool("keep", false, "keep the work directory (configs, logs, databases) after the run")
 	flag.Parse()

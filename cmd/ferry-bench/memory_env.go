@@ -42,15 +42,18 @@ const (
 // (a separate process with its own database) for every measurement, so
 // that each figure is a clean process with exactly the logins it names.
 type memBed struct {
-	dir       string
-	keep      bool
-	ferryBin  string
-	bareBin   string
-	cfgText   string // Ferry's config after `ferry -g`, with placeholders
-	ircd      *localhs.InspIRCd
-	hs        *localhs.Dendrite
-	observer  *luserCounter
-	ircdConns int
+	dir      string
+	keep     bool
+	ferryBin string
+	bareBin  string
+	cfgText  string // Ferry's config after `ferry -g`, with placeholders
+	// ferryConfigs are the config files of the Ferry processes started, by
+	// process name.
+	ferryConfigs map[string]string
+	ircd         *localhs.InspIRCd
+	hs           *localhs.Dendrite
+	observer     *luserCounter
+	ircdConns    int
 
 	dendriteVersion, inspircdVersion string
 }
@@ -234,6 +237,17 @@ func (b *memBed) ircdLimits() string {
 }
 
 func (b *memBed) close() {
+	files := map[string]string{}
+	for name, path := range b.ferryConfigs {
+		files[name] = path
+	}
+	if b.ircd != nil {
+		files["inspircd.conf"] = b.ircd.ConfigPath
+	}
+	if b.hs != nil {
+		files["dendrite.yaml"] = b.hs.ConfigPath
+	}
+	saveConfigs(files)
 	if b.observer != nil {
 		b.observer.close()
 	}
@@ -331,6 +345,10 @@ type memProc struct {
 // connect pacing (max_concurrent_connects).
 func (b *memBed) startFerry(name, dbPath string, pacing int) (*memProc, error) {
 	cfgPath := filepath.Join(b.dir, name+".yaml")
+	if b.ferryConfigs == nil {
+		b.ferryConfigs = map[string]string{}
+	}
+	b.ferryConfigs[name+".yaml"] = cfgPath
 	text := strings.NewReplacer(phDBPath, dbPath, phPacing, strconv.Itoa(pacing)).Replace(b.cfgText)
 	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
 		return nil, err
