@@ -97,3 +97,70 @@ func TestMemberListIsJoinedBetweenMessages(t *testing.T) {
 		t.Errorf("only %d of the list's %d joins came after the message: the message waited for the list", after, len(listed))
 	}
 }
+
+// The ghosts of members who left while Ferry was not looking (a full list
+// without them) leave between the portal's events too, and one who comes
+// back in the meantime stays.
+func TestDepartedGhostsLeaveBetweenMessages(t *testing.T) {
+	s := newScene(t, false)
+	room := s.openPortal(t, "hello")
+	ctx := s.h.Context(3 * time.Minute)
+	ghost := func(user network.UserID) id.UserID {
+		return s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: network.NetworkID(s.portal.Network), User: user})
+	}
+	meta := network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()}
+	resync := func(users ...network.UserID) *network.ChatResync {
+		list := &network.MemberList{IsFull: true, Members: []network.Member{{User: "alice", IsMe: true}}}
+		for _, u := range users {
+			list.Members = append(list.Members, network.Member{User: u})
+		}
+		return &network.ChatResync{Meta: meta, Info: &network.ChatInfo{Members: list}}
+	}
+
+	const n = 20
+	var gone []network.UserID
+	for i := range n {
+		gone = append(gone, network.UserID(fmt.Sprintf("d%02d", i)))
+	}
+	if err := s.cl.Handle(ctx, resync(append([]network.UserID{"bob"}, gone...)...)); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range gone {
+		s.alice.WaitForMembership(t, room, ghost(user), event.MembershipJoin, waitLong)
+	}
+
+	// They all left. Once the first ghost is out, bob speaks and d05
+	// comes back.
+	s.cl.Queue(resync("bob"))
+	goneMXIDs := map[string]bool{}
+	for _, user := range gone {
+		goneMXIDs[string(ghost(user))] = true
+	}
+	s.alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		return evt.Type == event.StateMember && goneMXIDs[evt.GetStateKey()] && evt.Content.AsMember().Membership == event.MembershipLeave
+	})
+	s.cl.Queue(textMessage(s.portal, "m1", "bob", time.Now(), "said while they leave"))
+	s.cl.Queue(&network.Membership{Meta: meta, Target: "d05", Action: network.MembershipJoin})
+	said := s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "said while they leave"))
+	var left []id.UserID
+	for _, user := range gone {
+		if user != "d05" {
+			left = append(left, ghost(user))
+			s.alice.WaitForMembership(t, room, ghost(user), event.MembershipLeave, waitLong)
+		}
+	}
+	// The portal takes a new event once the list's last step is over.
+	if err := s.cl.Handle(ctx, textMessage(s.portal, "m2", "bob", time.Now(), "after the list")); err != nil {
+		t.Fatal(err)
+	}
+	joined, err := s.alice.JoinedMembers(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := joined.Joined[ghost("d05")]; !ok {
+		t.Error("d05 came back to the chat, but the departed ghosts' removal took its ghost out")
+	}
+	if after := s.alice.LeavesAfter(t, room, said.ID, left); after < len(left)/2 {
+		t.Errorf("only %d of the %d departed ghosts left after the message: it waited for them", after, len(left))
+	}
+}

@@ -15,13 +15,14 @@ import (
 // Member sync between the portal's items. A chat's member list can be
 // long (an IRC channel of a thousand nicks, a WhatsApp group of a
 // thousand people), and each new ghost costs the homeserver a
-// registration, a profile and a join: about 90 ms on Dendrite here.
-// Joining them all inside the item that brought the list held every later
-// message of the room, both ways, behind the whole list: 3.6 s for a
-// channel of 40. So syncMembers only records whom the room should hold,
+// registration, a profile and a join: about 50 ms on Dendrite here, and
+// twice that while the room is invite-only. Joining them all inside the
+// item that brought the list held every later message of the room, both
+// ways, behind the whole list: 21 s for a channel of 200. So syncMembers only records whom the room should hold,
 // and the portal's goroutine joins them one at a time whenever its queue
-// is empty. A message that arrives meanwhile waits for the one join in
-// progress, not for the list.
+// is empty, then (for a full list) removes the ghosts no longer in the
+// chat, also one at a time. A message that arrives meanwhile waits for
+// the one request in progress, not for the list.
 //
 // The list is a snapshot, and the chat moves on while the portal works
 // through it. What the portal's own items say about a member wins over
@@ -43,9 +44,13 @@ type memberSync struct {
 	pending map[network.UserID]bool
 	// want is every ghost that belongs in the room: the list's, and those
 	// that joined or spoke since.
-	want    map[id.UserID]bool
-	started time.Time
-	failed  int
+	want map[id.UserID]bool
+	// departed are the ghosts to remove once the joins are done (a full
+	// list's only), listed then: departedListed.
+	departed       []id.UserID
+	departedListed bool
+	started        time.Time
+	failed         int
 }
 
 // syncMembers brings the room's ghosts in line with the chat's members:
@@ -83,9 +88,11 @@ func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members 
 // through.
 func (p *Portal) memberSyncPending() bool { return p.memberSync != nil }
 
-// continueMemberSync joins the next members of the list until an item or
-// a stored backlog waits, the bridge stops, or the list is done. A panic
-// ends the list, not the bridge.
+// continueMemberSync works through the list, one request at a time: the
+// members to join, then (for a full list) the ghosts no longer in the
+// chat, to remove. It returns when an item or a stored backlog waits, the
+// bridge stops, or the list is done. A panic ends the list, not the
+// bridge.
 func (p *Portal) continueMemberSync(ctx context.Context) {
 	s := p.memberSync
 	log := p.log.With().Str("action", "member sync").Logger()
@@ -96,8 +103,12 @@ func (p *Portal) continueMemberSync(ctx context.Context) {
 			log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic in member sync")
 		}
 	}()
-	for len(s.todo) > 0 {
+	for {
 		if ctx.Err() != nil || len(p.queue) > 0 || p.backlogged() {
+			// The bridge is stopping, or something waits. A list is not
+			// kept across a stop: the ghosts it missed join when they next
+			// act in the chat, or with the next list (IRC sends one at
+			// every rejoin).
 			return
 		}
 		// The login as the bridge has it now: a network saving its
@@ -110,30 +121,57 @@ func (p *Portal) continueMemberSync(ctx context.Context) {
 			p.memberSync = nil
 			return
 		}
+		if !p.memberSyncStep(ctx, s, login) {
+			break
+		}
+	}
+	p.memberSync = nil
+	log.Debug().Int("members", len(s.want)).Int("failed", s.failed).
+		Dur("took", time.Since(s.started)).Msg("Member list synced")
+}
+
+// memberSyncStep makes the list's next request, and says whether there is
+// more to do.
+func (p *Portal) memberSyncStep(ctx context.Context, s *memberSync, login *network.Login) bool {
+	log := zerolog.Ctx(ctx)
+	switch {
+	case len(s.todo) > 0:
 		user := s.todo[0]
 		s.todo = s.todo[1:]
 		if !s.pending[user] {
-			continue
+			return true // handled by an item meanwhile
 		}
 		delete(s.pending, user)
-		if _, err := p.joinGhost(ctx, login, user); err != nil {
-			if ctx.Err() != nil {
-				// The bridge is stopping. The list is not kept: the ghosts
-				// it missed join when they next act in the chat, or with
-				// the next list (IRC sends one at every rejoin).
-				return
-			}
+		if _, err := p.joinGhost(ctx, login, user); err != nil && ctx.Err() == nil {
 			// Still a member: the ghost keeps its place if it has one.
 			s.failed++
 			log.Warn().Err(err).Str("remote_user", string(user)).Msg("Failed to join ghost")
 		}
+		return true
+	case !s.full:
+		return false
+	case !s.departedListed:
+		s.departedListed = true
+		departed, err := p.departedGhosts(ctx, s.want)
+		if err != nil {
+			log.Warn().Err(err).Msg("Failed to remove departed ghosts")
+			return false
+		}
+		s.departed = departed
+		return len(departed) > 0
+	case len(s.departed) > 0:
+		ghost := s.departed[0]
+		s.departed = s.departed[1:]
+		// One who joined or spoke since the list came stays.
+		if !s.want[ghost] {
+			if _, err := p.m.matrix.Intent(ghost).LeaveRoom(ctx, p.RoomID); err != nil && ctx.Err() == nil {
+				log.Warn().Err(err).Stringer("user_id", ghost).Msg("Failed to remove departed ghost")
+			}
+		}
+		return len(s.departed) > 0
+	default:
+		return false
 	}
-	p.memberSync = nil
-	if s.full {
-		p.removeDeparted(ctx, s.want)
-	}
-	log.Debug().Int("members", len(s.want)).Int("failed", s.failed).
-		Dur("took", time.Since(s.started)).Msg("Member list synced")
 }
 
 // memberJoined records, for a list in progress, that the ghost of user
@@ -154,23 +192,21 @@ func (p *Portal) memberLeft(user network.UserID) {
 	}
 }
 
-// removeDeparted makes this network's ghosts that are in the room but not
-// in want leave it.
-func (p *Portal) removeDeparted(ctx context.Context, want map[id.UserID]bool) {
-	log := zerolog.Ctx(ctx)
+// departedGhosts lists this network's ghosts that are in the room but not
+// in want.
+func (p *Portal) departedGhosts(ctx context.Context, want map[id.UserID]bool) ([]id.UserID, error) {
 	joined, err := p.m.matrix.Bot().JoinedMembers(ctx, p.RoomID)
 	if err != nil {
-		log.Warn().Err(fmt.Errorf("list room members: %w", err)).Msg("Failed to remove departed ghosts")
-		return
+		return nil, fmt.Errorf("list room members: %w", err)
 	}
+	var departed []id.UserID
 	for mxid := range joined.Joined {
 		if want[mxid] {
 			continue
 		}
 		if key, ok := p.m.ghosts.ParseMXID(mxid); ok && key.Network == p.Key.Network {
-			if _, err := p.m.matrix.Intent(mxid).LeaveRoom(ctx, p.RoomID); err != nil {
-				log.Warn().Err(err).Stringer("user_id", mxid).Msg("Failed to remove departed ghost")
-			}
+			departed = append(departed, mxid)
 		}
 	}
+	return departed, nil
 }

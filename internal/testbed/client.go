@@ -279,19 +279,30 @@ func (c *Client) WaitForMembership(t testing.TB, room id.RoomID, user id.UserID,
 // its last 1,000 events): how many of them that event did not wait for.
 func (c *Client) JoinsAfter(t testing.TB, room id.RoomID, after id.EventID, users []id.UserID) int {
 	t.Helper()
+	return c.membershipsAfter(t, room, after, users, event.MembershipJoin)
+}
+
+// LeavesAfter is JoinsAfter for leaves.
+func (c *Client) LeavesAfter(t testing.TB, room id.RoomID, after id.EventID, users []id.UserID) int {
+	t.Helper()
+	return c.membershipsAfter(t, room, after, users, event.MembershipLeave)
+}
+
+func (c *Client) membershipsAfter(t testing.TB, room id.RoomID, after id.EventID, users []id.UserID, membership event.Membership) int {
+	t.Helper()
 	history, err := c.Messages(context.Background(), room, "", "", mautrix.DirectionBackward, nil, 1000)
 	if err != nil {
 		t.Fatalf("testbed: history of %s: %v", room, err)
 	}
-	joins := 0
+	n := 0
 	for _, evt := range history.Chunk { // newest first
 		if evt.ID == after {
-			return joins
+			return n
 		}
 		if evt.Type.Type == event.StateMember.Type && evt.StateKey != nil &&
 			slices.Contains(users, id.UserID(*evt.StateKey)) &&
-			evt.Content.Raw["membership"] == string(event.MembershipJoin) {
-			joins++
+			evt.Content.Raw["membership"] == string(membership) {
+			n++
 		}
 	}
 	t.Fatalf("testbed: %s is not among the last %d events of %s", after, len(history.Chunk), room)
