@@ -164,3 +164,65 @@ func TestDepartedGhostsLeaveBetweenMessages(t *testing.T) {
 		t.Errorf("only %d of the %d departed ghosts left after the message: it waited for them", after, len(left))
 	}
 }
+
+// Churn waits too: when many members leave at once (a server restarting
+// drops a hundred nicks), a message that comes right after them is
+// bridged before most of their leaves. For each member the latest word
+// counts: one who leaves and comes back in the meantime stays, and a
+// kick is the bot's, with its reason.
+func TestMemberChurnDoesNotHoldUpMessages(t *testing.T) {
+	s := newScene(t, false)
+	room := s.openPortal(t, "hello")
+	ctx := s.h.Context(3 * time.Minute)
+	ghost := func(user network.UserID) id.UserID {
+		return s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: network.NetworkID(s.portal.Network), User: user})
+	}
+	meta := network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()}
+	const n = 20
+	var users []network.UserID
+	list := &network.MemberList{IsFull: true, Members: []network.Member{{User: "alice", IsMe: true}, {User: "bob"}}}
+	for i := range n {
+		users = append(users, network.UserID(fmt.Sprintf("c%02d", i)))
+		list.Members = append(list.Members, network.Member{User: users[i]})
+	}
+	if err := s.cl.Handle(ctx, &network.ChatResync{Meta: meta, Info: &network.ChatInfo{Members: list}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range users {
+		s.alice.WaitForMembership(t, room, ghost(user), event.MembershipJoin, waitLong)
+	}
+
+	// All of them go: c00 is kicked, c01 leaves and comes back at once.
+	for _, user := range users {
+		action := network.MembershipLeave
+		if user == "c00" {
+			action = network.MembershipKick
+		}
+		s.cl.Queue(&network.Membership{Meta: meta, Target: user, Action: action, Reason: "gone for " + string(user)})
+	}
+	s.cl.Queue(textMessage(s.portal, "m1", "bob", time.Now(), "still here"))
+	s.cl.Queue(&network.Membership{Meta: meta, Target: "c01", Action: network.MembershipJoin})
+	said := s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "still here"))
+	var left []id.UserID
+	for _, user := range users[2:] {
+		left = append(left, ghost(user))
+		s.alice.WaitForMembership(t, room, ghost(user), event.MembershipLeave, waitLong)
+	}
+	kick := s.alice.WaitForMembership(t, room, ghost("c00"), event.MembershipLeave, waitLong)
+	if kick.Sender != s.h.Bridge.Matrix.BotMXID() || kick.Content.AsMember().Reason != "gone for c00" {
+		t.Errorf("c00's removal was by %s with reason %q; want the bot's kick with the network's reason", kick.Sender, kick.Content.AsMember().Reason)
+	}
+	if err := s.cl.Handle(ctx, textMessage(s.portal, "m2", "bob", time.Now(), "after the churn")); err != nil {
+		t.Fatal(err)
+	}
+	joined, err := s.alice.JoinedMembers(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := joined.Joined[ghost("c01")]; !ok {
+		t.Error("c01 left and came back, but its ghost is out of the room")
+	}
+	if after := s.alice.LeavesAfter(t, room, said.ID, left); after < len(left)/2 {
+		t.Errorf("only %d of the %d leaves came after the message queued behind them: it waited for them", after, len(left))
+	}
+}

@@ -7,45 +7,61 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
 
-// Member sync between the portal's items. A chat's member list can be
+// Membership between the portal's items. A chat's member list can be
 // long (an IRC channel of a thousand nicks, a WhatsApp group of a
 // thousand people), and each new ghost costs the homeserver a
 // registration, a profile and a join: about 50 ms on Dendrite here, and
-// twice that while the room is invite-only. Joining them all inside the
-// item that brought the list held every later message of the room, both
-// ways, behind the whole list: 21 s for a channel of 200. So syncMembers only records whom the room should hold,
-// and the portal's goroutine joins them one at a time whenever its queue
-// is empty, then (for a full list) removes the ghosts no longer in the
-// chat, also one at a time. A message that arrives meanwhile waits for
-// the one request in progress, not for the list.
+// more as the room grows (a join into a room of 1,000 took 140 ms).
+// Joining them all inside the item that brought the list held every later
+// message of the room, both ways, behind the whole list: 21 s for a
+// channel of 200. The same went for churn: a hundred quits at once (a
+// server restarting) held a channel's messages for seconds.
 //
-// The list is a snapshot, and the chat moves on while the portal works
-// through it. What the portal's own items say about a member wins over
-// it: one who leaves is not joined later from the list, and one who joins
-// or speaks is kept when, at the end of a full list, the ghosts no longer
-// in the chat leave the room.
+// So the portal only plans its ghosts' joins and leaves, and its
+// goroutine carries them out one request at a time whenever its queue is
+// empty. A message that arrives meanwhile waits for the one request in
+// progress, not for the list. A message's own sender is joined at once,
+// as it must be to speak.
+//
+// A member list is a snapshot, and the chat moves on while the portal
+// works through it. For each member, the latest word wins: a planned
+// join or leave is replaced by a later one, and a ghost that has to join
+// to speak is no longer to leave. When a full list is done, the ghosts in
+// the room that are neither on it nor joined since leave, also one at a
+// time.
 
-// memberSync is a member list the portal is still working through. Only
-// the portal's goroutine touches it.
+// memberAction is what is planned for one member's ghost.
+type memberAction struct {
+	join bool
+	// byBot: the ghost is removed by the bot (a kick or ban), not leaves.
+	byBot  bool
+	reason string
+}
+
+// memberSync is the membership work the portal still has to do. Only the
+// portal's goroutine touches it.
 type memberSync struct {
-	// loginID is the login the list came through.
+	// loginID is the login the work came through.
 	loginID network.LoginID
-	// full: the list is the whole chat, so ghosts not in it leave at the
-	// end.
+	// full: a whole member list is part of the work, so ghosts not on it
+	// leave at the end.
 	full bool
-	// todo holds the members still to join, in the list's order; an entry
-	// no longer in pending was handled by an item meanwhile.
+	// todo holds the members with something planned, in the order their
+	// first plan came; pending has the latest plan of each (an entry no
+	// longer in pending was done meanwhile).
 	todo    []network.UserID
-	pending map[network.UserID]bool
+	pending map[network.UserID]memberAction
 	// want is every ghost that belongs in the room: the list's, and those
 	// that joined or spoke since.
 	want map[id.UserID]bool
-	// departed are the ghosts to remove once the joins are done (a full
+	// departed are the ghosts to remove once the rest is done (a full
 	// list's only), listed then: departedListed.
 	departed       []id.UserID
 	departedListed bool
@@ -53,9 +69,42 @@ type memberSync struct {
 	failed         int
 }
 
+func newMemberSync(loginID network.LoginID, full bool, size int) *memberSync {
+	return &memberSync{
+		loginID: loginID,
+		full:    full,
+		pending: make(map[network.UserID]memberAction, size),
+		want:    make(map[id.UserID]bool, size),
+		started: time.Now(),
+	}
+}
+
+// memberSyncFor is the membership work in progress, or new work through
+// login.
+func (p *Portal) memberSyncFor(login *network.Login) *memberSync {
+	if p.memberSync == nil {
+		p.memberSync = newMemberSync(login.ID, false, 1)
+	}
+	return p.memberSync
+}
+
+// planMember plans action for user's ghost, replacing what was planned.
+func (p *Portal) planMember(s *memberSync, user network.UserID, action memberAction) {
+	if _, ok := s.pending[user]; !ok {
+		s.todo = append(s.todo, user)
+	}
+	s.pending[user] = action
+	ghost := p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: user})
+	if action.join {
+		s.want[ghost] = true
+	} else {
+		delete(s.want, ghost)
+	}
+}
+
 // syncMembers brings the room's ghosts in line with the chat's members:
 // power levels at once, joins between the portal's items (see above). A
-// full list replaces one still in progress; a partial one (IRC sends the
+// full list replaces the work in progress; a partial one (IRC sends the
 // members whose modes changed) adds to it, so that a mode change in the
 // middle of a channel's names list does not cut the list short.
 func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members *network.MemberList) {
@@ -65,33 +114,23 @@ func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members 
 		if s != nil {
 			zerolog.Ctx(ctx).Debug().Int("left_undone", len(s.pending)).Msg("A newer member list replaces the one in progress")
 		}
-		s = &memberSync{
-			loginID: login.ID,
-			full:    members.IsFull,
-			pending: make(map[network.UserID]bool, len(members.Members)),
-			want:    make(map[id.UserID]bool, len(members.Members)),
-			started: time.Now(),
-		}
+		s = newMemberSync(login.ID, members.IsFull, len(members.Members))
 		p.memberSync = s
 	}
 	for _, member := range members.Members {
-		if member.IsMe || s.pending[member.User] {
-			continue
+		if !member.IsMe {
+			p.planMember(s, member.User, memberAction{join: true})
 		}
-		s.todo = append(s.todo, member.User)
-		s.pending[member.User] = true
-		s.want[p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: member.User})] = true
 	}
 }
 
-// memberSyncPending says whether a member list is still being worked
-// through.
+// memberSyncPending says whether membership work is waiting.
 func (p *Portal) memberSyncPending() bool { return p.memberSync != nil }
 
-// continueMemberSync works through the list, one request at a time: the
-// members to join, then (for a full list) the ghosts no longer in the
-// chat, to remove. It returns when an item or a stored backlog waits, the
-// bridge stops, or the list is done. A panic ends the list, not the
+// continueMemberSync carries out the planned joins and leaves, one
+// request at a time, then (for a full list) removes the ghosts no longer
+// in the chat. It returns when an item or a stored backlog waits, the
+// bridge stops, or the work is done. A panic ends the work, not the
 // bridge.
 func (p *Portal) continueMemberSync(ctx context.Context) {
 	s := p.memberSync
@@ -105,19 +144,19 @@ func (p *Portal) continueMemberSync(ctx context.Context) {
 	}()
 	for {
 		if ctx.Err() != nil || len(p.queue) > 0 || p.backlogged() {
-			// The bridge is stopping, or something waits. A list is not
+			// The bridge is stopping, or something waits. The work is not
 			// kept across a stop: the ghosts it missed join when they next
 			// act in the chat, or with the next list (IRC sends one at
 			// every rejoin).
 			return
 		}
 		// The login as the bridge has it now: a network saving its
-		// metadata replaces the value, and that does not end the list.
+		// metadata replaces the value, and that does not end the work.
 		login := p.m.dir.Login(p.Key.Network, s.loginID)
 		if p.RoomID == "" || login == nil {
-			// The room or the login the list came through is gone; the
+			// The room or the login the work came through is gone; the
 			// next list will come with whatever replaces them.
-			log.Debug().Int("left_undone", len(s.pending)).Msg("Member list dropped: its room or login is gone")
+			log.Debug().Int("left_undone", len(s.pending)).Msg("Membership work dropped: its room or login is gone")
 			p.memberSync = nil
 			return
 		}
@@ -127,25 +166,31 @@ func (p *Portal) continueMemberSync(ctx context.Context) {
 	}
 	p.memberSync = nil
 	log.Debug().Int("members", len(s.want)).Int("failed", s.failed).
-		Dur("took", time.Since(s.started)).Msg("Member list synced")
+		Dur("took", time.Since(s.started)).Msg("Membership work done")
 }
 
-// memberSyncStep makes the list's next request, and says whether there is
-// more to do.
+// memberSyncStep makes the next request of the work, and says whether
+// there is more to do.
 func (p *Portal) memberSyncStep(ctx context.Context, s *memberSync, login *network.Login) bool {
 	log := zerolog.Ctx(ctx)
 	switch {
 	case len(s.todo) > 0:
 		user := s.todo[0]
 		s.todo = s.todo[1:]
-		if !s.pending[user] {
-			return true // handled by an item meanwhile
+		action, ok := s.pending[user]
+		if !ok {
+			return true // done by an item meanwhile
 		}
 		delete(s.pending, user)
-		if _, err := p.joinGhost(ctx, login, user); err != nil && ctx.Err() == nil {
-			// Still a member: the ghost keeps its place if it has one.
+		if action.join {
+			if _, err := p.joinGhost(ctx, login, user); err != nil && ctx.Err() == nil {
+				// Still a member: the ghost keeps its place if it has one.
+				s.failed++
+				log.Warn().Err(err).Str("remote_user", string(user)).Msg("Failed to join ghost")
+			}
+		} else if err := p.removeGhost(ctx, p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: user}), action); err != nil && ctx.Err() == nil {
 			s.failed++
-			log.Warn().Err(err).Str("remote_user", string(user)).Msg("Failed to join ghost")
+			log.Warn().Err(err).Str("remote_user", string(user)).Msg("Failed to remove ghost from room")
 		}
 		return true
 	case !s.full:
@@ -164,7 +209,7 @@ func (p *Portal) memberSyncStep(ctx context.Context, s *memberSync, login *netwo
 		s.departed = s.departed[1:]
 		// One who joined or spoke since the list came stays.
 		if !s.want[ghost] {
-			if _, err := p.m.matrix.Intent(ghost).LeaveRoom(ctx, p.RoomID); err != nil && ctx.Err() == nil {
+			if err := p.removeGhost(ctx, ghost, memberAction{}); err != nil && ctx.Err() == nil {
 				log.Warn().Err(err).Stringer("user_id", ghost).Msg("Failed to remove departed ghost")
 			}
 		}
@@ -174,21 +219,27 @@ func (p *Portal) memberSyncStep(ctx context.Context, s *memberSync, login *netwo
 	}
 }
 
-// memberJoined records, for a list in progress, that the ghost of user
-// is in the room: the list need not join it, and it stays.
+// removeGhost takes a ghost out of the room, as action says, unless it is
+// not in it.
+func (p *Portal) removeGhost(ctx context.Context, ghost id.UserID, action memberAction) error {
+	if !p.m.matrix.AS.StateStore.IsMembership(ctx, p.RoomID, ghost, event.MembershipJoin, event.MembershipInvite) {
+		return nil
+	}
+	var err error
+	if action.byBot {
+		_, err = p.m.matrix.Bot().KickUser(ctx, p.RoomID, &mautrix.ReqKickUser{UserID: ghost, Reason: action.reason})
+	} else {
+		_, err = p.m.matrix.Intent(ghost).LeaveRoom(ctx, p.RoomID, &mautrix.ReqLeave{Reason: action.reason})
+	}
+	return err
+}
+
+// memberJoined records that the ghost of user is in the room (joined to
+// speak, or by the work): nothing planned for it stands, and it stays.
 func (p *Portal) memberJoined(user network.UserID, ghost id.UserID) {
 	if s := p.memberSync; s != nil {
 		delete(s.pending, user)
 		s.want[ghost] = true
-	}
-}
-
-// memberLeft records, for a list in progress, that user left the chat:
-// the list must not bring the ghost back.
-func (p *Portal) memberLeft(user network.UserID) {
-	if s := p.memberSync; s != nil {
-		delete(s.pending, user)
-		delete(s.want, p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: user}))
 	}
 }
 

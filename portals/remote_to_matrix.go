@@ -438,7 +438,6 @@ func (p *Portal) remoteResync(ctx context.Context, login *network.Login, r *netw
 }
 
 func (p *Portal) remoteMembership(ctx context.Context, login *network.Login, m *network.Membership) error {
-	log := zerolog.Ctx(ctx)
 	bot := p.m.matrix.Bot()
 	if m.TargetIsMe {
 		if m.Action != network.MembershipKick && m.Action != network.MembershipBan && m.Action != network.MembershipLeave {
@@ -459,24 +458,16 @@ func (p *Portal) remoteMembership(ctx context.Context, login *network.Login, m *
 		}
 		return p.unlinkMember(ctx, login.User)
 	}
+	// A ghost's join or leave waits for a moment when the portal has
+	// nothing else to do (member_sync.go): a channel's churn must not
+	// hold up its messages.
 	switch m.Action {
 	case network.MembershipJoin, network.MembershipInvite:
-		_, err := p.joinGhost(ctx, login, m.Target)
-		return err
-	case network.MembershipLeave, network.MembershipKick, network.MembershipBan:
-		p.memberLeft(m.Target)
-		ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: m.Target})
-		if err != nil {
-			return err
-		}
-		if m.Action == network.MembershipLeave {
-			_, err = ghost.Intent.LeaveRoom(ctx, p.RoomID, &mautrix.ReqLeave{Reason: m.Reason})
-		} else {
-			_, err = bot.KickUser(ctx, p.RoomID, &mautrix.ReqKickUser{UserID: ghost.MXID, Reason: m.Reason})
-		}
-		if err != nil {
-			log.Warn().Err(err).Msg("Failed to remove ghost from room")
-		}
+		p.planMember(p.memberSyncFor(login), m.Target, memberAction{join: true})
+	case network.MembershipLeave:
+		p.planMember(p.memberSyncFor(login), m.Target, memberAction{reason: m.Reason})
+	case network.MembershipKick, network.MembershipBan:
+		p.planMember(p.memberSyncFor(login), m.Target, memberAction{byBot: true, reason: m.Reason})
 	}
 	return nil
 }
