@@ -20,7 +20,9 @@ import (
 // asks Ferry to join it; one member speaks the moment the user's JOIN
 // shows on IRC, and the user answers as soon as the portal room is there.
 // It reports how long the invite, that first line and that first reply
-// took, and when the last member's ghost was in the room. Every new ghost
+// took, and when the last member's ghost was in the room. Then half of
+// the members quit at once (a server restarting) and the speaker says one
+// more line: how long that line and the ghosts' leaves took. Every new ghost
 // costs the homeserver a registration, a profile and a join, and a portal
 // joins its member list between its messages (portals/member_sync.go),
 // so the first two should not wait for the third.
@@ -29,6 +31,7 @@ const (
 	busyChannel = "#busy"
 	busyFirst   = "first line in the busy channel"
 	busyReply   = "first reply in the busy channel"
+	busyAfter   = "a line right after the quits"
 	speakerNick = "speaker"
 	// busyDialers bounds the members registering at once.
 	busyDialers = 100
@@ -54,6 +57,14 @@ type busyJoinResult struct {
 	AllGhostsS float64 `json:"all_ghosts_joined_after_command_s"`
 	// GhostsPerSec is the ghosts' joins over that time.
 	GhostsPerSec float64 `json:"ghost_joins_per_second"`
+	// Quits is how many members then quit at once (half of them).
+	Quits int `json:"quits"`
+	// LineAfterQuitsMs: the speaker's line written right after the quits
+	// until it arrived in the user's /sync.
+	LineAfterQuitsMs float64 `json:"line_after_quits_irc_to_matrix_ms"`
+	// AllLeavesS: the quits until the last of their ghosts' leaves
+	// arrived in the user's /sync.
+	AllLeavesS float64 `json:"all_leaves_after_quits_s"`
 }
 
 // speaker is the member who speaks first; it notes when the Matrix user
@@ -234,6 +245,29 @@ func runBusyJoin(ctx context.Context, e *env, s *settings) (*busyJoinResult, err
 	if res.AllGhostsS > 0 {
 		res.GhostsPerSec = round(float64(ghosts) / res.AllGhostsS)
 	}
+
+	res.Quits = s.Members / 2
+	say("%d members quit at once", res.Quits)
+	quitStart := time.Now()
+	for _, c := range conns[:res.Quits] {
+		_ = c.Close("gone")
+	}
+	sp.mu.Lock()
+	saidAfter := time.Now()
+	err = sp.conn.Send(&irc.Message{Command: "PRIVMSG", Params: []string{busyChannel, busyAfter}})
+	sp.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("speaker: %w", err)
+	}
+	err = e.user.waitFor(ctx, fmt.Sprintf("%d ghosts' leaves", res.Quits), 10*time.Minute, func() bool {
+		room = readBusyRoom(e.user.timelines[roomID], e.user.UserID, e.bot)
+		return room.left >= res.Quits && !room.afterAt.IsZero()
+	})
+	if err != nil {
+		return nil, e.withFerryLog(err)
+	}
+	res.LineAfterQuitsMs = ms(room.afterAt.Sub(saidAfter))
+	res.AllLeavesS = round(room.lastLeave.Sub(quitStart).Seconds())
 	return res, nil
 }
 
@@ -248,29 +282,57 @@ type busyRoom struct {
 	// timeline.
 	firstAt     time.Time
 	beforeFirst int
+	// left counts the ghosts whose last membership seen is a leave;
+	// lastLeave is when the last leave was seen. afterAt is when the
+	// speaker's line after the quits was seen.
+	left      int
+	lastLeave time.Time
+	afterAt   time.Time
 }
 
 func readBusyRoom(timeline []arrival, user, bot id.UserID) busyRoom {
 	var r busyRoom
 	joined := map[id.UserID]bool{}
+	latest := map[id.UserID]event.Membership{}
 	for _, a := range timeline {
 		evt := a.evt
 		switch evt.Type.Type {
 		case event.EventMessage.Type:
-			if msg := evt.Content.AsMessage(); r.firstAt.IsZero() && msg != nil && msg.Body == busyFirst {
+			msg := evt.Content.AsMessage()
+			switch {
+			case msg == nil:
+			case r.firstAt.IsZero() && msg.Body == busyFirst:
 				r.firstAt, r.beforeFirst = a.at, len(joined)
+			case r.afterAt.IsZero() && msg.Body == busyAfter:
+				r.afterAt = a.at
 			}
 		case event.StateMember.Type:
-			if evt.StateKey == nil || evt.Content.AsMember().Membership != event.MembershipJoin {
+			if evt.StateKey == nil {
 				continue
 			}
-			if who := id.UserID(*evt.StateKey); who != user && who != bot && !joined[who] {
-				joined[who] = true
-				r.lastJoin = a.at
+			who := id.UserID(*evt.StateKey)
+			if who == user || who == bot {
+				continue
+			}
+			membership := evt.Content.AsMember().Membership
+			latest[who] = membership
+			switch membership {
+			case event.MembershipJoin:
+				if !joined[who] {
+					joined[who] = true
+					r.lastJoin = a.at
+				}
+			case event.MembershipLeave:
+				r.lastLeave = a.at
 			}
 		}
 	}
 	r.ghosts = len(joined)
+	for _, membership := range latest {
+		if membership == event.MembershipLeave {
+			r.left++
+		}
+	}
 	return r
 }
 
@@ -282,4 +344,7 @@ func printBusyJoin(row func(string, any), r *busyJoinResult) {
 	row("first line, IRC -> Matrix", fmt.Sprintf("%.1f ms (written when the Matrix user's JOIN showed on IRC; ghosts in the room before it: %d)", r.FirstLineMs, r.GhostsBeforeFirstLine))
 	row("first reply, Matrix -> IRC", fmt.Sprintf("%.1f ms (sent once the user was in the room)", r.FirstReplyMs))
 	row("join command -> every ghost in", fmt.Sprintf("%.2f s (%.1f ghost joins per second)", r.AllGhostsS, r.GhostsPerSec))
+	row("then members quit at once", r.Quits)
+	row("a line right after, IRC -> Matrix", fmt.Sprintf("%.1f ms", r.LineAfterQuitsMs))
+	row("quits -> every leave in", fmt.Sprintf("%.2f s", r.AllLeavesS))
 }

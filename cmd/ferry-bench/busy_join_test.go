@@ -9,8 +9,9 @@ import (
 )
 
 // The busy-join figures come from the room's timeline: ghosts are every
-// joined user but the Matrix user and the bot, each counted once, and the
-// first line's place among their joins is where it stands in the timeline.
+// joined user but the Matrix user and the bot, each counted once; the
+// first line's place among their joins is where it stands in the
+// timeline; and a ghost has left if its last membership is a leave.
 func TestReadBusyRoom(t *testing.T) {
 	const user, bot = id.UserID("@bench:hs"), id.UserID("@ferry:hs")
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -38,9 +39,14 @@ func TestReadBusyRoom(t *testing.T) {
 		member("@g2:hs", event.MembershipJoin, 8),
 		text(busyFirst, 9), // not the first
 		member("@g3:hs", event.MembershipJoin, 10),
+		member("@g2:hs", event.MembershipLeave, 11),
+		text(busyAfter, 12),
+		member("@g3:hs", event.MembershipLeave, 13),
+		member("@g3:hs", event.MembershipJoin, 14), // back: not among the left
+		member(user, event.MembershipLeave, 15),    // not a ghost
 	}
 	got := readBusyRoom(timeline, user, bot)
-	want := busyRoom{ghosts: 3, lastJoin: at(10), firstAt: at(5), beforeFirst: 1}
+	want := busyRoom{ghosts: 3, lastJoin: at(10), firstAt: at(5), beforeFirst: 1, left: 1, lastLeave: at(13), afterAt: at(12)}
 	if got != want {
 		t.Errorf("readBusyRoom = %+v, want %+v", got, want)
 	}
