@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -18,20 +19,8 @@ import (
 // from the list, one who joins is not removed as departed when the list
 // ends, and a mode change naming one member does not cut the list short.
 func TestMemberListIsJoinedBetweenMessages(t *testing.T) {
-	s := newScene(t, false)
-	room := s.openPortal(t, "hello")
-	ctx := s.h.Context(3 * time.Minute)
-	ghost := func(user network.UserID) id.UserID {
-		return s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: network.NetworkID(s.portal.Network), User: user})
-	}
-	meta := network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()}
-	resync := func(users ...network.UserID) *network.ChatResync {
-		list := &network.MemberList{IsFull: true, Members: []network.Member{{User: "alice", IsMe: true}}}
-		for _, u := range users {
-			list.Members = append(list.Members, network.Member{User: u})
-		}
-		return &network.ChatResync{Meta: meta, Info: &network.ChatInfo{Members: list}}
-	}
+	s, room, ctx := newMemberScene(t)
+	ghost, meta, resync := s.ghostOf, s.meta, s.resync
 
 	// The canary is in the room before the long list, and not in it: its
 	// leave is the last thing the long list does, so it says when the
@@ -102,32 +91,15 @@ func TestMemberListIsJoinedBetweenMessages(t *testing.T) {
 // without them) leave between the portal's events too, and one who comes
 // back in the meantime stays.
 func TestDepartedGhostsLeaveBetweenMessages(t *testing.T) {
-	s := newScene(t, false)
-	room := s.openPortal(t, "hello")
-	ctx := s.h.Context(3 * time.Minute)
-	ghost := func(user network.UserID) id.UserID {
-		return s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: network.NetworkID(s.portal.Network), User: user})
-	}
-	meta := network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()}
-	resync := func(users ...network.UserID) *network.ChatResync {
-		list := &network.MemberList{IsFull: true, Members: []network.Member{{User: "alice", IsMe: true}}}
-		for _, u := range users {
-			list.Members = append(list.Members, network.Member{User: u})
-		}
-		return &network.ChatResync{Meta: meta, Info: &network.ChatInfo{Members: list}}
-	}
+	s, room, ctx := newMemberScene(t)
+	ghost, meta, resync := s.ghostOf, s.meta, s.resync
 
 	const n = 20
 	var gone []network.UserID
 	for i := range n {
 		gone = append(gone, network.UserID(fmt.Sprintf("d%02d", i)))
 	}
-	if err := s.cl.Handle(ctx, resync(append([]network.UserID{"bob"}, gone...)...)); err != nil {
-		t.Fatal(err)
-	}
-	for _, user := range gone {
-		s.alice.WaitForMembership(t, room, ghost(user), event.MembershipJoin, waitLong)
-	}
+	s.joinAll(t, ctx, room, gone)
 
 	// They all left. Once the first ghost is out, bob speaks and d05
 	// comes back.
@@ -171,26 +143,14 @@ func TestDepartedGhostsLeaveBetweenMessages(t *testing.T) {
 // counts: one who leaves and comes back in the meantime stays, and a
 // kick is the bot's, with its reason.
 func TestMemberChurnDoesNotHoldUpMessages(t *testing.T) {
-	s := newScene(t, false)
-	room := s.openPortal(t, "hello")
-	ctx := s.h.Context(3 * time.Minute)
-	ghost := func(user network.UserID) id.UserID {
-		return s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: network.NetworkID(s.portal.Network), User: user})
-	}
-	meta := network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()}
+	s, room, ctx := newMemberScene(t)
+	ghost, meta := s.ghostOf, s.meta
 	const n = 20
 	var users []network.UserID
-	list := &network.MemberList{IsFull: true, Members: []network.Member{{User: "alice", IsMe: true}, {User: "bob"}}}
 	for i := range n {
 		users = append(users, network.UserID(fmt.Sprintf("c%02d", i)))
-		list.Members = append(list.Members, network.Member{User: users[i]})
 	}
-	if err := s.cl.Handle(ctx, &network.ChatResync{Meta: meta, Info: &network.ChatInfo{Members: list}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, user := range users {
-		s.alice.WaitForMembership(t, room, ghost(user), event.MembershipJoin, waitLong)
-	}
+	s.joinAll(t, ctx, room, users)
 
 	// All of them go: c00 is kicked, c01 leaves and comes back at once.
 	for _, user := range users {
@@ -224,5 +184,46 @@ func TestMemberChurnDoesNotHoldUpMessages(t *testing.T) {
 	}
 	if after := s.alice.LeavesAfter(t, room, said.ID, left); after < len(left)/2 {
 		t.Errorf("only %d of the %d leaves came after the message queued behind them: it waited for them", after, len(left))
+	}
+}
+
+// memberScene is a scene whose portal alice has joined, with what the
+// membership tests say of it: bob is the one who speaks.
+type memberScene struct {
+	*scene
+	meta network.Meta
+}
+
+func newMemberScene(t *testing.T) (*memberScene, id.RoomID, context.Context) {
+	t.Helper()
+	s := &memberScene{scene: newScene(t, false)}
+	room := s.openPortal(t, "hello")
+	s.meta = network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()}
+	return s, room, s.h.Context(3 * time.Minute)
+}
+
+// ghostOf is the Matrix ID of user's ghost on the test network.
+func (s *memberScene) ghostOf(user network.UserID) id.UserID {
+	return s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: network.NetworkID(s.portal.Network), User: user})
+}
+
+// resync is a full member list of alice and users.
+func (s *memberScene) resync(users ...network.UserID) *network.ChatResync {
+	list := &network.MemberList{IsFull: true, Members: []network.Member{{User: "alice", IsMe: true}}}
+	for _, u := range users {
+		list.Members = append(list.Members, network.Member{User: u})
+	}
+	return &network.ChatResync{Meta: s.meta, Info: &network.ChatInfo{Members: list}}
+}
+
+// joinAll has a full list of bob and users bridged, and waits until all
+// their ghosts are in the room.
+func (s *memberScene) joinAll(t *testing.T, ctx context.Context, room id.RoomID, users []network.UserID) {
+	t.Helper()
+	if err := s.cl.Handle(ctx, s.resync(append([]network.UserID{"bob"}, users...)...)); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range users {
+		s.alice.WaitForMembership(t, room, s.ghostOf(user), event.MembershipJoin, waitLong)
 	}
 }
