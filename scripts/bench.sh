@@ -16,7 +16,7 @@
 #   scripts/bench.sh -scenario throughput -channels 4 -n 200 -interval 20ms
 #   scripts/bench.sh -scenario busy-join -members 200
 #   scripts/bench.sh -scenario memory -k 100,1000 -transports plain,tls -portals 100
-#   scripts/bench.sh -scenario startup -k 150 -pacing 0,4
+#   scripts/bench.sh -scenario startup -k 150 -pacing 0,4 -restart-portals 150
 #   scripts/bench.sh -scenario idle-cpu -idle-logins 200 -idle-window 150s
 #   scripts/bench.sh -scenario memory -k 1000 -transports plain -portals 0 -ferry-tags ferry_no_whatsapp
 #
@@ -31,7 +31,9 @@
 #
 # memory, startup and idle-cpu start Ferry once per figure, on a database
 # seeded with K IRC logins (Ferry restores them as at any restart), and
-# read RSS and CPU from /proc; see cmd/ferry-bench/memory.go.
+# read RSS and CPU from /proc; see cmd/ferry-bench/memory.go. startup then
+# restarts Ferry with -restart-portals logins, each in a channel with its
+# portal, and times until every portal bridges a line again.
 #
 # busy-join connects -members clients to a channel, then has the Matrix
 # user join it: how soon the first line and the first reply get through,
@@ -81,7 +83,7 @@ throughput -scenario throughput -channels 4 -n 200 -interval 20ms
 busy-join -scenario busy-join -members 200
 memory -scenario memory -k 100,1000 -transports plain,tls -portals 100
 memory-irc-only -scenario memory -k 1000 -transports plain -portals 0 -ferry-tags ferry_no_whatsapp
-startup -scenario startup -k 150 -pacing 0,4
+startup -scenario startup -k 150 -pacing 0,4 -restart-portals 150
 idle-cpu -scenario idle-cpu -idle-logins 200 -idle-window 150s
 EOF
 	exit $status

@@ -44,7 +44,9 @@ type memFlags struct {
 	IdleWindow time.Duration // -idle-window
 	Poll       time.Duration // -poll: LUSERS poll interval during startup
 	ProfileDir string        // -profile: write heap/goroutine profiles here
-	FerryEnv   string        // -ferry-env: extra environment for Ferry, e.g. GOGC=50
+	// RestartPortals is -restart-portals (memory_restart.go).
+	RestartPortals int
+	FerryEnv       string // -ferry-env: extra environment for Ferry, e.g. GOGC=50
 }
 
 var mflags memFlags
@@ -65,6 +67,7 @@ func init() {
 	// that the window holds what an idle bridge really does.
 	flag.DurationVar(&mflags.IdleWindow, "idle-window", 150*time.Second, "idle-cpu: measuring window")
 	flag.DurationVar(&mflags.Poll, "poll", 5*time.Millisecond, "startup: LUSERS poll interval")
+	flag.IntVar(&mflags.RestartPortals, "restart-portals", 50, "startup: then restart Ferry with this many logins, each in a channel with its portal, and time until every portal bridges again (0 skips)")
 	flag.StringVar(&mflags.FerryEnv, "ferry-env", "", "extra environment for the Ferry processes, comma-separated NAME=value (e.g. GOGC=50), to try runtime settings")
 	flag.StringVar(&mflags.ProfileDir, "profile", "", "memory/idle-cpu: save Ferry's heap and goroutine profiles (and a CPU profile of the idle window) into this directory")
 }
@@ -88,6 +91,7 @@ type memSettings struct {
 	IdleLogins      int      `json:"idle_logins,omitempty"`
 	IdleWindow      string   `json:"idle_window,omitempty"`
 	Poll            string   `json:"lusers_poll,omitempty"`
+	RestartPortals  int      `json:"restart_portals,omitempty"`
 	Seeding         string   `json:"seeding"`
 	FerryBuild      string   `json:"ferry_build"`
 	FerryFlood      string   `json:"ferry_irc_flood"`
@@ -109,6 +113,7 @@ type memReport struct {
 	Settings memSettings     `json:"settings"`
 	Memory   *memoryResult   `json:"memory,omitempty"`
 	Startup  []startupResult `json:"startup,omitempty"`
+	Restart  *restartResult  `json:"restart,omitempty"`
 	IdleCPU  *idleCPUResult  `json:"idle_cpu,omitempty"`
 	Targets  []targetLine    `json:"targets"`
 }
@@ -233,6 +238,8 @@ func runMemScenario(scenario string, keep bool, jsonOut string) int {
 			fatalf("-pacing: %v", err)
 		}
 		s.Poll = mflags.Poll.String()
+		s.RestartPortals = mflags.RestartPortals
+		maxK = mflags.RestartPortals
 		for _, k := range ks {
 			maxK = max(maxK, k)
 		}
@@ -272,6 +279,9 @@ func runMemScenario(scenario string, keep bool, jsonOut string) int {
 		err = bed.memoryScenario(ctx, rep, ks, s.Transports)
 	case "startup":
 		err = bed.startupScenario(ctx, rep, ks, s.StartupPacings)
+		if err == nil && s.RestartPortals > 0 {
+			err = bed.restartScenario(ctx, rep, s.RestartPortals)
+		}
 	case "idle-cpu":
 		err = bed.idleCPUScenario(ctx, rep)
 	}
@@ -330,7 +340,7 @@ func parseCounts(list string) ([]int, error) {
 func (b *memBed) fill(ctx context.Context, label, netName string, n, pacing int, user id.UserID, channels []string) (*memProc, float64, error) {
 	dbPath := filepath.Join(b.dir, label+".db")
 	prefix := map[string]string{memNetPlain: "p", memNetTLS: "t"}[netName]
-	if err := b.seedLogins(ctx, dbPath, netName, prefix, n, user, channels); err != nil {
+	if err := b.seedLogins(ctx, dbPath, netName, prefix, n, user, func(int) []string { return channels }); err != nil {
 		return nil, 0, fmt.Errorf("seed %s: %w", label, err)
 	}
 	base, err := b.observer.users()

@@ -268,9 +268,9 @@ func (b *memBed) close() {
 // at dbPath, the way Ferry stores them: the irc connector's own login
 // flow makes each record (ID, remote user, metadata) and the database
 // package writes it. Users are @<prefix>NNNN:localhost with nick
-// <prefix>NNNN; channels, if any, go into every login's metadata and are
-// joined on connect.
-func (b *memBed) seedLogins(ctx context.Context, dbPath, netName, prefix string, n int, user id.UserID, channels []string) error {
+// <prefix>NNNN; the channels of login i (channelsOf), if any, go into its
+// metadata and are joined on connect.
+func (b *memBed) seedLogins(ctx context.Context, dbPath, netName, prefix string, n int, user id.UserID, channelsOf func(i int) []string) error {
 	db, err := database.Open(database.DefaultType, "file:"+dbPath+"?_txlock=immediate", zerolog.Nop())
 	if err != nil {
 		return err
@@ -305,7 +305,7 @@ func (b *memBed) seedLogins(ctx context.Context, dbPath, netName, prefix string,
 			}
 			l := step.Login
 			meta := l.Metadata
-			if len(channels) > 0 {
+			if channels := channelsOf(i); len(channels) > 0 {
 				// loginMeta.Channels: casefolded name -> {name}; the
 				// channels here are lower case, so folded as they are.
 				var m map[string]any

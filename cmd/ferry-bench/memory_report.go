@@ -41,6 +41,9 @@ func printMemReport(w io.Writer, r *memReport) {
 		row("connect pacing runs", strings.Trim(fmt.Sprint(s.StartupPacings), "[]")+" (irc.max_concurrent_connects; 0 = unlimited, 4 = default)")
 		row("LUSERS poll", s.Poll)
 	}
+	if s.RestartPortals > 0 {
+		row("restart with portals", fmt.Sprintf("%d logins (-restart-portals), each in its own channel; their Matrix users registered in Dendrite; a first run makes the portals", s.RestartPortals))
+	}
 	if s.IdleLogins > 0 {
 		row("idle logins", s.IdleLogins)
 		row("window", s.IdleWindow)
@@ -113,6 +116,14 @@ func printMemReport(w io.Writer, r *memReport) {
 		}
 		fmt.Fprintln(tw, "  note: InspIRCd 3 completes registrations on its once-a-second background tick (inspircd/inspircd#1242), so a")
 		fmt.Fprintln(tw, "  registration takes up to 1 s whatever the client does; with pacing N at most N registrations are in flight per tick.")
+	}
+	if x := r.Restart; x != nil {
+		fmt.Fprintf(tw, "Result: restart with %d logins, each in a channel of its own with its portal (no connect pacing; from process start)\n", x.Logins)
+		row("appservice port answers", fmt.Sprintf("%.1f ms", x.PortMs))
+		row("all logins registered", fmt.Sprintf("%.1f ms", x.AllLoginsMs))
+		row("all logins back in their channels", fmt.Sprintf("%.1f ms (their JOINs, as an IRC client in every channel saw them)", x.AllInMs))
+		row("all portals usable", fmt.Sprintf("%.1f ms (that client's line in each channel, written on the JOIN, bridged: its message row stored after the homeserver's answer; polled every 10 ms)", x.AllUsableMs))
+		row("first run (making the portals)", fmt.Sprintf("%.1f s, not a start-up figure", x.SetupS))
 	}
 	if c := r.IdleCPU; c != nil {
 		fmt.Fprintln(tw, "Result: idle CPU (utime+stime from /proc/<pid>/stat over the window)")

@@ -31,7 +31,7 @@ func (b *memBed) startupScenario(ctx context.Context, rep *memReport, ks, pacing
 		for _, pacing := range pacings {
 			label := fmt.Sprintf("startup-%d-pacing%d", k, pacing)
 			dbPath := filepath.Join(b.dir, label+".db")
-			if err := b.seedLogins(ctx, dbPath, memNetPlain, "s", k, "", nil); err != nil {
+			if err := b.seedLogins(ctx, dbPath, memNetPlain, "s", k, "", func(int) []string { return nil }); err != nil {
 				return err
 			}
 			say("%s: starting Ferry with %d logins, %s", label, k, pacingText(pacing))
