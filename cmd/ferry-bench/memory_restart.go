@@ -166,19 +166,9 @@ func (b *memBed) restartScenario(ctx context.Context, rep *memReport, k int) err
 	// The restart.
 	say("%s: restarting", label)
 	w.newRound(2)
-	p, err = b.startFerry(label, dbPath, 0)
+	p, portAt, st, err := b.startAndRestore(ctx, label, dbPath, 0, base, k)
 	if err != nil {
 		return err
-	}
-	portAt, err := waitPortOpen(ctx, p, b.ferryPort(), time.Millisecond, 30*time.Second)
-	if err != nil {
-		p.stop()
-		return err
-	}
-	st, err := b.observer.waitUsers(ctx, p, base, base+k, mflags.Poll, 60*time.Second)
-	if err != nil {
-		p.stop()
-		return p.withLog(err)
 	}
 	lastIn, err := w.waitIn(ctx, k, 2*time.Minute)
 	if err != nil {

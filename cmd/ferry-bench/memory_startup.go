@@ -35,19 +35,9 @@ func (b *memBed) startupScenario(ctx context.Context, rep *memReport, ks, pacing
 				return err
 			}
 			say("%s: starting Ferry with %d logins, %s", label, k, pacingText(pacing))
-			p, err := b.startFerry(label, dbPath, pacing)
+			p, portAt, st, err := b.startAndRestore(ctx, label, dbPath, pacing, base, k)
 			if err != nil {
 				return err
-			}
-			portAt, err := waitPortOpen(ctx, p, b.ferryPort(), time.Millisecond, 30*time.Second)
-			if err != nil {
-				p.stop()
-				return err
-			}
-			st, err := b.observer.waitUsers(ctx, p, base, base+k, mflags.Poll, 60*time.Second)
-			if err != nil {
-				p.stop()
-				return p.withLog(err)
 			}
 			r := startupResult{
 				Logins: k, Pacing: pacing,
@@ -86,6 +76,24 @@ func (b *memBed) startupScenario(ctx context.Context, rep *memReport, ks, pacing
 		})
 	}
 	return nil
+}
+
+// startAndRestore starts Ferry on the seeded database at dbPath and waits
+// until its appservice port answers (portAt) and InspIRCd counts its k
+// logins on top of base users (st). On an error Ferry is stopped.
+func (b *memBed) startAndRestore(ctx context.Context, label, dbPath string, pacing, base, k int) (p *memProc, portAt time.Time, st startupTimes, err error) {
+	if p, err = b.startFerry(label, dbPath, pacing); err != nil {
+		return nil, portAt, st, err
+	}
+	if portAt, err = waitPortOpen(ctx, p, b.ferryPort(), time.Millisecond, 30*time.Second); err != nil {
+		p.stop()
+		return nil, portAt, st, err
+	}
+	if st, err = b.observer.waitUsers(ctx, p, base, base+k, mflags.Poll, 60*time.Second); err != nil {
+		p.stop()
+		return nil, portAt, st, p.withLog(err)
+	}
+	return p, portAt, st, nil
 }
 
 // ferryPort is the appservice port in the generated config.
