@@ -17,7 +17,8 @@ import (
 
 // Joining a busy channel: the first thing said there reaches Matrix
 // without waiting for the ghosts of everyone on the names list, which
-// join around it, and all of them get in.
+// join around it, and all of them get in. When half of them quit at once,
+// the next line does not wait for their leaves.
 func TestE2EBusyChannelFirstMessageDoesNotWaitForMembers(t *testing.T) {
 	e := startEnv(t, testbed.InspIRCdOptions{})
 	const n = 30
@@ -90,5 +91,24 @@ func TestE2EBusyChannelFirstMessageDoesNotWaitForMembers(t *testing.T) {
 	after := alice.JoinsAfter(t, room, said.ID, members)
 	if after < n/2 {
 		t.Errorf("only %d of the %d members' ghosts joined after the first message: it waited for the names list", after, n)
+	}
+
+	// Half of them quit at once (a server restarting); the speaker's next
+	// line does not wait for their leaves either, and they all leave.
+	quitters := members[:n/2]
+	for _, conn := range conns[:n/2] {
+		_ = conn.Close("gone")
+	}
+	for range n / 2 {
+		// Wait for InspIRCd to have sent the quits on: the speaker sees them.
+		speaker.expect("a member's QUIT", func(m *irc.Message) bool { return m.Command == "QUIT" }, nil)
+	}
+	speaker.send("PRIVMSG", "#busy", "still here")
+	stillHere := alice.WaitForEvent(t, room, waitLong, bodyFrom(e.ghost("speaker"), "still here"))
+	for _, ghost := range quitters {
+		alice.WaitForMembership(t, room, ghost, event.MembershipLeave, waitLong)
+	}
+	if after := alice.LeavesAfter(t, room, stillHere.ID, quitters); after < len(quitters)/2 {
+		t.Errorf("only %d of %d leaves came after the line written right after the quits: it waited for them", after, len(quitters))
 	}
 }
