@@ -219,11 +219,11 @@ func runBusyJoin(ctx context.Context, e *env, s *settings) (*busyJoinResult, err
 		return nil, fmt.Errorf("send the reply: %w", err)
 	}
 
-	res := &busyJoinResult{Members: s.Members, InviteMs: ms(invited.Sub(start))}
+	res := &busyJoinResult{Members: s.Members, InviteMs: toMs(invited.Sub(start))}
 	if err := sp.wait(ctx, "the reply on IRC", 10*time.Minute, func() bool { return !sp.replyArrived.IsZero() }); err != nil {
 		return nil, e.withFerryLog(err)
 	}
-	res.FirstReplyMs = ms(sp.replyArrived.Sub(replySent))
+	res.FirstReplyMs = toMs(sp.replyArrived.Sub(replySent))
 
 	// Every member's ghost and the speaker's, told apart from the user and
 	// the bot by being neither.
@@ -240,7 +240,7 @@ func runBusyJoin(ctx context.Context, e *env, s *settings) (*busyJoinResult, err
 	sp.mu.Lock()
 	said := sp.said
 	sp.mu.Unlock()
-	res.FirstLineMs = ms(room.firstAt.Sub(said))
+	res.FirstLineMs = toMs(room.firstAt.Sub(said))
 	res.AllGhostsS = round(room.lastJoin.Sub(start).Seconds())
 	if res.AllGhostsS > 0 {
 		res.GhostsPerSec = round(float64(ghosts) / res.AllGhostsS)
@@ -266,7 +266,7 @@ func runBusyJoin(ctx context.Context, e *env, s *settings) (*busyJoinResult, err
 	if err != nil {
 		return nil, e.withFerryLog(err)
 	}
-	res.LineAfterQuitsMs = ms(room.afterAt.Sub(saidAfter))
+	res.LineAfterQuitsMs = toMs(room.afterAt.Sub(saidAfter))
 	res.AllLeavesS = round(room.lastLeave.Sub(quitStart).Seconds())
 	return res, nil
 }
@@ -335,8 +335,6 @@ func readBusyRoom(timeline []arrival, user, bot id.UserID) busyRoom {
 	}
 	return r
 }
-
-func ms(d time.Duration) float64 { return round(float64(d.Microseconds()) / 1000) }
 
 func printBusyJoin(row func(string, any), r *busyJoinResult) {
 	row("members (besides the speaker)", r.Members)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -91,7 +92,7 @@ func (w *restartWatcher) waitIn(ctx context.Context, n int, timeout time.Duratio
 		last = w.lastIn
 		return len(w.in) >= n, w.sendErr
 	})
-	if err == errWaitTimeout {
+	if errors.Is(err, errWaitTimeout) {
 		w.mu.Lock()
 		got := len(w.in)
 		w.mu.Unlock()
@@ -139,7 +140,18 @@ func (b *memBed) restartScenario(ctx context.Context, rep *memReport, k int) err
 	if err != nil {
 		return err
 	}
-	bridged := func() (int, error) { return countRows(dbPath, "message") }
+	// One read-only connection beside the Ferry that writes (WAL mode);
+	// each count is its own transaction, so it sees every commit so far.
+	db, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	bridged := func() (n int, err error) {
+		err = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM message").Scan(&n)
+		return n, err
+	}
 
 	// The first run makes the portals: each login joins its channel, the
 	// watcher's line there creates the room.
@@ -187,19 +199,6 @@ func (b *memBed) restartScenario(ctx context.Context, rep *memReport, k int) err
 	say("%s: port %.1f ms, logins registered %.1f ms, all in their channels %.1f ms, all portals usable %.1f ms", label, r.PortMs, r.AllLoginsMs, r.AllInMs, r.AllUsableMs)
 	rep.Restart = &r
 	return b.drain(ctx, p, base)
-}
-
-// countRows counts the rows of table in the SQLite database at path, read
-// only, beside the Ferry that writes it (WAL mode).
-func countRows(path, table string) (int, error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	var n int
-	err = db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n)
-	return n, err
 }
 
 // waitCount polls count until it reaches want, and says when it did (to
