@@ -3,6 +3,8 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,6 +186,64 @@ func TestMemberChurnDoesNotHoldUpMessages(t *testing.T) {
 	}
 	if after := s.alice.LeavesAfter(t, room, said.ID, left); after < len(left)/2 {
 		t.Errorf("only %d of the %d leaves came after the message queued behind them: it waited for them", after, len(left))
+	}
+}
+
+// A room whose queue never empties still gets its members: while files
+// that are slow to fetch keep the portal busy for seconds, the member
+// list that came before them goes on joining, a ghost now and then,
+// instead of waiting for the queue to empty.
+func TestMemberListAdvancesInARoomThatIsNeverQuiet(t *testing.T) {
+	s, room, ctx := newMemberScene(t)
+	const members, files = 10, 25
+	const fetch = 200 * time.Millisecond
+	var listed []network.UserID
+	var listedMXIDs []id.UserID
+	for i := range members {
+		user := network.UserID(fmt.Sprintf("b%02d", i))
+		listed = append(listed, user)
+		listedMXIDs = append(listedMXIDs, s.ghostOf(user))
+	}
+	// Bob is on the list too; he sends the files, so his ghost is in at
+	// once. Each file takes the portal at least fetch, and they are all
+	// queued at once: the queue stays full for files*fetch (5 s).
+	s.cl.Queue(s.resync(append([]network.UserID{"bob"}, listed...)...))
+	for i := range files {
+		s.cl.Queue(slowFile(s.portal, network.MessageID(fmt.Sprintf("file%02d", i)), fetch))
+	}
+	s.cl.Queue(textMessage(s.portal, "end", "bob", time.Now(), "after the files"))
+	end := s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "after the files"))
+	for _, ghost := range listedMXIDs {
+		s.alice.WaitForMembership(t, room, ghost, event.MembershipJoin, waitLong)
+	}
+	if err := s.cl.Handle(ctx, textMessage(s.portal, "after", "bob", time.Now(), "once all are in")); err != nil {
+		t.Fatal(err)
+	}
+	before := members - s.alice.JoinsAfter(t, room, end.ID, listedMXIDs)
+	t.Logf("%d of the list's %d joins came while the files kept the portal busy", before, members)
+	// A join a second, checked between two files: four in five seconds,
+	// and three leaves room for a slow machine.
+	if before < 3 {
+		t.Errorf("only %d of the list's %d joins came while the portal was busy for %s: the list waited for the queue to empty", before, members, files*fetch)
+	}
+}
+
+// slowFile is a file from bob whose download takes fetch.
+func slowFile(portal network.PortalKey, msgID network.MessageID, fetch time.Duration) *network.Message {
+	return &network.Message{
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
+		ID:   msgID,
+		Parts: []network.Part{{
+			Content: &event.MessageEventContent{MsgType: event.MsgFile, Body: string(msgID) + ".txt"},
+			Media: func(ctx context.Context) (*network.Media, error) {
+				select {
+				case <-time.After(fetch):
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+				return &network.Media{Data: io.NopCloser(strings.NewReader("slow")), MimeType: "text/plain", FileName: string(msgID) + ".txt", Size: 4}, nil
+			},
+		}},
 	}
 }
 

@@ -142,6 +142,9 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 		}
 		for _, row := range rows {
 			p.handleStored(ctx, row)
+			if p.memberSyncOverdue() {
+				p.continueMemberSync(ctx)
+			}
 		}
 	}
 }

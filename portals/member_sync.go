@@ -28,7 +28,10 @@ import (
 // goroutine carries them out one request at a time whenever its queue is
 // empty. A message that arrives meanwhile waits for the one request in
 // progress, not for the list. A message's own sender is joined at once,
-// as it must be to speak.
+// as it must be to speak. A room whose queue never empties (a busy
+// channel on a homeserver slower than the channel) would never get to
+// the work, so the portal also makes one request of it whenever
+// memberSyncMaxWait has passed since the last, between two items.
 //
 // A member list is a snapshot, and the chat moves on while the portal
 // works through it. For each member, the latest word wins: a planned
@@ -66,16 +69,27 @@ type memberSync struct {
 	departed       []id.UserID
 	departedListed bool
 	started        time.Time
-	failed         int
+	// lastStep is when the work last made a request (or began).
+	lastStep time.Time
+	failed   int
 }
 
+// memberSyncMaxWait is the longest the membership work waits for the
+// queue to empty before it makes a request anyway. One request every
+// second is about a twentieth of what Dendrite here does in that time,
+// so a busy room's messages hardly notice it.
+var memberSyncMaxWait = time.Second
+
 func newMemberSync(loginID network.LoginID, full bool, size int) *memberSync {
+	now := time.Now()
 	return &memberSync{
 		loginID: loginID,
 		full:    full,
 		pending: make(map[network.UserID]memberAction, size),
 		want:    make(map[id.UserID]bool, size),
-		started: time.Now(),
+		started: now,
+		// A list that has just come waits for the queue like the rest.
+		lastStep: now,
 	}
 }
 
@@ -127,11 +141,24 @@ func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members 
 // memberSyncPending says whether membership work is waiting.
 func (p *Portal) memberSyncPending() bool { return p.memberSync != nil }
 
+// memberSyncOverdue says whether membership work has waited
+// memberSyncMaxWait for its next request.
+func (p *Portal) memberSyncOverdue() bool {
+	return p.memberSync != nil && time.Since(p.memberSync.lastStep) >= memberSyncMaxWait
+}
+
+// memberSyncDue says whether the portal's goroutine should turn to the
+// membership work before its next item: when nothing else waits, or when
+// the work is overdue.
+func (p *Portal) memberSyncDue() bool {
+	return p.memberSyncPending() && (len(p.queue) == 0 && !p.backlogged() || p.memberSyncOverdue())
+}
+
 // continueMemberSync carries out the planned joins and leaves, one
 // request at a time, then (for a full list) removes the ghosts no longer
 // in the chat. It returns when an item or a stored backlog waits, the
-// bridge stops, or the work is done. A panic ends the work, not the
-// bridge.
+// bridge stops, or the work is done; overdue work first makes one request
+// even if something waits. A panic ends the work, not the bridge.
 func (p *Portal) continueMemberSync(ctx context.Context) {
 	s := p.memberSync
 	log := p.log.With().Str("action", "member sync").Logger()
@@ -142,8 +169,9 @@ func (p *Portal) continueMemberSync(ctx context.Context) {
 			log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic in member sync")
 		}
 	}()
+	overdue := p.memberSyncOverdue()
 	for {
-		if ctx.Err() != nil || len(p.queue) > 0 || p.backlogged() {
+		if ctx.Err() != nil || (len(p.queue) > 0 || p.backlogged()) && !overdue {
 			// The bridge is stopping, or something waits. The work is not
 			// kept across a stop: the ghosts it missed join when they next
 			// act in the chat, or with the next list (IRC sends one at
@@ -160,7 +188,10 @@ func (p *Portal) continueMemberSync(ctx context.Context) {
 			p.memberSync = nil
 			return
 		}
-		if !p.memberSyncStep(ctx, s, login) {
+		overdue = false
+		more := p.memberSyncStep(ctx, s, login)
+		s.lastStep = time.Now()
+		if !more {
 			break
 		}
 	}

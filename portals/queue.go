@@ -126,7 +126,7 @@ func (p *Portal) run(ctx context.Context) {
 	idle := time.NewTimer(PortalIdleTimeout)
 	defer idle.Stop()
 	for {
-		if p.memberSyncPending() && len(p.queue) == 0 && !p.backlogged() {
+		if p.memberSyncDue() {
 			p.continueMemberSync(ctx)
 		}
 		select {
