@@ -31,9 +31,12 @@
 #
 # memory, startup and idle-cpu start Ferry once per figure, on a database
 # seeded with K IRC logins (Ferry restores them as at any restart), and
-# read RSS and CPU from /proc; see cmd/ferry-bench/memory.go. startup then
-# restarts Ferry with -restart-portals logins, each in a channel with its
-# portal, and times until every portal bridges a line again.
+# read RSS and CPU from /proc; see cmd/ferry-bench/memory.go. Ferry with
+# no users is measured against its own binary stopped after init
+# -idle-pairs times (default 5), since one start moves by a few hundred
+# KiB; the target reads the median. startup then restarts Ferry with
+# -restart-portals logins, each in a channel with its portal, and times
+# until every portal bridges a line again.
 #
 # busy-join connects -members clients to a channel, then has the Matrix
 # user join it: how soon the first line and the first reply get through,

@@ -34,6 +34,9 @@ func printMemReport(w io.Writer, r *memReport) {
 	if s.Settle != "" {
 		row("settle before sampling", s.Settle)
 	}
+	if s.IdlePairs > 0 {
+		row("idle pairs", fmt.Sprintf("%d starts each of bare-ferry and Ferry with no logins, alternately; the target reads their median", s.IdlePairs))
+	}
 	if s.FillPacing != "" {
 		row("connect pacing while filling", s.FillPacing)
 	}
@@ -82,6 +85,14 @@ func printMemReport(w io.Writer, r *memReport) {
 		row("idle RSS above bare-ferry", fmt.Sprintf("%s (anon %s, file %s; after GC %s, anon %s)", fmtMiB(float64(m.IdleAboveBareFerry)),
 			fmtMiB(float64(m.IdleAnonAboveBareFerry)), fmtMiB(float64(m.IdleFileAboveBareFerry)),
 			fmtMiB(float64(m.IdleAboveBareFerryAfterGC)), fmtMiB(float64(m.IdleAnonAboveBareFerryAfterGC))))
+		if ps := m.IdlePairs; len(ps.Pairs) > 1 {
+			row("idle RSS above bare-ferry, each start", ps.text())
+			for i, p := range ps.Pairs {
+				row(fmt.Sprintf("  pair %d", i+1), fmt.Sprintf("%s (bare-ferry %s, ferry %s; anon %s, file %s)", fmtMiB(float64(p.Above)),
+					fmtMiB(float64(p.BareFerry.RSS)), fmtMiB(float64(p.Ferry.RSS)),
+					fmtMiB(float64(p.Ferry.Anon)-float64(p.BareFerry.Anon)), fmtMiB(float64(p.Ferry.File)-float64(p.BareFerry.File))))
+			}
+		}
 		fmt.Fprintln(tw, "  (bare: cmd/ferry-bench/bare, importing cmd/ferry's packages; bare-ferry: the Ferry binary stopped after init)")
 		if zero := idleSample(m); zero != nil {
 			if t := fileDiffText(*zero, m.Bare); t != "" {
