@@ -134,10 +134,12 @@ func TestUnpermittedUserIsRefused(t *testing.T) {
 	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
 	outsider := h.User("outsider")
 	room := outsider.CreateDM(t, h.BotMXID)
-	// The bot rejects the invite with a reason; Dendrite 0.13.8 drops the
-	// reason of a rejected invite (Synapse shows it), so only the rejection
-	// itself is asserted here.
-	outsider.WaitForMembership(t, room, h.BotMXID, event.MembershipLeave, waitLong)
+	// The bot rejects the invite and says why. Dendrite's /leave would
+	// drop the reason; the bot's own leave event keeps it.
+	left := outsider.WaitForMembership(t, room, h.BotMXID, event.MembershipLeave, waitLong)
+	if reason := left.Content.AsMember().Reason; !strings.Contains(reason, "not allowed to use this bridge") {
+		t.Errorf("the bot declined the invite with reason %q; want why", reason)
+	}
 	for _, evt := range outsider.Events(room) {
 		if evt.Sender == h.BotMXID && evt.Type == event.StateMember && evt.Content.AsMember().Membership == event.MembershipJoin {
 			t.Errorf("bot joined the room of a user without permission")

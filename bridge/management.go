@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
@@ -83,8 +82,7 @@ func (b *Bridge) handleBotInvite(ctx context.Context, evt *event.Event) {
 	bot := b.Matrix.Bot()
 	if b.Level(evt.Sender) < network.LevelRelay {
 		log.Info().Msg("Declining invite from a user without permission")
-		_, err := bot.LeaveRoom(ctx, evt.RoomID, &mautrix.ReqLeave{Reason: "You are not allowed to use this bridge. Ask its administrator for access."})
-		if err != nil {
+		if err := b.Matrix.Leave(ctx, bot, evt.RoomID, "You are not allowed to use this bridge. Ask its administrator for access."); err != nil {
 			log.Warn().Err(err).Msg("Failed to decline invite")
 		}
 		return
@@ -206,7 +204,7 @@ func (b *Bridge) handleGhostInvite(ctx context.Context, evt *event.Event, ghostI
 	refuse := func(reason string) {
 		log.Info().Str("reason", reason).Msg("Declining invite to a ghost")
 		if err := intent.EnsureRegistered(ctx); err == nil {
-			_, _ = intent.LeaveRoom(ctx, evt.RoomID, &mautrix.ReqLeave{Reason: reason})
+			_ = b.Matrix.Leave(ctx, intent, evt.RoomID, reason)
 		}
 	}
 	if b.Level(evt.Sender) < network.LevelUser {

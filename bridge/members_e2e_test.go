@@ -170,6 +170,10 @@ func TestMemberChurnDoesNotHoldUpMessages(t *testing.T) {
 		left = append(left, ghost(user))
 		s.alice.WaitForMembership(t, room, ghost(user), event.MembershipLeave, waitLong)
 	}
+	// A leave keeps the network's reason (an IRC PART or QUIT message).
+	if left := s.alice.WaitForMembership(t, room, ghost("c05"), event.MembershipLeave, waitLong); left.Content.AsMember().Reason != "gone for c05" {
+		t.Errorf("c05 left with reason %q, want the network's %q", left.Content.AsMember().Reason, "gone for c05")
+	}
 	kick := s.alice.WaitForMembership(t, room, ghost("c00"), event.MembershipLeave, waitLong)
 	if kick.Sender != s.h.Bridge.Matrix.BotMXID() || kick.Content.AsMember().Reason != "gone for c00" {
 		t.Errorf("c00's removal was by %s with reason %q; want the bot's kick with the network's reason", kick.Sender, kick.Content.AsMember().Reason)

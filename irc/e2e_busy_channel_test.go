@@ -105,8 +105,13 @@ func TestE2EBusyChannelFirstMessageDoesNotWaitForMembers(t *testing.T) {
 	}
 	speaker.send("PRIVMSG", "#busy", "still here")
 	stillHere := alice.WaitForEvent(t, room, waitLong, bodyFrom(e.ghost("speaker"), "still here"))
-	for _, ghost := range quitters {
-		alice.WaitForMembership(t, room, ghost, event.MembershipLeave, waitLong)
+	for i, ghost := range quitters {
+		left := alice.WaitForMembership(t, room, ghost, event.MembershipLeave, waitLong)
+		// The leave says what IRC said of the quit: InspIRCd's "Quit: "
+		// and the client's message.
+		if reason := left.Content.AsMember().Reason; i == 0 && reason != "Quit: gone" {
+			t.Errorf("a quitter's ghost left with reason %q, want IRC's %q", reason, "Quit: gone")
+		}
 	}
 	if after := alice.LeavesAfter(t, room, stillHere.ID, quitters); after < len(quitters)/2 {
 		t.Errorf("only %d of %d leaves came after the line written right after the quits: it waited for them", after, len(quitters))

@@ -301,13 +301,24 @@ func (cl *Client) handleQuit(msg *irc.Message) {
 		if !primary {
 			continue
 		}
-		evt := &network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(cl.channelName(folded)), nick), Target: cl.userID(nick), Action: network.MembershipLeave, Reason: "Quit: " + msg.Param(0)}
+		evt := &network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(cl.channelName(folded)), nick), Target: cl.userID(nick), Action: network.MembershipLeave, Reason: quitReason(msg.Param(0))}
 		if split {
 			cl.holdSplitLeave(nick, folded, evt)
 		} else {
 			cl.queue(evt)
 		}
 	}
+}
+
+// quitReason is a QUIT's message as the leave's reason. Servers mark what
+// a client said themselves ("Quit: bye", where InspIRCd and Solanum put
+// their prefix) apart from what they say of a lost connection ("Ping
+// timeout: 240 seconds"), so the message goes as it came.
+func quitReason(msg string) string {
+	if msg == "" {
+		return "Quit"
+	}
+	return msg
 }
 
 func (cl *Client) handleNick(msg *irc.Message) {

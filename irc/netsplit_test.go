@@ -158,3 +158,24 @@ func TestNickAnswer(t *testing.T) {
 		t.Errorf("no answer: %q", got)
 	}
 }
+
+// A QUIT's message is the leave's reason as the server sent it: servers
+// already mark what the client said ("Quit: bye") apart from what they
+// say of a lost connection.
+func TestQuitReason(t *testing.T) {
+	cl, host := channelClient(t, "bob", "carol", "dave")
+	for _, tc := range []struct{ line, want string }{
+		{":dave!d@h QUIT :Quit: bye", "Quit: bye"},
+		{":bob!b@h QUIT :Ping timeout: 240 seconds", "Ping timeout: 240 seconds"},
+		{":carol!c@h QUIT", "Quit"},
+	} {
+		cl.handle(line(t, tc.line))
+		got := host.take()
+		if len(got) != 1 {
+			t.Fatalf("%s gave %d events, want one leave", tc.line, len(got))
+		}
+		if m, ok := got[0].(*network.Membership); !ok || m.Reason != tc.want {
+			t.Errorf("%s: leave %+v, want reason %q", tc.line, got[0], tc.want)
+		}
+	}
+}

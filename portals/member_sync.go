@@ -260,7 +260,7 @@ func (p *Portal) removeGhost(ctx context.Context, ghost id.UserID, action member
 	if action.byBot {
 		_, err = p.m.matrix.Bot().KickUser(ctx, p.RoomID, &mautrix.ReqKickUser{UserID: ghost, Reason: action.reason})
 	} else {
-		_, err = p.m.matrix.Intent(ghost).LeaveRoom(ctx, p.RoomID, &mautrix.ReqLeave{Reason: action.reason})
+		err = p.m.matrix.Leave(ctx, p.m.matrix.Intent(ghost), p.RoomID, action.reason)
 	}
 	return err
 }

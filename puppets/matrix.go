@@ -100,6 +100,28 @@ func (m *Matrix) SendState(ctx context.Context, intent *appservice.IntentAPI, ro
 	return resp.EventID, nil
 }
 
+// Leave takes intent's user out of room, or declines its invite. A reason
+// goes in a leave event the user sends itself (the state endpoint, which
+// the spec allows for one's own leave): Dendrite's /leave drops the
+// request body, reason and all, and the reason is what tells people why a
+// ghost left (an IRC quit message) or an invite was declined. Where the
+// homeserver refuses that (a remote room Ferry's server is not in yet, as
+// with an invite over federation), /leave does it, reason or not.
+func (m *Matrix) Leave(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, reason string) error {
+	if reason != "" {
+		_, err := intent.SendCustomMembershipEvent(ctx, room, intent.UserID, event.MembershipLeave, reason)
+		if err == nil {
+			if err = m.AS.StateStore.SetMembership(ctx, room, intent.UserID, event.MembershipLeave); err != nil {
+				zerolog.Ctx(ctx).Warn().Err(err).Stringer("user_id", intent.UserID).Msg("Failed to record a leave in the state store")
+			}
+			return nil
+		}
+		zerolog.Ctx(ctx).Debug().Err(err).Stringer("user_id", intent.UserID).Msg("Homeserver refused a leave event with a reason; leaving through /leave")
+	}
+	_, err := intent.LeaveRoom(ctx, room, &mautrix.ReqLeave{Reason: reason})
+	return err
+}
+
 // Redact redacts an event as intent.
 func (m *Matrix) Redact(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, target id.EventID, reason string) error {
 	return m.Retry(ctx, "redact", func(ctx context.Context) error {
