@@ -405,15 +405,7 @@ func (b *memBed) drain(ctx context.Context, p *memProc, base int) error {
 // sampleAtRest waits the settle time, then reads RSS first (the probe's
 // forced GC must not change it) and the runtime's figures after.
 func (b *memBed) sampleAtRest(ctx context.Context, p *memProc, label string) (memSample, error) {
-	select {
-	case <-ctx.Done():
-		return memSample{}, ctx.Err()
-	case <-time.After(mflags.Settle):
-	}
-	if p.exited() {
-		return memSample{}, p.withLog(fmt.Errorf("%s exited", label))
-	}
-	rss, err := p.rss()
+	rss, err := rssAtRest(ctx, p, label)
 	if err != nil {
 		return memSample{}, err
 	}
@@ -447,10 +439,10 @@ func (b *memBed) sampleAtRest(ctx context.Context, p *memProc, label string) (me
 		}
 	}
 	say("%s: RSS %s (anon %s, file %s), after GC %s, live heap %s, stacks %s, %d goroutines", label,
-		fmtMiB(float64(rss.total)), fmtMiB(float64(rss.anon)), fmtMiB(float64(rss.file)), fmtMiB(float64(after.total)),
+		fmtMiB(float64(rss.RSS)), fmtMiB(float64(rss.Anon)), fmtMiB(float64(rss.File)), fmtMiB(float64(after.total)),
 		fmtMiB(float64(m.HeapAlloc)), fmtMiB(float64(m.StackInuse)), m.Goroutines)
 	return memSample{
-		Label: label, RSS: rss.total, RSSAnon: rss.anon, RSSFile: rss.file,
+		Label: label, RSS: rss.RSS, RSSAnon: rss.Anon, RSSFile: rss.File,
 		RSSAfterGC: after.total, RSSAnonAfterGC: after.anon,
 		HeapLive: m.HeapAlloc, HeapInuse: m.HeapInuse, Stack: m.StackInuse, Goroutines: m.Goroutines,
 		Smaps: parts, GoClasses: classes,
