@@ -193,6 +193,35 @@ func TestMemberChurnDoesNotHoldUpMessages(t *testing.T) {
 	}
 }
 
+// A lazy member list (a network's large channel) joins nobody: its
+// ghosts join when they speak. It still says who stays: when the full
+// list ends, a ghost in the room that is on it stays, and one that is
+// not leaves.
+func TestLazyMemberListJoinsNobody(t *testing.T) {
+	s, room, ctx := newMemberScene(t)
+	ghost := s.ghostOf
+	s.joinAll(t, ctx, room, []network.UserID{"x1", "x2", "x3"})
+
+	lazy := s.resync("bob", "x1", "x2", "y1", "y2")
+	lazy.Info.Members.Lazy = true
+	s.cl.Queue(lazy)
+	s.alice.WaitForMembership(t, room, ghost("x3"), event.MembershipLeave, waitLong)
+	if err := s.cl.Handle(ctx, textMessage(s.portal, "m1", "y1", time.Now(), "y1 speaks")); err != nil {
+		t.Fatal(err)
+	}
+	s.alice.WaitForEvent(t, room, waitLong, bodyIs(ghost("y1"), "y1 speaks"))
+
+	joined, err := s.alice.JoinedMembers(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for user, want := range map[network.UserID]bool{"x1": true, "x2": true, "x3": false, "y1": true, "y2": false} {
+		if _, in := joined.Joined[ghost(user)]; in != want {
+			t.Errorf("%s's ghost in the room: %v, want %v", user, in, want)
+		}
+	}
+}
+
 // A room whose queue never empties still gets its members: while files
 // that are slow to fetch keep the portal busy for seconds, the member
 // list that came before them goes on joining, a ghost now and then,

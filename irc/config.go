@@ -84,8 +84,11 @@ type NetworkConfig struct {
 	RelayNick string `yaml:"relay_nick"`
 	// PMFromStrangers opens a DM room for a PM from anyone (default true).
 	PMFromStrangers *bool `yaml:"pm_from_strangers"`
-	// LazyGhosts is accepted but must be false: ghosts always join from
-	// NAMES (lazy joining on first message is not implemented).
+	// LazyGhosts: a channel member's ghost joins the room when they first
+	// speak, not from the names list or their JOIN. For networks with
+	// large channels: each ghost costs the homeserver a registration, a
+	// profile and a join, and a room's every later event grows with its
+	// members. Power levels (op, voice) are set either way.
 	LazyGhosts bool `yaml:"lazy_ghosts"`
 
 	name string
@@ -206,9 +209,6 @@ func (c *Config) Validate() error {
 		}
 		if n.PasteThreshold < 0 {
 			return fmt.Errorf("%s.paste_threshold: must not be negative", path)
-		}
-		if n.LazyGhosts {
-			return fmt.Errorf("%s.lazy_ghosts: lazy ghosts are not supported yet; remove the key or set it to false", path)
 		}
 		if n.PMFromStrangers == nil {
 			yes := true

@@ -57,7 +57,6 @@ networks:
 		{"networks:\n  libera:\n    address: a:1\n    tls_insecure: true", "networks.libera.tls_insecure"},
 		{"networks:\n  libera:\n    address: a:1\n    paste_threshold: -1", "networks.libera.paste_threshold"},
 		{"networks:\n  libera:\n    address: a:1\n    nick_template: a b", "networks.libera.nick_template"},
-		{"networks:\n  libera:\n    address: a:1\n    lazy_ghosts: true", "networks.libera.lazy_ghosts"},
 		{"networks:\n  libera:\n    address: a:1\n    relay_nick: a b", "networks.libera.relay_nick"},
 		{"networks:\n  libera:\n    address: a:1\n    relay_nick: 9bot", "networks.libera.relay_nick"},
 		{"networks:\n  libera:\n    address: a:1\n    flood: {rate: fast}", "rate"},

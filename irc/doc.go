@@ -6,10 +6,11 @@
 // Choices worth knowing (see ids.go for the permanent ID encodings):
 //
 //   - Power levels: owner/admin (q, a) 75, op 50, halfop 25, voice 10.
-//     They are applied when a portal room is created; later MODE changes
-//     are reported as ChatInfoChange members, which the core does not yet
-//     turn into power levels.
-//   - Ghosts join eagerly from NAMES; `lazy_ghosts: true` is refused.
+//     They are applied when a portal room is created, and later MODE
+//     changes follow as ChatInfoChange members.
+//   - Ghosts join from NAMES and JOIN, in the background between the
+//     portal's messages; with `lazy_ghosts: true` a member's ghost joins
+//     only when they first speak (for networks with large channels).
 //   - Other people's JOIN/PART/QUIT/KICK/NICK/MODE/TOPIC in a channel are
 //     bridged by one Ferry login only (the smallest login ID among the
 //     Ferry logins in the channel), so several Ferry users in a channel do

@@ -194,7 +194,8 @@ func (cl *Client) handleJoin(msg *irc.Message) {
 	if ch != nil && cl.splitRejoined(nick, folded) {
 		return // back from a netsplit: the ghost never left
 	}
-	if ch != nil && !cl.c.isFerryNick(cl.netName, nick) && cl.c.isPrimary(cl.netName, cl.loginID, folded) {
+	// With lazy ghosts, the ghost joins when the member first speaks.
+	if ch != nil && !cl.cfg.LazyGhosts && !cl.c.isFerryNick(cl.netName, nick) && cl.c.isPrimary(cl.netName, cl.loginID, folded) {
 		cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(channel), nick), Target: cl.userID(nick), Action: network.MembershipJoin})
 	}
 }
@@ -359,7 +360,9 @@ func (cl *Client) handleNick(msg *irc.Message) {
 		cl.lock.Unlock()
 		if primary {
 			key := cl.channelKey(cl.channelName(folded))
-			cl.queue(&network.Membership{Meta: cl.evtMeta(msg, key, nick), Target: cl.userID(nick), Action: network.MembershipJoin})
+			if !cl.cfg.LazyGhosts {
+				cl.queue(&network.Membership{Meta: cl.evtMeta(msg, key, nick), Target: cl.userID(nick), Action: network.MembershipJoin})
+			}
 			cl.queue(&network.Membership{Meta: cl.evtMeta(msg, key, old), Target: cl.userID(old), Action: network.MembershipLeave, Reason: "Now known as " + nick})
 		}
 	}

@@ -18,7 +18,7 @@ func (ch *channelState) info(cl *Client, withMembers bool, ferry map[string]bool
 		info.Topic = &topic
 	}
 	if withMembers || ch.synced {
-		list := &network.MemberList{IsFull: true}
+		list := &network.MemberList{IsFull: true, Lazy: cl.cfg.LazyGhosts}
 		me := ircFold(cl, cl.nick)
 		for folded, modes := range ch.members {
 			if ferry[folded] && folded != me {
@@ -196,7 +196,7 @@ func (cl *Client) applyModes(msg *irc.Message, channel string, params []string, 
 	if len(members) > 0 {
 		// Power levels of existing rooms follow once the core applies
 		// Member.PowerLevel on updates (it does at room creation).
-		info.Members = &network.MemberList{Members: members}
+		info.Members = &network.MemberList{Members: members, Lazy: cl.cfg.LazyGhosts}
 		changed = true
 	}
 	sender := ""

@@ -120,7 +120,8 @@ func (p *Portal) planMember(s *memberSync, user network.UserID, action memberAct
 // power levels at once, joins between the portal's items (see above). A
 // full list replaces the work in progress; a partial one (IRC sends the
 // members whose modes changed) adds to it, so that a mode change in the
-// middle of a channel's names list does not cut the list short.
+// middle of a channel's names list does not cut the list short. A lazy
+// list joins nobody: its ghosts join when they speak.
 func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members *network.MemberList) {
 	p.syncPowerLevels(ctx, login, members)
 	s := p.memberSync
@@ -132,7 +133,13 @@ func (p *Portal) syncMembers(ctx context.Context, login *network.Login, members 
 		p.memberSync = s
 	}
 	for _, member := range members.Members {
-		if !member.IsMe {
+		switch {
+		case member.IsMe:
+		case members.Lazy:
+			// Not joined now, but not departed either: a ghost already in
+			// the room stays when the list ends.
+			s.want[p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: member.User})] = true
+		default:
 			p.planMember(s, member.User, memberAction{join: true})
 		}
 	}

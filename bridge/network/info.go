@@ -20,6 +20,11 @@ type MemberList struct {
 	Members []Member
 	// IsFull means Members is everyone: others in the room leave.
 	IsFull bool
+	// Lazy: the members' ghosts join only when they first act in the
+	// chat (send a message), not from the list; the list still sets power
+	// levels and, when full, says which ghosts in the room stay. For
+	// chats too large to mirror member by member.
+	Lazy bool
 }
 
 type Member struct {
