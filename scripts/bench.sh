@@ -34,7 +34,9 @@
 # read RSS and CPU from /proc; see cmd/ferry-bench/memory.go. Ferry with
 # no users is measured against its own binary stopped after init
 # -idle-pairs times (default 5), since one start moves by a few hundred
-# KiB; the target reads the median. startup then restarts Ferry with
+# KiB, and -idle-copies times (default 3) from fresh copies of the binary,
+# which the kernel maps page by page rather than in 2 MiB pieces; the
+# target reads both medians. startup then restarts Ferry with
 # -restart-portals logins, each in a channel with its portal, and times
 # until every portal bridges a line again.
 #

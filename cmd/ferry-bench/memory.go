@@ -46,9 +46,10 @@ type memFlags struct {
 	ProfileDir string        // -profile: write heap/goroutine profiles here
 	// RestartPortals is -restart-portals (memory_restart.go).
 	RestartPortals int
-	// IdlePairs is -idle-pairs (memory_pairs.go).
-	IdlePairs int
-	FerryEnv  string // -ferry-env: extra environment for Ferry, e.g. GOGC=50
+	// IdlePairs and IdleCopies are -idle-pairs and -idle-copies
+	// (memory_pairs.go).
+	IdlePairs, IdleCopies int
+	FerryEnv              string // -ferry-env: extra environment for Ferry, e.g. GOGC=50
 }
 
 var mflags memFlags
@@ -71,6 +72,7 @@ func init() {
 	flag.DurationVar(&mflags.Poll, "poll", 5*time.Millisecond, "startup: LUSERS poll interval")
 	flag.IntVar(&mflags.RestartPortals, "restart-portals", 50, "startup: then restart Ferry with this many logins, each in a channel with its portal, and time until every portal bridges again (0 skips)")
 	flag.IntVar(&mflags.IdlePairs, "idle-pairs", 5, "memory: start bare-ferry and Ferry with no logins this many times each and take the median of the RSS differences (the first pair is broken down in full)")
+	flag.IntVar(&mflags.IdleCopies, "idle-copies", 3, "memory: then as many pairs more, each from a fresh copy of the binary, which the kernel maps page by page rather than in 2 MiB pieces (0 skips)")
 	flag.StringVar(&mflags.FerryEnv, "ferry-env", "", "extra environment for the Ferry processes, comma-separated NAME=value (e.g. GOGC=50), to try runtime settings")
 	flag.StringVar(&mflags.ProfileDir, "profile", "", "memory/idle-cpu: save Ferry's heap and goroutine profiles (and a CPU profile of the idle window) into this directory")
 }
@@ -96,6 +98,7 @@ type memSettings struct {
 	Poll            string   `json:"lusers_poll,omitempty"`
 	RestartPortals  int      `json:"restart_portals,omitempty"`
 	IdlePairs       int      `json:"idle_pairs,omitempty"`
+	IdleCopies      int      `json:"idle_copies,omitempty"`
 	Seeding         string   `json:"seeding"`
 	FerryBuild      string   `json:"ferry_build"`
 	FerryFlood      string   `json:"ferry_irc_flood"`
@@ -184,8 +187,11 @@ type memoryResult struct {
 	IdleAnonAboveBareFerryAfterGC int64 `json:"idle_rss_anon_after_gc_above_bare_ferry_bytes"`
 	// IdlePairs is IdleAboveBareFerry over -idle-pairs starts of both
 	// (memory_pairs.go); the first pair is BareFerry and ferry-0.
-	IdlePairs idlePairsSummary `json:"idle_pairs"`
-	PerPortal *perConnEntry    `json:"per_portal,omitempty"`
+	// IdleCopies is the same from fresh copies of the binary, mapped
+	// page by page.
+	IdlePairs  idlePairsSummary  `json:"idle_pairs"`
+	IdleCopies *idlePairsSummary `json:"idle_copies,omitempty"`
+	PerPortal  *perConnEntry     `json:"per_portal,omitempty"`
 }
 
 // perConnEntry is (X(K) - X(0)) / K for one transport and K.
@@ -240,6 +246,7 @@ func runMemScenario(scenario string, keep bool, jsonOut string) int {
 			fatalf("-idle-pairs: %d is not a count of pairs", mflags.IdlePairs)
 		}
 		s.IdlePairs = mflags.IdlePairs
+		s.IdleCopies = max(mflags.IdleCopies, 0)
 		for _, k := range ks {
 			maxK = max(maxK, k)
 		}
@@ -518,11 +525,19 @@ func (b *memBed) memoryScenario(ctx context.Context, rep *memReport, ks []int, t
 	pairs := []idlePair{newIdlePair(
 		memRSS{RSS: res.BareFerry.RSS, Anon: res.BareFerry.RSSAnon, File: res.BareFerry.RSSFile},
 		memRSS{RSS: zero.RSS, Anon: zero.RSSAnon, File: zero.RSSFile})}
-	more, err := b.moreIdlePairs(ctx, mflags.IdlePairs-1, base)
+	more, err := b.moreIdlePairs(ctx, mflags.IdlePairs-1, 2, base, false)
 	if err != nil {
 		return err
 	}
 	res.IdlePairs = summarizeIdlePairs(append(pairs, more...))
+	if mflags.IdleCopies > 0 {
+		copied, err := b.moreIdlePairs(ctx, mflags.IdleCopies, 1, base, true)
+		if err != nil {
+			return err
+		}
+		sum := summarizeIdlePairs(copied)
+		res.IdleCopies = &sum
+	}
 	for _, t := range transports {
 		if t != "plain" && t != "tls" {
 			return fmt.Errorf("-transports: %q is neither plain nor tls", t)
@@ -570,8 +585,9 @@ func (b *memBed) memoryScenario(ctx context.Context, rep *memReport, ks []int, t
 	})
 	rep.Targets = append(rep.Targets, targetLine{
 		What: "RSS with no users above the same binary stopped after init", Target: "<= 2 MiB",
-		Got: res.IdlePairs.text(),
-		Met: res.IdlePairs.Median <= 2<<20,
+		Got: idleTargetText(res),
+		// Met only if it holds however the kernel maps the binary.
+		Met: res.IdlePairs.Median <= 2<<20 && (res.IdleCopies == nil || res.IdleCopies.Median <= 2<<20),
 	})
 	for _, pc := range res.PerConn {
 		// The issue sets the target for plain TCP and asks for TLS to be

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestSummarizeIdlePairs(t *testing.T) {
 	pair := func(bareFerry, ferry uint64) idlePair {
@@ -34,5 +38,29 @@ func TestSummarizeIdlePairs(t *testing.T) {
 	in := []idlePair{pair(0, 3), pair(0, 1), pair(0, 2)}
 	if s := summarizeIdlePairs(in); s.Pairs[0].Above != 3 || s.Pairs[1].Above != 1 {
 		t.Errorf("pairs reordered: %+v", s.Pairs)
+	}
+}
+
+// Each pair runs a fresh copy of the binary: the same bytes, executable,
+// in a new file (never over an existing one).
+func TestCopyExecutable(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "ferry")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\necho hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "ferry-pair2")
+	if err := copyExecutable(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil || string(got) != "#!/bin/sh\necho hi\n" {
+		t.Fatalf("copy holds %q (%v)", got, err)
+	}
+	if st, err := os.Stat(dst); err != nil || st.Mode().Perm()&0o100 == 0 {
+		t.Errorf("copy's mode %v (%v): not executable", st.Mode(), err)
+	}
+	if err := copyExecutable(src, dst); err == nil {
+		t.Error("copying over an existing file succeeded")
 	}
 }

@@ -35,7 +35,7 @@ func printMemReport(w io.Writer, r *memReport) {
 		row("settle before sampling", s.Settle)
 	}
 	if s.IdlePairs > 0 {
-		row("idle pairs", fmt.Sprintf("%d starts each of bare-ferry and Ferry with no logins, alternately; the target reads their median", s.IdlePairs))
+		row("idle pairs", fmt.Sprintf("%d starts each of bare-ferry and Ferry with no logins, alternately, from the built file; then %d pairs each from a fresh copy of the binary (written with ordinary writes, so mapped page by page); the target reads the medians", s.IdlePairs, s.IdleCopies))
 	}
 	if s.FillPacing != "" {
 		row("connect pacing while filling", s.FillPacing)
@@ -85,13 +85,19 @@ func printMemReport(w io.Writer, r *memReport) {
 		row("idle RSS above bare-ferry", fmt.Sprintf("%s (anon %s, file %s; after GC %s, anon %s)", fmtMiB(float64(m.IdleAboveBareFerry)),
 			fmtMiB(float64(m.IdleAnonAboveBareFerry)), fmtMiB(float64(m.IdleFileAboveBareFerry)),
 			fmtMiB(float64(m.IdleAboveBareFerryAfterGC)), fmtMiB(float64(m.IdleAnonAboveBareFerryAfterGC))))
-		if ps := m.IdlePairs; len(ps.Pairs) > 1 {
-			row("idle RSS above bare-ferry, each start", ps.text())
+		printIdlePairs := func(what, item string, ps idlePairsSummary) {
+			row(what, ps.text())
 			for i, p := range ps.Pairs {
-				row(fmt.Sprintf("  pair %d", i+1), fmt.Sprintf("%s (bare-ferry %s, ferry %s; anon %s, file %s)", fmtMiB(float64(p.Above)),
+				row(fmt.Sprintf("  %s %d", item, i+1), fmt.Sprintf("%s (bare-ferry %s, ferry %s; anon %s, file %s)", fmtMiB(float64(p.Above)),
 					fmtMiB(float64(p.BareFerry.RSS)), fmtMiB(float64(p.Ferry.RSS)),
 					fmtMiB(float64(p.Ferry.Anon)-float64(p.BareFerry.Anon)), fmtMiB(float64(p.Ferry.File)-float64(p.BareFerry.File))))
 			}
+		}
+		if ps := m.IdlePairs; len(ps.Pairs) > 1 {
+			printIdlePairs("idle RSS above bare-ferry, each start", "pair", ps)
+		}
+		if m.IdleCopies != nil {
+			printIdlePairs("the same from fresh copies, mapped page by page", "copy", *m.IdleCopies)
 		}
 		fmt.Fprintln(tw, "  (bare: cmd/ferry-bench/bare, importing cmd/ferry's packages; bare-ferry: the Ferry binary stopped after init)")
 		if zero := idleSample(m); zero != nil {
