@@ -126,16 +126,11 @@ func (c *Connector) Init(host network.Host, node *yaml.Node) error {
 // network's message-key table, and sets how the linked device presents
 // itself on the phone.
 func (c *Connector) Start(ctx context.Context) error {
-	db := c.host.Database()
-	waDB := db.Child("whatsmeow_version", upgrades.Table, dbutil.ZeroLogger(c.log.With().Str("db_section", "whatsmeow").Logger()))
-	c.container = sqlstore.NewWithWrappedDB(waDB, waLog.Zerolog(c.log.With().Str("component", "whatsmeow_store").Logger()))
-	if err := c.container.Upgrade(ctx); err != nil {
-		return fmt.Errorf("upgrade whatsmeow store: %w", err)
+	container, ownDB, err := UpgradeDatabase(ctx, c.host.Database(), c.log)
+	if err != nil {
+		return err
 	}
-	ownDB := db.Child(versionTable, upgradeTable, dbutil.ZeroLogger(c.log.With().Str("db_section", "whatsapp").Logger()))
-	if err := ownDB.Upgrade(ctx); err != nil {
-		return fmt.Errorf("upgrade whatsapp tables: %w", err)
-	}
+	c.container = container
 	c.msgs = &msgStore{db: ownDB}
 	c.mediaRetries = &mediaRetryStore{db: ownDB}
 	setDeviceProps(c.cfg)
@@ -147,6 +142,23 @@ func (c *Connector) Start(ctx context.Context) error {
 	c.lock.Unlock()
 	c.versionAsked.Store(false)
 	return nil
+}
+
+// UpgradeDatabase brings the network's tables in db to the current
+// schema: whatsmeow's device store, and the network's own. Start does it;
+// the benchmark's seeding does it too, so that the database it starts
+// Ferry on is that of a bridge that has run before.
+func UpgradeDatabase(ctx context.Context, db *dbutil.Database, log zerolog.Logger) (*sqlstore.Container, *dbutil.Database, error) {
+	waDB := db.Child("whatsmeow_version", upgrades.Table, dbutil.ZeroLogger(log.With().Str("db_section", "whatsmeow").Logger()))
+	container := sqlstore.NewWithWrappedDB(waDB, waLog.Zerolog(log.With().Str("component", "whatsmeow_store").Logger()))
+	if err := container.Upgrade(ctx); err != nil {
+		return nil, nil, fmt.Errorf("upgrade whatsmeow store: %w", err)
+	}
+	ownDB := db.Child(versionTable, upgradeTable, dbutil.ZeroLogger(log.With().Str("db_section", "whatsapp").Logger()))
+	if err := ownDB.Upgrade(ctx); err != nil {
+		return nil, nil, fmt.Errorf("upgrade whatsapp tables: %w", err)
+	}
+	return container, ownDB, nil
 }
 
 // askWAVersion fetches the current web client version in the background,

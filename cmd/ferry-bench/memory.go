@@ -221,7 +221,7 @@ func runMemScenario(scenario string, keep bool, jsonOut string) int {
 	}
 	s := memSettings{
 		Scenario:      scenario,
-		Seeding:       "IRC login rows written into Ferry's SQLite database before it starts, through Ferry's irc login flow (Connector.StartLogin) and database package (Logins.Put); Ferry restores them as at any restart",
+		Seeding:       "IRC login rows written into Ferry's SQLite database before it starts, through Ferry's irc login flow (Connector.StartLogin) and database package (Logins.Put), in a database with every table a bridge that has run before has (Ferry's, whatsmeow's and the WhatsApp network's); Ferry restores them as at any restart",
 		FerryBuild:    "go build ./cmd/ferry from the tree, plus (through -overlay) a blank import of cmd/ferry-bench/bare/probe: a runtime-stats/pprof listener on loopback that the bare program has too",
 		FerryFlood:    "unlimited (per-connection flood control off)",
 		FerryLogLevel: "warn (json)",

@@ -28,6 +28,7 @@ import (
 	"github.com/ferrybridge/ferry/internal/localhs"
 	ferryirc "github.com/ferrybridge/ferry/irc"
 	"github.com/ferrybridge/ferry/irc/ircconn"
+	"github.com/ferrybridge/ferry/whatsapp"
 )
 
 // The IRC networks of the memory scenarios' Ferry config: the same
@@ -278,6 +279,12 @@ func (b *memBed) seedLogins(ctx context.Context, dbPath, netName, prefix string,
 	defer db.Close()
 	if err := db.Upgrade(ctx); err != nil {
 		return err
+	}
+	// A bridge that has run before has the WhatsApp tables too. Without
+	// them every start measured here would create them, which only a
+	// bridge's first start does, and count the code that does it.
+	if _, _, err := whatsapp.UpgradeDatabase(ctx, db.Database, zerolog.Nop()); err != nil {
+		return fmt.Errorf("create the WhatsApp tables: %w", err)
 	}
 	var section yaml.Node
 	if err := yaml.Unmarshal([]byte(fmt.Sprintf("networks:\n  %s:\n    address: %q\n", netName, b.ircd.Addr)), &section); err != nil {
