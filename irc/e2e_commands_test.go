@@ -21,9 +21,7 @@ func TestE2ECommands(t *testing.T) {
 	alice := e.h.User("alice")
 	mgmt := e.h.ManagementRoom(alice)
 	cl := e.login(alice, mgmt, "alice")
-	e.h.Command(alice, mgmt, "irc join test #cmds", "Joining #cmds")
-	room := portalInvite(t, alice, mgmt)
-	alice.Join(t, room.String())
+	room := e.joinChannel(alice, mgmt, "#cmds")
 	alice.WaitForMembership(t, room, e.ghost("bob"), event.MembershipJoin, waitLong)
 
 	e.h.Command(alice, mgmt, "irc nick test alice2", "You are now alice2 on test")

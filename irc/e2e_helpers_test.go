@@ -141,6 +141,16 @@ func bodyFrom(sender id.UserID, body string) func(*event.Event) bool {
 	}
 }
 
+// joinChannel has user join channel by command, then its portal room,
+// whose ID it returns.
+func (e *ircEnv) joinChannel(user *testbed.Client, mgmt id.RoomID, channel string) id.RoomID {
+	e.t.Helper()
+	e.h.Command(user, mgmt, "irc join test "+channel, "Joining "+channel)
+	room := portalInvite(e.t, user, mgmt)
+	user.Join(e.t, room.String())
+	return room
+}
+
 // portalInvite waits for an invite to a room other than skip.
 func portalInvite(t *testing.T, user *testbed.Client, skip ...id.RoomID) id.RoomID {
 	t.Helper()

@@ -29,9 +29,7 @@ func TestE2ELazyGhosts(t *testing.T) {
 	alice := e.h.User("alice")
 	mgmt := e.h.ManagementRoom(alice)
 	e.login(alice, mgmt, "alice")
-	e.h.Command(alice, mgmt, "irc join test #big", "Joining #big")
-	room := portalInvite(t, alice, mgmt)
-	alice.Join(t, room.String())
+	room := e.joinChannel(alice, mgmt, "#big")
 	carol.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
 
 	// carol speaks: her ghost joins, and her line follows.

@@ -47,9 +47,7 @@ func TestE2EMetrics(t *testing.T) {
 	alice := e.h.User("alice")
 	mgmt := e.h.ManagementRoom(alice)
 	e.login(alice, mgmt, "alice")
-	e.h.Command(alice, mgmt, "irc join test #metrics", "Joining #metrics")
-	room := portalInvite(t, alice, mgmt)
-	alice.Join(t, room.String())
+	room := e.joinChannel(alice, mgmt, "#metrics")
 	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
 
 	before := scrape()

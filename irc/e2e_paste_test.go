@@ -43,9 +43,7 @@ func TestE2EPastesAndFiles(t *testing.T) {
 	alice := e.h.User("alice")
 	mgmt := e.h.ManagementRoom(alice)
 	e.login(alice, mgmt, "alice")
-	e.h.Command(alice, mgmt, "irc join test #paste", "Joining #paste")
-	room := portalInvite(t, alice, mgmt)
-	alice.Join(t, room.String())
+	room := e.joinChannel(alice, mgmt, "#paste")
 	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
 
 	long := "first line\nsecond\nthird\nfourth\nfifth"
