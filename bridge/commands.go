@@ -325,7 +325,7 @@ func (b *Bridge) cmdLogout() *command {
 				want := strings.Join(c.args[1:], " ")
 				var matched []*loginEntry
 				for _, le := range logins {
-					if strings.EqualFold(le.login.Load().RemoteName, want) || string(le.login.Load().ID) == want {
+					if l := le.login.Load(); strings.EqualFold(l.RemoteName, want) || string(l.ID) == want {
 						matched = append(matched, le)
 					}
 				}

@@ -194,8 +194,8 @@ func (cl *Client) applyModes(msg *irc.Message, channel string, params []string, 
 		_ = conn.Send(&irc.Message{Command: "MODE", Params: []string{channel}})
 	}
 	if len(members) > 0 {
-		// Power levels of existing rooms follow once the core applies
-		// Member.PowerLevel on updates (it does at room creation).
+		// A partial list: the core sets these members' power levels
+		// and leaves everyone else as they are.
 		info.Members = &network.MemberList{Members: members, Lazy: cl.cfg.LazyGhosts}
 		changed = true
 	}
