@@ -99,14 +99,10 @@ func New(cfg *config.Config, connectors []network.Connector, log zerolog.Logger)
 		db.RawDB.SetMaxIdleConns(cfg.Database.MaxIdleConns)
 	}
 	b.DB = db
-	if err = db.Upgrade(ctx); err != nil {
+	stateStore, err := UpgradeDatabase(ctx, db, log)
+	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("upgrade database: %w", err)
-	}
-	stateStore := sqlstatestore.NewSQLStateStore(db.Database, dbutil.ZeroLogger(log.With().Str("component", "state_store").Logger()), false)
-	if err = stateStore.Upgrade(ctx); err != nil {
-		cancel()
-		return nil, fmt.Errorf("upgrade state store: %w", err)
+		return nil, err
 	}
 	var ghostNets []network.NetworkID
 	for _, c := range connectors {
@@ -339,4 +335,20 @@ func (b *Bridge) NetworkName(net network.NetworkID) string {
 		return entry.connector.Name()
 	}
 	return string(net)
+}
+
+// UpgradeDatabase brings Ferry's own tables and the Matrix state store's
+// (mautrix's sqlstatestore, in the same database) to the current schema,
+// as every start does before anything else, and returns the state store.
+// The networks' tables are each connector's own (see whatsapp's
+// UpgradeDatabase).
+func UpgradeDatabase(ctx context.Context, db *database.Database, log zerolog.Logger) (*sqlstatestore.SQLStateStore, error) {
+	if err := db.Upgrade(ctx); err != nil {
+		return nil, fmt.Errorf("upgrade database: %w", err)
+	}
+	stateStore := sqlstatestore.NewSQLStateStore(db.Database, dbutil.ZeroLogger(log.With().Str("component", "state_store").Logger()), false)
+	if err := stateStore.Upgrade(ctx); err != nil {
+		return nil, fmt.Errorf("upgrade state store: %w", err)
+	}
+	return stateStore, nil
 }

@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/cmd/ferry-bench/bare/probe"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/localhs"
@@ -277,12 +278,13 @@ func (b *memBed) seedLogins(ctx context.Context, dbPath, netName, prefix string,
 		return err
 	}
 	defer db.Close()
-	if err := db.Upgrade(ctx); err != nil {
+	// A bridge that has run before has its whole schema: Ferry's tables,
+	// the Matrix state store's and the WhatsApp tables. Without one of
+	// them every start measured here would create it, which only a
+	// bridge's first start does, and count the code that does it.
+	if _, err := bridge.UpgradeDatabase(ctx, db, zerolog.Nop()); err != nil {
 		return err
 	}
-	// A bridge that has run before has the WhatsApp tables too. Without
-	// them every start measured here would create them, which only a
-	// bridge's first start does, and count the code that does it.
 	if _, _, err := whatsapp.UpgradeDatabase(ctx, db.Database, zerolog.Nop()); err != nil {
 		return fmt.Errorf("create the WhatsApp tables: %w", err)
 	}

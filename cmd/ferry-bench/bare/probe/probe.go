@@ -95,6 +95,13 @@ func init() {
 	if addr == "" {
 		return
 	}
+	// Ferry's own binary does not link runtime/pprof, so its linker turns
+	// heap sampling off (runtime.MemProfileRate = 0). This package links
+	// it, which would turn sampling on, one allocation in 512 KiB, each
+	// sample an unwind of the stack and a bucket kept off the heap: work
+	// the measured Ferry would do and the real one does not. So sampling
+	// stays off, unless a run asks for exact heap profiles.
+	runtime.MemProfileRate = 0
 	if os.Getenv(ExactHeapEnvVar) != "" {
 		runtime.MemProfileRate = 1
 	}
