@@ -1,6 +1,8 @@
 package bridge_test
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +117,39 @@ func TestPowerLevelsFollowNetwork(t *testing.T) {
 			pl, ok := evt.Content.Parsed.(*event.PowerLevelsEventContent)
 			return !before[evt.ID] && evt.Type == event.StatePowerLevels && ok && pl.GetUserLevel(sc.bob) == lvl
 		})
+	}
+}
+
+// In a room not everyone may join (a per-user chat is invite-only), a new
+// member's ghost is invited by the bot before it joins: no join of
+// Ferry's is refused on the way, so a ghost costs the homeserver no more
+// requests than in an open room.
+func TestGhostIsInvitedBeforeItJoinsAnInviteOnlyRoom(t *testing.T) {
+	s := newScene(t, true)
+	room := s.openPortal(t, "hello")
+	carol := s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "carol"})
+	for i, who := range []network.UserID{"carol", "dave"} {
+		body := fmt.Sprintf("%s here", who)
+		if err := s.cl.Handle(s.h.Context(time.Minute), textMessage(s.portal, network.MessageID(fmt.Sprintf("c%d", i)), who, time.Now(), body)); err != nil {
+			t.Fatal(err)
+		}
+		s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: who}), body))
+	}
+	var joins, refused int
+	for _, r := range s.proxy.Requests() {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.Path, "/rooms/"+room.String()+"/join") {
+			continue
+		}
+		joins++
+		if r.Status == http.StatusForbidden {
+			refused++
+		}
+	}
+	if joins < 2 || refused > 0 {
+		t.Errorf("%d joins to the room went through the proxy, %d of them refused; want carol's and dave's, none refused", joins, refused)
+	}
+	var member event.MemberEventContent
+	if err := s.alice.StateEvent(s.h.Context(time.Minute), room, event.StateMember, carol.String(), &member); err != nil || member.Membership != event.MembershipJoin {
+		t.Errorf("carol's ghost: %q (%v), want join", member.Membership, err)
 	}
 }

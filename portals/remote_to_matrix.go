@@ -87,7 +87,7 @@ func (p *Portal) joinGhost(ctx context.Context, login *network.Login, user netwo
 		return nil, err
 	}
 	err = p.m.matrix.Retry(ctx, "join ghost", func(ctx context.Context) error {
-		return ghost.Intent.EnsureJoined(ctx, p.RoomID)
+		return p.m.matrix.Join(ctx, ghost.Intent, p.RoomID)
 	})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/puppets"
 )
 
 // Power levels in portal rooms. The bot alone holds 100 so that only it
@@ -202,7 +203,7 @@ func (p *Portal) ensureUserIn(ctx context.Context, login *network.Login) error {
 			extra = append(extra, map[string]any{"is_direct": true})
 		}
 		_, err := p.m.matrix.Bot().InviteUser(ctx, p.RoomID, &mautrix.ReqInviteUser{UserID: login.User}, extra...)
-		if err != nil && isAlreadyInRoom(err) {
+		if err != nil && puppets.IsAlreadyInRoom(err) {
 			return nil
 		}
 		return err
@@ -211,15 +212,6 @@ func (p *Portal) ensureUserIn(ctx context.Context, login *network.Login) error {
 		return err
 	}
 	return p.link(ctx, login)
-}
-
-func isAlreadyInRoom(err error) bool {
-	var httpErr mautrix.HTTPError
-	if ok := asHTTPError(err, &httpErr); ok && httpErr.RespError != nil {
-		return httpErr.RespError.ErrCode == mautrix.MForbidden.ErrCode &&
-			httpErr.RespError.Err != "" && containsFold(httpErr.RespError.Err, "already")
-	}
-	return false
 }
 
 // applyInfo brings name, topic, avatar and members in line with info.

@@ -3,21 +3,9 @@ package portals
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"strings"
-
-	"maunium.net/go/mautrix"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
-
-func asHTTPError(err error, target *mautrix.HTTPError) bool {
-	return errors.As(err, target)
-}
-
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
-}
 
 // txnID makes the Matrix transaction ID of one part of a remote message
 // deterministic, so a retried send after a lost answer is deduplicated by

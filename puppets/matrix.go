@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +99,45 @@ func (m *Matrix) SendState(ctx context.Context, intent *appservice.IntentAPI, ro
 		return "", err
 	}
 	return resp.EventID, nil
+}
+
+// Join puts intent's user into room. mautrix's EnsureJoined tries the
+// join first and has the bot invite only when the homeserver refuses it,
+// so in a room that not everyone may join (every per-user chat, and
+// invite-only channels) each ghost's first join was a refused request.
+// Where the state store knows the room's join rule and it is not public,
+// the bot invites first; where it does not know, EnsureJoined finds out.
+func (m *Matrix) Join(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID) error {
+	store := m.AS.StateStore
+	if store.IsInRoom(ctx, room, intent.UserID) {
+		return nil
+	}
+	if err := intent.EnsureRegistered(ctx); err != nil {
+		return fmt.Errorf("register %s: %w", intent.UserID, err)
+	}
+	if intent.UserID != m.BotMXID() && !store.IsInvited(ctx, room, intent.UserID) {
+		rules, err := store.GetJoinRules(ctx, room)
+		if err == nil && rules != nil && rules.JoinRule != event.JoinRulePublic {
+			_, err = m.Bot().InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: intent.UserID})
+			if err != nil && !IsAlreadyInRoom(err) {
+				// EnsureJoined below tries the join, and invites again
+				// if it is refused; its error is the one that counts.
+				zerolog.Ctx(ctx).Debug().Err(err).Stringer("user_id", intent.UserID).Msg("Failed to invite a ghost before its join")
+			}
+		}
+	}
+	return intent.EnsureJoined(ctx, room)
+}
+
+// IsAlreadyInRoom reports whether err is the homeserver refusing an
+// invite because the user is in the room already.
+func IsAlreadyInRoom(err error) bool {
+	var httpErr mautrix.HTTPError
+	if errors.As(err, &httpErr) && httpErr.RespError != nil {
+		return httpErr.RespError.ErrCode == mautrix.MForbidden.ErrCode &&
+			strings.Contains(strings.ToLower(httpErr.RespError.Err), "already")
+	}
+	return false
 }
 
 // Leave takes intent's user out of room, or declines its invite. A reason
