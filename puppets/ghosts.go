@@ -179,8 +179,11 @@ func (g *Ghosts) UpdateInfo(ctx context.Context, ghost *Ghost, info *network.Use
 	defer l.Unlock()
 	changed := false
 	if info.Name != nil && (*info.Name != ghost.Name || !ghost.NameSet) {
+		// The ghost's row says what Ferry last set, so the profile is not
+		// read first (IntentAPI.SetDisplayName would: one request more
+		// for every new ghost).
 		err := g.matrix.Retry(ctx, "set ghost name", func(ctx context.Context) error {
-			return ghost.Intent.SetDisplayName(ctx, *info.Name)
+			return ghost.Intent.Client.SetDisplayName(ctx, *info.Name)
 		})
 		if err != nil {
 			return err
@@ -203,8 +206,12 @@ func (g *Ghosts) UpdateInfo(ctx context.Context, ghost *Ghost, info *network.Use
 				return err
 			}
 		}
+		// Nor is it read here, and the picture, which Ferry has just
+		// uploaded to this homeserver, is not downloaded again before it
+		// is set (IntentAPI.SetAvatarURL does both, for pictures on other
+		// servers).
 		err := g.matrix.Retry(ctx, "set ghost avatar", func(ctx context.Context) error {
-			return ghost.Intent.SetAvatarURL(ctx, mxc)
+			return ghost.Intent.Client.SetAvatarURL(ctx, mxc)
 		})
 		if err != nil {
 			return err
