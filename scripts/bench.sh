@@ -40,6 +40,14 @@
 # -restart-portals logins, each in a channel with its portal, and times
 # until every portal bridges a line again.
 #
+# idle-faults (not in "all"; needs perf) runs Ferry with no users from a
+# fresh copy of the binary under perf record -e page-faults and names the
+# cause of every fault in the binary after main began: the pages that
+# make its RSS above its stopped self when the binary is mapped page by
+# page.
+#
+#   scripts/bench.sh -scenario idle-faults
+#
 # busy-join connects -members clients to a channel, then has the Matrix
 # user join it: how soon the first line and the first reply get through,
 # and how soon every member's ghost is in the room.

@@ -61,7 +61,7 @@ func goBuild(args ...string) []string {
 
 func main() {
 	var s settings
-	flag.StringVar(&s.Scenario, "scenario", "irc-to-matrix", "what to measure: irc-to-matrix, matrix-to-irc, throughput (both ways over -channels), busy-join (joining a channel of -members), memory, startup, idle-cpu")
+	flag.StringVar(&s.Scenario, "scenario", "irc-to-matrix", "what to measure: irc-to-matrix, matrix-to-irc, throughput (both ways over -channels), busy-join (joining a channel of -members), memory, startup, idle-cpu, idle-faults (where the pages of Ferry with no users come from; needs perf)")
 	flag.IntVar(&s.N, "n", 200, "messages per burst")
 	flag.IntVar(&s.Bursts, "bursts", 1, "bursts to run, one after the other in the same test bed; with several, percentiles are over all their messages and each burst's own figures are listed")
 	flag.DurationVar(&s.Interval, "interval", 20*time.Millisecond, "pause between two messages of a burst")
@@ -98,7 +98,7 @@ func main() {
 			s.Channels = 4
 		}
 	default:
-		fatalf("unknown -scenario %q (this version has: irc-to-matrix, matrix-to-irc, throughput, busy-join, memory, startup, idle-cpu)", s.Scenario)
+		fatalf("unknown -scenario %q (this version has: irc-to-matrix, matrix-to-irc, throughput, busy-join, memory, startup, idle-cpu, idle-faults)", s.Scenario)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -73,7 +73,7 @@ func init() {
 
 // isMemScenario reports whether name is one of this file's scenarios.
 func isMemScenario(name string) bool {
-	return name == "memory" || name == "startup" || name == "idle-cpu"
+	return name == "memory" || name == "startup" || name == "idle-cpu" || name == "idle-faults"
 }
 
 // memSettings is everything a run of these scenarios depends on; printed
@@ -116,6 +116,7 @@ type memReport struct {
 	Startup  []startupResult `json:"startup,omitempty"`
 	Restart  *restartResult  `json:"restart,omitempty"`
 	IdleCPU  *idleCPUResult  `json:"idle_cpu,omitempty"`
+	Faults   *faultsResult   `json:"idle_faults,omitempty"`
 	Targets  []targetLine    `json:"targets"`
 }
 
@@ -201,8 +202,8 @@ type perConnEntry struct {
 	GoroutinesPerCo float64 `json:"goroutines_per_conn"`
 }
 
-// runMemScenario runs memory, startup or idle-cpu and prints the report;
-// it returns the exit code.
+// runMemScenario runs memory, startup, idle-cpu or idle-faults and prints
+// the report; it returns the exit code.
 func runMemScenario(scenario string, keep bool, jsonOut string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -261,6 +262,8 @@ func runMemScenario(scenario string, keep bool, jsonOut string) int {
 		s.Settle = mflags.Settle.String()
 		s.FillPacing = pacingText(mflags.MemPacing)
 		maxK = mflags.IdleLogins
+	case "idle-faults":
+		s.Settle = mflags.Settle.String()
 	}
 	if mflags.ProfileDir != "" {
 		if err := os.MkdirAll(mflags.ProfileDir, 0o755); err != nil {
@@ -296,6 +299,8 @@ func runMemScenario(scenario string, keep bool, jsonOut string) int {
 		}
 	case "idle-cpu":
 		err = bed.idleCPUScenario(ctx, rep)
+	case "idle-faults":
+		err = bed.idleFaultsScenario(ctx, rep)
 	}
 	if err != nil {
 		say("%v", err)

@@ -32,17 +32,23 @@ type memProc struct {
 // startFerry starts Ferry on a database already seeded, with the given
 // connect pacing (max_concurrent_connects).
 func (b *memBed) startFerry(name, dbPath string, pacing int) (*memProc, error) {
+	cfgPath, err := b.writeFerryConfig(name, dbPath, pacing)
+	if err != nil {
+		return nil, err
+	}
+	return b.start(name, b.ferryBin, append(ferryEnv(), "-c", cfgPath)...)
+}
+
+// writeFerryConfig writes the config of the Ferry process name and
+// returns its path.
+func (b *memBed) writeFerryConfig(name, dbPath string, pacing int) (string, error) {
 	cfgPath := filepath.Join(b.dir, name+".yaml")
 	if b.ferryConfigs == nil {
 		b.ferryConfigs = map[string]string{}
 	}
 	b.ferryConfigs[name+".yaml"] = cfgPath
 	text := strings.NewReplacer(phDBPath, dbPath, phPacing, strconv.Itoa(pacing)).Replace(b.cfgText)
-	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
-		return nil, err
-	}
-	args := ferryEnv()
-	return b.start(name, b.ferryBin, append(args, "-c", cfgPath)...)
+	return cfgPath, os.WriteFile(cfgPath, []byte(text), 0o600)
 }
 
 // ferryEnv is -ferry-env as NAME=value arguments for start.

@@ -149,6 +149,14 @@ func printMemReport(w io.Writer, r *memReport) {
 		row("bare program", fmt.Sprintf("%.3f %% of a core (%.0f ms)", c.BarePct, c.BareCPUms))
 		row("resolution", fmt.Sprintf("%.3f %% (one 10 ms clock tick)", c.Resolution))
 	}
+	if f := r.Faults; f != nil {
+		fmt.Fprintln(tw, "Result: page faults in the binary's read-only mappings, Ferry with no logins, binary mapped page by page")
+		row("all / after main began", fmt.Sprintf("%d / %d (the stopped binary makes only the first kind)", f.All, f.AfterMain))
+		row("at most", fmt.Sprintf("%s resident by the faults after main (each maps up to %s around it)", fmtMiB(float64(f.AfterMain*f.FaultAround)), fmtKiB(float64(f.FaultAround))))
+		for _, c := range f.Causes {
+			row(c.Cause, c.Faults)
+		}
+	}
 	if len(r.Targets) > 0 {
 		fmt.Fprintln(tw, "Targets (issue 5)")
 		for _, t := range r.Targets {
