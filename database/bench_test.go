@@ -64,6 +64,15 @@ func BenchmarkMessageLookup(b *testing.B) {
 				}
 			}
 		})
+		// A remote message's parts, looked up for every message that
+		// arrives (the duplicate check): a query of many rows.
+		b.Run(name+"/parts-by-remote-id", func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				if _, err := db.Messages.GetParts(ctx, key, network.MessageID(fmt.Sprintf("msg-%d", i%benchMessages))); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(name+"/by-event-id", func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				if _, err := db.Messages.GetByEventID(ctx, id.EventID(fmt.Sprintf("$event-%d", i%benchMessages))); err != nil {

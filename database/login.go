@@ -94,7 +94,7 @@ func (lq *LoginQuery) Get(ctx context.Context, net network.NetworkID, loginID ne
 
 // ByUser returns a Matrix user's logins on all networks, oldest first.
 func (lq *LoginQuery) ByUser(ctx context.Context, mxid id.UserID) ([]*Login, error) {
-	ls, err := lq.qh.QueryMany(ctx, getLogin+` WHERE user_mxid = $1 ORDER BY created_at, network, id`, mxid)
+	ls, err := queryMany(ctx, lq.qh, getLogin+` WHERE user_mxid = $1 ORDER BY created_at, network, id`, mxid)
 	if err != nil {
 		return nil, fmt.Errorf("get logins of %s: %w", mxid, err)
 	}
@@ -104,7 +104,7 @@ func (lq *LoginQuery) ByUser(ctx context.Context, mxid id.UserID) ([]*Login, err
 // ByNetwork returns all logins on one network, oldest first; the network
 // connector uses it to reconnect everyone at start-up.
 func (lq *LoginQuery) ByNetwork(ctx context.Context, net network.NetworkID) ([]*Login, error) {
-	ls, err := lq.qh.QueryMany(ctx, getLogin+` WHERE network = $1 ORDER BY created_at, id`, net)
+	ls, err := queryMany(ctx, lq.qh, getLogin+` WHERE network = $1 ORDER BY created_at, id`, net)
 	if err != nil {
 		return nil, fmt.Errorf("get logins on %s: %w", net, err)
 	}
@@ -135,7 +135,7 @@ func (lq *LoginQuery) CountByNetwork(ctx context.Context) (map[network.NetworkID
 
 // All returns every login, oldest first.
 func (lq *LoginQuery) All(ctx context.Context) ([]*Login, error) {
-	ls, err := lq.qh.QueryMany(ctx, getLogin+` ORDER BY created_at, network, id`)
+	ls, err := queryMany(ctx, lq.qh, getLogin+` ORDER BY created_at, network, id`)
 	if err != nil {
 		return nil, fmt.Errorf("get all logins: %w", err)
 	}

@@ -128,7 +128,7 @@ func (q *MatrixEventQuery) Enqueue(ctx context.Context, evts []*QueuedEvent) ([]
 
 // Pending returns the unhandled events, oldest (lowest Seq) first.
 func (q *MatrixEventQuery) Pending(ctx context.Context) ([]*QueuedEvent, error) {
-	evts, err := q.qh.QueryMany(ctx,
+	evts, err := queryMany(ctx, q.qh,
 		`SELECT `+queuedEventColumns+` FROM matrix_event WHERE handled_at IS NULL ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("get pending matrix events: %w", err)

@@ -101,7 +101,7 @@ func (q *MessageQuery) GetFirstPart(ctx context.Context, portal network.PortalKe
 // GetParts returns all parts of a message in insertion order (nil when
 // there are none).
 func (q *MessageQuery) GetParts(ctx context.Context, portal network.PortalKey, msgID network.MessageID) ([]*Message, error) {
-	ms, err := q.qh.QueryMany(ctx, getMessageParts,
+	ms, err := queryMany(ctx, q.qh, getMessageParts,
 		portal.Network, portal.Chat, portal.Receiver, msgID)
 	if err != nil {
 		return nil, fmt.Errorf("get parts of message %s/%s: %w", portal, msgID, err)

@@ -136,7 +136,7 @@ func (q *PortalQuery) GetByRoom(ctx context.Context, roomID id.RoomID) (*Portal,
 // per-account chats), oldest first. Shared portals have receiver "" and are
 // returned for login "".
 func (q *PortalQuery) ByReceiver(ctx context.Context, net network.NetworkID, login network.LoginID) ([]*Portal, error) {
-	ps, err := q.qh.QueryMany(ctx,
+	ps, err := queryMany(ctx, q.qh,
 		getPortal+` WHERE network = $1 AND receiver = $2 ORDER BY created_at, chat_id`, net, login)
 	if err != nil {
 		return nil, fmt.Errorf("get portals of %s/%s: %w", net, login, err)

@@ -110,7 +110,7 @@ func (q *ReactionQuery) Delete(ctx context.Context, r *Reaction) error {
 
 // ByTarget returns all reactions to any part of a message, oldest first.
 func (q *ReactionQuery) ByTarget(ctx context.Context, portal network.PortalKey, target network.MessageID) ([]*Reaction, error) {
-	rs, err := q.qh.QueryMany(ctx, getReaction+` WHERE `+portalKeyWhere+` AND target_id = $4
+	rs, err := queryMany(ctx, q.qh, getReaction+` WHERE `+portalKeyWhere+` AND target_id = $4
 		ORDER BY timestamp, target_part, sender, emoji_id`,
 		portal.Network, portal.Chat, portal.Receiver, target)
 	if err != nil {

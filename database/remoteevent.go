@@ -71,12 +71,12 @@ func (q *RemoteEventQuery) Insert(ctx context.Context, e *RemoteEvent) error {
 
 // Pending lists every queued event, oldest first.
 func (q *RemoteEventQuery) Pending(ctx context.Context) ([]*RemoteEvent, error) {
-	return q.qh.QueryMany(ctx, pendingRemoteEvents)
+	return queryMany(ctx, q.qh, pendingRemoteEvents)
 }
 
 // ForPortal lists up to limit queued events of one portal after seq.
 func (q *RemoteEventQuery) ForPortal(ctx context.Context, key network.PortalKey, after int64, limit int) ([]*RemoteEvent, error) {
-	return q.qh.QueryMany(ctx, portalRemoteEvents, key.Network, key.Chat, key.Receiver, after, limit)
+	return queryMany(ctx, q.qh, portalRemoteEvents, key.Network, key.Chat, key.Receiver, after, limit)
 }
 
 // Delete removes a bridged (or obsolete) event.

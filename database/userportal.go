@@ -68,7 +68,7 @@ func (uq *UserPortalQuery) Get(ctx context.Context, mxid id.UserID, key network.
 
 // ByUser returns every portal a Matrix user takes part in.
 func (uq *UserPortalQuery) ByUser(ctx context.Context, mxid id.UserID) ([]*UserPortal, error) {
-	ups, err := uq.qh.QueryMany(ctx,
+	ups, err := queryMany(ctx, uq.qh,
 		getUserPortal+` WHERE user_mxid = $1 ORDER BY network, chat_id, receiver`, mxid)
 	if err != nil {
 		return nil, fmt.Errorf("get portals of user %s: %w", mxid, err)
@@ -78,7 +78,7 @@ func (uq *UserPortalQuery) ByUser(ctx context.Context, mxid id.UserID) ([]*UserP
 
 // ByPortal returns every Matrix user taking part in a portal.
 func (uq *UserPortalQuery) ByPortal(ctx context.Context, key network.PortalKey) ([]*UserPortal, error) {
-	ups, err := uq.qh.QueryMany(ctx,
+	ups, err := queryMany(ctx, uq.qh,
 		getUserPortal+` WHERE `+portalKeyWhere+` ORDER BY user_mxid`, key.Network, key.Chat, key.Receiver)
 	if err != nil {
 		return nil, fmt.Errorf("get users of portal %s: %w", key, err)
