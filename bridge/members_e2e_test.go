@@ -261,6 +261,46 @@ func TestMemberListAdvancesInARoomThatIsNeverQuiet(t *testing.T) {
 	}
 }
 
+// Members who speak while the list is being joined get their ghosts
+// through their messages; the list's own turns for them then cost no
+// request, and must not use up the slots a busy room leaves it: the
+// quiet members after them still join while the portal is busy.
+func TestMembersWhoSpokeDoNotHoldUpTheList(t *testing.T) {
+	s, room, _ := newMemberScene(t)
+	const talkers, quiet, files = 8, 4, 25
+	const fetch = 200 * time.Millisecond
+	list := []network.UserID{"bob"}
+	for i := range talkers {
+		list = append(list, network.UserID(fmt.Sprintf("t%02d", i)))
+	}
+	var quietMXIDs []id.UserID
+	for i := range quiet {
+		user := network.UserID(fmt.Sprintf("q%02d", i))
+		list = append(list, user)
+		quietMXIDs = append(quietMXIDs, s.ghostOf(user))
+	}
+	s.cl.Queue(s.resync(list...))
+	for i := range talkers {
+		user := list[1+i]
+		s.cl.Queue(textMessage(s.portal, network.MessageID("said-"+string(user)), user, time.Now(), "hi from "+string(user)))
+	}
+	for i := range files {
+		s.cl.Queue(slowFile(s.portal, network.MessageID(fmt.Sprintf("file%02d", i)), fetch))
+	}
+	s.cl.Queue(textMessage(s.portal, "end", "bob", time.Now(), "after the files"))
+	end := s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "after the files"))
+	for _, ghost := range quietMXIDs {
+		s.alice.WaitForMembership(t, room, ghost, event.MembershipJoin, waitLong)
+	}
+	before := quiet - s.alice.JoinsAfter(t, room, end.ID, quietMXIDs)
+	t.Logf("%d of the %d quiet members joined while the files kept the portal busy", before, quiet)
+	// A join a second for 5 s leaves time for all four; the talkers'
+	// turns, taken one a second, would leave none.
+	if before < 3 {
+		t.Errorf("only %d of the %d quiet members joined while the portal was busy for %s: the turns of members who had spoken used up the list's slots", before, quiet, files*fetch)
+	}
+}
+
 // slowFile is a file from bob whose download takes fetch.
 func slowFile(portal network.PortalKey, msgID network.MessageID, fetch time.Duration) *network.Message {
 	return &network.Message{

@@ -211,14 +211,21 @@ func (p *Portal) continueMemberSync(ctx context.Context) {
 // there is more to do.
 func (p *Portal) memberSyncStep(ctx context.Context, s *memberSync, login *network.Login) bool {
 	log := zerolog.Ctx(ctx)
+	// Members an item has dealt with meanwhile (one who spoke has a
+	// ghost in the room) cost no request: they are passed over here, so
+	// that a step, and an overdue one in a busy room above all, makes a
+	// request rather than spending its turn on them.
+	for len(s.todo) > 0 {
+		if _, ok := s.pending[s.todo[0]]; ok {
+			break
+		}
+		s.todo = s.todo[1:]
+	}
 	switch {
 	case len(s.todo) > 0:
 		user := s.todo[0]
 		s.todo = s.todo[1:]
-		action, ok := s.pending[user]
-		if !ok {
-			return true // done by an item meanwhile
-		}
+		action := s.pending[user]
 		delete(s.pending, user)
 		if action.join {
 			if _, err := p.joinGhost(ctx, login, user); err != nil && ctx.Err() == nil {
