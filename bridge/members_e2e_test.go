@@ -241,14 +241,7 @@ func TestMemberListAdvancesInARoomThatIsNeverQuiet(t *testing.T) {
 	// once. Each file takes the portal at least fetch, and they are all
 	// queued at once: the queue stays full for files*fetch (5 s).
 	s.cl.Queue(s.resync(append([]network.UserID{"bob"}, listed...)...))
-	for i := range files {
-		s.cl.Queue(slowFile(s.portal, network.MessageID(fmt.Sprintf("file%02d", i)), fetch))
-	}
-	s.cl.Queue(textMessage(s.portal, "end", "bob", time.Now(), "after the files"))
-	end := s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "after the files"))
-	for _, ghost := range listedMXIDs {
-		s.alice.WaitForMembership(t, room, ghost, event.MembershipJoin, waitLong)
-	}
+	end := s.busyWithFiles(t, room, files, fetch, listedMXIDs)
 	if err := s.cl.Handle(ctx, textMessage(s.portal, "after", "bob", time.Now(), "once all are in")); err != nil {
 		t.Fatal(err)
 	}
@@ -284,14 +277,7 @@ func TestMembersWhoSpokeDoNotHoldUpTheList(t *testing.T) {
 		user := list[1+i]
 		s.cl.Queue(textMessage(s.portal, network.MessageID("said-"+string(user)), user, time.Now(), "hi from "+string(user)))
 	}
-	for i := range files {
-		s.cl.Queue(slowFile(s.portal, network.MessageID(fmt.Sprintf("file%02d", i)), fetch))
-	}
-	s.cl.Queue(textMessage(s.portal, "end", "bob", time.Now(), "after the files"))
-	end := s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "after the files"))
-	for _, ghost := range quietMXIDs {
-		s.alice.WaitForMembership(t, room, ghost, event.MembershipJoin, waitLong)
-	}
+	end := s.busyWithFiles(t, room, files, fetch, quietMXIDs)
 	before := quiet - s.alice.JoinsAfter(t, room, end.ID, quietMXIDs)
 	t.Logf("%d of the %d quiet members joined while the files kept the portal busy", before, quiet)
 	// A join a second for 5 s leaves time for all four; the talkers'
@@ -299,6 +285,22 @@ func TestMembersWhoSpokeDoNotHoldUpTheList(t *testing.T) {
 	if before < 3 {
 		t.Errorf("only %d of the %d quiet members joined while the portal was busy for %s: the turns of members who had spoken used up the list's slots", before, quiet, files*fetch)
 	}
+}
+
+// busyWithFiles queues files from bob, each taking fetch to download,
+// then a line from bob; it waits for that line and for ghosts to be in
+// the room, and returns the line's event.
+func (s *memberScene) busyWithFiles(t *testing.T, room id.RoomID, files int, fetch time.Duration, ghosts []id.UserID) *event.Event {
+	t.Helper()
+	for i := range files {
+		s.cl.Queue(slowFile(s.portal, network.MessageID(fmt.Sprintf("file%02d", i)), fetch))
+	}
+	s.cl.Queue(textMessage(s.portal, "end", "bob", time.Now(), "after the files"))
+	end := s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "after the files"))
+	for _, ghost := range ghosts {
+		s.alice.WaitForMembership(t, room, ghost, event.MembershipJoin, waitLong)
+	}
+	return end
 }
 
 // slowFile is a file from bob whose download takes fetch.
