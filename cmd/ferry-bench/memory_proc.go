@@ -202,31 +202,26 @@ func procCPU(pid int) (time.Duration, error) {
 
 // mem asks the probe for the runtime's figures (after a forced GC).
 func (p *memProc) mem() (*probe.Mem, error) {
-	resp, err := http.Get("http://" + p.probeAddr + "/mem")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var m probe.Mem
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		return nil, err
-	}
-	return &m, nil
+	m, err := probeJSON[probe.Mem](p, "/mem")
+	return &m, err
 }
 
 // classes asks the probe for the Go runtime's memory classes as they are
 // (no collection first).
 func (p *memProc) classes() (probe.Classes, error) {
-	resp, err := http.Get("http://" + p.probeAddr + "/classes")
+	return probeJSON[probe.Classes](p, "/classes")
+}
+
+// probeJSON is the probe's JSON answer at path.
+func probeJSON[T any](p *memProc, path string) (T, error) {
+	var v T
+	resp, err := http.Get("http://" + p.probeAddr + path)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	defer resp.Body.Close()
-	var c probe.Classes
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
-		return nil, err
-	}
-	return c, nil
+	err = json.NewDecoder(resp.Body).Decode(&v)
+	return v, err
 }
 
 // saveProfile stores one of the probe's profiles (heap, goroutine, cpu)
