@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/config"
@@ -128,18 +130,7 @@ func TestPublicMediaLinks(t *testing.T) {
 	room := sc.openPortal(t, "hello")
 	ctx := sc.h.Context(time.Minute)
 	data := []byte("a file people on IRC will fetch")
-	up, err := sc.alice.UploadBytesWithName(ctx, data, "text/plain", "note.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := sc.alice.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgFile, Body: "note.txt", URL: up.ContentURI.CUString()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	link, ok := sc.h.Bridge.PublicMediaURL(up.ContentURI.CUString(), room, resp.EventID, "note.txt")
-	if !ok {
-		t.Fatal("no public link although public_address is set")
-	}
+	up, resp, link := sendFileWithPublicLink(t, sc, room, data)
 	if code, body := httpGet(t, link); code != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("link answered %d with %q", code, body)
 	}
@@ -156,7 +147,7 @@ func TestPublicMediaLinks(t *testing.T) {
 	if code, _ := httpGet(t, expired); code != http.StatusGone {
 		t.Errorf("an expired link answered %d", code)
 	}
-	if _, err = sc.alice.RedactEvent(ctx, room, resp.EventID); err != nil {
+	if _, err := sc.alice.RedactEvent(ctx, room, resp.EventID); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(waitLong)
@@ -169,6 +160,51 @@ func TestPublicMediaLinks(t *testing.T) {
 			t.Fatalf("the link still answers %d after the event was redacted", code)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// sendFileWithPublicLink has alice send data as a file into room and
+// returns the upload, the send's answer and Ferry's public link to it.
+func sendFileWithPublicLink(t *testing.T, sc *scene, room id.RoomID, data []byte) (*mautrix.RespMediaUpload, *mautrix.RespSendEvent, string) {
+	t.Helper()
+	ctx := sc.h.Context(time.Minute)
+	up, err := sc.alice.UploadBytesWithName(ctx, data, "text/plain", "note.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := sc.alice.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgFile, Body: "note.txt", URL: up.ContentURI.CUString()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, ok := sc.h.Bridge.PublicMediaURL(up.ContentURI.CUString(), room, resp.EventID, "note.txt")
+	if !ok {
+		t.Fatal("no public link although public_address is set")
+	}
+	return up, resp, link
+}
+
+// TestPublicMediaLinkOfAnEventNotYetShown: a homeserver may push an event
+// to the bridge before its client API shows it, and link previewers fetch
+// at once. A link is served once the event shows; one whose event never
+// shows answers 404, not 410 (which previewers would remember as gone).
+func TestPublicMediaLinkOfAnEventNotYetShown(t *testing.T) {
+	sc := newScene(t, true)
+	room := sc.openPortal(t, "hello")
+	data := []byte("a file a link bot fetches at once")
+	_, resp, link := sendFileWithPublicLink(t, sc, room, data)
+	eventPath := "GET /_matrix/client/v3/rooms/" + room.String() + "/event/" + resp.EventID.String()
+
+	sc.proxy.FailNext(eventPath, 2, http.StatusNotFound)
+	if code, body := httpGet(t, link); code != http.StatusOK || !bytes.Equal(body, data) {
+		t.Fatalf("with the event shown on the third ask, the link answered %d with %q", code, body)
+	}
+	if n := sc.proxy.Count(eventPath); n != 3 {
+		t.Errorf("Ferry asked for the event %d times, want 3", n)
+	}
+
+	sc.proxy.FailNext(eventPath, -1, http.StatusNotFound)
+	if code, body := httpGet(t, link); code != http.StatusNotFound {
+		t.Errorf("with the event never shown, the link answered %d with %q", code, body)
 	}
 }
 

@@ -73,10 +73,19 @@ func (b *Bridge) PublicMediaURL(mxc id.ContentURIString, room id.RoomID, event i
 }
 
 var (
-	errMediaLink    = errors.New("not a valid link")
-	errMediaExpired = errors.New("the link has expired")
-	errMediaGone    = errors.New("the message was deleted")
+	errMediaLink     = errors.New("not a valid link")
+	errMediaExpired  = errors.New("the link has expired")
+	errMediaRedacted = errors.New("the message was deleted")
+	errMediaNotFound = errors.New("the homeserver does not show the message")
 )
+
+// eventNotFoundRetries are the waits before asking again about an event
+// the homeserver says it does not have. Ferry signs links only for events
+// it has received, but a homeserver may push an event to the appservice
+// before its client API serves it (Dendrite reads /event from the sync
+// API's database, which a separate consumer fills), and IRC bots that
+// preview links fetch them within milliseconds.
+var eventNotFoundRetries = []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second, 2 * time.Second}
 
 // checkMediaToken verifies a link's signature and expiry.
 func (b *Bridge) checkMediaToken(token string) (*mediaClaim, error) {
@@ -101,18 +110,33 @@ func (b *Bridge) checkMediaToken(token string) (*mediaClaim, error) {
 }
 
 // eventAlive asks the homeserver whether the event still exists unredacted.
+// A redacted event is errMediaRedacted; one the bot is not shown, after
+// the retries above, is errMediaNotFound (purged, or the bot has lost
+// sight of the room).
 func (b *Bridge) eventAlive(ctx context.Context, claim *mediaClaim) error {
-	evt, err := b.Matrix.Bot().GetEvent(ctx, claim.Room, claim.Event)
-	if err != nil {
-		if errors.Is(err, mautrix.MNotFound) || errors.Is(err, mautrix.MForbidden) {
-			return errMediaGone
+	for attempt := 0; ; attempt++ {
+		evt, err := b.Matrix.Bot().GetEvent(ctx, claim.Room, claim.Event)
+		switch {
+		case errors.Is(err, mautrix.MForbidden):
+			return errMediaNotFound
+		case errors.Is(err, mautrix.MNotFound):
+			if attempt == len(eventNotFoundRetries) {
+				return errMediaNotFound
+			}
+			select {
+			case <-time.After(eventNotFoundRetries[attempt]):
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case err != nil:
+			return err
 		}
-		return err
+		if evt.Unsigned.RedactedBecause != nil || len(evt.Content.VeryRaw) <= 2 {
+			return errMediaRedacted
+		}
+		return nil
 	}
-	if evt.Unsigned.RedactedBecause != nil || len(evt.Content.VeryRaw) <= 2 {
-		return errMediaGone
-	}
-	return nil
 }
 
 func (b *Bridge) servePublicMedia(w http.ResponseWriter, r *http.Request) {
@@ -127,8 +151,13 @@ func (b *Bridge) servePublicMedia(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := b.Log.With().Stringer("event_id", claim.Event).Logger()
-	if err = b.eventAlive(r.Context(), claim); errors.Is(err, errMediaGone) {
+	if err = b.eventAlive(r.Context(), claim); errors.Is(err, errMediaRedacted) {
 		http.Error(w, "This message was deleted.", http.StatusGone)
+		return
+	} else if errors.Is(err, errMediaNotFound) {
+		// Not 410: a homeserver that is far behind would otherwise make
+		// link previewers remember a live file as gone for good.
+		http.Error(w, "This message could not be found; it may have been deleted.", http.StatusNotFound)
 		return
 	} else if err != nil {
 		log.Warn().Err(err).Msg("Failed to check event for public media")
