@@ -269,13 +269,7 @@ func (e *env) close() {
 		e.cancelSync()
 	}
 	if e.ferry != nil && e.ferry.Process != nil {
-		_ = e.ferry.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-e.fdone:
-		case <-time.After(10 * time.Second):
-			_ = e.ferry.Process.Kill()
-			<-e.fdone
-		}
+		localhs.StopProcess(e.ferry.Process, syscall.SIGTERM, e.fdone, 10*time.Second)
 	}
 	if e.hs != nil {
 		e.hs.Stop()

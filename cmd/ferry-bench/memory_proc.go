@@ -126,13 +126,7 @@ func (p *memProc) stop() {
 	if p == nil || p.cmd.Process == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	localhs.StopProcess(p.cmd.Process, syscall.SIGTERM, p.done, 20*time.Second)
 }
 
 // rssInfo is the resident set from /proc/<pid>/status: VmRSS and its

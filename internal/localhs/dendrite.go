@@ -294,16 +294,7 @@ func (d *Dendrite) stop(sig syscall.Signal, grace time.Duration) {
 	if isClosed(p.done) {
 		return
 	}
-	_ = p.cmd.Process.Signal(sig)
-	if sig != syscall.SIGKILL {
-		select {
-		case <-p.done:
-			return
-		case <-time.After(grace):
-		}
-		_ = p.cmd.Process.Kill()
-	}
-	<-p.done
+	StopProcess(p.cmd.Process, sig, p.done, grace)
 }
 
 // Restart starts a stopped Dendrite again (stopping it first if it runs)

@@ -172,13 +172,7 @@ func (c *cluster) stop() error {
 // shutdown asks postgres for a fast shutdown and kills it if that takes
 // more than 10s.
 func (c *cluster) shutdown() {
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-c.exited:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-	}
+	localhs.StopProcess(c.cmd.Process, syscall.SIGINT, c.exited, 10*time.Second)
 }
 
 // serverCommand prepares initdb or postgres to run as the server user.
