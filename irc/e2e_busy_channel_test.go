@@ -72,9 +72,7 @@ func TestE2EBusyChannelFirstMessageDoesNotWaitForMembers(t *testing.T) {
 	speaker.send("JOIN", "#busy")
 	speaker.expect("his JOIN", isCmd("JOIN", "speaker"), nil)
 
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	e.login(alice, mgmt, "alice")
+	alice, mgmt, _ := e.loggedInAlice()
 	e.h.Command(alice, mgmt, "irc join test #busy", "Joining #busy")
 	speaker.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
 	speaker.send("PRIVMSG", "#busy", "welcome aboard")

@@ -18,9 +18,7 @@ func TestE2ECommands(t *testing.T) {
 	bob := e.peer("bob")
 	bob.send("JOIN", "#cmds")
 	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	cl := e.login(alice, mgmt, "alice")
+	alice, mgmt, cl := e.loggedInAlice()
 	room := e.joinChannel(alice, mgmt, "#cmds")
 	alice.WaitForMembership(t, room, e.ghost("bob"), event.MembershipJoin, waitLong)
 

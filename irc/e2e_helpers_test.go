@@ -48,6 +48,15 @@ func startEnvWith(t *testing.T, opts testbed.InspIRCdOptions, extra string) *irc
 }
 
 // login logs user in with nick and waits until the IRC connection is up.
+// loggedInAlice is the Matrix user alice with her management room, logged
+// in to the test network as alice.
+func (e *ircEnv) loggedInAlice() (*testbed.Client, id.RoomID, *Client) {
+	e.t.Helper()
+	alice := e.h.User("alice")
+	mgmt := e.h.ManagementRoom(alice)
+	return alice, mgmt, e.login(alice, mgmt, "alice")
+}
+
 func (e *ircEnv) login(user *testbed.Client, mgmt id.RoomID, nick string) *Client {
 	e.t.Helper()
 	e.h.Command(user, mgmt, "login irc test "+nick, "Logged in to IRC as "+nick+" on test")

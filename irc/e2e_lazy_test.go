@@ -26,9 +26,7 @@ func TestE2ELazyGhosts(t *testing.T) {
 		p.expect(nick+"'s JOIN", isCmd("JOIN", nick), nil)
 	}
 
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	e.login(alice, mgmt, "alice")
+	alice, mgmt, _ := e.loggedInAlice()
 	room := e.joinChannel(alice, mgmt, "#big")
 	carol.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
 

@@ -44,9 +44,7 @@ func TestE2EMetrics(t *testing.T) {
 	bob := e.peer("bob")
 	bob.send("JOIN", "#metrics")
 	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	e.login(alice, mgmt, "alice")
+	alice, mgmt, _ := e.loggedInAlice()
 	room := e.joinChannel(alice, mgmt, "#metrics")
 	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
 

@@ -40,9 +40,7 @@ func TestE2EPastesAndFiles(t *testing.T) {
 	bob := e.peer("bob")
 	bob.send("JOIN", "#paste")
 	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	e.login(alice, mgmt, "alice")
+	alice, mgmt, _ := e.loggedInAlice()
 	room := e.joinChannel(alice, mgmt, "#paste")
 	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
 

@@ -39,9 +39,7 @@ func TestE2EReconnect(t *testing.T) {
 	bob.send("JOIN", "#ferry")
 	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
 
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	cl := e.login(alice, mgmt, "alice")
+	alice, mgmt, cl := e.loggedInAlice()
 	room := e.joinChannel(alice, mgmt, "#ferry")
 	bobGhost := e.ghost("bob")
 	alice.WaitForMembership(t, room, bobGhost, event.MembershipJoin, waitLong)

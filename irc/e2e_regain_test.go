@@ -18,9 +18,7 @@ func TestE2ENickRegain(t *testing.T) {
 	holder.send("JOIN", "#regain")
 	holder.expect("the holder's JOIN", isCmd("JOIN", "alice"), nil)
 
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	cl := e.login(alice, mgmt, "alice")
+	alice, mgmt, cl := e.loggedInAlice()
 	if n := cl.currentNick(); n == "alice" {
 		t.Fatalf("connected as %s although the nick was taken", n)
 	}

@@ -22,9 +22,7 @@ func TestE2EChannel(t *testing.T) {
 	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
 	bob.send("TOPIC", "#Ferry", "the ferry channel")
 
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	e.login(alice, mgmt, "alice")
+	alice, mgmt, _ := e.loggedInAlice()
 	room := e.joinChannel(alice, mgmt, "#Ferry")
 	bobGhost := e.ghost("bob")
 	alice.WaitForMembership(t, room, bobGhost, event.MembershipJoin, waitLong)
@@ -211,9 +209,7 @@ func TestE2EAliasAndTwoUsers(t *testing.T) {
 // answers go back as PRIVMSG to them.
 func TestE2EPrivateMessages(t *testing.T) {
 	e := startEnv(t, testbed.InspIRCdOptions{})
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	e.login(alice, mgmt, "alice")
+	alice, mgmt, _ := e.loggedInAlice()
 	bob := e.peer("bob")
 	bob.send("PRIVMSG", "alice", "psst")
 	room := portalInvite(t, alice, mgmt)
@@ -254,9 +250,7 @@ func TestE2EHistoryReplay(t *testing.T) {
 	bob.send("PRIVMSG", "#hist", "old line")
 	time.Sleep(1500 * time.Millisecond) // server-time of the old line must precede the JOIN
 
-	alice := e.h.User("alice")
-	mgmt := e.h.ManagementRoom(alice)
-	e.login(alice, mgmt, "alice")
+	alice, mgmt, _ := e.loggedInAlice()
 	room := e.joinChannel(alice, mgmt, "#hist")
 	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
 	bob.send("PRIVMSG", "#hist", "new line")
