@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
@@ -40,12 +41,16 @@ type durableState struct {
 	lastSeq atomic.Int64
 	pending atomic.Int64
 	dropped atomic.Int64
+	// behind are the events handed to the portal unstored, oldest first
+	// (durable_behind.go); guarded by lock.
+	behind []*behindEvent
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never
 // blocks on a busy portal: the event waits in the database instead, in
-// order, across restarts. Events that carry functions (lazy media) cannot
-// be stored and go through QueueRemote.
+// order, across restarts. An idle portal gets it at once, stored only if
+// it is not bridged soon (durable_behind.go). Events that carry functions
+// (lazy media) cannot be stored and go through QueueRemote.
 func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt network.Event) error {
 	payload, err := network.MarshalEvent(evt)
 	if errors.Is(err, network.ErrNotPersistable) {
@@ -62,9 +67,14 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 		p.durable.dropped.Add(1)
 		return fmt.Errorf("%w (%d events waiting)", ErrQueueFull, MaxPendingPerPortal)
 	}
-	row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, Payload: payload}
+	row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, Payload: payload, ReceivedAt: time.Now()}
 	p.durable.lock.Lock()
 	defer p.durable.lock.Unlock()
+	if p.handBehindLocked(login, evt, row) {
+		return nil
+	}
+	// Events handed over unstored go first, to keep the stored order.
+	p.storeBehindLocked(ctx, nil)
 	if err = m.db.RemoteEvents.Insert(ctx, row); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -27,6 +28,9 @@ type Portal struct {
 	// runLock guards running: whether the portal's goroutine exists.
 	runLock sync.Mutex
 	running bool
+	// busy: the goroutine is working, not waiting for an item (read by
+	// QueueDurable to decide whether an event may go unstored).
+	busy atomic.Bool
 	// durable tracks the stored queue of remote events (durable.go).
 	durable durableState
 	// typing is who was typing in the room at the last typing event.
@@ -48,8 +52,11 @@ type queueItem struct {
 	login  *network.Login
 	result chan<- error
 	// seq is the durable queue position of a stored remote event (0: not
-	// stored).
+	// stored); see storedSeq.
 	seq int64
+	// behind is set when the event was handed over before it was stored
+	// (durable_behind.go).
+	behind *behindEvent
 
 	matrix *event.Event
 	// firstSeen: the matrix event was stored for the first time by this
@@ -126,23 +133,31 @@ func (p *Portal) run(ctx context.Context) {
 	idle := time.NewTimer(PortalIdleTimeout)
 	defer idle.Stop()
 	for {
+		p.busy.Store(true)
 		if p.memberSyncDue() {
 			p.continueMemberSync(ctx)
 		}
+		p.busy.Store(false)
 		select {
 		case <-ctx.Done():
+			p.busy.Store(true)
 			p.closePipeline()
+			p.keepBehind(ctx)
 			p.setRunning(false)
 			return
 		case item := <-p.queue:
-			if item.seq != 0 && item.seq <= p.durable.lastSeq.Load() {
+			p.busy.Store(true)
+			if seq := item.storedSeq(); seq != 0 && seq <= p.durable.lastSeq.Load() {
 				// Already bridged from the store during a backlog drain.
 				continue
 			}
 			p.handle(ctx, item)
 		case <-p.wakeup:
+			p.busy.Store(true)
 		case <-idle.C:
+			p.busy.Store(true)
 			if p.endIfIdle() {
+				p.busy.Store(false)
 				return
 			}
 		}
@@ -230,10 +245,13 @@ func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
 	if item.done != nil {
 		item.done()
 	}
+	if item.behind != nil {
+		p.settleBehind(ctx, item, err)
+	}
 	// A stored event stays stored when the bridge is stopping under it:
 	// the next start replays it. Any other outcome is final.
-	if item.seq != 0 && ctx.Err() == nil {
-		p.finishStored(ctx, item.seq)
+	if seq := item.storedSeq(); seq != 0 && ctx.Err() == nil {
+		p.finishStored(ctx, seq)
 	}
 }
 

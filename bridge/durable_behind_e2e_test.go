@@ -1,0 +1,190 @@
+package bridge_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/portals"
+)
+
+// withStoreBehind sets portals.StoreBehind for one test.
+func withStoreBehind(t *testing.T, d time.Duration) {
+	old := portals.StoreBehind
+	portals.StoreBehind = d
+	t.Cleanup(func() { portals.StoreBehind = old })
+}
+
+// storedMessageIDs lists the remote message IDs in the durable queue, in
+// the queue's order.
+func storedMessageIDs(t *testing.T, s *scene) []network.MessageID {
+	t.Helper()
+	rows, err := s.h.Bridge.DB.RemoteEvents.Pending(s.h.Context(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []network.MessageID
+	for _, row := range rows {
+		evt, err := network.UnmarshalEvent(row.Payload)
+		if err != nil {
+			t.Fatalf("stored event %d: %v", row.Seq, err)
+		}
+		if msg, ok := evt.(*network.Message); ok {
+			ids = append(ids, msg.ID)
+		}
+	}
+	return ids
+}
+
+// recordStores has a trigger record every event written to the durable
+// queue; the function returned lists the message IDs written so far.
+func recordStores(t *testing.T, s *scene) func() map[network.MessageID]bool {
+	t.Helper()
+	ctx := s.h.Context(time.Minute)
+	db := s.h.Bridge.DB
+	for _, stmt := range []string{
+		`CREATE TABLE ferrytest_stores (payload TEXT)`,
+		`CREATE TRIGGER ferrytest_record_stores AFTER INSERT ON remote_event BEGIN INSERT INTO ferrytest_stores VALUES (NEW.payload); END`,
+	} {
+		if _, err := db.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() map[network.MessageID]bool {
+		rows, err := db.Query(ctx, `SELECT payload FROM ferrytest_stores`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		stored := make(map[network.MessageID]bool)
+		for rows.Next() {
+			var payload string
+			if err = rows.Scan(&payload); err != nil {
+				t.Fatal(err)
+			}
+			evt, err := network.UnmarshalEvent([]byte(payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg, ok := evt.(*network.Message); ok {
+				stored[msg.ID] = true
+			}
+		}
+		return stored
+	}
+}
+
+// TestIdlePortalBridgesWithoutStoring: a message that finds its portal idle
+// is bridged without a write to the durable queue; with StoreBehind 0,
+// every message is stored first.
+func TestIdlePortalBridgesWithoutStoring(t *testing.T) {
+	s := newScene(t, false)
+	room := s.openPortal(t, "before")
+	stored := recordStores(t, s)
+	send := func(i int) {
+		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("q%d", i)), "bob", time.Now(), fmt.Sprintf("quiet %d", i)))
+		s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, fmt.Sprintf("quiet %d", i)))
+	}
+
+	withStoreBehind(t, time.Minute)
+	for i := 0; i < 3; i++ {
+		send(i)
+	}
+	if got := stored(); len(got) != 0 {
+		t.Errorf("messages into an idle portal were stored: %v", got)
+	}
+	portals.StoreBehind = 0
+	for i := 3; i < 6; i++ {
+		send(i)
+	}
+	got := stored()
+	for _, want := range []network.MessageID{"q3", "q4", "q5"} {
+		if !got[want] {
+			t.Errorf("with StoreBehind 0, %s was not stored (stored: %v)", want, got)
+		}
+	}
+}
+
+// TestUnstoredEventIsStoredBeforeALaterOne: a message handed over unstored
+// is stored, ahead of the next, once the next finds the portal busy, so
+// that a restart would replay them in the order they came.
+func TestUnstoredEventIsStoredBeforeALaterOne(t *testing.T) {
+	withStoreBehind(t, time.Minute)
+	s := newScene(t, true)
+	room := s.openPortal(t, "before")
+	// A reply waits for its answer (it does not go ahead), so its slow
+	// send keeps the portal busy.
+	s.proxy.DelayNext("PUT /_matrix/client/v3/rooms/"+room.String()+"/send/", 1, 3*time.Second)
+	reply := textMessage(s.portal, "r1", "bob", time.Now(), "a slow reply")
+	reply.ReplyTo = &network.MessageRef{ID: "m0"}
+	s.cl.Queue(reply)
+	time.Sleep(500 * time.Millisecond) // the reply's send is held by the proxy
+	if ids := storedMessageIDs(t, s); len(ids) != 0 {
+		t.Fatalf("the reply into an idle portal was stored at once: %v", ids)
+	}
+	s.cl.Queue(textMessage(s.portal, "n2", "bob", time.Now(), "the next one"))
+	if ids := storedMessageIDs(t, s); fmt.Sprint(ids) != "[r1 n2]" {
+		t.Errorf("with the portal busy, the queue holds %v, want [r1 n2]", ids)
+	}
+	s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "the next one"))
+	var bodies []string
+	for _, evt := range s.alice.Events(room) {
+		if msg := evt.Content.AsMessage(); evt.Sender == s.bob && msg != nil && (msg.Body == "a slow reply" || msg.Body == "the next one") {
+			bodies = append(bodies, msg.Body)
+		}
+	}
+	if fmt.Sprint(bodies) != "[a slow reply the next one]" {
+		t.Errorf("arrived: %q", bodies)
+	}
+}
+
+// TestUnstoredEventSurvivesAStop: a message on its way when Ferry stops is
+// stored then, and arrives after the restart.
+func TestUnstoredEventSurvivesAStop(t *testing.T) {
+	withStoreBehind(t, time.Minute)
+	s := newScene(t, true)
+	room := s.openPortal(t, "before")
+	s.proxy.Down(testbed.OutageRefuse)
+	s.cl.Queue(textMessage(s.portal, "s1", "bob", time.Now(), "sent into an outage"))
+	time.Sleep(500 * time.Millisecond)
+	if ids := storedMessageIDs(t, s); len(ids) != 0 {
+		t.Fatalf("stored before the stop: %v", ids)
+	}
+	s.h.StopBridge()
+	s.proxy.Up()
+	s.h.StartBridge()
+	s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "sent into an outage"))
+}
+
+// TestUnstoredEventIsStoredWhenSlow: a message not bridged within
+// StoreBehind is stored while it is still on its way.
+func TestUnstoredEventIsStoredWhenSlow(t *testing.T) {
+	withStoreBehind(t, 100*time.Millisecond)
+	s := newScene(t, true)
+	room := s.openPortal(t, "before")
+	s.proxy.DelayNext("PUT /_matrix/client/v3/rooms/"+room.String()+"/send/", 1, 3*time.Second)
+	s.cl.Queue(textMessage(s.portal, "w1", "bob", time.Now(), "a slow one"))
+	deadline := time.Now().Add(2 * time.Second)
+	for len(storedMessageIDs(t, s)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a message still on its way after 2 s is not stored")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "a slow one"))
+	waitQueueEmpty(t, s)
+}
+
+// waitQueueEmpty waits until the durable queue is empty.
+func waitQueueEmpty(t *testing.T, s *scene) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for len(storedMessageIDs(t, s)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("still stored after the message arrived: %v", storedMessageIDs(t, s))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
