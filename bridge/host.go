@@ -43,7 +43,7 @@ func (h *host) checkEvent(loginID network.LoginID, evt network.Event) (*loginEnt
 	return le, nil
 }
 
-// QueueEvent stores evt in its portal's durable queue and returns: the
+// QueueEvent hands evt to its portal's durable queue and returns: the
 // network's reader never waits for Matrix. Events with lazily fetched
 // media cannot be stored; they wait in memory (and the network should use
 // HandleEvent for them).

@@ -148,7 +148,12 @@ type AliasResolver interface {
 // own Host, bound to its NetworkID.
 type Host interface {
 	// QueueEvent hands a remote event to its portal's ordered queue and
-	// returns at once.
+	// returns at once. The core stores it until it is bridged, so that a
+	// stop or restart does not lose it; an event that finds its portal
+	// idle is stored only if it is not bridged within a few dozen
+	// milliseconds, so a crash (not a stop) right after it arrived can
+	// lose it. A network that acknowledges events upstream and would have
+	// them redelivered uses HandleEvent.
 	QueueEvent(login LoginID, evt Event)
 	// HandleEvent waits until the portal has bridged evt (or failed), for
 	// networks that acknowledge upstream only afterwards. When ctx ends
