@@ -160,7 +160,13 @@ func printResult(tw io.Writer, row func(string, any), res *result) {
 	case "irc-to-matrix":
 		share("ferry share (line read -> request written)", res.FerryShare)
 		stage("  of which queue (waiting for the portal)", res.Queue)
-		stage("    of that, until stored", res.Store)
+		if res.Store == nil {
+			// A line that finds its portal idle is not stored first
+			// (portals.StoreBehind), so this stage may well be empty.
+			row("    of that, until stored", "no line was stored first (each found its portal idle)")
+		} else {
+			stage("    of that, until stored (lines stored first)", res.Store)
+		}
 		stage("  of which handling (portal -> request)", res.Handling)
 		stage("homeserver (request written -> answer)", res.Homeserver)
 	case "matrix-to-irc":
