@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +187,43 @@ func waitQueueEmpty(t *testing.T, s *scene) {
 			t.Fatalf("still stored after the message arrived: %v", storedMessageIDs(t, s))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBoundCountsUnstoredEvents: events handed to an idle portal before
+// they are stored count against the per-portal bound while they wait for
+// the homeserver, as stored ones do.
+func TestBoundCountsUnstoredEvents(t *testing.T) {
+	withStoreBehind(t, time.Minute)
+	old := portals.MaxPendingPerPortal
+	portals.MaxPendingPerPortal = 3
+	t.Cleanup(func() { portals.MaxPendingPerPortal = old })
+	s := newScene(t, true)
+	room := s.openPortal(t, "before")
+	stored := recordStores(t, s)
+	// The first send is held, and the ones written after it on the same
+	// connection wait behind it: every message finds the portal idle, and
+	// waits for its answer unstored.
+	s.proxy.DelayNext("PUT /_matrix/client/v3/rooms/"+room.String()+"/send/", 1, 3*time.Second)
+	for i := 0; i < 6; i++ {
+		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("u%d", i)), "bob", time.Now(), fmt.Sprintf("unstored %d", i)))
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.h.WaitForBotNotice(s.alice, room, "could not be bridged")
+	if got := stored(); len(got) != 0 {
+		t.Errorf("stored: %v; every message should have found the portal idle", got)
+	}
+	arrived := 0
+	for _, evt := range s.alice.Events(room) {
+		msg := evt.Content.AsMessage()
+		if evt.Sender == s.bob && msg != nil && strings.HasPrefix(msg.Body, "unstored ") {
+			arrived++
+		}
+		if evt.Sender == s.h.BotMXID && msg != nil && strings.Contains(msg.Body, "could not be bridged") && !strings.HasPrefix(msg.Body, "⚠️ 3 messages") {
+			t.Errorf("drop notice %q, want 3 messages", msg.Body)
+		}
+	}
+	if arrived != 3 {
+		t.Errorf("%d messages arrived; the bound is 3", arrived)
 	}
 }

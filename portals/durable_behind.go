@@ -53,12 +53,16 @@ func (p *Portal) handBehindLocked(login *network.Login, evt network.Event, row *
 	}
 	be := &behindEvent{row: row, listed: true}
 	p.durable.behind = append(p.durable.behind, be)
+	// It counts against MaxPendingPerPortal from now on, stored or not:
+	// in an outage it will be stored, and the bound is on what waits.
+	p.durable.pending.Add(1)
 	be.timer = time.AfterFunc(StoreBehind, func() { p.storeBehind(be) })
 	if p.tryEnqueue(&queueItem{remote: evt, login: login, behind: be}) {
 		return true
 	}
 	be.timer.Stop()
 	p.unlistBehindLocked(be)
+	p.durable.pending.Add(-1)
 	return false
 }
 
@@ -87,7 +91,6 @@ func (p *Portal) storeBehindLocked(ctx context.Context, upTo *behindEvent) {
 		p.durable.behind = p.durable.behind[1:]
 		be.listed = false
 		be.seq.Store(be.row.Seq)
-		p.durable.pending.Add(1)
 		if be == upTo {
 			return
 		}
@@ -95,33 +98,40 @@ func (p *Portal) storeBehindLocked(ctx context.Context, upTo *behindEvent) {
 }
 
 // unlistBehindLocked forgets an unstored event (bridged, or not handed
-// over after all). The caller holds durable.lock.
-func (p *Portal) unlistBehindLocked(be *behindEvent) {
+// over after all) and reports whether it was unstored. The caller holds
+// durable.lock.
+func (p *Portal) unlistBehindLocked(be *behindEvent) bool {
 	if !be.listed {
-		return
+		return false
 	}
 	be.listed = false
 	for i, other := range p.durable.behind {
 		if other == be {
 			p.durable.behind = append(p.durable.behind[:i], p.durable.behind[i+1:]...)
-			return
+			break
 		}
 	}
+	return true
 }
 
 // settleBehind decides, as item completes, whether its event is stored:
 // not if it was bridged; if the bridge is stopping under it, yes, so that
-// the next start replays it.
+// the next start replays it. An event that was never stored is done
+// waiting here; a stored one is finished as every stored event is.
 func (p *Portal) settleBehind(ctx context.Context, item *queueItem, err error) {
 	be := item.behind
 	be.timer.Stop()
 	p.durable.lock.Lock()
-	defer p.durable.lock.Unlock()
 	if err != nil && ctx.Err() != nil {
 		p.storeBehindLocked(context.WithoutCancel(ctx), be)
+		p.durable.lock.Unlock()
 		return
 	}
-	p.unlistBehindLocked(be)
+	unstored := p.unlistBehindLocked(be)
+	p.durable.lock.Unlock()
+	if unstored && p.durable.pending.Add(-1) <= 0 {
+		p.reportDropped(ctx)
+	}
 }
 
 // keepBehind stores every event handed over and not yet bridged, as the
