@@ -137,10 +137,12 @@ func (p *Portal) run(ctx context.Context) {
 		if p.memberSyncDue() {
 			p.continueMemberSync(ctx)
 		}
+		// Only work needs marking: handBehindLocked sees a stop and a
+		// backlog (what wakeup is for) itself, and an event handed to a
+		// goroutine that is ending starts another (kick).
 		p.busy.Store(false)
 		select {
 		case <-ctx.Done():
-			p.busy.Store(true)
 			p.closePipeline()
 			p.keepBehind(ctx)
 			p.setRunning(false)
@@ -153,11 +155,8 @@ func (p *Portal) run(ctx context.Context) {
 			}
 			p.handle(ctx, item)
 		case <-p.wakeup:
-			p.busy.Store(true)
 		case <-idle.C:
-			p.busy.Store(true)
 			if p.endIfIdle() {
-				p.busy.Store(false)
 				return
 			}
 		}

@@ -68,12 +68,8 @@ func (b *memBed) idleCPUScenario(ctx context.Context, rep *memReport) error {
 	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / mflags.IdleWindow.Seconds() }
 
 	say("bare program, %s window", mflags.IdleWindow)
-	bare, err := b.startBare()
+	bare, err := startProbed(ctx, b.startBare)
 	if err != nil {
-		return err
-	}
-	if err := bare.waitProbe(ctx, 30*time.Second); err != nil {
-		bare.stop()
 		return err
 	}
 	d, err := window(bare, "bare")

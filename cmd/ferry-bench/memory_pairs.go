@@ -118,12 +118,8 @@ func (b *memBed) moreIdlePairs(ctx context.Context, n, first, base int, copies b
 			b.ferryBin = copyBin
 		}
 		say("%s: bare-ferry, then ferry with no logins", label)
-		bare, err := b.startBareFerry()
+		bare, err := startProbed(ctx, b.startBareFerry)
 		if err != nil {
-			return pairs, err
-		}
-		if err := bare.waitProbe(ctx, 30*time.Second); err != nil {
-			bare.stop()
 			return pairs, err
 		}
 		bareRSS, err := rssAtRest(ctx, bare, "bare-ferry ("+label+")")

@@ -237,6 +237,20 @@ func (p *memProc) saveProfile(name, query, path string) error {
 	return f.Close()
 }
 
+// startProbed starts a process and waits for its probe; if the probe
+// does not answer, the process is stopped.
+func startProbed(ctx context.Context, start func() (*memProc, error)) (*memProc, error) {
+	p, err := start()
+	if err != nil {
+		return nil, err
+	}
+	if err = p.waitProbe(ctx, 30*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
 // waitProbe waits for the probe to answer (the process is up).
 func (p *memProc) waitProbe(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)

@@ -25,12 +25,8 @@ func (b *memBed) fill(ctx context.Context, label, netName string, n, pacing int,
 	if err != nil {
 		return nil, 0, err
 	}
-	p, err := b.startFerry(label, dbPath, pacing)
+	p, err := startProbed(ctx, func() (*memProc, error) { return b.startFerry(label, dbPath, pacing) })
 	if err != nil {
-		return nil, 0, err
-	}
-	if err := p.waitProbe(ctx, 30*time.Second); err != nil {
-		p.stop()
 		return nil, 0, err
 	}
 	want := base + n
@@ -130,12 +126,8 @@ func (b *memBed) memoryScenario(ctx context.Context, rep *memReport, ks []int, t
 		dst   *memSample
 	}{{"bare", b.startBare, &res.Bare}, {"bare-ferry", b.startBareFerry, &res.BareFerry}} {
 		say("%s program", bb.label)
-		bare, err := bb.start()
+		bare, err := startProbed(ctx, bb.start)
 		if err != nil {
-			return err
-		}
-		if err := bare.waitProbe(ctx, 30*time.Second); err != nil {
-			bare.stop()
 			return err
 		}
 		*bb.dst, err = b.sampleAtRest(ctx, bare, bb.label)
