@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix/id"
+
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/portals"
@@ -16,6 +18,28 @@ func withStoreBehind(t *testing.T, d time.Duration) {
 	old := portals.StoreBehind
 	portals.StoreBehind = d
 	t.Cleanup(func() { portals.StoreBehind = old })
+}
+
+// openIdlePortal opens the portal and waits until it has handled alice's
+// join: a message of hers reaches the network after it, and is done. A portal busy
+// with the join would make the first message be stored, which these
+// tests tell apart from not being stored.
+func openIdlePortal(t *testing.T, s *scene) id.RoomID {
+	t.Helper()
+	room := s.openPortal(t, "before")
+	s.alice.SendText(t, room, "settled")
+	if got := expectOut[*network.OutgoingMessage](t, s.cl).Content.Body; got != "settled" {
+		t.Fatalf("the network got %q, want alice's message", got)
+	}
+	waitNothingPending(t, s.h) // and the portal is done with it
+	return room
+}
+
+// withQueueBound sets portals.MaxPendingPerPortal for one test.
+func withQueueBound(t *testing.T, n int64) {
+	old := portals.MaxPendingPerPortal
+	portals.MaxPendingPerPortal = n
+	t.Cleanup(func() { portals.MaxPendingPerPortal = old })
 }
 
 // storedMessageIDs lists the remote message IDs in the durable queue, in
@@ -82,7 +106,7 @@ func recordStores(t *testing.T, s *scene) func() map[network.MessageID]bool {
 // every message is stored first.
 func TestIdlePortalBridgesWithoutStoring(t *testing.T) {
 	s := newScene(t, false)
-	room := s.openPortal(t, "before")
+	room := openIdlePortal(t, s)
 	stored := recordStores(t, s)
 	send := func(i int) {
 		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("q%d", i)), "bob", time.Now(), fmt.Sprintf("quiet %d", i)))
@@ -114,7 +138,7 @@ func TestIdlePortalBridgesWithoutStoring(t *testing.T) {
 func TestUnstoredEventIsStoredBeforeALaterOne(t *testing.T) {
 	withStoreBehind(t, time.Minute)
 	s := newScene(t, true)
-	room := s.openPortal(t, "before")
+	room := openIdlePortal(t, s)
 	// A reply waits for its answer (it does not go ahead), so its slow
 	// send keeps the portal busy.
 	s.proxy.DelayNext("PUT /_matrix/client/v3/rooms/"+room.String()+"/send/", 1, 3*time.Second)
@@ -146,7 +170,7 @@ func TestUnstoredEventIsStoredBeforeALaterOne(t *testing.T) {
 func TestUnstoredEventSurvivesAStop(t *testing.T) {
 	withStoreBehind(t, time.Minute)
 	s := newScene(t, true)
-	room := s.openPortal(t, "before")
+	room := openIdlePortal(t, s)
 	s.proxy.Down(testbed.OutageRefuse)
 	s.cl.Queue(textMessage(s.portal, "s1", "bob", time.Now(), "sent into an outage"))
 	time.Sleep(500 * time.Millisecond)
@@ -164,7 +188,7 @@ func TestUnstoredEventSurvivesAStop(t *testing.T) {
 func TestUnstoredEventIsStoredWhenSlow(t *testing.T) {
 	withStoreBehind(t, 100*time.Millisecond)
 	s := newScene(t, true)
-	room := s.openPortal(t, "before")
+	room := openIdlePortal(t, s)
 	s.proxy.DelayNext("PUT /_matrix/client/v3/rooms/"+room.String()+"/send/", 1, 3*time.Second)
 	s.cl.Queue(textMessage(s.portal, "w1", "bob", time.Now(), "a slow one"))
 	deadline := time.Now().Add(2 * time.Second)
@@ -195,11 +219,9 @@ func waitQueueEmpty(t *testing.T, s *scene) {
 // the homeserver, as stored ones do.
 func TestBoundCountsUnstoredEvents(t *testing.T) {
 	withStoreBehind(t, time.Minute)
-	old := portals.MaxPendingPerPortal
-	portals.MaxPendingPerPortal = 3
-	t.Cleanup(func() { portals.MaxPendingPerPortal = old })
+	withQueueBound(t, 3)
 	s := newScene(t, true)
-	room := s.openPortal(t, "before")
+	room := openIdlePortal(t, s)
 	stored := recordStores(t, s)
 	// The first send is held, and the ones written after it on the same
 	// connection wait behind it: every message finds the portal idle, and

@@ -69,9 +69,7 @@ func TestQueueOverflowsToDatabase(t *testing.T) {
 // TestQueueBoundIsReported: past the per-portal bound, events are refused
 // and the room hears how many once the portal has caught up.
 func TestQueueBoundIsReported(t *testing.T) {
-	old := portals.MaxPendingPerPortal
-	portals.MaxPendingPerPortal = 3
-	t.Cleanup(func() { portals.MaxPendingPerPortal = old })
+	withQueueBound(t, 3)
 	s := newScene(t, true)
 	h, alice, bob := s.h, s.alice, s.bob
 	room := s.openPortal(t, "before")
