@@ -93,25 +93,13 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 		}
 		queued = append(queued, &database.QueuedEvent{EventID: ids.ID, RoomID: ids.RoomID, Data: raw, ReceivedAt: received})
 	}
-	fresh, err := b.DB.MatrixEvents.Enqueue(r.Context(), queued)
+	fresh, err := b.acceptEvents(r.Context(), queued, received)
 	if err != nil {
-		// Not stored, so not acknowledged: the homeserver retries.
+		// Not stored, so not acknowledged: the homeserver retries, and
+		// events already routed are not routed again (acceptEvents).
 		log.Err(err).Msg("Failed to store transaction")
 		mautrix.MUnknown.WithMessage("Failed to store events").WithStatus(http.StatusInternalServerError).Write(w)
 		return
-	}
-	if len(fresh) > 0 {
-		b.Metrics.ObserveSince(metrics.StageKey{Direction: metrics.MatrixToRemote, Stage: metrics.StageStore}, received, time.Now())
-	}
-	for _, evt := range fresh {
-		// The store keeps milliseconds; the copy handled now keeps the
-		// exact time, which the metrics time Ferry's share from.
-		evt.ReceivedAt = received
-		select {
-		case b.events <- evt:
-		case <-b.ctx.Done():
-			// Stored; the next start replays it.
-		}
 	}
 	ephemeral := txn.Ephemeral
 	if ephemeral == nil {
@@ -120,7 +108,7 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 	for _, raw := range ephemeral {
 		b.handleEphemeral(raw)
 	}
-	log.Debug().Int("events", len(txn.Events)).Int("fresh", len(fresh)).Int("ephemeral", len(ephemeral)).Msg("Accepted transaction")
+	log.Debug().Int("events", len(txn.Events)).Int("fresh", fresh).Int("ephemeral", len(ephemeral)).Msg("Accepted transaction")
 	exhttp.WriteEmptyJSONResponse(w, http.StatusOK)
 	b.Metrics.ObserveSince(metrics.StageKey{Direction: metrics.MatrixToRemote, Stage: metrics.StageTransaction}, received, time.Now())
 }

@@ -47,7 +47,12 @@ type Bridge struct {
 
 	server   *http.Server
 	listener net.Listener
-	events   chan *database.QueuedEvent
+	events   chan inbound
+	// txnLock takes homeserver transactions one at a time; unstored (under
+	// it) holds the events routed before a store that failed, until a
+	// retry stores them (matrix_store_after.go).
+	txnLock  sync.Mutex
+	unstored map[id.EventID]*earlyEvent
 	rooms    *serialQueues
 	queries  *rateLimiter
 	// metricsServer serves Metrics on metrics.listen.
@@ -79,7 +84,8 @@ func New(cfg *config.Config, connectors []network.Connector, log zerolog.Logger)
 		Config:   cfg,
 		Log:      log,
 		networks: make(map[network.NetworkID]*networkEntry),
-		events:   make(chan *database.QueuedEvent, 1024),
+		events:   make(chan inbound, 1024),
+		unstored: make(map[id.EventID]*earlyEvent),
 		queries:  newRateLimiter(20, 50),
 		ctx:      ctx,
 		cancel:   cancel,

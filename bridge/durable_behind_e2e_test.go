@@ -27,11 +27,11 @@ func withStoreBehind(t *testing.T, d time.Duration) {
 func openIdlePortal(t *testing.T, s *scene) id.RoomID {
 	t.Helper()
 	room := s.openPortal(t, "before")
-	s.alice.SendText(t, room, "settled")
+	settled := s.alice.SendText(t, room, "settled")
 	if got := expectOut[*network.OutgoingMessage](t, s.cl).Content.Body; got != "settled" {
 		t.Fatalf("the network got %q, want alice's message", got)
 	}
-	waitNothingPending(t, s.h) // and the portal is done with it
+	waitHandled(t, s.h, settled) // and the portal is done with it
 	return room
 }
 

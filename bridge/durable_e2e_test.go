@@ -206,7 +206,9 @@ func TestReplayedEventIsNotSentAgain(t *testing.T) {
 	if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != "stored before the stop" {
 		t.Fatalf("the network got %q", got)
 	}
-	waitNothingPending(t, h)
+	// Stored and marked handled: an event may reach the network before
+	// it is stored (bridge.StoreAfterWait).
+	waitHandled(t, h, sent, unsent)
 	// As if Ferry had stopped between sending the first and marking it
 	// handled, and before sending the second.
 	for _, q := range []struct {
@@ -231,6 +233,29 @@ func TestReplayedEventIsNotSentAgain(t *testing.T) {
 		}
 	}
 	waitNothingPending(t, h)
+}
+
+// waitHandled waits until each of evts is stored and marked handled.
+func waitHandled(t *testing.T, h *ferrytest.Harness, evts ...id.EventID) {
+	t.Helper()
+	ctx := h.Context(waitLong)
+	for deadline := time.Now().Add(waitLong); ; time.Sleep(20 * time.Millisecond) {
+		handled := 0
+		for _, evt := range evts {
+			var n int
+			err := h.Bridge.DB.QueryRow(ctx, `SELECT COUNT(*) FROM matrix_event WHERE event_id = $1 AND handled_at IS NOT NULL`, evt).Scan(&n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			handled += n
+		}
+		if handled == len(evts) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events stored and marked handled", handled, len(evts))
+		}
+	}
 }
 
 // waitNothingPending waits until every stored Matrix event is marked

@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/portals"
 )
 
 // dispatch hands stored Matrix events, in the order they were accepted, to
@@ -20,28 +21,35 @@ import (
 func (b *Bridge) dispatch(pending []*database.QueuedEvent) {
 	defer b.wg.Done()
 	for _, qe := range pending {
-		b.route(qe, false)
+		b.route(inbound{qe: qe}, false)
 	}
 	for {
 		select {
 		case <-b.ctx.Done():
 			return
-		case qe := <-b.events:
-			b.route(qe, true)
+		case in := <-b.events:
+			b.route(in, true)
 		}
 	}
 }
 
 // route hands an event to its portal or to its room's serial queue.
-// firstSeen says that this run stored it for the first time; events
-// replayed at start are not.
-func (b *Bridge) route(qe *database.QueuedEvent, firstSeen bool) {
+// firstSeen says that the event was new to the store when it arrived;
+// events replayed at start are not.
+func (b *Bridge) route(in inbound, firstSeen bool) {
 	ctx := b.ctx
+	qe := in.qe
 	log := b.Log.With().Stringer("event_id", qe.EventID).Stringer("room_id", qe.RoomID).Logger()
 	done := func() {
-		if err := b.DB.MatrixEvents.MarkHandled(ctx, qe.EventID); err != nil && ctx.Err() == nil {
+		if in.early != nil {
+			b.earlyHandled(in.early, qe.EventID)
+		} else if err := b.DB.MatrixEvents.MarkHandled(ctx, qe.EventID); err != nil && ctx.Err() == nil {
 			log.Err(err).Msg("Failed to mark event handled")
 		}
+	}
+	hooks := portals.MatrixHooks{Done: done}
+	if in.early != nil {
+		hooks.Left = in.early.leave
 	}
 	evt, err := parseEvent(qe.Data)
 	if err != nil {
@@ -68,7 +76,7 @@ func (b *Bridge) route(qe *database.QueuedEvent, firstSeen bool) {
 		return
 	}
 	if portal != nil && !b.isCommand(evt, true) {
-		b.Portals.QueueMatrix(portal, evt, firstSeen, done)
+		b.Portals.QueueMatrix(portal, evt, firstSeen, hooks)
 		return
 	}
 	b.rooms.run(string(evt.RoomID), func() {

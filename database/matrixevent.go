@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mau.fi/util/dbutil"
@@ -124,6 +125,51 @@ func (q *MatrixEventQuery) Enqueue(ctx context.Context, evts []*QueuedEvent) ([]
 		evt.ReceivedAt = received[i]
 	}
 	return fresh, nil
+}
+
+// Stored returns which of ids are stored (pending, or handled and not
+// pruned since): events the homeserver delivers again.
+func (q *MatrixEventQuery) Stored(ctx context.Context, ids []id.EventID) (map[id.EventID]bool, error) {
+	stored := make(map[id.EventID]bool)
+	// Dendrite and Synapse send at most 50 and 100 events a transaction;
+	// chunks keep a larger one under SQLite's limit on parameters.
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		if err := q.storedAmong(ctx, ids[start:min(start+chunk, len(ids))], stored); err != nil {
+			return nil, fmt.Errorf("look up stored matrix events: %w", err)
+		}
+	}
+	return stored, nil
+}
+
+func (q *MatrixEventQuery) storedAmong(ctx context.Context, ids []id.EventID, stored map[id.EventID]bool) error {
+	var query strings.Builder
+	query.WriteString(`SELECT event_id FROM matrix_event WHERE event_id IN (`)
+	args := make([]any, len(ids))
+	for i, evtID := range ids {
+		if i > 0 {
+			query.WriteByte(',')
+		}
+		fmt.Fprintf(&query, "$%d", i+1)
+		args[i] = evtID
+	}
+	query.WriteByte(')')
+	rows, err := q.qh.GetDB().Query(ctx, query.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var evtID id.EventID
+		if err = rows.Scan(&evtID); err != nil {
+			return err
+		}
+		stored[evtID] = true
+	}
+	if err = rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 // Pending returns the unhandled events, oldest (lowest Seq) first.

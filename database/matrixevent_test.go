@@ -196,3 +196,38 @@ func TestMatrixEventSeqAcrossReopen(t *testing.T) {
 		})
 	}
 }
+
+func TestStoredMatrixEvents(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		// More than one chunk of the lookup, so that every chunk counts.
+		var stored []*database.QueuedEvent
+		var ask []id.EventID
+		for i := range 1200 {
+			evtID := fmt.Sprintf("$e%d", i)
+			if i%3 == 0 {
+				stored = append(stored, qe(evtID))
+			}
+			ask = append(ask, id.EventID(evtID))
+		}
+		_, err := db.MatrixEvents.Enqueue(ctx, stored)
+		must(t, err)
+		// A handled event is still stored: a redelivery must not be new.
+		must(t, db.MatrixEvents.MarkHandled(ctx, "$e999"))
+		got, err := db.MatrixEvents.Stored(ctx, ask)
+		must(t, err)
+		if len(got) != len(stored) {
+			t.Errorf("Stored found %d of the %d stored events", len(got), len(stored))
+		}
+		for _, evt := range stored {
+			if !got[evt.EventID] {
+				t.Errorf("Stored missed %s", evt.EventID)
+			}
+		}
+		if got["$e1"] || got["$e1199"] {
+			t.Error("Stored found an event that was never stored")
+		}
+		if got, err = db.MatrixEvents.Stored(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("Stored(nil) = %v, %v", got, err)
+		}
+	})
+}

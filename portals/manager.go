@@ -175,15 +175,20 @@ func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt net
 	return result, nil
 }
 
-// QueueMatrix hands a Matrix event of p's room to p's queue; done is
-// called once the event has been handled (successfully or with the user
-// told why not). firstSeen says that this run stored the event for the
-// first time, so it cannot have been bridged before and the portal does
-// not look for an earlier bridging of it. An event replayed at start may
-// have been bridged just before a stop that came before it was marked
-// handled.
-func (m *Manager) QueueMatrix(p *Portal, evt *event.Event, firstSeen bool, done func()) {
-	_ = p.enqueue(m.ctx, &queueItem{matrix: evt, firstSeen: firstSeen, done: done})
+// QueueMatrix hands a Matrix event of p's room to p's queue; hooks hear
+// how it gets on. firstSeen says that the event was new to the store when
+// it arrived, so it has not been bridged before and the portal does not
+// look for an earlier bridging of it (the exception, a crash between its
+// first line and its store, is the bridge's to accept). An event replayed
+// at start may have been bridged just before a stop that came before it
+// was marked handled.
+func (m *Manager) QueueMatrix(p *Portal, evt *event.Event, firstSeen bool, hooks MatrixHooks) {
+	waits := hooks.Left != nil && p.busyFor()
+	_ = p.enqueue(m.ctx, &queueItem{matrix: evt, firstSeen: firstSeen, done: hooks.Done, left: hooks.Left})
+	if waits {
+		// It waits behind other work: nothing to gain by holding its store.
+		hooks.Left()
+	}
 }
 
 // Do runs fn on the portal's goroutine, ordered with its events, and

@@ -189,6 +189,7 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event, firstSeen 
 		out.Media = p.matrixMedia(content)
 	}
 	timed := p.timeOutgoing(&out.OutgoingMeta, evt.Mautrix.ReceivedAt)
+	out.Written = alsoLeft(ctx, out.Written)
 	if item := aheadItem(ctx); item != nil {
 		return p.sendAhead(ctx, item, evt, client, login, out, timed)
 	}

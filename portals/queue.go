@@ -63,6 +63,8 @@ type queueItem struct {
 	// run (see Manager.QueueMatrix).
 	firstSeen bool
 	done      func()
+	// left is the Matrix event's MatrixHooks.Left.
+	left func()
 
 	fn func(ctx context.Context) error
 
@@ -221,7 +223,7 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 			Str("event_type", item.matrix.Type.Type).Logger()
 		log.Debug().Msg("Handling Matrix event")
 		p.startedMatrix(item.matrix)
-		p.handleMatrix(log.WithContext(ctx), item.matrix, item.firstSeen)
+		p.handleMatrix(withLeft(log.WithContext(ctx), item), item.matrix, item.firstSeen)
 	}
 }
 
@@ -240,6 +242,9 @@ func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
 	}
 	if item.result != nil {
 		item.result <- err
+	}
+	if item.left != nil {
+		item.left()
 	}
 	if item.done != nil {
 		item.done()

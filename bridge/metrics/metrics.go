@@ -34,11 +34,13 @@ const (
 	// bridged one after the other, so in a burst each waits for those
 	// before it, their homeserver (or network) round trips included.
 	StageQueue = "queue"
-	// StageStore is the part of StageQueue until the event is stored, so
-	// that a crash cannot lose it: from read off the socket until its row
-	// is committed (remote to Matrix, per network), or from the
-	// transaction received until its events are (Matrix to remote, for
-	// all networks at once, network=""). A slow disk shows here first.
+	// StageStore times storing an event, so that a crash cannot lose it.
+	// Remote to Matrix (per network): from read off the socket until its
+	// row is committed, part of StageQueue; only events that found their
+	// portal busy are stored first. Matrix to remote (for all networks at
+	// once, network=""): from the transaction received until its events
+	// are, which is after they were routed (bridge.StoreAfterWait) and so
+	// not part of StageFerry. A slow disk shows here first.
 	StageStore = "store"
 	// StageHandling is the rest of StageFerry, remote to Matrix: from the
 	// portal starting on the event to the send request written.

@@ -172,7 +172,7 @@ func printResult(tw io.Writer, row func(string, any), res *result) {
 	case "matrix-to-irc":
 		share("ferry share (transaction -> line written)", res.FerryShare)
 		stage("  of which queue (waiting for the portal)", res.Queue)
-		stage("    of that, until stored", res.Store)
+		stage("ferry until stored (after the line)", res.Store)
 		stage("ferry until Send returned (incl. IRC echo)", res.FerrySend)
 		stage("ferry answering a transaction", res.Transaction)
 	}

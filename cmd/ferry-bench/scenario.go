@@ -45,9 +45,11 @@ type result struct {
 	// the room's earlier messages); Handling is the rest (IRC -> Matrix).
 	Queue    *stageStats `json:"ferry_queue,omitempty"`
 	Handling *stageStats `json:"ferry_handling,omitempty"`
-	// Store is the part of Queue until the message was stored (IRC ->
-	// Matrix: the line read until its row committed; Matrix -> IRC: the
-	// transaction received until its events were).
+	// Store times storing the message. IRC -> Matrix: the line read until
+	// its row committed, part of Queue (only lines that found their
+	// portal busy). Matrix -> IRC: the transaction received until its
+	// events were, which is after the line was written, so not part of
+	// FerryShare.
 	Store *stageStats `json:"ferry_store,omitempty"`
 	// Homeserver is the homeserver's answer to Ferry's send (IRC -> Matrix).
 	Homeserver *stageStats `json:"homeserver_send,omitempty"`

@@ -261,13 +261,23 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 			msg.Placed()
 		}
 		cl.Outbox <- msg
+		written(msg)
 		if err := (*confirm)(ctx, msg); err != nil {
 			return nil, err
 		}
 		return &network.SendResult{ID: id, Timestamp: time.Now()}, nil
 	}
 	cl.Outbox <- msg
+	written(msg)
 	return &network.SendResult{ID: id, Timestamp: time.Now()}, nil
+}
+
+// written tells the core that msg has left, as a network does once its
+// first line is on the connection (OutgoingMeta.Written).
+func written(msg *network.OutgoingMessage) {
+	if msg.Written != nil {
+		msg.Written(time.Now())
+	}
 }
 
 func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {

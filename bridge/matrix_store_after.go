@@ -1,0 +1,192 @@
+package bridge
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/metrics"
+	"github.com/ferrybridge/ferry/database"
+)
+
+// Storing after routing. Ferry answers a homeserver transaction only once
+// its events are stored, so that none is lost if Ferry stops before it is
+// handled. Storing them before routing them put a database write on every
+// message's way to the network: the largest part of Ferry's own latency
+// from Matrix, and where most slow messages lost their time waiting for a
+// processor. So a transaction's new events are routed first, and stored
+// once each has left (its first line written to the network, or queued
+// behind other work of its portal, or handled), or after StoreAfterWait;
+// only then is the transaction answered. What that changes:
+//   - a crash between a message's first line and its store makes the
+//     homeserver deliver it again after the restart, and it is sent
+//     twice; the window is the store's time, below a millisecond;
+//   - a store that fails leaves its routed events in Bridge.unstored, so
+//     that the homeserver's retry stores them without routing them again;
+//   - an event handled before it is stored is marked handled right after
+//     its store (earlyStored), so the next start does not replay it.
+//
+// A redelivered event (one already stored) is found by one read before
+// anything is routed, and skipped.
+
+// StoreAfterWait is how long a transaction waits, at most, for its events
+// to leave before it stores them; 0 stores them before routing them.
+var StoreAfterWait = 10 * time.Millisecond
+
+// inbound is a Matrix event on its way to the dispatcher.
+type inbound struct {
+	qe *database.QueuedEvent
+	// early is set when the event was routed before it was stored.
+	early *earlyEvent
+}
+
+// earlyEvent follows an event routed before it was stored.
+type earlyEvent struct {
+	left      chan struct{} // closed when the event has left (see MatrixHooks.Left)
+	leaveOnce sync.Once
+	mu        sync.Mutex
+	stored    bool // its insert committed
+	handled   bool // its handling ended
+}
+
+func (e *earlyEvent) leave() { e.leaveOnce.Do(func() { close(e.left) }) }
+
+// acceptEvents stores a transaction's events and hands the new ones to
+// the dispatcher, in the order given. An error means the transaction must
+// not be acknowledged: the homeserver will deliver it again.
+func (b *Bridge) acceptEvents(ctx context.Context, evts []*database.QueuedEvent, received time.Time) (fresh int, err error) {
+	// Transactions one at a time, as homeservers send them: the order in
+	// which events are routed must be the order in which they are stored.
+	b.txnLock.Lock()
+	defer b.txnLock.Unlock()
+	if StoreAfterWait <= 0 {
+		return b.storeThenRoute(ctx, evts, received)
+	}
+	ids := make([]id.EventID, len(evts))
+	for i, qe := range evts {
+		ids[i] = qe.EventID
+	}
+	stored, err := b.DB.MatrixEvents.Stored(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	toStore := make([]*database.QueuedEvent, 0, len(evts))
+	routed := make([]*earlyEvent, 0, len(evts))
+	for _, qe := range evts {
+		if stored[qe.EventID] {
+			continue // delivered again; handled already, or replayed from the store
+		}
+		toStore = append(toStore, qe)
+		if b.unstored[qe.EventID] != nil {
+			continue // routed by an earlier delivery whose store failed
+		}
+		e := &earlyEvent{left: make(chan struct{})}
+		b.unstored[qe.EventID] = e
+		// A copy: Enqueue sets the stored one's fields while the copy is
+		// handled.
+		cp := *qe
+		select {
+		case b.events <- inbound{qe: &cp, early: e}:
+			routed = append(routed, e)
+		case <-b.ctx.Done():
+			// Not routed: stored below, the next start replays it.
+		}
+	}
+	waitLeft(routed, StoreAfterWait)
+	if fresh, err = b.store(ctx, toStore, received); err != nil {
+		return 0, err
+	}
+	for _, qe := range toStore {
+		if e := b.unstored[qe.EventID]; e != nil {
+			delete(b.unstored, qe.EventID)
+			b.earlyStored(e, qe.EventID)
+		}
+	}
+	return fresh, nil
+}
+
+// storeThenRoute is acceptEvents with StoreAfterWait 0: the events are
+// stored before anything is routed.
+func (b *Bridge) storeThenRoute(ctx context.Context, evts []*database.QueuedEvent, received time.Time) (int, error) {
+	fresh, err := b.DB.MatrixEvents.Enqueue(ctx, evts)
+	if err != nil {
+		return 0, err
+	}
+	b.observeStored(fresh, received)
+	for _, evt := range fresh {
+		// The store keeps milliseconds; the copy handled now keeps the
+		// exact time, which the metrics time Ferry's share from.
+		evt.ReceivedAt = received
+		select {
+		case b.events <- inbound{qe: evt}:
+		case <-b.ctx.Done():
+			// Stored; the next start replays it.
+		}
+	}
+	return len(fresh), nil
+}
+
+// store stores evts and returns how many were new to the store.
+func (b *Bridge) store(ctx context.Context, evts []*database.QueuedEvent, received time.Time) (int, error) {
+	fresh, err := b.DB.MatrixEvents.Enqueue(ctx, evts)
+	if err != nil {
+		return 0, err
+	}
+	b.observeStored(fresh, received)
+	return len(fresh), nil
+}
+
+func (b *Bridge) observeStored(fresh []*database.QueuedEvent, received time.Time) {
+	if len(fresh) > 0 {
+		b.Metrics.ObserveSince(metrics.StageKey{Direction: metrics.MatrixToRemote, Stage: metrics.StageStore}, received, time.Now())
+	}
+}
+
+// waitLeft waits until every event in routed has left, or for at most
+// wait.
+func waitLeft(routed []*earlyEvent, wait time.Duration) {
+	if len(routed) == 0 {
+		return
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for _, e := range routed {
+		select {
+		case <-e.left:
+		case <-timer.C:
+			return
+		}
+	}
+}
+
+// earlyStored and earlyHandled each record their half; whichever comes
+// second marks the event handled, so that exactly one of them does.
+func (b *Bridge) earlyStored(e *earlyEvent, evtID id.EventID) {
+	e.mu.Lock()
+	e.stored = true
+	handled := e.handled
+	e.mu.Unlock()
+	if handled {
+		b.markHandled(evtID)
+	}
+}
+
+func (b *Bridge) earlyHandled(e *earlyEvent, evtID id.EventID) {
+	e.mu.Lock()
+	e.handled = true
+	stored := e.stored
+	e.mu.Unlock()
+	// Only now: a store that waited for this sees the event handled.
+	e.leave()
+	if stored {
+		b.markHandled(evtID)
+	}
+}
+
+func (b *Bridge) markHandled(evtID id.EventID) {
+	if err := b.DB.MatrixEvents.MarkHandled(b.ctx, evtID); err != nil && b.ctx.Err() == nil {
+		b.Log.Err(err).Stringer("event_id", evtID).Msg("Failed to mark event handled")
+	}
+}
