@@ -252,7 +252,8 @@ func (b *Bridge) Start() error {
 	b.loadLogins(ctx)
 	// Matrix events are routed only now: a replayed message needs its
 	// sender's login running, or it would fail as if the user had none.
-	// Transactions that arrive before wait, stored, in b.events.
+	// Transactions that arrive before wait in b.events, stored once
+	// StoreAfterWait has passed.
 	b.wg.Add(1)
 	go b.dispatch(pending)
 	if err = b.Portals.ReplayDurable(ctx); err != nil {

@@ -15,9 +15,9 @@ import (
 	"github.com/ferrybridge/ferry/portals"
 )
 
-// dispatch hands stored Matrix events, in the order they were accepted, to
-// the room's portal queue or to the management room's serial queue. It
-// replays events left pending by the previous run first.
+// dispatch hands Matrix events, in the order they arrived, to the room's
+// portal queue or to the management room's serial queue. It replays
+// events left pending by the previous run first.
 func (b *Bridge) dispatch(pending []*database.QueuedEvent) {
 	defer b.wg.Done()
 	for _, qe := range pending {

@@ -229,5 +229,12 @@ func TestStoredMatrixEvents(t *testing.T) {
 		if got, err = db.MatrixEvents.Stored(ctx, nil); err != nil || len(got) != 0 {
 			t.Errorf("Stored(nil) = %v, %v", got, err)
 		}
+		// One event, the common case, takes a statement of its own.
+		for evtID, want := range map[id.EventID]bool{"$e999": true, "$e0": true, "$e1": false} {
+			got, err = db.MatrixEvents.Stored(ctx, []id.EventID{evtID})
+			if err != nil || got[evtID] != want || len(got) != map[bool]int{true: 1}[want] {
+				t.Errorf("Stored(%s) = %v, %v; want stored %v", evtID, got, err, want)
+			}
+		}
 	})
 }

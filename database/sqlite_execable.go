@@ -42,7 +42,7 @@ type sqliteExecable struct {
 // in either direction. Each is a single statement: a prepared statement
 // runs only the first statement of its text.
 var perMessageStatements = []string{
-	enqueueEvent, markEventHandled,
+	isEventStored, enqueueEvent, markEventHandled,
 	insertRemoteEvent, deleteRemoteEvent,
 	getUserPortalOf,
 	insertMessage, getMessagePart, getFirstMessagePart, getMessageParts, getMessageOfEvent,

@@ -59,8 +59,8 @@ type queueItem struct {
 	behind *behindEvent
 
 	matrix *event.Event
-	// firstSeen: the matrix event was stored for the first time by this
-	// run (see Manager.QueueMatrix).
+	// firstSeen: the matrix event was new to the store when it arrived
+	// (see Manager.QueueMatrix).
 	firstSeen bool
 	done      func()
 	// left is the Matrix event's MatrixHooks.Left.
