@@ -27,6 +27,16 @@ func withStoreAfterWait(t *testing.T, d time.Duration) {
 	t.Cleanup(func() { bridge.StoreAfterWait = old })
 }
 
+// storeAfterScene opens an idle portal for alice, with a long
+// StoreAfterWait, and the means to put transactions to its room.
+func storeAfterScene(t *testing.T) (*scene, transactions) {
+	t.Helper()
+	withStoreAfterWait(t, time.Hour)
+	sc := newScene(t, false)
+	room := openIdlePortal(t, sc)
+	return sc, transactions{h: sc.h, room: room, from: sc.alice.UserID}
+}
+
 // transactions puts hand-made homeserver transactions to Ferry's
 // appservice API, as Dendrite would.
 type transactions struct {
@@ -90,14 +100,11 @@ func expectAnswer(t *testing.T, answer <-chan int, what string) {
 // anything while the message travels; then the event handled before its
 // store is still marked handled once stored.
 func TestMatrixMessageLeavesBeforeItIsStored(t *testing.T) {
-	withStoreAfterWait(t, time.Hour)
-	sc := newScene(t, false)
+	sc, tx := storeAfterScene(t)
 	h, cl := sc.h, sc.cl
 	if h.Bridge.DB.Dialect != dbutil.SQLite {
 		t.Skip("the write lock is taken on SQLite, the harness's database")
 	}
-	room := openIdlePortal(t, sc)
-	tx := transactions{h: h, room: room, from: sc.alice.UserID}
 
 	lockDB, err := sql.Open("sqlite3", h.Config.Database.URI)
 	if err != nil {
@@ -143,15 +150,12 @@ func TestMatrixMessageLeavesBeforeItIsStored(t *testing.T) {
 // its portal's other work is stored, and its transaction answered, at
 // once; it is bridged when the portal gets to it, and marked handled.
 func TestTransactionIsNotHeldByABusyPortal(t *testing.T) {
-	withStoreAfterWait(t, time.Hour)
-	sc := newScene(t, false)
+	sc, tx := storeAfterScene(t)
 	h, cl := sc.h, sc.cl
-	room := openIdlePortal(t, sc)
-	tx := transactions{h: h, room: room, from: sc.alice.UserID}
 	ctx := h.Context(time.Minute)
-	portal, err := h.Bridge.Portals.ByRoom(ctx, room)
+	portal, err := h.Bridge.Portals.ByRoom(ctx, tx.room)
 	if err != nil || portal == nil {
-		t.Fatalf("portal of %s: %v, %v", room, portal, err)
+		t.Fatalf("portal of %s: %v, %v", tx.room, portal, err)
 	}
 
 	started, held := make(chan struct{}), make(chan error, 1)
@@ -184,10 +188,8 @@ func TestTransactionIsNotHeldByABusyPortal(t *testing.T) {
 // again, in a transaction of its own, is found in the store before it is
 // routed, and not sent twice.
 func TestRedeliveredEventIsNotSentAgain(t *testing.T) {
-	sc := newScene(t, false)
-	h, cl := sc.h, sc.cl
-	room := openIdlePortal(t, sc)
-	tx := transactions{h: h, room: room, from: sc.alice.UserID}
+	sc, tx := storeAfterScene(t)
+	cl := sc.cl
 	once := tx.message("$delivered-twice", "delivered twice")
 	expectAnswer(t, tx.put("first", once), "the first delivery")
 	if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != "delivered twice" {
@@ -204,12 +206,9 @@ func TestRedeliveredEventIsNotSentAgain(t *testing.T) {
 // ends before it is stored (here one Ferry cannot read, and drops) is
 // marked handled once stored, so that no restart replays it.
 func TestEventHandledBeforeItsStoreIsMarkedHandled(t *testing.T) {
-	withStoreAfterWait(t, time.Hour)
-	sc := newScene(t, false)
-	room := openIdlePortal(t, sc)
-	tx := transactions{h: sc.h, room: room, from: sc.alice.UserID}
+	sc, tx := storeAfterScene(t)
 	unreadable := fmt.Sprintf(`{"events":[{"type":"m.room.message","event_id":"$unreadable","room_id":%q,"sender":%q,"origin_server_ts":"yesterday","content":{"msgtype":"m.text","body":"x"}}]}`,
-		room, sc.alice.UserID)
+		tx.room, tx.from)
 	expectAnswer(t, tx.put("unreadable", unreadable), "the transaction")
 	waitHandled(t, sc.h, "$unreadable")
 }
@@ -219,11 +218,8 @@ func TestEventHandledBeforeItsStoreIsMarkedHandled(t *testing.T) {
 // line) lets the transaction be stored and answered while the network
 // still waits for its server to confirm the message.
 func TestTransactionIsAnsweredOnceTheLineIsWritten(t *testing.T) {
-	withStoreAfterWait(t, time.Hour)
-	sc := newScene(t, false)
+	sc, tx := storeAfterScene(t)
 	h, cl := sc.h, sc.cl
-	room := openIdlePortal(t, sc)
-	tx := transactions{h: h, room: room, from: sc.alice.UserID}
 	release, letGo := heldUntil(t)
 	confirm := func(ctx context.Context, msg *network.OutgoingMessage) error {
 		select {
