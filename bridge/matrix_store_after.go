@@ -56,7 +56,7 @@ func (e *earlyEvent) leave() { e.leaveOnce.Do(func() { close(e.left) }) }
 // acceptEvents stores a transaction's events and hands the new ones to
 // the dispatcher, in the order given. An error means the transaction must
 // not be acknowledged: the homeserver will deliver it again.
-func (b *Bridge) acceptEvents(ctx context.Context, evts []*database.QueuedEvent, received time.Time) (fresh int, err error) {
+func (b *Bridge) acceptEvents(ctx context.Context, evts []*database.QueuedEvent, received time.Time) (int, error) {
 	// Transactions one at a time, as homeservers send them: the order in
 	// which events are routed must be the order in which they are stored.
 	b.txnLock.Lock()
@@ -68,14 +68,14 @@ func (b *Bridge) acceptEvents(ctx context.Context, evts []*database.QueuedEvent,
 	for i, qe := range evts {
 		ids[i] = qe.EventID
 	}
-	stored, err := b.DB.MatrixEvents.Stored(ctx, ids)
+	already, err := b.DB.MatrixEvents.Stored(ctx, ids)
 	if err != nil {
 		return 0, err
 	}
 	toStore := make([]*database.QueuedEvent, 0, len(evts))
 	routed := make([]*earlyEvent, 0, len(evts))
 	for _, qe := range evts {
-		if stored[qe.EventID] {
+		if already[qe.EventID] {
 			continue // delivered again; handled already, or replayed from the store
 		}
 		toStore = append(toStore, qe)
@@ -95,7 +95,8 @@ func (b *Bridge) acceptEvents(ctx context.Context, evts []*database.QueuedEvent,
 		}
 	}
 	waitLeft(routed, StoreAfterWait)
-	if fresh, err = b.store(ctx, toStore, received); err != nil {
+	fresh, err := b.store(ctx, toStore, received)
+	if err != nil {
 		return 0, err
 	}
 	for _, qe := range toStore {
@@ -104,17 +105,16 @@ func (b *Bridge) acceptEvents(ctx context.Context, evts []*database.QueuedEvent,
 			b.earlyStored(e, qe.EventID)
 		}
 	}
-	return fresh, nil
+	return len(fresh), nil
 }
 
 // storeThenRoute is acceptEvents with StoreAfterWait 0: the events are
 // stored before anything is routed.
 func (b *Bridge) storeThenRoute(ctx context.Context, evts []*database.QueuedEvent, received time.Time) (int, error) {
-	fresh, err := b.DB.MatrixEvents.Enqueue(ctx, evts)
+	fresh, err := b.store(ctx, evts, received)
 	if err != nil {
 		return 0, err
 	}
-	b.observeStored(fresh, received)
 	for _, evt := range fresh {
 		// The store keeps milliseconds; the copy handled now keeps the
 		// exact time, which the metrics time Ferry's share from.
@@ -128,20 +128,17 @@ func (b *Bridge) storeThenRoute(ctx context.Context, evts []*database.QueuedEven
 	return len(fresh), nil
 }
 
-// store stores evts and returns how many were new to the store.
-func (b *Bridge) store(ctx context.Context, evts []*database.QueuedEvent, received time.Time) (int, error) {
+// store stores evts and returns those new to the store, timing the store
+// from the transaction received.
+func (b *Bridge) store(ctx context.Context, evts []*database.QueuedEvent, received time.Time) ([]*database.QueuedEvent, error) {
 	fresh, err := b.DB.MatrixEvents.Enqueue(ctx, evts)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	b.observeStored(fresh, received)
-	return len(fresh), nil
-}
-
-func (b *Bridge) observeStored(fresh []*database.QueuedEvent, received time.Time) {
 	if len(fresh) > 0 {
 		b.Metrics.ObserveSince(metrics.StageKey{Direction: metrics.MatrixToRemote, Stage: metrics.StageStore}, received, time.Now())
 	}
+	return fresh, nil
 }
 
 // waitLeft waits until every event in routed has left, or for at most

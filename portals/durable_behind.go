@@ -48,7 +48,7 @@ func (item *queueItem) storedSeq() int64 {
 // handBehindLocked hands evt to an idle portal without storing it, and
 // reports whether it did. The caller holds durable.lock.
 func (p *Portal) handBehindLocked(login *network.Login, evt network.Event, row *database.RemoteEvent) bool {
-	if StoreBehind <= 0 || p.durable.backlog.Load() || len(p.queue) > 0 || p.busy.Load() || p.m.ctx.Err() != nil {
+	if StoreBehind <= 0 || p.durable.backlog.Load() || p.wouldWait() || p.m.ctx.Err() != nil {
 		return false
 	}
 	be := &behindEvent{row: row, listed: true}

@@ -183,7 +183,7 @@ func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt net
 // at start may have been bridged just before a stop that came before it
 // was marked handled.
 func (m *Manager) QueueMatrix(p *Portal, evt *event.Event, firstSeen bool, hooks MatrixHooks) {
-	waits := hooks.Left != nil && p.busyFor()
+	waits := hooks.Left != nil && p.wouldWait()
 	_ = p.enqueue(m.ctx, &queueItem{matrix: evt, firstSeen: firstSeen, done: hooks.Done, left: hooks.Left})
 	if waits {
 		// It waits behind other work: nothing to gain by holding its store.

@@ -46,7 +46,7 @@ func alsoLeft(ctx context.Context, written func(at time.Time)) func(at time.Time
 	}
 }
 
-// busyFor says whether an event queued now would wait behind other work.
-func (p *Portal) busyFor() bool {
+// wouldWait says whether an item queued now would wait behind other work.
+func (p *Portal) wouldWait() bool {
 	return len(p.queue) > 0 || p.busy.Load()
 }

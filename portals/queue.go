@@ -28,8 +28,9 @@ type Portal struct {
 	// runLock guards running: whether the portal's goroutine exists.
 	runLock sync.Mutex
 	running bool
-	// busy: the goroutine is working, not waiting for an item (read by
-	// QueueDurable to decide whether an event may go unstored).
+	// busy: the goroutine is working, not waiting for an item (wouldWait:
+	// whether a remote event may go unstored, whether a Matrix event's
+	// store need wait for it).
 	busy atomic.Bool
 	// durable tracks the stored queue of remote events (durable.go).
 	durable durableState
