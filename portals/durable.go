@@ -52,11 +52,8 @@ type durableState struct {
 // it is not bridged soon (durable_behind.go). Events that carry functions
 // (lazy media) cannot be stored and go through QueueRemote.
 func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt network.Event) error {
-	payload, err := network.MarshalEvent(evt)
-	if errors.Is(err, network.ErrNotPersistable) {
-		_, err = m.QueueRemote(ctx, login, evt)
-		return err
-	} else if err != nil {
+	if !network.Persistable(evt) {
+		_, err := m.QueueRemote(ctx, login, evt)
 		return err
 	}
 	p, err := m.Get(ctx, evt.EventMeta().Portal)
@@ -67,7 +64,10 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 		p.durable.dropped.Add(1)
 		return fmt.Errorf("%w (%d events waiting)", ErrQueueFull, MaxPendingPerPortal)
 	}
-	row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, Payload: payload, ReceivedAt: time.Now()}
+	// The payload is encoded only when the event is stored: an event
+	// handed to an idle portal usually never is, and encoding it is JSON
+	// work on the way to the homeserver.
+	row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now()}
 	p.durable.lock.Lock()
 	defer p.durable.lock.Unlock()
 	if p.handBehindLocked(login, evt, row) {
@@ -75,6 +75,9 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 	}
 	// Events handed over unstored go first, to keep the stored order.
 	p.storeBehindLocked(ctx, nil)
+	if row.Payload, err = network.MarshalEvent(evt); err != nil {
+		return err
+	}
 	if err = m.db.RemoteEvents.Insert(ctx, row); err != nil {
 		return err
 	}

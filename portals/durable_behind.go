@@ -26,8 +26,11 @@ import (
 // unstored; 0 stores every event before it is handed over.
 var StoreBehind = 50 * time.Millisecond
 
-// behindEvent is an event handed to its portal before it was stored.
+// behindEvent is an event handed to its portal before it was stored. Its
+// row's payload is encoded when it is stored, possibly while the portal
+// handles evt: the portal only reads the events it is handed.
 type behindEvent struct {
+	evt network.Event
 	row *database.RemoteEvent
 	// seq is the row's sequence number once stored (0 before).
 	seq atomic.Int64
@@ -51,7 +54,7 @@ func (p *Portal) handBehindLocked(login *network.Login, evt network.Event, row *
 	if StoreBehind <= 0 || p.durable.backlog.Load() || p.wouldWait() || p.m.ctx.Err() != nil {
 		return false
 	}
-	be := &behindEvent{row: row, listed: true}
+	be := &behindEvent{evt: evt, row: row, listed: true}
 	p.durable.behind = append(p.durable.behind, be)
 	// It counts against MaxPendingPerPortal from now on, stored or not:
 	// in an outage it will be stored, and the bound is on what waits.
@@ -82,15 +85,32 @@ func (p *Portal) storeBehind(be *behindEvent) {
 func (p *Portal) storeBehindLocked(ctx context.Context, upTo *behindEvent) {
 	for len(p.durable.behind) > 0 {
 		be := p.durable.behind[0]
-		if err := p.m.db.RemoteEvents.Insert(ctx, be.row); err != nil {
-			// It is still on its way; only a stop before it arrives loses it.
-			p.log.Err(err).Msg("Failed to store a remote event handed to its portal")
-			return
+		encoded := true
+		if be.row.Payload == nil {
+			payload, err := network.MarshalEvent(be.evt)
+			if err != nil {
+				// It can never be stored, and must not keep the events
+				// after it from being stored: it leaves the list and goes
+				// on unstored (still listed, so its portal settles it as
+				// an unstored event).
+				p.log.Err(err).Msg("Failed to encode a remote event handed to its portal; it is bridged but not stored")
+				encoded = false
+			}
+			be.row.Payload = payload
+		}
+		if encoded {
+			if err := p.m.db.RemoteEvents.Insert(ctx, be.row); err != nil {
+				// It is still on its way; only a stop before it arrives loses it.
+				p.log.Err(err).Msg("Failed to store a remote event handed to its portal")
+				return
+			}
 		}
 		p.durable.behind[0] = nil
 		p.durable.behind = p.durable.behind[1:]
-		be.listed = false
-		be.seq.Store(be.row.Seq)
+		if encoded {
+			be.listed = false
+			be.seq.Store(be.row.Seq)
+		}
 		if be == upTo {
 			return
 		}

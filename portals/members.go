@@ -36,8 +36,10 @@ import (
 // gets an error, both rare, and a user joining later must not be missed.
 
 // memberLogin is the login through which user takes part in the portal,
-// or nil if the user does not. The caller has checked that the portal is
-// shared (per-login portals have their receiver instead).
+// or nil if the user does not. Events from Matrix ask it in shared
+// portals only (per-login portals have their receiver instead); remote
+// events ask it in every portal, whether their login's user is in the
+// room (ensureUserIn).
 func (p *Portal) memberLogin(ctx context.Context, user id.UserID) (*network.Login, error) {
 	load := func() (*network.Login, bool, error) {
 		link, err := p.m.db.UserPortals.Get(ctx, user, p.Key)

@@ -157,3 +157,34 @@ func TestMembershipLookupRacingAnUnlink(t *testing.T) {
 		}
 	})
 }
+
+// A remote event checks that its login's user is in the room before it is
+// bridged; for a member the portal already knows, that check must not
+// wait for the database.
+func TestRemoteEventFindsItsMemberWithoutReadingTheDatabase(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		ctx, p, _, login := memberScene(t, db)
+		if err := p.putMember(ctx, login.User, login.ID); err != nil {
+			t.Fatal(err)
+		}
+		memberIs(t, ctx, p, login, "linked") // the first message's read
+		// With the membership table out of reach, only what the portal
+		// remembers can answer.
+		if _, err := db.Exec(ctx, "ALTER TABLE user_portal RENAME TO user_portal_away"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if _, err := db.Exec(ctx, "ALTER TABLE user_portal_away RENAME TO user_portal"); err != nil {
+				t.Error(err)
+			}
+		})
+		if err := p.ensureUserIn(ctx, login); err != nil {
+			t.Errorf("alice's event was held up by the database: %v", err)
+		}
+		// Someone the portal does not know is still looked up.
+		bob := &network.Login{ID: "bob", User: "@bob:example.org"}
+		if err := p.ensureUserIn(ctx, bob); err == nil {
+			t.Error("bob, whom the portal does not know, was let in without a database read")
+		}
+	})
+}

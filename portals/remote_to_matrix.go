@@ -183,7 +183,11 @@ func (p *Portal) remoteBackfill(ctx context.Context, login *network.Login, b *ne
 		if msg == nil {
 			continue
 		}
-		msg.Portal = p.Key
+		// A copy: the portal does not write to an event it was handed,
+		// which may be encoded meanwhile to be stored (durable_behind.go).
+		one := *msg
+		one.Portal = p.Key
+		msg = &one
 		if err := p.remoteMessage(ctx, login, msg); err != nil {
 			// One bad old message must not keep the user out of the room.
 			log.Warn().Err(err).Str("remote_id", string(msg.ID)).Msg("Failed to backfill message")

@@ -189,7 +189,20 @@ func (p *Portal) link(ctx context.Context, login *network.Login) error {
 
 // ensureUserIn makes sure the login's Matrix user is in a shared portal
 // room: a second Ferry user whose connection sees the chat is invited.
+// It runs for every remote event, before the event is bridged, so a
+// member is found in the portal's membership cache (members.go) rather
+// than by a database read on that path; only someone the cache does not
+// know is looked up in the database.
 func (p *Portal) ensureUserIn(ctx context.Context, login *network.Login) error {
+	member, err := p.memberLogin(ctx, login.User)
+	if err != nil {
+		return err
+	}
+	if member != nil {
+		return nil
+	}
+	// A membership row through a login the bridge no longer has still
+	// counts: the user is in the room.
 	link, err := p.m.db.UserPortals.Get(ctx, login.User, p.Key)
 	if err != nil {
 		return fmt.Errorf("load portal membership: %w", err)
