@@ -24,6 +24,15 @@
 # above for the build that bridges IRC only; -ferry-env adds environment
 # for Ferry's process (e.g. GOMAXPROCS=1), to try runtime settings.
 #
+# irc-to-matrix alternates its bursts with the same bursts sent with no
+# Ferry (-homeserver-alone, default ordered): another local user sends
+# them in order, each once the last is answered, as a bridge must, into
+# rooms the Matrix user shares with it; what the homeserver alone drains
+# on this machine. -homeserver-alone concurrent sends each when due, free
+# to arrive out of order; off skips it. -observe registers the push
+# observer there too, so that the homeserver pushes every event of the
+# baseline to an appservice, as it pushes each of Ferry's to Ferry.
+#
 # -bursts K repeats a latency scenario's burst K times in the same test
 # bed, a second apart: the report lists each burst's own p99s and gives
 # every percentile over all K bursts' messages, a steadier estimate than

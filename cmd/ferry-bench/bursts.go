@@ -86,7 +86,7 @@ func pool(bursts []*burst) *result {
 		return bursts[0].res
 	}
 	first := bursts[0].res
-	res := &result{Scenario: first.Scenario, Direction: first.Direction, Path: first.Path, Channels: first.Channels}
+	res := &result{Scenario: first.Scenario, Direction: first.Direction, Path: first.Path, Channels: first.Channels, Unordered: first.Unordered}
 	var all burst
 	all.res = res
 	var procs []*processorUse

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +145,34 @@ func TestPoolOfOneBurstIsThatBurst(t *testing.T) {
 	b := matrixToIRCBurst(t, reg, time.Now(), 20, flat, flat, func(int) time.Duration { return time.Millisecond })
 	if res := pool([]*burst{b}); res != b.res || res.Bursts != nil {
 		t.Errorf("pool of one burst = %+v; want that burst's result, without a burst list", res)
+	}
+}
+
+// The concurrent homeserver-alone baseline sends without keeping order:
+// pooled, it stays marked so, and its report does not call the order a
+// fault, while an ordered result that arrived out of order still is one.
+func TestUnorderedBaselineIsNotJudgedOnOrder(t *testing.T) {
+	burstOf := func(unordered bool, at time.Time) *burst {
+		b := &burst{first: at, sendEnd: at.Add(time.Second)}
+		b.res = &result{Scenario: "irc-to-matrix", Direction: homeserverAloneDirection, Channels: 1, Unordered: unordered}
+		sent := []time.Time{at, at.Add(20 * time.Millisecond)}
+		got := []arrived{{body: "p 1", at: at.Add(30 * time.Millisecond)}, {body: "p 0", at: at.Add(40 * time.Millisecond)}}
+		b.last = tally(b.res, "!room", "p ", sent, got, &b.lat)
+		b.finish(nil)
+		return b
+	}
+	now := time.Now()
+	for _, unordered := range []bool{true, false} {
+		res := pool([]*burst{burstOf(unordered, now), burstOf(unordered, now.Add(time.Minute))})
+		if res.Unordered != unordered || res.Reordered != 2 {
+			t.Errorf("pooled unordered %v, reordered %d; want %v, 2", res.Unordered, res.Reordered, unordered)
+		}
+		var out strings.Builder
+		printResult(&out, func(name string, v any) { fmt.Fprintf(&out, "%s\t%v\n", name, v) }, res)
+		judged := !strings.Contains(out.String(), "integrity\tnot judged")
+		failed := strings.Contains(out.String(), "integrity\tFAILED")
+		if judged == unordered || failed == unordered {
+			t.Errorf("unordered %v: the report's integrity line judged %v, failed %v:\n%s", unordered, judged, failed, out.String())
+		}
 	}
 }

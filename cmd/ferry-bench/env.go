@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/internal/localhs"
@@ -51,6 +52,10 @@ type env struct {
 	observer *observer
 	// tap records Dendrite's pushes to Ferry (-tap; nil without).
 	tap *tap
+	// aloneRooms are the rooms of the homeserver-alone baseline, one per
+	// portal, made by its warm-up (homeserver_alone.go).
+	aloneRooms  []id.RoomID
+	aloneSender *mautrix.Client
 	// burstStart is the processor counters at the current burst's start
 	// (nil if they could not be read).
 	burstStart *processorCounters
@@ -127,7 +132,7 @@ func startEnv(ctx context.Context, s *settings, keep bool) (*env, error) {
 	}
 	regFiles := []string{regPath}
 	s.Observer = "off"
-	if needsObserver(s.Scenario) {
+	if needsObserver(s) {
 		obsReg := filepath.Join(dir, "observer-registration.yaml")
 		if e.observer, err = startObserver(obsReg); err != nil {
 			return e, err

@@ -31,8 +31,8 @@ type observer struct {
 // observerNamespace is printed with the results.
 const observerNamespace = `rooms: [{exclusive: false, regex: "!.*"}]`
 
-func needsObserver(scenario string) bool {
-	return scenario == "matrix-to-irc" || scenario == "throughput"
+func needsObserver(s *settings) bool {
+	return s.Scenario == "matrix-to-irc" || s.Scenario == "throughput" || s.Observe
 }
 
 // startObserver listens on a free loopback port and writes its

@@ -21,6 +21,9 @@ type result struct {
 	Lost       int    `json:"lost"`
 	Duplicated int    `json:"duplicated"`
 	Reordered  int    `json:"reordered"`
+	// Unordered marks a result whose messages were sent concurrently, so
+	// their order is not judged (the concurrent homeserver-alone baseline).
+	Unordered bool `json:"unordered,omitempty"`
 	// BadChannels lists the channels with loss, duplication or reordering.
 	BadChannels []string `json:"bad_channels,omitempty"`
 	OK          bool     `json:"ok"`
@@ -120,10 +123,14 @@ func runScenario(ctx context.Context, e *env, s *settings) ([]*result, error) {
 	}
 	up := direction{warmUpIRCToMatrix, ircToMatrix, "u"}
 	down := direction{warmUpMatrixToIRC, matrixToIRC, "d"}
+	alone := direction{warmUpHomeserverAlone, homeserverAlone, "h"}
 	var dirs []direction
 	switch s.Scenario {
 	case "irc-to-matrix":
 		dirs = []direction{up}
+		if s.HomeserverAlone != "" {
+			dirs = append(dirs, alone)
+		}
 	case "matrix-to-irc":
 		dirs = []direction{down}
 	case "throughput":
