@@ -99,6 +99,7 @@ if [ "${1:-}" = all ]; then
 		cat "$out/$name.txt"
 	done <<'EOF'
 irc-to-matrix -scenario irc-to-matrix -n 200 -interval 20ms -bursts 5
+irc-to-matrix-observe -scenario irc-to-matrix -n 200 -interval 20ms -bursts 5 -observe
 matrix-to-irc -scenario matrix-to-irc -n 200 -interval 20ms -bursts 5
 matrix-to-irc-tap -scenario matrix-to-irc -n 200 -interval 20ms -bursts 5 -tap
 throughput -scenario throughput -channels 4 -n 200 -interval 20ms
