@@ -102,32 +102,15 @@ func expectAnswer(t *testing.T, answer <-chan int, what string) {
 func TestMatrixMessageLeavesBeforeItIsStored(t *testing.T) {
 	sc, tx := storeAfterScene(t)
 	h, cl := sc.h, sc.cl
-	if h.Bridge.DB.Dialect != dbutil.SQLite {
-		t.Skip("the write lock is taken on SQLite, the harness's database")
-	}
-
-	lockDB, err := sql.Open("sqlite3", h.Config.Database.URI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lockDB.Close()
 	ctx := h.Context(time.Minute)
-	// The harness's URI says _txlock=immediate: BEGIN takes the write lock.
-	lock, err := lockDB.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = lock.Rollback() }()
-	if _, err = lock.ExecContext(ctx, `UPDATE kv_store SET value = value WHERE key = 'nothing'`); err != nil {
-		t.Fatal(err)
-	}
+	lock := holdWriteLock(t, h)
 
 	answer := tx.put("while-locked", tx.message("$sent-while-locked", "sent while the store is locked"))
 	if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != "sent while the store is locked" {
 		t.Fatalf("the network got %q", got)
 	}
 	var stored int
-	if err = lock.QueryRowContext(ctx, `SELECT COUNT(*) FROM matrix_event WHERE event_id = '$sent-while-locked'`).Scan(&stored); err != nil {
+	if err := lock.QueryRowContext(ctx, `SELECT COUNT(*) FROM matrix_event WHERE event_id = '$sent-while-locked'`).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if stored != 0 {
@@ -139,11 +122,65 @@ func TestMatrixMessageLeavesBeforeItIsStored(t *testing.T) {
 		t.Fatalf("the transaction was answered (%d) before its event could be stored", code)
 	case <-time.After(300 * time.Millisecond):
 	}
-	if err = lock.Rollback(); err != nil {
+	if err := lock.Rollback(); err != nil {
 		t.Fatal(err)
 	}
 	expectAnswer(t, answer, "the transaction")
 	waitHandled(t, h, "$sent-while-locked")
+}
+
+// holdWriteLock takes SQLite's write lock from a connection of the test's
+// own, until the test rolls it back or ends: Ferry can store nothing
+// meanwhile.
+func holdWriteLock(t *testing.T, h *ferrytest.Harness) *sql.Tx {
+	t.Helper()
+	if h.Bridge.DB.Dialect != dbutil.SQLite {
+		t.Skip("the write lock is taken on SQLite, the harness's database")
+	}
+	lockDB, err := sql.Open("sqlite3", h.Config.Database.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lockDB.Close() })
+	ctx := h.Context(time.Minute)
+	// The harness's URI says _txlock=immediate: BEGIN takes the write lock.
+	lock, err := lockDB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lock.Rollback() })
+	if _, err = lock.ExecContext(ctx, `UPDATE kv_store SET value = value WHERE key = 'nothing'`); err != nil {
+		t.Fatal(err)
+	}
+	return lock
+}
+
+// TestWithoutTheWaitAnEventIsStoredBeforeItLeaves: StoreAfterWait 0 keeps
+// the order from before events were routed first: an event is stored,
+// then routed, so while the store cannot write nothing reaches the
+// network.
+func TestWithoutTheWaitAnEventIsStoredBeforeItLeaves(t *testing.T) {
+	sc, tx := storeAfterScene(t)
+	bridge.StoreAfterWait = 0 // storeAfterScene's cleanup restores it
+	h, cl := sc.h, sc.cl
+	lock := holdWriteLock(t, h)
+
+	answer := tx.put("store-first", tx.message("$stored-first", "stored before it leaves"))
+	select {
+	case got := <-cl.Outbox:
+		t.Fatalf("the network got %+v before its event could be stored", got)
+	case code := <-answer:
+		t.Fatalf("the transaction was answered (%d) before its event could be stored", code)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	expectAnswer(t, answer, "the transaction")
+	if got := expectOut[*network.OutgoingMessage](t, cl).Content.Body; got != "stored before it leaves" {
+		t.Fatalf("the network got %q", got)
+	}
+	waitHandled(t, h, "$stored-first")
 }
 
 // TestTransactionIsNotHeldByABusyPortal: an event that must wait behind
