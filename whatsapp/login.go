@@ -299,6 +299,10 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	// and dial nothing. (Found with the simulator, which closes the
 	// socket a moment after the 515.)
 	p.wa.Disconnect()
+	// Pairing gave the device its stores; with the socket closed nothing
+	// of whatsmeow's uses them, so this is where the contact store gets
+	// the lock a restored device gets in newWAClient.
+	lockContacts(p.device)
 	cl.Connect(ctx)
 	select {
 	case <-p.connected.GetChan():
