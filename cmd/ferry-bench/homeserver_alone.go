@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/internal/localhs"
@@ -156,41 +154,16 @@ func homeserverAlone(ctx context.Context, e *env, s *settings, _ *ircPeer, runID
 		say("homeserver alone: send failed: %s", f) // counted as lost below
 	}
 
-	collect := func(k int) []arrived {
-		var got []arrived
-		for _, a := range e.user.timelines[rooms[k]][starts[k]:] {
-			if msg := a.evt.Content.AsMessage(); a.evt.Type == event.EventMessage && msg != nil && strings.HasPrefix(msg.Body, prefixes[k]) {
-				got = append(got, arrived{body: msg.Body, at: a.at})
-			}
-		}
-		return got
-	}
-	total := s.N * len(rooms)
-	drain(total, s.DrainTimeout, func() int {
-		n := 0
-		for k := range rooms {
-			n += len(collect(k))
-		}
-		return n
-	}, func(timeout time.Duration, check func() bool) error {
-		return e.user.waitFor(ctx, "the homeserver-alone burst", timeout, check)
-	})
-	settle()
-
 	b := &burst{first: first, sendEnd: sendEnd, before: before}
 	b.res = &result{Scenario: s.Scenario, Direction: homeserverAloneDirection, Channels: len(rooms),
 		Path: homeserverAlonePath + ", sent " + s.HomeserverAlone, Unordered: s.HomeserverAlone == aloneConcurrent}
-	e.user.mu.Lock()
+	names := make([]string, len(rooms))
 	for k, room := range rooms {
-		if l := tally(b.res, room.String(), prefixes[k], sent[k], collect(k), &b.lat); l.After(b.last) {
-			b.last = l
-		}
+		names[k] = room.String()
 	}
-	e.user.mu.Unlock()
-	if b.after, err = e.scrape(ctx); err != nil {
+	if err = e.receiveBurst(ctx, s, b, "the homeserver-alone burst", burstRooms{rooms, names, starts, prefixes, sent}); err != nil {
 		return nil, err
 	}
-	b.finish(e.burstProcessors(total))
 	return b, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 )
 
 // warmUpIRCToMatrix sends a first message into each channel and waits for
@@ -67,42 +68,69 @@ func ircToMatrix(ctx context.Context, e *env, s *settings, peer *ircPeer, runID 
 	ticker.Stop()
 	sendEnd := time.Now()
 
+	b := &burst{first: first, sendEnd: sendEnd, before: before}
+	b.res = &result{Scenario: s.Scenario, Direction: "irc-to-matrix", Channels: len(e.portals),
+		Path: "IRC peer's PRIVMSG written -> Matrix client's /sync response read"}
+	rooms, names := make([]id.RoomID, len(e.portals)), make([]string, len(e.portals))
+	for k, pt := range e.portals {
+		rooms[k], names[k] = pt.room, pt.channel
+	}
+	if err = e.receiveBurst(ctx, s, b, "the burst", burstRooms{rooms, names, starts, prefixes, sent}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// burstRooms are the rooms a burst was sent into, with what was sent:
+// names label them in the result, starts are the Matrix user's timeline
+// lengths before the burst, and each room's messages start with its
+// prefix and were sent at its times.
+type burstRooms struct {
+	rooms    []id.RoomID
+	names    []string
+	starts   []int
+	prefixes []string
+	sent     [][]time.Time
+}
+
+// receiveBurst waits for a burst's messages in the Matrix user's /sync
+// (all of them, or until none came for -drain-timeout), checks each
+// room's against what was sent, and fills b from them and from Ferry's
+// metrics.
+func (e *env) receiveBurst(ctx context.Context, s *settings, b *burst, what string, br burstRooms) error {
 	collect := func(k int) []arrived {
 		var got []arrived
-		for _, a := range e.user.timelines[e.portals[k].room][starts[k]:] {
-			if msg := a.evt.Content.AsMessage(); a.evt.Type == event.EventMessage && msg != nil && strings.HasPrefix(msg.Body, prefixes[k]) {
+		for _, a := range e.user.timelines[br.rooms[k]][br.starts[k]:] {
+			if msg := a.evt.Content.AsMessage(); a.evt.Type == event.EventMessage && msg != nil && strings.HasPrefix(msg.Body, br.prefixes[k]) {
 				got = append(got, arrived{body: msg.Body, at: a.at})
 			}
 		}
 		return got
 	}
-	total := s.N * len(e.portals)
+	total := s.N * len(br.rooms)
 	drain(total, s.DrainTimeout, func() int {
 		n := 0
-		for k := range e.portals {
+		for k := range br.rooms {
 			n += len(collect(k))
 		}
 		return n
 	}, func(timeout time.Duration, check func() bool) error {
-		return e.user.waitFor(ctx, "the burst", timeout, check)
+		return e.user.waitFor(ctx, what, timeout, check)
 	})
 	settle()
-
-	b := &burst{first: first, sendEnd: sendEnd, before: before}
-	b.res = &result{Scenario: s.Scenario, Direction: "irc-to-matrix", Channels: len(e.portals),
-		Path: "IRC peer's PRIVMSG written -> Matrix client's /sync response read"}
 	e.user.mu.Lock()
-	for k, pt := range e.portals {
-		if l := tally(b.res, pt.channel, prefixes[k], sent[k], collect(k), &b.lat); l.After(b.last) {
+	for k := range br.rooms {
+		if l := tally(b.res, br.names[k], br.prefixes[k], br.sent[k], collect(k), &b.lat); l.After(b.last) {
 			b.last = l
 		}
 	}
 	e.user.mu.Unlock()
+	var err error
 	if b.after, err = e.scrape(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	b.finish(e.burstProcessors(total))
-	return b, nil
+	return nil
 }
 
 func hasBody(arrivals []arrival, body string) bool {
