@@ -43,8 +43,8 @@ func (b *Bridge) route(in inbound, firstSeen bool) {
 	done := func() {
 		if in.early != nil {
 			b.earlyHandled(in.early, qe.EventID)
-		} else if err := b.DB.MatrixEvents.MarkHandled(ctx, qe.EventID); err != nil && ctx.Err() == nil {
-			log.Err(err).Msg("Failed to mark event handled")
+		} else {
+			b.markHandled(qe.EventID)
 		}
 	}
 	hooks := portals.MatrixHooks{Done: done}
