@@ -154,8 +154,8 @@ func (p *Portal) settleBehind(ctx context.Context, item *queueItem, err error) {
 	}
 }
 
-// keepBehind stores every event handed over and not yet bridged, as the
-// portal's goroutine stops with the bridge.
+// keepBehind stores every event handed over and not yet bridged, once the
+// bridge has stopped the portal's goroutine (Manager.Stop).
 func (p *Portal) keepBehind(ctx context.Context) {
 	p.durable.lock.Lock()
 	defer p.durable.lock.Unlock()

@@ -55,3 +55,51 @@ func TestUnencodableEventDoesNotHoldBackTheStore(t *testing.T) {
 		}
 	})
 }
+
+// An event handed to an idle portal whose goroutine had ended is taken by
+// a new goroutine, unless the bridge is stopping: then none starts, and
+// the event waits in the queue, unstored. The stop must store it, so that
+// the next start bridges it. The test takes the stop's first step (no new
+// goroutines) before the event arrives, which is the window this guards.
+func TestEventHandedAsTheBridgeStopsIsStored(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		old := StoreBehind
+		StoreBehind = time.Hour // its own timer must not be what stores it
+		t.Cleanup(func() { StoreBehind = old })
+		ctx, p, _, login := memberScene(t, db)
+		m := p.m
+
+		m.lock.Lock()
+		m.stopped = true
+		m.lock.Unlock()
+		evt := &network.Message{
+			Meta:  network.Meta{Portal: p.Key, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
+			ID:    "late",
+			Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "late"}}},
+		}
+		if err := m.QueueDurable(ctx, login, evt); err != nil {
+			t.Fatal(err)
+		}
+		p.durable.lock.Lock()
+		handedBehind := len(p.durable.behind) == 1
+		p.durable.lock.Unlock()
+		p.runLock.Lock()
+		running := p.running
+		p.runLock.Unlock()
+		if !handedBehind || running {
+			t.Fatalf("handed over unstored: %v, goroutine running: %v; the scene needs an unstored event and no goroutine", handedBehind, running)
+		}
+
+		m.Stop()
+		rows, err := db.RemoteEvents.Pending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 {
+			t.Fatalf("%d events stored after the stop, want the one handed over", len(rows))
+		}
+		if stored, err := network.UnmarshalEvent(rows[0].Payload); err != nil || stored.(*network.Message).ID != "late" {
+			t.Errorf("the stored payload decodes to %v (%v)", stored, err)
+		}
+	})
+}

@@ -94,13 +94,28 @@ func (m *Manager) SetMediaLimits(maxSize int64, transfers int) {
 	m.mediaSlots = make(chan struct{}, max(transfers, 1))
 }
 
-// Stop ends every portal goroutine after its current item.
+// Stop ends every portal goroutine after its current item, then stores
+// the remote events handed to portals unstored and not yet bridged, so
+// that the next start bridges them (durable_behind.go).
 func (m *Manager) Stop() {
 	m.lock.Lock()
 	m.stopped = true
 	m.lock.Unlock()
 	m.cancel()
 	m.wg.Wait()
+	// Done here, once no goroutine is left, rather than as each goroutine
+	// ends: an event handed to a portal whose goroutine had ended waits in
+	// its queue with no goroutine to end, since none starts once the stop
+	// has begun.
+	m.lock.Lock()
+	loaded := make([]*Portal, 0, len(m.byKey))
+	for _, p := range m.byKey {
+		loaded = append(loaded, p)
+	}
+	m.lock.Unlock()
+	for _, p := range loaded {
+		p.keepBehind(m.ctx)
+	}
 }
 
 // Get loads or creates the portal of key; it does not create a room.

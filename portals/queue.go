@@ -147,7 +147,6 @@ func (p *Portal) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			p.closePipeline()
-			p.keepBehind(ctx)
 			p.setRunning(false)
 			return
 		case item := <-p.queue:
