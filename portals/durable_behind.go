@@ -85,36 +85,41 @@ func (p *Portal) storeBehind(be *behindEvent) {
 func (p *Portal) storeBehindLocked(ctx context.Context, upTo *behindEvent) {
 	for len(p.durable.behind) > 0 {
 		be := p.durable.behind[0]
-		encoded := true
-		if be.row.Payload == nil {
-			payload, err := network.MarshalEvent(be.evt)
-			if err != nil {
-				// It can never be stored, and must not keep the events
-				// after it from being stored: it leaves the list and goes
-				// on unstored (still listed, so its portal settles it as
-				// an unstored event).
-				p.log.Err(err).Msg("Failed to encode a remote event handed to its portal; it is bridged but not stored")
-				encoded = false
-			}
-			be.row.Payload = payload
-		}
-		if encoded {
-			if err := p.m.db.RemoteEvents.Insert(ctx, be.row); err != nil {
-				// It is still on its way; only a stop before it arrives loses it.
-				p.log.Err(err).Msg("Failed to store a remote event handed to its portal")
-				return
-			}
+		if !p.storeOneBehindLocked(ctx, be) {
+			return
 		}
 		p.durable.behind[0] = nil
 		p.durable.behind = p.durable.behind[1:]
-		if encoded {
-			be.listed = false
-			be.seq.Store(be.row.Seq)
-		}
 		if be == upTo {
 			return
 		}
 	}
+}
+
+// storeOneBehindLocked stores be, first in the list of events handed over
+// unstored, and reports whether it may leave the list: stored, or never
+// storable. The caller holds durable.lock.
+func (p *Portal) storeOneBehindLocked(ctx context.Context, be *behindEvent) bool {
+	if be.row.Payload == nil {
+		payload, err := network.MarshalEvent(be.evt)
+		if err != nil {
+			// It can never be stored, and must not keep the events after
+			// it from being stored: it leaves the list and goes on
+			// unstored (still listed, so its portal settles it as an
+			// unstored event).
+			p.log.Err(err).Msg("Failed to encode a remote event handed to its portal; it is bridged but not stored")
+			return true
+		}
+		be.row.Payload = payload
+	}
+	if err := p.m.db.RemoteEvents.Insert(ctx, be.row); err != nil {
+		// It is still on its way; only a stop before it arrives loses it.
+		p.log.Err(err).Msg("Failed to store a remote event handed to its portal")
+		return false
+	}
+	be.listed = false
+	be.seq.Store(be.row.Seq)
+	return true
 }
 
 // unlistBehindLocked forgets an unstored event (bridged, or not handed

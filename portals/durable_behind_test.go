@@ -103,3 +103,36 @@ func TestEventHandedAsTheBridgeStopsIsStored(t *testing.T) {
 		}
 	})
 }
+
+// An event stored behind (its timer fired while it was on its way) is
+// then finished as every stored event is: counted out once, and its row
+// deleted. Counting it out twice would let the portal take more than
+// MaxPendingPerPortal events in an outage.
+func TestEventStoredBehindIsCountedOutOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		ctx, p, _, login := memberScene(t, db)
+		evt := &network.Message{
+			Meta:  network.Meta{Portal: p.Key, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
+			ID:    "slow",
+			Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "slow"}}},
+		}
+		row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now()}
+		be := &behindEvent{evt: evt, row: row, listed: true, timer: time.AfterFunc(time.Hour, func() {})}
+		p.durable.lock.Lock()
+		p.durable.behind = []*behindEvent{be}
+		p.durable.pending.Add(1) // as handBehindLocked counts it
+		p.storeBehindLocked(ctx, nil)
+		p.durable.lock.Unlock()
+		if be.seq.Load() == 0 {
+			t.Fatal("the event was not stored")
+		}
+
+		p.complete(ctx, &queueItem{remote: evt, login: login, behind: be}, nil)
+		if n := p.durable.pending.Load(); n != 0 {
+			t.Errorf("%d events counted as on their way after the only one was bridged, want 0", n)
+		}
+		if rows, err := db.RemoteEvents.Pending(ctx); err != nil || len(rows) != 0 {
+			t.Errorf("%d rows left in the queue (%v), want the bridged event's deleted", len(rows), err)
+		}
+	})
+}
