@@ -337,7 +337,7 @@ func (c *Connector) cmdRaw(ctx context.Context, cmd *network.CommandEvent) error
 	if strings.ContainsAny(line, "\r\n\x00") {
 		return network.UserErrorf("the line contains a line break or NUL")
 	}
-	msg, err := irc.ParseMessage(strings.TrimSpace(line))
+	msg, err := ircconn.ParseLine(strings.TrimSpace(line))
 	if err != nil {
 		return network.UserErrorf("not an IRC line: %v", err)
 	}

@@ -271,3 +271,21 @@ func appendTagValue(dst []byte, v string) []byte {
 	}
 	return dst
 }
+
+// ErrNothingAfterTags is ParseLine's answer to a line that is tags and a
+// space and nothing more.
+var ErrNothingAfterTags = errors.New("ircconn: nothing after the message tags")
+
+// ParseLine parses one line as irc.ParseMessage does. Every line from a
+// server goes through it, because the pinned parser (gopkg.in/irc.v4
+// v4.0.0) indexes past the end of a line that is only tags and a space
+// ("@a "), and a panic on the reader's goroutine would end the process.
+func ParseLine(line string) (*irc.Message, error) {
+	rest := strings.TrimRight(line, "\r\n")
+	if strings.HasPrefix(rest, "@") {
+		if sp := strings.IndexByte(rest, ' '); sp == len(rest)-1 {
+			return nil, ErrNothingAfterTags
+		}
+	}
+	return irc.ParseMessage(rest)
+}

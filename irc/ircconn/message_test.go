@@ -2,6 +2,7 @@ package ircconn
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -164,4 +165,44 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("tag %q: got %q, want %q", tagKey, back.Tags[tagKey], tagVal)
 		}
 	})
+}
+
+// ParseLine reads whatever a server sends without a panic, and reads
+// every line the library can as the library does.
+func FuzzParseLine(f *testing.F) {
+	for _, s := range []string{"@a ", "@ ", "@a \r\n", "@a=b :nick!u@h PRIVMSG #c :hi", ":p ", "PING x", "@a  PING", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got, err := ParseLine(line)
+		want, wantErr, panicked := parseOrPanic(line)
+		switch {
+		case panicked:
+			if !errors.Is(err, ErrNothingAfterTags) {
+				t.Fatalf("the library panics on %q; ParseLine returned %v, %v", line, got, err)
+			}
+		case (err == nil) != (wantErr == nil):
+			t.Fatalf("%q: ParseLine's error %v, the library's %v", line, err, wantErr)
+		case err == nil && !reflect.DeepEqual(got, want):
+			t.Fatalf("%q: ParseLine read %q, the library %q", line, got, want)
+		}
+	})
+}
+
+func parseOrPanic(line string) (m *irc.Message, err error, panicked bool) {
+	defer func() {
+		if recover() != nil {
+			panicked = true
+		}
+	}()
+	m, err = irc.ParseMessage(line)
+	return m, err, false
+}
+
+func TestParseLineRefusesTagsAlone(t *testing.T) {
+	for _, line := range []string{"@a ", "@ ", "@a=b;c \r\n"} {
+		if m, err := ParseLine(line); !errors.Is(err, ErrNothingAfterTags) {
+			t.Errorf("%q: got %v, %v; want ErrNothingAfterTags", line, m, err)
+		}
+	}
 }

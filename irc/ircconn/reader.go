@@ -214,7 +214,7 @@ func (c *Conn) afterRead(err error) {
 			return
 		}
 		c.logWire("in", line)
-		msg, err := irc.ParseMessage(string(line))
+		msg, err := ParseLine(string(line))
 		if err != nil {
 			continue
 		}

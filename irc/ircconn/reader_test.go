@@ -143,3 +143,15 @@ func TestLineReader(t *testing.T) {
 		})
 	}
 }
+
+// A server line of tags and a space and nothing more made the pinned
+// parser index past the line's end, on the reader's goroutine: the whole
+// process ended. It is skipped, and the next line is read.
+func TestLineOfTagsAloneIsSkipped(t *testing.T) {
+	s := newFakeServer(t)
+	rec := &recorder{}
+	c, fc := mustDial(t, s, Config{Nick: "ferry", Handler: rec.handle}, "")
+	defer shut(c, fc)
+	fc.send("@a ", "@ ", ":irc.test PING :still-alive")
+	fc.expect("PONG still-alive")
+}

@@ -98,7 +98,7 @@ func (r *registration) serverReason() *ServerError {
 			return nil
 		}
 		r.c.logWire("in", line)
-		msg, err := irc.ParseMessage(string(line))
+		msg, err := ParseLine(string(line))
 		if err != nil {
 			continue
 		}
@@ -144,7 +144,7 @@ func (r *registration) run() error {
 			return fmt.Errorf("ircconn: registration: read: %w", err)
 		}
 		c.logWire("in", line)
-		msg, err := irc.ParseMessage(string(line))
+		msg, err := ParseLine(string(line))
 		if err != nil {
 			continue
 		}

@@ -38,7 +38,7 @@ func (c *Conn) logWire(dir string, line []byte) {
 // not parse is not shown at all.
 func maskLine(raw []byte) string {
 	line := strings.TrimRight(string(raw), "\r\n")
-	msg, err := irc.ParseMessage(line)
+	msg, err := ParseLine(line)
 	if err != nil {
 		return "(unparsable line)"
 	}
