@@ -15,19 +15,39 @@ import (
 // any network sees the content.
 const maxListStart = 1_000_000
 
-// sanitizeContent makes a Matrix message safe to hand to a network.
+// sanitizeContent makes a Matrix message safe to hand to a network. A
+// formatted body whose lists cannot be made safe is dropped: the plain body
+// every message carries goes instead.
 func sanitizeContent(content *event.MessageEventContent) {
-	if content.FormattedBody != "" {
-		content.FormattedBody = sanitizeHTML(content.FormattedBody)
+	if content.FormattedBody == "" {
+		return
 	}
+	safe, ok := sanitizeHTML(content.FormattedBody)
+	if !ok {
+		content.Format = ""
+		content.FormattedBody = ""
+		return
+	}
+	content.FormattedBody = safe
 }
 
-// sanitizeHTML returns s with every <ol start> clamped to ±maxListStart.
-// Anything else is passed through byte for byte.
-func sanitizeHTML(s string) string {
+// sanitizeHTML returns s with every <ol start> clamped to ±maxListStart,
+// and false if the result still has a list mautrix's parser would read
+// with a start beyond that. Anything else is passed through byte for byte.
+func sanitizeHTML(s string) (string, bool) {
 	if !strings.Contains(strings.ToLower(s), "<ol") {
-		return s
+		return s, true
 	}
+	out := clampListStarts(s)
+	// The tokenizer above reads <style>, <title> and the like as raw text,
+	// as it should in HTML, but inside <svg> or <math> the parser does
+	// not, and an <ol> there becomes a list the tokenizer never saw. Only
+	// the parser mautrix uses can say which lists there are.
+	return out, !parsedListStartBeyond(out, maxListStart)
+}
+
+// clampListStarts clamps the start of every <ol> tag the tokenizer reads.
+func clampListStarts(s string) string {
 	var out strings.Builder
 	out.Grow(len(s))
 	z := html.NewTokenizer(strings.NewReader(s))
@@ -50,6 +70,30 @@ func sanitizeHTML(s string) string {
 		}
 		out.WriteString(tok.String())
 	}
+}
+
+// parsedListStartBeyond reports whether html.Parse, which mautrix's
+// HTMLParser calls, makes an <ol> of s whose start it reads (strconv.Atoi,
+// as mautrix does) as beyond ±limit.
+func parsedListStartBeyond(s string, limit int) bool {
+	doc, err := html.Parse(strings.NewReader(s))
+	if err != nil {
+		return true
+	}
+	for n := range doc.Descendants() {
+		if n.Type != html.ElementNode || n.Data != "ol" {
+			continue
+		}
+		for _, a := range n.Attr {
+			if a.Key != "start" {
+				continue
+			}
+			if start, _ := strconv.Atoi(a.Val); start > limit || start < -limit {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // clampStart clamps the start attribute in attrs and reports whether it

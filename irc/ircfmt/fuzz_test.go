@@ -86,6 +86,7 @@ var htmlSeeds = []string{
 	`<span data-mx-spoiler="r">s</span><img alt=":e:" data-mx-emoticon>`, "<h1>t</h1><hr><table><tr><td>c</td></tr></table>",
 	strings.Repeat("<div><b>", 60) + "deep", "<mx-reply>unclosed", "<ol start=-9223372036854775808><li>a</li><li>b</li></ol>",
 	"\u3000<b>\u3000x\u2028</b>", "<pre>\t\ta\n\n\tb</pre>",
+	`<svg><style><ol start="-9223372036854775808"><li>x</li></ol></style></svg>`,
 }
 
 // FuzzMatrixToIRC checks: no panic; no CR, LF or NUL in any line; valid

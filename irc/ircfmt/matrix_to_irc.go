@@ -316,6 +316,9 @@ func htmlToIRC(s string, opts *Options) ([]string, bool) {
 	}
 	if needsPrepass(s) {
 		s = prepass(s)
+		if parsedListStartBeyond(s, maxListStart) {
+			return nil, hadReply // the plain body goes instead
+		}
 	}
 	ctx := format.NewContext(context.Background())
 	ctx.ReturnData[optionsKey] = opts

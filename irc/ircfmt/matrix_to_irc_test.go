@@ -76,6 +76,9 @@ func TestMatrixToIRC(t *testing.T) {
 		{"nested list", "", "<ul><li>a<ul><li>b</li></ul></li></ul>", Options{}, []string{"* a", "  * b"}},
 		{"huge list start", "", `<ol start="9223372036854775807"><li>a</li><li>b</li></ol>`, Options{}, []string{"1000000000. a", "1000000001. b"}},
 		{"huge negative list start", "", `<ol start="-9223372036854775808"><li>a</li><li>b</li></ol>`, Options{}, []string{"-1000000000. a", "-999999999. b"}},
+		// The prepass reads <style> as raw text; inside <svg> the parser
+		// does not, and the <ol> is a list the prepass never clamped.
+		{"huge list start in foreign content", "plain", `<svg><style><ol start="-9223372036854775808"><li>x</li></ol></style></svg>`, Options{}, []string{"plain"}},
 		{"blockquote", "", "<blockquote><p>quoted <i>text</i></p><p>more</p></blockquote><p>reply</p>", Options{}, []string{"> quoted \x1dtext\x0f", "> more", "reply"}},
 		{"nested blockquote", "", "<blockquote>a<blockquote>b</blockquote></blockquote>", Options{}, []string{"> a", "> > b"}},
 		{"quoted text", "", "<blockquote>&gt;</blockquote><p>&gt; x</p>", Options{}, []string{"> >", "> x"}},
