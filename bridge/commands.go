@@ -25,13 +25,16 @@ type command struct {
 }
 
 type commandContext struct {
-	b     *Bridge
-	evt   *event.Event
-	user  id.UserID
-	room  id.RoomID
-	level network.Level
-	args  []string
-	raw   string
+	b    *Bridge
+	evt  *event.Event
+	user id.UserID
+	room id.RoomID
+	// inManagementRoom: the command came from the sender's management
+	// room, which no one else can read.
+	inManagementRoom bool
+	level            network.Level
+	args             []string
+	raw              string
 }
 
 func (c *commandContext) reply(markdown string) {
@@ -67,7 +70,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	} else if b.takeLoginInput(ctx, evt, body) {
 		return
 	}
-	c := &commandContext{b: b, evt: evt, user: evt.Sender, room: evt.RoomID, level: b.Level(evt.Sender)}
+	c := &commandContext{b: b, evt: evt, user: evt.Sender, room: evt.RoomID, inManagementRoom: !prefixed, level: b.Level(evt.Sender)}
 	if c.level == network.LevelNone {
 		c.reply("You are not allowed to use this bridge. Ask its administrator for access.")
 		return
@@ -305,6 +308,12 @@ func (b *Bridge) cmdLogin() *command {
 			if len(c.args) == 0 {
 				c.reply("Usage: " + b.loginSyntax())
 				return nil
+			}
+			if !c.inManagementRoom {
+				// A login shows codes that link an account and asks for
+				// passwords: others in the room could use the one, and
+				// in a portal the other would be bridged to the chat.
+				return network.UserErrorf("log in from your management room (your direct chat with me), where no one else can see the codes or what you type")
 			}
 			return b.startLoginFlow(ctx, c.user, c.room, network.NetworkID(strings.ToLower(c.args[0])), c.args[1:])
 		},

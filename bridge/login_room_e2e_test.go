@@ -1,0 +1,40 @@
+package bridge_test
+
+import (
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// TestLoginOnlyInTheManagementRoom: a login shows codes that link an
+// account and asks for passwords, so it runs only in the management room,
+// which no one else reads. Started in a portal, the password it asked for
+// was bridged to the remote chat; in a group room, everyone could read the
+// codes.
+func TestLoginOnlyInTheManagementRoom(t *testing.T) {
+	s := newScene(t, false)
+	portalRoom := s.openPortal(t, "hello")
+	group, err := s.alice.CreateRoom(s.h.Context(time.Minute), &mautrix.ReqCreateRoom{
+		Preset: "private_chat", Invite: []id.UserID{s.h.BotMXID, s.h.User("dave").UserID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.h.WaitForBotNotice(s.alice, group.RoomID, "not your management room")
+	for _, room := range []id.RoomID{portalRoom, group.RoomID} {
+		s.h.Command(s.alice, room, "!ferry login test carol", "log in from your management room")
+	}
+
+	// No login was started: one starts in the management room at once
+	// (a running one would refuse it), and the portal's next message is
+	// an ordinary one.
+	s.alice.SendText(t, portalRoom, "just a message")
+	if got := expectOut[*network.OutgoingMessage](t, s.cl).Content.Body; got != "just a message" {
+		t.Fatalf("the network got %q, want the message", got)
+	}
+	loginTest(t, s.h, s.tn, s.alice, s.mgmt, "carol")
+}
