@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime/debug"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -83,7 +84,11 @@ func (b *Bridge) route(in inbound, firstSeen bool) {
 		defer done()
 		defer func() {
 			if r := recover(); r != nil {
-				log.Error().Any("panic", r).Msg("Panic while handling event")
+				log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic while handling event")
+				if evt.Type == event.EventMessage {
+					// A command: its sender waits for an answer.
+					b.notice(ctx, evt.RoomID, "⚠️ That failed: an internal error (see the bridge log).")
+				}
 			}
 		}()
 		b.handleNonPortalEvent(ctx, evt, portal != nil)

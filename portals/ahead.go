@@ -145,6 +145,9 @@ func (p *Portal) goAhead(ctx context.Context, item *queueItem, key string, sende
 			if r := recover(); r != nil {
 				err = fmt.Errorf("panic while bridging: %v", r)
 				p.log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic in portal tail")
+				if item.matrix != nil {
+					p.reportPanic(ctx, item.matrix, err)
+				}
 			}
 			p.complete(ctx, item, err)
 			p.ahead.mu.Lock()

@@ -205,6 +205,11 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic while bridging: %v", r)
 			p.log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic in portal")
+			if item.matrix != nil {
+				// A failure is never silent: the sender hears of it as of
+				// any failed send.
+				p.reportPanic(ctx, item.matrix, err)
+			}
 		}
 		if item.tail == nil || err != nil {
 			p.complete(ctx, item, err)
@@ -225,6 +230,18 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 		p.startedMatrix(item.matrix)
 		p.handleMatrix(withLeft(log.WithContext(ctx), item), item.matrix, item.firstSeen)
 	}
+}
+
+// reportPanic tells the room that evt was not bridged because its
+// handling panicked. A panic in the report itself is only logged: it runs
+// where the first panic was caught, and nothing catches it there.
+func (p *Portal) reportPanic(ctx context.Context, evt *event.Event, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error().Any("panic", r).Msg("Panic while reporting a panic in the room")
+		}
+	}()
+	p.reportFailure(ctx, evt, err)
 }
 
 func (p *Portal) remoteLog(item *queueItem) zerolog.Logger {

@@ -143,6 +143,11 @@ func (c *Connector) Commands() []network.Command {
 			cmd.Reply("pong: " + strings.Join(names, ", "))
 			return nil
 		},
+	}, {
+		Name: "test panic", Description: "Panic, as a network's command with a bug would.", Level: network.LevelUser,
+		Handler: func(ctx context.Context, cmd *network.CommandEvent) error {
+			panic("test panic")
+		},
 	}}
 }
 
@@ -207,6 +212,9 @@ type Client struct {
 	Outbox chan any
 	// FailSends makes every send fail with a UserError carrying this text.
 	FailSends atomic.Pointer[string]
+	// PanicSends makes every send panic with this text, as a network with
+	// a bug would.
+	PanicSends atomic.Pointer[string]
 	// Confirm, when set, makes Send behave like a network whose server
 	// confirms sends later (IRC's echo): it places the message (see
 	// OutgoingMeta.Placed), puts it in the Outbox, and returns what
@@ -245,6 +253,9 @@ func (cl *Client) UserInfo(ctx context.Context, user network.UserID) (*network.U
 }
 
 func (cl *Client) fail() error {
+	if msg := cl.PanicSends.Load(); msg != nil {
+		panic(*msg)
+	}
 	if msg := cl.FailSends.Load(); msg != nil {
 		return network.UserErrorf("%s", *msg)
 	}
