@@ -25,10 +25,11 @@ type loginFlow struct {
 	user   id.UserID
 	room   id.RoomID
 	net    network.NetworkID
-	proc   network.LoginProcess
 	cancel context.CancelFunc
 
 	lock sync.Mutex
+	// proc is set once the network has started the login.
+	proc network.LoginProcess
 	// qrEvent is the image showing the current QR code; rotated codes
 	// replace it. shown lists events to redact when the flow ends.
 	qrEvent id.EventID
@@ -73,7 +74,11 @@ func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.Roo
 		b.endLoginFlow(flow)
 		return err
 	}
+	// Under the lock: a cancel from another room (another command queue)
+	// may read it meanwhile.
+	flow.lock.Lock()
 	flow.proc = proc
+	flow.lock.Unlock()
 	go b.runLoginFlow(zerolog.Ctx(ctx).WithContext(flowCtx), flow)
 	return nil
 }
@@ -95,8 +100,11 @@ func (b *Bridge) cancelLoginFlow(user id.UserID) bool {
 	if flow == nil {
 		return false
 	}
-	if flow.proc != nil {
-		flow.proc.Cancel()
+	flow.lock.Lock()
+	proc := flow.proc
+	flow.lock.Unlock()
+	if proc != nil {
+		proc.Cancel()
 	}
 	b.endLoginFlow(flow)
 	return true
