@@ -182,15 +182,17 @@ func (lr *lineReader) waitReadable() error {
 func (c *Conn) readLoop() {
 	defer c.exit()
 	for !c.readEnded {
-		switch qa := c.quitAt.Load(); {
-		case qa != 0:
-			c.nc.SetReadDeadline(time.Unix(0, qa))
-		case !c.pinged:
-			c.nc.SetReadDeadline(time.Now().Add(c.set.Value().idle))
-		}
-		err := c.lr.fill(c.nc)
-		if err == nil && !c.lr.hasLine() {
-			continue // part of a line: read on
+		// Registration stops reading at the end of the MOTD, so lines
+		// that came in the same read (a bouncer's JOIN burst, a PM) are
+		// already buffered: hand them over now, not after the next data,
+		// which on a quiet connection is the keepalive.
+		var err error
+		if !c.lr.hasLine() {
+			c.setReadDeadline()
+			err = c.lr.fill(c.nc)
+			if err == nil && !c.lr.hasLine() {
+				continue // part of a line: read on
+			}
 		}
 		// The reader waits, so lines are handled in order, never
 		// concurrently, and nothing more is read while the handler runs.
@@ -200,7 +202,20 @@ func (c *Conn) readLoop() {
 	}
 }
 
-// afterRead handles the lines fill read, or its error, for readLoop.
+// setReadDeadline bounds the next read: by the end of a QUIT's wait for
+// the server to hang up, or by the idle time after which a keepalive PING
+// goes out (unless one is out already, whose own deadline stands).
+func (c *Conn) setReadDeadline() {
+	switch qa := c.quitAt.Load(); {
+	case qa != 0:
+		c.nc.SetReadDeadline(time.Unix(0, qa))
+	case !c.pinged:
+		c.nc.SetReadDeadline(time.Now().Add(c.set.Value().idle))
+	}
+}
+
+// afterRead handles the lines buffered (by fill, or left by registration),
+// or fill's error, for readLoop.
 func (c *Conn) afterRead(err error) {
 	defer c.handling.Done()
 	if err != nil {

@@ -452,3 +452,39 @@ func TestCapsSharedCopyOnWrite(t *testing.T) {
 		t.Errorf("b: caps %q changed with a's, want %q", b.Caps(), want)
 	}
 }
+
+// Lines that arrive in the same read as the end of the MOTD are left in
+// the buffer by registration; the reader must hand them over at once,
+// once each and in order, not hold them until the next data (on a quiet
+// connection the keepalive, IdleTimeout later).
+func TestLinesReadWithEndOfMOTDAreDeliveredAtOnce(t *testing.T) {
+	s := newFakeServer(t)
+	rec := &recorder{}
+	ch := dialAsync(Config{Addr: s.addr(), Nick: "ferry", Handler: rec.handle})
+	fc := s.accept(t)
+	fc.expect("CAP LS 302")
+	fc.expect("NICK ferry")
+	fc.expectMsg() // USER
+	fc.send(":irc.test CAP * LS :")
+	fc.expect("CAP END")
+	// One write: greeting, end of MOTD, then what a bouncer or a quick
+	// correspondent sends straight after.
+	fc.send(":irc.test 001 ferry :Welcome ferry!u@h\r\n" +
+		":irc.test 422 ferry :No MOTD\r\n" +
+		":bob!b@h PRIVMSG ferry :are you there?\r\n" +
+		":ferry!u@h JOIN #chan")
+	c, err := waitDial(t, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shut(c, fc)
+	want := []string{"001", "422", "PRIVMSG", "JOIN"}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && len(rec.commands()) < len(want) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // room for a duplicate to show
+	if got := rec.commands(); !slices.Equal(got, want) {
+		t.Fatalf("handler got %v, want %v without further data from the server", got, want)
+	}
+}
