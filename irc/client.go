@@ -67,6 +67,7 @@ type Client struct {
 	batches  map[string]string        // open batch reference -> type; nil until one opens
 	split    splitHold                // leaves held during a netsplit
 	regain   *regainTimer             // while the wanted nick is not ours (regain.go)
+	hold     lineHold                 // lines from a connection not yet published (see receive)
 	stopped  bool
 	cancel   context.CancelFunc // the connection loop's current round's, while it dials or backs off
 	done     chan struct{}      // the running connection loop's (see run); nil when none runs

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"gopkg.in/irc.v4"
@@ -241,17 +242,20 @@ func (cl *Client) dial(ctx context.Context) (*ircconn.Conn, error) {
 		RealName: string(user),
 		Rate:     cl.cfg.Flood.Rate, Burst: cl.cfg.Flood.Burst, Unlimited: cl.cfg.Flood.Unlimited,
 		Caps:    wantedCaps,
-		Handler: cl.handle,
+		Handler: cl.receive,
 		Logger:  cl.log,
 	}
 	if cl.cfg.SASL && meta.SASLAccount != "" {
 		cfg.SASL = ircconn.SASL{Mechanism: "PLAIN", Username: meta.SASLAccount, Password: saslPassword, Required: true}
 	}
+	cl.hold.start()
 	conn, err := ircconn.Dial(ctx, cfg)
 	if err != nil {
+		cl.hold.drop()
 		return nil, err
 	}
 	if ctx.Err() != nil {
+		cl.hold.drop()
 		_ = conn.Close("Ferry bridge disconnecting")
 		return nil, ctx.Err()
 	}
@@ -259,28 +263,19 @@ func (cl *Client) dial(ctx context.Context) (*ircconn.Conn, error) {
 }
 
 // onConnected records the connection and rejoins the login's channels.
+// The connection is published, and the lines held meanwhile handled,
+// before anything that does I/O (saving the login is a database write):
+// until then the reader's lines are held, and a PM or a bouncer's JOIN
+// burst would wait behind it.
 func (cl *Client) onConnected(conn *ircconn.Conn) {
 	is := conn.ISupport()
-	cl.lock.Lock()
-	savedCM := cl.meta.CaseMapping
-	cl.lock.Unlock()
-	if cl.c.learnNetwork(cl.netName, is.CaseMapping, is.ChanTypes) || savedCM != string(is.CaseMapping) {
+	// The casemapping first: handling a line folds names with it.
+	learned := cl.c.learnNetwork(cl.netName, is.CaseMapping, is.ChanTypes)
+	channels, wanted, savedCM := cl.publish(conn)
+	cl.handleHeld()
+	if learned || savedCM != string(is.CaseMapping) {
 		cl.saveMeta(func(m *loginMeta) { m.CaseMapping = string(is.CaseMapping) })
 	}
-	cl.lock.Lock()
-	cl.conn = conn
-	cl.nick = conn.Nick()
-	clear(cl.channels)
-	clear(cl.pending)
-	clear(cl.parting)
-	clear(cl.batches)
-	channels := make([]savedChannel, 0, len(cl.meta.Channels))
-	for folded, ch := range cl.meta.Channels {
-		cl.pending[folded] = true
-		channels = append(channels, ch)
-	}
-	wanted := cl.meta.Nick
-	cl.lock.Unlock()
 	cl.followNick(conn.Nick())
 	if !is.Equal(conn.Nick(), wanted) {
 		cl.log.Info().Str("nick", conn.Nick()).Str("wanted", wanted).Msg("Connected with a fallback nick; will try to regain ours")
@@ -288,6 +283,105 @@ func (cl *Client) onConnected(conn *ircconn.Conn) {
 	cl.armRegain(conn)
 	for _, ch := range channels {
 		cl.sendJoin(conn, ch.Name, ch.Key)
+	}
+}
+
+// publish makes conn the login's connection, with a fresh per-connection
+// state and the saved channels pending; it returns those channels, the
+// wanted nick and the casemapping saved with the login.
+func (cl *Client) publish(conn *ircconn.Conn) (channels []savedChannel, wanted, savedCM string) {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	cl.conn = conn
+	cl.nick = conn.Nick()
+	clear(cl.channels)
+	clear(cl.pending)
+	clear(cl.parting)
+	clear(cl.batches)
+	channels = make([]savedChannel, 0, len(cl.meta.Channels))
+	for folded, ch := range cl.meta.Channels {
+		cl.pending[folded] = true
+		channels = append(channels, ch)
+	}
+	return channels, cl.meta.Nick, cl.meta.CaseMapping
+}
+
+// handleHeld handles the lines held until the connection was published.
+func (cl *Client) handleHeld() {
+	if dropped := cl.hold.release(cl.handle); dropped > 0 {
+		cl.log.Warn().Int("dropped", dropped).Int("kept", maxHeldLines).Msg("IRC lines received before the connection was ready were dropped")
+	}
+}
+
+// maxHeldLines bounds the lines held for a connection not yet published:
+// a greeting, its MOTD and a bouncer's burst fit many times over.
+const maxHeldLines = 10000
+
+// lineHold keeps the lines a new connection hands over until the login
+// has published it (onConnected). ircconn starts reading when Dial
+// returns, and hands over at once what came with the end of the MOTD (a
+// bouncer's JOINs, a PM); handled before the connection and our nick are
+// set, they would be dropped or not taken as ours. Holding rather than
+// blocking keeps the reader free: Dial's own goroutine delivers the
+// greeting, and it must not wait for what runs after Dial.
+type lineHold struct {
+	// mu is held while a line is handled, by the reader or by release,
+	// so that lines are handled in order and never concurrently.
+	mu sync.Mutex
+	// held is set only while holding: every login has a lineHold, and
+	// a connected one needs no more of it than this pointer.
+	held *heldLines
+}
+
+type heldLines struct {
+	msgs    []*irc.Message
+	dropped int // lines over maxHeldLines
+}
+
+// start holds the lines of the connection about to be dialled.
+func (h *lineHold) start() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = &heldLines{}
+}
+
+// drop stops holding and forgets what was held: the connection is not
+// going to be used.
+func (h *lineHold) drop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = nil
+}
+
+// release hands the held lines to handle, in order, then lets the reader
+// hand over its lines directly; it returns how many were dropped.
+func (h *lineHold) release(handle func(*irc.Message)) (dropped int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held == nil {
+		return 0
+	}
+	for _, msg := range h.held.msgs {
+		handle(msg)
+	}
+	dropped = h.held.dropped
+	h.held = nil
+	return dropped
+}
+
+// receive is ircconn's Handler: it handles msg, or holds it while the
+// connection is not yet published (lineHold).
+func (cl *Client) receive(msg *irc.Message) {
+	h := &cl.hold
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.held == nil:
+		cl.handle(msg)
+	case len(h.held.msgs) < maxHeldLines:
+		h.held.msgs = append(h.held.msgs, msg)
+	default:
+		h.held.dropped++
 	}
 }
 

@@ -2,10 +2,13 @@ package irc
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -217,4 +220,138 @@ func TestRegainOnlyWhileNeeded(t *testing.T) {
 		}
 	}
 	disconnect(t, cl)
+}
+
+// greetingServer is a one-connection IRC server that answers USER with
+// greeting, each element one write (lines joined by CRLF), pausing pause
+// between writes; it ignores everything else.
+func greetingServer(t *testing.T, pause time.Duration, greeting ...string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(20 * time.Second))
+		br := bufio.NewReader(nc)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if !strings.HasPrefix(line, "USER") {
+				continue
+			}
+			for i, w := range greeting {
+				if i > 0 {
+					time.Sleep(pause)
+				}
+				_, _ = nc.Write([]byte(w + "\r\n"))
+			}
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// slowHost is a fakeHost whose SaveLogin (a database write) and report
+// of the connected state take a while.
+type slowHost struct {
+	fakeHost
+	saveDelay, connectedDelay time.Duration
+}
+
+func (h *slowHost) SaveLogin(context.Context, *network.Login) error {
+	time.Sleep(h.saveDelay)
+	return nil
+}
+
+func (h *slowHost) ReportState(_ network.LoginID, st network.State) {
+	if st.Kind == network.StateConnected {
+		time.Sleep(h.connectedDelay)
+	}
+}
+
+// connectSlowly connects a login "alice" (in #saved, with a PM with
+// bob!b@h already, so that his PMs need no save) through host to addr.
+func connectSlowly(t *testing.T, host *slowHost, addr string) *Client {
+	t.Helper()
+	c := New()
+	c.host = host
+	t.Cleanup(c.cancel)
+	login := &network.Login{ID: "test/@alice:ex.org", User: "@alice:ex.org"}
+	yes := true
+	meta := loginMeta{Network: "test", Nick: "alice", Channels: map[string]savedChannel{"#saved": {Name: "#saved"}},
+		PMs: map[string]pmPeer{"bob": {Ident: "h:b@h"}}}
+	cl := newClient(c, &NetworkConfig{Address: addr, PMFromStrangers: &yes, Flood: FloodConfig{Unlimited: true}}, login, meta)
+	c.clients[login.ID] = cl
+	cl.Connect(context.Background())
+	t.Cleanup(cl.Disconnect)
+	return cl
+}
+
+// waitForPM waits up to within for host to be handed a bridged message.
+func waitForPM(t *testing.T, host *slowHost, within time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		for _, evt := range host.take() {
+			if _, ok := evt.(*network.Message); ok {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s was not bridged within %v", what, within)
+}
+
+// A PM that arrives while onConnected saves the casemapping it has just
+// learned (a database write) finds the connection published and is
+// bridged at once: not dropped for want of a connection, nor held until
+// the write is done.
+func TestPMArrivingWhileLoginIsSavedIsBridged(t *testing.T) {
+	addr := greetingServer(t, 100*time.Millisecond,
+		":srv 001 alice :Welcome alice!alice@host\r\n:srv 005 alice CHANTYPES=# CASEMAPPING=ascii :are supported\r\n:srv 422 alice :No MOTD",
+		":bob!b@h PRIVMSG alice :hello right after connect")
+	host := &slowHost{saveDelay: 1500 * time.Millisecond}
+	connectSlowly(t, host, addr)
+	waitForPM(t, host, time.Second, "the PM that arrived while the login was being saved")
+}
+
+// Lines that come in the same read as the end of the MOTD are handed over
+// by the reader at once, before the connection loop has published the
+// connection (here: while the connected state is being reported). They
+// are held until it has, not handled without a connection or a nick: the
+// PM is bridged, and the bouncer's JOIN of a saved channel is taken as
+// ours.
+func TestLinesBeforeConnectionIsPublishedAreHeld(t *testing.T) {
+	addr := greetingServer(t, 0,
+		":srv 001 alice :Welcome alice!alice@host\r\n:srv 005 alice CHANTYPES=# CASEMAPPING=ascii :are supported\r\n:srv 422 alice :No MOTD\r\n"+
+			":alice!alice@host JOIN #saved\r\n:bob!b@h PRIVMSG alice :hello in the same read")
+	host := &slowHost{connectedDelay: 300 * time.Millisecond}
+	cl := connectSlowly(t, host, addr)
+	waitForPM(t, host, 3*time.Second, "the PM read with the end of the MOTD")
+	if !cl.inChannel("#saved") {
+		t.Fatal("the JOIN of #saved read with the end of the MOTD was not taken as ours")
+	}
+}
+
+// A message that finds the login without a connection is dropped with a
+// log line, not silently.
+func TestMessageWithoutConnectionIsLogged(t *testing.T) {
+	cl, host := channelClient(t, "bob")
+	var buf strings.Builder
+	cl.log = zerolog.New(&buf)
+	cl.handle(line(t, ":bob!b@h PRIVMSG #c :hello"))
+	if evts := host.take(); len(evts) != 0 {
+		t.Fatalf("bridged without a connection: %v", evts)
+	}
+	if !strings.Contains(buf.String(), "no connection") || !strings.Contains(buf.String(), `"source":"bob"`) {
+		t.Fatalf("no log line saying why the message was dropped: %q", buf.String())
+	}
 }

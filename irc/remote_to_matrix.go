@@ -56,6 +56,10 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	var members map[string]bool // who may be mentioned (casefolded)
 	conn := cl.currentConn()
 	if conn == nil {
+		// Lines are held until the connection is published (lineHold),
+		// so this should not happen; if it does, say so.
+		cl.log.Warn().Str("command", msg.Command).Str("source", source).Str("target", target).
+			Msg("IRC message dropped: the login has no connection")
 		return
 	}
 	_, channel := conn.ISupport().SplitStatusMsg(target)
@@ -93,6 +97,8 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		channel = target
 		members = map[string]bool{cl.fold(target): true, cl.fold(source): true}
 	} else {
+		cl.log.Debug().Str("command", msg.Command).Str("source", source).Str("target", target).
+			Msg("IRC message dropped: neither to a channel nor to us")
 		return
 	}
 	body, html := ircfmt.IRCToMatrix(text)
