@@ -454,6 +454,8 @@ func (cl *Client) handle(msg *irc.Message) {
 		cl.handleChannelModeIs(msg)
 	case "403", "405", "471", "473", "474", "475", "476", "477", "489":
 		cl.handleJoinError(msg)
+	case "401", "404", "442", "482":
+		cl.handleRefusal(msg)
 	}
 }
 

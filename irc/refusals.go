@@ -1,0 +1,82 @@
+package irc
+
+import (
+	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// handleRefusal acts on the server refusing something Ferry sent for the
+// Matrix user: 401 ERR_NOSUCHNICK (a PM to a nick that left), 404
+// ERR_CANNOTSENDTOCHAN (+m, +b, +n...), 442 ERR_NOTONCHANNEL and 482
+// ERR_CHANOPRIVSNEEDED (a TOPIC, MODE or KICK). Without labeled-response
+// nothing else hears of it: the message or change is lost on IRC while
+// Matrix shows it sent, so the affected room is told with a notice.
+func (cl *Client) handleRefusal(msg *irc.Message) {
+	// <numeric> <me> <target> :<reason>
+	if len(msg.Params) < 3 {
+		return
+	}
+	target, reason := msg.Params[1], msg.Params[len(msg.Params)-1]
+	if cl.isLabeledReply(msg) {
+		// The labeled sender receives this reply too and reports the
+		// failure to Matrix itself: a notice would say it twice.
+		cl.log.Debug().Str("numeric", msg.Command).Str("target", target).Str("reason", reason).
+			Msg("IRC server refused a labeled command")
+		return
+	}
+	cl.log.Warn().Str("numeric", msg.Command).Str("target", target).Str("reason", reason).
+		Msg("IRC server refused a command sent for the user")
+	portal, sender, text, ok := cl.refusalNotice(msg, target, reason)
+	if !ok {
+		return
+	}
+	ts := cl.msgTime(msg)
+	cl.queue(&network.Message{
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: sender}, Timestamp: ts},
+		// Hashed like a message without msgid, so that the same refusal
+		// repeated within the window (one per line of a multi-line
+		// message) is one notice: the core skips an ID it has bridged.
+		ID:    messageID(cl.netName, cl.cm(), target, cl.currentNick(), msg.Command+" "+reason, "", ts, false, ts),
+		Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgNotice, Body: text}}},
+	})
+}
+
+// refusalNotice is where a refusal of target is told, by whom, and what:
+// a channel's portal, by the server that refused (a name with a dot, so
+// never a nick's ghost); a nick's PM portal, by that nick. ok is false
+// when no room is concerned.
+func (cl *Client) refusalNotice(msg *irc.Message, target, reason string) (portal network.PortalKey, sender network.UserID, text string, ok bool) {
+	me := cl.currentNick()
+	if cl.isChannelName(target) {
+		if msg.Command == "442" && cl.isParting(target) {
+			return portal, "", "", false // our PART crossed the channel's end: nothing lost
+		}
+		server := "server"
+		if msg.Prefix != nil && msg.Prefix.Name != "" {
+			server = msg.Prefix.Name
+		}
+		text = "⚠️ The IRC server refused " + me + "'s message or change in " + target + ": " + reason
+		return cl.channelKey(target), cl.userID(server), text, true
+	}
+	if msg.Command != "401" && msg.Command != "404" {
+		return portal, "", "", false
+	}
+	text = "⚠️ " + target + " is not reachable on " + cl.netName + " (" + reason + "): what was sent to them did not arrive."
+	return cl.currentPMKey(target), cl.userID(target), text, true
+}
+
+// isLabeledReply reports whether msg answers one of our labeled commands:
+// it carries a label, or sits in a labeled-response batch.
+func (cl *Client) isLabeledReply(msg *irc.Message) bool {
+	return msg.Tags["label"] != "" || cl.inBatchOf(msg, "labeled-response")
+}
+
+// isParting reports whether we sent PART for channel.
+func (cl *Client) isParting(channel string) bool {
+	folded := cl.fold(channel)
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	return cl.parting[folded]
+}
