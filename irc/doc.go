@@ -27,6 +27,10 @@
 //     homeserver links need a Matrix account). Without
 //     appservice.public_address, files are "[file: <name>]" and long
 //     messages are split.
+//   - A Matrix message's outcome (matrix_to_remote.go): with echo-message
+//     and labeled-response its ID is the msgid of the server's echo, and a
+//     labeled refusal (an error numeric such as 404 or 401, or FAIL) fails
+//     Send with a UserError in the server's words, for the relay bot too.
 //   - Nick mentions become pills (mentions.go): a whole run of nick
 //     characters, or one in brackets/backquotes, that casefolds to the
 //     nick of someone in the chat (at least 2 characters); Ferry users link

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -258,14 +259,13 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 				// pretend it was delivered.
 				return nil, &network.UserError{Message: "the connection to " + cl.netName + " dropped before the server confirmed the message; it was probably not sent", Err: reply.Err}
 			}
-			for _, m := range reply.Messages {
-				if msgid := m.Tags["msgid"]; msgid != "" && (m.Command == "PRIVMSG" || m.Command == "NOTICE") {
-					result.ID = network.MessageID("id:" + msgid)
-					if t, ok := ircconn.MessageTime(m); ok {
-						result.Timestamp = t
-					}
-					break
+			if echoed := echoOf(reply.Messages); echoed != nil {
+				result.ID = network.MessageID("id:" + echoed.Tags["msgid"])
+				if t, ok := ircconn.MessageTime(echoed); ok {
+					result.Timestamp = t
 				}
+			} else if refused := refusalIn(reply.Messages); refused != nil {
+				return nil, cl.refusedError(refused)
 			}
 		case <-timer.C:
 		case <-ctx.Done():
@@ -275,6 +275,54 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 		result.ID = newFerryID()
 	}
 	return result, nil
+}
+
+// echoOf is the echo of our line in a labeled reply: the PRIVMSG or
+// NOTICE carrying the server's msgid; nil if there is none.
+func echoOf(reply []*irc.Message) *irc.Message {
+	for _, m := range reply {
+		if m.Tags["msgid"] != "" && (m.Command == "PRIVMSG" || m.Command == "NOTICE") {
+			return m
+		}
+	}
+	return nil
+}
+
+// refusalIn is the server's refusal in a labeled reply to a chat line: an
+// error numeric (4xx and 5xx: 404 cannot send to channel, 401 no such
+// nick, 412...) or a FAIL standard reply; nil if the reply has none. It is
+// only asked when the reply holds no echo: an echoed line was delivered,
+// and calling it refused would make the user send it twice.
+func refusalIn(reply []*irc.Message) *irc.Message {
+	for _, m := range reply {
+		if m.Command == "FAIL" || isErrorNumeric(m.Command) {
+			return m
+		}
+	}
+	return nil
+}
+
+// isErrorNumeric reports whether command is a numeric in the 400-599
+// range, where servers put their ERR_ replies.
+func isErrorNumeric(command string) bool {
+	return len(command) == 3 && (command[0] == '4' || command[0] == '5') &&
+		command[1] >= '0' && command[1] <= '9' && command[2] >= '0' && command[2] <= '9'
+}
+
+// errRefused is the cause of the UserError for a line the server refused.
+var errRefused = errors.New("refused by the server")
+
+// refusedError tells the Matrix sender, in the server's own words, that
+// the server did not take the message (the core reports it in the room).
+func (cl *Client) refusedError(refusal *irc.Message) error {
+	reason := strings.TrimSpace(stripControl(refusal.Trailing()))
+	if reason == "" {
+		reason = refusal.Command
+	}
+	return &network.UserError{
+		Message: cl.netName + " refused the message: " + reason,
+		Err:     fmt.Errorf("%w: %s %s", errRefused, refusal.Command, strings.Join(refusal.Params, " ")),
+	}
 }
 
 func newFerryID() network.MessageID {

@@ -93,3 +93,89 @@ func TestSendDroppedBeforeEcho(t *testing.T) {
 		t.Errorf("a send lost with the connection gave %v", err)
 	}
 }
+
+// TestSendRefusedByServerIsReportedInItsWords: with labeled-response, a
+// line the server refuses (an error numeric or FAIL as the labeled reply,
+// alone or in a labeled batch) fails Send with a UserError carrying the
+// server's reason, for the user's own connection and for the relay bot's.
+func TestSendRefusedByServerIsReportedInItsWords(t *testing.T) {
+	cases := []struct {
+		name    string
+		portal  network.PortalKey
+		relayed bool
+		refuse  func(label string) []string
+		reason  string
+	}{
+		{
+			name:   "404 to a moderated channel",
+			portal: network.PortalKey{Network: NetworkID, Chat: "test/#c"},
+			refuse: func(label string) []string {
+				return []string{"@label=" + label + " :srv 404 alice #c :Cannot send to channel (+m)"}
+			},
+			reason: "Cannot send to channel (+m)",
+		},
+		{
+			name:   "401 to a nick that left",
+			portal: network.PortalKey{Network: NetworkID, Chat: "test/bob", Receiver: "test/@alice:ex.org"},
+			refuse: func(label string) []string {
+				return []string{"@label=" + label + " :srv 401 alice bob :No such nick/channel"}
+			},
+			reason: "No such nick/channel",
+		},
+		{
+			name:   "FAIL standard reply",
+			portal: network.PortalKey{Network: NetworkID, Chat: "test/#c"},
+			refuse: func(label string) []string {
+				return []string{"@label=" + label + " :srv FAIL PRIVMSG SPAM_FILTERED #c :Your message looks like spam"}
+			},
+			reason: "Your message looks like spam",
+		},
+		{
+			name:   "error numeric in a labeled batch",
+			portal: network.PortalKey{Network: NetworkID, Chat: "test/#c"},
+			refuse: func(label string) []string {
+				return []string{
+					"@label=" + label + " :srv BATCH +r labeled-response",
+					"@batch=r :srv 489 alice #c :You are not allowed to speak here",
+					":srv BATCH -r",
+				}
+			},
+			reason: "You are not allowed to speak here",
+		},
+		{
+			name:    "404 to the relay bot",
+			portal:  network.PortalKey{Network: NetworkID, Chat: "test/#c"},
+			relayed: true,
+			refuse: func(label string) []string {
+				return []string{"@label=" + label + " :srv 404 alice #c :Cannot send to channel (+m)"}
+			},
+			reason: "Cannot send to channel (+m)",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := scriptedServer(t, "echo-message labeled-response batch message-tags", func(line string, peer *scriptedPeer) {
+				if strings.Contains(line, " PRIVMSG ") || strings.HasPrefix(line, "PRIVMSG ") {
+					for _, l := range tc.refuse(labelOf(line)) {
+						peer.write(l)
+					}
+				}
+			})
+			cl, _, conn := clientOn(t, addr)
+			msg := textTo(tc.portal.Chat, "hello")
+			msg.Portal = tc.portal
+			if tc.relayed {
+				relayThrough(cl, conn)
+				msg.Sender, msg.Relay = "@dave:ex.org", &network.RelaySender{DisplayName: "dave"}
+			}
+			_, err := cl.Send(context.Background(), msg)
+			var ue *network.UserError
+			if !errors.As(err, &ue) {
+				t.Fatalf("the server refused the message, but Send gave %v", err)
+			}
+			if !strings.Contains(ue.Message, "refused") || !strings.Contains(ue.Message, tc.reason) {
+				t.Errorf("the user is told %q, want the server's reason %q", ue.Message, tc.reason)
+			}
+		})
+	}
+}
