@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"gopkg.in/irc.v4"
 
@@ -150,14 +149,7 @@ func (c *Connector) cmdNick(ctx context.Context, cmd *network.CommandEvent) erro
 	if err != nil {
 		return err
 	}
-	timer := time.NewTimer(echoTimeout)
-	defer timer.Stop()
-	var reply ircconn.LabeledReply
-	select {
-	case reply = <-ch:
-	case <-timer.C:
-	case <-ctx.Done():
-	}
+	reply, _ := awaitLabeled(ctx, conn, ch) // no reply: "Asked ..."
 	cmd.Reply(nickAnswer(cl, reply, nick, previous))
 	return nil
 }
@@ -270,6 +262,7 @@ func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) err
 		}
 		cmd.Reply(b.String())
 	case <-ctx.Done():
+		conn.Abandon(ch) // or an unanswered WHOIS holds its label for good
 		return ctx.Err()
 	}
 	return nil

@@ -23,6 +23,29 @@ import (
 // echo-message and labeled-response), whose msgid becomes the message ID.
 var echoTimeout = 10 * time.Second
 
+// awaitLabeled waits up to echoTimeout, or until ctx ends, for the
+// labeled reply on ch; ok is false when none came. On giving up it
+// abandons the label: a line the server never answers would otherwise
+// stay pending in the Conn, and enough of them make every later labeled
+// send fail with ErrTooManyPending until a reconnect.
+func awaitLabeled(ctx context.Context, conn *ircconn.Conn, ch <-chan ircconn.LabeledReply) (reply ircconn.LabeledReply, ok bool) {
+	timer := time.NewTimer(echoTimeout)
+	defer timer.Stop()
+	select {
+	case reply = <-ch:
+		return reply, true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	conn.Abandon(ch)
+	select {
+	case reply = <-ch: // answered just before it was abandoned
+		return reply, true
+	default:
+		return ircconn.LabeledReply{}, false
+	}
+}
+
 // target is the IRC target of a portal: a channel or a nick.
 func (cl *Client) target(portal network.PortalKey) (string, error) {
 	netName, rest, ok := splitNet(string(portal.Chat))
@@ -243,16 +266,16 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 			if i == 0 {
 				return nil, &network.UserError{Message: "could not send to " + cl.netName, Err: err}
 			}
+			if echo != nil {
+				conn.Abandon(echo) // nobody will wait for it
+			}
 			return nil, &network.UserError{Message: "only part of the message reached " + cl.netName, Err: err}
 		}
 	}
 	step()
 	result := &network.SendResult{Timestamp: time.Now()}
 	if echo != nil {
-		timer := time.NewTimer(echoTimeout)
-		defer timer.Stop()
-		select {
-		case reply := <-echo:
+		if reply, ok := awaitLabeled(ctx, conn, echo); ok {
 			if reply.Err != nil {
 				// The connection ended (or the target was purged) before
 				// the server confirmed the line: say so rather than
@@ -267,8 +290,6 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 			} else if refused := refusalIn(reply.Messages); refused != nil {
 				return nil, cl.refusedError(refused)
 			}
-		case <-timer.C:
-		case <-ctx.Done():
 		}
 	}
 	if result.ID == "" {

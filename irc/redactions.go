@@ -61,20 +61,17 @@ func (cl *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) erro
 	if err != nil {
 		return &network.UserError{Message: "could not send the deletion to " + cl.netName, Err: err}
 	}
-	timer := time.NewTimer(echoTimeout)
-	defer timer.Stop()
-	select {
-	case reply := <-ch:
-		if reply.Err != nil {
-			return &network.UserError{Message: "the connection to " + cl.netName + " dropped before the server confirmed the deletion", Err: reply.Err}
+	reply, ok := awaitLabeled(ctx, conn, ch)
+	if !ok {
+		return nil
+	}
+	if reply.Err != nil {
+		return &network.UserError{Message: "the connection to " + cl.netName + " dropped before the server confirmed the deletion", Err: reply.Err}
+	}
+	for _, m := range reply.Messages {
+		if m.Command == "FAIL" && m.Param(0) == "REDACT" {
+			return network.UserErrorf("%s refused to delete the message: %s", cl.netName, stripControl(m.Param(len(m.Params)-1)))
 		}
-		for _, m := range reply.Messages {
-			if m.Command == "FAIL" && m.Param(0) == "REDACT" {
-				return network.UserErrorf("%s refused to delete the message: %s", cl.netName, stripControl(m.Param(len(m.Params)-1)))
-			}
-		}
-	case <-timer.C:
-	case <-ctx.Done():
 	}
 	return nil
 }

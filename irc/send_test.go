@@ -179,3 +179,20 @@ func TestSendRefusedByServerIsReportedInItsWords(t *testing.T) {
 		})
 	}
 }
+
+// TestUnansweredLabeledSendsDoNotBlockLaterSends: a server (or bouncer)
+// that never answers some labeled lines, a filtered message say, must not
+// use up the Conn's pending labels: more such sends than the bound (128)
+// all go out, each giving up on its echo after echoTimeout.
+func TestUnansweredLabeledSendsDoNotBlockLaterSends(t *testing.T) {
+	old := echoTimeout
+	echoTimeout = time.Millisecond
+	defer func() { echoTimeout = old }()
+	addr := scriptedServer(t, "echo-message labeled-response batch", func(string, *scriptedPeer) {})
+	cl, _, _ := clientOn(t, addr)
+	for i := 0; i < 200; i++ {
+		if _, err := cl.Send(context.Background(), textTo("test/#c", "hello")); err != nil {
+			t.Fatalf("send %d failed: %v", i, err)
+		}
+	}
+}

@@ -420,3 +420,36 @@ func TestAfterDone(t *testing.T) {
 		t.Fatal("registered after the end, it did not run")
 	}
 }
+
+// TestAbandonFreesTheLabel: a caller that gives up on a labeled reply
+// frees its label, so unanswered lines do not use up the pending bound,
+// and a late reply to it goes to the Handler alone.
+func TestAbandonFreesTheLabel(t *testing.T) {
+	s := newFakeServer(t)
+	handled := make(chan *irc.Message, 1)
+	c, fc := mustDial(t, s, Config{Nick: "ferry", Unlimited: true, Handler: func(m *irc.Message) {
+		if m.Command == "PRIVMSG" {
+			handled <- m
+		}
+	}}, "labeled-response echo-message")
+	var firstLabel string
+	for i := 0; i < maxPendingLabels+1; i++ {
+		reply, err := c.SendLabeled(msg("PRIVMSG", "#a", "unanswered"))
+		if err != nil {
+			t.Fatalf("labeled send %d after abandoning the earlier ones: %v", i, err)
+		}
+		if label := fc.expectMsg().Tags["label"]; i == 0 {
+			firstLabel = label
+		}
+		c.Abandon(reply)
+	}
+	fc.send("@label=" + firstLabel + ";msgid=late :ferry!u@h PRIVMSG #a :unanswered")
+	select {
+	case m := <-handled:
+		if m.Tags["msgid"] != "late" {
+			t.Errorf("handler got %v", m)
+		}
+	case <-time.After(fakeTimeout):
+		t.Fatal("the late reply to an abandoned label never reached the handler")
+	}
+}

@@ -351,6 +351,27 @@ func (c *Conn) SendLabeled(msg *irc.Message) (<-chan LabeledReply, error) {
 	return c.sendLabeled(msg, nil)
 }
 
+// Abandon gives up on the reply to a SendLabeled line: its label is
+// forgotten, so it no longer counts against the bound on pending labels,
+// and a reply that comes later goes to the Handler only. Call it when no
+// longer waiting (a timeout, the end of the caller's context): a server
+// that never answers some lines (a filtered message, a bouncer) would
+// otherwise leave their labels pending until every labeled send failed
+// with ErrTooManyPending. Nothing is sent on reply after it returns.
+func (c *Conn) Abandon(reply <-chan LabeledReply) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for label, ch := range c.labels {
+		if ch == reply {
+			delete(c.labels, label)
+			break
+		}
+	}
+	if len(c.labels) == 0 {
+		c.labels = nil
+	}
+}
+
 func (c *Conn) sendLabeled(msg *irc.Message, written func(time.Time)) (<-chan LabeledReply, error) {
 	if !c.HasCap("labeled-response") {
 		return nil, ErrNoLabeledResponse
