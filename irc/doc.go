@@ -31,6 +31,11 @@
 //     and labeled-response its ID is the msgid of the server's echo, and a
 //     labeled refusal (an error numeric such as 404 or 401, or FAIL) fails
 //     Send with a UserError in the server's words, for the relay bot too.
+//     Send returns once the message's last line is written to the socket:
+//     lines still waiting for flood control when the connection drops or
+//     the chat is left are lost, and a UserError counts them. Written and
+//     Placed still fire at the first line's write, so a long paste does
+//     not hold up the portal's next message.
 //   - Nick mentions become pills (mentions.go): a whole run of nick
 //     characters, or one in brackets/backquotes, that casefolds to the
 //     nick of someone in the chat (at least 2 characters); Ferry users link

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -227,6 +228,9 @@ func validTagValue(v string) bool {
 
 // sendLines queues the pieces and returns the message's ID: the msgid of
 // the first line's echo when the server confirms sends, else a fresh one.
+// It returns once the last piece is written to the socket, not when it is
+// queued: lines still waiting for flood control when the connection drops
+// (or the channel is left) are never sent, and the sender must hear so.
 // written, when set, hears when the first line was written (the metrics).
 // placed, when set, hears once every line is queued and the first has been
 // written: the connection writes a target's lines in order, so the next
@@ -234,45 +238,18 @@ func validTagValue(v string) bool {
 // keeps at most one message per chat in the flood-control queue, as when
 // each Send waited for its echo.
 func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, target string, tags irc.Tags, pieces []string, written func(time.Time), placed func()) (*network.SendResult, error) {
-	var steps atomic.Int32 // queued all, first written
-	steps.Store(2)
-	step := func() {
-		if steps.Add(-1) == 0 && placed != nil {
-			placed()
-		}
+	track := newPieceTracker(len(pieces), written, placed)
+	echo, err := cl.queuePieces(conn, command, target, tags, pieces, track)
+	if err != nil {
+		return nil, err
 	}
-	firstWritten := func(at time.Time) {
-		if written != nil {
-			written(at)
+	track.step() // all queued
+	if err = cl.awaitWritten(ctx, track); err != nil {
+		if echo != nil {
+			conn.Abandon(echo)
 		}
-		step()
+		return nil, err
 	}
-	var echo <-chan ircconn.LabeledReply
-	for i, piece := range pieces {
-		m := &irc.Message{Command: command, Params: []string{target, piece}}
-		if i == 0 {
-			m.Tags = tags
-		}
-		var err error
-		switch {
-		case i == 0 && conn.HasCap("echo-message") && conn.HasCap("labeled-response"):
-			echo, err = conn.SendLabeledTimed(m, firstWritten)
-		case i == 0:
-			err = conn.SendTimed(m, firstWritten)
-		default:
-			err = conn.Send(m)
-		}
-		if err != nil {
-			if i == 0 {
-				return nil, &network.UserError{Message: "could not send to " + cl.netName, Err: err}
-			}
-			if echo != nil {
-				conn.Abandon(echo) // nobody will wait for it
-			}
-			return nil, &network.UserError{Message: "only part of the message reached " + cl.netName, Err: err}
-		}
-	}
-	step()
 	result := &network.SendResult{Timestamp: time.Now()}
 	if echo != nil {
 		if reply, ok := awaitLabeled(ctx, conn, echo); ok {
@@ -296,6 +273,117 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 		result.ID = newFerryID()
 	}
 	return result, nil
+}
+
+// queuePieces queues one line per piece, every one tracked by track; the
+// first carries tags and, when the server confirms sends (echo-message
+// and labeled-response), a label whose reply channel it returns.
+func (cl *Client) queuePieces(conn *ircconn.Conn, command, target string, tags irc.Tags, pieces []string, track *pieceTracker) (<-chan ircconn.LabeledReply, error) {
+	done := track.lineDone
+	var echo <-chan ircconn.LabeledReply
+	for i, piece := range pieces {
+		m := &irc.Message{Command: command, Params: []string{target, piece}}
+		if i == 0 {
+			m.Tags = tags
+		}
+		var err error
+		if i == 0 && conn.HasCap("echo-message") && conn.HasCap("labeled-response") {
+			echo, err = conn.SendLabeledTracked(m, done)
+		} else {
+			err = conn.SendTracked(m, done)
+		}
+		if err != nil {
+			if i == 0 {
+				return nil, &network.UserError{Message: "could not send to " + cl.netName, Err: err}
+			}
+			if echo != nil {
+				conn.Abandon(echo) // nobody will wait for it
+			}
+			return nil, &network.UserError{Message: "only part of the message reached " + cl.netName, Err: err}
+		}
+	}
+	return echo, nil
+}
+
+// awaitWritten waits until every piece of track's message is written or
+// dropped. Pieces dropped (the connection ended, or the channel was left
+// and its queue purged) fail the send with a UserError that counts them.
+func (cl *Client) awaitWritten(ctx context.Context, track *pieceTracker) error {
+	select {
+	case <-track.settled:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the message's lines to be written to %s: %w", cl.netName, ctx.Err())
+	}
+	unsent := track.total - track.nWritten.Load()
+	if unsent == 0 {
+		return nil
+	}
+	lost := track.lostErr()
+	why := "the connection to " + cl.netName + " dropped first"
+	if errors.Is(lost, ircconn.ErrPurged) {
+		why = "the chat was left first"
+	}
+	if unsent == track.total {
+		return &network.UserError{Message: "the message was not sent: " + why, Err: lost}
+	}
+	return &network.UserError{Message: fmt.Sprintf("%d of the message's %d lines were not sent: %s", unsent, track.total, why), Err: lost}
+}
+
+// pieceTracker follows one message's pieces through the connection's
+// queue (its lineDone is their ircconn.LineDone). It reports the first
+// write at once, for the metrics and so that the portal's next message
+// may go (placed), and closes settled once every piece is written or
+// dropped, which is when sendLines may say how the message fared.
+type pieceTracker struct {
+	total    int32
+	written  func(time.Time)
+	placed   func()
+	steps    atomic.Int32 // before placed: all queued, first written
+	nWritten atomic.Int32
+	nSettled atomic.Int32
+	settled  chan struct{}
+
+	mu   sync.Mutex
+	lost error // why the first dropped piece was dropped
+}
+
+func newPieceTracker(pieces int, written func(time.Time), placed func()) *pieceTracker {
+	t := &pieceTracker{total: int32(pieces), written: written, placed: placed, settled: make(chan struct{})}
+	t.steps.Store(2)
+	return t
+}
+
+// step counts one of the two things placed waits for.
+func (t *pieceTracker) step() {
+	if t.steps.Add(-1) == 0 && t.placed != nil {
+		t.placed()
+	}
+}
+
+// lineDone is the ircconn.LineDone of every piece. A target's lines are
+// written in order, so the first write is the first piece's.
+func (t *pieceTracker) lineDone(at time.Time, err error) {
+	if err != nil {
+		t.mu.Lock()
+		if t.lost == nil {
+			t.lost = err
+		}
+		t.mu.Unlock()
+	} else if t.nWritten.Add(1) == 1 {
+		if t.written != nil {
+			t.written(at)
+		}
+		t.step()
+	}
+	if t.nSettled.Add(1) == t.total {
+		close(t.settled)
+	}
+}
+
+func (t *pieceTracker) lostErr() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lost
 }
 
 // echoOf is the echo of our line in a labeled reply: the PRIVMSG or

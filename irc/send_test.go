@@ -196,3 +196,111 @@ func TestUnansweredLabeledSendsDoNotBlockLaterSends(t *testing.T) {
 		}
 	}
 }
+
+// TestLinesLostWithTheConnectionFailTheSend: Send returns only once the
+// last piece is written. When the connection drops while pieces still
+// wait for flood control, those pieces are lost and Send says how many;
+// the first piece's write is still reported at once (Written, Placed), so
+// the portal's next message need not wait for the whole paste.
+func TestLinesLostWithTheConnectionFailTheSend(t *testing.T) {
+	received := make(chan string, 4)
+	hangUp := make(chan struct{})
+	addr := scriptedServer(t, "", func(line string, peer *scriptedPeer) {
+		if strings.HasPrefix(line, "PRIVMSG ") {
+			received <- line
+			<-hangUp
+			peer.hangUp() // a server restart, say, while two lines wait
+		}
+	})
+	// One line a minute: the second and third pieces wait in the queue.
+	cl, _, conn := dialScripted(t, addr, ircconn.Config{Rate: time.Minute, Burst: 1})
+	msg := textTo("test/#c", "line one\nline two\nline three")
+	placed, written := make(chan struct{}), make(chan time.Time, 1)
+	msg.Placed = func() { close(placed) } // all queued, the first written
+	msg.Written = func(at time.Time) { written <- at }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := cl.Send(ctx, msg)
+		sent <- err
+	}()
+	select {
+	case <-placed:
+	case <-ctx.Done():
+		t.Fatal("Placed was not called once the first piece was written")
+	}
+	if len(written) != 1 {
+		t.Error("Written was not called for the first piece")
+	}
+	close(hangUp)
+	err := <-sent
+	<-conn.Done()
+	var ue *network.UserError
+	if !errors.As(err, &ue) || !strings.Contains(ue.Message, "2 of the message's 3 lines were not sent") {
+		t.Errorf("1 of 3 lines reached the server before it hung up, but Send gave %v", err)
+	}
+	if len(received) != 1 {
+		t.Errorf("the server got %d lines, want the first alone", len(received))
+	}
+}
+
+// TestSendReturnsOnceItsLastPieceIsWritten: a message of several pieces
+// that all go out is a success, reported only after the last was written.
+func TestSendReturnsOnceItsLastPieceIsWritten(t *testing.T) {
+	received := make(chan string, 4)
+	addr := scriptedServer(t, "", func(line string, peer *scriptedPeer) {
+		if strings.HasPrefix(line, "PRIVMSG ") {
+			received <- line
+		}
+	})
+	// Two lines at once, the third 100 ms later.
+	cl, _, _ := dialScripted(t, addr, ircconn.Config{Rate: 100 * time.Millisecond, Burst: 2})
+	time.Sleep(300 * time.Millisecond) // let registration's tokens come back
+	start := time.Now()
+	res, err := cl.Send(context.Background(), textTo("test/#c", "line one\nline two\nline three"))
+	if err != nil || res == nil || res.ID == "" {
+		t.Fatalf("Send gave %v, %v", res, err)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond {
+		t.Errorf("Send returned after %v, before flood control let the third piece out", took)
+	}
+	deadline := time.After(5 * time.Second)
+	for i := 0; i < 3; i++ {
+		select {
+		case <-received:
+		case <-deadline:
+			t.Fatalf("the server got %d of the 3 pieces", i)
+		}
+	}
+}
+
+// TestLinesPurgedByLeavingFailTheSend: pieces dropped from the queue
+// because the chat was left (kick, part) end the Send at once with an
+// error that counts them, rather than leave it waiting for writes that
+// will never come.
+func TestLinesPurgedByLeavingFailTheSend(t *testing.T) {
+	addr := scriptedServer(t, "", func(string, *scriptedPeer) {})
+	cl, _, conn := dialScripted(t, addr, ircconn.Config{Rate: time.Minute, Burst: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msg := textTo("test/#c", "line one\nline two\nline three")
+	placed := make(chan struct{})
+	msg.Placed = func() { close(placed) } // all queued, the first written
+	sent := make(chan error, 1)
+	go func() {
+		_, err := cl.Send(ctx, msg)
+		sent <- err
+	}()
+	select {
+	case <-placed:
+	case <-ctx.Done():
+		t.Fatal("the message was never placed")
+	}
+	conn.PurgeTarget("#c") // as when we are kicked
+	err := <-sent
+	var ue *network.UserError
+	if !errors.As(err, &ue) || !strings.Contains(ue.Message, "2 of the message's 3 lines were not sent: the chat was left") {
+		t.Errorf("two pieces were purged, but Send gave %v", err)
+	}
+}

@@ -404,7 +404,7 @@ func (c *Conn) Close(reason string) error {
 		dropped := c.q.clear()
 		c.q.pushUrgent(line, true)
 		c.wmu.Unlock()
-		c.resolveLabels(dropped, ErrClosed)
+		c.settleDropped(dropped, ErrClosed)
 		c.signal()
 	}
 	if c.inHandler.Load() {
@@ -464,14 +464,19 @@ func (c *Conn) exit() {
 	last := c.live == 0
 	var after []func()
 	var done chan struct{}
+	var dropped []queued
 	if last {
-		c.q.clear()
+		// Lines still queued when the writer stopped (the connection
+		// failed while they waited for flood control) are lost: say so
+		// before Done, so whoever waits on Done finds them settled.
+		dropped = c.q.clear()
 		c.ended = true
 		after, c.afterDone = c.afterDone, nil
 		done = c.done
 	}
 	c.wmu.Unlock()
 	if last {
+		c.settleDropped(dropped, ErrClosed)
 		if done != nil {
 			close(done)
 		}

@@ -48,9 +48,13 @@ func TestQueuePurge(t *testing.T) {
 	q.push([]byte("b2"), "@#b", "L2")
 	q.push([]byte("b3"), "#bb", "")
 	q.push([]byte("a2"), "#a", "")
-	labels, n := q.purge("#b", is)
-	if n != 2 || !equalStrings(labels, []string{"L1", "L2"}) {
-		t.Errorf("purge: n=%d labels=%q", n, labels)
+	dropped := q.purge("#b", is)
+	var labels []string
+	for _, it := range dropped {
+		labels = append(labels, it.label)
+	}
+	if !equalStrings(labels, []string{"L1", "L2"}) {
+		t.Errorf("purge dropped the lines labeled %q", labels)
 	}
 	if got, want := drain(&q), []string{"a1", "b3", "a2"}; !equalStrings(got, want) {
 		t.Errorf("after purge %q, want %q", got, want)

@@ -1,6 +1,7 @@
 package ircconn
 
 import (
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,6 +46,59 @@ func TestSendTimedReportsTheWrite(t *testing.T) {
 	}
 	if len(written) != 0 {
 		t.Error("written was called twice")
+	}
+}
+
+// TestSendTrackedSettlesEveryLine: every tracked line hears once what
+// became of it: written, purged, or lost with the connection.
+func TestSendTrackedSettlesEveryLine(t *testing.T) {
+	s := newFakeServer(t)
+	c, fc := mustDial(t, s, Config{Nick: "ferry", Rate: time.Hour, Burst: 1}, "")
+	type outcome struct {
+		text string
+		err  error
+	}
+	settled := make(chan outcome, 8)
+	send := func(target, text string) {
+		t.Helper()
+		if err := c.SendTracked(msg("PRIVMSG", target, text), func(at time.Time, err error) {
+			if err == nil && at.IsZero() {
+				t.Errorf("%q written at the zero time", text)
+			}
+			settled <- outcome{text, err}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func() outcome {
+		t.Helper()
+		select {
+		case o := <-settled:
+			return o
+		case <-time.After(fakeTimeout):
+			t.Fatal("a tracked line was never settled")
+			return outcome{}
+		}
+	}
+	send("#a", "written")
+	fc.expect("PRIVMSG #a written")
+	if o := next(); o.text != "written" || o.err != nil {
+		t.Errorf("first outcome %+v, want written", o)
+	}
+	// The token is spent: these wait for an hour.
+	send("#a", "purged")
+	send("#b", "lost")
+	c.PurgeTarget("#a")
+	if o := next(); o.text != "purged" || !errors.Is(o.err, ErrPurged) {
+		t.Errorf("outcome %+v, want purged", o)
+	}
+	fc.nc.Close()
+	<-c.Done()
+	if o := next(); o.text != "lost" || !errors.Is(o.err, ErrClosed) {
+		t.Errorf("outcome %+v, want lost with the connection", o)
+	}
+	if len(settled) != 0 {
+		t.Errorf("a line was settled twice: %+v", <-settled)
 	}
 }
 

@@ -21,14 +21,23 @@ type LabeledReply struct {
 	Err      error
 }
 
+// LineDone hears what became of one queued line: at is when it was
+// written to the socket (after flood control, once the write returned),
+// or err says why it never will be (ErrPurged, ErrClosed, or the write's
+// error). It is called exactly once for every line queued, with no lock
+// held, on whichever goroutine settled the line (the writer, PurgeTarget's
+// or Close's caller...), so it must be quick; never if the Send call that
+// was to queue the line failed.
+type LineDone func(at time.Time, err error)
+
 // queued is one validated line waiting for the writer.
 type queued struct {
 	line  []byte
 	seq   uint64 // order of Send calls, for the barrier rule
 	label string // SendLabeled's label, to fail its waiter on purge
 	quit  bool   // the QUIT: nothing is written after it
-	// written, when set, hears when the line was written (SendTimed).
-	written func(at time.Time)
+	// done, when set, hears what became of the line (SendTracked).
+	done LineDone
 }
 
 // targetQueue holds the chat lines for one target.
@@ -63,13 +72,13 @@ func (q *writeQueue) pushUrgent(line []byte, quit bool) {
 // push queues a line; key is the casefolded target of a chat line, or ""
 // for the general queue.
 func (q *writeQueue) push(line []byte, key, label string) {
-	q.pushTimed(line, key, label, nil)
+	q.pushTracked(line, key, label, nil)
 }
 
-// pushTimed is push with a report of the write (SendTimed).
-func (q *writeQueue) pushTimed(line []byte, key, label string, written func(time.Time)) {
+// pushTracked is push with a report of the line's fate (SendTracked).
+func (q *writeQueue) pushTracked(line []byte, key, label string, done LineDone) {
 	q.seq++
-	it := queued{line: line, seq: q.seq, label: label, written: written}
+	it := queued{line: line, seq: q.seq, label: label, done: done}
 	q.n++
 	if key == "" {
 		q.general = append(q.general, it)
@@ -136,8 +145,8 @@ func shift(s []queued) []queued {
 }
 
 // purge drops the chat queues whose target is key or a STATUSMSG form of
-// it ("@#chan" for "#chan"); it returns the labels dropped and the count.
-func (q *writeQueue) purge(key string, is *ISupport) (labels []string, n int) {
+// it ("@#chan" for "#chan") and returns the lines dropped, to be settled.
+func (q *writeQueue) purge(key string, is *ISupport) (dropped []queued) {
 	kept := q.targets[:0]
 	for _, tq := range q.targets {
 		_, ch := is.SplitStatusMsg(tq.key)
@@ -145,38 +154,44 @@ func (q *writeQueue) purge(key string, is *ISupport) (labels []string, n int) {
 			kept = append(kept, tq)
 			continue
 		}
-		for _, it := range tq.items {
-			if it.label != "" {
-				labels = append(labels, it.label)
-			}
-		}
-		n += len(tq.items)
+		dropped = append(dropped, tq.items...)
 	}
 	clear(q.targets[len(kept):])
 	q.targets = kept
 	if len(q.targets) == 0 {
 		q.targets = nil
 	}
-	q.n -= n
-	return labels, n
+	q.n -= len(dropped)
+	return dropped
 }
 
-// clear drops everything but urgent lines and returns the labels dropped.
-func (q *writeQueue) clear() (labels []string) {
-	for _, it := range q.general {
+// clear drops everything but urgent lines and returns the lines dropped,
+// to be settled.
+func (q *writeQueue) clear() (dropped []queued) {
+	dropped = append(dropped, q.general...)
+	for _, tq := range q.targets {
+		dropped = append(dropped, tq.items...)
+	}
+	q.general, q.targets, q.n = nil, nil, 0
+	return dropped
+}
+
+// settleDropped tells whoever waits on lines that will never be written:
+// the waiters of their labels and their LineDone hear err. Callers must
+// not hold wmu or mu.
+func (c *Conn) settleDropped(dropped []queued, err error) {
+	var labels []string
+	for _, it := range dropped {
 		if it.label != "" {
 			labels = append(labels, it.label)
 		}
 	}
-	for _, tq := range q.targets {
-		for _, it := range tq.items {
-			if it.label != "" {
-				labels = append(labels, it.label)
-			}
+	c.resolveLabels(labels, err)
+	for _, it := range dropped {
+		if it.done != nil {
+			it.done(time.Time{}, err)
 		}
 	}
-	q.general, q.targets, q.n = nil, nil, 0
-	return labels
 }
 
 // wait returns how long the next flood-controlled line must wait for a
@@ -288,11 +303,13 @@ func (c *Conn) writeLoop() {
 		c.nc.SetWriteDeadline(time.Now().Add(set.writeTimeout))
 		c.logWire("out", it.line)
 		if _, err := c.nc.Write(it.line); err != nil {
-			c.fail(c.writeError(err))
+			werr := c.writeError(err)
+			c.fail(werr)
+			c.settleDropped([]queued{it}, werr)
 			return
 		}
-		if it.written != nil {
-			it.written(time.Now())
+		if it.done != nil {
+			it.done(time.Now(), nil)
 		}
 		if it.quit {
 			c.afterQuit()
@@ -334,12 +351,38 @@ func (c *Conn) Send(msg *irc.Message) error {
 // once on the writer goroutine, so it must be quick, and never if the line
 // is dropped (purge, close). For latency measurement.
 func (c *Conn) SendTimed(msg *irc.Message, written func(at time.Time)) error {
-	return c.enqueue(msg, "", written)
+	return c.enqueue(msg, "", onlyWritten(written))
 }
 
 // SendLabeledTimed is SendLabeled with SendTimed's report.
 func (c *Conn) SendLabeledTimed(msg *irc.Message, written func(at time.Time)) (<-chan LabeledReply, error) {
-	return c.sendLabeled(msg, written)
+	return c.sendLabeled(msg, onlyWritten(written))
+}
+
+// onlyWritten is the LineDone of a SendTimed report, which hears of
+// writes only.
+func onlyWritten(written func(at time.Time)) LineDone {
+	if written == nil {
+		return nil
+	}
+	return func(at time.Time, err error) {
+		if err == nil {
+			written(at)
+		}
+	}
+}
+
+// SendTracked is Send that reports what became of the line: done hears
+// once when it was written, or why it never will be (see LineDone). A
+// caller that must not claim delivery of lines still queued when the
+// connection drops waits for it.
+func (c *Conn) SendTracked(msg *irc.Message, done LineDone) error {
+	return c.enqueue(msg, "", done)
+}
+
+// SendLabeledTracked is SendLabeled with SendTracked's report.
+func (c *Conn) SendLabeledTracked(msg *irc.Message, done LineDone) (<-chan LabeledReply, error) {
+	return c.sendLabeled(msg, done)
 }
 
 // SendLabeled sends msg with a label (labeled-response) and returns a
@@ -372,7 +415,7 @@ func (c *Conn) Abandon(reply <-chan LabeledReply) {
 	}
 }
 
-func (c *Conn) sendLabeled(msg *irc.Message, written func(time.Time)) (<-chan LabeledReply, error) {
+func (c *Conn) sendLabeled(msg *irc.Message, done LineDone) (<-chan LabeledReply, error) {
 	if !c.HasCap("labeled-response") {
 		return nil, ErrNoLabeledResponse
 	}
@@ -393,7 +436,7 @@ func (c *Conn) sendLabeled(msg *irc.Message, written func(time.Time)) (<-chan La
 	}
 	c.labels[label] = ch
 	c.mu.Unlock()
-	if err := c.enqueue(msg, label, written); err != nil {
+	if err := c.enqueue(msg, label, done); err != nil {
 		c.mu.Lock()
 		delete(c.labels, label)
 		c.mu.Unlock()
@@ -402,7 +445,7 @@ func (c *Conn) sendLabeled(msg *irc.Message, written func(time.Time)) (<-chan La
 	return ch, nil
 }
 
-func (c *Conn) enqueue(msg *irc.Message, label string, written func(time.Time)) error {
+func (c *Conn) enqueue(msg *irc.Message, label string, done LineDone) error {
 	line, err := appendMessage(nil, msg, label)
 	if err != nil {
 		return err
@@ -414,7 +457,7 @@ func (c *Conn) enqueue(msg *irc.Message, label string, written func(time.Time)) 
 			key = c.ISupport().Casefold(t)
 		}
 	}
-	var dropped []string
+	var dropped []queued
 	c.wmu.Lock()
 	if c.closing || c.quitting {
 		c.wmu.Unlock()
@@ -432,10 +475,10 @@ func (c *Conn) enqueue(msg *irc.Message, label string, written func(time.Time)) 
 			c.wmu.Unlock()
 			return ErrQueueFull
 		}
-		c.q.pushTimed(line, key, label, written)
+		c.q.pushTracked(line, key, label, done)
 	}
 	c.wmu.Unlock()
-	c.resolveLabels(dropped, ErrClosed)
+	c.settleDropped(dropped, ErrClosed)
 	c.signal()
 	return nil
 }
@@ -446,8 +489,8 @@ func (c *Conn) enqueue(msg *irc.Message, label string, written func(time.Time)) 
 func (c *Conn) PurgeTarget(target string) int {
 	is := c.ISupport()
 	c.wmu.Lock()
-	labels, n := c.q.purge(is.Casefold(target), is)
+	dropped := c.q.purge(is.Casefold(target), is)
 	c.wmu.Unlock()
-	c.resolveLabels(labels, ErrPurged)
-	return n
+	c.settleDropped(dropped, ErrPurged)
+	return len(dropped)
 }
