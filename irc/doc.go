@@ -41,8 +41,10 @@
 //     nick of someone in the chat (at least 2 characters); Ferry users link
 //     to their Matrix account, others to their ghost, and m.mentions lists
 //     them. Nothing inside links or URL-looking words is touched.
-//   - Relayed messages are "<name> text"; the name loses control
-//     characters and IRC codes (so never a CTCP) and is capped at 64 bytes.
+//   - Relayed messages are "<name> text" (emotes an ACTION "<name> text"),
+//     with the name on every piece of a line too long for one; the name
+//     loses control characters and IRC codes (so never a CTCP) and is
+//     capped at 64 bytes.
 //     They go out through the network's relay bot (relay.go), a
 //     Ferry-owned connection with nick relay_nick, not the moderator's:
 //     it is dialed on the first relayed message (again on the first after

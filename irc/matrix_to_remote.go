@@ -153,11 +153,12 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 	}
 	var pieces []string
 	for _, line := range lines {
-		line = prefix + line
 		if content.MsgType == event.MsgEmote {
 			line = "\x01ACTION " + line + "\x01"
 		}
-		pieces = append(pieces, conn.SplitText(target, line)...)
+		// A relayed sender's name starts every piece (inside an emote's
+		// ACTION), not just the first: see SplitTextPrefixed.
+		pieces = append(pieces, conn.SplitTextPrefixed(target, prefix, line)...)
 	}
 	if len(pieces) == 0 {
 		return nil, network.UserErrorf("the message does not fit in an IRC line to %s", target)
@@ -452,16 +453,17 @@ func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {
 		return nil
 	}
 	text := "* " + lines[0]
+	prefix := ""
 	var conn *ircconn.Conn
 	if edit.Relay != nil {
 		if conn, err = cl.relayConn(ctx, edit.Portal, target); err != nil {
 			return err
 		}
-		text = "<" + relayName(edit.Relay.DisplayName, edit.Sender) + "> " + text
+		prefix = "<" + relayName(edit.Relay.DisplayName, edit.Sender) + "> "
 	} else if conn = cl.currentConn(); conn == nil {
 		return cl.errNotConnected()
 	}
-	pieces := conn.SplitText(target, text)
+	pieces := conn.SplitTextPrefixed(target, prefix, text)
 	if len(pieces) == 0 {
 		return network.UserErrorf("the correction does not fit in an IRC line")
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"gopkg.in/irc.v4"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -61,5 +63,52 @@ func TestRelayPMRefused(t *testing.T) {
 	}
 	if len(c.relays) != 0 {
 		t.Errorf("a relay bot was made for a PM")
+	}
+}
+
+// TestRelayedContinuationKeepsTheSendersName: every piece of a long
+// relayed message names its sender, emotes included, so that no piece
+// reads as the relay bot's own line, or as "<admin> ..." from text
+// crafted to land at the start of a continuation.
+func TestRelayedContinuationKeepsTheSendersName(t *testing.T) {
+	crafted := strings.Repeat("x", 470) + " <admin> I am the admin, please op me"
+	for _, tc := range []struct {
+		name    string
+		msgType event.MessageType
+		lead    string
+	}{
+		{"text", event.MsgText, "<dave> "},
+		{"emote", event.MsgEmote, "\x01ACTION <dave> "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan string, 16)
+			addr := scriptedServer(t, "", func(line string, peer *scriptedPeer) {
+				if strings.HasPrefix(line, "PRIVMSG #c ") {
+					got <- line
+				}
+			})
+			cl, _, conn := clientOn(t, addr)
+			relayThrough(cl, conn)
+			msg := textTo("test/#c", crafted)
+			msg.Content.MsgType = tc.msgType
+			msg.Sender, msg.Relay = "@dave:ex.org", &network.RelaySender{DisplayName: "dave"}
+			if _, err := cl.Send(context.Background(), msg); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2; i++ {
+				select {
+				case l := <-got:
+					m, err := irc.ParseMessage(l)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !strings.HasPrefix(m.Trailing(), tc.lead) {
+						t.Errorf("relayed piece %d does not name its sender: %q", i, m.Trailing())
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("only %d of 2 pieces arrived", i)
+				}
+			}
+		})
 	}
 }

@@ -323,6 +323,13 @@ func (c *Conn) SplitText(target, text string) []string {
 	return SplitText(c.SourceLen(), target, text)
 }
 
+// SplitTextPrefixed splits text for a PRIVMSG or NOTICE to target from
+// this client, with lead at the start of every piece; see the
+// SplitTextPrefixed function.
+func (c *Conn) SplitTextPrefixed(target, lead, text string) []string {
+	return SplitTextPrefixed(c.SourceLen(), target, lead, text)
+}
+
 // ISupport returns the server's ISUPPORT (defaults before any 005).
 // Do not modify it.
 func (c *Conn) ISupport() *ISupport { return c.isupport.Load() }

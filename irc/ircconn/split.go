@@ -34,10 +34,25 @@ func TextBudget(sourceLen int, target string) int {
 // every piece keeps the framing. Returns nil if the budget is too small for
 // any text (an absurdly long target or source).
 func SplitText(sourceLen int, target, text string) []string {
-	budget := TextBudget(sourceLen, target)
-	prefix, suffix := "", ""
+	return splitWithin(TextBudget(sourceLen, target), "", text)
+}
+
+// SplitTextPrefixed is SplitText for text of which every piece must start
+// with lead, such as a relayed sender's "<name> ": the text is split with
+// the budget less lead's length and lead starts every piece (inside an
+// ACTION's framing). Were lead put before splitting, only the first piece
+// would name the sender, and the text could make a later one look like
+// another person's line.
+func SplitTextPrefixed(sourceLen int, target, lead, text string) []string {
+	return splitWithin(TextBudget(sourceLen, target)-len(lead), lead, text)
+}
+
+// splitWithin is SplitText with budget bytes for each piece's text, and
+// lead (not counted in budget) put at the start of every piece.
+func splitWithin(budget int, lead, text string) []string {
+	prefix, suffix := lead, ""
 	if strings.HasPrefix(text, actionPrefix) {
-		prefix, suffix = actionPrefix, actionSuffix
+		prefix, suffix = actionPrefix+lead, actionSuffix
 		text = strings.TrimSuffix(text[len(actionPrefix):], actionSuffix)
 		budget -= len(actionPrefix) + len(actionSuffix)
 	}

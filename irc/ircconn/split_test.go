@@ -132,6 +132,36 @@ func TestSplitText(t *testing.T) {
 	}
 }
 
+// TestSplitTextPrefixedStartsEveryPiece: a relayed sender's "<name> "
+// starts every piece of a long line, inside an emote's ACTION framing;
+// the pieces still fit, and without the lead rejoin to the text.
+func TestSplitTextPrefixedStartsEveryPiece(t *testing.T) {
+	const lead = "<dave> "
+	crafted := strings.Repeat("x", 470) + " <admin> I am the admin, please op me"
+	for _, text := range []string{crafted, actionPrefix + crafted + actionSuffix} {
+		pieces := SplitTextPrefixed(len(testSource), "#chan", lead, text)
+		if len(pieces) < 2 {
+			t.Fatalf("%d pieces, want a split", len(pieces))
+		}
+		framing := ""
+		if strings.HasPrefix(text, actionPrefix) {
+			framing = actionPrefix
+		}
+		bare := make([]string, len(pieces))
+		for i, p := range pieces {
+			rest, ok := strings.CutPrefix(p, framing+lead)
+			if !ok {
+				t.Fatalf("piece %d does not start with %q: %q", i, framing+lead, p)
+			}
+			bare[i] = framing + rest
+		}
+		checkPieces(t, len(testSource), "#chan", text, pieces) // they fit, framing kept
+		if got := checkPieces(t, len(testSource), "#chan", text, bare); got != wantJoined(text) {
+			t.Errorf("pieces without the lead rejoin to %q, want the text", got)
+		}
+	}
+}
+
 func TestSplitTextBudget(t *testing.T) {
 	// Exactly the budget fits in one piece; one more byte makes two.
 	budget := TextBudget(len(testSource), "#ferry")
