@@ -554,5 +554,11 @@ func (cl *Client) StartDM(ctx context.Context, user network.UserID) (network.Por
 	if !ok || netName != cl.netName {
 		return network.PortalKey{}, network.ErrWrongAccount
 	}
+	// Anyone can write a ghost's Matrix ID, so the nick in it is checked
+	// as `irc pm` checks one typed: "bob,nickserv" or "#chan" would make
+	// a DM portal whose messages go to a list of targets or a channel.
+	if err := validateNick(nick, 0); err != nil {
+		return network.PortalKey{}, err
+	}
 	return cl.currentPMKey(nick), nil
 }
