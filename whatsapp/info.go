@@ -30,7 +30,7 @@ const infoTimeout = 30 * time.Second
 // In group chats the store is not asked: its mapping may have been learnt
 // privately (a contact, a DM), and a phone-number ghost in a shared room
 // would show the number to every Ferry user in a group where WhatsApp
-// hides it.
+// hides it. (Group changes are the exception; see groupMemberUser.)
 func (c *Client) userFor(ctx context.Context, jid, alt types.JID, private bool) network.UserID {
 	jid = jid.ToNonAD()
 	if c.isMe(jid) || c.isMe(alt) {
@@ -153,6 +153,25 @@ func (c *Client) groupInfo(g *types.GroupInfo) *network.ChatInfo {
 		info.Members.Members = append(info.Members.Members, member)
 	}
 	return info
+}
+
+// groupMemberUser is the UserID of a person a group change names (who made
+// it; who joined, left, was promoted or demoted), as the room's member list
+// names them (participantUser): by the phone number where WhatsApp shows it
+// in the group. alt is the number when the change gave it with the LID
+// (its sender's). For the others the notification lists the number beside
+// each LID where the group shows it, but whatsmeow keeps it only in its
+// store (saved before the event is dispatched), so it is read back from
+// there. Unlike userFor in groups, a number the store learnt elsewhere is
+// not kept out: WhatsApp hides numbers only in communities' announcement
+// groups, which get no room (unbridged.go), and whatsmeow stores every
+// number a group's info shows, so the store knows the number of every
+// member the room has under it.
+func (c *Client) groupMemberUser(ctx context.Context, jid, alt types.JID) network.UserID {
+	if alt.IsEmpty() && jid.Server == types.HiddenUserServer && !c.isMe(jid) {
+		alt = c.pnForLID(ctx, jid)
+	}
+	return c.userFor(ctx, jid, alt, false)
 }
 
 func (c *Client) participantUser(p types.GroupParticipant) network.UserID {
