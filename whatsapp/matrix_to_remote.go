@@ -169,7 +169,7 @@ func (c *Client) target(ctx context.Context, portal network.PortalKey, msgID net
 		return chat, nil, fmt.Errorf("look up message key: %w", err)
 	}
 	if stored != nil {
-		key.ChatJID = stored.ChatJID
+		key.ChatJID = targetChat(stored.ChatJID, chat)
 		if !stored.Sender.IsEmpty() {
 			key.Sender = stored.Sender
 		}
@@ -182,6 +182,19 @@ func (c *Client) target(ctx context.Context, portal network.PortalKey, msgID net
 		return chat, nil, network.UserErrorf("Ferry does not know who sent that message, so it cannot point WhatsApp at it")
 	}
 	return key.ChatJID, key, nil
+}
+
+// targetChat is the chat to aim at a stored message in: where the login
+// saw it, except for a broadcast list message. That shows in the DM with
+// its sender (route), on the phone as in Matrix, and whatsmeow refuses to
+// send to a broadcast list, so a reaction, edit or deletion of it goes to
+// the DM's chat. The list's JID stays stored because a read receipt names
+// it; mapping it here also covers rows stored before this.
+func targetChat(stored, portalChat types.JID) types.JID {
+	if stored.Server == types.BroadcastServer && stored != types.StatusBroadcastJID {
+		return portalChat
+	}
+	return stored
 }
 
 func (c *Client) Edit(ctx context.Context, e *network.OutgoingEdit) error {
