@@ -129,9 +129,6 @@ func (c *Client) handleMediaRetry(ctx context.Context, evt *events.MediaRetry) b
 	case notif.GetResult() != waMmsRetry.MediaRetryNotification_SUCCESS || notif.GetDirectPath() == "":
 		failure = fmt.Sprintf("the phone could not send it again (%s)", notif.GetResult())
 	}
-	if err = c.conn.mediaRetries.delete(ctx, c.id, evt.MessageID); err != nil {
-		log.Warn().Err(err).Msg("Failed to forget a media re-upload request")
-	}
 	chat, alt, ok := c.route(ctx, info)
 	if !ok {
 		return true
@@ -141,7 +138,8 @@ func (c *Client) handleMediaRetry(ctx context.Context, evt *events.MediaRetry) b
 	if failure != "" {
 		log.Info().Str("reason", failure).Msg("Expired media could not be re-uploaded")
 		edit.Parts = noticeParts("Failed to bridge a file: " + failure)
-		return c.deliver(ctx, "media-retry/"+info.ID, edit)
+		c.deliverMediaRetry(ctx, edit)
+		return true
 	}
 	setDirectPath(media, notif.GetDirectPath())
 	deps := c.deps(ctx, chat.Server != types.GroupServer)
@@ -160,7 +158,61 @@ func (c *Client) handleMediaRetry(ctx context.Context, evt *events.MediaRetry) b
 		return true
 	}
 	log.Info().Msg("Bridging media the phone uploaded again")
-	return c.deliver(ctx, "media-retry/"+info.ID, edit)
+	c.deliverMediaRetry(ctx, edit)
+	return true
+}
+
+// mediaRetryRedelivery are the pauses before each further try to hand the
+// phone's answer to the core after the first failed. A variable only so
+// that tests need not wait minutes.
+var mediaRetryRedelivery = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute}
+
+// deliverMediaRetry hands the phone's answer (edit) to the core, and
+// forgets the request once it is in Matrix. Unlike a message, the answer
+// is never redelivered: WhatsApp sends it once and whatsmeow acknowledges
+// it whatever the handler returns. So Ferry tries again itself, a few
+// times with growing pauses, in the background so that whatsmeow's event
+// loop is not held up meanwhile. The tries end with Ferry (the core cannot
+// store an event whose file is fetched lazily); the request stays stored
+// until it expires, so an answer that comes again is still bridged. A
+// first try that ran out of time may still be bridged by the core, so a
+// later try can add a second, identical edit: better than losing the file.
+func (c *Client) deliverMediaRetry(ctx context.Context, edit *network.Edit) {
+	if c.handOverMediaRetry(ctx, edit) == nil {
+		return
+	}
+	log := zerolog.Ctx(ctx) // names the message already
+	c.conn.background(func(bg context.Context) {
+		bg = log.WithContext(bg)
+		for _, pause := range mediaRetryRedelivery {
+			select {
+			case <-bg.Done():
+				log.Warn().Msg("Stopped before the phone's answer to a media re-upload request was bridged")
+				return
+			case <-time.After(pause):
+			}
+			if c.handOverMediaRetry(bg, edit) == nil {
+				return
+			}
+		}
+		// The room still shows the notice promising the file; only the
+		// log can tell that it will not come.
+		log.Error().Stringer("portal", edit.Portal).Int("attempts", len(mediaRetryRedelivery)+1).
+			Msg("Gave up bridging the phone's answer to a media re-upload request")
+	})
+}
+
+// handOverMediaRetry is one try of deliverMediaRetry.
+func (c *Client) handOverMediaRetry(ctx context.Context, edit *network.Edit) error {
+	log := zerolog.Ctx(ctx)
+	if err := c.conn.host.HandleEvent(ctx, c.id, edit); err != nil {
+		log.Warn().Err(err).Msg("Failed to bridge the phone's answer to a media re-upload request")
+		return err
+	}
+	if err := c.conn.mediaRetries.delete(ctx, c.id, string(edit.Target)); err != nil {
+		log.Warn().Err(err).Msg("Failed to forget a media re-upload request")
+	}
+	return nil
 }
 
 // downloadable is the media part of a message that whatsmeow downloads.

@@ -163,3 +163,99 @@ func TestDownloadDeadlineGrowsWithTheFile(t *testing.T) {
 		t.Errorf("a 2 GiB document gets %s, want 2048s", d)
 	}
 }
+
+// quickMediaRetryRedelivery makes the tries of deliverMediaRetry follow
+// each other at once, for the test's duration.
+func quickMediaRetryRedelivery(t *testing.T) {
+	saved := mediaRetryRedelivery
+	t.Cleanup(func() { mediaRetryRedelivery = saved })
+	mediaRetryRedelivery = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
+}
+
+// askedAgainForIMG sets up an expired image whose re-upload the phone was
+// asked for, and returns the phone's (successful) answer.
+func askedAgainForIMG(t *testing.T, env *testEnv) *waBinary.Node {
+	t.Helper()
+	env.wa.expired = map[string]bool{"/v/old": true}
+	mediaKey := randomBytes(32)
+	env.dispatch(expiredImage("IMG", mediaKey))
+	_, handled := env.host.take()
+	if _, err := handled[0].(*network.Message).Parts[0].Media(env.ctx); err == nil {
+		t.Fatal("expired media downloaded")
+	}
+	return retryNotification(t, "IMG", mediaKey, &waMmsRetry.MediaRetryNotification{
+		StanzaID: proto.String("IMG"), DirectPath: proto.String("/v/new"), Result: waMmsRetry.MediaRetryNotification_SUCCESS.Enum(),
+	}, 0)
+}
+
+// TestReuploadedFileIsBridgedAfterTheCoreFailedToTakeIt: WhatsApp sends
+// the phone's answer once, so when the core cannot take the file at first,
+// Ferry tries again itself until it is in Matrix, and only then forgets
+// the request.
+func TestReuploadedFileIsBridgedAfterTheCoreFailedToTakeIt(t *testing.T) {
+	quickMediaRetryRedelivery(t)
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		env := newEnv(t, db.Database, "")
+		answer := askedAgainForIMG(t, env)
+		failures := 2
+		env.host.handle = func(network.Event) error {
+			if failures > 0 {
+				failures--
+				return errors.New("homeserver down")
+			}
+			return nil
+		}
+		env.cl.cli.DangerousInternals().HandleMediaRetryNotification(env.ctx, answer)
+		handled := env.waitHandled(t, 3)
+		for i, evt := range handled {
+			if edit, ok := evt.(*network.Edit); !ok || edit.Target != "IMG" || len(edit.Parts) != 1 || edit.Parts[0].Media == nil {
+				t.Errorf("try %d handed over %+v; want the edit with the file", i, evt)
+			}
+		}
+		waitForgotten(t, env, "IMG")
+		time.Sleep(20 * time.Millisecond)
+		if _, handled = env.host.take(); len(handled) != 3 {
+			t.Errorf("%d tries; want none after the one that succeeded", len(handled))
+		}
+	})
+}
+
+// waitForgotten waits until the re-upload request for msgID is deleted
+// (after the event was handed over, so not at once).
+func waitForgotten(t *testing.T, env *testEnv, msgID string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		_, msg, err := env.conn.mediaRetries.get(env.ctx, ownLogin, msgID)
+		if err != nil {
+			t.Fatal(err)
+		} else if msg == nil {
+			return
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the request for %s is still stored after its answer was bridged", msgID)
+		}
+	}
+}
+
+// TestReuploadRequestOutlivesADeliveryThatFailsForGood: after the last
+// try the request is kept, so the same answer arriving again is bridged.
+func TestReuploadRequestOutlivesADeliveryThatFailsForGood(t *testing.T) {
+	quickMediaRetryRedelivery(t)
+	env := newEnv(t, sqliteDB(t), "")
+	answer := askedAgainForIMG(t, env)
+	env.host.handle = func(network.Event) error { return errors.New("homeserver down") }
+	env.cl.cli.DangerousInternals().HandleMediaRetryNotification(env.ctx, answer)
+	tries := len(mediaRetryRedelivery) + 1
+	env.waitHandled(t, tries)
+	time.Sleep(20 * time.Millisecond)
+	if _, handled := env.host.take(); len(handled) != tries {
+		t.Errorf("%d tries, want %d", len(handled), tries)
+	}
+	if _, msg, err := env.conn.mediaRetries.get(env.ctx, ownLogin, "IMG"); err != nil || msg == nil {
+		t.Fatalf("the request was forgotten (%v) although its answer never reached Matrix", err)
+	}
+	env.host.handle = nil
+	env.cl.cli.DangerousInternals().HandleMediaRetryNotification(env.ctx, answer)
+	if _, handled := env.host.take(); len(handled) != 1 {
+		t.Errorf("the repeated answer handed over %d events, want the edit", len(handled))
+	}
+}
