@@ -371,3 +371,34 @@ func TestConnectionStates(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+// TestCaptionEditReachesTheCoreWithoutAFile: a WhatsApp caption edit of a
+// photo reaches the core as text only, which keeps the photo (its
+// caption-edit path); with Media the core would try to download the edit's
+// (absent) file and put an error notice where the photo was.
+func TestCaptionEditReachesTheCoreWithoutAFile(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), "")
+	env.cl.wa = env.wa.Client // the real downloader
+	env.dispatch(&events.Message{
+		Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: bobPN, Sender: bobPN}, ID: "EDIT1", Timestamp: msgTime, Edit: types.EditAttributeMessageEdit},
+		RawMessage: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+			Type:          waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),
+			Key:           &waCommon.MessageKey{ID: proto.String("IMG1"), RemoteJID: proto.String(bobPN.String())},
+			EditedMessage: &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("new caption")}},
+		}},
+	})
+	_, handled := env.host.take()
+	if len(handled) != 1 {
+		t.Fatalf("handled %d events, want the edit", len(handled))
+	}
+	edit, ok := handled[0].(*network.Edit)
+	if !ok || edit.Target != "IMG1" || len(edit.Parts) != 1 {
+		t.Fatalf("got %+v, want an edit of IMG1", handled[0])
+	}
+	if p := edit.Parts[0]; p.Media != nil {
+		_, err := p.Media(env.ctx)
+		t.Errorf("the caption edit carries Media (its download: %v); the core would not keep the photo", err)
+	} else if p.Content.MsgType != event.MsgImage || p.Content.Body != "new caption" || p.Content.URL != "" {
+		t.Errorf("the caption edit's content is %+v; want an image's new caption and no file", p.Content)
+	}
+}

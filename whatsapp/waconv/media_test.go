@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
 
@@ -433,4 +435,55 @@ func TestMatrixFilesStreamToWhatsApp(t *testing.T) {
 	if !errors.As(err, &userErr) {
 		t.Errorf("a file found too large while uploading: %v, want a user error", err)
 	}
+}
+
+// TestToMatrixMediaEditsCarryTheTextOnly: WhatsApp edits only the caption
+// of a media message, and the edited message names no file. An edit part
+// with Media would make the core download nothing and replace the file
+// with an error notice; without it the core keeps the original file, and
+// its name where the edit's would only be a guess.
+func TestToMatrixMediaEditsCarryTheTextOnly(t *testing.T) {
+	edit := func(edited *waE2E.Message) *waE2E.Message {
+		return &waE2E.Message{EditedMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+			Type:          waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),
+			Key:           &waCommon.MessageKey{RemoteJID: proto.String(groupJID.String()), ID: proto.String("3EB0IMG")},
+			EditedMessage: edited,
+		}}}}
+	}
+	isEdit := func(i *types.MessageInfo) { i.Edit = types.EditAttributeMessageEdit }
+	runToMatrix(t, []toMatrixCase{
+		{
+			name: "image caption edit",
+			msg:  edit(&waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("new *caption*")}}),
+			info: isEdit,
+			want: converted{Kind: KindEdit, Target: "3EB0IMG", Parts: []part{{Content: &event.MessageEventContent{
+				MsgType: event.MsgImage, Body: "new *caption*", Format: event.FormatHTML, FormattedBody: "new <strong>caption</strong>",
+				Info: &event.FileInfo{}, Mentions: noMentions,
+			}}}},
+		},
+		{
+			name: "document caption edit",
+			msg:  edit(&waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{Caption: proto.String("v2"), Mimetype: proto.String("application/pdf")}}),
+			info: isEdit,
+			want: converted{Kind: KindEdit, Target: "3EB0IMG", Parts: []part{{Content: &event.MessageEventContent{
+				MsgType: event.MsgFile, Body: "v2", Info: &event.FileInfo{MimeType: "application/pdf"}, Mentions: noMentions,
+			}}}},
+		},
+		{
+			name: "caption removed",
+			msg:  edit(&waE2E.Message{ImageMessage: &waE2E.ImageMessage{Mimetype: proto.String("image/jpeg")}}),
+			info: isEdit,
+			want: converted{Kind: KindEdit, Target: "3EB0IMG", Parts: []part{{Content: &event.MessageEventContent{
+				MsgType: event.MsgImage, Body: "image.jpg", FileName: "image.jpg", Info: &event.FileInfo{MimeType: "image/jpeg"}, Mentions: noMentions,
+			}}}},
+		},
+		{
+			name: "newsletter image edit",
+			msg:  &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("fixed"), DirectPath: proto.String("/v/x"), MediaKey: []byte{1}}},
+			info: func(i *types.MessageInfo) { i.Edit = types.EditAttributeAdminEdit },
+			want: converted{Kind: KindEdit, Target: "3EB0C767D26A1D2B4F7E", Parts: []part{{Content: &event.MessageEventContent{
+				MsgType: event.MsgImage, Body: "fixed", Info: &event.FileInfo{}, Mentions: noMentions,
+			}}}},
+		},
+	})
 }

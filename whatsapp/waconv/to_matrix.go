@@ -42,7 +42,7 @@ func ToMatrix(ctx context.Context, msg *waE2E.Message, info *types.MessageInfo, 
 				return &Converted{Kind: KindIgnored}, nil
 			}
 			parts, _ := convertContent(ctx, pm.GetEditedMessage(), deps)
-			return &Converted{Kind: KindEdit, Target: target, Parts: parts}, nil
+			return &Converted{Kind: KindEdit, Target: target, Parts: editParts(parts)}, nil
 		default:
 			return &Converted{Kind: KindIgnored}, nil
 		}
@@ -62,7 +62,7 @@ func ToMatrix(ctx context.Context, msg *waE2E.Message, info *types.MessageInfo, 
 		case types.EditAttributeAdminEdit:
 			// Newsletter edits carry the new content unwrapped.
 			parts, _ := convertContent(ctx, msg, deps)
-			return &Converted{Kind: KindEdit, Target: network.MessageID(info.ID), Parts: parts}, nil
+			return &Converted{Kind: KindEdit, Target: network.MessageID(info.ID), Parts: editParts(parts)}, nil
 		}
 	}
 	if ignored(msg) {
@@ -74,6 +74,27 @@ func ToMatrix(ctx context.Context, msg *waE2E.Message, info *types.MessageInfo, 
 		c.ReplyTo = &network.MessageRef{ID: network.MessageID(stanza)}
 	}
 	return c, nil
+}
+
+// editParts readies the parts of an edit. WhatsApp edits only the text
+// of a media message (its caption); the edited message names no file, so
+// a part carries no Media, and the core then keeps the original file
+// rather than try a download that fails and replaces the file with an
+// error notice. With a caption the file name here is only mediaPart's
+// guess from a message without the file's details ("image", "document"),
+// so it is left out too, and the core keeps the original's; without one
+// the name is also the body, and stays.
+func editParts(parts []network.Part) []network.Part {
+	for i := range parts {
+		if parts[i].Media == nil {
+			continue
+		}
+		parts[i].Media = nil
+		if c := parts[i].Content; c.Body != c.FileName {
+			c.FileName = ""
+		}
+	}
+	return parts
 }
 
 // housekeeping fields never make a Matrix event on their own.
