@@ -66,7 +66,7 @@ func (c *Connector) cmdSync(ctx context.Context, cmd *network.CommandEvent) erro
 				continue // communities are not bridged yet
 			}
 			bridged++
-			info := cl.groupInfo(g)
+			info := cl.groupInfo(ctx, g)
 			c.host.QueueEvent(cl.id, &network.ChatResync{
 				Meta: network.Meta{Portal: groupPortal(g.JID), Timestamp: time.Now(), CreatePortal: true},
 				Info: info,

@@ -8,8 +8,9 @@
 // converted by the waconv package. IDs are pinned in ids.go.
 //
 // whatsmeow's device store lives in Ferry's database (its own tables and
-// version table), beside one small table of this network's own
-// (whatsapp_message, see msgstore.go).
+// version table), beside a few small tables of this network's own
+// (upgrades/: message keys, msgstore.go; media re-upload requests,
+// media_retry.go; the numbers groups show, group_numbers.go).
 //
 // History after linking becomes one Backfill per chat within the
 // history_sync limits (history.go, history_gate.go). Not wired yet: media
@@ -57,6 +58,8 @@ type Connector struct {
 	uploadSlots chan struct{}
 	// mediaRetries are the pending requests to re-upload expired media.
 	mediaRetries *mediaRetryStore
+	// groupNumbers are the phone numbers groups show beside LIDs.
+	groupNumbers *groupNumberStore
 
 	// wrap puts the narrow interface in front of a whatsmeow client; tests
 	// replace it with a recorder.
@@ -137,6 +140,7 @@ func (c *Connector) Start(ctx context.Context) error {
 	c.container = container
 	c.msgs = &msgStore{db: ownDB}
 	c.mediaRetries = &mediaRetryStore{db: ownDB}
+	c.groupNumbers = &groupNumberStore{db: ownDB}
 	setDeviceProps(c.cfg)
 	c.lock.Lock()
 	if c.bgCancel != nil {

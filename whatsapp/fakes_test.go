@@ -200,12 +200,26 @@ func startConnector(t *testing.T, db *dbutil.Database, cfgYAML string) (*Connect
 func newEnv(t *testing.T, db *dbutil.Database, cfgYAML string) *testEnv {
 	t.Helper()
 	conn, host := startConnector(t, db, cfgYAML)
-	env := &testEnv{host: host, conn: conn, ctx: context.Background()}
+	return loadEnv(t, conn, host, storeDevice(t, conn, ownDev, ownLID))
+}
+
+// newEnvOn is Ferry started again on db, where an earlier newEnv stored
+// device: a restart.
+func newEnvOn(t *testing.T, db *dbutil.Database, device *store.Device) *testEnv {
+	t.Helper()
+	conn, host := startConnector(t, db, "")
+	return loadEnv(t, conn, host, device)
+}
+
+// loadEnv loads the test account's login on a started connector, with
+// fakeWA in front of its client.
+func loadEnv(t *testing.T, conn *Connector, host *fakeHost, device *store.Device) *testEnv {
+	t.Helper()
+	env := &testEnv{host: host, conn: conn, device: device, ctx: context.Background()}
 	conn.wrap = func(cli *whatsmeow.Client) waClient {
 		env.wa = newFakeWA(cli)
 		return env.wa
 	}
-	env.device = storeDevice(t, conn, ownDev, ownLID)
 	client, err := conn.LoadLogin(env.ctx, testLogin(env.device))
 	if err != nil {
 		t.Fatalf("LoadLogin: %v", err)

@@ -30,7 +30,8 @@ const infoTimeout = 30 * time.Second
 // In group chats the store is not asked: its mapping may have been learnt
 // privately (a contact, a DM), and a phone-number ghost in a shared room
 // would show the number to every Ferry user in a group where WhatsApp
-// hides it. (Group changes are the exception; see groupMemberUser.)
+// hides it. (Group changes pass as alt the number that group showed; see
+// groupMemberUser.)
 func (c *Client) userFor(ctx context.Context, jid, alt types.JID, private bool) network.UserID {
 	jid = jid.ToNonAD()
 	if c.isMe(jid) || c.isMe(alt) {
@@ -109,7 +110,7 @@ func (c *Client) ChatInfo(ctx context.Context, chat network.ChatID) (*network.Ch
 			return nil, userFacing(fmt.Errorf("get group info: %w", err))
 		}
 		c.conn.unbridged.noteGroup(group)
-		info := c.groupInfo(group)
+		info := c.groupInfo(ctx, group)
 		info.Avatar = c.avatar(ctx, jid, group.IsParent)
 		return info, nil
 	}
@@ -128,9 +129,12 @@ func (c *Client) ChatInfo(ctx context.Context, chat network.ChatID) (*network.Ch
 	return info, nil
 }
 
-// groupInfo converts whatsmeow's group info. Members are named by the
-// phone number WhatsApp lists with them, or by LID where it lists none.
-func (c *Client) groupInfo(g *types.GroupInfo) *network.ChatInfo {
+// groupInfo converts whatsmeow's group info for the core. Members are
+// named by the phone number WhatsApp lists with them, or by LID where it
+// lists none; the numbers are kept (keepGroupNumbers) so that later group
+// changes, which name members by LID only, name the same ghosts.
+func (c *Client) groupInfo(ctx context.Context, g *types.GroupInfo) *network.ChatInfo {
+	c.keepGroupNumbers(ctx, g)
 	name, topic := g.Name, g.Topic
 	if g.TopicDeleted {
 		topic = ""
@@ -155,23 +159,32 @@ func (c *Client) groupInfo(g *types.GroupInfo) *network.ChatInfo {
 	return info
 }
 
-// groupMemberUser is the UserID of a person a group change names (who made
-// it; who joined, left, was promoted or demoted), as the room's member list
-// names them (participantUser): by the phone number where WhatsApp shows it
-// in the group. alt is the number when the change gave it with the LID
-// (its sender's). For the others the notification lists the number beside
-// each LID where the group shows it, but whatsmeow keeps it only in its
-// store (saved before the event is dispatched), so it is read back from
-// there. Unlike userFor in groups, a number the store learnt elsewhere is
-// not kept out: WhatsApp hides numbers only in communities' announcement
-// groups, which get no room (unbridged.go), and whatsmeow stores every
-// number a group's info shows, so the store knows the number of every
-// member the room has under it.
-func (c *Client) groupMemberUser(ctx context.Context, jid, alt types.JID) network.UserID {
-	if alt.IsEmpty() && jid.Server == types.HiddenUserServer && !c.isMe(jid) {
-		alt = c.pnForLID(ctx, jid)
+// groupMemberUser is the UserID of a person a change of group names (who
+// made it; who left, was promoted or demoted; a picture's author) as the
+// room's member list names them (participantUser): by the phone number
+// where the group's participant list shows it. alt is the number when the
+// change gave it with the LID (its sender's). Otherwise the number is the
+// one this group showed when Ferry last read its list (group_numbers.go),
+// never one whatsmeow's LID store learnt elsewhere: a number the group
+// hides stays hidden, and its owner a LID ghost. Joins are named by
+// newMembers, which may ask for the group's info first.
+func (c *Client) groupMemberUser(ctx context.Context, group, jid, alt types.JID) network.UserID {
+	return c.userFor(ctx, jid, c.groupMemberNumber(ctx, group, jid, alt), false)
+}
+
+// groupMemberNumber is the number group shows for jid: alt if given, the
+// kept one for a LID, else none.
+func (c *Client) groupMemberNumber(ctx context.Context, group, jid, alt types.JID) types.JID {
+	if !alt.IsEmpty() || !c.mayHaveNumber(jid) {
+		return alt
 	}
-	return c.userFor(ctx, jid, alt, false)
+	return c.groupShownNumber(ctx, group, jid)
+}
+
+// mayHaveNumber: jid is someone else's LID, whose ghost is the number's
+// where it is shown.
+func (c *Client) mayHaveNumber(jid types.JID) bool {
+	return jid.Server == types.HiddenUserServer && !c.isMe(jid)
 }
 
 func (c *Client) participantUser(p types.GroupParticipant) network.UserID {

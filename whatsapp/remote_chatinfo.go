@@ -34,7 +34,7 @@ func (c *Client) handleGroupInfo(ctx context.Context, evt *events.GroupInfo) {
 	meta := network.Meta{Portal: groupPortal(evt.JID), Timestamp: ts,
 		Sender: network.Sender{FromMe: c.isMe(sender) || c.isMe(senderAlt)}}
 	if !sender.IsEmpty() {
-		meta.Sender.User = c.groupMemberUser(ctx, sender, senderAlt)
+		meta.Sender.User = c.groupMemberUser(ctx, evt.JID, sender, senderAlt)
 	}
 	info := &network.ChatInfo{}
 	changed := false
@@ -56,7 +56,7 @@ func (c *Client) handleGroupInfo(ctx context.Context, evt *events.GroupInfo) {
 	}{{evt.Promote, adminPowerLevel}, {evt.Demote, 0}} {
 		for _, jid := range list.jids {
 			level := list.level
-			user := c.groupMemberUser(ctx, jid, types.EmptyJID)
+			user := c.groupMemberUser(ctx, evt.JID, jid, types.EmptyJID)
 			members = append(members, network.Member{User: user, IsMe: user == c.remote, PowerLevel: &level})
 		}
 	}
@@ -66,14 +66,15 @@ func (c *Client) handleGroupInfo(ctx context.Context, evt *events.GroupInfo) {
 	if changed {
 		c.conn.host.QueueEvent(c.id, &network.ChatInfoChange{Meta: meta, Info: info})
 	}
+	joined := c.newMembers(evt.JID)
 	for _, jid := range evt.Join {
 		if c.isMe(jid) {
 			continue // events.JoinedGroup brings the whole group
 		}
-		c.conn.host.QueueEvent(c.id, &network.Membership{Meta: meta, Target: c.groupMemberUser(ctx, jid, types.EmptyJID), Action: network.MembershipJoin})
+		c.conn.host.QueueEvent(c.id, &network.Membership{Meta: meta, Target: joined.user(ctx, jid), Action: network.MembershipJoin})
 	}
 	for _, jid := range evt.Leave {
-		target := c.groupMemberUser(ctx, jid, types.EmptyJID)
+		target := c.groupMemberUser(ctx, evt.JID, jid, types.EmptyJID)
 		action := network.MembershipKick
 		if sender.IsEmpty() || target == meta.Sender.User || jid.ToNonAD() == sender.ToNonAD() {
 			action = network.MembershipLeave
@@ -107,7 +108,7 @@ func (c *Client) handlePicture(ctx context.Context, evt *events.Picture) {
 	if evt.JID.Server == types.GroupServer {
 		meta := network.Meta{Portal: groupPortal(evt.JID), Timestamp: evt.Timestamp}
 		if !evt.Author.IsEmpty() {
-			meta.Sender = network.Sender{User: c.groupMemberUser(ctx, evt.Author, types.EmptyJID), FromMe: c.isMe(evt.Author)}
+			meta.Sender = network.Sender{User: c.groupMemberUser(ctx, evt.JID, evt.Author, types.EmptyJID), FromMe: c.isMe(evt.Author)}
 		}
 		c.conn.host.QueueEvent(c.id, &network.ChatInfoChange{Meta: meta, Info: &network.ChatInfo{Avatar: av}})
 		return

@@ -63,7 +63,7 @@ func (c *Client) handleEvent(raw any) (ok bool) {
 		}
 		c.conn.host.QueueEvent(c.id, &network.ChatResync{
 			Meta: network.Meta{Portal: groupPortal(evt.JID), Timestamp: time.Now(), CreatePortal: true},
-			Info: c.groupInfo(&evt.GroupInfo),
+			Info: c.groupInfo(ctx, &evt.GroupInfo),
 		})
 	case *events.Picture:
 		c.handlePicture(ctx, evt)
