@@ -230,6 +230,15 @@ var MaxUploadSize int64 = 2 << 30
 // memory. Larger ones go as documents.
 const maxImageSize = 32 << 20
 
+// maxImagePixels is the most pixels a photo may have to be decoded: a
+// small PNG can say it is 20,000 × 20,000, and decoding (and flattening)
+// it would take gigabytes. Larger ones go as documents. A 48-megapixel
+// phone photo is still a photo.
+const maxImagePixels = 64_000_000
+
+// errImageTooLarge: the image's header gives more than maxImagePixels.
+var errImageTooLarge = errors.New("image has too many pixels to decode")
+
 // countingReader counts what passes through it.
 type countingReader struct {
 	r io.Reader
@@ -266,6 +275,14 @@ type preparedImage struct {
 // prepareImage re-encodes PNG as JPEG (keeping JPEG as it is) and makes
 // the small JPEG preview WhatsApp shows before the download.
 func prepareImage(data []byte, baseMime string) (*preparedImage, error) {
+	// The header first: what decoding will cost is known before paying it.
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
+		return nil, fmt.Errorf("%w: %d × %d", errImageTooLarge, cfg.Width, cfg.Height)
+	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, err

@@ -3,7 +3,9 @@ package waconv
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"io"
 	"os"
 	"strings"
@@ -422,6 +424,18 @@ func TestMatrixFilesStreamToWhatsApp(t *testing.T) {
 		t.Errorf("a photo over %d bytes became %v (%d bytes uploaded), %v; want the whole file as a document", maxImageSize, msg, len(uploaded), err)
 	}
 
+	// A small file whose header claims 20,000 × 20,000 pixels: decoding it
+	// would take gigabytes, so it is sent as it is, as a document.
+	bomb := pngHeaderOnly(20000, 20000)
+	if _, err := prepareImage(bomb, "image/png"); !errors.Is(err, errImageTooLarge) {
+		t.Errorf("prepareImage of a 20,000 × 20,000 PNG: %v, want errImageTooLarge", err)
+	}
+	bombPhoto := &event.MessageEventContent{MsgType: event.MsgImage, Body: "bomb.png", Info: &event.FileInfo{MimeType: "image/png"}}
+	msg, err = FromMatrix(ctx, bombPhoto, &network.Media{Data: io.NopCloser(bytes.NewReader(bomb)), MimeType: "image/png", Size: -1}, nil, deps)
+	if err != nil || msg.GetDocumentMessage() == nil || !bytes.Equal(uploaded, bomb) {
+		t.Errorf("a photo of too many pixels became %v, %v; want the file as a document", msg, err)
+	}
+
 	saved := MaxUploadSize
 	t.Cleanup(func() { MaxUploadSize = saved })
 	MaxUploadSize = 1000
@@ -486,4 +500,16 @@ func TestToMatrixMediaEditsCarryTheTextOnly(t *testing.T) {
 			}}}},
 		},
 	})
+}
+
+// pngHeaderOnly is a PNG signature and header for an RGBA image of w × h,
+// with no pixel data: enough for image.DecodeConfig.
+func pngHeaderOnly(w, h uint32) []byte {
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 6, 0, 0, 0) // 8-bit RGBA, no interlace
+	chunk := append([]byte("IHDR"), ihdr...)
+	out := append([]byte("\x89PNG\r\n\x1a\n"), binary.BigEndian.AppendUint32(nil, uint32(len(ihdr)))...)
+	out = append(out, chunk...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(chunk))
 }
