@@ -276,6 +276,10 @@ func (b *Bridge) Stop() {
 	if b.metricsServer != nil {
 		_ = b.metricsServer.Shutdown(shutdownCtx)
 	}
+	// No transaction is running any more, and every event is stored. The
+	// networks close their connections next: Matrix events still waiting
+	// in a portal would fail to go, so they wait for the next start.
+	b.Portals.HoldMatrix()
 	for _, net := range b.order {
 		b.networks[net].connector.Stop(shutdownCtx)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
@@ -62,6 +63,9 @@ type Manager struct {
 	maxMediaSize int64
 	mediaSlots   chan struct{}
 
+	// matrixHeld: the bridge is stopping (HoldMatrix).
+	matrixHeld atomic.Bool
+
 	lock    sync.Mutex
 	byKey   map[network.PortalKey]*Portal
 	byRoom  map[id.RoomID]*Portal
@@ -93,6 +97,12 @@ func (m *Manager) SetMediaLimits(maxSize int64, transfers int) {
 	m.maxMediaSize = maxSize
 	m.mediaSlots = make(chan struct{}, max(transfers, 1))
 }
+
+// HoldMatrix leaves the Matrix events no portal has started on unhandled
+// from now on: the bridge is stopping, and once its networks are closed
+// their sends would fail and be reported as lost. They are stored, so the
+// next start bridges them. Remote events go on being bridged until Stop.
+func (m *Manager) HoldMatrix() { m.matrixHeld.Store(true) }
 
 // Stop ends every portal goroutine after its current item, then stores
 // the remote events handed to portals unstored and not yet bridged, so

@@ -155,6 +155,10 @@ func (p *Portal) run(ctx context.Context) {
 				// Already bridged from the store during a backlog drain.
 				continue
 			}
+			if item.matrix != nil && p.m.matrixHeld.Load() {
+				// Left unhandled, stored: the next start bridges it.
+				continue
+			}
 			p.handle(ctx, item)
 		case <-p.wakeup:
 		case <-idle.C:

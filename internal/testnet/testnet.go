@@ -36,6 +36,11 @@ type Connector struct {
 	// again after a restart never reuses an ID.
 	nextID   atomic.Int64
 	outboxes map[network.LoginID]chan any
+	// down is set from Stop until the next Start: sends fail as on a
+	// network whose connections are closed.
+	down atomic.Bool
+	// OnStop, when set, runs inside Stop once the network is down.
+	OnStop func()
 }
 
 var (
@@ -110,8 +115,17 @@ func (c *Connector) Init(host network.Host, cfg *yaml.Node) error {
 // network would.
 func (c *Connector) Host() network.Host { return c.host }
 
-func (c *Connector) Start(ctx context.Context) error { return nil }
-func (c *Connector) Stop(ctx context.Context)        {}
+func (c *Connector) Start(ctx context.Context) error {
+	c.down.Store(false)
+	return nil
+}
+
+func (c *Connector) Stop(ctx context.Context) {
+	c.down.Store(true)
+	if c.OnStop != nil {
+		c.OnStop()
+	}
+}
 
 func (c *Connector) LoginFlows() []network.LoginFlow {
 	return []network.LoginFlow{{Args: "<name>", Description: "log in as <name>; asks for a password"}}
@@ -258,6 +272,9 @@ func (cl *Client) fail() error {
 	}
 	if msg := cl.FailSends.Load(); msg != nil {
 		return network.UserErrorf("%s", *msg)
+	}
+	if cl.c.down.Load() {
+		return network.UserErrorf("not connected to the test network")
 	}
 	return nil
 }
