@@ -237,7 +237,7 @@ func (b *Bridge) handleGhostInvite(ctx context.Context, evt *event.Event, ghostI
 			log.Err(err).Msg("Failed to register ghost")
 			return
 		}
-		existing, err := b.Portals.AdoptDM(ctx, portal, evt.RoomID, le.login.Load(), key.User)
+		existing, err := b.Portals.AdoptDM(ctx, portal, evt.RoomID, le.login.Load(), key.User, b.earlierDMEvents)
 		if errors.Is(err, portals.ErrPortalExists) {
 			_, _ = intent.JoinRoomByID(ctx, evt.RoomID)
 			_, _ = intent.SendNotice(ctx, evt.RoomID, fmt.Sprintf("You already have a chat with me: https://matrix.to/#/%s", existing))
