@@ -56,6 +56,22 @@ func TestDMFirstMessageUnreadableHistoryIsReported(t *testing.T) {
 	})
 }
 
+// TestFailedSendInADMTheUserOpenedIsReported: in a direct chat the user
+// opened with a ghost, the bot was never invited, so its report of a
+// failed send could not be posted: the ghost posts it.
+func TestFailedSendInADMTheUserOpenedIsReported(t *testing.T) {
+	sc := newScene(t, true)
+	room, _ := openDMWritingAtOnce(t, sc, nil)
+	expectOut[*network.OutgoingMessage](t, sc.cl)
+	reason := "the network is on fire"
+	sc.cl.FailSends.Store(&reason)
+	doomed := sc.alice.SendText(t, room, "doomed")
+	sc.alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return msg != nil && msg.RelatesTo.GetReplyTo() == doomed && strings.Contains(msg.Body, reason)
+	})
+}
+
 // openDMWritingAtOnce has alice open a direct chat with carol's ghost and
 // send "sent at once" before the ghost joins; created runs right after
 // the room exists. It returns once the ghost has joined.

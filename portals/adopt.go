@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -107,7 +106,7 @@ func (p *Portal) bridgeEarlier(ctx context.Context, ghost *appservice.IntentAPI,
 		Body: fmt.Sprintf("⚠️ Messages sent here before I joined may not have reached %s (%s). Please send them again if they are missing.",
 			p.m.dir.NetworkName(p.Key.Network), network.UserMessage(err, "see the bridge log")),
 	}
-	if _, err = p.m.matrix.SendMessage(ctx, ghost, p.RoomID, event.EventMessage, notice, time.Time{}, ""); err != nil {
+	if _, err = p.sendNotice(ctx, notice); err != nil {
 		zerolog.Ctx(ctx).Err(err).Msg("Failed to report unrecovered messages in the room")
 	}
 }

@@ -199,7 +199,7 @@ func (p *Portal) reportDropped(ctx context.Context) {
 		return
 	}
 	zerolog.Ctx(ctx).Error().Int64("dropped", n).Msg("Events were dropped while the queue was full")
-	_, err := p.m.matrix.SendNotice(ctx, p.RoomID, &event.MessageEventContent{
+	_, err := p.sendNotice(ctx, &event.MessageEventContent{
 		MsgType: event.MsgNotice,
 		Body: fmt.Sprintf("⚠️ %d messages from %s could not be bridged: too many were waiting while Matrix was unreachable.",
 			n, p.m.dir.NetworkName(p.Key.Network)),

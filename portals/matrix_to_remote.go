@@ -88,7 +88,7 @@ func (p *Portal) reportFailure(ctx context.Context, evt *event.Event, err error)
 		RelatesTo: (&event.RelatesTo{}).SetReplyTo(evt.ID),
 		Mentions:  &event.Mentions{UserIDs: []id.UserID{evt.Sender}},
 	}
-	if _, err := p.m.matrix.SendNotice(ctx, p.RoomID, content); err != nil {
+	if _, err := p.sendNotice(ctx, content); err != nil {
 		log.Err(err).Msg("Failed to report bridging failure in the room")
 	}
 }

@@ -1,0 +1,28 @@
+package portals
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// sendNotice posts one of the bridge's notices (a failed send, events
+// dropped) in the portal's room: as the bot where it is a member, and in
+// a direct chat the user opened with a ghost, where the bot was never
+// invited, as that ghost, the one user of Ferry's there.
+func (p *Portal) sendNotice(ctx context.Context, content *event.MessageEventContent) (id.EventID, error) {
+	bot := p.m.matrix.Bot()
+	if !p.IsDirect || p.OtherUser == "" || p.m.matrix.AS.StateStore.IsInRoom(ctx, p.RoomID, bot.UserID) {
+		return p.m.matrix.SendNotice(ctx, p.RoomID, content)
+	}
+	ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: p.OtherUser})
+	if err != nil {
+		return "", fmt.Errorf("find the direct chat's ghost to post as: %w", err)
+	}
+	return p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventMessage, content, time.Time{}, "")
+}
