@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/net/html"
 	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network/matrixhtml"
 )
 
 // maxListStart bounds <ol start="…"> in Matrix HTML. mautrix's HTML parser
@@ -43,7 +45,7 @@ func sanitizeHTML(s string) (string, bool) {
 	// as it should in HTML, but inside <svg> or <math> the parser does
 	// not, and an <ol> there becomes a list the tokenizer never saw. Only
 	// the parser mautrix uses can say which lists there are.
-	return out, !parsedListStartBeyond(out, maxListStart)
+	return out, !matrixhtml.ListStartBeyond(out, maxListStart)
 }
 
 // clampListStarts clamps the start of every <ol> tag the tokenizer reads.
@@ -70,30 +72,6 @@ func clampListStarts(s string) string {
 		}
 		out.WriteString(tok.String())
 	}
-}
-
-// parsedListStartBeyond reports whether html.Parse, which mautrix's
-// HTMLParser calls, makes an <ol> of s whose start it reads (strconv.Atoi,
-// as mautrix does) as beyond ±limit.
-func parsedListStartBeyond(s string, limit int) bool {
-	doc, err := html.Parse(strings.NewReader(s))
-	if err != nil {
-		return true
-	}
-	for n := range doc.Descendants() {
-		if n.Type != html.ElementNode || n.Data != "ol" {
-			continue
-		}
-		for _, a := range n.Attr {
-			if a.Key != "start" {
-				continue
-			}
-			if start, _ := strconv.Atoi(a.Val); start > limit || start < -limit {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // clampStart clamps the start attribute in attrs and reports whether it

@@ -8,6 +8,8 @@ import (
 
 	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network/matrixhtml"
 )
 
 // FormatHTML is the Matrix "format" value for HTML formatted bodies.
@@ -316,7 +318,7 @@ func htmlToIRC(s string, opts *Options) ([]string, bool) {
 	}
 	if needsPrepass(s) {
 		s = prepass(s)
-		if parsedListStartBeyond(s, maxListStart) {
+		if matrixhtml.ListStartBeyond(s, maxListStart) {
 			return nil, hadReply // the plain body goes instead
 		}
 	}

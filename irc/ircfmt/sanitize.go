@@ -166,30 +166,3 @@ func clampListStart(z *html.Tokenizer) string {
 	}
 	return t.String()
 }
-
-// parsedListStartBeyond reports whether html.Parse, which mautrix's
-// HTMLParser calls, makes an <ol> of s whose start it reads (strconv.Atoi,
-// as mautrix does) as beyond ±limit. The prepass cannot rule that out: its
-// tokenizer reads <style>, <title> and the like as raw text, which inside
-// <svg> or <math> the parser does not, so an <ol> there is a list the
-// prepass never saw.
-func parsedListStartBeyond(s string, limit int) bool {
-	doc, err := html.Parse(strings.NewReader(s))
-	if err != nil {
-		return true
-	}
-	for n := range doc.Descendants() {
-		if n.Type != html.ElementNode || n.Data != "ol" {
-			continue
-		}
-		for _, a := range n.Attr {
-			if a.Key != "start" {
-				continue
-			}
-			if start, _ := strconv.Atoi(a.Val); start > limit || start < -limit {
-				return true
-			}
-		}
-	}
-	return false
-}
