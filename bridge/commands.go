@@ -38,7 +38,15 @@ type commandContext struct {
 }
 
 func (c *commandContext) reply(markdown string) {
-	c.b.notice(c.b.ctx, c.room, markdown)
+	if c.inManagementRoom {
+		c.b.notice(c.b.ctx, c.room, markdown)
+		return
+	}
+	// A portal may be a direct chat the user opened with a ghost, where
+	// the bot is no member: the portal knows who can answer there.
+	if _, err := c.b.Portals.SendNotice(c.b.ctx, c.room, noticeContent(markdown)); err != nil {
+		zerolog.Ctx(c.b.ctx).Err(err).Stringer("room_id", c.room).Msg("Failed to answer a command")
+	}
 }
 
 func (c *commandContext) replyf(format string, args ...any) {

@@ -105,3 +105,17 @@ func requireBefore(t *testing.T, timeline []*event.Event, a, b id.EventID) {
 	}
 	t.Fatalf("%s is not in the timeline", a)
 }
+
+// TestCommandInADMTheUserOpenedIsAnswered: the bot is no member of a
+// direct chat the user opened with a ghost, so a command there is
+// answered by the ghost.
+func TestCommandInADMTheUserOpenedIsAnswered(t *testing.T) {
+	sc := newScene(t, true)
+	room, _ := openDMWritingAtOnce(t, sc, nil)
+	carol := sc.h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "carol"})
+	sc.alice.SendText(t, room, "!ferry version")
+	sc.alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == carol && msg != nil && msg.MsgType == event.MsgNotice && strings.HasPrefix(msg.Body, "Ferry ")
+	})
+}

@@ -166,11 +166,16 @@ func (b *Bridge) handleEncryption(ctx context.Context, room id.RoomID) {
 	}
 }
 
-// notice sends a Markdown notice as the bot.
-func (b *Bridge) notice(ctx context.Context, room id.RoomID, markdown string) id.EventID {
+// noticeContent is markdown rendered as a notice.
+func noticeContent(markdown string) *event.MessageEventContent {
 	content := format.RenderMarkdown(markdown, true, false)
 	content.MsgType = event.MsgNotice
-	evtID, err := b.Matrix.SendNotice(ctx, room, &content)
+	return &content
+}
+
+// notice sends a Markdown notice as the bot.
+func (b *Bridge) notice(ctx context.Context, room id.RoomID, markdown string) id.EventID {
+	evtID, err := b.Matrix.SendNotice(ctx, room, noticeContent(markdown))
 	if err != nil {
 		zerolog.Ctx(ctx).Err(err).Msg("Failed to send notice")
 	}

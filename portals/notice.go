@@ -26,3 +26,13 @@ func (p *Portal) sendNotice(ctx context.Context, content *event.MessageEventCont
 	}
 	return p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventMessage, content, time.Time{}, "")
 }
+
+// SendNotice posts a notice of the bridge's in room: through its portal
+// when the room is one (see sendNotice), otherwise as the bot.
+func (m *Manager) SendNotice(ctx context.Context, room id.RoomID, content *event.MessageEventContent) (id.EventID, error) {
+	p, err := m.ByRoom(ctx, room)
+	if err != nil || p == nil {
+		return m.matrix.SendNotice(ctx, room, content)
+	}
+	return p.sendNotice(ctx, content)
+}

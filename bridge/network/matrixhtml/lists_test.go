@@ -4,7 +4,7 @@ import "testing"
 
 func TestListStartBeyond(t *testing.T) {
 	for in, want := range map[string]bool{
-		`<ol start="5"><li>a</li></ol>`:                   false,
+		`<ol start="5"><li>a</li></ol>`:                    false,
 		`<ol start="-9223372036854775808"><li>a</li></ol>`: true,
 		`<ol start="99999999999999999999"><li>a</li></ol>`: true,
 		`<ol start="x"><li>a</li></ol>`:                    false,
