@@ -65,9 +65,15 @@ func (m *Matrix) BotMXID() id.UserID { return m.AS.BotMXID() }
 func (m *Matrix) Intent(user id.UserID) *appservice.IntentAPI { return m.AS.Intent(user) }
 
 // SendMessage sends a message event as intent. ts, when not zero, becomes
-// the event's origin_server_ts (appservice timestamp massaging). txnID,
-// when not empty, makes retries idempotent on the homeserver.
+// the event's origin_server_ts (appservice timestamp massaging). txnID
+// makes retries idempotent on the homeserver; when empty, one is made
+// here for all the attempts: a retry after an answer that was lost (a
+// proxy's 504, a connection reset) must not post the event twice, and
+// mautrix makes a new one for every request it is not given one for.
 func (m *Matrix) SendMessage(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (id.EventID, error) {
+	if txnID == "" {
+		txnID = intent.TxnID()
+	}
 	var resp *mautrix.RespSendEvent
 	req := mautrix.ReqSendEvent{TransactionID: txnID}
 	if !ts.IsZero() {

@@ -266,8 +266,11 @@ func (p *Pipeline) read(c *pipeConn) {
 			p.backoff = pipelineFirstBackoff
 			p.finishLocked(pr, resp, nil)
 			if p.probe == pr {
-				// The homeserver is back: the rest follow, pipelined.
+				// The homeserver is back: the rest follow, pipelined,
+				// and a new request waits behind them until they are
+				// written (retrying holds it, as while a resend is due).
 				p.probe = nil
+				p.retrying = true
 				go p.resend()
 			}
 		}
@@ -368,6 +371,7 @@ func (p *Pipeline) abandon(pr *pipedRequest) {
 		p.removeLocked(pr)
 		if p.probe == pr {
 			p.probe = nil
+			p.retrying = true // new requests wait behind the resend
 			go p.resend()
 		}
 	}

@@ -292,3 +292,82 @@ func TestPipelineRefusesOtherSchemes(t *testing.T) {
 		t.Error("a unix socket address was accepted")
 	}
 }
+
+// TestRequestsAfterTheProbeWaitTheirTurn: once the probe is answered,
+// the requests waiting to be resent go first. A new request that took its
+// place between the probe's answer and the resend was written ahead of
+// them, and the homeserver took the room's events out of order.
+func TestRequestsAfterTheProbeWaitTheirTurn(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		accepted []string
+		upAt     = time.Now().Add(100 * time.Millisecond)
+		probeIn  = make(chan struct{})
+		release  = make(chan struct{})
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/send/")
+		if time.Now().Before(upAt) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		mu.Lock()
+		accepted = append(accepted, name)
+		first := len(accepted) == 1
+		mu.Unlock()
+		if first {
+			close(probeIn)
+			<-release
+		}
+		fmt.Fprintf(w, `{"event_id":"$%s"}`, name)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p := newTestPipeline(t, srv.URL)
+	send := func(name string) (placed chan struct{}, done chan answerOf) {
+		placed, done = make(chan struct{}), make(chan answerOf, 1)
+		req, _ := http.NewRequestWithContext(withPlaced(ctx, func() { close(placed) }), http.MethodPut, srv.URL+"/send/"+name, strings.NewReader(`{}`))
+		go func() {
+			resp, err := p.httpClient().Do(req)
+			a := answerOf{err: err}
+			if err == nil {
+				data, _ := io.ReadAll(resp.Body)
+				a.status, a.body = resp.StatusCode, string(data)
+			}
+			done <- a
+		}()
+		return placed, done
+	}
+	placedA, doneA := send("A")
+	<-placedA
+	placedB, doneB := send("B")
+	<-placedB
+	<-probeIn // A and B were refused; A went again as the probe and is in
+	// A request for C takes its place while the probe's answer comes.
+	p.wmu.Lock()
+	_, doneC := send("C")
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	for {
+		p.mu.Lock()
+		cleared := p.probe == nil
+		p.mu.Unlock()
+		if cleared {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the resend now waits for wmu, behind C
+	p.wmu.Unlock()
+	for _, d := range []chan answerOf{doneA, doneB, doneC} {
+		if a := <-d; a.err != nil || a.status != http.StatusOK {
+			t.Fatalf("answer %+v", a)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(accepted, "") != "ABC" {
+		t.Fatalf("the homeserver took %q, want ABC: C went ahead of B, which was waiting to be resent", accepted)
+	}
+}
