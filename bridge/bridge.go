@@ -53,8 +53,11 @@ type Bridge struct {
 	// retry stores them (matrix_store_after.go).
 	txnLock  sync.Mutex
 	unstored map[id.EventID]*earlyEvent
-	rooms    *serialQueues
-	queries  *rateLimiter
+	// secretEvents are events whose stored body is emptied when they are
+	// marked handled (holdsSecret).
+	secretEvents sync.Map
+	rooms        *serialQueues
+	queries      *rateLimiter
 	// metricsServer serves Metrics on metrics.listen.
 	metricsServer *http.Server
 

@@ -104,6 +104,9 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		log = log.With().Strs("args", c.args).Logger()
 	}
 	log.Info().Msg("Running command")
+	if cmd.sensitive {
+		b.holdsSecret(evt.ID)
+	}
 	err := cmd.handler(log.WithContext(ctx), c)
 	if cmd.sensitive {
 		if rerr := b.Matrix.Redact(ctx, b.Matrix.Bot(), evt.RoomID, evt.ID, "contained a secret"); rerr != nil {

@@ -285,6 +285,7 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 	answers := flow.answers
 	flow.lock.Unlock()
 	if field.Secret {
+		b.holdsSecret(evt.ID)
 		if err := b.Matrix.Redact(ctx, b.Matrix.Bot(), evt.RoomID, evt.ID, "contained a secret"); err != nil {
 			b.notice(ctx, evt.RoomID, "⚠️ I could not delete your message with the secret; please delete it yourself.")
 		}

@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -37,4 +38,30 @@ func TestLoginOnlyInTheManagementRoom(t *testing.T) {
 		t.Fatalf("the network got %q, want the message", got)
 	}
 	loginTest(t, s.h, s.tn, s.alice, s.mgmt, "carol")
+}
+
+// TestLoginPasswordIsNotKeptInTheStore: the message with a password the
+// login asked for is redacted in the room, and its body goes from Ferry's
+// store of Matrix events once it is handled; the row stays, so that a
+// redelivery is still recognised.
+func TestLoginPasswordIsNotKeptInTheStore(t *testing.T) {
+	s := newScene(t, false)
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	secret := s.alice.SendText(t, s.mgmt, "hunter2-carol")
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Logged in to Testnet as carol")
+	ctx := s.h.Context(waitLong)
+	for deadline := time.Now().Add(waitLong); ; time.Sleep(20 * time.Millisecond) {
+		var data string
+		var handled bool
+		err := s.h.Bridge.DB.QueryRow(ctx, `SELECT data, handled_at IS NOT NULL FROM matrix_event WHERE event_id = $1`, secret).Scan(&data, &handled)
+		if err == nil && handled {
+			if strings.Contains(data, "hunter2") {
+				t.Fatalf("the handled event still holds the password: %s", data)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the password's event was never stored and handled (%v)", err)
+		}
+	}
 }

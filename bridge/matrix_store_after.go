@@ -183,7 +183,20 @@ func (b *Bridge) earlyHandled(e *earlyEvent, evtID id.EventID) {
 }
 
 func (b *Bridge) markHandled(evtID id.EventID) {
-	if err := b.DB.MatrixEvents.MarkHandled(b.ctx, evtID); err != nil && b.ctx.Err() == nil {
+	mark := b.DB.MatrixEvents.MarkHandled
+	if _, secret := b.secretEvents.LoadAndDelete(evtID); secret {
+		mark = b.DB.MatrixEvents.MarkHandledAndScrub
+	}
+	if err := mark(b.ctx, evtID); err != nil && b.ctx.Err() == nil {
 		b.Log.Err(err).Stringer("event_id", evtID).Msg("Failed to mark event handled")
 	}
+}
+
+// holdsSecret marks an event whose body is a secret (a password for a
+// login, a sensitive command): when it is marked handled, its stored body
+// is emptied. Done there, not at once, because an event routed before its
+// store (matrix_store_after.go) may be stored after its handler ran, and
+// it is marked handled only once it is both stored and handled.
+func (b *Bridge) holdsSecret(evtID id.EventID) {
+	b.secretEvents.Store(evtID, struct{}{})
 }

@@ -209,6 +209,19 @@ func (q *MatrixEventQuery) MarkHandled(ctx context.Context, eventID id.EventID) 
 	return nil
 }
 
+// MarkHandledAndScrub marks an event handled, as MarkHandled does, and
+// empties its stored body: it held a secret (a password typed for a
+// login), which must not stay in the database until PruneHandled. The row
+// stays, so that a redelivery is still recognised.
+func (q *MatrixEventQuery) MarkHandledAndScrub(ctx context.Context, eventID id.EventID) error {
+	err := q.qh.Exec(ctx, `UPDATE matrix_event SET handled_at = COALESCE(handled_at, $1), data = '{}' WHERE event_id = $2`,
+		time.Now().UnixMilli(), eventID)
+	if err != nil {
+		return fmt.Errorf("mark matrix event %s handled and scrub it: %w", eventID, err)
+	}
+	return nil
+}
+
 // PruneHandled deletes events handled before the given time and returns how
 // many it deleted. A pruned event ID is forgotten, so a redelivery after
 // that would be handled again: keep the retention well beyond how long the

@@ -238,3 +238,33 @@ func TestStoredMatrixEvents(t *testing.T) {
 		}
 	})
 }
+
+// An event that held a secret is kept, handled and recognised when
+// delivered again, without its body.
+func TestScrubbedEventKeepsOnlyItsID(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		secret := qe("$secret")
+		secret.Data = json.RawMessage(`{"event_id":"$secret","content":{"body":"hunter2"}}`)
+		if _, err := db.MatrixEvents.Enqueue(ctx, []*database.QueuedEvent{secret, qe("$other")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MatrixEvents.MarkHandledAndScrub(ctx, "$secret"); err != nil {
+			t.Fatal(err)
+		}
+		var data string
+		var handled bool
+		if err := db.QueryRow(ctx, `SELECT data, handled_at IS NOT NULL FROM matrix_event WHERE event_id = '$secret'`).Scan(&data, &handled); err != nil {
+			t.Fatal(err)
+		}
+		if data != "{}" || !handled {
+			t.Errorf("the secret's row: data %q, handled %v; want {} and handled", data, handled)
+		}
+		if fresh, err := db.MatrixEvents.Enqueue(ctx, []*database.QueuedEvent{qe("$secret")}); err != nil || len(fresh) != 0 {
+			t.Errorf("delivered again: %d fresh (%v), want it recognised", len(fresh), err)
+		}
+		pending, err := db.MatrixEvents.Pending(ctx)
+		if err != nil || len(pending) != 1 || pending[0].EventID != "$other" || string(pending[0].Data) != string(qe("$other").Data) {
+			t.Errorf("pending after the scrub: %v (%v); want $other untouched", eventIDs(pending), err)
+		}
+	})
+}
