@@ -66,7 +66,7 @@ func (q *GhostQuery) Put(ctx context.Context, g *Ghost) error {
 	if err != nil {
 		return fmt.Errorf("put ghost %s: %w", g.Key, err)
 	}
-	err = q.qh.Exec(ctx, putGhost, g.Key.Network, g.Key.User, dbutil.StrPtr(g.MXID), g.Name,
+	err = q.qh.Exec(ctx, putGhost, g.Key.Network, g.Key.User, dbutil.StrPtr(g.MXID), storedText(g.Name),
 		g.AvatarID, g.AvatarMXC, g.NameSet, g.AvatarSet, g.Registered, meta)
 	if err != nil {
 		return fmt.Errorf("put ghost %s: %w", g.Key, err)

@@ -73,7 +73,7 @@ func (lq *LoginQuery) Put(ctx context.Context, l *Login) error {
 	}
 	var stored int64
 	err = lq.qh.GetDB().QueryRow(ctx, putLogin,
-		l.Network, l.ID, l.UserMXID, l.RemoteName, l.RemoteUser, l.SpaceRoom, meta, toMilli(created),
+		l.Network, l.ID, l.UserMXID, storedText(l.RemoteName), l.RemoteUser, l.SpaceRoom, meta, toMilli(created),
 	).Scan(&stored)
 	if err != nil {
 		return fmt.Errorf("put login %s/%s: %w", l.Network, l.ID, err)

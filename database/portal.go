@@ -97,7 +97,7 @@ func (q *PortalQuery) Put(ctx context.Context, p *Portal) error {
 	}
 	var stored int64
 	err = q.qh.GetDB().QueryRow(ctx, putPortal,
-		p.Key.Network, p.Key.Chat, p.Key.Receiver, dbutil.StrPtr(p.RoomID), p.Name, p.Topic,
+		p.Key.Network, p.Key.Chat, p.Key.Receiver, dbutil.StrPtr(p.RoomID), storedText(p.Name), storedText(p.Topic),
 		p.AvatarID, p.AvatarMXC, p.NameSet, p.TopicSet, p.AvatarSet, p.IsDirect,
 		p.OtherUser, p.RelayLogin, meta, toMilli(created),
 	).Scan(&stored)

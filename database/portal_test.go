@@ -144,3 +144,26 @@ func TestPortalDeleteCascades(t *testing.T) {
 func portalEvent(prefix string, key network.PortalKey) id.EventID {
 	return id.EventID(prefix + string(key.Network) + "-evt")
 }
+
+// Free text from a network that is not UTF-8 (an IRC topic in Latin-1) or
+// holds a NUL is stored, the same on both dialects, where PostgreSQL
+// refused the whole row: the portal (or ghost) could not be stored.
+func TestTextThatIsNotUTF8IsStored(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		key := network.PortalKey{Network: "irc", Chat: "libera/#cafe"}
+		if err := db.Portals.Put(ctx, &database.Portal{Key: key, Name: "caf\xe9", Topic: "caf\xe9 cr\xe8me"}); err != nil {
+			t.Fatalf("a Latin-1 name and topic: %v", err)
+		}
+		p, err := db.Portals.Get(ctx, key)
+		if err != nil || p.Name != "caf\uFFFD" || p.Topic != "caf\uFFFD cr\uFFFDme" {
+			t.Errorf("stored %+v (%v)", p, err)
+		}
+		g := &database.Ghost{Key: network.GhostKey{Network: "whatsapp", User: "1"}, Name: "a\x00b"}
+		if err := db.Ghosts.Put(ctx, g); err != nil {
+			t.Fatalf("a NUL in a ghost's name: %v", err)
+		}
+		if got, err := db.Ghosts.Get(ctx, g.Key); err != nil || got.Name != "ab" {
+			t.Errorf("stored ghost name %q (%v), want ab", got.Name, err)
+		}
+	})
+}

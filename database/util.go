@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
@@ -84,4 +86,16 @@ func scanMetadata(s string) json.RawMessage {
 		s = emptyMetadata
 	}
 	return json.RawMessage(s)
+}
+
+// storedText is s as a text column can hold it on both dialects: invalid
+// UTF-8 (an IRC topic in Latin-1) becomes U+FFFD and NUL goes, where
+// PostgreSQL would refuse the whole row and SQLite keep the bytes. Only
+// for free text (names, topics): the homeserver sees the same, since JSON
+// encoding replaces invalid UTF-8 too.
+func storedText(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
