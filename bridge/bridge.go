@@ -101,12 +101,7 @@ func New(cfg *config.Config, connectors []network.Connector, log zerolog.Logger)
 		cancel()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if cfg.Database.MaxOpenConns > 0 {
-		db.RawDB.SetMaxOpenConns(cfg.Database.MaxOpenConns)
-	}
-	if cfg.Database.MaxIdleConns > 0 {
-		db.RawDB.SetMaxIdleConns(cfg.Database.MaxIdleConns)
-	}
+	db.SetPool(cfg.Database.MaxOpenConns, cfg.Database.MaxIdleConns)
 	b.DB = db
 	stateStore, err := UpgradeDatabase(ctx, db, log)
 	if err != nil {

@@ -80,6 +80,25 @@ type Database struct {
 	KV           *KVQuery
 	MatrixEvents *MatrixEventQuery
 	RemoteEvents *RemoteEventQuery
+
+	// inMemory: an in-memory SQLite database, which exists per connection
+	// and so must keep exactly one (SetPool).
+	inMemory bool
+}
+
+// SetPool sets the connection pool's bounds (a value of 0 or less leaves
+// one as it is). An in-memory SQLite database keeps its one connection:
+// a second would open an empty database, without tables.
+func (db *Database) SetPool(maxOpen, maxIdle int) {
+	if db.inMemory {
+		return
+	}
+	if maxOpen > 0 {
+		db.RawDB.SetMaxOpenConns(maxOpen)
+	}
+	if maxIdle > 0 {
+		db.RawDB.SetMaxIdleConns(maxIdle)
+	}
 }
 
 // Open opens a database without touching the schema (call Upgrade for
@@ -104,6 +123,7 @@ func Open(dbType, uri string, log zerolog.Logger) (*Database, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	var raw *sql.DB
+	inMemory := false
 	switch dialect {
 	case dbutil.SQLite:
 		if strings.HasPrefix(dbType, "litestream") {
@@ -123,6 +143,7 @@ func Open(dbType, uri string, log zerolog.Logger) (*Database, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
+		inMemory = isInMemory(dsn)
 		configureSQLitePool(raw, dsn)
 	case dbutil.Postgres:
 		raw, err = sql.Open("postgres", uri)
@@ -147,7 +168,9 @@ func Open(dbType, uri string, log zerolog.Logger) (*Database, error) {
 	inner.VersionTable = VersionTable
 	inner.UpgradeTable = upgrades.Table
 	inner.Log = dbutil.ZeroLogger(log.With().Str("db_section", "main").Logger())
-	return New(inner), nil
+	db := New(inner)
+	db.inMemory = inMemory
+	return db, nil
 }
 
 // New wraps an already opened dbutil database (whose UpgradeTable should be
@@ -266,7 +289,7 @@ func sqliteDSN(uri string, fullSync bool) (string, error) {
 // readers. An in-memory database exists per connection, so it must use
 // exactly one, kept open forever.
 func configureSQLitePool(raw *sql.DB, dsn string) {
-	if strings.Contains(dsn, ":memory:") || strings.Contains(dsn, "mode=memory") {
+	if isInMemory(dsn) {
 		raw.SetMaxOpenConns(1)
 		raw.SetMaxIdleConns(1)
 		raw.SetConnMaxLifetime(0)
@@ -276,4 +299,9 @@ func configureSQLitePool(raw *sql.DB, dsn string) {
 	raw.SetMaxOpenConns(5)
 	raw.SetMaxIdleConns(2)
 	raw.SetConnMaxIdleTime(5 * time.Minute)
+}
+
+// isInMemory reports whether an SQLite DSN names an in-memory database.
+func isInMemory(dsn string) bool {
+	return strings.Contains(dsn, ":memory:") || strings.Contains(dsn, "mode=memory")
 }

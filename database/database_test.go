@@ -226,3 +226,32 @@ func TestPerMessageStatementsArePrepared(t *testing.T) {
 		}
 	}
 }
+
+// An in-memory SQLite database exists per connection: the pool bounds a
+// configuration gives (bridge.New passes them on) must not give it a
+// second connection, which would open an empty database without tables.
+func TestInMemoryDatabaseKeepsOneConnection(t *testing.T) {
+	db, err := database.Open("", "file::memory:", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err = db.Upgrade(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.SetPool(5, 2)
+	held, err := db.RawDB.Conn(ctx) // as a query that is running holds one
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.Portals.Get(ctx, network.PortalKey{Network: "irc", Chat: "x"})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the query waits for the one connection
+	held.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("a query while another held the connection: %v", err)
+	}
+}
