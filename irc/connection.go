@@ -23,6 +23,14 @@ var (
 	backoffPunished = newDuration(time.Minute)
 )
 
+// stableConnection is how long a connection must have stayed up for the
+// back-off to start again from backoffBase. A server that welcomes us and
+// drops us at once (a K-line applied after registration, a broken bouncer)
+// must not be reconnected to every backoffBase forever: a thousand logins
+// would each reconnect some thirty times a minute. A connection that
+// lasted the longest back-off cost the server no more than waiting it out.
+func stableConnection() time.Duration { return backoffMax.get() }
+
 // Connect starts the connection loop in the background.
 func (cl *Client) Connect(ctx context.Context) {
 	cl.lock.Lock()
@@ -32,7 +40,7 @@ func (cl *Client) Connect(ctx context.Context) {
 	}
 	done := make(chan struct{})
 	cl.done = done
-	go cl.run(done, 0)
+	go cl.run(done, 0, 0)
 }
 
 // Disconnect quits and stops reconnecting; Connect may start again.
@@ -90,8 +98,10 @@ func backoff(attempt int, kind ircconn.Kind) time.Duration {
 // once connected, rather than the loop one for its whole life: a
 // context that lives as long as the connection keeps its done channel,
 // the children map that dialing made in it, and the watcher that closed
-// the connection with it, some 600 bytes per idle login.
-func (cl *Client) run(done chan struct{}, delay time.Duration) {
+// the connection with it, some 600 bytes per idle login. attempt counts
+// the failures since the last stable connection (see stableConnection),
+// failed dials and short-lived connections alike.
+func (cl *Client) run(done chan struct{}, delay time.Duration, attempt int) {
 	cl.lock.Lock()
 	if cl.done != done {
 		cl.lock.Unlock()
@@ -101,12 +111,13 @@ func (cl *Client) run(done chan struct{}, delay time.Duration) {
 	ctx, cancel := context.WithCancel(cl.c.ctx)
 	cl.cancel = cancel
 	cl.lock.Unlock()
-	conn := cl.connectRound(ctx, delay)
+	conn, attempt := cl.connectRound(ctx, delay, attempt)
 	if conn == nil {
 		cancel()
 		close(done)
 		return
 	}
+	connectedAt := time.Now()
 	cl.report(network.StateConnected, "")
 	cl.onConnected(conn)
 	cl.lock.Lock()
@@ -116,7 +127,7 @@ func (cl *Client) run(done chan struct{}, delay time.Duration) {
 	}
 	cl.lock.Unlock()
 	cancel()
-	conn.AfterDone(func() { cl.afterConnection(done, conn) })
+	conn.AfterDone(func() { cl.afterConnection(done, conn, attempt, connectedAt) })
 	if stopped {
 		// Disconnect cleared cl.done before onConnected published conn,
 		// so it may not have seen conn: close it here.
@@ -125,22 +136,22 @@ func (cl *Client) run(done chan struct{}, delay time.Duration) {
 }
 
 // connectRound waits delay, then dials until connected; nil once ctx has
-// ended.
-func (cl *Client) connectRound(ctx context.Context, delay time.Duration) *ircconn.Conn {
+// ended. attempt is the failures so far (it sets the back-off); it
+// returns them with the connection.
+func (cl *Client) connectRound(ctx context.Context, delay time.Duration, attempt int) (*ircconn.Conn, int) {
 	if delay > 0 && !sleepCtx(ctx, delay, cl.wake) {
-		return nil
+		return nil, attempt
 	}
-	attempt := 0
 	for ctx.Err() == nil {
 		if !cl.connectTurn(ctx) {
-			return nil
+			return nil, attempt
 		}
 		conn, err := cl.dial(ctx)
 		if err == nil {
-			return conn
+			return conn, attempt
 		}
 		if ctx.Err() != nil {
-			return nil
+			return nil, attempt
 		}
 		kind := ircconn.KindOf(err)
 		cl.log.Warn().Err(err).Stringer("kind", kind).Int("attempt", attempt).Msg("IRC connection failed")
@@ -150,7 +161,7 @@ func (cl *Client) connectRound(ctx context.Context, delay time.Duration) *irccon
 			// Wait for new credentials (or a restart) instead of retrying.
 			select {
 			case <-ctx.Done():
-				return nil
+				return nil, attempt
 			case <-cl.wake:
 			}
 			attempt = 0
@@ -158,17 +169,18 @@ func (cl *Client) connectRound(ctx context.Context, delay time.Duration) *irccon
 		}
 		cl.report(network.StateTransientDisconnect, err.Error())
 		if !sleepCtx(ctx, backoff(attempt, kind), cl.wake) {
-			return nil
+			return nil, attempt
 		}
 		attempt++
 	}
-	return nil
+	return nil, attempt
 }
 
 // afterConnection runs when a connection has ended: it reports why and
 // starts the next round after the back-off (on its own goroutine, which
-// run then becomes), unless the loop has been stopped.
-func (cl *Client) afterConnection(done chan struct{}, conn *ircconn.Conn) {
+// run then becomes), unless the loop has been stopped. The back-off goes
+// on growing from attempt unless the connection was stable.
+func (cl *Client) afterConnection(done chan struct{}, conn *ircconn.Conn, attempt int, connectedAt time.Time) {
 	cl.onDisconnected(conn)
 	cl.lock.Lock()
 	stopped := cl.done != done
@@ -179,9 +191,13 @@ func (cl *Client) afterConnection(done chan struct{}, conn *ircconn.Conn) {
 	}
 	err := conn.Err()
 	kind := ircconn.KindOf(err)
-	cl.log.Info().AnErr("reason", err).Stringer("kind", kind).Msg("IRC connection ended")
+	lasted := time.Since(connectedAt)
+	if lasted >= stableConnection() {
+		attempt = 0
+	}
+	cl.log.Info().AnErr("reason", err).Stringer("kind", kind).Dur("lasted", lasted).Int("attempt", attempt).Msg("IRC connection ended")
 	cl.report(network.StateTransientDisconnect, errString(err))
-	cl.run(done, backoff(0, kind))
+	cl.run(done, backoff(attempt, kind), attempt+1)
 }
 
 func errString(err error) string {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -353,5 +355,40 @@ func TestMessageWithoutConnectionIsLogged(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "no connection") || !strings.Contains(buf.String(), `"source":"bob"`) {
 		t.Fatalf("no log line saying why the message was dropped: %q", buf.String())
+	}
+}
+
+// TestFlappingConnectionBacksOff: a server that welcomes every connection
+// and drops it soon after must see the back-off grow, not a reconnect
+// every backoffBase forever.
+func TestFlappingConnectionBacksOff(t *testing.T) {
+	s := newLoopServer(t, "register")
+	cl := loopClient(t, s)
+	backoffBase.setForTest(t, 20*time.Millisecond)
+	backoffMax.setForTest(t, time.Second)
+	var n atomic.Int32
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case nc := <-s.accepted:
+				n.Add(1)
+				go func() { time.Sleep(100 * time.Millisecond); nc.Close() }()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	cl.Connect(t.Context())
+	time.Sleep(4 * time.Second)
+	close(stop)
+	wg.Wait()
+	disconnect(t, cl)
+	// Growing back-off: about 10 connections; a fixed one: over 30.
+	if got := n.Load(); got > 14 {
+		t.Fatalf("%d connections in 4 s to a server that drops every connection after registration: the back-off does not grow", got)
 	}
 }
