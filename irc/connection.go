@@ -314,6 +314,7 @@ func (cl *Client) publish(conn *ircconn.Conn) (channels []savedChannel, wanted, 
 	clear(cl.pending)
 	clear(cl.parting)
 	clear(cl.batches)
+	cl.dropSplitLeavesLocked()
 	channels = make([]savedChannel, 0, len(cl.meta.Channels))
 	for folded, ch := range cl.meta.Channels {
 		cl.pending[folded] = true
@@ -408,6 +409,7 @@ func (cl *Client) onDisconnected(conn *ircconn.Conn) {
 		cl.conn = nil
 		cl.nick = ""
 		clear(cl.channels)
+		cl.dropSplitLeavesLocked()
 		cl.stopRegain()
 	}
 }

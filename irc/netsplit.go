@@ -75,3 +75,14 @@ func (cl *Client) flushSplitLeaves() {
 		cl.queue(evt)
 	}
 }
+
+// dropSplitLeavesLocked forgets the held leaves, for our own connection
+// ended: the next one's NAMES lists who is there, and a leave held from
+// the old one, bridged after it, would take a ghost out of a room its
+// person is in. cl.lock must be held.
+func (cl *Client) dropSplitLeavesLocked() {
+	if cl.split.timer != nil {
+		cl.split.timer.Stop()
+	}
+	cl.split = splitHold{}
+}

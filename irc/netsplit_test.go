@@ -179,3 +179,38 @@ func TestQuitReason(t *testing.T) {
 		}
 	}
 }
+
+// TestNetsplitLeaveHeldBeforeOurReconnectIsDropped: a leave held for a
+// netsplit when our own connection drops is not bridged after the next
+// connection's member list, which says who is there now.
+func TestNetsplitLeaveHeldBeforeOurReconnectIsDropped(t *testing.T) {
+	netsplitWindow.setForTest(t, 300*time.Millisecond)
+	addr := scriptedServer(t, "", func(string, *scriptedPeer) {})
+	cl, host, conn := clientOn(t, addr)
+	cl.channels["#c"].members["bob"] = ""
+	cl.handle(line(t, ":bob!b@h QUIT :hub.example.net leaf.example.net"))
+	cl.onDisconnected(conn) // our connection drops, we reconnect and rejoin
+	cl.publish(conn)
+	cl.handle(line(t, ":alice!a@h JOIN #c"))
+	cl.handle(line(t, ":srv 353 alice = #c :alice bob"))
+	cl.handle(line(t, ":srv 366 alice #c :End of /NAMES list."))
+	time.Sleep(600 * time.Millisecond) // the split window, twice
+	var sawResync bool
+	for _, evt := range host.take() {
+		switch e := evt.(type) {
+		case *network.ChatResync:
+			for _, m := range e.Info.Members.Members {
+				if m.User == "test/bob" {
+					sawResync = true
+				}
+			}
+		case *network.Membership:
+			if e.Target == "test/bob" && e.Action == network.MembershipLeave && sawResync {
+				t.Fatalf("bob is in #c by the new connection's NAMES, yet his netsplit leave was bridged after it")
+			}
+		}
+	}
+	if !sawResync {
+		t.Fatal("no resync with bob")
+	}
+}
