@@ -167,7 +167,7 @@ func (cl *Client) connectRound(ctx context.Context, delay time.Duration, attempt
 			attempt = 0
 			continue
 		}
-		cl.report(network.StateTransientDisconnect, err.Error())
+		cl.report(network.StateTransientDisconnect, transientMessage(err, kind))
 		if !sleepCtx(ctx, backoff(attempt, kind), cl.wake) {
 			return nil, attempt
 		}
@@ -198,6 +198,15 @@ func (cl *Client) afterConnection(done chan struct{}, conn *ircconn.Conn, attemp
 	cl.log.Info().AnErr("reason", err).Stringer("kind", kind).Dur("lasted", lasted).Int("attempt", attempt).Msg("IRC connection ended")
 	cl.report(network.StateTransientDisconnect, errString(err))
 	cl.run(done, backoff(attempt, kind), attempt+1)
+}
+
+// transientMessage is the state message for a failed connect that is
+// retried; it says why when retrying is not the obvious answer.
+func transientMessage(err error, kind ircconn.Kind) string {
+	if kind == ircconn.KindSASLUnavailable {
+		return err.Error() + " (retrying with back-off: the network's services may be down for a while, and this login connects only with SASL)"
+	}
+	return err.Error()
 }
 
 func errString(err error) string {

@@ -392,3 +392,35 @@ func TestFlappingConnectionBacksOff(t *testing.T) {
 		t.Fatalf("%d connections in 4 s to a server that drops every connection after registration: the back-off does not grow", got)
 	}
 }
+
+// TestSASLRetriedWhenServerLacksSASL: a server that offers no SASL for a
+// while (its services split off) does not park a SASL login as having
+// bad credentials: it is retried with the back-off, and the state says why.
+func TestSASLRetriedWhenServerLacksSASL(t *testing.T) {
+	shortBackoff(t)
+	s := newCapListServer(t, "")
+	c := New()
+	host := &stateHost{}
+	c.host = host
+	t.Cleanup(c.cancel)
+	box, _ := newSecretBox(make([]byte, 32))
+	c.cfg = &Config{secrets: box}
+	cfg := &NetworkConfig{Address: s.ln.Addr().String(), SASL: true, Flood: FloodConfig{Unlimited: true}}
+	sealed, _ := box.seal("test/@me:ex.org", secretFieldSASL, "pw")
+	cl := newClient(c, cfg, &network.Login{ID: "test/@me:ex.org", User: "@me:ex.org"}, loginMeta{Network: "test", Nick: "me", SASLAccount: "me", SASLPassword: sealed})
+	cl.Connect(t.Context())
+	t.Cleanup(cl.Disconnect)
+	waitFor(t, "a second connection attempt", func() bool { return s.conns.Load() >= 2 })
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	var told bool
+	for _, st := range host.states {
+		if st.Kind == network.StateBadCredentials {
+			t.Errorf("state %v %q: the login waits for credentials the user need not change", st.Kind, st.Message)
+		}
+		told = told || st.Kind == network.StateTransientDisconnect && strings.Contains(st.Message, "services may be down")
+	}
+	if !told {
+		t.Errorf("no transient state says why the login is retried: %+v", host.states)
+	}
+}

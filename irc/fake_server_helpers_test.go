@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,4 +156,60 @@ func relayThrough(cl *Client, conn *ircconn.Conn) {
 	cl.cfg.RelayAllowed = true
 	cl.c.relays[cl.netName] = &relayBot{c: cl.c, cfg: cl.cfg, netName: cl.netName, conn: conn, nick: conn.Nick(),
 		channels: map[string]bool{"#c": true}, waiting: map[string]chan string{}}
+}
+
+// capListServer is a fake IRC server for any number of connections: it
+// answers CAP LS with ls (the capabilities it offers, "" for none) and
+// welcomes every client after USER, counting connections in conns.
+type capListServer struct {
+	ln    net.Listener
+	ls    string
+	conns atomic.Int32
+}
+
+func newCapListServer(t *testing.T, ls string) *capListServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &capListServer{ln: ln, ls: ls}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.conns.Add(1)
+			t.Cleanup(func() { nc.Close() })
+			go s.serve(nc)
+		}
+	}()
+	return s
+}
+
+func (s *capListServer) serve(nc net.Conn) {
+	defer nc.Close()
+	br := bufio.NewReader(nc)
+	write := func(l string) { _, _ = nc.Write([]byte(l + "\r\n")) }
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		cmd, rest, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+		switch cmd {
+		case "CAP":
+			if strings.HasPrefix(rest, "LS") {
+				write(":srv CAP * LS :" + s.ls)
+			}
+		case "USER":
+			write(":srv 001 me :Welcome")
+			write(":srv 422 me :No MOTD")
+		case "QUIT":
+			write("ERROR :Closing link")
+			return
+		}
+	}
 }

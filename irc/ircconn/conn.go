@@ -35,9 +35,9 @@ type SASL struct {
 	Mechanism string
 	// Username and Password for PLAIN.
 	Username, Password string
-	// Required makes a SASL failure (or a server without SASL) fail
-	// registration with KindSASL; otherwise the connection goes on
-	// unauthenticated.
+	// Required makes a SASL failure fail registration with KindSASL (a
+	// server without SASL or the mechanism: KindSASLUnavailable);
+	// otherwise the connection goes on unauthenticated.
 	Required bool
 }
 

@@ -47,11 +47,16 @@ const (
 	KindNickUnavailable         // every nick fallback was refused
 	KindServerClosed            // any other ERROR from the server
 	KindClosed                  // closed by Close
+	// KindSASLUnavailable: the server offered no SASL, or not the
+	// mechanism, and Config.SASL.Required was set. Unlike KindSASL it
+	// says nothing of the credentials: a network's services split off
+	// for a while take SASL away with them.
+	KindSASLUnavailable
 )
 
 var kindNames = [...]string{"unknown", "network", "timeout", "bad-password", "banned",
 	"throttled", "too-many-connections", "flooded", "killed", "sasl", "nick-unavailable",
-	"server-closed", "closed"}
+	"server-closed", "closed", "sasl-unavailable"}
 
 func (k Kind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {

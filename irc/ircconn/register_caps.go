@@ -126,10 +126,10 @@ func (r *registration) afterCaps() error {
 		return r.end()
 	}
 	if !slices.Contains(r.enabled, "sasl") {
-		return r.saslFailed("CAP", "server does not offer SASL")
+		return r.saslUnavailable("server does not offer SASL")
 	}
 	if mechs := r.offered["sasl"]; mechs != "" && !slices.Contains(strings.Split(mechs, ","), mech) {
-		return r.saslFailed("CAP", "server offers SASL "+mechs+", not "+mech)
+		return r.saslUnavailable("server offers SASL " + mechs + ", not " + mech)
 	}
 	r.sasl = saslRunning
 	return r.send("AUTHENTICATE", mech)
@@ -170,11 +170,23 @@ func saslChunks(payload string) []string {
 	return append(out, payload)
 }
 
+// saslFailed ends SASL refused by the server (902, 904...).
 func (r *registration) saslFailed(code, reason string) error {
+	return r.saslEnded(KindSASL, code, reason)
+}
+
+// saslUnavailable ends SASL the server does not offer (now).
+func (r *registration) saslUnavailable(reason string) error {
+	return r.saslEnded(KindSASLUnavailable, "CAP", reason)
+}
+
+// saslEnded fails registration with kind if SASL is required, else goes
+// on without it.
+func (r *registration) saslEnded(kind Kind, code, reason string) error {
 	r.sasl = saslDone
 	if r.cfg.SASL.Required {
 		_ = r.send("QUIT", "SASL authentication failed")
-		return &ServerError{Kind: KindSASL, Command: code, Reason: reason}
+		return &ServerError{Kind: kind, Command: code, Reason: reason}
 	}
 	r.c.log.Warn().Str("code", code).Str("reason", reason).Msg("IRC SASL failed; continuing without authentication")
 	return r.end()

@@ -356,7 +356,7 @@ func TestSASLFailure(t *testing.T) {
 		fc.send(":irc.test CAP * LS :server-time")
 		fc.expect("QUIT :SASL authentication failed")
 		_, err := waitDial(t, ch)
-		if KindOf(err) != KindSASL {
+		if KindOf(err) != KindSASLUnavailable {
 			t.Fatalf("err %v", err)
 		}
 	})
