@@ -87,13 +87,19 @@ type modeChange struct {
 	nick string
 }
 
+// rfcChanModes are RFC 2811's channel modes by CHANMODES type, assumed
+// from a server that announces no CHANMODES: without them a +k or +l
+// argument would be taken for no one's, and a key change missed.
+var rfcChanModes = [4]string{"beI", "k", "l", "imnpst"}
+
 // parseModeChanges walks a channel MODE line's mode string and arguments
 // against PREFIX and CHANMODES, so each argument is consumed by the mode
 // that takes it (a "+lo 10 nick" gives op to nick, not to "10"). Flags
-// that make the room invite-only are reported too.
-func parseModeChanges(is *ircconn.ISupport, params []string) (changes []modeChange, inviteOnly, keyed *bool) {
+// that make the room invite-only are reported too, and with +k its key
+// (as the server showed it).
+func parseModeChanges(is *ircconn.ISupport, params []string) (changes []modeChange, inviteOnly, keyed *bool, key string) {
 	if len(params) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, ""
 	}
 	args := params[1:]
 	next := func() string {
@@ -103,6 +109,10 @@ func parseModeChanges(is *ircconn.ISupport, params []string) (changes []modeChan
 		a := args[0]
 		args = args[1:]
 		return a
+	}
+	chanModes := is.ChanModes
+	if chanModes == [4]string{} {
+		chanModes = rfcChanModes
 	}
 	add := true
 	for i := 0; i < len(params[0]); i++ {
@@ -116,14 +126,16 @@ func parseModeChanges(is *ircconn.ISupport, params []string) (changes []modeChan
 			if nick := next(); nick != "" {
 				changes = append(changes, modeChange{add: add, mode: m, nick: nick})
 			}
-		case strings.IndexByte(is.ChanModes[0], m) >= 0, strings.IndexByte(is.ChanModes[1], m) >= 0:
+		case strings.IndexByte(chanModes[0], m) >= 0, strings.IndexByte(chanModes[1], m) >= 0:
 			arg := next()
 			if m == 'k' {
 				v := add
-				keyed = &v
-				_ = arg
+				keyed, key = &v, ""
+				if add {
+					key = arg
+				}
 			}
-		case strings.IndexByte(is.ChanModes[2], m) >= 0:
+		case strings.IndexByte(chanModes[2], m) >= 0:
 			if add {
 				next()
 			}
@@ -134,7 +146,7 @@ func parseModeChanges(is *ircconn.ISupport, params []string) (changes []modeChan
 			}
 		}
 	}
-	return changes, inviteOnly, keyed
+	return changes, inviteOnly, keyed, key
 }
 
 func (cl *Client) isMe(nick string) bool {

@@ -39,19 +39,19 @@ func TestModeParsing(t *testing.T) {
 	// Each argument belongs to the mode that takes it: +l takes "10",
 	// +b takes a mask, -l takes none, so the op goes to alice and the
 	// voice is removed from bob.
-	changes, invite, keyed := parseModeChanges(is, []string{"+lbo-lv+ik", "10", "*!*@bad", "alice", "bob", "secret"})
+	changes, invite, keyed, key := parseModeChanges(is, []string{"+lbo-lv+ik", "10", "*!*@bad", "alice", "bob", "secret"})
 	want := []modeChange{{add: true, mode: 'o', nick: "alice"}, {add: false, mode: 'v', nick: "bob"}}
 	if !reflect.DeepEqual(changes, want) {
 		t.Errorf("changes %+v, want %+v", changes, want)
 	}
-	if invite == nil || !*invite || keyed == nil || !*keyed {
-		t.Errorf("invite %v keyed %v", invite, keyed)
+	if invite == nil || !*invite || keyed == nil || !*keyed || key != "secret" {
+		t.Errorf("invite %v keyed %v key %q", invite, keyed, key)
 	}
-	changes, invite, _ = parseModeChanges(is, []string{"-i+e-k+h", "*!*@ok", "*", "carol"})
+	changes, invite, _, _ = parseModeChanges(is, []string{"-i+e-k+h", "*!*@ok", "*", "carol"})
 	if !reflect.DeepEqual(changes, []modeChange{{add: true, mode: 'h', nick: "carol"}}) || invite == nil || *invite {
 		t.Errorf("second line: %+v %v", changes, invite)
 	}
-	if changes, _, _ := parseModeChanges(is, []string{"+oo", "x"}); len(changes) != 1 {
+	if changes, _, _, _ := parseModeChanges(is, []string{"+oo", "x"}); len(changes) != 1 {
 		t.Errorf("missing argument: %+v", changes)
 	}
 }
@@ -80,5 +80,26 @@ func TestValidation(t *testing.T) {
 	}
 	if got := stripControl("a\x02b\x01c\r\nd\x0304e"); got != "abcde" {
 		t.Errorf("stripControl = %q", got)
+	}
+}
+
+// TestChannelKeyChangeIsSaved: MODE +k and -k on a channel we are in,
+// and a 324 that shows the key, change the saved channel's key, which the
+// automatic rejoin uses; a hidden key changes nothing.
+func TestChannelKeyChangeIsSaved(t *testing.T) {
+	addr := scriptedServer(t, "", func(string, *scriptedPeer) {})
+	cl, _, _ := clientOn(t, addr)
+	cl.meta.Channels = map[string]savedChannel{"#c": {Name: "#c", Key: "old"}}
+	for _, step := range []struct{ line, want string }{
+		{":op!o@h MODE #c +k newkey", "newkey"},
+		{":op!o@h MODE #c -k *", ""},
+		{":srv 324 alice #c +nk shown", "shown"},
+		{":srv 324 alice #c +k <key>", "shown"},
+		{":op!o@h MODE #c +k *", "shown"},
+	} {
+		cl.handle(line(t, step.line))
+		if got := cl.meta.Channels["#c"].Key; got != step.want {
+			t.Errorf("saved key after %q: %q, want %q", step.line, got, step.want)
+		}
 	}
 }

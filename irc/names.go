@@ -151,7 +151,7 @@ func (cl *Client) applyModes(msg *irc.Message, channel string, params []string, 
 	if conn == nil {
 		return
 	}
-	changes, inviteOnly, keyed := parseModeChanges(conn.ISupport(), params)
+	changes, inviteOnly, keyed, key := parseModeChanges(conn.ISupport(), params)
 	folded := cl.fold(channel)
 	ferry := cl.c.ferryNicks(cl.netName)
 	cl.lock.Lock()
@@ -183,6 +183,9 @@ func (cl *Client) applyModes(msg *irc.Message, channel string, params []string, 
 		members = append(members, network.Member{User: network.UserID(cl.netName + "/" + f), IsMe: f == cl.fold(cl.nick), PowerLevel: &level})
 	}
 	cl.lock.Unlock()
+	if keyed != nil {
+		cl.rememberKey(folded, *keyed, key)
+	}
 	info := &network.ChatInfo{}
 	changed := false
 	if full {
@@ -206,6 +209,34 @@ func (cl *Client) applyModes(msg *irc.Message, channel string, params []string, 
 	if changed && cl.c.isPrimary(cl.netName, cl.loginID, folded) {
 		cl.queue(&network.ChatInfoChange{Meta: cl.evtMeta(msg, cl.channelKey(channel), sender), Info: info})
 	}
+}
+
+// rememberKey saves a change of a saved channel's key (+k key, -k), so
+// that the automatic rejoin after a reconnect or a restart uses the key
+// the channel has now rather than the one it was joined with. A key the
+// server hides ("*", "<key>") changes nothing.
+func (cl *Client) rememberKey(folded string, keyed bool, key string) {
+	if keyed && !isShownKey(key) {
+		return
+	}
+	cl.lock.Lock()
+	saved, ok := cl.meta.Channels[folded]
+	cl.lock.Unlock()
+	if !ok || saved.Key == key {
+		return
+	}
+	cl.saveMeta(func(m *loginMeta) {
+		if ch, ok := m.Channels[folded]; ok {
+			ch.Key = key
+			m.Channels[folded] = ch
+		}
+	})
+}
+
+// isShownKey reports whether a +k argument is the key itself rather than
+// what servers show those not allowed to see it.
+func isShownKey(key string) bool {
+	return key != "" && key != "*" && key != "<key>"
 }
 
 // handleJoinError turns a refused JOIN into the Matrix user's removal from
