@@ -61,7 +61,7 @@ type Client struct {
 	conn     *ircconn.Conn
 	nick     string                   // current nick while connected
 	channels map[string]*channelState // joined on the current connection
-	pending  map[string]bool          // channels we sent JOIN for
+	pending  map[string]joinOrigin    // channels we sent JOIN for, and why
 	parting  map[string]bool          // channels we sent PART for
 	nicks    map[string]string        // casefolded -> nick as last seen; nil until one is
 	batches  map[string]string        // open batch reference -> type; nil until one opens
@@ -97,7 +97,7 @@ func newClient(c *Connector, cfg *NetworkConfig, login *network.Login, meta logi
 		c: c, cfg: cfg, netName: meta.Network, loginID: login.ID, log: log,
 		login: &copied, meta: meta,
 		channels: make(map[string]*channelState),
-		pending:  make(map[string]bool),
+		pending:  make(map[string]joinOrigin),
 		parting:  make(map[string]bool),
 		wake:     make(chan struct{}, 1),
 	}

@@ -326,7 +326,7 @@ func (cl *Client) publish(conn *ircconn.Conn) (channels []savedChannel, wanted, 
 	cl.dropSplitLeavesLocked()
 	channels = make([]savedChannel, 0, len(cl.meta.Channels))
 	for folded, ch := range cl.meta.Channels {
-		cl.pending[folded] = true
+		cl.pending[folded] = joinAutomatic
 		channels = append(channels, ch)
 	}
 	return channels, cl.meta.Nick, cl.meta.CaseMapping
@@ -479,7 +479,7 @@ func (cl *Client) handle(msg *irc.Message) {
 		cl.handleEndOfNames(msg)
 	case "324": // RPL_CHANNELMODEIS
 		cl.handleChannelModeIs(msg)
-	case "403", "405", "471", "473", "474", "475", "476", "477", "489":
+	case "403", "405", "471", "473", "474", "475", "476", "477", "479", "480", "489":
 		cl.handleJoinError(msg)
 	case "401", "404", "442", "482":
 		cl.handleRefusal(msg)

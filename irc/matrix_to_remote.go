@@ -505,7 +505,7 @@ func (cl *Client) joinChannel(channel, key string) error {
 	}
 	folded := cl.fold(channel)
 	cl.lock.Lock()
-	cl.pending[folded] = true
+	cl.pending[folded] = joinAsked
 	cl.lock.Unlock()
 	if key != "" {
 		cl.saveMeta(func(m *loginMeta) {

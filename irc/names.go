@@ -239,8 +239,30 @@ func isShownKey(key string) bool {
 	return key != "" && key != "*" && key != "<key>"
 }
 
+// joinOrigin is why we sent a JOIN: it decides what a refusal does.
+type joinOrigin uint8
+
+const (
+	joinAutomatic joinOrigin = iota + 1 // a saved channel, rejoined on connect
+	joinAsked                           // the Matrix user asked (irc join, joining the room)
+)
+
+// isFinalJoinRefusal reports whether a JOIN refusal will not pass by
+// itself: 474 (banned from the channel), 403/479/476 (no such channel,
+// an illegal name). Full (471), invite-only (473), a changed key (475), a
+// registered nick needed while services are down (477), throttled (480)
+// or TLS-only (489) may pass, or be fixed on IRC, by the next connect.
+func isFinalJoinRefusal(numeric string) bool {
+	switch numeric {
+	case "474", "403", "479", "476":
+		return true
+	}
+	return false
+}
+
 // handleJoinError turns a refused JOIN into the Matrix user's removal from
-// the room, with the server's reason.
+// the room, with the server's reason; an automatic rejoin refused for a
+// passing reason keeps the channel instead (rejoinRefused).
 func (cl *Client) handleJoinError(msg *irc.Message) {
 	// <numeric> <me> <channel> :<reason>
 	if len(msg.Params) < 3 {
@@ -249,10 +271,14 @@ func (cl *Client) handleJoinError(msg *irc.Message) {
 	channel, reason := msg.Params[1], msg.Params[len(msg.Params)-1]
 	folded := cl.fold(channel)
 	cl.lock.Lock()
-	wanted := cl.pending[folded]
+	origin := cl.pending[folded]
 	delete(cl.pending, folded)
 	cl.lock.Unlock()
-	if !wanted {
+	if origin == 0 {
+		return
+	}
+	if origin == joinAutomatic && !isFinalJoinRefusal(msg.Command) {
+		cl.rejoinRefused(msg, channel, reason)
 		return
 	}
 	cl.leftChannel(folded)

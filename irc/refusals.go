@@ -32,6 +32,24 @@ func (cl *Client) handleRefusal(msg *irc.Message) {
 	if !ok {
 		return
 	}
+	cl.queueNotice(msg, portal, sender, target, reason, text)
+}
+
+// rejoinRefused tells the channel's portal that the automatic rejoin of a
+// saved channel was refused for a reason that may pass (see
+// isFinalJoinRefusal). The channel stays saved, and the Matrix user in
+// the room, so the next connect tries again.
+func (cl *Client) rejoinRefused(msg *irc.Message, channel, reason string) {
+	cl.log.Warn().Str("numeric", msg.Command).Str("channel", channel).Str("reason", reason).
+		Msg("IRC server refused the automatic rejoin; keeping the channel to retry on the next connect")
+	text := "⚠️ Ferry could not rejoin " + channel + " as " + cl.currentNick() + ": " + reason +
+		". It will try again when it next connects to " + cl.netName + "."
+	cl.queueNotice(msg, cl.channelKey(channel), cl.userID(serverName(msg)), channel, reason, text)
+}
+
+// queueNotice posts text as an m.notice by sender in portal, about a
+// refusal of target by msg.
+func (cl *Client) queueNotice(msg *irc.Message, portal network.PortalKey, sender network.UserID, target, reason, text string) {
 	ts := cl.msgTime(msg)
 	cl.queue(&network.Message{
 		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: sender}, Timestamp: ts},
@@ -53,18 +71,23 @@ func (cl *Client) refusalNotice(msg *irc.Message, target, reason string) (portal
 		if msg.Command == "442" && cl.isParting(target) {
 			return portal, "", "", false // our PART crossed the channel's end: nothing lost
 		}
-		server := "server"
-		if msg.Prefix != nil && msg.Prefix.Name != "" {
-			server = msg.Prefix.Name
-		}
 		text = "⚠️ The IRC server refused " + me + "'s message or change in " + target + ": " + reason
-		return cl.channelKey(target), cl.userID(server), text, true
+		return cl.channelKey(target), cl.userID(serverName(msg)), text, true
 	}
 	if msg.Command != "401" && msg.Command != "404" {
 		return portal, "", "", false
 	}
 	text = "⚠️ " + target + " is not reachable on " + cl.netName + " (" + reason + "): what was sent to them did not arrive."
 	return cl.currentPMKey(target), cl.userID(target), text, true
+}
+
+// serverName is who sent msg, a server's name with a dot (so never a
+// nick's ghost); "server" when the line had no prefix.
+func serverName(msg *irc.Message) string {
+	if msg.Prefix != nil && msg.Prefix.Name != "" {
+		return msg.Prefix.Name
+	}
+	return "server"
 }
 
 // isLabeledReply reports whether msg answers one of our labeled commands:
