@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -68,10 +69,13 @@ type Client struct {
 	split    splitHold                // leaves held during a netsplit
 	regain   *regainTimer             // while the wanted nick is not ours (regain.go)
 	hold     lineHold                 // lines from a connection not yet published (see receive)
-	stopped  bool
-	cancel   context.CancelFunc // the connection loop's current round's, while it dials or backs off
-	done     chan struct{}      // the running connection loop's (see run); nil when none runs
-	wake     chan struct{}
+	// credentialsGen counts credential changes (reconnect): a registration
+	// that began before one is dropped once it completes (dial).
+	credentialsGen atomic.Uint64
+	stopped        bool
+	cancel         context.CancelFunc // the connection loop's current round's, while it dials or backs off
+	done           chan struct{}      // the running connection loop's (see run); nil when none runs
+	wake           chan struct{}
 }
 
 var (

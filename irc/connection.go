@@ -63,9 +63,16 @@ func (cl *Client) Disconnect() {
 	<-done
 }
 
+// errCredentialsChanged ends a dial whose registration used credentials
+// the user has replaced since.
+var errCredentialsChanged = errors.New("the credentials changed while connecting; connecting again with the new ones")
+
 // reconnect drops the current connection so that the loop connects anew
 // at once (after a credentials change).
 func (cl *Client) reconnect() {
+	// A registration under way has no connection to close yet; it is
+	// dropped when it completes, as it used the old credentials.
+	cl.credentialsGen.Add(1)
 	select {
 	case cl.wake <- struct{}{}:
 	default:
@@ -251,6 +258,7 @@ func (cl *Client) connectTurn(ctx context.Context) bool {
 func (cl *Client) dial(ctx context.Context) (*ircconn.Conn, error) {
 	defer func() { <-cl.c.connectSem }()
 	cl.report(network.StateConnecting, "")
+	gen := cl.credentialsGen.Load() // before meta: a change after it is seen below
 	cl.lock.Lock()
 	meta := cl.meta
 	user := cl.login.User
@@ -278,6 +286,14 @@ func (cl *Client) dial(ctx context.Context) (*ircconn.Conn, error) {
 	if err != nil {
 		cl.hold.drop()
 		return nil, err
+	}
+	if cl.credentialsGen.Load() != gen {
+		// The user stored new credentials while this one registered with
+		// the old ones: dial again with them (reconnect left a wake-up,
+		// so the loop does not wait its back-off).
+		cl.hold.drop()
+		_ = conn.Close("Reconnecting with new credentials")
+		return nil, errCredentialsChanged
 	}
 	if ctx.Err() != nil {
 		cl.hold.drop()
