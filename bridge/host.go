@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"github.com/rs/zerolog"
 	"go.mau.fi/util/dbutil"
@@ -20,10 +21,20 @@ type host struct {
 
 var _ network.Host = (*host)(nil)
 
+// isNil reports whether evt is nil, or a nil pointer of an event type,
+// whose EventMeta would panic on the network's goroutine.
+func isNil(evt network.Event) bool {
+	if evt == nil {
+		return true
+	}
+	v := reflect.ValueOf(evt)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
 // checkEvent keeps a network inside its own portals: it may not queue
 // events for another network's chats or another login's private chats.
 func (h *host) checkEvent(loginID network.LoginID, evt network.Event) (*loginEntry, error) {
-	if evt == nil || evt.EventMeta() == nil {
+	if isNil(evt) || evt.EventMeta() == nil {
 		return nil, fmt.Errorf("nil event")
 	}
 	key := evt.EventMeta().Portal

@@ -380,8 +380,12 @@ func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *ne
 		}
 	}
 	content := &event.ReactionEventContent{RelatesTo: *(&event.RelatesTo{}).SetAnnotation(target.EventID, r.Key)}
+	// The reaction's time is in the transaction ID, as an edit's is: the
+	// same emoji removed and given again must be a new event, which the
+	// homeserver would otherwise answer with the first, redacted one. A
+	// replay of this reaction keeps its time, so it stays idempotent.
 	eventID, err := p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventReaction, content, r.Timestamp,
-		txnID(p.Key, target.ID, target.Part, "react-"+string(r.Sender.User)+"-"+r.Key))
+		txnID(p.Key, target.ID, target.Part, fmt.Sprintf("react-%s-%s-%d", r.Sender.User, r.Key, r.Timestamp.UnixNano())))
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func Persistable(evt Event) bool {
 		return infoPersistable(e.Info)
 	case *Backfill:
 		for _, m := range e.Messages {
-			if !partsPersistable(m.Parts) {
+			if m != nil && !partsPersistable(m.Parts) { // nil entries are skipped when bridged
 				return false
 			}
 		}
