@@ -56,11 +56,8 @@ func (c *Client) handleHistorySync(ctx context.Context, evt *events.HistorySync)
 		}
 	}
 	slices.SortStableFunc(chats, func(a, b *historyChat) int { return b.latest.Compare(a.latest) })
-	if len(chats) > room {
-		chats = chats[:room]
-	}
-	log.Info().Int("conversations", len(data.GetConversations())).Int("backfill", len(chats)).Msg("History sync received")
-	c.history.add(chats)
+	queued := c.history.add(chats, limits.MaxChats)
+	log.Info().Int("conversations", len(data.GetConversations())).Int("backfill", queued).Msg("History sync received")
 }
 
 // historyChat selects a conversation's messages within max_age; nil when

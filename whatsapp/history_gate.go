@@ -67,16 +67,24 @@ func (q *historyQueue) room(limit int) int {
 	return max(0, limit-len(q.seen))
 }
 
-// add queues chats (in the order given) and starts the worker. Chats that
-// had or have history pending already are left out.
-func (q *historyQueue) add(chats []*historyChat) {
+// add queues chats (in the order given) while fewer than limit chats had
+// history, starts the worker and says how many it queued. Chats that had
+// or have history pending already are left out before the room is
+// counted: a later blob repeats chats of an earlier one, and they must not
+// take the room of the new chats behind them.
+func (q *historyQueue) add(chats []*historyChat, limit int) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	queued := 0
 	for _, hc := range chats {
+		if len(q.seen) >= limit {
+			break
+		}
 		if q.seen[hc.portal] {
 			continue
 		}
 		q.seen[hc.portal] = true
+		queued++
 		q.chats[hc.portal] = &pendingChat{conv: hc, done: make(chan struct{})}
 		q.order = append(q.order, hc.portal)
 	}
@@ -84,6 +92,7 @@ func (q *historyQueue) add(chats []*historyChat) {
 		q.running = true
 		q.cl.conn.background(q.run)
 	}
+	return queued
 }
 
 // next claims the chat to hand over now.

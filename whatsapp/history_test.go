@@ -270,3 +270,28 @@ func TestLiveMessagesWaitForTheirChatsHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryMaxChatsNotSpentOnChatsSeenBefore: max_chats is counted
+// across WhatsApp's several history blobs, and a later blob repeats chats
+// of an earlier one. Such a chat (here Bob's, the newest of the second
+// blob) gets no second history and must not take the last slot from the
+// new chat behind it.
+func TestHistoryMaxChatsNotSpentOnChatsSeenBefore(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), historyConfig) // max_chats: 3
+	now := time.Now().Truncate(time.Second)
+	env.dispatch(historySync(waHistorySync.HistorySync_INITIAL_BOOTSTRAP,
+		conversation(bobPN, webMsg(bobPN, "B1", false, types.EmptyJID, now.Add(-time.Hour), plain("b1"))),
+		conversation(group, webMsg(group, "G1", false, bobPN, now.Add(-2*time.Hour), plain("g1"))),
+	))
+	env.waitHandled(t, 2)
+	env.dispatch(historySync(waHistorySync.HistorySync_RECENT,
+		conversation(bobPN, webMsg(bobPN, "B2", false, types.EmptyJID, now.Add(-time.Minute), plain("b2"))),
+		conversation(danaPN, webMsg(danaPN, "D1", false, types.EmptyJID, now.Add(-3*time.Hour), plain("d1"))),
+	))
+	got := env.waitHandled(t, 3) // Dana's chat, the 3rd of max_chats 3
+	want := fmt.Sprintf("backfill %s [B1]; backfill %s [G1]; backfill %s [D1]",
+		chatIDOf(bobPN), groupPortal(group).Chat, chatIDOf(danaPN))
+	if desc := describe(got); desc != want {
+		t.Errorf("history handed over:\n got %s\nwant %s", desc, want)
+	}
+}
