@@ -37,6 +37,23 @@ const (
 // Live messages are handled on whatsmeow's sequential node loop (they are
 // acknowledged to WhatsApp only once bridged), so that loop does wait for
 // a held message; jumping the queue keeps that wait short.
+//
+// The other way round, a chat's history can come after its live messages:
+// whatsmeow acknowledges a history notification at once and dispatches
+// the downloaded blob later (RECENT and FULL blobs minutes after linking),
+// and the core would append that Backfill below the newer live messages
+// already in the room. So waitFor notes, under the same lock add takes,
+// the newest live message of each chat it lets through, and add keeps of
+// such a chat's history only what is newer than that: normally nothing,
+// and the chat is left out without spending max_chats. Trimming rather
+// than skipping the chat loses nothing that could be placed in order.
+//
+// The note is this client's, in memory like the queue, so it does not
+// cover a room whose newer messages came otherwise: a shared group whose
+// room got live messages through another login (or before a restart) is
+// still backfilled by this login below them, older messages the core has
+// not seen being appended after the room's newest. Only the core, which
+// knows the room's newest message, could trim that.
 type historyQueue struct {
 	cl *Client
 
@@ -46,8 +63,11 @@ type historyQueue struct {
 	chats map[network.PortalKey]*pendingChat
 	// seen counts chats given history in this process, for max_chats
 	// across WhatsApp's several history blobs; a chat gets history once.
-	seen    map[network.PortalKey]bool
-	running bool
+	seen map[network.PortalKey]bool
+	// newestLive is the time of the newest live message of each chat let
+	// through to the core while the chat had no history pending.
+	newestLive map[network.PortalKey]time.Time
+	running    bool
 }
 
 type pendingChat struct {
@@ -57,7 +77,12 @@ type pendingChat struct {
 }
 
 func newHistoryQueue(cl *Client) *historyQueue {
-	return &historyQueue{cl: cl, chats: make(map[network.PortalKey]*pendingChat), seen: make(map[network.PortalKey]bool)}
+	return &historyQueue{
+		cl:         cl,
+		chats:      make(map[network.PortalKey]*pendingChat),
+		seen:       make(map[network.PortalKey]bool),
+		newestLive: make(map[network.PortalKey]time.Time),
+	}
 }
 
 // room is how many more chats may get history.
@@ -80,7 +105,7 @@ func (q *historyQueue) add(chats []*historyChat, limit int) int {
 		if len(q.seen) >= limit {
 			break
 		}
-		if q.seen[hc.portal] {
+		if q.seen[hc.portal] || !q.trimToAfterLive(hc) {
 			continue
 		}
 		q.seen[hc.portal] = true
@@ -93,6 +118,27 @@ func (q *historyQueue) add(chats []*historyChat, limit int) int {
 		q.cl.conn.background(q.run)
 	}
 	return queued
+}
+
+// trimToAfterLive drops the history of hc that is not newer than the
+// chat's newest live message already handed over, which the core would
+// place below it, and says whether any is left. q.mu is held.
+func (q *historyQueue) trimToAfterLive(hc *historyChat) bool {
+	live, ok := q.newestLive[hc.portal]
+	if !ok {
+		return true
+	}
+	// hc.msgs is newest first.
+	n := 0
+	for n < len(hc.msgs) && time.Unix(int64(hc.msgs[n].GetMessageTimestamp()), 0).After(live) {
+		n++
+	}
+	if n < len(hc.msgs) {
+		q.cl.log.Debug().Stringer("portal", hc.portal).Time("newest_live", live).Int("dropped", len(hc.msgs)-n).
+			Msg("Leaving out history older than a live message already bridged")
+	}
+	hc.msgs = hc.msgs[:n]
+	return n > 0
 }
 
 // next claims the chat to hand over now.
@@ -130,12 +176,19 @@ func (q *historyQueue) run(ctx context.Context) {
 	}
 }
 
-// waitFor holds a live message of portal until the chat's history was
-// handed over, or gateTimeout passed. Other chats return at once.
-func (q *historyQueue) waitFor(ctx context.Context, portal network.PortalKey) {
+// waitFor holds a live event of its chat until the chat's history was
+// handed over, or gateTimeout passed. Other chats return at once; a
+// message of theirs is noted first, so that history coming later is not
+// placed below it.
+func (q *historyQueue) waitFor(ctx context.Context, evt network.Event) {
+	meta := evt.EventMeta()
+	portal := meta.Portal
 	q.mu.Lock()
 	p := q.chats[portal]
 	if p == nil {
+		if _, ok := evt.(*network.Message); ok {
+			q.noteLive(portal, meta.Timestamp)
+		}
 		q.mu.Unlock()
 		return
 	}
@@ -157,6 +210,14 @@ func (q *historyQueue) waitFor(ctx context.Context, portal network.PortalKey) {
 	case <-timer.C:
 		zerolog.Ctx(ctx).Warn().Stringer("portal", portal).Msg("History of the chat still not bridged; bridging a live message before it")
 	case <-ctx.Done():
+	}
+}
+
+// noteLive records a live message of portal handed over at ts. q.mu is
+// held.
+func (q *historyQueue) noteLive(portal network.PortalKey, ts time.Time) {
+	if ts.After(q.newestLive[portal]) {
+		q.newestLive[portal] = ts
 	}
 }
 

@@ -295,3 +295,64 @@ func TestHistoryMaxChatsNotSpentOnChatsSeenBefore(t *testing.T) {
 		t.Errorf("history handed over:\n got %s\nwant %s", desc, want)
 	}
 }
+
+// TestHistoryAfterALiveMessageKeepsOnlyNewerMessages: whatsmeow
+// acknowledges a history notification at once and dispatches the blob
+// later, so a live message of a chat can be bridged (creating its room)
+// before that chat's history comes. The core would append the history
+// below the live message; only history newer than it is handed over, and
+// the blob's other chats are backfilled as usual.
+func TestHistoryAfterALiveMessageKeepsOnlyNewerMessages(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), historyConfig)
+	now := time.Now().Truncate(time.Second)
+	live := &events.Message{
+		Info:       types.MessageInfo{MessageSource: types.MessageSource{Chat: danaPN, Sender: danaPN}, ID: "LIVE", Timestamp: now.Add(-10 * time.Minute)},
+		RawMessage: plain("live"),
+	}
+	if !env.dispatch(live) {
+		t.Fatal("live message not acknowledged")
+	}
+	env.waitHandled(t, 1)
+	env.dispatch(historySync(waHistorySync.HistorySync_RECENT,
+		conversation(danaPN,
+			webMsg(danaPN, "NEW", false, types.EmptyJID, now.Add(-5*time.Minute), plain("new")),
+			webMsg(danaPN, "LIVE", false, types.EmptyJID, now.Add(-10*time.Minute), plain("live")),
+			webMsg(danaPN, "OLD2", false, types.EmptyJID, now.Add(-time.Hour), plain("old2")),
+			webMsg(danaPN, "OLD1", false, types.EmptyJID, now.Add(-2*time.Hour), plain("old1")),
+		),
+		conversation(bobPN, webMsg(bobPN, "B1", false, types.EmptyJID, now.Add(-30*time.Minute), plain("b1"))),
+	))
+	got := env.waitHandled(t, 3)
+	want := fmt.Sprintf("message LIVE; backfill %s [NEW]; backfill %s [B1]", chatIDOf(danaPN), chatIDOf(bobPN))
+	if desc := describe(got); desc != want {
+		t.Errorf("handed over:\n got %s\nwant %s", desc, want)
+	}
+}
+
+// TestHistoryOfAChatWithALiveMessageDoesNotSpendMaxChats: a chat whose
+// history is all older than a live message already bridged gets none, and
+// leaves its max_chats slot to the chats behind it.
+func TestHistoryOfAChatWithALiveMessageDoesNotSpendMaxChats(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), historyConfig) // max_chats: 3
+	now := time.Now().Truncate(time.Second)
+	live := &events.Message{
+		Info:       types.MessageInfo{MessageSource: types.MessageSource{Chat: danaPN, Sender: danaPN}, ID: "LIVE", Timestamp: now},
+		RawMessage: plain("live"),
+	}
+	if !env.dispatch(live) {
+		t.Fatal("live message not acknowledged")
+	}
+	env.waitHandled(t, 1)
+	env.dispatch(historySync(waHistorySync.HistorySync_RECENT,
+		conversation(danaPN, webMsg(danaPN, "D1", false, types.EmptyJID, now.Add(-time.Minute), plain("d1"))),
+		conversation(bobPN, webMsg(bobPN, "B1", false, types.EmptyJID, now.Add(-time.Hour), plain("b1"))),
+		conversation(group, webMsg(group, "G1", false, bobPN, now.Add(-2*time.Hour), plain("g1"))),
+		conversation(carlLID, webMsg(carlLID, "C1", false, types.EmptyJID, now.Add(-3*time.Hour), plain("c1"))),
+	))
+	got := env.waitHandled(t, 4)
+	want := fmt.Sprintf("message LIVE; backfill %s [B1]; backfill %s [G1]; backfill %s [C1]",
+		chatIDOf(bobPN), groupPortal(group).Chat, chatIDOf(carlLID))
+	if desc := describe(got); desc != want {
+		t.Errorf("handed over:\n got %s\nwant %s", desc, want)
+	}
+}

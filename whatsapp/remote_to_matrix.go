@@ -176,7 +176,7 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	}
 	// A chat whose history is still being handed over gets its live
 	// messages only after it (see historyQueue).
-	c.history.waitFor(ctx, out.EventMeta().Portal)
+	c.history.waitFor(ctx, out)
 	return c.deliver(ctx, failureKey(evt), out)
 }
 

@@ -49,6 +49,6 @@ func (c *Client) handleUndecryptable(ctx context.Context, evt *events.Undecrypta
 		// bring it, so this is the message, not a stand-in.
 		msg.Parts, msg.Placeholder = noticeParts(viewOnceText), false
 	}
-	c.history.waitFor(ctx, meta.Portal)
+	c.history.waitFor(ctx, msg)
 	return c.deliver(ctx, "undecryptable/"+info.Chat.String()+"/"+info.ID, msg)
 }
