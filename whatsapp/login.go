@@ -81,9 +81,13 @@ type loginProcess struct {
 	qr        <-chan whatsmeow.QRChannelItem
 	handlerID uint32
 
-	lock      sync.Mutex
-	success   *events.PairSuccess
-	pairErr   *events.PairError
+	lock    sync.Mutex
+	success *events.PairSuccess
+	pairErr *events.PairError
+	// linked is the paired account's client while finish connects it.
+	linked *Client
+	// completed: the login is handed to the core, which owns the device
+	// from then on; set together with the check for a Cancel.
 	completed bool
 
 	reconnect *exsync.Event // WhatsApp closed the socket after pairing
@@ -291,7 +295,7 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 		go old.unlinkQuietly()
 	}
 	p.lock.Lock()
-	p.completed = true
+	p.linked = cl
 	p.lock.Unlock()
 	// With DisableLoginAutoReconnect whatsmeow leaves the pairing socket
 	// as it is after the 515: until WhatsApp's close arrives it still
@@ -306,17 +310,43 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	cl.Connect(ctx)
 	select {
 	case <-p.connected.GetChan():
+		if !p.handOver() {
+			return nil, context.Canceled
+		}
 		p.cli.RemoveEventHandler(p.handlerID)
 		return &network.LoginStep{Type: network.StepComplete, Login: login, Client: cl}, nil
 	case <-time.After(timeout):
 	case <-ctx.Done():
+		// The core has given up on the flow and could not store the
+		// login: it calls Cancel, which unlinks the device.
+		return nil, ctx.Err()
 	case <-p.done:
+		// Cancel unlinks the device: the core never got it.
+		return nil, context.Canceled
+	}
+	if !p.handOver() {
+		return nil, context.Canceled
 	}
 	p.log.Warn().Msg("Linked account did not connect in time; the bridge will connect it")
 	p.cli.RemoveEventHandler(p.handlerID)
 	cl.Disconnect()
 	p.conn.forget(cl)
 	return &network.LoginStep{Type: network.StepComplete, Login: login}, nil
+}
+
+// handOver marks the login as the core's, unless Cancel came first (then
+// Cancel's clean-up unlinks the device). Both decide under p.lock, so
+// exactly one of them owns the device.
+func (p *loginProcess) handOver() bool {
+	p.lock.Lock()
+	defer p.lock.Unlock()
+	select {
+	case <-p.done:
+		return false
+	default:
+		p.completed = true
+		return true
+	}
 }
 
 // Cancel ends the login. A device that was never handed to the core is
@@ -335,21 +365,49 @@ func (p *loginProcess) Cancel() {
 		}
 		go func() {
 			defer close(p.cleaned)
-			p.cli.RemoveEventHandler(p.handlerID)
-			p.wa.Disconnect()
-			if p.device.ID == nil {
-				return
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			if err := p.wa.Logout(ctx); err != nil {
-				p.log.Warn().Err(err).Msg("Could not unlink the half-made device; deleting it locally")
-				if err = p.device.Delete(ctx); err != nil {
-					p.log.Err(err).Msg("Failed to delete the half-made device")
-				}
-			}
+			p.cleanUp()
 		}()
 	})
+}
+
+// cleanUp disconnects a login that was cancelled before the core got it
+// and unlinks its device, if it was paired.
+func (p *loginProcess) cleanUp() {
+	p.cli.RemoveEventHandler(p.handlerID)
+	p.lock.Lock()
+	linked := p.linked
+	p.lock.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	unlinked := false
+	if linked != nil {
+		p.conn.forget(linked)
+		if p.connected.IsSet() {
+			// The linked account is online: the unlink request can go
+			// out now, which it cannot once disconnected.
+			unlinked = p.unlink(ctx)
+		}
+		linked.Disconnect() // also ends its reconnect attempts
+	}
+	p.wa.Disconnect()
+	if p.device.ID == nil || unlinked {
+		return
+	}
+	p.unlink(ctx)
+}
+
+// unlink asks WhatsApp to remove the device and deletes it here all the
+// same (a no-op after a successful whatsmeow Logout): nothing of a login
+// the core never got may stay behind. It reports whether WhatsApp agreed.
+func (p *loginProcess) unlink(ctx context.Context) bool {
+	err := p.wa.Logout(ctx)
+	if err != nil {
+		p.log.Warn().Err(err).Msg("Could not unlink the half-made device; deleting it locally")
+	}
+	if delErr := p.device.Delete(ctx); delErr != nil {
+		p.log.Err(delErr).Msg("Failed to delete the half-made device")
+	}
+	return err == nil
 }
 
 // Submit is not used: the WhatsApp flows ask for nothing after they start.

@@ -347,3 +347,53 @@ func TestLoginRefusesAnotherUsersAccount(t *testing.T) {
 		t.Errorf("Wait = %v", err)
 	}
 }
+
+// TestLoginCancelWhileLinkedAccountReconnects: the user sends `cancel`
+// while the freshly paired account reconnects (finish waits up to
+// connect_timeout for it). The core has given up on the flow and will not
+// store the login, so the device must be unlinked and deleted, as for a
+// cancel before pairing, and Wait must report the cancel.
+func TestLoginCancelWhileLinkedAccountReconnects(t *testing.T) {
+	env := newLoginEnv(t, "connect_timeout: 5s")
+	p := env.start(t)
+	qrOnConnect(t, p, env.fake(0), "2@first")
+	if _, err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pair(t, p)
+	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
+	type result struct {
+		step *network.LoginStep
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		step, err := p.Wait(context.Background())
+		done <- result{step, err}
+	}()
+	waitConnect(t, env.waitFake(t, 1)) // the linked account is dialling
+	p.Cancel()
+	<-p.cleaned
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return after Cancel")
+	}
+	if !errors.Is(res.err, context.Canceled) {
+		t.Errorf("Wait = %+v, %v; want context.Canceled", res.step, res.err)
+	}
+	d, err := env.conn.container.GetDevice(context.Background(), ownDev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d != nil {
+		t.Error("the cancelled login's device is still stored")
+	}
+	if logouts := env.fake(0).logouts + env.fake(1).logouts; logouts == 0 {
+		t.Error("the cancelled login's device was not unlinked")
+	}
+	if env.conn.client(loginIDOf(ownDev.ToNonAD())) != nil {
+		t.Error("the cancelled login's client is still registered")
+	}
+}
