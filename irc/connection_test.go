@@ -229,19 +229,7 @@ func TestRegainOnlyWhileNeeded(t *testing.T) {
 // between writes; it ignores everything else.
 func greetingServer(t *testing.T, pause time.Duration, greeting ...string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		nc.SetDeadline(time.Now().Add(20 * time.Second))
-		br := bufio.NewReader(nc)
+	return oneConnServer(t, func(nc net.Conn, br *bufio.Reader) {
 		for {
 			line, err := br.ReadString('\n')
 			if err != nil {
@@ -257,8 +245,7 @@ func greetingServer(t *testing.T, pause time.Duration, greeting ...string) strin
 				_, _ = nc.Write([]byte(w + "\r\n"))
 			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // slowHost is a fakeHost whose SaveLogin (a database write) and report

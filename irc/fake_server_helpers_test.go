@@ -16,11 +16,10 @@ import (
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
-// scriptedServer is a one-connection fake IRC server: it registers the
-// client as "alice", offering caps (space-separated, "" for none), then
-// hands every later line to answer, which may write back or hang up
-// through peer. It returns the address to dial.
-func scriptedServer(t *testing.T, caps string, answer func(line string, peer *scriptedPeer)) string {
+// oneConnServer listens on loopback and hands its first connection, with
+// a reader on it, to serve, for at most 20 s; it returns the address to
+// dial.
+func oneConnServer(t *testing.T, serve func(nc net.Conn, br *bufio.Reader)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -34,7 +33,18 @@ func scriptedServer(t *testing.T, caps string, answer func(line string, peer *sc
 		}
 		defer nc.Close()
 		nc.SetDeadline(time.Now().Add(20 * time.Second))
-		br := bufio.NewReader(nc)
+		serve(nc, bufio.NewReader(nc))
+	}()
+	return ln.Addr().String()
+}
+
+// scriptedServer is a one-connection fake IRC server: it registers the
+// client as "alice", offering caps (space-separated, "" for none), then
+// hands every later line to answer, which may write back or hang up
+// through peer. It returns the address to dial.
+func scriptedServer(t *testing.T, caps string, answer func(line string, peer *scriptedPeer)) string {
+	t.Helper()
+	return oneConnServer(t, func(nc net.Conn, br *bufio.Reader) {
 		peer := &scriptedPeer{nc: nc}
 		reg := registration{caps: caps, write: peer.write}
 		for {
@@ -49,8 +59,7 @@ func scriptedServer(t *testing.T, caps string, answer func(line string, peer *sc
 			}
 			reg.handle(line)
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // scriptedPeer is the scripted server's end of the connection.

@@ -45,13 +45,8 @@ func TestLeaveFallsBackToLeaveEndpoint(t *testing.T) {
 	}))
 	defer hs.Close()
 
-	reg := appservice.CreateRegistration()
-	reg.AppToken, reg.ServerToken, reg.SenderLocalpart = "as-token", "hs-token", "ferry"
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "example.org", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := NewMatrix(as, zerolog.Nop())
+	m := matrixFor(t, hs.URL)
+	as := m.AS
 	ctx := context.Background()
 	room := id.RoomID("!remote:elsewhere.example")
 	bot := m.Bot()
@@ -77,4 +72,17 @@ func TestLeaveFallsBackToLeaveEndpoint(t *testing.T) {
 	if ok := as.StateStore.IsMembership(ctx, room, bot.UserID, event.MembershipLeave); !ok {
 		t.Error("the state store does not know the bot left")
 	}
+}
+
+// matrixFor is a gateway to the homeserver at url (a stand-in), as the
+// appservice "ferry" on example.org.
+func matrixFor(t *testing.T, url string) *Matrix {
+	t.Helper()
+	reg := appservice.CreateRegistration()
+	reg.AppToken, reg.ServerToken, reg.SenderLocalpart = "as-token", "hs-token", "ferry"
+	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "example.org", HomeserverURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewMatrix(as, zerolog.Nop())
 }

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -41,13 +39,8 @@ func TestRetriedSendKeepsItsTransactionID(t *testing.T) {
 		_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"no"}`)
 	}))
 	defer hs.Close()
-	reg := appservice.CreateRegistration()
-	reg.AppToken, reg.ServerToken, reg.SenderLocalpart = "as-token", "hs-token", "ferry"
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "example.org", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := NewMatrix(as, zerolog.Nop())
+	m := matrixFor(t, hs.URL)
+	as := m.AS
 	m.FirstBackoff = time.Millisecond
 	ctx := context.Background()
 	room := id.RoomID("!r:example.org")
