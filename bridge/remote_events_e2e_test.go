@@ -1,12 +1,15 @@
 package bridge_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/portals"
 )
 
 // TestReactionGivenAgainAppears: a reaction removed and given again is a
@@ -75,4 +78,45 @@ func TestNilEventsFromANetworkDoNotCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "after"))
+}
+
+// TestEventHandedOverDuringABacklogWaitsItsTurn: an event a network waits
+// for (HandleEvent, as WhatsApp hands over messages and edits) went
+// through the portal's in-memory queue, ahead of the stored backlog an
+// outage had left. An edit of a message still in the backlog then found
+// no target and was dropped, and acknowledged to the network. It now
+// waits behind the backlog.
+func TestEventHandedOverDuringABacklogWaitsItsTurn(t *testing.T) {
+	s := newScene(t, true)
+	room := s.openPortal(t, "before")
+	s.proxy.Down(testbed.OutageRefuse)
+	n := portals.QueueSize + 200 // beyond the in-memory queue and the sends in flight: a backlog
+	for i := 0; i < n; i++ {
+		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("q%d", i)), "bob", time.Now(), fmt.Sprintf("queued %d", i)))
+	}
+	last := network.MessageID(fmt.Sprintf("q%d", n-1))
+	done := make(chan error, 1)
+	go func() {
+		done <- s.cl.Handle(s.h.Context(2*time.Minute), &network.Edit{
+			Meta:   network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
+			Target: last,
+			Parts:  []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "last, edited"}}},
+		})
+	}()
+	time.Sleep(500 * time.Millisecond)
+	s.proxy.Up()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	assertInOrder(t, s.alice, room, s.bob, "queued", n)
+	if err := s.cl.Handle(s.h.Context(time.Minute), textMessage(s.portal, "marker", "bob", time.Now(), "marker")); err != nil {
+		t.Fatal(err)
+	}
+	s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "marker")) // after the edit, if it came
+	for _, evt := range s.alice.Events(room) {
+		if msg := evt.Content.AsMessage(); evt.Sender == s.bob && msg != nil && msg.NewContent != nil && msg.NewContent.Body == "last, edited" {
+			return
+		}
+	}
+	t.Errorf("the edit of %s, handed over after it, never reached the room", last)
 }

@@ -44,6 +44,9 @@ type durableState struct {
 	// behind are the events handed to the portal unstored, oldest first
 	// (durable_behind.go); guarded by lock.
 	behind []*behindEvent
+	// waiters hear the outcome of stored events a network waits for, by
+	// sequence number (durable_waiting.go); guarded by lock.
+	waiters map[int64]chan<- error
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never
@@ -165,14 +168,20 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 func (p *Portal) handleStored(ctx context.Context, row *database.RemoteEvent) {
 	evt, err := network.UnmarshalEvent(row.Payload)
 	login := p.m.dir.Login(row.Portal.Network, row.Login)
+	waiter := p.takeWaiter(row.Seq)
 	switch {
 	case err != nil:
 		p.log.Err(err).Int64("seq", row.Seq).Msg("Dropping a queued event that cannot be decoded")
+		err = fmt.Errorf("decode the queued event: %w", err)
 	case login == nil:
 		p.log.Warn().Int64("seq", row.Seq).Str("login", string(row.Login)).Msg("Dropping a queued event of a login that is gone")
+		err = fmt.Errorf("the login %s is gone", row.Login)
 	default:
-		p.handle(ctx, &queueItem{remote: evt, login: login, seq: row.Seq})
+		p.handle(ctx, &queueItem{remote: evt, login: login, seq: row.Seq, result: waiter})
 		return
+	}
+	if waiter != nil {
+		waiter <- err
 	}
 	p.finishStored(ctx, row.Seq)
 }

@@ -193,6 +193,9 @@ func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt net
 	if err != nil {
 		return nil, err
 	}
+	if behind, err := p.queueBehindBacklog(ctx, login, evt); err != nil || behind != nil {
+		return behind, err
+	}
 	result := make(chan error, 1)
 	if err = p.enqueue(ctx, &queueItem{remote: evt, login: login, result: result}); err != nil {
 		return nil, err
