@@ -12,19 +12,29 @@ import (
 // The timing hooks feed Ferry's metrics. These tests check when they are
 // called and that their times are in order, never how long anything took.
 
-func TestSendTimedReportsTheWrite(t *testing.T) {
+// writes reports to written the time of a tracked line's write, and
+// nothing for a line dropped.
+func writes(written chan<- time.Time) LineDone {
+	return func(at time.Time, err error) {
+		if err == nil {
+			written <- at
+		}
+	}
+}
+
+func TestTrackedLineReportsTheWrite(t *testing.T) {
 	s := newFakeServer(t)
 	c, fc := mustDial(t, s, Config{Nick: "ferry", Rate: time.Hour, Burst: 1}, "")
 	written := make(chan time.Time, 2)
 	before := time.Now()
-	if err := c.SendTimed(msg("PRIVMSG", "#a", "first"), func(at time.Time) { written <- at }); err != nil {
+	if err := c.SendTracked(msg("PRIVMSG", "#a", "first"), writes(written)); err != nil {
 		t.Fatal(err)
 	}
 	fc.expect("PRIVMSG #a first")
 	select {
 	case at := <-written:
 		if at.Before(before) {
-			t.Errorf("written at %v, before SendTimed was called (%v)", at, before)
+			t.Errorf("written at %v, before SendTracked was called (%v)", at, before)
 		}
 	case <-time.After(fakeTimeout):
 		t.Fatal("written was not called for a line the server received")
@@ -32,7 +42,7 @@ func TestSendTimedReportsTheWrite(t *testing.T) {
 
 	// The token is spent: this line waits, and is dropped by the purge.
 	dropped := make(chan time.Time, 1)
-	if err := c.SendTimed(msg("PRIVMSG", "#a", "waits"), func(at time.Time) { dropped <- at }); err != nil {
+	if err := c.SendTracked(msg("PRIVMSG", "#a", "waits"), writes(dropped)); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.PurgeTarget("#a"); n != 1 {

@@ -346,32 +346,6 @@ func (c *Conn) Send(msg *irc.Message) error {
 	return c.enqueue(msg, "", nil)
 }
 
-// SendTimed is Send that also reports when the line was written to the
-// socket (after flood control and the write returned): written is called
-// once on the writer goroutine, so it must be quick, and never if the line
-// is dropped (purge, close). For latency measurement.
-func (c *Conn) SendTimed(msg *irc.Message, written func(at time.Time)) error {
-	return c.enqueue(msg, "", onlyWritten(written))
-}
-
-// SendLabeledTimed is SendLabeled with SendTimed's report.
-func (c *Conn) SendLabeledTimed(msg *irc.Message, written func(at time.Time)) (<-chan LabeledReply, error) {
-	return c.sendLabeled(msg, onlyWritten(written))
-}
-
-// onlyWritten is the LineDone of a SendTimed report, which hears of
-// writes only.
-func onlyWritten(written func(at time.Time)) LineDone {
-	if written == nil {
-		return nil
-	}
-	return func(at time.Time, err error) {
-		if err == nil {
-			written(at)
-		}
-	}
-}
-
 // SendTracked is Send that reports what became of the line: done hears
 // once when it was written, or why it never will be (see LineDone). A
 // caller that must not claim delivery of lines still queued when the
