@@ -76,16 +76,12 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 	if p.handBehindLocked(login, evt, row) {
 		return nil
 	}
-	// Events handed over unstored go first, to keep the stored order.
-	p.storeBehindLocked(ctx, nil)
 	if row.Payload, err = network.MarshalEvent(evt); err != nil {
 		return err
 	}
-	if err = m.db.RemoteEvents.Insert(ctx, row); err != nil {
+	if err = p.storeLocked(ctx, evt, row); err != nil {
 		return err
 	}
-	p.timeStored(evt)
-	p.durable.pending.Add(1)
 	if p.durable.backlog.Load() {
 		return nil
 	}
@@ -93,6 +89,19 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 		p.durable.backlog.Store(true)
 		p.wake()
 	}
+	return nil
+}
+
+// storeLocked stores evt, encoded in row, after the events handed over
+// unstored (they came first), and counts it as waiting. The caller holds
+// durable.lock.
+func (p *Portal) storeLocked(ctx context.Context, evt network.Event, row *database.RemoteEvent) error {
+	p.storeBehindLocked(ctx, nil)
+	if err := p.m.db.RemoteEvents.Insert(ctx, row); err != nil {
+		return err
+	}
+	p.timeStored(evt)
+	p.durable.pending.Add(1)
 	return nil
 }
 

@@ -32,14 +32,10 @@ func (p *Portal) queueBehindBacklog(ctx context.Context, login *network.Login, e
 	if err != nil {
 		return nil, nil // it cannot wait in the store; it goes as before
 	}
-	// Events handed over unstored came first: they keep their place.
-	p.storeBehindLocked(ctx, nil)
 	row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now(), Payload: payload}
-	if err = p.m.db.RemoteEvents.Insert(ctx, row); err != nil {
+	if err = p.storeLocked(ctx, evt, row); err != nil {
 		return nil, err
 	}
-	p.timeStored(evt)
-	p.durable.pending.Add(1)
 	result := make(chan error, 1)
 	if p.durable.waiters == nil {
 		p.durable.waiters = make(map[int64]chan<- error)
