@@ -55,7 +55,7 @@ func (c *commandContext) replyf(format string, args ...any) {
 
 func (b *Bridge) buildCommands() []*command {
 	cmds := []*command{
-		b.cmdHelp(), b.cmdVersion(), b.cmdStatus(), b.cmdCancel(), b.cmdList(), b.cmdLogin(), b.cmdLogout(), b.cmdRelay(),
+		b.cmdHelp(), b.cmdVersion(), b.cmdStatus(), b.cmdCancel(), b.cmdList(), b.cmdLogin(), b.cmdLogout(), b.cmdReconnect(), b.cmdRelay(),
 	}
 	for _, net := range b.order {
 		for _, nc := range b.networks[net].connector.Commands() {
@@ -327,50 +327,6 @@ func (b *Bridge) cmdLogin() *command {
 				return network.UserErrorf("log in from your management room (your direct chat with me), where no one else can see the codes or what you type")
 			}
 			return b.startLoginFlow(ctx, c.user, c.room, network.NetworkID(strings.ToLower(c.args[0])), c.args[1:])
-		},
-	}
-}
-
-func (b *Bridge) cmdLogout() *command {
-	return &command{
-		words: []string{"logout"}, args: "<network> [account]", level: network.LevelUser,
-		description: "Unlink a remote account (its chats and their history stay).",
-		handler: func(ctx context.Context, c *commandContext) error {
-			if len(c.args) == 0 {
-				return network.UserErrorf("usage: `logout <network> [account]`")
-			}
-			net := network.NetworkID(strings.ToLower(c.args[0]))
-			logins := b.userLogins(c.user, net)
-			if len(c.args) > 1 {
-				want := strings.Join(c.args[1:], " ")
-				var matched []*loginEntry
-				for _, le := range logins {
-					if l := le.login.Load(); strings.EqualFold(l.RemoteName, want) || string(l.ID) == want {
-						matched = append(matched, le)
-					}
-				}
-				logins = matched
-			}
-			switch len(logins) {
-			case 0:
-				return network.UserErrorf("you have no such %s login (see `status`)", b.NetworkName(net))
-			case 1:
-			default:
-				return network.UserErrorf("you have several %s logins; name one: `logout %s <account>` (see `status`)", b.NetworkName(net), net)
-			}
-			le := logins[0]
-			if lo, ok := le.client.(network.Logouter); ok {
-				if err := lo.Logout(ctx); err != nil {
-					// Forget it locally all the same: the user asked to be
-					// logged out, and a dead remote must not keep the session.
-					c.replyf("Could not log out on %s's side (%s); forgetting the login here anyway.", b.NetworkName(net), network.UserMessage(err, "see the bridge log"))
-				}
-			}
-			if err := b.removeLogin(ctx, net, le.login.Load().ID); err != nil {
-				return err
-			}
-			c.replyf("Logged out of %s (%s). Your chats and their history stay.", b.NetworkName(net), le.login.Load().RemoteName)
-			return nil
 		},
 	}
 }

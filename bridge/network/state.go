@@ -15,12 +15,18 @@ const (
 	// StateBadCredentials and StateLoggedOut need the user to act.
 	StateBadCredentials StateKind = "bad-credentials"
 	StateLoggedOut      StateKind = "logged-out"
-	StateUnknownError   StateKind = "unknown-error"
+	// StateStopped: the network has stopped trying to connect (the remote
+	// side told it not to come back on its own, e.g. another program took
+	// the session). The user's `reconnect`, or the administrator, has to
+	// start it again; the message says which.
+	StateStopped StateKind = "stopped"
+	// StateUnknownError: something unexpected, which the network retries.
+	StateUnknownError StateKind = "unknown-error"
 )
 
 // NeedsAction says whether the user has to do something to recover.
 func (k StateKind) NeedsAction() bool {
-	return k == StateBadCredentials || k == StateLoggedOut
+	return k == StateBadCredentials || k == StateLoggedOut || k == StateStopped
 }
 
 type State struct {

@@ -236,7 +236,9 @@ type Client struct {
 	Confirm   atomic.Pointer[func(ctx context.Context, msg *network.OutgoingMessage) error]
 	Connected chan struct{}
 	LoggedOut atomic.Bool
-	once      sync.Once
+	// Disconnects counts the core's Disconnect calls.
+	Disconnects atomic.Int32
+	once        sync.Once
 }
 
 func (cl *Client) Connect(ctx context.Context) {
@@ -244,7 +246,7 @@ func (cl *Client) Connect(ctx context.Context) {
 	cl.once.Do(func() { close(cl.Connected) })
 }
 
-func (cl *Client) Disconnect() {}
+func (cl *Client) Disconnect() { cl.Disconnects.Add(1) }
 
 func (cl *Client) ChatInfo(ctx context.Context, chat network.ChatID) (*network.ChatInfo, error) {
 	cl.c.lock.Lock()

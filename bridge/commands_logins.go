@@ -1,0 +1,90 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// pickLogins finds the user's logins that args name: none (every login),
+// a network, or a network and an account (its remote name or login ID).
+func (b *Bridge) pickLogins(c *commandContext, args []string) []*loginEntry {
+	if len(args) == 0 {
+		return b.userLogins(c.user, "")
+	}
+	logins := b.userLogins(c.user, network.NetworkID(strings.ToLower(args[0])))
+	if len(args) == 1 {
+		return logins
+	}
+	want := strings.Join(args[1:], " ")
+	var matched []*loginEntry
+	for _, le := range logins {
+		if l := le.login.Load(); strings.EqualFold(l.RemoteName, want) || string(l.ID) == want {
+			matched = append(matched, le)
+		}
+	}
+	return matched
+}
+
+func (b *Bridge) cmdLogout() *command {
+	return &command{
+		words: []string{"logout"}, args: "<network> [account]", level: network.LevelUser,
+		description: "Unlink a remote account (its chats and their history stay).",
+		handler: func(ctx context.Context, c *commandContext) error {
+			if len(c.args) == 0 {
+				return network.UserErrorf("usage: `logout <network> [account]`")
+			}
+			net := network.NetworkID(strings.ToLower(c.args[0]))
+			logins := b.pickLogins(c, c.args)
+			switch len(logins) {
+			case 0:
+				return network.UserErrorf("you have no such %s login (see `status`)", b.NetworkName(net))
+			case 1:
+			default:
+				return network.UserErrorf("you have several %s logins; name one: `logout %s <account>` (see `status`)", b.NetworkName(net), net)
+			}
+			le := logins[0]
+			if lo, ok := le.client.(network.Logouter); ok {
+				if err := lo.Logout(ctx); err != nil {
+					// Forget it locally all the same: the user asked to be
+					// logged out, and a dead remote must not keep the session.
+					c.replyf("Could not log out on %s's side (%s); forgetting the login here anyway.", b.NetworkName(net), network.UserMessage(err, "see the bridge log"))
+				}
+			}
+			if err := b.removeLogin(ctx, net, le.login.Load().ID); err != nil {
+				return err
+			}
+			c.replyf("Logged out of %s (%s). Your chats and their history stay.", b.NetworkName(net), le.login.Load().RemoteName)
+			return nil
+		},
+	}
+}
+
+// cmdReconnect closes and opens logins' connections again: the way back
+// for a login whose network stopped trying (network.StateStopped), and a
+// remedy for one that seems stuck.
+func (b *Bridge) cmdReconnect() *command {
+	return &command{
+		words: []string{"reconnect"}, args: "[network] [account]", level: network.LevelUser,
+		description: "Connect your logins again (all of them, a network's, or one account).",
+		handler: func(ctx context.Context, c *commandContext) error {
+			logins := b.pickLogins(c, c.args)
+			if len(logins) == 0 {
+				return network.UserErrorf("you have no such login (see `status`)")
+			}
+			var names []string
+			for _, le := range logins {
+				// The connection's own states follow; the down timer of
+				// an earlier outage keeps running, so a reconnect that
+				// gets nowhere is still reported.
+				le.client.Disconnect()
+				le.client.Connect(b.ctx)
+				names = append(names, fmt.Sprintf("%s (%s)", b.NetworkName(le.net), le.login.Load().RemoteName))
+			}
+			c.replyf("Reconnecting %s.", strings.Join(names, ", "))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,35 @@
+package bridge_test
+
+import (
+	"testing"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+)
+
+// TestStoppedLoginIsReportedAtOnceAndReconnectStartsIt: a network that has
+// stopped trying (the remote side sent it away) is not an outage that
+// "Ferry keeps trying": the user hears of it at once, and `reconnect`
+// closes and opens the login's connection again.
+func TestStoppedLoginIsReportedAtOnceAndReconnectStartsIt(t *testing.T) {
+	sc := newScene(t, false)
+	h, alice, mgmt, cl := sc.h, sc.alice, sc.mgmt, sc.cl
+	before := ferrytest.Seen(alice, mgmt)
+
+	cl.State(network.State{Kind: network.StateStopped, Message: "another program took over the session"})
+	h.WaitForBotNoticeExcept(alice, mgmt, "needs your attention: stopped (another program took over the session)", before)
+	h.Command(alice, mgmt, "status", "alice: stopped (another program took over the session)")
+
+	h.Command(alice, mgmt, "reconnect test alice", "Reconnecting Testnet (alice).")
+	if n := cl.Disconnects.Load(); n != 1 {
+		t.Errorf("reconnect disconnected the login %d times, want once", n)
+	}
+	// testnet's Connect reports the login connected, as a network whose
+	// connection came back does.
+	h.WaitForBotNoticeExcept(alice, mgmt, "Testnet (alice) is connected again.", before)
+
+	h.Command(alice, mgmt, "reconnect test bob", "you have no such login")
+	if n := cl.Disconnects.Load(); n != 1 {
+		t.Errorf("a reconnect naming another account disconnected alice's login (%d disconnects)", n)
+	}
+}
