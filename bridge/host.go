@@ -124,7 +124,7 @@ func (h *host) GhostMXID(user network.UserID) id.UserID {
 }
 
 func (h *host) SaveLogin(ctx context.Context, login *network.Login) error {
-	if err := h.b.saveLogin(ctx, h.net, login); err != nil {
+	if _, err := h.b.saveLogin(ctx, h.net, login); err != nil {
 		return err
 	}
 	if le := h.b.loginEntry(h.net, login.ID); le != nil {

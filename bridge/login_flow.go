@@ -298,16 +298,30 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 	return true
 }
 
+// completeLogin stores and starts a login the network completed. If that
+// fails, the login is undone on both sides: the user is told it failed,
+// so a device the network already linked (WhatsApp's) must not stay
+// linked on the phone unknown to Ferry, and a row stored for it must not
+// start at the next restart.
 func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *network.LoginStep) error {
 	login := step.Login
 	if login == nil || login.ID == "" {
+		b.discardLogin(ctx, flow.net, nil, step.Client)
 		return fmt.Errorf("network completed the login without an ID")
 	}
 	login.User = flow.user
-	if err := b.saveLogin(ctx, flow.net, login); err != nil {
+	created, err := b.saveLogin(ctx, flow.net, login)
+	if err != nil {
+		b.discardLogin(ctx, flow.net, nil, step.Client)
 		return err
 	}
 	if err := b.startLogin(ctx, flow.net, login, step.Client); err != nil {
+		// A row that was there before belongs to a login that runs on.
+		var stored *network.Login
+		if created {
+			stored = login
+		}
+		b.discardLogin(ctx, flow.net, stored, step.Client)
 		return err
 	}
 	if step.Client != nil {
@@ -315,4 +329,28 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 	}
 	b.noticef(ctx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), login.RemoteName)
 	return nil
+}
+
+// discardLogin undoes a login that could not be completed: client, when
+// the network handed one over, is logged out (or at least disconnected),
+// and stored, when set, is deleted. It runs even when the flow's context
+// has ended (a cancel during the completion).
+func (b *Bridge) discardLogin(ctx context.Context, net network.NetworkID, stored *network.Login, client network.Client) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	log := zerolog.Ctx(ctx).With().Str("network", string(net)).Logger()
+	if client != nil {
+		if lo, ok := client.(network.Logouter); ok {
+			if err := lo.Logout(ctx); err != nil {
+				log.Err(err).Msg("Failed to log out a login that could not be completed")
+			}
+		} else {
+			client.Disconnect()
+		}
+	}
+	if stored != nil {
+		if err := b.DB.Logins.Delete(ctx, net, stored.ID); err != nil {
+			log.Err(err).Str("login", string(stored.ID)).Msg("Failed to delete a login that could not be completed")
+		}
+	}
 }

@@ -122,20 +122,21 @@ func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *n
 	return nil
 }
 
-// saveLogin stores a login record.
-func (b *Bridge) saveLogin(ctx context.Context, net network.NetworkID, login *network.Login) error {
+// saveLogin stores a login record. created says whether it was new.
+func (b *Bridge) saveLogin(ctx context.Context, net network.NetworkID, login *network.Login) (created bool, err error) {
 	row, err := b.DB.Logins.Get(ctx, net, login.ID)
 	if err != nil {
-		return fmt.Errorf("load login: %w", err)
+		return false, fmt.Errorf("load login: %w", err)
 	}
 	if row == nil {
+		created = true
 		row = &database.Login{Network: net, ID: login.ID}
 	}
 	row.UserMXID, row.RemoteName, row.RemoteUser, row.Metadata = login.User, login.RemoteName, login.RemoteUser, login.Metadata
 	if err = b.DB.Logins.Put(ctx, row); err != nil {
-		return fmt.Errorf("store login: %w", err)
+		return false, fmt.Errorf("store login: %w", err)
 	}
-	return nil
+	return created, nil
 }
 
 // removeLogin disconnects and forgets a login. Its portals and their

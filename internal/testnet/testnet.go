@@ -41,6 +41,12 @@ type Connector struct {
 	down atomic.Bool
 	// OnStop, when set, runs inside Stop once the network is down.
 	OnStop func()
+	// FailLoad makes LoadLogin fail with a UserError carrying this text.
+	FailLoad atomic.Pointer[string]
+	// LinkAtLogin makes a completed login hand its client over with it,
+	// already connected, as a network that links a device during the
+	// login does (WhatsApp).
+	LinkAtLogin atomic.Bool
 }
 
 var (
@@ -135,15 +141,22 @@ func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []strin
 	if len(args) != 1 {
 		return nil, network.UserErrorf("usage: `login test <name>`")
 	}
-	return &loginProcess{name: args[0]}, nil
+	return &loginProcess{c: c, name: args[0]}, nil
 }
 
 func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (network.Client, error) {
+	if msg := c.FailLoad.Load(); msg != nil {
+		return nil, network.UserErrorf("%s", *msg)
+	}
+	return c.newClient(login), nil
+}
+
+func (c *Connector) newClient(login *network.Login) *Client {
 	c.lock.Lock()
 	defer c.lock.Unlock()
 	cl := &Client{c: c, Login: login, Outbox: c.outbox(login.ID), Connected: make(chan struct{})}
 	c.clients[login.ID] = cl
-	return cl, nil
+	return cl
 }
 
 func (c *Connector) Commands() []network.Command {
@@ -194,7 +207,10 @@ func (c *Connector) Client(login network.LoginID) *Client {
 	}
 }
 
-type loginProcess struct{ name string }
+type loginProcess struct {
+	c    *Connector
+	name string
+}
 
 func (p *loginProcess) Start(ctx context.Context) (*network.LoginStep, error) {
 	return &network.LoginStep{
@@ -212,9 +228,12 @@ func (p *loginProcess) Submit(ctx context.Context, input map[string]string) (*ne
 	if input["password"] == WrongPassword {
 		return nil, network.UserErrorf("wrong password")
 	}
-	return &network.LoginStep{Type: network.StepComplete, Login: &network.Login{
-		ID: network.LoginID(p.name), RemoteName: p.name, RemoteUser: network.UserID(p.name),
-	}}, nil
+	login := &network.Login{ID: network.LoginID(p.name), RemoteName: p.name, RemoteUser: network.UserID(p.name)}
+	step := &network.LoginStep{Type: network.StepComplete, Login: login}
+	if p.c.LinkAtLogin.Load() {
+		step.Client = p.c.newClient(login)
+	}
+	return step, nil
 }
 
 func (p *loginProcess) Cancel() {}

@@ -1,0 +1,57 @@
+package bridge_test
+
+import (
+	"testing"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/testnet"
+)
+
+// TestLoginThatCannotStartIsNotStored: a login the network completed but
+// that cannot be started is reported as failed, and its stored row goes:
+// otherwise it would start at the next restart after the user was told
+// it failed.
+func TestLoginThatCannotStartIsNotStored(t *testing.T) {
+	s := newScene(t, false)
+	down := "the test network is down"
+	s.tn.FailLoad.Store(&down)
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	s.alice.SendText(t, s.mgmt, "hunter2")
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Login failed: the test network is down")
+
+	row, err := s.h.Bridge.DB.Logins.Get(s.h.Context(waitLong), testnet.ID, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row != nil {
+		t.Fatalf("the failed login stays stored: %+v", row)
+	}
+	s.h.Command(s.alice, s.mgmt, "status", "alice: connected")
+}
+
+// TestLoginThatCannotBeStoredIsUnlinked: a network that linked a device
+// during the login (WhatsApp) hands its client over with the completed
+// login. If Ferry cannot store the login, the device is logged out again,
+// so that it does not stay linked on the phone, unknown to Ferry.
+func TestLoginThatCannotBeStoredIsUnlinked(t *testing.T) {
+	s := newScene(t, false)
+	s.tn.LinkAtLogin.Store(true)
+	// A store that refuses the write, as a full disk or a lost database
+	// connection would.
+	if _, err := s.h.Bridge.DB.Exec(s.h.Context(waitLong), `CREATE TRIGGER refuse_login BEFORE INSERT ON login
+		BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	s.alice.SendText(t, s.mgmt, "hunter2")
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Login failed")
+
+	cl := s.tn.Client(network.LoginID("carol"))
+	if cl == nil {
+		t.Fatal("the network never linked carol's client")
+	}
+	if !cl.LoggedOut.Load() {
+		t.Error("the client linked during a login that could not be stored was not logged out")
+	}
+	s.h.Command(s.alice, s.mgmt, "status", "alice: connected")
+}
