@@ -1,7 +1,9 @@
 package bridge_test
 
 import (
+	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +11,8 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
 // TestLoginOnlyInTheManagementRoom: a login shows codes that link an
@@ -63,5 +67,46 @@ func TestLoginPasswordIsNotKeptInTheStore(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the password's event was never stored and handled (%v)", err)
 		}
+	}
+}
+
+// lockedBuffer is a log sink that goroutines write while the test reads.
+type lockedBuffer struct {
+	lock sync.Mutex
+	buf  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	return b.buf.String()
+}
+
+// TestTraceLogHasNoMessageText: the trace log of received events, the one
+// an administrator turns on to debug, keeps what people wrote out of the
+// log file: the answer to a login's password question is an ordinary
+// message when it arrives.
+func TestTraceLogHasNoMessageText(t *testing.T) {
+	trace := &lockedBuffer{}
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{TraceLog: trace}, tn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	h.Command(alice, mgmt, "login test carol", "password")
+	secret := alice.SendText(t, mgmt, "hunter2-in-the-trace")
+	h.WaitForBotNotice(alice, mgmt, "Logged in to Testnet as carol")
+
+	log := trace.String()
+	if !strings.Contains(log, secret.String()) {
+		t.Fatalf("the trace log does not show the event %s at all; it is no test of its text", secret)
+	}
+	if strings.Contains(log, "hunter2-in-the-trace") {
+		t.Error("the trace log holds the password typed for the login")
 	}
 }

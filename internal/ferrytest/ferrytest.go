@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,6 +41,9 @@ type Options struct {
 	Sections map[network.NetworkID]string
 	// Configure, when set, adjusts the core's configuration last.
 	Configure func(cfg *config.Config)
+	// TraceLog, when set, gets Ferry's whole log at trace level; the
+	// test's output keeps FERRY_TEST_LOG's level.
+	TraceLog io.Writer
 }
 
 type Harness struct {
@@ -49,6 +53,7 @@ type Harness struct {
 	Bridge     *bridge.Bridge
 	Connectors []network.Connector
 	BotMXID    id.UserID
+	traceLog   io.Writer
 }
 
 // Start brings up Dendrite and Ferry. Both stop in t.Cleanup.
@@ -99,7 +104,7 @@ func Start(t testing.TB, opts Options, connectors ...network.Connector) *Harness
 	if err := reg.Save(regPath); err != nil {
 		t.Fatalf("ferrytest: write registration: %v", err)
 	}
-	h := &Harness{T: t, Config: cfg, Connectors: connectors}
+	h := &Harness{T: t, Config: cfg, Connectors: connectors, traceLog: opts.TraceLog}
 	// FERRY_TEST_DENDRITE_LOG raises Dendrite's log level when a failure
 	// needs the homeserver's side of the story.
 	h.Dendrite = testbed.StartDendrite(t, testbed.DendriteOptions{RegistrationFiles: []string{regPath}, LogLevel: os.Getenv("FERRY_TEST_DENDRITE_LOG")})
@@ -120,7 +125,13 @@ func Start(t testing.TB, opts Options, connectors ...network.Connector) *Harness
 func (h *Harness) StartBridge() {
 	t := h.T
 	t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(logLevel()).With().Timestamp().Logger()
+	var out io.Writer = zerolog.NewTestWriter(t)
+	level := logLevel()
+	if h.traceLog != nil {
+		out = zerolog.MultiLevelWriter(&zerolog.FilteredLevelWriter{Writer: zerolog.LevelWriterAdapter{Writer: out}, Level: level}, h.traceLog)
+		level = zerolog.TraceLevel
+	}
+	log := zerolog.New(out).Level(level).With().Timestamp().Logger()
 	b, err := bridge.New(h.Config, h.Connectors, log)
 	if err != nil {
 		t.Fatalf("ferrytest: new bridge: %v", err)
