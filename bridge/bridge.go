@@ -242,6 +242,12 @@ func (b *Bridge) Start() error {
 		// once it does, and the profile is retried at the next start.
 		b.Log.Warn().Err(err).Msg("Failed to set up the bot user")
 	}
+	// Remote events stored before the restart wait in their portals
+	// ahead of anything the logins receive once connected.
+	replayRemote, err := b.Portals.HoldDurable(ctx)
+	if err != nil {
+		return err
+	}
 	for _, net := range b.order {
 		if err = b.networks[net].connector.Start(ctx); err != nil {
 			return fmt.Errorf("start %s: %w", net, err)
@@ -254,9 +260,7 @@ func (b *Bridge) Start() error {
 	// StoreAfterWait has passed.
 	b.wg.Add(1)
 	go b.dispatch(pending)
-	if err = b.Portals.ReplayDurable(ctx); err != nil {
-		return err
-	}
+	replayRemote()
 	b.wg.Add(2)
 	go b.pruneHandledEvents()
 	go b.releaseStartupMemory()

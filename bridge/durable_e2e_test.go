@@ -13,6 +13,7 @@ import (
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/internal/testnet"
 	"github.com/ferrybridge/ferry/portals"
 )
 
@@ -50,6 +51,26 @@ func TestQueueSurvivesRestartDuringOutage(t *testing.T) {
 	s.proxy.Up()
 	s.h.StartBridge()
 	assertInOrder(t, s.alice, room, s.bob, "outage", 5)
+}
+
+// TestLiveEventAtStartWaitsForTheStoredOnes: events stored before a
+// restart go before one that arrives as soon as the login connects again,
+// which happens before the stored ones are handed back to their portal.
+func TestLiveEventAtStartWaitsForTheStoredOnes(t *testing.T) {
+	s := newScene(t, true)
+	room := s.openPortal(t, "before")
+	s.proxy.Down(testbed.OutageRefuse)
+	for i := 0; i < 3; i++ {
+		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("o%d", i)), "bob", time.Now(), fmt.Sprintf("restart %d", i)))
+	}
+	time.Sleep(time.Second)
+	s.h.StopBridge()
+	s.proxy.Up()
+	s.tn.OnConnect = func(cl *testnet.Client) {
+		cl.Queue(textMessage(s.portal, "o3", "bob", time.Now(), "restart 3"))
+	}
+	s.h.StartBridge()
+	assertInOrder(t, s.alice, room, s.bob, "restart", 4)
 }
 
 // TestQueueOverflowsToDatabase: far more events than a portal's in-memory

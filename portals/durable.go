@@ -115,32 +115,41 @@ func (p *Portal) wake() {
 	p.kick()
 }
 
-// ReplayDurable hands every stored remote event back to its portal, after
-// a restart. Call it once the logins are loaded.
-func (m *Manager) ReplayDurable(ctx context.Context) error {
+// HoldDurable puts the portals with remote events stored before a restart
+// in backlog mode, and returns replay, which hands those events to them.
+// Call it before any login connects, and replay once the logins are
+// loaded (a stored event needs its login): an event a login receives as
+// soon as it connects is then stored behind the older ones, not bridged
+// ahead of them.
+func (m *Manager) HoldDurable(ctx context.Context) (replay func(), err error) {
 	rows, err := m.db.RemoteEvents.Pending(ctx)
 	if err != nil {
-		return fmt.Errorf("load queued remote events: %w", err)
+		return nil, fmt.Errorf("load queued remote events: %w", err)
 	}
 	counts := make(map[network.PortalKey]int64)
 	for _, row := range rows {
 		counts[row.Portal]++
 	}
+	held := make([]*Portal, 0, len(counts))
 	for key, n := range counts {
 		p, err := m.Get(ctx, key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		p.durable.lock.Lock()
 		p.durable.pending.Add(n)
 		p.durable.backlog.Store(true)
 		p.durable.lock.Unlock()
-		p.wake()
+		held = append(held, p)
 	}
-	if len(rows) > 0 {
-		m.log.Info().Int("events", len(rows)).Int("portals", len(counts)).Msg("Replaying queued remote events")
-	}
-	return nil
+	return func() {
+		for _, p := range held {
+			p.wake()
+		}
+		if len(rows) > 0 {
+			m.log.Info().Int("events", len(rows)).Int("portals", len(counts)).Msg("Replaying queued remote events")
+		}
+	}, nil
 }
 
 // drainBacklog bridges stored events that are not in the channel, oldest

@@ -41,6 +41,10 @@ type Connector struct {
 	down atomic.Bool
 	// OnStop, when set, runs inside Stop once the network is down.
 	OnStop func()
+	// OnConnect, when set, runs in every client's Connect once it has
+	// reported the client connected: a network whose first events come
+	// as soon as it connects.
+	OnConnect func(cl *Client)
 	// FailLoad makes LoadLogin fail with a UserError carrying this text.
 	FailLoad atomic.Pointer[string]
 	// LinkAtLogin makes a completed login hand its client over with it,
@@ -263,6 +267,9 @@ type Client struct {
 func (cl *Client) Connect(ctx context.Context) {
 	cl.c.host.ReportState(cl.Login.ID, network.State{Kind: network.StateConnected})
 	cl.once.Do(func() { close(cl.Connected) })
+	if cl.c.OnConnect != nil {
+		cl.c.OnConnect(cl)
+	}
 }
 
 func (cl *Client) Disconnect() { cl.Disconnects.Add(1) }
