@@ -118,4 +118,10 @@ func TestCommandInADMTheUserOpenedIsAnswered(t *testing.T) {
 		msg := evt.Content.AsMessage()
 		return evt.Sender == carol && msg != nil && msg.MsgType == event.MsgNotice && strings.HasPrefix(msg.Body, "Ferry ")
 	})
+	// A command that panics is answered there too.
+	sc.alice.SendText(t, room, "!ferry test panic")
+	sc.alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return evt.Sender == carol && msg != nil && strings.Contains(msg.Body, "That failed: an internal error")
+	})
 }

@@ -86,8 +86,10 @@ func (b *Bridge) route(in inbound, firstSeen bool) {
 			if r := recover(); r != nil {
 				log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic while handling event")
 				if evt.Type == event.EventMessage {
-					// A command: its sender waits for an answer.
-					b.notice(ctx, evt.RoomID, "⚠️ That failed: an internal error (see the bridge log).")
+					// A command: its sender waits for an answer, given
+					// where the command's own would have been.
+					answer := &commandContext{b: b, room: evt.RoomID, inManagementRoom: portal == nil}
+					answer.reply("⚠️ That failed: an internal error (see the bridge log).")
 				}
 			}
 		}()
