@@ -99,7 +99,14 @@ func (db *Database) SetPool(maxOpen, maxIdle int) {
 	if maxIdle > 0 {
 		db.RawDB.SetMaxIdleConns(maxIdle)
 	}
+	// The pool keeps what a busy moment opened for as long as it stays
+	// busy, not for good: an idle bridge goes back to one connection.
+	db.RawDB.SetConnMaxIdleTime(ConnMaxIdleTime)
 }
+
+// ConnMaxIdleTime is how long a pooled connection may stay unused before
+// it is closed.
+var ConnMaxIdleTime = time.Minute
 
 // Open opens a database without touching the schema (call Upgrade for
 // that) and without connecting yet; the first query or Upgrade reports

@@ -127,7 +127,7 @@ func Default() *Config {
 			Type:         DatabaseSQLite,
 			URI:          "file:ferry.db?_txlock=immediate",
 			MaxOpenConns: 5,
-			MaxIdleConns: 1,
+			MaxIdleConns: 5,
 		},
 		Logging: LoggingConfig{Level: "info", Format: "pretty"},
 		Media:   MediaConfig{MaxFileSize: 100 << 20, Transfers: 4},
