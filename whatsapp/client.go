@@ -208,6 +208,9 @@ func (c *Client) Connect(ctx context.Context) {
 	c.connected = false
 	c.armSlowLocked()
 	c.lock.Unlock()
+	// Before any live message can come: one of a chat still waiting for
+	// its history must wait for it.
+	c.history.load(c.log.WithContext(ctx))
 	c.report(network.StateConnecting, "")
 	go c.connectLoop(runCtx)
 }
@@ -285,6 +288,9 @@ func (c *Client) handleConnEvent(evt any) bool {
 		}
 		c.lock.Unlock()
 		c.report(network.StateConnected, "")
+		// History left from an earlier run is handed over once media can
+		// be downloaded again.
+		c.history.resume()
 	case *events.Disconnected:
 		c.setDown()
 		c.report(network.StateTransientDisconnect, "disconnected from WhatsApp; reconnecting")
@@ -336,7 +342,7 @@ func loggedOutText(reason events.ConnectFailureReason) string {
 // logged out, and the core forgets the login in any case.
 func (c *Client) Logout(ctx context.Context) error {
 	defer c.conn.forget(c)
-	c.history.drop()
+	c.history.close()
 	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancelCleanup()
 	defer func() {
@@ -345,6 +351,9 @@ func (c *Client) Logout(ctx context.Context) error {
 		}
 		if err := c.conn.mediaRetries.deleteLogin(cleanupCtx, c.id); err != nil {
 			c.log.Warn().Err(err).Msg("Failed to forget the login's media re-upload requests")
+		}
+		if err := c.conn.historyChats.deleteLogin(cleanupCtx, c.id); err != nil {
+			c.log.Warn().Err(err).Msg("Failed to forget the login's chats waiting for history")
 		}
 	}()
 	if c.wa == nil {

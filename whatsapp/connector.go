@@ -10,7 +10,8 @@
 // whatsmeow's device store lives in Ferry's database (its own tables and
 // version table), beside a few small tables of this network's own
 // (upgrades/: message keys, msgstore.go; media re-upload requests,
-// media_retry.go; the numbers groups show, group_numbers.go).
+// media_retry.go; the numbers groups show, group_numbers.go; chats
+// waiting for their history, history_store.go).
 //
 // History after linking becomes one Backfill per chat within the
 // history_sync limits (history.go, history_gate.go). Not wired yet: media
@@ -60,6 +61,8 @@ type Connector struct {
 	mediaRetries *mediaRetryStore
 	// groupNumbers are the phone numbers groups show beside LIDs.
 	groupNumbers *groupNumberStore
+	// historyChats are the chats still waiting for their history.
+	historyChats *historyChatStore
 
 	// wrap puts the narrow interface in front of a whatsmeow client; tests
 	// replace it with a recorder.
@@ -141,6 +144,7 @@ func (c *Connector) Start(ctx context.Context) error {
 	c.msgs = &msgStore{db: ownDB}
 	c.mediaRetries = &mediaRetryStore{db: ownDB}
 	c.groupNumbers = &groupNumberStore{db: ownDB}
+	c.historyChats = &historyChatStore{db: ownDB}
 	setDeviceProps(c.cfg)
 	c.lock.Lock()
 	if c.bgCancel != nil {
@@ -290,13 +294,16 @@ func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (networ
 	return c.newClient(login, device, nil), nil
 }
 
-// forget drops a client from the running set (after a logout).
+// forget drops a client from the running set (after a logout, or a login
+// that did not complete). It hands no more history over: the login's next
+// client does, or Logout deleted it.
 func (c *Connector) forget(cl *Client) {
 	c.lock.Lock()
 	if c.clients[cl.id] == cl {
 		delete(c.clients, cl.id)
 	}
 	c.lock.Unlock()
+	cl.history.close()
 }
 
 // client returns the running client of a login.

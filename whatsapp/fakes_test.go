@@ -38,9 +38,11 @@ type fakeHost struct {
 	// rekeys are the portal moves asked for, as {from, to}.
 	rekeys   [][2]network.PortalKey
 	rekeyErr error
-	// handle answers HandleEvent; nil accepts everything.
-	handle func(evt network.Event) error
-	seen   chan struct{}
+	// handle answers HandleEvent; nil accepts everything. handleCtx, when
+	// set, answers instead, for a core that watches the context.
+	handle    func(evt network.Event) error
+	handleCtx func(ctx context.Context, evt network.Event) error
+	seen      chan struct{}
 }
 
 type ghostUpdate struct {
@@ -69,9 +71,12 @@ func (h *fakeHost) QueueEvent(login network.LoginID, evt network.Event) {
 func (h *fakeHost) HandleEvent(ctx context.Context, login network.LoginID, evt network.Event) error {
 	h.mu.Lock()
 	h.handled = append(h.handled, evt)
-	handle := h.handle
+	handle, handleCtx := h.handle, h.handleCtx
 	h.mu.Unlock()
 	h.ping()
+	if handleCtx != nil {
+		return handleCtx(ctx, evt)
+	}
 	if handle != nil {
 		return handle(evt)
 	}

@@ -56,7 +56,7 @@ func (c *Client) handleHistorySync(ctx context.Context, evt *events.HistorySync)
 		}
 	}
 	slices.SortStableFunc(chats, func(a, b *historyChat) int { return b.latest.Compare(a.latest) })
-	queued := c.history.add(chats, limits.MaxChats)
+	queued := c.history.add(ctx, chats, limits.MaxChats)
 	log.Info().Int("conversations", len(data.GetConversations())).Int("backfill", queued).Msg("History sync received")
 }
 

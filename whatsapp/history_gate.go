@@ -48,7 +48,18 @@ const (
 // and the chat is left out without spending max_chats. Trimming rather
 // than skipping the chat loses nothing that could be placed in order.
 //
-// The note is this client's, in memory like the queue, so it does not
+// The chats queued are also stored (history_store.go) until handed over:
+// the blob is gone from WhatsApp once whatsmeow dispatched it, and handing
+// a blob's chats over can take many minutes. The login's client loads
+// them when it connects (load, before any live message can come, so the
+// gate holds for them too) and hands them over once connected (resume),
+// in the order they were queued. A chat whose hand-over a stop
+// interrupted stays stored and comes again; the core skips the messages
+// it bridged already. A client replaced by a new one of the same login
+// (linked again) or logged out stops handing over (close); the new client
+// loads what is left.
+//
+// The note is this client's, in memory like the seen set, so it does not
 // cover a room whose newer messages came otherwise: a shared group whose
 // room got live messages through another login (or before a restart) is
 // still backfilled by this login below them, older messages the core has
@@ -61,13 +72,21 @@ type historyQueue struct {
 	// order lists pending chats, the next to hand over first.
 	order []network.PortalKey
 	chats map[network.PortalKey]*pendingChat
-	// seen counts chats given history in this process, for max_chats
-	// across WhatsApp's several history blobs; a chat gets history once.
+	// seen counts chats given history in this process (those stored by
+	// an earlier run included), for max_chats across WhatsApp's several
+	// history blobs; a chat gets history once.
 	seen map[network.PortalKey]bool
 	// newestLive is the time of the newest live message of each chat let
 	// through to the core while the chat had no history pending.
 	newestLive map[network.PortalKey]time.Time
 	running    bool
+	// loaded: the chats stored by an earlier run are in the queue.
+	loaded bool
+	// closed: this client hands nothing over any more (replaced or
+	// logged out).
+	closed bool
+	// nextPos is the store position of the next chat queued.
+	nextPos int64
 }
 
 type pendingChat struct {
@@ -97,10 +116,19 @@ func (q *historyQueue) room(limit int) int {
 // or have history pending already are left out before the room is
 // counted: a later blob repeats chats of an earlier one, and they must not
 // take the room of the new chats behind them.
-func (q *historyQueue) add(chats []*historyChat, limit int) int {
+//
+// The chats are stored under q.mu, before the worker can hand them over
+// and delete them: a row written after that would bring a chat's history
+// again at the next start. A history sync is rare, so holding up live
+// messages for one write is cheap.
+func (q *historyQueue) add(ctx context.Context, chats []*historyChat, limit int) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	queued := 0
+	if q.closed {
+		return 0
+	}
+	q.loadLocked(ctx)
+	var queued []*historyChat
 	for _, hc := range chats {
 		if len(q.seen) >= limit {
 			break
@@ -109,15 +137,71 @@ func (q *historyQueue) add(chats []*historyChat, limit int) int {
 			continue
 		}
 		q.seen[hc.portal] = true
-		queued++
+		queued = append(queued, hc)
 		q.chats[hc.portal] = &pendingChat{conv: hc, done: make(chan struct{})}
 		q.order = append(q.order, hc.portal)
 	}
-	if len(q.order) > 0 && !q.running {
+	if err := q.cl.conn.historyChats.put(ctx, q.cl.id, q.nextPos, queued); err != nil {
+		// Still handed over while Ferry runs; only a stop would lose them.
+		zerolog.Ctx(ctx).Err(err).Int("chats", len(queued)).Msg("Failed to store the chats queued for history; a stop now would lose their history")
+	}
+	q.nextPos += int64(len(queued))
+	q.startLocked()
+	return len(queued)
+}
+
+// load queues the chats stored by an earlier run, once; resume starts
+// handing them over. Called when the login's client connects.
+func (q *historyQueue) load(ctx context.Context) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.loadLocked(ctx)
+}
+
+// loadLocked is load with q.mu held. The stored chats were queued before
+// any in this run, so they go first. A failed read is tried again at the
+// next connect or history sync.
+func (q *historyQueue) loadLocked(ctx context.Context) {
+	if q.loaded || q.closed {
+		return
+	}
+	stored, err := q.cl.conn.historyChats.pending(ctx, q.cl.id)
+	if err != nil {
+		zerolog.Ctx(ctx).Err(err).Msg("Failed to load the chats still waiting for their history")
+		return
+	}
+	q.loaded = true
+	var first []network.PortalKey
+	for _, sc := range stored {
+		hc := sc.chat
+		q.nextPos = max(q.nextPos, sc.position+1)
+		if q.seen[hc.portal] {
+			continue
+		}
+		q.seen[hc.portal] = true
+		q.chats[hc.portal] = &pendingChat{conv: hc, done: make(chan struct{})}
+		first = append(first, hc.portal)
+	}
+	if len(first) > 0 {
+		q.cl.log.Info().Int("chats", len(first)).Msg("Resuming history left from an earlier run")
+		q.order = append(first, q.order...)
+	}
+}
+
+// resume starts handing over the chats queued, if any.
+func (q *historyQueue) resume() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.startLocked()
+}
+
+// startLocked starts the worker unless it runs or nothing is queued. q.mu
+// is held.
+func (q *historyQueue) startLocked() {
+	if len(q.order) > 0 && !q.running && !q.closed {
 		q.running = true
 		q.cl.conn.background(q.run)
 	}
-	return queued
 }
 
 // trimToAfterLive drops the history of hc that is not newer than the
@@ -145,7 +229,7 @@ func (q *historyQueue) trimToAfterLive(hc *historyChat) bool {
 func (q *historyQueue) next() (*pendingChat, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.order) == 0 {
+	if len(q.order) == 0 || q.closed {
 		q.running = false
 		return nil, false
 	}
@@ -156,13 +240,29 @@ func (q *historyQueue) next() (*pendingChat, bool) {
 	return p, true
 }
 
-func (q *historyQueue) finish(p *pendingChat) {
+// finish opens the chat's gate and, if it was handed over, forgets its
+// stored history. One whose hand-over a stop interrupted stays stored.
+func (q *historyQueue) finish(ctx context.Context, p *pendingChat, handedOver bool) {
 	q.mu.Lock()
 	delete(q.chats, p.conv.portal)
 	q.mu.Unlock()
 	close(p.done)
+	if !handedOver {
+		return
+	}
+	// Even if Ferry is stopping now: the chat is in Matrix.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := q.cl.conn.historyChats.delete(ctx, q.cl.id, p.conv.portal.Chat); err != nil {
+		// The chat would get its history again at the next start; the
+		// core skips what it bridged, so only the work is repeated.
+		q.cl.log.Warn().Err(err).Stringer("portal", p.conv.portal).Msg("Failed to forget history handed over")
+	}
 }
 
+// run hands the queued chats over until none is left, the client is
+// closed or Ferry stops; at a stop the chats left are released without
+// handing over (their gates open) and stay stored.
 func (q *historyQueue) run(ctx context.Context) {
 	for {
 		p, ok := q.next()
@@ -172,7 +272,7 @@ func (q *historyQueue) run(ctx context.Context) {
 		if ctx.Err() == nil {
 			q.cl.handOver(ctx, p.conv)
 		}
-		q.finish(p)
+		q.finish(ctx, p, ctx.Err() == nil)
 	}
 }
 
@@ -221,11 +321,14 @@ func (q *historyQueue) noteLive(portal network.PortalKey, ts time.Time) {
 	}
 }
 
-// drop forgets the chats whose history was not handed over yet: the login
-// is gone. Live messages waiting for them go ahead.
-func (q *historyQueue) drop() {
+// close stops handing history over: the login logged out (Logout then
+// deletes the stored chats) or was linked again (the new client loads
+// them). Live messages waiting for chats not handed over go ahead; a chat
+// being handed over finishes.
+func (q *historyQueue) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.closed = true
 	for _, key := range q.order {
 		close(q.chats[key].done)
 		delete(q.chats, key)

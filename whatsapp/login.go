@@ -313,6 +313,7 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 		if !p.handOver() {
 			return nil, context.Canceled
 		}
+		retire(old)
 		p.cli.RemoveEventHandler(p.handlerID)
 		return &network.LoginStep{Type: network.StepComplete, Login: login, Client: cl}, nil
 	case <-time.After(timeout):
@@ -327,11 +328,20 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	if !p.handOver() {
 		return nil, context.Canceled
 	}
+	retire(old)
 	p.log.Warn().Msg("Linked account did not connect in time; the bridge will connect it")
 	p.cli.RemoveEventHandler(p.handlerID)
 	cl.Disconnect()
 	p.conn.forget(cl)
 	return &network.LoginStep{Type: network.StepComplete, Login: login}, nil
+}
+
+// retire stops the client of a login that was linked again from handing
+// history over: the new client of the login loads the chats it left.
+func retire(old *Client) {
+	if old != nil {
+		old.history.close()
+	}
 }
 
 // handOver marks the login as the core's, unless Cancel came first (then
