@@ -107,6 +107,9 @@ type Client struct {
 	// lidChecked holds the LIDs whose DM room was looked for under the
 	// LID's key this run (lid_rekey.go); guarded by lock.
 	lidChecked map[types.JID]bool
+	// replaces is the client of the account's previous link, unlinked
+	// once this one connects (relink.go); guarded by lock.
+	replaces *Client
 }
 
 // maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).
@@ -157,6 +160,10 @@ func (c *Connector) newClient(login *network.Login, device *store.Device, cli *w
 	}
 	c.lock.Lock()
 	c.clients[login.ID] = cl
+	if old := c.pendingUnlinks[login.ID]; old != nil && device != nil {
+		delete(c.pendingUnlinks, login.ID)
+		cl.replaces = old
+	}
 	c.lock.Unlock()
 	return cl
 }
@@ -257,8 +264,24 @@ func (c *Client) connectLoop(ctx context.Context) {
 	}
 }
 
-// Disconnect closes the connection; Connect may be called again.
+// Disconnect closes the connection; Connect may be called again. For the
+// client of a link the core has just replaced with a new link of the same
+// account, it unlinks the device instead (relink.go).
 func (c *Client) Disconnect() {
+	if newer := c.conn.replacedBy(c); newer != nil {
+		go c.unlinkDevice(newer)
+		return
+	}
+	c.disconnect()
+}
+
+func (c *Client) disconnect() {
+	c.stopConnecting()
+	c.disconnectWA()
+}
+
+// stopConnecting ends Connect's background attempts and timer.
+func (c *Client) stopConnecting() {
 	c.lock.Lock()
 	stop := c.stop
 	c.stop = nil
@@ -271,6 +294,9 @@ func (c *Client) Disconnect() {
 	if stop != nil {
 		stop()
 	}
+}
+
+func (c *Client) disconnectWA() {
 	if c.wa != nil {
 		c.wa.Disconnect()
 	}
@@ -291,6 +317,7 @@ func (c *Client) handleConnEvent(evt any) bool {
 		// History left from an earlier run is handed over once media can
 		// be downloaded again.
 		c.history.resume()
+		c.unlinkReplaced()
 	case *events.Disconnected:
 		c.setDown()
 		c.report(network.StateTransientDisconnect, "disconnected from WhatsApp; reconnecting")
@@ -339,8 +366,14 @@ func loggedOutText(reason events.ConnectFailureReason) string {
 // Logout unlinks the device on WhatsApp's side. whatsmeow deletes nothing
 // locally when the unlink request fails (say, WhatsApp is unreachable), so
 // the session is then deleted here all the same: the user asked to be
-// logged out, and the core forgets the login in any case.
+// logged out, and the core forgets the login in any case. The core also
+// logs out a new link it could not store or start: when that link
+// replaced a running one of the same account, only the new device goes
+// (relink.go).
 func (c *Client) Logout(ctx context.Context) error {
+	if old := c.conn.replacing(c); old != nil {
+		return c.discardRelink(ctx, old)
+	}
 	defer c.conn.forget(c)
 	c.history.close()
 	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -362,7 +395,7 @@ func (c *Client) Logout(ctx context.Context) error {
 	logoutCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err := c.wa.Logout(logoutCtx)
 	cancel()
-	c.Disconnect()
+	c.disconnect()
 	if err == nil {
 		return nil
 	}
@@ -373,22 +406,6 @@ func (c *Client) Logout(ctx context.Context) error {
 	return &network.UserError{
 		Message: "WhatsApp could not be reached to unlink Ferry; remove it on your phone under Settings → Linked devices",
 		Err:     err,
-	}
-}
-
-// unlinkQuietly removes a device that a new login of the same account
-// replaced.
-func (c *Client) unlinkQuietly() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if c.wa == nil {
-		return
-	}
-	if err := c.wa.Logout(ctx); err != nil {
-		c.log.Warn().Err(err).Msg("Could not unlink the replaced device; deleting it locally")
-		if err = c.device.Delete(ctx); err != nil {
-			c.log.Err(err).Msg("Failed to delete the replaced device")
-		}
 	}
 }
 

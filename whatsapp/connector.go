@@ -3,9 +3,10 @@
 //
 // Files go by direction: remote_to_matrix.go turns whatsmeow's events into
 // contract events, matrix_to_remote.go sends what Matrix users do, login.go
-// links a phone, client.go keeps a linked account connected, info.go
-// answers the core's questions about chats and people. Message content is
-// converted by the waconv package. IDs are pinned in ids.go.
+// links a phone (relink.go: again, for an account linked already),
+// client.go keeps a linked account connected, info.go answers the core's
+// questions about chats and people. Message content is converted by the
+// waconv package. IDs are pinned in ids.go.
 //
 // whatsmeow's device store lives in Ferry's database (its own tables and
 // version table), beside a few small tables of this network's own
@@ -86,6 +87,11 @@ type Connector struct {
 
 	lock    sync.Mutex
 	clients map[network.LoginID]*Client
+	// relinks are the running clients of accounts linked again, by the
+	// new link's client, until the core starts or discards it;
+	// pendingUnlinks those whose new link connects later (relink.go).
+	relinks        map[*Client]*Client
+	pendingUnlinks map[network.LoginID]*Client
 	// unbridged remembers channels and communities the users were told
 	// are not bridged (unbridged.go).
 	unbridged unbridgedChats
@@ -99,8 +105,10 @@ func New() *Connector {
 		fetchVersion: func(ctx context.Context) (*store.WAVersionContainer, error) {
 			return whatsmeow.GetLatestVersion(ctx, nil)
 		},
-		clients:     make(map[network.LoginID]*Client),
-		uploadSlots: make(chan struct{}, maxConcurrentUploads),
+		clients:        make(map[network.LoginID]*Client),
+		relinks:        make(map[*Client]*Client),
+		pendingUnlinks: make(map[network.LoginID]*Client),
+		uploadSlots:    make(chan struct{}, maxConcurrentUploads),
 	}
 }
 
@@ -242,12 +250,14 @@ func (c *Connector) Stop(ctx context.Context) {
 		clients = append(clients, cl)
 	}
 	c.clients = make(map[network.LoginID]*Client)
+	c.relinks = make(map[*Client]*Client)
+	c.pendingUnlinks = make(map[network.LoginID]*Client)
 	if c.bgCancel != nil {
 		c.bgCancel()
 	}
 	c.lock.Unlock()
 	for _, cl := range clients {
-		cl.Disconnect()
+		cl.disconnect() // not Disconnect: stopping unlinks no device
 	}
 	done := make(chan struct{})
 	go func() {

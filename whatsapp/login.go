@@ -84,8 +84,9 @@ type loginProcess struct {
 	lock    sync.Mutex
 	success *events.PairSuccess
 	pairErr *events.PairError
-	// linked is the paired account's client while finish connects it.
-	linked *Client
+	// linked is the paired account's client while finish connects it;
+	// old the client it replaces when the account was linked already.
+	linked, old *Client
 	// completed: the login is handed to the core, which owns the device
 	// from then on; set together with the check for a Cancel.
 	completed bool
@@ -290,12 +291,11 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	cl := p.conn.newClient(login, p.device, p.cli)
 	cl.quiet.Store(true) // the core does not know the login until this returns
 	defer cl.quiet.Store(false)
-	if old != nil && old.device != nil && old.device.ID != nil && *old.device.ID != *p.device.ID {
-		// The same account linked again: the previous device is of no use.
-		go old.unlinkQuietly()
-	}
+	// The same account linked again: the previous device goes only once
+	// the core has stored and started this one (relink.go), so that a
+	// link that fails on the way leaves the user the old one.
 	p.lock.Lock()
-	p.linked = cl
+	p.linked, p.old = cl, old
 	p.lock.Unlock()
 	// With DisableLoginAutoReconnect whatsmeow leaves the pairing socket
 	// as it is after the 515: until WhatsApp's close arrives it still
@@ -313,8 +313,10 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 		if !p.handOver() {
 			return nil, context.Canceled
 		}
-		retire(old)
 		p.cli.RemoveEventHandler(p.handlerID)
+		if old != nil {
+			p.conn.replaceWhenStarted(cl, old)
+		}
 		return &network.LoginStep{Type: network.StepComplete, Login: login, Client: cl}, nil
 	case <-time.After(timeout):
 	case <-ctx.Done():
@@ -328,20 +330,16 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	if !p.handOver() {
 		return nil, context.Canceled
 	}
-	retire(old)
 	p.log.Warn().Msg("Linked account did not connect in time; the bridge will connect it")
 	p.cli.RemoveEventHandler(p.handlerID)
 	cl.Disconnect()
 	p.conn.forget(cl)
-	return &network.LoginStep{Type: network.StepComplete, Login: login}, nil
-}
-
-// retire stops the client of a login that was linked again from handing
-// history over: the new client of the login loads the chats it left.
-func retire(old *Client) {
 	if old != nil {
-		old.history.close()
+		// The core stores the login and connects a client of its own: the
+		// old device goes when that client connects.
+		p.conn.replaceOnConnect(loginID, old)
 	}
+	return &network.LoginStep{Type: network.StepComplete, Login: login}, nil
 }
 
 // handOver marks the login as the core's, unless Cancel came first (then
@@ -385,13 +383,17 @@ func (p *loginProcess) Cancel() {
 func (p *loginProcess) cleanUp() {
 	p.cli.RemoveEventHandler(p.handlerID)
 	p.lock.Lock()
-	linked := p.linked
+	linked, old := p.linked, p.old
 	p.lock.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	unlinked := false
 	if linked != nil {
 		p.conn.forget(linked)
+		if old != nil {
+			// The account's previous link stays the login's.
+			p.conn.restore(old)
+		}
 		if p.connected.IsSet() {
 			// The linked account is online: the unlink request can go
 			// out now, which it cannot once disconnected.

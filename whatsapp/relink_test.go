@@ -1,0 +1,252 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// oldDev is the device of the account's earlier link.
+var oldDev = types.JID{User: ownPN.User, Server: types.DefaultUserServer, Device: 7}
+
+type loginResult struct {
+	step *network.LoginStep
+	err  error
+}
+
+// linkedBefore makes the account's running client on its earlier device,
+// as the core loaded it; its fake is env.fake(0).
+func linkedBefore(t *testing.T, env *loginEnv) *Client {
+	t.Helper()
+	device := storeDevice(t, env.conn, oldDev, ownLID)
+	return env.conn.newClient(testLogin(device), device, nil)
+}
+
+// relinkUntilReconnect links the same account again by QR code and
+// returns once the new device dials as the linked account (its fake is
+// env.fake(2)); the login's Wait runs in the background.
+func relinkUntilReconnect(t *testing.T, env *loginEnv) (*loginProcess, chan loginResult) {
+	t.Helper()
+	p := env.start(t)
+	qrOnConnect(t, p, env.fake(1), "2@first")
+	if _, err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pair(t, p)
+	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
+	done := make(chan loginResult, 1)
+	go func() {
+		step, err := p.Wait(context.Background())
+		done <- loginResult{step, err}
+	}()
+	waitConnect(t, env.waitFake(t, 2))
+	return p, done
+}
+
+func waitResult(t *testing.T, done chan loginResult) loginResult {
+	t.Helper()
+	select {
+	case res := <-done:
+		return res
+	case <-time.After(10 * time.Second):
+		t.Fatal("the login's Wait never returned")
+		return loginResult{}
+	}
+}
+
+func (f *fakeWA) logoutCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.logouts
+}
+
+// checkOldDeviceKept: the earlier link is still linked, stored and the
+// login's running client.
+func checkOldDeviceKept(t *testing.T, env *loginEnv, old *Client) {
+	t.Helper()
+	if n := env.fake(0).logoutCount(); n != 0 {
+		t.Errorf("the earlier device was unlinked (%d logouts)", n)
+	}
+	if d, err := env.conn.container.GetDevice(context.Background(), oldDev); err != nil || d == nil {
+		t.Errorf("the earlier device is no longer stored: %v", err)
+	}
+	if env.conn.client(ownLogin) != old {
+		t.Error("the earlier link is no longer the login's running client")
+	}
+}
+
+// TestRelinkCancelledKeepsTheOldDevice: the user links the account again
+// and cancels while the new device connects. The earlier link must stay
+// as it was: linked, stored and running.
+func TestRelinkCancelledKeepsTheOldDevice(t *testing.T) {
+	env := newLoginEnv(t, "connect_timeout: 5s")
+	old := linkedBefore(t, env)
+	p, done := relinkUntilReconnect(t, env)
+	p.Cancel()
+	<-p.cleaned
+	if res := waitResult(t, done); !errors.Is(res.err, context.Canceled) {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+	checkOldDeviceKept(t, env, old)
+	if d, err := env.conn.container.GetDevice(context.Background(), ownDev); err != nil || d != nil {
+		t.Errorf("the cancelled link's device is still stored: %v", err)
+	}
+}
+
+// waitLogouts waits until f was asked to unlink its device n times.
+func waitLogouts(t *testing.T, f *fakeWA, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); f.logoutCount() < n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("asked WhatsApp to unlink the device %d times, want %d", f.logoutCount(), n)
+		}
+	}
+}
+
+// TestRelinkUnlinksTheOldDeviceOnceTheCoreStartedTheNew: the new device
+// connects and the login is handed to the core with its client; the old
+// device stays until the core has stored and started the new login, which
+// it shows by disconnecting the old client. Then the old device is
+// unlinked, over its connection (not closed first).
+func TestRelinkUnlinksTheOldDeviceOnceTheCoreStartedTheNew(t *testing.T) {
+	env := newLoginEnv(t, "")
+	old := linkedBefore(t, env)
+	p, done := relinkUntilReconnect(t, env)
+	if n := env.fake(0).logoutCount(); n != 0 {
+		t.Errorf("the earlier device was unlinked before the new one connected (%d logouts)", n)
+	}
+	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
+	res := waitResult(t, done)
+	if res.err != nil || res.step.Type != network.StepComplete || res.step.Client == nil {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+	if n := env.fake(0).logoutCount(); n != 0 {
+		t.Errorf("the earlier device was unlinked before the core stored the new login (%d logouts)", n)
+	}
+
+	old.Disconnect() // the core, having stored and started the new login
+	waitLogouts(t, env.fake(0), 1)
+	if n := env.fake(0).disconnectCount(); n != 0 {
+		t.Errorf("the earlier device was disconnected (%d times) before it could ask to be unlinked", n)
+	}
+	if !old.quiet.Load() {
+		t.Error("the replaced client still reports the login's states")
+	}
+	if env.conn.client(ownLogin) != res.step.Client {
+		t.Error("the new link is not the login's running client")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := env.fake(0).logoutCount(); n != 1 {
+		t.Errorf("the earlier device was unlinked %d times, want once", n)
+	}
+}
+
+// TestRelinkTheCoreDiscardsKeepsTheOldDevice: the new device connects but
+// the core cannot store or start its login, and logs its client out. The
+// new device is unlinked; the earlier link stays, with the login's data.
+func TestRelinkTheCoreDiscardsKeepsTheOldDevice(t *testing.T) {
+	env := newLoginEnv(t, "")
+	old := linkedBefore(t, env)
+	ctx := context.Background()
+	key := msgKey{ChatJID: bobPN, Sender: bobPN, Timestamp: time.Unix(1700000000, 0)}
+	if err := env.conn.msgs.put(ctx, ownLogin, dmPortal(bobPN).Chat, "M1", key); err != nil {
+		t.Fatal(err)
+	}
+	p, done := relinkUntilReconnect(t, env)
+	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
+	res := waitResult(t, done)
+	if res.err != nil || res.step.Client == nil {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+	// The core's discard of a login it could not store.
+	if err := res.step.Client.(network.Logouter).Logout(ctx); err != nil {
+		t.Fatalf("Logout: %v", err)
+	}
+	checkOldDeviceKept(t, env, old)
+	if n := env.fake(2).logoutCount(); n != 1 {
+		t.Errorf("the discarded new device was unlinked %d times, want once", n)
+	}
+	if k, err := env.conn.msgs.get(ctx, ownLogin, dmPortal(bobPN).Chat, "M1"); err != nil || k == nil {
+		t.Errorf("the login's message keys went with the discarded link: %+v, %v", k, err)
+	}
+	if old.quiet.Load() {
+		t.Error("the earlier link no longer reports the login's states")
+	}
+	old.Disconnect() // later, as any disconnect: nothing is unlinked
+	time.Sleep(50 * time.Millisecond)
+	if n := env.fake(0).logoutCount(); n != 0 {
+		t.Errorf("the earlier device was unlinked at a later disconnect (%d logouts)", n)
+	}
+}
+
+// TestRelinkSlowToConnectUnlinksTheOldDeviceWhenItConnects: the new
+// device does not connect within connect_timeout, so the core gets the
+// login without a client and connects it itself. The earlier device stays
+// until that client connects; by then the core has disconnected it, so it
+// is deleted here and the user is told to remove it on the phone.
+func TestRelinkSlowToConnectUnlinksTheOldDeviceWhenItConnects(t *testing.T) {
+	env := newLoginEnv(t, "connect_timeout: 1s")
+	old := linkedBefore(t, env)
+	env.fake(0).logoutErr = whatsmeow.ErrNotConnected
+	_, done := relinkUntilReconnect(t, env)
+	res := waitResult(t, done)
+	if res.err != nil || res.step.Type != network.StepComplete || res.step.Client != nil {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+
+	// The core loads the login, replaces the old client and connects.
+	loaded, err := env.conn.LoadLogin(context.Background(), res.step.Login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Disconnect()
+	cl := loaded.(*Client)
+	cl.Connect(context.Background())
+	if n := env.fake(0).logoutCount(); n != 0 {
+		t.Errorf("the earlier device was unlinked before the new one connected (%d logouts)", n)
+	}
+	if d, err := env.conn.container.GetDevice(context.Background(), oldDev); err != nil || d == nil {
+		t.Fatalf("the earlier device went before the new one connected: %v", err)
+	}
+	cl.cli.DangerousInternals().DispatchEvent(&events.Connected{})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		d, err := env.conn.container.GetDevice(context.Background(), oldDev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the earlier device was never removed after the new one connected")
+		}
+	}
+	if n := env.fake(0).logoutCount(); n != 1 {
+		t.Errorf("asked WhatsApp to unlink the earlier device %d times, want once", n)
+	}
+	if !old.quiet.Load() {
+		t.Error("the replaced client still reports the login's states")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		env.host.mu.Lock()
+		notices := strings.Join(env.host.notices, "\n")
+		env.host.mu.Unlock()
+		if strings.Contains(notices, "Linked devices") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the user was not told to remove the earlier device; notices: %q", notices)
+		}
+	}
+	if d, err := env.conn.container.GetDevice(context.Background(), ownDev); err != nil || d == nil {
+		t.Errorf("the new device is gone: %v", err)
+	}
+}
