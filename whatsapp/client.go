@@ -90,7 +90,11 @@ type Client struct {
 	// stop ends the background connect of a running Connect.
 	stop context.CancelFunc
 	// slow fires when connecting takes longer than connect_timeout.
-	slow      *time.Timer
+	slow *time.Timer
+	// banEnd connects again when a temporary ban ends, banGen counts the
+	// bans (connection_stops.go).
+	banEnd    *time.Timer
+	banGen    uint64
 	connected bool
 	// lastKind is the state reported last.
 	lastKind network.StateKind
@@ -290,6 +294,10 @@ func (c *Client) stopConnecting() {
 		c.slow.Stop()
 		c.slow = nil
 	}
+	if c.banEnd != nil {
+		c.banEnd.Stop()
+		c.banEnd = nil
+	}
 	c.lock.Unlock()
 	if stop != nil {
 		stop()
@@ -326,19 +334,10 @@ func (c *Client) handleConnEvent(evt any) bool {
 	case *events.LoggedOut:
 		c.setDown()
 		c.report(network.StateLoggedOut, loggedOutText(evt.Reason))
-	case *events.StreamReplaced:
-		c.setDown()
-		c.report(network.StateUnknownError, "another program took over this WhatsApp session (is Ferry running twice?); restart Ferry to take it back")
-	case *events.TemporaryBan:
-		c.setDown()
-		c.report(network.StateBadCredentials, "WhatsApp banned this account for a while: "+evt.String())
-	case *events.ClientOutdated:
-		c.setDown()
-		c.report(network.StateUnknownError, "WhatsApp refused this version of Ferry as outdated (405); the bridge administrator must update Ferry")
-	case *events.ConnectFailure:
-		c.setDown()
-		c.report(network.StateUnknownError, "WhatsApp refused the connection: "+evt.Reason.String())
+	case *events.StreamReplaced, *events.ClientOutdated, *events.ConnectFailure, *events.CATRefreshError, *events.TemporaryBan:
+		c.handleStop(evt)
 	case *events.StreamError:
+		// whatsmeow reconnects after an unknown stream error.
 		c.report(network.StateUnknownError, "WhatsApp closed the connection with error "+evt.Code)
 	default:
 		return false

@@ -356,9 +356,17 @@ func TestConnectionStates(t *testing.T) {
 		{&events.KeepAliveRestored{}, network.StateConnected, ""},
 		{&events.LoggedOut{Reason: events.ConnectFailureLoggedOut}, network.StateLoggedOut, "logged out from the phone: send `login whatsapp` to link again"},
 		{&events.LoggedOut{Reason: events.ConnectFailureMainDeviceGone}, network.StateLoggedOut, "send `login whatsapp`"},
-		{&events.StreamReplaced{}, network.StateUnknownError, "took over"},
-		{&events.TemporaryBan{Code: events.TempBanSentToTooManyPeople, Expire: time.Hour}, network.StateBadCredentials, "banned"},
-		{&events.ClientOutdated{}, network.StateUnknownError, "outdated (405)"},
+		// whatsmeow reconnects after none of these: the user hears at once
+		// what to do.
+		{&events.StreamReplaced{}, network.StateStopped, "took over this WhatsApp session (is Ferry running twice, or another bridge linked with the same session?); send `reconnect whatsapp` to take it back"},
+		{&events.TemporaryBan{Code: events.TempBanSentToTooManyPeople, Expire: time.Hour}, network.StateStopped, "banned this account for a while (code 101: you sent too many messages to people who don't have you in their address books) until about"},
+		{&events.TemporaryBan{Code: events.TempBanBlockedByUsers, Expire: time.Hour}, network.StateStopped, "(in 1h0m0s); Ferry connects again by itself then"},
+		{&events.TemporaryBan{Code: events.TempBanBlockedByUsers}, network.StateStopped, "the ban's end is unknown: send `reconnect whatsapp` to connect again later"},
+		{&events.ClientOutdated{}, network.StateStopped, "outdated (405); the bridge administrator must update Ferry, then send `reconnect whatsapp`"},
+		{&events.ConnectFailure{Reason: events.ConnectFailureBadUserAgent, Message: "bad ua"}, network.StateStopped, "refused the connection (409: client user agent was rejected, bad ua); send `reconnect whatsapp` to connect again"},
+		{&events.CATRefreshError{Error: errors.New("token endpoint down")}, network.StateStopped, "could not renew its WhatsApp connection token (token endpoint down); send `reconnect whatsapp`"},
+		// An unknown stream error: whatsmeow reconnects by itself.
+		{&events.StreamError{Code: "999"}, network.StateUnknownError, "error 999"},
 	}
 	for _, tc := range cases {
 		if !env.dispatch(tc.evt) {
@@ -400,5 +408,46 @@ func TestCaptionEditReachesTheCoreWithoutAFile(t *testing.T) {
 		t.Errorf("the caption edit carries Media (its download: %v); the core would not keep the photo", err)
 	} else if p.Content.MsgType != event.MsgImage || p.Content.Body != "new caption" || p.Content.URL != "" {
 		t.Errorf("the caption edit's content is %+v; want an image's new caption and no file", p.Content)
+	}
+}
+
+// banFor has WhatsApp refuse a connected login with a temporary ban of
+// expire, and returns once the user was told.
+func banFor(t *testing.T, env *testEnv, expire time.Duration) {
+	t.Helper()
+	old := banEndMargin
+	banEndMargin = 0
+	t.Cleanup(func() { banEndMargin = old })
+	env.cl.Connect(env.ctx)
+	waitConnect(t, env.wa)
+	env.dispatch(&events.Connected{})
+	env.dispatch(&events.TemporaryBan{Code: events.TempBanBlockedByUsers, Expire: expire})
+	if st := env.host.lastState(); st.Kind != network.StateStopped {
+		t.Fatalf("after the ban: %+v", st)
+	}
+}
+
+// TestTemporaryBanConnectsAgainWhenItEnds: whatsmeow does not reconnect
+// after a temporary ban; Ferry connects again once it has ended.
+func TestTemporaryBanConnectsAgainWhenItEnds(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), "")
+	banFor(t, env, 300*time.Millisecond)
+	waitConnect(t, env.wa)
+	env.dispatch(&events.Connected{})
+	if st := env.host.lastState(); st.Kind != network.StateConnected {
+		t.Errorf("after the ban: %+v", st)
+	}
+}
+
+// TestTemporaryBanEndIsForgottenAtADisconnect: a login disconnected (or
+// logged out) during its ban is not connected when the ban ends.
+func TestTemporaryBanEndIsForgottenAtADisconnect(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), "")
+	banFor(t, env, 300*time.Millisecond)
+	env.cl.Disconnect()
+	select {
+	case <-env.wa.connects:
+		t.Error("a disconnected login connected again when its ban ended")
+	case <-time.After(time.Second):
 	}
 }
