@@ -111,6 +111,10 @@ type Client struct {
 	// lidChecked holds the LIDs whose DM room was looked for under the
 	// LID's key this run (lid_rekey.go); guarded by lock.
 	lidChecked map[types.JID]bool
+	// started is when the client was made; mediaAnswersResumed says the
+	// media re-upload answers of earlier runs were taken up (media_retry.go).
+	started             time.Time
+	mediaAnswersResumed atomic.Bool
 	// replaces is the client of the account's previous link, unlinked
 	// once this one connects (relink.go); guarded by lock.
 	replaces *Client
@@ -133,6 +137,7 @@ func (c *Connector) newClient(login *network.Login, device *store.Device, cli *w
 		log:      c.log.With().Str("login", string(login.ID)).Logger(),
 		device:   device,
 		failures: make(map[string]int),
+		started:  time.Now(),
 		lookups:  newTokenBucket(lookupBurst, lookupEvery),
 		retries:  newTokenBucket(mediaRetryBurst, mediaRetryEvery),
 	}
@@ -325,6 +330,7 @@ func (c *Client) handleConnEvent(evt any) bool {
 		// History left from an earlier run is handed over once media can
 		// be downloaded again.
 		c.history.resume()
+		c.resumeMediaRetryAnswers()
 		c.unlinkReplaced()
 	case *events.Disconnected:
 		c.setDown()

@@ -97,9 +97,21 @@ func (c *Client) requestMediaRetry(ctx context.Context, wa waClient, info *types
 	return nil
 }
 
+// mediaRetryAnswer is what the phone answered to a re-upload request:
+// the file's new path, or why there is none. It is stored with the
+// request until bridged (whatsapp_media_retry.answer).
+type mediaRetryAnswer struct {
+	DirectPath string `json:"direct_path,omitempty"`
+	Failure    string `json:"failure,omitempty"`
+	// At is when the answer came (unix milliseconds).
+	At int64 `json:"at"`
+}
+
 // handleMediaRetry bridges the phone's answer to a re-upload request: the
 // file at its new path, or a notice saying why there is none, as an edit
-// of the notice that stands where the file belongs.
+// of the notice that stands where the file belongs. The answer is stored
+// first: WhatsApp sends it once, and a stop before it is in Matrix would
+// lose it (resumeMediaRetryAnswers bridges it at the next start).
 func (c *Client) handleMediaRetry(ctx context.Context, evt *events.MediaRetry) bool {
 	log := zerolog.Ctx(ctx).With().Str("message_id", evt.MessageID).Logger()
 	ctx = log.WithContext(ctx)
@@ -116,38 +128,55 @@ func (c *Client) handleMediaRetry(ctx context.Context, evt *events.MediaRetry) b
 		log.Warn().Msg("Stored media re-upload request holds no media")
 		return true
 	}
-	var failure string
+	answer := mediaRetryAnswer{At: time.Now().UnixMilli()}
 	notif, err := whatsmeow.DecryptMediaRetryNotification(evt, media.GetMediaKey())
 	switch {
 	case errors.Is(err, whatsmeow.ErrMediaNotAvailableOnPhone):
-		failure = "the phone no longer has this file"
+		answer.Failure = "the phone no longer has this file"
 	case err != nil:
-		failure = "the phone's answer could not be read"
+		answer.Failure = "the phone's answer could not be read"
 		log.Warn().Err(err).Msg("Failed to decrypt a media re-upload answer")
 	case notif.GetResult() == waMmsRetry.MediaRetryNotification_NOT_FOUND:
-		failure = "the phone no longer has this file"
+		answer.Failure = "the phone no longer has this file"
 	case notif.GetResult() != waMmsRetry.MediaRetryNotification_SUCCESS || notif.GetDirectPath() == "":
-		failure = fmt.Sprintf("the phone could not send it again (%s)", notif.GetResult())
+		answer.Failure = fmt.Sprintf("the phone could not send it again (%s)", notif.GetResult())
+	default:
+		answer.DirectPath = notif.GetDirectPath()
 	}
+	if err = c.conn.mediaRetries.answer(ctx, c.id, evt.MessageID, answer); err != nil {
+		log.Err(err).Msg("Failed to keep the phone's answer to a media re-upload request; a stop before it is bridged loses it")
+	}
+	c.bridgeMediaRetryAnswer(ctx, info, msg, answer)
+	return true
+}
+
+// bridgeMediaRetryAnswer hands the edit an answer makes to the core.
+func (c *Client) bridgeMediaRetryAnswer(ctx context.Context, info *types.MessageInfo, msg *waE2E.Message, answer mediaRetryAnswer) {
+	log := zerolog.Ctx(ctx)
 	chat, alt, ok := c.route(ctx, info)
 	if !ok {
-		return true
+		return
 	}
 	meta := c.messageMeta(ctx, info, chat, alt)
 	edit := &network.Edit{Meta: meta, Target: network.MessageID(info.ID)}
-	if failure != "" {
-		log.Info().Str("reason", failure).Msg("Expired media could not be re-uploaded")
-		edit.Parts = noticeParts("Failed to bridge a file: " + failure)
+	if answer.Failure != "" {
+		log.Info().Str("reason", answer.Failure).Msg("Expired media could not be re-uploaded")
+		edit.Parts = noticeParts("Failed to bridge a file: " + answer.Failure)
 		c.deliverMediaRetry(ctx, edit)
-		return true
+		return
 	}
-	setDirectPath(media, notif.GetDirectPath())
+	media := mediaOf(msg)
+	if media == nil {
+		log.Warn().Msg("Stored media re-upload request holds no media")
+		return
+	}
+	setDirectPath(media, answer.DirectPath)
 	deps := c.deps(ctx, chat.Server != types.GroupServer)
 	deps.DownloadToFile = c.downloader(nil, nil) // no second request
 	conv, err := waconv.ToMatrix(ctx, msg, info, deps)
 	if err != nil {
 		log.Err(err).Msg("Failed to convert re-uploaded media")
-		return true
+		return
 	}
 	for _, part := range conv.Parts {
 		if part.Media != nil {
@@ -155,11 +184,37 @@ func (c *Client) handleMediaRetry(ctx context.Context, evt *events.MediaRetry) b
 		}
 	}
 	if len(edit.Parts) == 0 {
-		return true
+		return
 	}
 	log.Info().Msg("Bridging media the phone uploaded again")
 	c.deliverMediaRetry(ctx, edit)
-	return true
+}
+
+// resumeMediaRetryAnswers bridges, once per client and in the background,
+// the answers an earlier run stored but did not get into Matrix. Called
+// when the login is connected (the files are downloaded from WhatsApp);
+// answers that came since this client started are its own to deliver.
+func (c *Client) resumeMediaRetryAnswers() {
+	if !c.mediaAnswersResumed.CompareAndSwap(false, true) {
+		return
+	}
+	before := c.started
+	c.conn.background(func(ctx context.Context) {
+		ctx = c.log.WithContext(ctx)
+		stored, err := c.conn.mediaRetries.answered(ctx, c.id)
+		if err != nil {
+			c.log.Err(err).Msg("Failed to load the answers to media re-upload requests left from an earlier run")
+			return
+		}
+		for _, a := range stored {
+			if a.answer.At >= before.UnixMilli() {
+				continue
+			}
+			log := c.log.With().Str("message_id", a.info.ID).Logger()
+			log.Info().Msg("Bridging a media re-upload answer left from an earlier run")
+			c.bridgeMediaRetryAnswer(log.WithContext(ctx), a.info, a.msg, a.answer)
+		}
+	})
 }
 
 // mediaRetryRedelivery are the pauses before each further try to hand the
@@ -174,9 +229,11 @@ var mediaRetryRedelivery = []time.Duration{30 * time.Second, 2 * time.Minute, 10
 // times with growing pauses, in the background so that whatsmeow's event
 // loop is not held up meanwhile. The tries end with Ferry (the core cannot
 // store an event whose file is fetched lazily); the request stays stored
-// until it expires, so an answer that comes again is still bridged. A
-// first try that ran out of time may still be bridged by the core, so a
-// later try can add a second, identical edit: better than losing the file.
+// with its answer until it expires, so the next run bridges the answer
+// (resumeMediaRetryAnswers), and an answer that comes again is bridged
+// too. A first try that ran out of time may still be bridged by the core,
+// so a later try can add a second, identical edit: better than losing the
+// file.
 func (c *Client) deliverMediaRetry(ctx context.Context, edit *network.Edit) {
 	if c.handOverMediaRetry(ctx, edit) == nil {
 		return
@@ -278,7 +335,8 @@ func (s *mediaRetryStore) put(ctx context.Context, login network.LoginID, info *
 	}
 	_, err = s.db.Exec(ctx, `INSERT INTO whatsapp_media_retry (login_id, message_id, info, message, requested_at)
 		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (login_id, message_id) DO UPDATE SET info = excluded.info, message = excluded.message, requested_at = excluded.requested_at`,
+		ON CONFLICT (login_id, message_id) DO UPDATE SET info = excluded.info, message = excluded.message,
+			requested_at = excluded.requested_at, answer = NULL`,
 		login, info.ID, string(infoJSON), msgBytes, now.UnixMilli())
 	return err
 }
@@ -303,6 +361,57 @@ func (s *mediaRetryStore) get(ctx context.Context, login network.LoginID, msgID 
 		return nil, nil, fmt.Errorf("stored message: %w", err)
 	}
 	return info, msg, nil
+}
+
+// answer keeps the phone's answer with its request.
+func (s *mediaRetryStore) answer(ctx context.Context, login network.LoginID, msgID types.MessageID, answer mediaRetryAnswer) error {
+	data, err := json.Marshal(answer)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.Exec(ctx, `UPDATE whatsapp_media_retry SET answer = $3 WHERE login_id = $1 AND message_id = $2`,
+		login, msgID, string(data))
+	return err
+}
+
+// answeredRetry is a request the phone answered, as stored.
+type answeredRetry struct {
+	info   *types.MessageInfo
+	msg    *waE2E.Message
+	answer mediaRetryAnswer
+}
+
+// answered returns login's answered requests; one that cannot be read is
+// logged and left to expire.
+func (s *mediaRetryStore) answered(ctx context.Context, login network.LoginID) ([]answeredRetry, error) {
+	rows, err := s.db.Query(ctx, `SELECT message_id, info, message, answer FROM whatsapp_media_retry
+		WHERE login_id = $1 AND answer IS NOT NULL`, login)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []answeredRetry
+	for rows.Next() {
+		var msgID, infoJSON, answerJSON string
+		var msgBytes []byte
+		if err = rows.Scan(&msgID, &infoJSON, &msgBytes, &answerJSON); err != nil {
+			return nil, err
+		}
+		a := answeredRetry{info: &types.MessageInfo{}, msg: &waE2E.Message{}}
+		err = json.Unmarshal([]byte(infoJSON), a.info)
+		if err == nil {
+			err = proto.Unmarshal(msgBytes, a.msg)
+		}
+		if err == nil {
+			err = json.Unmarshal([]byte(answerJSON), &a.answer)
+		}
+		if err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Str("message_id", msgID).Msg("Stored media re-upload answer cannot be read")
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 func (s *mediaRetryStore) delete(ctx context.Context, login network.LoginID, msgID types.MessageID) error {

@@ -259,3 +259,52 @@ func TestReuploadRequestOutlivesADeliveryThatFailsForGood(t *testing.T) {
 		t.Errorf("the repeated answer handed over %d events, want the edit", len(handled))
 	}
 }
+
+// TestReuploadedFileIsBridgedAfterARestart: the core cannot take the file
+// the phone uploaded again, and Ferry stops before its next try. WhatsApp
+// does not send the answer again, so the next run bridges the stored one
+// once connected, and forgets it then.
+func TestReuploadedFileIsBridgedAfterARestart(t *testing.T) {
+	saved := mediaRetryRedelivery
+	t.Cleanup(func() { mediaRetryRedelivery = saved })
+	mediaRetryRedelivery = []time.Duration{time.Hour}
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		env := newEnv(t, db.Database, "")
+		answer := askedAgainForIMG(t, env)
+		env.host.handle = func(network.Event) error { return errors.New("homeserver down") }
+		env.cl.cli.DangerousInternals().HandleMediaRetryNotification(env.ctx, answer)
+		env.waitHandled(t, 1) // the first try; the next would come in an hour
+		env.conn.Stop(env.ctx)
+
+		restarted := newEnvOn(t, db.Database, env.device)
+		restarted.cl.Connect(restarted.ctx)
+		waitConnect(t, restarted.wa)
+		if _, handled := restarted.host.take(); len(handled) != 0 {
+			t.Fatalf("handed over before the login connected: %+v", handled)
+		}
+		restarted.dispatch(&events.Connected{})
+		handled := restarted.waitHandled(t, 1)
+		edit, ok := handled[0].(*network.Edit)
+		if !ok || edit.Target != "IMG" || len(edit.Parts) != 1 || edit.Parts[0].Media == nil || edit.Portal != dmPortal(bobPN) {
+			t.Fatalf("after the restart: %+v; want the edit of IMG with the file", handled[0])
+		}
+		media, err := edit.Parts[0].Media(restarted.ctx)
+		if err != nil {
+			t.Fatalf("downloading the re-uploaded file: %v", err)
+		}
+		media.Data.Close()
+		if d := restarted.wa.downloads; len(d) != 1 || d[0] != "/v/new" {
+			t.Errorf("downloads %v; want the file's new path", d)
+		}
+		waitForgotten(t, restarted, "IMG")
+		restarted.conn.Stop(restarted.ctx)
+
+		again := newEnvOn(t, db.Database, env.device)
+		again.cl.Connect(again.ctx)
+		again.dispatch(&events.Connected{})
+		time.Sleep(200 * time.Millisecond)
+		if _, handled := again.host.take(); len(handled) != 0 {
+			t.Errorf("bridged again at a second restart: %+v", handled)
+		}
+	})
+}
