@@ -15,9 +15,10 @@
 // waiting for their history, history_store.go).
 //
 // History after linking becomes one Backfill per chat within the
-// history_sync limits (history.go, history_gate.go). Not wired yet: media
-// re-upload requests for expired media and status updates (ignored);
-// channels and communities are reported to the user once (unbridged.go).
+// history_sync limits (history.go, history_gate.go). Expired media is
+// asked of the phone again (media_retry.go); status updates go to one
+// room per login when status_broadcasts is on. Not bridged: channels and
+// communities, reported to the user once (unbridged.go).
 package whatsapp
 
 import (
