@@ -351,6 +351,8 @@ func (cl *Client) onDisconnected(conn *ircconn.Conn) {
 	cl.lock.Lock()
 	defer cl.lock.Unlock()
 	if cl.conn == conn {
+		// Lines this connection sent may still reach other logins.
+		cl.c.lingerNick(cl.netName, cl.nick)
 		cl.conn = nil
 		cl.nick = ""
 		clear(cl.channels)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"gopkg.in/yaml.v3"
 	"maunium.net/go/mautrix/id"
@@ -31,7 +32,20 @@ type Connector struct {
 	clients  map[network.LoginID]*Client
 	netState map[string]*netState
 	relays   map[string]*relayBot // by network, made on first relayed message
+	// lingering holds, by network, the casefolded nicks Ferry logins
+	// stopped using lately, until when they still count as Ferry's (see
+	// ferryNickLinger); nil until a nick lingers.
+	lingering map[string]map[string]time.Time
 }
+
+// ferryNickLinger is how long a Ferry login's nick still counts as
+// Ferry's after the login stopped using it (its connection ended, or it
+// changed nick). Its last lines, sent from Matrix just before, can reach
+// other logins' readers only after that: bridged then, they would show
+// the user's own message in the room a second time, from a ghost. The
+// relay bot's nick lingers alike (relayNickLinger). The price: someone
+// else who takes the nick at once is not bridged for that long.
+var ferryNickLinger = newDuration(30 * time.Second)
 
 // netState is what the last connection to a network said that IDs depend on.
 type netState struct {
@@ -150,8 +164,8 @@ func (c *Connector) learnNetwork(netName string, cm ircconn.CaseMapping, chanTyp
 }
 
 // isFerryNick reports whether nick is the current nick of a running Ferry
-// login on netName, or of its relay bot: its lines came from Matrix and
-// are not bridged back.
+// login on netName, or of its relay bot, or was one lately (see
+// ferryNickLinger): its lines came from Matrix and are not bridged back.
 func (c *Connector) isFerryNick(netName, nick string) bool {
 	cm := c.caseMapping(netName)
 	folded := ircconn.Casefold(cm, nick)
@@ -160,13 +174,45 @@ func (c *Connector) isFerryNick(netName, nick string) bool {
 	}
 	c.lock.Lock()
 	clients := c.clientsOn(netName)
+	until, lingers := c.lingering[netName][folded]
 	c.lock.Unlock()
+	if lingers && time.Now().Before(until) {
+		return true
+	}
 	for _, cl := range clients {
 		if n := cl.currentNick(); n != "" && ircconn.Casefold(cm, n) == folded {
 			return true
 		}
 	}
 	return false
+}
+
+// lingerNick keeps nick, which a login on netName stopped using, a Ferry
+// nick for ferryNickLinger (see there). Callers may hold a client's lock.
+func (c *Connector) lingerNick(netName, nick string) {
+	if nick == "" {
+		return
+	}
+	folded := ircconn.Casefold(c.caseMapping(netName), nick)
+	now := time.Now()
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	nicks := c.lingering[netName]
+	// Expired entries go as new ones come, so the map holds only the
+	// nicks of the last ferryNickLinger.
+	for n, until := range nicks {
+		if !now.Before(until) {
+			delete(nicks, n)
+		}
+	}
+	if nicks == nil {
+		if c.lingering == nil {
+			c.lingering = make(map[string]map[string]time.Time)
+		}
+		nicks = make(map[string]time.Time)
+		c.lingering[netName] = nicks
+	}
+	nicks[folded] = now.Add(ferryNickLinger.get())
 }
 
 // ferryNicks is the set of casefolded nicks of running Ferry logins on

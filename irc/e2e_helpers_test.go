@@ -36,13 +36,24 @@ func startEnv(t *testing.T, opts testbed.InspIRCdOptions) *ircEnv {
 // e.g. "    paste_threshold: 3\n") to the test network's config.
 func startEnvWith(t *testing.T, opts testbed.InspIRCdOptions, extra string) *ircEnv {
 	t.Helper()
+	return startEnvVia(t, opts, extra, nil)
+}
+
+// startEnvVia is startEnvWith where Ferry dials through(InspIRCd's
+// address) instead, e.g. a proxy in front of it; nil dials InspIRCd.
+func startEnvVia(t *testing.T, opts testbed.InspIRCdOptions, extra string, through func(addr string) string) *ircEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test (InspIRCd + Dendrite) skipped in -short mode")
 	}
 	opts.NoFlood = true
 	srv := testbed.StartInspIRCd(t, opts)
 	c := New()
-	section := fmt.Sprintf("networks:\n  test:\n    address: %q\n    flood: unlimited\n    relay_allowed: true\n", srv.Addr) + extra
+	addr := srv.Addr
+	if through != nil {
+		addr = through(addr)
+	}
+	section := fmt.Sprintf("networks:\n  test:\n    address: %q\n    flood: unlimited\n    relay_allowed: true\n", addr) + extra
 	h := ferrytest.Start(t, ferrytest.Options{Sections: map[network.NetworkID]string{NetworkID: section}}, c)
 	return &ircEnv{t: t, srv: srv, c: c, h: h}
 }

@@ -345,6 +345,10 @@ func (cl *Client) handleNick(msg *irc.Message) {
 	if cl.isMe(old) || msg.Tags["label"] != "" || cl.inBatchOf(msg, "labeled-response") {
 		cl.lock.Lock()
 		prev := cl.fold(cl.nick)
+		if prev != cl.fold(nick) {
+			// Lines sent as the old nick may still reach other logins.
+			cl.c.lingerNick(cl.netName, cl.nick)
+		}
 		cl.nick = nick
 		for _, ch := range cl.channels {
 			if modes, ok := ch.members[prev]; ok {
