@@ -151,7 +151,7 @@ func (cl *Client) relayConn(ctx context.Context, portal network.PortalKey, targe
 	cl.lock.Lock()
 	key := cl.meta.Channels[cl.fold(target)].Key
 	cl.lock.Unlock()
-	return cl.c.relayBotFor(cl.netName, cl.cfg).ready(ctx, target, key)
+	return cl.c.relayBotFor(cl.netName, cl.cfg).ready(ctx, cl, target, key)
 }
 
 // mediaLines names a Matrix file for IRC, with a public link to it when

@@ -47,6 +47,14 @@ func (cl *Client) rejoinRefused(msg *irc.Message, channel, reason string) {
 	cl.queueNotice(msg, cl.channelKey(channel), cl.userID(serverName(msg)), channel, reason, text)
 }
 
+// relayRefused tells channel's portal that the server refused a line
+// the relay bot sent there, where this login relayed last (see
+// relayBot.refusal): the relayed message did not reach IRC.
+func (cl *Client) relayRefused(msg *irc.Message, channel, reason string) {
+	text := "⚠️ The IRC server refused a relayed message in " + channel + ", so it did not reach IRC: " + reason
+	cl.queueNotice(msg, cl.channelKey(channel), cl.userID(serverName(msg)), channel, reason, text)
+}
+
 // queueNotice posts text as an m.notice by sender in portal, about a
 // refusal of target by msg.
 func (cl *Client) queueNotice(msg *irc.Message, portal network.PortalKey, sender network.UserID, target, reason, text string) {

@@ -40,6 +40,13 @@ type relayBot struct {
 	nick     string                 // current (or, for a while, last) nick
 	channels map[string]bool        // casefolded channels joined
 	waiting  map[string]chan string // JOIN waiters: "" joined, else the refusal
+	// relayers holds, by casefolded channel, the login that relayed there
+	// last: a refusal the server does not label is told in the channel's
+	// room through it (see refusal). nil until something is relayed.
+	relayers map[string]*Client
+	// labeledBatches are the open labeled-response batches: their lines
+	// answer a labeled send, whose sender hears of them itself.
+	labeledBatches map[string]bool
 }
 
 // relayBotFor is the network's relay bot, made on first use.
@@ -87,8 +94,9 @@ func (b *relayBot) fold(conn *ircconn.Conn, s string) string {
 
 // ready returns the bot's connection, in channel: it dials and joins (with
 // key, the channel key the moderator's login knows, if any) as needed.
+// by is the login relaying, which hears what the server refuses there.
 // Failures are UserErrors naming the reason.
-func (b *relayBot) ready(ctx context.Context, channel, key string) (*ircconn.Conn, error) {
+func (b *relayBot) ready(ctx context.Context, by *Client, channel, key string) (*ircconn.Conn, error) {
 	b.use.Lock()
 	defer b.use.Unlock()
 	conn := b.current()
@@ -104,6 +112,10 @@ func (b *relayBot) ready(ctx context.Context, channel, key string) (*ircconn.Con
 	folded := b.fold(conn, channel)
 	wait := make(chan string, 1)
 	b.lock.Lock()
+	if b.relayers == nil {
+		b.relayers = make(map[string]*Client)
+	}
+	b.relayers[folded] = by
 	if b.channels[folded] {
 		b.lock.Unlock()
 		return conn, nil
@@ -220,8 +232,17 @@ func (b *relayBot) close() {
 }
 
 // handle is the bot's ircconn Handler: it follows its own nick and
-// channels and answers JOIN waiters; nothing is bridged from it.
+// channels, answers JOIN waiters and has refusals told; nothing is
+// bridged from it.
 func (b *relayBot) handle(msg *irc.Message) {
+	// Told after b.lock is released: telling takes the login's locks.
+	if tell := b.follow(msg); tell != nil {
+		tell()
+	}
+}
+
+// follow is handle under b.lock; it returns what is to be told, if anything.
+func (b *relayBot) follow(msg *irc.Message) (tell func()) {
 	b.lock.Lock()
 	defer b.lock.Unlock()
 	conn := b.conn
@@ -250,6 +271,8 @@ func (b *relayBot) handle(msg *irc.Message) {
 		if self && len(msg.Params) > 0 {
 			b.nick = msg.Params[0]
 		}
+	case "BATCH":
+		b.trackBatch(msg)
 	case "403", "405", "471", "473", "474", "475", "476", "477", "489":
 		if len(msg.Params) > 1 {
 			reason := stripControl(msg.Trailing())
@@ -258,6 +281,56 @@ func (b *relayBot) handle(msg *irc.Message) {
 			}
 			b.answer(fold(msg.Params[1]), reason)
 		}
+	case "401", "404", "442", "482":
+		return b.refusal(msg, fold)
+	}
+	return nil
+}
+
+// refusal acts on the server refusing a line the bot sent (404: +m, a
+// ban, +n; 442: not on the channel...). A labeled one fails the relayed
+// Send, which the core reports. Without labeled-response nothing else
+// hears of it, and the relayed message would be lost while Matrix shows
+// it sent: it returns the telling of the channel's room, through the
+// login that relayed there last. b.lock must be held.
+func (b *relayBot) refusal(msg *irc.Message, fold func(string) string) (tell func()) {
+	// <numeric> <me> <target> :<reason>
+	if len(msg.Params) < 3 {
+		return nil
+	}
+	target, reason := msg.Params[1], stripControl(msg.Params[len(msg.Params)-1])
+	log := b.log.With().Str("numeric", msg.Command).Str("target", target).Str("reason", reason).Logger()
+	if msg.Tags["label"] != "" || b.labeledBatches[msg.Tags["batch"]] {
+		log.Debug().Msg("IRC server refused a labeled line of the relay bot")
+		return nil
+	}
+	cl := b.relayers[fold(target)]
+	if cl == nil {
+		log.Warn().Msg("IRC server refused a line of the relay bot where no login relayed; nobody to tell")
+		return nil
+	}
+	log.Warn().Str("told_through", string(cl.loginID)).Msg("IRC server refused a line of the relay bot")
+	return func() { cl.relayRefused(msg, target, reason) }
+}
+
+// trackBatch follows the opening and closing of labeled-response
+// batches; b.lock must be held.
+func (b *relayBot) trackBatch(msg *irc.Message) {
+	ref := msg.Param(0)
+	if len(ref) < 2 {
+		return
+	}
+	switch {
+	case ref[0] == '+' && msg.Param(1) == "labeled-response":
+		if b.labeledBatches == nil {
+			b.labeledBatches = make(map[string]bool)
+		}
+		// Bounded against a server that never closes its batches.
+		if len(b.labeledBatches) < 100 {
+			b.labeledBatches[ref[1:]] = true
+		}
+	case ref[0] == '-':
+		delete(b.labeledBatches, ref[1:])
 	}
 }
 
