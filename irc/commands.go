@@ -2,8 +2,10 @@ package irc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"gopkg.in/irc.v4"
 
@@ -248,25 +250,33 @@ func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) err
 	if err != nil {
 		return err
 	}
-	select {
-	case reply := <-ch:
-		if reply.Err != nil {
-			return reply.Err
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "WHOIS %s:\n", nick)
-		for _, m := range reply.Messages {
-			if len(m.Params) > 1 {
-				fmt.Fprintf(&b, "* %s\n", stripControl(strings.Join(m.Params[1:], " ")))
-			}
-		}
-		cmd.Reply(b.String())
-	case <-ctx.Done():
-		conn.Abandon(ch) // or an unanswered WHOIS holds its label for good
+	reply, ok := awaitLabeledWithin(ctx, conn, ch, whoisTimeout.get())
+	switch {
+	case !ok && ctx.Err() != nil:
 		return ctx.Err()
+	case !ok:
+		return &network.UserError{Message: "no answer from " + cl.netName + " to the WHOIS of " + nick, Err: errNoWhoisAnswer}
+	case reply.Err != nil:
+		return &network.UserError{Message: "the connection to " + cl.netName + " dropped before the WHOIS of " + nick + " was answered", Err: reply.Err}
 	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "WHOIS %s:\n", nick)
+	for _, m := range reply.Messages {
+		if len(m.Params) > 1 {
+			fmt.Fprintf(&b, "* %s\n", stripControl(strings.Join(m.Params[1:], " ")))
+		}
+	}
+	cmd.Reply(b.String())
 	return nil
 }
+
+// whoisTimeout bounds the wait for the server's answer to `irc whois`:
+// the command's context is the core's, long enough for a login, and a
+// server that drops the WHOIS (a bouncer, a filter) must not leave the
+// user waiting for it. Tests shorten it.
+var whoisTimeout = newDuration(30 * time.Second)
+
+var errNoWhoisAnswer = errors.New("WHOIS not answered in time")
 
 const passwordNote = " Your message with the password was redacted, but it was stored on your homeserver too; change the password if that matters."
 

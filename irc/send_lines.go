@@ -31,7 +31,12 @@ var echoTimeout = 10 * time.Second
 // stay pending in the Conn, and enough of them make every later labeled
 // send fail with ErrTooManyPending until a reconnect.
 func awaitLabeled(ctx context.Context, conn *ircconn.Conn, ch <-chan ircconn.LabeledReply) (reply ircconn.LabeledReply, ok bool) {
-	timer := time.NewTimer(echoTimeout)
+	return awaitLabeledWithin(ctx, conn, ch, echoTimeout)
+}
+
+// awaitLabeledWithin is awaitLabeled with a wait of its own, d.
+func awaitLabeledWithin(ctx context.Context, conn *ircconn.Conn, ch <-chan ircconn.LabeledReply, d time.Duration) (reply ircconn.LabeledReply, ok bool) {
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case reply = <-ch:
