@@ -69,6 +69,9 @@ type Client struct {
 	split    splitHold                // leaves held during a netsplit
 	regain   *regainTimer             // while the wanted nick is not ours (regain.go)
 	hold     lineHold                 // lines from a connection not yet published (see receive)
+	// toldNickHeld is the wanted nick (casefolded) the user was told
+	// another Ferry login has (nickHeldByFellow), so that it is told once.
+	toldNickHeld string
 	// credentialsGen counts credential changes (reconnect): a registration
 	// that began before one is dropped once it completes (dial).
 	credentialsGen atomic.Uint64

@@ -169,6 +169,10 @@ func nickAnswer(cl *Client, reply ircconn.LabeledReply, nick, previous string) s
 			cl.followNick(m.Param(0))
 			return fmt.Sprintf("You are now %s on %s.", stripControl(m.Param(0)), cl.netName)
 		case "433", "436", "437":
+			if cl.c.ferryHeld(cl.netName, cl.loginID, cl.fold(nick)) {
+				// Not asked for again while it is (see nickHeldByFellow).
+				return fmt.Sprintf("The nick %s is another Ferry user's on %s; Ferry does not take it from them, and asks for it again only once they no longer use it.", nick, cl.netName)
+			}
 			return fmt.Sprintf("%s says the nick %s is in use (%s); Ferry will keep asking for it.", cl.netName, nick, reason)
 		case "432", "435", "438", "447", "484", "FAIL":
 			cl.saveMeta(func(meta *loginMeta) {

@@ -317,7 +317,7 @@ func (cl *Client) onConnected(conn *ircconn.Conn) {
 		cl.saveMeta(func(m *loginMeta) { m.CaseMapping = string(is.CaseMapping) })
 	}
 	cl.followNick(conn.Nick())
-	if !is.Equal(conn.Nick(), wanted) {
+	if !is.Equal(conn.Nick(), wanted) && !cl.nickHeldByFellow(wanted) {
 		cl.log.Info().Str("nick", conn.Nick()).Str("wanted", wanted).Msg("Connected with a fallback nick; will try to regain ours")
 	}
 	cl.armRegain(conn)
@@ -352,7 +352,7 @@ func (cl *Client) onDisconnected(conn *ircconn.Conn) {
 	defer cl.lock.Unlock()
 	if cl.conn == conn {
 		// Lines this connection sent may still reach other logins.
-		cl.c.lingerNick(cl.netName, cl.nick)
+		cl.c.lingerNick(cl.netName, cl.loginID, cl.nick)
 		cl.conn = nil
 		cl.nick = ""
 		clear(cl.channels)

@@ -33,9 +33,9 @@ type Connector struct {
 	netState map[string]*netState
 	relays   map[string]*relayBot // by network, made on first relayed message
 	// lingering holds, by network, the casefolded nicks Ferry logins
-	// stopped using lately, until when they still count as Ferry's (see
+	// stopped using lately, until they no longer count as Ferry's (see
 	// ferryNickLinger); nil until a nick lingers.
-	lingering map[string]map[string]time.Time
+	lingering map[string]map[string]lingeringNick
 }
 
 // ferryNickLinger is how long a Ferry login's nick still counts as
@@ -172,24 +172,43 @@ func (c *Connector) isFerryNick(netName, nick string) bool {
 	if n := c.relayNick(netName); n != "" && ircconn.Casefold(cm, n) == folded {
 		return true
 	}
+	return c.ferryHeld(netName, "", folded)
+}
+
+// ferryHeld reports whether a Ferry login on netName other than except
+// ("" for none) has the casefolded nick folded now, or had it lately (see
+// ferryNickLinger). Callers must not hold any client's lock.
+func (c *Connector) ferryHeld(netName string, except network.LoginID, folded string) bool {
+	cm := c.caseMapping(netName)
 	c.lock.Lock()
 	clients := c.clientsOn(netName)
-	until, lingers := c.lingering[netName][folded]
 	c.lock.Unlock()
-	if lingers && time.Now().Before(until) {
-		return true
-	}
 	for _, cl := range clients {
+		if cl.loginID == except {
+			continue
+		}
 		if n := cl.currentNick(); n != "" && ircconn.Casefold(cm, n) == folded {
 			return true
 		}
 	}
-	return false
+	// Asked after the logins: one clears its nick only once the nick
+	// lingers (onDisconnected), so a nick let go meanwhile is found here.
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	l, ok := c.lingering[netName][folded]
+	return ok && l.login != except && time.Now().Before(l.until)
 }
 
-// lingerNick keeps nick, which a login on netName stopped using, a Ferry
+// lingeringNick is a nick a login stopped using: whose it was, and until
+// when it counts as Ferry's.
+type lingeringNick struct {
+	login network.LoginID
+	until time.Time
+}
+
+// lingerNick keeps nick, which login on netName stopped using, a Ferry
 // nick for ferryNickLinger (see there). Callers may hold a client's lock.
-func (c *Connector) lingerNick(netName, nick string) {
+func (c *Connector) lingerNick(netName string, login network.LoginID, nick string) {
 	if nick == "" {
 		return
 	}
@@ -200,19 +219,19 @@ func (c *Connector) lingerNick(netName, nick string) {
 	nicks := c.lingering[netName]
 	// Expired entries go as new ones come, so the map holds only the
 	// nicks of the last ferryNickLinger.
-	for n, until := range nicks {
-		if !now.Before(until) {
+	for n, l := range nicks {
+		if !now.Before(l.until) {
 			delete(nicks, n)
 		}
 	}
 	if nicks == nil {
 		if c.lingering == nil {
-			c.lingering = make(map[string]map[string]time.Time)
+			c.lingering = make(map[string]map[string]lingeringNick)
 		}
-		nicks = make(map[string]time.Time)
+		nicks = make(map[string]lingeringNick)
 		c.lingering[netName] = nicks
 	}
-	nicks[folded] = now.Add(ferryNickLinger.get())
+	nicks[folded] = lingeringNick{login: login, until: now.Add(ferryNickLinger.get())}
 }
 
 // ferryNicks is the set of casefolded nicks of running Ferry logins on

@@ -58,7 +58,6 @@ func startEnvVia(t *testing.T, opts testbed.InspIRCdOptions, extra string, throu
 	return &ircEnv{t: t, srv: srv, c: c, h: h}
 }
 
-// login logs user in with nick and waits until the IRC connection is up.
 // loggedInAlice is the Matrix user alice with her management room, logged
 // in to the test network as alice.
 func (e *ircEnv) loggedInAlice() (*testbed.Client, id.RoomID, *Client) {
@@ -68,9 +67,15 @@ func (e *ircEnv) loggedInAlice() (*testbed.Client, id.RoomID, *Client) {
 	return alice, mgmt, e.login(alice, mgmt, "alice")
 }
 
+// login logs user in with nick ("": the nick template's) and waits until
+// the IRC connection is up.
 func (e *ircEnv) login(user *testbed.Client, mgmt id.RoomID, nick string) *Client {
 	e.t.Helper()
-	e.h.Command(user, mgmt, "login irc test "+nick, "Logged in to IRC as "+nick+" on test")
+	if nick == "" { // the network's nick template's
+		e.h.Command(user, mgmt, "login irc test", "Logged in to IRC as")
+	} else {
+		e.h.Command(user, mgmt, "login irc test "+nick, "Logged in to IRC as "+nick+" on test")
+	}
 	loginID := makeLoginID("test", user.UserID)
 	deadline := time.Now().Add(waitLong)
 	for time.Now().Before(deadline) {

@@ -347,7 +347,7 @@ func (cl *Client) handleNick(msg *irc.Message) {
 		prev := cl.fold(cl.nick)
 		if prev != cl.fold(nick) {
 			// Lines sent as the old nick may still reach other logins.
-			cl.c.lingerNick(cl.netName, cl.nick)
+			cl.c.lingerNick(cl.netName, cl.loginID, cl.nick)
 		}
 		cl.nick = nick
 		for _, ch := range cl.channels {

@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"fmt"
 	"time"
 
 	"gopkg.in/irc.v4"
@@ -94,12 +95,13 @@ func (cl *Client) wantsNick(nick string) bool {
 	return wanted != "" && have != "" && cl.fold(nick) == cl.fold(wanted) && cl.fold(have) != cl.fold(wanted)
 }
 
-// regainNick sends NICK <wanted> when the current nick is another one.
+// regainNick sends NICK <wanted> when the current nick is another one,
+// and no fellow Ferry login has it.
 func (cl *Client) regainNick(conn *ircconn.Conn) {
 	cl.lock.Lock()
 	wanted, current := cl.meta.Nick, cl.conn == conn
 	cl.lock.Unlock()
-	if !current || !cl.wantsNick(wanted) {
+	if !current || !cl.wantsNick(wanted) || cl.nickHeldByFellow(wanted) {
 		return
 	}
 	if err := conn.Send(&irc.Message{Command: "NICK", Params: []string{wanted}}); err != nil {
@@ -116,4 +118,33 @@ func (cl *Client) nickFreed(nick string) {
 	if conn := cl.currentConn(); conn != nil {
 		cl.regainNick(conn)
 	}
+}
+
+// nickHeldByFellow reports whether wanted, the nick this login lacks, is
+// another Ferry login's on the network (now, or lately: ferryNickLinger),
+// and then tells the user, once, why they have another nick. Ferry never
+// takes a nick from a fellow login: two users whose nick template gives
+// the same nick would otherwise take it from each other at every
+// reconnect (the one reconnecting finds it taken, the other asks for it
+// at its QUIT). The regain timer keeps running, so the nick is asked for
+// once its holder has let it go for good. Callers must not hold cl.lock.
+func (cl *Client) nickHeldByFellow(wanted string) bool {
+	folded := cl.fold(wanted)
+	if !cl.c.ferryHeld(cl.netName, cl.loginID, folded) {
+		return false
+	}
+	cl.lock.Lock()
+	told := cl.toldNickHeld == folded
+	cl.toldNickHeld = folded
+	have := cl.nick
+	cl.lock.Unlock()
+	if !told && cl.c.host != nil {
+		cl.log.Info().Str("nick", have).Str("wanted", wanted).Msg("The wanted nick is another Ferry login's; not taking it")
+		text := fmt.Sprintf("You are **%s** on %s, not %s: another Ferry user on %s has that nick, and Ferry does not take a nick from another Ferry user. "+
+			"You will get it when they no longer use it; or choose another with `irc nick %s <nick>`.", have, cl.netName, wanted, cl.netName, cl.netName)
+		// Not on the caller's goroutine: it may be the connection's
+		// reader, which must not wait for Matrix.
+		go cl.c.host.NotifyUser(cl.c.ctx, cl.loginID, text)
+	}
+	return true
 }
