@@ -2,6 +2,7 @@ package irc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -28,10 +29,41 @@ func (cl *Client) target(portal network.PortalKey) (string, error) {
 		if !ok {
 			return "", network.UserErrorf("not an IRC chat")
 		}
+		// StartDM checks the nick of a new DM portal, but one made before
+		// it did can name a target list ("bob,nickserv") or a channel:
+		// every line built for a PM portal goes through here.
+		if err := cl.validatePMTarget(nick); err != nil {
+			return "", &network.UserError{Message: "this private chat is with `" + stripControl(nick) + "`, which is not one IRC nick; nothing was sent", Err: err}
+		}
 		return cl.displayNick(nick), nil
 	}
 	return cl.channelName(rest), nil
 }
+
+// validatePMTarget checks the nick of a PM portal before a line goes to
+// it: it must name one person. Nicks of incoming PMs can hold what
+// validateNick refuses (UTF-8, on networks that allow it), so only what
+// makes a target something else is refused: a list (comma), a channel
+// (also behind a STATUSMSG prefix, "+#chan"), a server mask ("$*"),
+// nick@server or a wildcard, and what would break the line.
+func (cl *Client) validatePMTarget(nick string) error {
+	if err := validateParam(nick); err != nil {
+		return fmt.Errorf("PM target: %w", err)
+	}
+	if strings.ContainsAny(nick, "!@*?$") {
+		return errors.New("PM target holds one of !@*?$")
+	}
+	// No nick starts with a channel type or a STATUSMSG prefix, the
+	// network's or those common elsewhere.
+	if strings.IndexByte(notNickStart, nick[0]) >= 0 || cl.isChannelName(nick) {
+		return errors.New("PM target names a channel")
+	}
+	return nil
+}
+
+// notNickStart are the channel types and STATUSMSG prefixes in use on
+// common servers.
+const notNickStart = "#&!+%~.:"
 
 // nickFor maps a Matrix pill to an IRC nick: ghosts of this network to
 // their nick, Ferry users to their login's nick.
