@@ -311,7 +311,10 @@ func (cl *Client) onConnected(conn *ircconn.Conn) {
 	is := conn.ISupport()
 	// The casemapping first: handling a line folds names with it.
 	learned := cl.c.learnNetwork(cl.netName, is.CaseMapping, is.ChanTypes)
-	channels, wanted, savedCM := cl.publish(conn)
+	channels, wanted, savedCM, moves := cl.publish(conn)
+	// Before the held lines: a line of a moved channel would make a new
+	// room at its new key. Only after a CASEMAPPING change.
+	cl.movePortals(moves)
 	cl.handleHeld()
 	if learned || savedCM != string(is.CaseMapping) {
 		cl.saveMeta(func(m *loginMeta) { m.CaseMapping = string(is.CaseMapping) })
@@ -328,10 +331,13 @@ func (cl *Client) onConnected(conn *ircconn.Conn) {
 
 // publish makes conn the login's connection, with a fresh per-connection
 // state and the saved channels pending; it returns those channels, the
-// wanted nick and the casemapping saved with the login.
-func (cl *Client) publish(conn *ircconn.Conn) (channels []savedChannel, wanted, savedCM string) {
+// wanted nick, the casemapping saved with the login and the portals to
+// move if the network's has changed since (see refoldChannelsLocked).
+func (cl *Client) publish(conn *ircconn.Conn) (channels []savedChannel, wanted, savedCM string, moves []portalMove) {
+	cm := cl.cm()
 	cl.lock.Lock()
 	defer cl.lock.Unlock()
+	moves = cl.refoldChannelsLocked(ircconn.CaseMapping(cl.meta.CaseMapping), cm)
 	cl.conn = conn
 	cl.nick = conn.Nick()
 	clear(cl.channels)
@@ -344,7 +350,7 @@ func (cl *Client) publish(conn *ircconn.Conn) (channels []savedChannel, wanted, 
 		cl.pending[folded] = joinAutomatic
 		channels = append(channels, ch)
 	}
-	return channels, cl.meta.Nick, cl.meta.CaseMapping
+	return channels, cl.meta.Nick, cl.meta.CaseMapping, moves
 }
 
 func (cl *Client) onDisconnected(conn *ircconn.Conn) {

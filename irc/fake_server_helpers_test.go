@@ -44,9 +44,16 @@ func oneConnServer(t *testing.T, serve func(nc net.Conn, br *bufio.Reader)) stri
 // through peer. It returns the address to dial.
 func scriptedServer(t *testing.T, caps string, answer func(line string, peer *scriptedPeer)) string {
 	t.Helper()
+	return scriptedServerISupport(t, caps, "", answer)
+}
+
+// scriptedServerISupport is scriptedServer whose 005 announces isupport
+// ("" for CHANTYPES=# CASEMAPPING=rfc1459).
+func scriptedServerISupport(t *testing.T, caps, isupport string, answer func(line string, peer *scriptedPeer)) string {
+	t.Helper()
 	return oneConnServer(t, func(nc net.Conn, br *bufio.Reader) {
 		peer := &scriptedPeer{nc: nc}
-		reg := registration{caps: caps, write: peer.write}
+		reg := registration{caps: caps, isupport: isupport, write: peer.write}
 		for {
 			line, err := br.ReadString('\n')
 			if err != nil {
@@ -76,6 +83,7 @@ func (p *scriptedPeer) hangUp() { p.nc.Close() }
 // registration: it welcomes the client once both USER and CAP END came.
 type registration struct {
 	caps         string
+	isupport     string // the 005 tokens; "" for CHANTYPES=# CASEMAPPING=rfc1459
 	write        func(string)
 	user, capEnd bool
 }
@@ -106,7 +114,11 @@ func (r *registration) welcome() {
 		return
 	}
 	r.write(":srv 001 alice :Welcome alice!alice@host")
-	r.write(":srv 005 alice CHANTYPES=# CASEMAPPING=rfc1459 :are supported")
+	isupport := r.isupport
+	if isupport == "" {
+		isupport = "CHANTYPES=# CASEMAPPING=rfc1459"
+	}
+	r.write(":srv 005 alice " + isupport + " :are supported")
 	r.write(":srv 422 alice :No MOTD")
 }
 

@@ -19,6 +19,7 @@ type fakeHost struct {
 	network.Host
 	lock   sync.Mutex
 	events []network.Event
+	moves  []portalMove // RekeyPortal's
 }
 
 func (h *fakeHost) QueueEvent(_ network.LoginID, evt network.Event) {
