@@ -64,6 +64,10 @@ type Bridge struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// bg counts the goroutines started through background; bgLock orders
+	// their start against Stop's wait.
+	bgLock sync.Mutex
+	bg     sync.WaitGroup
 
 	// startupGCDone makes endStartupGC run once.
 	startupGCDone sync.Once
@@ -286,12 +290,38 @@ func (b *Bridge) Stop() {
 		b.networks[net].connector.Stop(shutdownCtx)
 	}
 	b.cancel()
+	b.stopDownTimers()
 	b.Portals.Stop()
 	b.wg.Wait()
 	b.rooms.wait()
+	// No background work starts once the context is cancelled, and taking
+	// the lock lets a start under way finish its Add; what started is
+	// waited for, as it may use the database.
+	b.bgLock.Lock()
+	b.bgLock.Unlock()
+	b.bg.Wait()
 	if err := b.DB.Close(); err != nil {
 		b.Log.Warn().Err(err).Msg("Failed to close database")
 	}
+}
+
+// background runs fn on a goroutine of its own that Stop waits for, and
+// reports whether it does: once the bridge is stopping, nothing starts.
+// It is for work that outlives the request that started it (a login's
+// notices, a login flow), which would otherwise run on after Stop closed
+// the database.
+func (b *Bridge) background(fn func()) bool {
+	b.bgLock.Lock()
+	defer b.bgLock.Unlock()
+	if b.ctx.Err() != nil {
+		return false
+	}
+	b.bg.Add(1)
+	go func() {
+		defer b.bg.Done()
+		fn()
+	}()
+	return true
 }
 
 func (b *Bridge) ensureBotProfile(ctx context.Context) error {

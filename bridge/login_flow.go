@@ -79,7 +79,11 @@ func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.Roo
 	flow.lock.Lock()
 	flow.proc = proc
 	flow.lock.Unlock()
-	go b.runLoginFlow(zerolog.Ctx(ctx).WithContext(flowCtx), flow)
+	if !b.background(func() { b.runLoginFlow(zerolog.Ctx(ctx).WithContext(flowCtx), flow) }) {
+		proc.Cancel()
+		b.endLoginFlow(flow)
+		return network.UserErrorf("Ferry is stopping; log in again once it is back")
+	}
 	return nil
 }
 

@@ -237,14 +237,15 @@ func (b *Bridge) applyState(le *loginEntry, st network.State) {
 		stopTimer()
 		if le.downNotified {
 			le.downNotified = false
-			go b.noticeUser(b.ctx, le.login.Load().User, fmt.Sprintf("✅ %s is connected again.", name))
+			b.noticeUserLater(le.login.Load().User, fmt.Sprintf("✅ %s is connected again.", name))
 		}
 	case st.Kind.NeedsAction():
 		stopTimer()
 		le.downNotified = true
-		go b.noticeUser(b.ctx, le.login.Load().User, fmt.Sprintf("⚠️ %s needs your attention: %s", name, stateText(st)))
+		b.noticeUserLater(le.login.Load().User, fmt.Sprintf("⚠️ %s needs your attention: %s", name, stateText(st)))
 	case le.downTimer == nil && !le.downNotified:
-		le.downTimer = time.AfterFunc(DownNoticeAfter, func() {
+		after := DownNoticeAfter
+		le.downTimer = time.AfterFunc(after, func() {
 			le.lock.Lock()
 			current := le.state
 			down := current.Kind != network.StateConnected && !current.Kind.NeedsAction() && le.downTimer != nil
@@ -254,10 +255,30 @@ func (b *Bridge) applyState(le *loginEntry, st network.State) {
 			}
 			le.lock.Unlock()
 			if down {
-				b.noticeUser(b.ctx, le.login.Load().User, fmt.Sprintf("⚠️ %s has been disconnected for %s: %s. Ferry keeps trying.", name, DownNoticeAfter.Round(time.Second), stateText(current)))
+				b.noticeUserLater(le.login.Load().User, fmt.Sprintf("⚠️ %s has been disconnected for %s: %s. Ferry keeps trying.", name, after.Round(time.Second), stateText(current)))
 			}
 		})
 	}
+}
+
+// stopDownTimers ends the logins' pending outage notices, at Stop.
+func (b *Bridge) stopDownTimers() {
+	b.loginLock.RLock()
+	defer b.loginLock.RUnlock()
+	for _, le := range b.logins {
+		le.lock.Lock()
+		if le.downTimer != nil {
+			le.downTimer.Stop()
+			le.downTimer = nil
+		}
+		le.lock.Unlock()
+	}
+}
+
+// noticeUserLater tells user text in the background (callers hold a
+// login's lock), unless the bridge is stopping.
+func (b *Bridge) noticeUserLater(user id.UserID, text string) {
+	b.background(func() { b.noticeUser(b.ctx, user, text) })
 }
 
 func stateText(st network.State) string {

@@ -1,10 +1,14 @@
 package bridge_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
 // TestStoppedLoginIsReportedAtOnceAndReconnectStartsIt: a network that has
@@ -31,5 +35,29 @@ func TestStoppedLoginIsReportedAtOnceAndReconnectStartsIt(t *testing.T) {
 	h.Command(alice, mgmt, "reconnect test bob", "you have no such login")
 	if n := cl.Disconnects.Load(); n != 1 {
 		t.Errorf("a reconnect naming another account disconnected alice's login (%d disconnects)", n)
+	}
+}
+
+// TestStoppedBridgeSaysNothingMore: a login's outage notice is due
+// DownNoticeAfter after it began; if Ferry stops before then, the notice
+// must not run on after Stop, on a closed database (it did, and logged
+// after the test that stopped it had ended).
+func TestStoppedBridgeSaysNothingMore(t *testing.T) {
+	old := bridge.DownNoticeAfter
+	bridge.DownNoticeAfter = time.Second
+	t.Cleanup(func() { bridge.DownNoticeAfter = old })
+	trace := &lockedBuffer{}
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{TraceLog: trace}, tn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	cl := loginTest(t, h, tn, alice, mgmt, "alice")
+
+	cl.State(network.State{Kind: network.StateTransientDisconnect, Message: "network unreachable"})
+	h.StopBridge()
+	atStop := trace.String()
+	time.Sleep(2 * bridge.DownNoticeAfter)
+	if after := strings.TrimPrefix(trace.String(), atStop); after != "" {
+		t.Errorf("the stopped bridge went on working:\n%s", after)
 	}
 }
