@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -53,5 +54,23 @@ func TestLoginThatCannotBeStoredIsUnlinked(t *testing.T) {
 	if !cl.LoggedOut.Load() {
 		t.Error("the client linked during a login that could not be stored was not logged out")
 	}
+	s.h.Command(s.alice, s.mgmt, "status", "alice: connected")
+}
+
+// TestLoginThatCannotBeRestoredIsReported: a stored login its network
+// cannot load at a start is reported to its user, and stays stored for
+// the next start.
+func TestLoginThatCannotBeRestoredIsReported(t *testing.T) {
+	s := newScene(t, false)
+	s.h.StopBridge()
+	down := "the test network's keys are unreadable"
+	s.tn.FailLoad.Store(&down)
+	before := ferrytest.Seen(s.alice, s.mgmt)
+	s.h.StartBridge()
+	s.h.WaitForBotNoticeExcept(s.alice, s.mgmt, "could not start your Testnet login (alice): the test network's keys are unreadable", before)
+
+	s.h.StopBridge()
+	s.tn.FailLoad.Store(nil)
+	s.h.StartBridge()
 	s.h.Command(s.alice, s.mgmt, "status", "alice: connected")
 }

@@ -58,6 +58,10 @@ func (b *Bridge) loadLogins(ctx context.Context) {
 		for _, row := range rows {
 			if err = b.startLogin(ctx, net, toNetworkLogin(row), nil); err != nil {
 				b.Log.Err(err).Str("network", string(net)).Str("login", string(row.ID)).Msg("Failed to load login")
+				// Its user would otherwise see only silence: the login
+				// stays stored, and the next start tries it again.
+				b.noticeUserLater(row.UserMXID, fmt.Sprintf("⚠️ Ferry could not start your %s login (%s): %s. It stays stored; the administrator can see why in the bridge log, and the next start of Ferry tries again.",
+					b.NetworkName(net), row.RemoteName, network.UserMessage(err, "an internal error")))
 			}
 		}
 	}
