@@ -47,6 +47,13 @@ type durableState struct {
 	// waiters hear the outcome of stored events a network waits for, by
 	// sequence number (durable_waiting.go); guarded by lock.
 	waiters map[int64]chan<- error
+	// stalled, resumeFrom, resumeDue and resumeTimer hold the backlog
+	// while the homeserver is unreachable (durable_outage.go); set under
+	// lock.
+	stalled     atomic.Bool
+	resumeFrom  int64
+	resumeDue   bool
+	resumeTimer *time.Timer
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never
@@ -158,6 +165,9 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 	for ctx.Err() == nil {
 		// What the tails finish moves lastSeq; read the store after them.
 		p.settle()
+		if !p.resumeIfDue() {
+			return
+		}
 		rows, err := p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq.Load(), backlogBatch)
 		if err != nil {
 			p.log.Err(err).Msg("Failed to load queued remote events")
@@ -175,6 +185,11 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 			}
 		}
 		for _, row := range rows {
+			if p.durable.stalled.Load() {
+				// The rest waits behind the event the homeserver could
+				// not take.
+				break
+			}
 			p.handleStored(ctx, row)
 			if p.memberSyncOverdue() {
 				p.continueMemberSync(ctx)

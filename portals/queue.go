@@ -151,8 +151,10 @@ func (p *Portal) run(ctx context.Context) {
 			return
 		case item := <-p.queue:
 			p.busy.Store(true)
-			if seq := item.storedSeq(); seq != 0 && seq <= p.durable.lastSeq.Load() {
-				// Already bridged from the store during a backlog drain.
+			if seq := item.storedSeq(); seq != 0 && (seq <= p.durable.lastSeq.Load() || p.durable.stalled.Load()) {
+				// Already bridged from the store during a backlog drain,
+				// or waiting there behind an event the homeserver could
+				// not take yet (durable_outage.go).
 				continue
 			}
 			if item.matrix != nil && p.m.matrixHeld.Load() {
@@ -203,6 +205,9 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 		ctx = context.WithValue(ctx, aheadKey{}, item)
 	} else {
 		p.settle()
+	}
+	if p.heldBehindOutage(item) {
+		return
 	}
 	var err error
 	defer func() {
@@ -257,9 +262,18 @@ func (p *Portal) remoteLog(item *queueItem) zerolog.Logger {
 // complete ends an item once it is bridged or has failed: its waiter
 // hears the outcome and a stored event is forgotten.
 func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
+	kept := false
 	if err != nil && item.remote != nil {
 		l := p.remoteLog(item)
-		l.Err(err).Msg("Failed to bridge remote event")
+		if kept = p.keepUntilReachable(ctx, item, err); kept {
+			l.Warn().Err(err).Int64("seq", item.storedSeq()).Dur("resume_in", ResumeAfterOutage).
+				Msg("Homeserver unreachable; the remote event stays queued for later")
+			// It is safe in the store: a network waiting for it may
+			// acknowledge it, as it may any event it queued.
+			err = nil
+		} else {
+			l.Err(err).Msg("Failed to bridge remote event")
+		}
 	}
 	if item.result != nil {
 		item.result <- err
@@ -269,6 +283,9 @@ func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
 	}
 	if item.done != nil {
 		item.done()
+	}
+	if kept {
+		return
 	}
 	if item.behind != nil {
 		p.settleBehind(ctx, item, err)

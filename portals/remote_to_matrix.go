@@ -189,6 +189,12 @@ func (p *Portal) remoteBackfill(ctx context.Context, login *network.Login, b *ne
 		one.Portal = p.Key
 		msg = &one
 		if err := p.remoteMessage(ctx, login, msg); err != nil {
+			if errors.Is(err, puppets.ErrUnreachable) {
+				// Nothing was refused: the whole batch waits for the
+				// homeserver (durable_outage.go); what went through is
+				// recognised when it is tried again.
+				return err
+			}
 			// One bad old message must not keep the user out of the room.
 			log.Warn().Err(err).Str("remote_id", string(msg.ID)).Msg("Failed to backfill message")
 		}

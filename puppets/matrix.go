@@ -239,8 +239,16 @@ func (m *Matrix) CreateRoom(ctx context.Context, req *mautrix.ReqCreateRoom) (id
 	return resp.RoomID, nil
 }
 
+// ErrUnreachable marks a request given up after RetryFor because the
+// homeserver could not be reached, or answered only that it was
+// unavailable (429, 502-504). Nothing was refused: what the request
+// carried may be tried again later, and should be, not reported lost.
+var ErrUnreachable = errors.New("homeserver unreachable")
+
 // Retry runs fn until it succeeds, fails permanently, RetryFor has passed
-// or ctx ends. Only transient failures are retried.
+// or ctx ends. Only transient failures are retried; one still failing at
+// the end of RetryFor because the homeserver is unreachable comes back
+// marked ErrUnreachable.
 func (m *Matrix) Retry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
 	deadline := time.Now().Add(m.RetryFor)
 	backoff := m.FirstBackoff
@@ -250,7 +258,13 @@ func (m *Matrix) Retry(ctx context.Context, what string, fn func(ctx context.Con
 			return nil
 		}
 		wait, retryable := retryDelay(err, backoff)
-		if !retryable || time.Now().Add(wait).After(deadline) {
+		if !retryable {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if time.Now().Add(wait).After(deadline) {
+			if unreachable(err) {
+				return fmt.Errorf("%s: %w: %w", what, ErrUnreachable, err)
+			}
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		m.Log.Warn().Err(err).Str("action", what).Int("attempt", attempt).
@@ -262,6 +276,25 @@ func (m *Matrix) Retry(ctx context.Context, what string, fn func(ctx context.Con
 		}
 		backoff = min(backoff*2, m.MaxBackoff)
 	}
+}
+
+// unreachable says whether err means that the homeserver was not there
+// to take the request: no answer, a gateway's error, or a rate limit. A
+// 500 is retried, but is not this: the homeserver took the request and
+// failed on it, and may fail on it every time.
+func unreachable(err error) bool {
+	var httpErr mautrix.HTTPError
+	if !errors.As(err, &httpErr) {
+		return false
+	}
+	if httpErr.Response == nil {
+		return true
+	}
+	switch httpErr.Response.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }
 
 // retryDelay says whether err is worth retrying and after how long:

@@ -2,6 +2,7 @@ package puppets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -60,6 +61,7 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 		req.Timestamp = ts.UnixMilli()
 	}
 	placed := make(chan struct{})
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, m.RetryFor)
 	ctx = withPlaced(ctx, func() { close(placed) })
 	type outcome struct {
@@ -86,6 +88,11 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			o = &r
 		}
 		if o.err != nil {
+			if errors.Is(o.err, context.DeadlineExceeded) && parent.Err() == nil {
+				// The pipeline answers only final outcomes, retrying the
+				// rest (no connection, 429, 5xx) until RetryFor is over.
+				return "", fmt.Errorf("send event: %w: %w", ErrUnreachable, o.err)
+			}
 			return "", fmt.Errorf("send event: %w", o.err)
 		}
 		return o.resp.EventID, nil

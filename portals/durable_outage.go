@@ -1,0 +1,106 @@
+package portals
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ferrybridge/ferry/puppets"
+)
+
+// A homeserver outage longer than the gateway's retries. puppets.Matrix
+// retries a send for up to RetryFor while the homeserver cannot be
+// reached, then gives up with puppets.ErrUnreachable. The event was not
+// refused, so it is not lost: it stays in the durable queue (stored now
+// if it was handed over unstored), the portal takes no more stored
+// events for the moment (they wait in the store behind it, in order),
+// and ResumeAfterOutage later the portal's drain starts again from it.
+// That repeats until the homeserver takes it or refuses it. An event that
+// was never storable (one carrying lazy media, which its network waits
+// for through Host.HandleEvent) is not kept: its network hears the
+// failure and delivers it again.
+
+// ResumeAfterOutage is how long a portal waits, after its homeserver
+// could not be reached for the whole of RetryFor, before it tries its
+// stored events again.
+var ResumeAfterOutage = time.Minute
+
+// keepUntilReachable keeps item's event in the durable queue when err
+// says the homeserver could not be reached, holds the backlog behind it
+// and arms its resumption; it reports whether it kept it. Called as item
+// completes, on the portal's goroutine or a tail.
+func (p *Portal) keepUntilReachable(ctx context.Context, item *queueItem, err error) bool {
+	if ctx.Err() != nil || !errors.Is(err, puppets.ErrUnreachable) {
+		return false
+	}
+	p.durable.lock.Lock()
+	defer p.durable.lock.Unlock()
+	if be := item.behind; be != nil {
+		be.timer.Stop()
+		// Stored with every event handed over before and after it, so
+		// that they all wait in the store in the order they came.
+		p.storeBehindLocked(context.WithoutCancel(ctx), nil)
+		if be.listed {
+			return false // it could not be stored; it fails as before
+		}
+	}
+	seq := item.storedSeq()
+	if seq == 0 {
+		return false
+	}
+	p.durable.backlog.Store(true)
+	if !p.durable.stalled.Load() || seq-1 < p.durable.resumeFrom {
+		p.durable.resumeFrom = seq - 1
+	}
+	p.durable.stalled.Store(true)
+	if p.durable.resumeTimer == nil {
+		p.durable.resumeTimer = time.AfterFunc(ResumeAfterOutage, p.resumeLater)
+	}
+	return true
+}
+
+// resumeLater lets the portal's drain start again.
+func (p *Portal) resumeLater() {
+	p.durable.lock.Lock()
+	p.durable.resumeDue = true
+	p.durable.resumeTimer = nil
+	p.durable.lock.Unlock()
+	p.wake()
+}
+
+// resumeIfDue reports whether the drain may go on: the backlog is not
+// held, or its time to be tried again has come. Then the drain starts
+// from the first event kept; those after it that were bridged meanwhile
+// (sent ahead before it failed) are gone from the store. Called on the
+// portal's goroutine once the tails have settled, so lastSeq is still.
+func (p *Portal) resumeIfDue() bool {
+	if !p.durable.stalled.Load() {
+		return true
+	}
+	p.durable.lock.Lock()
+	defer p.durable.lock.Unlock()
+	if !p.durable.resumeDue {
+		return false
+	}
+	p.durable.resumeDue = false
+	p.durable.stalled.Store(false)
+	if p.durable.lastSeq.Load() > p.durable.resumeFrom {
+		p.durable.lastSeq.Store(p.durable.resumeFrom)
+	}
+	p.log.Info().Int64("after_seq", p.durable.resumeFrom).Msg("Trying the events kept through a homeserver outage again")
+	return true
+}
+
+// heldBehindOutage reports whether item is a stored remote event that
+// must wait in the store because one before it could not be sent (a
+// tail may have found that out while item waited). A network waiting for
+// it hears that it is safe.
+func (p *Portal) heldBehindOutage(item *queueItem) bool {
+	if item.remote == nil || item.storedSeq() == 0 || !p.durable.stalled.Load() {
+		return false
+	}
+	if item.result != nil {
+		item.result <- nil
+	}
+	return true
+}
