@@ -273,6 +273,7 @@ func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
 			err = nil
 		} else {
 			l.Err(err).Msg("Failed to bridge remote event")
+			p.reportRemoteFailure(l.WithContext(ctx), item.remote, err)
 		}
 	}
 	if item.result != nil {
