@@ -226,17 +226,45 @@ func (m *Matrix) MaxUploadSize(ctx context.Context) int64 {
 	return m.uploadSize
 }
 
-// CreateRoom creates a room as the bot.
+// CreateRoom creates a room as the bot. createRoom is not idempotent: a
+// retry after an answer that was lost (a proxy's 504, a connection reset
+// after the homeserver took the request) would make a second room, and
+// leave the first with its invitees in it. So the request carries a
+// nonce in its creation content, and a retry after such a failure first
+// looks for a room with that nonce among the bot's rooms (room_create.go).
 func (m *Matrix) CreateRoom(ctx context.Context, req *mautrix.ReqCreateRoom) (id.RoomID, error) {
-	var resp *mautrix.RespCreateRoom
-	err := m.Retry(ctx, "create room", func(ctx context.Context) (err error) {
-		resp, err = m.Bot().CreateRoom(ctx, req)
-		return err
+	nonce, err := creationNonce()
+	if err != nil {
+		return "", err
+	}
+	marked := *req
+	marked.CreationContent = make(map[string]any, len(req.CreationContent)+1)
+	for k, v := range req.CreationContent {
+		marked.CreationContent[k] = v
+	}
+	marked.CreationContent[creationNonceKey] = nonce
+	var room id.RoomID
+	mayExist := false
+	err = m.Retry(ctx, "create room", func(ctx context.Context) error {
+		if mayExist {
+			found, err := m.findCreatedRoom(ctx, &marked, nonce)
+			if err != nil || found != "" {
+				room = found
+				return err
+			}
+		}
+		resp, err := m.Bot().CreateRoom(ctx, &marked)
+		if err != nil {
+			mayExist = mayExist || answerLost(err)
+			return err
+		}
+		room = resp.RoomID
+		return nil
 	})
 	if err != nil {
 		return "", err
 	}
-	return resp.RoomID, nil
+	return room, nil
 }
 
 // ErrUnreachable marks a request given up after RetryFor because the

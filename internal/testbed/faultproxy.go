@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
@@ -51,6 +52,11 @@ type Fault struct {
 	RetryAfter time.Duration
 	// Delay is waited before answering or passing through.
 	Delay time.Duration
+	// LoseAnswer passes the request through to the target, lets it finish
+	// there, then throws the target's answer away and answers 504 Gateway
+	// Timeout, as a front proxy does whose upstream answered too late:
+	// the request took effect, but the client cannot know it did.
+	LoseAnswer bool
 }
 
 // Outage is how a FaultProxy is down.
@@ -290,6 +296,12 @@ func (p *FaultProxy) handle(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if ok && fault.LoseAnswer {
+		injected = true
+		p.proxy.ServeHTTP(httptest.NewRecorder(), r)
+		writeFault(rec, Fault{Status: http.StatusGatewayTimeout})
+		return
 	}
 	if ok && fault.Status != 0 {
 		injected = true

@@ -1,0 +1,103 @@
+package puppets
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// creationNonceKey is the field of a room's creation content (its
+// m.room.create event, which nobody can change) that holds the nonce of
+// the CreateRoom call that made it.
+const creationNonceKey = "io.github.ferrybridge.creation_nonce"
+
+func creationNonce() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("room creation nonce: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// answerLost says whether a failed createRoom may have made the room
+// all the same: the request may have reached the homeserver and its
+// answer been lost on the way back (no answer, or a gateway's error). A
+// homeserver's own refusal, or a rate limit, made nothing.
+func answerLost(err error) bool {
+	var httpErr mautrix.HTTPError
+	if !errors.As(err, &httpErr) {
+		return false
+	}
+	if httpErr.Response == nil {
+		return true
+	}
+	switch httpErr.Response.StatusCode {
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// findCreatedRoom looks among the bot's rooms for the one req made
+// (carrying nonce) and returns it, "" if there is none. Only after a
+// createRoom whose answer was lost: it reads every room's create event,
+// newest first in the homeserver's usual order. A room found is
+// recorded in the state store as a created one is.
+func (m *Matrix) findCreatedRoom(ctx context.Context, req *mautrix.ReqCreateRoom, nonce string) (id.RoomID, error) {
+	bot := m.Bot()
+	joined, err := bot.JoinedRooms(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list the bot's rooms: %w", err)
+	}
+	for i := len(joined.JoinedRooms) - 1; i >= 0; i-- {
+		room := joined.JoinedRooms[i]
+		var create map[string]any
+		// The client's own call: the intent's would first make sure the
+		// bot is in the room, by the state store, which does not know
+		// the room being looked for.
+		if err = bot.Client.StateEvent(ctx, room, event.StateCreate, "", &create); err != nil {
+			if errors.Is(err, mautrix.MNotFound) || errors.Is(err, mautrix.MForbidden) {
+				continue
+			}
+			return "", fmt.Errorf("read the create event of %s: %w", room, err)
+		}
+		if create[creationNonceKey] != nonce {
+			continue
+		}
+		zerolog.Ctx(ctx).Info().Stringer("room_id", room).Msg("Found the room a createRoom with a lost answer made")
+		m.recordCreated(ctx, room, req)
+		return room, nil
+	}
+	return "", nil
+}
+
+// recordCreated puts in the state store what mautrix records after a
+// createRoom it saw succeed: the bot joined, the initial state, the
+// invitees invited.
+func (m *Matrix) recordCreated(ctx context.Context, room id.RoomID, req *mautrix.ReqCreateRoom) {
+	store := m.AS.StateStore
+	if err := store.SetMembership(ctx, room, m.BotMXID(), event.MembershipJoin); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to record the bot's membership of a found room")
+	}
+	for _, evt := range req.InitialState {
+		copied := *evt
+		copied.RoomID = room
+		if copied.StateKey == nil {
+			copied.StateKey = new(string)
+		}
+		mautrix.UpdateStateStore(ctx, store, &copied)
+	}
+	for _, invitee := range req.Invite {
+		if err := store.SetMembership(ctx, room, invitee, event.MembershipInvite); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to record an invite to a found room")
+		}
+	}
+}
