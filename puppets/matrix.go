@@ -342,14 +342,16 @@ func retryDelay(err error, backoff time.Duration) (time.Duration, bool) {
 	}
 	status := httpErr.Response.StatusCode
 	switch {
-	case status == http.StatusTooManyRequests:
+	case status == http.StatusTooManyRequests, status == http.StatusServiceUnavailable:
+		var bodyMS float64
 		if httpErr.RespError != nil {
-			if ms, ok := httpErr.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
-				return time.Duration(ms) * time.Millisecond, true
-			}
+			bodyMS, _ = httpErr.RespError.ExtraData["retry_after_ms"].(float64)
+		}
+		if wait, ok := askedWait(httpErr.Response.Header, bodyMS); ok {
+			return wait, true
 		}
 		return backoff, true
-	case status == http.StatusBadGateway, status == http.StatusServiceUnavailable,
+	case status == http.StatusBadGateway,
 		status == http.StatusGatewayTimeout, status == http.StatusInternalServerError:
 		return backoff, true
 	}

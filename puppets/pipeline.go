@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"strconv"
 	"sync"
 	"time"
 
@@ -441,22 +440,20 @@ func retryableStatus(status int) bool {
 	return false
 }
 
-// retryAfter is the wait a 429 asks for, in the Matrix body
-// (retry_after_ms) or the Retry-After header; 0 if it asks for none.
+// retryAfter is the wait a 429 or 503 asks for (askedWait); 0 if it
+// asks for none.
 func retryAfter(resp *http.Response) time.Duration {
-	if resp.StatusCode != http.StatusTooManyRequests {
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0
 	}
 	var body struct {
-		RetryAfterMS int64 `json:"retry_after_ms"`
+		RetryAfterMS float64 `json:"retry_after_ms"`
 	}
-	if data, err := io.ReadAll(resp.Body); err == nil && json.Unmarshal(data, &body) == nil && body.RetryAfterMS > 0 {
-		return time.Duration(body.RetryAfterMS) * time.Millisecond
+	if data, err := io.ReadAll(resp.Body); err == nil {
+		_ = json.Unmarshal(data, &body) // not JSON: no wait in it
 	}
-	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	return 0
+	wait, _ := askedWait(resp.Header, body.RetryAfterMS)
+	return wait
 }
 
 func readRequestBody(req *http.Request) ([]byte, error) {
