@@ -85,13 +85,18 @@ func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
 		if trace := log.Trace(); trace.Enabled() {
 			trace.RawJSON("event", withoutMessageText(raw)).Msg("Received event")
 		}
+		if ids.StateKey != nil {
+			// State goes into the state store here, as it arrives, for
+			// every sender: the homeserver sends events in the room's
+			// order, so the newest state is applied last. Applied when
+			// routed instead (after up to a full channel of events
+			// before it), someone's older change overwrote a newer one
+			// of Ferry's own, applied at once.
+			b.updateStateStore(r.Context(), raw)
+		}
 		if b.isOwnUser(ids.Sender) {
 			// Ferry's own bot and ghosts: Dendrite sends their events back.
-			// Nothing to bridge, so nothing to store; state still updates
-			// the state store (memberships and power levels Ferry relies on).
-			if ids.StateKey != nil {
-				b.updateStateStore(r.Context(), raw)
-			}
+			// Nothing to bridge, so nothing to store.
 			continue
 		}
 		queued = append(queued, &database.QueuedEvent{EventID: ids.ID, RoomID: ids.RoomID, Data: raw, ReceivedAt: received})

@@ -62,9 +62,8 @@ func (b *Bridge) route(in inbound, firstSeen bool) {
 	log = log.With().Str("event_type", evt.Type.Type).Stringer("sender", evt.Sender).Logger()
 	ctx = log.WithContext(ctx)
 	log.Trace().Msg("Routing Matrix event")
-	if evt.Type.IsState() {
-		mautrix.UpdateStateStore(ctx, b.AS.StateStore, evt)
-	}
+	// Its state, if any, is in the state store already: putTransaction
+	// put it there as it arrived, in the homeserver's order.
 	if b.isOwnUser(evt.Sender) {
 		// Ferry's own bot and ghosts: Dendrite sends these back to us.
 		done()
