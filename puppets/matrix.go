@@ -311,18 +311,29 @@ func (m *Matrix) Retry(ctx context.Context, what string, fn func(ctx context.Con
 // 500 is retried, but is not this: the homeserver took the request and
 // failed on it, and may fail on it every time.
 func unreachable(err error) bool {
-	var httpErr mautrix.HTTPError
-	if !errors.As(err, &httpErr) {
+	status, ok := answerStatus(err)
+	switch {
+	case !ok:
 		return false
-	}
-	if httpErr.Response == nil {
-		return true
-	}
-	switch httpErr.Response.StatusCode {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case status == 0, status == http.StatusTooManyRequests, status == http.StatusBadGateway,
+		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
 		return true
 	}
 	return false
+}
+
+// answerStatus is the status of the homeserver's answer in err, 0 when
+// the request got no answer at all; ok is false when err is no HTTP
+// request's error.
+func answerStatus(err error) (status int, ok bool) {
+	var httpErr mautrix.HTTPError
+	if !errors.As(err, &httpErr) {
+		return 0, false
+	}
+	if httpErr.Response == nil {
+		return 0, true
+	}
+	return httpErr.Response.StatusCode, true
 }
 
 // retryDelay says whether err is worth retrying and after how long:

@@ -32,15 +32,12 @@ func creationNonce() (string, error) {
 // answer been lost on the way back (no answer, or a gateway's error). A
 // homeserver's own refusal, or a rate limit, made nothing.
 func answerLost(err error) bool {
-	var httpErr mautrix.HTTPError
-	if !errors.As(err, &httpErr) {
+	status, ok := answerStatus(err)
+	switch {
+	case !ok:
 		return false
-	}
-	if httpErr.Response == nil {
-		return true
-	}
-	switch httpErr.Response.StatusCode {
-	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case status == 0, status == http.StatusInternalServerError, status == http.StatusBadGateway,
+		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
 		return true
 	}
 	return false
