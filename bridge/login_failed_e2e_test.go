@@ -1,10 +1,13 @@
 package bridge_test
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -73,4 +76,29 @@ func TestLoginThatCannotBeRestoredIsReported(t *testing.T) {
 	s.tn.FailLoad.Store(nil)
 	s.h.StartBridge()
 	s.h.Command(s.alice, s.mgmt, "status", "alice: connected")
+}
+
+// TestEventsOfALoginThatCannotBeRestoredWait: remote events stored for a
+// login that its network cannot load at a start are not dropped with it:
+// they wait in the store, and the start that loads the login bridges them.
+func TestEventsOfALoginThatCannotBeRestoredWait(t *testing.T) {
+	s := newScene(t, true)
+	room := s.openPortal(t, "before")
+	s.proxy.Down(testbed.OutageRefuse)
+	for i := 0; i < 3; i++ {
+		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("w%d", i)), "bob", time.Now(), fmt.Sprintf("waiting %d", i)))
+	}
+	time.Sleep(time.Second)
+	s.h.StopBridge()
+	s.proxy.Up()
+	down := "the test network's keys are unreadable"
+	s.tn.FailLoad.Store(&down)
+	before := ferrytest.Seen(s.alice, s.mgmt)
+	s.h.StartBridge()
+	s.h.WaitForBotNoticeExcept(s.alice, s.mgmt, "could not start your Testnet login", before)
+
+	s.h.StopBridge()
+	s.tn.FailLoad.Store(nil)
+	s.h.StartBridge()
+	assertInOrder(t, s.alice, room, s.bob, "waiting", 3)
 }

@@ -206,6 +206,15 @@ func (p *Portal) handleStored(ctx context.Context, row *database.RemoteEvent) {
 	case err != nil:
 		p.log.Err(err).Int64("seq", row.Seq).Msg("Dropping a queued event that cannot be decoded")
 		err = fmt.Errorf("decode the queued event: %w", err)
+	case login == nil && p.loginStored(ctx, row):
+		// Its login is stored but did not start (its user was told why):
+		// the event stays for a start that loads it, late rather than lost.
+		p.log.Warn().Int64("seq", row.Seq).Str("login", string(row.Login)).Msg("Keeping a queued event of a login that is not running")
+		if waiter != nil {
+			waiter <- fmt.Errorf("the login %s is not running", row.Login)
+		}
+		p.passStored(ctx, row.Seq)
+		return
 	case login == nil:
 		p.log.Warn().Int64("seq", row.Seq).Str("login", string(row.Login)).Msg("Dropping a queued event of a login that is gone")
 		err = fmt.Errorf("the login %s is gone", row.Login)
@@ -221,16 +230,43 @@ func (p *Portal) handleStored(ctx context.Context, row *database.RemoteEvent) {
 
 // finishStored forgets a stored event once it is bridged (or given up).
 func (p *Portal) finishStored(ctx context.Context, seq int64) {
-	for last := p.durable.lastSeq.Load(); seq > last && !p.durable.lastSeq.CompareAndSwap(last, seq); {
-		last = p.durable.lastSeq.Load()
-	}
-	left := p.durable.pending.Add(-1)
+	left := p.moveLastSeq(seq)
 	if err := p.m.db.RemoteEvents.Delete(ctx, seq); err != nil && ctx.Err() == nil {
 		p.log.Err(err).Int64("seq", seq).Msg("Failed to delete bridged event from the queue")
 	}
 	if left <= 0 {
 		p.reportDropped(ctx)
 	}
+}
+
+// passStored goes past a stored event that is kept for a later start: it
+// no longer counts as waiting in this run, and the next start replays it.
+func (p *Portal) passStored(ctx context.Context, seq int64) {
+	if p.moveLastSeq(seq) <= 0 {
+		p.reportDropped(ctx)
+	}
+}
+
+// moveLastSeq records seq as bridged (or passed) and returns how many
+// events are still waiting.
+func (p *Portal) moveLastSeq(seq int64) int64 {
+	for last := p.durable.lastSeq.Load(); seq > last && !p.durable.lastSeq.CompareAndSwap(last, seq); {
+		last = p.durable.lastSeq.Load()
+	}
+	return p.durable.pending.Add(-1)
+}
+
+// loginStored says whether row's login is still stored, though not
+// running: a network that could not load it at this start. A login that
+// logged out is gone from the store, and its events with it.
+func (p *Portal) loginStored(ctx context.Context, row *database.RemoteEvent) bool {
+	stored, err := p.m.db.Logins.Get(ctx, row.Portal.Network, row.Login)
+	if err != nil {
+		// Unknown: keep it rather than lose it.
+		p.log.Err(err).Str("login", string(row.Login)).Msg("Failed to look up the login of a queued event")
+		return true
+	}
+	return stored != nil
 }
 
 // reportDropped tells the room how many events were refused while the
