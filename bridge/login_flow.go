@@ -140,6 +140,12 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 	}
 	log.Info().Err(err).Msg("Login flow ended without success")
 	switch {
+	case b.ctx.Err() != nil:
+		// Ferry is stopping (Stop waits for this): the user should not
+		// wait for a question that will never come.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 5*time.Second)
+		b.notice(ctx, flow.room, "Ferry is stopping, so this login was cancelled. Send `login "+string(flow.net)+"` again once it is back.")
+		cancel()
 	case errors.Is(err, context.Canceled):
 		b.notice(b.ctx, flow.room, "Login cancelled.")
 	case errors.Is(err, context.DeadlineExceeded):

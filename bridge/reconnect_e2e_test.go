@@ -61,3 +61,17 @@ func TestStoppedBridgeSaysNothingMore(t *testing.T) {
 		t.Errorf("the stopped bridge went on working:\n%s", after)
 	}
 }
+
+// TestLoginRunningAtStopIsToldCancelled: a login waiting for the user's
+// answer when Ferry stops tells the user it was cancelled, rather than
+// leaving them to answer a question nobody reads.
+func TestLoginRunningAtStopIsToldCancelled(t *testing.T) {
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{}, tn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	h.Command(alice, mgmt, "login test carol", "password")
+	before := ferrytest.Seen(alice, mgmt)
+	h.StopBridge()
+	h.WaitForBotNoticeExcept(alice, mgmt, "Ferry is stopping, so this login was cancelled", before)
+}
