@@ -79,3 +79,32 @@ func TestE2EReconnect(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EReconnectCommand: the core's `reconnect irc` closes alice's
+// connection and opens a new one, which rejoins her channel; lines flow
+// both ways over it.
+func TestE2EReconnectCommand(t *testing.T) {
+	e := startEnv(t, testbed.InspIRCdOptions{})
+	bob := e.peer("bob")
+	bob.send("JOIN", "#ferry")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	alice, mgmt, cl := e.loggedInAlice()
+	room := e.joinChannel(alice, mgmt, "#ferry")
+	bobGhost := e.ghost("bob")
+	alice.WaitForMembership(t, room, bobGhost, event.MembershipJoin, waitLong)
+	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
+	first := cl.currentConn()
+
+	e.h.Command(alice, mgmt, "reconnect irc", "Reconnecting IRC")
+	bob.expect("alice's QUIT", isCmd("QUIT", "alice"), nil)
+	bob.expect("alice's JOIN again", isCmd("JOIN", "alice"), nil)
+	if cl.currentConn() == first {
+		t.Fatal("alice is still on her first connection")
+	}
+	bob.send("PRIVMSG", "#ferry", "after the reconnect")
+	alice.WaitForEvent(t, room, waitLong, bodyFrom(bobGhost, "after the reconnect"))
+	alice.SendText(t, room, "still here")
+	if m := bob.expect("alice's line", isCmd("PRIVMSG", "alice"), nil); m.Param(1) != "still here" {
+		t.Errorf("bob got %v", m)
+	}
+}
