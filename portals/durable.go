@@ -54,6 +54,10 @@ type durableState struct {
 	resumeFrom  int64
 	resumeDue   bool
 	resumeTimer *time.Timer
+	// held: the portal has events stored before a restart, and their
+	// logins may not be loaded yet; its backlog is not drained until
+	// HoldDurable's replay clears it, whatever wakes the portal before.
+	held atomic.Bool
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never
@@ -146,11 +150,13 @@ func (m *Manager) HoldDurable(ctx context.Context) (replay func(), err error) {
 		p.durable.lock.Lock()
 		p.durable.pending.Add(n)
 		p.durable.backlog.Store(true)
+		p.durable.held.Store(true)
 		p.durable.lock.Unlock()
 		held = append(held, p)
 	}
 	return func() {
 		for _, p := range held {
+			p.durable.held.Store(false)
 			p.wake()
 		}
 		if len(rows) > 0 {
@@ -161,7 +167,14 @@ func (m *Manager) HoldDurable(ctx context.Context) (replay func(), err error) {
 
 // drainBacklog bridges stored events that are not in the channel, oldest
 // first, until the store has nothing newer than lastSeq.
+// A portal held for the replay does not drain: the work a login hands it
+// as it connects would otherwise start the drain while the logins of the
+// stored events may still be loading, and each of theirs would be dropped
+// as the event of a login that is gone.
 func (p *Portal) drainBacklog(ctx context.Context) {
+	if p.durable.held.Load() {
+		return
+	}
 	for ctx.Err() == nil {
 		// What the tails finish moves lastSeq; read the store after them.
 		p.settle()
