@@ -93,6 +93,10 @@ type Connector struct {
 	// pendingUnlinks those whose new link connects later (relink.go).
 	relinks        map[*Client]*Client
 	pendingUnlinks map[network.LoginID]*Client
+	// stopped: Stop has run (since the last Start). A relink still in
+	// relinks then unlinks no device at a Disconnect, but the core's
+	// Logout of its new client is still the discard of a relink.
+	stopped bool
 	// unbridged remembers channels and communities the users were told
 	// are not bridged (unbridged.go).
 	unbridged unbridgedChats
@@ -160,6 +164,8 @@ func (c *Connector) Start(ctx context.Context) error {
 		c.bgCancel()
 	}
 	c.bg, c.bgCancel = context.WithCancel(c.log.WithContext(context.Background()))
+	c.stopped = false
+	c.relinks = make(map[*Client]*Client) // those of the last run ended with it
 	c.lock.Unlock()
 	c.versionAsked.Store(false)
 	return nil
@@ -251,7 +257,11 @@ func (c *Connector) Stop(ctx context.Context) {
 		clients = append(clients, cl)
 	}
 	c.clients = make(map[network.LoginID]*Client)
-	c.relinks = make(map[*Client]*Client)
+	// relinks stay: the core ends its login flows after this, and one
+	// that cannot complete logs its new client out, which must still
+	// undo only the new link, not log the whole login out (deleting the
+	// data it keeps of the earlier link).
+	c.stopped = true
 	c.pendingUnlinks = make(map[network.LoginID]*Client)
 	if c.bgCancel != nil {
 		c.bgCancel()

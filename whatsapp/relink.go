@@ -44,10 +44,14 @@ func (c *Connector) replaceWhenStarted(newer, old *Client) {
 }
 
 // replacedBy takes the new client that replaces old, if the core is
-// starting one (nil otherwise).
+// starting one (nil otherwise, and once the connector is stopped: a
+// stopping bridge unlinks no device).
 func (c *Connector) replacedBy(old *Client) *Client {
 	c.lock.Lock()
 	defer c.lock.Unlock()
+	if c.stopped {
+		return nil
+	}
 	for newer, o := range c.relinks {
 		if o == old {
 			delete(c.relinks, newer)

@@ -250,3 +250,68 @@ func TestRelinkSlowToConnectUnlinksTheOldDeviceWhenItConnects(t *testing.T) {
 		t.Errorf("the new device is gone: %v", err)
 	}
 }
+
+// TestRelinkDiscardedAfterAStopKeepsTheLoginsData: the bridge stops while
+// the core is completing a relinked login; the core's Stop stops the
+// connector first and only then ends the login flow, whose completion
+// fails and logs the new client out. That Logout must still be the
+// discard of a relink (the new device unlinked, the login's data, which
+// is the earlier link's, kept), not the logout of the whole login.
+func TestRelinkDiscardedAfterAStopKeepsTheLoginsData(t *testing.T) {
+	env := newLoginEnv(t, "")
+	old := linkedBefore(t, env)
+	ctx := context.Background()
+	key := msgKey{ChatJID: bobPN, Sender: bobPN, Timestamp: time.Unix(1700000000, 0)}
+	if err := env.conn.msgs.put(ctx, ownLogin, dmPortal(bobPN).Chat, "M1", key); err != nil {
+		t.Fatal(err)
+	}
+	p, done := relinkUntilReconnect(t, env)
+	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
+	res := waitResult(t, done)
+	if res.err != nil || res.step.Client == nil {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+
+	env.conn.Stop(ctx)
+	// The core's discard of the login its stopping flow could not store.
+	if err := res.step.Client.(network.Logouter).Logout(ctx); err != nil {
+		t.Logf("Logout: %v", err)
+	}
+	if k, err := env.conn.msgs.get(ctx, ownLogin, dmPortal(bobPN).Chat, "M1"); err != nil || k == nil {
+		t.Errorf("the login's message keys went with a relink discarded after the stop: %+v, %v", k, err)
+	}
+	if n := env.fake(0).logoutCount(); n != 0 {
+		t.Errorf("the earlier device was unlinked (%d logouts)", n)
+	}
+	if d, err := env.conn.container.GetDevice(ctx, oldDev); err != nil || d == nil {
+		t.Errorf("the earlier device is no longer stored: %v", err)
+	}
+	if c := env.conn.client(ownLogin); c != old {
+		t.Errorf("the login's client is %p after the discard, want the earlier link's %p", c, old)
+	}
+}
+
+// TestRelinkStartedAfterAStopUnlinksNothing: the core's stopping login
+// flow still starts the relinked login and disconnects the earlier
+// client. The connector is stopped (its clients disconnected, only a
+// connected device can ask to be unlinked, and nothing may run on into
+// the closing of the database), so that Disconnect unlinks nothing.
+func TestRelinkStartedAfterAStopUnlinksNothing(t *testing.T) {
+	env := newLoginEnv(t, "")
+	old := linkedBefore(t, env)
+	p, done := relinkUntilReconnect(t, env)
+	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
+	if res := waitResult(t, done); res.err != nil || res.step.Client == nil {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+
+	env.conn.Stop(context.Background())
+	old.Disconnect()
+	time.Sleep(50 * time.Millisecond)
+	if n := env.fake(0).logoutCount(); n != 0 {
+		t.Errorf("the earlier device was unlinked at a disconnect after the stop (%d logouts)", n)
+	}
+	if d, err := env.conn.container.GetDevice(context.Background(), oldDev); err != nil || d == nil {
+		t.Errorf("the earlier device was deleted at a disconnect after the stop: %v", err)
+	}
+}
