@@ -278,7 +278,7 @@ func (c *Client) connectLoop(ctx context.Context) {
 // account, it unlinks the device instead (relink.go).
 func (c *Client) Disconnect() {
 	if newer := c.conn.replacedBy(c); newer != nil {
-		go c.unlinkDevice(newer)
+		c.conn.background(func(ctx context.Context) { c.unlinkDevice(ctx, newer) })
 		return
 	}
 	c.disconnect()

@@ -35,6 +35,7 @@ type fakeWA struct {
 	connectWait chan struct{} // Connect blocks until closed, when set
 	sendErr     error
 	logoutErr   error
+	logoutWait  chan struct{} // Logout blocks until closed or its ctx ends, when set
 	pairCode    string
 	groups      map[types.JID]*types.GroupInfo
 	onWhatsApp  map[string]types.IsOnWhatsAppResponse
@@ -118,7 +119,15 @@ func (f *fakeWA) IsLoggedIn() bool  { return f.loggedIn.Load() }
 func (f *fakeWA) Logout(ctx context.Context) error {
 	f.mu.Lock()
 	f.logouts++
+	wait := f.logoutWait
 	f.mu.Unlock()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return f.logoutErr
 }
 

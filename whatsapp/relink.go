@@ -80,14 +80,15 @@ func (c *Connector) replaceOnConnect(login network.LoginID, old *Client) {
 
 // unlinkReplaced unlinks the device this client's link replaced, if any,
 // once. It runs from whatsmeow's event handler, so the request goes out
-// in the background.
+// in the background: the connector's, which Stop ends and waits for
+// before the core closes the database the unlink writes to.
 func (c *Client) unlinkReplaced() {
 	c.lock.Lock()
 	old := c.replaces
 	c.replaces = nil
 	c.lock.Unlock()
 	if old != nil {
-		go old.unlinkDevice(c)
+		c.conn.background(func(ctx context.Context) { old.unlinkDevice(ctx, c) })
 	}
 }
 
@@ -112,15 +113,17 @@ func (c *Client) retire() {
 // unlinkDevice unlinks the device of a link that newer replaced, or at
 // least deletes its session here, telling the user to remove it on the
 // phone then. A session already gone (the phone logged it out) needs
-// nothing.
-func (c *Client) unlinkDevice(newer *Client) {
+// nothing. ctx is the connector's background context: a Stop ends the
+// request, and the session is then still deleted here, before the
+// database closes.
+func (c *Client) unlinkDevice(bg context.Context, newer *Client) {
 	c.retire()
 	c.stopConnecting()
 	if c.wa == nil || c.device == nil || c.device.ID == nil || sameDevice(c, newer) {
 		c.disconnectWA()
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), unlinkReplacedTimeout)
+	ctx, cancel := context.WithTimeout(bg, unlinkReplacedTimeout)
 	defer cancel()
 	err := c.wa.Logout(ctx) // disconnects when it succeeds
 	if err == nil {
@@ -129,7 +132,12 @@ func (c *Client) unlinkDevice(newer *Client) {
 	}
 	c.disconnectWA()
 	c.log.Warn().Err(err).Msg("Could not unlink the replaced device; deleting it locally")
-	if delErr := c.device.Delete(ctx); delErr != nil {
+	// The local delete outlives a Stop that ended the request (the
+	// database is open until Stop has returned); the notice does not, as
+	// the homeserver may be what the stop is waiting for.
+	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
+	defer cancelCleanup()
+	if delErr := c.device.Delete(cleanupCtx); delErr != nil {
 		c.log.Err(delErr).Msg("Failed to delete the replaced device")
 	}
 	c.conn.host.NotifyUser(ctx, c.id, "Ferry could not remove its previous link to your WhatsApp account ("+err.Error()+

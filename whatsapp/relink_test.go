@@ -315,3 +315,37 @@ func TestRelinkStartedAfterAStopUnlinksNothing(t *testing.T) {
 		t.Errorf("the earlier device was deleted at a disconnect after the stop: %v", err)
 	}
 }
+
+// TestStopWaitsForTheUnlinkOfAReplacedDevice: the core started a relinked
+// login and disconnected the earlier client, whose unlink is under way
+// (WhatsApp slow to answer) when Ferry stops. The core closes the
+// database once the connectors have stopped, so the unlink must end
+// within the connector's Stop, not run on into a closed database.
+func TestStopWaitsForTheUnlinkOfAReplacedDevice(t *testing.T) {
+	env := newLoginEnv(t, "")
+	old := linkedBefore(t, env)
+	p, done := relinkUntilReconnect(t, env)
+	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
+	if res := waitResult(t, done); res.err != nil || res.step.Client == nil {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+	unanswered := make(chan struct{})
+	t.Cleanup(func() { close(unanswered) })
+	f := env.fake(0)
+	f.mu.Lock()
+	f.logoutWait = unanswered
+	f.mu.Unlock()
+
+	old.Disconnect() // the core started the new login
+	waitLogouts(t, f, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	env.conn.Stop(ctx)
+	if ctx.Err() != nil {
+		t.Fatal("the connector's Stop waited for the unlink until its deadline instead of ending it")
+	}
+	// The unlink, given up, closes the earlier device's connection last.
+	if n := f.disconnectCount(); n == 0 {
+		t.Error("the unlink of the replaced device was still running after the connector's Stop")
+	}
+}
