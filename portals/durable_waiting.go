@@ -14,7 +14,8 @@ import (
 // backlog. While a backlog waits, such an event overtook it: an edit of a
 // message still in the backlog found no target, was dropped, and was
 // acknowledged. So while there is a backlog, a storable event is stored
-// behind it, and its waiter hears the outcome when the drain reaches it.
+// behind it, and its waiter hears the outcome when the drain reaches it,
+// or at once while the backlog waits for an unreachable homeserver.
 
 // queueBehindBacklog stores evt behind the portal's backlog and returns
 // the channel its outcome comes on; nil when there is no backlog, or evt
@@ -37,6 +38,17 @@ func (p *Portal) queueBehindBacklog(ctx context.Context, login *network.Login, e
 		return nil, err
 	}
 	result := make(chan error, 1)
+	if p.durable.stalled.Load() && p.durable.pending.Load() <= MaxPendingPerPortal {
+		// The backlog waits for the homeserver (durable_outage.go), for
+		// as long as it is unreachable. The event is safe in the store
+		// and goes in its order once the homeserver is back, so its
+		// network hears that now, as it does of the event kept there
+		// first, rather than hold its connection through the outage.
+		// Past MaxPendingPerPortal it waits as before: that holds the
+		// network back instead of letting the store grow without bound.
+		result <- nil
+		return result, nil
+	}
 	if p.durable.waiters == nil {
 		p.durable.waiters = make(map[int64]chan<- error)
 	}

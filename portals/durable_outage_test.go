@@ -1,0 +1,93 @@
+package portals
+
+import (
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/dbtest"
+	"github.com/ferrybridge/ferry/puppets"
+)
+
+// While a portal's backlog is held behind an event the homeserver could
+// not take, an event a network hands over and waits for (WhatsApp
+// acknowledges a message only once it is bridged, holding its connection's
+// events meanwhile) is stored behind the backlog. It is safe there, as
+// the kept event is, so its network hears so at once instead of waiting
+// out the whole outage.
+func TestEventWaitedForBehindAStallIsSafeAtOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		old := ResumeAfterOutage
+		ResumeAfterOutage = time.Hour // the outage lasts
+		t.Cleanup(func() { ResumeAfterOutage = old })
+		ctx, p, _, login := memberScene(t, db)
+		message := func(id network.MessageID) *network.Message {
+			return &network.Message{
+				Meta:  network.Meta{Portal: p.Key, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
+				ID:    id,
+				Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: string(id)}}},
+			}
+		}
+		// The homeserver could not take the stored event "kept".
+		kept := message("kept")
+		payload, err := network.MarshalEvent(kept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now(), Payload: payload}
+		if err = db.RemoteEvents.Insert(ctx, row); err != nil {
+			t.Fatal(err)
+		}
+		p.durable.pending.Add(1)
+		if !p.keepUntilReachable(ctx, &queueItem{remote: kept, login: login, seq: row.Seq}, puppets.ErrUnreachable) {
+			t.Fatal("the event the homeserver could not take was not kept")
+		}
+		t.Cleanup(func() {
+			p.durable.lock.Lock()
+			if p.durable.resumeTimer != nil {
+				p.durable.resumeTimer.Stop()
+			}
+			p.durable.lock.Unlock()
+		})
+
+		result, err := p.m.QueueRemote(ctx, login, message("next"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-result:
+			if err != nil {
+				t.Errorf("the network heard %v, want that its event is safe", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the network still waits for an event stored behind the stall")
+		}
+		rows, err := db.RemoteEvents.Pending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 2 {
+			t.Fatalf("%d events stored, want the kept one and the one behind it", len(rows))
+		}
+		if n := p.durable.pending.Load(); n != 2 {
+			t.Errorf("%d events counted as waiting, want 2", n)
+		}
+
+		// Past the portal's bound, the network is held back instead, as
+		// before: the store must not grow without bound in an outage.
+		oldMax := MaxPendingPerPortal
+		MaxPendingPerPortal = 2
+		t.Cleanup(func() { MaxPendingPerPortal = oldMax })
+		if result, err = p.m.QueueRemote(ctx, login, message("past the bound")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-result:
+			t.Errorf("the network heard %v of an event past the portal's bound; want it held back", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	})
+}
