@@ -36,19 +36,28 @@ func assertInOrder(t *testing.T, alice *testbed.Client, room id.RoomID, bob id.U
 	}
 }
 
+// storedThroughAStop opens the portal, has bob send "<prefix> 0" to
+// "<prefix> n-1" while the homeserver is down, and stops Ferry with them
+// stored; the homeserver is back when it returns, Ferry still stopped.
+func storedThroughAStop(t *testing.T, s *scene, prefix string, n int) id.RoomID {
+	t.Helper()
+	room := s.openPortal(t, "before")
+	s.proxy.Down(testbed.OutageRefuse)
+	for i := 0; i < n; i++ {
+		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("%s-%d", prefix, i)), "bob", time.Now(), fmt.Sprintf("%s %d", prefix, i)))
+	}
+	time.Sleep(time.Second)
+	s.h.StopBridge()
+	s.proxy.Up()
+	return room
+}
+
 // TestQueueSurvivesRestartDuringOutage: remote events that arrive while
 // the homeserver is down wait in the database, survive a restart of
 // Ferry, and arrive in order once the homeserver is back.
 func TestQueueSurvivesRestartDuringOutage(t *testing.T) {
 	s := newScene(t, true)
-	room := s.openPortal(t, "before")
-	s.proxy.Down(testbed.OutageRefuse)
-	for i := 0; i < 5; i++ {
-		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("o%d", i)), "bob", time.Now(), fmt.Sprintf("outage %d", i)))
-	}
-	time.Sleep(time.Second)
-	s.h.StopBridge()
-	s.proxy.Up()
+	room := storedThroughAStop(t, s, "outage", 5)
 	s.h.StartBridge()
 	assertInOrder(t, s.alice, room, s.bob, "outage", 5)
 }
@@ -58,14 +67,7 @@ func TestQueueSurvivesRestartDuringOutage(t *testing.T) {
 // which happens before the stored ones are handed back to their portal.
 func TestLiveEventAtStartWaitsForTheStoredOnes(t *testing.T) {
 	s := newScene(t, true)
-	room := s.openPortal(t, "before")
-	s.proxy.Down(testbed.OutageRefuse)
-	for i := 0; i < 3; i++ {
-		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("o%d", i)), "bob", time.Now(), fmt.Sprintf("restart %d", i)))
-	}
-	time.Sleep(time.Second)
-	s.h.StopBridge()
-	s.proxy.Up()
+	room := storedThroughAStop(t, s, "restart", 3)
 	s.tn.OnConnect = func(cl *testnet.Client) {
 		cl.Queue(textMessage(s.portal, "o3", "bob", time.Now(), "restart 3"))
 	}

@@ -1,13 +1,10 @@
 package bridge_test
 
 import (
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
-	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -83,14 +80,7 @@ func TestLoginThatCannotBeRestoredIsReported(t *testing.T) {
 // they wait in the store, and the start that loads the login bridges them.
 func TestEventsOfALoginThatCannotBeRestoredWait(t *testing.T) {
 	s := newScene(t, true)
-	room := s.openPortal(t, "before")
-	s.proxy.Down(testbed.OutageRefuse)
-	for i := 0; i < 3; i++ {
-		s.cl.Queue(textMessage(s.portal, network.MessageID(fmt.Sprintf("w%d", i)), "bob", time.Now(), fmt.Sprintf("waiting %d", i)))
-	}
-	time.Sleep(time.Second)
-	s.h.StopBridge()
-	s.proxy.Up()
+	room := storedThroughAStop(t, s, "waiting", 3)
 	down := "the test network's keys are unreadable"
 	s.tn.FailLoad.Store(&down)
 	before := ferrytest.Seen(s.alice, s.mgmt)
