@@ -76,6 +76,13 @@ type Bridge struct {
 	logins    map[loginKey]*loginEntry
 	flowLock  sync.Mutex
 	flows     map[id.UserID]*loginFlow
+	// flowsCtx is the login flows' parent, cancelled when Stop begins;
+	// flowsWG counts the flows, and flowsClosed (under flowLock) refuses
+	// new ones from then on (login_flow.go).
+	flowsCtx    context.Context
+	flowsCancel context.CancelFunc
+	flowsWG     sync.WaitGroup
+	flowsClosed bool
 }
 
 type networkEntry struct {
@@ -99,6 +106,7 @@ func New(cfg *config.Config, connectors []network.Connector, log zerolog.Logger)
 		logins:   make(map[loginKey]*loginEntry),
 		flows:    make(map[id.UserID]*loginFlow),
 	}
+	b.flowsCtx, b.flowsCancel = context.WithCancel(ctx)
 	b.rooms = newSerialQueues()
 	db, err := database.Open(cfg.Database.Type, cfg.Database.URI, log.With().Str("component", "database").Logger())
 	if err != nil {
@@ -282,6 +290,9 @@ func (b *Bridge) Stop() {
 	if b.metricsServer != nil {
 		_ = b.metricsServer.Shutdown(shutdownCtx)
 	}
+	// Login flows end while the networks still run: one that completed
+	// later would load and connect a login on a stopped network.
+	b.endLoginFlows(shutdownCtx)
 	// No transaction is running any more, and every event is stored. The
 	// networks close their connections next: Matrix events still waiting
 	// in a portal would fail to go, so they wait for the next start.

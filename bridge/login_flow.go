@@ -60,18 +60,24 @@ func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.Roo
 		return network.UserErrorf("unknown network `%s`; this Ferry bridges %s", net, b.networkList())
 	}
 	b.flowLock.Lock()
+	if b.flowsClosed {
+		b.flowLock.Unlock()
+		return errStoppingLogin
+	}
 	if _, busy := b.flows[user]; busy {
 		b.flowLock.Unlock()
 		return network.UserErrorf("a login is already running; send `cancel` to stop it first")
 	}
-	flowCtx, cancel := context.WithTimeout(b.ctx, LoginFlowTimeout)
+	flowCtx, cancel := context.WithTimeout(b.flowsCtx, LoginFlowTimeout)
 	flow := &loginFlow{user: user, room: room, net: net, cancel: cancel, inputCh: make(chan map[string]string, 1)}
 	b.flows[user] = flow
+	b.flowsWG.Add(1)
 	b.flowLock.Unlock()
 
 	proc, err := entry.connector.StartLogin(flowCtx, user, args)
 	if err != nil {
 		b.endLoginFlow(flow)
+		b.flowsWG.Done()
 		return err
 	}
 	// Under the lock: a cancel from another room (another command queue)
@@ -79,12 +85,38 @@ func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.Roo
 	flow.lock.Lock()
 	flow.proc = proc
 	flow.lock.Unlock()
-	if !b.background(func() { b.runLoginFlow(zerolog.Ctx(ctx).WithContext(flowCtx), flow) }) {
+	run := func() {
+		defer b.flowsWG.Done()
+		b.runLoginFlow(zerolog.Ctx(ctx).WithContext(flowCtx), flow)
+	}
+	if !b.background(run) {
 		proc.Cancel()
 		b.endLoginFlow(flow)
-		return network.UserErrorf("Ferry is stopping; log in again once it is back")
+		b.flowsWG.Done()
+		return errStoppingLogin
 	}
 	return nil
+}
+
+var errStoppingLogin = network.UserErrorf("Ferry is stopping; log in again once it is back")
+
+// endLoginFlows ends the running login flows and refuses new ones, at
+// Stop, and waits for them (at most until ctx ends).
+func (b *Bridge) endLoginFlows(ctx context.Context) {
+	b.flowLock.Lock()
+	b.flowsClosed = true
+	b.flowLock.Unlock()
+	b.flowsCancel()
+	ended := make(chan struct{})
+	go func() {
+		b.flowsWG.Wait()
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-ctx.Done():
+		b.Log.Warn().Msg("Login flows still running at stop")
+	}
 }
 
 func (b *Bridge) endLoginFlow(flow *loginFlow) {
@@ -140,7 +172,7 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 	}
 	log.Info().Err(err).Msg("Login flow ended without success")
 	switch {
-	case b.ctx.Err() != nil:
+	case b.flowsCtx.Err() != nil:
 		// Ferry is stopping (Stop waits for this): the user should not
 		// wait for a question that will never come.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 5*time.Second)

@@ -75,3 +75,29 @@ func TestLoginRunningAtStopIsToldCancelled(t *testing.T) {
 	h.StopBridge()
 	h.WaitForBotNoticeExcept(alice, mgmt, "Ferry is stopping, so this login was cancelled", before)
 }
+
+// TestLoginCompletingAsFerryStopsIsNotStarted: login flows end before the
+// networks stop. A login that a network completed while it was stopping
+// was loaded and connected on the stopped network, a connection nobody
+// would close.
+func TestLoginCompletingAsFerryStopsIsNotStarted(t *testing.T) {
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{}, tn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	wait := make(chan struct{})
+	tn.SubmitWait = wait
+	// The network completes the login as it stops, and takes a moment to
+	// stop, as one closing its connections does.
+	tn.OnStop = func() {
+		close(wait)
+		time.Sleep(time.Second)
+	}
+	h.Command(alice, mgmt, "login test carol", "password")
+	alice.SendText(t, mgmt, "hunter2")
+	time.Sleep(500 * time.Millisecond) // the answer reaches the network, which holds it
+	h.StopBridge()
+	if cl := tn.Client("carol"); cl != nil {
+		t.Errorf("a login completed while Ferry stopped was started on the stopped network")
+	}
+}

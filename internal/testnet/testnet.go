@@ -47,6 +47,9 @@ type Connector struct {
 	OnConnect func(cl *Client)
 	// FailLoad makes LoadLogin fail with a UserError carrying this text.
 	FailLoad atomic.Pointer[string]
+	// SubmitWait, when set, holds a login's Submit until it is closed (or
+	// the login's context ends): a network slow to complete a login.
+	SubmitWait chan struct{}
 	// LinkAtLogin makes a completed login hand its client over with it,
 	// already connected, as a network that links a device during the
 	// login does (WhatsApp).
@@ -229,6 +232,13 @@ func (p *loginProcess) Wait(ctx context.Context) (*network.LoginStep, error) {
 }
 
 func (p *loginProcess) Submit(ctx context.Context, input map[string]string) (*network.LoginStep, error) {
+	if wait := p.c.SubmitWait; wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if input["password"] == WrongPassword {
 		return nil, network.UserErrorf("wrong password")
 	}
