@@ -63,16 +63,23 @@ func TestLoginThatCannotBeStoredIsUnlinked(t *testing.T) {
 func TestLoginThatCannotBeRestoredIsReported(t *testing.T) {
 	s := newScene(t, false)
 	s.h.StopBridge()
+	startUnloadableThenLoadable(t, s)
+	s.h.Command(s.alice, s.mgmt, "status", "alice: connected")
+}
+
+// startUnloadableThenLoadable starts the stopped Ferry with alice's login
+// unloadable, waits for her to be told, and starts it again with the
+// login loadable.
+func startUnloadableThenLoadable(t *testing.T, s *scene) {
+	t.Helper()
 	down := "the test network's keys are unreadable"
 	s.tn.FailLoad.Store(&down)
 	before := ferrytest.Seen(s.alice, s.mgmt)
 	s.h.StartBridge()
 	s.h.WaitForBotNoticeExcept(s.alice, s.mgmt, "could not start your Testnet login (alice): the test network's keys are unreadable", before)
-
 	s.h.StopBridge()
 	s.tn.FailLoad.Store(nil)
 	s.h.StartBridge()
-	s.h.Command(s.alice, s.mgmt, "status", "alice: connected")
 }
 
 // TestEventsOfALoginThatCannotBeRestoredWait: remote events stored for a
@@ -81,14 +88,6 @@ func TestLoginThatCannotBeRestoredIsReported(t *testing.T) {
 func TestEventsOfALoginThatCannotBeRestoredWait(t *testing.T) {
 	s := newScene(t, true)
 	room := storedThroughAStop(t, s, "waiting", 3)
-	down := "the test network's keys are unreadable"
-	s.tn.FailLoad.Store(&down)
-	before := ferrytest.Seen(s.alice, s.mgmt)
-	s.h.StartBridge()
-	s.h.WaitForBotNoticeExcept(s.alice, s.mgmt, "could not start your Testnet login", before)
-
-	s.h.StopBridge()
-	s.tn.FailLoad.Store(nil)
-	s.h.StartBridge()
+	startUnloadableThenLoadable(t, s)
 	assertInOrder(t, s.alice, room, s.bob, "waiting", 3)
 }

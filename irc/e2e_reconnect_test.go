@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/internal/testbed"
 )
@@ -35,15 +36,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestE2EReconnect(t *testing.T) {
 	shortBackoff(t)
 	e := startEnv(t, testbed.InspIRCdOptions{})
-	bob := e.peer("bob")
-	bob.send("JOIN", "#ferry")
-	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-
-	alice, mgmt, cl := e.loggedInAlice()
-	room := e.joinChannel(alice, mgmt, "#ferry")
-	bobGhost := e.ghost("bob")
-	alice.WaitForMembership(t, room, bobGhost, event.MembershipJoin, waitLong)
-	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
+	bob, alice, mgmt, cl, room, bobGhost := bobAndAliceInFerry(t, e)
 
 	e.srv.Kill()
 	waitFor(t, "the connection to drop", func() bool { return cl.currentConn() == nil })
@@ -85,14 +78,7 @@ func TestE2EReconnect(t *testing.T) {
 // both ways over it.
 func TestE2EReconnectCommand(t *testing.T) {
 	e := startEnv(t, testbed.InspIRCdOptions{})
-	bob := e.peer("bob")
-	bob.send("JOIN", "#ferry")
-	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-	alice, mgmt, cl := e.loggedInAlice()
-	room := e.joinChannel(alice, mgmt, "#ferry")
-	bobGhost := e.ghost("bob")
-	alice.WaitForMembership(t, room, bobGhost, event.MembershipJoin, waitLong)
-	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
+	bob, alice, mgmt, cl, room, bobGhost := bobAndAliceInFerry(t, e)
 	first := cl.currentConn()
 
 	e.h.Command(alice, mgmt, "reconnect irc", "Reconnecting IRC")
@@ -107,4 +93,20 @@ func TestE2EReconnectCommand(t *testing.T) {
 	if m := bob.expect("alice's line", isCmd("PRIVMSG", "alice"), nil); m.Param(1) != "still here" {
 		t.Errorf("bob got %v", m)
 	}
+}
+
+// bobAndAliceInFerry has bob (a plain IRC client) and alice (logged in
+// through Ferry) in #ferry, each seeing the other: bob's ghost has joined
+// alice's room, and bob has seen alice's JOIN.
+func bobAndAliceInFerry(t *testing.T, e *ircEnv) (bob *peer, alice *testbed.Client, mgmt id.RoomID, cl *Client, room id.RoomID, bobGhost id.UserID) {
+	t.Helper()
+	bob = e.peer("bob")
+	bob.send("JOIN", "#ferry")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	alice, mgmt, cl = e.loggedInAlice()
+	room = e.joinChannel(alice, mgmt, "#ferry")
+	bobGhost = e.ghost("bob")
+	alice.WaitForMembership(t, room, bobGhost, event.MembershipJoin, waitLong)
+	bob.expect("alice's JOIN", isCmd("JOIN", "alice"), nil)
+	return bob, alice, mgmt, cl, room, bobGhost
 }

@@ -26,14 +26,7 @@ func whoisOn(ctx context.Context, cl *Client) error {
 // command's context ends (the core gives commands a long one).
 func TestWhoisUnanswered(t *testing.T) {
 	whoisTimeout.setForTest(t, 300*time.Millisecond)
-	addr := scriptedServer(t, "labeled-response batch", func(string, *scriptedPeer) {})
-	cl, _, _ := clientOn(t, addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	err := whoisOn(ctx, cl)
-	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("the WHOIS waited for the command's context: %v", err)
-	}
+	err := whoisWithin15s(t, func(string, *scriptedPeer) {})
 	if msg := network.UserMessage(err, ""); !strings.Contains(msg, "no answer from test") {
 		t.Errorf("an unanswered WHOIS ended with %v (told %q)", err, msg)
 	}
@@ -43,19 +36,27 @@ func TestWhoisUnanswered(t *testing.T) {
 // ends the wait at once (ircconn fails the pending labels), and the
 // user is told the connection dropped.
 func TestWhoisConnectionDrops(t *testing.T) {
-	addr := scriptedServer(t, "labeled-response batch", func(line string, peer *scriptedPeer) {
+	err := whoisWithin15s(t, func(line string, peer *scriptedPeer) {
 		if strings.Contains(line, "WHOIS") {
 			peer.hangUp()
 		}
 	})
-	cl, _, _ := clientOn(t, addr)
+	if msg := network.UserMessage(err, ""); !strings.Contains(msg, "dropped") {
+		t.Errorf("a WHOIS cut short ended with %v (told %q)", err, msg)
+	}
+}
+
+// whoisWithin15s runs `irc whois` against a labeled-response server that
+// answers as script says, under a 15 s command context, and fails the
+// test if the command waited for that context.
+func whoisWithin15s(t *testing.T, script func(line string, peer *scriptedPeer)) error {
+	t.Helper()
+	cl, _, _ := clientOn(t, scriptedServer(t, "labeled-response batch", script))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err := whoisOn(ctx, cl)
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the WHOIS waited for the command's context: %v", err)
 	}
-	if msg := network.UserMessage(err, ""); !strings.Contains(msg, "dropped") {
-		t.Errorf("a WHOIS cut short ended with %v (told %q)", err, msg)
-	}
+	return err
 }

@@ -154,18 +154,8 @@ func TestRelinkUnlinksTheOldDeviceOnceTheCoreStartedTheNew(t *testing.T) {
 // new device is unlinked; the earlier link stays, with the login's data.
 func TestRelinkTheCoreDiscardsKeepsTheOldDevice(t *testing.T) {
 	env := newLoginEnv(t, "")
-	old := linkedBefore(t, env)
 	ctx := context.Background()
-	key := msgKey{ChatJID: bobPN, Sender: bobPN, Timestamp: time.Unix(1700000000, 0)}
-	if err := env.conn.msgs.put(ctx, ownLogin, dmPortal(bobPN).Chat, "M1", key); err != nil {
-		t.Fatal(err)
-	}
-	p, done := relinkUntilReconnect(t, env)
-	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
-	res := waitResult(t, done)
-	if res.err != nil || res.step.Client == nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
+	old, res := relinkConnectedWithAKey(t, env)
 	// The core's discard of a login it could not store.
 	if err := res.step.Client.(network.Logouter).Logout(ctx); err != nil {
 		t.Fatalf("Logout: %v", err)
@@ -259,18 +249,8 @@ func TestRelinkSlowToConnectUnlinksTheOldDeviceWhenItConnects(t *testing.T) {
 // is the earlier link's, kept), not the logout of the whole login.
 func TestRelinkDiscardedAfterAStopKeepsTheLoginsData(t *testing.T) {
 	env := newLoginEnv(t, "")
-	old := linkedBefore(t, env)
 	ctx := context.Background()
-	key := msgKey{ChatJID: bobPN, Sender: bobPN, Timestamp: time.Unix(1700000000, 0)}
-	if err := env.conn.msgs.put(ctx, ownLogin, dmPortal(bobPN).Chat, "M1", key); err != nil {
-		t.Fatal(err)
-	}
-	p, done := relinkUntilReconnect(t, env)
-	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
-	res := waitResult(t, done)
-	if res.err != nil || res.step.Client == nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
+	old, res := relinkConnectedWithAKey(t, env)
 
 	env.conn.Stop(ctx)
 	// The core's discard of the login its stopping flow could not store.
@@ -348,4 +328,24 @@ func TestStopWaitsForTheUnlinkOfAReplacedDevice(t *testing.T) {
 	if n := f.disconnectCount(); n == 0 {
 		t.Error("the unlink of the replaced device was still running after the connector's Stop")
 	}
+}
+
+// relinkConnectedWithAKey links the account, stores a message key (M1 of
+// bob's chat) for the login, and links the account again until the new
+// device has connected and the login is handed over with its client. It
+// returns the earlier link's client and the handed-over result.
+func relinkConnectedWithAKey(t *testing.T, env *loginEnv) (*Client, loginResult) {
+	t.Helper()
+	old := linkedBefore(t, env)
+	key := msgKey{ChatJID: bobPN, Sender: bobPN, Timestamp: time.Unix(1700000000, 0)}
+	if err := env.conn.msgs.put(context.Background(), ownLogin, dmPortal(bobPN).Chat, "M1", key); err != nil {
+		t.Fatal(err)
+	}
+	p, done := relinkUntilReconnect(t, env)
+	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
+	res := waitResult(t, done)
+	if res.err != nil || res.step.Client == nil {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+	return old, res
 }
