@@ -2,6 +2,7 @@ package irc
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -66,4 +67,60 @@ func (cl *Client) movePortals(moves []portalMove) {
 			log.Info().Msg("Moved a channel's portal after the network's CASEMAPPING changed")
 		}
 	}
+}
+
+// refoldPMsLocked rekeys the login's PM peers from casemapping from to
+// to, and returns the moves of their DM portals (every generation's, so
+// an older room still names its nick the new way): kept at the old
+// folding, a PM from "Bob[" after rfc1459 -> ascii would open a new room,
+// and the user's replies in the old one would go to "bob{", someone else
+// under ascii. A peer saved without its spelling keeps its folded key as
+// its name (correct unless it held []\~ under rfc1459). Two peers that
+// are one nick now keep the one seen with a spelling, then the first by
+// key; the other's rooms stay where they are. cl.lock must be held.
+func (cl *Client) refoldPMsLocked(from, to ircconn.CaseMapping) []portalMove {
+	if from == "" || from == to || len(cl.meta.PMs) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(cl.meta.PMs))
+	for k := range cl.meta.PMs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	refolded := make(map[string]pmPeer, len(cl.meta.PMs))
+	oldKey := make(map[string]string, len(cl.meta.PMs))
+	for _, k := range keys {
+		peer := cl.meta.PMs[k]
+		name := peer.Nick
+		if name == "" {
+			name = k
+		}
+		folded := ircconn.Casefold(to, name)
+		if prev, ok := refolded[folded]; ok {
+			if prev.Nick != "" || peer.Nick == "" {
+				cl.log.Warn().Str("nick", name).Str("kept", oldKey[folded]).
+					Msg("Two PM peers are one nick under the network's new CASEMAPPING; this one's room is left behind")
+				continue
+			}
+		}
+		refolded[folded], oldKey[folded] = peer, k
+	}
+	var moves []portalMove
+	for folded, peer := range refolded {
+		name := peer.Nick
+		if name == "" {
+			name = oldKey[folded]
+		}
+		for gen := 0; gen <= peer.Gen; gen++ {
+			old, now := pmChatID(cl.netName, from, name, gen), pmChatID(cl.netName, to, name, gen)
+			if old != now {
+				moves = append(moves, portalMove{
+					from: network.PortalKey{Network: NetworkID, Chat: old, Receiver: cl.loginID},
+					to:   network.PortalKey{Network: NetworkID, Chat: now, Receiver: cl.loginID},
+				})
+			}
+		}
+	}
+	cl.meta.PMs = refolded
+	return moves
 }

@@ -42,10 +42,15 @@ type savedChannel struct {
 
 // pmPeer is who a nick was in a login's PMs: Ident is "a:<account>" when
 // the server tags the account, else "h:<user>@<host>". A PM from the same
-// nick with another ident starts generation Gen+1, a new room.
+// nick with another ident starts generation Gen+1, a new room. Nick is
+// the nick as last written (by them or to them): the map's key and the
+// portal's chat ID are folded, and under rfc1459 "bob{" may have been
+// "Bob[", so only Nick lets a CASEMAPPING change fold it again (entries
+// from before it was kept have none).
 type pmPeer struct {
 	Gen   int    `json:"gen"`
 	Ident string `json:"ident"`
+	Nick  string `json:"nick,omitempty"`
 }
 
 // Client is one Matrix user's connection to one IRC network.

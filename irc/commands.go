@@ -228,6 +228,7 @@ func (c *Connector) cmdPM(ctx context.Context, cmd *network.CommandEvent) error 
 		return err
 	}
 	cl.seeNick(nick)
+	cl.rememberPMNick(nick)
 	key := cl.currentPMKey(nick)
 	name := nick
 	cl.queue(&network.ChatResync{

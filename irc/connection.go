@@ -337,7 +337,13 @@ func (cl *Client) publish(conn *ircconn.Conn) (channels []savedChannel, wanted, 
 	cm := cl.cm()
 	cl.lock.Lock()
 	defer cl.lock.Unlock()
-	moves = cl.refoldChannelsLocked(ircconn.CaseMapping(cl.meta.CaseMapping), cm)
+	saved := ircconn.CaseMapping(cl.meta.CaseMapping)
+	moves = append(cl.refoldChannelsLocked(saved, cm), cl.refoldPMsLocked(saved, cm)...)
+	if saved != "" && saved != cm {
+		// The spellings seen are keyed by the old folding: rfc1459's
+		// "bob{" -> "Bob[" would send a line for ascii's bob{ to Bob[.
+		clear(cl.nicks)
+	}
 	cl.conn = conn
 	cl.nick = conn.Nick()
 	clear(cl.channels)

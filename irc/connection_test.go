@@ -276,7 +276,7 @@ func connectSlowly(t *testing.T, host *slowHost, addr string) *Client {
 	login := &network.Login{ID: "test/@alice:ex.org", User: "@alice:ex.org"}
 	yes := true
 	meta := loginMeta{Network: "test", Nick: "alice", Channels: map[string]savedChannel{"#saved": {Name: "#saved"}},
-		PMs: map[string]pmPeer{"bob": {Ident: "h:b@h"}}}
+		PMs: map[string]pmPeer{"bob": {Ident: "h:b@h", Nick: "bob"}}}
 	cl := newClient(c, &NetworkConfig{Address: addr, PMFromStrangers: &yes, Flood: FloodConfig{Unlimited: true}}, login, meta)
 	c.clients[login.ID] = cl
 	cl.Connect(context.Background())

@@ -350,5 +350,6 @@ func (cl *Client) StartDM(ctx context.Context, user network.UserID) (network.Por
 	if err := validateNick(nick, 0); err != nil {
 		return network.PortalKey{}, err
 	}
+	cl.rememberPMNick(cl.displayNick(nick))
 	return cl.currentPMKey(nick), nil
 }

@@ -159,11 +159,11 @@ func (cl *Client) pmPortal(msg *irc.Message) (network.PortalKey, bool) {
 	if !known && !*cl.cfg.PMFromStrangers {
 		return network.PortalKey{}, false
 	}
-	if !known || peer.Ident != ident {
-		if known && peer.Ident != "" {
+	if !known || peer.Ident != ident || peer.Nick != nick {
+		if known && peer.Ident != "" && peer.Ident != ident {
 			peer.Gen++
 		}
-		peer.Ident = ident
+		peer.Ident, peer.Nick = ident, nick
 		cl.saveMeta(func(m *loginMeta) {
 			if m.PMs == nil {
 				m.PMs = map[string]pmPeer{}
@@ -176,6 +176,27 @@ func (cl *Client) pmPortal(msg *irc.Message) (network.PortalKey, bool) {
 
 func (cl *Client) pmKey(nick string, gen int) network.PortalKey {
 	return network.PortalKey{Network: NetworkID, Chat: pmChatID(cl.netName, cl.cm(), nick, gen), Receiver: cl.loginID}
+}
+
+// rememberPMNick notes how the user wrote nick when opening a DM with it
+// (see pmPeer.Nick), so that the room can follow a CASEMAPPING change
+// before its peer ever answers.
+func (cl *Client) rememberPMNick(nick string) {
+	folded := cl.fold(nick)
+	cl.lock.Lock()
+	peer, known := cl.meta.PMs[folded]
+	cl.lock.Unlock()
+	if known && peer.Nick == nick {
+		return
+	}
+	cl.saveMeta(func(m *loginMeta) {
+		if m.PMs == nil {
+			m.PMs = map[string]pmPeer{}
+		}
+		p := m.PMs[folded]
+		p.Nick = nick
+		m.PMs[folded] = p
+	})
 }
 
 // currentPMKey is the DM portal with nick as things stand.
