@@ -42,7 +42,8 @@ type relayBot struct {
 	waiting  map[string]chan string // JOIN waiters: "" joined, else the refusal
 	// relayers holds, by casefolded channel, the login that relayed there
 	// last: a refusal the server does not label is told in the channel's
-	// room through it (see refusal). nil until something is relayed.
+	// room through it (see refusal), while it is still running. nil until
+	// something is relayed.
 	relayers map[string]*Client
 	// labeledBatches are the open labeled-response batches: their lines
 	// answer a labeled send, whose sender hears of them itself.
@@ -291,8 +292,8 @@ func (b *relayBot) follow(msg *irc.Message) (tell func()) {
 // ban, +n; 442: not on the channel...). A labeled one fails the relayed
 // Send, which the core reports. Without labeled-response nothing else
 // hears of it, and the relayed message would be lost while Matrix shows
-// it sent: it returns the telling of the channel's room, through the
-// login that relayed there last. b.lock must be held.
+// it sent: it returns the telling of the channel's room (see tell).
+// b.lock must be held.
 func (b *relayBot) refusal(msg *irc.Message, fold func(string) string) (tell func()) {
 	// <numeric> <me> <target> :<reason>
 	if len(msg.Params) < 3 {
@@ -304,13 +305,70 @@ func (b *relayBot) refusal(msg *irc.Message, fold func(string) string) (tell fun
 		log.Debug().Msg("IRC server refused a labeled line of the relay bot")
 		return nil
 	}
-	cl := b.relayers[fold(target)]
+	folded := fold(target)
+	relayer := b.relayers[folded]
+	return func() { b.tell(log, relayer, folded, msg, target, reason) }
+}
+
+// tell has a refusal of the bot's line in channel told in its room, through
+// the login that relayed there last while it still runs. One that has
+// logged out, been replaced or stopped since cannot queue anything the
+// core takes (its events are refused as an unknown login's), so it is
+// forgotten and another Ferry login in the channel tells the room
+// instead (the smallest ID, as for membership). Called without b.lock:
+// the checks take the connector's and the logins' locks.
+func (b *relayBot) tell(log zerolog.Logger, relayer *Client, folded string, msg *irc.Message, channel, reason string) {
+	cl := relayer
+	if cl != nil && !b.c.running(cl) {
+		b.lock.Lock()
+		if b.relayers[folded] == cl {
+			delete(b.relayers, folded)
+		}
+		b.lock.Unlock()
+		log = log.With().Str("relayed_by", string(cl.loginID)).Logger()
+		cl = nil
+	}
 	if cl == nil {
-		log.Warn().Msg("IRC server refused a line of the relay bot where no login relayed; nobody to tell")
-		return nil
+		cl = b.c.tellerIn(b.netName, folded)
+	}
+	if cl == nil {
+		log.Warn().Msg("IRC server refused a line of the relay bot in a channel no running Ferry login is in; nobody to tell")
+		return
 	}
 	log.Warn().Str("told_through", string(cl.loginID)).Msg("IRC server refused a line of the relay bot")
-	return func() { cl.relayRefused(msg, target, reason) }
+	cl.relayRefused(msg, channel, reason)
+}
+
+// running reports whether cl is still the connector's client for its
+// login and connected or connecting: not logged out, replaced by a new
+// load of the login, or stopped (Disconnect). Callers must not hold
+// c.lock or cl.lock.
+func (c *Connector) running(cl *Client) bool {
+	c.lock.Lock()
+	current := c.clients[cl.loginID] == cl
+	c.lock.Unlock()
+	if !current {
+		return false
+	}
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	return cl.conn != nil || cl.done != nil
+}
+
+// tellerIn is the running Ferry login on netName in the casefolded
+// channel with the smallest login ID, nil when there is none. Callers
+// must not hold any client's lock.
+func (c *Connector) tellerIn(netName, folded string) *Client {
+	c.lock.Lock()
+	clients := c.clientsOn(netName)
+	c.lock.Unlock()
+	var best *Client
+	for _, cl := range clients {
+		if cl.inChannel(folded) && c.running(cl) && (best == nil || cl.loginID < best.loginID) {
+			best = cl
+		}
+	}
+	return best
 }
 
 // trackBatch follows the opening and closing of labeled-response
