@@ -298,7 +298,8 @@ func (c *Conn) Source() string {
 
 // SourceLen is len(Source()) once user and host are known, else a
 // conservative estimate from USERLEN and HOSTLEN (or 10 and 63), so that
-// split lines never exceed 512 bytes when relayed.
+// split lines never exceed the line limit (see ISupport.MaxLine) when
+// relayed.
 func (c *Conn) SourceLen() int {
 	c.mu.Lock()
 	nick, user, host := c.nick, c.user, c.host
@@ -318,16 +319,17 @@ func (c *Conn) SourceLen() int {
 }
 
 // SplitText splits text for a PRIVMSG or NOTICE to target from this
-// client; see the SplitText function.
+// client; see the SplitText function. The relayed lines fit in the
+// server's LINELEN rather than 512 bytes when it announces one.
 func (c *Conn) SplitText(target, text string) []string {
-	return SplitText(c.SourceLen(), target, text)
+	return splitWithin(textBudget(c.ISupport().MaxLine(), c.SourceLen(), target), "", text)
 }
 
 // SplitTextPrefixed splits text for a PRIVMSG or NOTICE to target from
 // this client, with lead at the start of every piece; see the
-// SplitTextPrefixed function.
+// SplitTextPrefixed function and SplitText.
 func (c *Conn) SplitTextPrefixed(target, lead, text string) []string {
-	return SplitTextPrefixed(c.SourceLen(), target, lead, text)
+	return splitWithin(textBudget(c.ISupport().MaxLine(), c.SourceLen(), target)-len(lead), lead, text)
 }
 
 // ISupport returns the server's ISUPPORT (defaults before any 005).
@@ -402,7 +404,7 @@ func (c *Conn) Err() error {
 func (c *Conn) Close(reason string) error {
 	if !c.closed.Swap(true) {
 		quit := &irc.Message{Command: "QUIT", Params: []string{reason}}
-		line, err := appendMessage(nil, quit, "")
+		line, err := appendMessage(nil, quit, "", MaxLineLen)
 		if err != nil {
 			line = []byte("QUIT\r\n") // a reason we may not send is no reason to stay
 		}

@@ -80,7 +80,7 @@ type ISupport struct {
 	UserLen     int
 	HostLen     int
 	Modes       int // MODES: mode changes per line; 0 when absent
-	LineLen     int // LINELEN: 512 when absent
+	LineLen     int // LINELEN: 512 when absent (see MaxLine)
 
 	tokens []string // every "KEY" or "KEY=value" as sent (value unescaped), sorted by key
 }
@@ -233,6 +233,17 @@ func (is *ISupport) Get(key string) (string, bool) {
 		return v, true
 	}
 	return "", false
+}
+
+// MaxLine is the longest line, CRLF included and tags not, to send and
+// to have relayed: the server's LINELEN (which may be below 512 too),
+// MaxLineLen when it announced none or nonsense (0), and at most
+// lineLenCap.
+func (is *ISupport) MaxLine() int {
+	if is.LineLen <= 0 {
+		return MaxLineLen
+	}
+	return min(is.LineLen, lineLenCap)
 }
 
 // Casefold folds s with the server's casemapping.

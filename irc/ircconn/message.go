@@ -13,8 +13,13 @@ import (
 
 // Wire limits (Modern IRC, IRCv3 message-tags).
 const (
-	// MaxLineLen is the longest line without tags, CRLF included.
+	// MaxLineLen is the longest line without tags, CRLF included, where
+	// the server announces no LINELEN (see ISupport.MaxLine).
 	MaxLineLen = 512
+	// lineLenCap bounds the LINELEN a server may raise the limit to: a
+	// server's typo or joke must not make us build (or keep, reading)
+	// lines of any size.
+	lineLenCap = 4096
 	// MaxClientTagsLen is the most tag data a client may send, the leading
 	// '@' and the trailing space included.
 	MaxClientTagsLen = 4094
@@ -72,21 +77,22 @@ func MessageTime(m *irc.Message) (time.Time, bool) {
 
 // Validate reports whether msg can be sent as it is, without building it.
 func Validate(msg *irc.Message) error {
-	_, err := appendMessage(nil, msg, "")
+	_, err := appendMessage(nil, msg, "", MaxLineLen)
 	return err
 }
 
 // Encode validates msg and returns its wire form with CRLF. Tags are
 // written sorted by key so the output is deterministic.
 func Encode(msg *irc.Message) ([]byte, error) {
-	return appendMessage(nil, msg, "")
+	return appendMessage(nil, msg, "", MaxLineLen)
 }
 
 // appendMessage validates msg and appends its wire form (with CRLF) to dst;
-// label, when not empty, is added as the "label" tag. On error dst is
-// returned unchanged in content (nothing half-built escapes: the caller
-// only ever queues a fully validated line).
-func appendMessage(dst []byte, msg *irc.Message, label string) ([]byte, error) {
+// label, when not empty, is added as the "label" tag. Without its tags the
+// line may take maxLine bytes (MaxLineLen, or the server's LINELEN). On
+// error dst is returned unchanged in content (nothing half-built escapes:
+// the caller only ever queues a fully validated line).
+func appendMessage(dst []byte, msg *irc.Message, label string, maxLine int) ([]byte, error) {
 	if msg == nil {
 		return dst, &ValidationError{Param: -1, Reason: "nil message"}
 	}
@@ -125,9 +131,9 @@ func appendMessage(dst []byte, msg *irc.Message, label string) ([]byte, error) {
 		dst = append(dst, p...)
 	}
 	dst = append(dst, '\r', '\n')
-	if n := len(dst) - bodyStart; n > MaxLineLen {
+	if n := len(dst) - bodyStart; n > maxLine {
 		return dst[:start], &ValidationError{Command: cmd, Param: -1,
-			Reason: "line is " + strconv.Itoa(n) + " bytes with CRLF, over 512"}
+			Reason: "line is " + strconv.Itoa(n) + " bytes with CRLF, over " + strconv.Itoa(maxLine)}
 	}
 	return dst, nil
 }

@@ -86,7 +86,7 @@ func TestValidateRejectsInjection(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, err := appendMessage([]byte("keep"), c.m, "")
+			out, err := appendMessage([]byte("keep"), c.m, "", MaxLineLen)
 			var ve *ValidationError
 			if !errors.As(err, &ve) || !errors.Is(err, ErrInvalidMessage) {
 				t.Fatalf("err = %v, want a *ValidationError", err)

@@ -24,8 +24,9 @@ const (
 	// connection waits for data (lineReader.fill).
 	readBufSize = 512
 	// maxInLine is the longest incoming line kept: 8191 bytes of server
-	// tags plus a 512-byte line. Longer lines are dropped whole.
-	maxInLine = 8191 + MaxLineLen
+	// tags plus a line as long as any LINELEN we honour. Longer lines are
+	// dropped whole.
+	maxInLine = 8191 + lineLenCap
 	// maxBatchMessages bounds one labeled reply's collected messages.
 	maxBatchMessages = 1000
 )
@@ -289,7 +290,7 @@ func (c *Conn) readError(err error) error {
 func (c *Conn) incoming(msg *irc.Message) {
 	switch msg.Command {
 	case "PING":
-		if line, err := appendMessage(nil, &irc.Message{Command: "PONG", Params: msg.Params}, ""); err == nil {
+		if line, err := appendMessage(nil, &irc.Message{Command: "PONG", Params: msg.Params}, "", c.ISupport().MaxLine()); err == nil {
 			c.wmu.Lock()
 			c.q.pushUrgent(line, false)
 			c.wmu.Unlock()

@@ -174,7 +174,7 @@ func (r *registration) finish() error {
 }
 
 func (r *registration) send(cmd string, params ...string) error {
-	line, err := appendMessage(nil, &irc.Message{Command: cmd, Params: params}, "")
+	line, err := appendMessage(nil, &irc.Message{Command: cmd, Params: params}, "", MaxLineLen)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,13 @@ const (
 // one byte shorter, so the budget holds for it too. Tags do not count:
 // they have their own allowance.
 func TextBudget(sourceLen int, target string) int {
-	return MaxLineLen - len(":") - sourceLen - len(" PRIVMSG ") - len(target) - len(" :") - len("\r\n")
+	return textBudget(MaxLineLen, sourceLen, target)
+}
+
+// textBudget is TextBudget for a server whose lines may take lineLen
+// bytes (its LINELEN): it cuts what it relays to that, prefix included.
+func textBudget(lineLen, sourceLen int, target string) int {
+	return lineLen - len(":") - sourceLen - len(" PRIVMSG ") - len(target) - len(" :") - len("\r\n")
 }
 
 // SplitText splits text into PRIVMSG/NOTICE texts for target that each fit

@@ -420,7 +420,7 @@ func (c *Conn) sendLabeled(msg *irc.Message, done LineDone) (<-chan LabeledReply
 }
 
 func (c *Conn) enqueue(msg *irc.Message, label string, done LineDone) error {
-	line, err := appendMessage(nil, msg, label)
+	line, err := appendMessage(nil, msg, label, c.ISupport().MaxLine())
 	if err != nil {
 		return err
 	}
