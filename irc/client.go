@@ -80,10 +80,16 @@ type Client struct {
 	// credentialsGen counts credential changes (reconnect): a registration
 	// that began before one is dropped once it completes (dial).
 	credentialsGen atomic.Uint64
-	stopped        bool
-	cancel         context.CancelFunc // the connection loop's current round's, while it dials or backs off
-	done           chan struct{}      // the running connection loop's (see run); nil when none runs
-	wake           chan struct{}
+	// stopped is set once the client is done for good: logged out, or
+	// replaced by a new load of its login (see retire). Connect then does
+	// nothing: the connector no longer lists the client, so a connection
+	// it made (a `reconnect` racing the logout, which Disconnects and
+	// Connects the login it looked up) would hold the user's nick on IRC
+	// with no one to close it, not even Stop.
+	stopped bool
+	cancel  context.CancelFunc // the connection loop's current round's, while it dials or backs off
+	done    chan struct{}      // the running connection loop's (see run); nil when none runs
+	wake    chan struct{}
 }
 
 var (
@@ -295,9 +301,24 @@ func (cl *Client) SendTyping(ctx context.Context, portal network.PortalKey, typi
 	return nil
 }
 
-// Logout quits the network; the core forgets the login.
+// Logout quits the network for good; the core forgets the login.
 func (cl *Client) Logout(ctx context.Context) error {
-	cl.Disconnect()
+	cl.retire()
 	cl.c.forget(cl)
 	return nil
+}
+
+// retire disconnects the client and keeps it from connecting again (see
+// stopped).
+func (cl *Client) retire() {
+	cl.markStopped()
+	cl.Disconnect()
+}
+
+// markStopped keeps the client from connecting again; a connection or
+// dial it has is left to Disconnect.
+func (cl *Client) markStopped() {
+	cl.lock.Lock()
+	cl.stopped = true
+	cl.lock.Unlock()
 }

@@ -406,6 +406,9 @@ func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (networ
 	c.clients[login.ID] = cl
 	c.lock.Unlock()
 	if old != nil && old != cl {
+		// Marked at once, so that no Connect can start it once this
+		// returns; its disconnect (which waits for the QUIT) need not.
+		old.markStopped()
 		go old.Disconnect()
 	}
 	return cl, nil
