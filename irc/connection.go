@@ -364,7 +364,7 @@ func (cl *Client) onDisconnected(conn *ircconn.Conn) {
 	defer cl.lock.Unlock()
 	if cl.conn == conn {
 		// Lines this connection sent may still reach other logins.
-		cl.c.lingerNick(cl.netName, cl.loginID, cl.nick)
+		cl.c.lingerNick(cl.netName, cl.loginID, cl.nick, conn)
 		cl.conn = nil
 		cl.nick = ""
 		clear(cl.channels)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"gopkg.in/irc.v4"
 	"gopkg.in/yaml.v3"
 	"maunium.net/go/mautrix/id"
 
@@ -43,8 +44,10 @@ type Connector struct {
 // changed nick). Its last lines, sent from Matrix just before, can reach
 // other logins' readers only after that: bridged then, they would show
 // the user's own message in the room a second time, from a ghost. The
-// relay bot's nick lingers alike (relayNickLinger). The price: someone
-// else who takes the nick at once is not bridged for that long.
+// relay bot's nick lingers alike (relayNickLinger). Someone else who
+// takes the nick at once is told apart by user@host where the login's
+// was known (see ferryHeldBy); otherwise (and for the relay bot) they
+// are not bridged for that long.
 var ferryNickLinger = newDuration(30 * time.Second)
 
 // netState is what the last connection to a network said that IDs depend on.
@@ -167,18 +170,53 @@ func (c *Connector) learnNetwork(netName string, cm ircconn.CaseMapping, chanTyp
 // login on netName, or of its relay bot, or was one lately (see
 // ferryNickLinger): its lines came from Matrix and are not bridged back.
 func (c *Connector) isFerryNick(netName, nick string) bool {
+	return c.isFerry(netName, nick, "")
+}
+
+// isFerrySource is isFerryNick for the source of a line, whose user@host
+// tells a login's late lines from someone else's who took its nick at
+// once (see ferryHeldBy).
+func (c *Connector) isFerrySource(netName string, p *irc.Prefix) bool {
+	if p == nil {
+		return false
+	}
+	return c.isFerry(netName, p.Name, prefixUserHost(p))
+}
+
+// isFerry is isFerryNick for nick used from userHost ("" if unknown).
+func (c *Connector) isFerry(netName, nick, userHost string) bool {
 	cm := c.caseMapping(netName)
 	folded := ircconn.Casefold(cm, nick)
 	if n := c.relayNick(netName); n != "" && ircconn.Casefold(cm, n) == folded {
 		return true
 	}
-	return c.ferryHeld(netName, "", folded)
+	return c.ferryHeldBy(netName, "", folded, userHost)
+}
+
+// prefixUserHost is "user@host" of a line's source, "" when it lacks
+// either.
+func prefixUserHost(p *irc.Prefix) string {
+	if p == nil || p.User == "" || p.Host == "" {
+		return ""
+	}
+	return p.User + "@" + p.Host
 }
 
 // ferryHeld reports whether a Ferry login on netName other than except
 // ("" for none) has the casefolded nick folded now, or had it lately (see
 // ferryNickLinger). Callers must not hold any client's lock.
 func (c *Connector) ferryHeld(netName string, except network.LoginID, folded string) bool {
+	return c.ferryHeldBy(netName, except, folded, "")
+}
+
+// ferryHeldBy is ferryHeld for the nick used from userHost ("" if
+// unknown): a nick that only lingers is someone else's when the login
+// that let it go had another user@host. That user@host is the one the
+// server showed others, which the connection learns from its own JOIN
+// and echoed lines, 396 and CHGHOST, so a cloak or a "~" ident prefix is
+// in it as in the late lines themselves. When either is unknown the nick
+// counts as Ferry's, as before.
+func (c *Connector) ferryHeldBy(netName string, except network.LoginID, folded, userHost string) bool {
 	cm := c.caseMapping(netName)
 	c.lock.Lock()
 	clients := c.clientsOn(netName)
@@ -196,19 +234,32 @@ func (c *Connector) ferryHeld(netName string, except network.LoginID, folded str
 	c.lock.Lock()
 	defer c.lock.Unlock()
 	l, ok := c.lingering[netName][folded]
-	return ok && l.login != except && time.Now().Before(l.until)
+	return ok && l.login != except && time.Now().Before(l.until) && sameUserHost(l.userHost, userHost)
 }
 
-// lingeringNick is a nick a login stopped using: whose it was, and until
-// when it counts as Ferry's.
+// sameUserHost reports whether two "user@host" may be one client's: equal
+// (hosts without regard to case), or either unknown ("").
+func sameUserHost(a, b string) bool {
+	if a == "" || b == "" {
+		return true
+	}
+	au, ah, _ := strings.Cut(a, "@")
+	bu, bh, _ := strings.Cut(b, "@")
+	return au == bu && strings.EqualFold(ah, bh)
+}
+
+// lingeringNick is a nick a login stopped using: whose it was, from which
+// user@host ("" if unknown), and until when it counts as Ferry's.
 type lingeringNick struct {
-	login network.LoginID
-	until time.Time
+	login    network.LoginID
+	userHost string
+	until    time.Time
 }
 
-// lingerNick keeps nick, which login on netName stopped using, a Ferry
-// nick for ferryNickLinger (see there). Callers may hold a client's lock.
-func (c *Connector) lingerNick(netName string, login network.LoginID, nick string) {
+// lingerNick keeps nick, which login on netName stopped using on conn, a
+// Ferry nick for ferryNickLinger (see there), for lines from the user@host
+// conn had (see ferryHeldBy). Callers may hold a client's lock.
+func (c *Connector) lingerNick(netName string, login network.LoginID, nick string, conn *ircconn.Conn) {
 	if nick == "" {
 		return
 	}
@@ -231,7 +282,13 @@ func (c *Connector) lingerNick(netName string, login network.LoginID, nick strin
 		nicks = make(map[string]lingeringNick)
 		c.lingering[netName] = nicks
 	}
-	nicks[folded] = lingeringNick{login: login, until: now.Add(ferryNickLinger.get())}
+	userHost := ""
+	if conn != nil {
+		if _, uh, ok := strings.Cut(conn.Source(), "!"); ok {
+			userHost = uh
+		}
+	}
+	nicks[folded] = lingeringNick{login: login, userHost: userHost, until: now.Add(ferryNickLinger.get())}
 }
 
 // ferryNicks is the set of casefolded nicks of running Ferry logins on

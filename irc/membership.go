@@ -207,7 +207,7 @@ func (cl *Client) handleJoin(msg *irc.Message) {
 		return // back from a netsplit: the ghost never left
 	}
 	// With lazy ghosts, the ghost joins when the member first speaks.
-	if ch != nil && !cl.cfg.LazyGhosts && !cl.c.isFerryNick(cl.netName, nick) && cl.c.isPrimary(cl.netName, cl.loginID, folded) {
+	if ch != nil && !cl.cfg.LazyGhosts && !cl.c.isFerrySource(cl.netName, msg.Prefix) && cl.c.isPrimary(cl.netName, cl.loginID, folded) {
 		cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(channel), nick), Target: cl.userID(nick), Action: network.MembershipJoin})
 	}
 }
@@ -244,7 +244,7 @@ func (cl *Client) handlePart(msg *irc.Message) {
 		}
 		return
 	}
-	primary := !cl.c.isFerryNick(cl.netName, nick) && cl.c.isPrimary(cl.netName, cl.loginID, folded)
+	primary := !cl.c.isFerrySource(cl.netName, msg.Prefix) && cl.c.isPrimary(cl.netName, cl.loginID, folded)
 	cl.removeMember(folded, nick)
 	if primary {
 		cl.queue(&network.Membership{Meta: cl.evtMeta(msg, cl.channelKey(channel), nick), Target: cl.userID(nick), Action: network.MembershipLeave, Reason: msg.Param(1)})
@@ -306,7 +306,7 @@ func (cl *Client) handleQuit(msg *irc.Message) {
 	}
 	nick := msg.Prefix.Name
 	defer cl.nickFreed(nick)
-	ferry := cl.c.isFerryNick(cl.netName, nick)
+	ferry := cl.c.isFerrySource(cl.netName, msg.Prefix)
 	split := isNetsplitReason(msg.Param(0))
 	for _, folded := range cl.channelsOf(nick) {
 		primary := !ferry && cl.c.isPrimary(cl.netName, cl.loginID, folded)
@@ -347,7 +347,7 @@ func (cl *Client) handleNick(msg *irc.Message) {
 		prev := cl.fold(cl.nick)
 		if prev != cl.fold(nick) {
 			// Lines sent as the old nick may still reach other logins.
-			cl.c.lingerNick(cl.netName, cl.loginID, cl.nick)
+			cl.c.lingerNick(cl.netName, cl.loginID, cl.nick, cl.conn)
 		}
 		cl.nick = nick
 		for _, ch := range cl.channels {
@@ -364,7 +364,7 @@ func (cl *Client) handleNick(msg *irc.Message) {
 	// Ghosts are per nick: the new nick's ghost joins, the old one leaves.
 	// (Another Ferry login's nick change: its own connection has already
 	// taken the new nick, so both nicks are checked.)
-	ferry := cl.c.isFerryNick(cl.netName, old) || cl.c.isFerryNick(cl.netName, nick)
+	ferry := cl.c.isFerrySource(cl.netName, msg.Prefix) || cl.c.isFerry(cl.netName, nick, prefixUserHost(msg.Prefix))
 	for _, folded := range cl.channelsOf(old) {
 		primary := !ferry && cl.c.isPrimary(cl.netName, cl.loginID, folded)
 		cl.lock.Lock()

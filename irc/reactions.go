@@ -154,7 +154,7 @@ func (cl *Client) tagMsgPortal(msg *irc.Message, source, target string) (network
 			channel, joinedAt = ch.name, ch.joinedAt
 		}
 		cl.lock.Unlock()
-		if ch == nil || cl.c.isFerryNick(cl.netName, source) || !cl.c.isPrimary(cl.netName, cl.loginID, folded) {
+		if ch == nil || cl.c.isFerrySource(cl.netName, msg.Prefix) || !cl.c.isPrimary(cl.netName, cl.loginID, folded) {
 			return network.PortalKey{}, false
 		}
 		if t, ok := timeOf(msg); ok && t.Before(joinedAt.Add(-historySlack)) {

@@ -80,7 +80,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		// Another Ferry login's channel line came from Matrix and is in
 		// the shared room already. (A PM from one to another is bridged:
 		// only the receiver's connection sees it.)
-		if ch == nil || cl.c.isFerryNick(cl.netName, source) {
+		if ch == nil || cl.c.isFerrySource(cl.netName, msg.Prefix) {
 			return
 		}
 		// chanhistory and similar replay old lines on join with their
