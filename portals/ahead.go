@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -60,6 +61,11 @@ const (
 	maxAhead       = 64
 	maxMatrixAhead = 16
 )
+
+// workerKeep is how long a worker that ran a send or a tail waits for the
+// next: longer than the gaps within a burst, short enough that a quiet
+// bridge holds no idle goroutines.
+const workerKeep = 5 * time.Second
 
 type aheadKey struct{}
 
@@ -139,7 +145,7 @@ func (p *Portal) goAhead(ctx context.Context, item *queueItem, key string, sende
 	p.ahead.n.Add(1)
 	p.ahead.wg.Add(1)
 	p.m.wg.Add(1) // the portal goroutine holds the manager's group, so this cannot race Wait
-	go func() {
+	p.m.workers.Go(func() {
 		var err error
 		defer func() {
 			if r := recover(); r != nil {
@@ -162,7 +168,7 @@ func (p *Portal) goAhead(ctx context.Context, item *queueItem, key string, sende
 			p.m.wg.Done()
 		}()
 		err = tail()
-	}()
+	})
 }
 
 // settle waits for every tail: after it, the database has every mapping

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferrybridge/ferry/bridge/metrics"
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/bridge/workers"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/puppets"
 )
@@ -54,6 +55,10 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// workers run the sends and tails of messages that go ahead
+	// (ahead.go), so that a burst reuses their grown stacks.
+	workers *workers.Pool
+
 	spaces spaces
 
 	// maxMediaSize and mediaSlots bound the files bridged into Matrix:
@@ -77,8 +82,9 @@ func NewManager(db *database.Database, ghosts *puppets.Ghosts, matrix *puppets.M
 	return &Manager{
 		db: db, ghosts: ghosts, matrix: matrix, dir: dir, log: log,
 		ctx: ctx, cancel: cancel,
-		byKey:  make(map[network.PortalKey]*Portal),
-		byRoom: make(map[id.RoomID]*Portal),
+		workers: workers.New(workerKeep),
+		byKey:   make(map[network.PortalKey]*Portal),
+		byRoom:  make(map[id.RoomID]*Portal),
 
 		maxMediaSize: DefaultMaxMediaSize,
 		mediaSlots:   make(chan struct{}, DefaultMediaTransfers),

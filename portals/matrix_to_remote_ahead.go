@@ -22,7 +22,7 @@ func (p *Portal) sendAhead(ctx context.Context, item *queueItem, evt *event.Even
 		err error
 	}
 	result := make(chan outcome, 1)
-	go func() {
+	p.m.workers.Go(func() {
 		defer func() {
 			if r := recover(); r != nil {
 				result <- outcome{nil, fmt.Errorf("panic in the network's Send: %v", r)}
@@ -30,7 +30,7 @@ func (p *Portal) sendAhead(ctx context.Context, item *queueItem, evt *event.Even
 		}()
 		res, err := client.Send(ctx, out)
 		result <- outcome{res, err}
-	}()
+	})
 	select {
 	case o := <-result:
 		return p.storeSent(ctx, evt, login, o.res, o.err, timed)

@@ -25,13 +25,15 @@ var allowed = map[string][]string{
 	// readthrough is a leaf too: a cache the core puts in front of its
 	// database reads.
 	"bridge/readthrough": {},
-	"database":           {"bridge/network"},
-	"puppets":            {"bridge/network", "database"},
-	"portals":            {"bridge/network", "bridge/metrics", "bridge/readthrough", "database", "puppets"},
-	"bridge/config":      {"bridge/network"},
-	"bridge":             {"bridge/network", "bridge/config", "bridge/metrics", "bridge/readthrough", "database", "puppets", "portals"},
-	"whatsapp":           {"bridge/network"},
-	"irc":                {"bridge/network"},
+	// workers is a leaf as well: goroutines kept for reuse.
+	"bridge/workers": {},
+	"database":       {"bridge/network"},
+	"puppets":        {"bridge/network", "database"},
+	"portals":        {"bridge/network", "bridge/metrics", "bridge/readthrough", "bridge/workers", "database", "puppets"},
+	"bridge/config":  {"bridge/network"},
+	"bridge":         {"bridge/network", "bridge/config", "bridge/metrics", "bridge/readthrough", "bridge/workers", "database", "puppets", "portals"},
+	"whatsapp":       {"bridge/network"},
+	"irc":            {"bridge/network"},
 }
 
 type listedPackage struct {
