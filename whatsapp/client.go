@@ -116,8 +116,10 @@ type Client struct {
 	started             time.Time
 	mediaAnswersResumed atomic.Bool
 	// replaces is the client of the account's previous link, unlinked
-	// once this one connects (relink.go); guarded by lock.
-	replaces *Client
+	// once this one connects, and replacedLeft the devices of earlier
+	// links that a stop left to remove then (relink.go); guarded by lock.
+	replaces     *Client
+	replacedLeft []types.JID
 }
 
 // maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).
@@ -383,6 +385,11 @@ func (c *Client) Logout(ctx context.Context) error {
 	c.history.close()
 	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancelCleanup()
+	// Devices this link replaced and that still wait for it to connect go
+	// with the login.
+	if old, left := c.takeReplaced(); old != nil || len(left) > 0 {
+		c.removeReplaced(cleanupCtx, old, left)
+	}
 	defer func() {
 		if err := c.conn.msgs.deleteLogin(cleanupCtx, c.id); err != nil {
 			c.log.Warn().Err(err).Msg("Failed to forget the login's message keys")
@@ -392,6 +399,9 @@ func (c *Client) Logout(ctx context.Context) error {
 		}
 		if err := c.conn.historyChats.deleteLogin(cleanupCtx, c.id); err != nil {
 			c.log.Warn().Err(err).Msg("Failed to forget the login's chats waiting for history")
+		}
+		if err := c.conn.replacedDevices.deleteLogin(cleanupCtx, c.id); err != nil {
+			c.log.Warn().Err(err).Msg("Failed to forget the login's replaced devices")
 		}
 	}()
 	if c.wa == nil {

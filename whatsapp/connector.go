@@ -12,7 +12,8 @@
 // version table), beside a few small tables of this network's own
 // (upgrades/: message keys, msgstore.go; media re-upload requests,
 // media_retry.go; the numbers groups show, group_numbers.go; chats
-// waiting for their history, history_store.go).
+// waiting for their history, history_store.go; devices of replaced links
+// still to remove, relink_store.go).
 //
 // History after linking becomes one Backfill per chat within the
 // history_sync limits (history.go, history_gate.go). Expired media is
@@ -65,6 +66,8 @@ type Connector struct {
 	groupNumbers *groupNumberStore
 	// historyChats are the chats still waiting for their history.
 	historyChats *historyChatStore
+	// replacedDevices are the devices of replaced links still to remove.
+	replacedDevices *replacedDeviceStore
 
 	// wrap puts the narrow interface in front of a whatsmeow client; tests
 	// replace it with a recorder.
@@ -158,6 +161,7 @@ func (c *Connector) Start(ctx context.Context) error {
 	c.mediaRetries = &mediaRetryStore{db: ownDB}
 	c.groupNumbers = &groupNumberStore{db: ownDB}
 	c.historyChats = &historyChatStore{db: ownDB}
+	c.replacedDevices = &replacedDeviceStore{db: ownDB}
 	setDeviceProps(c.cfg)
 	c.lock.Lock()
 	if c.bgCancel != nil {
@@ -311,8 +315,11 @@ func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (networ
 	}
 	if device == nil {
 		c.log.Warn().Stringer("jid", jid).Msg("WhatsApp session not found in the store")
+		return c.newClient(login, nil, nil), nil
 	}
-	return c.newClient(login, device, nil), nil
+	cl := c.newClient(login, device, nil)
+	c.loadReplaced(ctx, cl)
+	return cl, nil
 }
 
 // forget drops a client from the running set (after a logout, or a login

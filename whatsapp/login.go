@@ -337,7 +337,7 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	if old != nil {
 		// The core stores the login and connects a client of its own: the
 		// old device goes when that client connects.
-		p.conn.replaceOnConnect(loginID, old)
+		p.conn.replaceOnConnect(ctx, loginID, old)
 	}
 	return &network.LoginStep{Type: network.StepComplete, Login: login}, nil
 }

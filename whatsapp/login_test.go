@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/util/dbutil"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types/events"
@@ -29,7 +30,13 @@ type loginEnv struct {
 }
 
 func newLoginEnv(t *testing.T, cfgYAML string) *loginEnv {
-	conn, host := startConnector(t, sqliteDB(t), cfgYAML)
+	return newLoginEnvOn(t, sqliteDB(t), cfgYAML)
+}
+
+// newLoginEnvOn is newLoginEnv on db, which a test may start Ferry on
+// again (a restart).
+func newLoginEnvOn(t *testing.T, db *dbutil.Database, cfgYAML string) *loginEnv {
+	conn, host := startConnector(t, db, cfgYAML)
 	env := &loginEnv{conn: conn, host: host}
 	conn.wrap = func(cli *whatsmeow.Client) waClient {
 		f := newFakeWA(cli)

@@ -2,7 +2,10 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"go.mau.fi/whatsmeow/types"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -29,7 +32,10 @@ import (
 // login alone and connects a client of its own; the old device goes when
 // that client connects. The core has disconnected the old device by then,
 // so WhatsApp cannot be asked: it is deleted here and the user told to
-// remove it on the phone.
+// remove it on the phone. That may be minutes later, so the old device is
+// also kept in the database (relink_store.go) until it is removed: after
+// a stop in between, the login's next run removes it the same way when
+// its client connects, and a logout removes it with the login.
 
 // unlinkReplacedTimeout bounds the unlink request of a replaced device.
 const unlinkReplacedTimeout = 15 * time.Second
@@ -71,25 +77,125 @@ func (c *Connector) replacing(newer *Client) *Client {
 	return old
 }
 
-// replaceOnConnect has old unlinked when the login's next client connects.
-func (c *Connector) replaceOnConnect(login network.LoginID, old *Client) {
+// replaceOnConnect has old unlinked when the login's next client connects,
+// in this run or, after a stop, the next (loadReplaced). The login is the
+// core's already: its context's end does not stop the device being kept.
+func (c *Connector) replaceOnConnect(ctx context.Context, login network.LoginID, old *Client) {
+	if old.device != nil && old.device.ID != nil {
+		if err := c.replacedDevices.put(context.WithoutCancel(ctx), login, *old.device.ID); err != nil {
+			old.log.Err(err).Msg("Failed to keep the replaced device to remove; a restart before the new one connects leaves it")
+		}
+	}
 	c.lock.Lock()
 	c.pendingUnlinks[login] = old
 	c.lock.Unlock()
 }
 
-// unlinkReplaced unlinks the device this client's link replaced, if any,
-// once. It runs from whatsmeow's event handler, so the request goes out
-// in the background: the connector's, which Stop ends and waits for
-// before the core closes the database the unlink writes to.
-func (c *Client) unlinkReplaced() {
-	c.lock.Lock()
-	old := c.replaces
-	c.replaces = nil
-	c.lock.Unlock()
-	if old != nil {
-		c.conn.background(func(ctx context.Context) { old.unlinkDevice(ctx, c) })
+// loadReplaced takes up the devices that earlier links of cl's login left
+// to remove at a stop: they go when cl connects. One that is cl's own
+// device (the core never stored the link that was to replace it) is the
+// login's and only forgotten; one that this run's relink replaces is
+// cl.replaces already.
+func (c *Connector) loadReplaced(ctx context.Context, cl *Client) {
+	jids, err := c.replacedDevices.get(ctx, cl.id)
+	if err != nil {
+		cl.log.Err(err).Msg("Failed to load the replaced devices to remove")
+		return
 	}
+	cl.lock.Lock()
+	var inMemory types.JID
+	if cl.replaces != nil && cl.replaces.device != nil && cl.replaces.device.ID != nil {
+		inMemory = *cl.replaces.device.ID
+	}
+	var own []types.JID
+	for _, jid := range jids {
+		switch jid {
+		case *cl.device.ID:
+			own = append(own, jid)
+		case inMemory:
+		default:
+			cl.replacedLeft = append(cl.replacedLeft, jid)
+		}
+	}
+	cl.lock.Unlock()
+	for _, jid := range own {
+		if err = c.replacedDevices.delete(ctx, cl.id, jid); err != nil {
+			cl.log.Err(err).Stringer("jid", jid).Msg("Failed to forget the login's own device as replaced")
+		}
+	}
+}
+
+// takeReplaced takes what this client's link replaced, for removal once.
+func (c *Client) takeReplaced() (old *Client, left []types.JID) {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	old, left = c.replaces, c.replacedLeft
+	c.replaces, c.replacedLeft = nil, nil
+	return old, left
+}
+
+// unlinkReplaced unlinks the devices this client's link replaced, if any,
+// once. It runs from whatsmeow's event handler, so the requests go out in
+// the background: the connector's, which Stop ends and waits for before
+// the core closes the database the unlink writes to.
+func (c *Client) unlinkReplaced() {
+	old, left := c.takeReplaced()
+	if old != nil || len(left) > 0 {
+		c.conn.background(func(ctx context.Context) { c.removeReplaced(ctx, old, left) })
+	}
+}
+
+// removeReplaced unlinks old, the client of the link this one replaced,
+// and removes the devices left by earlier runs (removeLeftDevice).
+func (c *Client) removeReplaced(ctx context.Context, old *Client, left []types.JID) {
+	if old != nil {
+		old.unlinkDevice(ctx, c)
+	}
+	for _, jid := range left {
+		c.removeLeftDevice(ctx, jid)
+	}
+}
+
+// errLeftOffline is why a device a stop left to remove is not unlinked.
+var errLeftOffline = errors.New("a restart of Ferry came first, and only a connected device can ask to be unlinked")
+
+// removeLeftDevice removes a replaced device that an earlier run left
+// (loadReplaced). It is not connected, so WhatsApp cannot be asked: it is
+// deleted here and the user told to remove it on the phone. The removal
+// outlives a Stop (the database is open until Stop has returned); a
+// failed one is tried again at the next start.
+func (c *Client) removeLeftDevice(bg context.Context, jid types.JID) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
+	defer cancel()
+	log := c.log.With().Stringer("replaced_jid", jid).Logger()
+	device, err := c.conn.container.GetDevice(ctx, jid)
+	if err != nil {
+		log.Err(err).Msg("Failed to load the replaced device to remove")
+		return
+	}
+	if device != nil {
+		log.Warn().Msg("Deleting the device a new link replaced before Ferry stopped")
+		if err = device.Delete(ctx); err != nil {
+			log.Err(err).Msg("Failed to delete the replaced device")
+			return
+		}
+		c.conn.host.NotifyUser(bg, c.id, replacedNotice(errLeftOffline))
+	}
+	c.conn.forgetReplaced(ctx, c.id, jid)
+}
+
+// forgetReplaced drops a replaced device that is removed from the
+// devices still to remove.
+func (c *Connector) forgetReplaced(ctx context.Context, login network.LoginID, jid types.JID) {
+	if err := c.replacedDevices.delete(ctx, login, jid); err != nil {
+		c.log.Err(err).Str("login", string(login)).Stringer("replaced_jid", jid).Msg("Failed to forget a removed device")
+	}
+}
+
+// replacedNotice tells the user to remove a replaced device on the phone.
+func replacedNotice(why error) string {
+	return "Ferry could not remove its previous link to your WhatsApp account (" + why.Error() +
+		"). On your phone, remove the older Ferry device under Settings → Linked devices."
 }
 
 // restore makes cl the login's running client again when the link that
@@ -125,23 +231,28 @@ func (c *Client) unlinkDevice(bg context.Context, newer *Client) {
 	}
 	ctx, cancel := context.WithTimeout(bg, unlinkReplacedTimeout)
 	defer cancel()
+	// The local delete and forgetting the device outlive a Stop that ended
+	// the request (the database is open until Stop has returned); the
+	// notice does not, as the homeserver may be what the stop is waiting
+	// for.
+	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
+	defer cancelCleanup()
+	// whatsmeow clears the device's ID when it deletes the device.
+	jid := *c.device.ID
 	err := c.wa.Logout(ctx) // disconnects when it succeeds
 	if err == nil {
-		c.log.Info().Stringer("jid", c.device.ID).Msg("Unlinked the device a new link of the account replaced")
+		c.log.Info().Stringer("jid", jid).Msg("Unlinked the device a new link of the account replaced")
+		c.conn.forgetReplaced(cleanupCtx, c.id, jid)
 		return
 	}
 	c.disconnectWA()
 	c.log.Warn().Err(err).Msg("Could not unlink the replaced device; deleting it locally")
-	// The local delete outlives a Stop that ended the request (the
-	// database is open until Stop has returned); the notice does not, as
-	// the homeserver may be what the stop is waiting for.
-	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
-	defer cancelCleanup()
 	if delErr := c.device.Delete(cleanupCtx); delErr != nil {
 		c.log.Err(delErr).Msg("Failed to delete the replaced device")
+	} else {
+		c.conn.forgetReplaced(cleanupCtx, c.id, jid)
 	}
-	c.conn.host.NotifyUser(ctx, c.id, "Ferry could not remove its previous link to your WhatsApp account ("+err.Error()+
-		"). On your phone, remove the older Ferry device under Settings → Linked devices.")
+	c.conn.host.NotifyUser(ctx, c.id, replacedNotice(err))
 }
 
 // sameDevice guards against unlinking the device a login runs on.
