@@ -40,13 +40,17 @@ const (
 //
 // The other way round, a chat's history can come after its live messages:
 // whatsmeow acknowledges a history notification at once and dispatches
-// the downloaded blob later (RECENT and FULL blobs minutes after linking),
-// and the core would append that Backfill below the newer live messages
-// already in the room. So waitFor notes, under the same lock add takes,
-// the newest live message of each chat it lets through, and add keeps of
-// such a chat's history only what is newer than that: normally nothing,
-// and the chat is left out without spending max_chats. Trimming rather
-// than skipping the chat loses nothing that could be placed in order.
+// the downloaded blob later (RECENT and FULL blobs minutes after linking,
+// after a restart of Ferry in between too, or again after the account is
+// linked anew), and the core would append that Backfill below the newer
+// messages already in the room, as if they were new. So add keeps of a
+// chat's history only what is newer than the newest message the login
+// has handed over in that chat, which the message keys (msgstore.go)
+// record across restarts: a live message is stored before it passes
+// waitFor, which takes the lock add holds, so none slips between.
+// Normally nothing is left, and the chat is left out without spending
+// max_chats. Trimming rather than skipping the chat loses nothing that
+// could be placed in order.
 //
 // The chats queued are also stored (history_store.go) until handed over:
 // the blob is gone from WhatsApp once whatsmeow dispatched it, and handing
@@ -57,14 +61,16 @@ const (
 // interrupted stays stored and comes again; the core skips the messages
 // it bridged already. A client replaced by a new one of the same login
 // (linked again) or logged out stops handing over (close); the new client
-// loads what is left.
+// loads what is left. Which chats were given history is stored too, for
+// good (until a logout), so that max_chats and "once per chat" hold
+// across restarts and new links of the account.
 //
-// The note is this client's, in memory like the seen set, so it does not
-// cover a room whose newer messages came otherwise: a shared group whose
-// room got live messages through another login (or before a restart) is
-// still backfilled by this login below them, older messages the core has
-// not seen being appended after the room's newest. Only the core, which
-// knows the room's newest message, could trim that.
+// The message keys are this login's, so they do not cover a room whose
+// newer messages came otherwise: a shared group whose room got live
+// messages through another login is still backfilled by this login below
+// them, older messages the core has not seen being appended after the
+// room's newest. Only the core, which knows the room's newest message,
+// could trim that.
 type historyQueue struct {
 	cl *Client
 
@@ -72,14 +78,11 @@ type historyQueue struct {
 	// order lists pending chats, the next to hand over first.
 	order []network.PortalKey
 	chats map[network.PortalKey]*pendingChat
-	// seen counts chats given history in this process (those stored by
-	// an earlier run included), for max_chats across WhatsApp's several
+	// seen holds the chats given history, in this run or an earlier one
+	// (historyChatStore.given), for max_chats across WhatsApp's several
 	// history blobs; a chat gets history once.
-	seen map[network.PortalKey]bool
-	// newestLive is the time of the newest live message of each chat let
-	// through to the core while the chat had no history pending.
-	newestLive map[network.PortalKey]time.Time
-	running    bool
+	seen    map[network.PortalKey]bool
+	running bool
 	// loaded: the chats stored by an earlier run are in the queue.
 	loaded bool
 	// closed: this client hands nothing over any more (replaced or
@@ -97,10 +100,9 @@ type pendingChat struct {
 
 func newHistoryQueue(cl *Client) *historyQueue {
 	return &historyQueue{
-		cl:         cl,
-		chats:      make(map[network.PortalKey]*pendingChat),
-		seen:       make(map[network.PortalKey]bool),
-		newestLive: make(map[network.PortalKey]time.Time),
+		cl:    cl,
+		chats: make(map[network.PortalKey]*pendingChat),
+		seen:  make(map[network.PortalKey]bool),
 	}
 }
 
@@ -133,7 +135,7 @@ func (q *historyQueue) add(ctx context.Context, chats []*historyChat, limit int)
 		if len(q.seen) >= limit {
 			break
 		}
-		if q.seen[hc.portal] || !q.trimToAfterLive(hc) {
+		if q.seen[hc.portal] || !q.trimToAfterBridged(ctx, hc) {
 			continue
 		}
 		q.seen[hc.portal] = true
@@ -170,6 +172,11 @@ func (q *historyQueue) loadLocked(ctx context.Context) {
 		zerolog.Ctx(ctx).Err(err).Msg("Failed to load the chats still waiting for their history")
 		return
 	}
+	given, err := q.cl.conn.historyChats.given(ctx, q.cl.id)
+	if err != nil {
+		zerolog.Ctx(ctx).Err(err).Msg("Failed to load the chats given history")
+		return
+	}
 	q.loaded = true
 	var first []network.PortalKey
 	for _, sc := range stored {
@@ -185,6 +192,11 @@ func (q *historyQueue) loadLocked(ctx context.Context) {
 	if len(first) > 0 {
 		q.cl.log.Info().Int("chats", len(first)).Msg("Resuming history left from an earlier run")
 		q.order = append(first, q.order...)
+	}
+	// Those handed over by an earlier run count too; marked after the
+	// loop above, which would skip them otherwise.
+	for _, portal := range given {
+		q.seen[portal] = true
 	}
 }
 
@@ -204,22 +216,29 @@ func (q *historyQueue) startLocked() {
 	}
 }
 
-// trimToAfterLive drops the history of hc that is not newer than the
-// chat's newest live message already handed over, which the core would
-// place below it, and says whether any is left. q.mu is held.
-func (q *historyQueue) trimToAfterLive(hc *historyChat) bool {
-	live, ok := q.newestLive[hc.portal]
+// trimToAfterBridged drops the history of hc that is not newer than the
+// chat's newest message the login has handed over already (the message
+// keys say, msgstore.go), which the core would place below it, and says
+// whether any is left. q.mu is held: a live message is stored before it
+// passes waitFor, so one that gets through without waiting is seen here.
+// A chat whose newest message cannot be learnt keeps its history: a room
+// in the wrong order loses less than history never bridged.
+func (q *historyQueue) trimToAfterBridged(ctx context.Context, hc *historyChat) bool {
+	newest, ok, err := q.cl.conn.msgs.newest(ctx, q.cl.id, hc.portal.Chat)
+	if err != nil {
+		zerolog.Ctx(ctx).Err(err).Stringer("portal", hc.portal).Msg("Failed to learn a chat's newest bridged message; its history may come below it")
+	}
 	if !ok {
 		return true
 	}
 	// hc.msgs is newest first.
 	n := 0
-	for n < len(hc.msgs) && time.Unix(int64(hc.msgs[n].GetMessageTimestamp()), 0).After(live) {
+	for n < len(hc.msgs) && time.Unix(int64(hc.msgs[n].GetMessageTimestamp()), 0).After(newest) {
 		n++
 	}
 	if n < len(hc.msgs) {
-		q.cl.log.Debug().Stringer("portal", hc.portal).Time("newest_live", live).Int("dropped", len(hc.msgs)-n).
-			Msg("Leaving out history older than a live message already bridged")
+		q.cl.log.Debug().Stringer("portal", hc.portal).Time("newest_bridged", newest).Int("dropped", len(hc.msgs)-n).
+			Msg("Leaving out history older than a message already bridged")
 	}
 	hc.msgs = hc.msgs[:n]
 	return n > 0
@@ -278,17 +297,13 @@ func (q *historyQueue) run(ctx context.Context) {
 
 // waitFor holds a live event of its chat until the chat's history was
 // handed over, or gateTimeout passed. Other chats return at once; a
-// message of theirs is noted first, so that history coming later is not
-// placed below it.
+// message of theirs was stored before (toEvent), so that history coming
+// later is not placed below it (trimToAfterBridged).
 func (q *historyQueue) waitFor(ctx context.Context, evt network.Event) {
-	meta := evt.EventMeta()
-	portal := meta.Portal
+	portal := evt.EventMeta().Portal
 	q.mu.Lock()
 	p := q.chats[portal]
 	if p == nil {
-		if _, ok := evt.(*network.Message); ok {
-			q.noteLive(portal, meta.Timestamp)
-		}
 		q.mu.Unlock()
 		return
 	}
@@ -310,14 +325,6 @@ func (q *historyQueue) waitFor(ctx context.Context, evt network.Event) {
 	case <-timer.C:
 		zerolog.Ctx(ctx).Warn().Stringer("portal", portal).Msg("History of the chat still not bridged; bridging a live message before it")
 	case <-ctx.Done():
-	}
-}
-
-// noteLive records a live message of portal handed over at ts. q.mu is
-// held.
-func (q *historyQueue) noteLive(portal network.PortalKey, ts time.Time) {
-	if ts.After(q.newestLive[portal]) {
-		q.newestLive[portal] = ts
 	}
 }
 

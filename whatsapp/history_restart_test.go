@@ -173,12 +173,46 @@ func TestHistoryWaitingAtALogoutIsForgotten(t *testing.T) {
 		if n := storedHistoryChats(t, db.Database); n != 0 {
 			t.Errorf("%d chats still stored after the logout", n)
 		}
+		var given int
+		if err := db.QueryRow(env.ctx, `SELECT COUNT(*) FROM whatsapp_history_given`).Scan(&given); err != nil || given != 0 {
+			t.Errorf("%d chats still noted as given history after the logout (%v)", given, err)
+		}
 
 		restarted := restartWithHistory(t, db.Database, env)
 		restarted.dispatch(&events.Connected{})
 		time.Sleep(200 * time.Millisecond)
 		if _, handled := restarted.host.take(); len(handled) != 0 {
 			t.Errorf("history of a logged-out login handed over: %s", describe(handled))
+		}
+	})
+}
+
+// TestHistoryAfterARestartKeepsMaxChats: WhatsApp sends a new login's
+// history in several blobs, and Ferry restarts between two of them. The
+// first gave max_chats chats their history; the later one, after the
+// restart, gives none to a further chat (nor again to one of the first),
+// as it would not without the restart: max_chats counts across runs.
+func TestHistoryAfterARestartKeepsMaxChats(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		env := newEnv(t, db.Database, historyConfig) // max_chats: 3
+		queueThreeChats(t, env)
+		env.waitHandled(t, 3)
+		env.conn.Stop(env.ctx)
+
+		restarted := restartWithHistory(t, db.Database, env)
+		restarted.dispatch(&events.Connected{})
+		now := time.Now().Truncate(time.Second)
+		restarted.dispatch(historySync(waHistorySync.HistorySync_FULL,
+			conversation(bobPN, webMsg(bobPN, "B0", false, types.EmptyJID, now.Add(-4*time.Hour), plain("b0"))),
+			conversation(carlLID, webMsg(carlLID, "C1", false, types.EmptyJID, now.Add(-5*time.Hour), plain("c1"))),
+		))
+		// A live message of Carl's would wait behind his history.
+		restarted.dispatch(&events.Message{
+			Info:       types.MessageInfo{MessageSource: types.MessageSource{Chat: carlLID, Sender: carlLID}, ID: "LC", Timestamp: now},
+			RawMessage: plain("live"),
+		})
+		if got := restarted.waitHandled(t, 1); describe(got) != "message LC" {
+			t.Errorf("handed over after the restart: %s", describe(got))
 		}
 	})
 }

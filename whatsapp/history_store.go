@@ -16,7 +16,8 @@ import (
 
 // historyChatStore keeps the chats a login's history queue has yet to hand
 // over (upgrades/04-history-chat.sql), so that they survive a stop: the
-// blob they came in is gone from WhatsApp by then.
+// blob they came in is gone from WhatsApp by then; and which chats were
+// given history, for max_chats and once per chat across restarts.
 type historyChatStore struct {
 	db *dbutil.Database
 }
@@ -28,7 +29,8 @@ type storedHistoryChat struct {
 }
 
 // put keeps chats queued for login, the first at position first and the
-// others after it in the order given, in one transaction.
+// others after it in the order given, and notes them as given history
+// (upgrades/07-history-given.sql), in one transaction.
 func (s *historyChatStore) put(ctx context.Context, login network.LoginID, first int64, chats []*historyChat) error {
 	if len(chats) == 0 {
 		return nil
@@ -47,9 +49,33 @@ func (s *historyChatStore) put(ctx context.Context, login network.LoginID, first
 			if err != nil {
 				return fmt.Errorf("keep the history of %s: %w", hc.portal.Chat, err)
 			}
+			_, err = s.db.Exec(ctx, `INSERT INTO whatsapp_history_given (login_id, chat_id, receiver) VALUES ($1, $2, $3)
+				ON CONFLICT (login_id, chat_id) DO NOTHING`, login, hc.portal.Chat, hc.portal.Receiver)
+			if err != nil {
+				return fmt.Errorf("note %s as given history: %w", hc.portal.Chat, err)
+			}
 		}
 		return nil
 	})
+}
+
+// given returns the portals of the chats login gave history, in this run
+// or an earlier one.
+func (s *historyChatStore) given(ctx context.Context, login network.LoginID) ([]network.PortalKey, error) {
+	rows, err := s.db.Query(ctx, `SELECT chat_id, receiver FROM whatsapp_history_given WHERE login_id = $1`, login)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []network.PortalKey
+	for rows.Next() {
+		var chatID, receiver string
+		if err = rows.Scan(&chatID, &receiver); err != nil {
+			return nil, err
+		}
+		out = append(out, network.PortalKey{Network: NetworkID, Chat: network.ChatID(chatID), Receiver: network.LoginID(receiver)})
+	}
+	return out, rows.Err()
 }
 
 // conversationOf is what the store keeps of a queued chat: the messages
@@ -140,8 +166,14 @@ func (s *historyChatStore) delete(ctx context.Context, login network.LoginID, ch
 	return err
 }
 
-// deleteLogin forgets every chat of a login that logged out.
+// deleteLogin forgets every chat of a login that logged out, and which
+// chats it gave history: a new link after the logout gets history anew.
 func (s *historyChatStore) deleteLogin(ctx context.Context, login network.LoginID) error {
-	_, err := s.db.Exec(ctx, `DELETE FROM whatsapp_history_chat WHERE login_id = $1`, login)
-	return err
+	return s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_history_chat WHERE login_id = $1`, login); err != nil {
+			return err
+		}
+		_, err := s.db.Exec(ctx, `DELETE FROM whatsapp_history_given WHERE login_id = $1`, login)
+		return err
+	})
 }

@@ -84,6 +84,17 @@ func (s *msgStore) get(ctx context.Context, login network.LoginID, chat network.
 	return k, nil
 }
 
+// newest is the time of the newest message of chat the login has seen
+// (live, from history, or sent from Matrix); ok is false when it saw none.
+func (s *msgStore) newest(ctx context.Context, login network.LoginID, chat network.ChatID) (ts time.Time, ok bool, err error) {
+	var ms sql.NullInt64
+	err = s.db.QueryRow(ctx, `SELECT MAX(timestamp) FROM whatsapp_message WHERE login_id = $1 AND chat_id = $2`, login, chat).Scan(&ms)
+	if err != nil || !ms.Valid {
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(ms.Int64), true, nil
+}
+
 // latest picks, of ids, the one with the newest timestamp the login has
 // seen ("" when none is known). WhatsApp's receipts list several IDs in an
 // order that depends on the phone's operating system.
