@@ -42,6 +42,8 @@ type fakeWA struct {
 	pictures    map[types.JID]*types.ProfilePictureInfo
 	pictureErr  error
 	sendTime    time.Time
+	// sendTimings are what SendMessage reports of its stages.
+	sendTimings whatsmeow.MessageDebugTimings
 	// expired are direct paths whose download fails as WhatsApp's does
 	// for media it no longer keeps; downloads records every path asked.
 	expired       map[string]bool
@@ -145,7 +147,7 @@ func (f *fakeWA) SendMessage(ctx context.Context, to types.JID, msg *waE2E.Messa
 	f.mu.Lock()
 	f.sent = append(f.sent, sentMessage{to, msg, extra})
 	f.mu.Unlock()
-	resp := whatsmeow.SendResponse{Timestamp: f.sendTime}
+	resp := whatsmeow.SendResponse{Timestamp: f.sendTime, DebugTimings: f.sendTimings}
 	if len(extra) > 0 {
 		resp.ID = extra[0].ID
 	}

@@ -90,6 +90,7 @@ func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netwo
 	if err != nil {
 		return nil, userFacing(fmt.Errorf("send to WhatsApp: %w", err))
 	}
+	reportWritten(msg.Written, resp.DebugTimings)
 	ts := resp.Timestamp
 	if ts.IsZero() {
 		ts = time.Now()
@@ -99,6 +100,19 @@ func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netwo
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to store the key of a sent message")
 	}
 	return &network.SendResult{ID: network.MessageID(msgID), Timestamp: ts}, nil
+}
+
+// reportWritten tells the core when the message's frame was written to
+// WhatsApp's connection, for its timing of its own share. whatsmeow has
+// no hook at that moment: SendMessage writes the frame and returns only
+// once WhatsApp acknowledged it, a round trip later, saying how long it
+// waited for that (and for a resend, if any). The frame went out that
+// long before now. Reported only now, it cannot end the core's wait to
+// store the event (bridge.StoreAfterWait) earlier than Send's return.
+func reportWritten(written func(at time.Time), timings whatsmeow.MessageDebugTimings) {
+	if written != nil {
+		written(time.Now().Add(-timings.Resp - timings.Retry))
+	}
 }
 
 func (c *Client) outDeps(wa waClient) waconv.OutDeps {
