@@ -120,6 +120,9 @@ type Client struct {
 	// links that a stop left to remove then (relink.go); guarded by lock.
 	replaces     *Client
 	replacedLeft []types.JID
+	// unlinkWait is closed by a Connect that cancels the pending unlink of
+	// this replaced link (relink.go); guarded by lock.
+	unlinkWait chan struct{}
 }
 
 // maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).
@@ -212,6 +215,11 @@ func (c *Client) report(kind network.StateKind, message string) {
 // Connect starts connecting in the background. whatsmeow reconnects on its
 // own after network errors; the states are reported from its events.
 func (c *Client) Connect(ctx context.Context) {
+	if c.cancelUnlink() {
+		// The Disconnect before was a reconnect's, which it left
+		// connected (relink.go): it closes the connection now.
+		c.disconnect()
+	}
 	if c.wa == nil {
 		c.report(network.StateLoggedOut, "the WhatsApp session is gone: send `login whatsapp` to link again")
 		return
@@ -277,10 +285,11 @@ func (c *Client) connectLoop(ctx context.Context) {
 
 // Disconnect closes the connection; Connect may be called again. For the
 // client of a link the core has just replaced with a new link of the same
-// account, it unlinks the device instead (relink.go).
+// account, it unlinks the device instead, unless Connect follows at once
+// (relink.go).
 func (c *Client) Disconnect() {
-	if newer := c.conn.replacedBy(c); newer != nil {
-		c.conn.background(func(ctx context.Context) { c.unlinkDevice(ctx, newer) })
+	if c.conn.replacedBy(c, false) != nil {
+		c.unlinkUnlessReconnected()
 		return
 	}
 	c.disconnect()

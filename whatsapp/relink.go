@@ -23,10 +23,14 @@ import (
 // the client the login's and then disconnects the old client. That
 // Disconnect is the sign that the new link is in place: the old client
 // asks WhatsApp to unlink its device then, while still connected (only a
-// connected device can). If the core cannot store or start the new login,
-// it logs the new client out instead: that Logout unlinks only the new
-// device, leaves the login's data (the old link's) alone, and makes the
-// old client the login's running client again.
+// connected device can). The core's `reconnect` command disconnects the
+// login's running client too, and may do so in the moment before the
+// core starts the new link; it connects the client again at once, so the
+// unlink waits a little (relinkGrace) for a Connect that shows the
+// Disconnect was not the core's start. If the core cannot store or start
+// the new login, it logs the new client out instead: that Logout unlinks
+// only the new device, leaves the login's data (the old link's) alone,
+// and makes the old client the login's running client again.
 //
 // When the new device is slower than connect_timeout, the core gets the
 // login alone and connects a client of its own; the old device goes when
@@ -49,10 +53,10 @@ func (c *Connector) replaceWhenStarted(newer, old *Client) {
 	c.lock.Unlock()
 }
 
-// replacedBy takes the new client that replaces old, if the core is
+// replacedBy returns the new client that replaces old, if the core is
 // starting one (nil otherwise, and once the connector is stopped: a
-// stopping bridge unlinks no device).
-func (c *Connector) replacedBy(old *Client) *Client {
+// stopping bridge unlinks no device); take also forgets the relink.
+func (c *Connector) replacedBy(old *Client, take bool) *Client {
 	c.lock.Lock()
 	defer c.lock.Unlock()
 	if c.stopped {
@@ -60,11 +64,90 @@ func (c *Connector) replacedBy(old *Client) *Client {
 	}
 	for newer, o := range c.relinks {
 		if o == old {
-			delete(c.relinks, newer)
+			if take {
+				delete(c.relinks, newer)
+			}
 			return newer
 		}
 	}
 	return nil
+}
+
+// relinkGrace is how long the client of a replaced link waits after the
+// core's Disconnect before its device is unlinked. The core disconnects
+// it when it has started the new link in its place, but also when the
+// user sends `reconnect` in the moment before that (it disconnects and at
+// once connects the login's client, still this one); only the Connect
+// that follows tells them apart. A variable for tests.
+var relinkGrace = time.Second
+
+// unlinkUnlessReconnected unlinks the device of a replaced link after
+// relinkGrace, unless Connect comes first (cancelUnlink): then the
+// Disconnect was a reconnect's, and the relink waits for the core as
+// before. The device stays connected meanwhile: only a connected device
+// can ask to be unlinked. A stop ends the wait; the login's next run
+// removes the device then (relink_store.go).
+func (c *Client) unlinkUnlessReconnected() {
+	c.lock.Lock()
+	if c.unlinkWait != nil {
+		c.lock.Unlock()
+		return
+	}
+	wait := make(chan struct{})
+	c.unlinkWait = wait
+	c.lock.Unlock()
+	c.conn.background(func(ctx context.Context) {
+		timer := time.NewTimer(relinkGrace)
+		defer timer.Stop()
+		select {
+		case <-wait:
+			return
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		c.lock.Lock()
+		mine := c.unlinkWait == wait
+		c.unlinkWait = nil
+		c.lock.Unlock()
+		if !mine {
+			return // a Connect came at the same time
+		}
+		if ctx.Err() != nil {
+			c.conn.keepReplaced(ctx, c)
+			c.disconnect() // Stop closes only the login's running clients
+			return
+		}
+		if newer := c.conn.replacedBy(c, true); newer != nil {
+			c.unlinkDevice(ctx, newer)
+		}
+	})
+}
+
+// cancelUnlink ends a wait of unlinkUnlessReconnected and says whether
+// there was one.
+func (c *Client) cancelUnlink() bool {
+	c.lock.Lock()
+	wait := c.unlinkWait
+	c.unlinkWait = nil
+	c.lock.Unlock()
+	if wait == nil {
+		return false
+	}
+	close(wait)
+	return true
+}
+
+// keepReplaced keeps old's device for the login's next run to remove,
+// when a stop comes before it could be unlinked.
+func (c *Connector) keepReplaced(ctx context.Context, old *Client) {
+	if old.device == nil || old.device.ID == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlinkReplacedTimeout)
+	defer cancel()
+	if err := c.replacedDevices.put(ctx, old.id, *old.device.ID); err != nil {
+		old.log.Err(err).Msg("Failed to keep the replaced device to remove at the next start")
+	}
 }
 
 // replacing takes the client newer was to replace, if the core has not
