@@ -413,19 +413,15 @@ func (c *Client) Logout(ctx context.Context) error {
 			c.log.Warn().Err(err).Msg("Failed to forget the login's replaced devices")
 		}
 	}()
+	c.stopConnecting()
 	if c.wa == nil {
 		return nil
 	}
 	logoutCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err := c.wa.Logout(logoutCtx)
+	_, err := c.unlinkOrDelete(logoutCtx, cleanupCtx, "logged out")
 	cancel()
-	c.disconnect()
 	if err == nil {
 		return nil
-	}
-	c.log.Warn().Err(err).Msg("WhatsApp did not unlink the device; deleting the session locally")
-	if delErr := c.device.Delete(cleanupCtx); delErr != nil {
-		c.log.Err(delErr).Msg("Failed to delete the WhatsApp session")
 	}
 	return &network.UserError{
 		Message: "WhatsApp could not be reached to unlink Ferry; remove it on your phone under Settings → Linked devices",

@@ -320,22 +320,37 @@ func (c *Client) unlinkDevice(bg context.Context, newer *Client) {
 	// for.
 	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
 	defer cancelCleanup()
-	// whatsmeow clears the device's ID when it deletes the device.
-	jid := *c.device.ID
-	err := c.wa.Logout(ctx) // disconnects when it succeeds
+	jid := *c.device.ID // whatsmeow clears it when it deletes the device
+	gone, err := c.unlinkOrDelete(ctx, cleanupCtx, "replaced")
+	if gone {
+		c.conn.forgetReplaced(cleanupCtx, c.id, jid)
+	}
 	if err == nil {
 		c.log.Info().Stringer("jid", jid).Msg("Unlinked the device a new link of the account replaced")
-		c.conn.forgetReplaced(cleanupCtx, c.id, jid)
 		return
 	}
-	c.disconnectWA()
-	c.log.Warn().Err(err).Msg("Could not unlink the replaced device; deleting it locally")
-	if delErr := c.device.Delete(cleanupCtx); delErr != nil {
-		c.log.Err(delErr).Msg("Failed to delete the replaced device")
-	} else {
-		c.conn.forgetReplaced(cleanupCtx, c.id, jid)
-	}
 	c.conn.host.NotifyUser(ctx, c.id, replacedNotice(err))
+}
+
+// unlinkOrDelete asks WhatsApp to unlink the client's device (whatsmeow
+// then disconnects it and deletes it here). When WhatsApp cannot be
+// asked, whatsmeow deletes nothing, so the device is disconnected and
+// deleted here all the same: Ferry is done with it either way. It returns
+// whether the device is gone from the store, and why WhatsApp could not
+// be asked, for the caller to tell the user to remove the device on the
+// phone. role names the device in the log.
+func (c *Client) unlinkOrDelete(ctx, cleanupCtx context.Context, role string) (gone bool, err error) {
+	if err = c.wa.Logout(ctx); err == nil {
+		return true, nil
+	}
+	c.disconnectWA()
+	log := c.log.With().Str("device_role", role).Logger()
+	log.Warn().Err(err).Msg("Could not unlink the device; deleting it locally")
+	if delErr := c.device.Delete(cleanupCtx); delErr != nil {
+		log.Err(delErr).Msg("Failed to delete the device")
+		return false, err
+	}
+	return true, err
 }
 
 // sameDevice guards against unlinking the device a login runs on.
@@ -357,14 +372,9 @@ func (c *Client) discardRelink(ctx context.Context, old *Client) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlinkReplacedTimeout)
 	defer cancel()
-	err := c.wa.Logout(ctx)
-	c.disconnectWA()
+	_, err := c.unlinkOrDelete(ctx, ctx, "discarded new")
 	if err == nil {
 		return nil
-	}
-	c.log.Warn().Err(err).Msg("Could not unlink the discarded new device; deleting it locally")
-	if delErr := c.device.Delete(ctx); delErr != nil {
-		c.log.Err(delErr).Msg("Failed to delete the discarded new device")
 	}
 	return &network.UserError{
 		Message: "WhatsApp could not be reached to unlink the new link; remove it on your phone under Settings → Linked devices",
