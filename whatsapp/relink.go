@@ -262,9 +262,13 @@ func (c *Client) removeLeftDevice(bg context.Context, jid types.JID) {
 			log.Err(err).Msg("Failed to delete the replaced device")
 			return
 		}
+	}
+	// Forgotten before the user is told, so that the notice is the last
+	// thing the removal does.
+	c.conn.forgetReplaced(ctx, c.id, jid)
+	if device != nil {
 		c.conn.host.NotifyUser(bg, c.id, replacedNotice(errLeftOffline))
 	}
-	c.conn.forgetReplaced(ctx, c.id, jid)
 }
 
 // forgetReplaced drops a replaced device that is removed from the
