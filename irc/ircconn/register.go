@@ -29,7 +29,11 @@ type registration struct {
 	capEnd  bool
 	sasl    int // saslNone, saslRunning, saslDone
 	welcome bool
-	is      *ISupport
+	// hidden: a 396 has set the host others see (a cloak); the host in
+	// 001's welcome text or in 900, which may be the real one, does not
+	// replace it.
+	hidden bool
+	is     *ISupport
 	// deadline of the whole registration; also where a cancelled
 	// context moved the connection's deadline
 	deadline time.Time
@@ -245,7 +249,9 @@ func (r *registration) handle(msg *irc.Message) (done bool, err error) {
 			r.is.Parse(msg.Params[1 : len(msg.Params)-1])
 		}
 	case "396": // RPL_VISIBLEHOST <nick> <host> :text
-		c.host = strings.Clone(msg.Param(1))
+		if h := msg.Param(1); h != "" {
+			c.host, r.hidden = strings.Clone(h), true
+		}
 	case "376", "422":
 		if r.welcome {
 			c.deliver(msg)
@@ -256,11 +262,15 @@ func (r *registration) handle(msg *irc.Message) (done bool, err error) {
 	return false, nil
 }
 
-// learnSource takes user and host from "nick!user@host" if it is ours.
+// learnSource takes user and host from "nick!user@host" if it is ours;
+// the host only while no 396 has set it (see hidden).
 func (r *registration) learnSource(s string) {
 	p := irc.ParsePrefix(s)
 	if p.User != "" && p.Host != "" && r.is.Equal(p.Name, r.c.nick) {
-		r.c.user, r.c.host = strings.Clone(p.User), strings.Clone(p.Host)
+		r.c.user = strings.Clone(p.User)
+		if !r.hidden {
+			r.c.host = strings.Clone(p.Host)
+		}
 	}
 }
 
