@@ -46,8 +46,8 @@ type Connector struct {
 // the user's own message in the room a second time, from a ghost. The
 // relay bot's nick lingers alike (relayNickLinger). Someone else who
 // takes the nick at once is told apart by user@host where the login's
-// was known (see ferryHeldBy); otherwise (and for the relay bot) they
-// are not bridged for that long.
+// (or the bot's) was known (see ferryHeldBy); otherwise they are not
+// bridged for that long.
 var ferryNickLinger = newDuration(30 * time.Second)
 
 // netState is what the last connection to a network said that IDs depend on.
@@ -187,7 +187,7 @@ func (c *Connector) isFerrySource(netName string, p *irc.Prefix) bool {
 func (c *Connector) isFerry(netName, nick, userHost string) bool {
 	cm := c.caseMapping(netName)
 	folded := ircconn.Casefold(cm, nick)
-	if n := c.relayNick(netName); n != "" && ircconn.Casefold(cm, n) == folded {
+	if c.isRelayBot(netName, folded, userHost) {
 		return true
 	}
 	return c.ferryHeldBy(netName, "", folded, userHost)

@@ -3,6 +3,7 @@ package irc
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ var relayJoinTimeout = 15 * time.Second
 
 // relayNickLinger is how long the relay bot's nick stays a Ferry nick after
 // its connection ended, so that its QUIT seen by the logins is not bridged.
+// As for a login's nick (see ferryHeldBy), someone else who takes the nick
+// meanwhile is told apart by user@host where the bot's was known.
 var relayNickLinger = 30 * time.Second
 
 // relayBot is Ferry's own connection to one network, through which relayed
@@ -48,6 +51,9 @@ type relayBot struct {
 	// labeledBatches are the open labeled-response batches: their lines
 	// answer a labeled send, whose sender hears of them itself.
 	labeledBatches map[string]bool
+	// gone is the user@host of the ended connection whose nick still
+	// lingers (see relayNickLinger), "" while connected or unknown.
+	gone string
 }
 
 // relayBotFor is the network's relay bot, made on first use.
@@ -68,6 +74,26 @@ func (c *Connector) relayBotFor(netName string, cfg *NetworkConfig) *relayBot {
 	}
 	c.relays[netName] = b
 	return b
+}
+
+// isRelayBot reports whether the casefolded nick folded, used from
+// userHost ("" if unknown), is the relay bot's on netName: its nick while
+// connected; while the nick only lingers (see relayNickLinger), unless
+// the bot's ended connection had another user@host (see sameUserHost).
+func (c *Connector) isRelayBot(netName, folded, userHost string) bool {
+	cm := c.caseMapping(netName)
+	c.lock.Lock()
+	b := c.relays[netName]
+	c.lock.Unlock()
+	if b == nil {
+		return false
+	}
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	if b.nick == "" || ircconn.Casefold(cm, b.nick) != folded {
+		return false
+	}
+	return b.conn != nil || sameUserHost(b.gone, userHost)
 }
 
 // relayNick is the relay bot's nick on netName, "" when it has none.
@@ -189,6 +215,7 @@ func (b *relayBot) dial(ctx context.Context) (*ircconn.Conn, error) {
 	b.lock.Lock()
 	b.conn = conn
 	b.nick = conn.Nick()
+	b.gone = ""
 	clear(b.channels)
 	b.lock.Unlock()
 	b.log.Info().Str("nick", conn.Nick()).Msg("Relay bot connected")
@@ -215,6 +242,11 @@ func (b *relayBot) watch(conn *ircconn.Conn) {
 	b.conn = nil
 	clear(b.channels)
 	nick := b.nick
+	// What the server showed others, as in the bot's late lines and QUIT.
+	b.gone = ""
+	if _, uh, ok := strings.Cut(conn.Source(), "!"); ok {
+		b.gone = uh
+	}
 	b.lock.Unlock()
 	time.AfterFunc(relayNickLinger, func() {
 		b.lock.Lock()

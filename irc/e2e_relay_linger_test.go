@@ -1,0 +1,88 @@
+package irc
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+// TestE2ENewcomerOnTheRelayBotsLingeringNick (slow): the relay bot has
+// relayed dave's line to #relay, then its connection ends, and at once
+// someone else connects as "ferry-relay" (another ident, so another
+// user@host), joins #relay and speaks. The bot's nick still lingers as
+// Ferry's (for its own late lines and its QUIT), but this is not the
+// bot's connection: alice's login bridges the newcomer's join and line
+// from the ghost of "ferry-relay", as for a login's lingering nick.
+func TestE2ENewcomerOnTheRelayBotsLingeringNick(t *testing.T) {
+	e := startEnv(t, testbed.InspIRCdOptions{})
+	ctx := e.h.Context(2 * time.Minute)
+	alice, dave := e.h.User("alice"), e.h.User("dave")
+	mgmt := e.h.ManagementRoom(alice)
+	acl := e.login(alice, mgmt, "alice")
+	room := e.joinChannel(alice, mgmt, "#relay")
+	bob := e.peer("bob")
+	bob.send("JOIN", "#relay")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	alice.WaitForMembership(t, room, e.ghost("bob"), event.MembershipJoin, waitLong)
+
+	e.h.Command(alice, room, "!ferry relay on", "Relaying is on")
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dave.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	dave.WaitForInvite(t, waitLong, func(r id.RoomID, _ []*event.Event) bool { return r == room })
+	dave.Join(t, room.String())
+	dave.SendText(t, room, "relayed")
+	bob.expect("the relayed line", isCmd("PRIVMSG", "ferry-relay"), nil)
+
+	e.c.lock.Lock()
+	bot := e.c.relays["test"]
+	e.c.lock.Unlock()
+	conn := bot.current()
+	if conn == nil {
+		t.Fatal("the relay bot has no connection")
+	}
+	_ = conn.Close("relay bot gone")
+	bob.expect("the relay bot's QUIT", isCmd("QUIT", "ferry-relay"), nil)
+	waitFor(t, "the relay bot's QUIT to reach alice", func() bool {
+		acl.lock.Lock()
+		defer acl.lock.Unlock()
+		ch := acl.channels["#relay"]
+		if ch == nil {
+			return false
+		}
+		_, in := ch.members["ferry-relay"]
+		return !in
+	})
+	if e.c.relayNick("test") == "" {
+		t.Fatal("the relay bot's nick does not linger")
+	}
+
+	newcomer, err := ircconn.Dial(context.Background(), ircconn.Config{
+		Addr: e.srv.Addr, Nick: "ferry-relay", User: "newcomer", Unlimited: true,
+		Handler: func(*irc.Message) {},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = newcomer.Close("bye") })
+	if newcomer.Nick() != "ferry-relay" {
+		t.Fatalf("the newcomer got the nick %q", newcomer.Nick())
+	}
+	if err := newcomer.Send(&irc.Message{Command: "JOIN", Params: []string{"#relay"}}); err != nil {
+		t.Fatal(err)
+	}
+	ghost := e.ghost("ferry-relay")
+	alice.WaitForMembership(t, room, ghost, event.MembershipJoin, waitLong)
+	if err := newcomer.Send(&irc.Message{Command: "PRIVMSG", Params: []string{"#relay", "I am not the bot"}}); err != nil {
+		t.Fatal(err)
+	}
+	alice.WaitForEvent(t, room, waitLong, bodyFrom(ghost, "I am not the bot"))
+}
