@@ -124,3 +124,39 @@ func (cl *Client) refoldPMsLocked(from, to ircconn.CaseMapping) []portalMove {
 	cl.meta.PMs = refolded
 	return moves
 }
+
+// ghostNick is the nick a user ID's casefolded nick names now, for a
+// pill of its ghost or the sender of a line answered. An ID minted
+// before the network's last CASEMAPPING change is folded the old way:
+// rfc1459 made Bob[ "bob{", which under ascii is another nick, who would
+// be named (and highlighted) instead. So when folded is no nick seen
+// under the new folding, the one nick seen that the previous casemapping
+// folds to it is taken. Seen nicks win: an ID minted since the change
+// for someone seen names them. The miss left: an ID minted since the
+// change for someone this login has not seen, while a nick the old
+// folding confuses with theirs is seen.
+func (cl *Client) ghostNick(folded string) string {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	if n, ok := cl.nicks[folded]; ok {
+		return n
+	}
+	prev := ircconn.CaseMapping(cl.meta.PrevCaseMapping)
+	if prev == "" {
+		return folded
+	}
+	found := ""
+	for _, n := range cl.nicks {
+		if ircconn.Casefold(prev, n) != folded {
+			continue
+		}
+		if found != "" {
+			return folded // two candidates: not a guess to make
+		}
+		found = n
+	}
+	if found == "" {
+		return folded
+	}
+	return found
+}

@@ -25,6 +25,10 @@ type loginMeta struct {
 	PMs map[string]pmPeer `json:"pms,omitempty"`
 	// CaseMapping last announced by the network.
 	CaseMapping string `json:"casemapping,omitempty"`
+	// PrevCaseMapping is the one before CaseMapping, if it ever changed:
+	// user IDs (ghosts, senders of stored lines) minted before then are
+	// folded with it (see ghostNick).
+	PrevCaseMapping string `json:"prev_casemapping,omitempty"`
 	// Credentials: the passwords are sealed with irc.secret_key (see
 	// secrets.go). The Legacy fields are plaintext from before encryption;
 	// LoadLogin rewrites them sealed when a key is configured.

@@ -343,6 +343,8 @@ func (cl *Client) publish(conn *ircconn.Conn) (channels []savedChannel, wanted, 
 		// The spellings seen are keyed by the old folding: rfc1459's
 		// "bob{" -> "Bob[" would send a line for ascii's bob{ to Bob[.
 		clear(cl.nicks)
+		// Saved with the new one below (onConnected).
+		cl.meta.PrevCaseMapping = string(saved)
 	}
 	cl.conn = conn
 	cl.nick = conn.Nick()

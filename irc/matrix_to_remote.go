@@ -76,7 +76,7 @@ func (cl *Client) nickFor(userID string) (string, bool) {
 	if rest, ok := strings.CutPrefix(local, string(NetworkID)+"_"); ok {
 		if user, ok := parseGhostLocalpart(rest); ok {
 			if netName, nick, ok := parseUserID(user); ok && netName == cl.netName {
-				return cl.displayNick(nick), true
+				return cl.ghostNick(nick), true
 			}
 		}
 	}
@@ -142,7 +142,7 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 	}
 	if msg.ReplyTo != nil && msg.ReplyTo.Sender != "" {
 		if netName, nick, ok := parseUserID(msg.ReplyTo.Sender); ok && netName == cl.netName {
-			lines[0] = cl.displayNick(nick) + ": " + lines[0]
+			lines[0] = cl.ghostNick(nick) + ": " + lines[0]
 		}
 	}
 	command := "PRIVMSG"
