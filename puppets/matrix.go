@@ -312,11 +312,15 @@ func (m *Matrix) Retry(ctx context.Context, what string, fn func(ctx context.Con
 // failed on it, and may fail on it every time.
 func unreachable(err error) bool {
 	status, ok := answerStatus(err)
-	switch {
-	case !ok:
-		return false
-	case status == 0, status == http.StatusTooManyRequests, status == http.StatusBadGateway,
-		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
+	return ok && (status == 0 || unreachableStatus(status))
+}
+
+// unreachableStatus says whether an answer with status says only that
+// the homeserver was not there to take the request (unreachable).
+func unreachableStatus(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	}
 	return false

@@ -88,13 +88,25 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			o = &r
 		}
 		if o.err != nil {
-			if errors.Is(o.err, context.DeadlineExceeded) && parent.Err() == nil {
-				// The pipeline answers only final outcomes, retrying the
-				// rest (no connection, 429, 5xx) until RetryFor is over.
+			if parent.Err() == nil && aheadUnreachable(o.err) {
 				return "", fmt.Errorf("send event: %w: %w", ErrUnreachable, o.err)
 			}
 			return "", fmt.Errorf("send event: %w", o.err)
 		}
 		return o.resp.EventID, nil
 	}
+}
+
+// aheadUnreachable says whether a pipelined send failed because the
+// homeserver could not be reached. The pipeline answers only final
+// outcomes, retrying the rest (no connection, 429, 5xx) until RetryFor is
+// over; then it gives the request's last answer, which is classified as
+// Retry classifies its last error, or, if it had none, the context's
+// error.
+func aheadUnreachable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	status, ok := answerStatus(err)
+	return ok && unreachableStatus(status)
 }

@@ -30,14 +30,16 @@ import (
 //
 // Failures that the homeserver may get over (a lost connection, 429, 500,
 // 502-504) are retried inside the pipeline, in the original order, with
-// backoff: callers see only final answers. After a failure the first
-// request waiting goes alone, as a probe, and the others follow once it
-// has been answered, so that a homeserver coming back from an outage
-// takes the first one first. What is already written when a failure
-// comes back cannot be held: if a request fails and one written after it
-// is accepted (a transient error on one request, or the homeserver coming
-// back in the milliseconds between the two), the failed one is resent
-// and lands after it. That is the one case in which order can change.
+// backoff: callers see only final answers, or, once their context's
+// deadline passes, the last answer asking for a retry. After a failure
+// the first request waiting goes alone, as a probe, and the others
+// follow once it has been answered, so that a homeserver coming back
+// from an outage takes the first one first. What is already written
+// when a failure comes back cannot be held: if a request fails and one
+// written after it is accepted (a transient error on one request, or the
+// homeserver coming back in the milliseconds between the two), the
+// failed one is resent and lands after it. That is the one case in
+// which order can change.
 type Pipeline struct {
 	dial func(ctx context.Context) (net.Conn, error)
 	log  zerolog.Logger
@@ -85,6 +87,14 @@ type pipedRequest struct {
 	done      chan struct{}
 	resp      *http.Response
 	err       error
+	// last is the homeserver's last answer to the request, one asking for
+	// a retry (lastBody its body); nil when it has had none, or when the
+	// connection was lost since. A request given up at its deadline ends
+	// with it, as Retry ends with its last attempt's error: the caller
+	// tells a homeserver that fails on the event (500) from one that is
+	// not there by it.
+	last     *http.Response
+	lastBody []byte
 }
 
 type pipeConn struct {
@@ -146,8 +156,23 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 		return pr.resp, pr.err
 	case <-req.Context().Done():
 		p.abandon(pr)
+		if last := p.lastAnswer(pr); last != nil && errors.Is(req.Context().Err(), context.DeadlineExceeded) {
+			return last, nil
+		}
 		return nil, req.Context().Err()
 	}
+}
+
+// lastAnswer is a copy of pr's last answer, nil if it has none.
+func (p *Pipeline) lastAnswer(pr *pipedRequest) *http.Response {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pr.last == nil {
+		return nil
+	}
+	resp := *pr.last
+	resp.Body = io.NopCloser(bytes.NewReader(pr.lastBody))
+	return &resp
 }
 
 // writeLocked writes pr to the current connection, dialling one if
@@ -164,6 +189,7 @@ func (p *Pipeline) writeLocked(pr *pipedRequest) {
 		if err != nil {
 			p.log.Warn().Err(err).Msg("Failed to connect to the homeserver for sending")
 			p.mu.Lock()
+			pr.last = nil // this attempt got no answer
 			if p.probe == pr {
 				p.probe = nil
 			}
@@ -256,7 +282,10 @@ func (p *Pipeline) read(c *pipeConn) {
 			if p.probe == pr {
 				p.probe = nil
 			}
-			if wait := retryAfter(resp); wait > p.backoff {
+			// readPipelinedResponse read the body whole: this cannot fail.
+			pr.lastBody, _ = io.ReadAll(resp.Body)
+			pr.last = resp
+			if wait := retryAfter(resp, pr.lastBody); wait > p.backoff {
 				p.backoff = min(wait, pipelineMaxBackoff)
 			}
 			p.log.Warn().Int("status", resp.StatusCode).Msg("Homeserver asked to retry a send; retrying in order")
@@ -304,6 +333,7 @@ func (p *Pipeline) connFailed(c *pipeConn, err error) {
 			continue
 		}
 		pr.conn = nil
+		pr.last = nil // this attempt got no answer
 		lost++
 	}
 	c.inflight = nil
@@ -440,18 +470,16 @@ func retryableStatus(status int) bool {
 	return false
 }
 
-// retryAfter is the wait a 429 or 503 asks for (askedWait); 0 if it
-// asks for none.
-func retryAfter(resp *http.Response) time.Duration {
+// retryAfter is the wait a 429 or 503 (with body data) asks for
+// (askedWait); 0 if it asks for none.
+func retryAfter(resp *http.Response, data []byte) time.Duration {
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0
 	}
 	var body struct {
 		RetryAfterMS float64 `json:"retry_after_ms"`
 	}
-	if data, err := io.ReadAll(resp.Body); err == nil {
-		_ = json.Unmarshal(data, &body) // not JSON: no wait in it
-	}
+	_ = json.Unmarshal(data, &body) // not JSON: no wait in it
 	wait, _ := askedWait(resp.Header, body.RetryAfterMS)
 	return wait
 }
