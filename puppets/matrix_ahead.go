@@ -102,9 +102,10 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 // outcomes, retrying the rest (no connection, 429, 5xx) until RetryFor is
 // over; then it gives the request's last answer, which is classified as
 // Retry classifies its last error, or, if it had none, the context's
-// error.
+// error. An event held behind one given up so (errHeldBehind) is kept
+// with it.
 func aheadUnreachable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errHeldBehind) {
 		return true
 	}
 	status, ok := answerStatus(err)

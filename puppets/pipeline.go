@@ -39,7 +39,9 @@ import (
 // written after it is accepted (a transient error on one request, or the
 // homeserver coming back in the milliseconds between the two), the
 // failed one is resent and lands after it. That is the one case in
-// which order can change.
+// which order can change. A request given up at its deadline because
+// the homeserver could not be reached takes the requests waiting behind
+// it along (giveUp), so that they are sent again after it, not before.
 type Pipeline struct {
 	dial func(ctx context.Context) (net.Conn, error)
 	log  zerolog.Logger
@@ -155,24 +157,48 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 	case <-pr.done:
 		return pr.resp, pr.err
 	case <-req.Context().Done():
-		p.abandon(pr)
-		if last := p.lastAnswer(pr); last != nil && errors.Is(req.Context().Err(), context.DeadlineExceeded) {
-			return last, nil
-		}
-		return nil, req.Context().Err()
+		return p.giveUp(pr, req.Context().Err())
 	}
 }
 
-// lastAnswer is a copy of pr's last answer, nil if it has none.
-func (p *Pipeline) lastAnswer(pr *pipedRequest) *http.Response {
+// errHeldBehind fails a request that waited behind one given up because
+// the homeserver could not be reached (see giveUp).
+var errHeldBehind = errors.New("an earlier event of the room could not be sent")
+
+// giveUp ends pr, whose context ended with ctxErr: its caller stops
+// waiting. At its deadline it ends with its last answer, if it had one.
+//
+// A request given up at its deadline because the homeserver could not be
+// reached (no answer, 429, 502-504) is not lost: the portal keeps it and
+// sends it again later (portals' durable_outage.go). The requests behind
+// it that are waiting to be written must not go before it, so they are
+// given up with it, with errHeldBehind, to be kept with it and sent again
+// after it. (One already written cannot be called back.)
+func (p *Pipeline) giveUp(pr *pipedRequest, ctxErr error) (*http.Response, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if pr.last == nil {
-		return nil
+	if pr.finished {
+		return pr.resp, pr.err // answered meanwhile
+	}
+	deadline := errors.Is(ctxErr, context.DeadlineExceeded)
+	if deadline && (pr.last == nil || unreachableStatus(pr.last.StatusCode)) {
+		behind := false
+		for _, w := range append([]*pipedRequest(nil), p.waiting...) {
+			if w == pr {
+				behind = true
+			} else if behind && w.conn == nil && !w.abandoned {
+				p.finishLocked(w, nil, errHeldBehind)
+				p.unprobeLocked(w)
+			}
+		}
+	}
+	p.abandonLocked(pr)
+	if !deadline || pr.last == nil {
+		return nil, ctxErr
 	}
 	resp := *pr.last
 	resp.Body = io.NopCloser(bytes.NewReader(pr.lastBody))
-	return &resp
+	return &resp, nil
 }
 
 // writeLocked writes pr to the current connection, dialling one if
@@ -389,20 +415,24 @@ func (p *Pipeline) resend() {
 	}
 }
 
-// abandon forgets a request whose caller stopped waiting. One already
-// written stays on its connection until answered, so the answers stay
-// matched.
-func (p *Pipeline) abandon(pr *pipedRequest) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// abandonLocked forgets a request whose caller stopped waiting. One
+// already written stays on its connection until answered, so the answers
+// stay matched.
+func (p *Pipeline) abandonLocked(pr *pipedRequest) {
 	pr.abandoned = true
 	if pr.conn == nil {
 		p.removeLocked(pr)
-		if p.probe == pr {
-			p.probe = nil
-			p.retrying = true // new requests wait behind the resend
-			go p.resend()
-		}
+		p.unprobeLocked(pr)
+	}
+}
+
+// unprobeLocked lets the next request go as the probe if pr, ended before
+// it was written, was to be it.
+func (p *Pipeline) unprobeLocked(pr *pipedRequest) {
+	if p.probe == pr {
+		p.probe = nil
+		p.retrying = true // new requests wait behind the resend
+		go p.resend()
 	}
 }
 
