@@ -231,7 +231,8 @@ func (m *Matrix) MaxUploadSize(ctx context.Context) int64 {
 // after the homeserver took the request) would make a second room, and
 // leave the first with its invitees in it. So the request carries a
 // nonce in its creation content, and a retry after such a failure first
-// looks for a room with that nonce among the bot's rooms (room_create.go).
+// looks for a room with that nonce among the bot's rooms, for a while
+// (room_create.go).
 func (m *Matrix) CreateRoom(ctx context.Context, req *mautrix.ReqCreateRoom) (id.RoomID, error) {
 	nonce, err := creationNonce()
 	if err != nil {
@@ -247,7 +248,7 @@ func (m *Matrix) CreateRoom(ctx context.Context, req *mautrix.ReqCreateRoom) (id
 	mayExist := false
 	err = m.Retry(ctx, "create room", func(ctx context.Context) error {
 		if mayExist {
-			found, err := m.findCreatedRoom(ctx, &marked, nonce)
+			found, err := m.awaitCreatedRoom(ctx, &marked, nonce)
 			if err != nil || found != "" {
 				room = found
 				return err

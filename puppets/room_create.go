@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -43,12 +44,44 @@ func answerLost(err error) bool {
 	return false
 }
 
+// createRoomSettle is how long a retry after a createRoom that may have
+// made the room keeps looking for it before it makes one. A front proxy
+// may answer 504 before its homeserver has even begun on the request
+// (the homeserver is slow: it is why the proxy gave up); the room then
+// appears only later, and a retry that looked once, at once, made a
+// second one. Nothing tells when the first request is over, so this is a
+// bound, not a proof: it covers a homeserver up to this much behind.
+var createRoomSettle = 10 * time.Second
+
+// awaitCreatedRoom is findCreatedRoom, looked again with growing pauses
+// (from half a second) while it finds nothing, for up to createRoomSettle.
+// A look reads the create events of the rooms the last did not.
+func (m *Matrix) awaitCreatedRoom(ctx context.Context, req *mautrix.ReqCreateRoom, nonce string) (id.RoomID, error) {
+	deadline := time.Now().Add(createRoomSettle)
+	pause := 500 * time.Millisecond
+	checked := make(map[id.RoomID]bool)
+	for {
+		room, err := m.findCreatedRoom(ctx, req, nonce, checked)
+		if err != nil || room != "" || time.Now().Add(pause).After(deadline) {
+			return room, err
+		}
+		zerolog.Ctx(ctx).Debug().Dur("look_again_in", pause).Msg("The room of a createRoom whose answer was lost is not there yet")
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+}
+
 // findCreatedRoom looks among the bot's rooms for the one req made
 // (carrying nonce) and returns it, "" if there is none. Only after a
 // createRoom whose answer was lost: it reads every room's create event,
-// newest first in the homeserver's usual order. A room found is
-// recorded in the state store as a created one is.
-func (m *Matrix) findCreatedRoom(ctx context.Context, req *mautrix.ReqCreateRoom, nonce string) (id.RoomID, error) {
+// newest first in the homeserver's usual order, but for the rooms in
+// checked, to which it adds those it read. A room found is recorded in
+// the state store as a created one is.
+func (m *Matrix) findCreatedRoom(ctx context.Context, req *mautrix.ReqCreateRoom, nonce string, checked map[id.RoomID]bool) (id.RoomID, error) {
 	bot := m.Bot()
 	joined, err := bot.JoinedRooms(ctx)
 	if err != nil {
@@ -56,6 +89,9 @@ func (m *Matrix) findCreatedRoom(ctx context.Context, req *mautrix.ReqCreateRoom
 	}
 	for i := len(joined.JoinedRooms) - 1; i >= 0; i-- {
 		room := joined.JoinedRooms[i]
+		if checked[room] {
+			continue
+		}
 		var create map[string]any
 		// The client's own call: the intent's would first make sure the
 		// bot is in the room, by the state store, which does not know
@@ -66,6 +102,7 @@ func (m *Matrix) findCreatedRoom(ctx context.Context, req *mautrix.ReqCreateRoom
 			}
 			return "", fmt.Errorf("read the create event of %s: %w", room, err)
 		}
+		checked[room] = true
 		if create[creationNonceKey] != nonce {
 			continue
 		}

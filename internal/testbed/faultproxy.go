@@ -1,6 +1,8 @@
 package testbed
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,6 +59,11 @@ type Fault struct {
 	// Timeout, as a front proxy does whose upstream answered too late:
 	// the request took effect, but the client cannot know it did.
 	LoseAnswer bool
+	// AnswerFirst answers 504 Gateway Timeout at once and passes the
+	// request through to the target afterwards, after Delay, as a front
+	// proxy does that gave up before its slow upstream got to the request:
+	// the request takes effect only after the client saw it fail.
+	AnswerFirst bool
 }
 
 // Outage is how a FaultProxy is down.
@@ -290,6 +297,12 @@ func (p *FaultProxy) handle(w http.ResponseWriter, r *http.Request) {
 		writeBadGateway(rec)
 		return
 	}
+	if ok && fault.AnswerFirst {
+		injected = true
+		p.passLater(r, fault.Delay)
+		writeFault(rec, Fault{Status: http.StatusGatewayTimeout})
+		return
+	}
 	if ok && fault.Delay > 0 {
 		select {
 		case <-time.After(fault.Delay):
@@ -309,6 +322,21 @@ func (p *FaultProxy) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.proxy.ServeHTTP(rec, r)
+}
+
+// passLater passes a copy of r through to the target after delay, in the
+// background; its answer is thrown away.
+func (p *FaultProxy) passLater(r *http.Request, delay time.Duration) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	later := r.Clone(context.Background())
+	go func() {
+		time.Sleep(delay)
+		later.Body = io.NopCloser(bytes.NewReader(body))
+		p.proxy.ServeHTTP(httptest.NewRecorder(), later)
+	}()
 }
 
 func writeFault(w http.ResponseWriter, f Fault) {
