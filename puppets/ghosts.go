@@ -17,12 +17,14 @@ import (
 
 // Ghost is a remote person's Matrix user. One Ghost is shared by every
 // portal and login that meets the person, so the row's fields change only
-// under the ghost's key lock; the two flags read without it are mirrored
-// in atomics.
+// under its lock; the two flags read without it are mirrored in atomics.
 type Ghost struct {
 	*database.Ghost
 	Intent *appservice.IntentAPI
 
+	// lock serialises profile updates, so that two portals refreshing
+	// the same person do not upload the avatar twice.
+	lock       sync.Mutex
 	registered atomic.Bool
 	named      atomic.Bool
 }
@@ -38,23 +40,78 @@ type Ghosts struct {
 	namers map[network.NetworkID]network.GhostNamer
 	log    zerolog.Logger
 
-	lock  sync.Mutex
-	cache map[network.GhostKey]*Ghost
-	// locks serialises profile updates per ghost, so that two portals
-	// refreshing the same person do not upload the avatar twice.
-	locks map[network.GhostKey]*sync.Mutex
+	// The ghosts met lately, in two generations. A bridge meets ever
+	// more people over its life, so the cache is bounded: new ghosts go
+	// into recent, and a ghost found in older moves back into it; when
+	// recent holds cacheSize, it becomes older and what older held is
+	// dropped. A ghost asked for again before cacheSize others are met
+	// stays; at most twice cacheSize are held; a hit costs one map
+	// lookup, as with one unbounded map. A ghost dropped while a portal
+	// still uses it, and asked for again, is loaded anew: the two copies
+	// share their row through the database, which every change goes to,
+	// and what both may do (register, set the profile) does no harm done
+	// twice.
+	lock      sync.Mutex
+	recent    map[network.GhostKey]*Ghost
+	older     map[network.GhostKey]*Ghost
+	cacheSize int
 }
+
+// DefaultGhostCacheSize is the number of ghosts a generation of the cache
+// holds unless SetCacheSize says otherwise: the people active in a busy
+// bridge, each some hundreds of bytes.
+const DefaultGhostCacheSize = 10000
 
 func NewGhosts(db *database.Database, matrix *Matrix, domain string, log zerolog.Logger) *Ghosts {
 	return &Ghosts{
-		db:     db,
-		matrix: matrix,
-		domain: domain,
-		namers: make(map[network.NetworkID]network.GhostNamer),
-		log:    log,
-		cache:  make(map[network.GhostKey]*Ghost),
-		locks:  make(map[network.GhostKey]*sync.Mutex),
+		db:        db,
+		matrix:    matrix,
+		domain:    domain,
+		namers:    make(map[network.NetworkID]network.GhostNamer),
+		log:       log,
+		recent:    make(map[network.GhostKey]*Ghost),
+		cacheSize: DefaultGhostCacheSize,
 	}
+}
+
+// SetCacheSize sets how many ghosts a generation of the cache holds (see
+// Ghosts.recent); n < 1 keeps the default.
+func (g *Ghosts) SetCacheSize(n int) {
+	if n < 1 {
+		n = DefaultGhostCacheSize
+	}
+	g.lock.Lock()
+	defer g.lock.Unlock()
+	g.cacheSize = n
+}
+
+// cachedLocked returns the ghost of key if it is cached, moving it to
+// the recent generation.
+func (g *Ghosts) cachedLocked(key network.GhostKey) (*Ghost, bool) {
+	if ghost, ok := g.recent[key]; ok {
+		return ghost, true
+	}
+	ghost, ok := g.older[key]
+	if ok {
+		delete(g.older, key)
+		g.cacheLocked(key, ghost)
+	}
+	return ghost, ok
+}
+
+func (g *Ghosts) cacheLocked(key network.GhostKey, ghost *Ghost) {
+	if len(g.recent) >= g.cacheSize {
+		g.older = g.recent
+		g.recent = make(map[network.GhostKey]*Ghost, g.cacheSize)
+	}
+	g.recent[key] = ghost
+}
+
+// cached is how many ghosts are in memory.
+func (g *Ghosts) cached() int {
+	g.lock.Lock()
+	defer g.lock.Unlock()
+	return len(g.recent) + len(g.older)
 }
 
 // SetNamer pins a network's own localpart encoding.
@@ -101,7 +158,7 @@ func (g *Ghosts) ParseMXID(mxid id.UserID) (network.GhostKey, bool) {
 func (g *Ghosts) Get(ctx context.Context, key network.GhostKey) (*Ghost, error) {
 	g.lock.Lock()
 	defer g.lock.Unlock()
-	if ghost, ok := g.cache[key]; ok {
+	if ghost, ok := g.cachedLocked(key); ok {
 		return ghost, nil
 	}
 	row, err := g.db.Ghosts.Get(ctx, key)
@@ -121,7 +178,7 @@ func (g *Ghosts) Get(ctx context.Context, key network.GhostKey) (*Ghost, error) 
 	ghost := &Ghost{Ghost: row, Intent: intent}
 	ghost.registered.Store(row.Registered)
 	ghost.named.Store(row.NameSet)
-	g.cache[key] = ghost
+	g.cacheLocked(key, ghost)
 	return ghost, nil
 }
 
@@ -132,25 +189,13 @@ func (g *Ghosts) Known(ctx context.Context, mxid id.UserID) (bool, error) {
 	return row != nil, err
 }
 
-func (g *Ghosts) keyLock(key network.GhostKey) *sync.Mutex {
-	g.lock.Lock()
-	defer g.lock.Unlock()
-	l, ok := g.locks[key]
-	if !ok {
-		l = &sync.Mutex{}
-		g.locks[key] = l
-	}
-	return l
-}
-
 // EnsureRegistered registers the ghost's Matrix user once.
 func (g *Ghosts) EnsureRegistered(ctx context.Context, ghost *Ghost) error {
 	if ghost.registered.Load() {
 		return nil
 	}
-	l := g.keyLock(ghost.Key)
-	l.Lock()
-	defer l.Unlock()
+	ghost.lock.Lock()
+	defer ghost.lock.Unlock()
 	if ghost.registered.Load() {
 		return nil
 	}
@@ -174,9 +219,8 @@ func (g *Ghosts) UpdateInfo(ctx context.Context, ghost *Ghost, info *network.Use
 	if err := g.EnsureRegistered(ctx, ghost); err != nil {
 		return err
 	}
-	l := g.keyLock(ghost.Key)
-	l.Lock()
-	defer l.Unlock()
+	ghost.lock.Lock()
+	defer ghost.lock.Unlock()
 	changed := false
 	if info.Name != nil && (*info.Name != ghost.Name || !ghost.NameSet) {
 		// The ghost's row says what Ferry last set, so the profile is not

@@ -76,7 +76,7 @@ func TestLeaveFallsBackToLeaveEndpoint(t *testing.T) {
 
 // matrixFor is a gateway to the homeserver at url (a stand-in), as the
 // appservice "ferry" on example.org.
-func matrixFor(t *testing.T, url string) *Matrix {
+func matrixFor(t testing.TB, url string) *Matrix {
 	t.Helper()
 	reg := appservice.CreateRegistration()
 	reg.AppToken, reg.ServerToken, reg.SenderLocalpart = "as-token", "hs-token", "ferry"
