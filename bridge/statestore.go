@@ -3,6 +3,8 @@ package bridge
 import (
 	"context"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -11,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/sqlstatestore"
 
 	"github.com/ferrybridge/ferry/bridge/readthrough"
+	"github.com/ferrybridge/ferry/puppets"
 )
 
 // memberStateStore is mautrix's SQL state store with room memberships
@@ -30,9 +33,14 @@ import (
 type memberStateStore struct {
 	*sqlstatestore.SQLStateStore
 	members *readthrough.Cache[memberKey, event.Membership]
+	own     ownState
 }
 
-var _ mautrix.StateStore = (*memberStateStore)(nil)
+var (
+	_ mautrix.StateStore        = (*memberStateStore)(nil)
+	_ mautrix.StateStoreUpdater = (*memberStateStore)(nil)
+	_ puppets.OwnStateStore     = (*memberStateStore)(nil)
+)
 
 type memberKey struct {
 	room id.RoomID
@@ -43,8 +51,124 @@ type memberKey struct {
 const maxCachedMemberships = 16384
 
 func newMemberStateStore(store *sqlstatestore.SQLStateStore) *memberStateStore {
-	return &memberStateStore{SQLStateStore: store, members: readthrough.New[memberKey, event.Membership](maxCachedMemberships)}
+	return &memberStateStore{
+		SQLStateStore: store,
+		members:       readthrough.New[memberKey, event.Membership](maxCachedMemberships),
+		own:           ownState{pending: make(map[stateKey]ownChange), seen: make(map[id.EventID]struct{})},
+	}
 }
+
+// ownState keeps Ferry's own state changes from being undone by older
+// events. A change Ferry sends is in the store as soon as the homeserver
+// accepts it (puppets.Matrix.SendState); the events of the room then
+// come to Ferry in the room's order (putTransaction applies their state
+// as they come), and Ferry's change among them as its echo. An event of
+// someone else's for the same state that comes before that echo is older
+// than Ferry's change, and applied, it would stand in the store until the
+// echo came (a transaction later, or, while Dendrite backs off a failed
+// transaction, a minute later), for Ferry to build its next power levels
+// on, or decide who to invite by.
+type ownState struct {
+	mu sync.Mutex
+	// pending are Ferry's changes whose echo has not come yet, the last
+	// for each piece of state.
+	pending map[stateKey]ownChange
+	// seen are the IDs of the last state events that came in, in case an
+	// echo comes before the answer to its send (seenOrder keeps the ring).
+	seen      map[id.EventID]struct{}
+	seenOrder [ownSeenRing]id.EventID
+	seenNext  int
+}
+
+type stateKey struct {
+	room     id.RoomID
+	evtType  string
+	stateKey string
+}
+
+type ownChange struct {
+	event id.EventID
+	at    time.Time
+}
+
+const (
+	// ownSeenRing is how many incoming state event IDs are remembered:
+	// an echo comes milliseconds before the answer to its send, at most.
+	ownSeenRing = 256
+	// ownEchoWait bounds how long others' events for a piece of state
+	// are taken as older than Ferry's pending change, should its echo
+	// never come (a homeserver that does not send the appservice its own
+	// users' events; Dendrite and Synapse do).
+	ownEchoWait = 5 * time.Minute
+)
+
+// UpdateState records a state event that came from the homeserver, or
+// that mautrix records (for a request it made: then it has no ID, and it
+// is recorded as before). mautrix.UpdateStateStore calls it.
+func (s *memberStateStore) UpdateState(ctx context.Context, evt *event.Event) {
+	if evt.ID == "" || evt.StateKey == nil {
+		s.apply(ctx, evt)
+		return
+	}
+	key := stateKey{evt.RoomID, evt.Type.Type, *evt.StateKey}
+	s.own.mu.Lock()
+	defer s.own.mu.Unlock()
+	s.own.noteSeenLocked(evt.ID)
+	if change, ok := s.own.pending[key]; ok {
+		if evt.ID != change.event && time.Since(change.at) < ownEchoWait {
+			zerolog.Ctx(ctx).Debug().Stringer("event_id", evt.ID).Stringer("newer_event_id", change.event).
+				Msg("Not recording a state event older than Ferry's own change")
+			return
+		}
+		delete(s.own.pending, key) // its echo
+	}
+	s.apply(ctx, evt)
+}
+
+// UpdateOwnState records a state event Ferry has sent, by its ID, and
+// takes the others' events for the same state that come before its echo
+// as older ones.
+func (s *memberStateStore) UpdateOwnState(ctx context.Context, evt *event.Event) {
+	if evt.ID == "" || evt.StateKey == nil {
+		s.apply(ctx, evt)
+		return
+	}
+	s.own.mu.Lock()
+	defer s.own.mu.Unlock()
+	if _, ok := s.own.seen[evt.ID]; ok {
+		// The echo came first: it, and whatever came after it, is in.
+		return
+	}
+	if len(s.own.pending) >= ownSeenRing {
+		for key, change := range s.own.pending {
+			if time.Since(change.at) >= ownEchoWait {
+				delete(s.own.pending, key)
+			}
+		}
+	}
+	s.own.pending[stateKey{evt.RoomID, evt.Type.Type, *evt.StateKey}] = ownChange{evt.ID, time.Now()}
+	s.apply(ctx, evt)
+}
+
+func (o *ownState) noteSeenLocked(evt id.EventID) {
+	if _, ok := o.seen[evt]; ok {
+		return
+	}
+	delete(o.seen, o.seenOrder[o.seenNext])
+	o.seenOrder[o.seenNext] = evt
+	o.seenNext = (o.seenNext + 1) % ownSeenRing
+	o.seen[evt] = struct{}{}
+}
+
+// apply records evt as mautrix.UpdateStateStore does for a store that is
+// no StateStoreUpdater, through this store's methods.
+func (s *memberStateStore) apply(ctx context.Context, evt *event.Event) {
+	mautrix.UpdateStateStore(ctx, plainStateStore{s}, evt)
+}
+
+// plainStateStore hides the store's UpdateState from
+// mautrix.UpdateStateStore.
+type plainStateStore struct{ mautrix.StateStore }
 
 // GetMembership is the user's membership in the room; "leave" when the
 // store knows none.

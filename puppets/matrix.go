@@ -94,16 +94,18 @@ func (m *Matrix) SendNotice(ctx context.Context, room id.RoomID, content *event.
 	return m.SendMessage(ctx, m.Bot(), room, event.EventMessage, content, time.Time{}, "")
 }
 
-// SendState sets a state event as intent.
+// SendState sets a state event as intent, and records it in the state
+// store as the event it is (matrix_state.go).
 func (m *Matrix) SendState(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, stateKey string, content any) (id.EventID, error) {
 	var resp *mautrix.RespSendEvent
 	err := m.Retry(ctx, "send state", func(ctx context.Context) (err error) {
-		resp, err = intent.SendStateEvent(ctx, room, evtType, stateKey, content)
+		resp, err = putState(ctx, intent, room, evtType, stateKey, content)
 		return err
 	})
 	if err != nil {
 		return "", err
 	}
+	m.recordOwnState(ctx, intent.UserID, room, evtType, stateKey, content, resp.EventID)
 	return resp.EventID, nil
 }
 
