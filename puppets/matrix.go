@@ -20,6 +20,8 @@ import (
 	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/workers"
 )
 
 // Matrix is the gateway to the homeserver. Its methods retry what the
@@ -39,6 +41,9 @@ type Matrix struct {
 	// pipelineBase is the homeserver address rooms pipeline their sends
 	// to; empty: they do not (matrix_ahead.go).
 	pipelineBase string
+	// workers run the pipelined sends (matrix_ahead.go), so that a burst
+	// reuses their grown stacks.
+	workers *workers.Pool
 }
 
 // NewMatrix wraps an appservice. The mautrix clients' own retries are
@@ -54,6 +59,7 @@ func NewMatrix(as *appservice.AppService, log zerolog.Logger) *Matrix {
 		RetryFor:     30 * time.Minute,
 		FirstBackoff: 200 * time.Millisecond,
 		MaxBackoff:   30 * time.Second,
+		workers:      workers.New(5 * time.Second),
 	}
 }
 

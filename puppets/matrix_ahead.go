@@ -69,11 +69,11 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 		err  error
 	}
 	result := make(chan outcome, 1)
-	go func() {
+	m.workers.Go(func() {
 		defer cancel()
 		resp, err := client.SendMessageEvent(ctx, room, evtType, content, req)
 		result <- outcome{resp, err}
-	}()
+	})
 	var early *outcome
 	select {
 	case <-placed:

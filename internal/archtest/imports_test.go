@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	// workers is a leaf as well: goroutines kept for reuse.
 	"bridge/workers": {},
 	"database":       {"bridge/network"},
-	"puppets":        {"bridge/network", "database"},
+	"puppets":        {"bridge/network", "bridge/workers", "database"},
 	"portals":        {"bridge/network", "bridge/metrics", "bridge/readthrough", "bridge/workers", "database", "puppets"},
 	"bridge/config":  {"bridge/network"},
 	"bridge":         {"bridge/network", "bridge/config", "bridge/metrics", "bridge/readthrough", "bridge/workers", "database", "puppets", "portals"},
