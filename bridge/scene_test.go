@@ -29,8 +29,14 @@ type scene struct {
 
 func newScene(t *testing.T, withProxy bool) *scene {
 	t.Helper()
+	return newSceneWith(t, withProxy, ferrytest.Options{})
+}
+
+// newSceneWith is newScene with the harness's options (its HomeserverVia
+// is the scene's own when withProxy is set).
+func newSceneWith(t *testing.T, withProxy bool, opts ferrytest.Options) *scene {
+	t.Helper()
 	s := &scene{tn: testnet.New(), portal: network.PortalKey{Network: testnet.ID, Chat: "chat1", Receiver: "alice"}}
-	var opts ferrytest.Options
 	if withProxy {
 		opts.HomeserverVia = func(t testing.TB, url string) string {
 			s.proxy = testbed.NewFaultProxy(t, url)

@@ -215,22 +215,27 @@ func (p *Portal) handleStored(ctx context.Context, row *database.RemoteEvent) {
 	evt, err := network.UnmarshalEvent(row.Payload)
 	login := p.m.dir.Login(row.Portal.Network, row.Login)
 	waiter := p.takeWaiter(row.Seq)
+	log := p.log.With().Int64("seq", row.Seq).Str("login", string(row.Login)).Logger()
+	var reason string
 	switch {
 	case err != nil:
-		p.log.Err(err).Int64("seq", row.Seq).Msg("Dropping a queued event that cannot be decoded")
+		// The decoder's error names what did not fit, not the text.
+		log.Err(err).Msg("A queued event cannot be decoded; it is not bridged")
 		err = fmt.Errorf("decode the queued event: %w", err)
+		reason = "Ferry could not read it back from its queue (see the bridge log)"
 	case login == nil && p.loginStored(ctx, row):
 		// Its login is stored but did not start (its user was told why):
 		// the event stays for a start that loads it, late rather than lost.
-		p.log.Warn().Int64("seq", row.Seq).Str("login", string(row.Login)).Msg("Keeping a queued event of a login that is not running")
+		log.Warn().Msg("Keeping a queued event of a login that is not running")
 		if waiter != nil {
 			waiter <- fmt.Errorf("the login %s is not running", row.Login)
 		}
 		p.passStored(ctx, row.Seq)
 		return
 	case login == nil:
-		p.log.Warn().Int64("seq", row.Seq).Str("login", string(row.Login)).Msg("Dropping a queued event of a login that is gone")
+		log.Warn().Str("event_type", fmt.Sprintf("%T", evt)).Msg("A queued event's login has logged out; it is not bridged")
 		err = fmt.Errorf("the login %s is gone", row.Login)
+		reason = "the account it came through has logged out of Ferry"
 	default:
 		p.handle(ctx, &queueItem{remote: evt, login: login, seq: row.Seq, result: waiter})
 		return
@@ -238,7 +243,34 @@ func (p *Portal) handleStored(ctx context.Context, row *database.RemoteEvent) {
 	if waiter != nil {
 		waiter <- err
 	}
+	if p.reportStoredNotBridged(ctx, row.Seq, evt, reason, log) {
+		return
+	}
 	p.finishStored(ctx, row.Seq)
+}
+
+// reportStoredNotBridged tells the room that the stored event seq (evt,
+// nil if it could not be decoded) will not be bridged, and reports
+// whether the event stays stored so that this is tried again: while the
+// homeserver cannot be reached, the event waits as any other does
+// (durable_outage.go), and when the bridge stops, the next start takes it
+// up. Either way the room hears of it once, when the notice goes.
+func (p *Portal) reportStoredNotBridged(ctx context.Context, seq int64, evt network.Event, reason string, log zerolog.Logger) (kept bool) {
+	err := p.noticeNotBridged(ctx, evt, reason)
+	switch {
+	case err == nil:
+		return false
+	case ctx.Err() != nil:
+		return true
+	case p.keepUntilReachable(ctx, &queueItem{seq: seq}, err):
+		log.Warn().Err(err).Dur("resume_in", ResumeAfterOutage).Msg("Homeserver unreachable; a queued event that is not bridged is reported later")
+		return true
+	case errors.Is(err, errNoRoom):
+		log.Error().Msg("A queued event is not bridged, and its portal has no room to say so in")
+	default:
+		log.Err(err).Msg("Failed to report a queued event that is not bridged")
+	}
+	return false
 }
 
 // finishStored forgets a stored event once it is bridged (or given up).

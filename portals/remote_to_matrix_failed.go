@@ -22,11 +22,26 @@ import (
 // is kept (durable_outage.go), or its network hears of it and delivers
 // it again, and a notice could not reach the room anyway.
 func (p *Portal) reportRemoteFailure(ctx context.Context, evt network.Event, err error) {
-	if p.RoomID == "" || ctx.Err() != nil || errors.Is(err, puppets.ErrUnreachable) {
+	if ctx.Err() != nil || errors.Is(err, puppets.ErrUnreachable) {
 		return
 	}
+	if err := p.noticeNotBridged(ctx, evt, remoteFailureReason(err)); err != nil && !errors.Is(err, errNoRoom) {
+		zerolog.Ctx(ctx).Err(err).Msg("Failed to report a remote event that was not bridged")
+	}
+}
+
+// errNoRoom: a notice had no room to go to, the portal has none yet.
+var errNoRoom = errors.New("the portal has no room")
+
+// noticeNotBridged tells the room that evt was not bridged, and why; a
+// nil evt is one Ferry could not read, of which it knows nothing more.
+// Typing, receipts, membership and chat info are left out (see
+// reportRemoteFailure): nil is returned for them.
+func (p *Portal) noticeNotBridged(ctx context.Context, evt network.Event, reason string) error {
 	var what string
 	switch evt.(type) {
+	case nil:
+		what = "An event"
 	case *network.Message:
 		what = "A message"
 	case *network.Edit:
@@ -38,18 +53,20 @@ func (p *Portal) reportRemoteFailure(ctx context.Context, evt network.Event, err
 	case *network.Redaction:
 		what = "A deletion"
 	default:
-		return
+		return nil
 	}
-	sender := evt.EventMeta().Sender.User
-	who := p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: sender})
-	content := &event.MessageEventContent{
+	if p.RoomID == "" {
+		return errNoRoom
+	}
+	if evt != nil {
+		sender := evt.EventMeta().Sender.User
+		what += " from " + p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: sender}).String()
+	}
+	_, err := p.sendNotice(ctx, &event.MessageEventContent{
 		MsgType: event.MsgNotice,
-		Body: fmt.Sprintf("⚠️ %s from %s was not bridged from %s: %s",
-			what, who, p.m.dir.NetworkName(p.Key.Network), remoteFailureReason(err)),
-	}
-	if _, err := p.sendNotice(ctx, content); err != nil {
-		zerolog.Ctx(ctx).Err(err).Msg("Failed to report a remote event that was not bridged")
-	}
+		Body:    fmt.Sprintf("⚠️ %s was not bridged from %s: %s", what, p.m.dir.NetworkName(p.Key.Network), reason),
+	})
+	return err
 }
 
 // remoteFailureReason says in a few words why a remote event was not
