@@ -1,6 +1,8 @@
 package portals
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -76,18 +78,19 @@ func TestEventWaitedForBehindAStallIsSafeAtOnce(t *testing.T) {
 			t.Errorf("%d events counted as waiting, want 2", n)
 		}
 
-		// Past the portal's bound, the network is held back instead, as
-		// before: the store must not grow without bound in an outage.
+		// Past the portal's bound, the network is held back instead, and
+		// the event is not stored: the store must not grow without bound
+		// in an outage (durable_bound_test.go).
 		oldMax := MaxPendingPerPortal
 		MaxPendingPerPortal = 2
 		t.Cleanup(func() { MaxPendingPerPortal = oldMax })
-		if result, err = p.m.QueueRemote(ctx, login, message("past the bound")); err != nil {
-			t.Fatal(err)
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		if _, err = p.m.QueueRemote(short, login, message("past the bound")); !errors.Is(err, ErrQueueFull) {
+			t.Errorf("the network heard %v of an event past the portal's bound; want it held back, then ErrQueueFull", err)
 		}
-		select {
-		case err := <-result:
-			t.Errorf("the network heard %v of an event past the portal's bound; want it held back", err)
-		case <-time.After(100 * time.Millisecond):
+		if rows, err = db.RemoteEvents.Pending(ctx); err != nil || len(rows) != 2 {
+			t.Errorf("%d events stored (%v), want the event past the bound left to its network", len(rows), err)
 		}
 	})
 }

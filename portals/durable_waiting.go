@@ -2,6 +2,7 @@ package portals
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -20,15 +21,37 @@ import (
 // queueBehindBacklog stores evt behind the portal's backlog and returns
 // the channel its outcome comes on; nil when there is no backlog, or evt
 // cannot be stored, and it may go through the in-memory queue.
+//
+// The portal holds at most MaxPendingPerPortal events. Past that, evt is
+// not stored: its network is held back here until the drain has made
+// room, or until its context ends, and then hears ErrQueueFull and keeps
+// the event (HandleEvent's contract: WhatsApp leaves it unacknowledged
+// and gets it again). Stored at once and merely not answered, each event
+// a network gave up waiting for stayed in the store, and each redelivery
+// of it was stored again: without bound, for as long as the backlog
+// lasted.
 func (p *Portal) queueBehindBacklog(ctx context.Context, login *network.Login, evt network.Event) (<-chan error, error) {
 	if !network.Persistable(evt) {
 		return nil, nil
 	}
-	p.durable.lock.Lock()
-	defer p.durable.lock.Unlock()
-	if !p.durable.backlog.Load() {
-		return nil, nil
+	for held := false; ; held = true {
+		p.durable.lock.Lock()
+		if !p.durable.backlog.Load() {
+			p.durable.lock.Unlock()
+			return nil, nil
+		}
+		if p.durable.pending.Load() < MaxPendingPerPortal {
+			break // with the lock held
+		}
+		p.durable.lock.Unlock()
+		if !held {
+			p.log.Warn().Int64("waiting", MaxPendingPerPortal).Msg("Portal queue is full; the network waits for room")
+		}
+		if err := p.waitForRoom(ctx); err != nil {
+			return nil, err
+		}
 	}
+	defer p.durable.lock.Unlock()
 	payload, err := network.MarshalEvent(evt)
 	if err != nil {
 		return nil, nil // it cannot wait in the store; it goes as before
@@ -38,14 +61,12 @@ func (p *Portal) queueBehindBacklog(ctx context.Context, login *network.Login, e
 		return nil, err
 	}
 	result := make(chan error, 1)
-	if p.durable.stalled.Load() && p.durable.pending.Load() <= MaxPendingPerPortal {
+	if p.durable.stalled.Load() {
 		// The backlog waits for the homeserver (durable_outage.go), for
 		// as long as it is unreachable. The event is safe in the store
 		// and goes in its order once the homeserver is back, so its
 		// network hears that now, as it does of the event kept there
 		// first, rather than hold its connection through the outage.
-		// Past MaxPendingPerPortal it waits as before: that holds the
-		// network back instead of letting the store grow without bound.
 		result <- nil
 		return result, nil
 	}
@@ -55,6 +76,26 @@ func (p *Portal) queueBehindBacklog(ctx context.Context, login *network.Login, e
 	p.durable.waiters[row.Seq] = result
 	p.wake() // the drain reaches it; a backlog keeps the goroutine anyway
 	return result, nil
+}
+
+// roomPoll is how often an event held back by a full portal looks for
+// room again. Polling costs the hot path nothing, and a full portal is
+// an outage's exception.
+var roomPoll = 100 * time.Millisecond
+
+// waitForRoom waits one roomPoll, and fails once ctx ends or the bridge
+// stops.
+func (p *Portal) waitForRoom(ctx context.Context) error {
+	timer := time.NewTimer(roomPoll)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w (%d events waiting): %w", ErrQueueFull, MaxPendingPerPortal, ctx.Err())
+	case <-p.m.ctx.Done():
+		return fmt.Errorf("%w: bridge is stopping", ErrQueueFull)
+	}
 }
 
 // takeWaiter returns, and forgets, the channel a network waits on for
