@@ -54,6 +54,11 @@ type durableState struct {
 	resumeFrom  int64
 	resumeDue   bool
 	resumeTimer *time.Timer
+	// lost counts the events given up in an outage that could not be
+	// kept, still to be reported; lostTimer (under lock) is the next
+	// try (durable_outage_lost.go).
+	lost      atomic.Int64
+	lostTimer *time.Timer
 	// held: the portal has events stored before a restart, and their
 	// logins may not be loaded yet; its backlog is not drained until
 	// HoldDurable's replay clears it, whatever wakes the portal before.
@@ -64,15 +69,16 @@ type durableState struct {
 // blocks on a busy portal: the event waits in the database instead, in
 // order, across restarts. An idle portal gets it at once, stored only if
 // it is not bridged soon (durable_behind.go). Events that carry functions
-// (lazy media) cannot be stored and go through QueueRemote.
+// (lazy media) cannot be stored and go through the in-memory queue.
 func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt network.Event) error {
-	if !network.Persistable(evt) {
-		_, err := m.QueueRemote(ctx, login, evt)
-		return err
-	}
 	p, err := m.Get(ctx, evt.EventMeta().Portal)
 	if err != nil {
 		return err
+	}
+	if !network.Persistable(evt) {
+		// Nobody waits for its outcome (no result): a failure the
+		// network would otherwise hear of is the room's to hear.
+		return p.enqueue(ctx, &queueItem{remote: evt, login: login})
 	}
 	if p.durable.pending.Load() >= MaxPendingPerPortal {
 		p.durable.dropped.Add(1)

@@ -18,7 +18,9 @@ import (
 // That repeats until the homeserver takes it or refuses it. An event that
 // was never storable (one carrying lazy media, which its network waits
 // for through Host.HandleEvent) is not kept: its network hears the
-// failure and delivers it again.
+// failure and delivers it again. One that could not be kept and that no
+// network waits for is lost, and reported once the homeserver is back
+// (durable_outage_lost.go).
 
 // ResumeAfterOutage is how long a portal waits, after its homeserver
 // could not be reached for the whole of RetryFor, before it tries its

@@ -2,6 +2,7 @@ package portals
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/bridge/readthrough"
 	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/puppets"
 )
 
 // Portal is one remote chat and (once created) its Matrix room. Its fields
@@ -273,7 +275,13 @@ func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
 			err = nil
 		} else {
 			l.Err(err).Msg("Failed to bridge remote event")
-			p.reportRemoteFailure(l.WithContext(ctx), item.remote, err)
+			if errors.Is(err, puppets.ErrUnreachable) && item.result == nil && ctx.Err() == nil {
+				// Not kept, and no network hears of it to deliver it
+				// again: lost. The room hears of it once it can.
+				p.noteLostInOutage(item.remote)
+			} else {
+				p.reportRemoteFailure(l.WithContext(ctx), item.remote, err)
+			}
 		}
 	}
 	if item.result != nil {

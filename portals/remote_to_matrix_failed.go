@@ -18,9 +18,11 @@ import (
 // failed on it. Nothing fails silently, whichever way it travels. Typing,
 // receipts, membership and chat info are left out: they are not what
 // anyone reads, and the next of their kind sets things right. An event
-// given up because the homeserver was unreachable is not reported: it
-// is kept (durable_outage.go), or its network hears of it and delivers
-// it again, and a notice could not reach the room anyway.
+// given up because the homeserver was unreachable is not reported here
+// (a notice could not reach the room anyway): it is kept
+// (durable_outage.go), or its network hears of it and delivers it again,
+// or, lost, it is reported once the homeserver is back
+// (durable_outage_lost.go).
 func (p *Portal) reportRemoteFailure(ctx context.Context, evt network.Event, err error) {
 	if ctx.Err() != nil || errors.Is(err, puppets.ErrUnreachable) {
 		return
@@ -38,21 +40,8 @@ var errNoRoom = errors.New("the portal has no room")
 // Typing, receipts, membership and chat info are left out (see
 // reportRemoteFailure): nil is returned for them.
 func (p *Portal) noticeNotBridged(ctx context.Context, evt network.Event, reason string) error {
-	var what string
-	switch evt.(type) {
-	case nil:
-		what = "An event"
-	case *network.Message:
-		what = "A message"
-	case *network.Edit:
-		what = "An edit"
-	case *network.Reaction:
-		what = "A reaction"
-	case *network.ReactionRemove:
-		what = "The removal of a reaction"
-	case *network.Redaction:
-		what = "A deletion"
-	default:
+	what, reportable := notBridgedWhat(evt)
+	if !reportable {
 		return nil
 	}
 	if p.RoomID == "" {
@@ -67,6 +56,26 @@ func (p *Portal) noticeNotBridged(ctx context.Context, evt network.Event, reason
 		Body:    fmt.Sprintf("⚠️ %s was not bridged from %s: %s", what, p.m.dir.NetworkName(p.Key.Network), reason),
 	})
 	return err
+}
+
+// notBridgedWhat names evt for a notice that it was not bridged, and
+// says whether it is worth one (see reportRemoteFailure).
+func notBridgedWhat(evt network.Event) (string, bool) {
+	switch evt.(type) {
+	case nil:
+		return "An event", true
+	case *network.Message:
+		return "A message", true
+	case *network.Edit:
+		return "An edit", true
+	case *network.Reaction:
+		return "A reaction", true
+	case *network.ReactionRemove:
+		return "The removal of a reaction", true
+	case *network.Redaction:
+		return "A deletion", true
+	}
+	return "", false
 }
 
 // remoteFailureReason says in a few words why a remote event was not

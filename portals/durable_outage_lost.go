@@ -1,0 +1,85 @@
+package portals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/puppets"
+)
+
+// Events lost in an outage. A remote event the homeserver could not take
+// is kept in the durable queue (durable_outage.go). One that cannot be
+// kept is lost: handed over unstored and its store failed as well, or one
+// that can never be stored (lazy media) and that no network waits for.
+// Its room must hear of it, but not at once: the homeserver that could
+// not take the event would not take the notice either. So the portal
+// counts it, and tells the room once the homeserver takes a notice
+// again: tried ResumeAfterOutage later, on the portal's goroutine (in
+// order with the room's other work), and again while it cannot go.
+
+// noteLostInOutage counts evt, given up because the homeserver could not
+// be reached and not kept, for a notice once it can be reached.
+func (p *Portal) noteLostInOutage(evt network.Event) {
+	if _, reportable := notBridgedWhat(evt); !reportable {
+		return // typing, receipts and the like: the next of their kind sets things right
+	}
+	p.durable.lost.Add(1)
+	p.armLostReport()
+}
+
+// armLostReport has reportLost tried ResumeAfterOutage from now, unless
+// a try is already due.
+func (p *Portal) armLostReport() {
+	p.durable.lock.Lock()
+	defer p.durable.lock.Unlock()
+	if p.durable.lostTimer == nil {
+		p.durable.lostTimer = time.AfterFunc(ResumeAfterOutage, p.reportLostLater)
+	}
+}
+
+// reportLostLater queues reportLost on the portal's goroutine.
+func (p *Portal) reportLostLater() {
+	p.durable.lock.Lock()
+	p.durable.lostTimer = nil
+	p.durable.lock.Unlock()
+	if err := p.enqueue(p.m.ctx, &queueItem{fn: p.reportLost}); err != nil {
+		p.log.Error().Err(err).Int64("lost", p.durable.lost.Load()).
+			Msg("Remote events lost in a homeserver outage were not reported in the room")
+	}
+}
+
+// reportLost tells the room how many remote events were lost in an
+// outage. While the homeserver still cannot be reached, it tries again
+// later; any other failure only leaves the log to tell.
+func (p *Portal) reportLost(ctx context.Context) error {
+	n := p.durable.lost.Swap(0)
+	if n == 0 {
+		return nil
+	}
+	if p.RoomID == "" {
+		p.log.Error().Int64("lost", n).Msg("Remote events lost in a homeserver outage, and the portal has no room to say so in")
+		return nil
+	}
+	net := p.m.dir.NetworkName(p.Key.Network)
+	body := fmt.Sprintf("⚠️ %d messages from %s were not bridged: Matrix could not be reached, and Ferry could not keep them to try again (see the bridge log).", n, net)
+	if n == 1 {
+		body = fmt.Sprintf("⚠️ A message from %s was not bridged: Matrix could not be reached, and Ferry could not keep it to try again (see the bridge log).", net)
+	}
+	_, err := p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
+	switch {
+	case err == nil:
+	case errors.Is(err, puppets.ErrUnreachable) && ctx.Err() == nil:
+		p.log.Warn().Err(err).Int64("lost", n).Dur("retry_in", ResumeAfterOutage).
+			Msg("Homeserver unreachable; remote events lost in the outage are reported later")
+		p.durable.lost.Add(n)
+		p.armLostReport()
+	default:
+		p.log.Err(err).Int64("lost", n).Msg("Failed to report remote events lost in a homeserver outage")
+	}
+	return nil
+}
