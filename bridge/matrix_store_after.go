@@ -30,10 +30,23 @@ import (
 //
 // A redelivered event (one already stored) is found by one read before
 // anything is routed, and skipped.
+//
+// Bridge.unstored holds at most MaxUnstoredEvents. While the database
+// keeps failing, a homeserver's retries bring new events (Dendrite
+// refills a retried batch), each routed and kept; and one the homeserver
+// never sends again would stay for ever. Past the bound, a new event is
+// routed only once stored, as with StoreAfterWait 0: a store that fails
+// then refuses the transaction with nothing of it routed, and the
+// homeserver, which must retry a transaction it was not answered, brings
+// the events again. Nothing is lost, and nothing sent twice.
 
 // StoreAfterWait is how long a transaction waits, at most, for its events
 // to leave before it stores them; 0 stores them before routing them.
 var StoreAfterWait = 10 * time.Millisecond
+
+// MaxUnstoredEvents bounds the events routed before a store that failed
+// (Bridge.unstored); a few homeserver transactions' worth.
+var MaxUnstoredEvents = 1000
 
 // inbound is a Matrix event on its way to the dispatcher.
 type inbound struct {
@@ -74,6 +87,9 @@ func (b *Bridge) acceptEvents(ctx context.Context, evts []*database.QueuedEvent,
 	}
 	toStore := make([]*database.QueuedEvent, 0, len(evts))
 	routed := make([]*earlyEvent, 0, len(evts))
+	// storeFirst are routed once stored: past MaxUnstoredEvents. Once one
+	// is, so are those after it, which keeps the transaction's order.
+	storeFirst := make(map[id.EventID]bool)
 	for _, qe := range evts {
 		if already[qe.EventID] {
 			continue // delivered again; handled already, or replayed from the store
@@ -81,6 +97,10 @@ func (b *Bridge) acceptEvents(ctx context.Context, evts []*database.QueuedEvent,
 		toStore = append(toStore, qe)
 		if b.unstored[qe.EventID] != nil {
 			continue // routed by an earlier delivery whose store failed
+		}
+		if len(storeFirst) > 0 || len(b.unstored) >= MaxUnstoredEvents {
+			storeFirst[qe.EventID] = true
+			continue
 		}
 		e := &earlyEvent{left: make(chan struct{})}
 		b.unstored[qe.EventID] = e
@@ -105,6 +125,15 @@ func (b *Bridge) acceptEvents(ctx context.Context, evts []*database.QueuedEvent,
 			b.earlyStored(e, qe.EventID)
 		}
 	}
+	if len(storeFirst) > 0 {
+		later := make([]*database.QueuedEvent, 0, len(storeFirst))
+		for _, qe := range fresh {
+			if storeFirst[qe.EventID] {
+				later = append(later, qe)
+			}
+		}
+		b.routeStored(later, received)
+	}
 	return len(fresh), nil
 }
 
@@ -115,7 +144,14 @@ func (b *Bridge) storeThenRoute(ctx context.Context, evts []*database.QueuedEven
 	if err != nil {
 		return 0, err
 	}
-	for _, evt := range fresh {
+	n := len(fresh)
+	b.routeStored(fresh, received)
+	return n, nil
+}
+
+// routeStored hands events just stored to the dispatcher, in order.
+func (b *Bridge) routeStored(stored []*database.QueuedEvent, received time.Time) {
+	for _, evt := range stored {
 		// The store keeps milliseconds; the copy handled now keeps the
 		// exact time, which the metrics time Ferry's share from.
 		evt.ReceivedAt = received
@@ -125,7 +161,6 @@ func (b *Bridge) storeThenRoute(ctx context.Context, evts []*database.QueuedEven
 			// Stored; the next start replays it.
 		}
 	}
-	return len(fresh), nil
 }
 
 // store stores evts and returns those new to the store, timing the store
