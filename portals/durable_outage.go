@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/puppets"
 )
 
@@ -93,16 +95,47 @@ func (p *Portal) resumeIfDue() bool {
 	return true
 }
 
-// heldBehindOutage reports whether item is a stored remote event that
-// must wait in the store because one before it could not be sent (a
-// tail may have found that out while item waited). A network waiting for
-// it hears that it is safe.
-func (p *Portal) heldBehindOutage(item *queueItem) bool {
-	if item.remote == nil || item.storedSeq() == 0 || !p.durable.stalled.Load() {
+// heldBehindOutage reports whether item is a remote event that must wait
+// in the store because one before it could not be sent (a tail may have
+// found that out while item waited). A network waiting for it hears that
+// it is safe.
+//
+// One handed over in memory (a network waits for it, and it came while
+// the portal had no backlog) is stored behind the backlog now: the event
+// kept there came before it. Going first, an edit of that event found no
+// target, was ignored, and was acknowledged.
+func (p *Portal) heldBehindOutage(ctx context.Context, item *queueItem) bool {
+	if item.remote == nil || !p.durable.stalled.Load() {
+		return false
+	}
+	if item.storedSeq() == 0 && !p.storeBehindStall(ctx, item) {
 		return false
 	}
 	if item.result != nil {
 		item.result <- nil
+	}
+	return true
+}
+
+// storeBehindStall stores item, handed over in memory, behind the stalled
+// backlog, and reports whether it did. One handed over unstored to be
+// stored behind (item.behind) was stored with the event kept, or could
+// not be; one carrying lazy media cannot be stored. Both go on as before.
+func (p *Portal) storeBehindStall(ctx context.Context, item *queueItem) bool {
+	if item.behind != nil {
+		return false
+	}
+	payload, err := network.MarshalEvent(item.remote)
+	if err != nil {
+		return false
+	}
+	row := &database.RemoteEvent{Portal: p.Key, Login: item.login.ID, ReceivedAt: time.Now(), Payload: payload}
+	p.durable.lock.Lock()
+	defer p.durable.lock.Unlock()
+	if err = p.storeLocked(ctx, item.remote, row); err != nil {
+		l := p.remoteLog(item)
+		l.Err(err).Msg("Failed to store a remote event behind a backlog held for the homeserver")
+		return false
 	}
 	return true
 }

@@ -208,7 +208,7 @@ func (p *Portal) handle(ctx context.Context, item *queueItem) {
 	} else {
 		p.settle()
 	}
-	if p.heldBehindOutage(item) {
+	if p.heldBehindOutage(ctx, item) {
 		return
 	}
 	var err error
