@@ -59,6 +59,11 @@ type durableState struct {
 	// try (durable_outage_lost.go).
 	lost      atomic.Int64
 	lostTimer *time.Timer
+	// passed are the stored events passed over in this run, kept for a
+	// start that loads their login (passStored); guarded by lock, and
+	// counted by passedN.
+	passed  map[int64]bool
+	passedN atomic.Int64
 	// held: the portal has events stored before a restart, and their
 	// logins may not be loaded yet; its backlog is not drained until
 	// HoldDurable's replay clears it, whatever wakes the portal before.
@@ -281,7 +286,14 @@ func (p *Portal) reportStoredNotBridged(ctx context.Context, seq int64, evt netw
 
 // finishStored forgets a stored event once it is bridged (or given up).
 func (p *Portal) finishStored(ctx context.Context, seq int64) {
-	left := p.moveLastSeq(seq)
+	var left int64
+	if p.forgetPassed(seq) {
+		// Counted out when it was passed; its login has started since.
+		p.moveLastSeqOnly(seq)
+		left = p.durable.pending.Load()
+	} else {
+		left = p.moveLastSeq(seq)
+	}
 	if err := p.m.db.RemoteEvents.Delete(ctx, seq); err != nil && ctx.Err() == nil {
 		p.log.Err(err).Int64("seq", seq).Msg("Failed to delete bridged event from the queue")
 	}
@@ -292,19 +304,56 @@ func (p *Portal) finishStored(ctx context.Context, seq int64) {
 
 // passStored goes past a stored event that is kept for a later start: it
 // no longer counts as waiting in this run, and the next start replays it.
+// It is counted out once: a resume after an outage (durable_outage.go)
+// may read it again, when an event before it was kept.
 func (p *Portal) passStored(ctx context.Context, seq int64) {
+	p.durable.lock.Lock()
+	again := p.durable.passed[seq]
+	if !again {
+		if p.durable.passed == nil {
+			p.durable.passed = make(map[int64]bool)
+		}
+		p.durable.passed[seq] = true
+		p.durable.passedN.Add(1)
+	}
+	p.durable.lock.Unlock()
+	if again {
+		p.moveLastSeqOnly(seq)
+		return
+	}
 	if p.moveLastSeq(seq) <= 0 {
 		p.reportDropped(ctx)
 	}
 }
 
+// forgetPassed reports whether seq was passed in this run, and forgets
+// it. Without a lock while nothing was passed, as is usual.
+func (p *Portal) forgetPassed(seq int64) bool {
+	if p.durable.passedN.Load() == 0 {
+		return false
+	}
+	p.durable.lock.Lock()
+	defer p.durable.lock.Unlock()
+	if !p.durable.passed[seq] {
+		return false
+	}
+	delete(p.durable.passed, seq)
+	p.durable.passedN.Add(-1)
+	return true
+}
+
 // moveLastSeq records seq as bridged (or passed) and returns how many
 // events are still waiting.
 func (p *Portal) moveLastSeq(seq int64) int64 {
+	p.moveLastSeqOnly(seq)
+	return p.durable.pending.Add(-1)
+}
+
+// moveLastSeqOnly records seq as bridged (or passed), counting nothing out.
+func (p *Portal) moveLastSeqOnly(seq int64) {
 	for last := p.durable.lastSeq.Load(); seq > last && !p.durable.lastSeq.CompareAndSwap(last, seq); {
 		last = p.durable.lastSeq.Load()
 	}
-	return p.durable.pending.Add(-1)
 }
 
 // loginStored says whether row's login is still stored, though not
