@@ -57,6 +57,13 @@ func (p *Portal) keepUntilReachable(ctx context.Context, item *queueItem, err er
 		p.durable.resumeFrom = seq - 1
 	}
 	p.durable.stalled.Store(true)
+	// The events networks wait for behind it (durable_waiting.go) are
+	// as safe in the store as one handed over during the stall, which
+	// hears so at once: so do they, rather than wait out the outage.
+	for seq, waiter := range p.durable.waiters {
+		waiter <- nil
+		delete(p.durable.waiters, seq)
+	}
 	if p.durable.resumeTimer == nil {
 		p.durable.resumeTimer = time.AfterFunc(ResumeAfterOutage, p.resumeLater)
 	}
