@@ -22,6 +22,13 @@ func TestLostCreateRoomAnswerMakesOneRoom(t *testing.T) {
 	if s.proxy.Count(create) == before {
 		t.Fatal("no room was created through the proxy")
 	}
+	s.checkOneRoomOfChat1(t)
+}
+
+// checkOneRoomOfChat1 checks that the bot holds one room of chat1 and
+// that alice was invited to it and the login's space only.
+func (s *scene) checkOneRoomOfChat1(t *testing.T) {
+	t.Helper()
 	ctx := s.h.Context(time.Minute)
 	bot := s.h.Bridge.Matrix.Bot()
 	joined, err := bot.JoinedRooms(ctx)

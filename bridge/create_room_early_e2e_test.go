@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix/event"
-
 	"github.com/ferrybridge/ferry/internal/testbed"
 )
 
@@ -21,30 +19,5 @@ func TestEarlyCreateRoomTimeoutMakesOneRoom(t *testing.T) {
 	s.openPortal(t, "the first message")
 	// Any second room would be made by now.
 	time.Sleep(2 * time.Second)
-	ctx := s.h.Context(time.Minute)
-	bot := s.h.Bridge.Matrix.Bot()
-	joined, err := bot.JoinedRooms(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rooms := 0
-	for _, room := range joined.JoinedRooms {
-		var info event.BridgeEventContent
-		if bot.StateEvent(ctx, room, event.StateBridge, "ferry://test/chat1", &info) == nil {
-			rooms++
-		}
-	}
-	if rooms != 1 {
-		t.Errorf("the bot is in %d rooms of the chat, want 1", rooms)
-	}
-	invites := 0
-	for _, room := range s.alice.Invites() {
-		if room != s.mgmt {
-			invites++
-		}
-	}
-	// The portal and the login's space.
-	if invites != 2 {
-		t.Errorf("alice was invited to %d rooms besides the management room, want 2 (the portal and the space)", invites)
-	}
+	s.checkOneRoomOfChat1(t)
 }
