@@ -35,7 +35,9 @@ func (c *Client) handleEvent(raw any) (ok bool) {
 		if r := recover(); r != nil {
 			c.log.Error().Any("panic", r).Str("stack", string(debug.Stack())).
 				Str("event_type", fmt.Sprintf("%T", raw)).Msg("Panic while handling a WhatsApp event")
-			ok = c.attemptFailed(failureKey(raw))
+			if ok = c.attemptFailed(failureKey(raw)); ok {
+				c.reportGivenUpRaw(c.log.WithContext(c.conn.bgContext()), raw)
+			}
 		}
 	}()
 	if c.handleConnEvent(raw) {
@@ -117,7 +119,11 @@ func (c *Client) attemptSucceeded(key string) {
 func (c *Client) deliver(ctx context.Context, key string, evt network.Event) bool {
 	if err := c.conn.host.HandleEvent(ctx, c.id, evt); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Str("key", key).Msg("Failed to bridge a WhatsApp event")
-		return c.attemptFailed(key)
+		if !c.attemptFailed(key) {
+			return false
+		}
+		c.reportGivenUp(ctx, evt)
+		return true
 	}
 	c.attemptSucceeded(key)
 	return true
@@ -170,7 +176,11 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	out, err := c.toEvent(ctx, evt)
 	if err != nil {
 		log.Err(err).Msg("Failed to bridge a WhatsApp message")
-		return c.attemptFailed(failureKey(evt))
+		if !c.attemptFailed(failureKey(evt)) {
+			return false
+		}
+		c.reportGivenUpMessage(ctx, evt)
+		return true
 	} else if out == nil {
 		return true
 	}
