@@ -59,6 +59,10 @@ type fakeWA struct {
 	uploadGate   chan struct{}
 	uploading    int
 	maxUploading int
+
+	// deleteOnLogout has a successful Logout delete the device from the
+	// store, as whatsmeow's does.
+	deleteOnLogout bool
 }
 
 type (
@@ -129,6 +133,9 @@ func (f *fakeWA) Logout(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	if f.logoutErr == nil && f.deleteOnLogout {
+		return f.Client.Store.Delete(ctx)
 	}
 	return f.logoutErr
 }

@@ -35,9 +35,11 @@ import (
 // When the new device is slower than connect_timeout, the core gets the
 // login alone and connects a client of its own; the old device goes when
 // that client connects. The core has disconnected the old device by then,
-// so WhatsApp cannot be asked: it is deleted here and the user told to
-// remove it on the phone. That may be minutes later, so the old device is
-// also kept in the database (relink_store.go) until it is removed: after
+// so it connects once more with a bare client to ask WhatsApp to unlink
+// it (relink_offline.go); only if that fails is it deleted here and the
+// user told to remove it on the phone. That may be minutes later, so the
+// old device is also kept in the database (relink_store.go) until it is
+// removed: after
 // a stop in between, the login's next run removes it the same way when
 // its client connects, and a logout removes it with the login.
 
@@ -243,17 +245,40 @@ func (c *Client) removeReplaced(ctx context.Context, old *Client, left []types.J
 var errLeftOffline = errors.New("a restart of Ferry came first, and only a connected device can ask to be unlinked")
 
 // removeLeftDevice removes a replaced device that an earlier run left
-// (loadReplaced). It is not connected, so WhatsApp cannot be asked: it is
-// deleted here and the user told to remove it on the phone. The removal
-// outlives a Stop (the database is open until Stop has returned); a
-// failed one is tried again at the next start.
+// (loadReplaced). It connects once more to unlink itself
+// (relink_offline.go); if it cannot, it is deleted here and the user told
+// to remove it on the phone. The removal outlives a Stop (the database is
+// open until Stop has returned); a failed one is tried again at the next
+// start.
 func (c *Client) removeLeftDevice(bg context.Context, jid types.JID) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
-	defer cancel()
 	log := c.log.With().Stringer("replaced_jid", jid).Logger()
-	device, err := c.conn.container.GetDevice(ctx, jid)
+	loadCtx, cancelLoad := context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
+	device, err := c.conn.container.GetDevice(loadCtx, jid)
+	cancelLoad()
 	if err != nil {
 		log.Err(err).Msg("Failed to load the replaced device to remove")
+		return
+	}
+	var unlinkErr error = errLeftOffline
+	if device != nil && device.ID != nil {
+		// A Stop ends the unlink; the delete below still runs.
+		unlinkCtx, cancelUnlink := context.WithTimeout(bg, unlinkReplacedTimeout)
+		unlinkErr = c.conn.unlinkOffline(unlinkCtx, device, log)
+		cancelUnlink()
+		if unlinkErr == nil {
+			log.Info().Msg("Unlinked the device a new link replaced before Ferry stopped")
+		} else {
+			log.Warn().Err(unlinkErr).Msg("Could not unlink the device a new link replaced before Ferry stopped")
+			if bg.Err() != nil {
+				// Stopped: the next start tries the unlink again.
+				return
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
+	defer cancel()
+	if unlinkErr == nil {
+		c.conn.forgetReplaced(ctx, c.id, jid)
 		return
 	}
 	if device != nil {
@@ -267,7 +292,7 @@ func (c *Client) removeLeftDevice(bg context.Context, jid types.JID) {
 	// thing the removal does.
 	c.conn.forgetReplaced(ctx, c.id, jid)
 	if device != nil {
-		c.conn.host.NotifyUser(bg, c.id, replacedNotice(errLeftOffline))
+		c.conn.host.NotifyUser(bg, c.id, replacedNotice(unlinkErr))
 	}
 }
 
@@ -325,7 +350,7 @@ func (c *Client) unlinkDevice(bg context.Context, newer *Client) {
 	cleanupCtx, cancelCleanup := context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
 	defer cancelCleanup()
 	jid := *c.device.ID // whatsmeow clears it when it deletes the device
-	gone, err := c.unlinkOrDelete(ctx, cleanupCtx, "replaced")
+	gone, err := c.unlinkOrDelete(ctx, cleanupCtx, roleReplaced)
 	if gone {
 		c.conn.forgetReplaced(cleanupCtx, c.id, jid)
 	}
@@ -348,6 +373,13 @@ func (c *Client) unlinkOrDelete(ctx, cleanupCtx context.Context, role string) (g
 		return true, nil
 	}
 	c.disconnectWA()
+	if role == roleReplaced && offlineUnlinkable(err) {
+		// The core disconnected it before the new link connected (the
+		// slow relink): it connects once more to unlink itself.
+		if err = c.conn.unlinkOffline(ctx, c.device, c.log); err == nil {
+			return true, nil
+		}
+	}
 	log := c.log.With().Str("device_role", role).Logger()
 	log.Warn().Err(err).Msg("Could not unlink the device; deleting it locally")
 	if delErr := c.device.Delete(cleanupCtx); delErr != nil {
@@ -356,6 +388,10 @@ func (c *Client) unlinkOrDelete(ctx, cleanupCtx context.Context, role string) (g
 	}
 	return true, err
 }
+
+// roleReplaced names, to unlinkOrDelete, the device of a link that a
+// newer one replaced.
+const roleReplaced = "replaced"
 
 // sameDevice guards against unlinking the device a login runs on.
 func sameDevice(a, b *Client) bool {

@@ -2,7 +2,9 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,10 +45,12 @@ func slowRelinkStartedThenStopped(t *testing.T, db *dbutil.Database) *network.Lo
 }
 
 // restartAndConnect starts Ferry again on db, loads login and has its
-// client connect to WhatsApp.
-func restartAndConnect(t *testing.T, db *dbutil.Database, login *network.Login) *loginEnv {
+// client connect to WhatsApp. setup (if not nil) prepares every client
+// made after the restart.
+func restartAndConnect(t *testing.T, db *dbutil.Database, login *network.Login, setup func(*fakeWA)) *loginEnv {
 	t.Helper()
 	env := newLoginEnvOn(t, db, "")
+	env.setup = setup
 	loaded, err := env.conn.LoadLogin(context.Background(), login)
 	if err != nil {
 		t.Fatal(err)
@@ -100,12 +104,17 @@ func storedReplacedDevices(t *testing.T, db *dbutil.Database) int {
 // TestRelinkSlowToConnectUnlinksTheOldDeviceAfterARestart: Ferry stops
 // after the core stored a slow relink's login but before its device
 // connected. The earlier device must still go when the new one connects
-// after the restart: deleted here, and the user told to remove it on the
-// phone (it is not connected, so WhatsApp cannot be asked).
+// after the restart. Here WhatsApp cannot be reached by the old device
+// (relink_offline.go): it is deleted here, and the user told to remove it
+// on the phone.
 func TestRelinkSlowToConnectUnlinksTheOldDeviceAfterARestart(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		login := slowRelinkStartedThenStopped(t, db.Database)
-		env := restartAndConnect(t, db.Database, login)
+		env := restartAndConnect(t, db.Database, login, func(f *fakeWA) {
+			if f.Client.Store.ID != nil && *f.Client.Store.ID == oldDev {
+				f.connectErr = errors.New("unreachable")
+			}
+		})
 		waitDeviceGone(t, env.conn, oldDev)
 		waitNotice(t, env.host, "remove the older Ferry device")
 		if d, err := env.conn.container.GetDevice(context.Background(), ownDev); err != nil || d == nil {
@@ -131,7 +140,7 @@ func TestRelinkNeverStoredKeepsTheOldDeviceAfterARestart(t *testing.T) {
 	}
 	env.conn.Stop(context.Background())
 
-	restarted := restartAndConnect(t, db, testLogin(old.device))
+	restarted := restartAndConnect(t, db, testLogin(old.device), nil)
 	time.Sleep(100 * time.Millisecond)
 	if d, err := restarted.conn.container.GetDevice(context.Background(), oldDev); err != nil || d == nil {
 		t.Errorf("the device the login runs on was removed: %v", err)
@@ -154,6 +163,8 @@ func TestLogoutRemovesTheDeviceARelinkLeftToUnlink(t *testing.T) {
 	db := sqliteDB(t)
 	login := slowRelinkStartedThenStopped(t, db)
 	env := newLoginEnvOn(t, db, "")
+	// WhatsApp cannot be reached, by the old device either.
+	env.setup = func(f *fakeWA) { f.connectErr = errors.New("unreachable") }
 	loaded, err := env.conn.LoadLogin(context.Background(), login)
 	if err != nil {
 		t.Fatal(err)
@@ -165,5 +176,43 @@ func TestLogoutRemovesTheDeviceARelinkLeftToUnlink(t *testing.T) {
 	waitNotice(t, env.host, "remove the older Ferry device")
 	if n := storedReplacedDevices(t, db); n != 0 {
 		t.Errorf("%d devices still wait to be unlinked after the logout", n)
+	}
+}
+
+// TestRelinkSlowToConnectUnlinksTheOldDeviceOverItsOwnConnectionAfterARestart:
+// as TestRelinkSlowToConnectUnlinksTheOldDeviceAfterARestart, but the old
+// device reaches WhatsApp: it connects once more and unlinks itself, and
+// the user has nothing to remove on the phone.
+func TestRelinkSlowToConnectUnlinksTheOldDeviceOverItsOwnConnectionAfterARestart(t *testing.T) {
+	db := sqliteDB(t)
+	login := slowRelinkStartedThenStopped(t, db)
+	var bare *fakeWA
+	var mu sync.Mutex
+	env := restartAndConnect(t, db, login, func(f *fakeWA) {
+		f.deleteOnLogout = true
+		if f.Client.Store.ID != nil && *f.Client.Store.ID == oldDev {
+			mu.Lock()
+			bare = f
+			mu.Unlock()
+			// WhatsApp logs the device in once it connects.
+			go func() {
+				<-f.connects
+				f.Client.DangerousInternals().DispatchEvent(&events.Connected{})
+			}()
+		}
+	})
+	waitDeviceGone(t, env.conn, oldDev)
+	mu.Lock()
+	defer mu.Unlock()
+	if bare == nil || bare.logoutCount() != 1 {
+		t.Fatal("the old device did not ask WhatsApp to unlink it")
+	}
+	env.host.mu.Lock()
+	defer env.host.mu.Unlock()
+	if len(env.host.notices) != 0 {
+		t.Errorf("notices after an unlink that worked: %q", env.host.notices)
+	}
+	if n := storedReplacedDevices(t, db); n != 0 {
+		t.Errorf("%d devices still wait to be unlinked", n)
 	}
 }

@@ -206,6 +206,9 @@ func TestRelinkSlowToConnectUnlinksTheOldDeviceWhenItConnects(t *testing.T) {
 	if d, err := env.conn.container.GetDevice(context.Background(), oldDev); err != nil || d == nil {
 		t.Fatalf("the earlier device went before the new one connected: %v", err)
 	}
+	// WhatsApp cannot be reached: the earlier device cannot connect to
+	// unlink itself either (relink_offline.go).
+	env.setup = func(f *fakeWA) { f.connectErr = errors.New("unreachable") }
 	cl.cli.DangerousInternals().DispatchEvent(&events.Connected{})
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		d, err := env.conn.container.GetDevice(context.Background(), oldDev)
