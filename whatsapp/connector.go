@@ -96,6 +96,9 @@ type Connector struct {
 	// pendingUnlinks those whose new link connects later (relink.go).
 	relinks        map[*Client]*Client
 	pendingUnlinks map[network.LoginID]*Client
+	// handedAlone are the devices of logins handed to the core without a
+	// client, until LoadLogin takes them (login_discard.go).
+	handedAlone map[types.JID]*loginProcess
 	// stopped: Stop has run (since the last Start). A relink still in
 	// relinks then unlinks no device at a Disconnect, but the core's
 	// Logout of its new client is still the discard of a relink.
@@ -116,6 +119,7 @@ func New() *Connector {
 		clients:        make(map[network.LoginID]*Client),
 		relinks:        make(map[*Client]*Client),
 		pendingUnlinks: make(map[network.LoginID]*Client),
+		handedAlone:    make(map[types.JID]*loginProcess),
 		uploadSlots:    make(chan struct{}, maxConcurrentUploads),
 	}
 }
@@ -308,6 +312,9 @@ func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (networ
 	if err != nil {
 		c.log.Warn().Err(err).Str("login", string(login.ID)).Msg("Login has a bad WhatsApp device JID")
 		return c.newClient(login, nil, nil), nil
+	}
+	if c.takeHandedAlone(jid) {
+		return nil, errDiscardedLogin
 	}
 	device, err := c.container.GetDevice(ctx, jid)
 	if err != nil {

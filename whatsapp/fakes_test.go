@@ -43,6 +43,9 @@ type fakeHost struct {
 	handle    func(evt network.Event) error
 	handleCtx func(ctx context.Context, evt network.Event) error
 	seen      chan struct{}
+
+	// saved are the logins stored with SaveLogin.
+	saved []*network.Login
 }
 
 type ghostUpdate struct {
@@ -98,7 +101,12 @@ func (h *fakeHost) UpdateGhost(ctx context.Context, user network.UserID, info *n
 	return nil
 }
 
-func (h *fakeHost) SaveLogin(ctx context.Context, login *network.Login) error { return nil }
+func (h *fakeHost) SaveLogin(ctx context.Context, login *network.Login) error {
+	h.mu.Lock()
+	h.saved = append(h.saved, login)
+	h.mu.Unlock()
+	return nil
+}
 
 // RekeyPortal records the move and says it moved a room; rekeyErr, when
 // set, is its answer instead.

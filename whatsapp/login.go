@@ -12,6 +12,7 @@ import (
 	"go.mau.fi/util/exsync"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	"maunium.net/go/mautrix/id"
 
@@ -90,6 +91,11 @@ type loginProcess struct {
 	// completed: the login is handed to the core, which owns the device
 	// from then on; set together with the check for a Cancel.
 	completed bool
+	// alone: it was handed over without a client, and the core owns the
+	// device only once LoadLogin took it (login_discard.go); discarded:
+	// Cancel came first (guarded by conn.lock).
+	alone, discarded bool
+	aloneJID         types.JID
 
 	reconnect *exsync.Event // WhatsApp closed the socket after pairing
 	connected *exsync.Event // the linked account is connected
@@ -327,17 +333,30 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 		// Cancel unlinks the device: the core never got it.
 		return nil, context.Canceled
 	}
-	if !p.handOver() {
-		return nil, context.Canceled
-	}
 	p.log.Warn().Msg("Linked account did not connect in time; the bridge will connect it")
 	p.cli.RemoveEventHandler(p.handlerID)
 	cl.Disconnect()
 	p.conn.forget(cl)
+	// Kept until the core's LoadLogin takes the device: a core that
+	// cannot store the login has no client to log out, only the flow to
+	// cancel (login_discard.go). All is in place before the hand-over, so
+	// that a Cancel right after it finds it.
+	p.lock.Lock()
+	p.alone, p.aloneJID = true, *p.device.ID
+	p.lock.Unlock()
+	p.conn.handOverAlone(p)
 	if old != nil {
 		// The core stores the login and connects a client of its own: the
 		// old device goes when that client connects.
 		p.conn.replaceOnConnect(ctx, loginID, old)
+	}
+	if !p.handOver() {
+		// Cancel came first; its clean-up unlinks the device.
+		p.conn.takeHandedAlone(p.aloneJID)
+		if old != nil {
+			p.conn.keepPrevious(context.WithoutCancel(ctx), old)
+		}
+		return nil, context.Canceled
 	}
 	return &network.LoginStep{Type: network.StepComplete, Login: login}, nil
 }
@@ -365,8 +384,16 @@ func (p *loginProcess) Cancel() {
 	p.cancel.Do(func() {
 		close(p.done)
 		p.lock.Lock()
-		completed := p.completed
+		completed, alone := p.completed, p.alone
 		p.lock.Unlock()
+		if completed && alone {
+			// The core may not have taken it (login_discard.go).
+			go func() {
+				defer close(p.cleaned)
+				p.discardIfNotTaken()
+			}()
+			return
+		}
 		if completed {
 			close(p.cleaned)
 			return

@@ -1,0 +1,120 @@
+package whatsapp
+
+import (
+	"context"
+
+	"go.mau.fi/whatsmeow/types"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// A login whose device connects later than connect_timeout is handed to
+// the core without a client (login.go, finish): the core stores it and
+// loads it with LoadLogin. If the core cannot store or load it, it has no
+// client to log out, and calls only the flow's Cancel: the new device
+// would stay linked to the account and in the store, with no login for
+// it. So until LoadLogin has taken the device, the flow keeps it, and a
+// Cancel discards it: the device unlinks itself (relink_offline.go) or is
+// at least deleted here, and a previous link it was to replace is no
+// longer marked for removal. A LoadLogin coming after that (a `cancel`
+// while the core was storing the login) fails, so the core does not run
+// a login on a device that is gone.
+
+// handOverAlone records that p's device was handed to the core without a
+// client: the core's LoadLogin takes it, or p's Cancel discards it.
+func (c *Connector) handOverAlone(p *loginProcess) {
+	c.lock.Lock()
+	c.handedAlone[p.aloneJID] = p
+	c.lock.Unlock()
+}
+
+// takeHandedAlone is LoadLogin's part: it takes jid from the flow that
+// handed it over, and says whether that flow discarded it already.
+func (c *Connector) takeHandedAlone(jid types.JID) (discarded bool) {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	p := c.handedAlone[jid]
+	if p == nil {
+		return false
+	}
+	delete(c.handedAlone, jid)
+	return p.discarded
+}
+
+// discardIfNotTaken is Cancel's part for a login handed over alone: when
+// the core has not loaded the device, it is discarded. It reports whether
+// it was.
+func (p *loginProcess) discardIfNotTaken() bool {
+	c := p.conn
+	c.lock.Lock()
+	taken := c.handedAlone[p.aloneJID] != p
+	if !taken {
+		// Kept marked, for a LoadLogin still to come to refuse.
+		p.discarded = true
+	}
+	c.lock.Unlock()
+	if taken {
+		return false
+	}
+	p.log.Warn().Msg("The core did not take the login handed to it; discarding the new device")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*unlinkReplacedTimeout)
+	defer cancel()
+	p.lock.Lock()
+	old := p.old
+	p.lock.Unlock()
+	if old != nil {
+		c.keepPrevious(ctx, old)
+	}
+	jid := p.aloneJID
+	unlinkCtx, cancelUnlink := context.WithTimeout(ctx, unlinkReplacedTimeout)
+	err := c.unlinkOffline(unlinkCtx, p.device, p.log)
+	cancelUnlink()
+	if err == nil {
+		p.log.Info().Stringer("jid", jid).Msg("Unlinked the new device the core did not take")
+		return true
+	}
+	p.log.Warn().Err(err).Msg("Could not unlink the new device the core did not take; deleting it locally")
+	if p.device.ID != nil {
+		if delErr := p.device.Delete(ctx); delErr != nil {
+			p.log.Err(delErr).Msg("Failed to delete the new device")
+		}
+	}
+	if old != nil {
+		// The core knows the login (the previous link's): the user hears
+		// of the device to remove. Of a first login the core knows
+		// nothing to notify through; it has reported the failed login.
+		c.host.NotifyUser(ctx, old.id, "The new link to your WhatsApp account could not be completed, and Ferry could not remove it ("+
+			err.Error()+"). On your phone, remove the newer Ferry device under Settings → Linked devices.")
+	}
+	return true
+}
+
+// keepPrevious undoes replaceOnConnect: old, the previous link of a login
+// whose new link was discarded, stays the login's device and running
+// client, and is no longer removed when the login's next client connects.
+func (c *Connector) keepPrevious(ctx context.Context, old *Client) {
+	c.restore(old)
+	c.lock.Lock()
+	if c.pendingUnlinks[old.id] == old {
+		delete(c.pendingUnlinks, old.id)
+	}
+	c.lock.Unlock()
+	if old.device == nil || old.device.ID == nil {
+		return
+	}
+	if err := c.replacedDevices.delete(ctx, old.id, *old.device.ID); err != nil {
+		old.log.Err(err).Msg("Failed to keep the previous device of a discarded link")
+	}
+	// The core may have stored the new link's metadata over the login's
+	// before it failed to load it; the login runs on old's device.
+	login := &network.Login{
+		ID: old.id, User: old.user, RemoteName: "+" + string(old.remote),
+		RemoteUser: old.remote, Metadata: metadataOf(old.device),
+	}
+	if err := c.host.SaveLogin(ctx, login); err != nil {
+		old.log.Err(err).Msg("Failed to store the login's device again after a discarded link")
+	}
+}
+
+// errDiscardedLogin is LoadLogin's answer for a device a flow discarded.
+var errDiscardedLogin = network.UserErrorf("this WhatsApp login was cancelled before Ferry stored it; send `login whatsapp` to link again")
