@@ -184,12 +184,28 @@ func (b *Bridge) notice(ctx context.Context, room id.RoomID, markdown string) id
 
 // noticeUser sends a notice to user's management room, if they have one.
 func (b *Bridge) noticeUser(ctx context.Context, user id.UserID, markdown string) {
-	room, err := b.ManagementRoom(ctx, user)
-	if err != nil || room == "" {
-		b.Log.Warn().Err(err).Stringer("user_id", user).Str("notice", markdown).Msg("No management room for notice")
-		return
+	if err := b.NotifyUser(ctx, user, noticeContent(markdown)); err != nil {
+		b.Log.Warn().Err(err).Stringer("user_id", user).Str("notice", markdown).Msg("Failed to send a notice to the user's management room")
 	}
-	b.notice(ctx, room, markdown)
+}
+
+// errNoManagementRoom: a notice for a user who has no management room.
+var errNoManagementRoom = errors.New("the user has no management room")
+
+// NotifyUser implements portals.Directory: it posts content as the bot in
+// user's management room.
+func (b *Bridge) NotifyUser(ctx context.Context, user id.UserID, content *event.MessageEventContent) error {
+	room, err := b.ManagementRoom(ctx, user)
+	if err != nil {
+		return fmt.Errorf("find the management room: %w", err)
+	}
+	if room == "" {
+		return errNoManagementRoom
+	}
+	if _, err = b.Matrix.SendNotice(ctx, room, content); err != nil {
+		return fmt.Errorf("send the notice to the management room: %w", err)
+	}
+	return nil
 }
 
 func (b *Bridge) noticef(ctx context.Context, room id.RoomID, format string, args ...any) {

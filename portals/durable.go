@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
@@ -59,6 +60,10 @@ type durableState struct {
 	// try (durable_outage_lost.go).
 	lost      atomic.Int64
 	lostTimer *time.Timer
+	// lostUsers are the users whose logins the lost events came through,
+	// told in their management rooms while the portal has no room
+	// (notice_user.go); guarded by lock.
+	lostUsers map[id.UserID]bool
 	// passed are the stored events passed over in this run, kept for a
 	// start that loads their login (passStored); guarded by lock, and
 	// counted by passedN.
@@ -254,7 +259,7 @@ func (p *Portal) handleStored(ctx context.Context, row *database.RemoteEvent) {
 	if waiter != nil {
 		waiter <- err
 	}
-	if p.reportStoredNotBridged(ctx, row.Seq, evt, reason, log) {
+	if p.reportStoredNotBridged(ctx, row.Seq, login, evt, reason, log) {
 		return
 	}
 	p.finishStored(ctx, row.Seq)
@@ -266,8 +271,8 @@ func (p *Portal) handleStored(ctx context.Context, row *database.RemoteEvent) {
 // homeserver cannot be reached, the event waits as any other does
 // (durable_outage.go), and when the bridge stops, the next start takes it
 // up. Either way the room hears of it once, when the notice goes.
-func (p *Portal) reportStoredNotBridged(ctx context.Context, seq int64, evt network.Event, reason string, log zerolog.Logger) (kept bool) {
-	err := p.noticeNotBridged(ctx, evt, reason)
+func (p *Portal) reportStoredNotBridged(ctx context.Context, seq int64, login *network.Login, evt network.Event, reason string, log zerolog.Logger) (kept bool) {
+	err := p.noticeNotBridged(ctx, login, evt, reason)
 	switch {
 	case err == nil:
 		return false
@@ -277,7 +282,7 @@ func (p *Portal) reportStoredNotBridged(ctx context.Context, seq int64, evt netw
 		log.Warn().Err(err).Dur("resume_in", ResumeAfterOutage).Msg("Homeserver unreachable; a queued event that is not bridged is reported later")
 		return true
 	case errors.Is(err, errNoRoom):
-		log.Error().Msg("A queued event is not bridged, and its portal has no room to say so in")
+		log.Error().Msg("A queued event is not bridged, and its portal has no room nor user to say so to")
 	default:
 		log.Err(err).Msg("Failed to report a queued event that is not bridged")
 	}

@@ -22,12 +22,14 @@ import (
 // again: tried ResumeAfterOutage later, on the portal's goroutine (in
 // order with the room's other work), and again while it cannot go.
 
-// noteLostInOutage counts evt, given up because the homeserver could not
-// be reached and not kept, for a notice once it can be reached.
-func (p *Portal) noteLostInOutage(evt network.Event) {
+// noteLostInOutage counts evt, which came through login, given up
+// because the homeserver could not be reached and not kept, for a notice
+// once it can be reached.
+func (p *Portal) noteLostInOutage(login *network.Login, evt network.Event) {
 	if _, reportable := notBridgedWhat(evt); !reportable {
 		return // typing, receipts and the like: the next of their kind sets things right
 	}
+	p.noteLostUser(login)
 	p.durable.lost.Add(1)
 	p.armLostReport()
 }
@@ -58,26 +60,36 @@ func (p *Portal) reportLostLater() {
 // later; any other failure only leaves the log to tell.
 func (p *Portal) reportLost(ctx context.Context) error {
 	n := p.durable.lost.Swap(0)
+	users := p.takeLostUsers()
 	if n == 0 {
 		return nil
 	}
-	if p.RoomID == "" {
-		p.log.Error().Int64("lost", n).Msg("Remote events lost in a homeserver outage, and the portal has no room to say so in")
-		return nil
-	}
 	net := p.m.dir.NetworkName(p.Key.Network)
-	body := fmt.Sprintf("⚠️ %d messages from %s were not bridged: Matrix could not be reached, and Ferry could not keep them to try again (see the bridge log).", n, net)
-	if n == 1 {
-		body = fmt.Sprintf("⚠️ A message from %s was not bridged: Matrix could not be reached, and Ferry could not keep it to try again (see the bridge log).", net)
+	where := ""
+	if p.RoomID == "" {
+		// Told in the management rooms of the users they came for.
+		where = " in " + p.roomlessChat()
 	}
-	_, err := p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
+	body := fmt.Sprintf("⚠️ %d messages from %s%s were not bridged: Matrix could not be reached, and Ferry could not keep them to try again (see the bridge log).", n, net, where)
+	if n == 1 {
+		body = fmt.Sprintf("⚠️ A message from %s%s was not bridged: Matrix could not be reached, and Ferry could not keep it to try again (see the bridge log).", net, where)
+	}
+	var err error
+	if p.RoomID == "" {
+		err = p.noticeUsers(ctx, users, body)
+	} else {
+		_, err = p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, puppets.ErrUnreachable) && ctx.Err() == nil:
 		p.log.Warn().Err(err).Int64("lost", n).Dur("retry_in", ResumeAfterOutage).
 			Msg("Homeserver unreachable; remote events lost in the outage are reported later")
+		p.keepLostUsers(users)
 		p.durable.lost.Add(n)
 		p.armLostReport()
+	case errors.Is(err, errNoRoom):
+		p.log.Error().Int64("lost", n).Msg("Remote events lost in a homeserver outage, and the portal has no room nor user to say so to")
 	default:
 		p.log.Err(err).Int64("lost", n).Msg("Failed to report remote events lost in a homeserver outage")
 	}

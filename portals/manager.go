@@ -35,6 +35,11 @@ type Directory interface {
 	UserLogins(user id.UserID, net network.NetworkID) []*network.Login
 	// AliasLocalpart is the room alias localpart of a portal ("" for none).
 	AliasLocalpart(key network.PortalKey) string
+	// NotifyUser posts a notice in a Matrix user's management room: what
+	// a portal must tell while it has no room of its own to tell it in.
+	// It fails when the user has no management room, or the notice could
+	// not be sent.
+	NotifyUser(ctx context.Context, user id.UserID, content *event.MessageEventContent) error
 }
 
 // QueueSize bounds each portal's in-memory queue. Past it, stored remote

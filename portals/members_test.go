@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -187,4 +188,8 @@ func TestRemoteEventFindsItsMemberWithoutReadingTheDatabase(t *testing.T) {
 			t.Error("bob, whom the portal does not know, was let in without a database read")
 		}
 	})
+}
+
+func (d *loginDir) NotifyUser(context.Context, id.UserID, *event.MessageEventContent) error {
+	return nil
 }

@@ -278,9 +278,9 @@ func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
 			if errors.Is(err, puppets.ErrUnreachable) && item.result == nil && ctx.Err() == nil {
 				// Not kept, and no network hears of it to deliver it
 				// again: lost. The room hears of it once it can.
-				p.noteLostInOutage(item.remote)
+				p.noteLostInOutage(item.login, item.remote)
 			} else {
-				p.reportRemoteFailure(l.WithContext(ctx), item.remote, err)
+				p.reportRemoteFailure(l.WithContext(ctx), item.login, item.remote, err)
 			}
 		}
 	}

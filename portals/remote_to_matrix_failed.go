@@ -23,37 +23,42 @@ import (
 // (durable_outage.go), or its network hears of it and delivers it again,
 // or, lost, it is reported once the homeserver is back
 // (durable_outage_lost.go).
-func (p *Portal) reportRemoteFailure(ctx context.Context, evt network.Event, err error) {
+func (p *Portal) reportRemoteFailure(ctx context.Context, login *network.Login, evt network.Event, err error) {
 	if ctx.Err() != nil || errors.Is(err, puppets.ErrUnreachable) {
 		return
 	}
-	if err := p.noticeNotBridged(ctx, evt, remoteFailureReason(err)); err != nil && !errors.Is(err, errNoRoom) {
+	if err := p.noticeNotBridged(ctx, login, evt, remoteFailureReason(err)); err != nil {
 		zerolog.Ctx(ctx).Err(err).Msg("Failed to report a remote event that was not bridged")
 	}
 }
 
-// errNoRoom: a notice had no room to go to, the portal has none yet.
-var errNoRoom = errors.New("the portal has no room")
+// errNoRoom: a notice had no room to go to, the portal has none yet, and
+// no user to tell instead.
+var errNoRoom = errors.New("the portal has no room, and no user to tell instead")
 
-// noticeNotBridged tells the room that evt was not bridged, and why; a
-// nil evt is one Ferry could not read, of which it knows nothing more.
-// Typing, receipts, membership and chat info are left out (see
-// reportRemoteFailure): nil is returned for them.
-func (p *Portal) noticeNotBridged(ctx context.Context, evt network.Event, reason string) error {
+// noticeNotBridged tells the room that evt, which came through login
+// (nil: a login that is gone), was not bridged, and why; a nil evt is one
+// Ferry could not read, of which it knows nothing more. A portal with no
+// room yet tells the login's user in their management room instead
+// (notice_user.go). Typing, receipts, membership and chat info are left
+// out (see reportRemoteFailure): nil is returned for them.
+func (p *Portal) noticeNotBridged(ctx context.Context, login *network.Login, evt network.Event, reason string) error {
 	what, reportable := notBridgedWhat(evt)
 	if !reportable {
 		return nil
-	}
-	if p.RoomID == "" {
-		return errNoRoom
 	}
 	if evt != nil {
 		sender := evt.EventMeta().Sender.User
 		what += " from " + p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: sender}).String()
 	}
+	net := p.m.dir.NetworkName(p.Key.Network)
+	if p.RoomID == "" {
+		return p.noticeUsers(ctx, p.usersToTell(login),
+			fmt.Sprintf("⚠️ %s was not bridged from %s, in %s: %s", what, net, p.roomlessChat(), reason))
+	}
 	_, err := p.sendNotice(ctx, &event.MessageEventContent{
 		MsgType: event.MsgNotice,
-		Body:    fmt.Sprintf("⚠️ %s was not bridged from %s: %s", what, p.m.dir.NetworkName(p.Key.Network), reason),
+		Body:    fmt.Sprintf("⚠️ %s was not bridged from %s: %s", what, net, reason),
 	})
 	return err
 }

@@ -1,0 +1,101 @@
+package portals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// Notices of a portal that has no room. A remote event that could not
+// create its portal's room (the homeserver refused it, or could not be
+// reached) has no room to be reported in; nor has one stored for such a
+// portal that cannot be read back. The users whose logins the events came
+// through hear of them in their management rooms instead (through the
+// Directory), so that nothing is lost with only the log to tell.
+
+// usersToTell are the Matrix users who hear of an event of this portal
+// that came through login (nil: a login that is gone) while the portal
+// has no room: the login's user, or else the owner of a per-user chat.
+func (p *Portal) usersToTell(login *network.Login) []id.UserID {
+	if login != nil {
+		return []id.UserID{login.User}
+	}
+	if p.Key.Receiver != "" {
+		if owner := p.m.dir.Login(p.Key.Network, p.Key.Receiver); owner != nil {
+			return []id.UserID{owner.User}
+		}
+	}
+	return nil
+}
+
+// noticeUsers posts body in the management room of each of users;
+// errNoRoom when there is nobody to tell. Its error says whether the
+// homeserver could not be reached (puppets.ErrUnreachable), so that a
+// caller may try again later.
+func (p *Portal) noticeUsers(ctx context.Context, users []id.UserID, body string) error {
+	if len(users) == 0 {
+		return errNoRoom
+	}
+	content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: body}
+	var errs []error
+	for _, user := range users {
+		if err := p.m.dir.NotifyUser(ctx, user, content); err != nil {
+			errs = append(errs, fmt.Errorf("tell %s: %w", user, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// roomlessChat names the chat of a portal that has no room, for a notice
+// in a management room: its name where Ferry learnt one, else its ID.
+func (p *Portal) roomlessChat() string {
+	if p.Name != "" {
+		return fmt.Sprintf("the chat “%s”, which has no Matrix room yet", p.Name)
+	}
+	return fmt.Sprintf("the chat %s, which has no Matrix room yet", p.Key.Chat)
+}
+
+// noteLostUser records that an event lost in an outage came through
+// login, so that its user hears of it if the portal has no room
+// (reportLost).
+func (p *Portal) noteLostUser(login *network.Login) {
+	if login == nil {
+		return
+	}
+	p.durable.lock.Lock()
+	defer p.durable.lock.Unlock()
+	if p.durable.lostUsers == nil {
+		p.durable.lostUsers = make(map[id.UserID]bool)
+	}
+	p.durable.lostUsers[login.User] = true
+}
+
+// takeLostUsers returns, and forgets, the users noted by noteLostUser;
+// the owner of a per-user chat when none was.
+func (p *Portal) takeLostUsers() []id.UserID {
+	p.durable.lock.Lock()
+	noted := p.durable.lostUsers
+	p.durable.lostUsers = nil
+	p.durable.lock.Unlock()
+	if len(noted) == 0 {
+		return p.usersToTell(nil)
+	}
+	users := make([]id.UserID, 0, len(noted))
+	for user := range noted {
+		users = append(users, user)
+	}
+	return users
+}
+
+// keepLostUsers notes users again, for a report of lost events that
+// could not go and is tried later.
+func (p *Portal) keepLostUsers(users []id.UserID) {
+	for _, user := range users {
+		p.noteLostUser(&network.Login{User: user})
+	}
+}
