@@ -38,6 +38,14 @@ func (b *Bridge) cmdLogout() *command {
 			}
 			net := network.NetworkID(strings.ToLower(c.args[0]))
 			logins := b.pickLogins(c, c.args)
+			if len(logins) == 0 {
+				if b.stopFlowOn(c.user, net) {
+					c.replyf("Stopped your %s login in progress: it is not kept.", b.NetworkName(net))
+					return nil
+				}
+				// Its flow may have kept the login just now.
+				logins = b.pickLogins(c, c.args)
+			}
 			switch len(logins) {
 			case 0:
 				return network.UserErrorf("you have no such %s login (see `status`)", b.NetworkName(net))
@@ -46,14 +54,22 @@ func (b *Bridge) cmdLogout() *command {
 				return network.UserErrorf("you have several %s logins; name one: `logout %s <account>` (see `status`)", b.NetworkName(net), net)
 			}
 			le := logins[0]
-			if lo, ok := le.client.(network.Logouter); ok {
-				if err := lo.Logout(ctx); err != nil {
-					// Forget it locally all the same: the user asked to be
-					// logged out, and a dead remote must not keep the session.
-					c.replyf("Could not log out on %s's side (%s); forgetting the login here anyway.", b.NetworkName(net), network.UserMessage(err, "see the bridge log"))
+			loginID := le.login.Load().ID
+			// A login flow completing this same login must not keep it
+			// (login_overruled.go). Read again after that: the login the
+			// flow started meanwhile is the one to log out.
+			b.overruleFlow(c.user, net, loginID)
+			// nil: the flow has undone it already.
+			if current := b.loginEntry(net, loginID); current != nil {
+				if lo, ok := current.client.(network.Logouter); ok {
+					if err := lo.Logout(ctx); err != nil {
+						// Forget it locally all the same: the user asked to be
+						// logged out, and a dead remote must not keep the session.
+						c.replyf("Could not log out on %s's side (%s); forgetting the login here anyway.", b.NetworkName(net), network.UserMessage(err, "see the bridge log"))
+					}
 				}
 			}
-			if err := b.removeLogin(ctx, net, le.login.Load().ID); err != nil {
+			if err := b.removeLogin(ctx, net, loginID); err != nil {
 				return err
 			}
 			c.replyf("Logged out of %s (%s). Your chats and their history stay.", b.NetworkName(net), le.login.Load().RemoteName)

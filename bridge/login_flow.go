@@ -39,6 +39,11 @@ type loginFlow struct {
 	asking  []network.LoginField
 	answers map[string]string
 	inputCh chan map[string]string
+	// loggedOut, dropAll and kept decide whether a login the network
+	// completes is kept (login_overruled.go).
+	loggedOut map[network.LoginID]bool
+	dropAll   bool
+	kept      bool
 }
 
 // networkList names the networks this build runs, for messages: "`irc`"
@@ -138,6 +143,8 @@ func (b *Bridge) cancelLoginFlow(user id.UserID) bool {
 	}
 	flow.lock.Lock()
 	proc := flow.proc
+	// A login the network completes all the same is not kept.
+	flow.dropAll = true
 	flow.lock.Unlock()
 	if proc != nil {
 		proc.Cancel()
@@ -352,12 +359,19 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		return fmt.Errorf("network completed the login without an ID")
 	}
 	login.User = flow.user
+	if flow.overruled(login.ID) {
+		// Logged out (or cancelled) before it was stored.
+		b.discardLogin(ctx, flow.net, nil, step.Client)
+		b.noticeNotKept(flow, login)
+		return nil
+	}
 	created, err := b.saveLogin(ctx, flow.net, login)
 	if err != nil {
 		b.discardLogin(ctx, flow.net, nil, step.Client)
 		return err
 	}
-	if err := b.startLogin(ctx, flow.net, login, step.Client); err != nil {
+	le, err := b.startLogin(ctx, flow.net, login, step.Client)
+	if err != nil {
 		// A row that was there before belongs to a login that runs on.
 		var stored *network.Login
 		if created {
@@ -365,6 +379,15 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		}
 		b.discardLogin(ctx, flow.net, stored, step.Client)
 		return err
+	}
+	if !flow.keep(login.ID) {
+		// Logged out while it was stored and started: the logout may
+		// have found the login before this start, so its row and the
+		// client started here are undone here.
+		b.dropEntry(le)
+		b.discardLogin(ctx, flow.net, login, le.client)
+		b.noticeNotKept(flow, login)
+		return nil
 	}
 	if step.Client != nil {
 		b.reportState(flow.net, login.ID, network.State{Kind: network.StateConnected})

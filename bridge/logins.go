@@ -56,7 +56,7 @@ func (b *Bridge) loadLogins(ctx context.Context) {
 			b.endStartupGC()
 		}
 		for _, row := range rows {
-			if err = b.startLogin(ctx, net, toNetworkLogin(row), nil); err != nil {
+			if _, err = b.startLogin(ctx, net, toNetworkLogin(row), nil); err != nil {
 				b.Log.Err(err).Str("network", string(net)).Str("login", string(row.ID)).Msg("Failed to load login")
 				// Its user would otherwise see only silence: the login
 				// stays stored, and the next start tries it again.
@@ -85,18 +85,19 @@ func (b *Bridge) warnUnbuiltLogins(ctx context.Context) {
 	}
 }
 
-// startLogin registers a login as running. client may be nil, in which
-// case the connector loads it and it is connected here.
-func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *network.Login, client network.Client) error {
+// startLogin registers a login as running, and returns its entry. client
+// may be nil, in which case the connector loads it and it is connected
+// here.
+func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *network.Login, client network.Client) (*loginEntry, error) {
 	entry, ok := b.networks[net]
 	if !ok {
-		return fmt.Errorf("unknown network %q", net)
+		return nil, fmt.Errorf("unknown network %q", net)
 	}
 	connect := client == nil
 	if connect {
 		var err error
 		if client, err = entry.connector.LoadLogin(ctx, login); err != nil {
-			return fmt.Errorf("load login: %w", err)
+			return nil, fmt.Errorf("load login: %w", err)
 		}
 	}
 	le := &loginEntry{net: net, client: client, state: network.State{Kind: network.StateConnecting}, stateSince: time.Now()}
@@ -123,7 +124,7 @@ func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *n
 	if connect {
 		client.Connect(b.ctx)
 	}
-	return nil
+	return le, nil
 }
 
 // saveLogin stores a login record. created says whether it was new.

@@ -1,0 +1,113 @@
+package bridge
+
+import (
+	"fmt"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// A logout (or cancel) the user gives while a login flow completes wins
+// over the flow. The network may complete a login after the user logged
+// out of that account (a relink they gave up on), and the core stores and
+// starts it in steps a command may come between. So the logout marks the
+// user's flow on that network, and the flow checks the mark before it
+// stores the login and again, under the flow's lock, once it started it:
+// an overruled login is undone, its client logged out. A logout that comes
+// after the second check finds the started login, and logs it out itself.
+
+// overruled reports whether the login id, completed by f's network, is
+// one its user logged out of (or the flow was stopped) meanwhile.
+func (f *loginFlow) overruled(login network.LoginID) bool {
+	f.lock.Lock()
+	defer f.lock.Unlock()
+	return f.dropAll || f.loggedOut[login]
+}
+
+// keep decides, once and for good, that f keeps the login id unless it
+// was overruled; a later logout finds the login running.
+func (f *loginFlow) keep(login network.LoginID) bool {
+	f.lock.Lock()
+	defer f.lock.Unlock()
+	if f.dropAll || f.loggedOut[login] {
+		return false
+	}
+	f.kept = true
+	return true
+}
+
+// flowOn is user's running login flow on net, or nil.
+func (b *Bridge) flowOn(user id.UserID, net network.NetworkID) *loginFlow {
+	b.flowLock.Lock()
+	defer b.flowLock.Unlock()
+	if flow := b.flows[user]; flow != nil && flow.net == net {
+		return flow
+	}
+	return nil
+}
+
+// overruleFlow marks user's login flow on net, if any, so that it does
+// not keep the login id they are logging out of.
+func (b *Bridge) overruleFlow(user id.UserID, net network.NetworkID, login network.LoginID) {
+	flow := b.flowOn(user, net)
+	if flow == nil {
+		return
+	}
+	flow.lock.Lock()
+	defer flow.lock.Unlock()
+	if flow.loggedOut == nil {
+		flow.loggedOut = make(map[network.LoginID]bool)
+	}
+	flow.loggedOut[login] = true
+}
+
+// stopFlowOn ends user's login flow on net, which keeps nothing it
+// completes from now on: a logout of a login that is still being made.
+// It reports false when there is no such flow, or when it has already
+// kept its login (which runs, to be logged out as any other).
+func (b *Bridge) stopFlowOn(user id.UserID, net network.NetworkID) bool {
+	flow := b.flowOn(user, net)
+	if flow == nil {
+		return false
+	}
+	flow.lock.Lock()
+	kept := flow.kept
+	flow.lock.Unlock()
+	if kept {
+		return false
+	}
+	// cancelLoginFlow marks it (dropAll) under its lock; a keep in
+	// between wins, and the login is logged out as a running one.
+	return b.cancelLoginFlow(user) && !flow.wasKept()
+}
+
+func (f *loginFlow) wasKept() bool {
+	f.lock.Lock()
+	defer f.lock.Unlock()
+	return f.kept
+}
+
+// dropEntry stops running le, unless another start replaced it.
+func (b *Bridge) dropEntry(le *loginEntry) {
+	key := loginKey{le.net, le.login.Load().ID}
+	b.loginLock.Lock()
+	if b.logins[key] == le {
+		delete(b.logins, key)
+	}
+	b.loginLock.Unlock()
+	le.lock.Lock()
+	if le.downTimer != nil {
+		le.downTimer.Stop()
+		le.downTimer = nil
+	}
+	le.lock.Unlock()
+}
+
+// noticeNotKept tells the user that the login their flow completed was
+// undone, because they logged out of it (or stopped the flow) meanwhile.
+func (b *Bridge) noticeNotKept(flow *loginFlow, login *network.Login) {
+	// The flow's context may have ended with the stop.
+	b.notice(b.ctx, flow.room, fmt.Sprintf("Logged out of %s (%s), as you asked while the login was completing: it is not kept.",
+		b.NetworkName(flow.net), login.RemoteName))
+}
