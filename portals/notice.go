@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -16,8 +17,7 @@ import (
 // a direct chat the user opened with a ghost, where the bot was never
 // invited, as that ghost, the one user of Ferry's there.
 func (p *Portal) sendNotice(ctx context.Context, content *event.MessageEventContent) (id.EventID, error) {
-	bot := p.m.matrix.Bot()
-	if !p.IsDirect || p.OtherUser == "" || p.m.matrix.AS.StateStore.IsInRoom(ctx, p.RoomID, bot.UserID) {
+	if !p.botOutside(ctx) {
 		return p.m.matrix.SendNotice(ctx, p.RoomID, content)
 	}
 	ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: p.OtherUser})
@@ -25,6 +25,30 @@ func (p *Portal) sendNotice(ctx context.Context, content *event.MessageEventCont
 		return "", fmt.Errorf("find the direct chat's ghost to post as: %w", err)
 	}
 	return p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventMessage, content, time.Time{}, "")
+}
+
+// botOutside says whether the portal's room is a direct chat the user
+// opened with a ghost, where the bot was never invited: that ghost, the
+// one user of Ferry's there, acts for the bot.
+func (p *Portal) botOutside(ctx context.Context) bool {
+	return p.IsDirect && p.OtherUser != "" && !p.m.matrix.AS.StateStore.IsInRoom(ctx, p.RoomID, p.m.matrix.BotMXID())
+}
+
+// inviterFor is who invites user's ghost where it must be invited to
+// join: the bot (nil), or, where the bot is outside (botOutside), the
+// direct chat's ghost, a member with the power the user's client gave
+// it. Without it the network could never send there as another ghost (an
+// IRC peer whose ghost changed with the server's CASEMAPPING): only
+// members may invite, and every message would fail with M_FORBIDDEN.
+func (p *Portal) inviterFor(ctx context.Context, user network.UserID) (*appservice.IntentAPI, error) {
+	if user == p.OtherUser || !p.botOutside(ctx) {
+		return nil, nil
+	}
+	ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: p.OtherUser})
+	if err != nil {
+		return nil, fmt.Errorf("find the direct chat's ghost to invite as: %w", err)
+	}
+	return ghost.Intent, nil
 }
 
 // SendNotice posts a notice of the bridge's in room: through its portal

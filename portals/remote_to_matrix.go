@@ -86,8 +86,12 @@ func (p *Portal) joinGhost(ctx context.Context, login *network.Login, user netwo
 	if err = p.m.ghosts.EnsureRegistered(ctx, ghost); err != nil {
 		return nil, err
 	}
+	inviter, err := p.inviterFor(ctx, user)
+	if err != nil {
+		return nil, err
+	}
 	err = p.m.matrix.Retry(ctx, "join ghost", func(ctx context.Context) error {
-		return p.m.matrix.Join(ctx, ghost.Intent, p.RoomID)
+		return p.m.matrix.JoinInvitedBy(ctx, ghost.Intent, p.RoomID, inviter)
 	})
 	if err != nil {
 		return nil, err

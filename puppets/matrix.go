@@ -122,6 +122,15 @@ func (m *Matrix) SendState(ctx context.Context, intent *appservice.IntentAPI, ro
 // Where the state store knows the room's join rule and it is not public,
 // the bot invites first; where it does not know, EnsureJoined finds out.
 func (m *Matrix) Join(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID) error {
+	return m.JoinInvitedBy(ctx, intent, room, nil)
+}
+
+// JoinInvitedBy is Join with inviter inviting intent's user where it must
+// be invited (nil: the bot), for a room the bot is no member of.
+func (m *Matrix) JoinInvitedBy(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, inviter *appservice.IntentAPI) error {
+	if inviter == nil {
+		inviter = m.Bot()
+	}
 	store := m.AS.StateStore
 	if store.IsInRoom(ctx, room, intent.UserID) {
 		return nil
@@ -132,7 +141,7 @@ func (m *Matrix) Join(ctx context.Context, intent *appservice.IntentAPI, room id
 	if intent.UserID != m.BotMXID() && !store.IsInvited(ctx, room, intent.UserID) {
 		rules, err := store.GetJoinRules(ctx, room)
 		if err == nil && rules != nil && rules.JoinRule != event.JoinRulePublic {
-			_, err = m.Bot().InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: intent.UserID})
+			_, err = inviter.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: intent.UserID})
 			if err != nil && !IsAlreadyInRoom(err) {
 				// EnsureJoined below tries the join, and invites again
 				// if it is refused; its error is the one that counts.
@@ -140,7 +149,7 @@ func (m *Matrix) Join(ctx context.Context, intent *appservice.IntentAPI, room id
 			}
 		}
 	}
-	return intent.EnsureJoined(ctx, room)
+	return intent.EnsureJoined(ctx, room, appservice.EnsureJoinedParams{BotOverride: inviter.Client})
 }
 
 // IsAlreadyInRoom reports whether err is the homeserver refusing an
