@@ -382,11 +382,12 @@ func (p *Portal) reportDropped(ctx context.Context) {
 		return
 	}
 	zerolog.Ctx(ctx).Error().Int64("dropped", n).Msg("Events were dropped while the queue was full")
-	_, err := p.sendNotice(ctx, &event.MessageEventContent{
-		MsgType: event.MsgNotice,
-		Body: fmt.Sprintf("⚠️ %d messages from %s could not be bridged: too many were waiting while Matrix was unreachable.",
-			n, p.m.dir.NetworkName(p.Key.Network)),
-	})
+	net := p.m.dir.NetworkName(p.Key.Network)
+	body := fmt.Sprintf("⚠️ %d messages from %s could not be bridged: too many were waiting while Matrix was unreachable.", n, net)
+	if n == 1 {
+		body = fmt.Sprintf("⚠️ A message from %s could not be bridged: too many were waiting while Matrix was unreachable.", net)
+	}
+	_, err := p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
 	if err != nil {
 		p.log.Err(err).Msg("Failed to report dropped events")
 	}
