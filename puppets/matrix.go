@@ -104,14 +104,15 @@ func (m *Matrix) SendNotice(ctx context.Context, room id.RoomID, content *event.
 // store as the event it is (matrix_state.go).
 func (m *Matrix) SendState(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, stateKey string, content any) (id.EventID, error) {
 	var resp *mautrix.RespSendEvent
+	var answered time.Time
 	err := m.Retry(ctx, "send state", func(ctx context.Context) (err error) {
-		resp, err = putState(ctx, intent, room, evtType, stateKey, content)
+		resp, answered, err = putState(ctx, intent, room, evtType, stateKey, content)
 		return err
 	})
 	if err != nil {
 		return "", err
 	}
-	m.recordOwnState(ctx, intent.UserID, room, evtType, stateKey, content, resp.EventID)
+	m.recordOwnState(ctx, intent, room, evtType, stateKey, content, resp.EventID, answered)
 	return resp.EventID, nil
 }
 

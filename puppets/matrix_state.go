@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -28,25 +29,55 @@ type OwnStateStore interface {
 
 // putState is IntentAPI.SendStateEvent without its record of the change
 // in the state store, which has no event ID: recordOwnState makes it.
-func putState(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, stateKey string, content any) (*mautrix.RespSendEvent, error) {
+// answered is the homeserver's time of its answer (its Date header), zero
+// if it gave none.
+func putState(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, stateKey string, content any) (resp *mautrix.RespSendEvent, answered time.Time, err error) {
 	if evtType != event.StateMember || stateKey != string(intent.UserID) {
 		if err := intent.EnsureJoined(ctx, room); err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 	} else if err := intent.EnsureRegistered(ctx); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	var resp *mautrix.RespSendEvent
 	u := intent.Client.BuildClientURL("v3", "rooms", room, "state", evtType.String(), stateKey)
-	_, err := intent.Client.MakeRequest(ctx, http.MethodPut, u, content, &resp)
-	return resp, err
+	_, httpResp, err := intent.Client.MakeFullRequestWithResp(ctx, mautrix.FullRequest{
+		Method: http.MethodPut, URL: u, RequestJSON: content, ResponseJSON: &resp,
+	})
+	if httpResp != nil {
+		answered, _ = http.ParseTime(httpResp.Header.Get("Date"))
+	}
+	return resp, answered, err
+}
+
+// OwnStateSlack is how much older than the answer to a state change the
+// event it names may be and still be the one the change made: a busy
+// homeserver takes a while between making the event and answering, and
+// its Date header counts whole seconds. A variable for tests.
+var OwnStateSlack = 10 * time.Second
+
+// madeEarlier reports whether eventID, the answer to a state change sent
+// as intent, is an event from before the change: a homeserver (Dendrite
+// and Synapse) answers a change to what the state already is with the
+// event that set it, and makes none. No echo of that event is still to
+// come; it may have come long ago, or before a restart. Only the event's
+// time tells, so it is read; when that fails the change counts as new.
+func madeEarlier(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, eventID id.EventID, answered time.Time) bool {
+	if answered.IsZero() {
+		return false
+	}
+	evt, err := intent.Client.GetEvent(ctx, room, eventID)
+	if err != nil {
+		zerolog.Ctx(ctx).Debug().Err(err).Stringer("event_id", eventID).Msg("Failed to read a sent state event; taking it as new")
+		return false
+	}
+	return time.UnixMilli(evt.Timestamp).Before(answered.Add(-OwnStateSlack))
 }
 
 // recordOwnState puts a state event Ferry sent, and the homeserver
-// accepted as eventID, in the state store.
-func (m *Matrix) recordOwnState(ctx context.Context, sender id.UserID, room id.RoomID, evtType event.Type, stateKey string, content any, eventID id.EventID) {
+// accepted as eventID at answered, in the state store.
+func (m *Matrix) recordOwnState(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, stateKey string, content any, eventID id.EventID, answered time.Time) {
 	evtType.Class = event.StateEventType
-	evt := &event.Event{ID: eventID, Sender: sender, RoomID: room, Type: evtType, StateKey: &stateKey}
+	evt := &event.Event{ID: eventID, Sender: intent.UserID, RoomID: room, Type: evtType, StateKey: &stateKey}
 	raw, err := json.Marshal(content)
 	if err == nil {
 		evt.Content.VeryRaw = raw
@@ -62,6 +93,15 @@ func (m *Matrix) recordOwnState(ctx context.Context, sender id.UserID, room id.R
 		return
 	}
 	if store, ok := m.AS.StateStore.(OwnStateStore); ok {
+		if madeEarlier(ctx, intent, room, eventID, answered) {
+			// The state was so already: there is no change of Ferry's
+			// for the events after it to wait behind, and no echo to
+			// wait for. Held as Ferry's own, those events (someone
+			// changing it since) would be taken as older ones and left
+			// out of the store.
+			mautrix.UpdateStateStore(ctx, m.AS.StateStore, evt)
+			return
+		}
 		store.UpdateOwnState(ctx, evt)
 		return
 	}
