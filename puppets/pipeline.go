@@ -120,8 +120,13 @@ func NewPipeline(base string, tlsConfig *tls.Config, log zerolog.Logger) (*Pipel
 	}
 	p := &Pipeline{dial: dial, log: log, backoff: pipelineFirstBackoff}
 	// No timeout: the caller's context bounds the wait, and a request cut
-	// off by a timeout would leave its answer unmatched.
-	p.client = &http.Client{Transport: p}
+	// off by a timeout would leave its answer unmatched. No redirects
+	// followed: the request after one would take a second place in the
+	// room's order (and tell the caller twice that it has one), behind
+	// what was sent since; a redirect is the send's answer, a failure.
+	p.client = &http.Client{Transport: p, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
 	return p, nil
 }
 
