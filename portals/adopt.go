@@ -79,7 +79,7 @@ func (m *Manager) AdoptDM(ctx context.Context, key network.PortalKey, room id.Ro
 			return err
 		}
 		if earlier != nil {
-			p.bridgeEarlier(ctx, ghost.Intent, earlier)
+			p.bridgeEarlier(ctx, ghost.Intent(), earlier)
 		}
 		return nil
 	})

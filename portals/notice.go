@@ -24,7 +24,7 @@ func (p *Portal) sendNotice(ctx context.Context, content *event.MessageEventCont
 	if err != nil {
 		return "", fmt.Errorf("find the direct chat's ghost to post as: %w", err)
 	}
-	return p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventMessage, content, time.Time{}, "")
+	return p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventMessage, content, time.Time{}, "")
 }
 
 // botOutside says whether the portal's room is a direct chat the user
@@ -48,7 +48,7 @@ func (p *Portal) inviterFor(ctx context.Context, user network.UserID) (*appservi
 	if err != nil {
 		return nil, fmt.Errorf("find the direct chat's ghost to invite as: %w", err)
 	}
-	return ghost.Intent, nil
+	return ghost.Intent(), nil
 }
 
 // SendNotice posts a notice of the bridge's in room: through its portal

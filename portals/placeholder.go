@@ -27,7 +27,7 @@ func (p *Portal) replacePlaceholder(ctx context.Context, login *network.Login, m
 	content := replacementContent(&newContent, stand)
 	// The transaction ID is fixed per message, so a retry after a crash
 	// before the row below is updated resends nothing new.
-	_, err = p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventMessage,
+	_, err = p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventMessage,
 		&event.Content{Parsed: content, Raw: first.Extra}, msg.Timestamp,
 		txnID(p.Key, msg.ID, stand.Part, "placeholder-replace"))
 	if err != nil {

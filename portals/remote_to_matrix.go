@@ -91,7 +91,7 @@ func (p *Portal) joinGhost(ctx context.Context, login *network.Login, user netwo
 		return nil, err
 	}
 	err = p.m.matrix.Retry(ctx, "join ghost", func(ctx context.Context) error {
-		return p.m.matrix.JoinInvitedBy(ctx, ghost.Intent, p.RoomID, inviter)
+		return p.m.matrix.JoinInvitedBy(ctx, ghost.Intent(), p.RoomID, inviter)
 	})
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *n
 		}
 		evtType := partEventType(&content)
 		sendCtx, timed := p.timeRemoteSend(ctx, &received)
-		eventID, err := p.m.matrix.SendMessage(sendCtx, ghost.Intent, p.RoomID, evtType,
+		eventID, err := p.m.matrix.SendMessage(sendCtx, ghost.Intent(), p.RoomID, evtType,
 			&event.Content{Parsed: &content, Raw: part.Extra}, msg.Timestamp, txnID(p.Key, msg.ID, part.ID, "msg"))
 		timed(err == nil)
 		if err != nil {
@@ -255,7 +255,7 @@ func (p *Portal) uploadMedia(ctx context.Context, ghost *puppets.Ghost, part net
 	if mimeType == "" {
 		mimeType = sniffType(tmp.Name())
 	}
-	mxc, err := p.m.matrix.UploadFile(ctx, ghost.Intent, tmp.Name(), size, mimeType, media.FileName)
+	mxc, err := p.m.matrix.UploadFile(ctx, ghost.Intent(), tmp.Name(), size, mimeType, media.FileName)
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 			p.keepMedia(ctx, target, &newContent)
 		}
 		content := replacementContent(&newContent, target)
-		_, err = p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventMessage,
+		_, err = p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventMessage,
 			&event.Content{Parsed: content, Raw: part.Extra}, edit.Timestamp,
 			txnID(p.Key, edit.Target, part.ID, fmt.Sprintf("edit-%d-%d", target.EditCount, edit.Timestamp.UnixNano())))
 		if err != nil {
@@ -385,7 +385,7 @@ func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *ne
 	}
 	if existing != nil {
 		// Networks with one reaction per person replace it.
-		if err = p.m.matrix.Redact(ctx, ghost.Intent, p.RoomID, existing.EventID, ""); err != nil {
+		if err = p.m.matrix.Redact(ctx, ghost.Intent(), p.RoomID, existing.EventID, ""); err != nil {
 			return err
 		}
 	}
@@ -394,7 +394,7 @@ func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *ne
 	// same emoji removed and given again must be a new event, which the
 	// homeserver would otherwise answer with the first, redacted one. A
 	// replay of this reaction keeps its time, so it stays idempotent.
-	eventID, err := p.m.matrix.SendMessage(ctx, ghost.Intent, p.RoomID, event.EventReaction, content, r.Timestamp,
+	eventID, err := p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventReaction, content, r.Timestamp,
 		txnID(p.Key, target.ID, target.Part, fmt.Sprintf("react-%s-%s-%d", r.Sender.User, r.Key, r.Timestamp.UnixNano())))
 	if err != nil {
 		return err
@@ -414,7 +414,7 @@ func (p *Portal) remoteReactionRemove(ctx context.Context, r *network.ReactionRe
 	if err != nil {
 		return err
 	}
-	if err = p.m.matrix.Redact(ctx, ghost.Intent, p.RoomID, existing.EventID, ""); err != nil {
+	if err = p.m.matrix.Redact(ctx, ghost.Intent(), p.RoomID, existing.EventID, ""); err != nil {
 		return err
 	}
 	return p.m.db.Reactions.Delete(ctx, existing)
@@ -495,7 +495,7 @@ func (p *Portal) remoteTyping(ctx context.Context, login *network.Login, t *netw
 	if err != nil {
 		return err
 	}
-	_, err = ghost.Intent.UserTyping(ctx, p.RoomID, t.Timeout > 0, t.Timeout)
+	_, err = ghost.Intent().UserTyping(ctx, p.RoomID, t.Timeout > 0, t.Timeout)
 	return err
 }
 
@@ -508,5 +508,5 @@ func (p *Portal) remoteReceipt(ctx context.Context, login *network.Login, r *net
 	if err != nil {
 		return err
 	}
-	return ghost.Intent.SendReceipt(ctx, p.RoomID, target.EventID, event.ReceiptTypeRead, nil)
+	return ghost.Intent().SendReceipt(ctx, p.RoomID, target.EventID, event.ReceiptTypeRead, nil)
 }

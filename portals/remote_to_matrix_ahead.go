@@ -31,7 +31,7 @@ func (p *Portal) sendMessageAhead(ctx context.Context, item *queueItem, pipe *pu
 		content := p.partContent(ctx, ghost, part)
 		evtType := partEventType(&content)
 		sendCtx, timed := p.timeRemoteSend(ctx, &received)
-		wait := p.m.matrix.SendMessageAhead(sendCtx, pipe, ghost.Intent, p.RoomID, evtType,
+		wait := p.m.matrix.SendMessageAhead(sendCtx, pipe, ghost.Intent(), p.RoomID, evtType,
 			&event.Content{Parsed: &content, Raw: part.Extra}, msg.Timestamp, txnID(p.Key, msg.ID, part.ID, "msg"))
 		sends = append(sends, sent{part.ID, wait, timed})
 	}

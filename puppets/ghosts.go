@@ -20,7 +20,10 @@ import (
 // under its lock; the two flags read without it are mirrored in atomics.
 type Ghost struct {
 	*database.Ghost
-	Intent *appservice.IntentAPI
+	// intent is replaced when the cache keeps the ghost for another
+	// generation, so that it comes from a current intent factory
+	// (intents.go) and no old factory is held by a ghost in use.
+	intent atomic.Pointer[appservice.IntentAPI]
 
 	// lock serialises profile updates, so that two portals refreshing
 	// the same person do not upload the avatar twice.
@@ -28,6 +31,9 @@ type Ghost struct {
 	registered atomic.Bool
 	named      atomic.Bool
 }
+
+// Intent is the ghost's Matrix identity to act as.
+func (g *Ghost) Intent() *appservice.IntentAPI { return g.intent.Load() }
 
 // HasName says whether the ghost's display name was ever set.
 func (g *Ghost) HasName() bool { return g.named.Load() }
@@ -94,6 +100,12 @@ func (g *Ghosts) cachedLocked(key network.GhostKey) (*Ghost, bool) {
 	ghost, ok := g.older[key]
 	if ok {
 		delete(g.older, key)
+		// Kept for another generation: its intent from the factory of
+		// now, or the ghost would keep an old factory alive with all the
+		// intents it made (intents.go).
+		if intent := g.matrix.Intent(ghost.MXID); intent != nil {
+			ghost.intent.Store(intent)
+		}
 		g.cacheLocked(key, ghost)
 	}
 	return ghost, ok
@@ -175,7 +187,8 @@ func (g *Ghosts) Get(ctx context.Context, key network.GhostKey) (*Ghost, error) 
 	if intent == nil {
 		return nil, fmt.Errorf("ghost %s has an invalid user ID %q", key, row.MXID)
 	}
-	ghost := &Ghost{Ghost: row, Intent: intent}
+	ghost := &Ghost{Ghost: row}
+	ghost.intent.Store(intent)
 	ghost.registered.Store(row.Registered)
 	ghost.named.Store(row.NameSet)
 	g.cacheLocked(key, ghost)
@@ -199,7 +212,7 @@ func (g *Ghosts) EnsureRegistered(ctx context.Context, ghost *Ghost) error {
 	if ghost.registered.Load() {
 		return nil
 	}
-	err := g.matrix.Retry(ctx, "register ghost", ghost.Intent.EnsureRegistered)
+	err := g.matrix.Retry(ctx, "register ghost", ghost.Intent().EnsureRegistered)
 	if err != nil {
 		return err
 	}
@@ -227,7 +240,7 @@ func (g *Ghosts) UpdateInfo(ctx context.Context, ghost *Ghost, info *network.Use
 		// read first (IntentAPI.SetDisplayName would: one request more
 		// for every new ghost).
 		err := g.matrix.Retry(ctx, "set ghost name", func(ctx context.Context) error {
-			return ghost.Intent.Client.SetDisplayName(ctx, *info.Name)
+			return ghost.Intent().Client.SetDisplayName(ctx, *info.Name)
 		})
 		if err != nil {
 			return err
@@ -245,7 +258,7 @@ func (g *Ghosts) UpdateInfo(ctx context.Context, ghost *Ghost, info *network.Use
 				g.log.Warn().Err(err).Stringer("ghost", ghost.Key).Msg("Failed to fetch avatar")
 				return nil
 			}
-			mxc, err = g.matrix.Upload(ctx, ghost.Intent, data, "", "avatar")
+			mxc, err = g.matrix.Upload(ctx, ghost.Intent(), data, "", "avatar")
 			if err != nil {
 				return err
 			}
@@ -255,7 +268,7 @@ func (g *Ghosts) UpdateInfo(ctx context.Context, ghost *Ghost, info *network.Use
 		// is set (IntentAPI.SetAvatarURL does both, for pictures on other
 		// servers).
 		err := g.matrix.Retry(ctx, "set ghost avatar", func(ctx context.Context) error {
-			return ghost.Intent.Client.SetAvatarURL(ctx, mxc)
+			return ghost.Intent().Client.SetAvatarURL(ctx, mxc)
 		})
 		if err != nil {
 			return err

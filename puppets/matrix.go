@@ -44,6 +44,8 @@ type Matrix struct {
 	// workers run the pipelined sends (matrix_ahead.go), so that a burst
 	// reuses their grown stacks.
 	workers *workers.Pool
+	// intents makes ghosts' intents (intents.go).
+	intents *intentFactory
 }
 
 // NewMatrix wraps an appservice. The mautrix clients' own retries are
@@ -60,6 +62,7 @@ func NewMatrix(as *appservice.AppService, log zerolog.Logger) *Matrix {
 		FirstBackoff: 200 * time.Millisecond,
 		MaxBackoff:   30 * time.Second,
 		workers:      workers.New(5 * time.Second),
+		intents:      newIntentFactory(as, DefaultIntentsPerFactory),
 	}
 }
 
@@ -68,7 +71,13 @@ func (m *Matrix) Bot() *appservice.IntentAPI { return m.AS.BotIntent() }
 func (m *Matrix) BotMXID() id.UserID { return m.AS.BotMXID() }
 
 // Intent returns the intent of a user in the appservice's namespace.
-func (m *Matrix) Intent(user id.UserID) *appservice.IntentAPI { return m.AS.Intent(user) }
+// The bot's is the real AppService's; ghosts' come from intents.go.
+func (m *Matrix) Intent(user id.UserID) *appservice.IntentAPI {
+	if user == m.AS.BotMXID() {
+		return m.AS.BotIntent()
+	}
+	return m.intents.intent(user)
+}
 
 // SendMessage sends a message event as intent. ts, when not zero, becomes
 // the event's origin_server_ts (appservice timestamp massaging). txnID
