@@ -3,12 +3,9 @@ package irc
 import (
 	"context"
 	"testing"
-	"time"
 
 	"gopkg.in/irc.v4"
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/irc/ircconn"
@@ -23,22 +20,8 @@ import (
 // from the ghost of "ferry-relay", as for a login's lingering nick.
 func TestE2ENewcomerOnTheRelayBotsLingeringNick(t *testing.T) {
 	e := startEnv(t, testbed.InspIRCdOptions{})
-	ctx := e.h.Context(2 * time.Minute)
-	alice, dave := e.h.User("alice"), e.h.User("dave")
-	mgmt := e.h.ManagementRoom(alice)
-	acl := e.login(alice, mgmt, "alice")
-	room := e.joinChannel(alice, mgmt, "#relay")
-	bob := e.peer("bob")
-	bob.send("JOIN", "#relay")
-	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-	alice.WaitForMembership(t, room, e.ghost("bob"), event.MembershipJoin, waitLong)
-
-	e.h.Command(alice, room, "!ferry relay on", "Relaying is on")
-	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dave.UserID}); err != nil {
-		t.Fatal(err)
-	}
-	dave.WaitForInvite(t, waitLong, func(r id.RoomID, _ []*event.Event) bool { return r == room })
-	dave.Join(t, room.String())
+	r := e.relayingTo(t, "#relay", "")
+	alice, dave, acl, room, bob := r.alice, r.dave, r.aliceClient, r.room, r.bob
 	dave.SendText(t, room, "relayed")
 	bob.expect("the relayed line", isCmd("PRIVMSG", "ferry-relay"), nil)
 

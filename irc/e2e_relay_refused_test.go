@@ -3,10 +3,8 @@ package irc
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"gopkg.in/irc.v4"
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -40,22 +38,8 @@ func TestE2ERelayRefused(t *testing.T) {
 }
 
 func testRelayRefused(t *testing.T, e *ircEnv) {
-	ctx := e.h.Context(2 * time.Minute)
-	alice, dave := e.h.User("alice"), e.h.User("dave")
-	mgmt := e.h.ManagementRoom(alice)
-	cl := e.login(alice, mgmt, "alice")
-	room := e.joinChannel(alice, mgmt, "#mod")
-	bob := e.peer("bob")
-	bob.send("JOIN", "#mod")
-	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-	alice.WaitForMembership(t, room, e.ghost("bob"), event.MembershipJoin, waitLong)
-
-	e.h.Command(alice, room, "!ferry relay on", "Relaying is on")
-	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dave.UserID}); err != nil {
-		t.Fatal(err)
-	}
-	dave.WaitForInvite(t, waitLong, func(r id.RoomID, _ []*event.Event) bool { return r == room })
-	dave.Join(t, room.String())
+	r := e.relayingTo(t, "#mod", "")
+	dave, cl, room, bob := r.dave, r.aliceClient, r.room, r.bob
 	// The bot joins before the channel is moderated.
 	dave.SendText(t, room, "before +m")
 	if m := bob.expect("the relayed line", isCmd("PRIVMSG", "ferry-relay"), nil); !strings.HasSuffix(m.Param(1), "before +m") {

@@ -20,25 +20,8 @@ import (
 // bot is never a ghost, and when it cannot join (+i) the sender is told.
 func TestE2ERelay(t *testing.T) {
 	e := startEnv(t, testbed.InspIRCdOptions{})
-	ctx := e.h.Context(2 * time.Minute)
-	alice, dave := e.h.User("alice"), e.h.User("dave")
-	mgmt := e.h.ManagementRoom(alice)
-	cl := e.login(alice, mgmt, "alice")
-	room := e.joinChannel(alice, mgmt, "#relay")
-	bob := e.peer("bob")
-	bob.send("JOIN", "#relay")
-	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-	alice.WaitForMembership(t, room, e.ghost("bob"), event.MembershipJoin, waitLong)
-
-	e.h.Command(alice, room, "!ferry relay on", "Relaying is on")
-	if err := dave.SetDisplayName(ctx, "\x01ACTION Da\x02ve\x0304,05!"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dave.UserID}); err != nil {
-		t.Fatal(err)
-	}
-	dave.WaitForInvite(t, waitLong, func(r id.RoomID, _ []*event.Event) bool { return r == room })
-	dave.Join(t, room.String())
+	r := e.relayingTo(t, "#relay", "\x01ACTION Da\x02ve\x0304,05!")
+	alice, dave, cl, room, bob := r.alice, r.dave, r.aliceClient, r.room, r.bob
 
 	// The channel is invite-only: the bot cannot join, and dave is told.
 	if err := cl.currentConn().Send(&irc.Message{Command: "MODE", Params: []string{"#relay", "+i"}}); err != nil {
@@ -86,4 +69,40 @@ func TestE2ERelay(t *testing.T) {
 			t.Errorf("the relay bot appeared in the room: %s %v", evt.Type.Type, evt.Content.Raw)
 		}
 	}
+}
+
+// relayScene is a channel where alice (op, logged in) has turned
+// relaying on and dave, with no IRC login, has joined its room (under
+// daveName, if given to relayingTo); bob is a plain IRC user there.
+type relayScene struct {
+	alice, dave *testbed.Client
+	mgmt, room  id.RoomID
+	aliceClient *Client
+	bob         *peer
+}
+
+func (e *ircEnv) relayingTo(t *testing.T, channel, daveName string) relayScene {
+	t.Helper()
+	ctx := e.h.Context(2 * time.Minute)
+	r := relayScene{alice: e.h.User("alice"), dave: e.h.User("dave")}
+	r.mgmt = e.h.ManagementRoom(r.alice)
+	r.aliceClient = e.login(r.alice, r.mgmt, "alice")
+	r.room = e.joinChannel(r.alice, r.mgmt, channel)
+	r.bob = e.peer("bob")
+	r.bob.send("JOIN", channel)
+	r.bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	r.alice.WaitForMembership(t, r.room, e.ghost("bob"), event.MembershipJoin, waitLong)
+
+	e.h.Command(r.alice, r.room, "!ferry relay on", "Relaying is on")
+	if daveName != "" {
+		if err := r.dave.SetDisplayName(ctx, daveName); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.alice.InviteUser(ctx, r.room, &mautrix.ReqInviteUser{UserID: r.dave.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	r.dave.WaitForInvite(t, waitLong, func(room id.RoomID, _ []*event.Event) bool { return room == r.room })
+	r.dave.Join(t, r.room.String())
+	return r
 }
