@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -184,22 +183,8 @@ func TestRelinkTheCoreDiscardsKeepsTheOldDevice(t *testing.T) {
 // is deleted here and the user is told to remove it on the phone.
 func TestRelinkSlowToConnectUnlinksTheOldDeviceWhenItConnects(t *testing.T) {
 	env := newLoginEnv(t, "connect_timeout: 1s")
-	old := linkedBefore(t, env)
-	env.fake(0).logoutErr = whatsmeow.ErrNotConnected
-	_, done := relinkUntilReconnect(t, env)
-	res := waitResult(t, done)
-	if res.err != nil || res.step.Type != network.StepComplete || res.step.Client != nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
-
 	// The core loads the login, replaces the old client and connects.
-	loaded, err := env.conn.LoadLogin(context.Background(), res.step.Login)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old.Disconnect()
-	cl := loaded.(*Client)
-	cl.Connect(context.Background())
+	old, cl := slowRelinkStarted(t, env)
 	if n := env.fake(0).logoutCount(); n != 0 {
 		t.Errorf("the earlier device was unlinked before the new one connected (%d logouts)", n)
 	}
