@@ -19,20 +19,8 @@ import (
 // are bridged by carol from the ghost of "alice".
 func TestE2ENewcomerOnALingeringNick(t *testing.T) {
 	e := startEnv(t, testbed.InspIRCdOptions{})
-	bob := e.peer("bob")
-	bob.send("JOIN", "#two")
-	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-	alice, amgmt, acl := e.loggedInAlice()
-	room := e.joinChannel(alice, amgmt, "#two")
-	carol := e.h.User("carol")
-	cmgmt := e.h.ManagementRoom(carol)
-	ccl := e.login(carol, cmgmt, "carol")
-	e.h.Command(carol, cmgmt, "irc join test #two", "Joining #two")
-	if got := portalInvite(t, carol, cmgmt); got != room {
-		t.Fatalf("carol was invited to %s, not #two's room %s", got, room)
-	}
-	carol.Join(t, room.String())
-	waitFor(t, "carol to be in #two", func() bool { return ccl.inChannel("#two") })
+	sc := e.bobAliceAndCarolInTwo(t)
+	acl, room, carol, ccl := sc.aliceClient, sc.room, sc.carol, sc.carolClient
 
 	acl.Disconnect()
 	waitFor(t, "alice's QUIT to reach carol", func() bool {

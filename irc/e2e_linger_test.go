@@ -45,21 +45,8 @@ func testLateLinesOfLogin(t *testing.T, leave func(t *testing.T, acl *Client)) {
 		proxy.rewrite = withoutCap("labeled-response")
 		return proxy.addr
 	})
-	bob := e.peer("bob")
-	bob.send("JOIN", "#two")
-	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-
-	alice, amgmt, acl := e.loggedInAlice()
-	room := e.joinChannel(alice, amgmt, "#two")
-	carol := e.h.User("carol")
-	cmgmt := e.h.ManagementRoom(carol)
-	ccl := e.login(carol, cmgmt, "carol")
-	e.h.Command(carol, cmgmt, "irc join test #two", "Joining #two")
-	if got := portalInvite(t, carol, cmgmt); got != room {
-		t.Fatalf("carol was invited to %s, not #two's room %s", got, room)
-	}
-	carol.Join(t, room.String())
-	waitFor(t, "carol to be in #two", func() bool { return ccl.inChannel("#two") })
+	sc := e.bobAliceAndCarolInTwo(t)
+	bob, alice, acl, room, carol := sc.bob, sc.alice, sc.aliceClient, sc.room, sc.carol
 	alice.WaitForMembership(t, room, carol.UserID, event.MembershipJoin, waitLong)
 
 	proxy.hold("carol")
@@ -102,4 +89,34 @@ func withoutCap(name string) func(string) string {
 		msg.Params[last] = strings.Join(kept, " ")
 		return msg.String() + "\r\n"
 	}
+}
+
+// twoScene is #two with bob (plain IRC) in it, and alice and carol
+// logged in, both in its room and on the channel.
+type twoScene struct {
+	bob                      *peer
+	alice, carol             *testbed.Client
+	room                     id.RoomID
+	aliceClient, carolClient *Client
+}
+
+func (e *ircEnv) bobAliceAndCarolInTwo(t *testing.T) twoScene {
+	t.Helper()
+	var sc twoScene
+	sc.bob = e.peer("bob")
+	sc.bob.send("JOIN", "#two")
+	sc.bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	var amgmt id.RoomID
+	sc.alice, amgmt, sc.aliceClient = e.loggedInAlice()
+	sc.room = e.joinChannel(sc.alice, amgmt, "#two")
+	sc.carol = e.h.User("carol")
+	cmgmt := e.h.ManagementRoom(sc.carol)
+	sc.carolClient = e.login(sc.carol, cmgmt, "carol")
+	e.h.Command(sc.carol, cmgmt, "irc join test #two", "Joining #two")
+	if got := portalInvite(t, sc.carol, cmgmt); got != sc.room {
+		t.Fatalf("carol was invited to %s, not #two's room %s", got, sc.room)
+	}
+	sc.carol.Join(t, sc.room.String())
+	waitFor(t, "carol to be in #two", func() bool { return sc.carolClient.inChannel("#two") })
+	return sc
 }
