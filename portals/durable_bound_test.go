@@ -22,9 +22,7 @@ import (
 // room or the network gives up (and keeps the event, told ErrQueueFull).
 func TestEventWaitedForPastTheBoundIsHeldBack(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
-		oldMax := MaxPendingPerPortal
-		MaxPendingPerPortal = 2
-		t.Cleanup(func() { MaxPendingPerPortal = oldMax })
+		setForTest(t, &MaxPendingPerPortal, 2)
 		ctx, p, _, login := memberScene(t, db)
 		message := func(id network.MessageID) *network.Message {
 			return &network.Message{

@@ -41,9 +41,7 @@ func unreachableMatrix(t *testing.T) *puppets.Matrix {
 // not take, so that the room hears of it once it is back.
 func TestStoredEventNotBridgedWaitsOutAnOutageToBeReported(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
-		old := ResumeAfterOutage
-		ResumeAfterOutage = time.Hour
-		t.Cleanup(func() { ResumeAfterOutage = old })
+		setForTest(t, &ResumeAfterOutage, time.Hour)
 		ctx, p, _, login := memberScene(t, db)
 		p.m.matrix = unreachableMatrix(t)
 		t.Cleanup(func() {

@@ -22,9 +22,7 @@ import (
 // out the whole outage.
 func TestEventWaitedForBehindAStallIsSafeAtOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
-		old := ResumeAfterOutage
-		ResumeAfterOutage = time.Hour // the outage lasts
-		t.Cleanup(func() { ResumeAfterOutage = old })
+		setForTest(t, &ResumeAfterOutage, time.Hour) // the outage lasts
 		ctx, p, _, login := memberScene(t, db)
 		message := func(id network.MessageID) *network.Message {
 			return &network.Message{
@@ -81,9 +79,7 @@ func TestEventWaitedForBehindAStallIsSafeAtOnce(t *testing.T) {
 		// Past the portal's bound, the network is held back instead, and
 		// the event is not stored: the store must not grow without bound
 		// in an outage (durable_bound_test.go).
-		oldMax := MaxPendingPerPortal
-		MaxPendingPerPortal = 2
-		t.Cleanup(func() { MaxPendingPerPortal = oldMax })
+		setForTest(t, &MaxPendingPerPortal, 2)
 		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
 		if _, err = p.m.QueueRemote(short, login, message("past the bound")); !errors.Is(err, ErrQueueFull) {

@@ -22,9 +22,7 @@ import (
 // if the second reading bridged it, its login started meanwhile.
 func TestPassedEventIsCountedOutOnceAcrossAResume(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
-		old := ResumeAfterOutage
-		ResumeAfterOutage = time.Hour
-		t.Cleanup(func() { ResumeAfterOutage = old })
+		setForTest(t, &ResumeAfterOutage, time.Hour)
 		ctx, p, _, login := memberScene(t, db)
 		if err := db.Logins.Put(ctx, &database.Login{Network: "test", ID: "bob", UserMXID: "@bob:example.org"}); err != nil {
 			t.Fatal(err)

@@ -23,9 +23,7 @@ import (
 // begins.
 func TestEventWaitedForHearsItIsSafeWhenAStallBegins(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
-		old := ResumeAfterOutage
-		ResumeAfterOutage = time.Hour
-		t.Cleanup(func() { ResumeAfterOutage = old })
+		setForTest(t, &ResumeAfterOutage, time.Hour)
 		ctx, p, _, login := memberScene(t, db)
 		t.Cleanup(func() {
 			p.durable.lock.Lock()

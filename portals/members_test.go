@@ -51,6 +51,13 @@ func (d *loginDir) NetworkName(network.NetworkID) string                     { r
 func (d *loginDir) UserLogins(id.UserID, network.NetworkID) []*network.Login { return nil }
 func (d *loginDir) AliasLocalpart(network.PortalKey) string                  { return "" }
 
+// setForTest sets *v, a package setting, to val until the test ends.
+func setForTest[T any](t *testing.T, v *T, val T) {
+	old := *v
+	*v = val
+	t.Cleanup(func() { *v = old })
+}
+
 // memberScene is a shared portal with alice's login stored, on db.
 func memberScene(t *testing.T, db *database.Database) (context.Context, *Portal, *loginDir, *network.Login) {
 	t.Helper()
