@@ -95,6 +95,7 @@ func (p *Portal) resumeIfDue() bool {
 	}
 	p.durable.resumeDue = false
 	p.durable.stalled.Store(false)
+	p.resumePipeline()
 	if p.durable.lastSeq.Load() > p.durable.resumeFrom {
 		p.durable.lastSeq.Store(p.durable.resumeFrom)
 	}

@@ -204,6 +204,7 @@ func (p *Portal) setRunning(running bool) {
 // not go ahead first waits for the tails of those that did (ahead.go).
 func (p *Portal) handle(ctx context.Context, item *queueItem) {
 	if p.mayGoAhead(item) {
+		p.liftNeedlessHold()
 		ctx = context.WithValue(ctx, aheadKey{}, item)
 	} else {
 		p.settle()

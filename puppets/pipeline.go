@@ -41,7 +41,8 @@ import (
 // failed one is resent and lands after it. That is the one case in
 // which order can change. A request given up at its deadline because
 // the homeserver could not be reached takes the requests waiting behind
-// it along (giveUp), so that they are sent again after it, not before.
+// it along (giveUp), so that they are sent again after it, not before,
+// and refuses the room's next requests until the portal calls Resume.
 type Pipeline struct {
 	dial func(ctx context.Context) (net.Conn, error)
 	log  zerolog.Logger
@@ -63,6 +64,10 @@ type Pipeline struct {
 	backoff  time.Duration
 	closed   bool
 	client   *http.Client
+	// held is set when a request is given up because the homeserver
+	// could not be reached (giveUp), until Resume: new requests are
+	// refused with errHeldBehind meanwhile (see Resume).
+	held bool
 }
 
 // pipelineIdle is how long an unused connection stays open.
@@ -150,6 +155,12 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 		notifyPlaced(req.Context())
 		return nil, errors.New("pipeline closed")
 	}
+	if p.held {
+		p.mu.Unlock()
+		p.wmu.Unlock()
+		notifyPlaced(req.Context())
+		return nil, errHeldBehind
+	}
 	p.waiting = append(p.waiting, pr)
 	hold := p.retrying || p.careful || p.probe != nil
 	p.mu.Unlock()
@@ -167,7 +178,8 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // errHeldBehind fails a request that waited behind one given up because
-// the homeserver could not be reached (see giveUp).
+// the homeserver could not be reached, or that came after it, before
+// Resume (see giveUp).
 var errHeldBehind = errors.New("an earlier event of the room could not be sent")
 
 // giveUp ends pr, whose context ended with ctxErr: its caller stops
@@ -178,7 +190,13 @@ var errHeldBehind = errors.New("an earlier event of the room could not be sent")
 // sends it again later (portals' durable_outage.go). The requests behind
 // it that are waiting to be written must not go before it, so they are
 // given up with it, with errHeldBehind, to be kept with it and sent again
-// after it. (One already written cannot be called back.)
+// after it. (One already written cannot be called back.) Until the
+// portal has marked its backlog as held for the homeserver, it may still
+// hand over an event it took before it heard of this: the pipeline is
+// held (see Resume), so that such an event is refused too, rather than
+// written and perhaps taken by a homeserver back in the meantime, ahead
+// of the one given up. That window is there whether or not requests were
+// waiting behind this one, so the pipeline is held either way.
 func (p *Pipeline) giveUp(pr *pipedRequest, ctxErr error) (*http.Response, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -187,6 +205,10 @@ func (p *Pipeline) giveUp(pr *pipedRequest, ctxErr error) (*http.Response, error
 	}
 	deadline := errors.Is(ctxErr, context.DeadlineExceeded)
 	if deadline && (pr.last == nil || unreachableStatus(pr.last.StatusCode)) {
+		if !p.held {
+			p.log.Warn().Msg("A send was given up for an unreachable homeserver; holding the room's next sends until the portal resumes")
+		}
+		p.held = true
 		behind := false
 		for _, w := range append([]*pipedRequest(nil), p.waiting...) {
 			if w == pr {
@@ -204,6 +226,25 @@ func (p *Pipeline) giveUp(pr *pipedRequest, ctxErr error) (*http.Response, error
 	resp := *pr.last
 	resp.Body = io.NopCloser(bytes.NewReader(pr.lastBody))
 	return &resp, nil
+}
+
+// Held says whether the pipeline refuses new requests because one was
+// given up for an unreachable homeserver (see giveUp).
+func (p *Pipeline) Held() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held
+}
+
+// Resume lets new requests in again after a request was given up for an
+// unreachable homeserver. The portal calls it once the events it kept
+// are to be sent again, or once it knows that it kept none (the event
+// given up could not be stored): from then on its own record of the
+// outage orders what follows.
+func (p *Pipeline) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held = false
 }
 
 // writeLocked writes pr to the current connection, dialling one if

@@ -1,0 +1,88 @@
+package puppets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestPipelineRefusesSendsUntilResumed: a request is given up because the
+// homeserver could not be reached, with nothing waiting behind it. The
+// portal keeps it, to send it again later, but it may hand over its next
+// event before it has marked its backlog as held. The homeserver is back
+// by then: that event must not be written ahead of the one given up. The
+// pipeline refuses it (errHeldBehind, kept with the first) until the
+// portal resumes it.
+func TestPipelineRefusesSendsUntilResumed(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		down     = true
+		accepted []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/send/")
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		accepted = append(accepted, name)
+		fmt.Fprintf(w, `{"event_id":"$%s"}`, name)
+	}))
+	defer srv.Close()
+	p := newTestPipeline(t, srv.URL)
+	send := func(timeout time.Duration, name string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, srv.URL+"/send/"+name, strings.NewReader(`{}`))
+		resp, err := p.httpClient().Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+
+	if err := send(500*time.Millisecond, "A"); err == nil {
+		t.Fatal("A was accepted while the homeserver was down")
+	}
+	if !p.Held() {
+		t.Error("the pipeline is not held after A was given up")
+	}
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	if err := send(5*time.Second, "B"); !errors.Is(err, errHeldBehind) {
+		t.Errorf("B, handed over after A was given up: %v; want it refused, held behind A", err)
+	}
+	mu.Lock()
+	early := append([]string(nil), accepted...)
+	mu.Unlock()
+	if len(early) > 0 {
+		t.Errorf("the homeserver took %q before A was sent again", early)
+	}
+
+	p.Resume()
+	if err := send(5*time.Second, "A"); err != nil {
+		t.Errorf("A, sent again once resumed: %v", err)
+	}
+	if err := send(5*time.Second, "B"); err != nil {
+		t.Errorf("B, after A: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(accepted, ",") != "A,B" {
+		t.Errorf("the homeserver took %q, want A then B", accepted)
+	}
+}
