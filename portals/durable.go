@@ -64,6 +64,10 @@ type durableState struct {
 	// told in their management rooms while the portal has no room
 	// (notice_user.go); guarded by lock.
 	lostUsers map[id.UserID]bool
+	// droppedUsers are the users whose logins the dropped events came
+	// through, told in their management rooms while the portal has no
+	// room (reportDropped); guarded by lock.
+	droppedUsers map[id.UserID]bool
 	// passed are the stored events passed over in this run, kept for a
 	// start that loads their login (passStored); guarded by lock, and
 	// counted by passedN.
@@ -92,6 +96,7 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 	}
 	if p.durable.pending.Load() >= MaxPendingPerPortal {
 		p.durable.dropped.Add(1)
+		p.noteDroppedUser(login)
 		return fmt.Errorf("%w (%d events waiting)", ErrQueueFull, MaxPendingPerPortal)
 	}
 	// The payload is encoded only when the event is stored: an event
@@ -375,20 +380,34 @@ func (p *Portal) loginStored(ctx context.Context, row *database.RemoteEvent) boo
 }
 
 // reportDropped tells the room how many events were refused while the
-// queue was full.
+// queue was full; a portal that has no room tells the users whose logins
+// they came through, in their management rooms (notice_user.go).
 func (p *Portal) reportDropped(ctx context.Context) {
 	n := p.durable.dropped.Swap(0)
-	if n == 0 || p.RoomID == "" {
+	if n == 0 {
 		return
 	}
+	users := p.takeDroppedUsers()
 	zerolog.Ctx(ctx).Error().Int64("dropped", n).Msg("Events were dropped while the queue was full")
 	net := p.m.dir.NetworkName(p.Key.Network)
+	if p.RoomID == "" {
+		net += " in " + p.roomlessChat()
+	}
 	body := fmt.Sprintf("⚠️ %d messages from %s could not be bridged: too many were waiting while Matrix was unreachable.", n, net)
 	if n == 1 {
 		body = fmt.Sprintf("⚠️ A message from %s could not be bridged: too many were waiting while Matrix was unreachable.", net)
 	}
-	_, err := p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
-	if err != nil {
-		p.log.Err(err).Msg("Failed to report dropped events")
+	var err error
+	if p.RoomID == "" {
+		err = p.noticeUsers(ctx, users, body)
+	} else {
+		_, err = p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, errNoRoom):
+		p.log.Error().Int64("dropped", n).Msg("Events were dropped, and the portal has no room nor user to say so to")
+	default:
+		p.log.Err(err).Int64("dropped", n).Msg("Failed to report dropped events")
 	}
 }

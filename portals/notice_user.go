@@ -63,24 +63,48 @@ func (p *Portal) roomlessChat() string {
 // noteLostUser records that an event lost in an outage came through
 // login, so that its user hears of it if the portal has no room
 // (reportLost).
-func (p *Portal) noteLostUser(login *network.Login) {
+func (p *Portal) noteLostUser(login *network.Login) { p.noteUserIn(&p.durable.lostUsers, login) }
+
+// takeLostUsers returns, and forgets, the users noted by noteLostUser;
+// the owner of a per-user chat when none was.
+func (p *Portal) takeLostUsers() []id.UserID { return p.takeUsersIn(&p.durable.lostUsers) }
+
+// keepLostUsers notes users again, for a report of lost events that
+// could not go and is tried later.
+func (p *Portal) keepLostUsers(users []id.UserID) {
+	for _, user := range users {
+		p.noteLostUser(&network.Login{User: user})
+	}
+}
+
+// noteDroppedUser records that an event refused while the portal's queue
+// was full came through login, so that its user hears of it if the
+// portal has no room (reportDropped).
+func (p *Portal) noteDroppedUser(login *network.Login) { p.noteUserIn(&p.durable.droppedUsers, login) }
+
+// takeDroppedUsers returns, and forgets, the users noted by
+// noteDroppedUser; the owner of a per-user chat when none was.
+func (p *Portal) takeDroppedUsers() []id.UserID { return p.takeUsersIn(&p.durable.droppedUsers) }
+
+// noteUserIn adds login's user to set, guarded by durable.lock.
+func (p *Portal) noteUserIn(set *map[id.UserID]bool, login *network.Login) {
 	if login == nil {
 		return
 	}
 	p.durable.lock.Lock()
 	defer p.durable.lock.Unlock()
-	if p.durable.lostUsers == nil {
-		p.durable.lostUsers = make(map[id.UserID]bool)
+	if *set == nil {
+		*set = make(map[id.UserID]bool)
 	}
-	p.durable.lostUsers[login.User] = true
+	(*set)[login.User] = true
 }
 
-// takeLostUsers returns, and forgets, the users noted by noteLostUser;
-// the owner of a per-user chat when none was.
-func (p *Portal) takeLostUsers() []id.UserID {
+// takeUsersIn empties set and returns its users; the owner of a per-user
+// chat when it had none.
+func (p *Portal) takeUsersIn(set *map[id.UserID]bool) []id.UserID {
 	p.durable.lock.Lock()
-	noted := p.durable.lostUsers
-	p.durable.lostUsers = nil
+	noted := *set
+	*set = nil
 	p.durable.lock.Unlock()
 	if len(noted) == 0 {
 		return p.usersToTell(nil)
@@ -90,12 +114,4 @@ func (p *Portal) takeLostUsers() []id.UserID {
 		users = append(users, user)
 	}
 	return users
-}
-
-// keepLostUsers notes users again, for a report of lost events that
-// could not go and is tried later.
-func (p *Portal) keepLostUsers(users []id.UserID) {
-	for _, user := range users {
-		p.noteLostUser(&network.Login{User: user})
-	}
 }
