@@ -73,6 +73,11 @@ type durableState struct {
 	// counted by passedN.
 	passed  map[int64]bool
 	passedN atomic.Int64
+	// drainRetry is the wait before the drain is tried again after a
+	// read of the store failed, drainTimer the timer that wakes it
+	// (durable_drain_retry.go); owned by the portal's goroutine.
+	drainRetry time.Duration
+	drainTimer *time.Timer
 	// held: the portal has events stored before a restart, and their
 	// logins may not be loaded yet; its backlog is not drained until
 	// HoldDurable's replay clears it, whatever wakes the portal before.
@@ -204,7 +209,7 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 		}
 		rows, err := p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq.Load(), backlogBatch)
 		if err != nil {
-			p.log.Err(err).Msg("Failed to load queued remote events")
+			p.retryDrainLater(ctx, err)
 			return
 		}
 		if len(rows) == 0 {
@@ -214,10 +219,16 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 				p.durable.backlog.Store(false)
 			}
 			p.durable.lock.Unlock()
-			if err != nil || len(rows) == 0 {
+			if err != nil {
+				p.retryDrainLater(ctx, err)
+				return
+			}
+			if len(rows) == 0 {
+				p.drainReadOK()
 				return
 			}
 		}
+		p.drainReadOK()
 		for _, row := range rows {
 			if p.durable.stalled.Load() {
 				// The rest waits behind the event the homeserver could
