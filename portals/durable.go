@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -64,6 +63,10 @@ type durableState struct {
 	// told in their management rooms while the portal has no room
 	// (notice_user.go); guarded by lock.
 	lostUsers map[id.UserID]bool
+	// notices are the notices held for after an outage, noticeTimer
+	// the next try (notice_held.go); guarded by lock.
+	notices     []heldNotice
+	noticeTimer *time.Timer
 	// droppedUsers are the users whose logins the dropped events came
 	// through, told in their management rooms while the portal has no
 	// room (reportDropped); guarded by lock.
@@ -408,12 +411,12 @@ func (p *Portal) reportDropped(ctx context.Context) {
 	if n == 1 {
 		body = fmt.Sprintf("⚠️ A message from %s could not be bridged: too many were waiting while Matrix was unreachable.", net)
 	}
-	var err error
-	if p.RoomID == "" {
-		err = p.noticeUsers(ctx, users, body)
-	} else {
-		_, err = p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
+	if p.RoomID != "" {
+		users = nil // the room's notice
 	}
+	// A notice the homeserver cannot take now is held for after the
+	// outage (notice_held.go): the count is not kept anywhere else.
+	err := p.noticeOrHold(ctx, users, body)
 	switch {
 	case err == nil:
 	case errors.Is(err, errNoRoom):

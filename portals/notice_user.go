@@ -41,14 +41,27 @@ func (p *Portal) noticeUsers(ctx context.Context, users []id.UserID, body string
 	if len(users) == 0 {
 		return errNoRoom
 	}
-	content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: body}
 	var errs []error
 	for _, user := range users {
-		if err := p.m.dir.NotifyUser(ctx, user, content); err != nil {
-			errs = append(errs, fmt.Errorf("tell %s: %w", user, err))
+		if err := p.postNotice(ctx, user, body); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// postNotice posts body in user's management room, or in the portal's
+// room when user is empty.
+func (p *Portal) postNotice(ctx context.Context, user id.UserID, body string) error {
+	content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: body}
+	if user == "" {
+		_, err := p.sendNotice(ctx, content)
+		return err
+	}
+	if err := p.m.dir.NotifyUser(ctx, user, content); err != nil {
+		return fmt.Errorf("tell %s: %w", user, err)
+	}
+	return nil
 }
 
 // roomlessChat names the chat of a portal that has no room, for a notice

@@ -7,7 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/puppets"
@@ -27,7 +27,13 @@ func (p *Portal) reportRemoteFailure(ctx context.Context, login *network.Login, 
 	if ctx.Err() != nil || errors.Is(err, puppets.ErrUnreachable) {
 		return
 	}
-	if err := p.noticeNotBridged(ctx, login, evt, remoteFailureReason(err)); err != nil {
+	// Nothing else keeps this event: a notice the homeserver cannot take
+	// now is held for after the outage (notice_held.go).
+	users, body := p.notBridgedNotice(login, evt, remoteFailureReason(err))
+	if body == "" {
+		return
+	}
+	if err := p.noticeOrHold(ctx, users, body); err != nil {
 		zerolog.Ctx(ctx).Err(err).Msg("Failed to report a remote event that was not bridged")
 	}
 }
@@ -43,9 +49,22 @@ var errNoRoom = errors.New("the portal has no room, and no user to tell instead"
 // (notice_user.go). Typing, receipts, membership and chat info are left
 // out (see reportRemoteFailure): nil is returned for them.
 func (p *Portal) noticeNotBridged(ctx context.Context, login *network.Login, evt network.Event, reason string) error {
+	users, body := p.notBridgedNotice(login, evt, reason)
+	if body == "" {
+		return nil
+	}
+	if p.RoomID == "" {
+		return p.noticeUsers(ctx, users, body)
+	}
+	return p.postNotice(ctx, "", body)
+}
+
+// notBridgedNotice is noticeNotBridged's notice: its body ("" when evt
+// is not worth one) and, for a portal with no room, the users to tell.
+func (p *Portal) notBridgedNotice(login *network.Login, evt network.Event, reason string) (users []id.UserID, body string) {
 	what, reportable := notBridgedWhat(evt)
 	if !reportable {
-		return nil
+		return nil, ""
 	}
 	if evt != nil {
 		sender := evt.EventMeta().Sender.User
@@ -53,14 +72,9 @@ func (p *Portal) noticeNotBridged(ctx context.Context, login *network.Login, evt
 	}
 	net := p.m.dir.NetworkName(p.Key.Network)
 	if p.RoomID == "" {
-		return p.noticeUsers(ctx, p.usersToTell(login),
-			fmt.Sprintf("⚠️ %s was not bridged from %s, in %s: %s", what, net, p.roomlessChat(), reason))
+		return p.usersToTell(login), fmt.Sprintf("⚠️ %s was not bridged from %s, in %s: %s", what, net, p.roomlessChat(), reason)
 	}
-	_, err := p.sendNotice(ctx, &event.MessageEventContent{
-		MsgType: event.MsgNotice,
-		Body:    fmt.Sprintf("⚠️ %s was not bridged from %s: %s", what, net, reason),
-	})
-	return err
+	return nil, fmt.Sprintf("⚠️ %s was not bridged from %s: %s", what, net, reason)
 }
 
 // notBridgedWhat names evt for a notice that it was not bridged, and
