@@ -82,7 +82,7 @@ func (p *Portal) reportLost(ctx context.Context) error {
 	}
 	switch {
 	case err == nil:
-	case errors.Is(err, puppets.ErrUnreachable) && ctx.Err() == nil:
+	case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):
 		p.log.Warn().Err(err).Int64("lost", n).Dur("retry_in", ResumeAfterOutage).
 			Msg("Homeserver unreachable; remote events lost in the outage are reported later")
 		p.keepLostUsers(users)

@@ -137,6 +137,13 @@ func (m *Manager) Stop() {
 	for _, p := range loaded {
 		p.keepBehind(m.ctx)
 	}
+	// Reports held for after an outage have one more, short try
+	// (durable_stop_report.go).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), StopReportTimeout)
+	defer cancel()
+	for _, p := range loaded {
+		p.reportAtStop(ctx)
+	}
 }
 
 // Get loads or creates the portal of key; it does not create a room.

@@ -23,9 +23,16 @@ type noticeDir struct {
 	mu      sync.Mutex
 	notices map[id.UserID][]string
 	fail    func() error
+	// hang: NotifyUser waits for its context to end, as a send to a
+	// homeserver that does not answer is retried until then.
+	hang bool
 }
 
-func (d *noticeDir) NotifyUser(_ context.Context, user id.UserID, content *event.MessageEventContent) error {
+func (d *noticeDir) NotifyUser(ctx context.Context, user id.UserID, content *event.MessageEventContent) error {
+	if d.hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.fail != nil {

@@ -48,7 +48,7 @@ func (p *Portal) noticeOrHold(ctx context.Context, users []id.UserID, body strin
 		err := p.postNotice(ctx, user, body)
 		switch {
 		case err == nil:
-		case errors.Is(err, puppets.ErrUnreachable) && ctx.Err() == nil:
+		case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):
 			p.log.Warn().Err(err).Dur("retry_in", ResumeAfterOutage).Msg("Homeserver unreachable; a notice is held for later")
 			p.holdNotices([]heldNotice{{user: user, body: body}})
 		default:
@@ -99,7 +99,7 @@ func (p *Portal) sendHeld(ctx context.Context) error {
 		err := p.postNotice(ctx, n.user, n.body)
 		switch {
 		case err == nil:
-		case errors.Is(err, puppets.ErrUnreachable) && ctx.Err() == nil:
+		case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):
 			p.log.Warn().Err(err).Int("notices", len(held)-i).Dur("retry_in", ResumeAfterOutage).
 				Msg("Homeserver still unreachable; held notices are tried later")
 			p.holdNotices(held[i:])

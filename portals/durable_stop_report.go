@@ -1,0 +1,43 @@
+package portals
+
+import (
+	"context"
+	"time"
+)
+
+// Reports pending at a stop. The count of events lost in an outage
+// (durable_outage_lost.go) and the notices held through one
+// (notice_held.go) wait for the homeserver to come back; Ferry may stop
+// first. They live only in memory, so the next start cannot tell them:
+// the stop tries once more to post them, briefly, since the homeserver
+// may be back by then (or never left: the timer was simply not due).
+// What still cannot go is logged with its count or text.
+
+// StopReportTimeout bounds how long a stop spends posting the reports
+// and notices its portals still hold, all portals together.
+var StopReportTimeout = 5 * time.Second
+
+// reportAtStop posts, within ctx, what the portal still holds to report
+// after an outage. Called by Manager.Stop once the portal's goroutine
+// has ended.
+func (p *Portal) reportAtStop(ctx context.Context) {
+	p.durable.lock.Lock()
+	if p.durable.lostTimer != nil {
+		p.durable.lostTimer.Stop()
+		p.durable.lostTimer = nil
+	}
+	if p.durable.noticeTimer != nil {
+		p.durable.noticeTimer.Stop()
+		p.durable.noticeTimer = nil
+	}
+	p.durable.lock.Unlock()
+	_ = p.reportLost(ctx)
+	_ = p.sendHeld(ctx)
+}
+
+// mayRetryLater says whether a report that met an unreachable homeserver
+// may wait for a later try: not once its context has ended, nor once the
+// bridge is stopping (no later try would come).
+func (p *Portal) mayRetryLater(ctx context.Context) bool {
+	return ctx.Err() == nil && p.m.ctx.Err() == nil
+}
