@@ -248,8 +248,9 @@ func sameUserHost(a, b string) bool {
 	return au == bu && strings.EqualFold(ah, bh)
 }
 
-// lingeringNick is a nick a login stopped using: whose it was, from which
-// user@host ("" if unknown), and until when it counts as Ferry's.
+// lingeringNick is a nick a login (or the relay bot: login "") stopped
+// using: whose it was, from which user@host ("" if unknown), and until
+// when it counts as Ferry's.
 type lingeringNick struct {
 	login    network.LoginID
 	userHost string

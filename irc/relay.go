@@ -21,11 +21,13 @@ const DefaultRelayNick = "ferry-relay"
 // bot's JOIN (or its refusal).
 var relayJoinTimeout = 15 * time.Second
 
-// relayNickLinger is how long the relay bot's nick stays a Ferry nick after
-// its connection ended, so that its QUIT seen by the logins is not bridged.
-// As for a login's nick (see ferryHeldBy), someone else who takes the nick
-// meanwhile is told apart by user@host where the bot's was known.
-var relayNickLinger = 30 * time.Second
+// relayNickLinger is how long a nick the relay bot stopped using (its
+// connection ended, or the server changed its nick: services' SVSNICK, an
+// oper's SANICK) stays a Ferry nick, so that the bot's QUIT and its late
+// lines seen by the logins are not bridged. As for a login's nick (see
+// ferryHeldBy), someone else who takes the nick meanwhile is told apart by
+// user@host where the bot's was known.
+var relayNickLinger = newDuration(30 * time.Second)
 
 // relayBot is Ferry's own connection to one network, through which relayed
 // messages go out. It is dialed on first use and again on the first use
@@ -40,7 +42,7 @@ type relayBot struct {
 
 	lock     sync.Mutex
 	conn     *ircconn.Conn
-	nick     string                 // current (or, for a while, last) nick
+	nick     string                 // current (or, once conn ended, last) nick
 	channels map[string]bool        // casefolded channels joined
 	waiting  map[string]chan string // JOIN waiters: "" joined, else the refusal
 	// relayers holds, by casefolded channel, the login that relayed there
@@ -51,9 +53,12 @@ type relayBot struct {
 	// labeledBatches are the open labeled-response batches: their lines
 	// answer a labeled send, whose sender hears of them itself.
 	labeledBatches map[string]bool
-	// gone is the user@host of the ended connection whose nick still
-	// lingers (see relayNickLinger), "" while connected or unknown.
-	gone string
+	// lingering holds the casefolded nicks the bot stopped using lately,
+	// each until its own end (see relayNickLinger): one entry per nick, so
+	// that a later linger of a nick is not cut short by an earlier one's
+	// end, and nicks of an ended connection and of a rename linger alike.
+	// nil until a nick lingers.
+	lingering map[string]lingeringNick
 }
 
 // relayBotFor is the network's relay bot, made on first use.
@@ -78,8 +83,9 @@ func (c *Connector) relayBotFor(netName string, cfg *NetworkConfig) *relayBot {
 
 // isRelayBot reports whether the casefolded nick folded, used from
 // userHost ("" if unknown), is the relay bot's on netName: its nick while
-// connected; while the nick only lingers (see relayNickLinger), unless
-// the bot's ended connection had another user@host (see sameUserHost).
+// connected; a nick it stopped using while that lingers (see
+// relayNickLinger), unless the bot had another user@host then (see
+// sameUserHost).
 func (c *Connector) isRelayBot(netName, folded, userHost string) bool {
 	cm := c.caseMapping(netName)
 	c.lock.Lock()
@@ -90,14 +96,17 @@ func (c *Connector) isRelayBot(netName, folded, userHost string) bool {
 	}
 	b.lock.Lock()
 	defer b.lock.Unlock()
-	if b.nick == "" || ircconn.Casefold(cm, b.nick) != folded {
-		return false
+	if b.conn != nil && b.nick != "" && ircconn.Casefold(cm, b.nick) == folded {
+		return true
 	}
-	return b.conn != nil || sameUserHost(b.gone, userHost)
+	l, ok := b.lingering[folded]
+	return ok && time.Now().Before(l.until) && sameUserHost(l.userHost, userHost)
 }
 
-// relayNick is the relay bot's nick on netName, "" when it has none.
+// relayNick is the relay bot's nick on netName: while it is connected, or
+// while its last nick lingers; "" otherwise.
 func (c *Connector) relayNick(netName string) string {
+	cm := c.caseMapping(netName)
 	c.lock.Lock()
 	b := c.relays[netName]
 	c.lock.Unlock()
@@ -106,7 +115,40 @@ func (c *Connector) relayNick(netName string) string {
 	}
 	b.lock.Lock()
 	defer b.lock.Unlock()
-	return b.nick
+	if b.nick == "" || b.conn != nil {
+		return b.nick
+	}
+	if l, ok := b.lingering[ircconn.Casefold(cm, b.nick)]; ok && time.Now().Before(l.until) {
+		return b.nick
+	}
+	return ""
+}
+
+// lingerLocked keeps nick, which the bot stopped using on conn, a Ferry
+// nick for relayNickLinger, for lines from the user@host conn had (see
+// isRelayBot). A nick that lingers already starts over. b.lock must be
+// held.
+func (b *relayBot) lingerLocked(conn *ircconn.Conn, nick string) {
+	if nick == "" {
+		return
+	}
+	now := time.Now()
+	// Ended entries go as new ones come, so the map holds only the nicks
+	// of the last relayNickLinger.
+	for n, l := range b.lingering {
+		if !now.Before(l.until) {
+			delete(b.lingering, n)
+		}
+	}
+	if b.lingering == nil {
+		b.lingering = make(map[string]lingeringNick)
+	}
+	// What the server showed others, as in the bot's late lines and QUIT.
+	userHost := ""
+	if _, uh, ok := strings.Cut(conn.Source(), "!"); ok {
+		userHost = uh
+	}
+	b.lingering[b.fold(conn, nick)] = lingeringNick{userHost: userHost, until: now.Add(relayNickLinger.get())}
 }
 
 func (b *relayBot) current() *ircconn.Conn {
@@ -215,7 +257,6 @@ func (b *relayBot) dial(ctx context.Context) (*ircconn.Conn, error) {
 	b.lock.Lock()
 	b.conn = conn
 	b.nick = conn.Nick()
-	b.gone = ""
 	clear(b.channels)
 	b.lock.Unlock()
 	b.log.Info().Str("nick", conn.Nick()).Msg("Relay bot connected")
@@ -225,7 +266,7 @@ func (b *relayBot) dial(ctx context.Context) (*ircconn.Conn, error) {
 
 // watch forgets the connection when it ends; the next relayed message
 // dials again. The nick stays a Ferry nick for relayNickLinger, so that
-// the bot's QUIT is not bridged as a ghost's.
+// the bot's QUIT and late lines are not bridged as a ghost's.
 func (b *relayBot) watch(conn *ircconn.Conn) {
 	select {
 	case <-conn.Done():
@@ -239,22 +280,10 @@ func (b *relayBot) watch(conn *ircconn.Conn) {
 		b.lock.Unlock()
 		return
 	}
+	b.lingerLocked(conn, b.nick)
 	b.conn = nil
 	clear(b.channels)
-	nick := b.nick
-	// What the server showed others, as in the bot's late lines and QUIT.
-	b.gone = ""
-	if _, uh, ok := strings.Cut(conn.Source(), "!"); ok {
-		b.gone = uh
-	}
 	b.lock.Unlock()
-	time.AfterFunc(relayNickLinger, func() {
-		b.lock.Lock()
-		if b.conn == nil && b.nick == nick {
-			b.nick = ""
-		}
-		b.lock.Unlock()
-	})
 }
 
 // close quits the bot's connection, if any.
@@ -301,7 +330,13 @@ func (b *relayBot) follow(msg *irc.Message) (tell func()) {
 			delete(b.channels, fold(msg.Params[0]))
 		}
 	case "NICK":
+		// The bot sends no NICK once registered: this is the server
+		// renaming it (SVSNICK, SANICK). Lines it sent as the old nick may
+		// still reach the logins.
 		if self && len(msg.Params) > 0 {
+			if conn != nil && fold(msg.Params[0]) != fold(b.nick) {
+				b.lingerLocked(conn, b.nick)
+			}
 			b.nick = msg.Params[0]
 		}
 	case "BATCH":

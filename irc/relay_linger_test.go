@@ -2,6 +2,7 @@ package irc
 
 import (
 	"testing"
+	"time"
 
 	"gopkg.in/irc.v4"
 )
@@ -13,7 +14,10 @@ import (
 func TestRelayBotsLingeringNickAndUserHost(t *testing.T) {
 	c := New()
 	t.Cleanup(c.cancel)
-	b := &relayBot{c: c, netName: "test", nick: "ferry-relay", gone: "~ferry@Ferry-1A2B.example"}
+	until := time.Now().Add(time.Minute)
+	b := &relayBot{c: c, netName: "test", nick: "ferry-relay", lingering: map[string]lingeringNick{
+		"ferry-relay": {userHost: "~ferry@Ferry-1A2B.example", until: until},
+	}}
 	c.relays["test"] = b
 	for _, tc := range []struct {
 		prefix string
@@ -31,7 +35,7 @@ func TestRelayBotsLingeringNickAndUserHost(t *testing.T) {
 			t.Errorf("isFerrySource(%s) = %v, want %v", tc.prefix, got, tc.ferry)
 		}
 	}
-	b.gone = ""
+	b.lingering["ferry-relay"] = lingeringNick{until: until}
 	if !c.isFerrySource("test", irc.ParsePrefix("ferry-relay!anyone@anywhere")) {
 		t.Errorf("a lingering bot nick whose user@host was not known is not Ferry's for every line")
 	}
