@@ -293,8 +293,9 @@ func (c *Connector) lingerNick(netName string, login network.LoginID, nick strin
 }
 
 // ferryNicks is the set of casefolded nicks of running Ferry logins on
-// netName and of its relay bot (never shown as ghosts). Callers must not
-// hold any client's lock.
+// netName and of its connected relay bot (never shown as ghosts; nicks
+// that only linger are, see relayNick). Callers must not hold any
+// client's lock.
 func (c *Connector) ferryNicks(netName string) map[string]bool {
 	cm := c.caseMapping(netName)
 	c.lock.Lock()

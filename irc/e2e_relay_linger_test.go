@@ -2,6 +2,7 @@ package irc
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"gopkg.in/irc.v4"
@@ -17,7 +18,9 @@ import (
 // user@host), joins #relay and speaks. The bot's nick still lingers as
 // Ferry's (for its own late lines and its QUIT), but this is not the
 // bot's connection: alice's login bridges the newcomer's join and line
-// from the ghost of "ferry-relay", as for a login's lingering nick.
+// from the ghost of "ferry-relay", as for a login's lingering nick, lists
+// the newcomer among #relay's members, and makes bob's mention of
+// "ferry-relay" a pill of that ghost.
 func TestE2ENewcomerOnTheRelayBotsLingeringNick(t *testing.T) {
 	e := startEnv(t, testbed.InspIRCdOptions{})
 	r := e.relayingTo(t, "#relay", "")
@@ -44,7 +47,7 @@ func TestE2ENewcomerOnTheRelayBotsLingeringNick(t *testing.T) {
 		_, in := ch.members["ferry-relay"]
 		return !in
 	})
-	if e.c.relayNick("test") == "" {
+	if !e.c.isFerryNick("test", "ferry-relay") {
 		t.Fatal("the relay bot's nick does not linger")
 	}
 
@@ -68,4 +71,27 @@ func TestE2ENewcomerOnTheRelayBotsLingeringNick(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.WaitForEvent(t, room, waitLong, bodyFrom(ghost, "I am not the bot"))
+
+	// While the bot's nick still lingers, the newcomer is a member like
+	// any other: in the channel's member list (which a NAMES reply sends
+	// as the full list, whose absentees leave the room) and in pills.
+	if !e.c.isFerryNick("test", "ferry-relay") {
+		t.Fatal("the relay bot's nick stopped lingering before the checks")
+	}
+	info, err := acl.ChatInfo(e.h.Context(waitLong), acl.channelKey("#relay").Chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := false
+	for _, m := range info.Members.Members {
+		listed = listed || m.User == acl.userID("ferry-relay")
+	}
+	if !listed {
+		t.Errorf("the newcomer on the bot's lingering nick is not in #relay's member list: %+v", info.Members.Members)
+	}
+	bob.send("PRIVMSG", "#relay", "ferry-relay: welcome")
+	said := alice.WaitForEvent(t, room, waitLong, bodyFrom(e.ghost("bob"), "ferry-relay: welcome"))
+	if mentions := said.Content.AsMessage().Mentions; mentions == nil || !slices.Contains(mentions.UserIDs, ghost) {
+		t.Errorf("bob's mention of the newcomer is no pill of %s: %v", ghost, said.Content.Raw)
+	}
 }

@@ -103,10 +103,13 @@ func (c *Connector) isRelayBot(netName, folded, userHost string) bool {
 	return ok && time.Now().Before(l.until) && sameUserHost(l.userHost, userHost)
 }
 
-// relayNick is the relay bot's nick on netName: while it is connected, or
-// while its last nick lingers; "" otherwise.
+// relayNick is the relay bot's nick on netName while it is connected, ""
+// otherwise. Member lists and pills leave it out (ferryNicks,
+// addMentions). A nick that only lingers is not left out, as a login's
+// is not: the bot's QUIT takes it out of the channels' members, so
+// whoever has it there afterwards is someone else who took it at once
+// (the bot's own late lines are told apart by isRelayBot).
 func (c *Connector) relayNick(netName string) string {
-	cm := c.caseMapping(netName)
 	c.lock.Lock()
 	b := c.relays[netName]
 	c.lock.Unlock()
@@ -115,13 +118,10 @@ func (c *Connector) relayNick(netName string) string {
 	}
 	b.lock.Lock()
 	defer b.lock.Unlock()
-	if b.nick == "" || b.conn != nil {
-		return b.nick
+	if b.conn == nil {
+		return ""
 	}
-	if l, ok := b.lingering[ircconn.Casefold(cm, b.nick)]; ok && time.Now().Before(l.until) {
-		return b.nick
-	}
-	return ""
+	return b.nick
 }
 
 // lingerLocked keeps nick, which the bot stopped using on conn, a Ferry
