@@ -80,7 +80,7 @@ type ISupport struct {
 	UserLen     int
 	HostLen     int
 	Modes       int // MODES: mode changes per line; 0 when absent
-	LineLen     int // LINELEN: 512 when absent (see MaxLine)
+	LineLen     int // LINELEN as announced, 512 when absent (MaxLine is what to use)
 
 	tokens []string // every "KEY" or "KEY=value" as sent (value unescaped), sorted by key
 }
@@ -236,14 +236,16 @@ func (is *ISupport) Get(key string) (string, bool) {
 }
 
 // MaxLine is the longest line, CRLF included and tags not, to send and
-// to have relayed: the server's LINELEN (which may be below 512 too),
-// MaxLineLen when it announced none or nonsense (0), and at most
-// lineLenCap.
+// to have relayed: the server's LINELEN, MaxLineLen when it announced
+// none, and at most lineLenCap. A LINELEN under 512 counts as 512. The
+// RFC's 512 is the line every server takes, and LINELEN only announces
+// more: no server lets its operator go under it (InspIRCd's maxline and
+// Ergo's linelen refuse to), so a lower value is a broken announcement.
+// Honoured, it would leave lines unbuildable, a PONG refused (a ping
+// timeout) or a JOIN; and any other floor would be arbitrary, with no
+// bound on which line fails next.
 func (is *ISupport) MaxLine() int {
-	if is.LineLen <= 0 {
-		return MaxLineLen
-	}
-	return min(is.LineLen, lineLenCap)
+	return min(max(is.LineLen, MaxLineLen), lineLenCap)
 }
 
 // Casefold folds s with the server's casemapping.
