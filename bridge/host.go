@@ -82,7 +82,7 @@ func (h *host) HandleEvent(ctx context.Context, loginID network.LoginID, evt net
 	case err = <-result:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for the portal: %w", ctx.Err())
+		return fmt.Errorf("waiting for the portal: %w (%w)", network.ErrStillQueued, ctx.Err())
 	}
 }
 

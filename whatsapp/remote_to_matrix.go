@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -121,6 +122,14 @@ func (c *Client) deliver(ctx context.Context, key string, evt network.Event) boo
 		zerolog.Ctx(ctx).Warn().Err(err).Str("key", key).Msg("Failed to bridge a WhatsApp event")
 		if !c.attemptFailed(key) {
 			return false
+		}
+		if _, msg := evt.(*network.Message); !msg && errors.Is(err, network.ErrStillQueued) {
+			// The core still holds it (behind a slow send, or stored
+			// behind a backlog) and bridges it late: a notice that it
+			// could not be bridged would be false. A message keeps its
+			// stand-in, which the core drops if the message comes first.
+			zerolog.Ctx(ctx).Info().Str("key", key).Msg("A given-up WhatsApp event is still queued in the core; not reported")
+			return true
 		}
 		c.reportGivenUp(ctx, evt)
 		return true

@@ -157,9 +157,9 @@ type Host interface {
 	QueueEvent(login LoginID, evt Event)
 	// HandleEvent waits until the portal has bridged evt (or failed), for
 	// networks that acknowledge upstream only afterwards. When ctx ends
-	// first, HandleEvent returns an error but the event stays queued and
-	// may still be bridged; a redelivery of it later is recognised by its
-	// message ID and not bridged twice.
+	// first, HandleEvent returns an error wrapping ErrStillQueued: the
+	// event stays queued and may still be bridged; a redelivery of it later
+	// is recognised by its message ID and not bridged twice.
 	HandleEvent(ctx context.Context, login LoginID, evt Event) error
 	// ReportState records a login's connection state; the core shows it in
 	// `status` and tells the user (debounced) when it needs attention.

@@ -73,6 +73,12 @@ var ErrWrongAccount = errors.New("this account cannot reach that chat")
 // not allow, e.g. editing on a network without edits.
 var ErrNotSupported = errors.New("not supported by this network")
 
+// ErrStillQueued is wrapped in the error of Host.HandleEvent when its
+// context ended while the event waited in its portal's queue: the core
+// still holds the event and may bridge it late. A network that gives up on
+// such an event must not tell the user it was not bridged.
+var ErrStillQueued = errors.New("the event is still queued")
+
 // ErrPortalExists is returned (wrapped) by Host.RekeyPortal when the new
 // key has a room of its own.
 var ErrPortalExists = errors.New("a portal with that key exists")
