@@ -387,11 +387,14 @@ func (p *loginProcess) Cancel() {
 		completed, alone := p.completed, p.alone
 		p.lock.Unlock()
 		if completed && alone {
-			// The core may not have taken it (login_discard.go).
-			go func() {
+			// The core may not have taken it (login_discard.go). The
+			// discard is the connector's background work: Stop ends it
+			// and waits for it, before the core closes the database it
+			// writes to.
+			p.conn.background(func(bg context.Context) {
 				defer close(p.cleaned)
-				p.discardIfNotTaken()
-			}()
+				p.discardIfNotTaken(bg)
+			})
 			return
 		}
 		if completed {

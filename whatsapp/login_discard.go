@@ -43,8 +43,10 @@ func (c *Connector) takeHandedAlone(jid types.JID) (discarded bool) {
 
 // discardIfNotTaken is Cancel's part for a login handed over alone: when
 // the core has not loaded the device, it is discarded. It reports whether
-// it was.
-func (p *loginProcess) discardIfNotTaken() bool {
+// it was. bg is the connector's background context: a Stop ends the
+// unlink request, and the device is then still deleted here, and the
+// previous link kept, before the database closes.
+func (p *loginProcess) discardIfNotTaken(bg context.Context) bool {
 	c := p.conn
 	c.lock.Lock()
 	taken := c.handedAlone[p.aloneJID] != p
@@ -57,16 +59,23 @@ func (p *loginProcess) discardIfNotTaken() bool {
 		return false
 	}
 	p.log.Warn().Msg("The core did not take the login handed to it; discarding the new device")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*unlinkReplacedTimeout)
-	defer cancel()
+	// The writes to the database outlive a Stop that ended the request
+	// (the database is open until Stop has returned); the request and
+	// the notice do not, as WhatsApp or the homeserver may be what the
+	// stop is waiting for.
+	cleanup := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(bg), unlinkReplacedTimeout)
+	}
 	p.lock.Lock()
 	old := p.old
 	p.lock.Unlock()
 	if old != nil {
+		ctx, cancel := cleanup()
 		c.keepPrevious(ctx, old)
+		cancel()
 	}
 	jid := p.aloneJID
-	unlinkCtx, cancelUnlink := context.WithTimeout(ctx, unlinkReplacedTimeout)
+	unlinkCtx, cancelUnlink := context.WithTimeout(bg, unlinkReplacedTimeout)
 	err := c.unlinkOffline(unlinkCtx, p.device, p.log)
 	cancelUnlink()
 	if err == nil {
@@ -75,14 +84,18 @@ func (p *loginProcess) discardIfNotTaken() bool {
 	}
 	p.log.Warn().Err(err).Msg("Could not unlink the new device the core did not take; deleting it locally")
 	if p.device.ID != nil {
+		ctx, cancel := cleanup()
 		if delErr := p.device.Delete(ctx); delErr != nil {
 			p.log.Err(delErr).Msg("Failed to delete the new device")
 		}
+		cancel()
 	}
 	if old != nil {
 		// The core knows the login (the previous link's): the user hears
 		// of the device to remove. Of a first login the core knows
 		// nothing to notify through; it has reported the failed login.
+		ctx, cancel := context.WithTimeout(bg, unlinkReplacedTimeout)
+		defer cancel()
 		c.host.NotifyUser(ctx, old.id, "The new link to your WhatsApp account could not be completed, and Ferry could not remove it ("+
 			err.Error()+"). On your phone, remove the newer Ferry device under Settings → Linked devices.")
 	}
