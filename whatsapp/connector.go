@@ -341,6 +341,19 @@ func (c *Connector) forget(cl *Client) {
 	cl.history.close()
 }
 
+// otherLogins are the logins with a running client, but for except.
+func (c *Connector) otherLogins(except network.LoginID) []network.LoginID {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	var out []network.LoginID
+	for id := range c.clients {
+		if id != except {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // client returns the running client of a login.
 func (c *Connector) client(login network.LoginID) *Client {
 	c.lock.Lock()

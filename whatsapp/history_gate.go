@@ -65,12 +65,17 @@ const (
 // good (until a logout), so that max_chats and "once per chat" hold
 // across restarts and new links of the account.
 //
-// The message keys are this login's, so they do not cover a room whose
-// newer messages came otherwise: a shared group whose room got live
-// messages through another login is still backfilled by this login below
-// them, older messages the core has not seen being appended after the
-// room's newest. Only the core, which knows the room's newest message,
-// could trim that.
+// A group's room is shared by every login in it. Its newer messages may
+// have come through another login, and the core would append older
+// messages it has not seen after them. So the history of a group is also
+// cut at the newest message any other running login of the connector
+// handed over in it (their message keys): when it is queued, and again
+// just before its hand-over, as another login's live message waits for no
+// gate of this one. What that still misses: a login that is stored but
+// not running, a message of another login that comes in the moment
+// between that last look and the core's queue, and messages that came
+// through nothing of Ferry's. Only the core, which knows the room's
+// newest message, could cut those too.
 type historyQueue struct {
 	cl *Client
 
@@ -135,7 +140,7 @@ func (q *historyQueue) add(ctx context.Context, chats []*historyChat, limit int)
 		if len(q.seen) >= limit {
 			break
 		}
-		if q.seen[hc.portal] || !q.trimToAfterBridged(ctx, hc) {
+		if q.seen[hc.portal] || !q.trimToAfterBridged(ctx, hc, append([]network.LoginID{q.cl.id}, q.sharers(hc)...)) {
 			continue
 		}
 		q.seen[hc.portal] = true
@@ -217,14 +222,15 @@ func (q *historyQueue) startLocked() {
 }
 
 // trimToAfterBridged drops the history of hc that is not newer than the
-// chat's newest message the login has handed over already (the message
+// chat's newest message logins have handed over already (the message
 // keys say, msgstore.go), which the core would place below it, and says
-// whether any is left. q.mu is held: a live message is stored before it
-// passes waitFor, so one that gets through without waiting is seen here.
-// A chat whose newest message cannot be learnt keeps its history: a room
-// in the wrong order loses less than history never bridged.
-func (q *historyQueue) trimToAfterBridged(ctx context.Context, hc *historyChat) bool {
-	newest, ok, err := q.cl.conn.msgs.newest(ctx, q.cl.id, hc.portal.Chat)
+// whether any is left. With this login among them, q.mu is held: a live
+// message is stored before it passes waitFor, so one that gets through
+// without waiting is seen here. A chat whose newest message cannot be
+// learnt keeps its history: a room in the wrong order loses less than
+// history never bridged.
+func (q *historyQueue) trimToAfterBridged(ctx context.Context, hc *historyChat, logins []network.LoginID) bool {
+	newest, ok, err := q.cl.conn.msgs.newestOf(ctx, logins, hc.portal.Chat)
 	if err != nil {
 		zerolog.Ctx(ctx).Err(err).Stringer("portal", hc.portal).Msg("Failed to learn a chat's newest bridged message; its history may come below it")
 	}
@@ -242,6 +248,15 @@ func (q *historyQueue) trimToAfterBridged(ctx context.Context, hc *historyChat) 
 	}
 	hc.msgs = hc.msgs[:n]
 	return n > 0
+}
+
+// sharers are the connector's other running logins that may have handed
+// over messages of hc's room: none for a per-login chat (a DM).
+func (q *historyQueue) sharers(hc *historyChat) []network.LoginID {
+	if hc.portal.Receiver != "" {
+		return nil
+	}
+	return q.cl.conn.otherLogins(q.cl.id)
 }
 
 // next claims the chat to hand over now.
@@ -288,7 +303,11 @@ func (q *historyQueue) run(ctx context.Context) {
 		if !ok {
 			return
 		}
-		if ctx.Err() == nil {
+		// Another login may have bridged a newer message of a shared
+		// room while the chat waited. Not this login's own: a live one
+		// of the chat waits at its gate for this history to go first.
+		others := q.sharers(p.conv)
+		if ctx.Err() == nil && (len(others) == 0 || q.trimToAfterBridged(ctx, p.conv, others)) {
 			q.cl.handOver(ctx, p.conv)
 		}
 		q.finish(ctx, p, ctx.Err() == nil)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.mau.fi/util/dbutil"
@@ -93,6 +94,22 @@ func (s *msgStore) newest(ctx context.Context, login network.LoginID, chat netwo
 		return time.Time{}, false, err
 	}
 	return time.UnixMilli(ms.Int64), true, nil
+}
+
+// newestOf is newest over several logins: the newest message of chat any
+// of them has seen. One indexed query per login, rather than one over the
+// chat alone, which the table's key cannot serve.
+func (s *msgStore) newestOf(ctx context.Context, logins []network.LoginID, chat network.ChatID) (newest time.Time, ok bool, err error) {
+	for _, login := range logins {
+		ts, found, err := s.newest(ctx, login, chat)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("newest message of login %s: %w", login, err)
+		}
+		if found && (!ok || ts.After(newest)) {
+			newest, ok = ts, true
+		}
+	}
+	return newest, ok, nil
 }
 
 // latest picks, of ids, the one with the newest timestamp the login has
