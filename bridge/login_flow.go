@@ -365,20 +365,21 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		b.noticeNotKept(flow, login)
 		return nil
 	}
-	created, err := b.saveLogin(ctx, flow.net, login)
+	before, err := b.saveLogin(ctx, flow.net, login)
 	if err != nil {
 		b.discardLogin(ctx, flow.net, nil, step.Client)
 		return err
 	}
 	le, err := b.startLogin(ctx, flow.net, login, step.Client)
 	if err != nil {
-		// A row that was there before belongs to a login that runs on.
-		var stored *network.Login
-		if created {
-			stored = login
+		if before == nil {
+			b.discardLogin(ctx, flow.net, login, step.Client)
+			return err
 		}
-		b.discardLogin(ctx, flow.net, stored, step.Client)
-		return err
+		// A relink: the row was there before, and belongs to a login
+		// that runs on (login_relink.go).
+		b.discardLogin(ctx, flow.net, nil, step.Client)
+		return b.relinkFailed(ctx, flow, before, err)
 	}
 	if !flow.keep(login.ID) {
 		// Logged out while it was stored and started: the logout may
@@ -396,12 +397,16 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 	return nil
 }
 
+// discardTimeout bounds the undoing of a login that could not be
+// completed, which goes on after the flow's context has ended.
+const discardTimeout = 30 * time.Second
+
 // discardLogin undoes a login that could not be completed: client, when
 // the network handed one over, is logged out (or at least disconnected),
 // and stored, when set, is deleted. It runs even when the flow's context
 // has ended (a cancel during the completion).
 func (b *Bridge) discardLogin(ctx context.Context, net network.NetworkID, stored *network.Login, client network.Client) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
 	defer cancel()
 	log := zerolog.Ctx(ctx).With().Str("network", string(net)).Logger()
 	if client != nil {

@@ -25,6 +25,14 @@ func (f *loginFlow) overruled(login network.LoginID) bool {
 	return f.dropAll || f.loggedOut[login]
 }
 
+// loggedOutOf reports whether f's user logged out of the login id
+// meanwhile (a cancel of the flow is no logout of it).
+func (f *loginFlow) loggedOutOf(login network.LoginID) bool {
+	f.lock.Lock()
+	defer f.lock.Unlock()
+	return f.loggedOut[login]
+}
+
 // keep decides, once and for good, that f keeps the login id unless it
 // was overruled; a later logout finds the login running.
 func (f *loginFlow) keep(login network.LoginID) bool {

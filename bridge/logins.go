@@ -127,21 +127,24 @@ func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *n
 	return le, nil
 }
 
-// saveLogin stores a login record. created says whether it was new.
-func (b *Bridge) saveLogin(ctx context.Context, net network.NetworkID, login *network.Login) (created bool, err error) {
+// saveLogin stores a login record. before is the record it replaced, nil
+// when the login is new.
+func (b *Bridge) saveLogin(ctx context.Context, net network.NetworkID, login *network.Login) (before *database.Login, err error) {
 	row, err := b.DB.Logins.Get(ctx, net, login.ID)
 	if err != nil {
-		return false, fmt.Errorf("load login: %w", err)
+		return nil, fmt.Errorf("load login: %w", err)
 	}
 	if row == nil {
-		created = true
 		row = &database.Login{Network: net, ID: login.ID}
+	} else {
+		was := *row
+		before = &was
 	}
 	row.UserMXID, row.RemoteName, row.RemoteUser, row.Metadata = login.User, login.RemoteName, login.RemoteUser, login.Metadata
 	if err = b.DB.Logins.Put(ctx, row); err != nil {
-		return false, fmt.Errorf("store login: %w", err)
+		return nil, fmt.Errorf("store login: %w", err)
 	}
-	return created, nil
+	return before, nil
 }
 
 // removeLogin disconnects and forgets a login. Its portals and their

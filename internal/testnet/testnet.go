@@ -6,6 +6,7 @@ package testnet
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -54,6 +55,10 @@ type Connector struct {
 	// already connected, as a network that links a device during the
 	// login does (WhatsApp).
 	LinkAtLogin atomic.Bool
+	// devices numbers completed logins: each gets metadata naming a
+	// device of its own ({"device":N}), as a network that links a new
+	// device at every login (WhatsApp) stores.
+	devices atomic.Int64
 }
 
 var (
@@ -242,7 +247,10 @@ func (p *loginProcess) Submit(ctx context.Context, input map[string]string) (*ne
 	if input["password"] == WrongPassword {
 		return nil, network.UserErrorf("wrong password")
 	}
-	login := &network.Login{ID: network.LoginID(p.name), RemoteName: p.name, RemoteUser: network.UserID(p.name)}
+	login := &network.Login{
+		ID: network.LoginID(p.name), RemoteName: p.name, RemoteUser: network.UserID(p.name),
+		Metadata: json.RawMessage(fmt.Sprintf(`{"device":%d}`, p.c.devices.Add(1))),
+	}
 	step := &network.LoginStep{Type: network.StepComplete, Login: login}
 	if p.c.LinkAtLogin.Load() {
 		step.Client = p.c.newClient(login)
