@@ -390,10 +390,10 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		b.noticeNotKept(flow, login)
 		return nil
 	}
-	if step.Client != nil {
-		b.reportState(flow.net, login.ID, network.State{Kind: network.StateConnected})
-	}
 	b.noticef(ctx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), login.RemoteName)
+	if step.Client != nil {
+		b.handedOverState(le)
+	}
 	return nil
 }
 

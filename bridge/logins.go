@@ -216,14 +216,21 @@ func (b *Bridge) reportState(net network.NetworkID, loginID network.LoginID, st 
 		b.Log.Warn().Str("network", string(net)).Str("login", string(loginID)).Msg("State reported for unknown login")
 		return
 	}
+	b.setState(le, func() network.State { return st })
+}
+
+// setState records the state that state returns, which it reads under
+// le.lock: a report that comes meanwhile waits, and is newer.
+func (b *Bridge) setState(le *loginEntry, state func() network.State) {
 	le.lock.Lock()
 	defer le.lock.Unlock()
+	st := state()
 	if le.state == st {
 		return
 	}
 	prev := le.state
 	le.state, le.stateSince = st, time.Now()
-	b.Log.Info().Str("network", string(net)).Str("login", string(loginID)).
+	b.Log.Info().Str("network", string(le.net)).Str("login", string(le.login.Load().ID)).
 		Str("state", string(st.Kind)).Str("previous", string(prev.Kind)).Str("reason", st.Message).Msg("Login state changed")
 	b.applyState(le, st)
 }
@@ -304,4 +311,21 @@ func (b *Bridge) UserLogins(user id.UserID, net network.NetworkID) []*network.Lo
 		out[i] = le.login.Load()
 	}
 	return out
+}
+
+// handedOverState records the state of a client the network handed over
+// with its completed login, which the core did not connect and so has
+// heard nothing from: what the client says it is (network.CurrentStater),
+// or else connected, as the contract has it. A login replaced or logged
+// out meanwhile is left alone.
+func (b *Bridge) handedOverState(le *loginEntry) {
+	if b.loginEntry(le.net, le.login.Load().ID) != le {
+		return
+	}
+	b.setState(le, func() network.State {
+		if cs, ok := le.client.(network.CurrentStater); ok {
+			return cs.CurrentState()
+		}
+		return network.State{Kind: network.StateConnected}
+	})
 }

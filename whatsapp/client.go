@@ -67,6 +67,7 @@ var (
 	_ network.DMStarter     = (*Client)(nil)
 	_ network.TypingSender  = (*Client)(nil)
 	_ network.ReceiptSender = (*Client)(nil)
+	_ network.CurrentStater = (*Client)(nil)
 )
 
 // Client is one linked WhatsApp account.
@@ -96,8 +97,10 @@ type Client struct {
 	banEnd    *time.Timer
 	banGen    uint64
 	connected bool
-	// lastKind is the state reported last.
-	lastKind network.StateKind
+	// lastKind and lastMessage are the state reported last (or held
+	// back while quiet).
+	lastKind    network.StateKind
+	lastMessage string
 	// failures counts failed attempts to bridge a message, so that one
 	// that can never be bridged is not redelivered for ever.
 	failures map[string]int
@@ -204,12 +207,24 @@ func (c *Client) isMe(jid types.JID) bool {
 
 func (c *Client) report(kind network.StateKind, message string) {
 	c.lock.Lock()
-	c.lastKind = kind
+	c.lastKind, c.lastMessage = kind, message
 	c.lock.Unlock()
 	if c.quiet.Load() {
 		return
 	}
 	c.conn.host.ReportState(c.id, network.State{Kind: kind, Message: message})
+}
+
+// CurrentState is the state reported last, including one held back while
+// the login was being completed: the core asks a client handed over with
+// its login for it.
+func (c *Client) CurrentState() network.State {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if c.lastKind == "" {
+		return network.State{Kind: network.StateConnecting}
+	}
+	return network.State{Kind: c.lastKind, Message: c.lastMessage}
 }
 
 // Connect starts connecting in the background. whatsmeow reconnects on its

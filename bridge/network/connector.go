@@ -117,6 +117,15 @@ type (
 		SetChatName(ctx context.Context, meta *OutgoingMeta, name string) error
 		SetChatTopic(ctx context.Context, meta *OutgoingMeta, topic string) error
 	}
+	// CurrentStater is a client that can tell its connection state at
+	// any time. The core asks a client handed over with a completed
+	// login (LoginStep.Client) once it runs it: a state change the
+	// network made before (reported while the core did not know the
+	// login yet, or held back) would be lost otherwise. CurrentState
+	// must return at once and must not call into the Host.
+	CurrentStater interface {
+		CurrentState() State
+	}
 	TypingSender interface {
 		SendTyping(ctx context.Context, portal PortalKey, typing bool) error
 	}

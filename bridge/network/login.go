@@ -38,7 +38,9 @@ const (
 	// StepUserInput: Fields are asked for.
 	StepUserInput
 	// StepComplete: Login is to be stored; Client, when set, is already
-	// connected, otherwise the core loads and connects it.
+	// connected (or connecting), otherwise the core loads and connects
+	// it. The core takes a handed-over client's state from its
+	// CurrentState when it has one, and otherwise as connected.
 	StepComplete
 )
 

@@ -55,6 +55,10 @@ type Connector struct {
 	// already connected, as a network that links a device during the
 	// login does (WhatsApp).
 	LinkAtLogin atomic.Bool
+	// OnLinked, when set, runs on a client linked at login (LinkAtLogin)
+	// before it is handed over: a test can change its state there, as a
+	// connection that drops while the network completes the login.
+	OnLinked func(cl *Client)
 	// devices numbers completed logins: each gets metadata naming a
 	// device of its own ({"device":N}), as a network that links a new
 	// device at every login (WhatsApp) stores.
@@ -68,6 +72,8 @@ var (
 	_ network.Reactor   = (*Client)(nil)
 	_ network.Redactor  = (*Client)(nil)
 	_ network.Logouter  = (*Client)(nil)
+
+	_ network.CurrentStater = (*Client)(nil)
 
 	_ network.AliasResolver = (*Connector)(nil)
 	_ network.ChatJoiner    = (*Client)(nil)
@@ -253,7 +259,12 @@ func (p *loginProcess) Submit(ctx context.Context, input map[string]string) (*ne
 	}
 	step := &network.LoginStep{Type: network.StepComplete, Login: login}
 	if p.c.LinkAtLogin.Load() {
-		step.Client = p.c.newClient(login)
+		cl := p.c.newClient(login)
+		cl.state.Store(&network.State{Kind: network.StateConnected})
+		if p.c.OnLinked != nil {
+			p.c.OnLinked(cl)
+		}
+		step.Client = cl
 	}
 	return step, nil
 }
@@ -280,10 +291,12 @@ type Client struct {
 	// Disconnects counts the core's Disconnect calls.
 	Disconnects atomic.Int32
 	once        sync.Once
+	// state is the state reported last (CurrentState).
+	state atomic.Pointer[network.State]
 }
 
 func (cl *Client) Connect(ctx context.Context) {
-	cl.c.host.ReportState(cl.Login.ID, network.State{Kind: network.StateConnected})
+	cl.State(network.State{Kind: network.StateConnected})
 	cl.once.Do(func() { close(cl.Connected) })
 	if cl.c.OnConnect != nil {
 		cl.c.OnConnect(cl)
@@ -423,7 +436,18 @@ func (cl *Client) Handle(ctx context.Context, evt network.Event) error {
 }
 
 // State reports a connection state for this login.
-func (cl *Client) State(st network.State) { cl.c.host.ReportState(cl.Login.ID, st) }
+func (cl *Client) State(st network.State) {
+	cl.state.Store(&st)
+	cl.c.host.ReportState(cl.Login.ID, st)
+}
+
+// CurrentState is the state reported last; connecting before any.
+func (cl *Client) CurrentState() network.State {
+	if st := cl.state.Load(); st != nil {
+		return *st
+	}
+	return network.State{Kind: network.StateConnecting}
+}
 
 // Notify sends a notice to the login's management room through the host.
 func (cl *Client) Notify(ctx context.Context, markdown string) {
