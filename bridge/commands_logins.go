@@ -58,7 +58,13 @@ func (b *Bridge) cmdLogout() *command {
 			// A login flow completing this same login must not keep it
 			// (login_overruled.go). Read again after that: the login the
 			// flow started meanwhile is the one to log out.
-			b.overruleFlow(c.user, net, loginID)
+			if told := b.overruleFlow(c.user, net, loginID); told != nil {
+				select {
+				case <-told:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
 			// nil: the flow has undone it already.
 			if current := b.loginEntry(net, loginID); current != nil {
 				if lo, ok := current.client.(network.Logouter); ok {

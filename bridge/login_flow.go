@@ -44,6 +44,11 @@ type loginFlow struct {
 	loggedOut map[network.LoginID]bool
 	dropAll   bool
 	kept      bool
+	// keptID is the login kept; told is closed once the user was told
+	// it is (or the flow ended), which a logout of it waits for.
+	keptID   network.LoginID
+	told     chan struct{}
+	tellOnce sync.Once
 }
 
 // networkList names the networks this build runs, for messages: "`irc`"
@@ -74,7 +79,7 @@ func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.Roo
 		return network.UserErrorf("a login is already running; send `cancel` to stop it first")
 	}
 	flowCtx, cancel := context.WithTimeout(b.flowsCtx, LoginFlowTimeout)
-	flow := &loginFlow{user: user, room: room, net: net, cancel: cancel, inputCh: make(chan map[string]string, 1)}
+	flow := &loginFlow{user: user, room: room, net: net, cancel: cancel, inputCh: make(chan map[string]string, 1), told: make(chan struct{})}
 	b.flows[user] = flow
 	b.flowsWG.Add(1)
 	b.flowLock.Unlock()
@@ -126,6 +131,7 @@ func (b *Bridge) endLoginFlows(ctx context.Context) {
 
 func (b *Bridge) endLoginFlow(flow *loginFlow) {
 	flow.cancel()
+	flow.toldKept()
 	b.flowLock.Lock()
 	if b.flows[flow.user] == flow {
 		delete(b.flows, flow.user)
@@ -381,6 +387,7 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		b.discardLogin(ctx, flow.net, nil, step.Client)
 		return b.relinkFailed(ctx, flow, before, err)
 	}
+	flowHook(flowStarted)
 	if !flow.keep(login.ID) {
 		// Logged out while it was stored and started: the logout may
 		// have found the login before this start, so its row and the
@@ -390,10 +397,12 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		b.noticeNotKept(flow, login)
 		return nil
 	}
+	flowHook(flowKept)
 	b.noticef(ctx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), login.RemoteName)
 	if step.Client != nil {
 		b.handedOverState(le)
 	}
+	flow.toldKept()
 	return nil
 }
 

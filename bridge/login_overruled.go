@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"maunium.net/go/mautrix/id"
 
@@ -15,7 +16,9 @@ import (
 // user's flow on that network, and the flow checks the mark before it
 // stores the login and again, under the flow's lock, once it started it:
 // an overruled login is undone, its client logged out. A logout that comes
-// after the second check finds the started login, and logs it out itself.
+// after the second check finds the started login, and logs it out itself,
+// once the flow has told the user it is logged in: told the other way
+// round, the user would read last that the login they left is in.
 
 // overruled reports whether the login id, completed by f's network, is
 // one its user logged out of (or the flow was stopped) meanwhile.
@@ -34,15 +37,21 @@ func (f *loginFlow) loggedOutOf(login network.LoginID) bool {
 }
 
 // keep decides, once and for good, that f keeps the login id unless it
-// was overruled; a later logout finds the login running.
+// was overruled; a later logout finds the login running, and waits until
+// f told its user it is logged in (overruleFlow).
 func (f *loginFlow) keep(login network.LoginID) bool {
 	f.lock.Lock()
 	defer f.lock.Unlock()
 	if f.dropAll || f.loggedOut[login] {
 		return false
 	}
-	f.kept = true
+	f.kept, f.keptID = true, login
 	return true
+}
+
+// toldKept marks the user told of the login f kept (or f ended).
+func (f *loginFlow) toldKept() {
+	f.tellOnce.Do(func() { close(f.told) })
 }
 
 // flowOn is user's running login flow on net, or nil.
@@ -56,18 +65,25 @@ func (b *Bridge) flowOn(user id.UserID, net network.NetworkID) *loginFlow {
 }
 
 // overruleFlow marks user's login flow on net, if any, so that it does
-// not keep the login id they are logging out of.
-func (b *Bridge) overruleFlow(user id.UserID, net network.NetworkID, login network.LoginID) {
+// not keep the login id they are logging out of. If the flow has kept it
+// already, the returned channel is closed once the flow has told the
+// user it is logged in: the logout waits for that, so that what the user
+// reads last is the logout (nil: nothing to wait for).
+func (b *Bridge) overruleFlow(user id.UserID, net network.NetworkID, login network.LoginID) <-chan struct{} {
 	flow := b.flowOn(user, net)
 	if flow == nil {
-		return
+		return nil
 	}
 	flow.lock.Lock()
 	defer flow.lock.Unlock()
+	if flow.kept && flow.keptID == login {
+		return flow.told
+	}
 	if flow.loggedOut == nil {
 		flow.loggedOut = make(map[network.LoginID]bool)
 	}
 	flow.loggedOut[login] = true
+	return nil
 }
 
 // stopFlowOn ends user's login flow on net, which keeps nothing it
@@ -118,4 +134,20 @@ func (b *Bridge) noticeNotKept(flow *loginFlow, login *network.Login) {
 	// The flow's context may have ended with the stop.
 	b.notice(b.ctx, flow.room, fmt.Sprintf("Logged out of %s (%s), as you asked while the login was completing: it is not kept.",
 		b.NetworkName(flow.net), login.RemoteName))
+}
+
+// Points of completeLogin where a test can hold the flow, to give a
+// command (a logout) in that window deterministically.
+const (
+	flowStarted = "started" // stored and started, not yet kept
+	flowKept    = "kept"    // kept, the user not yet told
+)
+
+// flowHookFn is set by tests only (export_test.go).
+var flowHookFn atomic.Pointer[func(point string)]
+
+func flowHook(point string) {
+	if fn := flowHookFn.Load(); fn != nil {
+		(*fn)(point)
+	}
 }

@@ -1,0 +1,129 @@
+package bridge_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testnet"
+)
+
+// holdFlowAt holds login flows at point (see bridge.HoldLoginFlows) until
+// release is called; reached is closed when a flow gets there.
+func holdFlowAt(t *testing.T, point string) (reached <-chan struct{}, release func()) {
+	t.Helper()
+	at, free := make(chan struct{}), make(chan struct{})
+	bridge.HoldLoginFlows(t, func(p string) {
+		if p == point {
+			close(at)
+			<-free
+		}
+	})
+	return at, func() { close(free) }
+}
+
+// loginHeldAt starts alice's login to carol's account, with the network
+// linking a client (as WhatsApp does), and returns once the flow is held
+// at point.
+func loginHeldAt(t *testing.T, s *scene, point string) (release func()) {
+	t.Helper()
+	s.tn.LinkAtLogin.Store(true)
+	reached, release := holdFlowAt(t, point)
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	s.alice.SendText(t, s.mgmt, "hunter2")
+	select {
+	case <-reached:
+	case <-time.After(waitLong):
+		t.Fatalf("the login flow never got to %q", point)
+	}
+	return release
+}
+
+// botSaid lists the bodies of the bot's messages in the management room
+// after the events in before.
+func botSaid(s *scene, before map[string]bool) []string {
+	var out []string
+	for _, evt := range s.alice.Events(s.mgmt) {
+		if msg := evt.Content.AsMessage(); !before[evt.ID.String()] && evt.Sender == s.h.BotMXID && evt.Type == event.EventMessage && msg != nil {
+			out = append(out, msg.Body)
+		}
+	}
+	return out
+}
+
+// assertCarolGone checks that alice's login to carol's account is neither
+// stored nor running, and that the client the network linked for it was
+// logged out; her own login runs on.
+func assertCarolGone(t *testing.T, s *scene) {
+	t.Helper()
+	row, err := s.h.Bridge.DB.Logins.Get(s.h.Context(waitLong), testnet.ID, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row != nil {
+		t.Errorf("the login stays stored after alice logged out: %+v", row)
+	}
+	if body := s.h.Command(s.alice, s.mgmt, "status", "alice: connected").Content.AsMessage().Body; strings.Contains(body, "carol") {
+		t.Errorf("status after the logout: %q", body)
+	}
+	if cl := s.tn.Client("carol"); cl == nil || !cl.LoggedOut.Load() {
+		t.Error("the client linked for carol was not logged out")
+	}
+}
+
+func seenIDs(s *scene) map[string]bool {
+	out := make(map[string]bool)
+	for evt := range ferrytest.Seen(s.alice, s.mgmt) {
+		out[evt.String()] = true
+	}
+	return out
+}
+
+// TestLogoutOfAStartedLoginNotYetKept: alice logs out of carol's account
+// once the login flow has stored and started the login, before it kept
+// it. The logout finds the login running and logs it out; the flow then
+// must not keep it.
+func TestLogoutOfAStartedLoginNotYetKept(t *testing.T) {
+	s := newScene(t, false)
+	release := loginHeldAt(t, s, "started")
+	before := seenIDs(s)
+	s.h.Command(s.alice, s.mgmt, "logout test carol", "Logged out of Testnet (carol)")
+	release()
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "not kept")
+	assertCarolGone(t, s)
+	time.Sleep(time.Second) // a "Logged in" would have come by now
+	for _, body := range botSaid(s, before) {
+		if strings.Contains(body, "Logged in") {
+			t.Errorf("after the logout the bot said %q", body)
+		}
+	}
+}
+
+// TestLogoutOfAKeptLoginNotYetAnnounced: alice logs out of carol's
+// account once the flow has kept the login, before it told her. The
+// logout logs the login out; what she reads last must be that.
+func TestLogoutOfAKeptLoginNotYetAnnounced(t *testing.T) {
+	s := newScene(t, false)
+	release := loginHeldAt(t, s, "kept")
+	before := seenIDs(s)
+	s.alice.SendText(t, s.mgmt, "logout test carol")
+	time.Sleep(2 * time.Second) // the logout reaches the kept login
+	release()
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Logged out of Testnet (carol)")
+	assertCarolGone(t, s)
+	time.Sleep(time.Second) // a "Logged in" would have come by now
+	said := botSaid(s, before)
+	last := -1
+	for i, body := range said {
+		if strings.Contains(body, "Logged in") || strings.Contains(body, "Logged out") {
+			last = i
+		}
+	}
+	if last < 0 || !strings.Contains(said[last], "Logged out") {
+		t.Errorf("after the logout the bot said %q; the last word must be the logout", said)
+	}
+}
