@@ -87,8 +87,12 @@ type stateKey struct {
 }
 
 type ownChange struct {
-	event id.EventID
-	at    time.Time
+	// event is the change's event; "" for a membership mautrix records
+	// without one, whose membership is then the change
+	// (statestore_own_member.go).
+	event      id.EventID
+	membership event.Membership
+	at         time.Time
 }
 
 const (
@@ -104,8 +108,17 @@ const (
 
 // UpdateState records a state event that came from the homeserver, or
 // that mautrix records (for a request it made: then it has no ID, and it
-// is recorded as before). mautrix.UpdateStateStore calls it.
+// is recorded as before; a membership then is Ferry's own change, see
+// statestore_own_member.go). mautrix.UpdateStateStore calls it.
 func (s *memberStateStore) UpdateState(ctx context.Context, evt *event.Event) {
+	if evt.ID == "" && evt.Type == event.StateMember && evt.StateKey != nil {
+		// mautrix's record of a membership event Ferry sent.
+		s.own.mu.Lock()
+		defer s.own.mu.Unlock()
+		s.ownMembershipLocked(ctx, evt.RoomID, id.UserID(*evt.StateKey), evt.Content.AsMember().Membership)
+		s.apply(ctx, evt)
+		return
+	}
 	if evt.ID == "" || evt.StateKey == nil {
 		s.apply(ctx, evt)
 		return
@@ -115,7 +128,13 @@ func (s *memberStateStore) UpdateState(ctx context.Context, evt *event.Event) {
 	defer s.own.mu.Unlock()
 	s.own.noteSeenLocked(evt.ID)
 	if change, ok := s.own.pending[key]; ok {
-		if evt.ID != change.event && time.Since(change.at) < ownEchoWait {
+		if change.event == "" {
+			if olderThanOwnMembership(evt, change) {
+				zerolog.Ctx(ctx).Debug().Stringer("event_id", evt.ID).Str("own_membership", string(change.membership)).
+					Msg("Not recording a membership event older than Ferry's own change")
+				return
+			}
+		} else if evt.ID != change.event && time.Since(change.at) < ownEchoWait {
 			zerolog.Ctx(ctx).Debug().Stringer("event_id", evt.ID).Stringer("newer_event_id", change.event).
 				Msg("Not recording a state event older than Ferry's own change")
 			return
@@ -139,15 +158,22 @@ func (s *memberStateStore) UpdateOwnState(ctx context.Context, evt *event.Event)
 		// The echo came first: it, and whatever came after it, is in.
 		return
 	}
-	if len(s.own.pending) >= ownSeenRing {
-		for key, change := range s.own.pending {
-			if time.Since(change.at) >= ownEchoWait {
-				delete(s.own.pending, key)
-			}
+	s.own.pruneLocked()
+	s.own.pending[stateKey{evt.RoomID, evt.Type.Type, *evt.StateKey}] = ownChange{event: evt.ID, at: time.Now()}
+	s.apply(ctx, evt)
+}
+
+// pruneLocked forgets the changes whose echo is overdue, once there are
+// many.
+func (o *ownState) pruneLocked() {
+	if len(o.pending) < ownSeenRing {
+		return
+	}
+	for key, change := range o.pending {
+		if time.Since(change.at) >= ownEchoWait {
+			delete(o.pending, key)
 		}
 	}
-	s.own.pending[stateKey{evt.RoomID, evt.Type.Type, *evt.StateKey}] = ownChange{evt.ID, time.Now()}
-	s.apply(ctx, evt)
 }
 
 func (o *ownState) noteSeenLocked(evt id.EventID) {
@@ -198,7 +224,12 @@ func (s *memberStateStore) IsInvited(ctx context.Context, roomID id.RoomID, user
 	return s.IsMembership(ctx, roomID, userID, event.MembershipJoin, event.MembershipInvite)
 }
 
+// SetMembership is how mautrix records a membership Ferry changed (a
+// join, invite, kick, leave), which it has no event for.
 func (s *memberStateStore) SetMembership(ctx context.Context, roomID id.RoomID, userID id.UserID, membership event.Membership) error {
+	s.own.mu.Lock()
+	defer s.own.mu.Unlock()
+	s.ownMembershipLocked(ctx, roomID, userID, membership)
 	return s.members.Write(memberKey{roomID, userID}, func() error {
 		return s.SQLStateStore.SetMembership(ctx, roomID, userID, membership)
 	})
