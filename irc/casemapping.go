@@ -77,7 +77,9 @@ func (cl *Client) movePortals(moves []portalMove) {
 // under ascii. A peer saved without its spelling keeps its folded key as
 // its name (correct unless it held []\~ under rfc1459). Two peers that
 // are one nick now keep the one seen with a spelling, then the first by
-// key; the other's rooms stay where they are. cl.lock must be held.
+// key; the other's rooms stay where they are. A peer whose user ID the
+// change moves keeps the old one as Ghost (see pmSender), unless it has
+// one from an earlier change. cl.lock must be held.
 func (cl *Client) refoldPMsLocked(from, to ircconn.CaseMapping) []portalMove {
 	if from == "" || from == to || len(cl.meta.PMs) == 0 {
 		return nil
@@ -111,6 +113,12 @@ func (cl *Client) refoldPMsLocked(from, to ircconn.CaseMapping) []portalMove {
 		if name == "" {
 			name = oldKey[folded]
 		}
+		if oldID, newID := makeUserID(cl.netName, from, name), makeUserID(cl.netName, to, name); peer.Ghost == "" && oldID != newID {
+			peer.Ghost = oldID
+		} else if peer.Ghost == newID {
+			peer.Ghost = "" // changed back: the ghost in the rooms is theirs again
+		}
+		refolded[folded] = peer
 		for gen := 0; gen <= peer.Gen; gen++ {
 			old, now := pmChatID(cl.netName, from, name, gen), pmChatID(cl.netName, to, name, gen)
 			if old != now {

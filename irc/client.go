@@ -50,11 +50,13 @@ type savedChannel struct {
 // the nick as last written (by them or to them): the map's key and the
 // portal's chat ID are folded, and under rfc1459 "bob{" may have been
 // "Bob[", so only Nick lets a CASEMAPPING change fold it again (entries
-// from before it was kept have none).
+// from before it was kept have none). Ghost is set when such a change
+// moved the peer's user ID: see pmSender.
 type pmPeer struct {
-	Gen   int    `json:"gen"`
-	Ident string `json:"ident"`
-	Nick  string `json:"nick,omitempty"`
+	Gen   int            `json:"gen"`
+	Ident string         `json:"ident"`
+	Nick  string         `json:"nick,omitempty"`
+	Ghost network.UserID `json:"ghost,omitempty"`
 }
 
 // Client is one Matrix user's connection to one IRC network.
@@ -246,7 +248,7 @@ func (cl *Client) ChatInfo(ctx context.Context, chat network.ChatID) (*network.C
 		return nil, network.ErrWrongAccount
 	}
 	name := cl.displayNick(nick)
-	return &network.ChatInfo{Name: &name, IsDirect: true, OtherUser: cl.userID(nick)}, nil
+	return &network.ChatInfo{Name: &name, IsDirect: true, OtherUser: cl.pmSender(nick)}, nil
 }
 
 func (cl *Client) isChannelName(s string) bool {

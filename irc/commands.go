@@ -232,8 +232,8 @@ func (c *Connector) cmdPM(ctx context.Context, cmd *network.CommandEvent) error 
 	key := cl.currentPMKey(nick)
 	name := nick
 	cl.queue(&network.ChatResync{
-		Meta: network.Meta{Portal: key, Sender: network.Sender{User: cl.userID(nick)}, CreatePortal: true},
-		Info: &network.ChatInfo{Name: &name, IsDirect: true, OtherUser: cl.userID(nick)},
+		Meta: network.Meta{Portal: key, Sender: network.Sender{User: cl.pmSender(nick)}, CreatePortal: true},
+		Info: &network.ChatInfo{Name: &name, IsDirect: true, OtherUser: cl.pmSender(nick)},
 	})
 	cmd.Reply(fmt.Sprintf("Opening a private chat with %s on %s.", nick, cl.netName))
 	return nil

@@ -126,7 +126,7 @@ func (cl *Client) handleTagMsg(msg *irc.Message) {
 	if t, ok := timeOf(msg); ok {
 		ts = t
 	}
-	meta := network.Meta{Portal: portal, Sender: network.Sender{User: cl.userID(source)}, Timestamp: ts}
+	meta := network.Meta{Portal: portal, Sender: network.Sender{User: cl.senderIn(portal, source)}, Timestamp: ts}
 	ref := network.MessageRef{ID: network.MessageID("id:" + reply)}
 	if isReact {
 		cl.queue(&network.Reaction{Meta: meta, Target: ref, Emoji: network.EmojiID(key), Key: key})

@@ -94,7 +94,7 @@ func (cl *Client) handleRedact(msg *irc.Message) {
 		ts = t
 	}
 	cl.queue(&network.Redaction{
-		Meta:   network.Meta{Portal: portal, Sender: network.Sender{User: cl.userID(source)}, Timestamp: ts},
+		Meta:   network.Meta{Portal: portal, Sender: network.Sender{User: cl.senderIn(portal, source)}, Timestamp: ts},
 		Target: network.MessageID("id:" + msg.Params[1]),
 	})
 }

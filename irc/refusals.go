@@ -86,7 +86,7 @@ func (cl *Client) refusalNotice(msg *irc.Message, target, reason string) (portal
 		return portal, "", "", false
 	}
 	text = "⚠️ " + target + " is not reachable on " + cl.netName + " (" + reason + "): what was sent to them did not arrive."
-	return cl.currentPMKey(target), cl.userID(target), text, true
+	return cl.currentPMKey(target), cl.pmSender(target), text, true
 }
 
 // serverName is who sent msg, a server's name with a dot (so never a

@@ -53,6 +53,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		ts = serverTime
 	}
 	var portal network.PortalKey
+	sender := cl.userID(source)
 	var members map[string]bool // who may be mentioned (casefolded)
 	conn := cl.currentConn()
 	if conn == nil {
@@ -94,7 +95,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		if portal, ok = cl.pmPortal(msg); !ok {
 			return
 		}
-		channel = target
+		channel, sender = target, cl.pmSender(source)
 		members = map[string]bool{cl.fold(target): true, cl.fold(source): true}
 	} else {
 		cl.log.Debug().Str("command", msg.Command).Str("source", source).Str("target", target).
@@ -112,7 +113,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	cl.addMentions(content, members)
 	id := messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], msg.Tags["msgid"], serverTime, hasTime, now)
 	cl.queue(&network.Message{
-		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: cl.userID(source)}, Timestamp: ts, CreatePortal: true,
+		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: sender}, Timestamp: ts, CreatePortal: true,
 			ReceivedAt: conn.LineReadAt()},
 		ID:    id,
 		Parts: []network.Part{{Content: content}},
@@ -161,7 +162,9 @@ func (cl *Client) pmPortal(msg *irc.Message) (network.PortalKey, bool) {
 	}
 	if !known || peer.Ident != ident || peer.Nick != nick {
 		if known && peer.Ident != "" && peer.Ident != ident {
+			// Someone else: their own room, and their own ghost.
 			peer.Gen++
+			peer.Ghost = ""
 		}
 		peer.Ident, peer.Nick = ident, nick
 		cl.saveMeta(func(m *loginMeta) {
@@ -197,6 +200,33 @@ func (cl *Client) rememberPMNick(nick string) {
 		p.Nick = nick
 		m.PMs[folded] = p
 	})
+}
+
+// pmSender is who nick is in this login's PM with them: their user ID,
+// or the one folded under the casemapping before the network's last
+// change, when it moved their ID (pmPeer.Ghost; rfc1459 made Bob[
+// "bob{", ascii makes him "bob["). Their ghost in the rooms made before
+// has that ID: with the new one, a second ghost would join beside it and
+// speak for the same person. A new generation of the nick (someone
+// else) has no saved ID, so gets their own ghost.
+func (cl *Client) pmSender(nick string) network.UserID {
+	folded := cl.fold(nick)
+	cl.lock.Lock()
+	ghost := cl.meta.PMs[folded].Ghost
+	cl.lock.Unlock()
+	if ghost != "" {
+		return ghost
+	}
+	return cl.userID(nick)
+}
+
+// senderIn is who nick is in portal: pmSender in a PM, their user ID in
+// a channel.
+func (cl *Client) senderIn(portal network.PortalKey, nick string) network.UserID {
+	if portal.Receiver != "" {
+		return cl.pmSender(nick)
+	}
+	return cl.userID(nick)
 }
 
 // currentPMKey is the DM portal with nick as things stand.
