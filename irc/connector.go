@@ -147,14 +147,18 @@ func (c *Connector) chanTypes(netName string) string {
 }
 
 // learnNetwork records casemapping and CHANTYPES; it reports whether the
-// casemapping changed.
+// casemapping changed. At a change the lingering nicks are keyed by the
+// new folding (refoldLingering).
 func (c *Connector) learnNetwork(netName string, cm ircconn.CaseMapping, chanTypes string) bool {
 	c.lock.Lock()
-	defer c.lock.Unlock()
 	st := c.netState[netName]
 	if st == nil {
 		st = &netState{}
 		c.netState[netName] = st
+	}
+	before := st.caseMapping
+	if before == "" {
+		before = ircconn.CaseMappingRFC1459 // what caseMapping gave until now
 	}
 	changed := cm != "" && st.caseMapping != cm
 	if cm != "" {
@@ -163,7 +167,41 @@ func (c *Connector) learnNetwork(netName string, cm ircconn.CaseMapping, chanTyp
 	if chanTypes != "" {
 		st.chanTypes = chanTypes
 	}
+	refold := cm != "" && cm != before
+	if refold && len(c.lingering[netName]) > 0 {
+		c.lingering[netName] = refoldLingering(c.lingering[netName], cm)
+	}
+	b := c.relays[netName]
+	c.lock.Unlock()
+	if refold && b != nil {
+		b.lock.Lock()
+		b.lingering = refoldLingering(b.lingering, cm)
+		b.lock.Unlock()
+	}
 	return changed
+}
+
+// refoldLingering keys lingering nicks by their folding under cm. Keyed
+// by the old one, a late line from a nick with []\~ (rfc1459's "alice{"
+// for Alice[, ascii's "alice[") would miss its entry within the linger
+// and be bridged again as someone else's; and someone who now has the
+// old key's nick (ascii's alice{) would count as Ferry's. Two that are one nick
+// now keep the later end. nil stays nil.
+func refoldLingering(nicks map[string]lingeringNick, cm ircconn.CaseMapping) map[string]lingeringNick {
+	if len(nicks) == 0 {
+		return nicks
+	}
+	out := make(map[string]lingeringNick, len(nicks))
+	for folded, l := range nicks {
+		if l.nick != "" {
+			folded = ircconn.Casefold(cm, l.nick)
+		}
+		if prev, ok := out[folded]; ok && prev.until.After(l.until) {
+			continue
+		}
+		out[folded] = l
+	}
+	return out
 }
 
 // isFerryNick reports whether nick is the current nick of a running Ferry
@@ -250,8 +288,10 @@ func sameUserHost(a, b string) bool {
 
 // lingeringNick is a nick a login (or the relay bot: login "") stopped
 // using: whose it was, from which user@host ("" if unknown), and until
-// when it counts as Ferry's.
+// when it counts as Ferry's. nick is as written, to be folded again at a
+// CASEMAPPING change (refoldLingering).
 type lingeringNick struct {
+	nick     string
 	login    network.LoginID
 	userHost string
 	until    time.Time
@@ -289,7 +329,7 @@ func (c *Connector) lingerNick(netName string, login network.LoginID, nick strin
 			userHost = uh
 		}
 	}
-	nicks[folded] = lingeringNick{login: login, userHost: userHost, until: now.Add(ferryNickLinger.get())}
+	nicks[folded] = lingeringNick{nick: nick, login: login, userHost: userHost, until: now.Add(ferryNickLinger.get())}
 }
 
 // ferryNicks is the set of casefolded nicks of running Ferry logins on

@@ -148,7 +148,7 @@ func (b *relayBot) lingerLocked(conn *ircconn.Conn, nick string) {
 	if _, uh, ok := strings.Cut(conn.Source(), "!"); ok {
 		userHost = uh
 	}
-	b.lingering[b.fold(conn, nick)] = lingeringNick{userHost: userHost, until: now.Add(relayNickLinger.get())}
+	b.lingering[b.fold(conn, nick)] = lingeringNick{nick: nick, userHost: userHost, until: now.Add(relayNickLinger.get())}
 }
 
 func (b *relayBot) current() *ircconn.Conn {
