@@ -300,16 +300,27 @@ func (cl *Client) channelName(folded string) string {
 	return folded
 }
 
+// handleQuit has the quitting nick's ghost leave the channels it was in,
+// also for a Ferry nick (another login's, or the relay bot's). Usually
+// no such ghost is in the room, and the leave is nothing (the core
+// checks the ghost's membership first). But once a login's connection
+// ends or it renames, its nick only lingers, and lingering nicks are in
+// member lists (whoever has the nick after its QUIT is someone else): a
+// NAMES reply or ChatInfo made before the QUIT reaches this connection
+// lists the nick, and the core joins its ghost. Without a leave, that
+// ghost stayed until the next full member list. Leaving lingering nicks
+// out of the lists instead would leave out someone else who takes the
+// nick at once, whom a NAMES reply cannot tell apart without
+// userhost-in-names.
 func (cl *Client) handleQuit(msg *irc.Message) {
 	if msg.Prefix == nil || cl.isMe(msg.Prefix.Name) {
 		return
 	}
 	nick := msg.Prefix.Name
 	defer cl.nickFreed(nick)
-	ferry := cl.c.isFerrySource(cl.netName, msg.Prefix)
 	split := isNetsplitReason(msg.Param(0))
 	for _, folded := range cl.channelsOf(nick) {
-		primary := !ferry && cl.c.isPrimary(cl.netName, cl.loginID, folded)
+		primary := cl.c.isPrimary(cl.netName, cl.loginID, folded)
 		cl.removeMember(folded, nick)
 		if !primary {
 			continue
@@ -366,7 +377,10 @@ func (cl *Client) handleNick(msg *irc.Message) {
 	// taken the new nick, so both nicks are checked.)
 	ferry := cl.c.isFerrySource(cl.netName, msg.Prefix) || cl.c.isFerry(cl.netName, nick, prefixUserHost(msg.Prefix))
 	for _, folded := range cl.channelsOf(old) {
-		primary := !ferry && cl.c.isPrimary(cl.netName, cl.loginID, folded)
+		// The old nick's ghost leaves also for a Ferry login, as at a
+		// QUIT (see handleQuit); the new one's joins only for someone
+		// else.
+		primary := cl.c.isPrimary(cl.netName, cl.loginID, folded)
 		cl.lock.Lock()
 		if ch := cl.channels[folded]; ch != nil {
 			modes := ch.members[cl.fold(old)]
@@ -376,7 +390,7 @@ func (cl *Client) handleNick(msg *irc.Message) {
 		cl.lock.Unlock()
 		if primary {
 			key := cl.channelKey(cl.channelName(folded))
-			if !cl.cfg.LazyGhosts {
+			if !ferry && !cl.cfg.LazyGhosts {
 				cl.queue(&network.Membership{Meta: cl.evtMeta(msg, key, nick), Target: cl.userID(nick), Action: network.MembershipJoin})
 			}
 			cl.queue(&network.Membership{Meta: cl.evtMeta(msg, key, old), Target: cl.userID(old), Action: network.MembershipLeave, Reason: "Now known as " + nick})
