@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/puppets"
@@ -57,7 +58,9 @@ func (p *Portal) reportLostLater() {
 
 // reportLost tells the room how many remote events were lost in an
 // outage. While the homeserver still cannot be reached, it tries again
-// later; any other failure only leaves the log to tell.
+// later: the room's report with the count of any lost meanwhile, a
+// roomless portal's per user (reportLostToUsers). Any other failure only
+// leaves the log to tell.
 func (p *Portal) reportLost(ctx context.Context) error {
 	n := p.durable.lost.Swap(0)
 	users := p.takeLostUsers()
@@ -74,24 +77,37 @@ func (p *Portal) reportLost(ctx context.Context) error {
 	if n == 1 {
 		body = fmt.Sprintf("⚠️ A message from %s%s was not bridged: Matrix could not be reached, and Ferry could not keep it to try again (see the bridge log).", net, where)
 	}
-	var err error
 	if p.RoomID == "" {
-		err = p.noticeUsers(ctx, users, body)
-	} else {
-		_, err = p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
+		p.reportLostToUsers(ctx, users, n, body)
+		return nil
 	}
+	_, err := p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
 	switch {
 	case err == nil:
 	case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):
+		// The count goes back to be told with any lost meanwhile, in
+		// one report.
 		p.log.Warn().Err(err).Int64("lost", n).Dur("retry_in", ResumeAfterOutage).
 			Msg("Homeserver unreachable; remote events lost in the outage are reported later")
-		p.keepLostUsers(users)
 		p.durable.lost.Add(n)
 		p.armLostReport()
+	default:
+		p.log.Err(err).Int64("lost", n).Msg("Failed to report remote events lost in a homeserver outage")
+	}
+	return nil
+}
+
+// reportLostToUsers tells users, in their management rooms, of the n
+// events lost for a portal that has no room. A user the homeserver could
+// not be reached for gets the report held on its own (noticeOrHold), so
+// that those who got it do not get it again with the next try.
+func (p *Portal) reportLostToUsers(ctx context.Context, users []id.UserID, n int64, body string) {
+	err := p.noticeOrHold(ctx, users, body)
+	switch {
+	case err == nil:
 	case errors.Is(err, errNoRoom):
 		p.log.Error().Int64("lost", n).Msg("Remote events lost in a homeserver outage, and the portal has no room nor user to say so to")
 	default:
 		p.log.Err(err).Int64("lost", n).Msg("Failed to report remote events lost in a homeserver outage")
 	}
-	return nil
 }

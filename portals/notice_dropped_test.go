@@ -17,12 +17,14 @@ import (
 )
 
 // noticeDir is the bridge's directory with management rooms that record
-// the notices posted in them; fail, when set, decides each one's fate.
+// the notices posted in them; fail, when set, decides each one's fate,
+// failUser each one's by the user it is for.
 type noticeDir struct {
 	*loginDir
-	mu      sync.Mutex
-	notices map[id.UserID][]string
-	fail    func() error
+	mu       sync.Mutex
+	notices  map[id.UserID][]string
+	fail     func() error
+	failUser func(user id.UserID) error
 	// hang: NotifyUser waits for its context to end, as a send to a
 	// homeserver that does not answer is retried until then.
 	hang bool
@@ -37,6 +39,11 @@ func (d *noticeDir) NotifyUser(ctx context.Context, user id.UserID, content *eve
 	defer d.mu.Unlock()
 	if d.fail != nil {
 		if err := d.fail(); err != nil {
+			return err
+		}
+	}
+	if d.failUser != nil {
+		if err := d.failUser(user); err != nil {
 			return err
 		}
 	}

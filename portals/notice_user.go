@@ -82,14 +82,6 @@ func (p *Portal) noteLostUser(login *network.Login) { p.noteUserIn(&p.durable.lo
 // the owner of a per-user chat when none was.
 func (p *Portal) takeLostUsers() []id.UserID { return p.takeUsersIn(&p.durable.lostUsers) }
 
-// keepLostUsers notes users again, for a report of lost events that
-// could not go and is tried later.
-func (p *Portal) keepLostUsers(users []id.UserID) {
-	for _, user := range users {
-		p.noteLostUser(&network.Login{User: user})
-	}
-}
-
 // noteDroppedUser records that an event refused while the portal's queue
 // was full came through login, so that its user hears of it if the
 // portal has no room (reportDropped).
