@@ -2,6 +2,7 @@ package portals
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -17,9 +18,40 @@ import (
 // and notices its portals still hold, all portals together.
 var StopReportTimeout = 5 * time.Second
 
+// stopReportsAtOnce is how many portals post their reports at once at a
+// stop: a homeserver slow to answer one room then holds up only that
+// room's reports, not, one after another, those of every room after it,
+// while a stop with thousands of portals holding reports does not send
+// them all at once to a homeserver that may just be recovering.
+const stopReportsAtOnce = 4
+
+// reportAtStop gives the portals' pending reports their try at a stop,
+// stopReportsAtOnce portals at a time, all within StopReportTimeout.
+// What the time left no room for is logged by each portal as it fails.
+func (m *Manager) reportAtStop(portals []*Portal) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), StopReportTimeout)
+	defer cancel()
+	slots := make(chan struct{}, stopReportsAtOnce)
+	var wg sync.WaitGroup
+	for _, p := range portals {
+		// Every try ends by ctx's deadline, so a slot is always freed
+		// in time; a portal reached after it still logs what it held.
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() {
+				<-slots
+				wg.Done()
+			}()
+			p.reportAtStop(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
 // reportAtStop posts, within ctx, what the portal still holds to report
-// after an outage. Called by Manager.Stop once the portal's goroutine
-// has ended.
+// after an outage, in order: the lost-events report, then the held
+// notices. Called by Manager.Stop once the portal's goroutine has ended.
 func (p *Portal) reportAtStop(ctx context.Context) {
 	p.durable.lock.Lock()
 	if p.durable.lostTimer != nil {

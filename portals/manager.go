@@ -139,11 +139,7 @@ func (m *Manager) Stop() {
 	}
 	// Reports held for after an outage have one more, short try
 	// (durable_stop_report.go).
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), StopReportTimeout)
-	defer cancel()
-	for _, p := range loaded {
-		p.reportAtStop(ctx)
-	}
+	m.reportAtStop(loaded)
 }
 
 // Get loads or creates the portal of key; it does not create a room.

@@ -52,9 +52,11 @@ type Matrix struct {
 // turned off so that retrying happens here, visibly and per portal.
 func NewMatrix(as *appservice.AppService, log zerolog.Logger) *Matrix {
 	as.DefaultHTTPRetries = 0
-	// mautrix makes the bot's client on first use, without a lock, and
-	// BotMXID reads it: make it now, before any goroutine can race.
+	// mautrix makes the bot's client and intent on first use, without a
+	// lock, and BotMXID reads the client: make both now, before any
+	// goroutine can race (portals post their notices concurrently).
 	as.BotClient()
+	as.BotIntent()
 	return &Matrix{
 		AS:           as,
 		Log:          log,

@@ -1,0 +1,84 @@
+package portals
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/dbtest"
+	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/puppets"
+)
+
+// A stop gives the reports its portals still hold one short try, all
+// within StopReportTimeout. A homeserver that answers one room's notice
+// slowly (or not at all) must not use that time up for the others: their
+// notices go at the same time, and reach their rooms.
+func TestStopReportsOfOtherRoomsGoWhileOneRoomIsSlow(t *testing.T) {
+	setForTest(t, &ResumeAfterOutage, time.Hour) // no try is due before the stop
+	setForTest(t, &StopReportTimeout, 3*time.Second)
+	hs, reg := testbed.StartDendriteForAppservice(t)
+	proxy := testbed.NewFaultProxy(t, hs.URL)
+	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: proxy.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	matrix := puppets.NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
+	m := NewManager(db, nil, matrix, &loginDir{logins: map[network.LoginID]*network.Login{}}, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	t.Cleanup(m.cancel)
+
+	// One slow room and, behind it, more rooms than one try each would fit
+	// in StopReportTimeout one after another: each of their notices is
+	// answered after half a second.
+	const fastRooms = 7
+	ctx := context.Background()
+	var rooms []id.RoomID
+	for i := 0; i <= fastRooms; i++ {
+		resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := network.PortalKey{Network: "test", Chat: network.ChatID(fmt.Sprintf("#room%d", i))}
+		if err = db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: resp.RoomID}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := m.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.holdNotices([]heldNotice{{body: fmt.Sprintf("⚠️ held notice %d", i)}})
+		rooms = append(rooms, resp.RoomID)
+	}
+	slow, fast := rooms[0], rooms[1:]
+	sendPath := func(room id.RoomID) string { return "/_matrix/client/v3/rooms/" + room.String() + "/send/" }
+	proxy.Inject(http.MethodPut+" "+sendPath(slow), -1, testbed.Fault{Delay: time.Minute})
+	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/", -1, testbed.Fault{Delay: 500 * time.Millisecond})
+
+	start := time.Now()
+	m.Stop()
+	if took := time.Since(start); took > StopReportTimeout+2*time.Second {
+		t.Errorf("the stop took %v, want about StopReportTimeout (%v)", took, StopReportTimeout)
+	}
+	sent := map[id.RoomID]bool{}
+	for _, r := range proxy.Requests() {
+		for _, room := range fast {
+			if r.Method == http.MethodPut && strings.HasPrefix(r.Path, sendPath(room)) && r.Status == http.StatusOK {
+				sent[room] = true
+			}
+		}
+	}
+	if len(sent) != len(fast) {
+		t.Errorf("the held notices of %d of the %d rooms the homeserver answered in half a second reached them at the stop; want all", len(sent), len(fast))
+	}
+}
