@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -41,6 +42,10 @@ type Matrix struct {
 	// pipelineBase is the homeserver address rooms pipeline their sends
 	// to; empty: they do not (matrix_ahead.go).
 	pipelineBase string
+	// pipelineOff is set once that address answered a pipelined send
+	// with a redirect: sends go through the ordinary client from then on
+	// (pipeline_redirect.go).
+	pipelineOff atomic.Bool
 	// workers run the pipelined sends (matrix_ahead.go), so that a burst
 	// reuses their grown stacks.
 	workers *workers.Pool

@@ -36,7 +36,7 @@ func (m *Matrix) EnablePipelining(address string) error {
 // NewPipeline returns a pipeline for one room, or nil when sends are not
 // pipelined.
 func (m *Matrix) NewPipeline(room id.RoomID) *Pipeline {
-	if m.pipelineBase == "" {
+	if m.pipelineBase == "" || m.pipelineOff.Load() {
 		return nil
 	}
 	p, err := NewPipeline(m.pipelineBase, nil, m.Log.With().Stringer("room_id", room).Logger())
@@ -53,7 +53,17 @@ func (m *Matrix) NewPipeline(room id.RoomID) *Pipeline {
 // event of the room may be sent as soon as SendMessageAhead returns.
 // Retries happen inside the pipeline, in order, for up to RetryFor. The
 // intent must already be in the room.
+//
+// Once the homeserver address has redirected a pipelined send, sends are
+// no longer pipelined (pipeline_redirect.go): SendMessageAhead then sends
+// through the ordinary client and returns once the homeserver answered.
 func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
+	turn, mine := pipe.sendTurn()
+	if m.pipelineOff.Load() {
+		evtID, err := m.sendInTurn(ctx, turn, intent, room, evtType, content, ts, txnID)
+		close(mine)
+		return func() (id.EventID, error) { return evtID, err }
+	}
 	client := m.AS.NewMautrixClient(intent.UserID)
 	client.Client = pipe.httpClient()
 	req := mautrix.ReqSendEvent{TransactionID: txnID}
@@ -67,12 +77,34 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 	type outcome struct {
 		resp *mautrix.RespSendEvent
 		err  error
+		// final: err is the outcome of a send through the ordinary
+		// client or names a redirect, and is given as it is.
+		final bool
 	}
 	result := make(chan outcome, 1)
 	m.workers.Go(func() {
 		defer cancel()
-		resp, err := client.SendMessageEvent(ctx, room, evtType, content, req)
-		result <- outcome{resp, err}
+		o := outcome{}
+		o.resp, o.err = client.SendMessageEvent(ctx, room, evtType, content, req)
+		if status, target, ok := redirectOf(o.err); ok {
+			m.pipelineRedirected(status, target)
+			o.final = true
+			if followable(status) {
+				// Never taken by the homeserver: sent again, in turn,
+				// with the same transaction ID.
+				var evtID id.EventID
+				if evtID, o.err = m.sendInTurn(parent, turn, intent, room, evtType, content, ts, txnID); o.err == nil {
+					o.resp = &mautrix.RespSendEvent{EventID: evtID}
+				}
+			} else {
+				o.err = redirectedSendError(status, target, o.err)
+			}
+		}
+		result <- o
+		// The next send's turn comes once this one and all before it
+		// are done.
+		<-turn
+		close(mine)
 	})
 	var early *outcome
 	select {
@@ -88,6 +120,9 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			o = &r
 		}
 		if o.err != nil {
+			if o.final {
+				return "", o.err
+			}
 			if parent.Err() == nil && aheadUnreachable(o.err) {
 				return "", fmt.Errorf("send event: %w: %w", ErrUnreachable, o.err)
 			}

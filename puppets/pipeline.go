@@ -68,6 +68,12 @@ type Pipeline struct {
 	// could not be reached (giveUp), until Resume: new requests are
 	// refused with errHeldBehind meanwhile (see Resume).
 	held bool
+	// lastTurn is closed once the latest send given to the pipeline
+	// through Matrix.SendMessageAhead, and every one before it, has
+	// finished, in whatever way; nil before the first. A send that must
+	// go through the ordinary client instead waits for it, to keep its
+	// place (pipeline_redirect.go).
+	lastTurn chan struct{}
 }
 
 // pipelineIdle is how long an unused connection stays open.
@@ -128,7 +134,8 @@ func NewPipeline(base string, tlsConfig *tls.Config, log zerolog.Logger) (*Pipel
 	// off by a timeout would leave its answer unmatched. No redirects
 	// followed: the request after one would take a second place in the
 	// room's order (and tell the caller twice that it has one), behind
-	// what was sent since; a redirect is the send's answer, a failure.
+	// what was sent since; a redirect is the send's answer, and switches
+	// pipelining off (pipeline_redirect.go).
 	p.client = &http.Client{Transport: p, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}

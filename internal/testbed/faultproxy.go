@@ -59,6 +59,11 @@ type Fault struct {
 	// Timeout, as a front proxy does whose upstream answered too late:
 	// the request took effect, but the client cannot know it did.
 	LoseAnswer bool
+	// RedirectTo, with a 3xx Status, answers with a Location header that
+	// sends the client to the same request URI under this base address
+	// (e.g. the target's own URL), as a front that redirects http to
+	// https, or to another host, does.
+	RedirectTo string
 	// AnswerFirst answers 504 Gateway Timeout at once and passes the
 	// request through to the target afterwards, after Delay, as a front
 	// proxy does that gave up before its slow upstream got to the request:
@@ -318,6 +323,9 @@ func (p *FaultProxy) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok && fault.Status != 0 {
 		injected = true
+		if fault.RedirectTo != "" {
+			rec.Header().Set("Location", strings.TrimSuffix(fault.RedirectTo, "/")+r.URL.RequestURI())
+		}
 		writeFault(rec, fault)
 		return
 	}
