@@ -405,7 +405,7 @@ func (p *Portal) reportDropped(ctx context.Context) {
 	zerolog.Ctx(ctx).Error().Int64("dropped", n).Msg("Events were dropped while the queue was full")
 	net := p.m.dir.NetworkName(p.Key.Network)
 	if p.RoomID == "" {
-		net += " in " + p.roomlessChat()
+		net += " in " + p.roomlessChat() + ","
 	}
 	body := fmt.Sprintf("⚠️ %d messages from %s could not be bridged: too many were waiting while Matrix was unreachable.", n, net)
 	if n == 1 {

@@ -71,7 +71,7 @@ func (p *Portal) reportLost(ctx context.Context) error {
 	where := ""
 	if p.RoomID == "" {
 		// Told in the management rooms of the users they came for.
-		where = " in " + p.roomlessChat()
+		where = " in " + p.roomlessChat() + ","
 	}
 	body := fmt.Sprintf("⚠️ %d messages from %s%s were not bridged: Matrix could not be reached, and Ferry could not keep them to try again (see the bridge log).", n, net, where)
 	if n == 1 {

@@ -99,7 +99,7 @@ func TestDroppedEventOfARoomlessPortalIsToldInTheManagementRoom(t *testing.T) {
 		if len(got) != 1 {
 			t.Fatalf("alice's management room got %q, want one notice of the dropped message", got)
 		}
-		for _, want := range []string{"A message from Testnet", "#new", "could not be bridged"} {
+		for _, want := range []string{"A message from Testnet", "#new, which has no Matrix room yet, could not be bridged"} {
 			if !strings.Contains(got[0], want) {
 				t.Errorf("the notice %q does not say %q", got[0], want)
 			}
