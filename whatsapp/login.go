@@ -379,7 +379,10 @@ func (p *loginProcess) handOver() bool {
 // Cancel ends the login. A device that was never handed to the core is
 // disconnected and, if it got as far as pairing, unlinked (or at least
 // deleted here). The clean-up runs in the background: a connection attempt
-// still dialling would otherwise hold it up.
+// still dialling would otherwise hold it up. It is the connector's
+// background work, as the discard of a login handed over alone is: Stop
+// ends it and waits for it, before the core closes the database it
+// writes to.
 func (p *loginProcess) Cancel() {
 	p.cancel.Do(func() {
 		close(p.done)
@@ -387,10 +390,7 @@ func (p *loginProcess) Cancel() {
 		completed, alone := p.completed, p.alone
 		p.lock.Unlock()
 		if completed && alone {
-			// The core may not have taken it (login_discard.go). The
-			// discard is the connector's background work: Stop ends it
-			// and waits for it, before the core closes the database it
-			// writes to.
+			// The core may not have taken it (login_discard.go).
 			p.conn.background(func(bg context.Context) {
 				defer close(p.cleaned)
 				p.discardIfNotTaken(bg)
@@ -401,21 +401,24 @@ func (p *loginProcess) Cancel() {
 			close(p.cleaned)
 			return
 		}
-		go func() {
+		p.conn.background(func(bg context.Context) {
 			defer close(p.cleaned)
-			p.cleanUp()
-		}()
+			p.cleanUp(bg)
+		})
 	})
 }
 
 // cleanUp disconnects a login that was cancelled before the core got it
-// and unlinks its device, if it was paired.
-func (p *loginProcess) cleanUp() {
+// and unlinks its device, if it was paired. bg is the connector's
+// background context: a Stop ends the unlink requests (WhatsApp may be
+// what the stop is waiting for), and the device is then still deleted
+// here (unlink), before the database closes.
+func (p *loginProcess) cleanUp(bg context.Context) {
 	p.cli.RemoveEventHandler(p.handlerID)
 	p.lock.Lock()
 	linked, old := p.linked, p.old
 	p.lock.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(bg, unlinkReplacedTimeout)
 	defer cancel()
 	unlinked := false
 	if linked != nil {
@@ -441,12 +444,16 @@ func (p *loginProcess) cleanUp() {
 // unlink asks WhatsApp to remove the device and deletes it here all the
 // same (a no-op after a successful whatsmeow Logout): nothing of a login
 // the core never got may stay behind. It reports whether WhatsApp agreed.
+// The deletion outlives the end of ctx (a Stop that ended the request),
+// with a deadline of its own.
 func (p *loginProcess) unlink(ctx context.Context) bool {
 	err := p.wa.Logout(ctx)
 	if err != nil {
 		p.log.Warn().Err(err).Msg("Could not unlink the half-made device; deleting it locally")
 	}
-	if delErr := p.device.Delete(ctx); delErr != nil {
+	delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlinkReplacedTimeout)
+	defer cancel()
+	if delErr := p.device.Delete(delCtx); delErr != nil {
 		p.log.Err(delErr).Msg("Failed to delete the half-made device")
 	}
 	return err == nil
