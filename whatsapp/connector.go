@@ -313,10 +313,13 @@ func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (networ
 		c.log.Warn().Err(err).Str("login", string(login.ID)).Msg("Login has a bad WhatsApp device JID")
 		return c.newClient(login, nil, nil), nil
 	}
-	if c.takeHandedAlone(jid) {
+	device, err := c.container.GetDevice(ctx, jid)
+	// A device a login flow handed over alone is taken from the flow only
+	// once it is loaded: one the core cannot load stays the flow's, whose
+	// Cancel (the core's next call) discards it (login_discard.go).
+	if c.takeHandedAlone(jid, err == nil) {
 		return nil, errDiscardedLogin
 	}
-	device, err := c.container.GetDevice(ctx, jid)
 	if err != nil {
 		return nil, fmt.Errorf("load WhatsApp session %s: %w", jid, err)
 	}

@@ -352,7 +352,7 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	}
 	if !p.handOver() {
 		// Cancel came first; its clean-up unlinks the device.
-		p.conn.takeHandedAlone(p.aloneJID)
+		p.conn.takeHandedAlone(p.aloneJID, true)
 		if old != nil {
 			p.conn.keepPrevious(context.WithoutCancel(ctx), old)
 		}

@@ -13,12 +13,13 @@ import (
 // loads it with LoadLogin. If the core cannot store or load it, it has no
 // client to log out, and calls only the flow's Cancel: the new device
 // would stay linked to the account and in the store, with no login for
-// it. So until LoadLogin has taken the device, the flow keeps it, and a
-// Cancel discards it: the device unlinks itself (relink_offline.go) or is
-// at least deleted here, and a previous link it was to replace is no
-// longer marked for removal. A LoadLogin coming after that (a `cancel`
-// while the core was storing the login) fails, so the core does not run
-// a login on a device that is gone.
+// it. So until LoadLogin has taken the device, which it does only once
+// it has loaded it, the flow keeps it, and a Cancel discards it: the
+// device unlinks itself (relink_offline.go) or is at least deleted here,
+// and a previous link it was to replace is no longer marked for removal
+// and stays the login's running client. A LoadLogin coming after that
+// (a `cancel` while the core was storing the login) fails, so the core
+// does not run a login on a device that is gone.
 
 // handOverAlone records that p's device was handed to the core without a
 // client: the core's LoadLogin takes it, or p's Cancel discards it.
@@ -29,15 +30,21 @@ func (c *Connector) handOverAlone(p *loginProcess) {
 }
 
 // takeHandedAlone is LoadLogin's part: it takes jid from the flow that
-// handed it over, and says whether that flow discarded it already.
-func (c *Connector) takeHandedAlone(jid types.JID) (discarded bool) {
+// handed it over, when LoadLogin loaded it (loaded), and says whether
+// that flow discarded it already. A device the core could not load stays
+// the flow's: the core then has no client for it, only the flow to
+// cancel, and the new device would otherwise stay linked while the core
+// puts back the earlier login's record (a relink) or deletes the login's.
+func (c *Connector) takeHandedAlone(jid types.JID, loaded bool) (discarded bool) {
 	c.lock.Lock()
 	defer c.lock.Unlock()
 	p := c.handedAlone[jid]
 	if p == nil {
 		return false
 	}
-	delete(c.handedAlone, jid)
+	if loaded || p.discarded {
+		delete(c.handedAlone, jid)
+	}
 	return p.discarded
 }
 
