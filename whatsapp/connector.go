@@ -265,10 +265,11 @@ func (c *Connector) Stop(ctx context.Context) {
 		clients = append(clients, cl)
 	}
 	c.clients = make(map[network.LoginID]*Client)
-	// relinks stay: the core ends its login flows after this, and one
-	// that cannot complete logs its new client out, which must still
-	// undo only the new link, not log the whole login out (deleting the
-	// data it keeps of the earlier link).
+	// relinks stay: the core ends its login flows before this, but
+	// waits for them only until its deadline, so one may still be
+	// completing; if it cannot, it logs its new client out after this,
+	// which must still undo only the new link, not log the whole login
+	// out (deleting the data it keeps of the earlier link).
 	c.stopped = true
 	c.pendingUnlinks = make(map[network.LoginID]*Client)
 	if c.bgCancel != nil {

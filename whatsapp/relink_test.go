@@ -230,9 +230,10 @@ func TestRelinkSlowToConnectUnlinksTheOldDeviceWhenItConnects(t *testing.T) {
 }
 
 // TestRelinkDiscardedAfterAStopKeepsTheLoginsData: the bridge stops while
-// the core is completing a relinked login; the core's Stop stops the
-// connector first and only then ends the login flow, whose completion
-// fails and logs the new client out. That Logout must still be the
+// the core is completing a relinked login; the core's Stop ends its login
+// flows before it stops the connector, but waits for them only until its
+// deadline, and this one's completion fails after the connector's Stop
+// and logs the new client out. That Logout must still be the
 // discard of a relink (the new device unlinked, the login's data, which
 // is the earlier link's, kept), not the logout of the whole login.
 func TestRelinkDiscardedAfterAStopKeepsTheLoginsData(t *testing.T) {
@@ -259,11 +260,12 @@ func TestRelinkDiscardedAfterAStopKeepsTheLoginsData(t *testing.T) {
 	}
 }
 
-// TestRelinkStartedAfterAStopUnlinksNothing: the core's stopping login
-// flow still starts the relinked login and disconnects the earlier
-// client. The connector is stopped (its clients disconnected, only a
-// connected device can ask to be unlinked, and nothing may run on into
-// the closing of the database), so that Disconnect unlinks nothing.
+// TestRelinkStartedAfterAStopUnlinksNothing: a login flow the core's
+// stop did not wait for to the end still starts the relinked login and
+// disconnects the earlier client. The connector is stopped (its clients
+// disconnected, only a connected device can ask to be unlinked, and
+// nothing may run on into the closing of the database), so that
+// Disconnect unlinks nothing.
 func TestRelinkStartedAfterAStopUnlinksNothing(t *testing.T) {
 	env := newLoginEnv(t, "")
 	old := linkedBefore(t, env)
