@@ -60,7 +60,7 @@ func (m *Matrix) NewPipeline(room id.RoomID) *Pipeline {
 func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
 	turn, mine := pipe.sendTurn()
 	if m.pipelineOff.Load() {
-		evtID, err := m.sendInTurn(ctx, turn, intent, room, evtType, content, ts, txnID)
+		evtID, err := m.sendInTurn(ctx, pipe, turn, intent, room, evtType, content, ts, txnID)
 		close(mine)
 		return func() (id.EventID, error) { return evtID, err }
 	}
@@ -93,7 +93,7 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 				// Never taken by the homeserver: sent again, in turn,
 				// with the same transaction ID.
 				var evtID id.EventID
-				if evtID, o.err = m.sendInTurn(parent, turn, intent, room, evtType, content, ts, txnID); o.err == nil {
+				if evtID, o.err = m.sendInTurn(parent, pipe, turn, intent, room, evtType, content, ts, txnID); o.err == nil {
 					o.resp = &mautrix.RespSendEvent{EventID: evtID}
 				}
 			} else {

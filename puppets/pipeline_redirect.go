@@ -104,12 +104,19 @@ func redirectedSendError(status int, target string, err error) error {
 
 // sendInTurn sends an event through the ordinary client once done is
 // closed, for a room whose sends are no longer pipelined: the same
-// request as the pipelined send, with its retries (Retry).
-func (m *Matrix) sendInTurn(ctx context.Context, done <-chan struct{}, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (id.EventID, error) {
+// request as the pipelined send, with its retries (Retry). While pipe is
+// held (an earlier send was given up for an unreachable homeserver and
+// the portal has not resumed), the event is refused as the pipeline
+// would refuse it, to be kept behind that one: the ordinary client must
+// not take it to the homeserver first.
+func (m *Matrix) sendInTurn(ctx context.Context, pipe *Pipeline, done <-chan struct{}, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (id.EventID, error) {
 	select {
 	case <-done:
 	case <-ctx.Done():
 		return "", fmt.Errorf("send event: waiting for the room's earlier sends: %w", ctx.Err())
+	}
+	if pipe.Held() {
+		return "", fmt.Errorf("send event: %w: %w", ErrUnreachable, errHeldBehind)
 	}
 	client := m.AS.NewMautrixClient(intent.UserID)
 	req := mautrix.ReqSendEvent{TransactionID: txnID}
