@@ -91,6 +91,10 @@ func (p *Portal) reportLost(ctx context.Context) error {
 			Msg("Homeserver unreachable; remote events lost in the outage are reported later")
 		p.durable.lost.Add(n)
 		p.armLostReport()
+	case p.cutByStop(ctx):
+		p.log.Warn().Err(err).Int64("lost", n).Msg("The report of remote events lost in an outage was cut short by the stop; it is tried once more as Ferry stops")
+		p.durable.lost.Add(n)
+		p.armLostReport()
 	default:
 		p.log.Err(err).Int64("lost", n).Msg("Failed to report remote events lost in a homeserver outage")
 	}

@@ -31,6 +31,7 @@ const stopReportsAtOnce = 4
 func (m *Manager) reportAtStop(portals []*Portal) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), StopReportTimeout)
 	defer cancel()
+	ctx = context.WithValue(ctx, stopReportKey{}, true)
 	slots := make(chan struct{}, stopReportsAtOnce)
 	var wg sync.WaitGroup
 	for _, p := range portals {
@@ -65,6 +66,17 @@ func (p *Portal) reportAtStop(ctx context.Context) {
 	p.durable.lock.Unlock()
 	_ = p.reportLost(ctx)
 	_ = p.sendHeld(ctx)
+}
+
+// stopReportKey marks the context of the stop's try (reportAtStop).
+type stopReportKey struct{}
+
+// cutByStop says whether a report or notice that failed on ctx was cut
+// short by the bridge's stop (its context ended with the portal's
+// goroutine), rather than tried by the stop: the stop's own try is still
+// to come, so it is held for that try, not only logged.
+func (p *Portal) cutByStop(ctx context.Context) bool {
+	return p.m.ctx.Err() != nil && ctx.Value(stopReportKey{}) == nil
 }
 
 // mayRetryLater says whether a report that met an unreachable homeserver

@@ -51,6 +51,9 @@ func (p *Portal) noticeOrHold(ctx context.Context, users []id.UserID, body strin
 		case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):
 			p.log.Warn().Err(err).Dur("retry_in", ResumeAfterOutage).Msg("Homeserver unreachable; a notice is held for later")
 			p.holdNotices([]heldNotice{{user: user, body: body}})
+		case p.cutByStop(ctx):
+			p.log.Warn().Err(err).Msg("A notice was cut short by the stop; it is tried once more as Ferry stops")
+			p.holdNotices([]heldNotice{{user: user, body: body}})
 		default:
 			errs = append(errs, err)
 		}
@@ -102,6 +105,10 @@ func (p *Portal) sendHeld(ctx context.Context) error {
 		case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):
 			p.log.Warn().Err(err).Int("notices", len(held)-i).Dur("retry_in", ResumeAfterOutage).
 				Msg("Homeserver still unreachable; held notices are tried later")
+			p.holdNotices(held[i:])
+			return nil
+		case p.cutByStop(ctx):
+			p.log.Warn().Err(err).Int("notices", len(held)-i).Msg("Held notices were cut short by the stop; they are tried once more as Ferry stops")
 			p.holdNotices(held[i:])
 			return nil
 		default:
