@@ -74,14 +74,20 @@ func (h *host) HandleEvent(ctx context.Context, loginID network.LoginID, evt net
 	if err != nil {
 		return err
 	}
-	result, err := h.b.Portals.QueueRemote(ctx, le.login.Load(), evt)
+	wait, err := h.b.Portals.QueueRemote(ctx, le.login.Load(), evt)
 	if err != nil {
 		return err
 	}
 	select {
-	case err = <-result:
+	case err = <-wait.Outcome():
 		return err
 	case <-ctx.Done():
+		// Leaving tells the portal that nobody hears a failure now, so
+		// that it reports the event in the room if it loses it; an
+		// outcome that came just now is the network's to hear.
+		if err, came := wait.Leave(); came {
+			return err
+		}
 		return fmt.Errorf("waiting for the portal: %w (%w)", network.ErrStillQueued, ctx.Err())
 	}
 }

@@ -59,6 +59,9 @@ type durableState struct {
 	// try (durable_outage_lost.go).
 	lost      atomic.Int64
 	lostTimer *time.Timer
+	// lostNotes are the losses not counted yet, by event, since another
+	// hand-over of the same event may still bridge it (lost_notes.go).
+	lostNotes lostNotes
 	// lostUsers are the users whose logins the lost events came through,
 	// told in their management rooms while the portal has no room
 	// (notice_user.go); guarded by lock.

@@ -62,7 +62,7 @@ func TestEventWaitedForPastTheBoundIsHeldBack(t *testing.T) {
 
 		// Room made while a network waits: its event goes in then.
 		type outcome struct {
-			result <-chan error
+			result *RemoteWait
 			err    error
 		}
 		queued := make(chan outcome, 1)

@@ -18,10 +18,11 @@ import (
 // events for the moment (they wait in the store behind it, in order),
 // and ResumeAfterOutage later the portal's drain starts again from it.
 // That repeats until the homeserver takes it or refuses it. An event that
-// was never storable (one carrying lazy media, which its network waits
-// for through Host.HandleEvent) is not kept: its network hears the
-// failure and delivers it again. One that could not be kept and that no
-// network waits for is lost, and reported once the homeserver is back
+// was never stored (one carrying lazy media, or handed over in memory to
+// a network that waits for it through Host.HandleEvent) is not kept: its
+// network hears the failure and delivers it again. One that could not be
+// kept and that no network waits for, or whose network stopped waiting,
+// is lost, and reported once the homeserver is back
 // (durable_outage_lost.go).
 
 // ResumeAfterOutage is how long a portal waits, after its homeserver
@@ -119,9 +120,10 @@ func (p *Portal) heldBehindOutage(ctx context.Context, item *queueItem) bool {
 	if item.storedSeq() == 0 && !p.storeBehindStall(ctx, item) {
 		return false
 	}
-	if item.result != nil {
-		item.result <- nil
-	}
+	item.tell(nil)
+	// Stored, it stands for any earlier hand-over of the same event
+	// noted as lost (lost_notes.go).
+	p.settleHandover(item, true)
 	return true
 }
 

@@ -16,22 +16,27 @@ import (
 // Events lost in an outage. A remote event the homeserver could not take
 // is kept in the durable queue (durable_outage.go). One that cannot be
 // kept is lost: handed over unstored and its store failed as well, or one
-// that can never be stored (lazy media) and that no network waits for.
+// never stored (lazy media, or handed over in memory to a network waiting
+// for it) that no network waits for, or whose network stopped waiting
+// (its Host.HandleEvent context ended) before the failure came.
 // Its room must hear of it, but not at once: the homeserver that could
 // not take the event would not take the notice either. So the portal
 // counts it, and tells the room once the homeserver takes a notice
 // again: tried ResumeAfterOutage later, on the portal's goroutine (in
 // order with the room's other work), and again while it cannot go.
 
-// noteLostInOutage counts evt, which came through login, given up
+// noteLostInOutage notes evt, which came through login, given up
 // because the homeserver could not be reached and not kept, for a notice
-// once it can be reached.
+// once it can be reached, unless another hand-over of it gets it there
+// first (lost_notes.go).
 func (p *Portal) noteLostInOutage(login *network.Login, evt network.Event) {
 	if _, reportable := notBridgedWhat(evt); !reportable {
 		return // typing, receipts and the like: the next of their kind sets things right
 	}
-	p.noteLostUser(login)
-	p.durable.lost.Add(1)
+	if !p.noteLost(login, evt) {
+		p.noteLostUser(login)
+		p.durable.lost.Add(1)
+	}
 	p.armLostReport()
 }
 
@@ -51,7 +56,7 @@ func (p *Portal) reportLostLater() {
 	p.durable.lostTimer = nil
 	p.durable.lock.Unlock()
 	if err := p.enqueue(p.m.ctx, &queueItem{fn: p.reportLost}); err != nil {
-		p.log.Error().Err(err).Int64("lost", p.durable.lost.Load()).
+		p.log.Error().Err(err).Int64("lost", p.durable.lost.Load()+p.durable.lostNotes.n.Load()).
 			Msg("Remote events lost in a homeserver outage were not reported in the room")
 	}
 }
@@ -60,8 +65,12 @@ func (p *Portal) reportLostLater() {
 // outage. While the homeserver still cannot be reached, it tries again
 // later: the room's report with the count of any lost meanwhile, a
 // roomless portal's per user (reportLostToUsers). Any other failure only
-// leaves the log to tell.
+// leaves the log to tell. Losses another hand-over of the same event may
+// still make good wait for a later report (takeLostNotes).
 func (p *Portal) reportLost(ctx context.Context) error {
+	if p.takeLostNotes(p.mayRetryLater(ctx)) {
+		p.armLostReport()
+	}
 	n := p.durable.lost.Swap(0)
 	users := p.takeLostUsers()
 	if n == 0 {

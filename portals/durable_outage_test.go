@@ -58,7 +58,7 @@ func TestEventWaitedForBehindAStallIsSafeAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		select {
-		case err := <-result:
+		case err := <-result.Outcome():
 			if err != nil {
 				t.Errorf("the network heard %v, want that its event is safe", err)
 			}

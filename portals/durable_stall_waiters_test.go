@@ -61,7 +61,7 @@ func TestEventWaitedForHearsItIsSafeWhenAStallBegins(t *testing.T) {
 			t.Fatalf("%v, %v; want the event stored behind the backlog", result, err)
 		}
 		select {
-		case err := <-result:
+		case err := <-result.Outcome():
 			t.Fatalf("the network heard %v before the drain reached its event", err)
 		default:
 		}
@@ -70,7 +70,7 @@ func TestEventWaitedForHearsItIsSafeWhenAStallBegins(t *testing.T) {
 			t.Fatal("the event the homeserver could not take was not kept")
 		}
 		select {
-		case err := <-result:
+		case err := <-result.Outcome():
 			if err != nil {
 				t.Errorf("the network heard %v, want that its event is safe", err)
 			}

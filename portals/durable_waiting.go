@@ -19,8 +19,10 @@ import (
 // or at once while the backlog waits for an unreachable homeserver.
 
 // queueBehindBacklog stores evt behind the portal's backlog and returns
-// the channel its outcome comes on; nil when there is no backlog, or evt
-// cannot be stored, and it may go through the in-memory queue.
+// the wait for its outcome; nil when there is no backlog, or evt cannot
+// be stored, and it may go through the in-memory queue. Stored, it is
+// not lost when its network stops waiting, so its waiter is a plain
+// channel (the wait's own), and leaving the wait changes nothing.
 //
 // The portal holds at most MaxPendingPerPortal events. Past that, evt is
 // not stored: its network is held back here until the drain has made
@@ -30,7 +32,7 @@ import (
 // a network gave up waiting for stayed in the store, and each redelivery
 // of it was stored again: without bound, for as long as the backlog
 // lasted.
-func (p *Portal) queueBehindBacklog(ctx context.Context, login *network.Login, evt network.Event) (<-chan error, error) {
+func (p *Portal) queueBehindBacklog(ctx context.Context, login *network.Login, evt network.Event) (*RemoteWait, error) {
 	if !network.Persistable(evt) {
 		return nil, nil
 	}
@@ -60,22 +62,22 @@ func (p *Portal) queueBehindBacklog(ctx context.Context, login *network.Login, e
 	if err = p.storeLocked(ctx, evt, row); err != nil {
 		return nil, err
 	}
-	result := make(chan error, 1)
+	wait := newRemoteWait()
 	if p.durable.stalled.Load() {
 		// The backlog waits for the homeserver (durable_outage.go), for
 		// as long as it is unreachable. The event is safe in the store
 		// and goes in its order once the homeserver is back, so its
 		// network hears that now, as it does of the event kept there
 		// first, rather than hold its connection through the outage.
-		result <- nil
-		return result, nil
+		wait.outcome <- nil
+		return wait, nil
 	}
 	if p.durable.waiters == nil {
 		p.durable.waiters = make(map[int64]chan<- error)
 	}
-	p.durable.waiters[row.Seq] = result
+	p.durable.waiters[row.Seq] = wait.outcome
 	p.wake() // the drain reaches it; a backlog keeps the goroutine anyway
-	return result, nil
+	return wait, nil
 }
 
 // roomPoll is how often an event held back by a full portal looks for

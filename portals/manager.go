@@ -200,9 +200,11 @@ func (m *Manager) setRoom(p *Portal, room id.RoomID) {
 	m.lock.Unlock()
 }
 
-// QueueRemote hands a remote event to its portal and returns a channel
-// that receives the outcome once it has been bridged.
-func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt network.Event) (<-chan error, error) {
+// QueueRemote hands a remote event to its portal and returns the wait
+// for its outcome once it has been bridged. A network that stops waiting
+// says so (RemoteWait.Leave): an event then lost in an outage is reported
+// in the room, as no network would deliver it again.
+func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt network.Event) (*RemoteWait, error) {
 	p, err := m.Get(ctx, evt.EventMeta().Portal)
 	if err != nil {
 		return nil, err
@@ -210,11 +212,13 @@ func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt net
 	if behind, err := p.queueBehindBacklog(ctx, login, evt); err != nil || behind != nil {
 		return behind, err
 	}
-	result := make(chan error, 1)
-	if err = p.enqueue(ctx, &queueItem{remote: evt, login: login, result: result}); err != nil {
+	item := &queueItem{remote: evt, login: login, wait: newRemoteWait()}
+	p.startHandover(item)
+	if err = p.enqueue(ctx, item); err != nil {
+		p.settleHandover(item, false)
 		return nil, err
 	}
-	return result, nil
+	return item.wait, nil
 }
 
 // QueueMatrix hands a Matrix event of p's room to p's queue; hooks hear

@@ -53,6 +53,12 @@ type Portal struct {
 type queueItem struct {
 	remote network.Event
 	login  *network.Login
+	// wait is the network waiting for a remote event handed over in
+	// memory (QueueRemote), and key the event's hand-over key, counted
+	// while it is on its way (lost_notes.go); result is the plain channel
+	// of other waiters (Manager.Do, stored events). See tell.
+	wait   *RemoteWait
+	key    string
 	result chan<- error
 	// seq is the durable queue position of a stored remote event (0: not
 	// stored); see storedSeq.
@@ -265,7 +271,7 @@ func (p *Portal) remoteLog(item *queueItem) zerolog.Logger {
 // complete ends an item once it is bridged or has failed: its waiter
 // hears the outcome and a stored event is forgotten.
 func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
-	kept := false
+	kept, unreachable := false, false
 	if err != nil && item.remote != nil {
 		l := p.remoteLog(item)
 		if kept = p.keepUntilReachable(ctx, item, err); kept {
@@ -276,17 +282,26 @@ func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
 			err = nil
 		} else {
 			l.Err(err).Msg("Failed to bridge remote event")
-			if errors.Is(err, puppets.ErrUnreachable) && item.result == nil && ctx.Err() == nil {
-				// Not kept, and no network hears of it to deliver it
-				// again: lost. The room hears of it once it can.
-				p.noteLostInOutage(item.login, item.remote)
-			} else {
+			// Given up for an unreachable homeserver is for its network
+			// to deliver again, if one waits: told below.
+			unreachable = errors.Is(err, puppets.ErrUnreachable) && ctx.Err() == nil
+			if !unreachable {
 				p.reportRemoteFailure(l.WithContext(ctx), item.login, item.remote, err)
 			}
 		}
 	}
-	if item.result != nil {
-		item.result <- err
+	heard := item.tell(err)
+	if unreachable && !heard {
+		// Not kept, and no network hears of it to deliver it again (none
+		// waited, or it stopped waiting): lost. The room hears of it once
+		// it can.
+		p.noteLostInOutage(item.login, item.remote)
+	}
+	if item.remote != nil {
+		// Bridged, kept, stored for the next start, or its failure told:
+		// a loss noted for an earlier hand-over of the same event is no
+		// longer one (lost_notes.go).
+		p.settleHandover(item, err == nil || heard || item.storedSeq() != 0 || (!unreachable && ctx.Err() == nil))
 	}
 	if item.left != nil {
 		item.left()

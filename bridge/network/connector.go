@@ -168,7 +168,10 @@ type Host interface {
 	// networks that acknowledge upstream only afterwards. When ctx ends
 	// first, HandleEvent returns an error wrapping ErrStillQueued: the
 	// event stays queued and may still be bridged; a redelivery of it later
-	// is recognised by its message ID and not bridged twice.
+	// is recognised by its message ID and not bridged twice. If the core
+	// then loses it (the homeserver stays unreachable and the event cannot
+	// be kept), it reports that in the room once the homeserver is back,
+	// unless a later hand-over of the same event bridges it.
 	HandleEvent(ctx context.Context, login LoginID, evt Event) error
 	// ReportState records a login's connection state; the core shows it in
 	// `status` and tells the user (debounced) when it needs attention.

@@ -75,8 +75,9 @@ var ErrNotSupported = errors.New("not supported by this network")
 
 // ErrStillQueued is wrapped in the error of Host.HandleEvent when its
 // context ended while the event waited in its portal's queue: the core
-// still holds the event and may bridge it late. A network that gives up on
-// such an event must not tell the user it was not bridged.
+// still holds the event and may bridge it late, and reports it in the room
+// itself if it loses it. A network that gives up on such an event must not
+// tell the user it was not bridged.
 var ErrStillQueued = errors.New("the event is still queued")
 
 // ErrPortalExists is returned (wrapped) by Host.RekeyPortal when the new
