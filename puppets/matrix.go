@@ -92,10 +92,23 @@ func (m *Matrix) Intent(user id.UserID) *appservice.IntentAPI {
 // here for all the attempts: a retry after an answer that was lost (a
 // proxy's 504, a connection reset) must not post the event twice, and
 // mautrix makes a new one for every request it is not given one for.
+//
+// A ghost's send refused as forbidden is tried once more after the ghost
+// has joined again (matrix_rejoin.go).
 func (m *Matrix) SendMessage(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (id.EventID, error) {
 	if txnID == "" {
 		txnID = intent.TxnID()
 	}
+	eventID, err := m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
+	if err != nil && m.rejoinRefused(ctx, intent, room, err) {
+		return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
+	}
+	return eventID, err
+}
+
+// sendMessage is SendMessage's send, retried while the homeserver may
+// answer later.
+func (m *Matrix) sendMessage(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (id.EventID, error) {
 	var resp *mautrix.RespSendEvent
 	req := mautrix.ReqSendEvent{TransactionID: txnID}
 	if !ts.IsZero() {

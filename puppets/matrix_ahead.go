@@ -57,7 +57,24 @@ func (m *Matrix) NewPipeline(room id.RoomID) *Pipeline {
 // Once the homeserver address has redirected a pipelined send, sends are
 // no longer pipelined (pipeline_redirect.go): SendMessageAhead then sends
 // through the ordinary client and returns once the homeserver answered.
+//
+// A ghost's send refused as forbidden is tried once more, through the
+// ordinary client, after the ghost has joined again (matrix_rejoin.go).
 func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
+	sent := m.sendMessageAhead(ctx, pipe, intent, room, evtType, content, ts, txnID)
+	return func() (id.EventID, error) {
+		evtID, err := sent()
+		if err != nil && ctx.Err() == nil && m.rejoinRefused(ctx, intent, room, err) {
+			// The events after it in the room's order have been sent
+			// meanwhile; placing it after them beats losing it.
+			return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
+		}
+		return evtID, err
+	}
+}
+
+// sendMessageAhead is SendMessageAhead's send.
+func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
 	turn, mine := pipe.sendTurn()
 	if m.pipelineOff.Load() {
 		evtID, err := m.sendInTurn(ctx, pipe, turn, intent, room, evtType, content, ts, txnID)

@@ -1,0 +1,118 @@
+package puppets
+
+import (
+	"context"
+	"errors"
+	"regexp"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// A ghost's send is refused as forbidden when the ghost is not in the
+// room although the state store has it joined: an admin kicked it and
+// the kick has not reached Ferry yet, a state reset, a store that missed
+// an event. Nothing else would ever join it again (the intent trusts the
+// store), so every message of that ghost would fail for good. The ghost
+// is joined again and the send tried once more; once only, so a ghost
+// that cannot be in the room (banned) or may not send there fails with
+// the send's own error, as before.
+
+// rejoinRefused says whether intent's send to room, refused with err,
+// is worth trying once more: err is M_FORBIDDEN, intent is a ghost (the
+// bot's membership is the portals' business: a bot out of a room is
+// invited back by people, not by itself), and the ghost has been joined
+// again.
+func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error) bool {
+	if intent.UserID == m.BotMXID() || !errors.Is(err, mautrix.MForbidden) {
+		return false
+	}
+	log := zerolog.Ctx(ctx).With().Stringer("user_id", intent.UserID).Stringer("room_id", room).Logger()
+	log.Warn().Err(err).Msg("Homeserver refused a ghost's send as forbidden; joining the ghost again to retry it once")
+	// The store's "joined" is what was wrong; without it gone,
+	// JoinInvitedBy would take the ghost as in the room.
+	if err := m.AS.StateStore.SetMembership(ctx, room, intent.UserID, event.MembershipLeave); err != nil {
+		log.Warn().Err(err).Msg("Failed to forget a ghost's membership in the state store")
+		return false
+	}
+	inviter := m.rejoinInviter(ctx, room, intent.UserID)
+	err = m.Retry(ctx, "join ghost again", func(ctx context.Context) error {
+		return m.JoinInvitedBy(ctx, intent, room, inviter)
+	})
+	if err != nil {
+		log.Warn().Err(err).Msg("Failed to join a ghost again after its send was refused")
+		return false
+	}
+	return true
+}
+
+// rejoinInviter is who invites user back into room: the bot where it is
+// a member (nil), else another of Ferry's users joined there with the
+// power to invite, the most powerful first. The bot is never invited to
+// a direct chat a user opened with a ghost, where that ghost has the
+// power the user's client gave it; Ferry heard nothing of such a room
+// before the ghost's invite, its power levels included, so they are read
+// from the homeserver when the store lacks them. With no one found, the
+// bot tries.
+func (m *Matrix) rejoinInviter(ctx context.Context, room id.RoomID, user id.UserID) *appservice.IntentAPI {
+	store := m.AS.StateStore
+	if store.IsInRoom(ctx, room, m.BotMXID()) {
+		return nil
+	}
+	log := zerolog.Ctx(ctx)
+	members, err := store.GetRoomJoinedOrInvitedMembers(ctx, room)
+	if err != nil {
+		log.Debug().Err(err).Msg("Failed to list a room's members to find who invites a ghost")
+		return nil
+	}
+	ours := m.ownUsers()
+	var candidates []id.UserID
+	for _, member := range members {
+		if member != user && ours(member) && store.IsInRoom(ctx, room, member) {
+			candidates = append(candidates, member)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
+	levels, err := m.Intent(candidates[0]).PowerLevels(ctx, room)
+	if err != nil {
+		log.Debug().Err(err).Msg("Failed to read a room's power levels to find who invites a ghost")
+		return m.Intent(candidates[0])
+	}
+	var best id.UserID
+	bestLevel := levels.Invite() - 1
+	for _, member := range candidates {
+		if level := levels.GetUserLevel(member); level > bestLevel {
+			best, bestLevel = member, level
+		}
+	}
+	if best == "" {
+		return nil
+	}
+	return m.Intent(best)
+}
+
+// ownUsers returns a test of whether a user is in the appservice's user
+// namespace, that is, one Ferry can act as.
+func (m *Matrix) ownUsers() func(id.UserID) bool {
+	var patterns []*regexp.Regexp
+	if reg := m.AS.Registration; reg != nil {
+		for _, ns := range reg.Namespaces.UserIDs {
+			if re, err := regexp.Compile("^(?:" + ns.Regex + ")$"); err == nil {
+				patterns = append(patterns, re)
+			}
+		}
+	}
+	return func(user id.UserID) bool {
+		for _, re := range patterns {
+			if re.MatchString(user.String()) {
+				return true
+			}
+		}
+		return false
+	}
+}
