@@ -114,12 +114,19 @@ func (m *Matrix) findCreatedRoom(ctx context.Context, req *mautrix.ReqCreateRoom
 }
 
 // recordCreated puts in the state store what mautrix records after a
-// createRoom it saw succeed: the bot joined, the initial state, the
-// invitees invited.
+// createRoom it saw succeed: the bot joined, the initial state. Not the
+// invitees as invited: the room was made a while ago, and an invitee may
+// have joined since, which Ferry may have heard already; recording
+// "invite" over that would stand until the invitee's next membership
+// event, and as Ferry's own change it would even have that join, still
+// on its way, taken for an older event. The room's members are read from
+// the homeserver instead; failing that, the store learns them from the
+// room's events as they come.
 func (m *Matrix) recordCreated(ctx context.Context, room id.RoomID, req *mautrix.ReqCreateRoom) {
 	store := m.AS.StateStore
+	log := zerolog.Ctx(ctx).With().Stringer("room_id", room).Logger()
 	if err := store.SetMembership(ctx, room, m.BotMXID(), event.MembershipJoin); err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to record the bot's membership of a found room")
+		log.Warn().Err(err).Msg("Failed to record the bot's membership of a found room")
 	}
 	for _, evt := range req.InitialState {
 		copied := *evt
@@ -129,9 +136,9 @@ func (m *Matrix) recordCreated(ctx context.Context, room id.RoomID, req *mautrix
 		}
 		mautrix.UpdateStateStore(ctx, store, &copied)
 	}
-	for _, invitee := range req.Invite {
-		if err := store.SetMembership(ctx, room, invitee, event.MembershipInvite); err != nil {
-			zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to record an invite to a found room")
-		}
+	// The client's own call, which records the members it reads in the
+	// store (the intent's would first make sure the bot is joined).
+	if _, err := m.Bot().Client.Members(ctx, room); err != nil {
+		log.Warn().Err(err).Msg("Failed to read the members of a found room; the state store learns them from its events")
 	}
 }
