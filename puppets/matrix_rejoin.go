@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -31,6 +32,12 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		return false
 	}
 	log := zerolog.Ctx(ctx).With().Stringer("user_id", intent.UserID).Stringer("room_id", room).Logger()
+	if m.ghostJoined(ctx, intent, room) {
+		// Refused for another reason (the room's power levels): a join
+		// would change nothing but add a membership event per message.
+		log.Debug().Err(err).Msg("Homeserver refused a send of a ghost that is in the room")
+		return false
+	}
 	log.Warn().Err(err).Msg("Homeserver refused a ghost's send as forbidden; joining the ghost again to retry it once")
 	// The store's "joined" is what was wrong; without it gone,
 	// JoinInvitedBy would take the ghost as in the room.
@@ -47,6 +54,18 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		return false
 	}
 	return true
+}
+
+// ghostJoined asks the homeserver whether intent's ghost is joined to
+// room: a send refused as forbidden says only that the ghost may not send
+// there. When the homeserver cannot tell, the ghost is taken as out.
+func (m *Matrix) ghostJoined(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID) bool {
+	resp, err := intent.JoinedRooms(ctx)
+	if err != nil {
+		zerolog.Ctx(ctx).Debug().Err(err).Stringer("user_id", intent.UserID).Msg("Failed to list a ghost's rooms")
+		return false
+	}
+	return slices.Contains(resp.JoinedRooms, room)
 }
 
 // rejoinInviter is who invites user back into room: the bot where it is
