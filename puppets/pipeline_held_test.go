@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -21,23 +19,7 @@ import (
 // pipeline refuses it (errHeldBehind, kept with the first) until the
 // portal resumes it.
 func TestPipelineRefusesSendsUntilResumed(t *testing.T) {
-	var (
-		mu       sync.Mutex
-		down     = true
-		accepted []string
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimPrefix(r.URL.Path, "/send/")
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		accepted = append(accepted, name)
-		fmt.Fprintf(w, `{"event_id":"$%s"}`, name)
-	}))
-	defer srv.Close()
+	srv := newDownHomeserver(t)
 	p := newTestPipeline(t, srv.URL)
 	send := func(timeout time.Duration, name string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -60,16 +42,11 @@ func TestPipelineRefusesSendsUntilResumed(t *testing.T) {
 	if !p.Held() {
 		t.Error("the pipeline is not held after A was given up")
 	}
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	srv.up()
 	if err := send(5*time.Second, "B"); !errors.Is(err, errHeldBehind) {
 		t.Errorf("B, handed over after A was given up: %v; want it refused, held behind A", err)
 	}
-	mu.Lock()
-	early := append([]string(nil), accepted...)
-	mu.Unlock()
-	if len(early) > 0 {
+	if early := srv.taken(); len(early) > 0 {
 		t.Errorf("the homeserver took %q before A was sent again", early)
 	}
 
@@ -80,9 +57,7 @@ func TestPipelineRefusesSendsUntilResumed(t *testing.T) {
 	if err := send(5*time.Second, "B"); err != nil {
 		t.Errorf("B, after A: %v", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if strings.Join(accepted, ",") != "A,B" {
-		t.Errorf("the homeserver took %q, want A then B", accepted)
+	if taken := srv.taken(); strings.Join(taken, ",") != "A,B" {
+		t.Errorf("the homeserver took %q, want A then B", taken)
 	}
 }

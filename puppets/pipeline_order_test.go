@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,23 +22,7 @@ import (
 // must not be sent before the first: it is given up with it, as
 // unreachable, so that both are kept and resumed in their order.
 func TestPipelineHoldsEventsBehindOneGivenUp(t *testing.T) {
-	var (
-		mu       sync.Mutex
-		down     = true
-		accepted []string
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimPrefix(r.URL.Path, "/send/")
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		accepted = append(accepted, name)
-		fmt.Fprintf(w, `{"event_id":"$%s"}`, name)
-	}))
-	defer srv.Close()
+	srv := newDownHomeserver(t)
 	p := newTestPipeline(t, srv.URL)
 
 	// A is retried at about 0, 0.2 and 0.6 s (the pipeline's backoff) and
@@ -70,17 +53,13 @@ func TestPipelineHoldsEventsBehindOneGivenUp(t *testing.T) {
 	if err := <-doneA; err == nil {
 		t.Fatal("A was accepted while the homeserver was down")
 	}
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	srv.up()
 	errB := <-doneB
 	if !errors.Is(errB, errHeldBehind) {
 		t.Errorf("B: %v; want it given up behind A", errB)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(accepted) > 0 {
-		t.Errorf("the homeserver took %q before A, which was given up to be sent again later", accepted)
+	if taken := srv.taken(); len(taken) > 0 {
+		t.Errorf("the homeserver took %q before A, which was given up to be sent again later", taken)
 	}
 }
 

@@ -371,3 +371,43 @@ func TestRequestsAfterTheProbeWaitTheirTurn(t *testing.T) {
 		t.Fatalf("the homeserver took %q, want ABC: C went ahead of B, which was waiting to be resent", accepted)
 	}
 }
+
+// downHomeserver answers every send with 503 until up, then takes it
+// and records its name (the path after /send/).
+type downHomeserver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	down     bool
+	accepted []string
+}
+
+func newDownHomeserver(t *testing.T) *downHomeserver {
+	h := &downHomeserver{down: true}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/send/")
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		h.accepted = append(h.accepted, name)
+		fmt.Fprintf(w, `{"event_id":"$%s"}`, name)
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+// up brings the homeserver back.
+func (h *downHomeserver) up() {
+	h.mu.Lock()
+	h.down = false
+	h.mu.Unlock()
+}
+
+// taken is the names of the sends taken so far, in order.
+func (h *downHomeserver) taken() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.accepted...)
+}
