@@ -3,7 +3,6 @@ package whatsapp
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/dbtest"
@@ -38,25 +37,5 @@ func TestRelinkSlowTheCoreCannotLoadIsDiscarded(t *testing.T) {
 		t.Fatalf("premise: LoadLogin with an ended context on PostgreSQL made a client (%T)", cl)
 	}
 	p.Cancel() // the core ends the failed flow
-	select {
-	case <-p.cleaned:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the failed login's clean-up did not end")
-	}
-	if d, err := env.conn.container.GetDevice(context.Background(), ownDev); err != nil || d != nil {
-		t.Errorf("the new device the core could not load is still stored (%v)", err)
-	}
-	if b := bare(); b == nil || b.logoutCount() != 1 {
-		t.Error("the new device the core could not load did not ask WhatsApp to unlink it")
-	}
-	checkOldDeviceKept(t, env, old)
-	if n := storedReplacedDevices(t, env.host.Database()); n != 0 {
-		t.Errorf("the earlier device is still kept to remove (%d rows)", n)
-	}
-	env.conn.lock.Lock()
-	pending := env.conn.pendingUnlinks[ownLogin]
-	env.conn.lock.Unlock()
-	if pending != nil {
-		t.Error("the earlier device still waits to be unlinked when the login's next client connects")
-	}
+	checkNewDeviceDiscarded(t, env, p, bare, old)
 }

@@ -62,27 +62,7 @@ func TestRelinkSlowTheCoreCannotStoreIsDiscarded(t *testing.T) {
 
 	// The core fails to store the login and ends the flow.
 	p.Cancel()
-	select {
-	case <-p.cleaned:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the discarded login's clean-up did not end")
-	}
-	if d, err := env.conn.container.GetDevice(context.Background(), ownDev); err != nil || d != nil {
-		t.Errorf("the new device the core never took is still stored (%v)", err)
-	}
-	if b := bare(); b == nil || b.logoutCount() != 1 {
-		t.Error("the new device did not ask WhatsApp to unlink it")
-	}
-	checkOldDeviceKept(t, env, old)
-	if n := storedReplacedDevices(t, env.host.Database()); n != 0 {
-		t.Errorf("the earlier device is still kept to remove (%d rows)", n)
-	}
-	env.conn.lock.Lock()
-	pending := env.conn.pendingUnlinks[ownLogin]
-	env.conn.lock.Unlock()
-	if pending != nil {
-		t.Error("the earlier device still waits to be unlinked when the login's next client connects")
-	}
+	checkNewDeviceDiscarded(t, env, p, bare, old)
 	env.host.mu.Lock()
 	var savedJID string
 	if n := len(env.host.saved); n > 0 {
@@ -120,5 +100,34 @@ func TestRelinkSlowTheCoreTookIsNotDiscarded(t *testing.T) {
 	}
 	if n := storedReplacedDevices(t, env.host.Database()); n != 1 {
 		t.Errorf("%d devices kept to remove, want the earlier one", n)
+	}
+}
+
+// checkNewDeviceDiscarded: once the flow p is cancelled, its clean-up
+// ends with the new device unlinked (asked through a bare client) and
+// gone from the store, and the earlier link kept, running and no longer
+// marked for removal.
+func checkNewDeviceDiscarded(t *testing.T, env *loginEnv, p *loginProcess, bare func() *fakeWA, old *Client) {
+	t.Helper()
+	select {
+	case <-p.cleaned:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the discarded login's clean-up did not end")
+	}
+	if d, err := env.conn.container.GetDevice(context.Background(), ownDev); err != nil || d != nil {
+		t.Errorf("the new device the core never took is still stored (%v)", err)
+	}
+	if b := bare(); b == nil || b.logoutCount() != 1 {
+		t.Error("the new device the core never took did not ask WhatsApp to unlink it")
+	}
+	checkOldDeviceKept(t, env, old)
+	if n := storedReplacedDevices(t, env.host.Database()); n != 0 {
+		t.Errorf("the earlier device is still kept to remove (%d rows)", n)
+	}
+	env.conn.lock.Lock()
+	pending := env.conn.pendingUnlinks[ownLogin]
+	env.conn.lock.Unlock()
+	if pending != nil {
+		t.Error("the earlier device still waits to be unlinked when the login's next client connects")
 	}
 }
