@@ -51,6 +51,9 @@ type Matrix struct {
 	workers *workers.Pool
 	// intents makes ghosts' intents (intents.go).
 	intents *intentFactory
+	// rejoins are the ghosts joined again after a refused send, by room
+	// and ghost (matrix_rejoin.go).
+	rejoins sync.Map
 }
 
 // NewMatrix wraps an appservice. The mautrix clients' own retries are
@@ -99,8 +102,9 @@ func (m *Matrix) SendMessage(ctx context.Context, intent *appservice.IntentAPI, 
 	if txnID == "" {
 		txnID = intent.TxnID()
 	}
+	mark := m.rejoinMark(room, intent.UserID)
 	eventID, err := m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
-	if err != nil && m.rejoinRefused(ctx, intent, room, err) {
+	if err != nil && m.rejoinRefused(ctx, intent, room, err, mark) {
 		return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
 	}
 	return eventID, err

@@ -61,10 +61,11 @@ func (m *Matrix) NewPipeline(room id.RoomID) *Pipeline {
 // A ghost's send refused as forbidden is tried once more, through the
 // ordinary client, after the ghost has joined again (matrix_rejoin.go).
 func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
+	mark := m.rejoinMark(room, intent.UserID)
 	sent := m.sendMessageAhead(ctx, pipe, intent, room, evtType, content, ts, txnID)
 	return func() (id.EventID, error) {
 		evtID, err := sent()
-		if err != nil && ctx.Err() == nil && m.rejoinRefused(ctx, intent, room, err) {
+		if err != nil && ctx.Err() == nil && m.rejoinRefused(ctx, intent, room, err, mark) {
 			// The events after it in the room's order have been sent
 			// meanwhile; placing it after them beats losing it.
 			return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)

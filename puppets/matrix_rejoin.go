@@ -5,6 +5,8 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -22,16 +24,51 @@ import (
 // that cannot be in the room (banned) or may not send there fails with
 // the send's own error, as before.
 
+// rejoinKey names a ghost in a room, for Matrix.rejoins.
+type rejoinKey struct {
+	room id.RoomID
+	user id.UserID
+}
+
+// rejoinState is one ghost's joins again to one room: lock makes the
+// sends refused together wait for one join, and gen counts the joins, so
+// that a send can tell whether the ghost joined again after it went out.
+type rejoinState struct {
+	lock sync.Mutex
+	gen  atomic.Uint64
+}
+
+// rejoinMark is the count of user's joins again to room, taken before a
+// send and handed to rejoinRefused with its refusal.
+func (m *Matrix) rejoinMark(room id.RoomID, user id.UserID) uint64 {
+	if st, ok := m.rejoins.Load(rejoinKey{room, user}); ok {
+		return st.(*rejoinState).gen.Load()
+	}
+	return 0
+}
+
 // rejoinRefused says whether intent's send to room, refused with err,
 // is worth trying once more: err is M_FORBIDDEN, intent is a ghost (the
 // bot's membership is the portals' business: a bot out of a room is
 // invited back by people, not by itself), and the ghost has been joined
-// again.
-func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error) bool {
+// again, here or, since mark was taken before the send, for another of
+// its sends. Sends pipelined behind the first one refused went out before
+// that one's answer, and so before the join it leads to: by the time
+// they are looked at the ghost is in the room, yet they must be tried
+// again too, not taken as refused for another reason and lost.
+func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error, mark uint64) bool {
 	if intent.UserID == m.BotMXID() || !errors.Is(err, mautrix.MForbidden) {
 		return false
 	}
+	v, _ := m.rejoins.LoadOrStore(rejoinKey{room, intent.UserID}, &rejoinState{})
+	st := v.(*rejoinState)
+	st.lock.Lock()
+	defer st.lock.Unlock()
 	log := zerolog.Ctx(ctx).With().Stringer("user_id", intent.UserID).Stringer("room_id", room).Logger()
+	if st.gen.Load() != mark {
+		log.Debug().Err(err).Msg("A ghost's send was refused before the ghost joined again; retrying it once")
+		return true
+	}
 	if m.ghostJoined(ctx, intent, room) {
 		// Refused for another reason (the room's power levels): a join
 		// would change nothing but add a membership event per message.
@@ -53,6 +90,7 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		log.Warn().Err(err).Msg("Failed to join a ghost again after its send was refused")
 		return false
 	}
+	st.gen.Add(1)
 	return true
 }
 
