@@ -117,7 +117,8 @@ func (m *Manager) HoldMatrix() { m.matrixHeld.Store(true) }
 
 // Stop ends every portal goroutine after its current item, then stores
 // the remote events handed to portals unstored and not yet bridged, so
-// that the next start bridges them (durable_behind.go).
+// that the next start bridges them (durable_stop_queued.go,
+// durable_behind.go).
 func (m *Manager) Stop() {
 	m.lock.Lock()
 	m.stopped = true
@@ -135,6 +136,7 @@ func (m *Manager) Stop() {
 	}
 	m.lock.Unlock()
 	for _, p := range loaded {
+		p.keepQueued(m.ctx)
 		p.keepBehind(m.ctx)
 	}
 	// Reports held for after an outage have one more, short try
