@@ -104,8 +104,14 @@ func (m *Matrix) SendMessage(ctx context.Context, intent *appservice.IntentAPI, 
 	}
 	mark := m.rejoinMark(room, intent.UserID)
 	eventID, err := m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
-	if err != nil && m.rejoinRefused(ctx, intent, room, err, mark) {
-		return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
+	if err != nil {
+		retry, failed := m.rejoinRefused(ctx, intent, room, err, mark)
+		if retry {
+			return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
+		}
+		if failed != nil {
+			return "", failed
+		}
 	}
 	return eventID, err
 }

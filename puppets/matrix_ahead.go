@@ -65,10 +65,16 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 	sent := m.sendMessageAhead(ctx, pipe, intent, room, evtType, content, ts, txnID)
 	return func() (id.EventID, error) {
 		evtID, err := sent()
-		if err != nil && ctx.Err() == nil && m.rejoinRefused(ctx, intent, room, err, mark) {
-			// The events after it in the room's order have been sent
-			// meanwhile; placing it after them beats losing it.
-			return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
+		if err != nil && ctx.Err() == nil {
+			retry, failed := m.rejoinRefused(ctx, intent, room, err, mark)
+			if retry {
+				// The events after it in the room's order have been sent
+				// meanwhile; placing it after them beats losing it.
+				return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
+			}
+			if failed != nil {
+				return "", failed
+			}
 		}
 		return evtID, err
 	}

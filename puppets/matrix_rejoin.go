@@ -3,6 +3,7 @@ package puppets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"sync"
@@ -56,9 +57,16 @@ func (m *Matrix) rejoinMark(room id.RoomID, user id.UserID) uint64 {
 // that one's answer, and so before the join it leads to: by the time
 // they are looked at the ghost is in the room, yet they must be tried
 // again too, not taken as refused for another reason and lost.
-func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error, mark uint64) bool {
+//
+// When the join could not be made because the homeserver could not be
+// reached, the send is not retried and failed is the error to fail it
+// with instead of err: marked ErrUnreachable, so that its portal keeps
+// the event until the homeserver is back, as it keeps a send that met
+// the outage itself (the store no longer has the ghost joined, so it
+// joins before that send), rather than report it not bridged.
+func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error, mark uint64) (retry bool, failed error) {
 	if intent.UserID == m.BotMXID() || !errors.Is(err, mautrix.MForbidden) {
-		return false
+		return false, nil
 	}
 	v, _ := m.rejoins.LoadOrStore(rejoinKey{room, intent.UserID}, &rejoinState{})
 	st := v.(*rejoinState)
@@ -67,31 +75,34 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 	log := zerolog.Ctx(ctx).With().Stringer("user_id", intent.UserID).Stringer("room_id", room).Logger()
 	if st.gen.Load() != mark {
 		log.Debug().Err(err).Msg("A ghost's send was refused before the ghost joined again; retrying it once")
-		return true
+		return true, nil
 	}
 	if m.ghostJoined(ctx, intent, room) {
 		// Refused for another reason (the room's power levels): a join
 		// would change nothing but add a membership event per message.
 		log.Debug().Err(err).Msg("Homeserver refused a send of a ghost that is in the room")
-		return false
+		return false, nil
 	}
 	log.Warn().Err(err).Msg("Homeserver refused a ghost's send as forbidden; joining the ghost again to retry it once")
 	// The store's "joined" is what was wrong; without it gone,
 	// JoinInvitedBy would take the ghost as in the room.
 	if err := m.AS.StateStore.SetMembership(ctx, room, intent.UserID, event.MembershipLeave); err != nil {
 		log.Warn().Err(err).Msg("Failed to forget a ghost's membership in the state store")
-		return false
+		return false, nil
 	}
 	inviter := m.rejoinInviter(ctx, room, intent.UserID)
-	err = m.Retry(ctx, "join ghost again", func(ctx context.Context) error {
+	joinErr := m.Retry(ctx, "join ghost again", func(ctx context.Context) error {
 		return m.JoinInvitedBy(ctx, intent, room, inviter)
 	})
-	if err != nil {
-		log.Warn().Err(err).Msg("Failed to join a ghost again after its send was refused")
-		return false
+	if joinErr != nil {
+		log.Warn().Err(joinErr).Msg("Failed to join a ghost again after its send was refused")
+		if errors.Is(joinErr, ErrUnreachable) {
+			return false, fmt.Errorf("send event refused (%v), then: %w", err, joinErr)
+		}
+		return false, nil
 	}
 	st.gen.Add(1)
-	return true
+	return true, nil
 }
 
 // ghostJoined asks the homeserver whether intent's ghost is joined to
