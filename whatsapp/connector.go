@@ -216,12 +216,25 @@ func (c *Connector) bgContext() context.Context {
 	return c.bg
 }
 
-// background runs fn until Stop.
+// background runs fn until Stop, which waits for it. Work started once
+// Stop has begun (a login flow the core ends after it) runs on an ended
+// context and is not counted: Stop may be in wg.Wait already, and a
+// WaitGroup must not be added to from zero while it is waited on.
 func (c *Connector) background(fn func(ctx context.Context)) {
-	ctx := c.bgContext()
-	c.wg.Add(1)
+	c.lock.Lock()
+	ctx := context.Background()
+	if c.bg != nil {
+		ctx = c.bg
+	}
+	counted := !c.stopped
+	if counted {
+		c.wg.Add(1)
+	}
+	c.lock.Unlock()
 	go func() {
-		defer c.wg.Done()
+		if counted {
+			defer c.wg.Done()
+		}
 		fn(ctx)
 	}()
 }
