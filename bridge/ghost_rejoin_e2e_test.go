@@ -35,6 +35,18 @@ func gatedScene(t *testing.T, pipelined bool) (*scene, *txnGate) {
 	return s, gate
 }
 
+// gatedPortal is gatedScene with the portal opened, alice a moderator
+// of it beside bob's ghost.
+func gatedPortal(t *testing.T, pipelined bool) (*scene, *txnGate, id.RoomID) {
+	t.Helper()
+	s, gate := gatedScene(t, pipelined)
+	moderator := 50
+	s.tn.Chats["chat1"] = &network.ChatInfo{Members: &network.MemberList{Members: []network.Member{
+		{User: "alice", IsMe: true, PowerLevel: &moderator},
+	}}}
+	return s, gate, s.openPortal(t, "before")
+}
+
 // outBehindFerrysBack has alice take user out of room (kick or ban)
 // while the event is kept from Ferry: its state store still has user
 // joined. The held transaction is let through when the test ends.
@@ -76,12 +88,7 @@ func TestKickedGhostIsJoinedAgainToSend(t *testing.T) {
 }
 
 func kickedGhostSends(t *testing.T, pipelined bool) {
-	s, gate := gatedScene(t, pipelined)
-	moderator := 50
-	s.tn.Chats["chat1"] = &network.ChatInfo{Members: &network.MemberList{Members: []network.Member{
-		{User: "alice", IsMe: true, PowerLevel: &moderator},
-	}}}
-	room := s.openPortal(t, "before")
+	s, gate, room := gatedPortal(t, pipelined)
 	outBehindFerrysBack(t, s, gate, room, s.bob, false)
 
 	if err := s.cl.Handle(s.h.Context(time.Minute), textMessage(s.portal, "m1", "bob", time.Now(), "after the kick")); err != nil {
@@ -116,12 +123,7 @@ func TestKickedGhostIsJoinedAgainInADMTheUserOpened(t *testing.T) {
 // joined again; its message fails with the send's M_FORBIDDEN, at once,
 // and is not tried without end.
 func TestBannedGhostsSendFailsOnce(t *testing.T) {
-	s, gate := gatedScene(t, true)
-	moderator := 50
-	s.tn.Chats["chat1"] = &network.ChatInfo{Members: &network.MemberList{Members: []network.Member{
-		{User: "alice", IsMe: true, PowerLevel: &moderator},
-	}}}
-	room := s.openPortal(t, "before")
+	s, gate, room := gatedPortal(t, true)
 	outBehindFerrysBack(t, s, gate, room, s.bob, true)
 
 	start := time.Now()

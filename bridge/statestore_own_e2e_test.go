@@ -13,11 +13,6 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix/event"
-
-	"github.com/ferrybridge/ferry/bridge/config"
-	"github.com/ferrybridge/ferry/bridge/network"
-	"github.com/ferrybridge/ferry/internal/ferrytest"
-	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
 // txnGate stands between Dendrite and Ferry's appservice API. While
@@ -128,22 +123,7 @@ func (g *txnGate) waitFor(t *testing.T, s string) *heldTxn {
 // before Ferry's echo: the state store must keep Ferry's newer rule, as
 // the room does.
 func TestOwnStateIsNotUndoneByAnOlderEvent(t *testing.T) {
-	var gate *txnGate
-	s := &scene{tn: testnet.New(), portal: network.PortalKey{Network: testnet.ID, Chat: "chat1", Receiver: "alice"}}
-	s.h = ferrytest.Start(t, ferrytest.Options{Configure: func(cfg *config.Config) {
-		var via string
-		gate, via = newTxnGate(t, cfg.AppService.Address)
-		cfg.AppService.Address = via
-	}}, s.tn)
-	s.alice = s.h.User("alice")
-	s.mgmt = s.h.ManagementRoom(s.alice)
-	s.cl = loginTest(t, s.h, s.tn, s.alice, s.mgmt, "alice")
-	s.bob = s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "bob"})
-	moderator := 50
-	s.tn.Chats["chat1"] = &network.ChatInfo{Members: &network.MemberList{Members: []network.Member{
-		{User: "alice", IsMe: true, PowerLevel: &moderator},
-	}}}
-	room := s.openPortal(t, "before")
+	s, gate, room := gatedPortal(t, true)
 	ctx := s.h.Context(2 * time.Minute)
 
 	gate.close()

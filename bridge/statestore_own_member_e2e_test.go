@@ -6,35 +6,9 @@ import (
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
 
-	"github.com/ferrybridge/ferry/bridge/config"
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
-	"github.com/ferrybridge/ferry/internal/testnet"
 )
-
-// gatedPortal is a scene whose appservice transactions pass a txnGate,
-// with alice a moderator of the portal she and bob's ghost are in.
-func gatedPortal(t *testing.T) (*scene, *txnGate, id.RoomID) {
-	t.Helper()
-	var gate *txnGate
-	s := &scene{tn: testnet.New(), portal: network.PortalKey{Network: testnet.ID, Chat: "chat1", Receiver: "alice"}}
-	s.h = ferrytest.Start(t, ferrytest.Options{Configure: func(cfg *config.Config) {
-		var via string
-		gate, via = newTxnGate(t, cfg.AppService.Address)
-		cfg.AppService.Address = via
-	}}, s.tn)
-	s.alice = s.h.User("alice")
-	s.mgmt = s.h.ManagementRoom(s.alice)
-	s.cl = loginTest(t, s.h, s.tn, s.alice, s.mgmt, "alice")
-	s.bob = s.h.Bridge.Ghosts.MXID(network.GhostKey{Network: testnet.ID, User: "bob"})
-	moderator := 50
-	s.tn.Chats["chat1"] = &network.ChatInfo{Members: &network.MemberList{Members: []network.Member{
-		{User: "alice", IsMe: true, PowerLevel: &moderator},
-	}}}
-	return s, gate, s.openPortal(t, "before")
-}
 
 // TestOwnMembershipIsNotUndoneByAnOlderEvent: alice (a moderator) kicks
 // bob's ghost; before her kick reaches Ferry, Ferry invites the ghost
@@ -43,7 +17,7 @@ func gatedPortal(t *testing.T) (*scene, *txnGate, id.RoomID) {
 // the invite and the join: the state store must keep the ghost joined,
 // as it is in the room.
 func TestOwnMembershipIsNotUndoneByAnOlderEvent(t *testing.T) {
-	s, gate, room := gatedPortal(t)
+	s, gate, room := gatedPortal(t, true)
 	ctx := s.h.Context(2 * time.Minute)
 	store := s.h.Bridge.AS.StateStore
 
