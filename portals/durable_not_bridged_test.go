@@ -44,13 +44,7 @@ func TestStoredEventNotBridgedWaitsOutAnOutageToBeReported(t *testing.T) {
 		setForTest(t, &ResumeAfterOutage, time.Hour)
 		ctx, p, _, login := memberScene(t, db)
 		p.m.matrix = unreachableMatrix(t)
-		t.Cleanup(func() {
-			p.durable.lock.Lock()
-			if p.durable.resumeTimer != nil {
-				p.durable.resumeTimer.Stop()
-			}
-			p.durable.lock.Unlock()
-		})
+		stopResumeTimerAtEnd(t, p)
 		row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now(), Payload: []byte(`{"type":"no such type","event":{}}`)}
 		if err := db.RemoteEvents.Insert(ctx, row); err != nil {
 			t.Fatal(err)

@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/event"
 
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
 	"github.com/ferrybridge/ferry/puppets"
@@ -61,20 +59,8 @@ func TestPortalResumesItsHeldPipeline(t *testing.T) {
 
 		// An event kept: held until the portal resumes.
 		p.ahead.pipe = heldPipeline(t)
-		kept := &network.Message{
-			Meta:  network.Meta{Portal: p.Key, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
-			ID:    "kept",
-			Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "kept"}}},
-		}
-		payload, err := network.MarshalEvent(kept)
-		if err != nil {
-			t.Fatal(err)
-		}
-		row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now(), Payload: payload}
-		if err = db.RemoteEvents.Insert(ctx, row); err != nil {
-			t.Fatal(err)
-		}
-		p.durable.pending.Add(1)
+		kept := textFrom(p, "bob", "kept")
+		row := storeQueued(t, ctx, db, p, login.ID, kept)
 		if !p.keepUntilReachable(ctx, &queueItem{remote: kept, login: login, seq: row.Seq}, puppets.ErrUnreachable) {
 			t.Fatal("the event the homeserver could not take was not kept")
 		}

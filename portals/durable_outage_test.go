@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix/event"
-
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
 	"github.com/ferrybridge/ferry/puppets"
@@ -24,36 +21,15 @@ func TestEventWaitedForBehindAStallIsSafeAtOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		setForTest(t, &ResumeAfterOutage, time.Hour) // the outage lasts
 		ctx, p, _, login := memberScene(t, db)
-		message := func(id network.MessageID) *network.Message {
-			return &network.Message{
-				Meta:  network.Meta{Portal: p.Key, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
-				ID:    id,
-				Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: string(id)}}},
-			}
-		}
 		// The homeserver could not take the stored event "kept".
-		kept := message("kept")
-		payload, err := network.MarshalEvent(kept)
-		if err != nil {
-			t.Fatal(err)
-		}
-		row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now(), Payload: payload}
-		if err = db.RemoteEvents.Insert(ctx, row); err != nil {
-			t.Fatal(err)
-		}
-		p.durable.pending.Add(1)
+		kept := textFrom(p, "bob", "kept")
+		row := storeQueued(t, ctx, db, p, login.ID, kept)
 		if !p.keepUntilReachable(ctx, &queueItem{remote: kept, login: login, seq: row.Seq}, puppets.ErrUnreachable) {
 			t.Fatal("the event the homeserver could not take was not kept")
 		}
-		t.Cleanup(func() {
-			p.durable.lock.Lock()
-			if p.durable.resumeTimer != nil {
-				p.durable.resumeTimer.Stop()
-			}
-			p.durable.lock.Unlock()
-		})
+		stopResumeTimerAtEnd(t, p)
 
-		result, err := p.m.QueueRemote(ctx, login, message("next"))
+		result, err := p.m.QueueRemote(ctx, login, textFrom(p, "bob", "next"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +58,7 @@ func TestEventWaitedForBehindAStallIsSafeAtOnce(t *testing.T) {
 		setForTest(t, &MaxPendingPerPortal, 2)
 		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
-		if _, err = p.m.QueueRemote(short, login, message("past the bound")); !errors.Is(err, ErrQueueFull) {
+		if _, err = p.m.QueueRemote(short, login, textFrom(p, "bob", "past the bound")); !errors.Is(err, ErrQueueFull) {
 			t.Errorf("the network heard %v of an event past the portal's bound; want it held back, then ErrQueueFull", err)
 		}
 		if rows, err = db.RemoteEvents.Pending(ctx); err != nil || len(rows) != 2 {

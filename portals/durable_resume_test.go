@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix/event"
-
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
@@ -27,29 +25,9 @@ func TestPassedEventIsCountedOutOnceAcrossAResume(t *testing.T) {
 		if err := db.Logins.Put(ctx, &database.Login{Network: "test", ID: "bob", UserMXID: "@bob:example.org"}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			p.durable.lock.Lock()
-			if p.durable.resumeTimer != nil {
-				p.durable.resumeTimer.Stop()
-			}
-			p.durable.lock.Unlock()
-		})
+		stopResumeTimerAtEnd(t, p)
 		store := func(login network.LoginID, id network.MessageID) *database.RemoteEvent {
-			t.Helper()
-			payload, err := network.MarshalEvent(&network.Message{
-				Meta:  network.Meta{Portal: p.Key, Sender: network.Sender{User: "carol"}, Timestamp: time.Now()},
-				ID:    id,
-				Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: string(id)}}},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			row := &database.RemoteEvent{Portal: p.Key, Login: login, ReceivedAt: time.Now(), Payload: payload}
-			if err = db.RemoteEvents.Insert(ctx, row); err != nil {
-				t.Fatal(err)
-			}
-			p.durable.pending.Add(1)
-			return row
+			return storeQueued(t, ctx, db, p, login, textFrom(p, "carol", id))
 		}
 		kept := store(login.ID, "kept")
 		passed := store("bob", "passed")

@@ -4,9 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix/event"
-
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
 	"github.com/ferrybridge/ferry/puppets"
@@ -25,38 +22,17 @@ func TestEventWaitedForHearsItIsSafeWhenAStallBegins(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		setForTest(t, &ResumeAfterOutage, time.Hour)
 		ctx, p, _, login := memberScene(t, db)
-		t.Cleanup(func() {
-			p.durable.lock.Lock()
-			if p.durable.resumeTimer != nil {
-				p.durable.resumeTimer.Stop()
-			}
-			p.durable.lock.Unlock()
-		})
-		message := func(id network.MessageID) *network.Message {
-			return &network.Message{
-				Meta:  network.Meta{Portal: p.Key, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
-				ID:    id,
-				Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: string(id)}}},
-			}
-		}
+		stopResumeTimerAtEnd(t, p)
 		// The event the drain is on when the homeserver goes away.
-		first := message("first")
-		payload, err := network.MarshalEvent(first)
-		if err != nil {
-			t.Fatal(err)
-		}
-		row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now(), Payload: payload}
-		if err = db.RemoteEvents.Insert(ctx, row); err != nil {
-			t.Fatal(err)
-		}
-		p.durable.pending.Add(1)
+		first := textFrom(p, "bob", "first")
+		row := storeQueued(t, ctx, db, p, login.ID, first)
 		// A backlog this test drains by hand: held, as before a replay.
 		p.durable.lock.Lock()
 		p.durable.backlog.Store(true)
 		p.durable.held.Store(true)
 		p.durable.lock.Unlock()
 
-		result, err := p.m.QueueRemote(ctx, login, message("waited for"))
+		result, err := p.m.QueueRemote(ctx, login, textFrom(p, "bob", "waited for"))
 		if err != nil || result == nil {
 			t.Fatalf("%v, %v; want the event stored behind the backlog", result, err)
 		}
