@@ -51,7 +51,9 @@ type fakeWA struct {
 	retryReceipts []retryReceipt
 	disconnects   int
 	logouts       int
-	lookups       int
+	// unlinked counts the Logouts WhatsApp agreed to.
+	unlinked int
+	lookups  int
 	// groupInfoCalls counts GetGroupInfo questions.
 	groupInfoCalls int
 	// uploadGate, when set, holds every upload until it is closed;
@@ -134,10 +136,24 @@ func (f *fakeWA) Logout(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	if f.logoutErr == nil && f.deleteOnLogout {
-		return f.Client.Store.Delete(ctx)
+	if f.logoutErr != nil {
+		return f.logoutErr
 	}
-	return f.logoutErr
+	if f.deleteOnLogout {
+		if err := f.Client.Store.Delete(ctx); err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	f.unlinked++
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeWA) unlinkedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.unlinked
 }
 
 func (f *fakeWA) PairPhone(ctx context.Context, phone string, push bool, clientType whatsmeow.PairClientType, name string) (string, error) {

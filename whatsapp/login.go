@@ -410,15 +410,15 @@ func (p *loginProcess) Cancel() {
 
 // cleanUp disconnects a login that was cancelled before the core got it
 // and unlinks its device, if it was paired. bg is the connector's
-// background context: a Stop ends the unlink requests (WhatsApp may be
-// what the stop is waiting for), and the device is then still deleted
-// here (unlink), before the database closes.
+// background context: a Stop leaves the unlink requests a short grace
+// (withStopGrace; WhatsApp may be what the stop is waiting for), and the
+// device is then still deleted here (unlink), before the database closes.
 func (p *loginProcess) cleanUp(bg context.Context) {
 	p.cli.RemoveEventHandler(p.handlerID)
 	p.lock.Lock()
 	linked, old := p.linked, p.old
 	p.lock.Unlock()
-	ctx, cancel := context.WithTimeout(bg, unlinkReplacedTimeout)
+	ctx, cancel := withStopGrace(bg, unlinkReplacedTimeout)
 	defer cancel()
 	unlinked := false
 	if linked != nil {
@@ -449,7 +449,9 @@ func (p *loginProcess) cleanUp(bg context.Context) {
 func (p *loginProcess) unlink(ctx context.Context) bool {
 	err := p.wa.Logout(ctx)
 	if err != nil {
-		p.log.Warn().Err(err).Msg("Could not unlink the half-made device; deleting it locally")
+		// No login of the core's knows of the device: the log is all
+		// that tells of a Ferry device left among the phone's.
+		p.log.Warn().Err(err).Msg("Could not unlink the half-made device; deleting it locally, and it may stay listed under the phone's linked devices")
 	}
 	delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlinkReplacedTimeout)
 	defer cancel()
@@ -457,6 +459,30 @@ func (p *loginProcess) unlink(ctx context.Context) bool {
 		p.log.Err(delErr).Msg("Failed to delete the half-made device")
 	}
 	return err == nil
+}
+
+// stopGrace is how long the unlink of a device that no login keeps may
+// still run once the connector's Stop has begun. The core ends its login
+// flows just before that Stop, so a cancelled login's unlink is usually
+// under way then; cut at once, it leaves the device linked on the phone
+// with nothing of Ferry's to tell of it. A few seconds, well within the
+// core's shutdown deadline. A variable for tests.
+var stopGrace = 3 * time.Second
+
+// withStopGrace bounds a request of background work by timeout, and ends
+// it stopGrace after bg (the connector's background context, which Stop
+// ends) instead of at once. Work that starts once Stop has begun gets no
+// grace: Stop may not be waiting for it (Connector.background).
+func withStopGrace(bg context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if bg.Err() != nil {
+		return context.WithCancel(bg)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(bg), timeout)
+	stop := context.AfterFunc(bg, func() { time.AfterFunc(stopGrace, cancel) })
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // Submit is not used: the WhatsApp flows ask for nothing after they start.

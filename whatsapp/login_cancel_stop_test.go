@@ -23,6 +23,9 @@ func TestStopWaitsForTheCleanUpOfACancelledLogin(t *testing.T) {
 }
 
 func stopDuringTheCleanUpOfACancelledLogin(t *testing.T, env *loginEnv) {
+	saved := stopGrace
+	t.Cleanup(func() { stopGrace = saved })
+	stopGrace = 500 * time.Millisecond
 	p := env.start(t)
 	f := env.fake(0)
 	unanswered := make(chan struct{})

@@ -50,9 +50,10 @@ func (c *Connector) takeHandedAlone(jid types.JID, loaded bool) (discarded bool)
 
 // discardIfNotTaken is Cancel's part for a login handed over alone: when
 // the core has not loaded the device, it is discarded. It reports whether
-// it was. bg is the connector's background context: a Stop ends the
-// unlink request, and the device is then still deleted here, and the
-// previous link kept, before the database closes.
+// it was. bg is the connector's background context: a Stop leaves the
+// unlink request a short grace (withStopGrace), and the device is then
+// still deleted here, and the previous link kept, before the database
+// closes.
 func (p *loginProcess) discardIfNotTaken(bg context.Context) bool {
 	c := p.conn
 	c.lock.Lock()
@@ -82,14 +83,14 @@ func (p *loginProcess) discardIfNotTaken(bg context.Context) bool {
 		cancel()
 	}
 	jid := p.aloneJID
-	unlinkCtx, cancelUnlink := context.WithTimeout(bg, unlinkReplacedTimeout)
+	unlinkCtx, cancelUnlink := withStopGrace(bg, unlinkReplacedTimeout)
 	err := c.unlinkOffline(unlinkCtx, p.device, p.log)
 	cancelUnlink()
 	if err == nil {
 		p.log.Info().Stringer("jid", jid).Msg("Unlinked the new device the core did not take")
 		return true
 	}
-	p.log.Warn().Err(err).Msg("Could not unlink the new device the core did not take; deleting it locally")
+	p.log.Warn().Err(err).Msg("Could not unlink the new device the core did not take; deleting it locally, and it may stay listed under the phone's linked devices")
 	if p.device.ID != nil {
 		ctx, cancel := cleanup()
 		if delErr := p.device.Delete(ctx); delErr != nil {

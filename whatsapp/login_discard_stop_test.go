@@ -16,6 +16,9 @@ import (
 // discard and wait for it, as the core closes the database after Stop,
 // and the device the core never took is still deleted here.
 func TestStopWaitsForTheDiscardOfASlowLink(t *testing.T) {
+	saved := stopGrace
+	t.Cleanup(func() { stopGrace = saved })
+	stopGrace = 500 * time.Millisecond
 	env := newLoginEnv(t, "connect_timeout: 1s")
 	linkedBefore(t, env)
 	p, done := relinkUntilReconnect(t, env)
