@@ -134,9 +134,17 @@ const maxReconnectErrors = 30
 // errNoSession is what actions on a login without a session answer.
 var errNoSession = network.UserErrorf("this WhatsApp login has no session any more; send `login whatsapp` to link again")
 
-// newClient wraps a device (nil for a lost session) for login. cli may be
-// given (a login's client that is already connected), or is made here.
+// newClient wraps a device (nil for a lost session) for login, and makes
+// it the login's running client. cli may be given (a login's client that
+// is already connected), or is made here.
 func (c *Connector) newClient(login *network.Login, device *store.Device, cli *whatsmeow.Client) *Client {
+	return c.makeClient(login, device, cli, true)
+}
+
+// makeClient is newClient; running says whether the client becomes the
+// login's running client now. A relink's does not: the earlier link
+// serves the login until the core starts the new one (login.go, finish).
+func (c *Connector) makeClient(login *network.Login, device *store.Device, cli *whatsmeow.Client, running bool) *Client {
 	cl := &Client{
 		conn:     c,
 		id:       login.ID,
@@ -176,7 +184,9 @@ func (c *Connector) newClient(login *network.Login, device *store.Device, cli *w
 		cli.AddEventHandlerWithSuccessStatus(cl.handleEvent)
 	}
 	c.lock.Lock()
-	c.clients[login.ID] = cl
+	if running {
+		c.clients[login.ID] = cl
+	}
 	if old := c.pendingUnlinks[login.ID]; old != nil && device != nil {
 		delete(c.pendingUnlinks, login.ID)
 		cl.replaces = old

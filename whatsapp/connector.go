@@ -273,9 +273,15 @@ func (c *Connector) updateWAVersion(ctx context.Context) {
 // Stop disconnects every login.
 func (c *Connector) Stop(ctx context.Context) {
 	c.lock.Lock()
-	clients := make([]*Client, 0, len(c.clients))
+	clients := make(map[*Client]bool, len(c.clients)+len(c.relinks))
 	for _, cl := range c.clients {
-		clients = append(clients, cl)
+		clients[cl] = true
+	}
+	// The earlier links of relinks handed to the core still run until
+	// the core disconnects them; a stop before that must not leave them
+	// connected.
+	for _, old := range c.relinks {
+		clients[old] = true
 	}
 	c.clients = make(map[network.LoginID]*Client)
 	// relinks stay: the core ends its login flows before this, but
@@ -289,7 +295,7 @@ func (c *Connector) Stop(ctx context.Context) {
 		c.bgCancel()
 	}
 	c.lock.Unlock()
-	for _, cl := range clients {
+	for cl := range clients {
 		cl.disconnect() // not Disconnect: stopping unlinks no device
 	}
 	done := make(chan struct{})

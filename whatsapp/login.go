@@ -294,7 +294,11 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 		ID: loginID, User: p.user, RemoteName: "+" + jid.User,
 		RemoteUser: network.UserID(jid.User), Metadata: metadataOf(p.device),
 	}
-	cl := p.conn.newClient(login, p.device, p.cli)
+	// An earlier link of the account stays the login's running client
+	// until the core starts this one: it still serves the login (the
+	// core sends through it), Stop disconnects it, and a link of the
+	// account by another user meanwhile is refused.
+	cl := p.conn.makeClient(login, p.device, p.cli, old == nil)
 	cl.quiet.Store(true) // the core does not know the login until this returns
 	defer cl.quiet.Store(false)
 	// The same account linked again: the previous device goes only once

@@ -48,10 +48,14 @@ const unlinkReplacedTimeout = 15 * time.Second
 
 // replaceWhenStarted has old, the login's running client, unlinked when
 // the core starts newer in its place (Client.Disconnect), or restored if
-// the core discards newer (Client.Logout).
+// the core discards newer (Client.Logout). newer, handed to the core
+// now, is the login's running client from here on; old goes on running
+// until the core disconnects it, and Stop disconnects it if the core
+// has not (it is in relinks until then).
 func (c *Connector) replaceWhenStarted(newer, old *Client) {
 	c.lock.Lock()
 	c.relinks[newer] = old
+	c.clients[newer.id] = newer
 	c.lock.Unlock()
 }
 
