@@ -97,8 +97,13 @@ type Connector struct {
 	relinks        map[*Client]*Client
 	pendingUnlinks map[network.LoginID]*Client
 	// handedAlone are the devices of logins handed to the core without a
-	// client, until LoadLogin takes them (login_discard.go).
+	// client, until LoadLogin takes them or their discard completes
+	// (login_discard.go).
 	handedAlone map[types.JID]*loginProcess
+	// discardedAlone are the devices of such logins whose discard has
+	// completed, for a LoadLogin still to come to refuse, for
+	// discardedMemory (login_discard.go).
+	discardedAlone map[types.JID]bool
 	// stopped: Stop has run (since the last Start). A relink still in
 	// relinks then unlinks no device at a Disconnect, but the core's
 	// Logout of its new client is still the discard of a relink.
@@ -120,6 +125,7 @@ func New() *Connector {
 		relinks:        make(map[*Client]*Client),
 		pendingUnlinks: make(map[network.LoginID]*Client),
 		handedAlone:    make(map[types.JID]*loginProcess),
+		discardedAlone: make(map[types.JID]bool),
 		uploadSlots:    make(chan struct{}, maxConcurrentUploads),
 	}
 }

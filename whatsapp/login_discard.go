@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"time"
 
 	"go.mau.fi/whatsmeow/types"
 
@@ -38,6 +39,9 @@ func (c *Connector) handOverAlone(p *loginProcess) {
 func (c *Connector) takeHandedAlone(jid types.JID, loaded bool) (discarded bool) {
 	c.lock.Lock()
 	defer c.lock.Unlock()
+	if c.discardedAlone[jid] {
+		return true
+	}
 	p := c.handedAlone[jid]
 	if p == nil {
 		return false
@@ -66,6 +70,7 @@ func (p *loginProcess) discardIfNotTaken(bg context.Context) bool {
 	if taken {
 		return false
 	}
+	defer c.discardDone(p)
 	p.log.Warn().Msg("The core did not take the login handed to it; discarding the new device")
 	// The writes to the database outlive a Stop that ended the request
 	// (the database is open until Stop has returned); the request and
@@ -108,6 +113,35 @@ func (p *loginProcess) discardIfNotTaken(bg context.Context) bool {
 			err.Error()+"). On your phone, remove the newer Ferry device under Settings → Linked devices.")
 	}
 	return true
+}
+
+// discardedMemory is how long a LoadLogin of a device discarded by its
+// flow is still refused once the discard completed: the core's LoadLogin
+// that can come after a Cancel follows the login's store at once (a
+// `cancel` while the core was storing it). A variable for tests.
+var discardedMemory = 5 * time.Minute
+
+// discardDone forgets the flow of a discarded device, which the core
+// never loads: until now only a LoadLogin removed it, so one whose login
+// the core could not store stayed, with its device and whatsmeow client,
+// for as long as Ferry ran. Its JID alone is kept for a while, for a late
+// LoadLogin to refuse: without the refusal it would load a login whose
+// device is gone, and the core, which drops the cancelled login, would
+// log out that client, deleting the data of the earlier link it was to
+// replace.
+func (c *Connector) discardDone(p *loginProcess) {
+	jid := p.aloneJID
+	c.lock.Lock()
+	if c.handedAlone[jid] == p {
+		delete(c.handedAlone, jid)
+	}
+	c.discardedAlone[jid] = true
+	c.lock.Unlock()
+	time.AfterFunc(discardedMemory, func() {
+		c.lock.Lock()
+		delete(c.discardedAlone, jid)
+		c.lock.Unlock()
+	})
 }
 
 // keepPrevious undoes replaceOnConnect: old, the previous link of a login
