@@ -91,6 +91,17 @@ func (c *Client) notifyGivenUp(ctx context.Context, what string, chat types.JID)
 	})
 }
 
+// notifyHistoryGivenUp tells the login's user in the management room
+// that the history of chat was given up (its hand-over panicked).
+func (c *Client) notifyHistoryGivenUp(ctx context.Context, chat types.JID) {
+	text := "⚠️ Ferry could not bridge the history of " + c.chatLabel(ctx, chat) +
+		"; its new messages are bridged as usual. See the older ones on your phone."
+	log := zerolog.Ctx(ctx)
+	c.conn.background(func(bg context.Context) {
+		c.conn.host.NotifyUser(log.WithContext(bg), c.id, text)
+	})
+}
+
 // chatLabel names chat for the user: a person's name and number, or a
 // group's ID (its name may not be known without asking WhatsApp).
 func (c *Client) chatLabel(ctx context.Context, chat types.JID) string {

@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -303,15 +304,33 @@ func (q *historyQueue) run(ctx context.Context) {
 		if !ok {
 			return
 		}
-		// Another login may have bridged a newer message of a shared
-		// room while the chat waited. Not this login's own: a live one
-		// of the chat waits at its gate for this history to go first.
-		others := q.sharers(p.conv)
-		if ctx.Err() == nil && (len(others) == 0 || q.trimToAfterBridged(ctx, p.conv, others)) {
-			q.cl.handOver(ctx, p.conv)
-		}
-		q.finish(ctx, p, ctx.Err() == nil)
+		q.finish(ctx, p, q.handOverChat(ctx, p))
 	}
+}
+
+// handOverChat hands one chat's history over and says whether the chat
+// is done with (false: a stop came first, and it stays stored). It runs
+// outside whatsmeow's handler, whose recover covers live messages, so it
+// recovers itself: a panic in converting what the phone sent would end
+// the bridge, and again at every start, as the chat stays stored. A chat
+// that panics is given up and forgotten, and its user told.
+func (q *historyQueue) handOverChat(ctx context.Context, p *pendingChat) (done bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			q.cl.log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Stringer("portal", p.conv.portal).
+				Msg("Panic while handing a chat's history over; giving it up")
+			q.cl.notifyHistoryGivenUp(ctx, p.conv.chat)
+			done = true
+		}
+	}()
+	// Another login may have bridged a newer message of a shared room
+	// while the chat waited. Not this login's own: a live one of the chat
+	// waits at its gate for this history to go first.
+	others := q.sharers(p.conv)
+	if ctx.Err() == nil && (len(others) == 0 || q.trimToAfterBridged(ctx, p.conv, others)) {
+		q.cl.handOver(ctx, p.conv)
+	}
+	return ctx.Err() == nil
 }
 
 // waitFor holds a live event of its chat until the chat's history was
