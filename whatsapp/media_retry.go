@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -212,8 +213,39 @@ func (c *Client) resumeMediaRetryAnswers() {
 			}
 			log := c.log.With().Str("message_id", a.info.ID).Logger()
 			log.Info().Msg("Bridging a media re-upload answer left from an earlier run")
-			c.bridgeMediaRetryAnswer(log.WithContext(ctx), a.info, a.msg, a.answer)
+			c.resumeMediaRetryAnswer(log.WithContext(ctx), a)
 		}
+	})
+}
+
+// resumeMediaRetryAnswer bridges one answer an earlier run stored. It
+// runs outside whatsmeow's handler, whose recover covers live events:
+// a panic here (converting the stored message, or handing it over) would
+// end the bridge, and again at every start, as the answer stays stored.
+func (c *Client) resumeMediaRetryAnswer(ctx context.Context, a answeredRetry) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.giveUpMediaRetry(ctx, r, a.info.ID, a.info.Chat)
+		}
+	}()
+	c.bridgeMediaRetryAnswer(ctx, a.info, a.msg, a.answer)
+}
+
+// giveUpMediaRetry forgets a re-upload request whose answer panicked on
+// its way to Matrix, so that it is not tried again at every start, and
+// tells the user, whose room still shows the notice promising the file.
+func (c *Client) giveUpMediaRetry(ctx context.Context, r any, msgID types.MessageID, chat types.JID) {
+	log := zerolog.Ctx(ctx)
+	log.Error().Any("panic", r).Str("stack", string(debug.Stack())).
+		Msg("Panic while bridging the phone's answer to a media re-upload request; giving it up")
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := c.conn.mediaRetries.delete(dctx, c.id, msgID); err != nil {
+		log.Warn().Err(err).Msg("Failed to forget a media re-upload request given up")
+	}
+	text := "⚠️ Ferry could not bridge a file your phone uploaded again in " + c.chatLabel(ctx, chat) + ": see it on your phone."
+	c.conn.background(func(bg context.Context) {
+		c.conn.host.NotifyUser(log.WithContext(bg), c.id, text)
 	})
 }
 
@@ -241,6 +273,13 @@ func (c *Client) deliverMediaRetry(ctx context.Context, edit *network.Edit) {
 	log := zerolog.Ctx(ctx) // names the message already
 	c.conn.background(func(bg context.Context) {
 		bg = log.WithContext(bg)
+		// Outside whatsmeow's handler: a panic would end the bridge.
+		defer func() {
+			if r := recover(); r != nil {
+				chat, _ := parseChatID(edit.Portal.Chat)
+				c.giveUpMediaRetry(bg, r, string(edit.Target), chat)
+			}
+		}()
 		for _, pause := range mediaRetryRedelivery {
 			select {
 			case <-bg.Done():
