@@ -26,6 +26,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,6 +242,15 @@ func (c *Connector) background(fn func(ctx context.Context)) {
 		if counted {
 			defer c.wg.Done()
 		}
+		// Outside whatsmeow's handler, whose recover covers live
+		// events: a panic here (in work on what WhatsApp sent) would end
+		// the bridge. Work with state of its own to give up recovers
+		// itself first (history_gate.go, media_retry.go).
+		defer func() {
+			if r := recover(); r != nil {
+				c.log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic in the WhatsApp connector's background work")
+			}
+		}()
 		fn(ctx)
 	}()
 }
