@@ -144,7 +144,11 @@ func inURLWord(body string, i, j int) bool {
 // addMentions turns mentions of people in the chat into pills: Ferry
 // users' nicks link to their Matrix account, others' to their ghost.
 // members are the casefolded nicks present (nil: none but Ferry users).
-func (cl *Client) addMentions(content *event.MessageEventContent, members map[string]bool) {
+// peer is the other side's nick in a PM ("" in a channel): their pill
+// names the ghost their lines come from (pmSender), which after a
+// CASEMAPPING change is the one kept in the room, not the one their nick
+// folds to now.
+func (cl *Client) addMentions(content *event.MessageEventContent, members map[string]bool, peer string) {
 	if cl.c.host == nil {
 		return
 	}
@@ -154,6 +158,10 @@ func (cl *Client) addMentions(content *event.MessageEventContent, members map[st
 	if n := cl.c.relayNick(cl.netName); n != "" {
 		bot = ircconn.Casefold(cm, n)
 	}
+	peerFolded := ""
+	if peer != "" {
+		peerFolded = ircconn.Casefold(cm, peer)
+	}
 	lookup := func(nick string) (id.UserID, bool) {
 		folded := ircconn.Casefold(cm, nick)
 		if !members[folded] || folded == bot {
@@ -161,6 +169,9 @@ func (cl *Client) addMentions(content *event.MessageEventContent, members map[st
 		}
 		if user, ok := ferry[folded]; ok {
 			return user, true
+		}
+		if folded == peerFolded {
+			return cl.c.host.GhostMXID(cl.pmSender(peer)), true
 		}
 		return cl.c.host.GhostMXID(makeUserID(cl.netName, cm, folded)), true
 	}

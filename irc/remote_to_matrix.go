@@ -55,6 +55,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	var portal network.PortalKey
 	sender := cl.userID(source)
 	var members map[string]bool // who may be mentioned (casefolded)
+	pmPeer := ""                // the other side's nick in a PM
 	conn := cl.currentConn()
 	if conn == nil {
 		// Lines are held until the connection is published (lineHold),
@@ -95,7 +96,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		if portal, ok = cl.pmPortal(msg); !ok {
 			return
 		}
-		channel, sender = target, cl.pmSender(source)
+		channel, sender, pmPeer = target, cl.pmSender(source), source
 		members = map[string]bool{cl.fold(target): true, cl.fold(source): true}
 	} else {
 		cl.log.Debug().Str("command", msg.Command).Str("source", source).Str("target", target).
@@ -110,7 +111,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	if html != "" {
 		content.Format, content.FormattedBody = event.FormatHTML, html
 	}
-	cl.addMentions(content, members)
+	cl.addMentions(content, members, pmPeer)
 	id := messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], msg.Tags["msgid"], serverTime, hasTime, now)
 	cl.queue(&network.Message{
 		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: sender}, Timestamp: ts, CreatePortal: true,
