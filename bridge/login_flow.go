@@ -394,7 +394,13 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		// client started here are undone here.
 		b.dropEntry(le)
 		b.discardLogin(ctx, flow.net, login, le.client)
-		b.noticeNotKept(flow, login)
+		// A logout of this account marked the flow while it stored and
+		// started the login, and answers the user itself ("Logged out
+		// of ..."): the flow's own notice would tell the same outcome a
+		// second time. A cancel is not answered otherwise.
+		if !flow.loggedOutOf(login.ID) {
+			b.noticeNotKept(flow, login)
+		}
 		return nil
 	}
 	flowHook(flowKept)
