@@ -141,6 +141,9 @@ func (b *Bridge) noticeNotKept(flow *loginFlow, login *network.Login) {
 const (
 	flowStarted = "started" // stored and started, not yet kept
 	flowKept    = "kept"    // kept, the user not yet told
+	// loginRegistered is in startLogin: a login whose client the core
+	// loaded is registered as running, its client not yet connected.
+	loginRegistered = "registered"
 )
 
 // flowHookFn is set by tests only (export_test.go).

@@ -122,6 +122,7 @@ func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *n
 		}
 	}
 	if connect {
+		flowHook(loginRegistered)
 		client.Connect(b.ctx)
 	}
 	return le, nil

@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,15 +13,19 @@ import (
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
-// holdFlowAt holds login flows at point (see bridge.HoldLoginFlows) until
-// release is called; reached is closed when a flow gets there.
+// holdFlowAt holds the first login flow to get to point (see
+// bridge.HoldLoginFlows) until release is called; reached is closed then.
+// Later flows pass.
 func holdFlowAt(t *testing.T, point string) (reached <-chan struct{}, release func()) {
 	t.Helper()
 	at, free := make(chan struct{}), make(chan struct{})
+	var first sync.Once
 	bridge.HoldLoginFlows(t, func(p string) {
 		if p == point {
-			close(at)
-			<-free
+			first.Do(func() {
+				close(at)
+				<-free
+			})
 		}
 	})
 	return at, func() { close(free) }
