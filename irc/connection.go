@@ -393,6 +393,12 @@ func (cl *Client) handle(msg *irc.Message) {
 			cl.log.Error().Interface("panic", r).Str("command", msg.Command).Msg("Panic in IRC handler")
 		}
 	}()
+	cl.dispatch(msg)
+}
+
+// dispatch is handle without its recover, which a fuzz test must not
+// have between it and a panic.
+func (cl *Client) dispatch(msg *irc.Message) {
 	if cl.trackBatch(msg) {
 		return
 	}

@@ -19,7 +19,7 @@ import (
 // oneConnServer listens on loopback and hands its first connection, with
 // a reader on it, to serve, for at most 20 s; it returns the address to
 // dial.
-func oneConnServer(t *testing.T, serve func(nc net.Conn, br *bufio.Reader)) string {
+func oneConnServer(t testing.TB, serve func(nc net.Conn, br *bufio.Reader)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -42,14 +42,14 @@ func oneConnServer(t *testing.T, serve func(nc net.Conn, br *bufio.Reader)) stri
 // client as "alice", offering caps (space-separated, "" for none), then
 // hands every later line to answer, which may write back or hang up
 // through peer. It returns the address to dial.
-func scriptedServer(t *testing.T, caps string, answer func(line string, peer *scriptedPeer)) string {
+func scriptedServer(t testing.TB, caps string, answer func(line string, peer *scriptedPeer)) string {
 	t.Helper()
 	return scriptedServerISupport(t, caps, "", answer)
 }
 
 // scriptedServerISupport is scriptedServer whose 005 announces isupport
 // ("" for CHANTYPES=# CASEMAPPING=rfc1459).
-func scriptedServerISupport(t *testing.T, caps, isupport string, answer func(line string, peer *scriptedPeer)) string {
+func scriptedServerISupport(t testing.TB, caps, isupport string, answer func(line string, peer *scriptedPeer)) string {
 	t.Helper()
 	return oneConnServer(t, func(nc net.Conn, br *bufio.Reader) {
 		peer := &scriptedPeer{nc: nc}
@@ -124,14 +124,14 @@ func (r *registration) welcome() {
 
 // clientOn is a Client logged in as alice through a connection to addr
 // without flood control (see dialScripted), in channel #c.
-func clientOn(t *testing.T, addr string) (*Client, *fakeHost, *ircconn.Conn) {
+func clientOn(t testing.TB, addr string) (*Client, *fakeHost, *ircconn.Conn) {
 	t.Helper()
 	return dialScripted(t, addr, ircconn.Config{Unlimited: true})
 }
 
 // dialScripted is clientOn with the connection's flood control (Rate,
 // Burst, Unlimited) taken from cfg.
-func dialScripted(t *testing.T, addr string, cfg ircconn.Config) (*Client, *fakeHost, *ircconn.Conn) {
+func dialScripted(t testing.TB, addr string, cfg ircconn.Config) (*Client, *fakeHost, *ircconn.Conn) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
