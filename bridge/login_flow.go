@@ -44,6 +44,9 @@ type loginFlow struct {
 	loggedOut map[network.LoginID]bool
 	dropAll   bool
 	kept      bool
+	// byLogout is set when a logout stopped the flow (stopFlowOn): the
+	// logout tells the user so, and the flow's end says nothing more.
+	byLogout bool
 	// keptID is the login kept; told is closed once the user was told
 	// it is (or the flow ended), which a logout of it waits for.
 	keptID   network.LoginID
@@ -185,6 +188,9 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 	}
 	log.Info().Err(err).Msg("Login flow ended without success")
 	switch {
+	case flow.stoppedByLogout():
+		// The logout that stopped it has told the user ("Stopped your
+		// ... login in progress"); "Login cancelled." would say it twice.
 	case b.flowsCtx.Err() != nil:
 		// Ferry is stopping (Stop waits for this): the user should not
 		// wait for a question that will never come.
@@ -368,7 +374,9 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 	if flow.overruled(login.ID) {
 		// Logged out (or cancelled) before it was stored.
 		b.discardLogin(ctx, flow.net, nil, step.Client)
-		b.noticeNotKept(flow, login)
+		if !flow.stoppedByLogout() {
+			b.noticeNotKept(flow, login)
+		}
 		return nil
 	}
 	before, err := b.saveLogin(ctx, flow.net, login)
@@ -397,8 +405,9 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		// A logout of this account marked the flow while it stored and
 		// started the login, and answers the user itself ("Logged out
 		// of ..."): the flow's own notice would tell the same outcome a
-		// second time. A cancel is not answered otherwise.
-		if !flow.loggedOutOf(login.ID) {
+		// second time; as does a logout that stopped the flow. A cancel
+		// is not answered otherwise.
+		if !flow.loggedOutOf(login.ID) && !flow.stoppedByLogout() {
 			b.noticeNotKept(flow, login)
 		}
 		return nil

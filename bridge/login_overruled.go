@@ -97,6 +97,9 @@ func (b *Bridge) stopFlowOn(user id.UserID, net network.NetworkID) bool {
 	}
 	flow.lock.Lock()
 	kept := flow.kept
+	if !kept {
+		flow.byLogout = true // the logout answers for the flow's end
+	}
 	flow.lock.Unlock()
 	if kept {
 		return false
@@ -104,6 +107,14 @@ func (b *Bridge) stopFlowOn(user id.UserID, net network.NetworkID) bool {
 	// cancelLoginFlow marks it (dropAll) under its lock; a keep in
 	// between wins, and the login is logged out as a running one.
 	return b.cancelLoginFlow(user) && !flow.wasKept()
+}
+
+// stoppedByLogout reports whether a logout stopped f (stopFlowOn), and
+// so told its user how it ended.
+func (f *loginFlow) stoppedByLogout() bool {
+	f.lock.Lock()
+	defer f.lock.Unlock()
+	return f.byLogout
 }
 
 func (f *loginFlow) wasKept() bool {
