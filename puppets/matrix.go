@@ -51,13 +51,19 @@ type Matrix struct {
 	workers *workers.Pool
 	// intents makes ghosts' intents (intents.go).
 	intents *intentFactory
+	// redirectWarned is set once the log has said that the homeserver
+	// address redirects with a status the ordinary client refuses to
+	// follow (redirect_client.go).
+	redirectWarned atomic.Bool
 	// rejoins are the ghosts joined again after a refused send, by room
 	// and ghost (matrix_rejoin.go).
 	rejoins sync.Map
 }
 
 // NewMatrix wraps an appservice. The mautrix clients' own retries are
-// turned off so that retrying happens here, visibly and per portal.
+// turned off so that retrying happens here, visibly and per portal, and
+// their HTTP client follows no redirect that would turn a send into a
+// GET (redirect_client.go).
 func NewMatrix(as *appservice.AppService, log zerolog.Logger) *Matrix {
 	as.DefaultHTTPRetries = 0
 	// mautrix makes the bot's client and intent on first use, without a
@@ -65,7 +71,7 @@ func NewMatrix(as *appservice.AppService, log zerolog.Logger) *Matrix {
 	// goroutine can race (portals post their notices concurrently).
 	as.BotClient()
 	as.BotIntent()
-	return &Matrix{
+	m := &Matrix{
 		AS:           as,
 		Log:          log,
 		RetryFor:     30 * time.Minute,
@@ -74,6 +80,8 @@ func NewMatrix(as *appservice.AppService, log zerolog.Logger) *Matrix {
 		workers:      workers.New(5 * time.Second),
 		intents:      newIntentFactory(as, DefaultIntentsPerFactory),
 	}
+	m.refuseMethodChangingRedirects(as.HTTPClient)
+	return m
 }
 
 func (m *Matrix) Bot() *appservice.IntentAPI { return m.AS.BotIntent() }
