@@ -56,8 +56,9 @@ type Matrix struct {
 	// follow (redirect_client.go).
 	redirectWarned atomic.Bool
 	// rejoins are the ghosts joined again after a refused send, by room
-	// and ghost (matrix_rejoin.go).
-	rejoins sync.Map
+	// and ghost, while sends hold marks of them (matrix_rejoin.go).
+	rejoinsMu sync.Mutex
+	rejoins   map[rejoinKey]*rejoinState
 }
 
 // NewMatrix wraps an appservice. The mautrix clients' own retries are
@@ -110,7 +111,8 @@ func (m *Matrix) SendMessage(ctx context.Context, intent *appservice.IntentAPI, 
 	if txnID == "" {
 		txnID = intent.TxnID()
 	}
-	mark := m.rejoinMark(room, intent.UserID)
+	mark := m.takeRejoinMark(room, intent.UserID)
+	defer m.releaseRejoinMark(mark)
 	eventID, err := m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
 	if err != nil {
 		retry, failed := m.rejoinRefused(ctx, intent, room, err, mark)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"maunium.net/go/mautrix"
@@ -60,10 +61,14 @@ func (m *Matrix) NewPipeline(room id.RoomID) *Pipeline {
 //
 // A ghost's send refused as forbidden is tried once more, through the
 // ordinary client, after the ghost has joined again (matrix_rejoin.go).
+// The send holds a mark of its ghost's rejoins until wait is called, so
+// wait must be.
 func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
-	mark := m.rejoinMark(room, intent.UserID)
+	mark := m.takeRejoinMark(room, intent.UserID)
 	sent := m.sendMessageAhead(ctx, pipe, intent, room, evtType, content, ts, txnID)
+	var release sync.Once
 	return func() (id.EventID, error) {
+		defer release.Do(func() { m.releaseRejoinMark(mark) })
 		evtID, err := sent()
 		if err != nil && ctx.Err() == nil {
 			retry, failed := m.rejoinRefused(ctx, intent, room, err, mark)

@@ -34,18 +34,57 @@ type rejoinKey struct {
 // rejoinState is one ghost's joins again to one room: lock makes the
 // sends refused together wait for one join, and gen counts the joins, so
 // that a send can tell whether the ghost joined again after it went out.
+//
+// An entry lives only while sends hold marks of it: holds counts them
+// (guarded by Matrix.rejoinsMu), and the last one to let go drops it.
+// Ghosts come and go without end, and an entry for every ghost ever
+// refused would stay for good. Dropping it loses nothing: a gen is only
+// ever compared with marks taken of the same entry, and while one is
+// held the entry stays, so a send never meets another entry than the
+// one it marked. A send's mark is taken before it goes out and let go
+// once its refusal (if any) has been dealt with, join and retry
+// included, so an entry outlives the join it led to for as long as a
+// send that went out before that join may still be refused.
 type rejoinState struct {
-	lock sync.Mutex
-	gen  atomic.Uint64
+	lock  sync.Mutex
+	gen   atomic.Uint64
+	holds int
 }
 
-// rejoinMark is the count of user's joins again to room, taken before a
-// send and handed to rejoinRefused with its refusal.
-func (m *Matrix) rejoinMark(room id.RoomID, user id.UserID) uint64 {
-	if st, ok := m.rejoins.Load(rejoinKey{room, user}); ok {
-		return st.(*rejoinState).gen.Load()
+// rejoinMark is a send's mark: the count of its ghost's joins again to
+// its room when it went out, of the entry it holds.
+type rejoinMark struct {
+	key rejoinKey
+	st  *rejoinState
+	gen uint64
+}
+
+// takeRejoinMark marks a send of user to room before it goes out; the
+// send lets it go (releaseRejoinMark) once it is done.
+func (m *Matrix) takeRejoinMark(room id.RoomID, user id.UserID) rejoinMark {
+	key := rejoinKey{room, user}
+	m.rejoinsMu.Lock()
+	defer m.rejoinsMu.Unlock()
+	st := m.rejoins[key]
+	if st == nil {
+		if m.rejoins == nil {
+			m.rejoins = make(map[rejoinKey]*rejoinState)
+		}
+		st = &rejoinState{}
+		m.rejoins[key] = st
 	}
-	return 0
+	st.holds++
+	return rejoinMark{key: key, st: st, gen: st.gen.Load()}
+}
+
+// releaseRejoinMark lets go of mark; the last one held of an entry
+// drops it.
+func (m *Matrix) releaseRejoinMark(mark rejoinMark) {
+	m.rejoinsMu.Lock()
+	defer m.rejoinsMu.Unlock()
+	if mark.st.holds--; mark.st.holds == 0 && m.rejoins[mark.key] == mark.st {
+		delete(m.rejoins, mark.key)
+	}
 }
 
 // rejoinRefused says whether intent's send to room, refused with err,
@@ -53,7 +92,7 @@ func (m *Matrix) rejoinMark(room id.RoomID, user id.UserID) uint64 {
 // bot's membership is the portals' business: a bot out of a room is
 // invited back by people, not by itself), and the ghost has been joined
 // again, here or, since mark was taken before the send, for another of
-// its sends. Sends pipelined behind the first one refused went out before
+// its sends (mark is of the same entry: see rejoinState). Sends pipelined behind the first one refused went out before
 // that one's answer, and so before the join it leads to: by the time
 // they are looked at the ghost is in the room, yet they must be tried
 // again too, not taken as refused for another reason and lost.
@@ -64,16 +103,15 @@ func (m *Matrix) rejoinMark(room id.RoomID, user id.UserID) uint64 {
 // the event until the homeserver is back, as it keeps a send that met
 // the outage itself (the store no longer has the ghost joined, so it
 // joins before that send), rather than report it not bridged.
-func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error, mark uint64) (retry bool, failed error) {
+func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error, mark rejoinMark) (retry bool, failed error) {
 	if intent.UserID == m.BotMXID() || !errors.Is(err, mautrix.MForbidden) {
 		return false, nil
 	}
-	v, _ := m.rejoins.LoadOrStore(rejoinKey{room, intent.UserID}, &rejoinState{})
-	st := v.(*rejoinState)
+	st := mark.st
 	st.lock.Lock()
 	defer st.lock.Unlock()
 	log := zerolog.Ctx(ctx).With().Stringer("user_id", intent.UserID).Stringer("room_id", room).Logger()
-	if st.gen.Load() != mark {
+	if st.gen.Load() != mark.gen {
 		log.Debug().Err(err).Msg("A ghost's send was refused before the ghost joined again; retrying it once")
 		return true, nil
 	}
