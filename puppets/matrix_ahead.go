@@ -90,7 +90,7 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 	turn, mine := pipe.sendTurn()
 	if m.pipelineOff.Load() {
 		evtID, err := m.sendInTurn(ctx, pipe, turn, intent, room, evtType, content, ts, txnID)
-		close(mine)
+		passTurn(turn, mine)
 		return func() (id.EventID, error) { return evtID, err }
 	}
 	client := m.AS.NewMautrixClient(intent.UserID)

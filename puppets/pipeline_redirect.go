@@ -47,6 +47,24 @@ func (pipe *Pipeline) sendTurn() (done <-chan struct{}, mine chan struct{}) {
 	return prev, mine
 }
 
+// passTurn closes mine, the turn of a send that has finished or given
+// up, once done (the turn of the sends before it) is closed too: a send
+// whose context ended while it waited for done has left without being
+// sent, but the sends before it may still be on their way, and the next
+// one must wait for them, not start at once and overtake them. The
+// caller does not wait for that.
+func passTurn(done <-chan struct{}, mine chan struct{}) {
+	select {
+	case <-done:
+		close(mine)
+	default:
+		go func() {
+			<-done
+			close(mine)
+		}()
+	}
+}
+
 // redirectOf returns the status and target of a redirect that err
 // carries as its answer; ok is false for any other error.
 func redirectOf(err error) (status int, target string, ok bool) {
@@ -108,7 +126,9 @@ func redirectedSendError(status int, target string, err error) error {
 // held (an earlier send was given up for an unreachable homeserver and
 // the portal has not resumed), the event is refused as the pipeline
 // would refuse it, to be kept behind that one: the ordinary client must
-// not take it to the homeserver first.
+// not take it to the homeserver first. When ctx ends before done, it
+// returns at once; its caller passes its turn on only after done
+// (passTurn).
 func (m *Matrix) sendInTurn(ctx context.Context, pipe *Pipeline, done <-chan struct{}, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (id.EventID, error) {
 	select {
 	case <-done:
