@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ var (
 	_ mautrix.StateStore        = (*memberStateStore)(nil)
 	_ mautrix.StateStoreUpdater = (*memberStateStore)(nil)
 	_ puppets.OwnStateStore     = (*memberStateStore)(nil)
+	_ puppets.MemberFiller      = (*memberStateStore)(nil)
 )
 
 type memberKey struct {
@@ -233,6 +235,35 @@ func (s *memberStateStore) SetMembership(ctx context.Context, roomID id.RoomID, 
 	return s.members.Write(memberKey{roomID, userID}, func() error {
 		return s.SQLStateStore.SetMembership(ctx, roomID, userID, membership)
 	})
+}
+
+// FillMembers records the members of room in members (a list read from
+// the homeserver) that the store has no record of, and leaves the others
+// as they are: what the store heard of them is as new as the list, or
+// newer (puppets' recordCreated). s.own.mu is held throughout, as by
+// every writer of a membership event that came in (UpdateState), so that
+// none is heard between a member's look-up here and its record.
+func (s *memberStateStore) FillMembers(ctx context.Context, roomID id.RoomID, members []*event.Event) error {
+	s.own.mu.Lock()
+	defer s.own.mu.Unlock()
+	for _, evt := range members {
+		member, ok := evt.Content.Parsed.(*event.MemberEventContent)
+		if !ok || evt.StateKey == nil {
+			continue
+		}
+		user := id.UserID(*evt.StateKey)
+		known, err := s.SQLStateStore.TryGetMember(ctx, roomID, user)
+		if err != nil {
+			return fmt.Errorf("read %s's membership: %w", user, err)
+		}
+		if known != nil {
+			continue
+		}
+		if err = s.SetMember(ctx, roomID, user, member); err != nil {
+			return fmt.Errorf("record %s's membership: %w", user, err)
+		}
+	}
+	return nil
 }
 
 func (s *memberStateStore) SetMember(ctx context.Context, roomID id.RoomID, userID id.UserID, member *event.MemberEventContent) error {

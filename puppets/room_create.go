@@ -120,8 +120,9 @@ func (m *Matrix) findCreatedRoom(ctx context.Context, req *mautrix.ReqCreateRoom
 // "invite" over that would stand until the invitee's next membership
 // event, and as Ferry's own change it would even have that join, still
 // on its way, taken for an older event. The room's members are read from
-// the homeserver instead; failing that, the store learns them from the
-// room's events as they come.
+// the homeserver instead, and only those the store has no record of are
+// filled in (room_create_members.go); failing the read, the store learns
+// them from the room's events as they come.
 func (m *Matrix) recordCreated(ctx context.Context, room id.RoomID, req *mautrix.ReqCreateRoom) {
 	store := m.AS.StateStore
 	log := zerolog.Ctx(ctx).With().Stringer("room_id", room).Logger()
@@ -136,9 +137,7 @@ func (m *Matrix) recordCreated(ctx context.Context, room id.RoomID, req *mautrix
 		}
 		mautrix.UpdateStateStore(ctx, store, &copied)
 	}
-	// The client's own call, which records the members it reads in the
-	// store (the intent's would first make sure the bot is joined).
-	if _, err := m.Bot().Client.Members(ctx, room); err != nil {
-		log.Warn().Err(err).Msg("Failed to read the members of a found room; the state store learns them from its events")
+	if err := m.fillFoundMembers(ctx, room); err != nil {
+		log.Warn().Err(err).Msg("Failed to record the members of a found room; the state store learns them from its events")
 	}
 }
