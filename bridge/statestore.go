@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -35,7 +36,26 @@ type memberStateStore struct {
 	*sqlstatestore.SQLStateStore
 	members *readthrough.Cache[memberKey, event.Membership]
 	own     ownState
+	// rooms serialise the changes of one room's state in the store: a
+	// change is read, decided on and written under its room's lock
+	// (roomLock), so that none of the same room comes in between. Rooms
+	// share a lock only by their hash, so one room's database round
+	// trips do not hold up the rest of the bridge's joins and invites.
+	rooms [roomLockStripes]sync.Mutex
 }
+
+// roomLockStripes is how many locks the rooms are spread over: many
+// against the database connections that could write at once, few
+// against memory.
+const roomLockStripes = 64
+
+// roomLock is the lock of room's state changes. It is taken before
+// s.own.mu, never after.
+func (s *memberStateStore) roomLock(room id.RoomID) *sync.Mutex {
+	return &s.rooms[maphash.String(roomLockSeed, string(room))%roomLockStripes]
+}
+
+var roomLockSeed = maphash.MakeSeed()
 
 var (
 	_ mautrix.StateStore        = (*memberStateStore)(nil)
@@ -71,6 +91,8 @@ func newMemberStateStore(store *sqlstatestore.SQLStateStore) *memberStateStore {
 // transaction, a minute later), for Ferry to build its next power levels
 // on, or decide who to invite by.
 type ownState struct {
+	// mu guards the maps below only; the changes they decide on are
+	// serialised by their room's lock (memberStateStore.roomLock).
 	mu sync.Mutex
 	// pending are Ferry's changes whose echo has not come yet, the last
 	// for each piece of state.
@@ -115,8 +137,9 @@ const (
 func (s *memberStateStore) UpdateState(ctx context.Context, evt *event.Event) {
 	if evt.ID == "" && evt.Type == event.StateMember && evt.StateKey != nil {
 		// mautrix's record of a membership event Ferry sent.
-		s.own.mu.Lock()
-		defer s.own.mu.Unlock()
+		lock := s.roomLock(evt.RoomID)
+		lock.Lock()
+		defer lock.Unlock()
 		s.ownMembershipLocked(ctx, evt.RoomID, id.UserID(*evt.StateKey), evt.Content.AsMember().Membership)
 		s.apply(ctx, evt)
 		return
@@ -125,25 +148,41 @@ func (s *memberStateStore) UpdateState(ctx context.Context, evt *event.Event) {
 		s.apply(ctx, evt)
 		return
 	}
-	key := stateKey{evt.RoomID, evt.Type.Type, *evt.StateKey}
-	s.own.mu.Lock()
-	defer s.own.mu.Unlock()
-	s.own.noteSeenLocked(evt.ID)
-	if change, ok := s.own.pending[key]; ok {
-		if change.event == "" {
-			if olderThanOwnMembership(evt, change) {
-				zerolog.Ctx(ctx).Debug().Stringer("event_id", evt.ID).Str("own_membership", string(change.membership)).
-					Msg("Not recording a membership event older than Ferry's own change")
-				return
-			}
-		} else if evt.ID != change.event && time.Since(change.at) < ownEchoWait {
-			zerolog.Ctx(ctx).Debug().Stringer("event_id", evt.ID).Stringer("newer_event_id", change.event).
-				Msg("Not recording a state event older than Ferry's own change")
-			return
-		}
-		delete(s.own.pending, key) // its echo
+	lock := s.roomLock(evt.RoomID)
+	lock.Lock()
+	defer lock.Unlock()
+	if !s.own.admit(ctx, evt) {
+		return
 	}
 	s.apply(ctx, evt)
+}
+
+// admit notes evt, a state event with an ID that came in, and says
+// whether it is to be recorded: not if it is older than Ferry's own
+// change of the same state, whose echo has not come yet. Its room's
+// lock is held.
+func (o *ownState) admit(ctx context.Context, evt *event.Event) bool {
+	key := stateKey{evt.RoomID, evt.Type.Type, *evt.StateKey}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.noteSeenLocked(evt.ID)
+	change, ok := o.pending[key]
+	if !ok {
+		return true
+	}
+	if change.event == "" {
+		if olderThanOwnMembership(evt, change) {
+			zerolog.Ctx(ctx).Debug().Stringer("event_id", evt.ID).Str("own_membership", string(change.membership)).
+				Msg("Not recording a membership event older than Ferry's own change")
+			return false
+		}
+	} else if evt.ID != change.event && time.Since(change.at) < ownEchoWait {
+		zerolog.Ctx(ctx).Debug().Stringer("event_id", evt.ID).Stringer("newer_event_id", change.event).
+			Msg("Not recording a state event older than Ferry's own change")
+		return false
+	}
+	delete(o.pending, key) // its echo
+	return true
 }
 
 // UpdateOwnState records a state event Ferry has sent, by its ID, and
@@ -154,14 +193,18 @@ func (s *memberStateStore) UpdateOwnState(ctx context.Context, evt *event.Event)
 		s.apply(ctx, evt)
 		return
 	}
+	lock := s.roomLock(evt.RoomID)
+	lock.Lock()
+	defer lock.Unlock()
 	s.own.mu.Lock()
-	defer s.own.mu.Unlock()
 	if _, ok := s.own.seen[evt.ID]; ok {
 		// The echo came first: it, and whatever came after it, is in.
+		s.own.mu.Unlock()
 		return
 	}
 	s.own.pruneLocked()
 	s.own.pending[stateKey{evt.RoomID, evt.Type.Type, *evt.StateKey}] = ownChange{event: evt.ID, at: time.Now()}
+	s.own.mu.Unlock()
 	s.apply(ctx, evt)
 }
 
@@ -229,8 +272,9 @@ func (s *memberStateStore) IsInvited(ctx context.Context, roomID id.RoomID, user
 // SetMembership is how mautrix records a membership Ferry changed (a
 // join, invite, kick, leave), which it has no event for.
 func (s *memberStateStore) SetMembership(ctx context.Context, roomID id.RoomID, userID id.UserID, membership event.Membership) error {
-	s.own.mu.Lock()
-	defer s.own.mu.Unlock()
+	lock := s.roomLock(roomID)
+	lock.Lock()
+	defer lock.Unlock()
 	s.ownMembershipLocked(ctx, roomID, userID, membership)
 	return s.members.Write(memberKey{roomID, userID}, func() error {
 		return s.SQLStateStore.SetMembership(ctx, roomID, userID, membership)
@@ -240,12 +284,13 @@ func (s *memberStateStore) SetMembership(ctx context.Context, roomID id.RoomID, 
 // FillMembers records the members of room in members (a list read from
 // the homeserver) that the store has no record of, and leaves the others
 // as they are: what the store heard of them is as new as the list, or
-// newer (puppets' recordCreated). s.own.mu is held throughout, as by
-// every writer of a membership event that came in (UpdateState), so that
-// none is heard between a member's look-up here and its record.
+// newer (puppets' recordCreated). The room's lock is held throughout, as
+// by every writer of a membership event that came in (UpdateState), so
+// that none is heard between a member's look-up here and its record.
 func (s *memberStateStore) FillMembers(ctx context.Context, roomID id.RoomID, members []*event.Event) error {
-	s.own.mu.Lock()
-	defer s.own.mu.Unlock()
+	lock := s.roomLock(roomID)
+	lock.Lock()
+	defer lock.Unlock()
 	for _, evt := range members {
 		member, ok := evt.Content.Parsed.(*event.MemberEventContent)
 		if !ok || evt.StateKey == nil {

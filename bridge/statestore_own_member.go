@@ -32,8 +32,9 @@ import (
 const ownMemberSlack = 10 * time.Second
 
 // ownMembershipLocked notes a membership Ferry changed, before it is
-// written; s.own.mu is held. A membership the store has already (its
-// echo came first, or a repeated record) waits for nothing.
+// written; the room's lock is held (memberStateStore.roomLock). A
+// membership the store has already (its echo came first, or a repeated
+// record) waits for nothing.
 func (s *memberStateStore) ownMembershipLocked(ctx context.Context, room id.RoomID, user id.UserID, membership event.Membership) {
 	key := stateKey{room, event.StateMember.Type, user.String()}
 	current, err := s.GetMembership(ctx, room, user)
@@ -42,6 +43,8 @@ func (s *memberStateStore) ownMembershipLocked(ctx context.Context, room id.Room
 	} else if current == membership {
 		return
 	}
+	s.own.mu.Lock()
+	defer s.own.mu.Unlock()
 	s.own.pruneLocked()
 	s.own.pending[key] = ownChange{membership: membership, at: time.Now()}
 }
