@@ -88,6 +88,15 @@ type durableState struct {
 	// logins may not be loaded yet; its backlog is not drained until
 	// HoldDurable's replay clears it, whatever wakes the portal before.
 	held atomic.Bool
+	// arrivals numbers the remote events handed to the portal in the
+	// order they came; inMemory counts the storable events waiting in
+	// its queue unstored (QueueRemote), and while there are some,
+	// storedWhile lists the events stored meanwhile, with their numbers,
+	// so that the stop stores every event in the order it came
+	// (durable_stop_queued.go); storedWhile is guarded by lock.
+	arrivals    atomic.Int64
+	inMemory    atomic.Int64
+	storedWhile []arrivedRow
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never
@@ -116,13 +125,14 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 	row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now()}
 	p.durable.lock.Lock()
 	defer p.durable.lock.Unlock()
-	if p.handBehindLocked(login, evt, row) {
+	arrival := p.durable.arrivals.Add(1)
+	if p.handBehindLocked(login, evt, row, arrival) {
 		return nil
 	}
 	if row.Payload, err = network.MarshalEvent(evt); err != nil {
 		return err
 	}
-	if err = p.storeLocked(ctx, evt, row); err != nil {
+	if err = p.storeLocked(ctx, evt, row, arrival); err != nil {
 		return err
 	}
 	if p.durable.backlog.Load() {
@@ -135,14 +145,15 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 	return nil
 }
 
-// storeLocked stores evt, encoded in row, after the events handed over
-// unstored (they came first), and counts it as waiting. The caller holds
-// durable.lock.
-func (p *Portal) storeLocked(ctx context.Context, evt network.Event, row *database.RemoteEvent) error {
+// storeLocked stores evt, encoded in row and numbered arrival among the
+// portal's events, after the events handed over unstored (they came
+// first), and counts it as waiting. The caller holds durable.lock.
+func (p *Portal) storeLocked(ctx context.Context, evt network.Event, row *database.RemoteEvent, arrival int64) error {
 	p.storeBehindLocked(ctx, nil)
 	if err := p.m.db.RemoteEvents.Insert(ctx, row); err != nil {
 		return err
 	}
+	p.noteStoredLocked(row.Seq, arrival)
 	p.timeStored(evt)
 	p.durable.pending.Add(1)
 	return nil

@@ -34,6 +34,8 @@ type behindEvent struct {
 	row *database.RemoteEvent
 	// seq is the row's sequence number once stored (0 before).
 	seq atomic.Int64
+	// arrival numbers it among the portal's events (durable.arrivals).
+	arrival int64
 	// listed: not stored and not bridged yet (guarded by durable.lock).
 	listed bool
 	timer  *time.Timer
@@ -48,13 +50,14 @@ func (item *queueItem) storedSeq() int64 {
 	return item.seq
 }
 
-// handBehindLocked hands evt to an idle portal without storing it, and
-// reports whether it did. The caller holds durable.lock.
-func (p *Portal) handBehindLocked(login *network.Login, evt network.Event, row *database.RemoteEvent) bool {
+// handBehindLocked hands evt, numbered arrival, to an idle portal
+// without storing it, and reports whether it did. The caller holds
+// durable.lock.
+func (p *Portal) handBehindLocked(login *network.Login, evt network.Event, row *database.RemoteEvent, arrival int64) bool {
 	if StoreBehind <= 0 || p.durable.backlog.Load() || p.wouldWait() || p.m.ctx.Err() != nil {
 		return false
 	}
-	be := &behindEvent{evt: evt, row: row, listed: true}
+	be := &behindEvent{evt: evt, row: row, arrival: arrival, listed: true}
 	p.durable.behind = append(p.durable.behind, be)
 	// It counts against MaxPendingPerPortal from now on, stored or not:
 	// in an outage it will be stored, and the bound is on what waits.
@@ -119,6 +122,7 @@ func (p *Portal) storeOneBehindLocked(ctx context.Context, be *behindEvent) bool
 	}
 	be.listed = false
 	be.seq.Store(be.row.Seq)
+	p.noteStoredLocked(be.row.Seq, be.arrival)
 	return true
 }
 

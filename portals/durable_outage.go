@@ -142,7 +142,7 @@ func (p *Portal) storeBehindStall(ctx context.Context, item *queueItem) bool {
 	row := &database.RemoteEvent{Portal: p.Key, Login: item.login.ID, ReceivedAt: time.Now(), Payload: payload}
 	p.durable.lock.Lock()
 	defer p.durable.lock.Unlock()
-	if err = p.storeLocked(ctx, item.remote, row); err != nil {
+	if err = p.storeLocked(ctx, item.remote, row, item.arrival); err != nil {
 		l := p.remoteLog(item)
 		l.Err(err).Msg("Failed to store a remote event behind a backlog held for the homeserver")
 		return false

@@ -1,8 +1,14 @@
 package portals
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"time"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
 )
 
 // Events queued in memory at a stop. A remote event a network hands over
@@ -14,10 +20,72 @@ import (
 // waiting would hear nothing. So the stop stores them, as it stores the
 // events handed over unstored (durable_behind.go), and the next start
 // bridges them in their order.
+//
+// That order is the one they came in. While they waited, events handed
+// over through the durable path to the busy portal were stored as they
+// came (QueueDurable): stored only at the stop, a message that came
+// first was bridged after the restart behind the membership change or
+// chat info that followed it. So the portal numbers the events it is
+// handed (durable.arrivals), and while storable events wait in its queue
+// unstored it notes the number of each event stored meanwhile
+// (storedWhile); the stop stores the waiting events and moves those
+// stored after them behind them, in one transaction, in the order they
+// came.
 
 // errStoppedUnkept is told to a network whose event the stop could not
 // store: it was not bridged, and the network may deliver it again.
 var errStoppedUnkept = errors.New("the bridge stopped before the event was bridged, and it could not be kept")
+
+// arrivedRow is a stored event's queue position and arrival number.
+type arrivedRow struct{ seq, arrival int64 }
+
+// storedWhilePrune is the length of storedWhile past which the events
+// bridged since are dropped from it, before it grows further.
+const storedWhilePrune = 1024
+
+// queueInMemory numbers item, a remote event a network waits for, and
+// counts it as waiting unstored in the queue, if it can be stored at all.
+func (p *Portal) queueInMemory(item *queueItem) {
+	if !network.Persistable(item.remote) {
+		return
+	}
+	item.arrival = p.durable.arrivals.Add(1)
+	item.counted = true
+	p.durable.inMemory.Add(1)
+}
+
+// tookInMemory counts item out of the events waiting in memory, once
+// the portal has taken it (or it was never queued). With none left, no
+// stored event needs to be ordered against them.
+func (p *Portal) tookInMemory(item *queueItem) {
+	if !item.counted {
+		return
+	}
+	item.counted = false
+	if p.durable.inMemory.Add(-1) > 0 {
+		return
+	}
+	p.durable.lock.Lock()
+	if p.durable.inMemory.Load() == 0 {
+		p.durable.storedWhile = nil
+	}
+	p.durable.lock.Unlock()
+}
+
+// noteStoredLocked notes the event stored as seq, numbered arrival, while
+// events wait in memory. The caller holds durable.lock.
+func (p *Portal) noteStoredLocked(seq, arrival int64) {
+	if arrival == 0 || p.durable.inMemory.Load() == 0 {
+		return
+	}
+	if w := p.durable.storedWhile; len(w) >= storedWhilePrune && len(w) == cap(w) {
+		// In memory for long (a slow portal): the events bridged since
+		// need no moving.
+		last := p.durable.lastSeq.Load()
+		p.durable.storedWhile = slices.DeleteFunc(w, func(r arrivedRow) bool { return r.seq <= last })
+	}
+	p.durable.storedWhile = append(p.durable.storedWhile, arrivedRow{seq: seq, arrival: arrival})
+}
 
 // keepQueued stores the remote events still in p's queue that networks
 // handed over in memory, and tells the networks still waiting that they
@@ -25,20 +93,28 @@ var errStoppedUnkept = errors.New("the bridge stopped before the event was bridg
 // ctx is the stopping manager's.
 func (p *Portal) keepQueued(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	for {
-		var item *queueItem
-		select {
-		case item = <-p.queue:
-		default:
-			return
-		}
+	var waiting []*queueItem
+	for len(p.queue) > 0 {
+		item := <-p.queue
 		if item.wait == nil || item.remote == nil {
 			// Stored already, handed over unstored (keepBehind), a
 			// Matrix event left for the next start, or a portal's own
 			// work.
 			continue
 		}
-		if !p.storeBehindStall(ctx, item) {
+		waiting = append(waiting, item)
+	}
+	if len(waiting) == 0 {
+		return
+	}
+	p.durable.lock.Lock()
+	// Those handed over unstored came before them: an event is handed
+	// over unstored only to a portal with an empty queue.
+	p.storeBehindLocked(ctx, nil)
+	kept := p.storeInOrderLocked(ctx, waiting)
+	p.durable.lock.Unlock()
+	for _, item := range waiting {
+		if !kept[item] {
 			if !item.tell(errStoppedUnkept) {
 				l := p.remoteLog(item)
 				l.Error().Msg("A remote event its network no longer waited for was lost at the stop: it could not be stored")
@@ -48,5 +124,125 @@ func (p *Portal) keepQueued(ctx context.Context) {
 		}
 		item.tell(nil)
 		p.settleHandover(item, true)
+	}
+}
+
+// arrivedEvent is an event to store at the stop: one waiting in memory
+// (item, encoded as payload), or a stored one to move behind them (row).
+type arrivedEvent struct {
+	arrival int64
+	item    *queueItem
+	payload []byte
+	row     *database.RemoteEvent
+}
+
+// storeInOrderLocked stores the events waiting in memory, with the
+// events stored after the first of them came moved behind, all in the
+// order they came, and returns those of waiting it stored. The caller
+// holds durable.lock.
+func (p *Portal) storeInOrderLocked(ctx context.Context, waiting []*queueItem) map[*queueItem]bool {
+	var events []arrivedEvent
+	first := int64(0)
+	for _, item := range waiting {
+		payload, err := network.MarshalEvent(item.remote)
+		if err != nil {
+			continue // lazy media: it cannot be kept
+		}
+		events = append(events, arrivedEvent{arrival: item.arrival, item: item, payload: payload})
+		if first == 0 || item.arrival < first {
+			first = item.arrival
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	later, err := p.storedAfterLocked(ctx, first)
+	if err != nil {
+		// They stay where they are, and the events waiting in memory are
+		// stored after them: out of order, but kept.
+		p.log.Err(err).Msg("Failed to read the events stored while others waited in memory; those are stored last")
+	}
+	events = append(events, later...)
+	slices.SortStableFunc(events, func(a, b arrivedEvent) int { return cmp.Compare(a.arrival, b.arrival) })
+	stored := make(map[*queueItem]bool, len(waiting))
+	err = p.m.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		for _, e := range events {
+			if err := p.storeArrivedEvent(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		for _, e := range events {
+			if e.item != nil {
+				stored[e.item] = true
+			}
+		}
+		return stored
+	}
+	// Nothing was stored or moved: each waiting event on its own, then,
+	// kept out of order rather than lost.
+	p.log.Err(err).Msg("Failed to store the events waiting in memory in the order they came; they are stored last")
+	for _, e := range events {
+		if e.item != nil && p.storeArrivedEvent(ctx, arrivedEvent{item: e.item, payload: e.payload}) == nil {
+			stored[e.item] = true
+		}
+	}
+	return stored
+}
+
+// storeArrivedEvent stores e last in the queue: a copy of its row, which
+// is then deleted, or the event waiting in memory.
+func (p *Portal) storeArrivedEvent(ctx context.Context, e arrivedEvent) error {
+	if e.row != nil {
+		moved := *e.row
+		moved.Seq = 0
+		if err := p.m.db.RemoteEvents.Insert(ctx, &moved); err != nil {
+			return err
+		}
+		return p.m.db.RemoteEvents.Delete(ctx, e.row.Seq)
+	}
+	row := &database.RemoteEvent{Portal: p.Key, Login: e.item.login.ID, ReceivedAt: time.Now(), Payload: e.payload}
+	if err := p.m.db.RemoteEvents.Insert(ctx, row); err != nil {
+		l := p.remoteLog(e.item)
+		l.Err(err).Msg("Failed to store a remote event left queued at the stop")
+		return err
+	}
+	return nil
+}
+
+// storedAfterLocked reads the events still stored that came after the
+// event numbered first. The caller holds durable.lock.
+func (p *Portal) storedAfterLocked(ctx context.Context, first int64) ([]arrivedEvent, error) {
+	arrivals := make(map[int64]int64)
+	from := int64(0)
+	for _, r := range p.durable.storedWhile {
+		if r.arrival <= first {
+			continue
+		}
+		arrivals[r.seq] = r.arrival
+		if from == 0 || r.seq < from {
+			from = r.seq
+		}
+	}
+	if len(arrivals) == 0 {
+		return nil, nil
+	}
+	var later []arrivedEvent
+	for after := from - 1; ; {
+		rows, err := p.m.db.RemoteEvents.ForPortal(ctx, p.Key, after, backlogBatch)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			if arrival, ok := arrivals[row.Seq]; ok {
+				later = append(later, arrivedEvent{arrival: arrival, row: row})
+			}
+			after = row.Seq
+		}
+		if len(rows) < backlogBatch {
+			return later, nil
+		}
 	}
 }

@@ -59,7 +59,7 @@ func (p *Portal) queueBehindBacklog(ctx context.Context, login *network.Login, e
 		return nil, nil // it cannot wait in the store; it goes as before
 	}
 	row := &database.RemoteEvent{Portal: p.Key, Login: login.ID, ReceivedAt: time.Now(), Payload: payload}
-	if err = p.storeLocked(ctx, evt, row); err != nil {
+	if err = p.storeLocked(ctx, evt, row, p.durable.arrivals.Add(1)); err != nil {
 		return nil, err
 	}
 	wait := newRemoteWait()

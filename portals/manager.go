@@ -216,7 +216,9 @@ func (m *Manager) QueueRemote(ctx context.Context, login *network.Login, evt net
 	}
 	item := &queueItem{remote: evt, login: login, wait: newRemoteWait()}
 	p.startHandover(item)
+	p.queueInMemory(item)
 	if err = p.enqueue(ctx, item); err != nil {
+		p.tookInMemory(item)
 		p.settleHandover(item, false)
 		return nil, err
 	}

@@ -60,6 +60,12 @@ type queueItem struct {
 	wait   *RemoteWait
 	key    string
 	result chan<- error
+	// arrival numbers a storable event handed over in memory among the
+	// portal's events, counted in durable.inMemory until the portal
+	// takes it (durable_stop_queued.go); 0 for others. counted: still
+	// counted there.
+	arrival int64
+	counted bool
 	// seq is the durable queue position of a stored remote event (0: not
 	// stored); see storedSeq.
 	seq int64
@@ -159,6 +165,7 @@ func (p *Portal) run(ctx context.Context) {
 			return
 		case item := <-p.queue:
 			p.busy.Store(true)
+			p.tookInMemory(item)
 			if seq := item.storedSeq(); seq != 0 && (seq <= p.durable.lastSeq.Load() || p.durable.stalled.Load()) {
 				// Already bridged from the store during a backlog drain,
 				// or waiting there behind an event the homeserver could
