@@ -3,9 +3,12 @@ package bridge_test
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/testbed"
@@ -23,13 +26,15 @@ func handOverAndLeave(t *testing.T, s *scene, evt network.Event) {
 	}
 }
 
-// TestEventItsNetworkStoppedWaitingForIsReportedWhenLost: an event a
+// TestEventItsNetworkStoppedWaitingForIsKeptOrReported: an event a
 // network waits for (HandleEvent) is not stored; if the homeserver cannot
 // take it, its network hears so and delivers it again. A network that had
 // stopped waiting heard nothing, and WhatsApp, on its last attempt, gives
-// such an event up without a word, trusting the core: the event was lost
-// silently. The room now hears of it once the homeserver is back.
-func TestEventItsNetworkStoppedWaitingForIsReportedWhenLost(t *testing.T) {
+// such an event up without a word, trusting the core. The core keeps it
+// then, stored as an event of the durable path is, and bridges it once
+// the homeserver is back; one it cannot store (media fetched lazily) is
+// lost, and the room hears of it once the homeserver is back.
+func TestEventItsNetworkStoppedWaitingForIsKeptOrReported(t *testing.T) {
 	withResumeAfterOutage(t, 300*time.Millisecond)
 	s := newScene(t, true)
 	room := openIdlePortal(t, s)
@@ -37,6 +42,21 @@ func TestEventItsNetworkStoppedWaitingForIsReportedWhenLost(t *testing.T) {
 	s.proxy.Down(testbed.Outage502)
 	handOverAndLeave(t, s, textMessage(s.portal, "u0", "bob", time.Now(), "unheard 0"))
 	// Long past RetryFor: the send has been given up.
+	time.Sleep(3 * time.Second)
+	s.proxy.Up()
+	s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "unheard 0"))
+
+	s.proxy.Down(testbed.Outage502)
+	handOverAndLeave(t, s, &network.Message{
+		Meta: network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()},
+		ID:   "u1",
+		Parts: []network.Part{{
+			Content: &event.MessageEventContent{MsgType: event.MsgFile, Body: "notes.txt"},
+			Media: func(context.Context) (*network.Media, error) {
+				return &network.Media{Data: io.NopCloser(strings.NewReader("notes")), MimeType: "text/plain", FileName: "notes.txt", Size: 5}, nil
+			},
+		}},
+	})
 	time.Sleep(3 * time.Second)
 	s.proxy.Up()
 	notice := s.h.WaitForBotNotice(s.alice, room, "not bridged")
@@ -73,9 +93,18 @@ func TestEventHandedOverAgainIsNotReportedLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "marker"))
+	copies := 0
 	for _, evt := range s.alice.Events(room) {
 		if msg := evt.Content.AsMessage(); evt.Sender == s.h.BotMXID && msg != nil && strings.Contains(msg.Body, "not bridged") {
 			t.Errorf("the room was told %q, though the message was bridged by its second hand-over", msg.Body)
 		}
+		if bodyIs(s.bob, "handed over twice")(evt) {
+			copies++
+		}
+	}
+	if copies != 1 {
+		// The first hand-over is kept in the store (its network had left)
+		// and the second stored behind it: one of them is bridged.
+		t.Errorf("the message handed over twice is in the room %d times, want once", copies)
 	}
 }

@@ -17,13 +17,13 @@ import (
 // if it was handed over unstored), the portal takes no more stored
 // events for the moment (they wait in the store behind it, in order),
 // and ResumeAfterOutage later the portal's drain starts again from it.
-// That repeats until the homeserver takes it or refuses it. An event that
-// was never stored (one carrying lazy media, or handed over in memory to
-// a network that waits for it through Host.HandleEvent) is not kept: its
-// network hears the failure and delivers it again. One that could not be
-// kept and that no network waits for, or whose network stopped waiting,
-// is lost, and reported once the homeserver is back
-// (durable_outage_lost.go).
+// That repeats until the homeserver takes it or refuses it. An event
+// handed over in memory to a network that waits for it through
+// Host.HandleEvent is not kept: its network hears the failure and
+// delivers it again. If its network stopped waiting, it is stored now and
+// kept (keepUnheard). One that could not be kept (lazy media, or its
+// store failed) and that no network hears of is lost, and reported once
+// the homeserver is back (durable_outage_lost.go).
 
 // ResumeAfterOutage is how long a portal waits, after its homeserver
 // could not be reached for the whole of RetryFor, before it tries its
@@ -127,10 +127,29 @@ func (p *Portal) heldBehindOutage(ctx context.Context, item *queueItem) bool {
 	return true
 }
 
+// keepUnheard keeps item's event, handed over in memory to a network that
+// stopped waiting before the homeserver could not take it, as an event
+// of the durable path is kept: stored, and the backlog held behind it,
+// rather than noted as lost. It reports whether it did; an event
+// carrying lazy media cannot be stored. Another hand-over of the same
+// event (WhatsApp retries its hand-overs) bridged meanwhile, or after,
+// makes the stored copy one the portal recognises as bridged already
+// (remote_to_matrix.go): it is not bridged twice.
+func (p *Portal) keepUnheard(ctx context.Context, item *queueItem, err error) bool {
+	if item.wait == nil || item.storedSeq() != 0 || !p.storeBehindStall(ctx, item) {
+		return false
+	}
+	// Stored, it is kept even if the stall is not held (the bridge
+	// stopped meanwhile): the next start bridges it.
+	p.keepUntilReachable(ctx, item, err)
+	return true
+}
+
 // storeBehindStall stores item, handed over in memory, behind the stalled
-// backlog, and reports whether it did. One handed over unstored to be
-// stored behind (item.behind) was stored with the event kept, or could
-// not be; one carrying lazy media cannot be stored. Both go on as before.
+// backlog, and reports whether it did; item.seq is its place in the
+// store. One handed over unstored to be stored behind (item.behind) was
+// stored with the event kept, or could not be; one carrying lazy media
+// cannot be stored. Both go on as before.
 func (p *Portal) storeBehindStall(ctx context.Context, item *queueItem) bool {
 	if item.behind != nil {
 		return false
@@ -147,5 +166,6 @@ func (p *Portal) storeBehindStall(ctx context.Context, item *queueItem) bool {
 		l.Err(err).Msg("Failed to store a remote event behind a backlog held for the homeserver")
 		return false
 	}
+	item.seq = row.Seq
 	return true
 }

@@ -16,9 +16,10 @@ import (
 // Events lost in an outage. A remote event the homeserver could not take
 // is kept in the durable queue (durable_outage.go). One that cannot be
 // kept is lost: handed over unstored and its store failed as well, or one
-// never stored (lazy media, or handed over in memory to a network waiting
-// for it) that no network waits for, or whose network stopped waiting
-// (its Host.HandleEvent context ended) before the failure came.
+// that cannot be stored (lazy media) that no network waits for, or whose
+// network stopped waiting (its Host.HandleEvent context ended) before the
+// failure came. (A storable one whose network stopped waiting is stored
+// then, and kept: keepUnheard.)
 // Its room must hear of it, but not at once: the homeserver that could
 // not take the event would not take the notice either. So the portal
 // counts it, and tells the room once the homeserver takes a notice

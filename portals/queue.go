@@ -288,21 +288,35 @@ func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
 			// acknowledge it, as it may any event it queued.
 			err = nil
 		} else {
-			l.Err(err).Msg("Failed to bridge remote event")
 			// Given up for an unreachable homeserver is for its network
 			// to deliver again, if one waits: told below.
 			unreachable = errors.Is(err, puppets.ErrUnreachable) && ctx.Err() == nil
 			if !unreachable {
+				l.Err(err).Msg("Failed to bridge remote event")
 				p.reportRemoteFailure(l.WithContext(ctx), item.login, item.remote, err)
 			}
 		}
 	}
 	heard := item.tell(err)
-	if unreachable && !heard {
-		// Not kept, and no network hears of it to deliver it again (none
-		// waited, or it stopped waiting): lost. The room hears of it once
-		// it can.
-		p.noteLostInOutage(item.login, item.remote)
+	if unreachable {
+		l := p.remoteLog(item)
+		switch {
+		case heard:
+			l.Err(err).Msg("Failed to bridge remote event; its network delivers it again")
+		case p.keepUnheard(ctx, item, err):
+			// No network hears of it, but it is stored now, as an event
+			// of the durable path is, and goes once the homeserver is
+			// back.
+			l.Warn().Err(err).Int64("seq", item.storedSeq()).Dur("resume_in", ResumeAfterOutage).
+				Msg("Homeserver unreachable and the network stopped waiting; the remote event is stored for later")
+			kept = true
+		default:
+			// Not kept, and no network hears of it to deliver it again
+			// (none waited, or it stopped waiting): lost. The room hears
+			// of it once it can.
+			l.Err(err).Msg("Failed to bridge remote event, and it could not be kept")
+			p.noteLostInOutage(item.login, item.remote)
+		}
 	}
 	if item.remote != nil {
 		// Bridged, kept, stored for the next start, or its failure told:
