@@ -117,7 +117,7 @@ func (p *Portal) heldBehindOutage(ctx context.Context, item *queueItem) bool {
 	if item.remote == nil || !p.durable.stalled.Load() {
 		return false
 	}
-	if item.storedSeq() == 0 && !p.storeBehindStall(ctx, item) {
+	if item.storedSeq() == 0 && !p.storeInMemory(ctx, item, "Failed to store a remote event behind the backlog held for the homeserver; it is sent ahead of the backlog") {
 		return false
 	}
 	item.tell(nil)
@@ -136,7 +136,8 @@ func (p *Portal) heldBehindOutage(ctx context.Context, item *queueItem) bool {
 // makes the stored copy one the portal recognises as bridged already
 // (remote_to_matrix.go): it is not bridged twice.
 func (p *Portal) keepUnheard(ctx context.Context, item *queueItem, err error) bool {
-	if item.wait == nil || item.storedSeq() != 0 || !p.storeBehindStall(ctx, item) {
+	if item.wait == nil || item.storedSeq() != 0 ||
+		!p.storeInMemory(ctx, item, "Failed to store a remote event the homeserver could not take and its network no longer waited for") {
 		return false
 	}
 	// Stored, it is kept even if the stall is not held (the bridge
@@ -145,12 +146,14 @@ func (p *Portal) keepUnheard(ctx context.Context, item *queueItem, err error) bo
 	return true
 }
 
-// storeBehindStall stores item, handed over in memory, behind the stalled
-// backlog, and reports whether it did; item.seq is its place in the
-// store. One handed over unstored to be stored behind (item.behind) was
-// stored with the event kept, or could not be; one carrying lazy media
-// cannot be stored. Both go on as before.
-func (p *Portal) storeBehindStall(ctx context.Context, item *queueItem) bool {
+// storeInMemory stores item, handed over in memory, last in the durable
+// queue, and reports whether it did; item.seq is its place in the store.
+// failed is what the log says when the store fails: the caller knows why
+// it stores the event and what becomes of it. One handed over unstored to
+// be stored behind (item.behind) was stored with the event kept, or
+// could not be; one carrying lazy media cannot be stored. Both go on as
+// before.
+func (p *Portal) storeInMemory(ctx context.Context, item *queueItem, failed string) bool {
 	if item.behind != nil {
 		return false
 	}
@@ -163,7 +166,7 @@ func (p *Portal) storeBehindStall(ctx context.Context, item *queueItem) bool {
 	defer p.durable.lock.Unlock()
 	if err = p.storeLocked(ctx, item.remote, row, item.arrival); err != nil {
 		l := p.remoteLog(item)
-		l.Err(err).Msg("Failed to store a remote event behind a backlog held for the homeserver")
+		l.Err(err).Msg(failed)
 		return false
 	}
 	item.seq = row.Seq
