@@ -51,15 +51,19 @@ func (p *Portal) armLostReport() {
 	}
 }
 
-// reportLostLater queues reportLost on the portal's goroutine.
+// reportLostLater queues reportLost on the portal's goroutine. Once the
+// stop has begun, the stop's last try (reportAtStop) posts the report,
+// and the timer leaves it to it.
 func (p *Portal) reportLostLater() {
 	p.durable.lock.Lock()
 	p.durable.lostTimer = nil
 	p.durable.lock.Unlock()
-	if err := p.enqueue(p.m.ctx, &queueItem{fn: p.reportLost}); err != nil {
-		p.log.Error().Err(err).Int64("lost", p.durable.lost.Load()+p.durable.lostNotes.n.Load()).
-			Msg("Remote events lost in a homeserver outage were not reported in the room")
+	if p.m.ctx.Err() != nil {
+		return
 	}
+	// It fails only once the stop has begun (its context is the
+	// bridge's), and the stop's try takes over then.
+	_ = p.enqueue(p.m.ctx, &queueItem{fn: p.reportLost})
 }
 
 // reportLost tells the room how many remote events were lost in an

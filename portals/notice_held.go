@@ -80,15 +80,19 @@ func (p *Portal) holdNotices(notices []heldNotice) {
 	}
 }
 
-// sendHeldLater queues sendHeld on the portal's goroutine.
+// sendHeldLater queues sendHeld on the portal's goroutine. Once the stop
+// has begun, the stop's last try (reportAtStop) posts the notices, and
+// the timer leaves them to it.
 func (p *Portal) sendHeldLater() {
 	p.durable.lock.Lock()
 	p.durable.noticeTimer = nil
-	n := len(p.durable.notices)
 	p.durable.lock.Unlock()
-	if err := p.enqueue(p.m.ctx, &queueItem{fn: p.sendHeld}); err != nil {
-		p.log.Error().Err(err).Int("notices", n).Msg("Notices held for an unreachable homeserver were not sent")
+	if p.m.ctx.Err() != nil {
+		return
 	}
+	// It fails only once the stop has begun (its context is the
+	// bridge's), and the stop's try takes over then.
+	_ = p.enqueue(p.m.ctx, &queueItem{fn: p.sendHeld})
 }
 
 // sendHeld posts the held notices in order; while the homeserver still
