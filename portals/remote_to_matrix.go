@@ -314,10 +314,17 @@ func (p *Portal) findPart(ctx context.Context, msg network.MessageID, part netwo
 
 func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *network.Edit) error {
 	log := zerolog.Ctx(ctx).With().Str("target_id", string(edit.Target)).Logger()
+	key := editKey(edit)
+	if p.editBridged(key) {
+		// Handed over again (remote_edit_once.go).
+		log.Debug().Msg("Edit already bridged")
+		return nil
+	}
 	ghost, err := p.joinGhost(ctx, login, edit.Sender.User)
 	if err != nil {
 		return err
 	}
+	sent := false
 	for _, part := range edit.Parts {
 		target, err := p.findPart(ctx, edit.Target, part.ID)
 		if err != nil {
@@ -340,9 +347,15 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 		if err != nil {
 			return err
 		}
+		sent = true
 		if err = p.m.db.Messages.BumpEditCount(ctx, p.Key, target.ID, target.Part); err != nil {
 			return fmt.Errorf("store edit: %w", err)
 		}
+	}
+	if sent {
+		// An edit of nothing bridged is not remembered: a copy handed
+		// over once its target is bridged still goes.
+		p.rememberEdit(key)
 	}
 	return nil
 }
