@@ -89,14 +89,17 @@ type durableState struct {
 	// HoldDurable's replay clears it, whatever wakes the portal before.
 	held atomic.Bool
 	// arrivals numbers the remote events handed to the portal in the
-	// order they came; inMemory counts the storable events waiting in
-	// its queue unstored (QueueRemote), and while there are some,
-	// storedWhile lists the events stored meanwhile, with their numbers,
-	// so that the stop stores every event in the order it came
-	// (durable_stop_queued.go); storedWhile is guarded by lock.
+	// order they came; inMemory counts the storable events handed over
+	// unstored (QueueRemote) that are not done, and while there are
+	// some, storedWhile lists the events stored meanwhile, with their
+	// numbers, so that the stop stores every event in the order it came;
+	// cutShort are those the stop cut short whose networks no longer
+	// waited, for the stop to store (durable_stop_queued.go). storedWhile
+	// and cutShort are guarded by lock.
 	arrivals    atomic.Int64
 	inMemory    atomic.Int64
 	storedWhile []arrivedRow
+	cutShort    []*queueItem
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never

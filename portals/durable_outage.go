@@ -121,6 +121,7 @@ func (p *Portal) heldBehindOutage(ctx context.Context, item *queueItem) bool {
 		return false
 	}
 	item.tell(nil)
+	p.tookInMemory(item)
 	// Stored, it stands for any earlier hand-over of the same event
 	// noted as lost (lost_notes.go).
 	p.settleHandover(item, true)

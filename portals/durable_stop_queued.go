@@ -19,15 +19,16 @@ import (
 // still holding the event) would never deliver it again, and one still
 // waiting would hear nothing. So the stop stores them, as it stores the
 // events handed over unstored (durable_behind.go), and the next start
-// bridges them in their order.
+// bridges them in their order. So too the current item, when the stop
+// cut its send short and its network no longer waits (cutShortByStop).
 //
 // That order is the one they came in. While they waited, events handed
 // over through the durable path to the busy portal were stored as they
 // came (QueueDurable): stored only at the stop, a message that came
 // first was bridged after the restart behind the membership change or
 // chat info that followed it. So the portal numbers the events it is
-// handed (durable.arrivals), and while storable events wait in its queue
-// unstored it notes the number of each event stored meanwhile
+// handed (durable.arrivals), and while storable events handed over in
+// memory are not done it notes the number of each event stored meanwhile
 // (storedWhile); the stop stores the waiting events and moves those
 // stored after them behind them, in one transaction, in the order they
 // came.
@@ -44,7 +45,8 @@ type arrivedRow struct{ seq, arrival int64 }
 const storedWhilePrune = 1024
 
 // queueInMemory numbers item, a remote event a network waits for, and
-// counts it as waiting unstored in the queue, if it can be stored at all.
+// counts it as handed over unstored until it is done, if it can be
+// stored at all.
 func (p *Portal) queueInMemory(item *queueItem) {
 	if !network.Persistable(item.remote) {
 		return
@@ -54,9 +56,9 @@ func (p *Portal) queueInMemory(item *queueItem) {
 	p.durable.inMemory.Add(1)
 }
 
-// tookInMemory counts item out of the events waiting in memory, once
-// the portal has taken it (or it was never queued). With none left, no
-// stored event needs to be ordered against them.
+// tookInMemory counts item out of the events handed over in memory, once
+// it is done (bridged, failed, stored, or never queued). With none left,
+// no stored event needs to be ordered against them.
 func (p *Portal) tookInMemory(item *queueItem) {
 	if !item.counted {
 		return
@@ -87,13 +89,44 @@ func (p *Portal) noteStoredLocked(seq, arrival int64) {
 	p.durable.storedWhile = append(p.durable.storedWhile, arrivedRow{seq: seq, arrival: arrival})
 }
 
-// keepQueued stores the remote events still in p's queue that networks
-// handed over in memory, and tells the networks still waiting that they
-// are kept. Called by Manager.Stop once the portal's goroutine has ended;
-// ctx is the stopping manager's.
+// cutShortByStop reports whether item, an event handed over in memory
+// whose network no longer waits for it, was being bridged when the stop
+// cut it short, and can be stored; if so, the stop stores it with the
+// events left queued (keepQueued), and the next start bridges it.
+//
+// Its send may have reached the homeserver before the stop ended it. The
+// next start sends it with the same transaction IDs (txnID is made of
+// the portal's key and the event's IDs; an edit's also of the target's
+// edit count, bumped only once the edit is sent), which the homeserver
+// answers with the event it made the first time while it remembers the
+// transaction (Dendrite: for 30 to 60 minutes, by access token and
+// transaction ID, in memory), and a message whose mapping was written is
+// recognised by it. That is the risk a stored event the stop cut short
+// has always taken (it stays stored); without it the event was lost
+// without a word.
+func (p *Portal) cutShortByStop(ctx context.Context, item *queueItem) bool {
+	if ctx.Err() == nil || item.remote == nil || item.wait == nil || item.storedSeq() != 0 || !item.counted {
+		return false
+	}
+	p.durable.lock.Lock()
+	p.durable.cutShort = append(p.durable.cutShort, item)
+	p.durable.lock.Unlock()
+	return true
+}
+
+// keepQueued stores the remote events handed over in memory that the
+// stop cut short, or left in p's queue, and tells the networks still
+// waiting that they are kept. Called by Manager.Stop once the portal's
+// goroutine and its tails have ended; ctx is the stopping manager's.
 func (p *Portal) keepQueued(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	var waiting []*queueItem
+	p.durable.lock.Lock()
+	waiting := p.durable.cutShort
+	p.durable.cutShort = nil
+	p.durable.lock.Unlock()
+	// They came before those still queued; among themselves (tails sent
+	// ahead), in their order.
+	slices.SortFunc(waiting, func(a, b *queueItem) int { return cmp.Compare(a.arrival, b.arrival) })
 	for len(p.queue) > 0 {
 		item := <-p.queue
 		if item.wait == nil || item.remote == nil {

@@ -63,9 +63,9 @@ type queueItem struct {
 	key    string
 	result chan<- error
 	// arrival numbers a storable event handed over in memory among the
-	// portal's events, counted in durable.inMemory until the portal
-	// takes it (durable_stop_queued.go); 0 for others. counted: still
-	// counted there.
+	// portal's events, counted in durable.inMemory until it is done
+	// (durable_stop_queued.go); 0 for others. counted: still counted
+	// there.
 	arrival int64
 	counted bool
 	// seq is the durable queue position of a stored remote event (0: not
@@ -167,7 +167,6 @@ func (p *Portal) run(ctx context.Context) {
 			return
 		case item := <-p.queue:
 			p.busy.Store(true)
-			p.tookInMemory(item)
 			if seq := item.storedSeq(); seq != 0 && (seq <= p.durable.lastSeq.Load() || p.durable.stalled.Load()) {
 				// Already bridged from the store during a backlog drain,
 				// or waiting there behind an event the homeserver could
@@ -319,6 +318,17 @@ func (p *Portal) complete(ctx context.Context, item *queueItem, err error) {
 			l.Err(err).Msg("Failed to bridge remote event, and it could not be kept")
 			p.noteLostInOutage(item.login, item.remote)
 		}
+	}
+	cut := err != nil && !heard && p.cutShortByStop(ctx, item)
+	if cut {
+		// The stop stores it with the events left queued, in the order
+		// they came, and the next start bridges it (keepQueued); it stays
+		// counted as waiting in memory until then.
+		l := p.remoteLog(item)
+		l.Info().Msg("The stop cut short a remote event its network no longer waited for; it is stored for the next start")
+		kept = true
+	} else {
+		p.tookInMemory(item)
 	}
 	if item.remote != nil {
 		// Bridged, kept, stored for the next start, or its failure told:
