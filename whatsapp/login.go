@@ -286,8 +286,12 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	jid := p.device.ID.ToNonAD()
 	loginID := loginIDOf(jid)
 	old := p.conn.client(loginID)
-	if old != nil && old.user != p.user {
-		p.log.Warn().Stringer("owner", old.user).Msg("WhatsApp account is already linked to another Matrix user")
+	owner := p.conn.handedAloneOwner(jid)
+	if old != nil {
+		owner = old.user
+	}
+	if owner != "" && owner != p.user {
+		p.log.Warn().Stringer("owner", owner).Msg("WhatsApp account is already linked to another Matrix user")
 		return nil, network.UserErrorf("This WhatsApp account is already linked to another Matrix user of this bridge.")
 	}
 	login := &network.Login{

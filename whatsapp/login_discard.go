@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow/types"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -28,6 +29,23 @@ func (c *Connector) handOverAlone(p *loginProcess) {
 	c.lock.Lock()
 	c.handedAlone[p.aloneJID] = p
 	c.lock.Unlock()
+}
+
+// handedAloneOwner is the Matrix user of a login of account (a JID
+// without device) handed to the core alone and not yet loaded or
+// discarded ("" if none). Until LoadLogin the login has no running
+// client, so finish asks this too before it lets another user link the
+// account: the core stores a login by its ID alone, and would hand the
+// account to whoever completes last.
+func (c *Connector) handedAloneOwner(account types.JID) id.UserID {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	for jid, p := range c.handedAlone {
+		if !p.discarded && jid.ToNonAD() == account {
+			return p.user
+		}
+	}
+	return ""
 }
 
 // takeHandedAlone is LoadLogin's part: it takes jid from the flow that
