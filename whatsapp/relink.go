@@ -335,9 +335,9 @@ func (c *Client) retire() {
 // unlinkDevice unlinks the device of a link that newer replaced, or at
 // least deletes its session here, telling the user to remove it on the
 // phone then. A session already gone (the phone logged it out) needs
-// nothing. ctx is the connector's background context: a Stop ends the
-// request, and the session is then still deleted here, before the
-// database closes.
+// nothing. bg is the connector's background context: a Stop ends the
+// request, and the device is then kept for the login's next run to
+// unlink (keepReplaced), before the database closes.
 func (c *Client) unlinkDevice(bg context.Context, newer *Client) {
 	c.retire()
 	c.stopConnecting()
@@ -355,6 +355,14 @@ func (c *Client) unlinkDevice(bg context.Context, newer *Client) {
 	defer cancelCleanup()
 	jid := *c.device.ID // whatsmeow clears it when it deletes the device
 	gone, err := c.unlinkOrDelete(ctx, cleanupCtx, roleReplaced)
+	if !gone && bg.Err() != nil {
+		// The stop cut the request short (unlinkOrDelete kept the
+		// device): the login's next run removes it, as one whose
+		// unlink a stop came before (relink_store.go). Deleted here,
+		// the phone would keep it with nothing of Ferry's to tell of it.
+		c.conn.keepReplaced(cleanupCtx, c)
+		return
+	}
 	if gone {
 		c.conn.forgetReplaced(cleanupCtx, c.id, jid)
 	}
@@ -385,6 +393,12 @@ func (c *Client) unlinkOrDelete(ctx, cleanupCtx context.Context, role string) (g
 		}
 	}
 	log := c.log.With().Str("device_role", role).Logger()
+	if role == roleReplaced && c.conn.bgContext().Err() != nil {
+		// Ferry is stopping: the device is kept for the login's next
+		// run to unlink (unlinkDevice).
+		log.Warn().Err(err).Msg("Could not unlink the device before the stop; keeping it for the next start")
+		return false, err
+	}
 	log.Warn().Err(err).Msg("Could not unlink the device; deleting it locally")
 	if delErr := c.device.Delete(cleanupCtx); delErr != nil {
 		log.Err(delErr).Msg("Failed to delete the device")

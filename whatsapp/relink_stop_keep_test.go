@@ -1,0 +1,46 @@
+package whatsapp
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.mau.fi/whatsmeow/types/events"
+)
+
+// TestStopDuringTheUnlinkOfAReplacedDeviceKeepsIt: the core started a
+// relinked login and disconnected the earlier client, whose unlink is
+// under way (WhatsApp slow to answer) when Ferry stops. The stop ends the
+// request; the earlier device must then stay stored and listed for the
+// login's next run to remove, as one whose unlink a stop came before. It
+// was deleted here instead: the phone kept it among its linked devices,
+// and the notice telling the user to remove it went out on the stopped
+// context, so nothing told of it.
+func TestStopDuringTheUnlinkOfAReplacedDeviceKeepsIt(t *testing.T) {
+	db := sqliteDB(t)
+	env := newLoginEnvOn(t, db, "")
+	old := linkedBefore(t, env)
+	p, done := relinkUntilReconnect(t, env)
+	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
+	if res := waitResult(t, done); res.err != nil || res.step.Client == nil {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+	unanswered := make(chan struct{})
+	t.Cleanup(func() { close(unanswered) })
+	f := env.fake(0)
+	f.mu.Lock()
+	f.logoutWait = unanswered
+	f.mu.Unlock()
+
+	old.Disconnect() // the core started the new login
+	waitLogouts(t, f, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	env.conn.Stop(ctx)
+	if d, err := env.conn.container.GetDevice(context.Background(), oldDev); err != nil || d == nil {
+		t.Errorf("the earlier device, its unlink cut short by the stop, was deleted here (%v): the phone keeps it with nothing to tell of it", err)
+	}
+	if n := storedReplacedDevices(t, db); n != 1 {
+		t.Errorf("%d devices kept for the next run to remove; want the earlier one", n)
+	}
+}
