@@ -329,7 +329,7 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 		}
 		p.cli.RemoveEventHandler(p.handlerID)
 		if old != nil {
-			p.conn.replaceWhenStarted(cl, old)
+			p.conn.replaceWhenStarted(ctx, cl, old)
 		}
 		return &network.LoginStep{Type: network.StepComplete, Login: login, Client: cl}, nil
 	case <-time.After(timeout):

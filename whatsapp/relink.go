@@ -52,7 +52,18 @@ const unlinkReplacedTimeout = 15 * time.Second
 // now, is the login's running client from here on; old goes on running
 // until the core disconnects it, and Stop disconnects it if the core
 // has not (it is in relinks until then).
-func (c *Connector) replaceWhenStarted(newer, old *Client) {
+//
+// old's device is also kept in the database (relink_store.go) until it
+// is removed: after a stop or crash before the core started newer, or
+// before the unlink was done, the login's next run removes it when its
+// client connects; one the core never stored newer's login over is the
+// login's own device then, and only forgotten (loadReplaced).
+func (c *Connector) replaceWhenStarted(ctx context.Context, newer, old *Client) {
+	if old.device != nil && old.device.ID != nil {
+		if err := c.replacedDevices.put(context.WithoutCancel(ctx), old.id, *old.device.ID); err != nil {
+			old.log.Err(err).Msg("Failed to keep the replaced device to remove; a restart before it is unlinked leaves it")
+		}
+	}
 	c.lock.Lock()
 	c.relinks[newer] = old
 	c.clients[newer.id] = newer
@@ -424,6 +435,12 @@ func sameDevice(a, b *Client) bool {
 func (c *Client) discardRelink(ctx context.Context, old *Client) error {
 	c.conn.forget(c)
 	c.conn.restore(old)
+	if old.device != nil && old.device.ID != nil {
+		// Kept to remove by replaceWhenStarted; it is the login's again.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlinkReplacedTimeout)
+		c.conn.forgetReplaced(fctx, old.id, *old.device.ID)
+		cancel()
+	}
 	c.stopConnecting()
 	if c.wa == nil {
 		return nil
