@@ -397,6 +397,9 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 	}
 	flowHook(flowStarted)
 	if !flow.keep(login.ID) {
+		if before != nil && flow.onlyCancelled(login.ID) {
+			return b.keepCancelledRelink(ctx, flow, le, step.Client != nil)
+		}
 		// Logged out while it was stored and started: the logout may
 		// have found the login before this start, so its row and the
 		// client started here are undone here.
@@ -413,7 +416,11 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		return nil
 	}
 	flowHook(flowKept)
-	b.noticef(ctx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), login.RemoteName)
+	// The flow's context ends with a cancel or Ferry's stop that comes
+	// now: the login is kept all the same, and the user must hear of it.
+	noticeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	b.noticef(noticeCtx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), login.RemoteName)
+	cancel()
 	if step.Client != nil {
 		b.handedOverState(le)
 	}

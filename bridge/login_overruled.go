@@ -36,6 +36,14 @@ func (f *loginFlow) loggedOutOf(login network.LoginID) bool {
 	return f.loggedOut[login]
 }
 
+// onlyCancelled reports whether f was overruled by a `cancel` alone:
+// not stopped by a logout, and not logged out of the login id.
+func (f *loginFlow) onlyCancelled(login network.LoginID) bool {
+	f.lock.Lock()
+	defer f.lock.Unlock()
+	return f.dropAll && !f.byLogout && !f.loggedOut[login]
+}
+
 // keep decides, once and for good, that f keeps the login id unless it
 // was overruled; a later logout finds the login running, and waits until
 // f told its user it is logged in (overruleFlow).

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -57,5 +58,30 @@ func (b *Bridge) restoreLogin(ctx context.Context, flow *loginFlow, before *data
 			return fmt.Errorf("delete login logged out of: %w", err)
 		}
 	}
+	return nil
+}
+
+// keepCancelledRelink keeps a relink the user cancelled once the flow had
+// stored and started it. By then the new login's record replaced the
+// earlier one and startLogin disconnected the earlier client: undoing the
+// new login, as a cancelled first login is, would leave the user with no
+// login at all, when they only stopped the flow. The relink completed, so
+// it stays, and the user is told why; `logout` removes it. A logout (or
+// another start) that took the login over meanwhile has the last word.
+func (b *Bridge) keepCancelledRelink(ctx context.Context, flow *loginFlow, le *loginEntry, handed bool) error {
+	login := le.login.Load()
+	if b.loginEntry(flow.net, login.ID) != le {
+		zerolog.Ctx(ctx).Info().Str("network", string(flow.net)).Str("login", string(login.ID)).
+			Msg("Cancelled relink was replaced or logged out meanwhile")
+		return nil
+	}
+	if handed {
+		b.handedOverState(le)
+	}
+	// The cancel ended the flow's context.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	b.noticef(ctx, flow.room, "Login cancelled, but your %s login (%s) had already completed and replaced the earlier one, so it is kept. Send `logout %s %s` to remove it.",
+		b.NetworkName(flow.net), login.RemoteName, flow.net, login.RemoteName)
 	return nil
 }
