@@ -148,11 +148,17 @@ func (b *Bridge) dropEntry(le *loginEntry) {
 }
 
 // noticeNotKept tells the user that the login their flow completed was
-// undone, because they logged out of it (or stopped the flow) meanwhile.
+// undone, because they logged out of it or cancelled the flow meanwhile;
+// each in the words of what they did.
 func (b *Bridge) noticeNotKept(flow *loginFlow, login *network.Login) {
-	// The flow's context may have ended with the stop.
-	b.notice(b.ctx, flow.room, fmt.Sprintf("Logged out of %s (%s), as you asked while the login was completing: it is not kept.",
-		b.NetworkName(flow.net), login.RemoteName))
+	text := fmt.Sprintf("Logged out of %s (%s), as you asked while the login was completing: it is not kept.",
+		b.NetworkName(flow.net), login.RemoteName)
+	if !flow.loggedOutOf(login.ID) {
+		text = fmt.Sprintf("Login cancelled: the %s login (%s), which completed meanwhile, is undone and not kept.",
+			b.NetworkName(flow.net), login.RemoteName)
+	}
+	// The flow's context may have ended with the cancel or the stop.
+	b.notice(b.ctx, flow.room, text)
 }
 
 // Points of completeLogin where a test can hold the flow, to give a
