@@ -68,8 +68,8 @@ func FuzzHandleLine(f *testing.F) {
 	})
 }
 
-// FuzzRelayBotLine hands any line to the relay bot's handler, with a
-// login that relayed to #c: nothing may panic.
+// FuzzRelayBotLine hands any line to the relay bot's handler (without
+// handle's recover), with a login that relayed to #c: nothing may panic.
 func FuzzRelayBotLine(f *testing.F) {
 	for _, s := range []string{
 		":relay!f@h JOIN #c",
@@ -99,6 +99,6 @@ func FuzzRelayBotLine(f *testing.F) {
 		if err != nil {
 			return
 		}
-		b.handle(msg)
+		b.dispatch(msg)
 	})
 }

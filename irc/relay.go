@@ -295,8 +295,21 @@ func (b *relayBot) close() {
 
 // handle is the bot's ircconn Handler: it follows its own nick and
 // channels, answers JOIN waiters and has refusals told; nothing is
-// bridged from it.
+// bridged from it. It runs on the connection's reading goroutine, where
+// a panic would end Ferry: as a login's handle does, it logs one and
+// drops the line (follow's deferred unlock has released b.lock).
 func (b *relayBot) handle(msg *irc.Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.log.Error().Interface("panic", r).Str("command", msg.Command).Msg("Panic in the relay bot's IRC handler")
+		}
+	}()
+	b.dispatch(msg)
+}
+
+// dispatch is handle without its recover, which a fuzz test must not
+// have between it and a panic.
+func (b *relayBot) dispatch(msg *irc.Message) {
 	// Told after b.lock is released: telling takes the login's locks.
 	if tell := b.follow(msg); tell != nil {
 		tell()
