@@ -137,7 +137,10 @@ func (p *Portal) heldBehindOutage(ctx context.Context, item *queueItem) bool {
 // makes the stored copy one the portal recognises as bridged already
 // (remote_to_matrix.go): it is not bridged twice.
 func (p *Portal) keepUnheard(ctx context.Context, item *queueItem, err error) bool {
-	if item.wait == nil || item.storedSeq() != 0 ||
+	if item.wait == nil || item.storedSeq() != 0 {
+		return false
+	}
+	if !p.storeUnheardInOrder(ctx, item) &&
 		!p.storeInMemory(ctx, item, "Failed to store a remote event the homeserver could not take and its network no longer waited for") {
 		return false
 	}

@@ -167,6 +167,8 @@ type arrivedEvent struct {
 	item    *queueItem
 	payload []byte
 	row     *database.RemoteEvent
+	// stored is its place once stored (storeArrivedEvent).
+	stored int64
 }
 
 // storeInOrderLocked stores the events waiting in memory, with the
@@ -199,8 +201,8 @@ func (p *Portal) storeInOrderLocked(ctx context.Context, waiting []*queueItem) m
 	slices.SortStableFunc(events, func(a, b arrivedEvent) int { return cmp.Compare(a.arrival, b.arrival) })
 	stored := make(map[*queueItem]bool, len(waiting))
 	err = p.m.db.DoTxn(ctx, nil, func(ctx context.Context) error {
-		for _, e := range events {
-			if err := p.storeArrivedEvent(ctx, e); err != nil {
+		for i := range events {
+			if err := p.storeArrivedEvent(ctx, &events[i]); err != nil {
 				return err
 			}
 		}
@@ -211,6 +213,9 @@ func (p *Portal) storeInOrderLocked(ctx context.Context, waiting []*queueItem) m
 			if e.item != nil {
 				stored[e.item] = true
 			}
+			// Each is in a new place now; the moved ones, should they
+			// need moving again behind another event waiting in memory.
+			p.noteStoredLocked(e.stored, e.arrival)
 		}
 		return stored
 	}
@@ -218,30 +223,40 @@ func (p *Portal) storeInOrderLocked(ctx context.Context, waiting []*queueItem) m
 	// kept out of order rather than lost.
 	p.log.Err(err).Msg("Failed to store the events waiting in memory in the order they came; they are stored last")
 	for _, e := range events {
-		if e.item != nil && p.storeArrivedEvent(ctx, arrivedEvent{item: e.item, payload: e.payload}) == nil {
+		if e.item == nil {
+			continue
+		}
+		e.item.seq = 0 // its place in the transaction undone
+		single := arrivedEvent{arrival: e.arrival, item: e.item, payload: e.payload}
+		if p.storeArrivedEvent(ctx, &single) == nil {
 			stored[e.item] = true
+			p.noteStoredLocked(single.stored, single.arrival)
 		}
 	}
 	return stored
 }
 
 // storeArrivedEvent stores e last in the queue: a copy of its row, which
-// is then deleted, or the event waiting in memory.
-func (p *Portal) storeArrivedEvent(ctx context.Context, e arrivedEvent) error {
+// is then deleted, or the event waiting in memory, whose place (item.seq)
+// it sets. e.stored is its new place.
+func (p *Portal) storeArrivedEvent(ctx context.Context, e *arrivedEvent) error {
 	if e.row != nil {
 		moved := *e.row
 		moved.Seq = 0
 		if err := p.m.db.RemoteEvents.Insert(ctx, &moved); err != nil {
 			return err
 		}
+		e.stored = moved.Seq
 		return p.m.db.RemoteEvents.Delete(ctx, e.row.Seq)
 	}
 	row := &database.RemoteEvent{Portal: p.Key, Login: e.item.login.ID, ReceivedAt: time.Now(), Payload: e.payload}
 	if err := p.m.db.RemoteEvents.Insert(ctx, row); err != nil {
 		l := p.remoteLog(e.item)
-		l.Err(err).Msg("Failed to store a remote event left queued at the stop")
+		l.Err(err).Msg("Failed to store a remote event waiting in memory")
 		return err
 	}
+	e.stored = row.Seq
+	e.item.seq = row.Seq
 	return nil
 }
 

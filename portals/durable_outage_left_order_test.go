@@ -1,0 +1,61 @@
+package portals
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/dbtest"
+	"github.com/ferrybridge/ferry/puppets"
+)
+
+// An event a network handed over in memory (WhatsApp's message) is tried
+// for as long as RetryFor while the homeserver cannot be reached, and the
+// events handed over through the durable path meanwhile (WhatsApp's
+// membership changes, chat info and receipts) are stored as they come.
+// When its network has stopped waiting it is kept (keepUnheard), but it
+// was stored last, behind all of them: once the homeserver was back, the
+// message that came first was bridged after the events that followed it
+// (a receipt of it before it). It must be stored in the order it came.
+func TestEventItsNetworkLeftIsKeptInItsOrder(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		setForTest(t, &ResumeAfterOutage, time.Hour) // the outage lasts
+		setForTest(t, &StoreBehind, 0)               // the durable path stores at once
+		ctx, p, _, login := memberScene(t, db)
+		stopResumeTimerAtEnd(t, p)
+		m := p.m
+		// No goroutine starts: the test is the portal's goroutine.
+		m.lock.Lock()
+		m.stopped = true
+		m.lock.Unlock()
+
+		wait, err := m.QueueRemote(ctx, login, textFrom(p, "bob", "1 in memory"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		item := <-p.queue // taken by the portal, tried while the homeserver is away
+		for _, id := range []network.MessageID{"2 stored meanwhile", "3 stored meanwhile"} {
+			if err := m.QueueDurable(ctx, login, textFrom(p, "bob", id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, came := wait.Leave(); came {
+			t.Fatal("the scene needs the network gone before the outcome")
+		}
+		p.complete(ctx, item, fmt.Errorf("send message: %w", puppets.ErrUnreachable))
+
+		want := []network.MessageID{"1 in memory", "2 stored meanwhile", "3 stored meanwhile"}
+		got := storedMessageIDs(t, db)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("stored after the failure: %q; want %q, the order they came in", got, want)
+		}
+		if n := p.durable.pending.Load(); n != 3 {
+			t.Errorf("%d events counted as waiting, want 3", n)
+		}
+		if !p.durable.stalled.Load() || p.durable.resumeFrom >= item.storedSeq() {
+			t.Errorf("the backlog is not held from the kept event (resume after %d, its seq %d)", p.durable.resumeFrom, item.storedSeq())
+		}
+	})
+}
