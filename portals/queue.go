@@ -48,7 +48,8 @@ type Portal struct {
 	// memberSync is the member list still being joined between items
 	// (member_sync.go), or nil.
 	memberSync *memberSync
-	// edits are the edits bridged lately (remote_edit_once.go).
+	// edits are the edits, reactions and reaction removals bridged
+	// lately (remote_edit_once.go, remote_reaction_once.go).
 	edits bridgedEdits
 }
 

@@ -380,6 +380,12 @@ func (p *Portal) keepMedia(ctx context.Context, target *database.Message, conten
 }
 
 func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *network.Reaction) error {
+	key := reactionKey(r)
+	if p.editBridged(key) {
+		// Handed over again (remote_reaction_once.go).
+		zerolog.Ctx(ctx).Debug().Msg("Reaction already bridged")
+		return nil
+	}
 	target, err := p.findPart(ctx, r.Target.ID, r.Target.Part)
 	if err != nil || target == nil {
 		zerolog.Ctx(ctx).Debug().Err(err).Msg("Reaction to a message that was never bridged, ignoring")
@@ -390,6 +396,7 @@ func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *ne
 		return fmt.Errorf("look up reaction: %w", err)
 	}
 	if existing != nil && existing.Key == r.Key {
+		p.rememberEdit(key)
 		return nil
 	}
 	ghost, err := p.joinGhost(ctx, login, r.Sender.User)
@@ -412,13 +419,23 @@ func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *ne
 	if err != nil {
 		return err
 	}
-	return p.m.db.Reactions.Put(ctx, &database.Reaction{
+	err = p.m.db.Reactions.Put(ctx, &database.Reaction{
 		Portal: p.Key, Target: target.ID, TargetPart: target.Part, Sender: r.Sender.User, Emoji: r.Emoji,
 		Key: r.Key, EventID: eventID, RoomID: p.RoomID, Timestamp: r.Timestamp,
 	})
+	if err == nil {
+		p.rememberEdit(key)
+	}
+	return err
 }
 
 func (p *Portal) remoteReactionRemove(ctx context.Context, r *network.ReactionRemove) error {
+	key := reactionRemoveKey(r)
+	if p.editBridged(key) {
+		// Handed over again (remote_reaction_once.go).
+		zerolog.Ctx(ctx).Debug().Msg("Reaction removal already bridged")
+		return nil
+	}
 	existing, err := p.m.db.Reactions.Get(ctx, p.Key, r.Target.ID, r.Sender.User, r.Emoji)
 	if err != nil || existing == nil {
 		return err
@@ -430,7 +447,11 @@ func (p *Portal) remoteReactionRemove(ctx context.Context, r *network.ReactionRe
 	if err = p.m.matrix.Redact(ctx, ghost.Intent(), p.RoomID, existing.EventID, ""); err != nil {
 		return err
 	}
-	return p.m.db.Reactions.Delete(ctx, existing)
+	if err = p.m.db.Reactions.Delete(ctx, existing); err != nil {
+		return err
+	}
+	p.rememberEdit(key)
+	return nil
 }
 
 func (p *Portal) remoteRedaction(ctx context.Context, r *network.Redaction) error {
