@@ -98,3 +98,24 @@ func TestReactionRemovalHandedOverAgainDoesNotRemoveALaterReaction(t *testing.T)
 		t.Error("bob's reaction given again is gone: the copy of the earlier removal removed it")
 	}
 }
+
+// TestMessageHandedOverAgainAfterItsDeletionStaysDeleted: a message's
+// copy is recognised by its mapping, but the deletion for everyone that
+// followed the message removed the mapping, and the copy queued behind
+// the deletion sent the deleted message into the room again.
+func TestMessageHandedOverAgainAfterItsDeletionStaysDeleted(t *testing.T) {
+	s := newScene(t, false)
+	s.openPortal(t, "before")
+	ctx := s.h.Context(time.Minute)
+	at := time.Now()
+	msg := func() *network.Message { return textMessage(s.portal, "m1", "bob", at, "sent by mistake") }
+	deletion := &network.Redaction{Meta: network.Meta{Portal: s.portal, Sender: network.Sender{User: "bob"}, Timestamp: at.Add(time.Second)}, Target: "m1"}
+	handOverWhileBusy(t, s, msg(), deletion, msg())
+	parts, err := s.h.Bridge.DB.Messages.GetParts(ctx, s.portal, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 0 {
+		t.Errorf("the message deleted for everyone is in the room again (%s): its copy was bridged after the deletion", parts[0].EventID)
+	}
+}

@@ -2,7 +2,7 @@ package portals
 
 import "github.com/ferrybridge/ferry/bridge/network"
 
-// Reactions handed over again. Like an edit (remote_edit_once.go), a
+// Reactions and deleted messages handed over again. Like an edit (remote_edit_once.go), a
 // reaction or a reaction's removal that its network hands over again
 // (WhatsApp's redelivery after its handler stopped waiting) may come
 // behind what changed since: the sender's newer reaction, which replaced
@@ -13,6 +13,12 @@ import "github.com/ferrybridge/ferry/bridge/network"
 // no longer did. So the portal remembers the reactions and removals it
 // bridged lately with its edits, and a copy of one is a no-op; its
 // network hears that it is bridged.
+//
+// So too a message deleted for everyone: its copy is recognised by its
+// mapping, which the deletion removed, so a copy queued behind the
+// deletion sent the deleted message into the room again. The portal
+// remembers the messages it deleted lately, and a copy of one is a
+// no-op.
 
 // reactionKey names r so that another hand-over of it has the same key:
 // handoverKey's target, sender, slot and time, and the reaction itself,
@@ -25,4 +31,9 @@ func reactionKey(r *network.Reaction) string {
 // reactionRemoveKey names a removal as reactionKey names a reaction.
 func reactionRemoveKey(r *network.ReactionRemove) string {
 	return handoverKey(r)
+}
+
+// deletionKey names the deletion of the message id (handoverKey's).
+func deletionKey(id network.MessageID) string {
+	return handoverKey(&network.Redaction{Target: id})
 }

@@ -102,6 +102,11 @@ func (p *Portal) joinGhost(ctx context.Context, login *network.Login, user netwo
 
 func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *network.Message) error {
 	log := zerolog.Ctx(ctx).With().Str("remote_id", string(msg.ID)).Logger()
+	if p.editBridged(deletionKey(msg.ID)) {
+		// Handed over again after its deletion (remote_reaction_once.go).
+		log.Debug().Msg("Message deleted already")
+		return nil
+	}
 	existing, err := p.m.db.Messages.GetParts(ctx, p.Key, msg.ID)
 	if err != nil {
 		return fmt.Errorf("check for duplicate: %w", err)
@@ -470,7 +475,11 @@ func (p *Portal) remoteRedaction(ctx context.Context, r *network.Redaction) erro
 			return err
 		}
 	}
-	return p.m.db.Messages.Delete(ctx, p.Key, r.Target)
+	if err = p.m.db.Messages.Delete(ctx, p.Key, r.Target); err != nil {
+		return err
+	}
+	p.rememberEdit(deletionKey(r.Target))
+	return nil
 }
 
 func (p *Portal) remoteResync(ctx context.Context, login *network.Login, r *network.ChatResync) error {
