@@ -140,8 +140,7 @@ func (p *Portal) keepUnheard(ctx context.Context, item *queueItem, err error) bo
 	if item.wait == nil || item.storedSeq() != 0 {
 		return false
 	}
-	if !p.storeUnheardInOrder(ctx, item) &&
-		!p.storeInMemory(ctx, item, "Failed to store a remote event the homeserver could not take and its network no longer waited for") {
+	if !p.storeInMemory(ctx, item, "Failed to store a remote event the homeserver could not take and its network no longer waited for") {
 		return false
 	}
 	// Stored, it is kept even if the stall is not held (the bridge
@@ -150,8 +149,9 @@ func (p *Portal) keepUnheard(ctx context.Context, item *queueItem, err error) bo
 	return true
 }
 
-// storeInMemory stores item, handed over in memory, last in the durable
-// queue, and reports whether it did; item.seq is its place in the store.
+// storeInMemory stores item, handed over in memory, in the durable queue,
+// in its order where it can (durable_outage_order.go), else last, and
+// reports whether it did; item.seq is its place in the store.
 // failed is what the log says when the store fails: the caller knows why
 // it stores the event and what becomes of it. One handed over unstored to
 // be stored behind (item.behind) was stored with the event kept, or
@@ -160,6 +160,9 @@ func (p *Portal) keepUnheard(ctx context.Context, item *queueItem, err error) bo
 func (p *Portal) storeInMemory(ctx context.Context, item *queueItem, failed string) bool {
 	if item.behind != nil {
 		return false
+	}
+	if p.storeInArrivalOrder(ctx, item) {
+		return true
 	}
 	payload, err := network.MarshalEvent(item.remote)
 	if err != nil {

@@ -59,3 +59,45 @@ func TestEventItsNetworkLeftIsKeptInItsOrder(t *testing.T) {
 		}
 	})
 }
+
+// An event handed over in memory that waited in the portal's queue while
+// the homeserver could not be reached is stored once the backlog is held
+// (heldBehindOutage). It was stored last, behind the events handed over
+// through the durable path after it came: the same disorder as above.
+func TestEventWaitingInMemoryIsStoredInItsOrderBehindAnOutage(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		setForTest(t, &ResumeAfterOutage, time.Hour)
+		setForTest(t, &StoreBehind, 0)
+		ctx, p, _, login := memberScene(t, db)
+		stopResumeTimerAtEnd(t, p)
+		m := p.m
+		m.lock.Lock()
+		m.stopped = true
+		m.lock.Unlock()
+
+		wait, err := m.QueueRemote(ctx, login, textFrom(p, "bob", "1 in memory, sent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := <-p.queue
+		if _, err = m.QueueRemote(ctx, login, textFrom(p, "bob", "2 in memory, queued")); err != nil {
+			t.Fatal(err)
+		}
+		if err = m.QueueDurable(ctx, login, textFrom(p, "bob", "3 stored meanwhile")); err != nil {
+			t.Fatal(err)
+		}
+		if _, came := wait.Leave(); came {
+			t.Fatal("the scene needs the network gone before the outcome")
+		}
+		p.complete(ctx, first, fmt.Errorf("send message: %w", puppets.ErrUnreachable))
+		second := <-p.queue
+		if !p.heldBehindOutage(ctx, second) {
+			t.Fatal("the event queued in memory is not held behind the outage")
+		}
+
+		want := []network.MessageID{"1 in memory, sent", "2 in memory, queued", "3 stored meanwhile"}
+		if got := storedMessageIDs(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("stored behind the outage: %q; want %q, the order they came in", got, want)
+		}
+	})
+}

@@ -2,27 +2,30 @@ package portals
 
 import "context"
 
-// The order of an event kept through an outage once its network stopped
-// waiting (keepUnheard). Such an event was tried for as long as RetryFor
-// while the homeserver could not be reached, and its network (WhatsApp,
-// after handleTimeout) stopped waiting long before. The events handed over
-// through the durable path meanwhile (a WhatsApp group's membership
-// changes, chat info and receipts) were stored as they came. Stored last,
-// behind them, the event that came first was bridged after them once the
+// The order of an event handed over in memory that is stored in an
+// outage: one whose network stopped waiting (keepUnheard), or one that
+// waited in the portal's queue (heldBehindOutage). The first was tried
+// for as long as RetryFor while the homeserver could not be reached, and
+// its network (WhatsApp, after handleTimeout) stopped waiting long
+// before; the second waited behind it. The events handed over through
+// the durable path meanwhile (a WhatsApp group's membership changes,
+// chat info and receipts) were stored as they came. Stored last, behind
+// them, an event that came first was bridged after them once the
 // homeserver was back: a receipt of a message before the message, the
 // member who left before their last word. So it is stored in its place,
-// with those stored after it came moved behind it, as the stop stores the
-// events left queued (durable_stop_queued.go).
+// with those stored after it came moved behind it, as the stop stores
+// the events left queued (durable_stop_queued.go).
 
-// storeUnheardInOrder stores item, handed over in memory, in the order
+// storeInArrivalOrder stores item, handed over in memory, in the order
 // it came among the stored events, and reports whether it did; item.seq
 // is its place in the store, and it counts as waiting. It does so only
 // on the portal's goroutine with nothing sent ahead: no stored event is
-// in hand then, and the stored events queued to the portal, which carry
-// their former places, are passed over while the backlog is held behind
-// item (Portal.run), as keepUnheard then holds it. Otherwise it stores
-// nothing, and the caller stores item last.
-func (p *Portal) storeUnheardInOrder(ctx context.Context, item *queueItem) bool {
+// in hand then with its former place, and the stored events queued to
+// the portal, which carry theirs, are passed over while the backlog is
+// held (Portal.run), as it is behind item (keepUnheard) or before it
+// (heldBehindOutage). Otherwise it stores nothing, and the caller stores
+// item last.
+func (p *Portal) storeInArrivalOrder(ctx context.Context, item *queueItem) bool {
 	if item.behind != nil || !item.counted || p.ahead.n.Load() != 0 {
 		return false
 	}
