@@ -485,8 +485,12 @@ func withStopGrace(bg context.Context, timeout time.Duration) (context.Context, 
 	if bg.Err() != nil {
 		return context.WithCancel(bg)
 	}
+	// Read here, in the work Stop waits for, not in the goroutine bg's
+	// end starts, which nothing waits for (a test changing stopGrace
+	// would race with an earlier test's).
+	grace := stopGrace
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(bg), timeout)
-	stop := context.AfterFunc(bg, func() { time.AfterFunc(stopGrace, cancel) })
+	stop := context.AfterFunc(bg, func() { time.AfterFunc(grace, cancel) })
 	return ctx, func() {
 		stop()
 		cancel()
