@@ -169,16 +169,19 @@ func (c *Client) backfillOf(ctx context.Context, hc *historyChat) *network.Backf
 }
 
 // handOver converts one chat's history and waits until the core bridged
-// it (or backfillTimeout passed).
-func (c *Client) handOver(ctx context.Context, hc *historyChat) {
+// it (or backfillTimeout passed). It reports whether the chat is settled:
+// bridged, or with nothing to hand over.
+func (c *Client) handOver(ctx context.Context, hc *historyChat) bool {
 	log := c.log.With().Stringer("portal", hc.portal).Logger()
 	ctx, cancel := context.WithTimeout(log.WithContext(ctx), backfillTimeout)
 	defer cancel()
 	bf := c.backfillOf(ctx, hc)
 	if bf == nil {
-		return
+		return true
 	}
 	if err := c.conn.host.HandleEvent(ctx, c.id, bf); err != nil {
 		log.Warn().Err(err).Int("messages", len(bf.Messages)).Msg("Failed to backfill a chat")
+		return false
 	}
+	return true
 }

@@ -327,10 +327,13 @@ func (q *historyQueue) handOverChat(ctx context.Context, p *pendingChat) (done b
 	// while the chat waited. Not this login's own: a live one of the chat
 	// waits at its gate for this history to go first.
 	others := q.sharers(p.conv)
+	settled := false
 	if ctx.Err() == nil && (len(others) == 0 || q.trimToAfterBridged(ctx, p.conv, others)) {
-		q.cl.handOver(ctx, p.conv)
+		settled = q.cl.handOver(ctx, p.conv)
 	}
-	return ctx.Err() == nil
+	// A history the core took just before the stop is done with too:
+	// kept stored, it would be handed over again at the next start.
+	return settled || ctx.Err() == nil
 }
 
 // waitFor holds a live event of its chat until the chat's history was
