@@ -98,17 +98,7 @@ func TestCaseMappingChangeRefoldsSavedChannels(t *testing.T) {
 // which moved to the new chat ID, not a new one.
 func TestE2ECaseMappingChange(t *testing.T) {
 	shortBackoff(t)
-	var ascii atomic.Bool
-	e := startEnvVia(t, testbed.InspIRCdOptions{}, "", func(addr string) string {
-		p := newHoldProxy(t, addr)
-		p.rewrite = func(line string) string {
-			if ascii.Load() && strings.Contains(line, " 005 ") {
-				return strings.Replace(line, "CASEMAPPING=rfc1459", "CASEMAPPING=ascii", 1)
-			}
-			return line
-		}
-		return p.addr
-	})
+	e, ascii := startCaseMappingFlipEnv(t)
 	bob := e.peer("bob")
 	bob.send("JOIN", "#a[1]")
 	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
@@ -127,4 +117,23 @@ func TestE2ECaseMappingChange(t *testing.T) {
 	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
 	bob.send("PRIVMSG", "#a[1]", "after the change")
 	alice.WaitForEvent(t, room, waitLong, bodyFrom(e.ghost("bob"), "after the change"))
+}
+
+// startCaseMappingFlipEnv starts the test bed with Ferry reaching
+// InspIRCd through a proxy that, once ascii is set, rewrites the server's
+// CASEMAPPING=rfc1459 to ascii: a network that changed its casemapping
+// across a restart.
+func startCaseMappingFlipEnv(t *testing.T) (*ircEnv, *atomic.Bool) {
+	ascii := new(atomic.Bool)
+	e := startEnvVia(t, testbed.InspIRCdOptions{}, "", func(addr string) string {
+		p := newHoldProxy(t, addr)
+		p.rewrite = func(line string) string {
+			if ascii.Load() && strings.Contains(line, " 005 ") {
+				return strings.Replace(line, "CASEMAPPING=rfc1459", "CASEMAPPING=ascii", 1)
+			}
+			return line
+		}
+		return p.addr
+	})
+	return e, ascii
 }

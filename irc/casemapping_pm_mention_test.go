@@ -2,12 +2,10 @@ package irc
 
 import (
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"maunium.net/go/mautrix/event"
 
-	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
@@ -19,17 +17,7 @@ import (
 // his ghost under ascii, who is not in the room.
 func TestE2ECaseMappingChangePMSelfMentionPillsKeptGhost(t *testing.T) {
 	shortBackoff(t)
-	var ascii atomic.Bool
-	e := startEnvVia(t, testbed.InspIRCdOptions{}, "", func(addr string) string {
-		p := newHoldProxy(t, addr)
-		p.rewrite = func(line string) string {
-			if ascii.Load() && strings.Contains(line, " 005 ") {
-				return strings.Replace(line, "CASEMAPPING=rfc1459", "CASEMAPPING=ascii", 1)
-			}
-			return line
-		}
-		return p.addr
-	})
+	e, ascii := startCaseMappingFlipEnv(t)
 	alice, mgmt, cl := e.loggedInAlice()
 	bob := e.peer("Bob[")
 	bob.send("PRIVMSG", "alice", "before the change")
