@@ -120,20 +120,21 @@ func (b *Bridge) handleBotInvite(ctx context.Context, evt *event.Event) {
 // The member list can lag behind the bot's own join, so the bot is left
 // out by ID rather than counted.
 func (b *Bridge) otherMembers(ctx context.Context, room id.RoomID) (map[id.UserID]bool, error) {
-	bot := b.Matrix.Bot()
-	joined, err := bot.JoinedMembers(ctx, room)
-	if err != nil {
+	// Not the client's JoinedMembers or Members: they replace the room's
+	// members in the state store with the list, undoing a membership
+	// heard while the list was on its way (puppets' RoomMembers).
+	members, err := b.Matrix.RoomMembers(ctx, room)
+	if members == nil && err != nil {
 		return nil, err
 	}
-	others := make(map[id.UserID]bool)
-	for user := range joined.Joined {
-		others[user] = true
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to record the room's members; the state store learns them from its events")
 	}
-	if state, err := bot.Members(ctx, room); err == nil {
-		for _, m := range state.Chunk {
-			if c := m.Content.AsMember(); c != nil && c.Membership == event.MembershipInvite {
-				others[id.UserID(m.GetStateKey())] = true
-			}
+	others := make(map[id.UserID]bool)
+	for _, evt := range members {
+		switch evt.Content.AsMember().Membership {
+		case event.MembershipJoin, event.MembershipInvite:
+			others[id.UserID(evt.GetStateKey())] = true
 		}
 	}
 	delete(others, b.Matrix.BotMXID())

@@ -291,13 +291,20 @@ func (p *Portal) memberJoined(user network.UserID, ghost id.UserID) {
 // departedGhosts lists this network's ghosts that are in the room but not
 // in want.
 func (p *Portal) departedGhosts(ctx context.Context, want map[id.UserID]bool) ([]id.UserID, error) {
-	joined, err := p.m.matrix.Bot().JoinedMembers(ctx, p.RoomID)
-	if err != nil {
+	// Not the client's JoinedMembers: it replaces the room's members in
+	// the state store with the list, undoing a membership heard while the
+	// list was on its way (puppets' RoomMembers).
+	members, err := p.m.matrix.RoomMembers(ctx, p.RoomID)
+	if members == nil && err != nil {
 		return nil, fmt.Errorf("list room members: %w", err)
 	}
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to record the room's members; the state store learns them from its events")
+	}
 	var departed []id.UserID
-	for mxid := range joined.Joined {
-		if want[mxid] {
+	for _, evt := range members {
+		mxid := id.UserID(evt.GetStateKey())
+		if evt.Content.AsMember().Membership != event.MembershipJoin || want[mxid] {
 			continue
 		}
 		if key, ok := p.m.ghosts.ParseMXID(mxid); ok && key.Network == p.Key.Network {

@@ -10,16 +10,19 @@ import (
 	"maunium.net/go/mautrix/id"
 )
 
-// The members of a found room (recordCreated). The homeserver's list of
-// them is older than any membership event Ferry hears after it was read:
-// the room's events keep coming in while the list is on its way and
-// being recorded. mautrix's Members replaces the room's memberships in
-// the store with the list, and so undid a join, leave or kick heard in
-// the moment between the read and the write, until that member's next
-// event. So the list only fills in the members the store has no record
-// of; for the others, what the store heard is as new as the list, or
-// newer (and a membership the list has newer than the store's record is
-// on its way to Ferry as an event).
+// The members of a room read from the homeserver: those of a found room
+// (recordCreated), of a portal whose ghosts that left the chat are taken
+// out (portals' departedGhosts), of a room the bot is invited into (the
+// bridge's management rooms). The homeserver's list is older than any
+// membership event Ferry hears after it was read: the room's events keep
+// coming in while the list is on its way and being recorded. mautrix's
+// Members and JoinedMembers replace the room's memberships in the store
+// with the list, and so undid a join, leave or kick heard in the moment
+// between the read and the write, until that member's next event. So the
+// list only fills in the members the store has no record of; for the
+// others, what the store heard is as new as the list, or newer (and a
+// membership the list has newer than the store's record is on its way to
+// Ferry as an event).
 
 // MemberFiller is a state store that records members only where it has
 // no record of them, in one step with respect to the membership events
@@ -30,19 +33,29 @@ type MemberFiller interface {
 }
 
 // membersRead, when set (by a test only), is called between the read of
-// a found room's members and their record.
+// a room's members and their record.
 var membersRead func()
 
 // fillFoundMembers reads room's members from the homeserver and records
 // those the store has no record of.
 func (m *Matrix) fillFoundMembers(ctx context.Context, room id.RoomID) error {
+	_, err := m.RoomMembers(ctx, room)
+	return err
+}
+
+// RoomMembers reads room's member events (every membership, leaves
+// included) from the homeserver as the bot, records in the state store
+// those it has no record of, and returns the list. An error is returned
+// only if the list could not be read; if it could, it is returned with
+// the error of its record.
+func (m *Matrix) RoomMembers(ctx context.Context, room id.RoomID) ([]*event.Event, error) {
 	// The client's own request: its Members would replace the room's
 	// memberships in the store, and the intent's would first make sure
 	// the bot is joined.
 	cli := m.Bot().Client
 	var resp mautrix.RespMembers
 	if _, err := cli.MakeRequest(ctx, http.MethodGet, cli.BuildClientURL("v3", "rooms", room, "members"), nil, &resp); err != nil {
-		return fmt.Errorf("read the room's members: %w", err)
+		return nil, fmt.Errorf("read the room's members: %w", err)
 	}
 	members := make([]*event.Event, 0, len(resp.Chunk))
 	for _, evt := range resp.Chunk {
@@ -58,6 +71,11 @@ func (m *Matrix) fillFoundMembers(ctx context.Context, room id.RoomID) error {
 	if membersRead != nil {
 		membersRead()
 	}
+	return members, m.fillMembers(ctx, room, members)
+}
+
+// fillMembers records the members the store has no record of.
+func (m *Matrix) fillMembers(ctx context.Context, room id.RoomID, members []*event.Event) error {
 	store := m.AS.StateStore
 	if filler, ok := store.(MemberFiller); ok {
 		return filler.FillMembers(ctx, room, members)
