@@ -115,7 +115,7 @@ func (m *Matrix) SendMessage(ctx context.Context, intent *appservice.IntentAPI, 
 	defer m.releaseRejoinMark(mark)
 	eventID, err := m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
 	if err != nil {
-		retry, failed := m.rejoinRefused(ctx, intent, room, err, mark)
+		retry, failed := m.rejoinRefused(ctx, intent, room, err, mark, nil)
 		if retry {
 			return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"maunium.net/go/mautrix"
@@ -60,36 +61,31 @@ func (m *Matrix) NewPipeline(room id.RoomID) *Pipeline {
 // through the ordinary client and returns once the homeserver answered.
 //
 // A ghost's send refused as forbidden is tried once more, through the
-// ordinary client, after the ghost has joined again (matrix_rejoin.go).
-// The send holds a mark of its ghost's rejoins until wait is called, so
-// wait must be.
+// ordinary client, after the ghost has joined again (matrix_rejoin.go),
+// before the room's later sends go (pipeline_refused.go). The send
+// holds a mark of its ghost's rejoins until wait is called, so wait must
+// be.
 func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
 	mark := m.takeRejoinMark(room, intent.UserID)
-	sent := m.sendMessageAhead(ctx, pipe, intent, room, evtType, content, ts, txnID)
+	sent := m.sendMessageAhead(ctx, pipe, intent, room, evtType, content, ts, txnID, mark)
 	var release sync.Once
 	return func() (id.EventID, error) {
 		defer release.Do(func() { m.releaseRejoinMark(mark) })
-		evtID, err := sent()
-		if err != nil && ctx.Err() == nil {
-			retry, failed := m.rejoinRefused(ctx, intent, room, err, mark)
-			if retry {
-				// The events after it in the room's order have been sent
-				// meanwhile; placing it after them beats losing it.
-				return m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
-			}
-			if failed != nil {
-				return "", failed
-			}
-		}
-		return evtID, err
+		return sent()
 	}
 }
 
 // sendMessageAhead is SendMessageAhead's send.
-func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
+func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string, mark rejoinMark) (wait func() (id.EventID, error)) {
 	turn, mine := pipe.sendTurn()
 	if m.pipelineOff.Load() {
 		evtID, err := m.sendInTurn(ctx, pipe, turn, intent, room, evtType, content, ts, txnID)
+		if err != nil {
+			// Retried before the next send's turn comes.
+			if retriedID, retryErr, ok := m.retryRefused(ctx, intent, room, evtType, content, ts, txnID, err, mark, nil); ok {
+				evtID, err = retriedID, retryErr
+			}
+		}
 		passTurn(turn, mine)
 		return func() (id.EventID, error) { return evtID, err }
 	}
@@ -103,6 +99,8 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, m.RetryFor)
 	ctx = withPlaced(ctx, func() { close(placed) })
+	var refusals atomic.Int32
+	ctx = withRefusalHold(ctx, intent.UserID, func() { refusals.Add(1) })
 	type outcome struct {
 		resp *mautrix.RespSendEvent
 		err  error
@@ -115,14 +113,37 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 		defer cancel()
 		o := outcome{}
 		o.resp, o.err = client.SendMessageEvent(ctx, room, evtType, content, req)
+		if n := refusals.Load(); n > 0 {
+			// Refused: the pipeline holds the room's later sends until
+			// this one is retried, after the sends before it have
+			// finished (and been retried, if they were refused too).
+			select {
+			case <-turn:
+			case <-parent.Done():
+			}
+			joining := func() { pipe.joiningRefused(intent.UserID) }
+			if evtID, err, ok := m.retryRefused(parent, intent, room, evtType, content, ts, txnID, o.err, mark, joining); ok {
+				o = outcome{err: err, final: true}
+				if err == nil {
+					o.resp = &mautrix.RespSendEvent{EventID: evtID}
+				}
+			}
+			pipe.refusalDealtWith(int(n))
+		}
 		if status, target, ok := redirectOf(o.err); ok {
 			m.pipelineRedirected(status, target)
 			o.final = true
 			if followable(status) {
 				// Never taken by the homeserver: sent again, in turn,
 				// with the same transaction ID.
-				var evtID id.EventID
-				if evtID, o.err = m.sendInTurn(parent, pipe, turn, intent, room, evtType, content, ts, txnID); o.err == nil {
+				evtID, err := m.sendInTurn(parent, pipe, turn, intent, room, evtType, content, ts, txnID)
+				if err != nil {
+					if retriedID, retryErr, ok := m.retryRefused(parent, intent, room, evtType, content, ts, txnID, err, mark, nil); ok {
+						evtID, err = retriedID, retryErr
+					}
+				}
+				o.err = err
+				if err == nil {
 					o.resp = &mautrix.RespSendEvent{EventID: evtID}
 				}
 			} else {

@@ -103,7 +103,10 @@ func (m *Matrix) releaseRejoinMark(mark rejoinMark) {
 // the event until the homeserver is back, as it keeps a send that met
 // the outage itself (the store no longer has the ghost joined, so it
 // joins before that send), rather than report it not bridged.
-func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error, mark rejoinMark) (retry bool, failed error) {
+//
+// joining, if not nil, is called before the ghost is joined again, or,
+// if it already has been, before retry is returned.
+func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error, mark rejoinMark, joining func()) (retry bool, failed error) {
 	if intent.UserID == m.BotMXID() || !errors.Is(err, mautrix.MForbidden) {
 		return false, nil
 	}
@@ -113,6 +116,9 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 	log := zerolog.Ctx(ctx).With().Stringer("user_id", intent.UserID).Stringer("room_id", room).Logger()
 	if st.gen.Load() != mark.gen {
 		log.Debug().Err(err).Msg("A ghost's send was refused before the ghost joined again; retrying it once")
+		if joining != nil {
+			joining()
+		}
 		return true, nil
 	}
 	if m.ghostJoined(ctx, intent, room) {
@@ -129,6 +135,9 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		return false, nil
 	}
 	inviter := m.rejoinInviter(ctx, room, intent.UserID)
+	if joining != nil {
+		joining()
+	}
 	joinErr := m.Retry(ctx, "join ghost again", func(ctx context.Context) error {
 		return m.JoinInvitedBy(ctx, intent, room, inviter)
 	})

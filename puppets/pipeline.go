@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
 )
 
 // A Pipeline carries one room's events to the homeserver over one
@@ -68,6 +69,14 @@ type Pipeline struct {
 	// could not be reached (giveUp), until Resume: new requests are
 	// refused with errHeldBehind meanwhile (see Resume).
 	held bool
+	// refusing counts the refused sends whose caller has yet to deal
+	// with them (pipeline_refused.go): new requests wait, not written,
+	// until it is back to 0, but for those of a ghost in passing (one
+	// refused whose join again has not begun). joining holds the ghosts
+	// whose join has begun, until refusing is back to 0.
+	refusing int
+	passing  map[id.UserID]bool
+	joining  map[id.UserID]bool
 	// lastTurn is closed once the latest send given to the pipeline
 	// through Matrix.SendMessageAhead, and every one before it, has
 	// finished, in whatever way; nil before the first. A send that must
@@ -108,6 +117,9 @@ type pipedRequest struct {
 	// not there by it.
 	last     *http.Response
 	lastBody []byte
+	// afterRefusal: the request came while a refused send was being
+	// retried (refusing), and waits for that to be done.
+	afterRefusal bool
 }
 
 type pipeConn struct {
@@ -168,8 +180,9 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 		notifyPlaced(req.Context())
 		return nil, errHeldBehind
 	}
+	pr.afterRefusal = p.waitsForRefusalLocked(refusalHoldOf(req.Context()).user)
 	p.waiting = append(p.waiting, pr)
-	hold := p.retrying || p.careful || p.probe != nil
+	hold := p.retrying || p.careful || p.probe != nil || pr.afterRefusal
 	p.mu.Unlock()
 	notifyPlaced(req.Context())
 	if !hold {
@@ -371,6 +384,7 @@ func (p *Pipeline) read(c *pipeConn) {
 			p.scheduleRetryLocked()
 		} else {
 			p.backoff = pipelineFirstBackoff
+			p.holdForRefusalLocked(pr, resp)
 			p.finishLocked(pr, resp, nil)
 			if p.probe == pr {
 				// The homeserver is back: the rest follow, pipelined,
@@ -446,7 +460,7 @@ func (p *Pipeline) resend() {
 	}
 	var again []*pipedRequest
 	for _, pr := range p.waiting {
-		if pr.conn == nil && !pr.abandoned {
+		if pr.conn == nil && !pr.abandoned && !pr.afterRefusal {
 			again = append(again, pr)
 		}
 	}
