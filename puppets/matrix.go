@@ -51,10 +51,11 @@ type Matrix struct {
 	workers *workers.Pool
 	// intents makes ghosts' intents (intents.go).
 	intents *intentFactory
-	// redirectWarned is set once the log has said that the homeserver
-	// address redirects with a status the ordinary client refuses to
-	// follow (redirect_client.go).
-	redirectWarned atomic.Bool
+	// redirectWarned holds the addresses the log has said redirect with
+	// a status a PUT or POST cannot follow, by the ordinary client
+	// (redirect_client.go) or by the pipeline (pipeline_redirect.go):
+	// the first to meet the redirect says so, the other not again.
+	redirectWarned sync.Map
 	// rejoins are the ghosts joined again after a refused send, by room
 	// and ghost, while sends hold marks of them (matrix_rejoin.go).
 	rejoinsMu sync.Mutex

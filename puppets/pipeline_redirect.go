@@ -21,7 +21,9 @@ import (
 // second place in the room's order, behind what was sent since (so its
 // client follows none, see NewPipeline). So the first redirected send
 // switches pipelining off for the homeserver, with one warning that names
-// the redirect and the fix (set the homeserver address to its target),
+// the redirect and the fix (set the homeserver address to its target;
+// for a redirect a send cannot follow, none if the ordinary client has
+// warned of it already),
 // and from then on sends go through the ordinary client. The sends that
 // met the redirect are sent again through it, each after the one before
 // has finished, so that the room's order holds across the switch.
@@ -110,7 +112,11 @@ func (m *Matrix) pipelineRedirected(status int, target string) {
 		log.Msg("The homeserver address redirects; sends are no longer pipelined and go through the ordinary client, which follows the redirect. To pipeline again, " + fix)
 		return
 	}
-	log.Msg("The homeserver address redirects with a status a send cannot follow (it would become a GET); sends are no longer pipelined, but they fail until you " + fix)
+	if !m.firstRedirectWarning(m.pipelineBase) {
+		// The ordinary client has said so already (redirect_client.go).
+		return
+	}
+	log.Msg("The homeserver address redirects with a status a send cannot follow (it would become a GET); sends are no longer pipelined, and sends, joins and room creation fail until you " + fix)
 }
 
 // redirectedSendError names the redirect a send could not follow, and

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // The ordinary client and a redirecting homeserver address. Go's
@@ -68,10 +70,32 @@ func changesMethod(method string, status int) bool {
 // redirect of status to target; the first one is also logged.
 func (m *Matrix) methodChangingRedirect(orig *http.Request, status int, target string) error {
 	fix := fmt.Sprintf("set homeserver.address to %q", homeserverBase(target))
-	if m.redirectWarned.CompareAndSwap(false, true) {
+	if m.firstRedirectWarning(orig.URL.String()) {
 		m.Log.Warn().Int("status", status).Str("method", orig.Method).Str("redirect_to", target).
 			Msg("The homeserver address redirects with a status that turns a PUT or POST into a GET; sends, joins and room creation fail until you " + fix)
 	}
 	return fmt.Errorf("%w (HTTP %d to %s), which a %s cannot follow: it would become a GET; %s",
 		ErrRedirected, status, target, orig.Method, fix)
+}
+
+// firstRedirectWarning says whether the redirect of a request to address
+// (a homeserver address, or a request's URL under it) that a PUT or POST
+// cannot follow is the first the log is to tell of for that address.
+// The pipeline and the ordinary client meet the same redirect, and one
+// warning of it is enough.
+func (m *Matrix) firstRedirectWarning(address string) bool {
+	_, warned := m.redirectWarned.LoadOrStore(redirectingAddress(address), struct{}{})
+	return !warned
+}
+
+// redirectingAddress is the homeserver address of address, in one
+// spelling: its scheme and host lower-cased, its path up to /_matrix/
+// without a trailing slash.
+func redirectingAddress(address string) string {
+	base := homeserverBase(address)
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return base
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + strings.TrimSuffix(u.EscapedPath(), "/")
 }
