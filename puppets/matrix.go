@@ -114,6 +114,9 @@ func (m *Matrix) SendMessage(ctx context.Context, intent *appservice.IntentAPI, 
 	}
 	mark := m.takeRejoinMark(room, intent.UserID)
 	defer m.releaseRejoinMark(mark)
+	// The send, the join again and the retry, within one RetryFor
+	// (retry_budget.go).
+	ctx = withRetryBudget(ctx, time.Time{}, m.RetryFor)
 	eventID, err := m.sendMessage(ctx, intent, room, evtType, content, ts, txnID)
 	if err != nil {
 		retry, failed := m.rejoinRefused(ctx, intent, room, err, mark, nil)
@@ -347,7 +350,7 @@ var ErrUnreachable = errors.New("homeserver unreachable")
 // the end of RetryFor because the homeserver is unreachable comes back
 // marked ErrUnreachable.
 func (m *Matrix) Retry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
-	deadline := time.Now().Add(m.RetryFor)
+	deadline := m.retryDeadline(ctx)
 	backoff := m.FirstBackoff
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)

@@ -79,6 +79,9 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string, mark rejoinMark) (wait func() (id.EventID, error)) {
 	turn, mine := pipe.sendTurn()
 	if m.pipelineOff.Load() {
+		// The send, the join again and the retry, within one RetryFor
+		// (retry_budget.go).
+		ctx := withRetryBudget(ctx, time.Time{}, m.RetryFor)
 		evtID, err := m.sendInTurn(ctx, pipe, turn, intent, room, evtType, content, ts, txnID)
 		if err != nil {
 			// Retried before the next send's turn comes.
@@ -97,6 +100,9 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 	}
 	placed := make(chan struct{})
 	parent := ctx
+	// The join again and the retry of a refused send count in its
+	// RetryFor (retry_budget.go).
+	refusedCtx := withRetryBudget(parent, time.Now(), m.RetryFor)
 	ctx, cancel := context.WithTimeout(ctx, m.RetryFor)
 	ctx = withPlaced(ctx, func() { close(placed) })
 	var refusals atomic.Int32
@@ -122,7 +128,7 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			case <-parent.Done():
 			}
 			joining := func() { pipe.joiningRefused(intent.UserID) }
-			if evtID, err, ok := m.retryRefused(parent, intent, room, evtType, content, ts, txnID, o.err, mark, joining); ok {
+			if evtID, err, ok := m.retryRefused(refusedCtx, intent, room, evtType, content, ts, txnID, o.err, mark, joining); ok {
 				o = outcome{err: err, final: true}
 				if err == nil {
 					o.resp = &mautrix.RespSendEvent{EventID: evtID}
@@ -136,9 +142,10 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			if followable(status) {
 				// Never taken by the homeserver: sent again, in turn,
 				// with the same transaction ID.
-				evtID, err := m.sendInTurn(parent, pipe, turn, intent, room, evtType, content, ts, txnID)
+				inTurn := withRetryBudget(parent, time.Time{}, m.RetryFor)
+				evtID, err := m.sendInTurn(inTurn, pipe, turn, intent, room, evtType, content, ts, txnID)
 				if err != nil {
-					if retriedID, retryErr, ok := m.retryRefused(parent, intent, room, evtType, content, ts, txnID, err, mark, nil); ok {
+					if retriedID, retryErr, ok := m.retryRefused(inTurn, intent, room, evtType, content, ts, txnID, err, mark, nil); ok {
 						evtID, err = retriedID, retryErr
 					}
 				}
