@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/rs/zerolog"
 	"go.mau.fi/whatsmeow/types"
@@ -103,8 +104,20 @@ func (c *Client) notifyHistoryGivenUp(ctx context.Context, chat types.JID) {
 }
 
 // chatLabel names chat for the user: a person's name and number, or a
-// group's ID (its name may not be known without asking WhatsApp).
-func (c *Client) chatLabel(ctx context.Context, chat types.JID) string {
+// group's ID (its name may not be known without asking WhatsApp). It
+// runs inside the recovers that give work up (history_gate.go,
+// media_retry.go), so it must not panic itself: a panic there escapes
+// them, leaving the history worker dead with its queue, or the user
+// untold. A contact-store read that panics (a corrupt row) names the
+// chat by its ID.
+func (c *Client) chatLabel(ctx context.Context, chat types.JID) (label string) {
+	defer func() {
+		if r := recover(); r != nil {
+			zerolog.Ctx(ctx).Error().Any("panic", r).Str("stack", string(debug.Stack())).Stringer("chat", chat).
+				Msg("Panic while naming a WhatsApp chat for a notice; naming it by its ID")
+			label = "the WhatsApp chat " + chat.String()
+		}
+	}()
 	switch chat.Server {
 	case types.GroupServer:
 		return "the WhatsApp group " + chat.User
