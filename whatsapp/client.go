@@ -124,8 +124,10 @@ type Client struct {
 	replaces     *Client
 	replacedLeft []types.JID
 	// unlinkWait is closed by a Connect that cancels the pending unlink of
-	// this replaced link (relink.go); guarded by lock.
+	// this replaced link (relink.go), and letGo says the core disconnected
+	// it for the new link and no Connect took it back; guarded by lock.
 	unlinkWait chan struct{}
+	letGo      bool
 }
 
 // maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).
@@ -412,8 +414,16 @@ func loggedOutText(reason events.ConnectFailureReason) string {
 // replaced a running one of the same account, only the new device goes
 // (relink.go).
 func (c *Client) Logout(ctx context.Context) error {
-	if old := c.conn.replacing(c); old != nil {
+	old := c.conn.replacing(c)
+	if old != nil && !old.wasLetGo() {
 		return c.discardRelink(ctx, old)
+	}
+	// With old let go, the core had started this link in its place: no
+	// discard of a relink comes after that, so this is the user's logout,
+	// in the moment before old's unlink. It takes both devices: restored,
+	// old would run on linked with no login in the core to end it.
+	if old != nil {
+		old.cancelUnlink()
 	}
 	defer c.conn.forget(c)
 	c.history.close()
@@ -421,6 +431,9 @@ func (c *Client) Logout(ctx context.Context) error {
 	defer cancelCleanup()
 	// Devices this link replaced and that still wait for it to connect go
 	// with the login.
+	if old != nil {
+		old.unlinkDevice(cleanupCtx, c)
+	}
 	if old, left := c.takeReplaced(); old != nil || len(left) > 0 {
 		c.removeReplaced(cleanupCtx, old, left)
 	}

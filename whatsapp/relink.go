@@ -112,6 +112,7 @@ func (c *Client) unlinkUnlessReconnected() {
 	}
 	wait := make(chan struct{})
 	c.unlinkWait = wait
+	c.letGo = true
 	c.lock.Unlock()
 	c.conn.background(func(ctx context.Context) {
 		timer := time.NewTimer(relinkGrace)
@@ -146,12 +147,26 @@ func (c *Client) cancelUnlink() bool {
 	c.lock.Lock()
 	wait := c.unlinkWait
 	c.unlinkWait = nil
+	if wait != nil {
+		c.letGo = false
+	}
 	c.lock.Unlock()
 	if wait == nil {
 		return false
 	}
 	close(wait)
 	return true
+}
+
+// wasLetGo says the core disconnected this client of a replaced link and
+// no Connect followed: it started the new link in its place. Unlike
+// unlinkWait, it stays set once the wait is over, so that a Logout of the
+// new link racing the end of relinkGrace still sees it. A reconnect's
+// Disconnect sets it too, for the moment until its Connect.
+func (c *Client) wasLetGo() bool {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	return c.letGo
 }
 
 // keepReplaced keeps old's device for the login's next run to remove,
