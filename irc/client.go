@@ -96,6 +96,7 @@ type Client struct {
 	cancel  context.CancelFunc // the connection loop's current round's, while it dials or backs off
 	done    chan struct{}      // the running connection loop's (see run); nil when none runs
 	wake    chan struct{}
+	ctcp    ctcpLimit // replies to CTCP requests (ctcp_limit.go)
 }
 
 var (

@@ -123,8 +123,8 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 
 func timeOf(msg *irc.Message) (time.Time, bool) { return ircconn.MessageTime(msg) }
 
-// answerCTCP answers VERSION and PING minimally; everything else is
-// ignored. CTCP is never bridged.
+// answerCTCP answers VERSION and PING minimally, a few at a time
+// (ctcp_limit.go); everything else is ignored. CTCP is never bridged.
 func (cl *Client) answerCTCP(nick, verb, arg string) {
 	conn := cl.currentConn()
 	if conn == nil {
@@ -140,6 +140,10 @@ func (cl *Client) answerCTCP(nick, verb, arg string) {
 		}
 		reply = strings.TrimSpace("PING " + arg)
 	default:
+		return
+	}
+	if !cl.ctcp.allow(time.Now()) {
+		cl.log.Debug().Str("source", nick).Str("ctcp", verb).Msg("CTCP request not answered: too many lately")
 		return
 	}
 	_ = conn.Send(&irc.Message{Command: "NOTICE", Params: []string{nick, "\x01" + reply + "\x01"}})
