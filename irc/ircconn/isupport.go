@@ -18,14 +18,22 @@ const (
 	CaseMappingRFC1459 CaseMapping = "rfc1459"
 	// CaseMappingRFC1459Strict folds []\ to {}| but leaves ~ and ^ apart.
 	CaseMappingRFC1459Strict CaseMapping = "rfc1459-strict"
+	// CaseMappingRFC8265 and CaseMappingRFC7613 (the RFC it replaced) are
+	// PRECIS's UsernameCaseMapped profile: Unicode lowercase (casemapping_unicode.go).
+	CaseMappingRFC8265 CaseMapping = "rfc8265"
+	CaseMappingRFC7613 CaseMapping = "rfc7613"
 )
 
 // Casefold folds s under mapping m. Folding too little lets two spellings
 // of one channel become two rooms; folding too much merges two channels
 // into one room (the takeover earlier bridges suffered), so an unknown
-// mapping folds like ascii, the mapping every other one extends. Returns s
+// mapping folds like ascii, the mapping every other one extends. The
+// PRECIS mappings fold Unicode letters too (casemapping_unicode.go). Returns s
 // itself, without allocating, when nothing changes.
 func Casefold(m CaseMapping, s string) string {
+	if isPRECIS(m) {
+		return foldPRECIS(s)
+	}
 	i := 0
 	for ; i < len(s); i++ {
 		if foldByte(m, s[i]) != s[i] {
@@ -129,11 +137,12 @@ func (is *ISupport) Parse(tokens []string) {
 func (is *ISupport) apply(key, value string, set bool) {
 	def := DefaultISupport()
 	switch key {
-	case "CASEMAPPING":
-		is.CaseMapping = CaseMapping(strings.ToLower(value))
-		if value == "" {
-			is.CaseMapping = def.CaseMapping
-		}
+	case "CASEMAPPING", "UTF8MAPPING":
+		// Read back from the tokens (set before apply): either may
+		// change what the other means (caseMappingOf).
+		casemapping, _ := is.Get("CASEMAPPING")
+		utf8mapping, _ := is.Get("UTF8MAPPING")
+		is.CaseMapping = caseMappingOf(casemapping, utf8mapping)
 	case "PREFIX":
 		// "PREFIX=" means no membership prefixes at all; "-PREFIX" means
 		// back to the default; a malformed value keeps the default rather
@@ -253,7 +262,8 @@ func (is *ISupport) Casefold(s string) string { return Casefold(is.CaseMapping, 
 
 // Equal compares two nicks or channel names under the server's casemapping.
 func (is *ISupport) Equal(a, b string) bool {
-	return len(a) == len(b) && is.Casefold(a) == is.Casefold(b)
+	// Unicode lowercase may change a name's length (KELVIN SIGN is k).
+	return (len(a) == len(b) || isPRECIS(is.CaseMapping)) && is.Casefold(a) == is.Casefold(b)
 }
 
 // IsChannel reports whether name is a channel name by CHANTYPES.
