@@ -3,11 +3,6 @@ package puppets
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,59 +21,17 @@ import (
 // homeserver, as in TestKickedGhostsPipelinedBurstAllArrive.
 func TestRejoinsForgottenOnceSettled(t *testing.T) {
 	room := id.RoomID("!r:example.org")
-	var (
-		mu       sync.Mutex
-		joined   = map[string]bool{}
-		accepted int
-	)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		user := r.URL.Query().Get("user_id")
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/send/"):
-			if strings.HasPrefix(user, "@ghost_") && !joined[user] {
-				w.WriteHeader(http.StatusForbidden)
-				_, _ = io.WriteString(w, `{"errcode":"M_FORBIDDEN","error":"user not in room"}`)
-				return
-			}
-			accepted++
-			fmt.Fprintf(w, `{"event_id":"$%d"}`, accepted)
-		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/joined_rooms"):
-			if joined[user] {
-				fmt.Fprintf(w, `{"joined_rooms":[%q]}`, room)
-				return
-			}
-			_, _ = io.WriteString(w, `{"joined_rooms":[]}`)
-		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/join"):
-			joined[user] = true
-			fmt.Fprintf(w, `{"room_id":%q}`, room)
-		default:
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"no"}`)
-		}
-	}))
-	defer hs.Close()
-
-	m := matrixFor(t, hs.URL)
-	m.RetryFor = 5 * time.Second
-	if err := m.EnablePipelining(hs.URL); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	store := m.AS.StateStore
+	hs := &kickedGhostsHomeserver{room: room}
 	const ghosts = 8
-	var intents []*appservice.IntentAPI
+	var users []id.UserID
 	for i := range 2 * ghosts {
-		user := id.UserID(fmt.Sprintf("@ghost_%d:example.org", i))
-		if err := store.MarkRegistered(ctx, user); err != nil {
-			t.Fatal(err)
-		}
-		// The store has the ghost joined: its kick has not reached Ferry.
-		if err := store.SetMembership(ctx, room, user, event.MembershipJoin); err != nil {
-			t.Fatal(err)
-		}
+		users = append(users, id.UserID(fmt.Sprintf("@ghost_%d:example.org", i)))
+	}
+	m := hs.start(t)
+	storeJoined(t, m, room, users...)
+	ctx := context.Background()
+	var intents []*appservice.IntentAPI
+	for _, user := range users {
 		intents = append(intents, m.Intent(user))
 	}
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
@@ -105,11 +58,11 @@ func TestRejoinsForgottenOnceSettled(t *testing.T) {
 			t.Errorf("pipelined send %d: %v", i, err)
 		}
 	}
-	mu.Lock()
-	if want := 3 * ghosts; accepted != want {
-		t.Errorf("the homeserver took %d messages; want %d", accepted, want)
+	hs.mu.Lock()
+	if want := 3 * ghosts; len(hs.accepted) != want {
+		t.Errorf("the homeserver took %d messages; want %d", len(hs.accepted), want)
 	}
-	mu.Unlock()
+	hs.mu.Unlock()
 	if n := m.rejoinEntries(); n != 0 {
 		t.Errorf("%d ghosts' rejoin entries are left after every send settled; want none", n)
 	}

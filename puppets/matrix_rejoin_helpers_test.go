@@ -1,0 +1,109 @@
+package puppets
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// kickedGhostsHomeserver is a stand-in homeserver for ghosts kicked behind
+// Ferry's back: a ghost's (an @ghost_ user's) send to room is refused as
+// forbidden until the ghost joins again; any other send is taken. The
+// order of refusals and joins it allows cannot be had reliably from
+// Dendrite.
+type kickedGhostsHomeserver struct {
+	room id.RoomID
+	// onRefused, when set, runs with mu held after the n-th refusal.
+	onRefused func(n int)
+	// beforeJoin, when set, runs before a join is granted, without mu.
+	beforeJoin func()
+
+	mu       sync.Mutex
+	joined   map[string]bool
+	refused  int
+	joins    int
+	accepted []string // the transaction IDs of the sends taken, in order
+}
+
+// start serves h until the test ends and returns a gateway to it that
+// pipelines and retries for 5 s.
+func (h *kickedGhostsHomeserver) start(t *testing.T) *Matrix {
+	t.Helper()
+	h.joined = map[string]bool{}
+	hs := httptest.NewServer(http.HandlerFunc(h.serve))
+	t.Cleanup(hs.Close)
+
+	m := matrixFor(t, hs.URL)
+	m.RetryFor = 5 * time.Second
+	if err := m.EnablePipelining(hs.URL); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// storeJoined has m's state store know users as registered and joined to
+// room: a kick the homeserver has had has not reached Ferry.
+func storeJoined(t *testing.T, m *Matrix, room id.RoomID, users ...id.UserID) {
+	t.Helper()
+	ctx := context.Background()
+	store := m.AS.StateStore
+	for _, user := range users {
+		if err := store.MarkRegistered(ctx, user); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.SetMembership(ctx, room, user, event.MembershipJoin); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (h *kickedGhostsHomeserver) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	user := r.URL.Query().Get("user_id")
+	switch {
+	case r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/send/"):
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if strings.HasPrefix(user, "@ghost_") && !h.joined[user] {
+			h.refused++
+			if h.onRefused != nil {
+				h.onRefused(h.refused)
+			}
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"errcode":"M_FORBIDDEN","error":"user not in room"}`)
+			return
+		}
+		txn := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		h.accepted = append(h.accepted, txn)
+		fmt.Fprintf(w, `{"event_id":"$%s"}`, txn)
+	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/joined_rooms"):
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.joined[user] {
+			fmt.Fprintf(w, `{"joined_rooms":[%q]}`, h.room)
+			return
+		}
+		_, _ = io.WriteString(w, `{"joined_rooms":[]}`)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/join"):
+		if h.beforeJoin != nil {
+			h.beforeJoin()
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.joined[user] = true
+		h.joins++
+		fmt.Fprintf(w, `{"room_id":%q}`, h.room)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"no"}`)
+	}
+}
