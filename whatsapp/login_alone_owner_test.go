@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.mau.fi/whatsmeow/proto/waAdv"
-	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -32,27 +30,7 @@ func TestFirstLinkSlowAnotherUserIsRefusedMeanwhile(t *testing.T) {
 		t.Fatalf("Wait = %+v, %v", step, err)
 	}
 
-	proc, err := env.conn.StartLogin(context.Background(), "@mallory:example.org", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := proc.(*loginProcess)
-	t.Cleanup(m.Cancel)
-	qrOnConnect(t, m, env.fake(2), "2@first") // clients 0-1: alice's pairing and her account
-	if _, err := m.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	second := types.JID{User: ownPN.User, Server: types.DefaultUserServer, Device: 14}
-	m.device.ID, m.device.LID = &second, ownLID
-	m.device.Account = &waAdv.ADVSignedDeviceIdentity{
-		Details: randomBytes(16), AccountSignature: randomBytes(64), AccountSignatureKey: randomBytes(32), DeviceSignature: randomBytes(64),
-	}
-	if err := m.device.Save(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	m.cli.DangerousInternals().DispatchEvent(&events.PairSuccess{ID: second, LID: ownLID, Platform: "android"})
-	m.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
-	mstep, err := m.Wait(context.Background())
+	mstep, err := anotherUserLinksTheAccount(t, env, 2) // clients 0-1: alice's pairing and her account
 	if !strings.Contains(network.UserMessage(err, ""), "already linked to another Matrix user") {
 		t.Errorf("another user's link of the account while alice's waits for the core = %+v, %v; want it refused", mstep, err)
 	}

@@ -5,10 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.mau.fi/whatsmeow/proto/waAdv"
-	"go.mau.fi/whatsmeow/types"
-	"go.mau.fi/whatsmeow/types/events"
-
 	"github.com/ferrybridge/ferry/bridge/network"
 )
 
@@ -53,28 +49,9 @@ func TestRelinkSlowAnotherUserIsRefusedMeanwhile(t *testing.T) {
 		t.Fatalf("Wait = %+v, %v", res.step, res.err)
 	}
 
-	proc, err := env.conn.StartLogin(context.Background(), "@mallory:example.org", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := proc.(*loginProcess)
-	t.Cleanup(p.Cancel)
-	qrOnConnect(t, p, env.fake(3), "2@first") // clients 0-2: the earlier link, the relink and its account
-	if _, err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// The phone pairs a third device of the same account.
-	third := types.JID{User: ownPN.User, Server: types.DefaultUserServer, Device: 14}
-	p.device.ID, p.device.LID = &third, ownLID
-	p.device.Account = &waAdv.ADVSignedDeviceIdentity{
-		Details: randomBytes(16), AccountSignature: randomBytes(64), AccountSignatureKey: randomBytes(32), DeviceSignature: randomBytes(64),
-	}
-	if err := p.device.Save(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	p.cli.DangerousInternals().DispatchEvent(&events.PairSuccess{ID: third, LID: ownLID, Platform: "android"})
-	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
-	step, err := p.Wait(context.Background())
+	// The phone pairs a third device of the same account; clients 0-2: the
+	// earlier link, the relink and its account.
+	step, err := anotherUserLinksTheAccount(t, env, 3)
 	if !strings.Contains(network.UserMessage(err, ""), "already linked to another Matrix user") {
 		t.Errorf("another user's link of the account = %+v, %v; want it refused", step, err)
 	}
@@ -91,11 +68,7 @@ func TestRelinkHandedOverStopDisconnectsBothClients(t *testing.T) {
 	if env.conn.client(ownLogin) != old {
 		t.Error("while the new device connects, the earlier link is not the login's running client")
 	}
-	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
-	res := waitResult(t, done)
-	if res.err != nil || res.step.Client == nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
+	res := handOverConnected(t, p, done)
 	if env.conn.client(ownLogin) != res.step.Client {
 		t.Error("the new link handed to the core is not the login's running client")
 	}

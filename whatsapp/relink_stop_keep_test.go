@@ -3,9 +3,6 @@ package whatsapp
 import (
 	"context"
 	"testing"
-	"time"
-
-	"go.mau.fi/whatsmeow/types/events"
 )
 
 // TestStopDuringTheUnlinkOfAReplacedDeviceKeepsIt: the core started a
@@ -20,23 +17,8 @@ func TestStopDuringTheUnlinkOfAReplacedDeviceKeepsIt(t *testing.T) {
 	db := sqliteDB(t)
 	env := newLoginEnvOn(t, db, "")
 	old := linkedBefore(t, env)
-	p, done := relinkUntilReconnect(t, env)
-	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
-	if res := waitResult(t, done); res.err != nil || res.step.Client == nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
-	unanswered := make(chan struct{})
-	t.Cleanup(func() { close(unanswered) })
-	f := env.fake(0)
-	f.mu.Lock()
-	f.logoutWait = unanswered
-	f.mu.Unlock()
-
-	old.Disconnect() // the core started the new login
-	waitLogouts(t, f, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	env.conn.Stop(ctx)
+	relinkHandedOver(t, env)
+	stopDuringTheUnlink(t, env, old)
 	if d, err := env.conn.container.GetDevice(context.Background(), oldDev); err != nil || d == nil {
 		t.Errorf("the earlier device, its unlink cut short by the stop, was deleted here (%v): the phone keeps it with nothing to tell of it", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -48,6 +49,28 @@ func relinkUntilReconnect(t *testing.T, env *loginEnv) (*loginProcess, chan logi
 	}()
 	waitConnect(t, env.waitFake(t, 2))
 	return p, done
+}
+
+// handOverConnected has the new device of a relink (p, its Wait's result
+// coming on done) connect, and returns the result: the login handed to the
+// core with its client.
+func handOverConnected(t *testing.T, p *loginProcess, done chan loginResult) loginResult {
+	t.Helper()
+	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
+	res := waitResult(t, done)
+	if res.err != nil || res.step.Client == nil {
+		t.Fatalf("Wait = %+v, %v", res.step, res.err)
+	}
+	return res
+}
+
+// relinkHandedOver links the account again until the new device has
+// connected and the login is handed to the core with its client, and
+// returns the login's Wait result.
+func relinkHandedOver(t *testing.T, env *loginEnv) loginResult {
+	t.Helper()
+	p, done := relinkUntilReconnect(t, env)
+	return handOverConnected(t, p, done)
 }
 
 func waitResult(t *testing.T, done chan loginResult) loginResult {
@@ -108,6 +131,57 @@ func waitLogouts(t *testing.T, f *fakeWA, n int) {
 			t.Fatalf("asked WhatsApp to unlink the device %d times, want %d", f.logoutCount(), n)
 		}
 	}
+}
+
+// stopDuringTheUnlink has the core start the relinked login (it
+// disconnects old, the earlier link, whose fake is env.fake(0)) while
+// WhatsApp does not answer the earlier device's unlink, and stops the
+// connector once that unlink was asked. It returns the Stop's context,
+// whose deadline is 10 s, and the earlier device's fake.
+func stopDuringTheUnlink(t *testing.T, env *loginEnv, old *Client) (context.Context, *fakeWA) {
+	t.Helper()
+	unanswered := make(chan struct{})
+	t.Cleanup(func() { close(unanswered) })
+	f := env.fake(0)
+	f.mu.Lock()
+	f.logoutWait = unanswered
+	f.mu.Unlock()
+
+	old.Disconnect() // the core started the new login
+	waitLogouts(t, f, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	env.conn.Stop(ctx)
+	return ctx, f
+}
+
+// anotherUserLinksTheAccount has @mallory:example.org link the account
+// ownPN already linked by alice: the login's client is env.fake(n) (made
+// by StartLogin), its phone pairs a device (14) of that account. It
+// returns the login's Wait.
+func anotherUserLinksTheAccount(t *testing.T, env *loginEnv, n int) (*network.LoginStep, error) {
+	t.Helper()
+	proc, err := env.conn.StartLogin(context.Background(), "@mallory:example.org", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proc.(*loginProcess)
+	t.Cleanup(p.Cancel)
+	qrOnConnect(t, p, env.fake(n), "2@first")
+	if _, err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dev := types.JID{User: ownPN.User, Server: types.DefaultUserServer, Device: 14}
+	p.device.ID, p.device.LID = &dev, ownLID
+	p.device.Account = &waAdv.ADVSignedDeviceIdentity{
+		Details: randomBytes(16), AccountSignature: randomBytes(64), AccountSignatureKey: randomBytes(32), DeviceSignature: randomBytes(64),
+	}
+	if err := p.device.Save(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.cli.DangerousInternals().DispatchEvent(&events.PairSuccess{ID: dev, LID: ownLID, Platform: "android"})
+	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
+	return p.Wait(context.Background())
 }
 
 // TestRelinkUnlinksTheOldDeviceOnceTheCoreStartedTheNew: the new device
@@ -269,11 +343,7 @@ func TestRelinkDiscardedAfterAStopKeepsTheLoginsData(t *testing.T) {
 func TestRelinkStartedAfterAStopUnlinksNothing(t *testing.T) {
 	env := newLoginEnv(t, "")
 	old := linkedBefore(t, env)
-	p, done := relinkUntilReconnect(t, env)
-	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
-	if res := waitResult(t, done); res.err != nil || res.step.Client == nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
+	relinkHandedOver(t, env)
 
 	env.conn.Stop(context.Background())
 	old.Disconnect()
@@ -294,23 +364,8 @@ func TestRelinkStartedAfterAStopUnlinksNothing(t *testing.T) {
 func TestStopWaitsForTheUnlinkOfAReplacedDevice(t *testing.T) {
 	env := newLoginEnv(t, "")
 	old := linkedBefore(t, env)
-	p, done := relinkUntilReconnect(t, env)
-	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
-	if res := waitResult(t, done); res.err != nil || res.step.Client == nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
-	unanswered := make(chan struct{})
-	t.Cleanup(func() { close(unanswered) })
-	f := env.fake(0)
-	f.mu.Lock()
-	f.logoutWait = unanswered
-	f.mu.Unlock()
-
-	old.Disconnect() // the core started the new login
-	waitLogouts(t, f, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	env.conn.Stop(ctx)
+	relinkHandedOver(t, env)
+	ctx, f := stopDuringTheUnlink(t, env, old)
 	if ctx.Err() != nil {
 		t.Fatal("the connector's Stop waited for the unlink until its deadline instead of ending it")
 	}
@@ -331,11 +386,5 @@ func relinkConnectedWithAKey(t *testing.T, env *loginEnv) (*Client, loginResult)
 	if err := env.conn.msgs.put(context.Background(), ownLogin, dmPortal(bobPN).Chat, "M1", key); err != nil {
 		t.Fatal(err)
 	}
-	p, done := relinkUntilReconnect(t, env)
-	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
-	res := waitResult(t, done)
-	if res.err != nil || res.step.Client == nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
-	return old, res
+	return old, relinkHandedOver(t, env)
 }
