@@ -17,15 +17,7 @@ import (
 func relinkHeldAt(t *testing.T, s *scene, point string) (release func()) {
 	t.Helper()
 	s.tn.LinkAtLogin.Store(true)
-	reached, release := holdFlowAt(t, point)
-	s.h.Command(s.alice, s.mgmt, "login test alice", "password")
-	s.alice.SendText(t, s.mgmt, "hunter2")
-	select {
-	case <-reached:
-	case <-time.After(waitLong):
-		t.Fatalf("the login flow never got to %q", point)
-	}
-	return release
+	return loginToHeldAt(t, s, "alice", point)
 }
 
 // cancelHeldFlow sends `cancel` and waits until it ended alice's flow.
@@ -131,13 +123,7 @@ func TestLogoutOfAStartedRelinkRemovesIt(t *testing.T) {
 	release := relinkHeldAt(t, s, "started")
 	s.h.Command(s.alice, s.mgmt, "logout test alice", "Logged out of Testnet (alice)")
 	release()
-	deadline := time.Now().Add(waitLong)
-	for s.h.Bridge.LoginFlowRunning(s.alice.UserID) {
-		if time.Now().After(deadline) {
-			t.Fatal("the login flow never ended")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFlowEnded(t, s)
 	assertLoggedOut(t, s, "alice", s.cl)
 }
 

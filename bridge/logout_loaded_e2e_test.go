@@ -15,27 +15,14 @@ import (
 // is logged out, and alice read one outcome about carol, the logout's.
 func TestLogoutOfALoadedLoginNotYetConnected(t *testing.T) {
 	s := newScene(t, false)
-	reached, release := holdFlowAt(t, "registered")
-	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
-	s.alice.SendText(t, s.mgmt, "hunter2")
-	select {
-	case <-reached:
-	case <-time.After(waitLong):
-		t.Fatal("the login never got registered")
-	}
+	release := loginToHeldAt(t, s, "carol", "registered")
 	if cl := s.tn.Client("carol"); cl == nil {
 		t.Fatal("the core loaded no client for carol")
 	}
 	before := seenIDs(s)
 	s.h.Command(s.alice, s.mgmt, "logout test carol", "Logged out of Testnet (carol)")
 	release()
-	deadline := time.Now().Add(waitLong)
-	for s.h.Bridge.LoginFlowRunning(s.alice.UserID) {
-		if time.Now().After(deadline) {
-			t.Fatal("the login flow never ended")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFlowEnded(t, s)
 	assertCarolGone(t, s)
 	if _, running := s.h.Bridge.Client("test", "carol"); running {
 		t.Error("carol's client is still listed as running")

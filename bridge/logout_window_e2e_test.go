@@ -37,8 +37,16 @@ func holdFlowAt(t *testing.T, point string) (reached <-chan struct{}, release fu
 func loginHeldAt(t *testing.T, s *scene, point string) (release func()) {
 	t.Helper()
 	s.tn.LinkAtLogin.Store(true)
+	return loginToHeldAt(t, s, "carol", point)
+}
+
+// loginToHeldAt starts alice's login to account and returns once the flow
+// is held at point. Whether the network links a client at the login is as
+// s.tn.LinkAtLogin says.
+func loginToHeldAt(t *testing.T, s *scene, account, point string) (release func()) {
+	t.Helper()
 	reached, release := holdFlowAt(t, point)
-	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	s.h.Command(s.alice, s.mgmt, "login test "+account, "password")
 	s.alice.SendText(t, s.mgmt, "hunter2")
 	select {
 	case <-reached:
@@ -46,6 +54,18 @@ func loginHeldAt(t *testing.T, s *scene, point string) (release func()) {
 		t.Fatalf("the login flow never got to %q", point)
 	}
 	return release
+}
+
+// waitFlowEnded waits until alice has no login flow running.
+func waitFlowEnded(t *testing.T, s *scene) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for s.h.Bridge.LoginFlowRunning(s.alice.UserID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the login flow never ended")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // botSaid lists the bodies of the bot's messages in the management room
@@ -100,13 +120,7 @@ func TestLogoutOfAStartedLoginNotYetKept(t *testing.T) {
 	before := seenIDs(s)
 	s.h.Command(s.alice, s.mgmt, "logout test carol", "Logged out of Testnet (carol)")
 	release()
-	deadline := time.Now().Add(waitLong)
-	for s.h.Bridge.LoginFlowRunning(s.alice.UserID) {
-		if time.Now().After(deadline) {
-			t.Fatal("the login flow never ended")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFlowEnded(t, s)
 	assertCarolGone(t, s)
 	time.Sleep(time.Second) // a late notice would have come by now
 	var aboutCarol []string
