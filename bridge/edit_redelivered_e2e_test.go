@@ -1,7 +1,6 @@
 package bridge_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -20,21 +19,6 @@ func TestEditHandedOverTwiceIsBridgedOnce(t *testing.T) {
 	s := newScene(t, false)
 	room := s.openPortal(t, "before")
 	ctx := s.h.Context(2 * time.Minute)
-	p, err := s.h.Bridge.Portals.Get(ctx, s.portal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The portal is busy while both copies are handed over.
-	started, gate := make(chan struct{}), make(chan struct{})
-	busy := make(chan error, 1)
-	go func() {
-		busy <- s.h.Bridge.Portals.Do(ctx, p, func(context.Context) error {
-			close(started)
-			<-gate
-			return nil
-		})
-	}()
-	<-started
 	sent := time.Now()
 	edit := func() *network.Edit {
 		return &network.Edit{
@@ -43,19 +27,10 @@ func TestEditHandedOverTwiceIsBridgedOnce(t *testing.T) {
 			Parts:  []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "before, edited"}}},
 		}
 	}
-	handOverAndLeave(t, s, edit())
-	second := make(chan error, 1)
-	go func() { second <- s.cl.Handle(ctx, edit()) }()
-	time.Sleep(300 * time.Millisecond) // the second copy is queued too
-	close(gate)
-	if err = <-busy; err != nil {
-		t.Fatal(err)
-	}
-	if err = <-second; err != nil {
-		t.Fatalf("the second hand-over of the edit failed: %v", err)
-	}
+	// The portal is busy while both copies are handed over.
+	handOverWhileBusy(t, s, edit(), edit())
 
-	if err = s.cl.Handle(ctx, textMessage(s.portal, "marker", "bob", time.Now(), "marker")); err != nil {
+	if err := s.cl.Handle(ctx, textMessage(s.portal, "marker", "bob", time.Now(), "marker")); err != nil {
 		t.Fatal(err)
 	}
 	s.alice.WaitForEvent(t, room, waitLong, bodyIs(s.bob, "marker"))
