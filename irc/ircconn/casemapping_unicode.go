@@ -57,6 +57,11 @@ func caseMappingOf(casemapping, utf8mapping string) CaseMapping {
 		return CaseMappingRFC1459
 	}
 	cm := CaseMapping(strings.ToLower(casemapping))
+	if cm == "strict-rfc1459" {
+		// The older spelling of the same mapping, still sent by some
+		// servers and known to client libraries under this name.
+		return CaseMappingRFC1459Strict
+	}
 	if cm == CaseMappingASCII && strings.EqualFold(utf8mapping, string(CaseMappingRFC8265)) {
 		return CaseMappingRFC8265
 	}

@@ -49,6 +49,7 @@ func TestISupportPRECISTokens(t *testing.T) {
 		{":srv 005 me CASEMAPPING=rfc1459 UTF8MAPPING=rfc8265 :are supported by this server", CaseMappingRFC1459},
 		{":srv 005 me CASEMAPPING=ascii UTF8MAPPING=unknown :are supported by this server", CaseMappingASCII},
 		{":srv 005 me CASEMAPPING=ascii :are supported by this server", CaseMappingASCII},
+		{":srv 005 me CASEMAPPING=strict-rfc1459 :are supported by this server", CaseMappingRFC1459Strict},
 	} {
 		if got := parse005(t, c.line).CaseMapping; got != c.want {
 			t.Errorf("%s: CaseMapping %q, want %q", c.line, got, c.want)
