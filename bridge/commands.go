@@ -77,6 +77,10 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		body = strings.TrimSpace(strings.TrimPrefix(body, commandPrefix))
 	} else if b.takeLoginInput(ctx, evt, body) {
 		return
+	} else {
+		// The prefix is optional here: people type it from habit or
+		// paste a command written for other rooms (`!ferry relay on`).
+		body = stripCommandPrefix(body)
 	}
 	c := &commandContext{b: b, evt: evt, user: evt.Sender, room: evt.RoomID, inManagementRoom: !prefixed, level: b.Level(evt.Sender)}
 	if c.level == network.LevelNone {
@@ -118,6 +122,18 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		log.Warn().Err(err).Msg("Command failed")
 		c.reply("⚠️ " + network.UserMessage(err, "Something went wrong; the bridge log has the details."))
 	}
+}
+
+// stripCommandPrefix removes a leading "!ferry" word, in any case.
+func stripCommandPrefix(body string) string {
+	if len(body) < len(commandPrefix) || !strings.EqualFold(body[:len(commandPrefix)], commandPrefix) {
+		return body
+	}
+	rest := body[len(commandPrefix):]
+	if rest != "" && !isSpace(rune(rest[0])) {
+		return body // "!ferryx" is a word of its own
+	}
+	return strings.TrimSpace(rest)
 }
 
 // findCommand picks the command whose name matches most leading words.
