@@ -28,6 +28,45 @@ func (b *Bridge) pickLogins(c *commandContext, args []string) []*loginEntry {
 	return matched
 }
 
+// noSuchLogin tells the user why args named none of their logins, and
+// what to type instead: verb is the command ("logout", "reconnect").
+func (b *Bridge) noSuchLogin(c *commandContext, verb string, args []string) error {
+	if len(args) == 0 {
+		return network.UserErrorf("You have no logins. Send `help` to see how to log in.")
+	}
+	net := network.NetworkID(strings.ToLower(args[0]))
+	if _, ok := b.networks[net]; !ok {
+		return network.UserErrorf("unknown network `%s`; this Ferry bridges %s", sanitizeWord(args[0]), b.networkList())
+	}
+	logins := b.userLogins(c.user, net)
+	if len(logins) == 0 || len(args) == 1 {
+		return network.UserErrorf("you have no %s login (see `status`)", b.NetworkName(net))
+	}
+	return network.UserErrorf("you have no %s login `%s`; name one: %s",
+		b.NetworkName(net), sanitizeWord(strings.Join(args[1:], " ")), loginChoices(verb, net, logins))
+}
+
+// loginChoices spells the command naming each of logins: "`logout irc
+// alice on libera` or `logout irc alice on oftc`".
+func loginChoices(verb string, net network.NetworkID, logins []*loginEntry) string {
+	choices := make([]string, len(logins))
+	for i, le := range logins {
+		choices[i] = codeSpan(fmt.Sprintf("%s %s %s", verb, net, le.login.Load().RemoteName))
+	}
+	if len(choices) == 1 {
+		return choices[0]
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+}
+
+// codeSpan is s as Markdown code; an IRC nick may hold a backtick.
+func codeSpan(s string) string {
+	if strings.Contains(s, "`") {
+		return "`` " + s + " ``"
+	}
+	return "`" + s + "`"
+}
+
 func (b *Bridge) cmdLogout() *command {
 	return &command{
 		words: []string{"logout"}, args: "<network> [account]", level: network.LevelUser,
@@ -48,10 +87,10 @@ func (b *Bridge) cmdLogout() *command {
 			}
 			switch len(logins) {
 			case 0:
-				return network.UserErrorf("you have no such %s login (see `status`)", b.NetworkName(net))
+				return b.noSuchLogin(c, "logout", c.args)
 			case 1:
 			default:
-				return network.UserErrorf("you have several %s logins; name one: `logout %s <account>` (see `status`)", b.NetworkName(net), net)
+				return network.UserErrorf("you have several %s logins; name one: %s", b.NetworkName(net), loginChoices("logout", net, logins))
 			}
 			le := logins[0]
 			loginID := le.login.Load().ID
@@ -94,7 +133,7 @@ func (b *Bridge) cmdReconnect() *command {
 		handler: func(ctx context.Context, c *commandContext) error {
 			logins := b.pickLogins(c, c.args)
 			if len(logins) == 0 {
-				return network.UserErrorf("you have no such login (see `status`)")
+				return b.noSuchLogin(c, "reconnect", c.args)
 			}
 			var names []string
 			for _, le := range logins {

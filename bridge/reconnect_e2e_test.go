@@ -32,7 +32,7 @@ func TestStoppedLoginIsReportedAtOnceAndReconnectStartsIt(t *testing.T) {
 	// connection came back does.
 	h.WaitForBotNoticeExcept(alice, mgmt, "Testnet (alice) is connected again.", before)
 
-	h.Command(alice, mgmt, "reconnect test bob", "you have no such login")
+	h.Command(alice, mgmt, "reconnect test bob", "you have no Testnet login `bob`; name one: `reconnect test alice`")
 	if n := cl.Disconnects.Load(); n != 1 {
 		t.Errorf("a reconnect naming another account disconnected alice's login (%d disconnects)", n)
 	}
