@@ -107,21 +107,46 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	if !cmd.sensitive {
 		log = log.With().Strs("args", c.args).Logger()
 	}
+	if cmd.sensitive && !c.inManagementRoom {
+		// Like a login: a password belongs where no one else reads it.
+		// Others here may have read it already, which the user must know.
+		log.Info().Msg("Refused a command with a secret outside the management room")
+		b.holdsSecret(evt.ID)
+		seen := "Others in this room could read your message until I deleted it; change the password in it if that matters."
+		if !b.redactSecret(ctx, c, false) {
+			// The bot may not delete others' messages in a room of theirs.
+			seen = "Others in this room can read your message, and I could not delete it: delete it yourself, and change the password in it if that matters."
+		}
+		c.replyf("⚠️ Not run here: send `%s` in your management room (your direct chat with me), where no one else can read it. %s",
+			strings.Join(cmd.words, " "), seen)
+		return
+	}
 	log.Info().Msg("Running command")
 	if cmd.sensitive {
 		b.holdsSecret(evt.ID)
 	}
 	err := cmd.handler(log.WithContext(ctx), c)
 	if cmd.sensitive {
-		if rerr := b.Matrix.Redact(ctx, b.Matrix.Bot(), evt.RoomID, evt.ID, "contained a secret"); rerr != nil {
-			log.Warn().Err(rerr).Msg("Failed to redact command with a secret")
-			c.reply("⚠️ I could not delete your message with the secret; please delete it yourself.")
-		}
+		b.redactSecret(log.WithContext(ctx), c, true)
 	}
 	if err != nil {
 		log.Warn().Err(err).Msg("Command failed")
 		c.reply("⚠️ " + network.UserMessage(err, "Something went wrong; the bridge log has the details."))
 	}
+}
+
+// redactSecret deletes the command message, which holds a secret, and
+// reports whether it could; tell: say so in the room when it could not.
+func (b *Bridge) redactSecret(ctx context.Context, c *commandContext, tell bool) bool {
+	err := b.Matrix.Redact(ctx, b.Matrix.Bot(), c.room, c.evt.ID, "contained a secret")
+	if err == nil {
+		return true
+	}
+	zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to redact command with a secret")
+	if tell {
+		c.reply("⚠️ I could not delete your message with the secret; please delete it yourself.")
+	}
+	return false
 }
 
 // stripCommandPrefix removes a leading "!ferry" word, in any case.

@@ -1,7 +1,13 @@
 package bridge_test
 
 import (
+	"strings"
 	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testnet"
@@ -44,4 +50,56 @@ func TestLogoutAndReconnectSayWhatToType(t *testing.T) {
 	h.Command(alice, mgmt, "logout test dave", "you have no Testnet login `dave`; name one: `logout test alice` or `logout test carol`")
 	h.Command(alice, mgmt, "reconnect test dave", "you have no Testnet login `dave`; name one: `reconnect test alice` or `reconnect test carol`")
 	h.Command(alice, mgmt, "logout test carol", "Logged out of Testnet (carol)")
+}
+
+// TestSecretCommandOnlyInTheManagementRoom: a command carrying a password
+// (`irc password`, `irc sasl`) given in a room others read is not run,
+// as a login is not: the user is told to send it in the management room,
+// and that others could read it; the message is deleted where the bot
+// may (a portal), and the user is asked to delete it where it may not (a
+// group room of theirs). In the management room it runs as before.
+func TestSecretCommandOnlyInTheManagementRoom(t *testing.T) {
+	s := newScene(t, false)
+	h, alice := s.h, s.alice
+	portalRoom := s.openPortal(t, "hello")
+	group, err := alice.CreateRoom(h.Context(time.Minute), &mautrix.ReqCreateRoom{
+		Preset: "private_chat", Invite: []id.UserID{h.BotMXID, h.User("dave").UserID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.WaitForBotNotice(alice, group.RoomID, "not your management room")
+
+	redacted := func(room id.RoomID, secret id.EventID) {
+		t.Helper()
+		alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+			return evt.Type == event.EventRedaction && evt.Redacts == secret
+		})
+	}
+	before := ferrytest.Seen(alice, portalRoom)
+	secret := alice.SendText(t, portalRoom, "!ferry test secret hunter2")
+	h.WaitForBotNoticeExcept(alice, portalRoom, "Not run here: send `test secret` in your management room", before)
+	redacted(portalRoom, secret)
+
+	before = ferrytest.Seen(alice, group.RoomID)
+	alice.SendText(t, group.RoomID, "!ferry test secret hunter2")
+	h.WaitForBotNoticeExcept(alice, group.RoomID, "I could not delete it: delete it yourself", before)
+
+	for _, room := range []id.RoomID{portalRoom, group.RoomID} {
+		for _, evt := range alice.Events(room) {
+			if msg := evt.Content.AsMessage(); evt.Sender == h.BotMXID && msg != nil && strings.Contains(msg.Body, "Kept a secret") {
+				t.Errorf("the secret command ran outside the management room: %q", msg.Body)
+			}
+		}
+	}
+	// Nor was it bridged.
+	select {
+	case out := <-s.cl.Outbox:
+		t.Errorf("the network got %+v", out)
+	default:
+	}
+
+	secret = alice.SendText(t, s.mgmt, "test secret hunter2")
+	h.WaitForBotNotice(alice, s.mgmt, "Kept a secret of 7 characters.")
+	redacted(s.mgmt, secret)
 }

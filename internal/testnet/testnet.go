@@ -193,6 +193,13 @@ func (c *Connector) Commands() []network.Command {
 		Handler: func(ctx context.Context, cmd *network.CommandEvent) error {
 			panic("test panic")
 		},
+	}, {
+		Name: "test secret", Args: "<secret>", Description: "Keep a secret, as a command with a password does.",
+		Level: network.LevelUser, Sensitive: true,
+		Handler: func(ctx context.Context, cmd *network.CommandEvent) error {
+			cmd.Reply(fmt.Sprintf("Kept a secret of %d characters.", len(cmd.RawArgs)))
+			return nil
+		},
 	}}
 }
 
