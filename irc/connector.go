@@ -419,6 +419,19 @@ func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []strin
 	if ncfg == nil {
 		return nil, network.UserErrorf("unknown IRC network `%s`; networks: %s", args[0], c.networkList())
 	}
+	c.lock.Lock()
+	running := c.clients[makeLoginID(netName, user)]
+	c.lock.Unlock()
+	if running != nil {
+		// A new login would be stored over this one with fresh metadata:
+		// its channels and credentials gone, its connection replaced by
+		// one that joins nothing. What people mean by it has commands.
+		running.lock.Lock()
+		name := running.login.RemoteName
+		running.lock.Unlock()
+		return nil, network.UserErrorf("you are logged in to %s already as %s: `irc nick %s <nick>` changes your nick, `reconnect irc %s` connects again, and `logout irc %s` first starts over (your channels and stored passwords are forgotten)",
+			netName, name, netName, name, name)
+	}
 	nick := defaultNick(ncfg, user)
 	if len(args) == 2 {
 		if err := validateNick(args[1], 0); err != nil {
