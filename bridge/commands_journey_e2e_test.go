@@ -103,3 +103,20 @@ func TestSecretCommandOnlyInTheManagementRoom(t *testing.T) {
 	h.WaitForBotNotice(alice, s.mgmt, "Kept a secret of 7 characters.")
 	redacted(s.mgmt, secret)
 }
+
+// TestEarlierManagementRoomSaysWhereCommandsGo: a second direct chat
+// with the bot becomes the management room; the first, where commands
+// without the prefix now go unanswered, is told so, with a link to the
+// new one, rather than falling silent.
+func TestEarlierManagementRoomSaysWhereCommandsGo(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice := h.User("alice")
+	first := h.ManagementRoom(alice)
+	second := h.ManagementRoom(alice)
+	notice := h.WaitForBotNotice(alice, first, "not your management room any more")
+	if body := notice.Content.AsMessage().Body; !strings.Contains(body, second.String()) || !strings.Contains(body, "`!ferry`") {
+		t.Errorf("the earlier management room was told %q; want the new room and the prefix", body)
+	}
+	h.Command(alice, first, "!ferry version", "Ferry ")
+	h.Command(alice, second, "version", "Ferry ")
+}

@@ -108,12 +108,22 @@ func (b *Bridge) handleBotInvite(ctx context.Context, evt *event.Event) {
 		b.notice(ctx, evt.RoomID, "Hello! I'm the Ferry bridge bot. This room has other people in it, so it is not your management room: commands here need the `!ferry` prefix. Invite me to a direct chat to manage your bridge.")
 		return
 	}
+	earlier, err := b.ManagementRoom(ctx, evt.Sender)
+	if err != nil {
+		log.Err(err).Msg("Failed to read the earlier management room")
+		return
+	}
 	if err = b.DB.KV.Set(ctx, managementRoomKey(evt.Sender), evt.RoomID.String()); err != nil {
 		log.Err(err).Msg("Failed to store management room")
 		return
 	}
 	log.Info().Msg("New management room")
 	b.notice(ctx, evt.RoomID, "Hello! I'm the Ferry bridge bot. This is your management room: send `help` to see what I can do.")
+	if earlier != "" && earlier != evt.RoomID {
+		// Commands without the prefix go unanswered there from now on:
+		// without a word, the user typing in it would hear nothing.
+		b.notice(ctx, earlier, fmt.Sprintf("This is not your management room any more: your newer direct chat with me, [%[1]s](https://matrix.to/#/%[1]s), is. Commands here need the `!ferry` prefix.", evt.RoomID))
+	}
 }
 
 // otherMembers lists who but the bot is joined to or invited into room.
