@@ -2,9 +2,11 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -26,6 +28,22 @@ func (c *Connector) Commands() []network.Command {
 		Level:       network.LevelUser,
 		Handler:     c.cmdPM,
 	}}
+}
+
+// unanswered tells the user of a command that WhatsApp's servers did not
+// answer its question (what), and what to do; any other error is
+// returned as it is. Without it they read "Something went wrong".
+func unanswered(err error, what string) error {
+	var ue *network.UserError
+	switch {
+	case errors.As(err, &ue):
+		return err
+	case errors.Is(err, whatsmeow.ErrIQTimedOut), errors.Is(err, context.DeadlineExceeded):
+		return &network.UserError{Message: "WhatsApp did not answer " + what + " in time; try again in a moment", Err: err}
+	case errors.Is(err, whatsmeow.ErrIQDisconnected):
+		return &network.UserError{Message: "the connection to WhatsApp dropped before it answered " + what + "; try again once `status` shows it connected", Err: err}
+	}
+	return err
 }
 
 // connectedClients are the user's logins that can talk to WhatsApp now.
@@ -57,7 +75,7 @@ func (c *Connector) cmdSync(ctx context.Context, cmd *network.CommandEvent) erro
 		groups, err := cl.wa.GetJoinedGroups(qctx)
 		cancel()
 		if err != nil {
-			return userFacing(fmt.Errorf("list groups of %s: %w", cl.remote, err))
+			return unanswered(userFacing(fmt.Errorf("list groups of %s: %w", cl.remote, err)), "the list of your groups")
 		}
 		people := map[network.UserID]bool{}
 		bridged := 0
@@ -135,7 +153,7 @@ func (c *Connector) cmdPM(ctx context.Context, cmd *network.CommandEvent) error 
 	pn, err := cl.lookUpPhone(qctx, digits)
 	cancel()
 	if err != nil {
-		return err
+		return unanswered(err, "whether +"+digits+" has an account")
 	}
 	c.host.QueueEvent(cl.id, &network.ChatResync{Meta: network.Meta{
 		Portal: privatePortal(pn, cl.id), Sender: network.Sender{User: userIDOf(pn)},
