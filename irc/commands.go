@@ -198,7 +198,7 @@ func (c *Connector) cmdJoin(ctx context.Context, cmd *network.CommandEvent) erro
 	if len(cmd.Args) == 3 {
 		key = cmd.Args[2]
 	}
-	if err = cl.joinChannel(cmd.Args[1], key); err != nil {
+	if err = cl.joinChannel(cmd.Args[1], key, joinCommanded); err != nil {
 		return err
 	}
 	cmd.Reply(fmt.Sprintf("Joining %s on %s; you will be invited to its room.", cmd.Args[1], cl.netName))

@@ -279,8 +279,9 @@ func validateChannel(is *ircconn.ISupport, channel string) error {
 	return nil
 }
 
-// joinChannel sends JOIN; the server's JOIN makes the portal.
-func (cl *Client) joinChannel(channel, key string) error {
+// joinChannel sends JOIN; the server's JOIN makes the portal. origin
+// is joinAsked or joinCommanded: who hears of a refusal.
+func (cl *Client) joinChannel(channel, key string, origin joinOrigin) error {
 	conn := cl.currentConn()
 	if conn == nil {
 		return network.UserErrorf("not connected to %s right now", cl.netName)
@@ -295,7 +296,7 @@ func (cl *Client) joinChannel(channel, key string) error {
 	}
 	folded := cl.fold(channel)
 	cl.lock.Lock()
-	cl.pending[folded] = joinAsked
+	cl.pending[folded] = origin
 	cl.lock.Unlock()
 	if key != "" {
 		cl.saveMeta(func(m *loginMeta) {
@@ -315,7 +316,7 @@ func (cl *Client) JoinChat(ctx context.Context, portal network.PortalKey) error 
 	if !ok || netName != cl.netName || portal.Receiver != "" {
 		return network.ErrWrongAccount
 	}
-	return cl.joinChannel(channel, "")
+	return cl.joinChannel(channel, "", joinAsked)
 }
 
 // LeaveChat parts the channel (PMs have nothing to leave).

@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"fmt"
 	"strings"
 
 	"gopkg.in/irc.v4"
@@ -244,7 +245,11 @@ type joinOrigin uint8
 
 const (
 	joinAutomatic joinOrigin = iota + 1 // a saved channel, rejoined on connect
-	joinAsked                           // the Matrix user asked (irc join, joining the room)
+	joinAsked                           // the Matrix user joined the channel's room
+	// joinCommanded: the Matrix user sent `irc join`, which answered
+	// before the server did. A refusal has no room to be told in when
+	// the channel has none yet, so it is told in the management room.
+	joinCommanded
 )
 
 // isFinalJoinRefusal reports whether a JOIN refusal will not pass by
@@ -280,6 +285,13 @@ func (cl *Client) handleJoinError(msg *irc.Message) {
 	if origin == joinAutomatic && !isFinalJoinRefusal(msg.Command) {
 		cl.rejoinRefused(msg, channel, reason)
 		return
+	}
+	if origin == joinCommanded {
+		text := fmt.Sprintf("Could not join %s on %s: %s", stripControl(channel), cl.netName, stripControl(reason))
+		if msg.Command == "475" {
+			text += fmt.Sprintf(". Send `irc join %s %s <key>` with the channel's key.", cl.netName, stripControl(channel))
+		}
+		go cl.c.host.NotifyUser(cl.c.ctx, cl.loginID, text)
 	}
 	cl.leftChannel(folded)
 	cl.queue(&network.Membership{

@@ -68,7 +68,7 @@ func TestFinalRejoinRefusalForgetsChannel(t *testing.T) {
 func TestRefusedJoinAskedByUserRemovesFromRoom(t *testing.T) {
 	addr := scriptedServer(t, "", func(string, *scriptedPeer) {})
 	cl, host, _ := clientOn(t, addr)
-	if err := cl.joinChannel("#d", ""); err != nil {
+	if err := cl.joinChannel("#d", "", joinAsked); err != nil {
 		t.Fatal(err)
 	}
 	cl.handle(line(t, ":srv 471 alice #d :Cannot join channel (channel is full)"))

@@ -1,0 +1,32 @@
+package irc
+
+import (
+	"testing"
+
+	"gopkg.in/irc.v4"
+
+	"github.com/ferrybridge/ferry/internal/testbed"
+)
+
+// TestE2EJoinRefusedIsTold (slow): `irc join` answers "Joining ...; you
+// will be invited to its room" before the server has answered. A channel
+// that refuses the JOIN (invite only, a wrong key) has no room to say so
+// in; the user is told in the management room, with the server's reason.
+func TestE2EJoinRefusedIsTold(t *testing.T) {
+	e := startEnv(t, testbed.InspIRCdOptions{})
+	bob := e.peer("bob")
+	bob.send("JOIN", "#locked")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	bob.send("MODE", "#locked", "+i")
+	bob.expect("the mode", func(m *irc.Message) bool { return m.Command == "MODE" }, nil)
+	bob.send("JOIN", "#keyed")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	bob.send("MODE", "#keyed", "+k", "sesame")
+	bob.expect("the mode", func(m *irc.Message) bool { return m.Command == "MODE" && m.Param(0) == "#keyed" }, nil)
+	alice, mgmt, _ := e.loggedInAlice()
+
+	e.h.Command(alice, mgmt, "irc join test #locked", "Joining #locked on test")
+	e.h.WaitForBotNotice(alice, mgmt, "Could not join #locked on test: ")
+	e.h.Command(alice, mgmt, "irc join test #keyed wrong", "Joining #keyed on test")
+	e.h.WaitForBotNotice(alice, mgmt, "Send `irc join test #keyed <key>` with the channel's key.")
+}
