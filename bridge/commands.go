@@ -73,9 +73,19 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		return
 	}
 	body := strings.TrimSpace(msg.Body)
+	// A command corrected by an edit runs as corrected: the edit's own
+	// body is a fallback, "* " and the new text. It answers no login
+	// question: the question took the first message.
+	edited := msg.NewContent != nil && msg.RelatesTo.GetReplaceID() != ""
+	if edited {
+		if msg.NewContent.MsgType != event.MsgText {
+			return
+		}
+		body = strings.TrimSpace(msg.NewContent.Body)
+	}
 	if prefixed {
 		body = strings.TrimSpace(strings.TrimPrefix(body, commandPrefix))
-	} else if b.takeLoginInput(ctx, evt, body) {
+	} else if !edited && b.takeLoginInput(ctx, evt, body) {
 		return
 	} else {
 		// The prefix is optional here: people type it from habit or

@@ -120,3 +120,23 @@ func TestEarlierManagementRoomSaysWhereCommandsGo(t *testing.T) {
 	h.Command(alice, first, "!ferry version", "Ferry ")
 	h.Command(alice, second, "version", "Ferry ")
 }
+
+// TestEditedCommandRuns: a command corrected by editing the message (as
+// clients offer for a typo) runs as corrected, not as "Unknown command
+// `*`" (the fallback body of an edit starts with "* ").
+func TestEditedCommandRuns(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+
+	before := ferrytest.Seen(alice, mgmt)
+	typo := alice.SendText(t, mgmt, "verison")
+	h.WaitForBotNoticeExcept(alice, mgmt, "Unknown command `verison`", before)
+	before = ferrytest.Seen(alice, mgmt)
+	edit := &event.MessageEventContent{MsgType: event.MsgText, Body: "version"}
+	edit.SetEdit(typo)
+	if _, err := alice.SendMessageEvent(h.Context(waitLong), mgmt, event.EventMessage, edit); err != nil {
+		t.Fatal(err)
+	}
+	h.WaitForBotNoticeExcept(alice, mgmt, "Ferry ", before)
+}
