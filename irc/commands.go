@@ -65,7 +65,13 @@ func (c *Connector) clientFor(cmd *network.CommandEvent, netName string) (*Clien
 			}
 		}
 	}
-	return nil, network.UserErrorf("you are not connected to %s; send `login irc %s` first", netName, netName)
+	return nil, network.UserErrorf("you are not logged in to %s; send `login irc %s` first", netName, netName)
+}
+
+// notConnected refuses a command that needs the connection to netName
+// while it is down, and says how to see why and bring it back.
+func notConnected(netName string) error {
+	return network.UserErrorf("not connected to %s right now (see `status`); send `reconnect irc` to connect again", netName)
 }
 
 func (c *Connector) Commands() []network.Command {
@@ -246,7 +252,7 @@ func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) err
 	}
 	conn := cl.currentConn()
 	if conn == nil {
-		return network.UserErrorf("not connected to %s right now", cl.netName)
+		return notConnected(cl.netName)
 	}
 	if !conn.HasCap("labeled-response") {
 		return network.UserErrorf("%s does not support labeled responses, which WHOIS needs here", cl.netName)
@@ -294,7 +300,7 @@ func (c *Connector) cmdSASL(ctx context.Context, cmd *network.CommandEvent) erro
 		return err
 	}
 	if !cl.cfg.SASL {
-		return network.UserErrorf("SASL is not enabled for %s", cl.netName)
+		return network.UserErrorf("SASL is not enabled for %s: ask the admin to set `sasl: true` for it under `irc.networks`", cl.netName)
 	}
 	account, password := cmd.Args[1], cmd.Args[2]
 	if strings.ContainsAny(account+password, "\r\n\x00") {
@@ -355,7 +361,7 @@ func (c *Connector) cmdRaw(ctx context.Context, cmd *network.CommandEvent) error
 	}
 	conn := cl.currentConn()
 	if conn == nil {
-		return network.UserErrorf("not connected to %s right now", cl.netName)
+		return notConnected(cl.netName)
 	}
 	if err = conn.Send(msg); err != nil {
 		return err

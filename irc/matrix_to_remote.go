@@ -284,7 +284,7 @@ func validateChannel(is *ircconn.ISupport, channel string) error {
 func (cl *Client) joinChannel(channel, key string, origin joinOrigin) error {
 	conn := cl.currentConn()
 	if conn == nil {
-		return network.UserErrorf("not connected to %s right now", cl.netName)
+		return notConnected(cl.netName)
 	}
 	if err := validateChannel(conn.ISupport(), channel); err != nil {
 		return err
