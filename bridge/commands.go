@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -302,7 +303,7 @@ func (b *Bridge) cmdStatus() *command {
 				le.lock.Lock()
 				st, since := le.state, le.stateSince
 				le.lock.Unlock()
-				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), le.login.Load().RemoteName, stateText(st), since.UTC().Format("2006-01-02 15:04:05 MST"))
+				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), format.EscapeMarkdown(le.login.Load().RemoteName), format.EscapeMarkdown(stateText(st)), since.UTC().Format("2006-01-02 15:04:05 MST"))
 			}
 			c.reply(sb.String())
 			return nil
@@ -341,7 +342,9 @@ func (b *Bridge) cmdList() *command {
 				if name == "" {
 					name = string(p.Key.Chat)
 				}
-				fmt.Fprintf(&sb, "* %s: [%s](https://matrix.to/#/%s)\n", b.NetworkName(p.Key.Network), name, p.RoomID)
+				// The name is the remote chat's, which anyone naming a group
+				// there chose: Markdown in it must not make a link of its own.
+				fmt.Fprintf(&sb, "* %s: [%s](https://matrix.to/#/%s)\n", b.NetworkName(p.Key.Network), format.EscapeMarkdown(name), p.RoomID)
 			}
 			c.reply(sb.String())
 			return nil

@@ -9,6 +9,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
@@ -139,4 +140,23 @@ func TestEditedCommandRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.WaitForBotNoticeExcept(alice, mgmt, "Ferry ", before)
+}
+
+// TestListShowsChatNamesAsText: `list` shows each chat's name as its
+// link's text. The name comes from the remote network, where anyone who
+// names a group can put Markdown in it: it must not become a link of its
+// own, to an address the user would take for their room.
+func TestListShowsChatNamesAsText(t *testing.T) {
+	s := newScene(t, false)
+	evil := "Climbing](https://evil.example/) [club"
+	s.tn.Chats["chat1"] = &network.ChatInfo{Name: &evil}
+	s.openPortal(t, "hello")
+	list := s.h.Command(s.alice, s.mgmt, "list", "Testnet: ")
+	msg := list.Content.AsMessage()
+	if strings.Contains(msg.FormattedBody, `href="https://evil.example/"`) {
+		t.Errorf("a chat's name became a link of its own: %s", msg.FormattedBody)
+	}
+	if !strings.Contains(msg.FormattedBody, ">Climbing](https://evil.example/) [club</a>") {
+		t.Errorf("the chat's name is not shown as it is: %q / %q", msg.Body, msg.FormattedBody)
+	}
 }
