@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix/format"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/irc/ircconn"
@@ -167,7 +168,7 @@ func (c *Connector) cmdNick(ctx context.Context, cmd *network.CommandEvent) erro
 // wanted); a nick in use stays wanted and is asked for again later.
 func nickAnswer(cl *Client, reply ircconn.LabeledReply, nick, previous string) string {
 	for _, m := range reply.Messages {
-		reason := stripControl(m.Param(len(m.Params) - 1))
+		reason := format.EscapeMarkdown(stripControl(m.Param(len(m.Params) - 1)))
 		switch m.Command {
 		case "NICK":
 			// The reader hands the NICK to the handler too; saving here as
@@ -274,7 +275,9 @@ func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) err
 	fmt.Fprintf(&b, "WHOIS %s:\n", nick)
 	for _, m := range reply.Messages {
 		if len(m.Params) > 1 {
-			fmt.Fprintf(&b, "* %s\n", stripControl(strings.Join(m.Params[1:], " ")))
+			// Much of it (real name, away message) the person wrote:
+			// Markdown in it stays text in the bot's notice.
+			fmt.Fprintf(&b, "* %s\n", format.EscapeMarkdown(stripControl(strings.Join(m.Params[1:], " "))))
 		}
 	}
 	cmd.Reply(b.String())

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix/format"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -287,9 +288,9 @@ func (cl *Client) handleJoinError(msg *irc.Message) {
 		return
 	}
 	if origin == joinCommanded {
-		text := fmt.Sprintf("Could not join %s on %s: %s", stripControl(channel), cl.netName, stripControl(reason))
+		text := fmt.Sprintf("Could not join %s on %s: %s", format.EscapeMarkdown(stripControl(channel)), cl.netName, format.EscapeMarkdown(stripControl(reason)))
 		if msg.Command == "475" {
-			text += fmt.Sprintf(". Send `irc join %s %s <key>` with the channel's key.", cl.netName, stripControl(channel))
+			text += ". Send " + format.SafeMarkdownCode("irc join "+cl.netName+" "+stripControl(channel)+" <key>") + " with the channel's key."
 		}
 		go cl.c.host.NotifyUser(cl.c.ctx, cl.loginID, text)
 	}
