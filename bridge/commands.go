@@ -105,7 +105,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	}
 	cmd := b.findCommand(words)
 	if cmd == nil {
-		c.replyf("Unknown command `%s`. Send `help` for the list of commands.", sanitizeWord(words[0]))
+		c.reply(b.unknownCommand(c, words))
 		return
 	}
 	if c.level < cmd.level {
@@ -170,6 +170,27 @@ func stripCommandPrefix(body string) string {
 		return body // "!ferryx" is a word of its own
 	}
 	return strings.TrimSpace(rest)
+}
+
+// unknownCommand answers words that name no command. A first word that
+// starts commands (a network's: "irc", "whatsapp") was not the mistake:
+// the answer names the two words and lists that family's commands.
+func (b *Bridge) unknownCommand(c *commandContext, words []string) string {
+	var family []string
+	for _, cmd := range b.commands {
+		if len(cmd.words) > 1 && strings.EqualFold(cmd.words[0], words[0]) && cmd.level <= c.level {
+			family = append(family, "`"+strings.Join(cmd.words, " ")+"`")
+		}
+	}
+	if len(family) == 0 {
+		return fmt.Sprintf("Unknown command `%s`. Send `help` for the list of commands.", sanitizeWord(words[0]))
+	}
+	typed := words[0]
+	if len(words) > 1 {
+		typed += " " + words[1] // no further: a password may follow
+	}
+	return fmt.Sprintf("Unknown command `%s`. The `%s` commands: %s. Send `help` for all commands.",
+		sanitizeWord(typed), strings.ToLower(sanitizeWord(words[0])), strings.Join(family, ", "))
 }
 
 // findCommand picks the command whose name matches most leading words.

@@ -160,3 +160,18 @@ func TestListShowsChatNamesAsText(t *testing.T) {
 		t.Errorf("the chat's name is not shown as it is: %q / %q", msg.Body, msg.FormattedBody)
 	}
 }
+
+// TestUnknownNetworkCommandNamesItsFamily: a mistyped network command
+// ("test pnig" for "test ping", "irc passwrod" for "irc password") is
+// named as typed, not as "Unknown command `test`" (a word that does
+// start commands), and answered with the commands that start alike; the
+// family's word alone is answered the same way.
+func TestUnknownNetworkCommandNamesItsFamily(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+
+	h.Command(alice, mgmt, "test pnig now", "Unknown command `test pnig`. The `test` commands: `test ping`, `test panic`, `test secret`.")
+	h.Command(alice, mgmt, "TEST", "Unknown command `TEST`. The `test` commands: `test ping`")
+	h.Command(alice, mgmt, "frobnicate now", "Unknown command `frobnicate`. Send `help` for the list of commands.")
+}
