@@ -175,3 +175,15 @@ func TestUnknownNetworkCommandNamesItsFamily(t *testing.T) {
 	h.Command(alice, mgmt, "TEST", "Unknown command `TEST`. The `test` commands: `test ping`")
 	h.Command(alice, mgmt, "frobnicate now", "Unknown command `frobnicate`. Send `help` for the list of commands.")
 }
+
+// TestPrefixedCancelDuringLoginQuestion: `!ferry cancel` while a login
+// asks for a password cancels it, as `cancel` does, now that the prefix
+// is allowed in the management room; it is not taken as the password.
+func TestPrefixedCancelDuringLoginQuestion(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+
+	h.Command(alice, mgmt, "login test carol", "password")
+	h.Command(alice, mgmt, "!ferry cancel", "Login cancelled")
+}

@@ -328,7 +328,8 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 	b.flowLock.Lock()
 	flow := b.flows[evt.Sender]
 	b.flowLock.Unlock()
-	if flow == nil || flow.room != evt.RoomID || strings.EqualFold(strings.TrimSpace(body), "cancel") {
+	// "cancel" is never an answer, with the optional prefix too.
+	if flow == nil || flow.room != evt.RoomID || strings.EqualFold(stripCommandPrefix(strings.TrimSpace(body)), "cancel") {
 		return false
 	}
 	flow.lock.Lock()
