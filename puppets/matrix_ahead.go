@@ -129,6 +129,11 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			}
 			joining := func() { pipe.joiningRefused(intent.UserID) }
 			if evtID, err, ok := m.retryRefused(refusedCtx, intent, room, evtType, content, ts, txnID, o.err, mark, joining); ok {
+				if errors.Is(err, ErrUnreachable) {
+					// Its portal keeps it for later: what waited for
+					// it is kept behind it, not let go ahead of it.
+					pipe.holdBehindUnreachable()
+				}
 				o = outcome{err: err, final: true}
 				if err == nil {
 					o.resp = &mautrix.RespSendEvent{EventID: evtID}

@@ -26,6 +26,9 @@ type kickedGhostsHomeserver struct {
 	onRefused func(n int)
 	// beforeJoin, when set, runs before a join is granted, without mu.
 	beforeJoin func()
+	// joinStatus, when not 0, answers every join with this status
+	// instead of granting it.
+	joinStatus int
 
 	mu       sync.Mutex
 	joined   map[string]bool
@@ -96,6 +99,11 @@ func (h *kickedGhostsHomeserver) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/join"):
 		if h.beforeJoin != nil {
 			h.beforeJoin()
+		}
+		if h.joinStatus != 0 {
+			w.WriteHeader(h.joinStatus)
+			_, _ = io.WriteString(w, `{"errcode":"M_UNKNOWN","error":"not now"}`)
+			return
 		}
 		h.mu.Lock()
 		defer h.mu.Unlock()

@@ -136,6 +136,28 @@ func (p *Pipeline) refusalDealtWith(n int) {
 	}
 }
 
+// holdBehindUnreachable, for a refused send whose join again or retry
+// failed because the homeserver could not be reached, does what giveUp
+// does for a send given up so: its portal keeps it and sends it again
+// later, so the requests held for its refusal, which came after it, are
+// failed with errHeldBehind (to be kept behind it) rather than let go
+// ahead of it by refusalDealtWith, and the pipeline refuses new requests
+// until the portal resumes it.
+func (p *Pipeline) holdBehindUnreachable() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.held {
+		p.log.Warn().Msg("A refused send could not be retried for an unreachable homeserver; holding the room's next sends until the portal resumes")
+	}
+	p.held = true
+	for _, w := range append([]*pipedRequest(nil), p.waiting...) {
+		if w.afterRefusal && w.conn == nil && !w.abandoned {
+			p.finishLocked(w, nil, errHeldBehind)
+			p.unprobeLocked(w)
+		}
+	}
+}
+
 // retryRefused sends an event once more through the ordinary client if
 // its send, refused with err, was refused because its ghost was out of
 // the room and the ghost has been joined again (rejoinRefused). handled
