@@ -26,6 +26,9 @@ type kickedGhostsHomeserver struct {
 	onRefused func(n int)
 	// beforeJoin, when set, runs before a join is granted, without mu.
 	beforeJoin func()
+	// drop, when set, says whether to close the connection a request
+	// came on instead of answering it.
+	drop func(r *http.Request) bool
 	// joinStatus, when not 0, answers every join with this status
 	// instead of granting it.
 	joinStatus int
@@ -70,6 +73,12 @@ func storeJoined(t *testing.T, m *Matrix, room id.RoomID, users ...id.UserID) {
 }
 
 func (h *kickedGhostsHomeserver) serve(w http.ResponseWriter, r *http.Request) {
+	if h.drop != nil && h.drop(r) {
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = c.Close()
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	user := r.URL.Query().Get("user_id")
 	switch {

@@ -304,6 +304,15 @@ func (p *Pipeline) writeLocked(pr *pipedRequest) {
 		p.mu.Unlock()
 		return
 	}
+	if pr.afterRefusal {
+		// Held since it was taken to be written, for a refusal read
+		// meanwhile: refusalDealtWith writes it (pipeline_refused.go).
+		if p.probe == pr {
+			p.probe = nil
+		}
+		p.mu.Unlock()
+		return
+	}
 	if c.broken {
 		// Lost between the two locks: resent with the others.
 		if p.probe == pr {

@@ -53,11 +53,11 @@ func refusalHoldOf(ctx context.Context) refusalHold {
 // with resp, if resp is a refusal its caller will deal with. p.mu is
 // held.
 //
-// The refused ghost's own sends still go until its join again begins
-// (retryingRefusal): it is out of the room, so they are refused too and
-// retried after this one, in order. Held, they would wait for a join
-// that may be waiting for the homeserver to refuse the sends written
-// before them.
+// The refused ghost's own sends given from then on still go until its
+// join again begins (joiningRefused), while nothing waits before them:
+// it is out of the room, so they are refused too and retried after this
+// one, in order. Held, they would wait for a join that may be waiting
+// for the homeserver to refuse the sends written before them.
 func (p *Pipeline) holdForRefusalLocked(pr *pipedRequest, resp *http.Response) {
 	if resp.StatusCode != http.StatusForbidden || pr.abandoned || pr.finished {
 		return
@@ -73,6 +73,17 @@ func (p *Pipeline) holdForRefusalLocked(pr *pipedRequest, resp *http.Response) {
 	p.refusing++
 	if !p.joining[h.user] {
 		p.passing[h.user] = true
+	}
+	// The requests behind pr that are not written yet (waiting behind a
+	// probe or a resend) are held as well: written, they would be taken
+	// before the retry as surely as a new one.
+	behind := false
+	for _, w := range p.waiting {
+		if w == pr {
+			behind = true
+		} else if behind && w.conn == nil && !w.abandoned && !w.finished {
+			w.afterRefusal = true
+		}
 	}
 	h.held()
 }
