@@ -88,6 +88,7 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			if retriedID, retryErr, ok := m.retryRefused(ctx, intent, room, evtType, content, ts, txnID, err, mark, nil); ok {
 				evtID, err = retriedID, retryErr
 			}
+			holdIfUnreachable(pipe, err)
 		}
 		passTurn(turn, mine)
 		return func() (id.EventID, error) { return evtID, err }
@@ -129,11 +130,9 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			}
 			joining := func() { pipe.joiningRefused(intent.UserID) }
 			if evtID, err, ok := m.retryRefused(refusedCtx, intent, room, evtType, content, ts, txnID, o.err, mark, joining); ok {
-				if errors.Is(err, ErrUnreachable) {
-					// Its portal keeps it for later: what waited for
-					// it is kept behind it, not let go ahead of it.
-					pipe.holdBehindUnreachable()
-				}
+				// Its portal keeps it for later, if unreachable: what
+				// waited for it is kept behind it, not let go ahead.
+				holdIfUnreachable(pipe, err)
 				o = outcome{err: err, final: true}
 				if err == nil {
 					o.resp = &mautrix.RespSendEvent{EventID: evtID}
@@ -153,6 +152,7 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 					if retriedID, retryErr, ok := m.retryRefused(inTurn, intent, room, evtType, content, ts, txnID, err, mark, nil); ok {
 						evtID, err = retriedID, retryErr
 					}
+					holdIfUnreachable(pipe, err)
 				}
 				o.err = err
 				if err == nil {
@@ -191,6 +191,18 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			return "", fmt.Errorf("send event: %w", o.err)
 		}
 		return o.resp.EventID, nil
+	}
+}
+
+// holdIfUnreachable holds pipe, as the pipeline holds itself when it
+// gives a send up (giveUp), when err says that a send of its room through
+// the ordinary client was given up because the homeserver could not be
+// reached: its portal keeps that send to send it again later, and may
+// hand over the next before it has heard of this; sendInTurn refuses
+// that one (Held), to be kept behind it, until the portal resumes.
+func holdIfUnreachable(pipe *Pipeline, err error) {
+	if errors.Is(err, ErrUnreachable) {
+		pipe.holdBehindUnreachable()
 	}
 }
 

@@ -147,18 +147,20 @@ func (p *Pipeline) refusalDealtWith(n int) {
 	}
 }
 
-// holdBehindUnreachable, for a refused send whose join again or retry
-// failed because the homeserver could not be reached, does what giveUp
-// does for a send given up so: its portal keeps it and sends it again
-// later, so the requests held for its refusal, which came after it, are
-// failed with errHeldBehind (to be kept behind it) rather than let go
-// ahead of it by refusalDealtWith, and the pipeline refuses new requests
-// until the portal resumes it.
+// holdBehindUnreachable, for a send through the ordinary client (a
+// refused send's join again or retry, or any send once pipelining is
+// off) given up because the homeserver could not be reached, does what
+// giveUp does for a pipelined send given up so: its portal keeps it and
+// sends it again later, so the requests held for its refusal, which came
+// after it, are failed with errHeldBehind (to be kept behind it) rather
+// than let go ahead of it by refusalDealtWith, and new requests, and
+// sends through the ordinary client (sendInTurn), are refused until the
+// portal resumes.
 func (p *Pipeline) holdBehindUnreachable() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.held {
-		p.log.Warn().Msg("A refused send could not be retried for an unreachable homeserver; holding the room's next sends until the portal resumes")
+		p.log.Warn().Msg("A send was given up for an unreachable homeserver; holding the room's next sends until the portal resumes")
 	}
 	p.held = true
 	for _, w := range append([]*pipedRequest(nil), p.waiting...) {
