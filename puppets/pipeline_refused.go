@@ -18,7 +18,8 @@ import (
 // land after them. So the pipeline writes no new request from the moment
 // it reads such a refusal until the send's caller has dealt with it (the
 // join and the retry, or the finding that there is nothing to retry):
-// they wait in line, as they wait behind a resend, and follow in order.
+// they wait in line, as they wait behind a resend, and follow in order,
+// the first alone, as after an outage, since it may be refused in turn.
 // A send through the ordinary client waits for the retry the same way,
 // since it waits for the sends before it to finish (sendTurn).
 //
@@ -141,8 +142,12 @@ func (p *Pipeline) refusalDealtWith(n int) {
 	}
 	if waiting && !p.retrying && p.probe == nil && !p.closed {
 		// Written in order by a resend; a new request waits behind them
-		// (retrying holds it).
+		// (retrying holds it). The first goes alone, as after an outage,
+		// and the others once it is answered: it may be refused in turn
+		// (ghosts kicked together), and the ones written behind it before
+		// its refusal is read could not be held for its retry.
 		p.retrying = true
+		p.careful = true
 		go p.resend()
 	}
 }
