@@ -39,6 +39,11 @@ func foldPRECIS(s string) string {
 	if i == len(s) || !utf8.ValidString(s) {
 		return Casefold(CaseMappingASCII, s)
 	}
+	// The one letter whose full lowercase (PRECIS's) is two code points
+	// and not the simple mapping unicode.ToLower has: İ is "i" and a
+	// combining dot above. Lowered to a bare "i", "İrc" would be
+	// "irc", someone else on the server.
+	s = strings.ReplaceAll(s, "\u0130", "i\u0307")
 	return strings.Map(foldPRECISRune, s)
 }
 
