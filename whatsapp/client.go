@@ -124,10 +124,12 @@ type Client struct {
 	replaces     *Client
 	replacedLeft []types.JID
 	// unlinkWait is closed by a Connect that cancels the pending unlink of
-	// this replaced link (relink.go), and letGo says the core disconnected
-	// it for the new link and no Connect took it back; guarded by lock.
-	unlinkWait chan struct{}
-	letGo      bool
+	// this replaced link (relink.go), unlinkDecided once that wait is over
+	// either way, and letGo says the core disconnected it for the new link
+	// and no Connect took it back; guarded by lock.
+	unlinkWait    chan struct{}
+	unlinkDecided chan struct{}
+	letGo         bool
 }
 
 // maxReconnectErrors caps whatsmeow's reconnect delay (2 s per error).
@@ -415,7 +417,7 @@ func loggedOutText(reason events.ConnectFailureReason) string {
 // (relink.go).
 func (c *Client) Logout(ctx context.Context) error {
 	old := c.conn.replacing(c)
-	if old != nil && !old.wasLetGo() {
+	if old != nil && !old.wasLetGo(ctx) {
 		return c.discardRelink(ctx, old)
 	}
 	// With old let go, the core had started this link in its place: no

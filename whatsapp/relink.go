@@ -110,8 +110,8 @@ func (c *Client) unlinkUnlessReconnected() {
 		c.lock.Unlock()
 		return
 	}
-	wait := make(chan struct{})
-	c.unlinkWait = wait
+	wait, decided := make(chan struct{}), make(chan struct{})
+	c.unlinkWait, c.unlinkDecided = wait, decided
 	c.letGo = true
 	c.lock.Unlock()
 	c.conn.background(func(ctx context.Context) {
@@ -119,6 +119,7 @@ func (c *Client) unlinkUnlessReconnected() {
 		defer timer.Stop()
 		select {
 		case <-wait:
+			close(decided)
 			return
 		case <-timer.C:
 		case <-ctx.Done():
@@ -127,6 +128,7 @@ func (c *Client) unlinkUnlessReconnected() {
 		mine := c.unlinkWait == wait
 		c.unlinkWait = nil
 		c.lock.Unlock()
+		close(decided) // letGo is final now: before the unlink, which may take long
 		if !mine {
 			return // a Connect came at the same time
 		}
@@ -162,8 +164,22 @@ func (c *Client) cancelUnlink() bool {
 // no Connect followed: it started the new link in its place. Unlike
 // unlinkWait, it stays set once the wait is over, so that a Logout of the
 // new link racing the end of relinkGrace still sees it. A reconnect's
-// Disconnect sets it too, for the moment until its Connect.
-func (c *Client) wasLetGo() bool {
+// Disconnect sets it too, until its Connect; so while the wait for that
+// Connect runs, wasLetGo waits for it to be decided (at most relinkGrace,
+// or until ctx ends): answered at once, the core's discard of a relink
+// it could not store, coming between a reconnect's Disconnect and
+// Connect, would be taken for the user's logout, unlinking this device
+// too and deleting the login's data while the core runs it on.
+func (c *Client) wasLetGo(ctx context.Context) bool {
+	c.lock.Lock()
+	decided := c.unlinkDecided
+	c.lock.Unlock()
+	if decided != nil {
+		select {
+		case <-decided:
+		case <-ctx.Done():
+		}
+	}
 	c.lock.Lock()
 	defer c.lock.Unlock()
 	return c.letGo
