@@ -22,10 +22,21 @@ import (
 // merging two people's (what folding too much risks). PRECIS's own
 // validation is the server's business: it refuses names it cannot fold.
 
-// isPRECIS says m is a PRECIS casemapping.
-func isPRECIS(m CaseMapping) bool {
-	return m == CaseMappingRFC8265 || m == CaseMappingRFC7613
-}
+// The tokens that announce PRECIS. They are not the name of the mapping
+// they announce (CaseMappingPRECIS): until Ferry knew them, a login saved
+// the token a server announced as its casemapping and folded by it as by
+// an unknown one, that is as ascii, minting its chat and user IDs so. A
+// saved "rfc8265" must go on meaning that folding, so that the network's
+// next 005 shows a change of casemapping and the saved channels, PM
+// peers and portals move to the new folding (irc/casemapping.go) instead
+// of being looked up under it and missed.
+const (
+	tokenRFC8265 = "rfc8265"
+	tokenRFC7613 = "rfc7613"
+)
+
+// isPRECIS says m is the PRECIS casemapping.
+func isPRECIS(m CaseMapping) bool { return m == CaseMappingPRECIS }
 
 // foldPRECIS folds s as a PRECIS server does (see above). An ASCII name
 // folds as under ascii; one that is not UTF-8 (which such servers refuse)
@@ -62,13 +73,15 @@ func caseMappingOf(casemapping, utf8mapping string) CaseMapping {
 		return CaseMappingRFC1459
 	}
 	cm := CaseMapping(strings.ToLower(casemapping))
-	if cm == "strict-rfc1459" {
+	switch {
+	case cm == "strict-rfc1459":
 		// The older spelling of the same mapping, still sent by some
 		// servers and known to client libraries under this name.
 		return CaseMappingRFC1459Strict
-	}
-	if cm == CaseMappingASCII && strings.EqualFold(utf8mapping, string(CaseMappingRFC8265)) {
-		return CaseMappingRFC8265
+	case cm == tokenRFC8265, cm == tokenRFC7613:
+		return CaseMappingPRECIS
+	case cm == CaseMappingASCII && strings.EqualFold(utf8mapping, tokenRFC8265):
+		return CaseMappingPRECIS
 	}
 	return cm
 }

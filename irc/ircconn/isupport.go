@@ -18,17 +18,18 @@ const (
 	CaseMappingRFC1459 CaseMapping = "rfc1459"
 	// CaseMappingRFC1459Strict folds []\ to {}| but leaves ~ and ^ apart.
 	CaseMappingRFC1459Strict CaseMapping = "rfc1459-strict"
-	// CaseMappingRFC8265 and CaseMappingRFC7613 (the RFC it replaced) are
-	// PRECIS's UsernameCaseMapped profile: Unicode lowercase (casemapping_unicode.go).
-	CaseMappingRFC8265 CaseMapping = "rfc8265"
-	CaseMappingRFC7613 CaseMapping = "rfc7613"
+	// CaseMappingPRECIS is PRECIS's UsernameCaseMapped profile: Unicode
+	// lowercase (casemapping_unicode.go). Servers announce it as rfc8265
+	// or rfc7613, or as ascii with UTF8MAPPING=rfc8265; its name is none
+	// of those tokens (see caseMappingOf).
+	CaseMappingPRECIS CaseMapping = "precis"
 )
 
 // Casefold folds s under mapping m. Folding too little lets two spellings
 // of one channel become two rooms; folding too much merges two channels
 // into one room (the takeover earlier bridges suffered), so an unknown
 // mapping folds like ascii, the mapping every other one extends. The
-// PRECIS mappings fold Unicode letters too (casemapping_unicode.go). Returns s
+// PRECIS mapping folds Unicode letters too (casemapping_unicode.go). Returns s
 // itself, without allocating, when nothing changes.
 func Casefold(m CaseMapping, s string) string {
 	if isPRECIS(m) {
