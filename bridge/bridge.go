@@ -56,8 +56,10 @@ type Bridge struct {
 	// secretEvents are events whose stored body is emptied when they are
 	// marked handled (holdsSecret).
 	secretEvents sync.Map
-	rooms        *serialQueues
-	queries      *rateLimiter
+	// edits are the commands an edit may still correct (command_edits.go).
+	edits   commandEdits
+	rooms   *serialQueues
+	queries *rateLimiter
 	// metricsServer serves Metrics on metrics.listen.
 	metricsServer *http.Server
 

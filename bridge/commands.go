@@ -74,12 +74,19 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		return
 	}
 	body := strings.TrimSpace(msg.Body)
-	// A command corrected by an edit runs as corrected: the edit's own
-	// body is a fallback, "* " and the new text. It answers no login
-	// question: the question took the first message.
+	c := &commandContext{b: b, evt: evt, user: evt.Sender, room: evt.RoomID, inManagementRoom: !prefixed, level: b.Level(evt.Sender)}
+	// original is the message the command was first sent in: the edited
+	// one for an edit.
+	original := evt.ID
 	edited := msg.NewContent != nil && msg.RelatesTo.GetReplaceID() != ""
 	if edited {
-		if msg.NewContent.MsgType != event.MsgText {
+		// The correction of a command the bot did not know runs as
+		// corrected (the edit's own body is a fallback, "* " and the
+		// new text). No other edit runs: the command it edits already
+		// ran (or was a login answer, taken by the question).
+		original = msg.RelatesTo.GetReplaceID()
+		if msg.NewContent.MsgType != event.MsgText || !b.edits.takeCorrection(original) {
+			c.reply("An edit does not run a command again: send the corrected command as a new message.")
 			return
 		}
 		body = strings.TrimSpace(msg.NewContent.Body)
@@ -93,7 +100,6 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		// paste a command written for other rooms (`!ferry relay on`).
 		body = stripCommandPrefix(body)
 	}
-	c := &commandContext{b: b, evt: evt, user: evt.Sender, room: evt.RoomID, inManagementRoom: !prefixed, level: b.Level(evt.Sender)}
 	if c.level == network.LevelNone {
 		c.reply("You are not allowed to use this bridge. Ask its administrator for access.")
 		return
@@ -105,6 +111,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	}
 	cmd := b.findCommand(words)
 	if cmd == nil {
+		b.edits.wasUnknown(original)
 		c.reply(b.unknownCommand(c, words))
 		return
 	}

@@ -1,0 +1,84 @@
+package bridge_test
+
+import (
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/internal/testnet"
+)
+
+// editMessage replaces the text of original, as a client's "edit" does.
+func editMessage(t *testing.T, h *ferrytest.Harness, user *testbed.Client, room id.RoomID, original id.EventID, text string) id.EventID {
+	t.Helper()
+	edit := &event.MessageEventContent{MsgType: event.MsgText, Body: text}
+	edit.SetEdit(original)
+	resp, err := user.SendMessageEvent(h.Context(waitLong), room, event.EventMessage, edit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.EventID
+}
+
+// botSaidSince lists the bot's notices in room not in before that contain text.
+func botSaidSince(h *ferrytest.Harness, user *testbed.Client, room id.RoomID, before map[id.EventID]bool, text string) []string {
+	var said []string
+	for _, evt := range user.Events(room) {
+		if msg := evt.Content.AsMessage(); !before[evt.ID] && evt.Sender == h.BotMXID && msg != nil && strings.Contains(msg.Body, text) {
+			said = append(said, msg.Body)
+		}
+	}
+	return said
+}
+
+// TestEditedCommandRunsOnce: an edit runs its new text only as the
+// correction of a command the bot did not know; a command that already
+// ran (an edit fixing a typo in `logout whatsapp` after it ran, an edit
+// of the correction) does not run again, and an edit of a login answer
+// is never read as a command, which would echo the password.
+func TestEditedCommandRunsOnce(t *testing.T) {
+	tn := testnet.New()
+	h := ferrytest.Start(t, ferrytest.Options{}, tn)
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+
+	// A command that ran is not run again by an edit.
+	before := ferrytest.Seen(alice, mgmt)
+	original := alice.SendText(t, mgmt, "version")
+	h.WaitForBotNoticeExcept(alice, mgmt, "Ferry ", before)
+	before = ferrytest.Seen(alice, mgmt)
+	editMessage(t, h, alice, mgmt, original, "version")
+	h.WaitForBotNoticeExcept(alice, mgmt, "send the corrected command as a new message", before)
+	if again := botSaidSince(h, alice, mgmt, before, "Ferry "); len(again) > 0 {
+		t.Errorf("the edit ran the command again: %q", again)
+	}
+
+	// The correction of an unknown command runs, once.
+	before = ferrytest.Seen(alice, mgmt)
+	typo := alice.SendText(t, mgmt, "verison")
+	h.WaitForBotNoticeExcept(alice, mgmt, "Unknown command `verison`", before)
+	before = ferrytest.Seen(alice, mgmt)
+	editMessage(t, h, alice, mgmt, typo, "version")
+	h.WaitForBotNoticeExcept(alice, mgmt, "Ferry ", before)
+	before = ferrytest.Seen(alice, mgmt)
+	editMessage(t, h, alice, mgmt, typo, "version ")
+	h.WaitForBotNoticeExcept(alice, mgmt, "send the corrected command as a new message", before)
+	if again := botSaidSince(h, alice, mgmt, before, "Ferry "); len(again) > 0 {
+		t.Errorf("the second edit ran the command again: %q", again)
+	}
+
+	// A login answer corrected by an edit is not echoed as a command.
+	h.Command(alice, mgmt, "login test alice", "password")
+	answer := alice.SendText(t, mgmt, "hunter2")
+	h.WaitForBotNotice(alice, mgmt, "Logged in to Testnet as alice")
+	before = ferrytest.Seen(alice, mgmt)
+	editMessage(t, h, alice, mgmt, answer, "hunter3")
+	h.WaitForBotNoticeExcept(alice, mgmt, "as a new message", before)
+	if echo := botSaidSince(h, alice, mgmt, before, "hunter3"); len(echo) > 0 {
+		t.Errorf("the edited password was echoed: %q", echo)
+	}
+}
