@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"context"
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -46,4 +48,40 @@ func (e *commandEdits) takeCorrection(original id.EventID) bool {
 	at, ok := e.unknown[original]
 	delete(e.unknown, original)
 	return ok && time.Since(at) <= editWindow
+}
+
+// refuseEdit answers an edit that does not run. An edit of a message the
+// bot deleted for its secret (a login's password, `irc password`) holds
+// the corrected secret: it is deleted too, and emptied in the database.
+// Asked of the homeserver rather than remembered, so that it holds
+// after a restart.
+func (b *Bridge) refuseEdit(ctx context.Context, c *commandContext, original id.EventID) {
+	log := zerolog.Ctx(ctx).With().Stringer("edited_event_id", original).Logger()
+	orig, err := b.Matrix.Bot().GetEvent(ctx, c.room, original)
+	if err != nil {
+		log.Warn().Err(err).Msg("Failed to fetch the message an edit edits")
+	}
+	if err != nil || (orig.Unsigned.RedactedBecause == nil && len(orig.Content.VeryRaw) > 2) {
+		c.reply("An edit does not run a command again: send the corrected command as a new message.")
+		return
+	}
+	b.holdsSecret(c.evt.ID)
+	if !b.redactSecret(ctx, c, false) {
+		c.reply("⚠️ The message you edited was deleted, as it held a secret, but I could not delete your edit: delete it yourself. An edit does not change what you sent: send the command again as a new message.")
+		return
+	}
+	c.reply("I deleted your edit: the message it edits was deleted, as it held a secret, and an edit does not change what you sent. Send the command again as a new message.")
+}
+
+// redactEarlierSecret deletes original, an earlier version of the
+// command with a secret that c ran, and empties its stored body (it was
+// stored as an ordinary message before its edit made it a secret).
+func (b *Bridge) redactEarlierSecret(ctx context.Context, c *commandContext, original id.EventID) {
+	if err := b.DB.MatrixEvents.MarkHandledAndScrub(ctx, original); err != nil {
+		zerolog.Ctx(ctx).Err(err).Stringer("edited_event_id", original).Msg("Failed to empty the stored body of an edited secret")
+	}
+	if err := b.Matrix.Redact(ctx, b.Matrix.Bot(), c.room, original, "contained a secret"); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Stringer("edited_event_id", original).Msg("Failed to redact the edited command with a secret")
+		c.reply("⚠️ I could not delete the message you edited, which holds the secret too; please delete it yourself.")
+	}
 }

@@ -86,7 +86,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		// ran (or was a login answer, taken by the question).
 		original = msg.RelatesTo.GetReplaceID()
 		if msg.NewContent.MsgType != event.MsgText || !b.edits.takeCorrection(original) {
-			c.reply("An edit does not run a command again: send the corrected command as a new message.")
+			b.refuseEdit(ctx, c, original)
 			return
 		}
 		body = strings.TrimSpace(msg.NewContent.Body)
@@ -146,6 +146,10 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	err := cmd.handler(log.WithContext(ctx), c)
 	if cmd.sensitive {
 		b.redactSecret(log.WithContext(ctx), c, true)
+		if original != evt.ID {
+			// The typo this edit corrected held the secret too.
+			b.redactEarlierSecret(log.WithContext(ctx), c, original)
+		}
 	}
 	if err != nil {
 		log.Warn().Err(err).Msg("Command failed")
