@@ -147,6 +147,11 @@ func (b *Bridge) isCommand(evt *event.Event, inPortal bool) bool {
 		return false
 	}
 	body := strings.TrimSpace(msg.Body)
+	if msg.NewContent != nil && msg.RelatesTo.GetReplaceID() != "" {
+		// An edit's own body is "* " and the new text: the new text says
+		// whether it is for the bot, as the message it edits did.
+		body = strings.TrimSpace(msg.NewContent.Body)
+	}
 	if inPortal {
 		return body == commandPrefix || strings.HasPrefix(body, commandPrefix+" ")
 	}
