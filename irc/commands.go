@@ -294,18 +294,39 @@ var errNoWhoisAnswer = errors.New("WHOIS not answered in time")
 
 const passwordNote = " Your message with the password was redacted, but it was stored on your homeserver too; change the password if that matters."
 
-func (c *Connector) cmdSASL(ctx context.Context, cmd *network.CommandEvent) error {
-	if err := needArgs(cmd, 3, "irc sasl <network> <account> <password>"); err != nil {
-		return err
+// passwordArgs splits a command's text into its first n words and the
+// password after them: the rest of the line, inner spaces kept. PASS
+// sends it as a trailing parameter and SASL PLAIN encodes it whole, so
+// both allow spaces, and a password of several words must not be taken
+// for too many arguments. (The core trims the line's ends, so a password
+// cannot end in a space.) ok is false without a password.
+func passwordArgs(cmd *network.CommandEvent, n int) (words []string, password string, ok bool) {
+	const spaces = " \t\r\n" // the core's word separators
+	rest := strings.Trim(cmd.RawArgs, spaces)
+	for range n {
+		i := strings.IndexAny(rest, spaces)
+		if i <= 0 {
+			return nil, "", false
+		}
+		words = append(words, rest[:i])
+		rest = strings.TrimLeft(rest[i:], spaces)
 	}
-	cl, err := c.clientFor(cmd, cmd.Args[0])
+	return words, rest, rest != ""
+}
+
+func (c *Connector) cmdSASL(ctx context.Context, cmd *network.CommandEvent) error {
+	words, password, ok := passwordArgs(cmd, 2)
+	if !ok {
+		return network.UserErrorf("usage: `irc sasl <network> <account> <password>`")
+	}
+	cl, err := c.clientFor(cmd, words[0])
 	if err != nil {
 		return err
 	}
 	if !cl.cfg.SASL {
 		return network.UserErrorf("SASL is not enabled for %s: ask the admin to set `sasl: true` for it under `irc.networks`", cl.netName)
 	}
-	account, password := cmd.Args[1], cmd.Args[2]
+	account := words[1]
 	if strings.ContainsAny(account+password, "\r\n\x00") {
 		return network.UserErrorf("credentials cannot contain line breaks")
 	}
@@ -322,17 +343,21 @@ func (c *Connector) cmdSASL(ctx context.Context, cmd *network.CommandEvent) erro
 }
 
 func (c *Connector) cmdPassword(ctx context.Context, cmd *network.CommandEvent) error {
-	if err := needArgs(cmd, 2, "irc password <network> <password>"); err != nil {
-		return err
+	words, password, ok := passwordArgs(cmd, 1)
+	if !ok {
+		return network.UserErrorf("usage: `irc password <network> <password>`")
 	}
-	cl, err := c.clientFor(cmd, cmd.Args[0])
+	cl, err := c.clientFor(cmd, words[0])
 	if err != nil {
 		return err
 	}
-	if err = validateParam(cmd.Args[1]); err != nil {
-		return network.UserErrorf("bad password: %s", err)
+	// PASS carries it as its trailing parameter: spaces, commas and a
+	// leading ':' are the password's; only a line break or NUL would cut
+	// the line.
+	if strings.ContainsAny(password, "\r\n\x00") {
+		return network.UserErrorf("bad password: contains a line break or NUL")
 	}
-	sealed, err := c.sealSecret(cl.loginID, secretFieldPassword, cmd.Args[1])
+	sealed, err := c.sealSecret(cl.loginID, secretFieldPassword, password)
 	if err != nil {
 		return err
 	}

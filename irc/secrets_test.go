@@ -235,7 +235,7 @@ func TestSecretCommandsNeedKey(t *testing.T) {
 		var replies []string
 		cmd := func(args ...string) error {
 			return map[int]func(context.Context, *network.CommandEvent) error{2: c.cmdPassword, 3: c.cmdSASL}[len(args)](context.Background(), &network.CommandEvent{
-				User: "@alice:ex.org", Args: args,
+				User: "@alice:ex.org", Args: args, RawArgs: strings.Join(args, " "),
 				Logins: []*network.Login{{ID: aliceLogin}},
 				Client: func(network.LoginID) (network.Client, bool) { return client, true },
 				Reply:  func(s string) { replies = append(replies, s) },

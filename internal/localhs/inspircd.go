@@ -291,7 +291,7 @@ func (s *InspIRCd) probe(addr string, useTLS bool) ([]string, error) {
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	hello := "CAP LS 302\r\n"
 	if s.Password != "" {
-		hello += "PASS " + s.Password + "\r\n"
+		hello += "PASS :" + s.Password + "\r\n" // trailing: a password may hold spaces
 	}
 	hello += "NICK probe" + RandomHex(3) + "\r\nUSER probe 0 * :testbed probe\r\n"
 	if _, err := nc.Write([]byte(hello)); err != nil {
