@@ -45,6 +45,12 @@ type relayBot struct {
 	nick     string                 // current (or, once conn ended, last) nick
 	channels map[string]bool        // casefolded channels joined
 	waiting  map[string]chan string // JOIN waiters: "" joined, else the refusal
+	// cm is the casemapping conn registered with, which the bot folds
+	// with until it connects again, as a login does: a 005 changing
+	// CASEMAPPING mid-session would otherwise leave the channels joined
+	// under the old folding, and the next relayed line would JOIN again
+	// (which a server ignores for a channel one is in) and time out.
+	cm ircconn.CaseMapping
 	// relayers holds, by casefolded channel, the login that relayed there
 	// last: a refusal the server does not label is told in the channel's
 	// room through it (see refusal), while it is still running. nil until
@@ -148,7 +154,7 @@ func (b *relayBot) lingerLocked(conn *ircconn.Conn, nick string) {
 	if _, uh, ok := strings.Cut(conn.Source(), "!"); ok {
 		userHost = uh
 	}
-	b.lingering[b.fold(conn, nick)] = lingeringNick{nick: nick, userHost: userHost, until: now.Add(relayNickLinger.get())}
+	b.lingering[b.foldLocked(nick)] = lingeringNick{nick: nick, userHost: userHost, until: now.Add(relayNickLinger.get())}
 }
 
 func (b *relayBot) current() *ircconn.Conn {
@@ -157,8 +163,14 @@ func (b *relayBot) current() *ircconn.Conn {
 	return b.conn
 }
 
-func (b *relayBot) fold(conn *ircconn.Conn, s string) string {
-	return ircconn.Casefold(conn.ISupport().CaseMapping, s)
+// foldLocked folds s as the bot's connection does (see cm); rfc1459,
+// IRC's default, before it first connects. b.lock must be held.
+func (b *relayBot) foldLocked(s string) string {
+	cm := b.cm
+	if cm == "" {
+		cm = ircconn.CaseMappingRFC1459
+	}
+	return ircconn.Casefold(cm, s)
 }
 
 // ready returns the bot's connection, in channel: it dials and joins (with
@@ -178,9 +190,9 @@ func (b *relayBot) ready(ctx context.Context, by *Client, channel, key string) (
 			return nil, &network.UserError{Message: "the relay bot could not connect to " + b.netName + ": " + err.Error(), Err: err}
 		}
 	}
-	folded := b.fold(conn, channel)
 	wait := make(chan string, 1)
 	b.lock.Lock()
+	folded := b.foldLocked(channel)
 	if b.relayers == nil {
 		b.relayers = make(map[string]*Client)
 	}
@@ -257,6 +269,7 @@ func (b *relayBot) dial(ctx context.Context) (*ircconn.Conn, error) {
 	b.lock.Lock()
 	b.conn = conn
 	b.nick = conn.Nick()
+	b.cm = conn.ISupport().CaseMapping
 	clear(b.channels)
 	b.lock.Unlock()
 	b.log.Info().Str("nick", conn.Nick()).Msg("Relay bot connected")
@@ -321,11 +334,7 @@ func (b *relayBot) follow(msg *irc.Message) (tell func()) {
 	b.lock.Lock()
 	defer b.lock.Unlock()
 	conn := b.conn
-	cm := ircconn.CaseMappingRFC1459
-	if conn != nil {
-		cm = conn.ISupport().CaseMapping
-	}
-	fold := func(s string) string { return ircconn.Casefold(cm, s) }
+	fold := b.foldLocked
 	self := msg.Prefix != nil && b.nick != "" && fold(msg.Prefix.Name) == fold(b.nick)
 	switch msg.Command {
 	case "JOIN":
