@@ -79,17 +79,7 @@ func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string, mark rejoinMark) (wait func() (id.EventID, error)) {
 	turn, mine := pipe.sendTurn()
 	if m.pipelineOff.Load() {
-		// The send, the join again and the retry, within one RetryFor
-		// (retry_budget.go).
-		ctx := withRetryBudget(ctx, time.Time{}, m.RetryFor)
-		evtID, err := m.sendInTurn(ctx, pipe, turn, intent, room, evtType, content, ts, txnID)
-		if err != nil {
-			// Retried before the next send's turn comes.
-			if retriedID, retryErr, ok := m.retryRefused(ctx, intent, room, evtType, content, ts, txnID, err, mark, nil); ok {
-				evtID, err = retriedID, retryErr
-			}
-			holdIfUnreachable(pipe, err)
-		}
+		evtID, err := m.sendInTurnRetried(ctx, pipe, turn, intent, room, evtType, content, ts, txnID, mark)
 		passTurn(turn, mine)
 		return func() (id.EventID, error) { return evtID, err }
 	}
@@ -146,14 +136,7 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			if followable(status) {
 				// Never taken by the homeserver: sent again, in turn,
 				// with the same transaction ID.
-				inTurn := withRetryBudget(parent, time.Time{}, m.RetryFor)
-				evtID, err := m.sendInTurn(inTurn, pipe, turn, intent, room, evtType, content, ts, txnID)
-				if err != nil {
-					if retriedID, retryErr, ok := m.retryRefused(inTurn, intent, room, evtType, content, ts, txnID, err, mark, nil); ok {
-						evtID, err = retriedID, retryErr
-					}
-					holdIfUnreachable(pipe, err)
-				}
+				evtID, err := m.sendInTurnRetried(parent, pipe, turn, intent, room, evtType, content, ts, txnID, mark)
 				o.err = err
 				if err == nil {
 					o.resp = &mautrix.RespSendEvent{EventID: evtID}
@@ -219,4 +202,22 @@ func aheadUnreachable(err error) bool {
 	}
 	status, ok := answerStatus(err)
 	return ok && unreachableStatus(status)
+}
+
+// sendInTurnRetried sends through the ordinary client in the room's turn
+// (sendInTurn); a send refused as forbidden is retried once its ghost has
+// joined again, before the next send's turn comes, and one that met an
+// outage holds the room's later sends behind it. The send, the join again
+// and the retry share one RetryFor (retry_budget.go).
+func (m *Matrix) sendInTurnRetried(ctx context.Context, pipe *Pipeline, turn <-chan struct{}, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string, mark rejoinMark) (id.EventID, error) {
+	ctx = withRetryBudget(ctx, time.Time{}, m.RetryFor)
+	evtID, err := m.sendInTurn(ctx, pipe, turn, intent, room, evtType, content, ts, txnID)
+	if err == nil {
+		return evtID, nil
+	}
+	if retriedID, retryErr, ok := m.retryRefused(ctx, intent, room, evtType, content, ts, txnID, err, mark, nil); ok {
+		evtID, err = retriedID, retryErr
+	}
+	holdIfUnreachable(pipe, err)
+	return evtID, err
 }
