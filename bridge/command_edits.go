@@ -20,34 +20,60 @@ const editWindow = 10 * time.Minute
 // not run, and the user is told to send the command anew.
 type commandEdits struct {
 	lock    sync.Mutex
-	unknown map[id.EventID]time.Time
+	unknown map[id.EventID]unknownSent
 }
 
-// wasUnknown records that the command in evtID named no command.
-func (e *commandEdits) wasUnknown(evtID id.EventID) {
+// unknownSent is when a command the bot did not know was sent, and
+// by whom: only its sender may correct it.
+type unknownSent struct {
+	at     time.Time
+	sender id.UserID
+}
+
+// correction is what may come of an edit of a command.
+type correction int
+
+const (
+	correctionRefused correction = iota // not run, and the sender is told why
+	correctionRuns
+	// correctionIgnored: the edit is by someone other than the sender of
+	// the message it edits, which Matrix holds invalid (clients do not
+	// show it), so it is not a correction the sender made.
+	correctionIgnored
+)
+
+// wasUnknown records that the command in evtID, from sender, named no command.
+func (e *commandEdits) wasUnknown(evtID id.EventID, sender id.UserID) {
 	e.lock.Lock()
 	defer e.lock.Unlock()
 	now := time.Now()
 	if e.unknown == nil {
-		e.unknown = make(map[id.EventID]time.Time)
+		e.unknown = make(map[id.EventID]unknownSent)
 	}
-	for evt, at := range e.unknown {
-		if now.Sub(at) > editWindow {
+	for evt, u := range e.unknown {
+		if now.Sub(u.at) > editWindow {
 			delete(e.unknown, evt)
 		}
 	}
-	e.unknown[evtID] = now
+	e.unknown[evtID] = unknownSent{at: now, sender: sender}
 }
 
-// takeCorrection reports whether an edit of original may run as a
-// command, and forgets original: a correction runs once (it is
-// remembered again if the correction names no command either).
-func (e *commandEdits) takeCorrection(original id.EventID) bool {
+// takeCorrection reports whether editor's edit of original may run as a
+// command, and then forgets original: a correction runs once (it is
+// remembered again if the correction names no command either). An edit
+// by someone else leaves original to its sender to correct.
+func (e *commandEdits) takeCorrection(original id.EventID, editor id.UserID) correction {
 	e.lock.Lock()
 	defer e.lock.Unlock()
-	at, ok := e.unknown[original]
+	u, ok := e.unknown[original]
+	if ok && u.sender != editor {
+		return correctionIgnored
+	}
 	delete(e.unknown, original)
-	return ok && time.Since(at) <= editWindow
+	if ok && time.Since(u.at) <= editWindow {
+		return correctionRuns
+	}
+	return correctionRefused
 }
 
 // refuseEdit answers an edit that does not run. An edit of a message the

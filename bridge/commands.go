@@ -85,7 +85,15 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		// new text). No other edit runs: the command it edits already
 		// ran (or was a login answer, taken by the question).
 		original = msg.RelatesTo.GetReplaceID()
-		if msg.NewContent.MsgType != event.MsgText || !b.edits.takeCorrection(original) {
+		if msg.NewContent.MsgType != event.MsgText {
+			b.refuseEdit(ctx, c, original)
+			return
+		}
+		switch b.edits.takeCorrection(original, evt.Sender) {
+		case correctionIgnored:
+			zerolog.Ctx(ctx).Debug().Stringer("edited_event_id", original).Msg("Ignored an edit of another sender's command")
+			return
+		case correctionRefused:
 			b.refuseEdit(ctx, c, original)
 			return
 		}
@@ -111,7 +119,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	}
 	cmd := b.findCommand(words)
 	if cmd == nil {
-		b.edits.wasUnknown(original)
+		b.edits.wasUnknown(original, evt.Sender)
 		c.reply(b.unknownCommand(c, words))
 		return
 	}
