@@ -124,7 +124,13 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		return
 	}
 	if c.level < cmd.level {
-		c.replyf("`%s` needs `%s` permission; you have `%s`.", strings.Join(cmd.words, " "), cmd.level, c.level)
+		refusal := fmt.Sprintf("`%s` needs `%s` permission; you have `%s`.", strings.Join(cmd.words, " "), cmd.level, c.level)
+		if cmd.sensitive && !c.inManagementRoom {
+			// Refused or not, the password in it is for no one else.
+			zerolog.Ctx(ctx).Info().Str("command", strings.Join(cmd.words, " ")).Msg("Refused a command with a secret its sender may not run")
+			refusal += " " + b.deleteSeenSecret(ctx, c)
+		}
+		c.reply(refusal)
 		return
 	}
 	c.args = words[len(cmd.words):]
@@ -137,14 +143,8 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		// Like a login: a password belongs where no one else reads it.
 		// Others here may have read it already, which the user must know.
 		log.Info().Msg("Refused a command with a secret outside the management room")
-		b.holdsSecret(evt.ID)
-		seen := "Others in this room could read your message until I deleted it; change the password in it if that matters."
-		if !b.redactSecret(ctx, c, false) {
-			// The bot may not delete others' messages in a room of theirs.
-			seen = "Others in this room can read your message, and I could not delete it: delete it yourself, and change the password in it if that matters."
-		}
 		c.replyf("⚠️ Not run here: send `%s` in your management room (your direct chat with me), where no one else can read it. %s",
-			strings.Join(cmd.words, " "), seen)
+			strings.Join(cmd.words, " "), b.deleteSeenSecret(ctx, c))
 		return
 	}
 	log.Info().Msg("Running command")
@@ -163,6 +163,17 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		log.Warn().Err(err).Msg("Command failed")
 		c.reply("⚠️ " + network.UserMessage(err, "Something went wrong; the bridge log has the details."))
 	}
+}
+
+// deleteSeenSecret deletes a command with a secret that was not run,
+// sent where others read it, and says for the answer what became of it.
+func (b *Bridge) deleteSeenSecret(ctx context.Context, c *commandContext) string {
+	b.holdsSecret(c.evt.ID)
+	if !b.redactSecret(ctx, c, false) {
+		// The bot may not delete others' messages in a room of theirs.
+		return "Others in this room can read your message, and I could not delete it: delete it yourself, and change the password in it if that matters."
+	}
+	return "Others in this room could read your message until I deleted it; change the password in it if that matters."
 }
 
 // redactSecret deletes the command message, which holds a secret, and
