@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sync"
 	"sync/atomic"
 
 	"github.com/rs/zerolog"
@@ -34,6 +33,9 @@ type rejoinKey struct {
 // rejoinState is one ghost's joins again to one room: lock makes the
 // sends refused together wait for one join, and gen counts the joins, so
 // that a send can tell whether the ghost joined again after it went out.
+// lock is a 1-buffered channel, held while it holds a value, rather than
+// a mutex: a send waiting for another's join (which may take that send's
+// whole RetryFor) must be able to give up when its own context ends.
 //
 // An entry lives only while sends hold marks of it: holds counts them
 // (guarded by Matrix.rejoinsMu), and the last one to let go drops it.
@@ -46,7 +48,7 @@ type rejoinKey struct {
 // included, so an entry outlives the join it led to for as long as a
 // send that went out before that join may still be refused.
 type rejoinState struct {
-	lock  sync.Mutex
+	lock  chan struct{}
 	gen   atomic.Uint64
 	holds int
 }
@@ -70,7 +72,7 @@ func (m *Matrix) takeRejoinMark(room id.RoomID, user id.UserID) rejoinMark {
 		if m.rejoins == nil {
 			m.rejoins = make(map[rejoinKey]*rejoinState)
 		}
-		st = &rejoinState{}
+		st = &rejoinState{lock: make(chan struct{}, 1)}
 		m.rejoins[key] = st
 	}
 	st.holds++
@@ -104,6 +106,13 @@ func (m *Matrix) releaseRejoinMark(mark rejoinMark) {
 // the outage itself (the store no longer has the ghost joined, so it
 // joins before that send), rather than report it not bridged.
 //
+// When ctx ends while the send waits for a join of the same ghost to
+// the room made for another send, it gives up at once and failed wraps
+// the context's error, which its caller, whose context ended, takes as
+// it takes any send it stopped. Neither it nor the room's sends held
+// behind its refusal (pipeline_refused.go) wait on for that join, which
+// may take the other send's whole RetryFor.
+//
 // joining, if not nil, is called before the ghost is joined again, or,
 // if it already has been, before retry is returned.
 func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, err error, mark rejoinMark, joining func()) (retry bool, failed error) {
@@ -111,9 +120,19 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		return false, nil
 	}
 	st := mark.st
-	st.lock.Lock()
-	defer st.lock.Unlock()
 	log := zerolog.Ctx(ctx).With().Stringer("user_id", intent.UserID).Stringer("room_id", room).Logger()
+	select {
+	case st.lock <- struct{}{}:
+	default:
+		log.Debug().Msg("Waiting for a ghost's join again for another of its sends")
+		select {
+		case st.lock <- struct{}{}:
+		case <-ctx.Done():
+			log.Debug().Err(ctx.Err()).Msg("Gave up waiting for a ghost's join again")
+			return false, fmt.Errorf("send event refused (%v), then waiting for the ghost to join again: %w", err, ctx.Err())
+		}
+	}
+	defer func() { <-st.lock }()
 	if st.gen.Load() != mark.gen {
 		log.Debug().Err(err).Msg("A ghost's send was refused before the ghost joined again; retrying it once")
 		if joining != nil {
