@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,9 +25,11 @@ import (
 func TestRefusedGhostWhoseJoinMeetsAnOutageIsUnreachable(t *testing.T) {
 	room := id.RoomID("!r:example.org")
 	ghost := id.UserID("@ghost_bob:example.org")
+	var sends atomic.Int32
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/send/") {
+			sends.Add(1)
 			w.WriteHeader(http.StatusForbidden)
 			_, _ = io.WriteString(w, `{"errcode":"M_FORBIDDEN","error":"user not in room"}`)
 			return
@@ -40,18 +43,16 @@ func TestRefusedGhostWhoseJoinMeetsAnOutageIsUnreachable(t *testing.T) {
 	m.RetryFor = 500 * time.Millisecond
 	m.FirstBackoff = 50 * time.Millisecond
 	ctx := context.Background()
-	store := m.AS.StateStore
-	for _, user := range []id.UserID{m.BotMXID(), ghost} {
-		if err := store.MarkRegistered(ctx, user); err != nil {
-			t.Fatal(err)
-		}
-		if err := store.SetMembership(ctx, room, user, event.MembershipJoin); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeJoined(t, m, room, m.BotMXID(), ghost)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	_, err := m.SendMessage(ctx, m.Intent(ghost), room, event.EventMessage, content, time.Time{}, "a")
 	if !errors.Is(err, ErrUnreachable) {
 		t.Errorf("SendMessage: %v; want it unreachable, to be kept", err)
+	}
+	// The path the test is about: the send went and was refused, and
+	// the join again met the outage (a ghost the store had not joined
+	// would meet it joining before any send).
+	if n := sends.Load(); n != 1 {
+		t.Errorf("the homeserver was asked to send %d times; want once (refused, then the join again met the outage)", n)
 	}
 }
