@@ -18,13 +18,7 @@ func TestLogoutStoppingALoginFlowAnsweredOnce(t *testing.T) {
 	time.Sleep(time.Second) // the password reaches the network
 	before := seenIDs(s)
 	s.h.Command(s.alice, s.mgmt, "logout test carol", "Stopped your Testnet login in progress")
-	deadline := time.Now().Add(waitLong)
-	for s.h.Bridge.LoginFlowRunning(s.alice.UserID) {
-		if time.Now().After(deadline) {
-			t.Fatal("the login flow never ended")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFlowEnded(t, s)
 	time.Sleep(time.Second) // a late notice would have come by now
 	said := botSaid(s, before)
 	if len(said) != 1 {
