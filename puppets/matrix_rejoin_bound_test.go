@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -43,20 +42,7 @@ func TestRefusedSendAndItsRejoinAreBoundByRetryFor(t *testing.T) {
 			ctx := context.Background()
 			ghost := id.NewUserID("ferry_bound_"+name, "localhost")
 			intent := m.Intent(ghost)
-			resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{ghost}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			room := resp.RoomID
-			if err = intent.EnsureJoined(ctx, room); err != nil {
-				t.Fatal(err)
-			}
-			if _, err = as.BotClient().KickUser(ctx, room, &mautrix.ReqKickUser{UserID: ghost}); err != nil {
-				t.Fatal(err)
-			}
-			if err = as.StateStore.SetMembership(ctx, room, ghost, event.MembershipJoin); err != nil {
-				t.Fatal(err)
-			}
+			room := kickedBehindFerrysBack(t, as, intent)
 			const retryFor = 2 * time.Second
 			m.RetryFor = retryFor
 			var pipe *Pipeline

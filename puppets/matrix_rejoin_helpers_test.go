@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -123,4 +125,45 @@ func (h *kickedGhostsHomeserver) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"no"}`)
 	}
+}
+
+// waitRefusalRead waits until pipe has read a send's refusal as forbidden
+// and holds the room's later requests (pipeline_refused.go).
+func waitRefusalRead(t *testing.T, pipe *Pipeline, never string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		pipe.mu.Lock()
+		refused := pipe.refusing > 0
+		pipe.mu.Unlock()
+		if refused {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(never)
+		}
+	}
+}
+
+// kickedBehindFerrysBack makes a room on the homeserver with intent's
+// ghost joined, kicks the ghost, and leaves it joined in the store, as
+// when the kick has not reached Ferry yet.
+func kickedBehindFerrysBack(t *testing.T, as *appservice.AppService, intent *appservice.IntentAPI) id.RoomID {
+	t.Helper()
+	ctx := context.Background()
+	ghost := intent.UserID
+	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{ghost}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := resp.RoomID
+	if err = intent.EnsureJoined(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = as.BotClient().KickUser(ctx, room, &mautrix.ReqKickUser{UserID: ghost}); err != nil {
+		t.Fatal(err)
+	}
+	if err = as.StateStore.SetMembership(ctx, room, ghost, event.MembershipJoin); err != nil {
+		t.Fatal(err)
+	}
+	return room
 }

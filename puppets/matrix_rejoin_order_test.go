@@ -40,22 +40,7 @@ func TestRefusedPipelinedSendKeepsItsPlace(t *testing.T) {
 	ctx := context.Background()
 	ghost := id.NewUserID("ferry_bob", "localhost")
 	intent := m.Intent(ghost)
-	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{ghost}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := resp.RoomID
-	if err = intent.EnsureJoined(ctx, room); err != nil {
-		t.Fatal(err)
-	}
-	// Kicked; the store still has the ghost joined, as when the kick has
-	// not reached Ferry yet.
-	if _, err = as.BotClient().KickUser(ctx, room, &mautrix.ReqKickUser{UserID: ghost}); err != nil {
-		t.Fatal(err)
-	}
-	if err = as.StateStore.SetMembership(ctx, room, ghost, event.MembershipJoin); err != nil {
-		t.Fatal(err)
-	}
+	room := kickedBehindFerrysBack(t, as, intent)
 
 	pipe := m.NewPipeline(room)
 	if pipe == nil {

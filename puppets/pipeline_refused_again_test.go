@@ -48,17 +48,7 @@ func TestHeldSendsRefusedInTurnKeepTheirPlace(t *testing.T) {
 	defer pipe.Close()
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	waitA := m.SendMessageAhead(ctx, pipe, m.Intent(first), room, event.EventMessage, content, time.Time{}, "a")
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		pipe.mu.Lock()
-		refused := pipe.refusing > 0
-		pipe.mu.Unlock()
-		if refused {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first ghost's send was never refused")
-		}
-	}
+	waitRefusalRead(t, pipe, "the first ghost's send was never refused")
 	waitB := m.SendMessageAhead(ctx, pipe, m.Intent(second), room, event.EventMessage, content, time.Time{}, "b")
 	waitC := m.SendMessageAhead(ctx, pipe, m.Bot(), room, event.EventMessage, content, time.Time{}, "c")
 	close(given)

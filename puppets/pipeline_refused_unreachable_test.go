@@ -34,17 +34,7 @@ func TestSendsHeldForARefusalStayBehindItWhenItsJoinIsUnreachable(t *testing.T) 
 	defer pipe.Close()
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	waitA := m.SendMessageAhead(ctx, pipe, m.Intent(ghost), room, event.EventMessage, content, time.Time{}, "a")
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		pipe.mu.Lock()
-		refused := pipe.refusing > 0
-		pipe.mu.Unlock()
-		if refused {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the ghost's send was never refused")
-		}
-	}
+	waitRefusalRead(t, pipe, "the ghost's send was never refused")
 	waitB := m.SendMessageAhead(ctx, pipe, m.Bot(), room, event.EventMessage, content, time.Time{}, "b")
 	if _, err := waitA(); !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("A: %v; want it unreachable (its join met the outage)", err)
