@@ -329,9 +329,15 @@ func (c *Conn) incoming(msg *irc.Message) {
 		c.mu.Unlock()
 	case "005":
 		if len(msg.Params) > 2 {
-			is := c.ISupport().Clone()
+			old := c.ISupport()
+			is := old.Clone()
 			is.Parse(msg.Params[1 : len(msg.Params)-1])
 			c.isupport.Store(is)
+			if is.CaseMapping != old.CaseMapping {
+				c.wmu.Lock()
+				c.q.refold(is)
+				c.wmu.Unlock()
+			}
 		}
 	case "CAP":
 		c.capUpdate(msg)

@@ -1,7 +1,9 @@
 package ircconn
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,10 +34,13 @@ type LineDone func(at time.Time, err error)
 
 // queued is one validated line waiting for the writer.
 type queued struct {
-	line  []byte
-	seq   uint64 // order of Send calls, for the barrier rule
-	label string // SendLabeled's label, to fail its waiter on purge
-	quit  bool   // the QUIT: nothing is written after it
+	line []byte
+	seq  uint64 // order of Send calls, for the barrier rule
+	// target is a chat line's target as sent, kept to group the line
+	// again if the server changes its casemapping (refold).
+	target string
+	label  string // SendLabeled's label, to fail its waiter on purge
+	quit   bool   // the QUIT: nothing is written after it
 	// done, when set, hears what became of the line (SendTracked).
 	done LineDone
 }
@@ -72,13 +77,14 @@ func (q *writeQueue) pushUrgent(line []byte, quit bool) {
 // push queues a line; key is the casefolded target of a chat line, or ""
 // for the general queue.
 func (q *writeQueue) push(line []byte, key, label string) {
-	q.pushTracked(line, key, label, nil)
+	q.pushTracked(line, key, key, label, nil)
 }
 
-// pushTracked is push with a report of the line's fate (SendTracked).
-func (q *writeQueue) pushTracked(line []byte, key, label string, done LineDone) {
+// pushTracked is push with a report of the line's fate (SendTracked) and
+// the chat line's target as sent.
+func (q *writeQueue) pushTracked(line []byte, target, key, label string, done LineDone) {
 	q.seq++
-	it := queued{line: line, seq: q.seq, label: label, done: done}
+	it := queued{line: line, seq: q.seq, target: target, label: label, done: done}
 	q.n++
 	if key == "" {
 		q.general = append(q.general, it)
@@ -91,6 +97,35 @@ func (q *writeQueue) pushTracked(line []byte, key, label string, done LineDone) 
 		}
 	}
 	q.targets = append(q.targets, &targetQueue{key: key, items: []queued{it}})
+}
+
+// refold groups the chat lines again under is's casemapping, after the
+// server announced a new one. Grouped by the old folding, the lines queued
+// for a channel before the change and those queued since would sit in two
+// queues served in turn, out of order, and a purge of the channel would
+// find only one of them. Each new queue keeps its lines in the order they
+// were sent; the rotation starts with the queue whose line is oldest.
+func (q *writeQueue) refold(is *ISupport) {
+	if len(q.targets) == 0 {
+		return
+	}
+	var all []queued
+	for _, tq := range q.targets {
+		all = append(all, tq.items...)
+	}
+	slices.SortFunc(all, func(a, b queued) int { return cmp.Compare(a.seq, b.seq) })
+	byKey := make(map[string]*targetQueue, len(q.targets))
+	q.targets = q.targets[:0]
+	for _, it := range all {
+		key := is.Casefold(it.target)
+		tq := byKey[key]
+		if tq == nil {
+			tq = &targetQueue{key: key}
+			byKey[key] = tq
+			q.targets = append(q.targets, tq)
+		}
+		tq.items = append(tq.items, it)
+	}
 }
 
 // hasNormal reports whether a flood-controlled line is waiting.
@@ -424,15 +459,22 @@ func (c *Conn) enqueue(msg *irc.Message, label string, done LineDone) error {
 	if err != nil {
 		return err
 	}
-	key := ""
+	target := ""
 	switch msg.Command {
 	case "PRIVMSG", "NOTICE", "TAGMSG":
-		if t := msg.Param(0); t != "" && !strings.Contains(t, ",") {
-			key = c.ISupport().Casefold(t)
+		if t := msg.Param(0); !strings.Contains(t, ",") {
+			target = t
 		}
 	}
 	var dropped []queued
 	c.wmu.Lock()
+	// Folded under wmu: a casemapping change regroups the queue under wmu
+	// after storing the new mapping, so no line is grouped by the old one
+	// after the regrouping.
+	key := ""
+	if target != "" {
+		key = c.ISupport().Casefold(target)
+	}
 	if c.closing || c.quitting {
 		c.wmu.Unlock()
 		return ErrClosed
@@ -449,7 +491,7 @@ func (c *Conn) enqueue(msg *irc.Message, label string, done LineDone) error {
 			c.wmu.Unlock()
 			return ErrQueueFull
 		}
-		c.q.pushTracked(line, key, label, done)
+		c.q.pushTracked(line, target, key, label, done)
 	}
 	c.wmu.Unlock()
 	c.settleDropped(dropped, ErrClosed)
