@@ -113,6 +113,9 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	}
 	cl.addMentions(content, members, pmPeer)
 	id := messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], msg.Tags["msgid"], serverTime, hasTime, now)
+	if msg.Tags["msgid"] == "" {
+		id = cl.repeats.mint(id, now)
+	}
 	cl.queue(&network.Message{
 		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: sender}, Timestamp: ts, CreatePortal: true,
 			ReceivedAt: conn.LineReadAt()},

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,6 +56,10 @@ type InspIRCdOptions struct {
 	MaxConnsPerIP int
 	// ExtraConfig is appended to the generated config verbatim.
 	ExtraConfig string
+	// WithoutModules leaves these of InspIRCdModules out, e.g.
+	// "ircv3_msgid" for a network that gives messages no ID, as Libera
+	// and OFTC do.
+	WithoutModules []string
 	// StartTimeout bounds the wait for the first registration; default 30 s.
 	StartTimeout time.Duration
 }
@@ -199,7 +204,9 @@ func (s *InspIRCd) config(opts InspIRCdOptions) string {
 	p(`<performance softlimit="100000" somaxconn="1024">`)
 	p(`<channels users="100" opers="100">`)
 	for _, m := range InspIRCdModules {
-		p(`<module name="%s">`, m)
+		if !slices.Contains(opts.WithoutModules, m) {
+			p(`<module name="%s">`, m)
+		}
 	}
 	if opts.ChanHistory {
 		p(`<module name="chanhistory">`)
