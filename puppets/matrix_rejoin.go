@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -111,7 +112,9 @@ func (m *Matrix) releaseRejoinMark(mark rejoinMark) {
 // the context's error, which its caller, whose context ended, takes as
 // it takes any send it stopped. Neither it nor the room's sends held
 // behind its refusal (pipeline_refused.go) wait on for that join, which
-// may take the other send's whole RetryFor.
+// may take the other send's whole RetryFor. So too when the send's own
+// retry budget (retry_budget.go) ends while it waits: failed is then
+// marked ErrUnreachable, as when its own join is not answered in time.
 //
 // joining, if not nil, is called before the ghost is joined again, or,
 // if it already has been, before retry is returned.
@@ -125,11 +128,29 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 	case st.lock <- struct{}{}:
 	default:
 		log.Debug().Msg("Waiting for a ghost's join again for another of its sends")
+		// The wait counts in the send's retry budget like the join it
+		// waits for: the other send's join may be answered only at the
+		// end of that send's own budget.
+		budgetOver := time.NewTimer(time.Until(m.retryDeadline(ctx)))
+		defer budgetOver.Stop()
 		select {
 		case st.lock <- struct{}{}:
 		case <-ctx.Done():
 			log.Debug().Err(ctx.Err()).Msg("Gave up waiting for a ghost's join again")
 			return false, fmt.Errorf("send event refused (%v), then waiting for the ghost to join again: %w", err, ctx.Err())
+		case <-budgetOver.C:
+			select {
+			case st.lock <- struct{}{}:
+				// The join ended as the budget did (or had ended before
+				// a budget already over was looked at): go on with it.
+			default:
+				// As a join of its own still unanswered at the budget's
+				// end would: the homeserver did not answer in time, so
+				// the send is kept by its portal, as in an outage, not
+				// reported lost.
+				log.Warn().Err(err).Msg("Gave up waiting for a ghost's join again at the end of the send's retry budget")
+				return false, fmt.Errorf("send event refused (%v), then waiting for the ghost to join again: %w: no join within the send's retry budget", err, ErrUnreachable)
+			}
 		}
 	}
 	defer func() { <-st.lock }()
