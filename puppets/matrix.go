@@ -60,6 +60,9 @@ type Matrix struct {
 	// and ghost, while sends hold marks of them (matrix_rejoin.go).
 	rejoinsMu sync.Mutex
 	rejoins   map[rejoinKey]*rejoinState
+	// muted are the ghosts found members of rooms whose sends were
+	// refused, so that the next refusals need not ask (matrix_muted.go).
+	muted mutedGhosts
 }
 
 // NewMatrix wraps an appservice. The mautrix clients' own retries are

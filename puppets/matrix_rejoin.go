@@ -161,10 +161,22 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		}
 		return true, nil
 	}
+	// Taken before asking, so that a change during the question is
+	// seen as one (matrix_muted.go).
+	view, viewErr := m.storeView(ctx, room, intent.UserID)
+	if viewErr != nil {
+		log.Debug().Err(viewErr).Msg("Failed to read the state store's view of a refused ghost; asking the homeserver")
+	} else if m.muted.known(mark.key, view) {
+		log.Debug().Err(err).Msg("Homeserver refused a send of a ghost found in the room before")
+		return false, nil
+	}
 	if m.ghostJoined(ctx, intent, room) {
 		// Refused for another reason (the room's power levels): a join
 		// would change nothing but add a membership event per message.
 		log.Debug().Err(err).Msg("Homeserver refused a send of a ghost that is in the room")
+		if viewErr == nil {
+			m.muted.remember(mark.key, view)
+		}
 		return false, nil
 	}
 	log.Warn().Err(err).Msg("Homeserver refused a ghost's send as forbidden; joining the ghost again to retry it once")
