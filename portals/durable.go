@@ -100,6 +100,10 @@ type durableState struct {
 	inMemory    atomic.Int64
 	storedWhile []arrivedRow
 	cutShort    []*queueItem
+	// misplaced are the events kept through an outage that tails stored
+	// last, to be put in their places (durable_outage_place.go); guarded
+	// by lock.
+	misplaced []*queueItem
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never
@@ -224,6 +228,7 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 	for ctx.Err() == nil {
 		// What the tails finish moves lastSeq; read the store after them.
 		p.settle()
+		p.placeKept(ctx)
 		if !p.resumeIfDue() {
 			return
 		}

@@ -146,12 +146,18 @@ func (p *Portal) keepUnheard(ctx context.Context, item *queueItem, err error) bo
 	// Stored, it is kept even if the stall is not held (the bridge
 	// stopped meanwhile): the next start bridges it.
 	p.keepUntilReachable(ctx, item, err)
+	if item.misplaced {
+		// Stored last by a tail: the portal's goroutine puts it in its
+		// place once the tails have settled.
+		p.wake()
+	}
 	return true
 }
 
 // storeInMemory stores item, handed over in memory, in the durable queue,
-// in its order where it can (durable_outage_order.go), else last, and
-// reports whether it did; item.seq is its place in the store.
+// in its order where it can (durable_outage_order.go), else last, to be
+// put in its place once the tails have settled (durable_outage_place.go),
+// and reports whether it did; item.seq is its place in the store.
 // failed is what the log says when the store fails: the caller knows why
 // it stores the event and what becomes of it. One handed over unstored to
 // be stored behind (item.behind) was stored with the event kept, or
@@ -177,5 +183,7 @@ func (p *Portal) storeInMemory(ctx context.Context, item *queueItem, failed stri
 		return false
 	}
 	item.seq = row.Seq
+	// Stored last, it is put in its place once the tails have settled.
+	p.noteMisplacedLocked(item)
 	return true
 }

@@ -24,7 +24,8 @@ import "context"
 // the portal, which carry theirs, are passed over while the backlog is
 // held (Portal.run), as it is behind item (keepUnheard) or before it
 // (heldBehindOutage). Otherwise it stores nothing, and the caller stores
-// item last.
+// item last, to be put in its place once the tails have settled
+// (durable_outage_place.go).
 func (p *Portal) storeInArrivalOrder(ctx context.Context, item *queueItem) bool {
 	if item.behind != nil || !item.counted || p.ahead.n.Load() != 0 {
 		return false

@@ -60,7 +60,7 @@ func (p *Portal) queueInMemory(item *queueItem) {
 // it is done (bridged, failed, stored, or never queued). With none left,
 // no stored event needs to be ordered against them.
 func (p *Portal) tookInMemory(item *queueItem) {
-	if !item.counted {
+	if !item.counted || item.misplaced {
 		return
 	}
 	item.counted = false
@@ -120,6 +120,9 @@ func (p *Portal) cutShortByStop(ctx context.Context, item *queueItem) bool {
 // goroutine and its tails have ended; ctx is the stopping manager's.
 func (p *Portal) keepQueued(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
+	// Those kept by tails through an outage take their places first:
+	// the events left here may be moved behind them.
+	p.placeKept(ctx)
 	p.durable.lock.Lock()
 	waiting := p.durable.cutShort
 	p.durable.cutShort = nil

@@ -69,6 +69,10 @@ type queueItem struct {
 	// there.
 	arrival int64
 	counted bool
+	// misplaced: kept through an outage, stored last by a tail, and
+	// still counted until it is put in its place
+	// (durable_outage_place.go).
+	misplaced bool
 	// seq is the durable queue position of a stored remote event (0: not
 	// stored); see storedSeq.
 	seq int64

@@ -1,0 +1,104 @@
+package portals
+
+import (
+	"cmp"
+	"context"
+	"slices"
+)
+
+// The place of an event kept by a tail. A plain message handed over in
+// memory may go ahead (ahead.go): when the homeserver could not take it
+// and its network had stopped waiting, its tail keeps it (keepUnheard).
+// A tail cannot store it in its place (storeInArrivalOrder): other tails
+// may hold stored events by their places, and would delete the old row
+// of one that was moved, leaving its copy to be bridged twice. So the
+// tail stores it last and leaves it misplaced, still counted in memory,
+// so that the events stored after it came stay noted (storedWhile). The
+// portal's goroutine puts it in its place once the tails have settled
+// (drainBacklog, before the backlog is tried again; the tail wakes it),
+// or the stop does (keepQueued): then no stored event is in hand with its
+// place, and none is queued to the portal, since the stall holds the
+// backlog and the queue is empty when the drain runs.
+
+// noteMisplacedLocked leaves item, stored last by storeInMemory, to be
+// put in its place: only one counted in memory, whose arrival is known.
+// The caller holds durable.lock.
+func (p *Portal) noteMisplacedLocked(item *queueItem) {
+	if !item.counted || item.arrival == 0 {
+		return
+	}
+	item.misplaced = true
+	p.durable.misplaced = append(p.durable.misplaced, item)
+}
+
+// placeKept puts the kept events stored last by tails in the order they
+// came among the stored events: they and the events stored after the
+// first of them came are stored again, in one transaction, in arrival
+// order. Called on the portal's goroutine once the tails have settled, or
+// by the stop once the goroutine has ended.
+func (p *Portal) placeKept(ctx context.Context) {
+	p.durable.lock.Lock()
+	items := p.durable.misplaced
+	p.durable.misplaced = nil
+	if len(items) > 0 {
+		p.placeKeptLocked(ctx, items)
+	}
+	p.durable.lock.Unlock()
+	for _, item := range items {
+		item.misplaced = false
+		p.tookInMemory(item)
+	}
+}
+
+// placeKeptLocked is placeKept's move. The caller holds durable.lock.
+func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) {
+	first := items[0].arrival
+	for _, item := range items[1:] {
+		first = min(first, item.arrival)
+	}
+	// The kept events are noted in storedWhile too, with their arrival.
+	events, err := p.storedAfterLocked(ctx, first-1)
+	if err == nil && len(events) < 2 {
+		return // nothing came after it: it is in its place
+	}
+	if err == nil {
+		slices.SortStableFunc(events, func(a, b arrivedEvent) int { return cmp.Compare(a.arrival, b.arrival) })
+		err = p.m.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+			for i := range events {
+				if err := p.storeArrivedEvent(ctx, &events[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		// They stay where they are: out of order, but kept.
+		p.log.Err(err).Int("events", len(items)).Msg("Failed to put events kept through an outage in the order they came; they are bridged after those stored meanwhile")
+		return
+	}
+	places := make(map[int64]int64, len(events))
+	for _, e := range events {
+		places[e.row.Seq] = e.stored
+		p.notePlacedLocked(e.row.Seq, e.stored, e.arrival)
+	}
+	for _, item := range items {
+		if seq, ok := places[item.seq]; ok {
+			item.seq = seq
+		}
+	}
+	p.log.Info().Int("events", len(items)).Int("moved", len(events)).Msg("Put events kept through an outage in the order they came")
+}
+
+// notePlacedLocked notes that the stored event old is now stored as seq:
+// noted again with its arrival (a later stop may move it once more), and
+// still passed over if it was. The resumption needs no change: every
+// event moved is stored after the first one kept. The caller holds
+// durable.lock.
+func (p *Portal) notePlacedLocked(old, seq, arrival int64) {
+	p.noteStoredLocked(seq, arrival)
+	if p.durable.passed[old] {
+		delete(p.durable.passed, old)
+		p.durable.passed[seq] = true
+	}
+}
