@@ -21,6 +21,15 @@ import (
 // attempt, stored behind the backlog). WhatsApp's stand-in for a message
 // it gave up on carries the message's ID, so it takes the note back too:
 // the room is not told twice.
+//
+// Waiting for the stored events is bounded: a backlog that does not drain
+// (its login never loads, or the store cannot be read) would otherwise
+// hold the note until the stop. Each try of the report that holds notes
+// back for the store notes where the drain stands (lastSeq); a try that
+// finds it where the previous one left it (a ResumeAfterOutage later),
+// with no outage holding it, finds the backlog stuck, and reports them.
+// A note is counted once, however it is reported, and a hand-over that
+// bridges the event after that finds no note to take back.
 
 // lostNotes are the losses noted by key and the in-memory hand-overs on
 // their way, by key; guarded by lock.
@@ -28,6 +37,10 @@ type lostNotes struct {
 	lock    sync.Mutex
 	notes   map[string]*network.Login
 	handing map[string]int
+	// drainSeq is where the backlog's drain stood (durable.lastSeq) at
+	// the last try that held notes back for the store, if drainSeen.
+	drainSeq  int64
+	drainSeen bool
 	// n is len(notes), read without the lock so that an item completing
 	// when nothing is noted pays nothing.
 	n atomic.Int64
@@ -128,19 +141,47 @@ func (p *Portal) takeLostNotes(later bool) (left bool) {
 	waitForStore := later && p.durable.backlog.Load()
 	var logins []*network.Login
 	l.lock.Lock()
+	stuck := waitForStore && p.backlogStuckLocked()
+	if stuck {
+		waitForStore = false
+	}
+	heldForStore := false
 	for key, login := range l.notes {
-		if waitForStore || (later && l.handing[key] > 0) {
+		if later && l.handing[key] > 0 {
 			left = true
+			continue
+		}
+		if waitForStore {
+			left, heldForStore = true, true
 			continue
 		}
 		delete(l.notes, key)
 		l.n.Add(-1)
 		logins = append(logins, login)
 	}
+	// The next wait for the store starts afresh.
+	l.drainSeen = heldForStore
+	stuckAt := l.drainSeq
 	l.lock.Unlock()
+	if stuck && len(logins) > 0 {
+		p.log.Warn().Int("events", len(logins)).Int64("after_seq", stuckAt).
+			Msg("The stored events have not moved since the last try; remote events lost in an outage are reported without waiting for them")
+	}
 	for _, login := range logins {
 		p.noteLostUser(login)
 	}
 	p.durable.lost.Add(int64(len(logins)))
 	return left
+}
+
+// backlogStuckLocked reports whether the backlog's drain stands where the
+// previous try that held notes back for it left it, with no outage
+// holding it (that one resumes by itself), and notes where it stands.
+// The caller holds lostNotes.lock.
+func (p *Portal) backlogStuckLocked() bool {
+	l := &p.durable.lostNotes
+	at := p.durable.lastSeq.Load()
+	stuck := l.drainSeen && l.drainSeq == at && !p.durable.stalled.Load()
+	l.drainSeq = at
+	return stuck
 }
