@@ -55,6 +55,9 @@ func handoverKey(evt network.Event) string {
 	case *network.Message:
 		return "m\x00" + string(e.ID)
 	case *network.Edit:
+		if e.ID != "" { // the network's own (remote_edit_once.go)
+			return "e\x00" + string(e.Target) + "\x00id\x00" + string(e.ID)
+		}
 		return fmt.Sprintf("e\x00%s\x00%s\x00%d", e.Target, e.Sender.User, e.Timestamp.UnixNano())
 	case *network.Reaction:
 		return fmt.Sprintf("r\x00%s\x00%s\x00%s\x00%s\x00%d", e.Target.ID, e.Target.Part, e.Sender.User, e.Emoji, e.Timestamp.UnixNano())

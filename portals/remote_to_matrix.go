@@ -348,7 +348,7 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 		content := replacementContent(&newContent, target)
 		_, err = p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventMessage,
 			&event.Content{Parsed: content, Raw: part.Extra}, edit.Timestamp,
-			txnID(p.Key, edit.Target, part.ID, fmt.Sprintf("edit-%d-%d", target.EditCount, edit.Timestamp.UnixNano())))
+			editTxnID(p.Key, edit, part.ID, target.EditCount))
 		if err != nil {
 			return err
 		}

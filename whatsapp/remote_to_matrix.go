@@ -251,7 +251,7 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		}
 		return &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: conv.Parts, ReplyTo: conv.ReplyTo}, nil
 	case waconv.KindEdit:
-		return &network.Edit{Meta: meta, Target: conv.Target, Parts: conv.Parts}, nil
+		return &network.Edit{Meta: meta, ID: network.MessageID(info.ID), Target: conv.Target, Parts: conv.Parts}, nil
 	case waconv.KindReaction:
 		target := network.MessageRef{ID: conv.Target}
 		if conv.Emoji == "" {

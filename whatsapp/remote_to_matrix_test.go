@@ -149,7 +149,9 @@ func TestIncomingKinds(t *testing.T) {
 	if m, ok := handled[0].(*network.Message); !ok || m.ReplyTo == nil || *m.ReplyTo != (network.MessageRef{ID: "ORIG"}) {
 		t.Errorf("reply: %+v", handled[0])
 	}
-	if e, ok := handled[1].(*network.Edit); !ok || e.Target != "ORIG" || e.Meta != meta || e.Parts[0].Content.Body != "fixed" {
+	// The edit carries its own message ID, by which the core tells it from
+	// another edit to the same text.
+	if e, ok := handled[1].(*network.Edit); !ok || e.ID != "E1" || e.Target != "ORIG" || e.Meta != meta || e.Parts[0].Content.Body != "fixed" {
 		t.Errorf("edit: %+v", handled[1])
 	}
 	if r, ok := handled[2].(*network.Reaction); !ok || r.Target.ID != "ORIG" || r.Key != "👍\ufe0f" || r.Emoji != "" || r.Meta != meta {

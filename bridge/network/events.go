@@ -88,6 +88,11 @@ type MessageRef struct {
 // Edit replaces the content of an earlier message's parts.
 type Edit struct {
 	Meta
+	// ID is the network's own ID of the edit, where it gives edits one
+	// (WhatsApp: the ID of the message carrying the edit); "" otherwise.
+	// With it, the core tells another hand-over of an edit from a new
+	// edit to the same text, and makes the replacement's send idempotent.
+	ID     MessageID `json:",omitempty"`
 	Target MessageID
 	// Parts carry the new content; Part.ID names the part replaced. A part
 	// with Media replaces the file too (a re-downloaded attachment);
