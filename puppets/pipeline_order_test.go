@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,9 @@ func TestPipelineHoldsEventsBehindOneGivenUp(t *testing.T) {
 	if !errors.Is(errB, errHeldBehind) {
 		t.Errorf("B: %v; want it given up behind A", errB)
 	}
-	if taken := srv.taken(); len(taken) > 0 {
+	// A itself may have been taken, if it was written just before its
+	// deadline (it cannot be called back); B must not have been.
+	if taken := srv.taken(); slices.Contains(taken, "B") {
 		t.Errorf("the homeserver took %q before A, which was given up to be sent again later", taken)
 	}
 }

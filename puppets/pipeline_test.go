@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -379,13 +380,23 @@ type downHomeserver struct {
 	mu       sync.Mutex
 	down     bool
 	accepted []string
+	// stall, when set, makes a send that comes while the homeserver is
+	// down wait for up and then be taken, as a send written just before
+	// its deadline whose answer comes only after the homeserver is back.
+	stall bool
+	isUp  chan struct{} // closed by up
 }
 
 func newDownHomeserver(t *testing.T) *downHomeserver {
-	h := &downHomeserver{down: true}
+	h := &downHomeserver{down: true, isUp: make(chan struct{})}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/send/")
 		h.mu.Lock()
+		if h.down && h.stall {
+			h.mu.Unlock()
+			<-h.isUp
+			h.mu.Lock()
+		}
 		defer h.mu.Unlock()
 		if h.down {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -395,14 +406,18 @@ func newDownHomeserver(t *testing.T) *downHomeserver {
 		fmt.Fprintf(w, `{"event_id":"$%s"}`, name)
 	}))
 	t.Cleanup(h.Close)
+	t.Cleanup(h.up) // before Close: no stalled send left waiting
 	return h
 }
 
 // up brings the homeserver back.
 func (h *downHomeserver) up() {
 	h.mu.Lock()
-	h.down = false
-	h.mu.Unlock()
+	defer h.mu.Unlock()
+	if h.down {
+		h.down = false
+		close(h.isUp)
+	}
 }
 
 // taken is the names of the sends taken so far, in order.
@@ -410,4 +425,18 @@ func (h *downHomeserver) taken() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]string(nil), h.accepted...)
+}
+
+// takenOnce is taken with each name once, where it was first taken: a
+// homeserver takes one transaction once, and a send given up and kept by
+// its portal is sent again with its transaction ID, so the copy of one
+// written before it was given up and taken after is no second event.
+func (h *downHomeserver) takenOnce() []string {
+	var once []string
+	for _, name := range h.taken() {
+		if !slices.Contains(once, name) {
+			once = append(once, name)
+		}
+	}
+	return once
 }
