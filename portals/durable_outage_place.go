@@ -36,12 +36,20 @@ func (p *Portal) noteMisplacedLocked(item *queueItem) {
 // first of them came are stored again, in one transaction, in arrival
 // order. Called on the portal's goroutine once the tails have settled, or
 // by the stop once the goroutine has ended.
+//
+// A move the stop cut short (the goroutine's context ended as it read or
+// wrote the store) leaves them misplaced, still counted in memory so
+// that the events stored after them stay noted: the stop's own try
+// (keepQueued, with a context the stop does not end) moves them then,
+// rather than leave them last for the next start.
 func (p *Portal) placeKept(ctx context.Context) {
 	p.durable.lock.Lock()
 	items := p.durable.misplaced
 	p.durable.misplaced = nil
-	if len(items) > 0 {
-		p.placeKeptLocked(ctx, items)
+	if len(items) > 0 && !p.placeKeptLocked(ctx, items) && ctx.Err() != nil {
+		p.durable.misplaced = append(items, p.durable.misplaced...)
+		p.durable.lock.Unlock()
+		return
 	}
 	p.durable.lock.Unlock()
 	for _, item := range items {
@@ -50,8 +58,9 @@ func (p *Portal) placeKept(ctx context.Context) {
 	}
 }
 
-// placeKeptLocked is placeKept's move. The caller holds durable.lock.
-func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) {
+// placeKeptLocked is placeKept's move; false if it failed, and they stay
+// where they are. The caller holds durable.lock.
+func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) bool {
 	first := items[0].arrival
 	for _, item := range items[1:] {
 		first = min(first, item.arrival)
@@ -59,7 +68,7 @@ func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) {
 	// The kept events are noted in storedWhile too, with their arrival.
 	events, err := p.storedAfterLocked(ctx, first-1)
 	if err == nil && len(events) < 2 {
-		return // nothing came after it: it is in its place
+		return true // nothing came after it: it is in its place
 	}
 	if err == nil {
 		slices.SortStableFunc(events, func(a, b arrivedEvent) int { return cmp.Compare(a.arrival, b.arrival) })
@@ -74,8 +83,12 @@ func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) {
 	}
 	if err != nil {
 		// They stay where they are: out of order, but kept.
+		if ctx.Err() != nil {
+			p.log.Warn().Err(err).Int("events", len(items)).Msg("The stop cut short putting events kept through an outage in the order they came; the stop puts them there")
+			return false
+		}
 		p.log.Err(err).Int("events", len(items)).Msg("Failed to put events kept through an outage in the order they came; they are bridged after those stored meanwhile")
-		return
+		return false
 	}
 	places := make(map[int64]int64, len(events))
 	for _, e := range events {
@@ -88,6 +101,7 @@ func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) {
 		}
 	}
 	p.log.Info().Int("events", len(items)).Int("moved", len(events)).Msg("Put events kept through an outage in the order they came")
+	return true
 }
 
 // notePlacedLocked notes that the stored event old is now stored as seq:
