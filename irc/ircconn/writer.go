@@ -503,8 +503,11 @@ func (c *Conn) enqueue(msg *irc.Message, label string, done LineDone) error {
 // STATUSMSG forms), as when the user left or was kicked from the channel;
 // it returns how many were dropped.
 func (c *Conn) PurgeTarget(target string) int {
-	is := c.ISupport()
 	c.wmu.Lock()
+	// Read under wmu, as enqueue folds: a casemapping change regroups the
+	// queue under wmu after storing the new mapping, so the queue is
+	// grouped by this one.
+	is := c.ISupport()
 	dropped := c.q.purge(is.Casefold(target), is)
 	c.wmu.Unlock()
 	c.settleDropped(dropped, ErrPurged)
