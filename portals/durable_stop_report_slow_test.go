@@ -26,7 +26,10 @@ import (
 // notices go at the same time, and reach their rooms.
 func TestStopReportsOfOtherRoomsGoWhileOneRoomIsSlow(t *testing.T) {
 	setForTest(t, &ResumeAfterOutage, time.Hour) // no try is due before the stop
-	setForTest(t, &StopReportTimeout, 3*time.Second)
+	// Long enough that three rounds of the fast rooms fit with room to
+	// spare on a loaded machine; one room after another (nine answers of
+	// a second each) would not.
+	setForTest(t, &StopReportTimeout, 8*time.Second)
 	hs, reg := testbed.StartDendriteForAppservice(t)
 	proxy := testbed.NewFaultProxy(t, hs.URL)
 	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: proxy.URL()})
@@ -40,8 +43,8 @@ func TestStopReportsOfOtherRoomsGoWhileOneRoomIsSlow(t *testing.T) {
 
 	// One slow room and, behind it, more rooms than one try each would fit
 	// in StopReportTimeout one after another: each of their notices is
-	// answered after half a second.
-	const fastRooms = 7
+	// answered after a second.
+	const fastRooms = 9
 	ctx := context.Background()
 	var rooms []id.RoomID
 	for i := 0; i <= fastRooms; i++ {
@@ -63,7 +66,7 @@ func TestStopReportsOfOtherRoomsGoWhileOneRoomIsSlow(t *testing.T) {
 	slow, fast := rooms[0], rooms[1:]
 	sendPath := func(room id.RoomID) string { return "/_matrix/client/v3/rooms/" + room.String() + "/send/" }
 	proxy.Inject(http.MethodPut+" "+sendPath(slow), -1, testbed.Fault{Delay: time.Minute})
-	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/", -1, testbed.Fault{Delay: 500 * time.Millisecond})
+	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/", -1, testbed.Fault{Delay: time.Second})
 
 	start := time.Now()
 	m.Stop()
@@ -79,6 +82,6 @@ func TestStopReportsOfOtherRoomsGoWhileOneRoomIsSlow(t *testing.T) {
 		}
 	}
 	if len(sent) != len(fast) {
-		t.Errorf("the held notices of %d of the %d rooms the homeserver answered in half a second reached them at the stop; want all", len(sent), len(fast))
+		t.Errorf("the held notices of %d of the %d rooms the homeserver answered in a second reached them at the stop; want all", len(sent), len(fast))
 	}
 }
