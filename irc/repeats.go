@@ -17,9 +17,12 @@ import (
 // dropped it. So each connection counts the lines it has seen under one
 // such ID and gives the second and later ones their count as a suffix.
 // Every connection in a channel sees its lines in the server's order, so
-// they all mint the same IDs for the repeats too; one that joined between
-// two repeats counts from its own first, and the core then bridges one of
-// the lines under two IDs at worst, never drops one.
+// they all mint the same IDs for the repeats too. One that joined between
+// two repeats counts from its own first, so its IDs repeat ones already
+// bridged and the core drops its copies, rightly while another login
+// still reads the channel. Only if that other login left within the same
+// second, after the first line, is the later line lost: both logins'
+// copies then carry the first line's ID.
 type repeatCounter struct {
 	mu        sync.Mutex
 	seen      map[network.MessageID]repeatSeen
