@@ -183,13 +183,19 @@ type testEnv struct {
 }
 
 // sqliteDB is a fresh, upgraded Ferry database on SQLite.
-func sqliteDB(t *testing.T) *dbutil.Database {
+func sqliteDB(t testing.TB) *dbutil.Database {
 	return dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t)).Database
 }
 
 func startConnector(t *testing.T, db *dbutil.Database, cfgYAML string) (*Connector, *fakeHost) {
 	t.Helper()
 	host := newFakeHost(t, db)
+	return startConnectorOn(t, host, cfgYAML), host
+}
+
+// startConnectorOn starts a connector on host, whose logger it keeps.
+func startConnectorOn(t testing.TB, host *fakeHost, cfgYAML string) *Connector {
+	t.Helper()
 	conn := New()
 	var node *yaml.Node
 	if cfgYAML != "" {
@@ -205,7 +211,7 @@ func startConnector(t *testing.T, db *dbutil.Database, cfgYAML string) (*Connect
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { conn.Stop(context.Background()) })
-	return conn, host
+	return conn
 }
 
 // newEnv starts a connector on db with the given config and loads the
@@ -226,7 +232,7 @@ func newEnvOn(t *testing.T, db *dbutil.Database, device *store.Device) *testEnv 
 
 // loadEnv loads the test account's login on a started connector, with
 // fakeWA in front of its client.
-func loadEnv(t *testing.T, conn *Connector, host *fakeHost, device *store.Device) *testEnv {
+func loadEnv(t testing.TB, conn *Connector, host *fakeHost, device *store.Device) *testEnv {
 	t.Helper()
 	env := &testEnv{host: host, conn: conn, device: device, ctx: context.Background()}
 	conn.wrap = func(cli *whatsmeow.Client) waClient {
@@ -249,7 +255,7 @@ func testLogin(device *store.Device) *network.Login {
 }
 
 // storeDevice saves a paired device the way whatsmeow does after pairing.
-func storeDevice(t *testing.T, conn *Connector, jid, lid types.JID) *store.Device {
+func storeDevice(t testing.TB, conn *Connector, jid, lid types.JID) *store.Device {
 	t.Helper()
 	device := conn.container.NewDevice()
 	device.ID, device.LID = &jid, lid
