@@ -116,16 +116,28 @@ var silent = map[string]bool{
 }
 
 // typeName names the message's content field ("groupInviteMessage"), or
-// "" when it has only housekeeping fields, or "unknown" for fields this
-// whatsmeow version does not know.
+// its silent field when it has no other, or "" when it has only
+// housekeeping fields, or "unknown" for fields this whatsmeow version
+// does not know. A content field wins over a silent one whatever their
+// order in the protobuf: a sender can set both, and the content must
+// not be dropped for the silent field beside it.
 func typeName(msg *waE2E.Message) string {
 	m := msg.ProtoReflect()
 	fields := m.Descriptor().Fields()
+	var quiet string
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
-		if name := string(fd.Name()); m.Has(fd) && !housekeeping[name] {
+		name := string(fd.Name())
+		switch {
+		case !m.Has(fd) || housekeeping[name]:
+		case !silent[name]:
 			return name
+		case quiet == "":
+			quiet = name
 		}
+	}
+	if quiet != "" {
+		return quiet
 	}
 	if len(m.GetUnknown()) > 0 {
 		return "unknown"
