@@ -37,6 +37,17 @@ func (b *lockedBuffer) take() string {
 	return s
 }
 
+// newEnvLogged is newEnv on SQLite for a fuzz test: its warnings go to
+// the returned buffer, as a fuzz target may not log through testing.F.
+func newEnvLogged(t testing.TB) (*testEnv, *lockedBuffer) {
+	t.Helper()
+	logs := &lockedBuffer{}
+	host := newFakeHost(t, sqliteDB(t))
+	host.log = zerolog.New(logs).Level(zerolog.WarnLevel)
+	conn := startConnectorOn(t, host, "")
+	return loadEnv(t, conn, host, storeDevice(t, conn, ownDev, ownLID)), logs
+}
+
 // fuzzMessageSeeds are real shapes of WhatsApp messages, each alone and
 // in the wrappers WhatsApp puts around them.
 func fuzzMessageSeeds() []*waE2E.Message {
@@ -143,11 +154,7 @@ func FuzzIncomingMessage(f *testing.F) {
 		}
 		f.Add(data, uint8(i))
 	}
-	logs := &lockedBuffer{}
-	host := newFakeHost(f, sqliteDB(f))
-	host.log = zerolog.New(logs).Level(zerolog.WarnLevel)
-	conn := startConnectorOn(f, host, "")
-	env := loadEnv(f, conn, host, storeDevice(f, conn, ownDev, ownLID))
+	env, logs := newEnvLogged(f)
 	var n int
 	f.Fuzz(func(t *testing.T, data []byte, shape uint8) {
 		msg := &waE2E.Message{}
@@ -167,6 +174,7 @@ func FuzzIncomingMessage(f *testing.F) {
 		}
 		silentOK := mayPassSilently(msg)
 		env.host.take()
+		env.wa.forget()
 		logs.take()
 		ctx := env.cl.log.WithContext(context.Background())
 		acked := env.cl.handleMessage(ctx, evt)
