@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.mau.fi/whatsmeow/types/events"
-
 	"github.com/ferrybridge/ferry/bridge/network"
 )
 
@@ -18,13 +16,7 @@ import (
 // ID, and would give alice's account to them.
 func TestFirstLinkSlowAnotherUserIsRefusedMeanwhile(t *testing.T) {
 	env := newLoginEnv(t, "connect_timeout: 1s")
-	p := env.start(t)
-	qrOnConnect(t, p, env.fake(0), "2@first")
-	if _, err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pair(t, p)
-	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
+	p := linkByQR(t, env, 0)
 	step, err := p.Wait(context.Background())
 	if err != nil || step.Client != nil {
 		t.Fatalf("Wait = %+v, %v", step, err)

@@ -118,6 +118,21 @@ func pair(t *testing.T, p *loginProcess) {
 	p.cli.DangerousInternals().DispatchEvent(&events.PairSuccess{ID: ownDev, LID: ownLID, Platform: "android"})
 }
 
+// linkByQR starts a login, shows its QR code (the pairing socket is
+// env.fake(fake)), pairs it and has whatsmeow reconnect as the linked
+// account: where the login's Wait takes over.
+func linkByQR(t *testing.T, env *loginEnv, fake int) *loginProcess {
+	t.Helper()
+	p := env.start(t)
+	qrOnConnect(t, p, env.fake(fake), "2@first")
+	if _, err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pair(t, p)
+	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
+	return p
+}
+
 func TestLoginArguments(t *testing.T) {
 	env := newLoginEnv(t, "")
 	for _, args := range [][]string{{"015112345678"}, {"+49", "alice"}, {"alice"}} {
@@ -232,13 +247,7 @@ func TestLoginQRComplete(t *testing.T) {
 
 func TestLoginCompletesWithoutClientWhenReconnectStalls(t *testing.T) {
 	env := newLoginEnv(t, "connect_timeout: 1s")
-	p := env.start(t)
-	qrOnConnect(t, p, env.fake(0), "2@first")
-	if _, err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pair(t, p)
-	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
+	p := linkByQR(t, env, 0)
 	step, err := p.Wait(context.Background())
 	if err != nil || step.Type != network.StepComplete || step.Client != nil || step.Login.ID != ownLogin {
 		t.Fatalf("Wait = %+v, %v", step, err)
@@ -342,13 +351,7 @@ func TestLoginRefusesAnotherUsersAccount(t *testing.T) {
 	other := testLogin(storeDevice(t, env.conn, ownDev, ownLID))
 	other.User = "@mallory:example.org"
 	env.conn.newClient(other, nil, nil)
-	p := env.start(t)
-	qrOnConnect(t, p, env.fake(0), "2@first")
-	if _, err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pair(t, p)
-	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
+	p := linkByQR(t, env, 0)
 	_, err := p.Wait(context.Background())
 	if !strings.Contains(network.UserMessage(err, ""), "already linked to another Matrix user") {
 		t.Errorf("Wait = %v", err)
@@ -362,13 +365,7 @@ func TestLoginRefusesAnotherUsersAccount(t *testing.T) {
 // cancel before pairing, and Wait must report the cancel.
 func TestLoginCancelWhileLinkedAccountReconnects(t *testing.T) {
 	env := newLoginEnv(t, "connect_timeout: 5s")
-	p := env.start(t)
-	qrOnConnect(t, p, env.fake(0), "2@first")
-	if _, err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pair(t, p)
-	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
+	p := linkByQR(t, env, 0)
 	type result struct {
 		step *network.LoginStep
 		err  error

@@ -35,13 +35,7 @@ func linkedBefore(t *testing.T, env *loginEnv) *Client {
 // env.fake(2)); the login's Wait runs in the background.
 func relinkUntilReconnect(t *testing.T, env *loginEnv) (*loginProcess, chan loginResult) {
 	t.Helper()
-	p := env.start(t)
-	qrOnConnect(t, p, env.fake(1), "2@first")
-	if _, err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pair(t, p)
-	p.cli.DangerousInternals().DispatchEvent(&events.ManualLoginReconnect{})
+	p := linkByQR(t, env, 1)
 	done := make(chan loginResult, 1)
 	go func() {
 		step, err := p.Wait(context.Background())

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"go.mau.fi/whatsmeow/types/events"
 )
 
 // TestRelinkStoredNotStartedUnlinksTheOldDeviceAfterARestart: the new
@@ -21,12 +19,7 @@ func TestRelinkStoredNotStartedUnlinksTheOldDeviceAfterARestart(t *testing.T) {
 	db := sqliteDB(t)
 	env := newLoginEnvOn(t, db, "")
 	linkedBefore(t, env)
-	p, done := relinkUntilReconnect(t, env)
-	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
-	res := waitResult(t, done)
-	if res.err != nil || res.step.Client == nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
+	res := relinkHandedOver(t, env)
 	env.conn.Stop(context.Background()) // the core stored res.step.Login, and started nothing
 
 	restarted := restartAndConnect(t, db, res.step.Login, func(f *fakeWA) {
@@ -49,11 +42,7 @@ func TestRelinkConnectedNeverStoredKeepsTheOldDeviceAfterARestart(t *testing.T) 
 	db := sqliteDB(t)
 	env := newLoginEnvOn(t, db, "")
 	old := linkedBefore(t, env)
-	p, done := relinkUntilReconnect(t, env)
-	p.cli.DangerousInternals().DispatchEvent(&events.Connected{})
-	if res := waitResult(t, done); res.err != nil || res.step.Client == nil {
-		t.Fatalf("Wait = %+v, %v", res.step, res.err)
-	}
+	relinkHandedOver(t, env)
 	env.conn.Stop(context.Background())
 
 	restarted := restartAndConnect(t, db, testLogin(old.device), nil)
