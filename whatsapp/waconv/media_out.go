@@ -259,11 +259,17 @@ func dimension(v int) *uint32 {
 }
 
 // seconds converts Matrix milliseconds, rounding up a started second.
+// The client declares the duration: one too long for WhatsApp's uint32
+// is its longest rather than wrapped around (and ms+999 would overflow).
 func seconds(ms int) *uint32 {
 	if ms <= 0 {
 		return nil
 	}
-	return proto.Uint32(uint32((ms + 999) / 1000))
+	s := int64(ms) / 1000
+	if ms%1000 != 0 {
+		s++
+	}
+	return proto.Uint32(uint32(min(s, math.MaxUint32)))
 }
 
 type preparedImage struct {
