@@ -214,17 +214,24 @@ func fetchParts(t *testing.T, ctx context.Context, out network.Event) {
 	}
 }
 
-// passable are the fields of a message that show nothing in Matrix.
-var passable = map[string]bool{
-	"messageContextInfo": true, "senderKeyDistributionMessage": true, "fastRatchetKeySenderKeyDistributionMessage": true,
-	"pollUpdateMessage": true, "encReactionMessage": true, "keepInChatMessage": true, "pinInChatMessage": true,
-	"stickerSyncRmrMessage": true,
-}
+// housekeepingField are the fields of a message that only accompany
+// others; passable adds the message types that show nothing in Matrix.
+var (
+	housekeepingField = map[string]bool{
+		"messageContextInfo": true, "senderKeyDistributionMessage": true, "fastRatchetKeySenderKeyDistributionMessage": true,
+	}
+	passable = map[string]bool{
+		"messageContextInfo": true, "senderKeyDistributionMessage": true, "fastRatchetKeySenderKeyDistributionMessage": true,
+		"pollUpdateMessage": true, "encReactionMessage": true, "keepInChatMessage": true, "pinInChatMessage": true,
+		"stickerSyncRmrMessage": true,
+	}
+)
 
 // mayPassSilently says, independently of the converter, whether a message
 // has nothing a Matrix user must see: only housekeeping fields, an
-// encrypted vote or reaction, a pin, or a protocol message other than an
-// edit, a revoke or a timer change.
+// encrypted vote or reaction, a pin (with or without fields this
+// whatsmeow does not know), or a protocol message other than an edit, a
+// revoke or a timer change.
 func mayPassSilently(raw *waE2E.Message) bool {
 	msg := (&events.Message{RawMessage: proto.Clone(raw).(*waE2E.Message)}).UnwrapRaw().Message
 	if pm := msg.GetProtocolMessage(); pm != nil {
@@ -236,16 +243,21 @@ func mayPassSilently(raw *waE2E.Message) bool {
 		}
 		return true
 	}
-	if msg.GetReactionMessage() != nil || len(msg.ProtoReflect().GetUnknown()) > 0 {
+	if msg.GetReactionMessage() != nil {
 		return false
 	}
 	m := msg.ProtoReflect()
 	fields := m.Descriptor().Fields()
+	var silentType bool
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
-		if m.Has(fd) && !passable[string(fd.Name())] {
+		name := string(fd.Name())
+		if m.Has(fd) && !passable[name] {
 			return false
 		}
+		silentType = silentType || (m.Has(fd) && !housekeepingField[name])
 	}
-	return true
+	// Fields this whatsmeow does not know may be new content, unless the
+	// message says what it is: a vote with a new field is still a vote.
+	return silentType || len(m.GetUnknown()) == 0
 }
