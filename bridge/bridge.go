@@ -63,6 +63,10 @@ type Bridge struct {
 	// metricsServer serves Metrics on metrics.listen.
 	metricsServer *http.Server
 
+	// endedQuestions are login questions for a secret that ended
+	// unanswered (login_late.go).
+	endedQuestions endedQuestions
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

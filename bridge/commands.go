@@ -99,11 +99,18 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		}
 		body = strings.TrimSpace(msg.NewContent.Body)
 	}
+	// ended is set when this message may be the late answer to a login
+	// question for a secret (login_late.go).
+	var ended endedQuestion
+	var late bool
 	if prefixed {
 		body = strings.TrimSpace(strings.TrimPrefix(body, commandPrefix))
 	} else if !edited && b.takeLoginInput(ctx, evt, body) {
 		return
 	} else {
+		if !edited {
+			ended, late = b.takeEndedQuestion(evt.Sender, evt.RoomID)
+		}
 		// The prefix is optional here: people type it from habit or
 		// paste a command written for other rooms (`!ferry relay on`).
 		body = stripCommandPrefix(body)
@@ -118,6 +125,10 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		return
 	}
 	cmd := b.findCommand(words)
+	if cmd == nil && late {
+		b.answerLate(ctx, c, ended)
+		return
+	}
 	if cmd == nil {
 		b.edits.wasUnknown(original, evt.Sender)
 		c.reply(b.unknownCommand(c, words))

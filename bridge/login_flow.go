@@ -86,6 +86,7 @@ func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.Roo
 	b.flows[user] = flow
 	b.flowsWG.Add(1)
 	b.flowLock.Unlock()
+	b.forgetEndedQuestion(user)
 
 	proc, err := entry.connector.StartLogin(flowCtx, user, args)
 	if err != nil {
@@ -187,6 +188,7 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 		}
 	}
 	log.Info().Err(err).Msg("Login flow ended without success")
+	b.questionEnded(flow)
 	switch {
 	case flow.stoppedByLogout():
 		// The logout that stopped it has told the user ("Stopped your

@@ -1,0 +1,100 @@
+package bridge
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// A login question for a secret that ended unanswered (the flow timed
+// out, was cancelled or failed) leaves the user typing the password into
+// a room where it is no longer awaited. Without a word of this, the bot
+// answered it as an unknown command, showing the password back and
+// leaving it readable. So the flow's end is remembered for the room it
+// asked in, and the user's next message there, if it names no command,
+// is deleted and answered with how to start again.
+
+// lateAnswerWindow is how long after such an end the next message is
+// taken for a late answer.
+const lateAnswerWindow = 10 * time.Minute
+
+// endedQuestions are the secret login questions that ended unanswered,
+// by user: one at most, the last flow's.
+type endedQuestions struct {
+	lock  sync.Mutex
+	ended map[id.UserID]endedQuestion
+}
+
+type endedQuestion struct {
+	room  id.RoomID
+	net   network.NetworkID
+	field string // the name of the field asked for ("password")
+	at    time.Time
+}
+
+// questionEnded records that flow ended while a secret it asked for
+// was still unanswered.
+func (b *Bridge) questionEnded(flow *loginFlow) {
+	flow.lock.Lock()
+	var field string
+	for _, f := range flow.asking {
+		if f.Secret {
+			field = f.Name
+			break
+		}
+	}
+	flow.asking = nil
+	flow.lock.Unlock()
+	if field == "" {
+		return
+	}
+	q := &b.endedQuestions
+	q.lock.Lock()
+	defer q.lock.Unlock()
+	if q.ended == nil {
+		q.ended = make(map[id.UserID]endedQuestion)
+	}
+	q.ended[flow.user] = endedQuestion{room: flow.room, net: flow.net, field: field, at: time.Now()}
+}
+
+// forgetEndedQuestion drops user's ended question: a new login began.
+func (b *Bridge) forgetEndedQuestion(user id.UserID) {
+	q := &b.endedQuestions
+	q.lock.Lock()
+	delete(q.ended, user)
+	q.lock.Unlock()
+}
+
+// takeEndedQuestion returns the question that ended unanswered in room
+// for user within lateAnswerWindow, if any, and forgets it: only the
+// next message there may be the late answer.
+func (b *Bridge) takeEndedQuestion(user id.UserID, room id.RoomID) (endedQuestion, bool) {
+	q := &b.endedQuestions
+	q.lock.Lock()
+	defer q.lock.Unlock()
+	eq, ok := q.ended[user]
+	if !ok || eq.room != room {
+		return endedQuestion{}, false
+	}
+	delete(q.ended, user)
+	return eq, time.Since(eq.at) <= lateAnswerWindow
+}
+
+// answerLate deletes c's message, taken for the late answer to eq, and
+// says why, without showing it back.
+func (b *Bridge) answerLate(ctx context.Context, c *commandContext, eq endedQuestion) {
+	zerolog.Ctx(ctx).Info().Str("network", string(eq.net)).Msg("Deleted a message sent after its login question ended")
+	text := "The login that asked for your " + eq.field + " had ended, so your message was not taken as its answer. "
+	b.holdsSecret(c.evt.ID)
+	if b.redactSecret(ctx, c, false) {
+		text += "I deleted it, in case it held your " + eq.field + "."
+	} else {
+		text += "I could not delete it: delete it yourself if it holds your " + eq.field + "."
+	}
+	c.reply(text + " Send `login " + string(eq.net) + "` to start again.")
+}
