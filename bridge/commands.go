@@ -116,7 +116,14 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		body = stripCommandPrefix(body)
 	}
 	if c.level == network.LevelNone {
-		c.reply("You are not allowed to use this bridge. Ask its administrator for access.")
+		refusal := "You are not allowed to use this bridge. Ask its administrator for access."
+		if cmd := b.findCommand(strings.Fields(body)); cmd != nil && cmd.sensitive && !c.inManagementRoom {
+			// As a refusal for too little permission: the password in
+			// it is for no one else here.
+			zerolog.Ctx(ctx).Info().Str("command", strings.Join(cmd.words, " ")).Msg("Refused a command with a secret from a user without permission")
+			refusal += " " + b.deleteSeenSecret(ctx, c)
+		}
+		c.reply(refusal)
 		return
 	}
 	words := strings.Fields(body)
