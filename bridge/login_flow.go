@@ -70,7 +70,8 @@ func (b *Bridge) networkList() string {
 func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.RoomID, net network.NetworkID, args []string) error {
 	entry, ok := b.networks[net]
 	if !ok {
-		return network.UserErrorf("unknown network `%s`; this Ferry bridges %s", net, b.networkList())
+		// Typed by the user: a backtick in it would end the code span.
+		return network.UserErrorf("unknown network `%s`; this Ferry bridges %s", sanitizeWord(string(net)), b.networkList())
 	}
 	b.flowLock.Lock()
 	if b.flowsClosed {
