@@ -18,14 +18,46 @@ func (b *Bridge) pickLogins(c *commandContext, args []string) []*loginEntry {
 	if len(args) == 1 {
 		return logins
 	}
+	// The rest of the line is the account: an IRC login's "alice on
+	// libera", a phone number typed with spaces.
 	want := strings.Join(args[1:], " ")
 	var matched []*loginEntry
 	for _, le := range logins {
-		if l := le.login.Load(); strings.EqualFold(l.RemoteName, want) || string(l.ID) == want {
+		if l := le.login.Load(); strings.EqualFold(l.RemoteName, want) || string(l.ID) == want || samePhone(l.RemoteName, want) {
 			matched = append(matched, le)
 		}
 	}
 	return matched
+}
+
+// samePhone reports whether a and b are the same phone number, written
+// with or without the spaces, dashes, dots and parentheses people group
+// digits with ("+49 151 2345678", "(+49) 151-2345678" are WhatsApp's
+// "+491512345678").
+func samePhone(a, b string) bool {
+	pa, ok := phoneNumber(a)
+	if !ok {
+		return false
+	}
+	pb, ok := phoneNumber(b)
+	return ok && pa == pb
+}
+
+// phoneNumber is s without its grouping characters, if what is left is a
+// phone number: digits, after an optional "+".
+func phoneNumber(s string) (string, bool) {
+	number := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '.', '(', ')':
+			return -1
+		}
+		return r
+	}, s)
+	digits := strings.TrimPrefix(number, "+")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return "", false
+	}
+	return number, true
 }
 
 // noSuchLogin tells the user why args named none of their logins, and
