@@ -136,6 +136,12 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		b.answerLate(ctx, c, ended)
 		return
 	}
+	if cmd == nil && !prefixed && !edited {
+		if asking, secret := b.questionElsewhere(evt.Sender, evt.RoomID); asking != "" {
+			b.answerElsewhere(ctx, c, asking, secret)
+			return
+		}
+	}
 	if cmd == nil {
 		b.edits.wasUnknown(original, evt.Sender)
 		c.reply(b.unknownCommand(c, words))

@@ -176,8 +176,13 @@ func (b *Bridge) handleNonPortalEvent(ctx context.Context, evt *event.Event, inP
 			zerolog.Ctx(ctx).Err(err).Msg("Failed to check management room")
 			return
 		}
-		if mgmt || b.isCommand(evt, true) {
+		switch {
+		case mgmt || b.isCommand(evt, true):
 			b.handleCommandMessage(ctx, evt, !mgmt)
+		case b.flowAsksIn(evt.Sender, evt.RoomID):
+			// A login asking here began when this was the management
+			// room; a newer one took its place since (login_rooms.go).
+			b.handleCommandMessage(ctx, evt, false)
 		}
 	}
 }
