@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/ferrybridge/ferry/bridge/network"
 )
 
@@ -110,8 +112,14 @@ func (b *Bridge) cmdLogout() *command {
 			net := network.NetworkID(strings.ToLower(c.args[0]))
 			logins := b.pickLogins(c, c.args)
 			if len(logins) == 0 {
-				if b.stopFlowOn(c.user, net) {
+				switch b.stopFlowOn(c.user, net) {
+				case flowStopped:
 					c.replyf("Stopped your %s login in progress: it is not kept.", b.NetworkName(net))
+					return nil
+				case flowEndedItself:
+					// Its notice, on its way, says how it ended; a
+					// second answer would tell the same end twice.
+					zerolog.Ctx(ctx).Info().Msg("Logout of a login flow that had just ended; its notice answers")
 					return nil
 				}
 				// Its flow may have kept the login just now.

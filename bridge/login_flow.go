@@ -47,6 +47,9 @@ type loginFlow struct {
 	// byLogout is set when a logout stopped the flow (stopFlowOn): the
 	// logout tells the user so, and the flow's end says nothing more.
 	byLogout bool
+	// ending is set when the flow ended without a login and tells the
+	// user so itself, unless byLogout: a logout then adds nothing.
+	ending bool
 	// keptID is the login kept; told is closed once the user was told
 	// it is (or the flow ended), which a logout of it waits for.
 	keptID   network.LoginID
@@ -190,8 +193,12 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 	}
 	log.Info().Err(err).Msg("Login flow ended without success")
 	b.questionEnded(flow)
+	// Decided under the flow's lock: a logout from now on finds the flow
+	// ended, and leaves the answer to its notice (stopFlowOn).
+	byLogout := flow.endWithoutLogin()
+	flowHook(flowEnding)
 	switch {
-	case flow.stoppedByLogout():
+	case byLogout:
 		// The logout that stopped it has told the user ("Stopped your
 		// ... login in progress"); "Login cancelled." would say it twice.
 	case b.flowsCtx.Err() != nil:

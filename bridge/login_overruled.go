@@ -94,27 +94,55 @@ func (b *Bridge) overruleFlow(user id.UserID, net network.NetworkID, login netwo
 	return nil
 }
 
+// flowStop is what a logout's stopFlowOn did to a login flow.
+type flowStop int
+
+const (
+	// noFlowStopped: there is no such flow, or it has already kept its
+	// login (which runs, to be logged out as any other).
+	noFlowStopped flowStop = iota
+	// flowStopped: the logout stopped the flow, and answers for its end.
+	flowStopped
+	// flowEndedItself: the flow had ended without a login just before,
+	// and tells the user so itself ("Login failed: ..."), which answers
+	// the logout too: nothing of it is kept.
+	flowEndedItself
+)
+
 // stopFlowOn ends user's login flow on net, which keeps nothing it
 // completes from now on: a logout of a login that is still being made.
-// It reports false when there is no such flow, or when it has already
-// kept its login (which runs, to be logged out as any other).
-func (b *Bridge) stopFlowOn(user id.UserID, net network.NetworkID) bool {
+func (b *Bridge) stopFlowOn(user id.UserID, net network.NetworkID) flowStop {
 	flow := b.flowOn(user, net)
 	if flow == nil {
-		return false
+		return noFlowStopped
 	}
 	flow.lock.Lock()
-	kept := flow.kept
-	if !kept {
+	kept, ending := flow.kept, flow.ending
+	if !kept && !ending {
 		flow.byLogout = true // the logout answers for the flow's end
 	}
 	flow.lock.Unlock()
-	if kept {
-		return false
+	switch {
+	case kept:
+		return noFlowStopped
+	case ending:
+		return flowEndedItself
 	}
 	// cancelLoginFlow marks it (dropAll) under its lock; a keep in
 	// between wins, and the login is logged out as a running one.
-	return b.cancelLoginFlow(user) && !flow.wasKept()
+	if b.cancelLoginFlow(user) && !flow.wasKept() {
+		return flowStopped
+	}
+	return noFlowStopped
+}
+
+// endWithoutLogin marks f ended without a login, and reports whether a
+// logout stopped it first (and so answers for its end).
+func (f *loginFlow) endWithoutLogin() (byLogout bool) {
+	f.lock.Lock()
+	defer f.lock.Unlock()
+	f.ending = true
+	return f.byLogout
 }
 
 // stoppedByLogout reports whether a logout stopped f (stopFlowOn), and
@@ -166,6 +194,7 @@ func (b *Bridge) noticeNotKept(flow *loginFlow, login *network.Login) {
 const (
 	flowStarted = "started" // stored and started, not yet kept
 	flowKept    = "kept"    // kept, the user not yet told
+	flowEnding  = "ending"  // ended without a login, the user not yet told
 	// loginRegistered is in startLogin: a login whose client the core
 	// loaded is registered as running, its client not yet connected.
 	loginRegistered = "registered"
