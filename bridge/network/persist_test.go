@@ -21,6 +21,10 @@ func TestEventRoundTrip(t *testing.T) {
 			Extra:   map[string]any{"k": "v"},
 		}}},
 		&Edit{Meta: meta, Target: "m1", Parts: []Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "hey"}}}},
+		// An edit with the network's own ID: a copy replayed from the
+		// durable queue must keep it, or it gets a new transaction ID
+		// and a second replacement in the room.
+		&Edit{Meta: meta, ID: "e1", Target: "m1", Parts: []Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "hey"}}}},
 		&Reaction{Meta: meta, Target: MessageRef{ID: "m1"}, Emoji: "e", Key: "👍"},
 		&ReactionRemove{Meta: meta, Target: MessageRef{ID: "m1"}, Emoji: "e"},
 		&Redaction{Meta: meta, Target: "m1"},
