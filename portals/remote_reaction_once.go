@@ -23,7 +23,8 @@ import "github.com/ferrybridge/ferry/bridge/network"
 // reactionKey names r so that another hand-over of it has the same key:
 // handoverKey's target, sender, slot and time, and the reaction itself,
 // so that two reactions within the same second (WhatsApp's timestamps)
-// stay two. It cannot be an edit's key (editKey is hex).
+// stay two. It cannot be an edit's key (editKey is hex, or begins
+// "id\x00" for an edit with its own ID; this begins "r\x00").
 func reactionKey(r *network.Reaction) string {
 	return handoverKey(r) + "\x00" + r.Key
 }
