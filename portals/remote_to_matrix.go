@@ -340,12 +340,18 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 			continue
 		}
 		newContent := p.partContent(ctx, ghost, part)
-		if part.Media == nil && newContent.MsgType.IsMedia() && newContent.URL == "" && newContent.File == nil {
-			// A caption edit: the network sends the new text only, but the
-			// replacement content must still point at the file.
-			p.keepMedia(ctx, target, &newContent)
+		var content *event.MessageEventContent
+		if p.sentFromMatrix(target) {
+			// Not the ghost's to replace (remote_edit_matrix_sent.go).
+			content = editAsReply(&newContent, target)
+		} else {
+			if part.Media == nil && newContent.MsgType.IsMedia() && newContent.URL == "" && newContent.File == nil {
+				// A caption edit: the network sends the new text only, but the
+				// replacement content must still point at the file.
+				p.keepMedia(ctx, target, &newContent)
+			}
+			content = replacementContent(&newContent, target)
 		}
-		content := replacementContent(&newContent, target)
 		_, err = p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventMessage,
 			&event.Content{Parsed: content, Raw: part.Extra}, edit.Timestamp,
 			editTxnID(p.Key, edit, part.ID, target.EditCount))
