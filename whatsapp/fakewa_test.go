@@ -227,6 +227,10 @@ func (f *fakeWA) DecryptReaction(ctx context.Context, evt *events.Message) (*waE
 	return nil, errors.New("no secrets in tests")
 }
 
+func (f *fakeWA) DecryptSecretEncryptedMessage(ctx context.Context, evt *events.Message) (*waE2E.Message, error) {
+	return nil, errors.New("no secrets in tests")
+}
+
 func (f *fakeWA) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
 	f.mu.Lock()
 	f.lookups++

@@ -224,13 +224,28 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 	private := chat.Server != types.GroupServer
 	var conv *waconv.Converted
 	var err error
-	if text := c.specialNotice(evt, msg); text != "" {
-		conv = &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(text)}
-	} else {
-		deps := c.deps(ctx, private)
-		deps.DownloadToFile = c.downloader(&info, msg)
-		if conv, err = waconv.ToMatrix(ctx, msg, &info, deps); err != nil {
-			return nil, fmt.Errorf("convert: %w", err)
+	if inner := (&events.Message{RawMessage: msg}).UnwrapRaw().Message; inner.GetSecretEncryptedMessage() != nil {
+		opened, unread := c.openSecret(ctx, evt, inner)
+		if unread {
+			target := inner.GetSecretEncryptedMessage().GetTargetMessageKey().GetID()
+			conv = &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(secretEditUnreadableText)}
+			if target != "" {
+				conv.ReplyTo = &network.MessageRef{ID: network.MessageID(target)}
+			}
+		} else if opened == nil {
+			return nil, nil
+		}
+		msg = opened
+	}
+	if conv == nil {
+		if text := c.specialNotice(evt, msg); text != "" {
+			conv = &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(text)}
+		} else {
+			deps := c.deps(ctx, private)
+			deps.DownloadToFile = c.downloader(&info, msg)
+			if conv, err = waconv.ToMatrix(ctx, msg, &info, deps); err != nil {
+				return nil, fmt.Errorf("convert: %w", err)
+			}
 		}
 	}
 	if conv.Kind == waconv.KindIgnored || (conv.Kind == waconv.KindMessage && len(conv.Parts) == 0) {
