@@ -249,6 +249,7 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		}
 	}
 	if conv.Kind == waconv.KindIgnored || (conv.Kind == waconv.KindMessage && len(conv.Parts) == 0) {
+		log.Debug().Msg("Ignoring a WhatsApp message with nothing for Matrix (a poll vote, an RSVP, key distribution ...)")
 		return nil, nil
 	}
 	meta := c.messageMeta(ctx, &info, chat, alt)

@@ -107,12 +107,15 @@ var housekeeping = map[string]bool{
 // silent message types act on other messages; Matrix has no use for them
 // (poll votes and encrypted reactions need the client to decrypt them
 // first; the network hands decrypted ones back as ordinary messages).
+// Answers to an event invitation (RSVPs) act on the event, which Ferry
+// does not bridge, as votes act on polls it shows only as notices.
 var silent = map[string]bool{
-	"pollUpdateMessage":     true,
-	"encReactionMessage":    true,
-	"keepInChatMessage":     true,
-	"pinInChatMessage":      true,
-	"stickerSyncRmrMessage": true,
+	"pollUpdateMessage":       true,
+	"encEventResponseMessage": true,
+	"encReactionMessage":      true,
+	"keepInChatMessage":       true,
+	"pinInChatMessage":        true,
+	"stickerSyncRmrMessage":   true,
 }
 
 // typeName names the message's content field ("groupInviteMessage"), or
