@@ -236,7 +236,16 @@ func (c *Client) Edit(ctx context.Context, e *network.OutgoingEdit) error {
 	if err != nil {
 		return err
 	}
-	return c.sendProtocol(ctx, wa, chat, waMsg)
+	// Another Ferry login in the chat gets the edit as any member's; its
+	// ID, recorded first, tells it that the room has the edit already.
+	editID := wa.GenerateMessageID()
+	if err = c.conn.msgs.putSentEdit(ctx, c.id, e.Portal.Chat, editID); err != nil {
+		return fmt.Errorf("record the edit's ID: %w", err)
+	}
+	if _, err := wa.SendMessage(ctx, chat, waMsg, whatsmeow.SendRequestExtra{ID: editID}); err != nil {
+		return userFacing(fmt.Errorf("send to WhatsApp: %w", err))
+	}
+	return nil
 }
 
 func (c *Client) React(ctx context.Context, r *network.OutgoingReaction) (network.EmojiID, error) {
