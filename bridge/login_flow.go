@@ -50,6 +50,9 @@ type loginFlow struct {
 	// ending is set when the flow ended without a login and tells the
 	// user so itself, unless byLogout: a logout then adds nothing.
 	ending bool
+	// shared is set when someone else came into the flow's room, which
+	// stopped it (login_shared.go); its end says so.
+	shared bool
 	// keptID is the login kept; told is closed once the user was told
 	// it is (or the flow ended), which a logout of it waits for.
 	keptID   network.LoginID
@@ -155,6 +158,12 @@ func (b *Bridge) cancelLoginFlow(user id.UserID) bool {
 	if flow == nil {
 		return false
 	}
+	b.cancelFlow(flow)
+	return true
+}
+
+// cancelFlow aborts flow.
+func (b *Bridge) cancelFlow(flow *loginFlow) {
 	flow.lock.Lock()
 	proc := flow.proc
 	// A login the network completes all the same is not kept.
@@ -164,7 +173,6 @@ func (b *Bridge) cancelLoginFlow(user id.UserID) bool {
 		proc.Cancel()
 	}
 	b.endLoginFlow(flow)
-	return true
 }
 
 func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
@@ -201,6 +209,8 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 	case byLogout:
 		// The logout that stopped it has told the user ("Stopped your
 		// ... login in progress"); "Login cancelled." would say it twice.
+	case flow.stoppedShared():
+		b.noticeShared(b.ctx, flow)
 	case b.flowsCtx.Err() != nil:
 		// Ferry is stopping (Stop waits for this): the user should not
 		// wait for a question that will never come.

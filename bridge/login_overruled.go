@@ -117,7 +117,9 @@ func (b *Bridge) stopFlowOn(user id.UserID, net network.NetworkID) flowStop {
 		return noFlowStopped
 	}
 	flow.lock.Lock()
-	kept, ending := flow.kept, flow.ending
+	// A flow stopped because its room was shared (login_shared.go) has
+	// its end's notice on its way, which answers the logout too.
+	kept, ending := flow.kept, flow.ending || flow.shared
 	if !kept && !ending {
 		flow.byLogout = true // the logout answers for the flow's end
 	}

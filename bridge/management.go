@@ -45,6 +45,9 @@ func (b *Bridge) handleMember(ctx context.Context, evt *event.Event) {
 		b.handleGhostInvite(ctx, evt, target)
 	case member.Membership == event.MembershipInvite && target != evt.Sender:
 		b.managementRoomShared(ctx, evt.Sender, evt.RoomID)
+		b.stopSharedFlows(ctx, evt.RoomID, target)
+	case member.Membership == event.MembershipJoin && target == evt.Sender:
+		b.memberJoined(ctx, evt.RoomID, target)
 	case member.Membership == event.MembershipLeave && target == evt.Sender:
 		// The user left their management room: forget it, so that the next
 		// DM becomes the management room.

@@ -1,0 +1,83 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
+)
+
+// A login asks its questions, shows its codes and takes its answers in
+// the room it started in, which was its user's alone then. Once someone
+// else is invited into that room or joins it, a password typed there is
+// typed in front of them, and a QR code shown there could link their
+// phone: the login stops, and says why, so that its user does not answer
+// it there. This holds as well for an earlier management room, where a
+// login still asks (login_rooms.go).
+
+// stopSharedFlows stops the login flows asking in room of users other
+// than newcomer, who was just invited into it or joined it.
+func (b *Bridge) stopSharedFlows(ctx context.Context, room id.RoomID, newcomer id.UserID) {
+	b.flowLock.Lock()
+	var shared []*loginFlow
+	for _, flow := range b.flows {
+		if flow.room == room && flow.user != newcomer {
+			shared = append(shared, flow)
+		}
+	}
+	b.flowLock.Unlock()
+	for _, flow := range shared {
+		flow.lock.Lock()
+		// A flow that kept its login, or ended on its own, has told
+		// its user itself how it ended.
+		stop := !flow.kept && !flow.ending
+		if stop {
+			flow.shared = true
+		}
+		flow.lock.Unlock()
+		if !stop {
+			continue
+		}
+		zerolog.Ctx(ctx).Info().Stringer("user_id", flow.user).Str("network", string(flow.net)).
+			Stringer("newcomer", newcomer).Msg("Stopping a login flow: someone else came into its room")
+		b.cancelFlow(flow)
+	}
+}
+
+// noticeShared tells the user of flow, stopped by stopSharedFlows, why.
+func (b *Bridge) noticeShared(ctx context.Context, flow *loginFlow) {
+	b.notice(ctx, flow.room, fmt.Sprintf("Someone else can read this room now, so I stopped your %s login here: do not send your password here. "+
+		"Send `login %s` in a direct chat with me, where no one else reads it.", b.NetworkName(flow.net), flow.net))
+}
+
+// stoppedShared reports whether stopSharedFlows stopped f.
+func (f *loginFlow) stoppedShared() bool {
+	f.lock.Lock()
+	defer f.lock.Unlock()
+	return f.shared
+}
+
+// memberJoined handles newcomer's join of room, not a portal. A room
+// they could join uninvited (a public one) may be someone's management
+// room, or hold a login: neither is private any more.
+func (b *Bridge) memberJoined(ctx context.Context, room id.RoomID, newcomer id.UserID) {
+	b.stopSharedFlows(ctx, room, newcomer)
+	members, err := b.AS.StateStore.GetRoomJoinedOrInvitedMembers(ctx, room)
+	if err != nil {
+		zerolog.Ctx(ctx).Err(err).Msg("Failed to list the members of a room someone joined")
+		return
+	}
+	var others []id.UserID
+	for _, member := range members {
+		if member != newcomer && member != b.Matrix.BotMXID() {
+			others = append(others, member)
+		}
+	}
+	// A management room holds its owner and the bot alone: in a room
+	// with more people the newcomer shares no one's management room
+	// (an invite or a join before made it one no more).
+	if len(others) == 1 {
+		b.managementRoomShared(ctx, others[0], room)
+	}
+}
