@@ -133,6 +133,13 @@ func (c *Client) backfillOf(ctx context.Context, hc *historyChat) *network.Backf
 			zerolog.Ctx(ctx).Warn().Err(err).Str("message_id", web.GetKey().GetID()).Msg("Failed to parse a history message")
 			continue
 		}
+		if evt.Message.GetSecretEncryptedMessage() != nil {
+			// An encrypted edit is an edit like any other here, not
+			// replayed; toEvent would show one it cannot decrypt (its
+			// target older than the history) as a notice.
+			zerolog.Ctx(ctx).Debug().Str("message_id", evt.Info.ID).Msg("Not replaying an encrypted edit from history")
+			continue
+		}
 		if !hc.alt.IsEmpty() {
 			if evt.Info.IsFromMe {
 				evt.Info.RecipientAlt = hc.alt
