@@ -224,8 +224,10 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 	private := chat.Server != types.GroupServer
 	var conv *waconv.Converted
 	var err error
+	var unread bool // an encrypted edit shown as a notice
 	if inner := (&events.Message{RawMessage: msg}).UnwrapRaw().Message; inner.GetSecretEncryptedMessage() != nil {
-		opened, unread := c.openSecret(ctx, evt, inner)
+		var opened *waE2E.Message
+		opened, unread = c.openSecret(ctx, evt, inner)
 		if unread {
 			target := inner.GetSecretEncryptedMessage().GetTargetMessageKey().GetID()
 			conv = &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(secretEditUnreadableText)}
@@ -256,7 +258,9 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 	portal := meta.Portal
 	switch conv.Kind {
 	case waconv.KindMessage:
-		meta.CreatePortal = true
+		// The notice of an edit acts on a message, as the edit would: in a
+		// chat without a room it has nothing to refer to.
+		meta.CreatePortal = !unread
 		sender := info.Sender
 		if sender.IsEmpty() && info.IsFromMe {
 			sender = c.ownJID()
