@@ -3,7 +3,6 @@ package portals
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
@@ -21,29 +20,15 @@ import (
 // (a receipt of it before it). It must be stored in the order it came.
 func TestEventItsNetworkLeftIsKeptInItsOrder(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
-		setForTest(t, &ResumeAfterOutage, time.Hour) // the outage lasts
-		setForTest(t, &StoreBehind, 0)               // the durable path stores at once
-		ctx, p, _, login := memberScene(t, db)
-		stopResumeTimerAtEnd(t, p)
+		ctx, p, login := outageScene(t, db)
 		m := p.m
-		// No goroutine starts: the test is the portal's goroutine.
-		m.lock.Lock()
-		m.stopped = true
-		m.lock.Unlock()
 
 		wait, err := m.QueueRemote(ctx, login, textFrom(p, "bob", "1 in memory"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		item := <-p.queue // taken by the portal, tried while the homeserver is away
-		for _, id := range []network.MessageID{"2 stored meanwhile", "3 stored meanwhile"} {
-			if err := m.QueueDurable(ctx, login, textFrom(p, "bob", id)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, came := wait.Leave(); came {
-			t.Fatal("the scene needs the network gone before the outcome")
-		}
+		storeMeanwhileAndLeave(t, ctx, p, login, wait)
 		p.complete(ctx, item, fmt.Errorf("send message: %w", puppets.ErrUnreachable))
 
 		want := []network.MessageID{"1 in memory", "2 stored meanwhile", "3 stored meanwhile"}
@@ -66,14 +51,8 @@ func TestEventItsNetworkLeftIsKeptInItsOrder(t *testing.T) {
 // through the durable path after it came: the same disorder as above.
 func TestEventWaitingInMemoryIsStoredInItsOrderBehindAnOutage(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
-		setForTest(t, &ResumeAfterOutage, time.Hour)
-		setForTest(t, &StoreBehind, 0)
-		ctx, p, _, login := memberScene(t, db)
-		stopResumeTimerAtEnd(t, p)
+		ctx, p, login := outageScene(t, db)
 		m := p.m
-		m.lock.Lock()
-		m.stopped = true
-		m.lock.Unlock()
 
 		wait, err := m.QueueRemote(ctx, login, textFrom(p, "bob", "1 in memory, sent"))
 		if err != nil {

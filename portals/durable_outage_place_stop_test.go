@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
-	"github.com/ferrybridge/ferry/puppets"
 )
 
 // An event sent ahead and kept through an outage is stored last by its
@@ -20,40 +18,7 @@ import (
 // to be bridged at the next start after the events that came after it.
 func TestEventKeptThroughAnOutageTakesItsPlaceWhenTheStopCutsTheMoveShort(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
-		setForTest(t, &ResumeAfterOutage, time.Hour) // the outage lasts
-		setForTest(t, &StoreBehind, 0)               // the durable path stores at once
-		ctx, p, _, login := memberScene(t, db)
-		stopResumeTimerAtEnd(t, p)
-		m := p.m
-		// No goroutine starts: the test is the portal's goroutine.
-		m.lock.Lock()
-		m.stopped = true
-		m.lock.Unlock()
-
-		first := textFrom(p, "bob", "1 in memory, sent ahead")
-		wait, err := m.QueueRemote(ctx, login, first)
-		if err != nil {
-			t.Fatal(err)
-		}
-		item := <-p.queue
-		release := make(chan struct{})
-		p.goAhead(ctx, item, remoteFlightKey(first.ID), "", func() error {
-			<-release // the homeserver is away for the whole of RetryFor
-			return fmt.Errorf("send message: %w", puppets.ErrUnreachable)
-		})
-		for _, id := range []network.MessageID{"2 stored meanwhile", "3 stored meanwhile"} {
-			if err := m.QueueDurable(ctx, login, textFrom(p, "bob", id)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, came := wait.Leave(); came {
-			t.Fatal("the scene needs the network gone before the outcome")
-		}
-		close(release)
-		p.settle()
-		if !p.durable.stalled.Load() {
-			t.Fatal("the event sent ahead was not kept for the homeserver")
-		}
+		ctx, p := keptAheadScene(t, db)
 		for len(p.queue) > 0 {
 			<-p.queue // stored events, passed over while the backlog is held
 		}
