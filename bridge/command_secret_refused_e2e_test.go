@@ -3,15 +3,13 @@ package bridge_test
 import (
 	"strings"
 	"testing"
-	"time"
 
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/config"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -27,36 +25,11 @@ func TestSecretCommandWithoutPermissionIsDeleted(t *testing.T) {
 		{User: "alice", IsMe: true, PowerLevel: &moderator},
 		{User: "bob"},
 	}}}
-	h := ferrytest.Start(t, ferrytest.Options{Permissions: config.Permissions{
-		"@alice:localhost": config.LevelUser, "@carol:localhost": config.LevelRelay,
-	}}, tn)
-	alice, carol := h.User("alice"), h.User("carol")
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
-	ctx := h.Context(2 * time.Minute)
-	portal := network.PortalKey{Network: testnet.ID, Chat: "chan"}
-	if err := cl.Handle(ctx, textMessage(portal, "c1", "bob", time.Now(), "hello channel")); err != nil {
-		t.Fatal(err)
-	}
-	room := portalInvite(t, alice, mgmt)
-	alice.Join(t, room.String())
 	// Relaying lets carol, without a login, sit in the room.
-	h.Command(alice, room, "!ferry relay on", "Relaying is on")
-	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: carol.UserID}); err != nil {
-		t.Fatal(err)
+	relayOn := func(h *ferrytest.Harness, alice *testbed.Client, room id.RoomID) {
+		h.Command(alice, room, "!ferry relay on", "Relaying is on")
 	}
-	carol.WaitForInvite(t, waitLong, func(r id.RoomID, _ []*event.Event) bool { return r == room })
-	carol.Join(t, room.String())
-
-	before := ferrytest.Seen(alice, room)
-	secret := carol.SendText(t, room, "!ferry test secret hunter2")
-	h.WaitForBotNoticeExcept(alice, room, "needs `user` permission", before)
-	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
-		return evt.Type == event.EventRedaction && evt.Redacts == secret
-	})
-	if said := botSaidSince(h, alice, room, before, "deleted it"); len(said) == 0 {
-		t.Errorf("the refusal does not say the message was deleted")
-	}
+	cl := secretRefusedScene(t, tn, "carol", config.LevelRelay, "needs `user` permission", relayOn)
 	// Nor was the command bridged.
 	for {
 		select {
