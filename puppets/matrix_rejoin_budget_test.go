@@ -26,12 +26,10 @@ import (
 func TestRefusedSendWaitingForAnotherJoinGivesUpWithItsBudget(t *testing.T) {
 	room := id.RoomID("!r:example.org")
 	ghost := id.UserID("@ghost_bob:example.org")
-	bArrived, joinHeld := make(chan struct{}), make(chan struct{})
-	var bOnce, joinOnce sync.Once
-	release := make(chan struct{})
-	var releaseOnce sync.Once
-	releaseJoin := func() { releaseOnce.Do(func() { close(release) }) }
-	defer releaseJoin()
+	bArrived := make(chan struct{})
+	var bOnce sync.Once
+	join := newHeldJoin()
+	defer join.letGo()
 	hs := &kickedGhostsHomeserver{
 		room: room,
 		// b reaches the homeserver before a is refused (so that it goes
@@ -40,29 +38,14 @@ func TestRefusedSendWaitingForAnotherJoinGivesUpWithItsBudget(t *testing.T) {
 		drop: func(r *http.Request) bool {
 			if strings.HasSuffix(r.URL.Path, "/send/m.room.message/b") {
 				bOnce.Do(func() { close(bArrived) })
-				select {
-				case <-joinHeld:
-				case <-time.After(5 * time.Second):
-				}
+				join.waitHeld()
 			}
 			return false
 		},
-		onRefused: func(n int) {
-			if n == 1 {
-				select {
-				case <-bArrived:
-				case <-time.After(5 * time.Second):
-				}
-			}
-		},
-		beforeJoin: func() {
-			joinOnce.Do(func() { close(joinHeld) })
-			<-release
-		},
+		onRefused:  firstRefusalAfter(bArrived),
+		beforeJoin: join.hold,
 	}
-	m := hs.start(t)
-	storeJoined(t, m, room, m.BotMXID(), ghost)
-	intent := m.Intent(ghost)
+	m, intent := startJoined(t, hs, ghost)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 
 	waiting := &signalWriter{want: "Waiting for a ghost's join again", seen: make(chan struct{})}
@@ -83,7 +66,7 @@ func TestRefusedSendWaitingForAnotherJoinGivesUpWithItsBudget(t *testing.T) {
 	select {
 	case errB = <-bDone:
 	case <-time.After(10 * time.Second):
-		releaseJoin()
+		join.letGo()
 		errB = <-bDone
 		t.Errorf("b returned only once a's join again was answered, past its own budget")
 	}
@@ -96,7 +79,7 @@ func TestRefusedSendWaitingForAnotherJoinGivesUpWithItsBudget(t *testing.T) {
 		t.Errorf("b ended with %v; want it unreachable, kept as in an outage", errB)
 	}
 
-	releaseJoin()
+	join.letGo()
 	if err := <-aDone; err != nil {
 		t.Errorf("a, which joined the ghost again: %v", err)
 	}

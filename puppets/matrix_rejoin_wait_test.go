@@ -43,10 +43,8 @@ func TestRefusedSendWaitingForAnotherJoinGivesUpWithItsContext(t *testing.T) {
 	ghost := id.UserID("@ghost_bob:example.org")
 	var arrivals atomic.Int32
 	bothSent := make(chan struct{})
-	release := make(chan struct{})
-	var releaseOnce sync.Once
-	releaseJoin := func() { releaseOnce.Do(func() { close(release) }) }
-	defer releaseJoin()
+	join := newHeldJoin()
+	defer join.letGo()
 	hs := &kickedGhostsHomeserver{
 		room: room,
 		drop: func(r *http.Request) bool {
@@ -60,19 +58,10 @@ func TestRefusedSendWaitingForAnotherJoinGivesUpWithItsContext(t *testing.T) {
 		// Both sends reach the homeserver before either is refused, so
 		// that neither goes out after the store has forgotten the ghost
 		// (and joins it itself first).
-		onRefused: func(n int) {
-			if n == 1 {
-				select {
-				case <-bothSent:
-				case <-time.After(5 * time.Second):
-				}
-			}
-		},
-		beforeJoin: func() { <-release },
+		onRefused:  firstRefusalAfter(bothSent),
+		beforeJoin: join.hold,
 	}
-	m := hs.start(t)
-	storeJoined(t, m, room, m.BotMXID(), ghost)
-	intent := m.Intent(ghost)
+	m, intent := startJoined(t, hs, ghost)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 
 	// Either send may be the one that joins; the other one, which tells
@@ -114,7 +103,7 @@ func TestRefusedSendWaitingForAnotherJoinGivesUpWithItsContext(t *testing.T) {
 	select {
 	case err = <-waiter.done:
 	case <-time.After(10 * time.Second):
-		releaseJoin()
+		join.letGo()
 		err = <-waiter.done
 		t.Errorf("the waiting send returned only once the other one's join was answered")
 	}
@@ -122,7 +111,7 @@ func TestRefusedSendWaitingForAnotherJoinGivesUpWithItsContext(t *testing.T) {
 		t.Errorf("the waiting send ended with %v; want the context's error", err)
 	}
 
-	releaseJoin()
+	join.letGo()
 	if err := <-joiner.done; err != nil {
 		t.Errorf("the send that joined the ghost again: %v", err)
 	}
@@ -135,38 +124,26 @@ func TestRefusedSendWaitingForAnotherJoinGivesUpWithItsContext(t *testing.T) {
 func TestPipelinedRefusedSendWaitingForAnotherJoinLetsTheRoomGo(t *testing.T) {
 	room := id.RoomID("!r:example.org")
 	ghost := id.UserID("@ghost_bob:example.org")
-	joinHeld := make(chan struct{})
-	var joinOnce sync.Once
-	release := make(chan struct{})
-	var releaseOnce sync.Once
-	releaseJoin := func() { releaseOnce.Do(func() { close(release) }) }
-	defer releaseJoin()
+	join := newHeldJoin()
+	defer join.letGo()
 	hs := &kickedGhostsHomeserver{
 		room: room,
 		// The pipelined send is answered (refused) only once the
 		// ordinary one, refused first, is joining the ghost again.
 		drop: func(r *http.Request) bool {
 			if strings.HasSuffix(r.URL.Path, "/send/m.room.message/b") {
-				select {
-				case <-joinHeld:
-				case <-time.After(5 * time.Second):
-				}
+				join.waitHeld()
 			}
 			return false
 		},
-		beforeJoin: func() {
-			joinOnce.Do(func() { close(joinHeld) })
-			<-release
-		},
+		beforeJoin: join.hold,
 	}
-	m := hs.start(t)
-	storeJoined(t, m, room, m.BotMXID(), ghost)
+	m, intent := startJoined(t, hs, ghost)
 	pipe := m.NewPipeline(room)
 	if pipe == nil {
 		t.Fatal("no pipeline")
 	}
 	defer pipe.Close()
-	intent := m.Intent(ghost)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 
 	waiting := &signalWriter{want: "Waiting for a ghost's join again", seen: make(chan struct{})}
@@ -179,7 +156,7 @@ func TestPipelinedRefusedSendWaitingForAnotherJoinLetsTheRoomGo(t *testing.T) {
 		joined <- err
 	}()
 	select {
-	case <-joinHeld:
+	case <-join.held:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the ordinary send never joined the ghost again")
 	}
@@ -207,7 +184,7 @@ func TestPipelinedRefusedSendWaitingForAnotherJoinLetsTheRoomGo(t *testing.T) {
 			got++
 		case <-tooLong:
 			t.Errorf("the room's sends waited for the ordinary send's join")
-			releaseJoin()
+			join.letGo()
 		}
 	}
 	if !errors.Is(errB, context.Canceled) {
@@ -216,7 +193,7 @@ func TestPipelinedRefusedSendWaitingForAnotherJoinLetsTheRoomGo(t *testing.T) {
 	if errC != nil {
 		t.Errorf("the send behind it: %v", errC)
 	}
-	releaseJoin()
+	join.letGo()
 	if err := <-joined; err != nil {
 		t.Errorf("the send that joined the ghost again: %v", err)
 	}

@@ -1,0 +1,65 @@
+package puppets
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/id"
+)
+
+// startJoined starts hs with the bot and ghost stored as joined to its
+// room, and returns the gateway and ghost's intent.
+func startJoined(t *testing.T, hs *kickedGhostsHomeserver, ghost id.UserID) (*Matrix, *appservice.IntentAPI) {
+	t.Helper()
+	m := hs.start(t)
+	storeJoined(t, m, hs.room, m.BotMXID(), ghost)
+	return m, m.Intent(ghost)
+}
+
+// firstRefusalAfter is an onRefused that lets the first refusal be
+// answered only once ch is closed, for 5 s at most.
+func firstRefusalAfter(ch <-chan struct{}) func(n int) {
+	return func(n int) {
+		if n == 1 {
+			select {
+			case <-ch:
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+}
+
+// heldJoin holds the ghost's joins again until let go: its hold is a
+// kickedGhostsHomeserver's beforeJoin. held is closed once the first
+// join is held.
+type heldJoin struct {
+	held, release         chan struct{}
+	heldOnce, releaseOnce sync.Once
+}
+
+func newHeldJoin() *heldJoin {
+	return &heldJoin{held: make(chan struct{}), release: make(chan struct{})}
+}
+
+// hold is beforeJoin: it holds the join until letGo.
+func (j *heldJoin) hold() {
+	j.heldOnce.Do(func() { close(j.held) })
+	<-j.release
+}
+
+// letGo lets every held join, and every later one, go; it may be called
+// more than once (a test defers it, so the homeserver can close).
+func (j *heldJoin) letGo() {
+	j.releaseOnce.Do(func() { close(j.release) })
+}
+
+// waitHeld waits until a join is held, for 5 s at most: a request the
+// homeserver answers only then.
+func (j *heldJoin) waitHeld() {
+	select {
+	case <-j.held:
+	case <-time.After(5 * time.Second):
+	}
+}
