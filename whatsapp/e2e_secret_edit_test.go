@@ -11,7 +11,6 @@ import (
 	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
-	"go.mau.fi/whatsmeow/types/events"
 	"go.mau.fi/whatsmeow/util/gcmutil"
 	"go.mau.fi/whatsmeow/util/hkdfutil"
 	"google.golang.org/protobuf/proto"
@@ -66,18 +65,37 @@ func isReplacement(sender id.UserID, target id.EventID, body string) func(*event
 	}
 }
 
+// bobChat is a simScene with Bob as a contact of Alice's: aliceJID and
+// bobJID are what his edits in their chat are keyed with, ghost is his
+// ghost.
+type bobChat struct {
+	*simScene
+	bob              *contact
+	aliceJID, bobJID types.JID
+	ghost            id.UserID
+}
+
+// newBobChat sets up a bobChat; ctx, ending after two minutes, is for the
+// rest of the test.
+func newBobChat(t *testing.T) (*bobChat, context.Context) {
+	t.Helper()
+	c := &bobChat{simScene: newSimScene(t)}
+	c.bob = newContact(t, c.sim, "4915100000002", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	c.aliceJID, c.bobJID = c.alicePhone.JID(), editSender(c.bob)
+	c.ghost = ghostOf(c.bob.phone.JID().User)
+	return c, ctx
+}
+
 // TestSimSecretEncryptedEdit: Bob edits his message as current WhatsApp
 // clients do, with a SecretEncryptedMessage keyed by the original's
 // message secret. Ferry's whatsmeow decrypts it and the room shows the
 // edit, whether the plaintext is the new content itself or a protocol
 // message edit wrapping it; nothing in the room says "Unsupported".
 func TestSimSecretEncryptedEdit(t *testing.T) {
-	s := newSimScene(t)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	aliceJID, bobJID := s.alicePhone.JID(), editSender(bob)
-	ghost := ghostOf(bob.phone.JID().User)
+	s, ctx := newBobChat(t)
+	bob, aliceJID, bobJID, ghost := s.bob, s.aliceJID, s.bobJID, s.ghost
 
 	secret := bytes.Repeat([]byte{0x5a}, 32)
 	first, err := bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{
@@ -119,12 +137,8 @@ func TestSimSecretEncryptedEdit(t *testing.T) {
 // Ferry never saw (its message predates the link) cannot be read; the
 // room says so with a notice, instead of "Unsupported" or nothing.
 func TestSimSecretEncryptedEditUnreadable(t *testing.T) {
-	s := newSimScene(t)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	aliceJID, bobJID := s.alicePhone.JID(), editSender(bob)
-	ghost := ghostOf(bob.phone.JID().User)
+	s, ctx := newBobChat(t)
+	bob, aliceJID, bobJID, ghost := s.bob, s.aliceJID, s.bobJID, s.ghost
 
 	if _, err := bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{Conversation: proto.String("hi")}); err != nil {
 		t.Fatal(err)
@@ -149,28 +163,7 @@ func TestSimSecretEncryptedEditUnreadable(t *testing.T) {
 // WhatsApp Desktop beside Ferry, and connects it.
 func linkDevice(t *testing.T, sim *wasim.Sim, phone *wasim.Phone) *contact {
 	t.Helper()
-	c := &contact{phone: phone, events: make(chan any, 256)}
-	c.cli = whatsmeow.NewClient(newWhatsmeowStore(t).NewDevice(), nil)
-	c.cli.EnableAutoReconnect = false
-	sim.Configure(c.cli)
-	c.cli.AddEventHandler(func(evt any) {
-		select {
-		case c.events <- evt:
-		default: // a test that stopped reading; nothing waits for these
-		}
-	})
-	t.Cleanup(c.cli.Disconnect)
-	if err := c.cli.Connect(); err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	qr := waitEvent[*events.QR](t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), simWait)
-	defer cancel()
-	if err := phone.ScanQR(ctx, qr.Codes[0]); err != nil {
-		t.Fatalf("scan: %v", err)
-	}
-	waitEvent[*events.Connected](t, c)
-	return c
+	return linkClient(t, sim, phone, "device")
 }
 
 // TestSimSecretEncryptedEditFromMe: the user edits, on another device of

@@ -114,10 +114,15 @@ type contact struct {
 
 func newContact(t *testing.T, sim *wasim.Sim, number, name string) *contact {
 	t.Helper()
-	ctx := context.Background()
-	container := newWhatsmeowStore(t)
-	c := &contact{phone: newPhone(t, sim, number, name), events: make(chan any, 256)}
-	c.cli = whatsmeow.NewClient(container.NewDevice(), nil)
+	return linkClient(t, sim, newPhone(t, sim, number, name), name)
+}
+
+// linkClient links a whatsmeow client of its own to phone and connects
+// it; name is for its failures.
+func linkClient(t *testing.T, sim *wasim.Sim, phone *wasim.Phone, name string) *contact {
+	t.Helper()
+	c := &contact{phone: phone, events: make(chan any, 256)}
+	c.cli = whatsmeow.NewClient(newWhatsmeowStore(t).NewDevice(), nil)
 	c.cli.EnableAutoReconnect = false
 	sim.Configure(c.cli)
 	c.cli.AddEventHandler(func(evt any) {
@@ -131,6 +136,8 @@ func newContact(t *testing.T, sim *wasim.Sim, number, name string) *contact {
 		t.Fatalf("%s: connect: %v", name, err)
 	}
 	qr := waitEvent[*events.QR](t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), simWait)
+	defer cancel()
 	if err := c.phone.ScanQR(ctx, qr.Codes[0]); err != nil {
 		t.Fatalf("%s: scan: %v", name, err)
 	}
@@ -641,30 +648,11 @@ func TestSimContactMessageKinds(t *testing.T) {
 // Matrix goes through her own login, reaches Bob, and does not come back
 // into the room as a ghost message through Dave's login.
 func TestSimGroupSharedByTwoFerryUsers(t *testing.T) {
-	s := newSimScene(t)
-	davePhone := newPhone(t, s.sim, "4915100000004", "Dave")
-	dave := s.h.User("dave")
-	daveMgmt := s.h.ManagementRoom(dave)
-	s.loginByQR(t, dave, daveMgmt, davePhone)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-
-	group, err := bob.cli.CreateGroup(ctx, whatsmeow.ReqCreateGroup{
-		Name: "Neighbours", Participants: []types.JID{s.alicePhone.JID(), davePhone.JID()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err = bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("bins go out tonight")}); err != nil {
-		t.Fatal(err)
-	}
-	room := joinPortal(t, s.alice, s.mgmt)
-	if daveRoom := joinPortal(t, dave, daveMgmt); daveRoom != room {
+	s, ctx := newSharedGroup(t, 2*time.Minute, "Neighbours", "bins go out tonight")
+	room, bob, group := s.room, s.bob, s.group
+	if daveRoom := joinPortal(t, s.dave, s.daveMgmt); daveRoom != room {
 		t.Fatalf("Dave was invited to %s, Alice to %s: the group should be one room", daveRoom, room)
 	}
-	bobGhost := ghostOf(bob.phone.JID().User)
-	s.alice.WaitForEvent(t, room, simWait, saysText(bobGhost, "bins go out tonight"))
 
 	s.alice.SendText(t, room, "thanks, Bob")
 	got := nextMessage(t, bob)
@@ -675,10 +663,10 @@ func TestSimGroupSharedByTwoFerryUsers(t *testing.T) {
 	}
 	// Dave's login receives Alice's message too (she is in the group);
 	// it must not appear a second time, from her ghost.
-	if _, err = bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("the end")}); err != nil {
+	if _, err := bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("the end")}); err != nil {
 		t.Fatal(err)
 	}
-	s.alice.WaitForEvent(t, room, simWait, saysText(bobGhost, "the end"))
+	s.alice.WaitForEvent(t, room, simWait, saysText(s.bobGhost, "the end"))
 	counts := map[string]int{}
 	for _, evt := range s.alice.Events(room) {
 		if msg := evt.Content.AsMessage(); evt.Type == event.EventMessage && msg != nil {

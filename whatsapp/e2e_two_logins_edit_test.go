@@ -1,14 +1,11 @@
 package whatsapp
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
-	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
 )
@@ -18,27 +15,8 @@ import (
 // from Matrix reaches Dave's login too, as any group member's edit; the
 // room shows it once, Alice's own, not a second time from Dave's login.
 func TestSimEditFromMatrixSeenByAnotherLogin(t *testing.T) {
-	s := newSimScene(t)
-	davePhone := newPhone(t, s.sim, "4915100000004", "Dave")
-	dave := s.h.User("dave")
-	daveMgmt := s.h.ManagementRoom(dave)
-	s.loginByQR(t, dave, daveMgmt, davePhone)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
-	group, err := bob.cli.CreateGroup(ctx, whatsmeow.ReqCreateGroup{
-		Name: "Climbing", Participants: []types.JID{s.alicePhone.JID(), davePhone.JID()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err = bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("Saturday at ten?")}); err != nil {
-		t.Fatal(err)
-	}
-	room := joinPortal(t, s.alice, s.mgmt)
-	bobGhost := ghostOf(bob.phone.JID().User)
-	s.alice.WaitForEvent(t, room, simWait, saysText(bobGhost, "Saturday at ten?"))
+	s, ctx := newSharedGroup(t, 3*time.Minute, "Climbing", "Saturday at ten?")
+	room, bob, group := s.room, s.bob, s.group
 
 	sent := s.alice.SendText(t, room, "count me ni")
 	if got := nextMessage(t, bob); got.Message.GetConversation()+got.Message.GetExtendedTextMessage().GetText() != "count me ni" {
@@ -58,7 +36,7 @@ func TestSimEditFromMatrixSeenByAnotherLogin(t *testing.T) {
 	if _, err = bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("great")}); err != nil {
 		t.Fatal(err)
 	}
-	s.alice.WaitForEvent(t, room, simWait, saysText(bobGhost, "great"))
+	s.alice.WaitForEvent(t, room, simWait, saysText(s.bobGhost, "great"))
 	time.Sleep(2 * time.Second)
 	for _, evt := range s.alice.Events(room) {
 		msg := evt.Content.AsMessage()
