@@ -191,7 +191,21 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		joining()
 	}
 	joinErr := m.Retry(ctx, "join ghost again", func(ctx context.Context) error {
-		return m.JoinInvitedBy(ctx, intent, room, inviter)
+		// Cut at the end of the send's budget: a join the homeserver
+		// holds would otherwise keep the send (and its portal's tail
+		// behind it) until the HTTP client's own timeout, minutes past
+		// the budget. The join is this send's alone: the sends waiting
+		// for it give up at their own budgets, and one that outlives
+		// this one finds the ghost not joined again and joins it itself.
+		joinCtx, cancel := m.budgetBound(ctx)
+		defer cancel()
+		err := m.JoinInvitedBy(joinCtx, intent, room, inviter)
+		if err != nil && joinCtx.Err() != nil && ctx.Err() == nil {
+			// Cut by the budget, not by the caller: unanswered in
+			// time, as an outage is, not refused.
+			return fmt.Errorf("%w: no answer within the send's retry budget (%v)", ErrUnreachable, err)
+		}
+		return err
 	})
 	if joinErr != nil {
 		log.Warn().Err(joinErr).Msg("Failed to join a ghost again after its send was refused")

@@ -55,3 +55,18 @@ func (m *Matrix) retryDeadline(ctx context.Context) time.Time {
 	}
 	return b.deadline
 }
+
+// budgetBound is ctx ending at the deadline of a Retry starting now with
+// it (retryDeadline), for a request that may hang: its attempt is cut
+// there and, as any attempt that met no answer in time, counts as the
+// homeserver unreachable. With the deadline passed already, ctx is left
+// as it is: Retry's last attempt past the budget is still made, bound by
+// the HTTP client's timeout only, so that what fails is still told from
+// what is unreachable.
+func (m *Matrix) budgetBound(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline := m.retryDeadline(ctx)
+	if !time.Now().Before(deadline) {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, deadline)
+}
