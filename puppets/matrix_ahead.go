@@ -62,24 +62,25 @@ func (m *Matrix) NewPipeline(room id.RoomID) *Pipeline {
 //
 // A ghost's send refused as forbidden is tried once more, through the
 // ordinary client, after the ghost has joined again (matrix_rejoin.go),
-// before the room's later sends go (pipeline_refused.go). The send
-// holds a mark of its ghost's rejoins until wait is called, so wait must
-// be.
+// before the room's later sends go (pipeline_refused.go).
+//
+// The send holds a mark of its ghost's rejoins (matrix_rejoin.go) from
+// before it goes out until its outcome is known, refusal dealt with; it
+// lets go of it itself then, not in wait: a caller that never calls wait
+// (its tail panicked halfway through its sends) must not leave the
+// ghost's entry behind for good.
 func (m *Matrix) SendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string) (wait func() (id.EventID, error)) {
 	mark := m.takeRejoinMark(room, intent.UserID)
-	sent := m.sendMessageAhead(ctx, pipe, intent, room, evtType, content, ts, txnID, mark)
-	var release sync.Once
-	return func() (id.EventID, error) {
-		defer release.Do(func() { m.releaseRejoinMark(mark) })
-		return sent()
-	}
+	return m.sendMessageAhead(ctx, pipe, intent, room, evtType, content, ts, txnID, mark)
 }
 
-// sendMessageAhead is SendMessageAhead's send.
+// sendMessageAhead is SendMessageAhead's send; it lets go of mark once
+// the send's outcome is known.
 func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *appservice.IntentAPI, room id.RoomID, evtType event.Type, content any, ts time.Time, txnID string, mark rejoinMark) (wait func() (id.EventID, error)) {
 	turn, mine := pipe.sendTurn()
 	if m.pipelineOff.Load() {
 		evtID, err := m.sendInTurnRetried(ctx, pipe, turn, intent, room, evtType, content, ts, txnID, mark)
+		m.releaseRejoinMark(mark)
 		passTurn(turn, mine)
 		return func() (id.EventID, error) { return evtID, err }
 	}
@@ -108,6 +109,10 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 	result := make(chan outcome, 1)
 	m.workers.Go(func() {
 		defer cancel()
+		// Let go of once the outcome is known, below, or else however
+		// this ends.
+		releaseMark := sync.OnceFunc(func() { m.releaseRejoinMark(mark) })
+		defer releaseMark()
 		o := outcome{}
 		o.resp, o.err = client.SendMessageEvent(ctx, room, evtType, content, req)
 		if n := refusals.Load(); n > 0 {
@@ -145,6 +150,7 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 				o.err = redirectedSendError(status, target, o.err)
 			}
 		}
+		releaseMark()
 		result <- o
 		// The next send's turn comes once this one and all before it
 		// are done.
