@@ -3,11 +3,14 @@ package puppets
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync"
 	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -26,6 +29,12 @@ import (
 // trip now and then rather than one a message, short enough that a
 // ghost muted and then kicked behind Ferry's back is joined again after
 // a few minutes of messages reported as not bridged, not never.
+//
+// Where the homeserver's refusal says the sender is not in the room
+// (refusedAsNonMember), the memory is not trusted at all: the kicked
+// ghost is looked at, and joined again, at its first refusal. The text
+// is no part of the spec, so it only ever costs the question the memory
+// saves; a refusal it does not recognise is taken as before.
 
 // mutedFor is how long a ghost found a member of a room and refused is
 // taken as muted there without asking again.
@@ -127,4 +136,28 @@ func (m *Matrix) storeView(ctx context.Context, room id.RoomID, user id.UserID) 
 		return 0, fmt.Errorf("encode the room's power levels: %w", err)
 	}
 	return h.Sum64(), nil
+}
+
+// nonMemberRefusals are what homeservers' refusals of a send say when
+// the sender is not in the room: Dendrite's `eventauth: sender "@u:hs"
+// not in room`, Synapse's `User @u:hs not in room !r:hs`, and wordings
+// like them. A muted sender's refusal says something else (Dendrite's
+// `... is not allowed to send event. 0 < 50`, Synapse's `You don't have
+// permission to post that to the room`).
+var nonMemberRefusals = []string{"not in room", "not in the room", "not joined", "not a member"}
+
+// refusedAsNonMember says whether err, a refusal as forbidden, says that
+// the sender is not in the room.
+func refusedAsNonMember(err error) bool {
+	var httpErr mautrix.HTTPError
+	if !errors.As(err, &httpErr) || httpErr.RespError == nil {
+		return false
+	}
+	text := strings.ToLower(httpErr.RespError.Err)
+	for _, s := range nonMemberRefusals {
+		if strings.Contains(text, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -166,6 +166,8 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 	view, viewErr := m.storeView(ctx, room, intent.UserID)
 	if viewErr != nil {
 		log.Debug().Err(viewErr).Msg("Failed to read the state store's view of a refused ghost; asking the homeserver")
+	} else if refusedAsNonMember(err) {
+		log.Debug().Err(err).Msg("Homeserver refused a ghost's send as from a non-member; not taking it as muted")
 	} else if m.muted.known(mark.key, view) {
 		log.Debug().Err(err).Msg("Homeserver refused a send of a ghost found in the room before")
 		return false, nil
