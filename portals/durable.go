@@ -228,7 +228,11 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 	for ctx.Err() == nil {
 		// What the tails finish moves lastSeq; read the store after them.
 		p.settle()
-		p.placeKept(ctx)
+		if err := p.placeKept(ctx); err != nil {
+			// Nothing is bridged out of its order: tried again later.
+			p.retryDrainLater(ctx, err)
+			return
+		}
 		if !p.resumeIfDue() {
 			return
 		}

@@ -18,14 +18,16 @@ const (
 )
 
 // retryDrainLater wakes the portal to drain its backlog again after a
-// read of the store failed with err. On the portal's goroutine.
+// read of the store failed with err, or the move of the events kept
+// through an outage into their places (placeKept) did. On the portal's
+// goroutine.
 func (p *Portal) retryDrainLater(ctx context.Context, err error) {
 	if ctx.Err() != nil {
 		return // stopping: the next start reads the store
 	}
 	d := &p.durable
 	d.drainRetry = min(max(2*d.drainRetry, drainRetryFirst), drainRetryMax)
-	p.log.Err(err).Dur("retry_in", d.drainRetry).Msg("Failed to load queued remote events; trying again")
+	p.log.Err(err).Dur("retry_in", d.drainRetry).Msg("Failed to load or order queued remote events; trying again")
 	if d.drainTimer != nil {
 		d.drainTimer.Stop()
 	}

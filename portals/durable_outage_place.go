@@ -3,6 +3,7 @@ package portals
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 )
 
@@ -37,30 +38,56 @@ func (p *Portal) noteMisplacedLocked(item *queueItem) {
 // order. Called on the portal's goroutine once the tails have settled, or
 // by the stop once the goroutine has ended.
 //
-// A move the stop cut short (the goroutine's context ended as it read or
-// wrote the store) leaves them misplaced, still counted in memory so
-// that the events stored after them stay noted: the stop's own try
-// (keepQueued, with a context the stop does not end) moves them then,
-// rather than leave them last for the next start.
-func (p *Portal) placeKept(ctx context.Context) {
+// A move that failed leaves them misplaced, still counted in memory so
+// that the events stored after them stay noted, and placeKept says why:
+// the drain then bridges nothing (it would bridge them after the events
+// that came after them) and is tried again later (retryDrainLater), the
+// move first. The database failing (restarting, a lock held too long) is
+// what makes a move fail, and it heals; a wrong order does not, once the
+// events are bridged. A move the stop cut short (the goroutine's context
+// ended as it read or wrote the store) is so left for the stop's own try
+// (keepQueued, with a context the stop does not end). Only a failure of
+// the stop's try leaves them stored last, for the next start to bridge
+// after those events; its log says which.
+func (p *Portal) placeKept(ctx context.Context) error {
 	p.durable.lock.Lock()
 	items := p.durable.misplaced
 	p.durable.misplaced = nil
-	if len(items) > 0 && !p.placeKeptLocked(ctx, items) && ctx.Err() != nil {
-		p.durable.misplaced = append(items, p.durable.misplaced...)
-		p.durable.lock.Unlock()
-		return
+	if len(items) > 0 {
+		if err := p.placeKeptLocked(ctx, items); err != nil {
+			p.durable.misplaced = append(items, p.durable.misplaced...)
+			p.durable.lock.Unlock()
+			return err
+		}
 	}
 	p.durable.lock.Unlock()
 	for _, item := range items {
 		item.misplaced = false
 		p.tookInMemory(item)
 	}
+	return nil
 }
 
-// placeKeptLocked is placeKept's move; false if it failed, and they stay
-// where they are. The caller holds durable.lock.
-func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) bool {
+// leaveMisplaced gives up putting the kept events in their places, as
+// the stop does once its own try failed with err: they stay stored last,
+// and are no longer counted in memory (stored, they are not lost).
+func (p *Portal) leaveMisplaced(err error) {
+	p.durable.lock.Lock()
+	items := p.durable.misplaced
+	p.durable.misplaced = nil
+	p.durable.lock.Unlock()
+	seqs := make([]int64, len(items))
+	for i, item := range items {
+		seqs[i] = item.seq
+		item.misplaced = false
+		p.tookInMemory(item)
+	}
+	p.log.Err(err).Ints64("seqs", seqs).Msg("Left events kept through an outage stored last; the next start bridges them after the events stored meanwhile")
+}
+
+// placeKeptLocked is placeKept's move; when it fails, they stay where
+// they are. The caller holds durable.lock.
+func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) error {
 	first := items[0].arrival
 	for _, item := range items[1:] {
 		first = min(first, item.arrival)
@@ -68,7 +95,7 @@ func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) bool {
 	// The kept events are noted in storedWhile too, with their arrival.
 	events, err := p.storedAfterLocked(ctx, first-1)
 	if err == nil && len(events) < 2 {
-		return true // nothing came after it: it is in its place
+		return nil // nothing came after it: it is in its place
 	}
 	if err == nil {
 		slices.SortStableFunc(events, func(a, b arrivedEvent) int { return cmp.Compare(a.arrival, b.arrival) })
@@ -82,13 +109,19 @@ func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) bool {
 		})
 	}
 	if err != nil {
-		// They stay where they are: out of order, but kept.
-		if ctx.Err() != nil {
-			p.log.Warn().Err(err).Int("events", len(items)).Msg("The stop cut short putting events kept through an outage in the order they came; the stop puts them there")
-			return false
+		// They stay where they are, out of order but kept, and still
+		// misplaced, for another try.
+		seqs := make([]int64, len(items))
+		for i, item := range items {
+			seqs[i] = item.seq
 		}
-		p.log.Err(err).Int("events", len(items)).Msg("Failed to put events kept through an outage in the order they came; they are bridged after those stored meanwhile")
-		return false
+		log := p.log.With().Int("events", len(items)).Ints64("seqs", seqs).Int("after", len(events)).Logger()
+		if ctx.Err() != nil {
+			log.Warn().Err(err).Msg("The stop cut short putting events kept through an outage in the order they came; the stop puts them there")
+		} else {
+			log.Err(err).Msg("Failed to put events kept through an outage in the order they came; they wait for another try")
+		}
+		return fmt.Errorf("put %d events kept through an outage in the order they came: %w", len(items), err)
 	}
 	places := make(map[int64]int64, len(events))
 	for _, e := range events {
@@ -101,7 +134,7 @@ func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) bool {
 		}
 	}
 	p.log.Info().Int("events", len(items)).Int("moved", len(events)).Msg("Put events kept through an outage in the order they came")
-	return true
+	return nil
 }
 
 // notePlacedLocked notes that the stored event old is now stored as seq:

@@ -122,7 +122,9 @@ func (p *Portal) keepQueued(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	// Those kept by tails through an outage take their places first:
 	// the events left here may be moved behind them.
-	p.placeKept(ctx)
+	if err := p.placeKept(ctx); err != nil {
+		p.leaveMisplaced(err)
+	}
 	p.durable.lock.Lock()
 	waiting := p.durable.cutShort
 	p.durable.cutShort = nil
