@@ -59,6 +59,9 @@ type durableState struct {
 	// try (durable_outage_lost.go).
 	lost      atomic.Int64
 	lostTimer *time.Timer
+	// lostTry is the room's lost report whose try failed and may have
+	// been posted all the same (durable_outage_lost.go); guarded by lock.
+	lostTry lostTry
 	// lostNotes are the losses not counted yet, by event, since another
 	// hand-over of the same event may still bridge it (lost_notes.go).
 	lostNotes lostNotes

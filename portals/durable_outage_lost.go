@@ -95,7 +95,8 @@ func (p *Portal) reportLost(ctx context.Context) error {
 		p.reportLostToUsers(ctx, users, n, body)
 		return nil
 	}
-	_, err := p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body})
+	txn := p.lostTxn(n)
+	_, err := p.sendNoticeTxn(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body}, txn)
 	switch {
 	case err == nil:
 	case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):
@@ -103,11 +104,11 @@ func (p *Portal) reportLost(ctx context.Context) error {
 		// one report.
 		p.log.Warn().Err(err).Int64("lost", n).Dur("retry_in", ResumeAfterOutage).
 			Msg("Homeserver unreachable; remote events lost in the outage are reported later")
-		p.durable.lost.Add(n)
+		p.failedLostTry(n, txn)
 		p.armLostReport()
 	case p.cutByStop(ctx):
 		p.log.Warn().Err(err).Int64("lost", n).Msg("The report of remote events lost in an outage was cut short by the stop; it is tried once more as Ferry stops")
-		p.durable.lost.Add(n)
+		p.failedLostTry(n, txn)
 		p.armLostReport()
 	default:
 		p.log.Err(err).Int64("lost", n).Msg("Failed to report remote events lost in a homeserver outage")
@@ -128,4 +129,39 @@ func (p *Portal) reportLostToUsers(ctx context.Context, users []id.UserID, n int
 	default:
 		p.log.Err(err).Int64("lost", n).Msg("Failed to report remote events lost in a homeserver outage")
 	}
+}
+
+// lostTry is a try of the room's lost report that failed: the count it
+// told and its transaction ID. Its answer may have been lost after the
+// homeserver took it (the stop cut the try short as it arrived, an
+// outage lost the answer): tried again with the same ID, the report is
+// answered with the event that try made, not posted twice.
+type lostTry struct {
+	n   int64
+	txn string
+}
+
+// failedLostTry gives the count n of the report tried with txn back, to
+// be told at the next try.
+func (p *Portal) failedLostTry(n int64, txn string) {
+	p.durable.lock.Lock()
+	p.durable.lostTry = lostTry{n: n, txn: txn}
+	p.durable.lock.Unlock()
+	p.durable.lost.Add(n)
+}
+
+// lostTxn is the transaction ID of the room's report of n lost events:
+// the failed try's when it told the same count (nothing lost since), so
+// that the homeserver posts the report once; else a new one, the report
+// telling more than the failed try did (which, if the homeserver took
+// it after all, then counts those events twice: better than never).
+func (p *Portal) lostTxn(n int64) string {
+	p.durable.lock.Lock()
+	last := p.durable.lostTry
+	p.durable.lostTry = lostTry{}
+	p.durable.lock.Unlock()
+	if last.txn != "" && last.n == n {
+		return last.txn
+	}
+	return newNoticeTxn()
 }

@@ -3,6 +3,7 @@ package portals
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"maunium.net/go/mautrix/appservice"
@@ -17,14 +18,33 @@ import (
 // a direct chat the user opened with a ghost, where the bot was never
 // invited, as that ghost, the one user of Ferry's there.
 func (p *Portal) sendNotice(ctx context.Context, content *event.MessageEventContent) (id.EventID, error) {
-	if !p.botOutside(ctx) {
-		return p.m.matrix.SendNotice(ctx, p.RoomID, content)
+	return p.sendNoticeTxn(ctx, content, "")
+}
+
+// sendNoticeTxn is sendNotice with the transaction ID txnID ("": a new
+// one): a notice tried again with the ID of a try whose answer was lost
+// (cut short by the stop as the homeserver took it) is answered with the
+// event that try made, not posted twice.
+func (p *Portal) sendNoticeTxn(ctx context.Context, content *event.MessageEventContent, txnID string) (id.EventID, error) {
+	intent := p.m.matrix.Bot()
+	if p.botOutside(ctx) {
+		ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: p.OtherUser})
+		if err != nil {
+			return "", fmt.Errorf("find the direct chat's ghost to post as: %w", err)
+		}
+		intent = ghost.Intent()
 	}
-	ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: p.OtherUser})
-	if err != nil {
-		return "", fmt.Errorf("find the direct chat's ghost to post as: %w", err)
-	}
-	return p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventMessage, content, time.Time{}, "")
+	return p.m.matrix.SendMessage(ctx, intent, p.RoomID, event.EventMessage, content, time.Time{}, txnID)
+}
+
+// noticeTxnSeq makes newNoticeTxn's IDs unique within the process.
+var noticeTxnSeq atomic.Uint64
+
+// newNoticeTxn is a transaction ID for a notice that may be tried more
+// than once (notice_held.go, durable_outage_lost.go): unique within the
+// process, and across runs by the time it was made.
+func newNoticeTxn() string {
+	return fmt.Sprintf("ferry-notice-%d-%d", time.Now().UnixNano(), noticeTxnSeq.Add(1))
 }
 
 // botOutside says whether the portal's room is a direct chat the user

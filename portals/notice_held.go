@@ -25,10 +25,14 @@ import (
 const maxHeldNotices = 32
 
 // heldNotice is a notice for user's management room, or for the portal's
-// room when user is empty.
+// room when user is empty. txn is its transaction ID, the same for all
+// its tries: a try the stop cut short as the homeserver took it (its
+// answer lost) is then answered, at the stop's own try, with the event it
+// made, not posted twice; as is a try whose answer an outage lost.
 type heldNotice struct {
 	user id.UserID
 	body string
+	txn  string
 }
 
 // noticeOrHold posts body in the portal's room (users nil) or in the
@@ -45,15 +49,16 @@ func (p *Portal) noticeOrHold(ctx context.Context, users []id.UserID, body strin
 	}
 	var errs []error
 	for _, user := range targets {
-		err := p.postNotice(ctx, user, body)
+		n := heldNotice{user: user, body: body, txn: newNoticeTxn()}
+		err := p.postNoticeTxn(ctx, user, body, n.txn)
 		switch {
 		case err == nil:
 		case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):
 			p.log.Warn().Err(err).Dur("retry_in", ResumeAfterOutage).Msg("Homeserver unreachable; a notice is held for later")
-			p.holdNotices([]heldNotice{{user: user, body: body}})
+			p.holdNotices([]heldNotice{n})
 		case p.cutByStop(ctx):
 			p.log.Warn().Err(err).Msg("A notice was cut short by the stop; it is tried once more as Ferry stops")
-			p.holdNotices([]heldNotice{{user: user, body: body}})
+			p.holdNotices([]heldNotice{n})
 		default:
 			errs = append(errs, err)
 		}
@@ -67,6 +72,11 @@ func (p *Portal) holdNotices(notices []heldNotice) {
 	p.durable.lock.Lock()
 	defer p.durable.lock.Unlock()
 	all := append(append([]heldNotice(nil), notices...), p.durable.notices...)
+	for i := range all {
+		if all[i].txn == "" {
+			all[i].txn = newNoticeTxn()
+		}
+	}
 	if len(all) > maxHeldNotices {
 		for _, n := range all[maxHeldNotices:] {
 			p.log.Error().Str("notice", n.body).Stringer("user_id", n.user).
@@ -103,7 +113,7 @@ func (p *Portal) sendHeld(ctx context.Context) error {
 	p.durable.notices = nil
 	p.durable.lock.Unlock()
 	for i, n := range held {
-		err := p.postNotice(ctx, n.user, n.body)
+		err := p.postNoticeTxn(ctx, n.user, n.body, n.txn)
 		switch {
 		case err == nil:
 		case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):

@@ -53,9 +53,16 @@ func (p *Portal) noticeUsers(ctx context.Context, users []id.UserID, body string
 // postNotice posts body in user's management room, or in the portal's
 // room when user is empty.
 func (p *Portal) postNotice(ctx context.Context, user id.UserID, body string) error {
+	return p.postNoticeTxn(ctx, user, body, "")
+}
+
+// postNoticeTxn is postNotice with the transaction ID txnID for a notice
+// in the portal's room (sendNoticeTxn). One for a management room goes
+// through the Directory, which makes its own.
+func (p *Portal) postNoticeTxn(ctx context.Context, user id.UserID, body, txnID string) error {
 	content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: body}
 	if user == "" {
-		_, err := p.sendNotice(ctx, content)
+		_, err := p.sendNoticeTxn(ctx, content, txnID)
 		return err
 	}
 	if err := p.m.dir.NotifyUser(ctx, user, content); err != nil {
