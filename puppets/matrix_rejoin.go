@@ -173,6 +173,23 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		return false, nil
 	}
 	if m.ghostJoined(ctx, intent, room) {
+		if refusedAsNonMember(err) {
+			// Refused as out of the room, and in it now: joined since
+			// the send went out, by a join whose answer never came (one
+			// cut at its own send's budget, which the homeserver took
+			// all the same) or from elsewhere. Taken as muted, the send
+			// would be reported not bridged though sending it once more
+			// is all it needs. The store learns the join it missed, so
+			// that the retry does not join the ghost once more first.
+			log.Debug().Err(err).Msg("Homeserver refused a ghost's send as from a non-member, and the ghost has joined since; retrying it once")
+			if err := m.AS.StateStore.SetMembership(ctx, room, intent.UserID, event.MembershipJoin); err != nil {
+				log.Warn().Err(err).Msg("Failed to record a ghost's membership in the state store")
+			}
+			if joining != nil {
+				joining()
+			}
+			return true, nil
+		}
 		// Refused for another reason (the room's power levels): a join
 		// would change nothing but add a membership event per message.
 		log.Debug().Err(err).Msg("Homeserver refused a send of a ghost that is in the room")
