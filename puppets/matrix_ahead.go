@@ -124,7 +124,14 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 			case <-parent.Done():
 			}
 			joining := func() { pipe.joiningRefused(intent.UserID) }
-			if evtID, err, ok := m.retryRefused(refusedCtx, intent, room, evtType, content, ts, txnID, o.err, mark, joining); ok {
+			if pipe.Held() {
+				// A send before it was given up as unreachable, and is
+				// kept by its portal to be sent again once it resumes:
+				// retried now, through the ordinary client, this one
+				// would be taken ahead of it. Kept behind it instead,
+				// as sendInTurn keeps a send whose turn comes then.
+				o = outcome{err: fmt.Errorf("send event: %w: %w", ErrUnreachable, errHeldBehind), final: true}
+			} else if evtID, err, ok := m.retryRefused(refusedCtx, intent, room, evtType, content, ts, txnID, o.err, mark, joining); ok {
 				// Its portal keeps it for later, if unreachable: what
 				// waited for it is kept behind it, not let go ahead.
 				holdIfUnreachable(pipe, err)
