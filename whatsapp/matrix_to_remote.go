@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"html"
 	"io"
@@ -85,6 +86,9 @@ func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netwo
 	if err != nil {
 		return nil, err
 	}
+	if err = addMessageSecret(waMsg); err != nil {
+		return nil, err
+	}
 	msgID := wa.GenerateMessageID()
 	resp, err := wa.SendMessage(ctx, chat, waMsg, whatsmeow.SendRequestExtra{ID: msgID})
 	if err != nil {
@@ -100,6 +104,27 @@ func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netwo
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to store the key of a sent message")
 	}
 	return &network.SendResult{ID: network.MessageID(msgID), Timestamp: ts}, nil
+}
+
+// addMessageSecret gives a new message the random secret WhatsApp apps
+// put in every message they send. Edits, reactions, poll votes and event
+// answers to a message are encrypted with a key derived from its secret;
+// without one the user's phone cannot edit, on WhatsApp's current way, a
+// message sent from Matrix, nor Ferry read such an edit. whatsmeow adds
+// one only for bots and reporting tokens, neither of which Ferry uses;
+// when it sees one it stores it for decrypting those later. Protocol
+// messages (edits, revokes, reactions) carry none: they are not messages
+// anyone can act on.
+func addMessageSecret(msg *waE2E.Message) error {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("make a message secret: %w", err)
+	}
+	if msg.MessageContextInfo == nil {
+		msg.MessageContextInfo = &waE2E.MessageContextInfo{}
+	}
+	msg.MessageContextInfo.MessageSecret = secret
+	return nil
 }
 
 // reportWritten tells the core when the message's frame was written to
