@@ -261,16 +261,7 @@ func (c *Client) Edit(ctx context.Context, e *network.OutgoingEdit) error {
 	if err != nil {
 		return err
 	}
-	// Another Ferry login in the chat gets the edit as any member's; its
-	// ID, recorded first, tells it that the room has the edit already.
-	editID := wa.GenerateMessageID()
-	if err = c.conn.msgs.putSentEdit(ctx, c.id, e.Portal.Chat, editID); err != nil {
-		return fmt.Errorf("record the edit's ID: %w", err)
-	}
-	if _, err := wa.SendMessage(ctx, chat, waMsg, whatsmeow.SendRequestExtra{ID: editID}); err != nil {
-		return userFacing(fmt.Errorf("send to WhatsApp: %w", err))
-	}
-	return nil
+	return c.sendChange(ctx, wa, e.Portal.Chat, chat, waMsg)
 }
 
 func (c *Client) React(ctx context.Context, r *network.OutgoingReaction) (network.EmojiID, error) {
@@ -297,7 +288,7 @@ func (c *Client) react(ctx context.Context, portal network.PortalKey, target net
 	}
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	return c.sendProtocol(ctx, wa, chat, waMsg)
+	return c.sendChange(ctx, wa, portal.Chat, chat, waMsg)
 }
 
 // Redact deletes a message for everyone: the user's own, or (as a group
@@ -320,11 +311,19 @@ func (c *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error
 	}
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	return c.sendProtocol(ctx, wa, chat, waconv.RevokeMessage(wa, chat, sender, r.Target))
+	return c.sendChange(ctx, wa, r.Portal.Chat, chat, waconv.RevokeMessage(wa, chat, sender, r.Target))
 }
 
-func (c *Client) sendProtocol(ctx context.Context, wa waClient, chat types.JID, msg *waE2E.Message) error {
-	if _, err := wa.SendMessage(ctx, chat, msg); err != nil {
+// sendChange sends an edit, a reaction or a deletion made in Matrix.
+// Another Ferry login in the chat gets it as any member's, and the core
+// learns no ID for it to recognise the echo by; its WhatsApp ID, recorded
+// per portal chat before sending, tells that login that the room has it.
+func (c *Client) sendChange(ctx context.Context, wa waClient, portalChat network.ChatID, chat types.JID, msg *waE2E.Message) error {
+	msgID := wa.GenerateMessageID()
+	if err := c.conn.msgs.putSentChange(ctx, c.id, portalChat, msgID); err != nil {
+		return fmt.Errorf("record the ID of the change: %w", err)
+	}
+	if _, err := wa.SendMessage(ctx, chat, msg, whatsmeow.SendRequestExtra{ID: msgID}); err != nil {
 		return userFacing(fmt.Errorf("send to WhatsApp: %w", err))
 	}
 	return nil

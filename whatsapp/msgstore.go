@@ -129,34 +129,37 @@ func (s *msgStore) latest(ctx context.Context, login network.LoginID, chat netwo
 	return best, nil
 }
 
-// sentEditKeep is how long the ID of an edit sent from Matrix is kept:
-// longer than WhatsApp's servers keep a message for an offline device.
-const sentEditKeep = 60 * 24 * time.Hour
+// sentChangeKeep is how long the ID of a change sent from Matrix is
+// kept: longer than WhatsApp's servers keep a message for an offline
+// device.
+const sentChangeKeep = 60 * 24 * time.Hour
 
-// putSentEdit records the WhatsApp ID of an edit login sends from Matrix
-// in chat, before it is sent, so that its echo to another login in the
-// same chat is known even when it comes at once.
-func (s *msgStore) putSentEdit(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) error {
+// putSentChange records the WhatsApp ID of a change (an edit, a reaction
+// or a deletion) login sends from Matrix in chat, before it is sent, so
+// that its echo to another login in the same chat is known even when it
+// comes at once.
+func (s *msgStore) putSentChange(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) error {
 	now := time.Now()
-	if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_sent_edit WHERE sent_at < $1`, now.Add(-sentEditKeep).UnixMilli()); err != nil {
+	if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_sent_change WHERE sent_at < $1`, now.Add(-sentChangeKeep).UnixMilli()); err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO whatsapp_sent_edit (chat_id, message_id, login_id, sent_at)
+	_, err := s.db.Exec(ctx, `INSERT INTO whatsapp_sent_change (chat_id, message_id, login_id, sent_at)
 		VALUES ($1, $2, $3, $4) ON CONFLICT (chat_id, message_id, login_id) DO NOTHING`,
 		chat, msgID, login, now.UnixMilli())
 	return err
 }
 
-// sentEdit says whether any login sent the edit msgID in chat from Matrix.
-func (s *msgStore) sentEdit(ctx context.Context, chat network.ChatID, msgID string) (bool, error) {
+// sentChange says whether any login sent the change msgID in chat from
+// Matrix.
+func (s *msgStore) sentChange(ctx context.Context, chat network.ChatID, msgID string) (bool, error) {
 	var n int
-	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM whatsapp_sent_edit WHERE chat_id = $1 AND message_id = $2`, chat, msgID).Scan(&n)
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM whatsapp_sent_change WHERE chat_id = $1 AND message_id = $2`, chat, msgID).Scan(&n)
 	return n > 0, err
 }
 
 // deleteLogin forgets everything a login saw and sent.
 func (s *msgStore) deleteLogin(ctx context.Context, login network.LoginID) error {
-	if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_sent_edit WHERE login_id = $1`, login); err != nil {
+	if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_sent_change WHERE login_id = $1`, login); err != nil {
 		return err
 	}
 	_, err := s.db.Exec(ctx, `DELETE FROM whatsapp_message WHERE login_id = $1`, login)

@@ -256,6 +256,16 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 	}
 	meta := c.messageMeta(ctx, &info, chat, alt)
 	portal := meta.Portal
+	if conv.Kind != waconv.KindMessage {
+		// An edit, a reaction or a deletion.
+		if sent, err := c.conn.msgs.sentChange(ctx, portal.Chat, info.ID); err != nil {
+			return nil, fmt.Errorf("look up changes sent from Matrix: %w", err)
+		} else if sent {
+			// A Ferry login sent it from this room: the room has it.
+			log.Debug().Msg("Ignoring the echo of an edit, reaction or deletion sent from Matrix")
+			return nil, nil
+		}
+	}
 	switch conv.Kind {
 	case waconv.KindMessage:
 		// The notice of an edit acts on a message, as the edit would: in a
@@ -271,13 +281,6 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		}
 		return &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: conv.Parts, ReplyTo: conv.ReplyTo}, nil
 	case waconv.KindEdit:
-		if sent, err := c.conn.msgs.sentEdit(ctx, portal.Chat, info.ID); err != nil {
-			return nil, fmt.Errorf("look up sent edits: %w", err)
-		} else if sent {
-			// A Ferry login sent it from this room: the room has it.
-			log.Debug().Msg("Ignoring the echo of an edit sent from Matrix")
-			return nil, nil
-		}
 		return &network.Edit{Meta: meta, ID: network.MessageID(info.ID), Target: conv.Target, Parts: conv.Parts}, nil
 	case waconv.KindReaction:
 		target := network.MessageRef{ID: conv.Target}

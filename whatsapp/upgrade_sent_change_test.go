@@ -1,0 +1,44 @@
+package whatsapp
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/util/dbutil"
+
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/dbtest"
+)
+
+// TestUpgradeKeepsTheSentEdits: upgrade v9 makes the table of edits sent
+// from Matrix the table of all changes sent from Matrix. An edit recorded
+// before the upgrade is still known after it, so that its echo, still on
+// its way to another login, is not shown a second time.
+func TestUpgradeKeepsTheSentEdits(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		ctx := context.Background()
+		log := dbutil.ZeroLogger(zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+		if err := db.Child(versionTable, upgradeTable[:8], log).Upgrade(ctx); err != nil {
+			t.Fatalf("upgrade to v8: %v", err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO whatsapp_sent_edit (chat_id, message_id, login_id, sent_at)
+			VALUES ('120363000000000001@g.us', '3EB0EDIT', '4915100000001', 1)`); err != nil {
+			t.Fatal(err)
+		}
+		ownDB := db.Child(versionTable, upgradeTable, log)
+		if err := ownDB.Upgrade(ctx); err != nil {
+			t.Fatalf("upgrade from v8: %v", err)
+		}
+		store := &msgStore{db: ownDB}
+		if sent, err := store.sentChange(ctx, "120363000000000001@g.us", "3EB0EDIT"); err != nil || !sent {
+			t.Errorf("the edit sent before the upgrade: sent %v, err %v", sent, err)
+		}
+		if err := store.putSentChange(ctx, "4915100000001", "120363000000000001@g.us", "3EB0REACT"); err != nil {
+			t.Fatal(err)
+		}
+		if sent, err := store.sentChange(ctx, "120363000000000001@g.us", "3EB0REACT"); err != nil || !sent {
+			t.Errorf("a reaction sent after the upgrade: sent %v, err %v", sent, err)
+		}
+	})
+}
