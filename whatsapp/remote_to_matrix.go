@@ -281,6 +281,12 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		}
 		return &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: conv.Parts, ReplyTo: conv.ReplyTo}, nil
 	case waconv.KindEdit:
+		if own, err := c.editBySender(ctx, portal.Chat, &info, conv.Target); err != nil {
+			return nil, err
+		} else if !own {
+			log.Debug().Str("target_id", string(conv.Target)).Msg("Ignoring an edit of someone else's message, as WhatsApp apps do")
+			return nil, nil
+		}
 		return &network.Edit{Meta: meta, ID: network.MessageID(info.ID), Target: conv.Target, Parts: conv.Parts}, nil
 	case waconv.KindReaction:
 		target := network.MessageRef{ID: conv.Target}
