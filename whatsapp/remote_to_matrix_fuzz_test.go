@@ -102,6 +102,9 @@ func fuzzMessageSeeds() []*waE2E.Message {
 		{SenderKeyDistributionMessage: &waE2E.SenderKeyDistributionMessage{GroupID: proto.String(group.String())}},
 		{MessageContextInfo: &waE2E.MessageContextInfo{}},
 		{GroupInviteMessage: &waE2E.GroupInviteMessage{GroupName: proto.String("g")}},
+		{EventMessage: &waE2E.EventMessage{Name: proto.String("<b>Party</b>"), Description: proto.String("at *home*\n&"), StartTime: proto.Int64(1 << 62),
+			EndTime: proto.Int64(-1), Location: &waE2E.LocationMessage{Name: proto.String("Home")}, JoinLink: proto.String("https://call.whatsapp.com/x"), ContextInfo: ci}},
+		{EventMessage: &waE2E.EventMessage{}},
 		{},
 	}
 	seeds := append(plain, media...)

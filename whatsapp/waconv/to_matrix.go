@@ -185,6 +185,9 @@ func convertContent(ctx context.Context, msg *waE2E.Message, deps Deps) ([]netwo
 	case msg.ContactsArrayMessage != nil:
 		ci = msg.GetContactsArrayMessage().GetContextInfo()
 		parts = contactParts(msg.GetContactsArrayMessage())
+	case msg.EventMessage != nil:
+		ci = msg.GetEventMessage().GetContextInfo()
+		part = eventPart(msg.GetEventMessage())
 	case pollOf(msg) != nil:
 		poll := pollOf(msg)
 		ci = poll.GetContextInfo()
