@@ -31,7 +31,10 @@ type fakeWA struct {
 	connects  chan struct{}
 	loggedIn  atomic.Bool
 
-	connectErr  error
+	connectErr error
+	// realSecrets has whatsmeow decrypt secret-encrypted messages with
+	// the secrets in the device's store.
+	realSecrets bool
 	connectWait chan struct{} // Connect blocks until closed, when set
 	sendErr     error
 	logoutErr   error
@@ -228,6 +231,9 @@ func (f *fakeWA) DecryptReaction(ctx context.Context, evt *events.Message) (*waE
 }
 
 func (f *fakeWA) DecryptSecretEncryptedMessage(ctx context.Context, evt *events.Message) (*waE2E.Message, error) {
+	if f.realSecrets {
+		return f.Client.DecryptSecretEncryptedMessage(ctx, evt)
+	}
 	return nil, errors.New("no secrets in tests")
 }
 

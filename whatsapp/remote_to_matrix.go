@@ -227,7 +227,10 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 	var unread bool // an encrypted edit shown as a notice
 	if inner := (&events.Message{RawMessage: msg}).UnwrapRaw().Message; inner.GetSecretEncryptedMessage() != nil {
 		var opened *waE2E.Message
-		opened, unread = c.openSecret(ctx, evt, inner)
+		opened, unread, err = c.openSecret(ctx, evt, inner)
+		if err != nil {
+			return nil, err
+		}
 		if unread {
 			target := inner.GetSecretEncryptedMessage().GetTargetMessageKey().GetID()
 			conv = &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(secretEditUnreadableText)}

@@ -2,8 +2,12 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/rs/zerolog"
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types/events"
 )
@@ -20,8 +24,11 @@ const secretEditUnreadableText = "✏️ This message was edited on WhatsApp, bu
 // events and polls, which Ferry shows only as notices, so they are
 // skipped as their plain forms are (nil); an edit that cannot be read
 // becomes a notice, unread true, as the user must know that the message
-// changed.
-func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E.Message) (out *waE2E.Message, unread bool) {
+// changed. A failure to read the stored secret is no reason to say the
+// edit cannot be read: it is returned as an error, which leaves the edit
+// unacknowledged for WhatsApp to deliver again, as other store failures
+// on the way in do.
+func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E.Message) (out *waE2E.Message, unread bool, err error) {
 	enc := msg.GetSecretEncryptedMessage()
 	log := zerolog.Ctx(ctx).With().Str("secret_enc_type", enc.GetSecretEncType().String()).
 		Str("target_id", enc.GetTargetMessageKey().GetID()).Logger()
@@ -30,24 +37,26 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 	case waE2E.SecretEncryptedMessage_EVENT_EDIT, waE2E.SecretEncryptedMessage_POLL_EDIT,
 		waE2E.SecretEncryptedMessage_POLL_ADD_OPTION:
 		log.Debug().Msg("Ignoring an encrypted edit of an event or a poll")
-		return nil, false
+		return nil, false, nil
 	default:
 		// Unknown to this whatsmeow: the converter says "unsupported".
-		return msg, false
+		return msg, false, nil
 	}
 	target := enc.GetTargetMessageKey()
 	if c.wa == nil || target.GetID() == "" {
 		log.Warn().Bool("logged_out", c.wa == nil).Msg("Cannot decrypt an encrypted edit")
-		return nil, true
+		return nil, true, nil
 	}
 	// whatsmeow reads the envelope from evt.Message, which history and
 	// tests may leave unset or wrapped.
 	plain := *evt
 	plain.Message = msg
 	dec, err := c.wa.DecryptSecretEncryptedMessage(ctx, &plain)
-	if err != nil {
+	if isSecretStoreError(err) {
+		return nil, false, fmt.Errorf("read the secret of the edited message: %w", err)
+	} else if err != nil {
 		log.Warn().Err(err).Msg("Failed to decrypt an encrypted edit")
-		return nil, true
+		return nil, true, nil
 	}
 	// The plaintext is the new content, or a protocol message edit
 	// wrapping it (whatsmeow's own unwrapping handles both).
@@ -57,11 +66,30 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 	}
 	if content == nil {
 		log.Warn().Msg("A decrypted edit has no content")
-		return nil, true
+		return nil, true, nil
 	}
 	return &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
 		Type:          waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),
 		Key:           target,
 		EditedMessage: content,
-	}}, false
+	}}, false, nil
+}
+
+// secretStoreFailure is how whatsmeow wraps an error of its store of
+// message secrets while decrypting; it exports no sentinel for it. A
+// secret that is not stored (whatsmeow.ErrOriginalMessageSecretNotFound)
+// and a failed decryption are worded otherwise. Should whatsmeow reword
+// it, store errors become notices again, as before this was told apart
+// (TestSecretEditStoreErrorIsRetried fails then).
+const secretStoreFailure = "failed to get original message secret key"
+
+// isSecretStoreError says whether err from DecryptSecretEncryptedMessage
+// is a transient failure to read the secret rather than an edit that
+// cannot be read.
+func isSecretStoreError(err error) bool {
+	if err == nil || errors.Is(err, whatsmeow.ErrOriginalMessageSecretNotFound) {
+		return false
+	}
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.HasPrefix(err.Error(), secretStoreFailure)
 }

@@ -1,0 +1,71 @@
+package whatsapp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// secretsFailingOnce is a device's message secret store whose next read
+// fails, as a database that is briefly unreachable does.
+type secretsFailingOnce struct {
+	store.MsgSecretStore
+	mu    sync.Mutex
+	fails int
+}
+
+func (s *secretsFailingOnce) GetMessageSecret(ctx context.Context, chat, sender types.JID, id types.MessageID) ([]byte, types.JID, error) {
+	s.mu.Lock()
+	fail := s.fails > 0
+	s.fails--
+	s.mu.Unlock()
+	if fail {
+		return nil, types.EmptyJID, errors.New("database is locked")
+	}
+	return s.MsgSecretStore.GetMessageSecret(ctx, chat, sender, id)
+}
+
+// TestSecretEditStoreErrorIsRetried: Bob's encrypted edit arrives while
+// the store of message secrets cannot be read. Ferry has the secret, so
+// "could not read the edit" would be false: the edit is left
+// unacknowledged for WhatsApp to deliver again, as other store failures
+// are, and bridged as an edit when it comes again.
+func TestSecretEditStoreErrorIsRetried(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), "")
+	env.wa.realSecrets = true
+	secret := bytes.Repeat([]byte{0x42}, 32)
+	if err := env.cl.cli.Store.MsgSecrets.PutMessageSecret(env.ctx, bobPN, bobPN, "ORIG", secret); err != nil {
+		t.Fatal(err)
+	}
+	env.cl.cli.Store.MsgSecrets = &secretsFailingOnce{MsgSecretStore: env.cl.cli.Store.MsgSecrets, fails: 1}
+	src := types.MessageSource{Chat: bobPN, Sender: bobPN}
+	raw := secretEdit(t, secret, ownPN, bobPN, "ORIG", &waE2E.Message{Conversation: proto.String("fixed")})
+
+	if env.dispatch(incoming("EDIT1", src, raw)) {
+		t.Error("the edit was acknowledged although its secret could not be read")
+	}
+	if q, h := env.host.take(); len(q)+len(h) > 0 {
+		t.Fatalf("bridged %d+%d events while the store failed: %+v %#v", len(q), len(h), q, h[0])
+	}
+
+	if !env.dispatch(incoming("EDIT1", src, raw)) {
+		t.Fatal("the edit delivered again was not acknowledged")
+	}
+	_, handled := env.host.take()
+	if len(handled) != 1 {
+		t.Fatalf("%d events handled, want the edit", len(handled))
+	}
+	edit, ok := handled[0].(*network.Edit)
+	if !ok || edit.Target != "ORIG" || len(edit.Parts) != 1 || edit.Parts[0].Content.Body != "fixed" {
+		t.Errorf("handled %#v, want the edit of ORIG to \"fixed\"", handled[0])
+	}
+}
