@@ -2,10 +2,12 @@ package bridge
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -83,6 +85,31 @@ func (b *Bridge) takeEndedQuestion(user id.UserID, room id.RoomID) (endedQuestio
 	}
 	delete(q.ended, user)
 	return eq, time.Since(eq.at) <= lateAnswerWindow
+}
+
+// takeLateAnswerElsewhere handles evt, a message without the prefix in
+// a room that is not its sender's management room, when a login question
+// for a secret ended unanswered there: the login began when the room was
+// the management room, and asked on there after a newer one took its
+// place (login_rooms.go). Such a message was not read at all, the
+// password left in the room, while the same in the management room is
+// deleted. It is the late answer as there if it names no command; a
+// command without the prefix is not run here, as before. It reports
+// whether evt was taken for the late answer.
+func (b *Bridge) takeLateAnswerElsewhere(ctx context.Context, evt *event.Event) bool {
+	msg := evt.Content.AsMessage()
+	if msg == nil || msg.MsgType != event.MsgText || (msg.NewContent != nil && msg.RelatesTo.GetReplaceID() != "") {
+		return false
+	}
+	eq, late := b.takeEndedQuestion(evt.Sender, evt.RoomID)
+	if !late || b.findCommand(strings.Fields(stripCommandPrefix(strings.TrimSpace(msg.Body)))) != nil {
+		return false
+	}
+	// Answered by the bot in the room, as in a management room: the
+	// bot is a member here, and this is no portal.
+	c := &commandContext{b: b, evt: evt, user: evt.Sender, room: evt.RoomID, inManagementRoom: true, level: b.Level(evt.Sender)}
+	b.answerLate(ctx, c, eq)
+	return true
 }
 
 // answerLate deletes c's message, taken for the late answer to eq, and

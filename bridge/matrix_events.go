@@ -183,6 +183,10 @@ func (b *Bridge) handleNonPortalEvent(ctx context.Context, evt *event.Event, inP
 			// A login asking here began when this was the management
 			// room; a newer one took its place since (login_rooms.go).
 			b.handleCommandMessage(ctx, evt, false)
+		case b.takeLateAnswerElsewhere(ctx, evt):
+			// The late answer to a login question that had ended in
+			// such a room (login_late.go): deleted, as in the
+			// management room.
 		}
 	}
 }
