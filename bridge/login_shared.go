@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -14,10 +15,12 @@ import (
 // typed in front of them, and a QR code shown there could link their
 // phone: the login stops, and says why, so that its user does not answer
 // it there. This holds as well for an earlier management room, where a
-// login still asks (login_rooms.go).
+// login still asks (login_rooms.go), and for a room opened to anyone
+// (roomOpened).
 
 // stopSharedFlows stops the login flows asking in room of users other
-// than newcomer, who was just invited into it or joined it.
+// than newcomer, who was just invited into it or joined it ("" when the
+// room was opened to anyone).
 func (b *Bridge) stopSharedFlows(ctx context.Context, room id.RoomID, newcomer id.UserID) {
 	b.flowLock.Lock()
 	var shared []*loginFlow
@@ -40,7 +43,7 @@ func (b *Bridge) stopSharedFlows(ctx context.Context, room id.RoomID, newcomer i
 			continue
 		}
 		zerolog.Ctx(ctx).Info().Stringer("user_id", flow.user).Str("network", string(flow.net)).
-			Stringer("newcomer", newcomer).Msg("Stopping a login flow: someone else came into its room")
+			Stringer("newcomer", newcomer).Msg("Stopping a login flow: its room is no longer its user's alone")
 		b.cancelFlow(flow)
 	}
 }
@@ -80,4 +83,30 @@ func (b *Bridge) memberJoined(ctx context.Context, room id.RoomID, newcomer id.U
 	if len(others) == 1 {
 		b.managementRoomShared(ctx, others[0], room)
 	}
+}
+
+// roomOpened handles a change of the join rules or the history
+// visibility of room, not a portal. A room made public can be joined by
+// anyone at any moment, and one made world_readable read by anyone
+// without joining: a login asking there is no longer asking its user
+// alone, as after an invite, and stops with the same word why. A knock
+// is not enough: the knocker reads nothing until let in, and the invite
+// that lets them in stops the login then.
+func (b *Bridge) roomOpened(ctx context.Context, evt *event.Event) {
+	var opened string
+	switch evt.Type {
+	case event.StateJoinRules:
+		if rules := evt.Content.AsJoinRules(); rules.JoinRule == event.JoinRulePublic {
+			opened = "join rules public"
+		}
+	case event.StateHistoryVisibility:
+		if vis := evt.Content.AsHistoryVisibility(); vis.HistoryVisibility == event.HistoryVisibilityWorldReadable {
+			opened = "history world_readable"
+		}
+	}
+	if opened == "" {
+		return
+	}
+	log := zerolog.Ctx(ctx).With().Str("opened", opened).Logger()
+	b.stopSharedFlows(log.WithContext(ctx), evt.RoomID, "")
 }

@@ -166,6 +166,8 @@ func (b *Bridge) handleNonPortalEvent(ctx context.Context, evt *event.Event, inP
 		b.handleMember(ctx, evt)
 	case event.StateEncryption:
 		b.handleEncryption(ctx, evt.RoomID)
+	case event.StateJoinRules, event.StateHistoryVisibility:
+		b.roomOpened(ctx, evt)
 	case event.EventMessage:
 		if inPortal {
 			b.handleCommandMessage(ctx, evt, true)
