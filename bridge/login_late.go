@@ -39,16 +39,16 @@ type endedQuestion struct {
 	at    time.Time
 }
 
-// questionEnded records that flow ended while a secret it asked for
-// was still unanswered.
+// questionEnded records that flow ended while the field it asked for,
+// a secret, was still unanswered.
 func (b *Bridge) questionEnded(flow *loginFlow) {
 	flow.lock.Lock()
+	// The field asked is the first still to be answered (askInput asks
+	// them in turn): the user's next message answers it, not a secret
+	// field further on. A question for no secret leaves no mark.
 	var field string
-	for _, f := range flow.asking {
-		if f.Secret {
-			field = f.Name
-			break
-		}
+	if len(flow.asking) > 0 && flow.asking[0].Secret {
+		field = flow.asking[0].Name
 	}
 	flow.asking = nil
 	flow.lock.Unlock()
