@@ -147,6 +147,9 @@ func (b *Bridge) endLoginFlow(flow *loginFlow) {
 	if b.flows[flow.user] == flow {
 		delete(b.flows, flow.user)
 	}
+	if b.cancelled[flow.user] == flow {
+		delete(b.cancelled, flow.user)
+	}
 	b.flowLock.Unlock()
 }
 
@@ -172,7 +175,21 @@ func (b *Bridge) cancelFlow(flow *loginFlow) {
 	if proc != nil {
 		proc.Cancel()
 	}
-	b.endLoginFlow(flow)
+	flow.cancel()
+	// Out of flows at once, so that a new login may start. But a flow
+	// the network completed a login for runs on, to undo or tell it:
+	// until it ends (endLoginFlow), a logout of that login must still
+	// mark it, or wait for what it tells (overruleFlow), so its told
+	// stays open.
+	b.flowLock.Lock()
+	if b.flows[flow.user] == flow {
+		delete(b.flows, flow.user)
+		if b.cancelled == nil {
+			b.cancelled = make(map[id.UserID]*loginFlow)
+		}
+		b.cancelled[flow.user] = flow
+	}
+	b.flowLock.Unlock()
 }
 
 func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {

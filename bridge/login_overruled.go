@@ -72,26 +72,43 @@ func (b *Bridge) flowOn(user id.UserID, net network.NetworkID) *loginFlow {
 	return nil
 }
 
-// overruleFlow marks user's login flow on net, if any, so that it does
-// not keep the login id they are logging out of. If the flow has kept it
+// flowsCompleting are user's login flows on net that may still complete
+// a login: the running one, and one a cancel stopped that runs on.
+func (b *Bridge) flowsCompleting(user id.UserID, net network.NetworkID) []*loginFlow {
+	b.flowLock.Lock()
+	defer b.flowLock.Unlock()
+	var out []*loginFlow
+	for _, flow := range []*loginFlow{b.flows[user], b.cancelled[user]} {
+		if flow != nil && flow.net == net {
+			out = append(out, flow)
+		}
+	}
+	return out
+}
+
+// overruleFlow marks user's login flows on net, if any, so that they do
+// not keep the login id they are logging out of. If a flow has kept it
 // already, the returned channel is closed once the flow has told the
 // user it is logged in: the logout waits for that, so that what the user
-// reads last is the logout (nil: nothing to wait for).
+// reads last is the logout (nil: nothing to wait for). A flow the user
+// cancelled is marked too: it may have completed that login, and would
+// otherwise undo it with an answer of its own ("Login cancelled: ...")
+// besides the logout's, or tell it in after the logout.
 func (b *Bridge) overruleFlow(user id.UserID, net network.NetworkID, login network.LoginID) <-chan struct{} {
-	flow := b.flowOn(user, net)
-	if flow == nil {
-		return nil
+	var told <-chan struct{}
+	for _, flow := range b.flowsCompleting(user, net) {
+		flow.lock.Lock()
+		if flow.kept && flow.keptID == login {
+			told = flow.told
+		} else {
+			if flow.loggedOut == nil {
+				flow.loggedOut = make(map[network.LoginID]bool)
+			}
+			flow.loggedOut[login] = true
+		}
+		flow.lock.Unlock()
 	}
-	flow.lock.Lock()
-	defer flow.lock.Unlock()
-	if flow.kept && flow.keptID == login {
-		return flow.told
-	}
-	if flow.loggedOut == nil {
-		flow.loggedOut = make(map[network.LoginID]bool)
-	}
-	flow.loggedOut[login] = true
-	return nil
+	return told
 }
 
 // flowStop is what a logout's stopFlowOn did to a login flow.

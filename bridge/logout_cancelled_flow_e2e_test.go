@@ -1,0 +1,68 @@
+package bridge_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// A `cancel` ends the login flow at once for the commands (a new login
+// may start), but a flow the network has completed goes on undoing or
+// telling its login. A logout of that login, right after the cancel,
+// found no flow to mark: both answered, each its own way.
+
+// TestLogoutAfterCancelOfAStartedLoginAnsweredOnce: alice cancels her
+// login to carol's account once the flow has stored and started it, and
+// logs out of carol. The logout answered "Logged out", and the flow then
+// "Login cancelled: ... undone and not kept" about the same login. Now
+// the logout marks the cancelled flow too, and is the one answer.
+func TestLogoutAfterCancelOfAStartedLoginAnsweredOnce(t *testing.T) {
+	s := newScene(t, false)
+	release := loginHeldAt(t, s, "started")
+	before := seenIDs(s)
+	cancelHeldFlow(t, s)
+	s.h.Command(s.alice, s.mgmt, "logout test carol", "Logged out of Testnet (carol)")
+	release()
+	time.Sleep(2 * time.Second) // the flow undoes the login and would say so by now
+	assertCarolGone(t, s)
+	var aboutCarol []string
+	for _, body := range botSaid(s, before) {
+		if strings.Contains(body, "Logged in") {
+			t.Errorf("after the logout the bot said %q", body)
+		}
+		if strings.Contains(body, "carol") {
+			aboutCarol = append(aboutCarol, body)
+		}
+	}
+	if len(aboutCarol) != 1 {
+		t.Errorf("after the cancel and the logout the bot told alice of carol %d times, want once: %q", len(aboutCarol), aboutCarol)
+	}
+}
+
+// TestLogoutAfterCancelOfAKeptLoginSaidLast: the cancel comes once the
+// flow has kept the login (too late to undo it), before it told her.
+// The logout answered first, and the flow's "Logged in" came after it:
+// what she read last was that carol's login is in. Now the logout waits
+// for the flow to tell, and its answer is the last word.
+func TestLogoutAfterCancelOfAKeptLoginSaidLast(t *testing.T) {
+	s := newScene(t, false)
+	release := loginHeldAt(t, s, "kept")
+	before := seenIDs(s)
+	cancelHeldFlow(t, s)
+	s.alice.SendText(t, s.mgmt, "logout test carol")
+	time.Sleep(2 * time.Second) // the logout reaches the kept login
+	release()
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Logged out of Testnet (carol)")
+	time.Sleep(time.Second) // a "Logged in" would have come by now
+	assertCarolGone(t, s)
+	said := botSaid(s, before)
+	last := -1
+	for i, body := range said {
+		if strings.Contains(body, "Logged in") || strings.Contains(body, "Logged out") {
+			last = i
+		}
+	}
+	if last < 0 || !strings.Contains(said[last], "Logged out") {
+		t.Errorf("after the cancel and the logout the bot said %q; the last word must be the logout", said)
+	}
+}
