@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	qrcode "github.com/skip2/go-qrcode"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -457,7 +458,9 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 	// The flow's context ends with a cancel or Ferry's stop that comes
 	// now: the login is kept all the same, and the user must hear of it.
 	noticeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	b.noticef(noticeCtx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), login.RemoteName)
+	// The account's name may be the user's typing (an IRC nick may
+	// hold a backtick): shown as it is, not as Markdown.
+	b.noticef(noticeCtx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), format.EscapeMarkdown(login.RemoteName))
 	cancel()
 	if step.Client != nil {
 		b.handedOverState(le)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -198,11 +199,12 @@ func (b *Bridge) dropEntry(le *loginEntry) {
 // undone, because they logged out of it or cancelled the flow meanwhile;
 // each in the words of what they did.
 func (b *Bridge) noticeNotKept(flow *loginFlow, login *network.Login) {
+	name := format.EscapeMarkdown(login.RemoteName)
 	text := fmt.Sprintf("Logged out of %s (%s), as you asked while the login was completing: it is not kept.",
-		b.NetworkName(flow.net), login.RemoteName)
+		b.NetworkName(flow.net), name)
 	if !flow.loggedOutOf(login.ID) {
 		text = fmt.Sprintf("Login cancelled: the %s login (%s), which completed meanwhile, is undone and not kept.",
-			b.NetworkName(flow.net), login.RemoteName)
+			b.NetworkName(flow.net), name)
 	}
 	// The flow's context may have ended with the cancel or the stop.
 	b.notice(b.ctx, flow.room, text)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/format"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
@@ -81,7 +82,7 @@ func (b *Bridge) keepCancelledRelink(ctx context.Context, flow *loginFlow, le *l
 	// The cancel ended the flow's context.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	b.noticef(ctx, flow.room, "Login cancelled, but your %s login (%s) had already completed and replaced the earlier one, so it is kept. Send `logout %s %s` to remove it.",
-		b.NetworkName(flow.net), login.RemoteName, flow.net, login.RemoteName)
+	b.noticef(ctx, flow.room, "Login cancelled, but your %s login (%s) had already completed and replaced the earlier one, so it is kept. Send %s to remove it.",
+		b.NetworkName(flow.net), format.EscapeMarkdown(login.RemoteName), codeSpan(fmt.Sprintf("logout %s %s", flow.net, login.RemoteName)))
 	return nil
 }
