@@ -415,8 +415,9 @@ func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *ne
 		return err
 	}
 	if existing != nil {
-		// Networks with one reaction per person replace it.
-		if err = p.m.matrix.Redact(ctx, ghost.Intent(), p.RoomID, existing.EventID, ""); err != nil {
+		// Networks with one reaction per person replace it. It may be
+		// one sent from Matrix (remote_reaction_matrix_sent.go).
+		if err = p.redactReaction(ctx, ghost, existing); err != nil {
 			return err
 		}
 	}
@@ -455,7 +456,8 @@ func (p *Portal) remoteReactionRemove(ctx context.Context, r *network.ReactionRe
 	if err != nil {
 		return err
 	}
-	if err = p.m.matrix.Redact(ctx, ghost.Intent(), p.RoomID, existing.EventID, ""); err != nil {
+	// It may be one sent from Matrix (remote_reaction_matrix_sent.go).
+	if err = p.redactReaction(ctx, ghost, existing); err != nil {
 		return err
 	}
 	if err = p.m.db.Reactions.Delete(ctx, existing); err != nil {

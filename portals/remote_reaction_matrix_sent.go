@@ -1,0 +1,37 @@
+package portals
+
+import (
+	"context"
+	"errors"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/puppets"
+)
+
+// A reaction the Matrix user made from Matrix through Ferry is stored
+// with their remote account as its sender, like the reactions the
+// account's ghost sends, but its Matrix event is the user's own. When the
+// account changes or removes it on another device (WhatsApp: the phone;
+// one reaction per person replaces the earlier one), the ghost cannot
+// redact that event: the homeserver refuses it the power to redact the
+// events of others, and the room kept the old reaction beside the new
+// one, with a notice that the change was not bridged. The bot, which has
+// that power in every portal room, redacts such an event. The row does
+// not say whose event it is, and reading the event to learn it is not
+// reliable (a homeserver's history may follow its sends a moment
+// behind), so the ghost tries first and the bot takes over the refusal.
+
+// redactReaction redacts existing, a reaction of ghost's remote person:
+// as the ghost, or, where the homeserver refuses the ghost, as the bot.
+func (p *Portal) redactReaction(ctx context.Context, ghost *puppets.Ghost, existing *database.Reaction) error {
+	err := p.m.matrix.Redact(ctx, ghost.Intent(), p.RoomID, existing.EventID, "")
+	if !errors.Is(err, mautrix.MForbidden) {
+		return err
+	}
+	zerolog.Ctx(ctx).Debug().Err(err).Stringer("event_id", existing.EventID).
+		Msg("The ghost may not redact the reaction (one sent from Matrix); the bot redacts it")
+	return p.m.matrix.Redact(ctx, p.m.matrix.Bot(), p.RoomID, existing.EventID, "")
+}
