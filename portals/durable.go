@@ -107,6 +107,10 @@ type durableState struct {
 	// last, to be put in their places (durable_outage_place.go); guarded
 	// by lock.
 	misplaced []*queueItem
+	// placeStuck is how long the move of misplaced events has been
+	// failing (durable_outage_place_stuck.go); owned by the portal's
+	// goroutine.
+	placeStuck placeStuck
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never
@@ -232,10 +236,13 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 		// What the tails finish moves lastSeq; read the store after them.
 		p.settle()
 		if err := p.placeKept(ctx); err != nil {
-			// Nothing is bridged out of its order: tried again later.
+			// Nothing is bridged out of its order: tried again later,
+			// and the room told if it stays so.
+			p.placeFailed(ctx)
 			p.retryDrainLater(ctx, err)
 			return
 		}
+		p.durable.placeStuck = placeStuck{}
 		if !p.resumeIfDue() {
 			return
 		}

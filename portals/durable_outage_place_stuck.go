@@ -1,0 +1,56 @@
+package portals
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// A move of kept events that keeps failing. placeKept's move fails on the
+// database failures that heal (a restart, a lock held too long), and the
+// drain waits them out (retryDrainLater), bridging nothing meanwhile. But
+// a store that can be read and not written (a full disk, an SQLite file
+// made read-only) never heals by itself: the portal's backlog stood still
+// for as long as Ferry ran, and only the log said why. So the room is
+// told, once, when the move has failed at two tries a ResumeAfterOutage
+// apart with the drain standing where it stood (the rule the lost-events
+// report uses for a stuck backlog, lost_notes.go). A move that works ends
+// the episode; a later one is told again.
+
+// placeStuck is where a failing move left the drain.
+type placeStuck struct {
+	// since is when the move failed first with the drain at seq; zero
+	// while it has not failed.
+	since time.Time
+	seq   int64
+	// told: the room heard of this episode.
+	told bool
+}
+
+// placeFailed notes that the move of the kept events failed again, and
+// tells the room once it has been failing for a while without the drain
+// moving. On the portal's goroutine.
+func (p *Portal) placeFailed(ctx context.Context) {
+	if ctx.Err() != nil {
+		return // the stop tries the move itself (keepQueued)
+	}
+	s := &p.durable.placeStuck
+	at := p.durable.lastSeq.Load()
+	if s.since.IsZero() || s.seq != at {
+		*s = placeStuck{since: time.Now(), seq: at}
+		return
+	}
+	if s.told || time.Since(s.since) < ResumeAfterOutage {
+		return
+	}
+	s.told = true
+	p.log.Error().Int64("after_seq", at).Time("since", s.since).
+		Msg("The events kept through an outage could not be put in their order for a while; telling the room that its messages are held up")
+	net := p.m.dir.NetworkName(p.Key.Network)
+	body := fmt.Sprintf("⚠️ Messages from %s are held up: Ferry cannot write to its database to put messages it kept through a Matrix outage in the order they came, and bridges none here until it can (see the bridge log).", net)
+	// Events are kept only for a room (they were sent ahead to it), so
+	// the portal has one.
+	if err := p.noticeOrHold(ctx, nil, body); err != nil {
+		p.log.Err(err).Msg("Failed to tell the room that its messages are held up by the database")
+	}
+}
