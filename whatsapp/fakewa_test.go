@@ -32,8 +32,8 @@ type fakeWA struct {
 	loggedIn  atomic.Bool
 
 	connectErr error
-	// realSecrets has whatsmeow decrypt secret-encrypted messages with
-	// the secrets in the device's store.
+	// realSecrets has whatsmeow decrypt secret-encrypted messages and
+	// encrypted reactions with the secrets in the device's store.
 	realSecrets bool
 	connectWait chan struct{} // Connect blocks until closed, when set
 	sendErr     error
@@ -227,6 +227,9 @@ func (f *fakeWA) SendMediaRetryReceipt(ctx context.Context, info *types.MessageI
 }
 
 func (f *fakeWA) DecryptReaction(ctx context.Context, evt *events.Message) (*waE2E.ReactionMessage, error) {
+	if f.realSecrets {
+		return f.Client.DecryptReaction(ctx, evt)
+	}
 	return nil, errors.New("no secrets in tests")
 }
 

@@ -214,7 +214,13 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		msg = evt.RawMessage
 	}
 	if enc := msg.GetEncReactionMessage(); enc != nil && c.wa != nil {
-		if dec, err := c.wa.DecryptReaction(ctx, evt); err != nil {
+		// A failure to read the stored secret leaves the reaction
+		// unacknowledged for WhatsApp to deliver again, as for an
+		// encrypted edit (openSecret); one that cannot be decrypted
+		// is skipped, as a reaction is no message to report.
+		if dec, err := c.wa.DecryptReaction(ctx, evt); isSecretStoreError(err) {
+			return nil, fmt.Errorf("read the secret of the reacted-to message: %w", err)
+		} else if err != nil {
 			log.Warn().Err(err).Msg("Failed to decrypt a reaction")
 		} else if dec != nil {
 			dec.Key = enc.GetTargetMessageKey()

@@ -84,12 +84,21 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 const secretStoreFailure = "failed to get original message secret key"
 
 // isSecretStoreError says whether err from DecryptSecretEncryptedMessage
-// is a transient failure to read the secret rather than an edit that
-// cannot be read.
+// or DecryptReaction is a transient failure to read the secret rather
+// than a message that cannot be read. DecryptReaction wraps the store's
+// error once more ("failed to decrypt reaction: ..."), so every error of
+// the chain is looked at.
 func isSecretStoreError(err error) bool {
 	if err == nil || errors.Is(err, whatsmeow.ErrOriginalMessageSecretNotFound) {
 		return false
 	}
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		strings.HasPrefix(err.Error(), secretStoreFailure)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	for ; err != nil; err = errors.Unwrap(err) {
+		if strings.HasPrefix(err.Error(), secretStoreFailure) {
+			return true
+		}
+	}
+	return false
 }
