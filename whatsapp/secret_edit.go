@@ -20,9 +20,10 @@ const secretEditUnreadableText = "✏️ This message was edited on WhatsApp, bu
 // encrypted with a key derived from the edited message's message secret,
 // which whatsmeow stored when that message arrived but does not use by
 // itself. A decrypted edit becomes the protocol message edit of the
-// target that older clients send in the clear. The other kinds act on
-// events and polls, which Ferry shows only as notices, so they are
-// skipped as their plain forms are (nil); an edit that cannot be read
+// target that older clients send in the clear; so does an edit of an
+// event (EVENT_EDIT), which Ferry shows as text. The other kinds act on
+// polls, which Ferry shows only as notices, so they are skipped as their
+// plain forms are (nil); an edit that cannot be read
 // becomes a notice, unread true, as the user must know that the message
 // changed. A failure to read the stored secret is no reason to say the
 // edit cannot be read: it is returned as an error, which leaves the edit
@@ -33,10 +34,13 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 	log := zerolog.Ctx(ctx).With().Str("secret_enc_type", enc.GetSecretEncType().String()).
 		Str("target_id", enc.GetTargetMessageKey().GetID()).Logger()
 	switch enc.GetSecretEncType() {
-	case waE2E.SecretEncryptedMessage_MESSAGE_EDIT:
-	case waE2E.SecretEncryptedMessage_EVENT_EDIT, waE2E.SecretEncryptedMessage_POLL_EDIT,
-		waE2E.SecretEncryptedMessage_POLL_ADD_OPTION:
-		log.Debug().Msg("Ignoring an encrypted edit of an event or a poll")
+	case waE2E.SecretEncryptedMessage_MESSAGE_EDIT, waE2E.SecretEncryptedMessage_EVENT_EDIT:
+		// An event shows as text (waconv's eventPart), so a change of it,
+		// a cancellation included, is an edit of that text: its
+		// plaintext is the whole new event. whatsmeow picks the key's
+		// use case by the type.
+	case waE2E.SecretEncryptedMessage_POLL_EDIT, waE2E.SecretEncryptedMessage_POLL_ADD_OPTION:
+		log.Debug().Msg("Ignoring an encrypted edit of a poll")
 		return nil, false, nil
 	default:
 		// Unknown to this whatsmeow: the converter says "unsupported".

@@ -10,16 +10,16 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// TestSecretEditsOfEventsAndPollsIgnored: encrypted edits of events and
-// polls, and poll options added, are skipped as their plain forms are
-// (Ferry shows events and polls only as notices), not shown as
-// "Unsupported WhatsApp message type".
-func TestSecretEditsOfEventsAndPollsIgnored(t *testing.T) {
+// TestSecretEditsOfPollsIgnored: encrypted edits of polls, and poll
+// options added, are skipped as their plain forms are (Ferry shows polls
+// only as notices), not shown as "Unsupported WhatsApp message type".
+// Edits of events are bridged (TestSimEventEditAndCancellation).
+func TestSecretEditsOfPollsIgnored(t *testing.T) {
 	env := newEnv(t, sqliteDB(t), "")
 	src := types.MessageSource{Chat: group, Sender: bobPN, IsGroup: true}
 	key := &waCommon.MessageKey{RemoteJID: proto.String(group.String()), ID: proto.String("ORIG"), Participant: proto.String(bobPN.String())}
 	for _, kind := range []waE2E.SecretEncryptedMessage_SecretEncType{
-		waE2E.SecretEncryptedMessage_EVENT_EDIT, waE2E.SecretEncryptedMessage_POLL_EDIT, waE2E.SecretEncryptedMessage_POLL_ADD_OPTION,
+		waE2E.SecretEncryptedMessage_POLL_EDIT, waE2E.SecretEncryptedMessage_POLL_ADD_OPTION,
 	} {
 		evt := &events.Message{Info: types.MessageInfo{MessageSource: src, ID: "S-" + kind.String(), Timestamp: msgTime}, RawMessage: &waE2E.Message{
 			SecretEncryptedMessage: &waE2E.SecretEncryptedMessage{TargetMessageKey: key, SecretEncType: kind.Enum(), EncPayload: []byte{1}, EncIV: make([]byte, 12)},
