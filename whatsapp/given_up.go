@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/rs/zerolog"
+	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -46,10 +47,18 @@ func (c *Client) reportGivenUp(ctx context.Context, evt network.Event) {
 
 // reportGivenUpMessage is reportGivenUp for a message that failed before
 // it became a contract event: its stand-in is made from its info alone.
+// An edit, a reaction or a deletion (one whose stored secret could not
+// be read, or whose target could not be looked up) gets no stand-in,
+// which would pose in the room as a new message of its sender's: the
+// user hears of it in the management room, as of one the core failed.
 func (c *Client) reportGivenUpMessage(ctx context.Context, evt *events.Message) {
 	info := evt.Info
 	chat, alt, ok := c.route(ctx, &info)
 	if !ok {
+		return
+	}
+	if what := changeKind(evt); what != "" {
+		c.notifyGivenUp(ctx, what, chat)
 		return
 	}
 	meta := c.messageMeta(ctx, &info, chat, alt)
@@ -139,6 +148,29 @@ func (c *Client) chatLabel(ctx context.Context, chat types.JID) (label string) {
 }
 
 // eventKind names evt in a notice.
+// changeKind names what a WhatsApp message that acts on another one
+// is ("an edit", "a reaction", "a deletion"), or "" for a message.
+func changeKind(evt *events.Message) string {
+	msg := evt.Message
+	if msg == nil {
+		msg = evt.RawMessage
+	}
+	msg = (&events.Message{RawMessage: msg}).UnwrapRaw().Message
+	switch {
+	case msg.GetReactionMessage() != nil || msg.GetEncReactionMessage() != nil:
+		return "a reaction"
+	case msg.GetSecretEncryptedMessage() != nil:
+		return "an edit"
+	}
+	switch msg.GetProtocolMessage().GetType() {
+	case waE2E.ProtocolMessage_MESSAGE_EDIT:
+		return "an edit"
+	case waE2E.ProtocolMessage_REVOKE:
+		return "a deletion"
+	}
+	return ""
+}
+
 func eventKind(evt network.Event) string {
 	switch evt.(type) {
 	case *network.Edit:
