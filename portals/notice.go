@@ -26,15 +26,26 @@ func (p *Portal) sendNotice(ctx context.Context, content *event.MessageEventCont
 // (cut short by the stop as the homeserver took it) is answered with the
 // event that try made, not posted twice.
 func (p *Portal) sendNoticeTxn(ctx context.Context, content *event.MessageEventContent, txnID string) (id.EventID, error) {
-	intent := p.m.matrix.Bot()
-	if p.botOutside(ctx) {
-		ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: p.OtherUser})
-		if err != nil {
-			return "", fmt.Errorf("find the direct chat's ghost to post as: %w", err)
-		}
-		intent = ghost.Intent()
+	intent, err := p.botStandIn(ctx)
+	if err != nil {
+		return "", fmt.Errorf("find who posts for the bot: %w", err)
 	}
 	return p.m.matrix.SendMessage(ctx, intent, p.RoomID, event.EventMessage, content, time.Time{}, txnID)
+}
+
+// botStandIn is who acts for the bot in the portal's room: the bot, or,
+// in a direct chat the user opened with a ghost, where the bot was never
+// invited (botOutside), that ghost, with the power the user's client
+// gave it.
+func (p *Portal) botStandIn(ctx context.Context) (*appservice.IntentAPI, error) {
+	if !p.botOutside(ctx) {
+		return p.m.matrix.Bot(), nil
+	}
+	ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: p.OtherUser})
+	if err != nil {
+		return nil, fmt.Errorf("find the direct chat's ghost: %w", err)
+	}
+	return ghost.Intent(), nil
 }
 
 // noticeTxnSeq makes newNoticeTxn's IDs unique within the process.

@@ -3,6 +3,7 @@ package portals
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -25,13 +26,20 @@ import (
 // behind), so the ghost tries first and the bot takes over the refusal.
 
 // redactReaction redacts existing, a reaction of ghost's remote person:
-// as the ghost, or, where the homeserver refuses the ghost, as the bot.
+// as the ghost, or, where the homeserver refuses the ghost, as the bot
+// (or the ghost acting for it: botStandIn).
 func (p *Portal) redactReaction(ctx context.Context, ghost *puppets.Ghost, existing *database.Reaction) error {
 	err := p.m.matrix.Redact(ctx, ghost.Intent(), p.RoomID, existing.EventID, "")
 	if !errors.Is(err, mautrix.MForbidden) {
 		return err
 	}
-	zerolog.Ctx(ctx).Debug().Err(err).Stringer("event_id", existing.EventID).
-		Msg("The ghost may not redact the reaction (one sent from Matrix); the bot redacts it")
-	return p.m.matrix.Redact(ctx, p.m.matrix.Bot(), p.RoomID, existing.EventID, "")
+	// In a direct chat without the bot, its ghost has the power the bot
+	// would have (botStandIn); the bot, not in the room, cannot redact.
+	standIn, standInErr := p.botStandIn(ctx)
+	if standInErr != nil {
+		return fmt.Errorf("%w; then: %w", err, standInErr)
+	}
+	zerolog.Ctx(ctx).Debug().Err(err).Stringer("event_id", existing.EventID).Stringer("as", standIn.UserID).
+		Msg("The ghost may not redact the reaction (one sent from Matrix); the bot, or the ghost acting for it, redacts it")
+	return p.m.matrix.Redact(ctx, standIn, p.RoomID, existing.EventID, "")
 }
