@@ -18,12 +18,20 @@ import (
 	"github.com/ferrybridge/ferry/puppets"
 )
 
-// In a direct chat the user opened with a ghost, the bot was never
-// invited: the chat's ghost acts for it (botOutside). A reaction the user
-// made there from Matrix and changed or removed on the phone must go all
-// the same: her account's ghost may not redact her event, and the bot,
-// not in the room, cannot either.
-func TestRemoteChangeOfAReactionSentFromMatrixInADirectChatWithoutTheBot(t *testing.T) {
+// botlessDirectChat is a direct chat alice opened, as Element does, with
+// bob's ghost, the bot never invited, and its portal.
+type botlessDirectChat struct {
+	p     *Portal
+	db    *database.Database
+	alice *testbed.Client
+	bob   *puppets.Ghost
+	login *network.Login
+	key   network.PortalKey
+	room  id.RoomID
+}
+
+func newBotlessDirectChat(t *testing.T) *botlessDirectChat {
+	t.Helper()
 	hs, reg := testbed.StartDendriteForAppservice(t)
 	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
 	if err != nil {
@@ -46,16 +54,14 @@ func TestRemoteChangeOfAReactionSentFromMatrixInADirectChatWithoutTheBot(t *test
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Her client opens the chat with bob's ghost, as Element does.
 	resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true, Invite: []id.UserID{bob.Intent().UserID}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	room := resp.RoomID
-	if err = bob.Intent().EnsureJoined(ctx, room); err != nil {
+	if err = bob.Intent().EnsureJoined(ctx, resp.RoomID); err != nil {
 		t.Fatal(err)
 	}
-	if err = db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: room, IsDirect: true, OtherUser: "bob"}); err != nil {
+	if err = db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: resp.RoomID, IsDirect: true, OtherUser: "bob"}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := m.Get(ctx, key)
@@ -65,6 +71,18 @@ func TestRemoteChangeOfAReactionSentFromMatrixInADirectChatWithoutTheBot(t *test
 	if !p.botOutside(ctx) {
 		t.Fatal("the scene's bot is in the direct chat")
 	}
+	return &botlessDirectChat{p: p, db: db, alice: alice, bob: bob, login: login, key: key, room: resp.RoomID}
+}
+
+// In a direct chat the user opened with a ghost, the bot was never
+// invited: the chat's ghost acts for it (botOutside). A reaction the user
+// made there from Matrix and changed or removed on the phone must go all
+// the same: her account's ghost may not redact her event, and the bot,
+// not in the room, cannot either.
+func TestRemoteChangeOfAReactionSentFromMatrixInADirectChatWithoutTheBot(t *testing.T) {
+	dc := newBotlessDirectChat(t)
+	ctx := context.Background()
+	p, db, alice, bob, login, key, room := dc.p, dc.db, dc.alice, dc.bob, dc.login, dc.key, dc.room
 
 	reactFromMatrix := func(msgID network.MessageID) id.EventID {
 		t.Helper()
@@ -92,10 +110,10 @@ func TestRemoteChangeOfAReactionSentFromMatrixInADirectChatWithoutTheBot(t *test
 	changed, removed := reactFromMatrix("msg-changed"), reactFromMatrix("msg-removed")
 	fromPhone := network.Meta{Portal: key, Sender: network.Sender{User: login.RemoteUser, FromMe: true}, Timestamp: time.Now()}
 
-	if err = p.remoteReaction(ctx, login, &network.Reaction{Meta: fromPhone, Target: network.MessageRef{ID: "msg-changed"}, Key: "❤️"}); err != nil {
+	if err := p.remoteReaction(ctx, login, &network.Reaction{Meta: fromPhone, Target: network.MessageRef{ID: "msg-changed"}, Key: "❤️"}); err != nil {
 		t.Errorf("the change of her reaction on the phone failed: %v", err)
 	}
-	if err = p.remoteReactionRemove(ctx, &network.ReactionRemove{Meta: fromPhone, Target: network.MessageRef{ID: "msg-removed"}}); err != nil {
+	if err := p.remoteReactionRemove(ctx, &network.ReactionRemove{Meta: fromPhone, Target: network.MessageRef{ID: "msg-removed"}}); err != nil {
 		t.Errorf("the removal of her reaction on the phone failed: %v", err)
 	}
 	for what, eventID := range map[string]id.EventID{"changed": changed, "removed": removed} {

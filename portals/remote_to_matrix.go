@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -474,10 +475,13 @@ func (p *Portal) remoteRedaction(ctx context.Context, r *network.Redaction) erro
 	}
 	for _, part := range parts {
 		// The sender's ghost may redact its own message; for messages of
-		// others (an admin deleting) or of a Matrix user, the bot does it.
-		intent := p.m.matrix.Bot()
+		// others (an admin deleting) or of a Matrix user, the bot does it,
+		// or in a direct chat without the bot, the ghost acting for it.
+		var intent *appservice.IntentAPI
 		if _, isGhost := p.m.ghosts.ParseMXID(part.SenderMXID); isGhost && part.Sender == r.Sender.User {
 			intent = p.m.matrix.Intent(part.SenderMXID)
+		} else if intent, err = p.botStandIn(ctx); err != nil {
+			return err
 		}
 		if err = p.m.matrix.Redact(ctx, intent, p.RoomID, part.EventID, ""); err != nil {
 			return err
