@@ -235,6 +235,17 @@ func (r *registration) handle(msg *irc.Message) (done bool, err error) {
 		return false, &ServerError{Kind: kind, Command: "ERROR", Reason: reason}
 	case "001":
 		r.welcome = true
+		if r.cfg.SASL.Mechanism != "" && r.sasl == saslNone {
+			// Welcomed without SASL ever starting: the server knows no
+			// CAP (it answered CAP LS with 421 or 451, or not at all),
+			// and so no SASL. A login that connects only with SASL must
+			// not stay on unauthenticated; CAP END would be one more
+			// unknown command.
+			r.capEnd = true
+			if err := r.saslUnavailable("server does not support CAP, so no SASL"); err != nil {
+				return false, err
+			}
+		}
 		c.nick = strings.Clone(msg.Param(0))
 		if f := strings.Fields(msg.Trailing()); len(f) > 0 {
 			r.learnSource(f[len(f)-1])
