@@ -73,15 +73,13 @@ type Client struct {
 	conn     *ircconn.Conn
 	nick     string                   // current nick while connected
 	channels map[string]*channelState // joined on the current connection
-	// repeats numbers the lines said again under one hash ID (repeats.go).
-	repeats repeatCounter
-	pending map[string]joinOrigin // channels we sent JOIN for, and why
-	parting map[string]bool       // channels we sent PART for
-	nicks   map[string]string     // casefolded -> nick as last seen; nil until one is
-	batches map[string]string     // open batch reference -> type; nil until one opens
-	split   splitHold             // leaves held during a netsplit
-	regain  *regainTimer          // while the wanted nick is not ours (regain.go)
-	hold    lineHold              // lines from a connection not yet published (see receive)
+	pending  map[string]joinOrigin    // channels we sent JOIN for, and why
+	parting  map[string]bool          // channels we sent PART for
+	nicks    map[string]string        // casefolded -> nick as last seen; nil until one is
+	batches  map[string]string        // open batch reference -> type; nil until one opens
+	split    splitHold                // leaves held during a netsplit
+	regain   *regainTimer             // while the wanted nick is not ours (regain.go)
+	hold     lineHold                 // lines from a connection not yet published (see receive)
 	// toldNickHeld is the wanted nick (casefolded) the user was told
 	// another Ferry login has (nickHeldByFellow), so that it is told once.
 	toldNickHeld string

@@ -37,6 +37,9 @@ type Connector struct {
 	// stopped using lately, until they no longer count as Ferry's (see
 	// ferryNickLinger); nil until a nick lingers.
 	lingering map[string]map[string]lingeringNick
+	// repeats numbers the lines said again under one hash ID, for all
+	// logins together (repeats.go).
+	repeats repeatCounter
 }
 
 // ferryNickLinger is how long a Ferry login's nick still counts as

@@ -19,6 +19,7 @@ type channelState struct {
 	members  map[string]string
 	names    map[string]string // NAMES being collected until 366
 	joinedAt time.Time         // server-time of our JOIN (or receive time)
+	joinRead time.Time         // when we read our JOIN, by our clock
 	synced   bool              // first NAMES done
 }
 
@@ -179,7 +180,7 @@ func (cl *Client) handleJoin(msg *irc.Message) {
 	folded := cl.fold(channel)
 	if cl.isMe(nick) {
 		cl.lock.Lock()
-		cl.channels[folded] = &channelState{name: channel, members: map[string]string{}, joinedAt: cl.msgTime(msg)}
+		cl.channels[folded] = &channelState{name: channel, members: map[string]string{}, joinedAt: cl.msgTime(msg), joinRead: time.Now()}
 		delete(cl.pending, folded)
 		_, saved := cl.meta.Channels[folded]
 		conn := cl.conn

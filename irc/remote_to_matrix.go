@@ -56,6 +56,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	sender := cl.userID(source)
 	var members map[string]bool // who may be mentioned (casefolded)
 	pmPeer := ""                // the other side's nick in a PM
+	var joinedAt, joinRead time.Time
 	conn := cl.currentConn()
 	if conn == nil {
 		// Lines are held until the connection is published (lineHold),
@@ -69,9 +70,8 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		folded := cl.fold(channel)
 		cl.lock.Lock()
 		ch := cl.channels[folded]
-		var joinedAt time.Time
 		if ch != nil {
-			joinedAt = ch.joinedAt
+			joinedAt, joinRead = ch.joinedAt, ch.joinRead
 			channel = ch.name
 			members = make(map[string]bool, len(ch.members))
 			for nick := range ch.members {
@@ -114,7 +114,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	cl.addMentions(content, members, pmPeer)
 	id := messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], msg.Tags["msgid"], serverTime, hasTime, now)
 	if msg.Tags["msgid"] == "" {
-		id = cl.repeats.mint(id, now)
+		id = cl.c.repeats.mint(id, cl.loginID, joinRead, now)
 	}
 	cl.queue(&network.Message{
 		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: sender}, Timestamp: ts, CreatePortal: true,

@@ -14,24 +14,33 @@ import (
 // portal bridges it once. A person saying the same thing twice within the
 // hash's time window (a pasted block of code has many a "}") got the same
 // ID twice, and the core took the second line for a copy of the first and
-// dropped it. So each connection counts the lines it has seen under one
-// such ID and gives the second and later ones their count as a suffix.
-// Every connection in a channel sees its lines in the server's order, so
-// they all mint the same IDs for the repeats too. One that joined between
-// two repeats counts from its own first, so its IDs repeat ones already
-// bridged and the core drops its copies, rightly while another login
-// still reads the channel. Only if that other login left within the same
-// second, after the first line, is the later line lost: both logins'
-// copies then carry the first line's ID.
+// dropped it. So each login counts the lines it has seen under one such
+// ID and gives the second and later ones their count as a suffix. Every
+// connection in a channel sees its lines in the server's order, so they
+// all mint the same IDs for the repeats too.
+//
+// A login that joined the channel between two repeats never saw the
+// earlier ones: counting from its own first, it would give a later line
+// an ID already bridged, and if no login that saw the earlier lines still
+// reads the channel (it left as this one joined), that line would be
+// lost. So the counter is shared by the network's logins (the Connector
+// holds it) and notes when the first login read each repeat; a login
+// skips the repeats first read before it joined, which it cannot have
+// seen. Only if a login reads its own JOIN later than another reads a line
+// the server sent after that JOIN can it skip one too many, and then a
+// line is bridged twice, never dropped.
 type repeatCounter struct {
 	mu        sync.Mutex
-	seen      map[network.MessageID]repeatSeen
+	seen      map[network.MessageID]*repeatSeen
 	lastPrune time.Time
 }
 
 type repeatSeen struct {
-	n    int
-	last time.Time
+	// firsts[i] is when a login first read the (i+1)th line under the ID.
+	firsts []time.Time
+	// counts is how many of those lines each login has read (or skipped).
+	counts map[network.LoginID]int
+	last   time.Time
 }
 
 // repeatKeep is how long a count is kept after its ID was last seen:
@@ -39,9 +48,11 @@ type repeatSeen struct {
 // clock running behind ours.
 const repeatKeep = 4 * messageWindow
 
-// mint returns the ID for a line whose hash ID is id, seen now: id itself
-// the first time, id~N for the Nth line with the same hash ID.
-func (r *repeatCounter) mint(id network.MessageID, now time.Time) network.MessageID {
+// mint returns the ID login gives a line whose hash ID is id, read at now
+// in a chat it joined at joined (zero for a PM, which only it reads): id
+// itself for the first line under id, id~N for the Nth. Both times are
+// our clock's.
+func (r *repeatCounter) mint(id network.MessageID, login network.LoginID, joined, now time.Time) network.MessageID {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if now.Sub(r.lastPrune) >= messageWindow {
@@ -53,14 +64,25 @@ func (r *repeatCounter) mint(id network.MessageID, now time.Time) network.Messag
 		r.lastPrune = now
 	}
 	if r.seen == nil {
-		r.seen = make(map[network.MessageID]repeatSeen)
+		r.seen = make(map[network.MessageID]*repeatSeen)
 	}
 	s := r.seen[id]
-	s.n++
+	if s == nil {
+		s = &repeatSeen{counts: make(map[network.LoginID]int, 1)}
+		r.seen[id] = s
+	}
+	n := s.counts[login]
+	for n < len(s.firsts) && s.firsts[n].Before(joined) {
+		n++ // said before this login joined: it never saw it
+	}
+	n++
+	if n > len(s.firsts) {
+		s.firsts = append(s.firsts, now)
+	}
+	s.counts[login] = n
 	s.last = now
-	r.seen[id] = s
-	if s.n == 1 {
+	if n == 1 {
 		return id
 	}
-	return id + network.MessageID("~"+strconv.Itoa(s.n))
+	return id + network.MessageID("~"+strconv.Itoa(n))
 }

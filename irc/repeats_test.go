@@ -8,24 +8,53 @@ import (
 	"github.com/ferrybridge/ferry/bridge/network"
 )
 
-// TestRepeatCounterSameOnEveryConnection: two connections that see the
-// same lines mint the same IDs, the first of a hash ID unchanged and each
-// repeat its own.
+// TestRepeatCounterSameOnEveryConnection: two logins that see the same
+// lines mint the same IDs, the first of a hash ID unchanged and each
+// repeat its own, whichever reads a line first.
 func TestRepeatCounterSameOnEveryConnection(t *testing.T) {
 	now := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+	joined := now.Add(-time.Minute)
 	lines := []network.MessageID{"h:open", "h:close", "h:close", "h:other", "h:close"}
-	mintAll := func(r *repeatCounter) []network.MessageID {
-		var ids []network.MessageID
-		for i, line := range lines {
-			ids = append(ids, r.mint(line, now.Add(time.Duration(i)*100*time.Millisecond)))
+	var r repeatCounter
+	var gotA, gotB []network.MessageID
+	for i, line := range lines {
+		at := now.Add(time.Duration(i) * 100 * time.Millisecond)
+		if i%2 == 0 { // a reads this one first
+			gotA = append(gotA, r.mint(line, "a", joined, at))
+			gotB = append(gotB, r.mint(line, "b", joined, at.Add(time.Millisecond)))
+		} else {
+			gotB = append(gotB, r.mint(line, "b", joined, at))
+			gotA = append(gotA, r.mint(line, "a", joined, at.Add(time.Millisecond)))
 		}
-		return ids
 	}
-	var a, b repeatCounter
-	gotA, gotB := mintAll(&a), mintAll(&b)
 	want := []network.MessageID{"h:open", "h:close", "h:close~2", "h:other", "h:close~3"}
 	if !slices.Equal(gotA, want) || !slices.Equal(gotB, want) {
 		t.Errorf("minted %q and %q, want %q on both", gotA, gotB, want)
+	}
+}
+
+// TestRepeatCounterNewcomer: a login that joined after the first of two
+// repeats gives the second its own ID, not the first's; one that joined
+// before but reads late counts from the first.
+func TestRepeatCounterNewcomer(t *testing.T) {
+	now := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+	var r repeatCounter
+	early := now.Add(-time.Minute)
+	if got := r.mint("h:x", "a", early, now); got != "h:x" {
+		t.Fatalf("first line: %q", got)
+	}
+	// b joins after a read the first line, and reads the second.
+	if got := r.mint("h:x", "b", now.Add(100*time.Millisecond), now.Add(200*time.Millisecond)); got != "h:x~2" {
+		t.Errorf("the newcomer gave the second line %q, want h:x~2", got)
+	}
+	if got := r.mint("h:x", "a", early, now.Add(210*time.Millisecond)); got != "h:x~2" {
+		t.Errorf("the old hand gave the second line %q, want h:x~2", got)
+	}
+	// c was there all along but reads both lines only now.
+	for _, want := range []network.MessageID{"h:x", "h:x~2"} {
+		if got := r.mint("h:x", "c", early, now.Add(300*time.Millisecond)); got != want {
+			t.Errorf("the late reader minted %q, want %q", got, want)
+		}
 	}
 }
 
@@ -35,10 +64,10 @@ func TestRepeatCounterSameOnEveryConnection(t *testing.T) {
 func TestRepeatCounterForgets(t *testing.T) {
 	var r repeatCounter
 	now := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
-	r.mint("h:a", now)
-	r.mint("h:b", now)
+	r.mint("h:a", "a", time.Time{}, now)
+	r.mint("h:b", "a", time.Time{}, now)
 	later := now.Add(repeatKeep + messageWindow)
-	if got := r.mint("h:a", later); got != "h:a" {
+	if got := r.mint("h:a", "a", time.Time{}, later); got != "h:a" {
 		t.Errorf("a line long after the first got %q, want h:a", got)
 	}
 	if _, kept := r.seen["h:b"]; kept || len(r.seen) != 1 {
