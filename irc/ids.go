@@ -203,9 +203,10 @@ func validAliasChannel(channel, chanTypes string) bool {
 
 // messageWindow is the bucket that two Ferry connections' copies of one
 // message without msgid fall into: the server-time rounded down to the
-// second, or (without server-time) the receive time rounded down to 2 s.
-// Copies received on either side of a bucket edge get different IDs and
-// are bridged twice; that is the price of servers without msgid.
+// second, or (without server-time) the receive time rounded down to 2 s,
+// where the receive time is the first Ferry login's (repeatCounter
+// .mintUntimed), so that copies read on either side of a bucket edge
+// still get one ID.
 const messageWindow = 2 * time.Second
 
 // messageID is the same for every Ferry connection that sees one message.

@@ -112,9 +112,19 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		content.Format, content.FormattedBody = event.FormatHTML, html
 	}
 	cl.addMentions(content, members, pmPeer)
-	id := messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], msg.Tags["msgid"], serverTime, hasTime, now)
-	if msg.Tags["msgid"] == "" {
-		id = cl.c.repeats.mint(id, cl.loginID, joinRead, now)
+	idAt := func(read time.Time) network.MessageID {
+		return messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], msg.Tags["msgid"], serverTime, hasTime, read)
+	}
+	var id network.MessageID
+	switch {
+	case msg.Tags["msgid"] != "":
+		id = idAt(now)
+	case hasTime:
+		id = cl.c.repeats.mint(idAt(now), cl.loginID, joinRead, now)
+	default:
+		// The ID holds the time the line was read: the first login's.
+		key := messageID(cl.netName, cl.cm(), channel, source, msg.Params[1], "", time.Time{}, false, time.Time{})
+		id = cl.c.repeats.mintUntimed(key, idAt, cl.loginID, joinRead, now)
 	}
 	cl.queue(&network.Message{
 		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: sender}, Timestamp: ts, CreatePortal: true,

@@ -48,11 +48,44 @@ type repeatSeen struct {
 // clock running behind ours.
 const repeatKeep = 4 * messageWindow
 
-// mint returns the ID login gives a line whose hash ID is id, read at now
-// in a chat it joined at joined (zero for a PM, which only it reads): id
-// itself for the first line under id, id~N for the Nth. Both times are
-// our clock's.
+// maxRepeats bounds the lines counted under one ID: a line said again
+// and again, never 8 s apart, would otherwise grow its count for ever.
+// Past it the count starts over (see count).
+const maxRepeats = 1000
+
+// mint returns the ID login gives a line whose hash ID is id (one with
+// server-time), read at now in a chat it joined at joined (zero for a
+// PM, which only it reads): id itself for the first line under id, id~N
+// for the Nth. Both times are our clock's.
 func (r *repeatCounter) mint(id network.MessageID, login network.LoginID, joined, now time.Time) network.MessageID {
+	n, _ := r.count(id, login, joined, now)
+	return withRepeat(id, n)
+}
+
+// mintUntimed is mint for a line without server-time, whose hash ID
+// holds the time it was read (rounded to messageWindow): each login
+// reads it at its own moment, and two that read it on either side of a
+// window's edge would give it two IDs, and the shared room would get it
+// twice. So the lines are counted under key, their hash without time,
+// and the ID is idAt the time the first login read the line, the same
+// for every login.
+func (r *repeatCounter) mintUntimed(key network.MessageID, idAt func(read time.Time) network.MessageID, login network.LoginID, joined, now time.Time) network.MessageID {
+	n, first := r.count("untimed "+key, login, joined, now)
+	return withRepeat(idAt(first), n)
+}
+
+// withRepeat is id for the first line under it, id~N for the Nth.
+func withRepeat(id network.MessageID, n int) network.MessageID {
+	if n <= 1 {
+		return id
+	}
+	return id + network.MessageID("~"+strconv.Itoa(n))
+}
+
+// count notes that login read, at now, a line under key in a chat it
+// joined at joined, and returns which line under key that is (1 for the
+// first) and when the first login read that line.
+func (r *repeatCounter) count(key network.MessageID, login network.LoginID, joined, now time.Time) (int, time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if now.Sub(r.lastPrune) >= messageWindow {
@@ -66,10 +99,12 @@ func (r *repeatCounter) mint(id network.MessageID, login network.LoginID, joined
 	if r.seen == nil {
 		r.seen = make(map[network.MessageID]*repeatSeen)
 	}
-	s := r.seen[id]
-	if s == nil {
+	s := r.seen[key]
+	if s == nil || s.counts[login] >= maxRepeats {
+		// The count starts over; the first read time of its first line
+		// is now, in a later window than the old first line's.
 		s = &repeatSeen{counts: make(map[network.LoginID]int, 1)}
-		r.seen[id] = s
+		r.seen[key] = s
 	}
 	n := s.counts[login]
 	for n < len(s.firsts) && s.firsts[n].Before(joined) {
@@ -81,8 +116,5 @@ func (r *repeatCounter) mint(id network.MessageID, login network.LoginID, joined
 	}
 	s.counts[login] = n
 	s.last = now
-	if n == 1 {
-		return id
-	}
-	return id + network.MessageID("~"+strconv.Itoa(n))
+	return n, s.firsts[n-1]
 }

@@ -74,3 +74,23 @@ func TestRepeatCounterForgets(t *testing.T) {
 		t.Errorf("after repeatKeep the counter holds %v, want only h:a", r.seen)
 	}
 }
+
+// TestRepeatCounterUntimed: without server-time, two logins that read a
+// line on either side of a window's edge give it the first reader's ID;
+// the same line said again gets an ID of its own.
+func TestRepeatCounterUntimed(t *testing.T) {
+	edge := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC).Truncate(messageWindow).Add(messageWindow)
+	idAt := func(read time.Time) network.MessageID {
+		return messageID("net", "rfc1459", "#c", "bob", "hi", "", time.Time{}, false, read)
+	}
+	var r repeatCounter
+	a := r.mintUntimed("k", idAt, "a", time.Time{}, edge.Add(-time.Millisecond))
+	b := r.mintUntimed("k", idAt, "b", time.Time{}, edge.Add(time.Millisecond))
+	if a != b || a != idAt(edge.Add(-time.Millisecond)) {
+		t.Errorf("the logins minted %q and %q, want both %q", a, b, idAt(edge.Add(-time.Millisecond)))
+	}
+	again := r.mintUntimed("k", idAt, "b", time.Time{}, edge.Add(500*time.Millisecond))
+	if again == a || again != r.mintUntimed("k", idAt, "a", time.Time{}, edge.Add(600*time.Millisecond)) {
+		t.Errorf("the line said again got %q, want one ID of its own on both logins", again)
+	}
+}
