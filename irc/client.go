@@ -80,6 +80,8 @@ type Client struct {
 	split    splitHold                // leaves held during a netsplit
 	regain   *regainTimer             // while the wanted nick is not ours (regain.go)
 	hold     lineHold                 // lines from a connection not yet published (see receive)
+	// echoes are sends waiting for an unlabeled echo (echoes.go).
+	echoes echoWaits
 	// toldNickHeld is the wanted nick (casefolded) the user was told
 	// another Ferry login has (nickHeldByFellow), so that it is told once.
 	toldNickHeld string

@@ -28,7 +28,9 @@
 //     appservice.public_address, files are "[file: <name>]" and long
 //     messages are split.
 //   - A Matrix message's outcome (matrix_to_remote.go): with echo-message
-//     and labeled-response its ID is the msgid of the server's echo, and a
+//     and labeled-response its ID is the msgid of the server's echo (with
+//     echo-message and message-tags alone, of the echo with its text,
+//     echoes.go), and a
 //     labeled refusal (an error numeric such as 404 or 401, or FAIL) fails
 //     Send with a UserError in the server's words, for the relay bot too.
 //     Send returns once the message's last line is written to the socket:

@@ -24,8 +24,10 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	if msg.Prefix.User == "" && msg.Prefix.Host == "" && strings.Contains(source, ".") {
 		return // a server notice
 	}
-	// Our own lines (echo-message) came from Matrix: never bridged back.
+	// Our own lines (echo-message) came from Matrix: never bridged back,
+	// but a send may wait for the echo's msgid (echoes.go).
 	if cl.isMe(source) {
+		cl.echoes.resolve(msg, cl.fold(target))
 		return
 	}
 	if cl.inHistoryBatch(msg) {

@@ -66,8 +66,17 @@ func awaitLabeledWithin(ctx context.Context, conn *ircconn.Conn, ch <-chan ircco
 // each Send waited for its echo.
 func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, target string, tags irc.Tags, pieces []string, written func(time.Time), placed func()) (*network.SendResult, error) {
 	track := newPieceTracker(len(pieces), written, placed)
+	var unlabeled *echoWait
+	if conn.HasCap("echo-message") && conn.HasCap("message-tags") && !conn.HasCap("labeled-response") && conn == cl.currentConn() {
+		// Registered before the line is queued: its echo may come back
+		// before queuePieces returns.
+		unlabeled = cl.echoes.add(command, cl.fold(target), pieces[0])
+	}
 	echo, err := cl.queuePieces(conn, command, target, tags, pieces, track)
 	if err != nil {
+		if unlabeled != nil {
+			cl.echoes.remove(unlabeled)
+		}
 		return nil, err
 	}
 	track.step() // all queued
@@ -75,9 +84,15 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 		if echo != nil {
 			conn.Abandon(echo)
 		}
+		if unlabeled != nil {
+			cl.echoes.remove(unlabeled)
+		}
 		return nil, err
 	}
 	result := &network.SendResult{Timestamp: time.Now()}
+	if unlabeled != nil {
+		idOfEcho(result, cl.echoes.awaitEcho(ctx, conn, unlabeled))
+	}
 	if echo != nil {
 		if reply, ok := awaitLabeled(ctx, conn, echo); ok {
 			if reply.Err != nil {
@@ -87,10 +102,7 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 				return nil, &network.UserError{Message: "the connection to " + cl.netName + " dropped before the server confirmed the message; it was probably not sent", Err: reply.Err}
 			}
 			if echoed := echoOf(reply.Messages); echoed != nil {
-				result.ID = network.MessageID("id:" + echoed.Tags["msgid"])
-				if t, ok := ircconn.MessageTime(echoed); ok {
-					result.Timestamp = t
-				}
+				idOfEcho(result, echoed)
 			} else if refused := refusalIn(reply.Messages); refused != nil {
 				return nil, cl.refusedError(refused)
 			}
