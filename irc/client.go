@@ -82,6 +82,10 @@ type Client struct {
 	hold     lineHold                 // lines from a connection not yet published (see receive)
 	// echoes are sends waiting for an unlabeled echo (echoes.go).
 	echoes echoWaits
+	// whois is the unlabeled WHOIS being answered, whoisTurn the turn to
+	// run one (whois_unlabeled.go).
+	whois     *whoisCollect
+	whoisTurn chan struct{}
 	// toldNickHeld is the wanted nick (casefolded) the user was told
 	// another Ferry login has (nickHeldByFellow), so that it is told once.
 	toldNickHeld string

@@ -255,14 +255,17 @@ func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) err
 	if conn == nil {
 		return notConnected(cl.netName)
 	}
-	if !conn.HasCap("labeled-response") {
-		return network.UserErrorf("%s does not support labeled responses, which WHOIS needs here", cl.netName)
+	var reply ircconn.LabeledReply
+	var ok bool
+	if conn.HasCap("labeled-response") {
+		ch, err := conn.SendLabeled(&irc.Message{Command: "WHOIS", Params: []string{nick}})
+		if err != nil {
+			return err
+		}
+		reply, ok = awaitLabeledWithin(ctx, conn, ch, whoisTimeout.get())
+	} else {
+		reply, ok = cl.whoisUnlabeled(ctx, conn, nick)
 	}
-	ch, err := conn.SendLabeled(&irc.Message{Command: "WHOIS", Params: []string{nick}})
-	if err != nil {
-		return err
-	}
-	reply, ok := awaitLabeledWithin(ctx, conn, ch, whoisTimeout.get())
 	switch {
 	case !ok && ctx.Err() != nil:
 		return ctx.Err()

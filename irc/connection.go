@@ -399,7 +399,7 @@ func (cl *Client) handle(msg *irc.Message) {
 // dispatch is handle without its recover, which a fuzz test must not
 // have between it and a panic.
 func (cl *Client) dispatch(msg *irc.Message) {
-	if cl.trackBatch(msg) {
+	if cl.trackBatch(msg) || cl.collectWhois(msg) {
 		return
 	}
 	if msg.Prefix != nil && msg.Prefix.Name != "" && msg.Prefix.User != "" {

@@ -1,0 +1,106 @@
+package irc
+
+import (
+	"context"
+	"time"
+
+	"gopkg.in/irc.v4"
+
+	"github.com/ferrybridge/ferry/irc/ircconn"
+)
+
+// WHOIS without labels. `irc whois` reads the server's answer as its
+// labeled reply where the server has labeled-response. Solanum (Libera)
+// and many others have none: there the answer is told apart by the nick
+// every WHOIS numeric names after ours, and ends with 318
+// RPL_ENDOFWHOIS. One such WHOIS runs at a time per login, so two never
+// share one nick's answer.
+
+// whoisNumerics are the replies to a WHOIS, with 401/402 for a nick or
+// server there is none of; the nick asked about is their second
+// parameter.
+var whoisNumerics = map[string]bool{
+	"276": true, "301": true, "307": true, "310": true, "311": true, "312": true, "313": true,
+	"317": true, "318": true, "319": true, "320": true, "330": true, "335": true, "338": true,
+	"378": true, "379": true, "401": true, "402": true, "671": true,
+}
+
+// maxWhoisLines bounds what one WHOIS answer collects.
+const maxWhoisLines = 50
+
+// whoisCollect gathers the answer to one unlabeled WHOIS; cl.lock
+// guards it.
+type whoisCollect struct {
+	nick  string // casefolded
+	msgs  []*irc.Message
+	ended bool
+	done  chan struct{}
+}
+
+// whoisUnlabeled sends WHOIS nick and gathers the answer until 318, up
+// to whoisTimeout; ok is false when nothing came.
+func (cl *Client) whoisUnlabeled(ctx context.Context, conn *ircconn.Conn, nick string) (reply ircconn.LabeledReply, ok bool) {
+	cl.lock.Lock()
+	if cl.whoisTurn == nil { // made on first use: most logins never WHOIS
+		cl.whoisTurn = make(chan struct{}, 1)
+	}
+	turn := cl.whoisTurn
+	cl.lock.Unlock()
+	select {
+	case turn <- struct{}{}:
+		defer func() { <-turn }()
+	case <-ctx.Done():
+		return reply, false
+	}
+	w := &whoisCollect{nick: cl.fold(nick), done: make(chan struct{})}
+	cl.lock.Lock()
+	cl.whois = w
+	cl.lock.Unlock()
+	defer func() {
+		cl.lock.Lock()
+		if cl.whois == w {
+			cl.whois = nil
+		}
+		cl.lock.Unlock()
+	}()
+	if err := conn.Send(&irc.Message{Command: "WHOIS", Params: []string{nick}}); err != nil {
+		return ircconn.LabeledReply{Err: err}, true
+	}
+	timer := time.NewTimer(whoisTimeout.get())
+	defer timer.Stop()
+	select {
+	case <-w.done:
+	case <-timer.C:
+	case <-ctx.Done():
+	case <-conn.Done():
+		return ircconn.LabeledReply{Err: conn.Err()}, true
+	}
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	cl.whois = nil
+	return ircconn.LabeledReply{Messages: w.msgs}, w.ended || len(w.msgs) > 0
+}
+
+// collectWhois takes msg into the unlabeled WHOIS waiting for it, and
+// reports whether it did: a 401 for the nick asked about then answers
+// the WHOIS, not a PM.
+func (cl *Client) collectWhois(msg *irc.Message) bool {
+	if !whoisNumerics[msg.Command] || len(msg.Params) < 2 {
+		return false
+	}
+	nick := cl.fold(msg.Params[1])
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	w := cl.whois
+	if w == nil || w.ended || w.nick != nick {
+		return false
+	}
+	if len(w.msgs) < maxWhoisLines {
+		w.msgs = append(w.msgs, msg)
+	}
+	if msg.Command == "318" {
+		w.ended = true
+		close(w.done)
+	}
+	return true
+}
