@@ -86,6 +86,9 @@ type Client struct {
 	// run one (whois_unlabeled.go).
 	whois     *whoisCollect
 	whoisTurn chan struct{}
+	// nickWait is the unlabeled `irc nick` waiting for its answer
+	// (nick_unlabeled.go).
+	nickWait *nickWait
 	// toldNickHeld is the wanted nick (casefolded) the user was told
 	// another Ferry login has (nickHeldByFellow), so that it is told once.
 	toldNickHeld string

@@ -148,10 +148,11 @@ func (c *Connector) cmdNick(ctx context.Context, cmd *network.CommandEvent) erro
 	}
 	msg := &irc.Message{Command: "NICK", Params: []string{nick}}
 	if !conn.HasCap("labeled-response") {
-		if err = conn.Send(msg); err != nil {
+		reply, err := cl.nickUnlabeled(ctx, conn, msg, nick)
+		if err != nil {
 			return err
 		}
-		cmd.Reply(fmt.Sprintf("Asked %s for the nick %s.", cl.netName, nick))
+		cmd.Reply(nickAnswer(cl, reply, nick, previous))
 		return nil
 	}
 	ch, err := conn.SendLabeled(msg)

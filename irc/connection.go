@@ -402,6 +402,7 @@ func (cl *Client) dispatch(msg *irc.Message) {
 	if cl.trackBatch(msg) || cl.collectWhois(msg) {
 		return
 	}
+	cl.noteNickAnswer(msg)
 	if msg.Prefix != nil && msg.Prefix.Name != "" && msg.Prefix.User != "" {
 		cl.seeNick(msg.Prefix.Name)
 	}
