@@ -46,7 +46,8 @@ func modulesNeedingCap() []string {
 // IRCv3 feature or another: messages both ways in a room shared by two
 // Ferry logins (each line once, Ferry users' own lines never back as
 // ghosts), a reply, an edit, a reaction (sent, or refused in the room),
-// a PM both ways, a nick change and a reconnect.
+// a PM both ways, a nick change, `irc whois` and `irc nick` and a
+// reconnect.
 func TestE2EPlainServers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test skipped in -short mode")
@@ -164,6 +165,13 @@ func plainJourney(t *testing.T, e *ircEnv) {
 	bob.send("PRIVMSG", "#plain", "as bobby")
 	alice.WaitForEvent(t, room, waitLong, bodyFrom(bobbyGhost, "as bobby"))
 
+	// The commands that read the server's answer.
+	if got := e.h.Command(alice, amgmt, "irc whois test bobby", "WHOIS bobby").Content.AsMessage().Body; !strings.Contains(got, "#plain") {
+		t.Errorf("the WHOIS of bobby was answered %q", got)
+	}
+	e.h.Command(alice, amgmt, "irc nick test bobby", "the nick bobby is in use")
+	e.h.Command(alice, amgmt, "irc nick test alice", "You are alice on test already")
+
 	// A reconnect.
 	first := acl.currentConn()
 	e.h.Command(alice, amgmt, "reconnect irc", "Reconnecting IRC")
@@ -207,5 +215,19 @@ func plainJourney(t *testing.T, e *ircEnv) {
 		if counts[want.who.String()+" "+want.body] != 1 {
 			t.Errorf("%s's %q is not in the room once", want.who, want.body)
 		}
+	}
+}
+
+// TestE2ERelayPlainServers runs TestE2ERelay's journey (relayed lines
+// through the relay bot, its refused JOIN told to the sender) against
+// the servers of plainServers.
+func TestE2ERelayPlainServers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	for _, srv := range plainServers {
+		t.Run(srv.name, func(t *testing.T) {
+			testRelay(t, startEnv(t, testbed.InspIRCdOptions{WithoutModules: srv.without}))
+		})
 	}
 }

@@ -19,7 +19,10 @@ import (
 // CTCP and IRC codes, while alice's own lines still come from alice. The
 // bot is never a ghost, and when it cannot join (+i) the sender is told.
 func TestE2ERelay(t *testing.T) {
-	e := startEnv(t, testbed.InspIRCdOptions{})
+	testRelay(t, startEnv(t, testbed.InspIRCdOptions{}))
+}
+
+func testRelay(t *testing.T, e *ircEnv) {
 	r := e.relayingTo(t, "#relay", "\x01ACTION Da\x02ve\x0304,05!")
 	alice, dave, cl, room, bob := r.alice, r.dave, r.aliceClient, r.room, r.bob
 
