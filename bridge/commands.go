@@ -455,6 +455,10 @@ func (b *Bridge) cmdLogin() *command {
 				// in a portal the other would be bridged to the chat.
 				return network.UserErrorf("log in from your management room (your direct chat with me), where no one else can see the codes or what you type")
 			}
+			if opened := b.roomOpenedBefore(ctx, c.room); opened != "" {
+				zerolog.Ctx(ctx).Info().Str("opened", opened).Msg("Refused a login in a room open to anyone")
+				return network.UserErrorf("anyone may join this room or read it, so I will not log you in here: invite me to a new direct chat, and send `login %s` there", sanitizeWord(c.args[0]))
+			}
 			return b.startLoginFlow(ctx, c.user, c.room, network.NetworkID(strings.ToLower(c.args[0])), c.args[1:])
 		},
 	}

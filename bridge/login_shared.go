@@ -96,17 +96,54 @@ func (b *Bridge) roomOpened(ctx context.Context, evt *event.Event) {
 	var opened string
 	switch evt.Type {
 	case event.StateJoinRules:
-		if rules := evt.Content.AsJoinRules(); rules.JoinRule == event.JoinRulePublic {
-			opened = "join rules public"
-		}
+		opened = openedByJoinRules(evt.Content.AsJoinRules())
 	case event.StateHistoryVisibility:
-		if vis := evt.Content.AsHistoryVisibility(); vis.HistoryVisibility == event.HistoryVisibilityWorldReadable {
-			opened = "history world_readable"
-		}
+		opened = openedByHistory(evt.Content.AsHistoryVisibility())
 	}
 	if opened == "" {
 		return
 	}
 	log := zerolog.Ctx(ctx).With().Str("opened", opened).Logger()
 	b.stopSharedFlows(log.WithContext(ctx), evt.RoomID, "")
+}
+
+// openedByJoinRules says how rules open a room to anyone, "" if not.
+func openedByJoinRules(rules *event.JoinRulesEventContent) string {
+	if rules.JoinRule == event.JoinRulePublic {
+		return "join rules public"
+	}
+	return ""
+}
+
+// openedByHistory says how vis opens a room to anyone, "" if not.
+func openedByHistory(vis *event.HistoryVisibilityEventContent) string {
+	if vis.HistoryVisibility == event.HistoryVisibilityWorldReadable {
+		return "history world_readable"
+	}
+	return ""
+}
+
+// roomOpenedBefore says how room is already open to anyone ("" if it is
+// not, or its state could not be read): a login must not start there.
+// roomOpened stops a login when the room is opened while it runs, but a
+// room opened before the login began sends no change to stop it, and
+// the login would ask for the password where anyone may read it.
+func (b *Bridge) roomOpenedBefore(ctx context.Context, room id.RoomID) string {
+	bot := b.Matrix.Bot()
+	var rules event.JoinRulesEventContent
+	if err := bot.StateEvent(ctx, room, event.StateJoinRules, "", &rules); err != nil {
+		// A room has its join rules from its creation: not reading them
+		// is a hiccup, and the login goes on (an opening while it runs
+		// still stops it).
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to read the join rules of a login's room")
+	} else if opened := openedByJoinRules(&rules); opened != "" {
+		return opened
+	}
+	var vis event.HistoryVisibilityEventContent
+	// A room without the event has the default, "shared": no error to
+	// report then.
+	if err := bot.StateEvent(ctx, room, event.StateHistoryVisibility, "", &vis); err == nil {
+		return openedByHistory(&vis)
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/internal/ferrytest"
@@ -71,13 +72,30 @@ func TestLoginStopsWhenItsEarlierRoomIsShared(t *testing.T) {
 	loginStoppedOnceShared(t, h, alice, first, invite(first))
 }
 
-// TestLoginStopsWhenSomeoneJoinsItsRoom: alice's management room is
-// public, and bob joins it uninvited. It is her management room no more
-// either.
+// TestLoginStopsWhenSomeoneJoinsItsRoom: alice's management room may be
+// joined by the members of another room (join rules "restricted", as a
+// room in a space), and bob, one of them, joins it uninvited. It is her
+// management room no more either. (A login does not start in a public
+// room: see TestLoginRefusedInARoomAlreadyPublic.)
 func TestLoginStopsWhenSomeoneJoinsItsRoom(t *testing.T) {
 	h, alice, bob, _ := sharedLoginScene(t)
 	ctx := h.Context(time.Minute)
-	resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", Invite: []id.UserID{h.BotMXID}})
+	space, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.Join(t, space.RoomID.String())
+	empty := ""
+	resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{
+		Preset: "private_chat", Invite: []id.UserID{h.BotMXID}, RoomVersion: "10",
+		InitialState: []*event.Event{{
+			Type: event.StateJoinRules, StateKey: &empty,
+			Content: event.Content{Parsed: &event.JoinRulesEventContent{
+				JoinRule: event.JoinRuleRestricted,
+				Allow:    []event.JoinRuleAllow{{Type: event.JoinRuleAllowRoomMembership, RoomID: space.RoomID}},
+			}},
+		}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
