@@ -82,10 +82,12 @@ type Bridge struct {
 	logins    map[loginKey]*loginEntry
 	flowLock  sync.Mutex
 	flows     map[id.UserID]*loginFlow
-	// cancelled holds, by user, a flow a cancel took out of flows that
-	// still runs: it undoes or tells a login the network completed, and
-	// a logout must still reach it (login_overruled.go).
-	cancelled map[id.UserID]*loginFlow
+	// cancelled holds the flows a cancel took out of flows that still
+	// run: each undoes or tells a login the network completed, and a
+	// logout must still reach it (login_overruled.go). A user may have
+	// more than one: a new login may start, and be cancelled, while a
+	// cancelled one still runs.
+	cancelled map[*loginFlow]struct{}
 	// flowsCtx is the login flows' parent, cancelled when Stop begins;
 	// flowsWG counts the flows, and flowsClosed (under flowLock) refuses
 	// new ones from then on (login_flow.go).

@@ -148,9 +148,7 @@ func (b *Bridge) endLoginFlow(flow *loginFlow) {
 	if b.flows[flow.user] == flow {
 		delete(b.flows, flow.user)
 	}
-	if b.cancelled[flow.user] == flow {
-		delete(b.cancelled, flow.user)
-	}
+	delete(b.cancelled, flow)
 	b.flowLock.Unlock()
 }
 
@@ -186,9 +184,9 @@ func (b *Bridge) cancelFlow(flow *loginFlow) {
 	if b.flows[flow.user] == flow {
 		delete(b.flows, flow.user)
 		if b.cancelled == nil {
-			b.cancelled = make(map[id.UserID]*loginFlow)
+			b.cancelled = make(map[*loginFlow]struct{})
 		}
-		b.cancelled[flow.user] = flow
+		b.cancelled[flow] = struct{}{}
 	}
 	b.flowLock.Unlock()
 }

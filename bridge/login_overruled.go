@@ -74,13 +74,16 @@ func (b *Bridge) flowOn(user id.UserID, net network.NetworkID) *loginFlow {
 }
 
 // flowsCompleting are user's login flows on net that may still complete
-// a login: the running one, and one a cancel stopped that runs on.
+// a login: the running one, and those a cancel stopped that run on.
 func (b *Bridge) flowsCompleting(user id.UserID, net network.NetworkID) []*loginFlow {
 	b.flowLock.Lock()
 	defer b.flowLock.Unlock()
 	var out []*loginFlow
-	for _, flow := range []*loginFlow{b.flows[user], b.cancelled[user]} {
-		if flow != nil && flow.net == net {
+	if flow := b.flows[user]; flow != nil && flow.net == net {
+		out = append(out, flow)
+	}
+	for flow := range b.cancelled {
+		if flow.user == user && flow.net == net {
 			out = append(out, flow)
 		}
 	}
