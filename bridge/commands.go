@@ -105,6 +105,14 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	var late bool
 	if prefixed {
 		body = strings.TrimSpace(strings.TrimPrefix(body, commandPrefix))
+		if !edited {
+			// An earlier management room, where a login asked and
+			// ended (login_late.go), needs the prefix now: the user
+			// may type the password with it, and it must not be
+			// shown back as an unknown command. Only that room may
+			// hold the mark, never a portal.
+			ended, late = b.takeEndedQuestion(evt.Sender, evt.RoomID)
+		}
 	} else if !edited && b.takeLoginInput(ctx, evt, body) {
 		return
 	} else {
