@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
@@ -209,6 +210,17 @@ var errNoManagementRoom = errors.New("the user has no management room")
 // NotifyUser implements portals.Directory: it posts content as the bot in
 // user's management room.
 func (b *Bridge) NotifyUser(ctx context.Context, user id.UserID, content *event.MessageEventContent) error {
+	return b.NotifyUserTxn(ctx, user, content, "")
+}
+
+// The portals' notices held for a retry keep their transaction ID.
+var _ portals.TxnNotifier = (*Bridge)(nil)
+
+// NotifyUserTxn implements portals.TxnNotifier: NotifyUser under the
+// transaction ID txnID ("": a new one). A portal's notice tried again
+// (held through an outage, or at the stop) keeps its ID, so that a try
+// the homeserver took but whose answer was lost is not posted twice.
+func (b *Bridge) NotifyUserTxn(ctx context.Context, user id.UserID, content *event.MessageEventContent, txnID string) error {
 	room, err := b.ManagementRoom(ctx, user)
 	if err != nil {
 		return fmt.Errorf("find the management room: %w", err)
@@ -216,7 +228,7 @@ func (b *Bridge) NotifyUser(ctx context.Context, user id.UserID, content *event.
 	if room == "" {
 		return errNoManagementRoom
 	}
-	if _, err = b.Matrix.SendNotice(ctx, room, content); err != nil {
+	if _, err = b.Matrix.SendMessage(ctx, b.Matrix.Bot(), room, event.EventMessage, content, time.Time{}, txnID); err != nil {
 		return fmt.Errorf("send the notice to the management room: %w", err)
 	}
 	return nil

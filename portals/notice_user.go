@@ -56,16 +56,33 @@ func (p *Portal) postNotice(ctx context.Context, user id.UserID, body string) er
 	return p.postNoticeTxn(ctx, user, body, "")
 }
 
-// postNoticeTxn is postNotice with the transaction ID txnID for a notice
-// in the portal's room (sendNoticeTxn). One for a management room goes
-// through the Directory, which makes its own.
+// TxnNotifier is a Directory that can post a notice in a management
+// room under a transaction ID of the caller's. A notice tried more than
+// once (held through an outage, tried again at the stop) keeps one ID for
+// all its tries, so that a try whose answer was lost as the homeserver
+// took it is answered with the event it made, not posted again.
+type TxnNotifier interface {
+	NotifyUserTxn(ctx context.Context, user id.UserID, content *event.MessageEventContent, txnID string) error
+}
+
+// postNoticeTxn is postNotice with the transaction ID txnID ("": a new
+// one) for the notice, in the portal's room (sendNoticeTxn) or in the
+// management room, through the Directory (TxnNotifier, where it is one).
 func (p *Portal) postNoticeTxn(ctx context.Context, user id.UserID, body, txnID string) error {
 	content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: body}
 	if user == "" {
 		_, err := p.sendNoticeTxn(ctx, content, txnID)
 		return err
 	}
-	if err := p.m.dir.NotifyUser(ctx, user, content); err != nil {
+	var err error
+	if tn, ok := p.m.dir.(TxnNotifier); ok && txnID != "" {
+		// The ID is the portal's for one notice: each user's management
+		// room is a room of its own, where it names one event.
+		err = tn.NotifyUserTxn(ctx, user, content, txnID)
+	} else {
+		err = p.m.dir.NotifyUser(ctx, user, content)
+	}
+	if err != nil {
 		return fmt.Errorf("tell %s: %w", user, err)
 	}
 	return nil
