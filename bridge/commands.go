@@ -193,7 +193,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	}
 	if err != nil {
 		log.Warn().Err(err).Msg("Command failed")
-		c.reply("⚠️ " + network.UserMessage(err, "Something went wrong; the bridge log has the details."))
+		c.reply("⚠️ " + userMessage(err, "Something went wrong; the bridge log has the details."))
 	}
 }
 

@@ -151,7 +151,7 @@ func (b *Bridge) cmdLogout() *command {
 					if err := lo.Logout(ctx); err != nil {
 						// Forget it locally all the same: the user asked to be
 						// logged out, and a dead remote must not keep the session.
-						c.replyf("Could not log out on %s's side (%s); forgetting the login here anyway.", b.NetworkName(net), network.UserMessage(err, "see the bridge log"))
+						c.replyf("Could not log out on %s's side (%s); forgetting the login here anyway.", b.NetworkName(net), userMessage(err, "see the bridge log"))
 					}
 				}
 			}

@@ -238,7 +238,7 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 	case errors.Is(err, context.DeadlineExceeded):
 		b.notice(b.ctx, flow.room, "Login timed out. Send `login "+string(flow.net)+"` to try again.")
 	default:
-		b.notice(b.ctx, flow.room, "Login failed: "+network.UserMessage(err, "an internal error (see the bridge log)"))
+		b.notice(b.ctx, flow.room, "Login failed: "+userMessage(err, "an internal error (see the bridge log)"))
 	}
 	flow.proc.Cancel()
 }

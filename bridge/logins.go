@@ -62,7 +62,7 @@ func (b *Bridge) loadLogins(ctx context.Context) {
 				// Its user would otherwise see only silence: the login
 				// stays stored, and the next start tries it again.
 				b.noticeUserLater(row.UserMXID, fmt.Sprintf("⚠️ Ferry could not start your %s login (%s): %s. It stays stored; the administrator can see why in the bridge log, and the next start of Ferry tries again.",
-					b.NetworkName(net), format.EscapeMarkdown(row.RemoteName), network.UserMessage(err, "an internal error")))
+					b.NetworkName(net), format.EscapeMarkdown(row.RemoteName), userMessage(err, "an internal error")))
 			}
 		}
 	}
