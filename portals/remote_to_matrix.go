@@ -373,9 +373,16 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 }
 
 // keepMedia copies the file of the edited event into its replacement.
+// The event is read as botStandIn: in a direct chat the user opened with
+// a ghost the bot is no member and may not read it, and the edit would
+// lose the file.
 func (p *Portal) keepMedia(ctx context.Context, target *database.Message, content *event.MessageEventContent) {
 	var old *event.MessageEventContent
-	orig, err := p.m.matrix.Bot().GetEvent(ctx, p.RoomID, target.EventID)
+	reader, err := p.botStandIn(ctx)
+	var orig *event.Event
+	if err == nil {
+		orig, err = reader.GetEvent(ctx, p.RoomID, target.EventID)
+	}
 	if err == nil {
 		if err = orig.Content.ParseRaw(event.EventMessage); err == nil || errors.Is(err, event.ErrContentAlreadyParsed) {
 			old, err = orig.Content.AsMessage(), nil
