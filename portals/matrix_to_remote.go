@@ -534,11 +534,17 @@ const maxQuoteRunes = 1000
 // quotedText is the plain text of a replied-to event, for networks that
 // show a quote (WhatsApp's phones show it above the reply). Ferry keeps
 // no message text, so it asks the homeserver; when that fails the reply
-// goes without the quote's text rather than not at all.
+// goes without the quote's text rather than not at all. It reads as
+// botStandIn: in a direct chat the user opened with a ghost the bot is no
+// member and may not read the room's events.
 func (p *Portal) quotedText(ctx context.Context, eventID id.EventID) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	evt, err := p.m.matrix.Bot().GetEvent(ctx, p.RoomID, eventID)
+	reader, err := p.botStandIn(ctx)
+	var evt *event.Event
+	if err == nil {
+		evt, err = reader.GetEvent(ctx, p.RoomID, eventID)
+	}
 	if err == nil {
 		err = evt.Content.ParseRaw(evt.Type)
 		if errors.Is(err, event.ErrContentAlreadyParsed) {
