@@ -210,12 +210,18 @@ func (p *Portal) ensureUserIn(ctx context.Context, login *network.Login) error {
 	if link != nil {
 		return nil
 	}
+	// In a direct chat the user opened with a ghost, the bot is no member
+	// and may not invite: the chat's ghost invites back a user who left.
+	inviter, err := p.botStandIn(ctx)
+	if err != nil {
+		return fmt.Errorf("find who invites the user: %w", err)
+	}
 	err = p.m.matrix.Retry(ctx, "invite user", func(ctx context.Context) error {
 		var extra []map[string]any
 		if p.IsDirect {
 			extra = append(extra, map[string]any{"is_direct": true})
 		}
-		_, err := p.m.matrix.Bot().InviteUser(ctx, p.RoomID, &mautrix.ReqInviteUser{UserID: login.User}, extra...)
+		_, err := inviter.InviteUser(ctx, p.RoomID, &mautrix.ReqInviteUser{UserID: login.User}, extra...)
 		if err != nil && puppets.IsAlreadyInRoom(err) {
 			return nil
 		}
