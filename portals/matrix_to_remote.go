@@ -476,9 +476,15 @@ func (p *Portal) matrixJoin(ctx context.Context, user id.UserID) error {
 		return nil
 	}
 	// Nobody may sit in a shared room without being in the chat: the remote
-	// side would not know they read along.
+	// side would not know they read along. In a direct chat the user
+	// opened with a ghost, the bot is no member and may not kick: the
+	// chat's ghost does (botStandIn).
+	kicker, err := p.botStandIn(ctx)
+	if err != nil {
+		return fmt.Errorf("find who removes the user: %w", err)
+	}
 	return p.m.matrix.Retry(ctx, "remove user", func(ctx context.Context) error {
-		_, err := p.m.matrix.Bot().KickUser(ctx, p.RoomID, &mautrix.ReqKickUser{UserID: user, Reason: reason})
+		_, err := kicker.KickUser(ctx, p.RoomID, &mautrix.ReqKickUser{UserID: user, Reason: reason})
 		return err
 	})
 }

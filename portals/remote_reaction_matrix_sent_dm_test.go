@@ -28,6 +28,7 @@ type botlessDirectChat struct {
 	login *network.Login
 	key   network.PortalKey
 	room  id.RoomID
+	hs    *testbed.Dendrite
 }
 
 func newBotlessDirectChat(t *testing.T) *botlessDirectChat {
@@ -71,7 +72,7 @@ func newBotlessDirectChat(t *testing.T) *botlessDirectChat {
 	if !p.botOutside(ctx) {
 		t.Fatal("the scene's bot is in the direct chat")
 	}
-	return &botlessDirectChat{p: p, db: db, alice: alice, bob: bob, login: login, key: key, room: resp.RoomID}
+	return &botlessDirectChat{p: p, db: db, alice: alice, bob: bob, login: login, key: key, room: resp.RoomID, hs: hs}
 }
 
 // In a direct chat the user opened with a ghost, the bot was never
