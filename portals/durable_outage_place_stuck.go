@@ -43,7 +43,6 @@ func (p *Portal) placeFailed(ctx context.Context) {
 	if s.told || time.Since(s.since) < ResumeAfterOutage {
 		return
 	}
-	s.told = true
 	p.log.Error().Int64("after_seq", at).Time("since", s.since).
 		Msg("The events kept through an outage could not be put in their order for a while; telling the room that its messages are held up")
 	net := p.m.dir.NetworkName(p.Key.Network)
@@ -51,6 +50,10 @@ func (p *Portal) placeFailed(ctx context.Context) {
 	// Events are kept only for a room (they were sent ahead to it), so
 	// the portal has one.
 	if err := p.noticeOrHold(ctx, nil, body); err != nil {
-		p.log.Err(err).Msg("Failed to tell the room that its messages are held up by the database")
+		// Neither posted nor held (a refusal, not an outage): the room
+		// has not heard, so the move's next failure tries again.
+		p.log.Err(err).Msg("Failed to tell the room that its messages are held up by the database; trying again at the next failed move")
+		return
 	}
+	s.told = true
 }
