@@ -86,20 +86,12 @@ func (b *Bridge) noSuchLogin(c *commandContext, verb string, args []string) erro
 func loginChoices(verb string, net network.NetworkID, logins []*loginEntry) string {
 	choices := make([]string, len(logins))
 	for i, le := range logins {
-		choices[i] = codeSpan(fmt.Sprintf("%s %s %s", verb, net, le.login.Load().RemoteName))
+		choices[i] = network.CodeSpan(fmt.Sprintf("%s %s %s", verb, net, le.login.Load().RemoteName))
 	}
 	if len(choices) == 1 {
 		return choices[0]
 	}
 	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
-}
-
-// codeSpan is s as Markdown code; an IRC nick may hold a backtick.
-func codeSpan(s string) string {
-	if strings.Contains(s, "`") {
-		return "`` " + s + " ``"
-	}
-	return "`" + s + "`"
 }
 
 func (b *Bridge) cmdLogout() *command {

@@ -42,7 +42,7 @@ func validateNick(nick string, nickLen int) error {
 		return network.UserErrorf("bad nick: %s", err)
 	}
 	if ircconn.SanitizeNick(nick) != nick {
-		return network.UserErrorf("`%s` is not a valid IRC nick (letters, digits and []\\`_^{|}-, not starting with a digit or -)", stripControl(nick))
+		return network.UserErrorf("%s is not a valid IRC nick (letters, digits and []\\`_^{|}-, not starting with a digit or -)", network.CodeSpan(stripControl(nick)))
 	}
 	if nickLen > 0 && len(nick) > nickLen {
 		return network.UserErrorf("nicks are at most %d characters on this network", nickLen)
@@ -54,7 +54,7 @@ func validateNick(nick string, nickLen int) error {
 func (c *Connector) clientFor(cmd *network.CommandEvent, netName string) (*Client, error) {
 	netName = strings.ToLower(netName)
 	if c.cfg.Networks[netName] == nil {
-		return nil, network.UserErrorf("unknown IRC network `%s`; networks: %s", stripControl(netName), c.networkList())
+		return nil, network.UserErrorf("unknown IRC network %s; networks: %s", network.CodeSpan(stripControl(netName)), c.networkList())
 	}
 	for _, l := range cmd.Logins {
 		if loginNetwork(l.ID) != netName {

@@ -420,7 +420,7 @@ func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []strin
 	netName := strings.ToLower(args[0])
 	ncfg := c.cfg.Networks[netName]
 	if ncfg == nil {
-		return nil, network.UserErrorf("unknown IRC network `%s`; networks: %s", args[0], c.networkList())
+		return nil, network.UserErrorf("unknown IRC network %s; networks: %s", network.CodeSpan(stripControl(args[0])), c.networkList())
 	}
 	c.lock.Lock()
 	running := c.clients[makeLoginID(netName, user)]

@@ -266,7 +266,7 @@ func (cl *Client) Edit(ctx context.Context, edit *network.OutgoingEdit) error {
 // control characters).
 func validateChannel(is *ircconn.ISupport, channel string) error {
 	if channel == "" || !is.IsChannel(channel) {
-		return network.UserErrorf("`%s` is not a channel name here (channels start with one of `%s`)", stripControl(channel), is.ChanTypes)
+		return network.UserErrorf("%s is not a channel name here (channels start with one of %s)", network.CodeSpan(stripControl(channel)), network.CodeSpan(stripControl(is.ChanTypes)))
 	}
 	if is.ChannelLen > 0 && len(channel) > is.ChannelLen {
 		return network.UserErrorf("channel names are at most %d bytes on this network", is.ChannelLen)
