@@ -260,6 +260,11 @@ func (p *Portal) applyInfo(ctx context.Context, login *network.Login, info *netw
 			log.Warn().Err(err).Msg("Failed to set join rule")
 		}
 	}
+	if p.IsDirect && info.IsDirect && info.OtherUser != "" && info.OtherUser != p.OtherUser {
+		// Before the members: the list's work then finds the new ghost in
+		// the room and the old one gone (other_user.go).
+		p.changeOtherUser(ctx, login, info.OtherUser)
+	}
 	if info.Members != nil {
 		p.syncMembers(ctx, login, info.Members)
 	}

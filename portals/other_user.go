@@ -1,0 +1,94 @@
+package portals
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// A direct chat's other person can come to have another remote ID: a
+// WhatsApp DM keyed by the person's LID moves to their phone number
+// (Rekey), and the resync that follows names the number's user. From
+// then on that ghost speaks, so it becomes the chat's ghost: the one
+// botStandIn acts as where the bot is outside, and the one ghost in the
+// room.
+
+// changeOtherUser makes user, the one info names, the direct chat's
+// other person in place of p.OtherUser. The new ghost joins (invited by
+// the old one where the bot is outside), takes over the old one's power
+// there, is stored as the other user, and then the old ghost leaves. A
+// step that fails leaves the old ghost in charge; the next resync tries
+// again.
+func (p *Portal) changeOtherUser(ctx context.Context, login *network.Login, user network.UserID) {
+	old := p.OtherUser
+	log := zerolog.Ctx(ctx).With().Str("old_user", string(old)).Str("new_user", string(user)).Logger()
+	if old == "" {
+		// A direct chat stored before its other user was: nobody to replace.
+		p.OtherUser = user
+		return
+	}
+	outside := p.botOutside(ctx)
+	ghost, err := p.joinGhost(ctx, login, user)
+	if err != nil {
+		log.Warn().Err(err).Msg("Failed to join the new ghost of a direct chat's other person; the old one stays")
+		return
+	}
+	oldGhost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: old})
+	if err != nil {
+		log.Warn().Err(err).Msg("Failed to find the old ghost of a direct chat's other person; it stays")
+		return
+	}
+	if outside {
+		// The new ghost acts for the bot after the old one leaves: it
+		// needs the power the user's client gave the old one, to redact
+		// and kick, and only the old one can give it.
+		if err = p.handOverPower(ctx, oldGhost.Intent(), ghost.MXID); err != nil {
+			log.Warn().Err(err).Msg("Failed to give a direct chat's new ghost the old one's power; the old one stays")
+			return
+		}
+	}
+	p.OtherUser = user
+	if err = p.m.db.Portals.Put(ctx, p.Portal); err != nil {
+		// Stored, the old ghost would be gone while the store still names
+		// it as the one to act as after a restart.
+		log.Err(err).Msg("Failed to store a direct chat's new other person; the old ghost stays")
+		p.OtherUser = old
+		return
+	}
+	if s := p.memberSync; s != nil {
+		// A join of the old ghost planned before must not bring it back.
+		delete(s.pending, old)
+		delete(s.want, oldGhost.MXID)
+	}
+	if err = p.removeGhost(ctx, oldGhost.MXID, memberAction{}); err != nil {
+		log.Warn().Err(err).Msg("Failed to take a direct chat's old ghost out of the room")
+		return
+	}
+	log.Info().Msg("A direct chat's other person has a new ghost")
+}
+
+// handOverPower gives to, in the portal's room, the power level that
+// from has, if to's is lower, as from: in a direct chat without the bot,
+// from is the ghost the user's client raised, and no one else of Ferry's
+// can.
+func (p *Portal) handOverPower(ctx context.Context, from *appservice.IntentAPI, to id.UserID) error {
+	levels, err := from.PowerLevels(ctx, p.RoomID)
+	if err != nil {
+		return fmt.Errorf("read power levels: %w", err)
+	}
+	have := levels.GetUserLevel(from.UserID)
+	if levels.GetUserLevel(to) >= have {
+		return nil
+	}
+	levels.SetUserLevel(to, have)
+	if _, err = p.m.matrix.SendState(ctx, from, p.RoomID, event.StatePowerLevels, "", levels); err != nil {
+		return fmt.Errorf("set power levels: %w", err)
+	}
+	return nil
+}
