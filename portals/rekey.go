@@ -112,6 +112,13 @@ func (m *Manager) releaseKey(p *Portal, to, from network.PortalKey) {
 // not show two bridges.
 func (p *Portal) updateBridgeState(ctx context.Context, oldStateKey string) {
 	log := zerolog.Ctx(ctx)
+	if p.botOutside(ctx) {
+		// A direct chat the user opened with a ghost never had m.bridge
+		// state (AdoptDM sets none; the bot, no member, cannot), so there
+		// is nothing to replace, and the bot's tries would only be refused.
+		log.Debug().Msg("No bridge state to move in a direct chat without the bot")
+		return
+	}
 	bot := p.m.matrix.Bot()
 	info := p.bridgeInfo(p.Name)
 	for _, evtType := range []event.Type{event.StateBridge, event.StateHalfShotBridge} {
