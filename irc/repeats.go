@@ -36,8 +36,11 @@ type repeatCounter struct {
 }
 
 type repeatSeen struct {
-	// firsts[i] is when a login first read the (i+1)th line under the ID.
+	// firsts[i] is when a login first read the (base+i+1)th line under
+	// the ID; the read times of the first base lines are forgotten (see
+	// maxRepeats).
 	firsts []time.Time
+	base   int
 	// counts is how many of those lines each login has read (or skipped).
 	counts map[network.LoginID]int
 	last   time.Time
@@ -48,9 +51,11 @@ type repeatSeen struct {
 // clock running behind ours.
 const repeatKeep = 4 * messageWindow
 
-// maxRepeats bounds the lines counted under one ID: a line said again
-// and again, never 8 s apart, would otherwise grow its count for ever.
-// Past it the count starts over (see count).
+// maxRepeats bounds the read times kept under one ID: a line said again
+// and again, never 8 s apart, would otherwise grow them for ever. Past it
+// the older half is forgotten, but the count goes on: starting it over
+// would give a line said for the 1001st time within one window the ID
+// of the first, and the core would drop it as a copy.
 const maxRepeats = 1000
 
 // mint returns the ID login gives a line whose hash ID is id (one with
@@ -100,21 +105,28 @@ func (r *repeatCounter) count(key network.MessageID, login network.LoginID, join
 		r.seen = make(map[network.MessageID]*repeatSeen)
 	}
 	s := r.seen[key]
-	if s == nil || s.counts[login] >= maxRepeats {
-		// The count starts over; the first read time of its first line
-		// is now, in a later window than the old first line's.
+	if s == nil {
 		s = &repeatSeen{counts: make(map[network.LoginID]int, 1)}
 		r.seen[key] = s
 	}
-	n := s.counts[login]
-	for n < len(s.firsts) && s.firsts[n].Before(joined) {
+	// A login behind the forgotten read times (new here, or more than
+	// maxRepeats lines behind) goes on from the oldest kept one: at
+	// worst it bridges lines twice, never under an earlier line's ID.
+	n := max(s.counts[login], s.base)
+	for n-s.base < len(s.firsts) && s.firsts[n-s.base].Before(joined) {
 		n++ // said before this login joined: it never saw it
 	}
 	n++
-	if n > len(s.firsts) {
+	if n-s.base > len(s.firsts) {
 		s.firsts = append(s.firsts, now)
+	}
+	first := s.firsts[n-s.base-1]
+	if len(s.firsts) > maxRepeats {
+		half := len(s.firsts) / 2
+		s.firsts = append([]time.Time(nil), s.firsts[half:]...)
+		s.base += half
 	}
 	s.counts[login] = n
 	s.last = now
-	return n, s.firsts[n-1]
+	return n, first
 }
