@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/irc/ircconn"
+	"github.com/ferrybridge/ferry/irc/ircfmt"
 )
 
 // Echoes without labels. With echo-message and labeled-response a sent
@@ -21,8 +22,9 @@ import (
 // reaches us without it), a send waits for its first line's echo by what
 // it says: the oldest waiting send of the same command and text to the
 // same target takes it (the server echoes our lines in the order we sent
-// them). A line the server refused, or changed (a channel stripping
-// colours), is never matched, and its send keeps its Ferry-made ID after
+// them). A line whose formatting the channel stripped matches its echo
+// without it (echoWait.echoes). A line the server refused, or changed
+// otherwise, is never matched, and its send keeps its Ferry-made ID after
 // echoTimeout; the portal's next message does not wait for that.
 
 // maxEchoWaits bounds the sends waiting for an unlabeled echo; past it a
@@ -36,7 +38,17 @@ type echoWaits struct {
 
 type echoWait struct {
 	command, target, text string // target casefolded
+	plain                 string // text without formatting (ircfmt.StripCodes)
 	echo                  chan *irc.Message
+}
+
+// echoes reports whether echoed can be the server's echo of ew's text:
+// the same, or (on a channel that strips formatting, InspIRCd's +S,
+// Solanum's +c) the same with some formatting taken out. A server takes
+// codes out, never puts them in: a plain line refused earlier does not
+// take the echo of a bold one sent after it.
+func (ew *echoWait) echoes(echoed, plain string) bool {
+	return echoed == ew.text || (len(echoed) < len(ew.text) && plain == ew.plain)
 }
 
 // add registers a send waiting for the echo of command text to target
@@ -47,7 +59,7 @@ func (w *echoWaits) add(command, target, text string) *echoWait {
 	if len(w.waits) >= maxEchoWaits {
 		return nil
 	}
-	ew := &echoWait{command: command, target: target, text: text, echo: make(chan *irc.Message, 1)}
+	ew := &echoWait{command: command, target: target, text: text, plain: ircfmt.StripCodes(text), echo: make(chan *irc.Message, 1)}
 	w.waits = append(w.waits, ew)
 	return ew
 }
@@ -70,10 +82,12 @@ func (w *echoWaits) resolve(msg *irc.Message, target string) {
 	if len(msg.Params) < 2 {
 		return
 	}
+	echoed := msg.Params[1]
+	plain := ircfmt.StripCodes(echoed)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for i, ew := range w.waits {
-		if ew.command == msg.Command && ew.target == target && ew.text == msg.Params[1] {
+		if ew.command == msg.Command && ew.target == target && ew.echoes(echoed, plain) {
 			w.waits = append(w.waits[:i], w.waits[i+1:]...)
 			ew.echo <- msg // room for one, and only one is ever sent
 			return
