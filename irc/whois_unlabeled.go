@@ -34,7 +34,10 @@ type whoisCollect struct {
 	nick  string // casefolded
 	msgs  []*irc.Message
 	ended bool
-	done  chan struct{}
+	// noSuchNick: a 401 answered this WHOIS already; another is a PM's
+	// refusal, for handleRefusal to tell (see collectWhois).
+	noSuchNick bool
+	done       chan struct{}
 }
 
 // whoisUnlabeled sends WHOIS nick and gathers the answer until 318, up
@@ -94,6 +97,14 @@ func (cl *Client) collectWhois(msg *irc.Message) bool {
 	w := cl.whois
 	if w == nil || w.ended || w.nick != nick {
 		return false
+	}
+	if msg.Command == "401" {
+		// A WHOIS gets one 401; a second came from a PM to the nick sent
+		// at about the same time, whose failure the PM room must hear of.
+		if w.noSuchNick {
+			return false
+		}
+		w.noSuchNick = true
 	}
 	if len(w.msgs) < maxWhoisLines {
 		w.msgs = append(w.msgs, msg)
