@@ -3,6 +3,7 @@ package irc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -165,6 +166,19 @@ func (cl *Client) connectRound(ctx context.Context, delay time.Duration, attempt
 		if kind == ircconn.KindBadPassword || kind == ircconn.KindSASL || errors.As(err, &se) {
 			cl.report(network.StateBadCredentials, err.Error()+" (fix it with `irc password` or `irc sasl`)")
 			// Wait for new credentials (or a restart) instead of retrying.
+			select {
+			case <-ctx.Done():
+				return nil, attempt
+			case <-cl.wake:
+			}
+			attempt = 0
+			continue
+		}
+		if kind == ircconn.KindSASLNoCap {
+			// Each try would register for a moment without SASL, the
+			// user's own host shown, and no try can succeed: wait for
+			// the user's reconnect (after the admin's change) instead.
+			cl.report(network.StateStopped, err.Error()+fmt.Sprintf(" (this login connects only with SASL, which this server cannot do: ask the admin to set `sasl: false` for %s under `irc.networks`, then send `reconnect`)", cl.netName))
 			select {
 			case <-ctx.Done():
 				return nil, attempt

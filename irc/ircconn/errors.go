@@ -52,11 +52,16 @@ const (
 	// says nothing of the credentials: a network's services split off
 	// for a while take SASL away with them.
 	KindSASLUnavailable
+	// KindSASLNoCap: the server knows no CAP at all (it welcomed a
+	// client that asked for capabilities), so it can never offer SASL,
+	// and Config.SASL.Required was set. Unlike KindSASLUnavailable no
+	// wait mends it: only a change of configuration does.
+	KindSASLNoCap
 )
 
 var kindNames = [...]string{"unknown", "network", "timeout", "bad-password", "banned",
 	"throttled", "too-many-connections", "flooded", "killed", "sasl", "nick-unavailable",
-	"server-closed", "closed", "sasl-unavailable"}
+	"server-closed", "closed", "sasl-unavailable", "sasl-no-cap"}
 
 func (k Kind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {

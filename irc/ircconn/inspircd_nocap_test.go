@@ -38,8 +38,8 @@ func TestInspIRCdNoCapRequiredSASL(t *testing.T) {
 		c.Close("test over")
 		t.Fatal("registered without SASL on a server without CAP, though SASL is required")
 	}
-	if ircconn.KindOf(err) != ircconn.KindSASLUnavailable {
-		t.Errorf("failed with %v (kind %v), want KindSASLUnavailable", err, ircconn.KindOf(err))
+	if ircconn.KindOf(err) != ircconn.KindSASLNoCap {
+		t.Errorf("failed with %v (kind %v), want KindSASLNoCap", err, ircconn.KindOf(err))
 	}
 
 	sasl.Required = false

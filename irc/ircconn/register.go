@@ -242,7 +242,7 @@ func (r *registration) handle(msg *irc.Message) (done bool, err error) {
 			// not stay on unauthenticated; CAP END would be one more
 			// unknown command.
 			r.capEnd = true
-			if err := r.saslUnavailable("server does not support CAP, so no SASL"); err != nil {
+			if err := r.saslEnded(KindSASLNoCap, "001", "server does not support CAP, so no SASL"); err != nil {
 				return false, err
 			}
 		}
