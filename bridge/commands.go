@@ -463,7 +463,16 @@ func (b *Bridge) cmdLogin() *command {
 				// in a portal the other would be bridged to the chat.
 				return network.UserErrorf("log in from your management room (your direct chat with me), where no one else can see the codes or what you type")
 			}
-			if opened := b.roomOpenedBefore(ctx, c.room); opened != "" {
+			opened, err := b.roomOpenedBefore(ctx, c.room)
+			if err != nil {
+				// Unchecked, the room may be open to anyone: no password
+				// is asked for there.
+				return &network.UserError{
+					Message: fmt.Sprintf("I could not check who may join or read this room, so I will not log you in yet: send `login %s` again in a moment", sanitizeWord(c.args[0])),
+					Err:     fmt.Errorf("check the login's room: %w", err),
+				}
+			}
+			if opened != "" {
 				zerolog.Ctx(ctx).Info().Str("opened", opened).Msg("Refused a login in a room open to anyone")
 				return network.UserErrorf("anyone may join this room or read it, so I will not log you in here: invite me to a new direct chat, and send `login %s` there", sanitizeWord(c.args[0]))
 			}

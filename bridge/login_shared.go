@@ -2,9 +2,11 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -124,26 +126,29 @@ func openedByHistory(vis *event.HistoryVisibilityEventContent) string {
 }
 
 // roomOpenedBefore says how room is already open to anyone ("" if it is
-// not, or its state could not be read): a login must not start there.
-// roomOpened stops a login when the room is opened while it runs, but a
-// room opened before the login began sends no change to stop it, and
-// the login would ask for the password where anyone may read it.
-func (b *Bridge) roomOpenedBefore(ctx context.Context, room id.RoomID) string {
+// not): a login must not start there. roomOpened stops a login when the
+// room is opened while it runs, but a room opened before the login began
+// sends no change to stop it, and the login would ask for the password
+// where anyone may read it. An error means the room could not be
+// checked: the login does not start then either, since the room may be
+// open (a public room whose read failed once was asked in before).
+func (b *Bridge) roomOpenedBefore(ctx context.Context, room id.RoomID) (string, error) {
 	bot := b.Matrix.Bot()
 	var rules event.JoinRulesEventContent
-	if err := bot.StateEvent(ctx, room, event.StateJoinRules, "", &rules); err != nil {
-		// A room has its join rules from its creation: not reading them
-		// is a hiccup, and the login goes on (an opening while it runs
-		// still stops it).
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to read the join rules of a login's room")
-	} else if opened := openedByJoinRules(&rules); opened != "" {
-		return opened
+	if err := bot.StateEvent(ctx, room, event.StateJoinRules, "", &rules); err != nil && !errors.Is(err, mautrix.MNotFound) {
+		return "", fmt.Errorf("read the join rules: %w", err)
+	} else if err == nil {
+		if opened := openedByJoinRules(&rules); opened != "" {
+			return opened, nil
+		}
 	}
+	// A room without either event has the default ("invite" join rules,
+	// "shared" history): not found is no error here.
 	var vis event.HistoryVisibilityEventContent
-	// A room without the event has the default, "shared": no error to
-	// report then.
-	if err := bot.StateEvent(ctx, room, event.StateHistoryVisibility, "", &vis); err == nil {
-		return openedByHistory(&vis)
+	if err := bot.StateEvent(ctx, room, event.StateHistoryVisibility, "", &vis); err != nil && !errors.Is(err, mautrix.MNotFound) {
+		return "", fmt.Errorf("read the history visibility: %w", err)
+	} else if err == nil {
+		return openedByHistory(&vis), nil
 	}
-	return ""
+	return "", nil
 }
