@@ -261,7 +261,7 @@ func (b *Bridge) applyState(le *loginEntry, st network.State) {
 	case st.Kind.NeedsAction():
 		stopTimer()
 		le.downNotified = true
-		b.noticeUserLater(le.login.Load().User, fmt.Sprintf("⚠️ %s needs your attention: %s", name, stateText(st)))
+		b.noticeUserLater(le.login.Load().User, fmt.Sprintf("⚠️ %s needs your attention: %s", name, stateMarkdown(st)))
 	case le.downTimer == nil && !le.downNotified:
 		after := DownNoticeAfter
 		le.downTimer = time.AfterFunc(after, func() {
@@ -274,7 +274,7 @@ func (b *Bridge) applyState(le *loginEntry, st network.State) {
 			}
 			le.lock.Unlock()
 			if down {
-				b.noticeUserLater(le.login.Load().User, fmt.Sprintf("⚠️ %s has been disconnected for %s: %s. Ferry keeps trying.", name, after.Round(time.Second), stateText(current)))
+				b.noticeUserLater(le.login.Load().User, fmt.Sprintf("⚠️ %s has been disconnected for %s: %s. Ferry keeps trying.", name, after.Round(time.Second), stateMarkdown(current)))
 			}
 		})
 	}
@@ -298,6 +298,16 @@ func (b *Bridge) stopDownTimers() {
 // login's lock), unless the bridge is stopping.
 func (b *Bridge) noticeUserLater(user id.UserID, text string) {
 	b.background(func() { b.noticeUser(b.ctx, user, text) })
+}
+
+// stateMarkdown is stateText for a notice's Markdown: the state's message
+// may carry a server's words (a disconnect's reason), shown as written,
+// its code spans kept, as a network's other messages are (userMarkdown).
+func stateMarkdown(st network.State) string {
+	if st.Message != "" {
+		return fmt.Sprintf("%s (%s)", st.Kind, userMarkdown(st.Message))
+	}
+	return string(st.Kind)
 }
 
 func stateText(st network.State) string {
