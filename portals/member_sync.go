@@ -293,8 +293,14 @@ func (p *Portal) memberJoined(user network.UserID, ghost id.UserID) {
 func (p *Portal) departedGhosts(ctx context.Context, want map[id.UserID]bool) ([]id.UserID, error) {
 	// Not the client's JoinedMembers: it replaces the room's members in
 	// the state store with the list, undoing a membership heard while the
-	// list was on its way (puppets' RoomMembers).
-	members, err := p.m.matrix.RoomMembers(ctx, p.RoomID)
+	// list was on its way (puppets' RoomMembers). Read as the bot's
+	// stand-in: in a direct chat without the bot, the bot may not read
+	// the members, and stray ghosts there would never be removed.
+	reader, err := p.botStandIn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find who reads the room's members: %w", err)
+	}
+	members, err := p.m.matrix.RoomMembersAs(ctx, reader, p.RoomID)
 	if members == nil && err != nil {
 		return nil, fmt.Errorf("list room members: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -49,10 +50,17 @@ func (m *Matrix) fillFoundMembers(ctx context.Context, room id.RoomID) error {
 // only if the list could not be read; if it could, it is returned with
 // the error of its record.
 func (m *Matrix) RoomMembers(ctx context.Context, room id.RoomID) ([]*event.Event, error) {
+	return m.RoomMembersAs(ctx, m.Bot(), room)
+}
+
+// RoomMembersAs is RoomMembers read as reader: in a room the bot is no
+// member of (a direct chat the user opened with a ghost), the homeserver
+// shows the members only to one who is, and the bot's read is refused.
+func (m *Matrix) RoomMembersAs(ctx context.Context, reader *appservice.IntentAPI, room id.RoomID) ([]*event.Event, error) {
 	// The client's own request: its Members would replace the room's
 	// memberships in the store, and the intent's would first make sure
-	// the bot is joined.
-	cli := m.Bot().Client
+	// the reader is joined.
+	cli := reader.Client
 	var resp mautrix.RespMembers
 	if _, err := cli.MakeRequest(ctx, http.MethodGet, cli.BuildClientURL("v3", "rooms", room, "members"), nil, &resp); err != nil {
 		return nil, fmt.Errorf("read the room's members: %w", err)
