@@ -6,6 +6,7 @@ import (
 
 	"gopkg.in/irc.v4"
 
+	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
@@ -140,11 +141,19 @@ func (cl *Client) nickHeldByFellow(wanted string) bool {
 	cl.lock.Unlock()
 	if !told && cl.c.host != nil {
 		cl.log.Info().Str("nick", have).Str("wanted", wanted).Msg("The wanted nick is another Ferry login's; not taking it")
-		text := fmt.Sprintf("You are **%s** on %s, not %s: another Ferry user on %s has that nick, and Ferry does not take a nick from another Ferry user. "+
-			"You will get it when they no longer use it; or choose another with `irc nick %s <nick>`.", have, cl.netName, wanted, cl.netName, cl.netName)
+		text := nickHeldText(have, wanted, cl.netName)
 		// Not on the caller's goroutine: it may be the connection's
 		// reader, which must not wait for Matrix.
 		go cl.c.host.NotifyUser(cl.c.ctx, cl.loginID, text)
 	}
 	return true
+}
+
+// nickHeldText tells a user that the nick they wanted is another Ferry
+// user's. Nicks go in as code: they may hold backticks, backslashes and
+// brackets, which Markdown would otherwise take for its own.
+func nickHeldText(have, wanted, netName string) string {
+	return fmt.Sprintf("You are %s on %s, not %s: another Ferry user on %s has that nick, and Ferry does not take a nick from another Ferry user. "+
+		"You will get it when they no longer use it; or choose another with `irc nick %s <nick>`.",
+		network.CodeSpan(have), netName, network.CodeSpan(wanted), netName, netName)
 }
