@@ -4,11 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
-
 	"github.com/ferrybridge/ferry/internal/ferrytest"
-	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
 // TestLoginQuestionOutlivesItsManagementRoom: a login asks for a
@@ -20,18 +16,7 @@ import (
 // back as an unknown command: it is deleted, and she is told where the
 // question waits.
 func TestLoginQuestionOutlivesItsManagementRoom(t *testing.T) {
-	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
-	alice := h.User("alice")
-	first := h.ManagementRoom(alice)
-	h.Command(alice, first, "login test carol", "password")
-	second := h.ManagementRoom(alice)
-	h.WaitForBotNotice(alice, first, "not your management room any more")
-	redacted := func(room id.RoomID, target id.EventID) {
-		t.Helper()
-		alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
-			return evt.Type == event.EventRedaction && evt.Redacts == target
-		})
-	}
+	h, alice, first, second := earlierRoomLogin(t)
 
 	before := ferrytest.Seen(alice, second)
 	stray := alice.SendText(t, second, "hunter1")
@@ -39,12 +24,12 @@ func TestLoginQuestionOutlivesItsManagementRoom(t *testing.T) {
 	if !strings.Contains(where, first.String()) {
 		t.Errorf("the new management room was told %q; want the room the question waits in", where)
 	}
-	redacted(second, stray)
+	waitRedacted(t, alice, second, stray)
 	if said := botSaidSince(h, alice, second, nil, "hunter1"); len(said) != 0 {
 		t.Errorf("the bot showed the password back: %q", said)
 	}
 
 	answer := alice.SendText(t, first, "hunter2")
 	h.WaitForBotNotice(alice, first, "Logged in to Testnet as carol")
-	redacted(first, answer)
+	waitRedacted(t, alice, first, answer)
 }

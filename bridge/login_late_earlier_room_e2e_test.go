@@ -2,11 +2,6 @@ package bridge_test
 
 import (
 	"testing"
-
-	"maunium.net/go/mautrix/event"
-
-	"github.com/ferrybridge/ferry/internal/ferrytest"
-	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
 // TestLateLoginAnswerInAnEarlierRoomIsDeleted: a login asks for a
@@ -18,21 +13,7 @@ import (
 // is deleted now as well, and answered there without being shown back;
 // a command after it still needs the prefix there.
 func TestLateLoginAnswerInAnEarlierRoomIsDeleted(t *testing.T) {
-	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
-	alice := h.User("alice")
-	first := h.ManagementRoom(alice)
-	h.Command(alice, first, "login test carol", "password")
-	second := h.ManagementRoom(alice)
-	h.WaitForBotNotice(alice, first, "not your management room any more")
-	alice.SendText(t, second, "cancel")
-	h.WaitForBotNotice(alice, first, "Login cancelled")
-
-	before := ferrytest.Seen(alice, first)
-	evt := alice.SendText(t, first, "hunter2")
-	h.WaitForBotNoticeExcept(alice, first, "had ended", before)
-	alice.WaitForEvent(t, first, waitLong, func(e *event.Event) bool {
-		return e.Type == event.EventRedaction && e.Redacts == evt
-	})
+	h, alice, first, before := lateAnswerInEarlierRoom(t, "hunter2")
 	if said := botSaidSince(h, alice, first, before, "`login test"); len(said) == 0 {
 		t.Errorf("the answer to a late password does not say how to start again")
 	}
