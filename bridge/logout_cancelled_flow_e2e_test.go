@@ -11,28 +11,33 @@ import (
 // telling its login. A logout of that login, right after the cancel,
 // found no flow to mark: both answered, each its own way.
 
+// cancelledHeldLogin starts alice's login to carol's account (the network
+// linking a client), holds its flow at point and cancels it there; the
+// flow runs on once release is called. before is what alice had seen in
+// the management room before the cancel.
+func cancelledHeldLogin(t *testing.T, point string) (s *scene, release func(), before map[string]bool) {
+	t.Helper()
+	s = newScene(t, false)
+	release = loginHeldAt(t, s, point)
+	before = seenIDs(s)
+	cancelHeldFlow(t, s)
+	return s, release, before
+}
+
 // TestLogoutAfterCancelOfAStartedLoginAnsweredOnce: alice cancels her
 // login to carol's account once the flow has stored and started it, and
 // logs out of carol. The logout answered "Logged out", and the flow then
 // "Login cancelled: ... undone and not kept" about the same login. Now
 // the logout marks the cancelled flow too, and is the one answer.
 func TestLogoutAfterCancelOfAStartedLoginAnsweredOnce(t *testing.T) {
-	s := newScene(t, false)
-	release := loginHeldAt(t, s, "started")
-	before := seenIDs(s)
-	cancelHeldFlow(t, s)
+	s, release, before := cancelledHeldLogin(t, "started")
 	s.h.Command(s.alice, s.mgmt, "logout test carol", "Logged out of Testnet (carol)")
 	release()
 	time.Sleep(2 * time.Second) // the flow undoes the login and would say so by now
 	assertCarolGone(t, s)
-	var aboutCarol []string
-	for _, body := range botSaid(s, before) {
-		if strings.Contains(body, "Logged in") {
-			t.Errorf("after the logout the bot said %q", body)
-		}
-		if strings.Contains(body, "carol") {
-			aboutCarol = append(aboutCarol, body)
-		}
+	aboutCarol, loggedIn := saidOfCarol(s, before)
+	for _, body := range loggedIn {
+		t.Errorf("after the logout the bot said %q", body)
 	}
 	if len(aboutCarol) != 1 {
 		t.Errorf("after the cancel and the logout the bot told alice of carol %d times, want once: %q", len(aboutCarol), aboutCarol)
@@ -45,10 +50,7 @@ func TestLogoutAfterCancelOfAStartedLoginAnsweredOnce(t *testing.T) {
 // what she read last was that carol's login is in. Now the logout waits
 // for the flow to tell, and its answer is the last word.
 func TestLogoutAfterCancelOfAKeptLoginSaidLast(t *testing.T) {
-	s := newScene(t, false)
-	release := loginHeldAt(t, s, "kept")
-	before := seenIDs(s)
-	cancelHeldFlow(t, s)
+	s, release, before := cancelledHeldLogin(t, "kept")
 	s.alice.SendText(t, s.mgmt, "logout test carol")
 	time.Sleep(2 * time.Second) // the logout reaches the kept login
 	release()
@@ -56,13 +58,7 @@ func TestLogoutAfterCancelOfAKeptLoginSaidLast(t *testing.T) {
 	time.Sleep(time.Second) // a "Logged in" would have come by now
 	assertCarolGone(t, s)
 	said := botSaid(s, before)
-	last := -1
-	for i, body := range said {
-		if strings.Contains(body, "Logged in") || strings.Contains(body, "Logged out") {
-			last = i
-		}
-	}
-	if last < 0 || !strings.Contains(said[last], "Logged out") {
+	if !strings.Contains(lastLoginWord(said), "Logged out") {
 		t.Errorf("after the cancel and the logout the bot said %q; the last word must be the logout", said)
 	}
 }

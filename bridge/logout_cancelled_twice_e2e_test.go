@@ -1,7 +1,6 @@
 package bridge_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -15,22 +14,14 @@ import (
 // carol with its own "Login cancelled: ... undone" besides the logout's
 // "Logged out of Testnet (carol)".
 func TestLogoutAfterTwoCancelsAnsweredOnce(t *testing.T) {
-	s := newScene(t, false)
-	release := loginHeldAt(t, s, "started")
-	before := seenIDs(s)
-	cancelHeldFlow(t, s)
+	s, release, before := cancelledHeldLogin(t, "started")
 	s.h.Command(s.alice, s.mgmt, "login test dave", "password")
 	s.h.Command(s.alice, s.mgmt, "cancel", "Login cancelled.")
 	s.h.Command(s.alice, s.mgmt, "logout test carol", "Logged out of Testnet (carol)")
 	release()
 	time.Sleep(2 * time.Second) // the first flow undoes carol and would say so by now
 	assertCarolGone(t, s)
-	var aboutCarol []string
-	for _, body := range botSaid(s, before) {
-		if strings.Contains(body, "carol") {
-			aboutCarol = append(aboutCarol, body)
-		}
-	}
+	aboutCarol, _ := saidOfCarol(s, before)
 	if len(aboutCarol) != 1 {
 		t.Errorf("after the cancels and the logout the bot told alice of carol %d times, want once: %q", len(aboutCarol), aboutCarol)
 	}

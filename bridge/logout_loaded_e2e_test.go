@@ -1,7 +1,6 @@
 package bridge_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -28,14 +27,9 @@ func TestLogoutOfALoadedLoginNotYetConnected(t *testing.T) {
 		t.Error("carol's client is still listed as running")
 	}
 	time.Sleep(time.Second) // a late notice would have come by now
-	var aboutCarol []string
-	for _, body := range botSaid(s, before) {
-		if strings.Contains(body, "Logged in") {
-			t.Errorf("after the logout the bot said %q", body)
-		}
-		if strings.Contains(body, "carol") {
-			aboutCarol = append(aboutCarol, body)
-		}
+	aboutCarol, loggedIn := saidOfCarol(s, before)
+	for _, body := range loggedIn {
+		t.Errorf("after the logout the bot said %q", body)
 	}
 	if len(aboutCarol) != 1 {
 		t.Errorf("after the logout the bot told alice of carol %d times, want once: %q", len(aboutCarol), aboutCarol)

@@ -100,6 +100,32 @@ func assertCarolGone(t *testing.T, s *scene) {
 	}
 }
 
+// saidOfCarol splits the bot's messages in the management room after the
+// events in before: those that name carol, and those that say "Logged in".
+func saidOfCarol(s *scene, before map[string]bool) (aboutCarol, loggedIn []string) {
+	for _, body := range botSaid(s, before) {
+		if strings.Contains(body, "Logged in") {
+			loggedIn = append(loggedIn, body)
+		}
+		if strings.Contains(body, "carol") {
+			aboutCarol = append(aboutCarol, body)
+		}
+	}
+	return aboutCarol, loggedIn
+}
+
+// lastLoginWord is the last of said that says "Logged in" or "Logged
+// out", or "" if none does.
+func lastLoginWord(said []string) string {
+	last := ""
+	for _, body := range said {
+		if strings.Contains(body, "Logged in") || strings.Contains(body, "Logged out") {
+			last = body
+		}
+	}
+	return last
+}
+
 func seenIDs(s *scene) map[string]bool {
 	out := make(map[string]bool)
 	for evt := range ferrytest.Seen(s.alice, s.mgmt) {
@@ -123,14 +149,9 @@ func TestLogoutOfAStartedLoginNotYetKept(t *testing.T) {
 	waitFlowEnded(t, s)
 	assertCarolGone(t, s)
 	time.Sleep(time.Second) // a late notice would have come by now
-	var aboutCarol []string
-	for _, body := range botSaid(s, before) {
-		if strings.Contains(body, "Logged in") {
-			t.Errorf("after the logout the bot said %q", body)
-		}
-		if strings.Contains(body, "carol") {
-			aboutCarol = append(aboutCarol, body)
-		}
+	aboutCarol, loggedIn := saidOfCarol(s, before)
+	for _, body := range loggedIn {
+		t.Errorf("after the logout the bot said %q", body)
 	}
 	if len(aboutCarol) != 1 {
 		t.Errorf("after the logout the bot told alice of carol %d times, want once: %q", len(aboutCarol), aboutCarol)
@@ -151,13 +172,7 @@ func TestLogoutOfAKeptLoginNotYetAnnounced(t *testing.T) {
 	assertCarolGone(t, s)
 	time.Sleep(time.Second) // a "Logged in" would have come by now
 	said := botSaid(s, before)
-	last := -1
-	for i, body := range said {
-		if strings.Contains(body, "Logged in") || strings.Contains(body, "Logged out") {
-			last = i
-		}
-	}
-	if last < 0 || !strings.Contains(said[last], "Logged out") {
+	if !strings.Contains(lastLoginWord(said), "Logged out") {
 		t.Errorf("after the logout the bot said %q; the last word must be the logout", said)
 	}
 }
