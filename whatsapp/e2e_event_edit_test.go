@@ -7,11 +7,8 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
-	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
-	"go.mau.fi/whatsmeow/util/gcmutil"
-	"go.mau.fi/whatsmeow/util/hkdfutil"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
 )
@@ -23,23 +20,7 @@ import (
 // data), like secretEdit for message edits.
 func secretEventEdit(t *testing.T, secret []byte, peer, sender types.JID, origID types.MessageID, payload *waE2E.Message) *waE2E.Message {
 	t.Helper()
-	plain, err := proto.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := origID + sender.ToNonAD().String() + sender.ToNonAD().String() + string(whatsmeow.EncSecretEventEdit)
-	key := hkdfutil.SHA256(secret, nil, []byte(info), 32)
-	iv := bytes.Repeat([]byte{9}, 12)
-	enc, err := gcmutil.Encrypt(key, iv, plain, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &waE2E.Message{SecretEncryptedMessage: &waE2E.SecretEncryptedMessage{
-		TargetMessageKey: &waCommon.MessageKey{RemoteJID: proto.String(peer.String()), FromMe: proto.Bool(true), ID: proto.String(origID)},
-		EncPayload:       enc,
-		EncIV:            iv,
-		SecretEncType:    waE2E.SecretEncryptedMessage_EVENT_EDIT.Enum(),
-	}}
+	return secretEncrypted(t, secret, peer, sender, origID, payload, whatsmeow.EncSecretEventEdit, waE2E.SecretEncryptedMessage_EVENT_EDIT)
 }
 
 // TestSimEventEditAndCancellation: Bob invites Alice to an event, moves

@@ -1,13 +1,9 @@
 package whatsapp
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
-	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
 )
@@ -18,21 +14,7 @@ import (
 // anyone but the message's sender, and so must Ferry: the room shows no
 // replacement, nor anything else, of Bob's.
 func TestSimEditOfAnotherMembersMessageIsSkipped(t *testing.T) {
-	s := newSimScene(t)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	carol := newContact(t, s.sim, "4915100000003", "Carol")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-
-	group, err := bob.cli.CreateGroup(ctx, whatsmeow.ReqCreateGroup{
-		Name: "Climbing", Participants: []types.JID{s.alicePhone.JID(), carol.phone.JID()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err = bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("Saturday at ten?")}); err != nil {
-		t.Fatal(err)
-	}
+	s, bob, carol, group, ctx := newGroupWithCarol(t)
 	room := joinPortal(t, s.alice, s.mgmt)
 	bobGhost, carolGhost := ghostOf(bob.phone.JID().User), ghostOf(carol.phone.JID().User)
 	s.alice.WaitForEvent(t, room, simWait, saysText(bobGhost, "Saturday at ten?"))

@@ -11,8 +11,6 @@ import (
 	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
-	"go.mau.fi/whatsmeow/util/gcmutil"
-	"go.mau.fi/whatsmeow/util/hkdfutil"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -27,24 +25,7 @@ import (
 // generateMsgSecretKey derives it (no additional data for edits).
 func secretEdit(t *testing.T, secret []byte, peer, sender types.JID, origID types.MessageID, payload *waE2E.Message) *waE2E.Message {
 	t.Helper()
-	plain, err := proto.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The edit's sender edits their own message: both senders are theirs.
-	info := origID + sender.ToNonAD().String() + sender.ToNonAD().String() + string(whatsmeow.EncSecretMessageEdit)
-	key := hkdfutil.SHA256(secret, nil, []byte(info), 32)
-	iv := bytes.Repeat([]byte{7}, 12)
-	enc, err := gcmutil.Encrypt(key, iv, plain, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &waE2E.Message{SecretEncryptedMessage: &waE2E.SecretEncryptedMessage{
-		TargetMessageKey: &waCommon.MessageKey{RemoteJID: proto.String(peer.String()), FromMe: proto.Bool(true), ID: proto.String(origID)},
-		EncPayload:       enc,
-		EncIV:            iv,
-		SecretEncType:    waE2E.SecretEncryptedMessage_MESSAGE_EDIT.Enum(),
-	}}
+	return secretEncrypted(t, secret, peer, sender, origID, payload, whatsmeow.EncSecretMessageEdit, waE2E.SecretEncryptedMessage_MESSAGE_EDIT)
 }
 
 // editSender is the JID the contact's edits are keyed with: its LID, as

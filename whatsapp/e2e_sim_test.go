@@ -445,21 +445,7 @@ func waitUntil(t *testing.T, cond func() bool, what string) {
 // both Bob's and Carol's clients decrypted (sender keys handed out by
 // Ferry's whatsmeow through the simulator).
 func TestSimGroupOfThree(t *testing.T) {
-	s := newSimScene(t)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	carol := newContact(t, s.sim, "4915100000003", "Carol")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-
-	group, err := bob.cli.CreateGroup(ctx, whatsmeow.ReqCreateGroup{
-		Name: "Climbing", Participants: []types.JID{s.alicePhone.JID(), carol.phone.JID()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err = bob.cli.SendMessage(ctx, group.JID, &waE2E.Message{Conversation: proto.String("Saturday at ten?")}); err != nil {
-		t.Fatal(err)
-	}
+	s, bob, carol, group, ctx := newGroupWithCarol(t)
 	if got := nextMessage(t, carol); got.Message.GetConversation() != "Saturday at ten?" {
 		t.Fatalf("Carol got %v, want Bob's message", got.Message)
 	}
@@ -479,7 +465,7 @@ func TestSimGroupOfThree(t *testing.T) {
 		s.alice.WaitForMembership(t, room, ghost, event.MembershipJoin, simWait)
 	}
 
-	if _, err = s.alice.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "count me in"}); err != nil {
+	if _, err := s.alice.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "count me in"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*contact{bob, carol} {

@@ -5,13 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"go.mau.fi/util/random"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
-	"go.mau.fi/whatsmeow/util/gcmutil"
-	"go.mau.fi/whatsmeow/util/hkdfutil"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -27,13 +24,7 @@ func encReaction(t *testing.T, secret []byte, peer, sender types.JID, origID typ
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := origID + sender.ToNonAD().String() + sender.ToNonAD().String() + string(whatsmeow.EncSecretReaction)
-	key := hkdfutil.SHA256(secret, nil, []byte(info), 32)
-	iv := random.Bytes(12)
-	enc, err := gcmutil.Encrypt(key, iv, plain, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	enc, iv := sealWithSecret(t, secret, sender, origID, whatsmeow.EncSecretReaction, plain)
 	return &waE2E.Message{EncReactionMessage: &waE2E.EncReactionMessage{TargetMessageKey: target, EncPayload: enc, EncIV: iv}}
 }
 
