@@ -173,13 +173,7 @@ func plainJourney(t *testing.T, e *ircEnv) {
 	e.h.Command(alice, amgmt, "irc nick test alice", "You are alice on test already")
 
 	// A reconnect.
-	first := acl.currentConn()
-	e.h.Command(alice, amgmt, "reconnect irc", "Reconnecting IRC")
-	bob.expect("alice's QUIT", isCmd("QUIT", "alice"), nil)
-	bob.expect("alice's JOIN again", isCmd("JOIN", "alice"), nil)
-	if acl.currentConn() == first {
-		t.Fatal("alice is still on her first connection")
-	}
+	reconnectByCommand(t, e, alice, amgmt, acl, bob)
 	alice.SendText(t, room, "back again")
 	if m := bob.expect("alice's line after the reconnect", isCmd("PRIVMSG", "alice"), nil); m.Param(1) != "back again" {
 		t.Errorf("bob got %v", m)

@@ -73,20 +73,27 @@ func TestE2EReconnect(t *testing.T) {
 	}
 }
 
-// TestE2EReconnectCommand: the core's `reconnect irc` closes alice's
-// connection and opens a new one, which rejoins her channel; lines flow
-// both ways over it.
-func TestE2EReconnectCommand(t *testing.T) {
-	e := startEnv(t, testbed.InspIRCdOptions{})
-	bob, alice, mgmt, cl, room, bobGhost := bobAndAliceInFerry(t, e)
+// reconnectByCommand has alice give the core's `reconnect irc` in mgmt,
+// and waits until bob has seen her quit and join again, on a new
+// connection of cl.
+func reconnectByCommand(t *testing.T, e *ircEnv, alice *testbed.Client, mgmt id.RoomID, cl *Client, bob *peer) {
+	t.Helper()
 	first := cl.currentConn()
-
 	e.h.Command(alice, mgmt, "reconnect irc", "Reconnecting IRC")
 	bob.expect("alice's QUIT", isCmd("QUIT", "alice"), nil)
 	bob.expect("alice's JOIN again", isCmd("JOIN", "alice"), nil)
 	if cl.currentConn() == first {
 		t.Fatal("alice is still on her first connection")
 	}
+}
+
+// TestE2EReconnectCommand: the core's `reconnect irc` closes alice's
+// connection and opens a new one, which rejoins her channel; lines flow
+// both ways over it.
+func TestE2EReconnectCommand(t *testing.T) {
+	e := startEnv(t, testbed.InspIRCdOptions{})
+	bob, alice, mgmt, cl, room, bobGhost := bobAndAliceInFerry(t, e)
+	reconnectByCommand(t, e, alice, mgmt, cl, bob)
 	bob.send("PRIVMSG", "#ferry", "after the reconnect")
 	alice.WaitForEvent(t, room, waitLong, bodyFrom(bobGhost, "after the reconnect"))
 	alice.SendText(t, room, "still here")
