@@ -5,15 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
-	"github.com/ferrybridge/ferry/internal/dbtest"
 	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/puppets"
 )
@@ -33,21 +30,8 @@ type botlessDirectChat struct {
 
 func newBotlessDirectChat(t *testing.T) *botlessDirectChat {
 	t.Helper()
-	hs, reg := testbed.StartDendriteForAppservice(t)
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	matrix := puppets.NewMatrix(as, log)
-	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
-	ghosts := puppets.NewGhosts(db, matrix, "localhost", log)
-	alice := hs.RegisterUser(t, "alice", false)
-	login := &network.Login{ID: "alice-login", User: alice.UserID, RemoteUser: "alice-phone"}
-	dir := &loginDir{logins: map[network.LoginID]*network.Login{}}
-	dir.set(login)
-	m := NewManager(db, ghosts, matrix, dir, log)
-	t.Cleanup(m.cancel)
+	sc := newUserScene(t)
+	hs, db, ghosts, m, alice, login := sc.hs, sc.db, sc.ghosts, sc.m, sc.alice, sc.login
 
 	ctx := context.Background()
 	key := network.PortalKey{Network: "ferry", Chat: "bob"}

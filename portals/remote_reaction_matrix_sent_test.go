@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
@@ -13,9 +12,6 @@ import (
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
-	"github.com/ferrybridge/ferry/internal/dbtest"
-	"github.com/ferrybridge/ferry/internal/testbed"
-	"github.com/ferrybridge/ferry/puppets"
 )
 
 // A reaction the Matrix user made from Matrix is their own event, not
@@ -24,21 +20,8 @@ import (
 // replaces or removes it: its event must go, though the ghost, with no
 // power to redact the events of others, cannot redact it.
 func TestRemoteChangeOfAReactionSentFromMatrix(t *testing.T) {
-	hs, reg := testbed.StartDendriteForAppservice(t)
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	matrix := puppets.NewMatrix(as, log)
-	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
-	ghosts := puppets.NewGhosts(db, matrix, "localhost", log)
-	alice := hs.RegisterUser(t, "alice", false)
-	login := &network.Login{ID: "alice-login", User: alice.UserID, RemoteUser: "alice-phone"}
-	dir := &loginDir{logins: map[network.LoginID]*network.Login{}}
-	dir.set(login)
-	m := NewManager(db, ghosts, matrix, dir, log)
-	t.Cleanup(m.cancel)
+	sc := newUserScene(t)
+	as, db, ghosts, m, alice, login := sc.as, sc.db, sc.ghosts, sc.m, sc.alice, sc.login
 
 	ctx := context.Background()
 	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{alice.UserID}})
