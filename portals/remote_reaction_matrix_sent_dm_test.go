@@ -30,7 +30,12 @@ type botlessDirectChat struct {
 
 func newBotlessDirectChat(t *testing.T) *botlessDirectChat {
 	t.Helper()
-	sc := newUserScene(t)
+	return newBotlessDirectChatIn(t, newUserScene(t))
+}
+
+// newBotlessDirectChatIn is newBotlessDirectChat in the scene sc.
+func newBotlessDirectChatIn(t *testing.T, sc *userScene) *botlessDirectChat {
+	t.Helper()
 	hs, db, ghosts, m, alice, login := sc.hs, sc.db, sc.ghosts, sc.m, sc.alice, sc.login
 
 	ctx := context.Background()

@@ -348,8 +348,11 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 		} else {
 			if part.Media == nil && newContent.MsgType.IsMedia() && newContent.URL == "" && newContent.File == nil {
 				// A caption edit: the network sends the new text only, but the
-				// replacement content must still point at the file.
-				p.keepMedia(ctx, target, &newContent)
+				// replacement content must still point at the file
+				// (remote_edit_media.go).
+				if err = p.keepMedia(ctx, target, &newContent); err != nil {
+					return err
+				}
 			}
 			content = replacementContent(&newContent, target)
 		}
@@ -370,32 +373,6 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 		p.rememberEdit(key)
 	}
 	return nil
-}
-
-// keepMedia copies the file of the edited event into its replacement.
-// The event is read as botStandIn: in a direct chat the user opened with
-// a ghost the bot is no member and may not read it, and the edit would
-// lose the file.
-func (p *Portal) keepMedia(ctx context.Context, target *database.Message, content *event.MessageEventContent) {
-	var old *event.MessageEventContent
-	reader, err := p.botStandIn(ctx)
-	var orig *event.Event
-	if err == nil {
-		orig, err = reader.GetEvent(ctx, p.RoomID, target.EventID)
-	}
-	if err == nil {
-		if err = orig.Content.ParseRaw(event.EventMessage); err == nil || errors.Is(err, event.ErrContentAlreadyParsed) {
-			old, err = orig.Content.AsMessage(), nil
-		}
-	}
-	if err != nil || old == nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to read the edited media message; the edit carries no file")
-		return
-	}
-	content.URL, content.File, content.Info = old.URL, old.File, old.Info
-	if content.FileName == "" {
-		content.FileName = old.FileName
-	}
 }
 
 func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *network.Reaction) error {

@@ -28,7 +28,22 @@ type userScene struct {
 func newUserScene(t *testing.T) *userScene {
 	t.Helper()
 	hs, reg := testbed.StartDendriteForAppservice(t)
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
+	return newUserSceneVia(t, hs, reg, hs.URL)
+}
+
+// newUserSceneBehindProxy is newUserScene with Ferry reaching Dendrite
+// through a fault proxy (the test's users reach it directly).
+func newUserSceneBehindProxy(t *testing.T) (*userScene, *testbed.FaultProxy) {
+	t.Helper()
+	hs, reg := testbed.StartDendriteForAppservice(t)
+	proxy := testbed.NewFaultProxy(t, hs.URL)
+	return newUserSceneVia(t, hs, reg, proxy.URL()), proxy
+}
+
+// newUserSceneVia is newUserScene with Ferry reaching hs at url.
+func newUserSceneVia(t *testing.T, hs *testbed.Dendrite, reg *appservice.Registration, url string) *userScene {
+	t.Helper()
+	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
