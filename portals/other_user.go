@@ -22,7 +22,8 @@ import (
 // changeOtherUser makes user, the one info names, the direct chat's
 // other person in place of p.OtherUser. The new ghost joins (invited by
 // the old one where the bot is outside), takes over the old one's power
-// there, is stored as the other user, and then the old ghost leaves. A
+// there in a change that also drops the old one's entry, is stored as the
+// other user, and then the old ghost leaves. A
 // step that fails leaves the old ghost in charge; the next resync tries
 // again.
 func (p *Portal) changeOtherUser(ctx context.Context, login *network.Login, user network.UserID) {
@@ -48,10 +49,14 @@ func (p *Portal) changeOtherUser(ctx context.Context, login *network.Login, user
 		// The new ghost acts for the bot after the old one leaves: it
 		// needs the power the user's client gave the old one, to redact
 		// and kick, and only the old one can give it.
-		if err = p.handOverPower(ctx, oldGhost.Intent(), ghost.MXID); err != nil {
+		if err = p.handOverPower(ctx, oldGhost.Intent(), oldGhost.MXID, ghost.MXID); err != nil {
 			log.Warn().Err(err).Msg("Failed to give a direct chat's new ghost the old one's power; the old one stays")
 			return
 		}
+	} else if err = p.handOverPower(ctx, p.m.matrix.Bot(), oldGhost.MXID, ghost.MXID); err != nil {
+		// The bot acts for itself: the old ghost's level is the
+		// network's, which the next change of it sets again.
+		log.Warn().Err(err).Msg("Failed to move a direct chat's old ghost's power level to the new one")
 	}
 	p.OtherUser = user
 	if err = p.m.db.Portals.Put(ctx, p.Portal); err != nil {
@@ -73,21 +78,36 @@ func (p *Portal) changeOtherUser(ctx context.Context, login *network.Login, user
 	log.Info().Msg("A direct chat's other person has a new ghost")
 }
 
-// handOverPower gives to, in the portal's room, the power level that
-// from has, if to's is lower, as from: in a direct chat without the bot,
-// from is the ghost the user's client raised, and no one else of Ferry's
-// can.
-func (p *Portal) handOverPower(ctx context.Context, from *appservice.IntentAPI, to id.UserID) error {
-	levels, err := from.PowerLevels(ctx, p.RoomID)
+// handOverPower moves from's power level in the portal's room to to,
+// in one power-level change made as actor: to gets from's level if its
+// own is lower, and from's entry goes, as from is about to leave and a
+// departed user's entry would keep its power (were it ever to come back)
+// and clutter the room's settings. actor removes the entry only where it
+// may: its own (lowering one's own level is always allowed), or one below
+// its level. In a direct chat without the bot, actor is from, the ghost
+// the user's client raised, as no one else of Ferry's can give the power;
+// it keeps none once it has handed it over, so were the store of the new
+// other user to fail after this, the next resync finds nothing left to
+// move and goes on.
+func (p *Portal) handOverPower(ctx context.Context, actor *appservice.IntentAPI, from, to id.UserID) error {
+	levels, err := actor.PowerLevels(ctx, p.RoomID)
 	if err != nil {
 		return fmt.Errorf("read power levels: %w", err)
 	}
-	have := levels.GetUserLevel(from.UserID)
-	if levels.GetUserLevel(to) >= have {
+	have := levels.GetUserLevel(from)
+	changed := false
+	if levels.GetUserLevel(to) < have {
+		levels.SetUserLevel(to, have)
+		changed = true
+	}
+	if _, listed := levels.Users[from]; listed && (actor.UserID == from || have < levels.GetUserLevel(actor.UserID)) {
+		levels.SetUserLevel(from, levels.UsersDefault) // removes the entry
+		changed = true
+	}
+	if !changed {
 		return nil
 	}
-	levels.SetUserLevel(to, have)
-	if _, err = p.m.matrix.SendState(ctx, from, p.RoomID, event.StatePowerLevels, "", levels); err != nil {
+	if _, err = p.m.matrix.SendState(ctx, actor, p.RoomID, event.StatePowerLevels, "", levels); err != nil {
 		return fmt.Errorf("set power levels: %w", err)
 	}
 	return nil
