@@ -172,7 +172,12 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		log.Debug().Err(err).Msg("Homeserver refused a send of a ghost found in the room before")
 		return false, nil
 	}
-	if m.ghostJoined(ctx, intent, room) {
+	joined, cut := m.ghostJoined(ctx, intent, room)
+	if cut != nil {
+		log.Warn().Err(cut).Msg("Gave up asking whether a refused ghost is in the room at the end of the send's retry budget")
+		return false, fmt.Errorf("send event refused (%v), then: %w", err, cut)
+	}
+	if joined {
 		if refusedAsNonMember(err) {
 			// Refused as out of the room, and in it now: joined since
 			// the send went out, by a join whose answer never came (one
@@ -205,7 +210,11 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		log.Warn().Err(err).Msg("Failed to forget a ghost's membership in the state store")
 		return false, nil
 	}
-	inviter := m.rejoinInviter(ctx, room, intent.UserID)
+	inviter, cut := m.rejoinInviter(ctx, room, intent.UserID)
+	if cut != nil {
+		log.Warn().Err(cut).Msg("Gave up finding who invites a refused ghost at the end of the send's retry budget")
+		return false, fmt.Errorf("send event refused (%v), then: %w", err, cut)
+	}
 	if joining != nil {
 		joining()
 	}
@@ -218,13 +227,7 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		// this one finds the ghost not joined again and joins it itself.
 		joinCtx, cancel := m.budgetBound(ctx)
 		defer cancel()
-		err := m.JoinInvitedBy(joinCtx, intent, room, inviter)
-		if err != nil && joinCtx.Err() != nil && ctx.Err() == nil {
-			// Cut by the budget, not by the caller: unanswered in
-			// time, as an outage is, not refused.
-			return fmt.Errorf("%w: no answer within the send's retry budget (%v)", ErrUnreachable, err)
-		}
-		return err
+		return budgetCut(ctx, joinCtx, m.JoinInvitedBy(joinCtx, intent, room, inviter))
 	})
 	if joinErr != nil {
 		log.Warn().Err(joinErr).Msg("Failed to join a ghost again after its send was refused")
@@ -239,14 +242,21 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 
 // ghostJoined asks the homeserver whether intent's ghost is joined to
 // room: a send refused as forbidden says only that the ghost may not send
-// there. When the homeserver cannot tell, the ghost is taken as out.
-func (m *Matrix) ghostJoined(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID) bool {
-	resp, err := intent.JoinedRooms(ctx)
-	if err != nil {
+// there. When the homeserver cannot tell, the ghost is taken as out. The
+// question is cut at the end of the send's retry budget, as the join
+// after it is: cut is then the error, marked ErrUnreachable, to give the
+// send up with.
+func (m *Matrix) ghostJoined(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID) (joined bool, cut error) {
+	askCtx, cancel := m.budgetBound(ctx)
+	defer cancel()
+	resp, err := intent.JoinedRooms(askCtx)
+	if err = budgetCut(ctx, askCtx, err); errors.Is(err, errBudgetCut) {
+		return false, fmt.Errorf("list the ghost's rooms: %w", err)
+	} else if err != nil {
 		zerolog.Ctx(ctx).Debug().Err(err).Stringer("user_id", intent.UserID).Msg("Failed to list a ghost's rooms")
-		return false
+		return false, nil
 	}
-	return slices.Contains(resp.JoinedRooms, room)
+	return slices.Contains(resp.JoinedRooms, room), nil
 }
 
 // rejoinInviter is who invites user back into room: the bot where it is
@@ -255,18 +265,20 @@ func (m *Matrix) ghostJoined(ctx context.Context, intent *appservice.IntentAPI, 
 // a direct chat a user opened with a ghost, where that ghost has the
 // power the user's client gave it; Ferry heard nothing of such a room
 // before the ghost's invite, its power levels included, so they are read
-// from the homeserver when the store lacks them. With no one found, the
-// bot tries.
-func (m *Matrix) rejoinInviter(ctx context.Context, room id.RoomID, user id.UserID) *appservice.IntentAPI {
+// from the homeserver when the store lacks them, a read cut at the end
+// of the send's retry budget as the join after it is (cut is then the
+// error, marked ErrUnreachable, to give the send up with). With no one
+// found, the bot tries.
+func (m *Matrix) rejoinInviter(ctx context.Context, room id.RoomID, user id.UserID) (_ *appservice.IntentAPI, cut error) {
 	store := m.AS.StateStore
 	if store.IsInRoom(ctx, room, m.BotMXID()) {
-		return nil
+		return nil, nil
 	}
 	log := zerolog.Ctx(ctx)
 	members, err := store.GetRoomJoinedOrInvitedMembers(ctx, room)
 	if err != nil {
 		log.Debug().Err(err).Msg("Failed to list a room's members to find who invites a ghost")
-		return nil
+		return nil, nil
 	}
 	ours := m.ownUsers()
 	var candidates []id.UserID
@@ -276,12 +288,16 @@ func (m *Matrix) rejoinInviter(ctx context.Context, room id.RoomID, user id.User
 		}
 	}
 	if len(candidates) == 0 {
-		return nil
+		return nil, nil
 	}
-	levels, err := m.Intent(candidates[0]).PowerLevels(ctx, room)
-	if err != nil {
+	askCtx, cancel := m.budgetBound(ctx)
+	defer cancel()
+	levels, err := m.Intent(candidates[0]).PowerLevels(askCtx, room)
+	if err = budgetCut(ctx, askCtx, err); errors.Is(err, errBudgetCut) {
+		return nil, fmt.Errorf("read the room's power levels: %w", err)
+	} else if err != nil {
 		log.Debug().Err(err).Msg("Failed to read a room's power levels to find who invites a ghost")
-		return m.Intent(candidates[0])
+		return m.Intent(candidates[0]), nil
 	}
 	var best id.UserID
 	bestLevel := levels.Invite() - 1
@@ -291,9 +307,9 @@ func (m *Matrix) rejoinInviter(ctx context.Context, room id.RoomID, user id.User
 		}
 	}
 	if best == "" {
-		return nil
+		return nil, nil
 	}
-	return m.Intent(best)
+	return m.Intent(best), nil
 }
 
 // ownUsers returns a test of whether a user is in the appservice's user

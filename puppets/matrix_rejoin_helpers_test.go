@@ -31,6 +31,9 @@ type kickedGhostsHomeserver struct {
 	// drop, when set, says whether to close the connection a request
 	// came on instead of answering it.
 	drop func(r *http.Request) bool
+	// before, when set, runs first for every request, without mu (a
+	// test holds a request in it).
+	before func(r *http.Request)
 	// joinStatus, when not 0, answers every join with this status
 	// instead of granting it.
 	joinStatus int
@@ -75,6 +78,9 @@ func storeJoined(t *testing.T, m *Matrix, room id.RoomID, users ...id.UserID) {
 }
 
 func (h *kickedGhostsHomeserver) serve(w http.ResponseWriter, r *http.Request) {
+	if h.before != nil {
+		h.before(r)
+	}
 	if h.drop != nil && h.drop(r) {
 		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			_ = c.Close()

@@ -2,6 +2,8 @@ package puppets
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -69,4 +71,20 @@ func (m *Matrix) budgetBound(ctx context.Context) (context.Context, context.Canc
 		return ctx, func() {}
 	}
 	return context.WithDeadline(ctx, deadline)
+}
+
+// errBudgetCut marks a request cut by budgetBound at the end of its
+// operation's retry budget.
+var errBudgetCut = errors.New("no answer within the send's retry budget")
+
+// budgetCut is err, the outcome of a request made with bound, a context
+// budgetBound made of ctx: a failure because bound ended and ctx did not
+// (cut at the budget, not by the caller) comes back marked ErrUnreachable
+// and errBudgetCut, as the homeserver did not answer in time, as in an
+// outage, and refused nothing.
+func budgetCut(ctx, bound context.Context, err error) error {
+	if err != nil && bound.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: %w (%v)", ErrUnreachable, errBudgetCut, err)
+	}
+	return err
 }
