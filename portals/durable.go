@@ -111,6 +111,9 @@ type durableState struct {
 	// failing (durable_outage_place_stuck.go); owned by the portal's
 	// goroutine.
 	placeStuck placeStuck
+	// readStuck is how long the reads of the backlog have been failing
+	// (durable_read_stuck.go); owned by the portal's goroutine.
+	readStuck placeStuck
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never
@@ -248,7 +251,7 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 		}
 		rows, err := p.m.db.RemoteEvents.ForPortal(ctx, p.Key, p.durable.lastSeq.Load(), backlogBatch)
 		if err != nil {
-			p.retryDrainLater(ctx, err)
+			p.drainReadFailed(ctx, err)
 			return
 		}
 		if len(rows) == 0 {
@@ -259,7 +262,7 @@ func (p *Portal) drainBacklog(ctx context.Context) {
 			}
 			p.durable.lock.Unlock()
 			if err != nil {
-				p.retryDrainLater(ctx, err)
+				p.drainReadFailed(ctx, err)
 				return
 			}
 			if len(rows) == 0 {

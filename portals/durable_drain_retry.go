@@ -34,10 +34,12 @@ func (p *Portal) retryDrainLater(ctx context.Context, err error) {
 	d.drainTimer = time.AfterFunc(d.drainRetry, p.wake)
 }
 
-// drainReadOK ends the retries after a read of the store that worked.
+// drainReadOK ends the retries after a read of the store that worked,
+// and the episode of failed reads with them (durable_read_stuck.go).
 func (p *Portal) drainReadOK() {
 	d := &p.durable
 	d.drainRetry = 0
+	d.readStuck = placeStuck{}
 	if d.drainTimer != nil {
 		d.drainTimer.Stop()
 		d.drainTimer = nil

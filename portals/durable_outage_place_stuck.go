@@ -17,7 +17,9 @@ import (
 // report uses for a stuck backlog, lost_notes.go). A move that works ends
 // the episode; a later one is told again.
 
-// placeStuck is where a failing move left the drain.
+// placeStuck is where a failing move left the drain; also where failing
+// reads of the backlog left it (durable_read_stuck.go), told by the same
+// rule.
 type placeStuck struct {
 	// since is when the move failed first with the drain at seq; zero
 	// while it has not failed.
@@ -36,11 +38,7 @@ func (p *Portal) placeFailed(ctx context.Context) {
 	}
 	s := &p.durable.placeStuck
 	at := p.durable.lastSeq.Load()
-	if s.since.IsZero() || s.seq != at {
-		*s = placeStuck{since: time.Now(), seq: at}
-		return
-	}
-	if s.told || time.Since(s.since) < ResumeAfterOutage {
+	if !s.failedAgain(at) {
 		return
 	}
 	p.log.Error().Int64("after_seq", at).Time("since", s.since).
@@ -56,4 +54,17 @@ func (p *Portal) placeFailed(ctx context.Context) {
 		return
 	}
 	s.told = true
+}
+
+// failedAgain notes one more failure with the drain at seq at, and says
+// whether the room is to be told now: the failures have gone on for
+// ResumeAfterOutage with the drain standing at at, and the room has not
+// heard of this episode. A failure with the drain elsewhere starts a new
+// episode.
+func (s *placeStuck) failedAgain(at int64) bool {
+	if s.since.IsZero() || s.seq != at {
+		*s = placeStuck{since: time.Now(), seq: at}
+		return false
+	}
+	return !s.told && time.Since(s.since) >= ResumeAfterOutage
 }
