@@ -157,11 +157,12 @@ func (s *msgStore) sentChange(ctx context.Context, chat network.ChatID, msgID st
 	return n > 0, err
 }
 
-// deleteLogin forgets everything a login saw and sent.
+// deleteLogin forgets the message keys of a login. The IDs of the changes
+// it sent from Matrix stay until they are pruned by age: they serve the
+// other Ferry logins in its chats, to which an echo may still be on its way
+// (one offline for days gets it only when it comes back), and the rooms
+// keep those changes after the logout.
 func (s *msgStore) deleteLogin(ctx context.Context, login network.LoginID) error {
-	if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_sent_change WHERE login_id = $1`, login); err != nil {
-		return err
-	}
 	_, err := s.db.Exec(ctx, `DELETE FROM whatsapp_message WHERE login_id = $1`, login)
 	return err
 }
