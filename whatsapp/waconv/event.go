@@ -7,6 +7,7 @@ import (
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -15,7 +16,9 @@ import (
 // description, a time and a place) as text: Matrix has no event to map
 // it to, and answers to it are given on the phone (Ferry skips them).
 // Times are UTC in ISO 8601 form, as the sender's time zone is unknown.
-func eventPart(ev *waE2E.EventMessage) network.Part {
+// The description is WhatsApp text, its markup and mentions converted as
+// a text message's are.
+func eventPart(ev *waE2E.EventMessage, deps Deps) network.Part {
 	label := "Event"
 	if ev.GetIsCanceled() {
 		label = "Cancelled event"
@@ -26,30 +29,42 @@ func eventPart(ev *waE2E.EventMessage) network.Part {
 	}
 	body := []string{label + ": " + name}
 	formatted := "<p>" + label + ": <strong>" + html.EscapeString(name) + "</strong></p>"
+	var mentions []id.UserID
 	if desc := strings.TrimSpace(ev.GetDescription()); desc != "" {
-		body = append(body, desc)
-		formatted += "<p>" + strings.ReplaceAll(html.EscapeString(desc), "\n", "<br>") + "</p>"
+		f := whatsAppToMatrix(desc, mentionTargets(ev.GetContextInfo(), deps))
+		body = append(body, f.body)
+		mentions = f.mentions
+		if f.html != "" {
+			// A <div>: the converted markup may hold blocks (a list, a
+			// quote, a code block) that a <p> cannot.
+			formatted += "<div>" + f.html + "</div>"
+		} else {
+			formatted += "<p>" + strings.ReplaceAll(html.EscapeString(desc), "\n", "<br>") + "</p>"
+		}
 	}
-	var details []string
+	var details, detailsHTML []string
+	add := func(text, htmlText string) {
+		details = append(details, text)
+		detailsHTML = append(detailsHTML, htmlText)
+	}
 	if ev.StartTime != nil {
-		details = append(details, "Starts: "+eventTime(ev.GetStartTime()))
+		text := "Starts: " + eventTime(ev.GetStartTime())
+		add(text, html.EscapeString(text))
 	}
 	if ev.EndTime != nil {
-		details = append(details, "Ends: "+eventTime(ev.GetEndTime()))
+		text := "Ends: " + eventTime(ev.GetEndTime())
+		add(text, html.EscapeString(text))
 	}
-	if place := eventPlace(ev.GetLocation()); place != "" {
-		details = append(details, "Location: "+place)
+	if text, htmlText := eventPlace(ev.GetLocation()); text != "" {
+		add("Location: "+text, "Location: "+htmlText)
 	}
 	if link := strings.TrimSpace(ev.GetJoinLink()); link != "" {
-		details = append(details, "Call link: "+link)
+		text := "Call link: " + link
+		add(text, html.EscapeString(text))
 	}
 	if len(details) > 0 {
 		body = append(body, details...)
-		escaped := make([]string, len(details))
-		for i, d := range details {
-			escaped[i] = html.EscapeString(d)
-		}
-		formatted += "<p>" + strings.Join(escaped, "<br>") + "</p>"
+		formatted += "<p>" + strings.Join(detailsHTML, "<br>") + "</p>"
 	}
 	if !ev.GetIsCanceled() {
 		body = append(body, "Open WhatsApp to answer.")
@@ -60,6 +75,7 @@ func eventPart(ev *waE2E.EventMessage) network.Part {
 		Body:          strings.Join(body, "\n"),
 		Format:        event.FormatHTML,
 		FormattedBody: formatted,
+		Mentions:      &event.Mentions{UserIDs: mentions},
 	}}
 }
 
@@ -68,10 +84,26 @@ func eventTime(sec int64) string {
 	return time.Unix(sec, 0).UTC().Format(time.RFC3339)
 }
 
-// eventPlace names an event's location: its name, else its address.
-func eventPlace(loc *waE2E.LocationMessage) string {
-	if name := strings.TrimSpace(loc.GetName()); name != "" {
-		return name
+// eventPlace names an event's location, as text and as HTML: its name,
+// else its address, else (a place picked on the map) its coordinates.
+// With coordinates, the HTML links the place to them as a geo: URI, as a
+// location message carries one; the coordinates alone also show in the
+// text, as a client may drop a link it does not know.
+func eventPlace(loc *waE2E.LocationMessage) (text, htmlText string) {
+	text = strings.TrimSpace(loc.GetName())
+	if text == "" {
+		text = strings.TrimSpace(loc.GetAddress())
 	}
-	return strings.TrimSpace(loc.GetAddress())
+	if loc.GetDegreesLatitude() == 0 && loc.GetDegreesLongitude() == 0 {
+		// Unset (the proto getters are nil-safe), or nothing a place
+		// picked on a map gives.
+		return text, html.EscapeString(text)
+	}
+	geo := "geo:" + formatCoord(loc.GetDegreesLatitude()) + "," + formatCoord(loc.GetDegreesLongitude())
+	label := text
+	if text == "" {
+		label = formatCoord(loc.GetDegreesLatitude()) + ", " + formatCoord(loc.GetDegreesLongitude())
+		text = label + " (" + geo + ")"
+	}
+	return text, `<a href="` + html.EscapeString(geo) + `">` + html.EscapeString(label) + "</a>"
 }

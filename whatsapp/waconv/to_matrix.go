@@ -187,7 +187,7 @@ func convertContent(ctx context.Context, msg *waE2E.Message, deps Deps) ([]netwo
 		parts = contactParts(msg.GetContactsArrayMessage())
 	case msg.EventMessage != nil:
 		ci = msg.GetEventMessage().GetContextInfo()
-		part = eventPart(msg.GetEventMessage())
+		part = eventPart(msg.GetEventMessage(), deps)
 	case pollOf(msg) != nil:
 		poll := pollOf(msg)
 		ci = poll.GetContextInfo()
