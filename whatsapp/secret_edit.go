@@ -83,8 +83,9 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 // message secrets while decrypting; it exports no sentinel for it. A
 // secret that is not stored (whatsmeow.ErrOriginalMessageSecretNotFound)
 // and a failed decryption are worded otherwise. Should whatsmeow reword
-// it, store errors become notices again, as before this was told apart
-// (TestSecretEditStoreErrorIsRetried fails then).
+// it, store errors would become notices again: TestSecretStoreFailureWording
+// runs whatsmeow's real decryption on a failing store and names the new
+// wording.
 const secretStoreFailure = "failed to get original message secret key"
 
 // isSecretStoreError says whether err from DecryptSecretEncryptedMessage
