@@ -226,15 +226,15 @@ var (
 	passable = map[string]bool{
 		"messageContextInfo": true, "senderKeyDistributionMessage": true, "fastRatchetKeySenderKeyDistributionMessage": true,
 		"pollUpdateMessage": true, "encReactionMessage": true, "keepInChatMessage": true, "pinInChatMessage": true,
-		"stickerSyncRmrMessage": true,
+		"stickerSyncRmrMessage": true, "albumMessage": true,
 	}
 )
 
 // mayPassSilently says, independently of the converter, whether a message
 // has nothing a Matrix user must see: only housekeeping fields, an
-// encrypted vote or reaction, a pin (with or without fields this
-// whatsmeow does not know), or a protocol message other than an edit, a
-// revoke or a timer change.
+// encrypted vote or reaction, a pin, an album header (with or without
+// fields this whatsmeow does not know), or a protocol message other than
+// an edit, a revoke or a timer change.
 func mayPassSilently(raw *waE2E.Message) bool {
 	msg := (&events.Message{RawMessage: proto.Clone(raw).(*waE2E.Message)}).UnwrapRaw().Message
 	if pm := msg.GetProtocolMessage(); pm != nil {

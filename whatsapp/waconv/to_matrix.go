@@ -109,7 +109,10 @@ var housekeeping = map[string]bool{
 // first; the network hands decrypted ones back as ordinary messages).
 // Answers to an event invitation (RSVPs) act on the event, which Ferry
 // does not bridge, as votes act on polls it shows only as notices.
+// An album's header only says how many photos and videos are coming; each
+// comes as a message of its own, which is shown.
 var silent = map[string]bool{
+	"albumMessage":            true,
 	"pollUpdateMessage":       true,
 	"encEventResponseMessage": true,
 	"encReactionMessage":      true,
