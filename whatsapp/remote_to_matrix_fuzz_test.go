@@ -105,6 +105,11 @@ func fuzzMessageSeeds() []*waE2E.Message {
 		{EventMessage: &waE2E.EventMessage{Name: proto.String("<b>Party</b>"), Description: proto.String("at *home*\n&"), StartTime: proto.Int64(1 << 62),
 			EndTime: proto.Int64(-1), Location: &waE2E.LocationMessage{Name: proto.String("Home")}, JoinLink: proto.String("https://call.whatsapp.com/x"), ContextInfo: ci}},
 		{EventMessage: &waE2E.EventMessage{}},
+		{InteractiveMessage: &waE2E.InteractiveMessage{Body: &waE2E.InteractiveMessage_Body{Text: proto.String("code *1*")}, ContextInfo: ci,
+			InteractiveMessage: &waE2E.InteractiveMessage_NativeFlowMessage_{NativeFlowMessage: &waE2E.InteractiveMessage_NativeFlowMessage{
+				Buttons: []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton{{Name: proto.String("cta_copy"), ButtonParamsJSON: proto.String(`{"copy_code":"1"}`)}}}}}},
+		{ListMessage: &waE2E.ListMessage{Title: proto.String("t"), Sections: []*waE2E.ListMessage_Section{{Rows: []*waE2E.ListMessage_Row{{Title: proto.String("r")}}}}}},
+		{TemplateButtonReplyMessage: &waE2E.TemplateButtonReplyMessage{SelectedDisplayText: proto.String("Yes"), ContextInfo: ci}},
 		{},
 	}
 	seeds := append(plain, media...)

@@ -34,13 +34,7 @@ func eventPart(ev *waE2E.EventMessage, deps Deps) network.Part {
 		f := whatsAppToMatrix(desc, mentionTargets(ev.GetContextInfo(), deps))
 		body = append(body, f.body)
 		mentions = f.mentions
-		if f.html != "" {
-			// A <div>: the converted markup may hold blocks (a list, a
-			// quote, a code block) that a <p> cannot.
-			formatted += "<div>" + f.html + "</div>"
-		} else {
-			formatted += "<p>" + strings.ReplaceAll(html.EscapeString(desc), "\n", "<br>") + "</p>"
-		}
+		formatted += markupBlock(f)
 	}
 	var details, detailsHTML []string
 	add := func(text, htmlText string) {

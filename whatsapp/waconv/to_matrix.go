@@ -195,6 +195,15 @@ func convertContent(ctx context.Context, msg *waE2E.Message, deps Deps) ([]netwo
 		poll := pollOf(msg)
 		ci = poll.GetContextInfo()
 		part = pollPart(poll)
+	case businessOf(msg) != nil && !businessOf(msg).empty():
+		b := businessOf(msg)
+		ci = b.ci
+		part = businessPart(b, deps)
+	case businessAnswered(msg):
+		// A button or list entry tapped, on the phone: what it said.
+		var text string
+		text, ci, _ = businessAnswer(msg)
+		part = textPart(text, ci, deps)
 	default:
 		name := typeName(msg)
 		if name == "" {
