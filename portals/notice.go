@@ -66,20 +66,22 @@ func (p *Portal) botOutside(ctx context.Context) bool {
 }
 
 // inviterFor is who invites user's ghost where it must be invited to
-// join: the bot (nil), or, where the bot is outside (botOutside), the
-// direct chat's ghost, a member with the power the user's client gave
-// it. Without it the network could never send there as another ghost (an
+// join: the bot, or, where the bot is outside, the direct chat's ghost
+// (botStandIn), a member with the power the user's client gave it.
+// Without it the network could never send there as another ghost (an
 // IRC peer whose ghost changed with the server's CASEMAPPING): only
-// members may invite, and every message would fail with M_FORBIDDEN.
+// members may invite, and every message would fail with M_FORBIDDEN. The
+// direct chat's own ghost is the stand-in and is never invited by itself
+// (nil: the bot).
 func (p *Portal) inviterFor(ctx context.Context, user network.UserID) (*appservice.IntentAPI, error) {
-	if user == p.OtherUser || !p.botOutside(ctx) {
+	if user == p.OtherUser {
 		return nil, nil
 	}
-	ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: p.OtherUser})
+	inviter, err := p.botStandIn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("find the direct chat's ghost to invite as: %w", err)
+		return nil, fmt.Errorf("find who invites the ghost: %w", err)
 	}
-	return ghost.Intent(), nil
+	return inviter, nil
 }
 
 // SendNotice posts a notice of the bridge's in room: through its portal
