@@ -164,9 +164,10 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 	// Taken before asking, so that a change during the question is
 	// seen as one (matrix_muted.go).
 	view, viewErr := m.storeView(ctx, room, intent.UserID)
+	nonMember := refusedAsNonMember(err)
 	if viewErr != nil {
 		log.Debug().Err(viewErr).Msg("Failed to read the state store's view of a refused ghost; asking the homeserver")
-	} else if refusedAsNonMember(err) {
+	} else if nonMember {
 		log.Debug().Err(err).Msg("Homeserver refused a ghost's send as from a non-member; not taking it as muted")
 	} else if m.muted.known(mark.key, view) {
 		log.Debug().Err(err).Msg("Homeserver refused a send of a ghost found in the room before")
@@ -178,7 +179,7 @@ func (m *Matrix) rejoinRefused(ctx context.Context, intent *appservice.IntentAPI
 		return false, fmt.Errorf("send event refused (%v), then: %w", err, cut)
 	}
 	if joined {
-		if refusedAsNonMember(err) {
+		if nonMember {
 			// Refused as out of the room, and in it now: joined since
 			// the send went out, by a join whose answer never came (one
 			// cut at its own send's budget, which the homeserver took
