@@ -130,7 +130,7 @@ func (m *Matrix) sendMessageAhead(ctx context.Context, pipe *Pipeline, intent *a
 				// retried now, through the ordinary client, this one
 				// would be taken ahead of it. Kept behind it instead,
 				// as sendInTurn keeps a send whose turn comes then.
-				o = outcome{err: fmt.Errorf("send event: %w: %w", ErrUnreachable, errHeldBehind), final: true}
+				o = outcome{err: errSendHeldBehind, final: true}
 			} else if evtID, err, ok := m.retryRefused(refusedCtx, intent, room, evtType, content, ts, txnID, o.err, mark, joining); ok {
 				// Its portal keeps it for later, if unreachable: what
 				// waited for it is kept behind it, not let go ahead.

@@ -202,6 +202,12 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 // Resume (see giveUp).
 var errHeldBehind = errors.New("an earlier event of the room could not be sent")
 
+// errSendHeldBehind is the outcome of a send that the ordinary client
+// does not make while its pipeline is held (sendInTurn, and a refused
+// pipelined send's retry): unreachable, as the send given up before it,
+// so that its portal keeps it behind that one.
+var errSendHeldBehind = fmt.Errorf("send event: %w: %w", ErrUnreachable, errHeldBehind)
+
 // giveUp ends pr, whose context ended with ctxErr: its caller stops
 // waiting. At its deadline it ends with its last answer, if it had one.
 //

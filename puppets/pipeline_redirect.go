@@ -142,7 +142,7 @@ func (m *Matrix) sendInTurn(ctx context.Context, pipe *Pipeline, done <-chan str
 		return "", fmt.Errorf("send event: waiting for the room's earlier sends: %w", ctx.Err())
 	}
 	if pipe.Held() {
-		return "", fmt.Errorf("send event: %w: %w", ErrUnreachable, errHeldBehind)
+		return "", errSendHeldBehind
 	}
 	client := m.AS.NewMautrixClient(intent.UserID)
 	req := mautrix.ReqSendEvent{TransactionID: txnID}
