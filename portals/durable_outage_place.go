@@ -51,20 +51,17 @@ func (p *Portal) noteMisplacedLocked(item *queueItem) {
 // after those events; its log says which.
 func (p *Portal) placeKept(ctx context.Context) error {
 	p.durable.lock.Lock()
+	// Nothing is noted misplaced meanwhile: the tails note under the lock.
 	items := p.durable.misplaced
-	p.durable.misplaced = nil
 	if len(items) > 0 {
 		if err := p.placeKeptLocked(ctx, items); err != nil {
-			p.durable.misplaced = append(items, p.durable.misplaced...)
 			p.durable.lock.Unlock()
 			return err
 		}
 	}
+	p.durable.misplaced = nil
 	p.durable.lock.Unlock()
-	for _, item := range items {
-		item.misplaced = false
-		p.tookInMemory(item)
-	}
+	p.settleMisplaced(items)
 	return nil
 }
 
@@ -76,13 +73,27 @@ func (p *Portal) leaveMisplaced(err error) {
 	items := p.durable.misplaced
 	p.durable.misplaced = nil
 	p.durable.lock.Unlock()
-	seqs := make([]int64, len(items))
-	for i, item := range items {
-		seqs[i] = item.seq
+	p.log.Err(err).Ints64("seqs", seqsOf(items)).Msg("Left events kept through an outage stored last; the next start bridges them after the events stored meanwhile")
+	p.settleMisplaced(items)
+}
+
+// settleMisplaced ends the wait of items, kept events taken off
+// durable.misplaced, for their places: they are stored where they stay,
+// and no longer counted in memory.
+func (p *Portal) settleMisplaced(items []*queueItem) {
+	for _, item := range items {
 		item.misplaced = false
 		p.tookInMemory(item)
 	}
-	p.log.Err(err).Ints64("seqs", seqs).Msg("Left events kept through an outage stored last; the next start bridges them after the events stored meanwhile")
+}
+
+// seqsOf are the stored sequence numbers of items, for the log.
+func seqsOf(items []*queueItem) []int64 {
+	seqs := make([]int64, len(items))
+	for i, item := range items {
+		seqs[i] = item.seq
+	}
+	return seqs
 }
 
 // placeKeptLocked is placeKept's move; when it fails, they stay where
@@ -111,11 +122,7 @@ func (p *Portal) placeKeptLocked(ctx context.Context, items []*queueItem) error 
 	if err != nil {
 		// They stay where they are, out of order but kept, and still
 		// misplaced, for another try.
-		seqs := make([]int64, len(items))
-		for i, item := range items {
-			seqs[i] = item.seq
-		}
-		log := p.log.With().Int("events", len(items)).Ints64("seqs", seqs).Int("after", len(events)).Logger()
+		log := p.log.With().Int("events", len(items)).Ints64("seqs", seqsOf(items)).Int("after", len(events)).Logger()
 		if ctx.Err() != nil {
 			log.Warn().Err(err).Msg("The stop cut short putting events kept through an outage in the order they came; the stop puts them there")
 		} else {
