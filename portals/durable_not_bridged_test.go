@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/appservice"
-
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
 	"github.com/ferrybridge/ferry/puppets"
@@ -23,13 +20,7 @@ func unreachableMatrix(t *testing.T) *puppets.Matrix {
 	}
 	url := "http://" + ln.Addr().String()
 	_ = ln.Close()
-	reg := appservice.CreateRegistration()
-	reg.AppToken, reg.ServerToken, reg.SenderLocalpart = "as-token", "hs-token", "ferry"
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "example.org", HomeserverURL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := puppets.NewMatrix(as, zerolog.Nop())
+	m := matrixAt(t, url)
 	m.RetryFor, m.FirstBackoff = 200*time.Millisecond, 10*time.Millisecond
 	return m
 }

@@ -2,24 +2,15 @@ package portals
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/appservice"
-	"maunium.net/go/mautrix/event"
-
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
-	"github.com/ferrybridge/ferry/puppets"
 )
 
 // refusingHomeserver is a stand-in homeserver that refuses every event
@@ -31,24 +22,15 @@ type refusingHomeserver struct {
 	posted []string // the bodies of the events posted, in order
 }
 
-func (h *refusingHomeserver) serve(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/send/") {
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"no"}`)
-		return
-	}
-	var content struct{ Body string }
-	body, _ := io.ReadAll(r.Body)
-	_ = json.Unmarshal(body, &content)
+func (h *refusingHomeserver) send(w http.ResponseWriter, _ *http.Request, body string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.refuse {
 		w.WriteHeader(http.StatusForbidden)
-		_, _ = io.WriteString(w, `{"errcode":"M_FORBIDDEN","error":"not now"}`)
+		fmt.Fprint(w, `{"errcode":"M_FORBIDDEN","error":"not now"}`)
 		return
 	}
-	h.posted = append(h.posted, content.Body)
+	h.posted = append(h.posted, body)
 	fmt.Fprintf(w, `{"event_id":"$e%d"}`, len(h.posted))
 }
 
@@ -59,34 +41,8 @@ func (h *refusingHomeserver) serve(w http.ResponseWriter, r *http.Request) {
 // counted as told for the rest of the episode.
 func TestHeldUpNoticeRefusedOnceIsTriedAgainAtTheNextFailedMove(t *testing.T) {
 	hs := &refusingHomeserver{refuse: true}
-	srv := httptest.NewServer(http.HandlerFunc(hs.serve))
-	t.Cleanup(srv.Close)
-	reg := appservice.CreateRegistration()
-	reg.AppToken, reg.ServerToken, reg.SenderLocalpart = "as-token", "hs-token", "ferry"
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "example.org", HomeserverURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	matrix := puppets.NewMatrix(as, zerolog.Nop())
-	matrix.RetryFor = 2 * time.Second
+	p := stubRoomPortal(t, dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t)), hs.send)
 	ctx := context.Background()
-	if err = as.StateStore.MarkRegistered(ctx, matrix.BotMXID()); err != nil {
-		t.Fatal(err)
-	}
-	if err = as.StateStore.SetMembership(ctx, "!ferry:example.org", matrix.BotMXID(), event.MembershipJoin); err != nil {
-		t.Fatal(err)
-	}
-	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
-	key := network.PortalKey{Network: "test", Chat: "#ferry"}
-	if err = db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: "!ferry:example.org"}); err != nil {
-		t.Fatal(err)
-	}
-	m := NewManager(db, nil, matrix, &loginDir{logins: map[network.LoginID]*network.Login{}}, zerolog.Nop())
-	t.Cleanup(m.cancel)
-	p, err := m.Get(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	setForTest(t, &ResumeAfterOutage, 200*time.Millisecond)
 
 	// The move has failed for a while with the drain where it stands.

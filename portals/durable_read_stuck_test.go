@@ -2,20 +2,13 @@ package portals
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/appservice"
-	"maunium.net/go/mautrix/event"
-
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
-	"github.com/ferrybridge/ferry/puppets"
 )
 
 // readStuckScene is a portal with a room, on an SQLite store, against a
@@ -25,33 +18,9 @@ import (
 func readStuckScene(t *testing.T) (ctx context.Context, p *Portal, hs *refusingHomeserver, breakReads, mendReads func()) {
 	t.Helper()
 	hs = &refusingHomeserver{}
-	srv := httptest.NewServer(http.HandlerFunc(hs.serve))
-	t.Cleanup(srv.Close)
-	reg := appservice.CreateRegistration()
-	reg.AppToken, reg.ServerToken, reg.SenderLocalpart = "as-token", "hs-token", "ferry"
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "example.org", HomeserverURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	matrix := puppets.NewMatrix(as, zerolog.Nop())
-	matrix.RetryFor = 2 * time.Second
 	ctx = context.Background()
-	if err = as.StateStore.MarkRegistered(ctx, matrix.BotMXID()); err != nil {
-		t.Fatal(err)
-	}
-	if err = as.StateStore.SetMembership(ctx, "!ferry:example.org", matrix.BotMXID(), event.MembershipJoin); err != nil {
-		t.Fatal(err)
-	}
 	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
-	key := network.PortalKey{Network: "test", Chat: "#ferry"}
-	if err = db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: "!ferry:example.org"}); err != nil {
-		t.Fatal(err)
-	}
-	m := NewManager(db, nil, matrix, &loginDir{logins: map[network.LoginID]*network.Login{}}, zerolog.Nop())
-	t.Cleanup(m.cancel)
-	if p, err = m.Get(ctx, key); err != nil {
-		t.Fatal(err)
-	}
+	p = stubRoomPortal(t, db, hs.send)
 	t.Cleanup(p.drainReadOK) // the retry's timer
 	rename := func(from, to string) func() {
 		return func() {

@@ -1,25 +1,18 @@
 package portals
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
-	"github.com/ferrybridge/ferry/puppets"
 )
 
 // takenLateHomeserver is a stand-in homeserver that takes the first
@@ -35,22 +28,13 @@ type takenLateHomeserver struct {
 	taken  chan struct{} // closed once the first event is taken
 }
 
-func (h *takenLateHomeserver) serve(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/send/") {
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"no"}`)
-		return
-	}
+func (h *takenLateHomeserver) send(w http.ResponseWriter, r *http.Request, body string) {
 	txn := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-	var content struct{ Body string }
-	body, _ := io.ReadAll(r.Body)
-	_ = json.Unmarshal(body, &content)
 	h.mu.Lock()
 	first := len(h.byTxn) == 0
 	if !h.byTxn[txn] {
 		h.byTxn[txn] = true
-		h.posted = append(h.posted, content.Body)
+		h.posted = append(h.posted, body)
 	}
 	h.mu.Unlock()
 	if first {
@@ -66,36 +50,8 @@ func roomReportScene(t *testing.T, db *database.Database, hs *takenLateHomeserve
 	t.Helper()
 	hs.byTxn = map[string]bool{}
 	hs.taken = make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(hs.serve))
-	t.Cleanup(srv.Close)
-	reg := appservice.CreateRegistration()
-	reg.AppToken, reg.ServerToken, reg.SenderLocalpart = "as-token", "hs-token", "ferry"
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "example.org", HomeserverURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	matrix := puppets.NewMatrix(as, zerolog.Nop())
-	matrix.RetryFor = 2 * time.Second
-	ctx := context.Background()
-	// The bot is in the room already.
-	if err = as.StateStore.MarkRegistered(ctx, matrix.BotMXID()); err != nil {
-		t.Fatal(err)
-	}
-	if err = as.StateStore.SetMembership(ctx, "!ferry:example.org", matrix.BotMXID(), event.MembershipJoin); err != nil {
-		t.Fatal(err)
-	}
-	key := network.PortalKey{Network: "test", Chat: "#ferry"}
-	if err = db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: "!ferry:example.org"}); err != nil {
-		t.Fatal(err)
-	}
 	login := &network.Login{ID: "alice", User: "@alice:example.org"}
-	m := NewManager(db, nil, matrix, &loginDir{logins: map[network.LoginID]*network.Login{"alice": login}}, zerolog.Nop())
-	t.Cleanup(m.cancel)
-	p, err := m.Get(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, login
+	return stubRoomPortal(t, db, hs.send, login), login
 }
 
 // stopAsTaken waits until hs has taken the first event, then stops p's
