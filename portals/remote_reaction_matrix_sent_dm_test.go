@@ -3,10 +3,8 @@ package portals
 import (
 	"context"
 	"testing"
-	"time"
 
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -71,59 +69,7 @@ func newBotlessDirectChatIn(t *testing.T, sc *userScene) *botlessDirectChat {
 // not in the room, cannot either.
 func TestRemoteChangeOfAReactionSentFromMatrixInADirectChatWithoutTheBot(t *testing.T) {
 	dc := newBotlessDirectChat(t)
-	ctx := context.Background()
-	p, db, alice, bob, login, key, room := dc.p, dc.db, dc.alice, dc.bob, dc.login, dc.key, dc.room
-
-	reactFromMatrix := func(msgID network.MessageID) id.EventID {
-		t.Helper()
-		sent, err := bob.Intent().SendText(ctx, room, string(msgID))
-		if err != nil {
-			t.Fatal(err)
-		}
-		now := time.Now()
-		if err = db.Messages.Put(ctx, &database.Message{Portal: key, ID: msgID, EventID: sent.EventID, RoomID: room, Sender: "bob", SenderMXID: bob.Intent().UserID, Timestamp: now}); err != nil {
-			t.Fatal(err)
-		}
-		content := &event.ReactionEventContent{RelatesTo: *(&event.RelatesTo{}).SetAnnotation(sent.EventID, "👍")}
-		reacted, err := alice.SendMessageEvent(ctx, room, event.EventReaction, content)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = db.Reactions.Put(ctx, &database.Reaction{
-			Portal: key, Target: msgID, Sender: login.RemoteUser, Key: "👍", EventID: reacted.EventID, RoomID: room, Timestamp: now,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return reacted.EventID
-	}
-	changed, removed := reactFromMatrix("msg-changed"), reactFromMatrix("msg-removed")
-	fromPhone := network.Meta{Portal: key, Sender: network.Sender{User: login.RemoteUser, FromMe: true}, Timestamp: time.Now()}
-
-	if err := p.remoteReaction(ctx, login, &network.Reaction{Meta: fromPhone, Target: network.MessageRef{ID: "msg-changed"}, Key: "❤️"}); err != nil {
-		t.Errorf("the change of her reaction on the phone failed: %v", err)
-	}
-	if err := p.remoteReactionRemove(ctx, &network.ReactionRemove{Meta: fromPhone, Target: network.MessageRef{ID: "msg-removed"}}); err != nil {
-		t.Errorf("the removal of her reaction on the phone failed: %v", err)
-	}
-	for what, eventID := range map[string]id.EventID{"changed": changed, "removed": removed} {
-		if evt := redactedEventAs(t, alice.Client, room, eventID); evt.Unsigned.RedactedBecause == nil {
-			t.Errorf("her reaction from Matrix she %s on the phone is still in the room: %s", what, evt.Content.VeryRaw)
-		}
-	}
-}
-
-// redactedEventAs is redactedEvent read by client, for a room the bot is
-// not in.
-func redactedEventAs(t *testing.T, client *mautrix.Client, room id.RoomID, eventID id.EventID) *event.Event {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		evt, err := client.GetEvent(context.Background(), room, eventID)
-		if err == nil && (evt.Unsigned.RedactedBecause != nil || time.Now().After(deadline)) {
-			return evt
-		}
-		if err != nil && time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-	}
+	mr := matrixReactions{p: dc.p, db: dc.db, alice: dc.alice, login: dc.login, poster: dc.bob.Intent().Client, senderMXID: dc.bob.Intent().UserID}
+	changed, removed := mr.changeAndRemoveOnPhone(t)
+	wantGone(t, dc.alice.Client, dc.room, changed, removed)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/testbed"
 )
 
 // A reaction the Matrix user made from Matrix is their own event, not
@@ -41,41 +42,12 @@ func TestRemoteChangeOfAReactionSentFromMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Two messages bridged, each with a reaction alice made from Matrix
-	// (as matrixReaction stores it: her remote account is its sender).
-	reactFromMatrix := func(msgID network.MessageID) id.EventID {
-		t.Helper()
-		sent, err := as.BotClient().SendText(ctx, room, string(msgID))
-		if err != nil {
-			t.Fatal(err)
-		}
-		now := time.Now()
-		if err = db.Messages.Put(ctx, &database.Message{Portal: key, ID: msgID, EventID: sent.EventID, RoomID: room, Sender: "bob", Timestamp: now}); err != nil {
-			t.Fatal(err)
-		}
-		content := &event.ReactionEventContent{RelatesTo: *(&event.RelatesTo{}).SetAnnotation(sent.EventID, "👍")}
-		reacted, err := alice.SendMessageEvent(ctx, room, event.EventReaction, content)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = db.Reactions.Put(ctx, &database.Reaction{
-			Portal: key, Target: msgID, Sender: login.RemoteUser, Key: "👍", EventID: reacted.EventID, RoomID: room, Timestamp: now,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return reacted.EventID
-	}
-	changed, removed := reactFromMatrix("msg-changed"), reactFromMatrix("msg-removed")
+	// Two messages bridged, each with a reaction alice made from Matrix,
+	// changed and removed on her phone.
+	mr := matrixReactions{p: p, db: db, alice: alice, login: login, poster: as.BotClient()}
+	changed, removed := mr.changeAndRemoveOnPhone(t)
 	fromPhone := network.Meta{Portal: key, Sender: network.Sender{User: login.RemoteUser, FromMe: true}, Timestamp: time.Now()}
 
-	// On her phone she changes the first to a heart, and takes the second back.
-	if err = p.remoteReaction(ctx, login, &network.Reaction{Meta: fromPhone, Target: network.MessageRef{ID: "msg-changed"}, Key: "❤️"}); err != nil {
-		t.Errorf("the change of her reaction on the phone failed: %v", err)
-	}
-	if err = p.remoteReactionRemove(ctx, &network.ReactionRemove{Meta: fromPhone, Target: network.MessageRef{ID: "msg-removed"}}); err != nil {
-		t.Errorf("the removal of her reaction on the phone failed: %v", err)
-	}
 	// A reaction her ghost sent (made on the phone) is still taken back
 	// by the ghost itself, as before.
 	sent, err := as.BotClient().SendText(ctx, room, "msg-phone")
@@ -103,8 +75,71 @@ func TestRemoteChangeOfAReactionSentFromMatrix(t *testing.T) {
 		t.Errorf("her ghost's reaction, changed on the phone, was redacted by %v; want her ghost %s", redactor(evt), ghost)
 	}
 
+	wantGone(t, as.BotClient(), room, changed, removed)
+}
+
+// matrixReactions are reactions alice makes from Matrix in p's room to
+// messages poster sends there (stored as bob's, with senderMXID).
+type matrixReactions struct {
+	p          *Portal
+	db         *database.Database
+	alice      *testbed.Client
+	login      *network.Login
+	poster     *mautrix.Client
+	senderMXID id.UserID
+}
+
+// react bridges a message msgID, and a reaction alice makes to it from
+// Matrix, stored as matrixReaction stores it: her remote account is its
+// sender.
+func (s matrixReactions) react(t *testing.T, msgID network.MessageID) id.EventID {
+	t.Helper()
+	ctx, key, room := context.Background(), s.p.Key, s.p.RoomID
+	sent, err := s.poster.SendText(ctx, room, string(msgID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err = s.db.Messages.Put(ctx, &database.Message{Portal: key, ID: msgID, EventID: sent.EventID, RoomID: room, Sender: "bob", SenderMXID: s.senderMXID, Timestamp: now}); err != nil {
+		t.Fatal(err)
+	}
+	content := &event.ReactionEventContent{RelatesTo: *(&event.RelatesTo{}).SetAnnotation(sent.EventID, "👍")}
+	reacted, err := s.alice.SendMessageEvent(ctx, room, event.EventReaction, content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Reactions.Put(ctx, &database.Reaction{
+		Portal: key, Target: msgID, Sender: s.login.RemoteUser, Key: "👍", EventID: reacted.EventID, RoomID: room, Timestamp: now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reacted.EventID
+}
+
+// changeAndRemoveOnPhone has alice react from Matrix to two messages,
+// then, on her phone, change the first reaction to a heart and take the
+// second back. It returns the two reactions' events, which must go.
+func (s matrixReactions) changeAndRemoveOnPhone(t *testing.T) (changed, removed id.EventID) {
+	t.Helper()
+	ctx := context.Background()
+	changed, removed = s.react(t, "msg-changed"), s.react(t, "msg-removed")
+	fromPhone := network.Meta{Portal: s.p.Key, Sender: network.Sender{User: s.login.RemoteUser, FromMe: true}, Timestamp: time.Now()}
+	if err := s.p.remoteReaction(ctx, s.login, &network.Reaction{Meta: fromPhone, Target: network.MessageRef{ID: "msg-changed"}, Key: "❤️"}); err != nil {
+		t.Errorf("the change of her reaction on the phone failed: %v", err)
+	}
+	if err := s.p.remoteReactionRemove(ctx, &network.ReactionRemove{Meta: fromPhone, Target: network.MessageRef{ID: "msg-removed"}}); err != nil {
+		t.Errorf("the removal of her reaction on the phone failed: %v", err)
+	}
+	return changed, removed
+}
+
+// wantGone checks, as reader sees room, that the reactions alice changed
+// and removed on the phone are redacted.
+func wantGone(t *testing.T, reader *mautrix.Client, room id.RoomID, changed, removed id.EventID) {
+	t.Helper()
 	for what, eventID := range map[string]id.EventID{"changed": changed, "removed": removed} {
-		if evt := redactedEvent(t, as, room, eventID); evt.Unsigned.RedactedBecause == nil {
+		if evt := redactedEventAs(t, reader, room, eventID); evt.Unsigned.RedactedBecause == nil {
 			t.Errorf("her reaction from Matrix she %s on the phone is still in the room: %s", what, evt.Content.VeryRaw)
 		}
 	}
@@ -115,8 +150,15 @@ func TestRemoteChangeOfAReactionSentFromMatrix(t *testing.T) {
 // behind).
 func redactedEvent(t *testing.T, as *appservice.AppService, room id.RoomID, eventID id.EventID) *event.Event {
 	t.Helper()
+	return redactedEventAs(t, as.BotClient(), room, eventID)
+}
+
+// redactedEventAs is redactedEvent read by client, for a room the bot is
+// not in.
+func redactedEventAs(t *testing.T, client *mautrix.Client, room id.RoomID, eventID id.EventID) *event.Event {
+	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		evt, err := as.BotClient().GetEvent(context.Background(), room, eventID)
+		evt, err := client.GetEvent(context.Background(), room, eventID)
 		if err == nil && (evt.Unsigned.RedactedBecause != nil || time.Now().After(deadline)) {
 			return evt
 		}
