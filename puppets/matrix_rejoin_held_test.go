@@ -55,6 +55,26 @@ func (j *heldJoin) letGo() {
 	j.releaseOnce.Do(func() { close(j.release) })
 }
 
+// takenAfter is a beforeJoin for a join that hs takes, the ghost
+// joined, once ready is closed (5 s at most), and answers only once let
+// go; held 10 s at most, so that a send whose budget was over before its
+// join (a loaded machine) fails the test rather than hang it.
+func (j *heldJoin) takenAfter(hs *kickedGhostsHomeserver, ghost id.UserID, ready <-chan struct{}) func() {
+	return func() {
+		select {
+		case <-ready:
+		case <-time.After(5 * time.Second):
+		}
+		hs.mu.Lock()
+		hs.joined[string(ghost)] = true
+		hs.mu.Unlock()
+		select {
+		case <-j.release:
+		case <-time.After(10 * time.Second):
+		}
+	}
+}
+
 // waitHeld waits until a join is held, for 5 s at most: a request the
 // homeserver answers only then.
 func (j *heldJoin) waitHeld() {

@@ -31,8 +31,7 @@ func TestSendRefusedBeforeACutJoinTheHomeserverTookIsSentAgain(t *testing.T) {
 	var bOnce, looksOnce sync.Once
 	join := newHeldJoin()
 	defer join.letGo()
-	var hs *kickedGhostsHomeserver
-	hs = &kickedGhostsHomeserver{
+	hs := &kickedGhostsHomeserver{
 		room: room,
 		// b reaches the homeserver before a is refused (so that it goes
 		// out while the store still has the ghost joined), and is
@@ -58,25 +57,10 @@ func TestSendRefusedBeforeACutJoinTheHomeserverTookIsSentAgain(t *testing.T) {
 				close(bothRefused)
 			}
 		},
-		// The homeserver takes a's join once b was refused, and holds
-		// its answer past a's budget.
-		beforeJoin: func() {
-			select {
-			case <-bothRefused:
-			case <-time.After(5 * time.Second):
-			}
-			hs.mu.Lock()
-			hs.joined[string(ghost)] = true
-			hs.mu.Unlock()
-			// Held until let go; bounded, so that a send whose budget
-			// was over before its join (a loaded machine) fails the
-			// test rather than hang it.
-			select {
-			case <-join.release:
-			case <-time.After(10 * time.Second):
-			}
-		},
 	}
+	// The homeserver takes a's join once b was refused, and holds its
+	// answer past a's budget.
+	hs.beforeJoin = join.takenAfter(hs, ghost, bothRefused)
 	m, intent := startJoined(t, hs, ghost)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 

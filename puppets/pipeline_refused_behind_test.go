@@ -25,33 +25,17 @@ func TestRefusedSendBehindOneKeptForAnOutageIsKeptBehindIt(t *testing.T) {
 	bothRefused := make(chan struct{})
 	join := newHeldJoin()
 	defer join.letGo()
-	var hs *kickedGhostsHomeserver
-	hs = &kickedGhostsHomeserver{
+	hs := &kickedGhostsHomeserver{
 		room: room,
 		onRefused: func(n int) {
 			if n == 2 {
 				close(bothRefused)
 			}
 		},
-		// The homeserver takes the join once both sends were refused,
-		// and its answer is held past the first send's budget.
-		beforeJoin: func() {
-			select {
-			case <-bothRefused:
-			case <-time.After(5 * time.Second):
-			}
-			hs.mu.Lock()
-			hs.joined[string(ghost)] = true
-			hs.mu.Unlock()
-			// Held until let go; bounded, so that a send whose budget
-			// was over before its join (a loaded machine) fails the
-			// test rather than hang it.
-			select {
-			case <-join.release:
-			case <-time.After(10 * time.Second):
-			}
-		},
 	}
+	// The homeserver takes the join once both sends were refused, and
+	// its answer is held past the first send's budget.
+	hs.beforeJoin = join.takenAfter(hs, ghost, bothRefused)
 	m, intent := startJoined(t, hs, ghost)
 	pipe := m.NewPipeline(room)
 	if pipe == nil {
