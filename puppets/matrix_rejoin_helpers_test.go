@@ -37,6 +37,10 @@ type kickedGhostsHomeserver struct {
 	// joinStatus, when not 0, answers every join with this status
 	// instead of granting it.
 	joinStatus int
+	// muted, when set, refuses the sends of a joined ghost as the room's
+	// power levels would (Dendrite's text), until it has joined through
+	// the stand-in (a kick and a join again unmute it).
+	muted bool
 
 	mu       sync.Mutex
 	joined   map[string]bool
@@ -100,6 +104,11 @@ func (h *kickedGhostsHomeserver) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			w.WriteHeader(http.StatusForbidden)
 			_, _ = io.WriteString(w, `{"errcode":"M_FORBIDDEN","error":"user not in room"}`)
+			return
+		}
+		if h.muted && strings.HasPrefix(user, "@ghost_") && h.joins == 0 {
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintf(w, `{"errcode":"M_FORBIDDEN","error":"eventauth: sender \"%s\" is not allowed to send event. 0 < 50"}`, user)
 			return
 		}
 		txn := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
