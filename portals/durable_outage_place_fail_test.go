@@ -1,10 +1,8 @@
 package portals
 
 import (
-	"fmt"
 	"testing"
 
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
 )
@@ -19,9 +17,7 @@ import (
 func TestEventKeptThroughAnOutageTakesItsPlaceAfterTheStoreFailedForAMoment(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		ctx, p := keptAheadScene(t, db)
-		for len(p.queue) > 0 {
-			<-p.queue // stored events, passed over while the backlog is held
-		}
+		passQueued(p)
 		defer p.drainReadOK() // the retry's timer
 
 		if _, err := db.Exec(ctx, "ALTER TABLE remote_event RENAME TO remote_event_away"); err != nil {
@@ -36,12 +32,6 @@ func TestEventKeptThroughAnOutageTakesItsPlaceAfterTheStoreFailedForAMoment(t *t
 		}
 		p.drainBacklog(ctx) // the retry's round
 
-		want := []network.MessageID{"1 in memory, sent ahead", "2 stored meanwhile", "3 stored meanwhile"}
-		if got := storedMessageIDs(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("stored through the outage and a failed move: %q; want %q, the order they came in", got, want)
-		}
-		if n := p.durable.inMemory.Load(); n != 0 {
-			t.Errorf("%d events still counted as waiting in memory, want 0", n)
-		}
+		wantKeptInPlace(t, db, p, "the outage and a failed move")
 	})
 }

@@ -2,10 +2,8 @@ package portals
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
 )
@@ -19,9 +17,7 @@ import (
 func TestEventKeptThroughAnOutageTakesItsPlaceWhenTheStopCutsTheMoveShort(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		ctx, p := keptAheadScene(t, db)
-		for len(p.queue) > 0 {
-			<-p.queue // stored events, passed over while the backlog is held
-		}
+		passQueued(p)
 
 		// The goroutine's move, as the stop's cancel ends its context.
 		stopped, cancel := context.WithCancel(ctx)
@@ -30,12 +26,6 @@ func TestEventKeptThroughAnOutageTakesItsPlaceWhenTheStopCutsTheMoveShort(t *tes
 		// The stop, once the goroutine has ended.
 		p.keepQueued(ctx)
 
-		want := []network.MessageID{"1 in memory, sent ahead", "2 stored meanwhile", "3 stored meanwhile"}
-		if got := storedMessageIDs(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("stored through the outage and the stop: %q; want %q, the order they came in", got, want)
-		}
-		if n := p.durable.inMemory.Load(); n != 0 {
-			t.Errorf("%d events still counted as waiting in memory, want 0", n)
-		}
+		wantKeptInPlace(t, db, p, "the outage and the stop")
 	})
 }

@@ -40,9 +40,7 @@ func TestRoomHearsOnceWhenKeptEventsCannotBeMovedForAWhile(t *testing.T) {
 	_, p := keptAheadScene(t, db)
 	p.m.matrix = puppets.NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	p.RoomID = resp.RoomID
-	for len(p.queue) > 0 {
-		<-p.queue // stored events, passed over while the backlog is held
-	}
+	passQueued(p)
 	defer p.drainReadOK() // the retry's timer
 
 	// Reads work; every write fails.

@@ -67,3 +67,25 @@ func keptAheadScene(t *testing.T, db *database.Database) (context.Context, *Port
 	}
 	return ctx, p
 }
+
+// passQueued plays the portal's goroutine passing over the stored events
+// queued to it while the backlog is held.
+func passQueued(p *Portal) {
+	for len(p.queue) > 0 {
+		<-p.queue
+	}
+}
+
+// wantKeptInPlace checks that the events of keptAheadScene are stored in
+// the order they came, after what, and that none is still counted as
+// waiting in memory.
+func wantKeptInPlace(t *testing.T, db *database.Database, p *Portal, after string) {
+	t.Helper()
+	want := []network.MessageID{"1 in memory, sent ahead", "2 stored meanwhile", "3 stored meanwhile"}
+	if got := storedMessageIDs(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("stored through %s: %q; want %q, the order they came in", after, got, want)
+	}
+	if n := p.durable.inMemory.Load(); n != 0 {
+		t.Errorf("%d events still counted as waiting in memory, want 0", n)
+	}
+}
