@@ -288,6 +288,16 @@ func (p *Portal) memberJoined(user network.UserID, ghost id.UserID) {
 	}
 }
 
+// memberGone records that the ghost of user is to be out of the room
+// (a direct chat's old ghost, replaced: other_user.go): nothing planned
+// for it stands, a join least of all, and it is not kept.
+func (p *Portal) memberGone(user network.UserID, ghost id.UserID) {
+	if s := p.memberSync; s != nil {
+		delete(s.pending, user)
+		delete(s.want, ghost)
+	}
+}
+
 // departedGhosts lists this network's ghosts that are in the room but not
 // in want.
 func (p *Portal) departedGhosts(ctx context.Context, want map[id.UserID]bool) ([]id.UserID, error) {

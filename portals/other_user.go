@@ -66,11 +66,8 @@ func (p *Portal) changeOtherUser(ctx context.Context, login *network.Login, user
 		p.OtherUser = old
 		return
 	}
-	if s := p.memberSync; s != nil {
-		// A join of the old ghost planned before must not bring it back.
-		delete(s.pending, old)
-		delete(s.want, oldGhost.MXID)
-	}
+	// A join of the old ghost planned before must not bring it back.
+	p.memberGone(old, oldGhost.MXID)
 	if err = p.removeGhost(ctx, oldGhost.MXID, memberAction{}); err != nil {
 		log.Warn().Err(err).Msg("Failed to take a direct chat's old ghost out of the room")
 		return
