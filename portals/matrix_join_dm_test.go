@@ -25,11 +25,7 @@ func TestStrangerJoiningADirectChatWithoutTheBotIsRemoved(t *testing.T) {
 	if err := dc.p.matrixJoin(ctx, carol.UserID); err != nil {
 		t.Errorf("removing carol, who is in no chat of bob's, failed: %v", err)
 	}
-	var member event.MemberEventContent
-	if err := dc.bob.Intent().StateEvent(ctx, dc.room, event.StateMember, carol.UserID.String(), &member); err != nil {
-		t.Fatal(err)
-	}
-	if member.Membership != event.MembershipLeave {
-		t.Errorf("carol's membership is %q, want leave (kicked)", member.Membership)
+	if got := dc.membership(t, carol.UserID); got != event.MembershipLeave {
+		t.Errorf("carol's membership is %q, want leave (kicked)", got)
 	}
 }

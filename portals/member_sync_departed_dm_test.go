@@ -35,14 +35,6 @@ func TestFullMemberSyncRemovesAStrayGhostFromADirectChatWithoutTheBot(t *testing
 	if _, err = stray.JoinRoomByID(ctx, dc.room); err != nil {
 		t.Fatal(err)
 	}
-	serverMembership := func() event.Membership {
-		t.Helper()
-		var member event.MemberEventContent
-		if err := dc.bob.Intent().StateEvent(ctx, dc.room, event.StateMember, stray.UserID.String(), &member); err != nil {
-			t.Fatal(err)
-		}
-		return member.Membership
-	}
 	// Dendrite's member list (/members, read from its sync tables)
 	// follows the room a moment behind.
 	cli := dc.bob.Intent().Client
@@ -70,7 +62,7 @@ func TestFullMemberSyncRemovesAStrayGhostFromADirectChatWithoutTheBot(t *testing
 	dc.p.syncMembers(ctx, dc.login, list)
 	dc.p.continueMemberSync(ctx)
 
-	if got := serverMembership(); got != event.MembershipLeave {
+	if got := dc.membership(t, stray.UserID); got != event.MembershipLeave {
 		t.Errorf("the stray ghost's membership after a full member list without it is %q, want leave", got)
 	}
 	if dc.p.m.matrix.AS.StateStore.IsMembership(ctx, dc.room, stray.UserID, event.MembershipJoin) {

@@ -32,12 +32,8 @@ func TestRemoteMessageInvitesBackTheUserWhoLeftADirectChatWithoutTheBot(t *testi
 	if err := dc.p.handleRemote(ctx, dc.login, msg); err != nil {
 		t.Errorf("bob's message after alice left failed: %v", err)
 	}
-	var member event.MemberEventContent
-	if err := dc.bob.Intent().StateEvent(ctx, dc.room, event.StateMember, dc.alice.UserID.String(), &member); err != nil {
-		t.Fatal(err)
-	}
-	if member.Membership != event.MembershipInvite {
-		t.Errorf("alice's membership after bob wrote again is %q, want invite", member.Membership)
+	if got := dc.membership(t, dc.alice.UserID); got != event.MembershipInvite {
+		t.Errorf("alice's membership after bob wrote again is %q, want invite", got)
 	}
 	stored, err := dc.db.Messages.GetFirstPart(ctx, dc.key, "msg-after-she-left")
 	if err != nil {
