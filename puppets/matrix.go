@@ -210,15 +210,32 @@ func (m *Matrix) JoinInvitedBy(ctx context.Context, intent *appservice.IntentAPI
 }
 
 // IsAlreadyInRoom reports whether err is the homeserver refusing an
-// invite because the user is in the room already.
+// invite because the user is in the room already. The servers say so in
+// words only: Dendrite "user is already joined to room" where its
+// membership table has the user joined, but, where the join lands between
+// that check and the invite's authorisation (the user accepting an
+// earlier invite meanwhile), the event-auth text `... as target cannot be
+// invited when their membership is "join"`; Synapse "<user> is already in
+// the room.", under the unstable code of MSC3848 where that is enabled.
+// The same event-auth text for "ban" is a refusal that stands.
 func IsAlreadyInRoom(err error) bool {
 	var httpErr mautrix.HTTPError
-	if errors.As(err, &httpErr) && httpErr.RespError != nil {
-		return httpErr.RespError.ErrCode == mautrix.MForbidden.ErrCode &&
-			strings.Contains(strings.ToLower(httpErr.RespError.Err), "already")
+	if !errors.As(err, &httpErr) || httpErr.RespError == nil {
+		return false
+	}
+	switch httpErr.RespError.ErrCode {
+	case alreadyJoinedCode, "M_ALREADY_JOINED":
+		return true
+	case mautrix.MForbidden.ErrCode:
+		text := strings.ToLower(httpErr.RespError.Err)
+		return strings.Contains(text, "already") || strings.Contains(text, `when their membership is "join"`)
 	}
 	return false
 }
+
+// alreadyJoinedCode is MSC3848's unstable code for an invite of a user
+// who is joined (Synapse with msc3848_enabled).
+const alreadyJoinedCode = "ORG.MATRIX.MSC3848.ALREADY_JOINED"
 
 // Leave takes intent's user out of room, or declines its invite. A reason
 // goes in a leave event the user sends itself (the state endpoint, which
