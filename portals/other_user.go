@@ -81,15 +81,24 @@ func (p *Portal) changeOtherUser(ctx context.Context, login *network.Login, user
 // departed user's entry would keep its power (were it ever to come back)
 // and clutter the room's settings. actor removes the entry only where it
 // may: its own (lowering one's own level is always allowed), or one below
-// its level. In a direct chat without the bot, actor is from, the ghost
+// its level, and only where that does not raise from (an entry below
+// the room's default): raising oneself is refused, and the whole change
+// with it. In a direct chat without the bot, actor is from, the ghost
 // the user's client raised, as no one else of Ferry's can give the power;
 // it keeps none once it has handed it over, so were the store of the new
 // other user to fail after this, the next resync finds nothing left to
-// move and goes on.
+// move and goes on. An actor whose level does not let it change power
+// levels at all has nothing it can move: nothing is sent, rather than a
+// change refused every time, which would keep the old ghost for good.
 func (p *Portal) handOverPower(ctx context.Context, actor *appservice.IntentAPI, from, to id.UserID) error {
 	levels, err := actor.PowerLevels(ctx, p.RoomID)
 	if err != nil {
 		return fmt.Errorf("read power levels: %w", err)
+	}
+	if levels.GetUserLevel(actor.UserID) < levels.GetEventLevel(event.StatePowerLevels) {
+		zerolog.Ctx(ctx).Debug().Stringer("actor", actor.UserID).
+			Msg("No power to change the room's power levels; no level is moved to the new ghost")
+		return nil
 	}
 	have := levels.GetUserLevel(from)
 	changed := false
@@ -97,7 +106,7 @@ func (p *Portal) handOverPower(ctx context.Context, actor *appservice.IntentAPI,
 		levels.SetUserLevel(to, have)
 		changed = true
 	}
-	if _, listed := levels.Users[from]; listed && (actor.UserID == from || have < levels.GetUserLevel(actor.UserID)) {
+	if _, listed := levels.Users[from]; listed && have >= levels.UsersDefault && (actor.UserID == from || have < levels.GetUserLevel(actor.UserID)) {
 		levels.SetUserLevel(from, levels.UsersDefault) // removes the entry
 		changed = true
 	}
