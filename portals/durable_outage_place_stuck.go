@@ -44,7 +44,7 @@ func (p *Portal) placeFailed(ctx context.Context) {
 	p.log.Error().Int64("after_seq", at).Time("since", s.since).
 		Msg("The events kept through an outage could not be put in their order for a while; telling the room that its messages are held up")
 	net := p.m.dir.NetworkName(p.Key.Network)
-	body := fmt.Sprintf("⚠️ Messages from %s are held up: Ferry cannot write to its database to put messages it kept through a Matrix outage in the order they came, and bridges none here until it can (see the bridge log).", net)
+	body := fmt.Sprintf("⚠️ Messages from %s are held up: Ferry cannot read or write its database to put messages it kept through a Matrix outage in the order they came, and bridges none here until it can (see the bridge log).", net)
 	// Events are kept only for a room (they were sent ahead to it), so
 	// the portal has one.
 	if err := p.noticeOrHold(ctx, nil, body); err != nil {
