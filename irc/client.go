@@ -77,6 +77,7 @@ type Client struct {
 	parting  map[string]bool          // channels we sent PART for
 	nicks    map[string]string        // casefolded -> nick as last seen; nil until one is
 	batches  map[string]string        // open batch reference -> type; nil until one opens
+	replays  map[string]time.Time     // channels whose history replay may go on, until when (replay.go)
 	split    splitHold                // leaves held during a netsplit
 	regain   *regainTimer             // while the wanted nick is not ours (regain.go)
 	hold     lineHold                 // lines from a connection not yet published (see receive)

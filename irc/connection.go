@@ -384,6 +384,7 @@ func (cl *Client) onDisconnected(conn *ircconn.Conn) {
 		cl.conn = nil
 		cl.nick = ""
 		clear(cl.channels)
+		clear(cl.replays)
 		cl.dropSplitLeavesLocked()
 		cl.stopRegain()
 	}
@@ -413,6 +414,7 @@ func (cl *Client) handle(msg *irc.Message) {
 // dispatch is handle without its recover, which a fuzz test must not
 // have between it and a panic.
 func (cl *Client) dispatch(msg *irc.Message) {
+	cl.endReplays(msg, time.Now())
 	if cl.trackBatch(msg) || cl.collectWhois(msg) {
 		return
 	}

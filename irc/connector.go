@@ -40,6 +40,9 @@ type Connector struct {
 	// repeats numbers the lines said again under one hash ID, for all
 	// logins together (repeats.go).
 	repeats repeatCounter
+	// untimed remembers the lines bridged without msgid or server-time,
+	// to know them again in a history replay (replay.go).
+	untimed untimedLines
 }
 
 // ferryNickLinger is how long a Ferry login's nick still counts as

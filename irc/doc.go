@@ -20,7 +20,8 @@
 //   - Lines from Ferry logins' own nicks (and the relay bot's) in channels
 //     are never bridged as ghost messages (they came from Matrix), nor are
 //     lines inside a chathistory batch or older than our JOIN (history
-//     replays).
+//     replays); without server-time and msgid, a line read right after
+//     our JOIN that was bridged before is taken for a replay (replay.go).
 //   - Media from Matrix is sent as "<name>: <link>", and a message longer
 //     than paste_threshold lines as its first line and a link to the whole
 //     text: the links are the core's signed public media URLs (plain

@@ -181,6 +181,7 @@ func (cl *Client) handleJoin(msg *irc.Message) {
 	if cl.isMe(nick) {
 		cl.lock.Lock()
 		cl.channels[folded] = &channelState{name: channel, members: map[string]string{}, joinedAt: cl.msgTime(msg), joinRead: time.Now()}
+		cl.openReplayLocked(folded, time.Now())
 		delete(cl.pending, folded)
 		_, saved := cl.meta.Channels[folded]
 		conn := cl.conn

@@ -92,6 +92,13 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		if hasTime && serverTime.Before(joinedAt.Add(-historySlack)) {
 			return
 		}
+		// Without server-time or msgid, only what was bridged before
+		// tells a replayed line (replay.go).
+		if !hasTime && msg.Tags["msgid"] == "" && cl.isReplay(folded, msg) {
+			cl.log.Debug().Str("channel", channel).Str("source", source).
+				Msg("IRC line not bridged: history replayed at our JOIN, bridged before")
+			return
+		}
 		portal = cl.channelKey(channel)
 	} else if cl.isMe(target) {
 		var ok bool

@@ -1,0 +1,160 @@
+package irc
+
+import (
+	"crypto/sha256"
+	"slices"
+	"sync"
+	"time"
+
+	"gopkg.in/irc.v4"
+)
+
+// History replays that nothing marks. InspIRCd's chanhistory (and
+// servers like it) sends a channel's recent lines to every client that
+// joins it, right after the JOIN's NAMES and before anything else: the
+// lines are written while the server handles our JOIN, so no other line
+// can come between them. With server-time a replayed line is older than
+// our JOIN, inside a chathistory batch it is marked, and with msgid it
+// keeps its ID, which the core bridged once already. With none of them
+// (the replay's "Replaying up to N lines" notice is the only hint, and
+// nothing ends the replay) a replayed line looks like a new one, and each
+// JOIN, each reconnect and each further Ferry login bridged the channel's
+// history again.
+//
+// So the network's logins remember, per channel, the last lines they
+// bridged without msgid and server-time (untimedLines), and a line read
+// in a channel's replay window that is one of them, by the same
+// nick!user@host with the same text, is a replay and not bridged. The
+// window opens at our JOIN and closes at the first line that cannot be
+// part of a replay (anything but the JOIN's own numerics and a message to
+// the channel: a replay is never interrupted), or after replayWindow. A
+// new line said right after our JOIN is bridged unless it repeats, word
+// for word, one of the sender's recent lines there. Lines said while no
+// Ferry login was in the channel are replayed once as new (they were
+// never bridged), and after a restart of Ferry the memory is empty, so
+// the next replay is bridged once more.
+
+// replayWindow bounds how long after our JOIN a line may be replayed
+// history: the replay comes in one burst right after the JOIN.
+const replayWindow = 5 * time.Second
+
+// untimedKeep is how many lines per channel untimedLines remembers:
+// more than chanhistory keeps by default (50). Hashes in a ring,
+// searched in full: 1.6 KB per channel.
+const untimedKeep = 100
+
+// untimedLines remembers, per network and channel, the lines bridged
+// without msgid or server-time, for all logins together (the second
+// login's replay holds the first's lines).
+type untimedLines struct {
+	mu    sync.Mutex
+	chans map[string]*lineRing
+}
+
+// lineRing is the last untimedKeep line hashes of one channel.
+type lineRing struct {
+	ring []lineHash
+	next int // where the next hash goes once the ring is full
+}
+
+type lineHash [16]byte
+
+func hashLine(msg *irc.Message) lineHash {
+	h := sha256.New()
+	h.Write([]byte(msg.Prefix.String()))
+	h.Write([]byte{0})
+	h.Write([]byte(msg.Params[1]))
+	var out lineHash
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// seen reports whether msg is among the lines remembered for channel
+// (netName and casefolded name).
+func (u *untimedLines) seen(channel string, msg *irc.Message) bool {
+	h := hashLine(msg)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r := u.chans[channel]
+	return r != nil && slices.Contains(r.ring, h)
+}
+
+// remember notes msg as bridged in channel, forgetting the oldest line
+// past untimedKeep.
+func (u *untimedLines) remember(channel string, msg *irc.Message) {
+	h := hashLine(msg)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.chans == nil {
+		u.chans = make(map[string]*lineRing)
+	}
+	r := u.chans[channel]
+	if r == nil {
+		r = &lineRing{}
+		u.chans[channel] = r
+	}
+	if len(r.ring) < untimedKeep {
+		r.ring = append(r.ring, h)
+		return
+	}
+	r.ring[r.next] = h
+	r.next = (r.next + 1) % untimedKeep
+}
+
+// untimedKey names channel (casefolded) in untimedLines.
+func (cl *Client) untimedKey(folded string) string { return cl.netName + "\x00" + folded }
+
+// openReplayLocked starts channel's (casefolded) replay window at our JOIN.
+func (cl *Client) openReplayLocked(folded string, now time.Time) {
+	if cl.replays == nil {
+		cl.replays = make(map[string]time.Time)
+	}
+	cl.replays[folded] = now.Add(replayWindow)
+}
+
+// endReplays closes the replay windows msg shows to be over: every one
+// but that of the channel msg is a message to or a JOIN numeric of (our
+// own JOIN opens the window again, handleJoin).
+func (cl *Client) endReplays(msg *irc.Message, now time.Time) {
+	cl.lock.Lock()
+	open := len(cl.replays)
+	cl.lock.Unlock()
+	if open == 0 {
+		return
+	}
+	keep := ""
+	switch msg.Command {
+	case "PRIVMSG", "NOTICE":
+		keep = msg.Param(0)
+	case "332", "333", "366": // RPL_TOPIC, RPL_TOPICWHOTIME, RPL_ENDOFNAMES
+		keep = msg.Param(1)
+	case "353": // RPL_NAMREPLY
+		keep = msg.Param(2)
+	}
+	if keep != "" {
+		keep = cl.fold(keep)
+	}
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	for folded, until := range cl.replays {
+		if folded != keep || now.After(until) {
+			delete(cl.replays, folded)
+		}
+	}
+}
+
+// isReplay reports whether msg, a channel line without msgid or
+// server-time, is history replayed to us: read in the channel's replay
+// window and bridged before. Any other such line is remembered as
+// bridged.
+func (cl *Client) isReplay(folded string, msg *irc.Message) bool {
+	key := cl.untimedKey(folded)
+	cl.lock.Lock()
+	_, replaying := cl.replays[folded]
+	cl.lock.Unlock()
+	if replaying && cl.c.untimed.seen(key, msg) {
+		return true
+	}
+	cl.c.untimed.remember(key, msg)
+	return false
+}
