@@ -87,6 +87,7 @@ type Client struct {
 	// run one (whois_unlabeled.go).
 	whois     *whoisCollect
 	whoisTurn chan struct{}
+	whoisSeq  uint64 // numbers the PING before each unlabeled WHOIS
 	// nickWait is the unlabeled `irc nick` waiting for its answer
 	// (nick_unlabeled.go).
 	nickWait *nickWait

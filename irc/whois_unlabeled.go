@@ -2,6 +2,7 @@ package irc
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"gopkg.in/irc.v4"
@@ -15,6 +16,13 @@ import (
 // every WHOIS numeric names after ours, and ends with 318
 // RPL_ENDOFWHOIS. One such WHOIS runs at a time per login, so two never
 // share one nick's answer.
+//
+// A WHOIS that timed out can still be answered later, while the next
+// WHOIS of the same nick waits: its lines, and its 318, would be taken
+// for the next one's answer, and end it early. So each WHOIS is sent
+// after a PING of its own: the server answers a client's commands in
+// order, so what comes before that PING's PONG answers earlier
+// commands, and the WHOIS's answer begins after it.
 
 // whoisNumerics are the replies to a WHOIS, with 401/402 for a nick or
 // server there is none of; the nick asked about is their second
@@ -37,7 +45,11 @@ type whoisCollect struct {
 	// noSuchNick: a 401 answered this WHOIS already; another is a PM's
 	// refusal, for handleRefusal to tell (see collectWhois).
 	noSuchNick bool
-	done       chan struct{}
+	// marker is the token of the PING sent before the WHOIS; started,
+	// that its PONG came, so that the lines after it answer this WHOIS.
+	marker  string
+	started bool
+	done    chan struct{}
 }
 
 // whoisUnlabeled sends WHOIS nick and gathers the answer until 318, up
@@ -55,8 +67,9 @@ func (cl *Client) whoisUnlabeled(ctx context.Context, conn *ircconn.Conn, nick s
 	case <-ctx.Done():
 		return reply, false
 	}
-	w := &whoisCollect{nick: cl.fold(nick), done: make(chan struct{})}
 	cl.lock.Lock()
+	cl.whoisSeq++
+	w := &whoisCollect{nick: cl.fold(nick), marker: "ferry-whois-" + strconv.FormatUint(cl.whoisSeq, 10), done: make(chan struct{})}
 	cl.whois = w
 	cl.lock.Unlock()
 	defer func() {
@@ -66,6 +79,9 @@ func (cl *Client) whoisUnlabeled(ctx context.Context, conn *ircconn.Conn, nick s
 		}
 		cl.lock.Unlock()
 	}()
+	if err := conn.Send(&irc.Message{Command: "PING", Params: []string{w.marker}}); err != nil {
+		return ircconn.LabeledReply{Err: err}, true
+	}
 	if err := conn.Send(&irc.Message{Command: "WHOIS", Params: []string{nick}}); err != nil {
 		return ircconn.LabeledReply{Err: err}, true
 	}
@@ -88,6 +104,15 @@ func (cl *Client) whoisUnlabeled(ctx context.Context, conn *ircconn.Conn, nick s
 // reports whether it did: a 401 for the nick asked about then answers
 // the WHOIS, not a PM.
 func (cl *Client) collectWhois(msg *irc.Message) bool {
+	if msg.Command == "PONG" {
+		cl.lock.Lock()
+		defer cl.lock.Unlock()
+		if w := cl.whois; w != nil && !w.started && len(msg.Params) > 0 && msg.Trailing() == w.marker {
+			w.started = true
+			return true
+		}
+		return false
+	}
 	if !whoisNumerics[msg.Command] || len(msg.Params) < 2 {
 		return false
 	}
@@ -95,7 +120,9 @@ func (cl *Client) collectWhois(msg *irc.Message) bool {
 	cl.lock.Lock()
 	defer cl.lock.Unlock()
 	w := cl.whois
-	if w == nil || w.ended || w.nick != nick {
+	// Before the PONG, the lines answer an earlier WHOIS (one that
+	// timed out): not this one's.
+	if w == nil || !w.started || w.ended || w.nick != nick {
 		return false
 	}
 	if msg.Command == "401" {

@@ -11,7 +11,7 @@ import (
 // arrive, which would otherwise be lost without a word.
 func TestWhoisUnlabeledLeavesAPMRefusal(t *testing.T) {
 	cl, host := channelClient(t)
-	w := &whoisCollect{nick: cl.fold("bob"), done: make(chan struct{})}
+	w := &whoisCollect{nick: cl.fold("bob"), started: true, done: make(chan struct{})}
 	cl.lock.Lock()
 	cl.whois = w
 	cl.lock.Unlock()
