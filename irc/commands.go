@@ -275,6 +275,15 @@ func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) err
 	case reply.Err != nil:
 		return &network.UserError{Message: "the connection to " + cl.netName + " dropped before the WHOIS of " + nick + " was answered", Err: reply.Err}
 	}
+	for _, m := range reply.Messages {
+		if m.Command == "263" { // RPL_TRYAGAIN: the server would not answer now
+			return &network.UserError{
+				Message: cl.netName + " asked to try again later, and did not answer the WHOIS of " + nick + ": " +
+					format.EscapeMarkdown(stripControl(m.Trailing())),
+				Err: errWhoisTryAgain,
+			}
+		}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "WHOIS %s:\n", nick)
 	for _, m := range reply.Messages {
@@ -295,6 +304,8 @@ func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) err
 var whoisTimeout = newDuration(30 * time.Second)
 
 var errNoWhoisAnswer = errors.New("WHOIS not answered in time")
+
+var errWhoisTryAgain = errors.New("WHOIS refused for now (263 RPL_TRYAGAIN)")
 
 const passwordNote = " Your message with the password was redacted, but it was stored on your homeserver too; change the password if that matters."
 

@@ -3,6 +3,7 @@ package irc
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/irc.v4"
@@ -113,6 +114,9 @@ func (cl *Client) collectWhois(msg *irc.Message) bool {
 		}
 		return false
 	}
+	if msg.Command == "263" && strings.EqualFold(msg.Param(1), "WHOIS") {
+		return cl.whoisRefusedForNow(msg)
+	}
 	if !whoisNumerics[msg.Command] || len(msg.Params) < 2 {
 		return false
 	}
@@ -140,5 +144,24 @@ func (cl *Client) collectWhois(msg *irc.Message) bool {
 		w.ended = true
 		close(w.done)
 	}
+	return true
+}
+
+// whoisRefusedForNow ends the WHOIS waiting for its answer with msg, a
+// 263 RPL_TRYAGAIN for a WHOIS: a server that rate-limits WHOIS says
+// only that (ircd-hybrid) or adds a 318 for the nick (Solanum), and the
+// user is told at once rather than after whoisTimeout. Named by command,
+// not nick, it is the waiting WHOIS's once that WHOIS's PONG came (one
+// WHOIS runs at a time).
+func (cl *Client) whoisRefusedForNow(msg *irc.Message) bool {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	w := cl.whois
+	if w == nil || !w.started || w.ended {
+		return false
+	}
+	w.msgs = append(w.msgs, msg)
+	w.ended = true
+	close(w.done)
 	return true
 }
