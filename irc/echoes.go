@@ -2,6 +2,7 @@ package irc
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,12 +21,21 @@ import (
 // got a Ferry-made ID, and everything that named it by the server's msgid
 // was lost. So, where the server also offers message-tags (no msgid
 // reaches us without it), a send waits for its first line's echo by what
-// it says: the oldest waiting send of the same command and text to the
-// same target takes it (the server echoes our lines in the order we sent
-// them). A line whose formatting the channel stripped matches its echo
-// without it (echoWait.echoes). A line the server refused, or changed
-// otherwise, is never matched, and its send keeps its Ferry-made ID after
-// echoTimeout; the portal's next message does not wait for that.
+// it says. A line whose formatting the channel stripped matches its echo
+// without it (echoWait.echoes).
+//
+// The server answers our lines in the order we sent them, each with its
+// echo or a refusal (404 +m or a ban, 401 a nick gone), and a target's
+// lines are written in the order they were queued. So each send notes
+// all its lines, in order, and the answers are taken in turn: a refusal
+// for a target answers its oldest unanswered line, and an echo answers
+// the oldest unanswered line it matches, every older one of the target
+// having had its answer without an echo (refused, or dropped in
+// silence). A refused line thus never takes the echo of a later line with
+// the same text, and a send whose first line was refused ends its wait
+// at once. A line the server changed otherwise matches nothing, and its
+// send keeps its Ferry-made ID after echoTimeout; the portal's next
+// message does not wait for that.
 
 // maxEchoWaits bounds the sends waiting for an unlabeled echo; past it a
 // send does not wait.
@@ -33,51 +43,103 @@ const maxEchoWaits = 64
 
 type echoWaits struct {
 	mu    sync.Mutex
-	waits []*echoWait
+	waits []*echoWait // in the order the sends were queued
 }
 
 type echoWait struct {
-	command, target, text string // target casefolded
-	plain                 string // text without formatting (ircfmt.StripCodes)
-	echo                  chan *irc.Message
+	command, target string   // target casefolded
+	lines           []string // every line of the send, in order
+	// answered counts the lines answered (echoed, refused, or passed over
+	// by a later line's echo).
+	answered int
+	// echo gets the first line's echo, or nil once it is known that none
+	// will come; it is sent to once (room for one).
+	echo chan *irc.Message
+	told bool
+	// ended is when the send stopped waiting (awaitEcho); the wait stays
+	// while its other lines' answers may still come, so that they are not
+	// taken for a later send's, until endedKeep after.
+	ended time.Time
 }
 
-// echoes reports whether echoed can be the server's echo of ew's text:
-// the same, or (on a channel that strips formatting, InspIRCd's +S,
+// endedKeep is how long a send that stopped waiting still takes its
+// other lines' answers.
+const endedKeep = 10 * time.Second
+
+// echoes reports whether echoed can be the server's echo of line i: the
+// same, or (on a channel that strips formatting, InspIRCd's +S,
 // Solanum's +c) the same with some formatting taken out. A server takes
 // codes out, never puts them in: a plain line refused earlier does not
 // take the echo of a bold one sent after it.
-func (ew *echoWait) echoes(echoed, plain string) bool {
-	return echoed == ew.text || (len(echoed) < len(ew.text) && plain == ew.plain)
+func (ew *echoWait) echoes(i int, echoed, plain string) bool {
+	line := ew.lines[i]
+	return echoed == line || (len(echoed) < len(line) && plain == ircfmt.StripCodes(line))
 }
 
-// add registers a send waiting for the echo of command text to target
-// (casefolded); nil when too many wait already.
-func (w *echoWaits) add(command, target, text string) *echoWait {
+// answer notes that the next n lines of ew are answered, the first of
+// them by echo when it is ew's first line (nil: not by an echo), and
+// reports whether every line of ew is answered. Under w.mu.
+func (ew *echoWait) answer(n int, echo *irc.Message) bool {
+	if ew.answered == 0 && !ew.told {
+		if n > 1 {
+			echo = nil // the first line was passed over
+		}
+		ew.echo <- echo
+		ew.told = true
+	}
+	ew.answered += n
+	return ew.answered >= len(ew.lines)
+}
+
+// add registers a send waiting for the echo of its command lines to
+// target (casefolded); nil when too many wait already.
+func (w *echoWaits) add(command, target string, lines []string) *echoWait {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.pruneLocked(time.Now())
 	if len(w.waits) >= maxEchoWaits {
 		return nil
 	}
-	ew := &echoWait{command: command, target: target, text: text, plain: ircfmt.StripCodes(text), echo: make(chan *irc.Message, 1)}
+	ew := &echoWait{command: command, target: target, lines: lines, echo: make(chan *irc.Message, 1)}
 	w.waits = append(w.waits, ew)
 	return ew
+}
+
+// pruneLocked forgets the sends that stopped waiting over endedKeep ago.
+func (w *echoWaits) pruneLocked(now time.Time) {
+	w.waits = slices.DeleteFunc(w.waits, func(ew *echoWait) bool {
+		return !ew.ended.IsZero() && now.Sub(ew.ended) > endedKeep
+	})
 }
 
 // remove forgets ew, answered or not.
 func (w *echoWaits) remove(ew *echoWait) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for i, x := range w.waits {
-		if x == ew {
-			w.waits = append(w.waits[:i], w.waits[i+1:]...)
-			return
-		}
+	w.removeLocked(ew)
+}
+
+func (w *echoWaits) removeLocked(ew *echoWait) {
+	if i := slices.Index(w.waits, ew); i >= 0 {
+		w.waits = slices.Delete(w.waits, i, i+1)
 	}
 }
 
+// end notes that ew's send stopped waiting: its first line's answer is
+// in, or will not be waited for. Its other lines' answers may still come.
+func (w *echoWaits) end(ew *echoWait) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ew.answered >= len(ew.lines) || !ew.told {
+		w.removeLocked(ew) // nothing more to take, or given up on
+		return
+	}
+	ew.ended = time.Now()
+}
+
 // resolve hands an echo of ours (command, casefolded target, text) to
-// the oldest send waiting for it.
+// the send whose line it is, and passes over the older lines to target,
+// which had their answer without an echo.
 func (w *echoWaits) resolve(msg *irc.Message, target string) {
 	if len(msg.Params) < 2 {
 		return
@@ -86,10 +148,39 @@ func (w *echoWaits) resolve(msg *irc.Message, target string) {
 	plain := ircfmt.StripCodes(echoed)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for i, ew := range w.waits {
-		if ew.command == msg.Command && ew.target == target && ew.echoes(echoed, plain) {
-			w.waits = append(w.waits[:i], w.waits[i+1:]...)
-			ew.echo <- msg // room for one, and only one is ever sent
+	var older []*echoWait
+	for _, ew := range w.waits {
+		if ew.target != target {
+			continue
+		}
+		for i := ew.answered; i < len(ew.lines); i++ {
+			if ew.command != msg.Command || !ew.echoes(i, echoed, plain) {
+				continue
+			}
+			for _, o := range older {
+				o.answer(len(o.lines)-o.answered, nil)
+				w.removeLocked(o)
+			}
+			if ew.answer(i-ew.answered+1, msg) {
+				w.removeLocked(ew)
+			}
+			return
+		}
+		older = append(older, ew)
+	}
+}
+
+// refused notes the server's refusal of a line to target (casefolded):
+// it answers the oldest unanswered line there, and a send whose first
+// line that is stops waiting for an echo.
+func (w *echoWaits) refused(target string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ew := range w.waits {
+		if ew.target == target {
+			if ew.answer(1, nil) {
+				w.removeLocked(ew)
+			}
 			return
 		}
 	}
@@ -102,14 +193,15 @@ func (w *echoWaits) awaitEcho(ctx context.Context, conn *ircconn.Conn, ew *echoW
 	defer timer.Stop()
 	select {
 	case m := <-ew.echo:
+		w.end(ew)
 		return m
 	case <-timer.C:
 	case <-ctx.Done():
 	case <-conn.Done():
 	}
-	w.remove(ew)
+	w.end(ew)
 	select {
-	case m := <-ew.echo: // answered just before it was removed
+	case m := <-ew.echo: // answered just before it was given up on
 		return m
 	default:
 		return nil

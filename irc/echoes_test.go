@@ -40,20 +40,24 @@ func resolveAndCheck(t *testing.T, sent [2]string, echoed []string, want [2]stri
 			Command: "PRIVMSG", Params: []string{"#c", text}}
 	}
 	var w echoWaits
-	x := w.add("PRIVMSG", "#c", sent[0])
-	y := w.add("PRIVMSG", "#c", sent[1])
+	x := w.add("PRIVMSG", "#c", sent[:1])
+	y := w.add("PRIVMSG", "#c", sent[1:])
 	for i, text := range echoed {
 		w.resolve(echo(text, []string{"first", "second"}[i]), "#c")
 	}
 	for i, ew := range []*echoWait{x, y} {
 		select {
 		case m := <-ew.echo:
-			if got := m.Tags["msgid"]; got != want[i] {
-				t.Errorf("the send of %q took the echo %q, want %q", ew.text, got, want[i])
+			got := ""
+			if m != nil { // nil: told that no echo will come
+				got = m.Tags["msgid"]
+			}
+			if got != want[i] {
+				t.Errorf("the send of %q took the echo %q, want %q", ew.lines[0], got, want[i])
 			}
 		default:
 			if want[i] != "" {
-				t.Errorf("the send of %q took no echo, want %q", ew.text, want[i])
+				t.Errorf("the send of %q took no echo, want %q", ew.lines[0], want[i])
 			}
 		}
 	}

@@ -28,6 +28,10 @@ func (cl *Client) handleRefusal(msg *irc.Message) {
 	}
 	cl.log.Warn().Str("numeric", msg.Command).Str("target", target).Str("reason", reason).
 		Msg("IRC server refused a command sent for the user")
+	if msg.Command == "401" || msg.Command == "404" {
+		// It answers a line of ours there, which no echo will (echoes.go).
+		cl.echoes.refused(cl.fold(target))
+	}
 	portal, sender, text, ok := cl.refusalNotice(msg, target, reason)
 	if !ok {
 		return

@@ -70,7 +70,7 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 	if conn.HasCap("echo-message") && conn.HasCap("message-tags") && !conn.HasCap("labeled-response") && conn == cl.currentConn() {
 		// Registered before the line is queued: its echo may come back
 		// before queuePieces returns.
-		unlabeled = cl.echoes.add(command, cl.fold(target), pieces[0])
+		unlabeled = cl.echoes.add(command, cl.fold(target), pieces)
 	}
 	echo, err := cl.queuePieces(conn, command, target, tags, pieces, track)
 	if err != nil {
