@@ -122,6 +122,12 @@ func (cl *Client) handleTagMsg(msg *irc.Message) {
 	if !ok {
 		return
 	}
+	if isUnreact && cl.takenFerryNick(msg) {
+		// Not theirs to take back (reactions_taken_nick.go).
+		cl.log.Info().Str("source", source).Str("target", target).
+			Msg("IRC reaction removal not bridged: it comes from a Ferry user's nick that someone else has now")
+		return
+	}
 	ts := time.Now().UTC()
 	if t, ok := timeOf(msg); ok {
 		ts = t

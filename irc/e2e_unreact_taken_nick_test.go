@@ -1,0 +1,72 @@
+package irc
+
+import (
+	"testing"
+	"time"
+
+	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/internal/testbed"
+)
+
+// TestE2EUnreactFromATakenNick: alice reacts from Matrix to bob's line;
+// her connection is killed and, before she is back, mallory takes the
+// nick alice and sends +draft/unreact for her reaction. It is not
+// mallory's to take back: alice's reaction stays in the room. bob's
+// reaction after it is bridged (carol's login reads the channel).
+func TestE2EUnreactFromATakenNick(t *testing.T) {
+	ferryNickLinger.setForTest(t, 200*time.Millisecond)
+	backoffBase.setForTest(t, time.Minute) // alice stays away
+	backoffMax.setForTest(t, time.Minute)
+	e := startEnv(t, testbed.InspIRCdOptions{OperName: "admin", OperPassword: "operpw"})
+	ctx := e.h.Context(2 * time.Minute)
+	sc := e.bobAliceAndCarolInTwo(t)
+	mallory := e.peer("mallory")
+	mallory.send("JOIN", "#two")
+	mallory.expect("his JOIN", isCmd("JOIN", "mallory"), nil)
+
+	sc.bob.send("PRIVMSG", "#two", "react to me")
+	echo := sc.bob.expect("his echo", func(m *irc.Message) bool { return isCmd("PRIVMSG", "bob")(m) && m.Param(1) == "react to me" }, nil)
+	msgid := echo.Tags["msgid"]
+	if msgid == "" {
+		t.Fatalf("the server gave bob's line no msgid: %v", echo)
+	}
+	bobGhost := e.ghost("bob")
+	bobEvt := sc.alice.WaitForEvent(t, sc.room, waitLong, bodyFrom(bobGhost, "react to me"))
+	resp, err := sc.alice.SendMessageEvent(ctx, sc.room, event.EventReaction, &event.ReactionEventContent{
+		RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: bobEvt.ID, Key: "👍"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.bob.expect("alice's reaction", isCmd("TAGMSG", "alice"), nil)
+
+	sc.bob.send("OPER", "admin", "operpw")
+	sc.bob.expect("his OPER", func(m *irc.Message) bool { return m.Command == "381" }, nil)
+	sc.bob.send("KILL", "alice", "off you go")
+	waitFor(t, "alice to be off the network", func() bool { return sc.aliceClient.currentConn() == nil })
+	time.Sleep(500 * time.Millisecond) // past the nick's linger
+	mallory.send("NICK", "alice")
+	mallory.expect("his NICK", isCmd("NICK", "mallory"), nil)
+	tagmsg := func(p *peer, tag, key string) {
+		t.Helper()
+		if err := p.conn.Send(&irc.Message{Tags: irc.Tags{tag: key, "+draft/reply": msgid}, Command: "TAGMSG", Params: []string{"#two"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tagmsg(mallory, "+draft/unreact", "👍")
+	tagmsg(sc.bob, "+draft/react", "🎉")
+	sc.alice.WaitForEvent(t, sc.room, waitLong, func(evt *event.Event) bool {
+		return evt.Sender == bobGhost && evt.Type == event.EventReaction && evt.Content.AsReaction().RelatesTo.Key == "🎉"
+	})
+	// The removal, had it been bridged, may still be on its way (the
+	// ghost is refused, then the bot redacts): give it time.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		for _, evt := range sc.alice.Events(sc.room) {
+			if evt.Type == event.EventRedaction && evt.Redacts == resp.EventID {
+				t.Fatalf("alice's reaction was taken back (redacted by %s) by mallory, who took her nick", evt.Sender)
+			}
+		}
+	}
+}
