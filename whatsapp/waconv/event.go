@@ -88,16 +88,24 @@ func eventPlace(loc *waE2E.LocationMessage) (text, htmlText string) {
 	if text == "" {
 		text = strings.TrimSpace(loc.GetAddress())
 	}
-	if loc.GetDegreesLatitude() == 0 && loc.GetDegreesLongitude() == 0 {
+	lat, long := loc.GetDegreesLatitude(), loc.GetDegreesLongitude()
+	if lat == 0 && long == 0 || !onMap(lat, long) {
 		// Unset (the proto getters are nil-safe), or nothing a place
-		// picked on a map gives.
+		// picked on a map gives: no link, and no "NaN, +Inf" or
+		// 300-digit number from a sender's odd floats.
 		return text, html.EscapeString(text)
 	}
-	geo := "geo:" + formatCoord(loc.GetDegreesLatitude()) + "," + formatCoord(loc.GetDegreesLongitude())
+	geo := "geo:" + formatCoord(lat) + "," + formatCoord(long)
 	label := text
 	if text == "" {
-		label = formatCoord(loc.GetDegreesLatitude()) + ", " + formatCoord(loc.GetDegreesLongitude())
+		label = formatCoord(lat) + ", " + formatCoord(long)
 		text = label + " (" + geo + ")"
 	}
 	return text, `<a href="` + html.EscapeString(geo) + `">` + html.EscapeString(label) + "</a>"
+}
+
+// onMap says whether lat and long are coordinates on Earth (WGS 84, as
+// a geo: URI takes them); NaN and infinities are not.
+func onMap(lat, long float64) bool {
+	return lat >= -90 && lat <= 90 && long >= -180 && long <= 180
 }
