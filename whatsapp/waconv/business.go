@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html"
 	"strings"
+	"unicode"
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"maunium.net/go/mautrix/event"
@@ -152,6 +153,10 @@ func mediaKind(image, video, document, place bool) string {
 // href, and a business is no more trusted with other schemes than anyone.
 func webURL(u string) string {
 	u = strings.TrimSpace(u)
+	if strings.ContainsFunc(u, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		// No link has one; one that is split is no link to follow.
+		return ""
+	}
 	if lower := strings.ToLower(u); strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") {
 		return u
 	}
@@ -159,7 +164,7 @@ func webURL(u string) string {
 }
 
 func callButton(label, phone string) businessButton {
-	phone = strings.TrimSpace(phone)
+	phone = oneLine(phone)
 	if phone == "" {
 		return businessButton{label: label}
 	}
@@ -214,7 +219,7 @@ func businessPart(b *businessText, deps Deps) network.Part {
 	var mentions []id.UserID
 	if title != "" {
 		body = append(body, title)
-		formatted.WriteString("<p><strong>" + html.EscapeString(title) + "</strong></p>")
+		formatted.WriteString("<p><strong>" + htmlLines(title) + "</strong></p>")
 	}
 	if text != "" {
 		f := whatsAppToMatrix(text, mentionTargets(b.ci, deps))
@@ -224,7 +229,7 @@ func businessPart(b *businessText, deps Deps) network.Part {
 	}
 	if footer != "" {
 		body = append(body, footer)
-		formatted.WriteString("<p><em>" + html.EscapeString(footer) + "</em></p>")
+		formatted.WriteString("<p><em>" + htmlLines(footer) + "</em></p>")
 	}
 	if b.media != "" {
 		note := "(with a " + b.media + ": open WhatsApp to see it)"
@@ -234,12 +239,13 @@ func businessPart(b *businessText, deps Deps) network.Part {
 	answers := len(b.list) > 0
 	var items []string
 	for _, btn := range b.buttons {
-		label := strings.TrimSpace(btn.label)
+		// A button is one line of the plain text's "- " list.
+		label, code := oneLine(btn.label), oneLine(btn.code)
 		var line, item string
 		switch {
-		case btn.code != "":
-			line = joinNonEmpty(": ", label, btn.code)
-			item = "<code>" + html.EscapeString(btn.code) + "</code>"
+		case code != "":
+			line = joinNonEmpty(": ", label, code)
+			item = "<code>" + html.EscapeString(code) + "</code>"
 			if label != "" {
 				item = html.EscapeString(label) + ": " + item
 			}
@@ -266,12 +272,14 @@ func businessPart(b *businessText, deps Deps) network.Part {
 		formatted.WriteString("<ul>" + strings.Join(items, "") + "</ul>")
 	}
 	for _, sec := range b.list {
-		if sec.title != "" {
-			body = append(body, sec.title+":")
-			formatted.WriteString("<p>" + html.EscapeString(sec.title) + ":</p>")
+		// Section titles and entries are lines of a list, too.
+		if title := oneLine(sec.title); title != "" {
+			body = append(body, title+":")
+			formatted.WriteString("<p>" + html.EscapeString(title) + ":</p>")
 		}
 		formatted.WriteString("<ul>")
 		for _, row := range sec.rows {
+			row = oneLine(row)
 			body = append(body, "- "+row)
 			formatted.WriteString("<li>" + html.EscapeString(row) + "</li>")
 		}
@@ -288,6 +296,19 @@ func businessPart(b *businessText, deps Deps) network.Part {
 		FormattedBody: formatted.String(),
 		Mentions:      &event.Mentions{UserIDs: mentions},
 	}}
+}
+
+// htmlLines is text as HTML, its lines kept.
+func htmlLines(text string) string {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	return strings.ReplaceAll(html.EscapeString(text), "\n", "<br>")
+}
+
+// oneLine is text with its line breaks (and the blanks around them) made
+// single spaces.
+func oneLine(text string) string {
+	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029' })
+	return joinNonEmpty(" ", lines...)
 }
 
 // markupBlock is converted WhatsApp text as a block of HTML: a <div> when
