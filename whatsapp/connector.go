@@ -133,10 +133,12 @@ func New() *Connector {
 
 // newWAClient makes the whatsmeow client of a device. A stored device
 // already has its stores, and its contact store gets Ferry's lock here
-// (contacts_lock.go); a new one gets its stores when it pairs, and the
-// lock then (loginProcess.finish).
+// (contacts_lock.go) and its message secret store the mark of its errors
+// (secret_store.go); a new one gets its stores when it pairs, and the
+// lock and the mark then (loginProcess.finish).
 func (c *Connector) newWAClient(device *store.Device, log zerolog.Logger) *whatsmeow.Client {
 	lockContacts(device)
+	markSecretStore(device)
 	cli := whatsmeow.NewClient(device, waLog.Zerolog(log.With().Str("component", "whatsmeow").Logger()))
 	if c.configure != nil {
 		c.configure(cli)

@@ -26,7 +26,7 @@ func TestGivenUpEncryptedEditIsNoMessage(t *testing.T) {
 	if err := env.cl.cli.Store.MsgSecrets.PutMessageSecret(env.ctx, bobPN, bobPN, "ORIG", secret); err != nil {
 		t.Fatal(err)
 	}
-	env.cl.cli.Store.MsgSecrets = &secretsFailingOnce{MsgSecretStore: env.cl.cli.Store.MsgSecrets, fails: 1000}
+	failSecretReads(t, env, 1000)
 	src := types.MessageSource{Chat: bobPN, Sender: bobPN}
 	raw := secretEdit(t, secret, ownPN, bobPN, "ORIG", &waE2E.Message{Conversation: proto.String("fixed")})
 

@@ -319,8 +319,10 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	p.wa.Disconnect()
 	// Pairing gave the device its stores; with the socket closed nothing
 	// of whatsmeow's uses them, so this is where the contact store gets
-	// the lock a restored device gets in newWAClient.
+	// the lock, and the message secret store the mark, a restored device
+	// gets in newWAClient.
 	lockContacts(p.device)
+	markSecretStore(p.device)
 	cl.Connect(ctx)
 	select {
 	case <-p.connected.GetChan():

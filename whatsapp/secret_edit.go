@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/rs/zerolog"
 	"go.mau.fi/whatsmeow"
@@ -79,20 +78,13 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 	}}, false, nil
 }
 
-// secretStoreFailure is how whatsmeow wraps an error of its store of
-// message secrets while decrypting; it exports no sentinel for it. A
-// secret that is not stored (whatsmeow.ErrOriginalMessageSecretNotFound)
-// and a failed decryption are worded otherwise. Should whatsmeow reword
-// it, store errors would become notices again: TestSecretStoreFailureWording
-// runs whatsmeow's real decryption on a failing store and names the new
-// wording.
-const secretStoreFailure = "failed to get original message secret key"
-
 // isSecretStoreError says whether err from DecryptSecretEncryptedMessage
 // or DecryptReaction is a transient failure to read the secret rather
-// than a message that cannot be read. DecryptReaction wraps the store's
-// error once more ("failed to decrypt reaction: ..."), so every error of
-// the chain is looked at.
+// than a message that cannot be read: an error of the device's store,
+// marked as such (secret_store.go), or the end of the context it was
+// read with. A secret that is not stored
+// (whatsmeow.ErrOriginalMessageSecretNotFound) and a failed decryption
+// are not.
 func isSecretStoreError(err error) bool {
 	if err == nil || errors.Is(err, whatsmeow.ErrOriginalMessageSecretNotFound) {
 		return false
@@ -100,10 +92,6 @@ func isSecretStoreError(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
-	for ; err != nil; err = errors.Unwrap(err) {
-		if strings.HasPrefix(err.Error(), secretStoreFailure) {
-			return true
-		}
-	}
-	return false
+	var storeErr *secretStoreError
+	return errors.As(err, &storeErr)
 }

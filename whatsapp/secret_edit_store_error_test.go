@@ -46,7 +46,7 @@ func TestSecretEditStoreErrorIsRetried(t *testing.T) {
 	if err := env.cl.cli.Store.MsgSecrets.PutMessageSecret(env.ctx, bobPN, bobPN, "ORIG", secret); err != nil {
 		t.Fatal(err)
 	}
-	env.cl.cli.Store.MsgSecrets = &secretsFailingOnce{MsgSecretStore: env.cl.cli.Store.MsgSecrets, fails: 1}
+	failSecretReads(t, env, 1)
 	src := types.MessageSource{Chat: bobPN, Sender: bobPN}
 	raw := secretEdit(t, secret, ownPN, bobPN, "ORIG", &waE2E.Message{Conversation: proto.String("fixed")})
 

@@ -41,7 +41,7 @@ func TestEncryptedReactionStoreErrorIsRetried(t *testing.T) {
 	if err := env.cl.cli.Store.MsgSecrets.PutMessageSecret(env.ctx, bobPN, bobPN, "ORIG", secret); err != nil {
 		t.Fatal(err)
 	}
-	env.cl.cli.Store.MsgSecrets = &secretsFailingOnce{MsgSecretStore: env.cl.cli.Store.MsgSecrets, fails: 1}
+	failSecretReads(t, env, 1)
 	src := types.MessageSource{Chat: bobPN, Sender: bobPN}
 	raw := encReaction(t, secret, ownPN, bobPN, "ORIG", "👍")
 
