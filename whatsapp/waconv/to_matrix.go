@@ -191,6 +191,9 @@ func convertContent(ctx context.Context, msg *waE2E.Message, deps Deps) ([]netwo
 	case msg.EventMessage != nil:
 		ci = msg.GetEventMessage().GetContextInfo()
 		part = eventPart(msg.GetEventMessage(), deps)
+	case msg.GroupInviteMessage != nil:
+		ci = msg.GetGroupInviteMessage().GetContextInfo()
+		part = groupInvitePart(msg.GetGroupInviteMessage(), deps)
 	case pollOf(msg) != nil:
 		poll := pollOf(msg)
 		ci = poll.GetContextInfo()

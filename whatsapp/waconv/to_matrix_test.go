@@ -214,10 +214,10 @@ func TestToMatrixText(t *testing.T) {
 		},
 		{
 			name: "unknown type",
-			msg: &waE2E.Message{GroupInviteMessage: &waE2E.GroupInviteMessage{GroupJID: proto.String(groupJID.String())},
+			msg: &waE2E.Message{ProductMessage: &waE2E.ProductMessage{BusinessOwnerJID: proto.String(aliceJID.String())},
 				MessageContextInfo: &waE2E.MessageContextInfo{}},
 			want: converted{Parts: []part{{Content: &event.MessageEventContent{
-				MsgType: event.MsgNotice, Body: "Unsupported WhatsApp message type groupInviteMessage; open WhatsApp to see it", Mentions: noMentions,
+				MsgType: event.MsgNotice, Body: "Unsupported WhatsApp message type productMessage; open WhatsApp to see it", Mentions: noMentions,
 			}}}},
 		},
 		{
