@@ -65,6 +65,10 @@ func ToMatrix(ctx context.Context, msg *waE2E.Message, info *types.MessageInfo, 
 			return &Converted{Kind: KindEdit, Target: network.MessageID(info.ID), Parts: editParts(parts)}, nil
 		}
 	}
+	if pin := msg.GetPinInChatMessage(); pin != nil && typeName(msg) == "pinInChatMessage" {
+		// A pin alone; content beside it (typeName's rule) wins.
+		return pinConverted(pin, msg.GetMessageContextInfo()), nil
+	}
 	if ignored(msg) {
 		return &Converted{Kind: KindIgnored}, nil
 	}
@@ -110,7 +114,8 @@ var housekeeping = map[string]bool{
 // Answers to an event invitation (RSVPs) act on the event, which Ferry
 // does not bridge, as votes act on polls it shows only as notices.
 // An album's header only says how many photos and videos are coming; each
-// comes as a message of its own, which is shown.
+// comes as a message of its own, which is shown. A pin alone is shown by
+// ToMatrix (pinConverted) before this list is asked.
 var silent = map[string]bool{
 	"albumMessage":            true,
 	"pollUpdateMessage":       true,
