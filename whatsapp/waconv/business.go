@@ -168,7 +168,28 @@ func callButton(label, phone string) businessButton {
 	if phone == "" {
 		return businessButton{label: label}
 	}
-	return businessButton{label: joinNonEmpty(": ", label, phone), url: "tel:" + strings.ReplaceAll(phone, " ", "")}
+	return businessButton{label: joinNonEmpty(": ", label, phone), url: telURI(phone)}
+}
+
+// telURI is a tel: link of phone's digits, with its leading + (RFC 3966:
+// blanks, dashes, brackets and dots only separate), or "" when phone is
+// not a phone number: letters, markup or another scheme are shown as
+// written, not dialled.
+func telURI(phone string) string {
+	var b strings.Builder
+	for _, r := range phone {
+		switch {
+		case r >= '0' && r <= '9', r == '+' && b.Len() == 0:
+			b.WriteRune(r)
+		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
+		default:
+			return ""
+		}
+	}
+	if digits := strings.TrimPrefix(b.String(), "+"); len(digits) < 3 || len(digits) > 20 {
+		return ""
+	}
+	return "tel:" + b.String()
 }
 
 // nativeFlowButton reads a "native flow" button: its kind (cta_url,
