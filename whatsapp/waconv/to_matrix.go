@@ -277,8 +277,21 @@ func formatCoord(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
-// location builds an m.location content and its MSC3488 extras.
+// location builds an m.location content and its MSC3488 extras. With
+// coordinates off the map (NaN, infinite, beyond ±90°/±180°, which a
+// phone sends none of) it builds a notice instead: a geo: URI of them
+// ("geo:NaN,+Inf") is one no client can read.
 func location(lat, long float64, accuracy uint32, desc, prefix string, pin bool) (*event.MessageEventContent, map[string]any) {
+	if !onMap(lat, long) {
+		body := prefix
+		if desc != "" {
+			body += ": " + desc
+		}
+		return &event.MessageEventContent{
+			MsgType: event.MsgNotice,
+			Body:    body + " (its coordinates are not valid; open WhatsApp to see it)",
+		}, nil
+	}
 	geo := "geo:" + formatCoord(lat) + "," + formatCoord(long)
 	if accuracy > 0 {
 		geo += ";u=" + strconv.FormatUint(uint64(accuracy), 10)
