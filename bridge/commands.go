@@ -386,7 +386,10 @@ func (b *Bridge) cmdStatus() *command {
 				le.lock.Lock()
 				st, since := le.state, le.stateSince
 				le.lock.Unlock()
-				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), format.EscapeMarkdown(le.login.Load().RemoteName), format.EscapeMarkdown(stateText(st)), since.UTC().Format("2006-01-02 15:04:05 MST"))
+				// The state's message is the network's Markdown, as in
+				// the notices: its code spans are meant, its server's
+				// words are not (stateMarkdown).
+				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), format.EscapeMarkdown(le.login.Load().RemoteName), stateMarkdown(st), since.UTC().Format("2006-01-02 15:04:05 MST"))
 			}
 			c.reply(sb.String())
 			return nil

@@ -300,19 +300,13 @@ func (b *Bridge) noticeUserLater(user id.UserID, text string) {
 	b.background(func() { b.noticeUser(b.ctx, user, text) })
 }
 
-// stateMarkdown is stateText for a notice's Markdown: the state's message
-// may carry a server's words (a disconnect's reason), shown as written,
-// its code spans kept, as a network's other messages are (userMarkdown).
+// stateMarkdown is a login's state for the bot's Markdown (notices,
+// `status`): the state's message may carry a server's words (a
+// disconnect's reason), shown as written, its code spans kept, as a
+// network's other messages are (userMarkdown).
 func stateMarkdown(st network.State) string {
 	if st.Message != "" {
 		return fmt.Sprintf("%s (%s)", st.Kind, userMarkdown(st.Message))
-	}
-	return string(st.Kind)
-}
-
-func stateText(st network.State) string {
-	if st.Message != "" {
-		return fmt.Sprintf("%s (%s)", st.Kind, st.Message)
 	}
 	return string(st.Kind)
 }
