@@ -103,6 +103,11 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	// question for a secret (login_late.go).
 	var ended endedQuestion
 	var late bool
+	if !edited && b.takeLoginInput(ctx, evt, body) {
+		// The login asks here: in the management room, or with the
+		// prefix in one that was it when the login began.
+		return
+	}
 	if prefixed {
 		body = strings.TrimSpace(strings.TrimPrefix(body, commandPrefix))
 		if !edited {
@@ -113,8 +118,6 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 			// hold the mark, never a portal.
 			ended, late = b.takeEndedQuestion(evt.Sender, evt.RoomID)
 		}
-	} else if !edited && b.takeLoginInput(ctx, evt, body) {
-		return
 	} else {
 		if !edited {
 			ended, late = b.takeEndedQuestion(evt.Sender, evt.RoomID)
@@ -144,8 +147,11 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		b.answerLate(ctx, c, ended)
 		return
 	}
-	if cmd == nil && !prefixed && !edited {
-		if asking, secret := b.questionElsewhere(evt.Sender, evt.RoomID); asking != "" {
+	if cmd == nil && !edited {
+		// With the prefix (in a portal, a group room), only a secret
+		// asked for is taken for what this may be: it must not stay
+		// here, shown back as an unknown command.
+		if asking, secret := b.questionElsewhere(evt.Sender, evt.RoomID); asking != "" && (secret || !prefixed) {
 			b.answerElsewhere(ctx, c, asking, secret)
 			return
 		}

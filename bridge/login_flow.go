@@ -364,8 +364,11 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 	b.flowLock.Lock()
 	flow := b.flows[evt.Sender]
 	b.flowLock.Unlock()
-	// "cancel" is never an answer, with the optional prefix too.
-	if flow == nil || flow.room != evt.RoomID || strings.EqualFold(stripCommandPrefix(strings.TrimSpace(body)), "cancel") {
+	if flow == nil || flow.room != evt.RoomID {
+		return false
+	}
+	answer, ok := b.loginAnswer(body)
+	if !ok {
 		return false
 	}
 	flow.lock.Lock()
@@ -375,7 +378,7 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 	}
 	field := flow.asking[0]
 	flow.asking = flow.asking[1:]
-	flow.answers[field.ID] = strings.TrimSpace(body)
+	flow.answers[field.ID] = answer
 	var next *network.LoginField
 	if len(flow.asking) > 0 {
 		next = &flow.asking[0]
@@ -394,6 +397,24 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 		flow.inputCh <- answers
 	}
 	return true
+}
+
+// loginAnswer is the answer to a login question in body, and false when
+// body is no answer but a command. "cancel" is never an answer. The
+// prefix, which commands need in a room that was the management room
+// when the login began, may be typed before an answer ("!ferry hunter2"):
+// it is not part of it, in any room the login asks in. With the prefix,
+// a command runs as such; without it, anything else is the answer (a
+// password may be "status").
+func (b *Bridge) loginAnswer(body string) (string, bool) {
+	text := strings.TrimSpace(body)
+	if rest := stripCommandPrefix(text); rest != text {
+		if rest == "" || b.findCommand(strings.Fields(rest)) != nil {
+			return "", false
+		}
+		text = rest
+	}
+	return text, !strings.EqualFold(text, "cancel")
 }
 
 // completeLogin stores and starts a login the network completed. If that

@@ -1,0 +1,68 @@
+package bridge_test
+
+import (
+	"testing"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testbed"
+	"github.com/ferrybridge/ferry/internal/testnet"
+)
+
+// A login's answer typed with the prefix ("!ferry hunter2") is the same
+// answer in every room the login may ask in. Before, in an earlier
+// management room where a login asked on (login_rooms.go), it went the
+// way of prefixed commands: "Unknown command `hunter2`", the password
+// shown back and left in the room; in the management room the whole
+// text, prefix and all, was taken for the password.
+
+// answerWithPrefix has alice, asked for a password in room, run a
+// command there with the prefix (it runs, the question stays), then type
+// testnet's wrong password with the prefix: the login is to take it
+// without the prefix (and so refuse it), delete it and not show it back.
+func answerWithPrefix(t *testing.T, h *ferrytest.Harness, alice *testbed.Client, room id.RoomID) {
+	t.Helper()
+	h.Command(alice, room, "!ferry version", "Ferry ")
+	before := ferrytest.Seen(alice, room)
+	answer := alice.SendText(t, room, "!ferry "+testnet.WrongPassword)
+	h.WaitForBotNoticeExcept(alice, room, "wrong password", before)
+	waitRedacted(t, alice, room, answer)
+	if said := botSaidSince(h, alice, room, before, "Unknown command"); len(said) != 0 {
+		t.Errorf("the answer was taken for a command: %q", said)
+	}
+}
+
+// TestPrefixedLoginAnswerInTheManagementRoom: in the management room.
+func TestPrefixedLoginAnswerInTheManagementRoom(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	h.Command(alice, mgmt, "login test carol", "password")
+	answerWithPrefix(t, h, alice, mgmt)
+}
+
+// TestPrefixedLoginAnswerInAnEarlierManagementRoom: in the room the
+// login started in, a newer management room since.
+func TestPrefixedLoginAnswerInAnEarlierManagementRoom(t *testing.T) {
+	h, alice, first, _ := earlierRoomLogin(t)
+	answerWithPrefix(t, h, alice, first)
+}
+
+// TestPrefixedLoginAnswerInAPortalIsDeleted: typed with the prefix in a
+// portal, while a login asks for a password in the management room, it
+// was "Unknown command `hunter2`", the password shown back in the chat
+// and left there. It is deleted now, and alice told where the login
+// waits, as in the management room.
+func TestPrefixedLoginAnswerInAPortalIsDeleted(t *testing.T) {
+	s := newScene(t, false)
+	room := s.openPortal(t, "hi")
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	before := ferrytest.Seen(s.alice, room)
+	stray := s.alice.SendText(t, room, "!ferry hunter2")
+	s.h.WaitForBotNoticeExcept(s.alice, room, "waiting for your answer", before)
+	waitRedacted(t, s.alice, room, stray)
+	if said := botSaidSince(s.h, s.alice, room, before, "hunter2"); len(said) != 0 {
+		t.Errorf("the bot showed the password back: %q", said)
+	}
+}
