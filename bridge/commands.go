@@ -110,21 +110,18 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	}
 	if prefixed {
 		body = strings.TrimSpace(strings.TrimPrefix(body, commandPrefix))
-		if !edited {
-			// An earlier management room, where a login asked and
-			// ended (login_late.go), needs the prefix now: the user
-			// may type the password with it, and it must not be
-			// shown back as an unknown command. Only that room may
-			// hold the mark, never a portal.
-			ended, late = b.takeEndedQuestion(evt.Sender, evt.RoomID)
-		}
 	} else {
-		if !edited {
-			ended, late = b.takeEndedQuestion(evt.Sender, evt.RoomID)
-		}
 		// The prefix is optional here: people type it from habit or
 		// paste a command written for other rooms (`!ferry relay on`).
 		body = stripCommandPrefix(body)
+	}
+	if !edited {
+		// With the prefix too: an earlier management room, where a
+		// login asked and ended (login_late.go), needs it now, and the
+		// user may type the password with it; it must not be shown
+		// back as an unknown command. Only such a room may hold the
+		// mark, never a portal.
+		ended, late = b.lateAnswer(evt.Sender, evt.RoomID, body)
 	}
 	if c.level == network.LevelNone {
 		refusal := "You are not allowed to use this bridge. Ask its administrator for access."

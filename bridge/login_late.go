@@ -37,6 +37,9 @@ type endedQuestion struct {
 	net   network.NetworkID
 	field string // the name of the field asked for ("password")
 	at    time.Time
+	// shared: the login stopped because others could read its room
+	// (login_shared.go), where a new login must not ask again.
+	shared bool
 }
 
 // questionEnded records that flow ended while the field it asked for,
@@ -51,6 +54,7 @@ func (b *Bridge) questionEnded(flow *loginFlow) {
 		field = flow.asking[0].Name
 	}
 	flow.asking = nil
+	shared := flow.shared
 	flow.lock.Unlock()
 	if field == "" {
 		return
@@ -61,7 +65,7 @@ func (b *Bridge) questionEnded(flow *loginFlow) {
 	if q.ended == nil {
 		q.ended = make(map[id.UserID]endedQuestion)
 	}
-	q.ended[flow.user] = endedQuestion{room: flow.room, net: flow.net, field: field, at: time.Now()}
+	q.ended[flow.user] = endedQuestion{room: flow.room, net: flow.net, field: field, at: time.Now(), shared: shared}
 }
 
 // forgetEndedQuestion drops user's ended question: a new login began.
@@ -74,7 +78,8 @@ func (b *Bridge) forgetEndedQuestion(user id.UserID) {
 
 // takeEndedQuestion returns the question that ended unanswered in room
 // for user within lateAnswerWindow, if any, and forgets it: only the
-// next message there may be the late answer.
+// next message there that names no command (lateAnswer) may be the late
+// answer.
 func (b *Bridge) takeEndedQuestion(user id.UserID, room id.RoomID) (endedQuestion, bool) {
 	q := &b.endedQuestions
 	q.lock.Lock()
@@ -85,6 +90,19 @@ func (b *Bridge) takeEndedQuestion(user id.UserID, room id.RoomID) (endedQuestio
 	}
 	delete(q.ended, user)
 	return eq, time.Since(eq.at) <= lateAnswerWindow
+}
+
+// lateAnswer is takeEndedQuestion for a message whose text, the prefix
+// taken off, is body. A command is no late answer, and leaves the mark
+// for the message after it: the user who runs `help` or `status` after a
+// login stopped may type the password next, which must not stay in the
+// room because a command came first.
+func (b *Bridge) lateAnswer(user id.UserID, room id.RoomID, body string) (endedQuestion, bool) {
+	words := strings.Fields(body)
+	if len(words) == 0 || b.findCommand(words) != nil {
+		return endedQuestion{}, false
+	}
+	return b.takeEndedQuestion(user, room)
 }
 
 // takeLateAnswerElsewhere handles evt, a message without the prefix in
@@ -101,8 +119,8 @@ func (b *Bridge) takeLateAnswerElsewhere(ctx context.Context, evt *event.Event) 
 	if msg == nil || msg.MsgType != event.MsgText || (msg.NewContent != nil && msg.RelatesTo.GetReplaceID() != "") {
 		return false
 	}
-	eq, late := b.takeEndedQuestion(evt.Sender, evt.RoomID)
-	if !late || b.findCommand(strings.Fields(stripCommandPrefix(strings.TrimSpace(msg.Body)))) != nil {
+	eq, late := b.lateAnswer(evt.Sender, evt.RoomID, stripCommandPrefix(strings.TrimSpace(msg.Body)))
+	if !late {
 		return false
 	}
 	// Answered by the bot in the room, as in a management room: the
@@ -117,11 +135,18 @@ func (b *Bridge) takeLateAnswerElsewhere(ctx context.Context, evt *event.Event) 
 func (b *Bridge) answerLate(ctx context.Context, c *commandContext, eq endedQuestion) {
 	zerolog.Ctx(ctx).Info().Str("network", string(eq.net)).Msg("Deleted a message sent after its login question ended")
 	text := "The login that asked for your " + eq.field + " had ended, so your message was not taken as its answer. "
+	again := " Send `login " + string(eq.net) + "` to start again."
+	if eq.shared {
+		// A login is refused in a room others read: the way to
+		// start again is elsewhere.
+		text = "The login that asked for your " + eq.field + " stopped, as others can read this room. "
+		again = " Send `login " + string(eq.net) + "` in a direct chat with me, where no one else reads it."
+	}
 	b.holdsSecret(c.evt.ID)
 	if b.redactSecret(ctx, c, false) {
-		text += "I deleted it, in case it held your " + eq.field + "."
+		text += "I deleted your message, in case it held your " + eq.field + "."
 	} else {
-		text += "I could not delete it: delete it yourself if it holds your " + eq.field + "."
+		text += "I could not delete your message: delete it yourself if it holds your " + eq.field + "."
 	}
-	c.reply(text + " Send `login " + string(eq.net) + "` to start again.")
+	c.reply(text + again)
 }
