@@ -352,10 +352,14 @@ func (b *Bridge) askField(ctx context.Context, flow *loginFlow, field network.Lo
 	if field.Description != "" {
 		text += " (" + field.Description + ")"
 	}
+	text += ", or `cancel`."
 	if field.Secret {
-		text += ". I will delete your message once I have read it"
+		text += " I will delete your message once I have read it."
 	}
-	b.notice(ctx, flow.room, text+", or `cancel`.")
+	// A command typed now is taken as the answer (a password may be
+	// "status"): the user must know before, not from a login that did
+	// the opposite of a `logout` typed here.
+	b.notice(ctx, flow.room, text+" Until then I take what you send here as your answer: put `!ferry` before a command.")
 }
 
 // takeLoginInput gives a message to the user's login flow if it is waiting
@@ -390,6 +394,14 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 		if err := b.Matrix.Redact(ctx, b.Matrix.Bot(), evt.RoomID, evt.ID, "contained a secret"); err != nil {
 			b.notice(ctx, evt.RoomID, "⚠️ I could not delete your message with the secret; please delete it yourself.")
 		}
+	}
+	if b.findCommand(strings.Fields(answer)) != nil {
+		// Said before the login's outcome, which may be the opposite
+		// of what the command meant ("logout ..." logging in). The
+		// command is not named: it may be the start of a password.
+		zerolog.Ctx(ctx).Info().Msg("A login answer names a command; taken as the answer")
+		b.notice(ctx, evt.RoomID, fmt.Sprintf("Your message reads like a command, but your login was waiting for your %s, so I took it as that. "+
+			"To run a command while a login asks, put `!ferry` before it; `cancel` stops the login.", field.Name))
 	}
 	if next != nil {
 		b.askField(ctx, flow, *next)
