@@ -504,7 +504,9 @@ func (b *Bridge) cmdRelay() *command {
 				return err
 			}
 			if portal == nil {
-				return network.UserErrorf("relaying is set per bridged room: send this in the room")
+				// "Send this in the room" read as this room, the one
+				// the user was in.
+				return network.UserErrorf("this room is not bridged, and relaying is set per bridged room: send `!ferry relay %s` in the bridged room whose relaying you want to change", c.args[0])
 			}
 			levels, err := b.Matrix.Bot().PowerLevels(ctx, c.room)
 			if err != nil {
