@@ -164,7 +164,7 @@ func (cl *Client) connectRound(ctx context.Context, delay time.Duration, attempt
 		cl.log.Warn().Err(err).Stringer("kind", kind).Int("attempt", attempt).Msg("IRC connection failed")
 		var se *secretError
 		if kind == ircconn.KindBadPassword || kind == ircconn.KindSASL || errors.As(err, &se) {
-			cl.report(network.StateBadCredentials, err.Error()+" (fix it with `irc password` or `irc sasl`)")
+			cl.report(network.StateBadCredentials, network.Literal(err.Error())+" (fix it with `irc password` or `irc sasl`)")
 			// Wait for new credentials (or a restart) instead of retrying.
 			select {
 			case <-ctx.Done():
@@ -178,7 +178,7 @@ func (cl *Client) connectRound(ctx context.Context, delay time.Duration, attempt
 			// Each try would register for a moment without SASL, the
 			// user's own host shown, and no try can succeed: wait for
 			// the user's reconnect (after the admin's change) instead.
-			cl.report(network.StateStopped, err.Error()+fmt.Sprintf(" (this login connects only with SASL, which this server cannot do: ask the admin to set `sasl: false` for %s under `irc.networks`, then send `reconnect`)", cl.netName))
+			cl.report(network.StateStopped, network.Literal(err.Error())+fmt.Sprintf(" (this login connects only with SASL, which this server cannot do: ask the admin to set `sasl: false` for %s under `irc.networks`, then send `reconnect`)", cl.netName))
 			select {
 			case <-ctx.Done():
 				return nil, attempt
@@ -221,19 +221,22 @@ func (cl *Client) afterConnection(done chan struct{}, conn *ircconn.Conn, attemp
 }
 
 // transientMessage is the state message for a failed connect that is
-// retried; it says why when retrying is not the obvious answer.
+// retried; it says why when retrying is not the obvious answer. err holds
+// the server's words (Literal): the message's code spans are Ferry's.
 func transientMessage(err error, kind ircconn.Kind) string {
 	if kind == ircconn.KindSASLUnavailable {
-		return err.Error() + " (retrying with back-off: the network's services may be down for a while, and this login connects only with SASL)"
+		return network.Literal(err.Error()) + " (retrying with back-off: the network's services may be down for a while, and this login connects only with SASL)"
 	}
-	return err.Error()
+	return network.Literal(err.Error())
 }
 
+// errString is the state message for a connection that ended: the
+// server's words in err (an ERROR line's reason) may hold backticks.
 func errString(err error) string {
 	if err == nil {
 		return "connection closed"
 	}
-	return err.Error()
+	return network.Literal(err.Error())
 }
 
 // sleepCtx waits d; false when ctx ended. A wake-up cuts the wait short.

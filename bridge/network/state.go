@@ -31,7 +31,9 @@ func (k StateKind) NeedsAction() bool {
 
 type State struct {
 	Kind StateKind
-	// Message is a human explanation, shown to the user as it is.
+	// Message is a human explanation, shown to the user as Markdown
+	// whose one intended formatting is code spans ("send `reconnect`"):
+	// words from outside in it go through Literal.
 	Message string
 }
 
