@@ -406,7 +406,7 @@ func (c *Connector) cmdRaw(ctx context.Context, cmd *network.CommandEvent) error
 	if conn == nil {
 		return notConnected(cl.netName)
 	}
-	if err = conn.Send(msg); err != nil {
+	if err = cl.sendNoted(conn, msg); err != nil {
 		return err
 	}
 	cmd.Reply("Sent.")

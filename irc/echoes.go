@@ -44,6 +44,10 @@ const maxEchoWaits = 64
 type echoWaits struct {
 	mu    sync.Mutex
 	waits []*echoWait // in the order the sends were queued
+	// order is held from a line's noting to its queueing (sendLines,
+	// sendNoted), so that the lines are noted in the order the
+	// connection writes them: their answers are taken in that order.
+	order sync.Mutex
 }
 
 type echoWait struct {
@@ -141,10 +145,15 @@ func (w *echoWaits) end(ew *echoWait) {
 // the send whose line it is, and passes over the older lines to target,
 // which had their answer without an echo.
 func (w *echoWaits) resolve(msg *irc.Message, target string) {
-	if len(msg.Params) < 2 {
+	if len(msg.Params) < 1 {
 		return
 	}
-	echoed := msg.Params[1]
+	echoed := "" // a TAGMSG's (echoes_untracked.go)
+	if len(msg.Params) > 1 {
+		echoed = msg.Params[1]
+	} else if msg.Command != "TAGMSG" {
+		return
+	}
 	plain := ircfmt.StripCodes(echoed)
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -93,7 +93,7 @@ func (cl *Client) sendReaction(portal network.PortalKey, msg network.MessageID, 
 		return network.UserErrorf("bad IRC target: %s", err)
 	}
 	m := &irc.Message{Tags: irc.Tags{tag: value, tagReply: msgid}, Command: "TAGMSG", Params: []string{target}}
-	if err = conn.Send(m); err != nil {
+	if err = cl.sendNoted(conn, m); err != nil {
 		return &network.UserError{Message: "could not send the reaction to " + cl.netName, Err: err}
 	}
 	return nil
@@ -105,6 +105,11 @@ func (cl *Client) handleTagMsg(msg *irc.Message) {
 		return
 	}
 	source, target := msg.Prefix.Name, msg.Params[0]
+	if cl.isMe(source) {
+		// Our own reaction's echo: it answers its line (echoes_untracked.go).
+		cl.echoes.resolve(msg, cl.fold(target))
+		return
+	}
 	react, isReact := msg.Tags[tagReact]
 	unreact, isUnreact := msg.Tags[tagUnreact]
 	reply := msg.Tags[tagReply]

@@ -168,7 +168,7 @@ func (cl *Client) answerCTCP(nick, verb, arg string) {
 		cl.log.Debug().Str("source", nick).Str("ctcp", verb).Msg("CTCP request not answered: too many lately")
 		return
 	}
-	_ = conn.Send(&irc.Message{Command: "NOTICE", Params: []string{nick, "\x01" + reply + "\x01"}})
+	_ = cl.sendNoted(conn, &irc.Message{Command: "NOTICE", Params: []string{nick, "\x01" + reply + "\x01"}})
 }
 
 // pmPortal finds the DM portal for a PM from msg's source, starting a new

@@ -67,12 +67,14 @@ func awaitLabeledWithin(ctx context.Context, conn *ircconn.Conn, ch <-chan ircco
 func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, target string, tags irc.Tags, pieces []string, written func(time.Time), placed func()) (*network.SendResult, error) {
 	track := newPieceTracker(len(pieces), written, placed)
 	var unlabeled *echoWait
-	if conn.HasCap("echo-message") && conn.HasCap("message-tags") && !conn.HasCap("labeled-response") && conn == cl.currentConn() {
+	cl.echoes.order.Lock()
+	if cl.unlabeledEchoes(conn) {
 		// Registered before the line is queued: its echo may come back
 		// before queuePieces returns.
 		unlabeled = cl.echoes.add(command, cl.fold(target), pieces)
 	}
 	echo, err := cl.queuePieces(conn, command, target, tags, pieces, track)
+	cl.echoes.order.Unlock()
 	if err != nil {
 		if unlabeled != nil {
 			cl.echoes.remove(unlabeled)
