@@ -9,8 +9,10 @@ import (
 
 // handleRefusal acts on the server refusing something Ferry sent for the
 // Matrix user: 401 ERR_NOSUCHNICK (a PM to a nick that left), 404
-// ERR_CANNOTSENDTOCHAN (+m, +b, +n...), 442 ERR_NOTONCHANNEL and 482
-// ERR_CHANOPRIVSNEEDED (a TOPIC, MODE or KICK). Without labeled-response
+// ERR_CANNOTSENDTOCHAN (+m, +b, +n...), 531 ERR_CANTSENDTOUSER (InspIRCd:
+// the nick's mode forbids it, +c common channels or +R registered only),
+// 442 ERR_NOTONCHANNEL and 482 ERR_CHANOPRIVSNEEDED (a TOPIC, MODE or
+// KICK). Without labeled-response
 // nothing else hears of it: the message or change is lost on IRC while
 // Matrix shows it sent, so the affected room is told with a notice.
 func (cl *Client) handleRefusal(msg *irc.Message) {
@@ -28,7 +30,7 @@ func (cl *Client) handleRefusal(msg *irc.Message) {
 	}
 	cl.log.Warn().Str("numeric", msg.Command).Str("target", target).Str("reason", reason).
 		Msg("IRC server refused a command sent for the user")
-	if msg.Command == "401" || msg.Command == "404" {
+	if refusesLine(msg.Command) {
 		// It answers a line of ours there, which no echo will (echoes.go).
 		cl.echoes.refused(cl.fold(target))
 	}
@@ -86,11 +88,17 @@ func (cl *Client) refusalNotice(msg *irc.Message, target, reason string) (portal
 		text = "⚠️ The IRC server refused " + me + "'s message or change in " + target + ": " + reason
 		return cl.channelKey(target), cl.userID(serverName(msg)), text, true
 	}
-	if msg.Command != "401" && msg.Command != "404" {
+	if !refusesLine(msg.Command) {
 		return portal, "", "", false
 	}
 	text = "⚠️ " + target + " is not reachable on " + cl.netName + " (" + reason + "): what was sent to them did not arrive."
 	return cl.currentPMKey(target), cl.pmSender(target), text, true
+}
+
+// refusesLine reports whether command, a numeric handleRefusal gets,
+// refuses a chat line (PRIVMSG, NOTICE, TAGMSG) rather than a change.
+func refusesLine(command string) bool {
+	return command == "401" || command == "404" || command == "531"
 }
 
 // serverName is who sent msg, a server's name with a dot (so never a
