@@ -32,11 +32,9 @@ func TestWhoisTryAgain(t *testing.T) {
 			}))
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			start := time.Now()
+			// No timing is asserted: waiting out whoisTimeout ends in
+			// "no answer", which the text check below refuses.
 			err := whoisOn(ctx, cl)
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("the WHOIS took %v to end", d)
-			}
 			msg := network.UserMessage(err, "")
 			if !strings.Contains(msg, "try again later") || !strings.Contains(msg, "rate-limited") {
 				t.Errorf("a WHOIS refused for now ended with %v (told %q)", err, msg)
