@@ -162,23 +162,10 @@ func (cl *Client) connectRound(ctx context.Context, delay time.Duration, attempt
 		}
 		kind := ircconn.KindOf(err)
 		cl.log.Warn().Err(err).Stringer("kind", kind).Int("attempt", attempt).Msg("IRC connection failed")
-		var se *secretError
-		if kind == ircconn.KindBadPassword || kind == ircconn.KindSASL || errors.As(err, &se) {
-			cl.report(network.StateBadCredentials, network.Literal(err.Error())+" (fix it with `irc password` or `irc sasl`)")
-			// Wait for new credentials (or a restart) instead of retrying.
-			select {
-			case <-ctx.Done():
-				return nil, attempt
-			case <-cl.wake:
-			}
-			attempt = 0
-			continue
-		}
-		if kind == ircconn.KindSASLNoCap {
-			// Each try would register for a moment without SASL, the
-			// user's own host shown, and no try can succeed: wait for
-			// the user's reconnect (after the admin's change) instead.
-			cl.report(network.StateStopped, network.Literal(err.Error())+fmt.Sprintf(" (this login connects only with SASL, which this server cannot do: ask the admin to set `sasl: false` for %s under `irc.networks`, then send `reconnect`)", cl.netName))
+		if state, why := stopsRetrying(err, kind, cl.netName); state != "" {
+			cl.report(state, why)
+			// Wait for the user (new credentials, or a reconnect after the
+			// admin's change) or a restart instead of retrying.
 			select {
 			case <-ctx.Done():
 				return nil, attempt
@@ -194,6 +181,22 @@ func (cl *Client) connectRound(ctx context.Context, delay time.Duration, attempt
 		attempt++
 	}
 	return nil, attempt
+}
+
+// stopsRetrying says whether a failed dial must not be retried until the
+// user acts, and the state to report then ("" to retry): credentials the
+// server refused, or SASL required on a server that knows no CAP, where
+// each try would register for a moment without SASL, the user's own host
+// shown, and none can succeed. err holds the server's words (Literal).
+func stopsRetrying(err error, kind ircconn.Kind, netName string) (network.StateKind, string) {
+	var se *secretError
+	switch {
+	case kind == ircconn.KindBadPassword || kind == ircconn.KindSASL || errors.As(err, &se):
+		return network.StateBadCredentials, network.Literal(err.Error()) + " (fix it with `irc password` or `irc sasl`)"
+	case kind == ircconn.KindSASLNoCap:
+		return network.StateStopped, network.Literal(err.Error()) + fmt.Sprintf(" (this login connects only with SASL, which this server cannot do: ask the admin to set `sasl: false` for %s under `irc.networks`, then send `reconnect`)", netName)
+	}
+	return "", ""
 }
 
 // afterConnection runs when a connection has ended: it reports why and
