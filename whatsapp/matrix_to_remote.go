@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"html"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.mau.fi/util/random"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
@@ -86,9 +86,7 @@ func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netwo
 	if err != nil {
 		return nil, err
 	}
-	if err = addMessageSecret(waMsg); err != nil {
-		return nil, err
-	}
+	addMessageSecret(waMsg)
 	msgID := wa.GenerateMessageID()
 	resp, err := wa.SendMessage(ctx, chat, waMsg, whatsmeow.SendRequestExtra{ID: msgID})
 	if err != nil {
@@ -115,16 +113,12 @@ func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netwo
 // when it sees one it stores it for decrypting those later. Protocol
 // messages (edits, revokes, reactions) carry none: they are not messages
 // anyone can act on.
-func addMessageSecret(msg *waE2E.Message) error {
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return fmt.Errorf("make a message secret: %w", err)
-	}
+func addMessageSecret(msg *waE2E.Message) {
 	if msg.MessageContextInfo == nil {
 		msg.MessageContextInfo = &waE2E.MessageContextInfo{}
 	}
-	msg.MessageContextInfo.MessageSecret = secret
-	return nil
+	// As whatsmeow makes its own: crypto/rand does not fail.
+	msg.MessageContextInfo.MessageSecret = random.Bytes(32)
 }
 
 // reportWritten tells the core when the message's frame was written to
