@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.mau.fi/util/dbutil"
@@ -38,6 +39,8 @@ type msgKey struct {
 
 type msgStore struct {
 	db *dbutil.Database
+	// sentPrunedAt is when putSentChange last pruned (Unix ms).
+	sentPrunedAt atomic.Int64
 }
 
 func (s *msgStore) put(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string, k msgKey) error {
@@ -134,14 +137,22 @@ func (s *msgStore) latest(ctx context.Context, login network.LoginID, chat netwo
 // device.
 const sentChangeKeep = 60 * 24 * time.Hour
 
+// sentChangePruneEvery is how often putSentChange prunes: not at every
+// change a user sends, which would write twice for each; rows live for
+// sentChangeKeep, so an hour more or less does not matter.
+const sentChangePruneEvery = time.Hour
+
 // putSentChange records the WhatsApp ID of a change (an edit, a reaction
 // or a deletion) login sends from Matrix in chat, before it is sent, so
 // that its echo to another login in the same chat is known even when it
 // comes at once.
 func (s *msgStore) putSentChange(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) error {
 	now := time.Now()
-	if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_sent_change WHERE sent_at < $1`, now.Add(-sentChangeKeep).UnixMilli()); err != nil {
-		return fmt.Errorf("prune: %w", err)
+	if last := s.sentPrunedAt.Load(); now.UnixMilli()-last >= sentChangePruneEvery.Milliseconds() && s.sentPrunedAt.CompareAndSwap(last, now.UnixMilli()) {
+		if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_sent_change WHERE sent_at < $1`, now.Add(-sentChangeKeep).UnixMilli()); err != nil {
+			s.sentPrunedAt.Store(last) // the next change tries again
+			return fmt.Errorf("prune: %w", err)
+		}
 	}
 	_, err := s.db.Exec(ctx, `INSERT INTO whatsapp_sent_change (chat_id, message_id, login_id, sent_at)
 		VALUES ($1, $2, $3, $4) ON CONFLICT (chat_id, message_id, login_id) DO NOTHING`,
