@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rs/zerolog"
 	"go.mau.fi/util/dbutil"
 
 	"github.com/ferrybridge/ferry/database"
@@ -18,11 +17,7 @@ import (
 func TestSentChangePruneReadsOnlyOldRows(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		ctx := context.Background()
-		log := dbutil.ZeroLogger(zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
-		ownDB := db.Child(versionTable, upgradeTable, log)
-		if err := ownDB.Upgrade(ctx); err != nil {
-			t.Fatalf("upgrade: %v", err)
-		}
+		ownDB := ownDBAt(t, db, len(upgradeTable))
 		const prune = `DELETE FROM whatsapp_sent_change WHERE sent_at < $1`
 		var plan []string
 		err := ownDB.DoTxn(ctx, nil, func(ctx context.Context) error {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/rs/zerolog"
-	"go.mau.fi/util/dbutil"
-
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
 )
@@ -18,19 +15,12 @@ import (
 func TestUpgradeKeepsTheSentEdits(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		ctx := context.Background()
-		log := dbutil.ZeroLogger(zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
-		if err := db.Child(versionTable, upgradeTable[:8], log).Upgrade(ctx); err != nil {
-			t.Fatalf("upgrade to v8: %v", err)
-		}
+		ownDBAt(t, db, 8)
 		if _, err := db.Exec(ctx, `INSERT INTO whatsapp_sent_edit (chat_id, message_id, login_id, sent_at)
 			VALUES ('120363000000000001@g.us', '3EB0EDIT', '4915100000001', 1)`); err != nil {
 			t.Fatal(err)
 		}
-		ownDB := db.Child(versionTable, upgradeTable, log)
-		if err := ownDB.Upgrade(ctx); err != nil {
-			t.Fatalf("upgrade from v8: %v", err)
-		}
-		store := &msgStore{db: ownDB}
+		store := &msgStore{db: ownDBAt(t, db, len(upgradeTable))}
 		if sent, err := store.sentChange(ctx, "120363000000000001@g.us", "3EB0EDIT"); err != nil || !sent {
 			t.Errorf("the edit sent before the upgrade: sent %v, err %v", sent, err)
 		}
