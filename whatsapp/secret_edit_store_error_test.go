@@ -34,12 +34,14 @@ func (s *secretsFailingOnce) GetMessageSecret(ctx context.Context, chat, sender 
 	return s.MsgSecretStore.GetMessageSecret(ctx, chat, sender, id)
 }
 
-// TestSecretEditStoreErrorIsRetried: Bob's encrypted edit arrives while
-// the store of message secrets cannot be read. Ferry has the secret, so
-// "could not read the edit" would be false: the edit is left
-// unacknowledged for WhatsApp to deliver again, as other store failures
-// are, and bridged as an edit when it comes again.
-func TestSecretEditStoreErrorIsRetried(t *testing.T) {
+// deliveredAgainAfterSecretStoreError has Bob's message id in the DM,
+// made by seal with the secret of his message ORIG, arrive while the
+// store of message secrets cannot be read, and then again. The first
+// delivery must be left unacknowledged, for WhatsApp to deliver it again,
+// with nothing bridged; the second acknowledged. It returns what the
+// second delivery handled; what names the message in failures.
+func deliveredAgainAfterSecretStoreError(t *testing.T, what string, id types.MessageID, seal func(secret []byte) *waE2E.Message) []network.Event {
+	t.Helper()
 	env := newEnv(t, sqliteDB(t), "")
 	env.wa.realSecrets = true
 	secret := bytes.Repeat([]byte{0x42}, 32)
@@ -48,19 +50,30 @@ func TestSecretEditStoreErrorIsRetried(t *testing.T) {
 	}
 	failSecretReads(t, env, 1)
 	src := types.MessageSource{Chat: bobPN, Sender: bobPN}
-	raw := secretEdit(t, secret, ownPN, bobPN, "ORIG", &waE2E.Message{Conversation: proto.String("fixed")})
+	raw := seal(secret)
 
-	if env.dispatch(incoming("EDIT1", src, raw)) {
-		t.Error("the edit was acknowledged although its secret could not be read")
+	if env.dispatch(incoming(id, src, raw)) {
+		t.Errorf("the %s was acknowledged although its secret could not be read", what)
 	}
 	if q, h := env.host.take(); len(q)+len(h) > 0 {
-		t.Fatalf("bridged %d+%d events while the store failed: %+v %#v", len(q), len(h), q, h[0])
+		t.Fatalf("bridged %d+%d events while the store failed: %+v %+v", len(q), len(h), q, h)
 	}
-
-	if !env.dispatch(incoming("EDIT1", src, raw)) {
-		t.Fatal("the edit delivered again was not acknowledged")
+	if !env.dispatch(incoming(id, src, raw)) {
+		t.Fatalf("the %s delivered again was not acknowledged", what)
 	}
 	_, handled := env.host.take()
+	return handled
+}
+
+// TestSecretEditStoreErrorIsRetried: Bob's encrypted edit arrives while
+// the store of message secrets cannot be read. Ferry has the secret, so
+// "could not read the edit" would be false: the edit is left
+// unacknowledged for WhatsApp to deliver again, as other store failures
+// are, and bridged as an edit when it comes again.
+func TestSecretEditStoreErrorIsRetried(t *testing.T) {
+	handled := deliveredAgainAfterSecretStoreError(t, "edit", "EDIT1", func(secret []byte) *waE2E.Message {
+		return secretEdit(t, secret, ownPN, bobPN, "ORIG", &waE2E.Message{Conversation: proto.String("fixed")})
+	})
 	if len(handled) != 1 {
 		t.Fatalf("%d events handled, want the edit", len(handled))
 	}

@@ -1,7 +1,6 @@
 package whatsapp
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -35,27 +34,9 @@ func encReaction(t *testing.T, secret []byte, peer, sender types.JID, origID typ
 // and bridged when it comes again (its key as the converter normalises
 // it, with an emoji variation selector).
 func TestEncryptedReactionStoreErrorIsRetried(t *testing.T) {
-	env := newEnv(t, sqliteDB(t), "")
-	env.wa.realSecrets = true
-	secret := bytes.Repeat([]byte{0x42}, 32)
-	if err := env.cl.cli.Store.MsgSecrets.PutMessageSecret(env.ctx, bobPN, bobPN, "ORIG", secret); err != nil {
-		t.Fatal(err)
-	}
-	failSecretReads(t, env, 1)
-	src := types.MessageSource{Chat: bobPN, Sender: bobPN}
-	raw := encReaction(t, secret, ownPN, bobPN, "ORIG", "👍")
-
-	if env.dispatch(incoming("REACT1", src, raw)) {
-		t.Error("the reaction was acknowledged although its secret could not be read")
-	}
-	if q, h := env.host.take(); len(q)+len(h) > 0 {
-		t.Fatalf("bridged %d+%d events while the store failed: %+v %+v", len(q), len(h), q, h)
-	}
-
-	if !env.dispatch(incoming("REACT1", src, raw)) {
-		t.Fatal("the reaction delivered again was not acknowledged")
-	}
-	_, handled := env.host.take()
+	handled := deliveredAgainAfterSecretStoreError(t, "reaction", "REACT1", func(secret []byte) *waE2E.Message {
+		return encReaction(t, secret, ownPN, bobPN, "ORIG", "👍")
+	})
 	if len(handled) != 1 {
 		t.Fatalf("%d events handled, want the reaction", len(handled))
 	}
