@@ -27,19 +27,7 @@ var plainServers = []struct {
 	{"no chghost", []string{"ircv3_chghost", "chghost"}},
 	{"no NAMES extensions", []string{"namesx", "uhnames"}},
 	{"no msgid nor server-time", []string{"ircv3_msgid", "ircv3_servertime"}},
-	{"no CAP", modulesNeedingCap()},
-}
-
-// modulesNeedingCap are the modules that need cap: without cap, a
-// server offers no IRCv3 at all.
-func modulesNeedingCap() []string {
-	var out []string
-	for _, m := range testbed.InspIRCdModules {
-		if m == "cap" || strings.HasPrefix(m, "ircv3") {
-			out = append(out, m)
-		}
-	}
-	return out
+	{"no CAP", testbed.InspIRCdModulesNeedingCap()},
 }
 
 // TestE2EPlainServers runs the core journey against servers without one

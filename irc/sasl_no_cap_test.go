@@ -16,13 +16,7 @@ import (
 // must change, and the login waits for the user's `reconnect`.
 func TestSASLLoginOnAServerWithoutCapWaitsForTheAdmin(t *testing.T) {
 	shortBackoff(t)
-	var without []string
-	for _, m := range testbed.InspIRCdModules {
-		if m == "cap" || strings.HasPrefix(m, "ircv3") {
-			without = append(without, m)
-		}
-	}
-	srv := testbed.StartInspIRCd(t, testbed.InspIRCdOptions{NoFlood: true, WithoutModules: without})
+	srv := testbed.StartInspIRCd(t, testbed.InspIRCdOptions{NoFlood: true, WithoutModules: testbed.InspIRCdModulesNeedingCap()})
 	c := New()
 	host := &stateHost{}
 	c.host = host

@@ -2,31 +2,18 @@ package ircconn_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
-// withoutCap leaves out cap and every module that needs it: a server
-// that answers CAP with 421 unknown command, as servers without IRCv3 do.
-func withoutCap() []string {
-	var out []string
-	for _, m := range testbed.InspIRCdModules {
-		if m == "cap" || strings.HasPrefix(m, "ircv3") {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // TestInspIRCdNoCapRequiredSASL: a login that connects only with SASL
 // must not register, unauthenticated, on a server that knows no CAP (so
 // no SASL); a login with SASL optional goes on without it.
 func TestInspIRCdNoCapRequiredSASL(t *testing.T) {
 	t.Parallel()
-	srv := testbed.StartInspIRCd(t, testbed.InspIRCdOptions{NoFlood: true, WithoutModules: withoutCap()})
+	srv := testbed.StartInspIRCd(t, testbed.InspIRCdOptions{NoFlood: true, WithoutModules: testbed.InspIRCdModulesNeedingCap()})
 	if len(srv.Caps) != 0 {
 		t.Fatalf("the server offers %q, want no CAP at all", srv.Caps)
 	}
