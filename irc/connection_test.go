@@ -386,17 +386,7 @@ func TestFlappingConnectionBacksOff(t *testing.T) {
 func TestSASLRetriedWhenServerLacksSASL(t *testing.T) {
 	shortBackoff(t)
 	s := newCapListServer(t, "")
-	c := New()
-	host := &stateHost{}
-	c.host = host
-	t.Cleanup(c.cancel)
-	box, _ := newSecretBox(make([]byte, 32))
-	c.cfg = &Config{secrets: box}
-	cfg := &NetworkConfig{Address: s.ln.Addr().String(), SASL: true, Flood: FloodConfig{Unlimited: true}}
-	sealed, _ := box.seal("test/@me:ex.org", secretFieldSASL, "pw")
-	cl := newClient(c, cfg, &network.Login{ID: "test/@me:ex.org", User: "@me:ex.org"}, loginMeta{Network: "test", Nick: "me", SASLAccount: "me", SASLPassword: sealed})
-	cl.Connect(t.Context())
-	t.Cleanup(cl.Disconnect)
+	host := connectSASLLogin(t, s.ln.Addr().String())
 	waitFor(t, "a second connection attempt", func() bool { return s.conns.Load() >= 2 })
 	host.mu.Lock()
 	defer host.mu.Unlock()

@@ -17,17 +17,7 @@ import (
 func TestSASLLoginOnAServerWithoutCapWaitsForTheAdmin(t *testing.T) {
 	shortBackoff(t)
 	srv := testbed.StartInspIRCd(t, testbed.InspIRCdOptions{NoFlood: true, WithoutModules: testbed.InspIRCdModulesNeedingCap()})
-	c := New()
-	host := &stateHost{}
-	c.host = host
-	t.Cleanup(c.cancel)
-	box, _ := newSecretBox(make([]byte, 32))
-	c.cfg = &Config{secrets: box}
-	cfg := &NetworkConfig{Address: srv.Addr, SASL: true, Flood: FloodConfig{Unlimited: true}}
-	sealed, _ := box.seal("test/@me:ex.org", secretFieldSASL, "pw")
-	cl := newClient(c, cfg, &network.Login{ID: "test/@me:ex.org", User: "@me:ex.org"}, loginMeta{Network: "test", Nick: "me", SASLAccount: "me", SASLPassword: sealed})
-	cl.Connect(t.Context())
-	t.Cleanup(cl.Disconnect)
+	host := connectSASLLogin(t, srv.Addr)
 
 	stopped := func() int {
 		host.mu.Lock()
@@ -51,4 +41,22 @@ func TestSASLLoginOnAServerWithoutCapWaitsForTheAdmin(t *testing.T) {
 	if later := host.states[i+1:]; len(later) != 0 {
 		t.Errorf("after stopping, the login went on: %+v", later)
 	}
+}
+
+// connectSASLLogin connects a login that connects only with SASL to the
+// server at addr, and returns the host its states are reported to.
+func connectSASLLogin(t *testing.T, addr string) *stateHost {
+	t.Helper()
+	c := New()
+	host := &stateHost{}
+	c.host = host
+	t.Cleanup(c.cancel)
+	box, _ := newSecretBox(make([]byte, 32))
+	c.cfg = &Config{secrets: box}
+	cfg := &NetworkConfig{Address: addr, SASL: true, Flood: FloodConfig{Unlimited: true}}
+	sealed, _ := box.seal("test/@me:ex.org", secretFieldSASL, "pw")
+	cl := newClient(c, cfg, &network.Login{ID: "test/@me:ex.org", User: "@me:ex.org"}, loginMeta{Network: "test", Nick: "me", SASLAccount: "me", SASLPassword: sealed})
+	cl.Connect(t.Context())
+	t.Cleanup(cl.Disconnect)
+	return host
 }
