@@ -19,12 +19,7 @@ import (
 // someone allowed to run it is: the room must not keep the password.
 func TestSecretCommandWithoutPermissionIsDeleted(t *testing.T) {
 	tn := testnet.New()
-	name := "The Channel"
-	moderator := 50
-	tn.Chats["chan"] = &network.ChatInfo{Name: &name, Members: &network.MemberList{Members: []network.Member{
-		{User: "alice", IsMe: true, PowerLevel: &moderator},
-		{User: "bob"},
-	}}}
+	moderatedChannel(tn)
 	// Relaying lets carol, without a login, sit in the room.
 	relayOn := func(h *ferrytest.Harness, alice *testbed.Client, room id.RoomID) {
 		h.Command(alice, room, "!ferry relay on", "Relaying is on")

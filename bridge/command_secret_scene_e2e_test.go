@@ -2,14 +2,11 @@ package bridge_test
 
 import (
 	"testing"
-	"time"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/config"
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
@@ -24,27 +21,14 @@ import (
 // alice's login.
 func secretRefusedScene(t *testing.T, tn *testnet.Connector, guest string, level config.Level, refusal string, inRoom func(h *ferrytest.Harness, alice *testbed.Client, room id.RoomID)) *testnet.Client {
 	t.Helper()
-	h := ferrytest.Start(t, ferrytest.Options{Permissions: config.Permissions{
+	s := newChannelScene(t, tn, config.Permissions{
 		"@alice:localhost": config.LevelUser, "@" + guest + ":localhost": level,
-	}}, tn)
-	alice, other := h.User("alice"), h.User(guest)
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
-	ctx := h.Context(2 * time.Minute)
-	portal := network.PortalKey{Network: testnet.ID, Chat: "chan"}
-	if err := cl.Handle(ctx, textMessage(portal, "c1", "bob", time.Now(), "hello channel")); err != nil {
-		t.Fatal(err)
-	}
-	room := portalInvite(t, alice, mgmt)
-	alice.Join(t, room.String())
+	})
+	h, alice, room, other := s.h, s.alice, s.room, s.h.User(guest)
 	if inRoom != nil {
 		inRoom(h, alice, room)
 	}
-	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: other.UserID}); err != nil {
-		t.Fatal(err)
-	}
-	other.WaitForInvite(t, waitLong, func(r id.RoomID, _ []*event.Event) bool { return r == room })
-	other.Join(t, room.String())
+	s.invite(t, other)
 
 	before := ferrytest.Seen(alice, room)
 	secret := other.SendText(t, room, "!ferry test secret hunter2")
@@ -55,5 +39,5 @@ func secretRefusedScene(t *testing.T, tn *testnet.Connector, guest string, level
 	if said := botSaidSince(h, alice, room, before, "deleted it"); len(said) == 0 {
 		t.Errorf("the refusal does not say the message was deleted")
 	}
-	return cl
+	return s.cl
 }

@@ -5,14 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/config"
 	"github.com/ferrybridge/ferry/bridge/network"
-	"github.com/ferrybridge/ferry/internal/ferrytest"
-	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -22,38 +18,16 @@ import (
 // why their message went nowhere.
 func TestRelay(t *testing.T) {
 	tn := testnet.New()
-	name := "The Channel"
-	moderator := 50
-	tn.Chats["chan"] = &network.ChatInfo{Name: &name, Members: &network.MemberList{Members: []network.Member{
-		{User: "alice", IsMe: true, PowerLevel: &moderator},
-		{User: "bob"},
-	}}}
-	h := ferrytest.Start(t, ferrytest.Options{Permissions: config.Permissions{
+	moderatedChannel(tn)
+	s := newChannelScene(t, tn, config.Permissions{
 		"@alice:localhost": config.LevelUser, "@carol:localhost": config.LevelRelay, "@dave:localhost": config.LevelUser, "@erin:localhost": config.LevelRelay,
-	}}, tn)
-	alice, carol, dave, erin := h.User("alice"), h.User("carol"), h.User("dave"), h.User("erin")
-	mgmt := h.ManagementRoom(alice)
-	cl := loginTest(t, h, tn, alice, mgmt, "alice")
-	ctx := h.Context(2 * time.Minute)
-	portal := network.PortalKey{Network: testnet.ID, Chat: "chan"}
+	})
+	h, alice, room, cl := s.h, s.alice, s.room, s.cl
+	carol, dave, erin := h.User("carol"), h.User("dave"), h.User("erin")
 
-	if err := cl.Handle(ctx, textMessage(portal, "c1", "bob", time.Now(), "hello channel")); err != nil {
-		t.Fatal(err)
-	}
-	room := portalInvite(t, alice, mgmt)
-	alice.Join(t, room.String())
-
-	invite := func(u *testbed.Client) {
-		t.Helper()
-		if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: u.UserID}); err != nil {
-			t.Fatal(err)
-		}
-		u.WaitForInvite(t, waitLong, func(r id.RoomID, _ []*event.Event) bool { return r == room })
-		u.Join(t, room.String())
-	}
 	// Without relaying, someone with no login in the chat may not sit in
 	// the room: the channel would not know they read along.
-	invite(erin)
+	s.invite(t, erin)
 	kicked := alice.WaitForMembership(t, room, erin.UserID, event.MembershipLeave, waitLong)
 	if reason := kicked.Content.AsMember().Reason; !strings.Contains(reason, "not connected") {
 		t.Errorf("erin was removed with reason %q", reason)
@@ -61,8 +35,8 @@ func TestRelay(t *testing.T) {
 
 	// alice is a moderator (her remote account is one); dave is not.
 	h.Command(alice, room, "!ferry relay on", "Relaying is on")
-	invite(dave)
-	invite(carol)
+	s.invite(t, dave)
+	s.invite(t, carol)
 	h.Command(dave, room, "!ferry relay off", "only room moderators")
 
 	carol.SendText(t, room, "hi from carol")
