@@ -1,7 +1,6 @@
 package bridge_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -20,15 +19,5 @@ func TestStateMessageIsNotTakenForMarkdown(t *testing.T) {
 	before := ferrytest.Seen(s.alice, s.mgmt)
 	s.cl.State(network.State{Kind: network.StateBadCredentials, Message: said})
 	msg := s.h.WaitForBotNoticeExcept(s.alice, s.mgmt, "needs your attention", before).Content.AsMessage()
-	for _, tag := range []string{"<em>", "<strong>", "<a ", "<del>"} {
-		if strings.Contains(msg.FormattedBody, tag) {
-			t.Errorf("the state's message was taken for Markdown (%s): %q", tag, msg.FormattedBody)
-		}
-	}
-	if !strings.Contains(msg.FormattedBody, "<code>irc password</code>") {
-		t.Errorf("the state's intended code span is lost: %q", msg.FormattedBody)
-	}
-	if !strings.Contains(msg.Body, "banned: *b* [appeal here](https://example.org) ~~c~~") {
-		t.Errorf("the notice does not show the state's message as written: %q", msg.Body)
-	}
+	assertShownAsWritten(t, msg, "the state's message", "banned: *b* [appeal here](https://example.org) ~~c~~", "irc password")
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"maunium.net/go/mautrix/event"
+
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 )
 
@@ -20,15 +22,24 @@ func TestNetworkMessageIsNotTakenForMarkdown(t *testing.T) {
 	before := ferrytest.Seen(s.alice, s.mgmt)
 	s.h.StartBridge()
 	msg := s.h.WaitForBotNoticeExcept(s.alice, s.mgmt, "could not start your Testnet login", before).Content.AsMessage()
+	assertShownAsWritten(t, msg, "the network's message", "the nick *b* [here](https://example.org) ~~c~~ is taken", "reconnect test")
+}
+
+// assertShownAsWritten fails t if msg took what (a network's message
+// with Markdown marks in it) for Markdown: its HTML must have no
+// emphasis, link or strikethrough, its code span code must stay one, and
+// its body must hold written as it is.
+func assertShownAsWritten(t *testing.T, msg *event.MessageEventContent, what, written, code string) {
+	t.Helper()
 	for _, tag := range []string{"<em>", "<strong>", "<a ", "<del>"} {
 		if strings.Contains(msg.FormattedBody, tag) {
-			t.Errorf("the network's message was taken for Markdown (%s): %q", tag, msg.FormattedBody)
+			t.Errorf("%s was taken for Markdown (%s): %q", what, tag, msg.FormattedBody)
 		}
 	}
-	if !strings.Contains(msg.FormattedBody, "<code>reconnect test</code>") {
-		t.Errorf("the network's intended code span is lost: %q", msg.FormattedBody)
+	if !strings.Contains(msg.FormattedBody, "<code>"+code+"</code>") {
+		t.Errorf("%s's intended code span is lost: %q", what, msg.FormattedBody)
 	}
-	if !strings.Contains(msg.Body, "the nick *b* [here](https://example.org) ~~c~~ is taken") {
-		t.Errorf("the notice does not show the network's message as written: %q", msg.Body)
+	if !strings.Contains(msg.Body, written) {
+		t.Errorf("the notice does not show %s as written: %q", what, msg.Body)
 	}
 }
