@@ -35,13 +35,7 @@ func TestLogoutAfterCancelOfAStartedLoginAnsweredOnce(t *testing.T) {
 	release()
 	time.Sleep(2 * time.Second) // the flow undoes the login and would say so by now
 	assertCarolGone(t, s)
-	aboutCarol, loggedIn := saidOfCarol(s, before)
-	for _, body := range loggedIn {
-		t.Errorf("after the logout the bot said %q", body)
-	}
-	if len(aboutCarol) != 1 {
-		t.Errorf("after the cancel and the logout the bot told alice of carol %d times, want once: %q", len(aboutCarol), aboutCarol)
-	}
+	assertToldOfCarolOnce(t, s, before, "after the cancel and the logout")
 }
 
 // TestLogoutAfterCancelOfAKeptLoginSaidLast: the cancel comes once the

@@ -27,13 +27,7 @@ func TestLogoutOfALoadedLoginNotYetConnected(t *testing.T) {
 		t.Error("carol's client is still listed as running")
 	}
 	time.Sleep(time.Second) // a late notice would have come by now
-	aboutCarol, loggedIn := saidOfCarol(s, before)
-	for _, body := range loggedIn {
-		t.Errorf("after the logout the bot said %q", body)
-	}
-	if len(aboutCarol) != 1 {
-		t.Errorf("after the logout the bot told alice of carol %d times, want once: %q", len(aboutCarol), aboutCarol)
-	}
+	assertToldOfCarolOnce(t, s, before, "after the logout")
 	// Still usable: logging in to carol again works.
 	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
 	s.alice.SendText(t, s.mgmt, "hunter2")

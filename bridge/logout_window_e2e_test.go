@@ -114,6 +114,19 @@ func saidOfCarol(s *scene, before map[string]bool) (aboutCarol, loggedIn []strin
 	return aboutCarol, loggedIn
 }
 
+// assertToldOfCarolOnce fails t if, since before, the bot said "Logged in"
+// or told alice of carol other than once; after says after what.
+func assertToldOfCarolOnce(t *testing.T, s *scene, before map[string]bool, after string) {
+	t.Helper()
+	aboutCarol, loggedIn := saidOfCarol(s, before)
+	for _, body := range loggedIn {
+		t.Errorf("after the logout the bot said %q", body)
+	}
+	if len(aboutCarol) != 1 {
+		t.Errorf("%s the bot told alice of carol %d times, want once: %q", after, len(aboutCarol), aboutCarol)
+	}
+}
+
 // lastLoginWord is the last of said that says "Logged in" or "Logged
 // out", or "" if none does.
 func lastLoginWord(said []string) string {
@@ -149,13 +162,7 @@ func TestLogoutOfAStartedLoginNotYetKept(t *testing.T) {
 	waitFlowEnded(t, s)
 	assertCarolGone(t, s)
 	time.Sleep(time.Second) // a late notice would have come by now
-	aboutCarol, loggedIn := saidOfCarol(s, before)
-	for _, body := range loggedIn {
-		t.Errorf("after the logout the bot said %q", body)
-	}
-	if len(aboutCarol) != 1 {
-		t.Errorf("after the logout the bot told alice of carol %d times, want once: %q", len(aboutCarol), aboutCarol)
-	}
+	assertToldOfCarolOnce(t, s, before, "after the logout")
 }
 
 // TestLogoutOfAKeptLoginNotYetAnnounced: alice logs out of carol's
