@@ -147,7 +147,6 @@ func (c *Client) chatLabel(ctx context.Context, chat types.JID) (label string) {
 	return "the WhatsApp chat " + chat.String()
 }
 
-// eventKind names evt in a notice.
 // changeKind names what a WhatsApp message that acts on another one
 // is ("an edit", "a reaction", "a deletion"), or "" for a message.
 func changeKind(evt *events.Message) string {
@@ -171,6 +170,7 @@ func changeKind(evt *events.Message) string {
 	return ""
 }
 
+// eventKind names evt in a notice.
 func eventKind(evt network.Event) string {
 	switch evt.(type) {
 	case *network.Edit:
