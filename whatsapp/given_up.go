@@ -11,6 +11,7 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/whatsapp/waconv"
 )
 
 // An event that failed to bridge maxAttempts times is acknowledged to
@@ -154,7 +155,7 @@ func changeKind(evt *events.Message) string {
 	if msg == nil {
 		msg = evt.RawMessage
 	}
-	msg = (&events.Message{RawMessage: msg}).UnwrapRaw().Message
+	msg = waconv.Unwrap(msg)
 	switch {
 	case msg.GetReactionMessage() != nil || msg.GetEncReactionMessage() != nil:
 		return "a reaction"

@@ -231,7 +231,7 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 	var conv *waconv.Converted
 	var err error
 	var unread bool // an encrypted edit shown as a notice
-	if inner := (&events.Message{RawMessage: msg}).UnwrapRaw().Message; inner.GetSecretEncryptedMessage() != nil {
+	if inner := waconv.Unwrap(msg); inner.GetSecretEncryptedMessage() != nil {
 		var opened *waE2E.Message
 		opened, unread, err = c.openSecret(ctx, evt, inner)
 		if err != nil {

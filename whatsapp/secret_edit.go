@@ -9,6 +9,8 @@ import (
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/ferrybridge/ferry/whatsapp/waconv"
 )
 
 // secretEditUnreadableText stands in for an edit Ferry could not decrypt.
@@ -63,7 +65,7 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 	}
 	// The plaintext is the new content, or a protocol message edit
 	// wrapping it (whatsmeow's own unwrapping handles both).
-	content := (&events.Message{RawMessage: dec}).UnwrapRaw().Message
+	content := waconv.Unwrap(dec)
 	if pm := content.GetProtocolMessage(); pm.GetType() == waE2E.ProtocolMessage_MESSAGE_EDIT {
 		content = pm.GetEditedMessage()
 	}

@@ -19,6 +19,12 @@ import (
 	"github.com/ferrybridge/ferry/bridge/network"
 )
 
+// Unwrap is msg's content out of its ephemeral, view-once, device-sent,
+// document-with-caption or edit envelopes, by whatsmeow's own unwrapping.
+func Unwrap(msg *waE2E.Message) *waE2E.Message {
+	return (&events.Message{RawMessage: msg}).UnwrapRaw().Message
+}
+
 // ToMatrix converts a WhatsApp message. msg may be raw (wrapped in
 // ephemeral, view-once, device-sent, document-with-caption or edit
 // envelopes) or already unwrapped; info may be nil. Nothing is dropped
@@ -30,7 +36,7 @@ func ToMatrix(ctx context.Context, msg *waE2E.Message, info *types.MessageInfo, 
 	if msg == nil {
 		return &Converted{Kind: KindIgnored}, nil
 	}
-	msg = (&events.Message{RawMessage: msg}).UnwrapRaw().Message
+	msg = Unwrap(msg)
 
 	if pm := msg.GetProtocolMessage(); pm != nil {
 		target := network.MessageID(pm.GetKey().GetID())
