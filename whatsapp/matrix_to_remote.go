@@ -255,7 +255,7 @@ func (c *Client) Edit(ctx context.Context, e *network.OutgoingEdit) error {
 	if err != nil {
 		return err
 	}
-	return c.sendChange(ctx, wa, e.Portal.Chat, chat, waMsg)
+	return c.sendChange(ctx, wa, e.Portal, chat, waMsg)
 }
 
 func (c *Client) React(ctx context.Context, r *network.OutgoingReaction) (network.EmojiID, error) {
@@ -282,7 +282,7 @@ func (c *Client) react(ctx context.Context, portal network.PortalKey, target net
 	}
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	return c.sendChange(ctx, wa, portal.Chat, chat, waMsg)
+	return c.sendChange(ctx, wa, portal, chat, waMsg)
 }
 
 // Redact deletes a message for everyone: the user's own, or (as a group
@@ -305,17 +305,21 @@ func (c *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error
 	}
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	return c.sendChange(ctx, wa, r.Portal.Chat, chat, waconv.RevokeMessage(wa, chat, sender, r.Target))
+	return c.sendChange(ctx, wa, r.Portal, chat, waconv.RevokeMessage(wa, chat, sender, r.Target))
 }
 
 // sendChange sends an edit, a reaction or a deletion made in Matrix.
 // Another Ferry login in the chat gets it as any member's, and the core
 // learns no ID for it to recognise the echo by; its WhatsApp ID, recorded
 // per portal chat before sending, tells that login that the room has it.
-func (c *Client) sendChange(ctx context.Context, wa waClient, portalChat network.ChatID, chat types.JID, msg *waE2E.Message) error {
+// Only a group's room is shared: a DM's (one with a Receiver) is its
+// login's alone, and no other login could ever look its changes up.
+func (c *Client) sendChange(ctx context.Context, wa waClient, portal network.PortalKey, chat types.JID, msg *waE2E.Message) error {
 	msgID := wa.GenerateMessageID()
-	if err := c.conn.msgs.putSentChange(ctx, c.id, portalChat, msgID); err != nil {
-		return fmt.Errorf("record the ID of the change: %w", err)
+	if portal.Receiver == "" {
+		if err := c.conn.msgs.putSentChange(ctx, c.id, portal.Chat, msgID); err != nil {
+			return fmt.Errorf("record the ID of the change: %w", err)
+		}
 	}
 	if _, err := wa.SendMessage(ctx, chat, msg, whatsmeow.SendRequestExtra{ID: msgID}); err != nil {
 		return userFacing(fmt.Errorf("send to WhatsApp: %w", err))

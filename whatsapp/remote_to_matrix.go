@@ -265,8 +265,9 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 	}
 	meta := c.messageMeta(ctx, &info, chat, alt)
 	portal := meta.Portal
-	if conv.Kind != waconv.KindMessage {
-		// An edit, a reaction or a deletion.
+	if conv.Kind != waconv.KindMessage && portal.Receiver == "" {
+		// An edit, a reaction or a deletion in a room other logins may
+		// share (sendChange records only those).
 		if sent, err := c.conn.msgs.sentChange(ctx, portal.Chat, info.ID); err != nil {
 			return nil, fmt.Errorf("look up changes sent from Matrix: %w", err)
 		} else if sent {
