@@ -28,7 +28,9 @@ func (c *Client) editBySender(ctx context.Context, chat network.ChatID, info *ty
 	if key.FromMe || info.IsFromMe {
 		return key.FromMe && info.IsFromMe, nil
 	}
-	if key.Sender.IsEmpty() {
+	if key.Sender.IsEmpty() || key.Sender == info.Sender.ToNonAD() || (!info.SenderAlt.IsEmpty() && key.Sender == info.SenderAlt.ToNonAD()) {
+		// The sender as stored (without device): no store read needed
+		// to map a LID or a phone number.
 		return true, nil
 	}
 	editors := c.userForms(ctx, info.Sender, info.SenderAlt)
