@@ -1,7 +1,6 @@
 package whatsapp
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -20,13 +19,7 @@ import (
 // stand-in message "could not bridge this WhatsApp message" goes to the
 // room, which would pose as a new message of Bob's.
 func TestGivenUpEncryptedEditIsNoMessage(t *testing.T) {
-	env := newEnv(t, sqliteDB(t), "")
-	env.wa.realSecrets = true
-	secret := bytes.Repeat([]byte{0x42}, 32)
-	if err := env.cl.cli.Store.MsgSecrets.PutMessageSecret(env.ctx, bobPN, bobPN, "ORIG", secret); err != nil {
-		t.Fatal(err)
-	}
-	failSecretReads(t, env, 1000)
+	env, secret := envWithFailingSecrets(t, 1000)
 	src := types.MessageSource{Chat: bobPN, Sender: bobPN}
 	raw := secretEdit(t, secret, ownPN, bobPN, "ORIG", &waE2E.Message{Conversation: proto.String("fixed")})
 

@@ -34,6 +34,21 @@ func (s *secretsFailingOnce) GetMessageSecret(ctx context.Context, chat, sender 
 	return s.MsgSecretStore.GetMessageSecret(ctx, chat, sender, id)
 }
 
+// envWithFailingSecrets is a test env whose device has stored the secret
+// of Bob's message ORIG in the DM, and whose store of message secrets
+// fails its next fails reads. It returns the env and the secret.
+func envWithFailingSecrets(t *testing.T, fails int) (*testEnv, []byte) {
+	t.Helper()
+	env := newEnv(t, sqliteDB(t), "")
+	env.wa.realSecrets = true
+	secret := bytes.Repeat([]byte{0x42}, 32)
+	if err := env.cl.cli.Store.MsgSecrets.PutMessageSecret(env.ctx, bobPN, bobPN, "ORIG", secret); err != nil {
+		t.Fatal(err)
+	}
+	failSecretReads(t, env, fails)
+	return env, secret
+}
+
 // deliveredAgainAfterSecretStoreError has Bob's message id in the DM,
 // made by seal with the secret of his message ORIG, arrive while the
 // store of message secrets cannot be read, and then again. The first
@@ -42,13 +57,7 @@ func (s *secretsFailingOnce) GetMessageSecret(ctx context.Context, chat, sender 
 // second delivery handled; what names the message in failures.
 func deliveredAgainAfterSecretStoreError(t *testing.T, what string, id types.MessageID, seal func(secret []byte) *waE2E.Message) []network.Event {
 	t.Helper()
-	env := newEnv(t, sqliteDB(t), "")
-	env.wa.realSecrets = true
-	secret := bytes.Repeat([]byte{0x42}, 32)
-	if err := env.cl.cli.Store.MsgSecrets.PutMessageSecret(env.ctx, bobPN, bobPN, "ORIG", secret); err != nil {
-		t.Fatal(err)
-	}
-	failSecretReads(t, env, 1)
+	env, secret := envWithFailingSecrets(t, 1)
 	src := types.MessageSource{Chat: bobPN, Sender: bobPN}
 	raw := seal(secret)
 
