@@ -199,6 +199,22 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	return c.deliver(ctx, failureKey(evt), out)
 }
 
+// convert turns msg (evt's content, opened if it was encrypted) into
+// what it is for Matrix: a notice Ferry words itself, or the converter's
+// result.
+func (c *Client) convert(ctx context.Context, evt *events.Message, msg *waE2E.Message, info *types.MessageInfo, private bool) (*waconv.Converted, error) {
+	if text := c.specialNotice(evt, msg); text != "" {
+		return &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(text)}, nil
+	}
+	deps := c.deps(ctx, private)
+	deps.DownloadToFile = c.downloader(info, msg)
+	conv, err := waconv.ToMatrix(ctx, msg, info, deps)
+	if err != nil {
+		return nil, fmt.Errorf("convert: %w", err)
+	}
+	return conv, nil
+}
+
 // toEvent converts a WhatsApp message, live or from history, into the
 // contract's event (nil: nothing to bridge) and stores the key of a new
 // message for later edits, reactions and receipts.
@@ -227,36 +243,18 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 			msg = &waE2E.Message{ReactionMessage: dec}
 		}
 	}
-	private := chat.Server != types.GroupServer
 	var conv *waconv.Converted
 	var err error
-	var unread bool // an encrypted edit shown as a notice
 	if inner := waconv.Unwrap(msg); inner.GetSecretEncryptedMessage() != nil {
-		var opened *waE2E.Message
-		opened, unread, err = c.openSecret(ctx, evt, inner)
-		if err != nil {
+		// An encrypted edit: opened, shown as a notice, or skipped.
+		if msg, conv, err = c.openSecret(ctx, evt, inner); err != nil || (msg == nil && conv == nil) {
 			return nil, err
 		}
-		if unread {
-			target := inner.GetSecretEncryptedMessage().GetTargetMessageKey().GetID()
-			conv = &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(secretEditUnreadableText)}
-			if target != "" {
-				conv.ReplyTo = &network.MessageRef{ID: network.MessageID(target)}
-			}
-		} else if opened == nil {
-			return nil, nil
-		}
-		msg = opened
 	}
-	if conv == nil {
-		if text := c.specialNotice(evt, msg); text != "" {
-			conv = &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(text)}
-		} else {
-			deps := c.deps(ctx, private)
-			deps.DownloadToFile = c.downloader(&info, msg)
-			if conv, err = waconv.ToMatrix(ctx, msg, &info, deps); err != nil {
-				return nil, fmt.Errorf("convert: %w", err)
-			}
+	unread := conv != nil // an encrypted edit shown as a notice
+	if !unread {
+		if conv, err = c.convert(ctx, evt, msg, &info, chat.Server != types.GroupServer); err != nil {
+			return nil, err
 		}
 	}
 	if conv.Kind == waconv.KindIgnored || (conv.Kind == waconv.KindMessage && len(conv.Parts) == 0) {

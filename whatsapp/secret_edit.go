@@ -7,9 +7,11 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types/events"
 
+	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/whatsapp/waconv"
 )
 
@@ -25,12 +27,12 @@ const secretEditUnreadableText = "✏️ This message was edited on WhatsApp, bu
 // event (EVENT_EDIT), which Ferry shows as text. The other kinds act on
 // polls, which Ferry shows only as notices, so they are skipped as their
 // plain forms are (nil); an edit that cannot be read
-// becomes a notice, unread true, as the user must know that the message
+// becomes a notice (unreadable), as the user must know that the message
 // changed. A failure to read the stored secret is no reason to say the
 // edit cannot be read: it is returned as an error, which leaves the edit
 // unacknowledged for WhatsApp to deliver again, as other store failures
 // on the way in do.
-func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E.Message) (out *waE2E.Message, unread bool, err error) {
+func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E.Message) (out *waE2E.Message, unreadable *waconv.Converted, err error) {
 	enc := msg.GetSecretEncryptedMessage()
 	log := zerolog.Ctx(ctx).With().Str("secret_enc_type", enc.GetSecretEncType().String()).
 		Str("target_id", enc.GetTargetMessageKey().GetID()).Logger()
@@ -42,15 +44,15 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 		// use case by the type.
 	case waE2E.SecretEncryptedMessage_POLL_EDIT, waE2E.SecretEncryptedMessage_POLL_ADD_OPTION:
 		log.Debug().Msg("Ignoring an encrypted edit of a poll")
-		return nil, false, nil
+		return nil, nil, nil
 	default:
 		// Unknown to this whatsmeow: the converter says "unsupported".
-		return msg, false, nil
+		return msg, nil, nil
 	}
 	target := enc.GetTargetMessageKey()
 	if c.wa == nil || target.GetID() == "" {
 		log.Warn().Bool("logged_out", c.wa == nil).Msg("Cannot decrypt an encrypted edit")
-		return nil, true, nil
+		return nil, unreadableEdit(target), nil
 	}
 	// whatsmeow reads the envelope from evt.Message, which history and
 	// tests may leave unset or wrapped.
@@ -58,10 +60,10 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 	plain.Message = msg
 	dec, err := c.wa.DecryptSecretEncryptedMessage(ctx, &plain)
 	if isSecretStoreError(err) {
-		return nil, false, fmt.Errorf("read the secret of the edited message: %w", err)
+		return nil, nil, fmt.Errorf("read the secret of the edited message: %w", err)
 	} else if err != nil {
 		log.Warn().Err(err).Msg("Failed to decrypt an encrypted edit")
-		return nil, true, nil
+		return nil, unreadableEdit(target), nil
 	}
 	// The plaintext is the new content, or a protocol message edit
 	// wrapping it (whatsmeow's own unwrapping handles both).
@@ -71,13 +73,23 @@ func (c *Client) openSecret(ctx context.Context, evt *events.Message, msg *waE2E
 	}
 	if content == nil {
 		log.Warn().Msg("A decrypted edit has no content")
-		return nil, true, nil
+		return nil, unreadableEdit(target), nil
 	}
 	return &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
 		Type:          waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),
 		Key:           target,
 		EditedMessage: content,
-	}}, false, nil
+	}}, nil, nil
+}
+
+// unreadableEdit is the notice that stands in for an edit of target
+// Ferry could not read, replying to the message edited.
+func unreadableEdit(target *waCommon.MessageKey) *waconv.Converted {
+	conv := &waconv.Converted{Kind: waconv.KindMessage, Parts: noticeParts(secretEditUnreadableText)}
+	if id := target.GetID(); id != "" {
+		conv.ReplyTo = &network.MessageRef{ID: network.MessageID(id)}
+	}
+	return conv
 }
 
 // isSecretStoreError says whether err from DecryptSecretEncryptedMessage
