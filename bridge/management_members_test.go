@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -37,28 +36,8 @@ func TestOtherMembersKeepsAMembershipHeardMeanwhile(t *testing.T) {
 
 	ctx := context.Background()
 	alice := id.NewUserID("ferry_alice", "localhost")
-	if err = as.Intent(alice).EnsureRegistered(ctx); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{alice}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := resp.RoomID
-	// Dendrite's member list follows the room a moment behind.
-	cli := as.BotClient()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		var members mautrix.RespMembers
-		if _, err := cli.MakeRequest(ctx, http.MethodGet, cli.BuildClientURL("v3", "rooms", room, "members"), nil, &members); err != nil {
-			t.Fatal(err)
-		}
-		if len(members.Chunk) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the homeserver's member list never had the invitee")
-		}
-	}
+	room := testbed.CreateRoom(t, as, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{alice}})
+	testbed.WaitForServerMembership(t, as, room, alice, event.MembershipInvite)
 
 	// The echo of the bot's invite, so that her join is taken as newer.
 	store.UpdateState(ctx, &event.Event{

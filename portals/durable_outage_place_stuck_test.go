@@ -27,30 +27,24 @@ import (
 // told, once.
 func TestRoomHearsOnceWhenKeptEventsCannotBeMovedForAWhile(t *testing.T) {
 	hs, reg := testbed.StartDendriteForAppservice(t)
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := testbed.NewAppservice(t, reg, hs.URL)
 	ctx := context.Background()
-	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := testbed.CreateRoom(t, as, nil)
 	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
 	_, p := keptAheadScene(t, db)
 	p.m.matrix = puppets.NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
-	p.RoomID = resp.RoomID
+	p.RoomID = room
 	passQueued(p)
 	defer p.drainReadOK() // the retry's timer
 
 	// Reads work; every write fails.
-	_, err = db.Exec(ctx, `CREATE TRIGGER disk_full BEFORE INSERT ON remote_event BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
+	_, err := db.Exec(ctx, `CREATE TRIGGER disk_full BEFORE INSERT ON remote_event BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	setForTest(t, &ResumeAfterOutage, 200*time.Millisecond)
 	p.drainBacklog(ctx) // the first failed move
-	if n := heldUpNotices(t, as, resp.RoomID); n != 0 {
+	if n := heldUpNotices(t, as, room); n != 0 {
 		t.Fatalf("the room heard of %d held-up messages at the first failed move; want none yet (it may heal)", n)
 	}
 	time.Sleep(ResumeAfterOutage)
@@ -58,7 +52,7 @@ func TestRoomHearsOnceWhenKeptEventsCannotBeMovedForAWhile(t *testing.T) {
 	p.drainBacklog(ctx) // and more
 	time.Sleep(ResumeAfterOutage)
 	p.drainBacklog(ctx)
-	if n := heldUpNoticesOnceSettled(t, as, resp.RoomID); n != 1 {
+	if n := heldUpNoticesOnceSettled(t, as, room); n != 1 {
 		t.Errorf("the room heard of held-up messages %d times after the move failed for a while; want once", n)
 	}
 	if p.durable.drainTimer == nil {

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -32,10 +30,7 @@ func TestStopReportsOfOtherRoomsGoWhileOneRoomIsSlow(t *testing.T) {
 	setForTest(t, &StopReportTimeout, 8*time.Second)
 	hs, reg := testbed.StartDendriteForAppservice(t)
 	proxy := testbed.NewFaultProxy(t, hs.URL)
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: proxy.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := testbed.NewAppservice(t, reg, proxy.URL())
 	matrix := puppets.NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
 	m := NewManager(db, nil, matrix, &loginDir{logins: map[network.LoginID]*network.Login{}}, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
@@ -48,12 +43,9 @@ func TestStopReportsOfOtherRoomsGoWhileOneRoomIsSlow(t *testing.T) {
 	ctx := context.Background()
 	var rooms []id.RoomID
 	for i := 0; i <= fastRooms; i++ {
-		resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		room := testbed.CreateRoom(t, as, nil)
 		key := network.PortalKey{Network: "test", Chat: network.ChatID(fmt.Sprintf("#room%d", i))}
-		if err = db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: resp.RoomID}); err != nil {
+		if err := db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: room}); err != nil {
 			t.Fatal(err)
 		}
 		p, err := m.Get(ctx, key)
@@ -61,7 +53,7 @@ func TestStopReportsOfOtherRoomsGoWhileOneRoomIsSlow(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.holdNotices([]heldNotice{{body: fmt.Sprintf("⚠️ held notice %d", i)}})
-		rooms = append(rooms, resp.RoomID)
+		rooms = append(rooms, room)
 	}
 	slow, fast := rooms[0], rooms[1:]
 	sendPath := func(room id.RoomID) string { return "/_matrix/client/v3/rooms/" + room.String() + "/send/" }

@@ -2,14 +2,12 @@ package portals
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -28,10 +26,7 @@ import (
 func TestDepartedGhostsListKeepsAMembershipHeardMeanwhile(t *testing.T) {
 	hs, reg := testbed.StartDendriteForAppservice(t)
 	proxy := testbed.NewFaultProxy(t, hs.URL)
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: proxy.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := testbed.NewAppservice(t, reg, proxy.URL())
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	matrix := puppets.NewMatrix(as, log)
 	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
@@ -41,20 +36,13 @@ func TestDepartedGhostsListKeepsAMembershipHeardMeanwhile(t *testing.T) {
 
 	ctx := context.Background()
 	carol := ghosts.MXID(network.GhostKey{Network: "ferry", User: "carol"})
-	if err = as.Intent(carol).EnsureRegistered(ctx); err != nil {
+	room := testbed.CreateRoom(t, as, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{carol}})
+	if _, err := as.Intent(carol).JoinRoomByID(ctx, room); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{carol}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := resp.RoomID
-	if _, err = as.Intent(carol).JoinRoomByID(ctx, room); err != nil {
-		t.Fatal(err)
-	}
-	waitJoinedOnServer(t, as, room, carol)
+	testbed.WaitForServerMembership(t, as, room, carol, event.MembershipJoin)
 	key := network.PortalKey{Network: "ferry", Chat: "#departed"}
-	if err = db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: room}); err != nil {
+	if err := db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: room}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := m.Get(ctx, key)
@@ -91,27 +79,6 @@ func TestDepartedGhostsListKeepsAMembershipHeardMeanwhile(t *testing.T) {
 		}
 		if member.Membership != want {
 			t.Errorf("the store has %s as %q after the list was read; want %q", user, member.Membership, want)
-		}
-	}
-}
-
-// waitJoinedOnServer waits for the homeserver's member list to have user
-// joined to room: Dendrite's follows the room a moment behind.
-func waitJoinedOnServer(t *testing.T, as *appservice.AppService, room id.RoomID, user id.UserID) {
-	t.Helper()
-	ctx := context.Background()
-	cli := as.BotClient()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		var joined mautrix.RespJoinedMembers
-		// Not the client's JoinedMembers: it would write the list to the store.
-		if _, err := cli.MakeRequest(ctx, http.MethodGet, cli.BuildClientURL("v3", "rooms", room, "joined_members"), nil, &joined); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := joined.Joined[user]; ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the homeserver's member list never had %s joined", user)
 		}
 	}
 }

@@ -25,16 +25,12 @@ func TestRemoteChangeOfAReactionSentFromMatrix(t *testing.T) {
 	as, db, ghosts, m, alice, login := sc.as, sc.db, sc.ghosts, sc.m, sc.alice, sc.login
 
 	ctx := context.Background()
-	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{alice.UserID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := resp.RoomID
-	if _, err = alice.JoinRoomByID(ctx, room); err != nil {
+	room := testbed.CreateRoom(t, as, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{alice.UserID}})
+	if _, err := alice.JoinRoomByID(ctx, room); err != nil {
 		t.Fatal(err)
 	}
 	key := network.PortalKey{Network: "ferry", Chat: "#reactions"}
-	if err = db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: room}); err != nil {
+	if err := db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: room}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := m.Get(ctx, key)

@@ -43,10 +43,7 @@ func newUserSceneBehindProxy(t *testing.T) (*userScene, *testbed.FaultProxy) {
 // newUserSceneVia is newUserScene with Ferry reaching hs at url.
 func newUserSceneVia(t *testing.T, hs *testbed.Dendrite, reg *appservice.Registration, url string) *userScene {
 	t.Helper()
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := testbed.NewAppservice(t, reg, url)
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	matrix := puppets.NewMatrix(as, log)
 	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -32,10 +31,7 @@ func TestRefusedSendAndItsRejoinAreBoundByRetryFor(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			proxy := testbed.NewFaultProxy(t, hs.URL)
-			as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: proxy.URL()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			as := testbed.NewAppservice(t, reg, proxy.URL())
 			m := NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 			m.FirstBackoff = 50 * time.Millisecond
 			m.MaxBackoff = 100 * time.Millisecond
@@ -50,7 +46,7 @@ func TestRefusedSendAndItsRejoinAreBoundByRetryFor(t *testing.T) {
 			m.RetryFor = retryFor
 			var pipe *Pipeline
 			if pipelined {
-				if err = m.EnablePipelining(proxy.URL()); err != nil {
+				if err := m.EnablePipelining(proxy.URL()); err != nil {
 					t.Fatal(err)
 				}
 				if pipe = m.NewPipeline(room); pipe == nil {
@@ -67,6 +63,7 @@ func TestRefusedSendAndItsRejoinAreBoundByRetryFor(t *testing.T) {
 			proxy.Inject("POST /_matrix/client/v3/rooms/"+room.String()+"/join", 1, testbed.Fault{Delay: retryFor * 3 / 4})
 
 			content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
+			var err error
 			start := time.Now()
 			if pipelined {
 				_, err = m.SendMessageAhead(ctx, pipe, intent, room, event.EventMessage, content, time.Time{}, "bound")()

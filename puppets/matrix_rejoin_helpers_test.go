@@ -15,6 +15,8 @@ import (
 	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/internal/testbed"
 )
 
 // kickedGhostsHomeserver is a stand-in homeserver for ghosts kicked behind
@@ -166,18 +168,14 @@ func kickedBehindFerrysBack(t *testing.T, as *appservice.AppService, intent *app
 	t.Helper()
 	ctx := context.Background()
 	ghost := intent.UserID
-	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{ghost}})
-	if err != nil {
+	room := testbed.CreateRoom(t, as, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{ghost}})
+	if err := intent.EnsureJoined(ctx, room); err != nil {
 		t.Fatal(err)
 	}
-	room := resp.RoomID
-	if err = intent.EnsureJoined(ctx, room); err != nil {
+	if _, err := as.BotClient().KickUser(ctx, room, &mautrix.ReqKickUser{UserID: ghost}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = as.BotClient().KickUser(ctx, room, &mautrix.ReqKickUser{UserID: ghost}); err != nil {
-		t.Fatal(err)
-	}
-	if err = as.StateStore.SetMembership(ctx, room, ghost, event.MembershipJoin); err != nil {
+	if err := as.StateStore.SetMembership(ctx, room, ghost, event.MembershipJoin); err != nil {
 		t.Fatal(err)
 	}
 	return room

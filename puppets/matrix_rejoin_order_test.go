@@ -9,7 +9,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -28,13 +27,10 @@ import (
 func TestRefusedPipelinedSendKeepsItsPlace(t *testing.T) {
 	hs, reg := testbed.StartDendriteForAppservice(t)
 	proxy := testbed.NewFaultProxy(t, hs.URL)
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: proxy.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := testbed.NewAppservice(t, reg, proxy.URL())
 	m := NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	m.RetryFor = 20 * time.Second
-	if err = m.EnablePipelining(hs.URL); err != nil {
+	if err := m.EnablePipelining(hs.URL); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -77,10 +73,10 @@ func TestRefusedPipelinedSendKeepsItsPlace(t *testing.T) {
 		}
 	}
 	waitSecond := m.SendMessageAhead(ctx, pipe, intent, room, event.EventMessage, text("second"), time.Time{}, "second")
-	if err = <-first; err != nil {
+	if err := <-first; err != nil {
 		t.Fatalf("first: %v", err)
 	}
-	if _, err = waitSecond(); err != nil {
+	if _, err := waitSecond(); err != nil {
 		t.Fatalf("second: %v", err)
 	}
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/internal/testbed"
@@ -22,21 +21,14 @@ import (
 // behind the one given up, not sent to the homeserver ahead of it.
 func TestHeldPipelineRefusesSendsOncePipeliningIsOff(t *testing.T) {
 	hs, reg := testbed.StartDendriteForAppservice(t)
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := testbed.NewAppservice(t, reg, hs.URL)
 	m := NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)))
 	m.RetryFor = 5 * time.Second
-	if err = m.EnablePipelining(hs.URL); err != nil {
+	if err := m.EnablePipelining(hs.URL); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := resp.RoomID
+	room := testbed.CreateRoom(t, as, nil)
 	pipe := m.NewPipeline(room)
 	if pipe == nil {
 		t.Fatal("no pipeline")
@@ -51,7 +43,7 @@ func TestHeldPipelineRefusesSendsOncePipeliningIsOff(t *testing.T) {
 	m.pipelineOff.Store(true)
 
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "after the one given up"}
-	_, err = m.SendMessageAhead(ctx, pipe, m.Bot(), room, event.EventMessage, content, time.Time{}, "txn-held")()
+	_, err := m.SendMessageAhead(ctx, pipe, m.Bot(), room, event.EventMessage, content, time.Time{}, "txn-held")()
 	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, errHeldBehind) {
 		t.Errorf("a send to a held pipeline once pipelining is off: %v; want it refused, held behind (ErrUnreachable)", err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -46,22 +45,15 @@ func TestPipelinedSendsBehindARedirectingFront(t *testing.T) {
 	hs, reg := testbed.StartDendriteForAppservice(t)
 	front := testbed.NewFaultProxy(t, hs.URL)
 	front.Inject("", -1, testbed.Fault{Status: http.StatusPermanentRedirect, RedirectTo: hs.URL})
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: front.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := testbed.NewAppservice(t, reg, front.URL())
 	var logs syncBuffer
 	m := NewMatrix(as, zerolog.New(zerolog.MultiLevelWriter(&logs, zerolog.NewTestWriter(t))).Level(zerolog.WarnLevel))
 	m.RetryFor = 20 * time.Second
-	if err = m.EnablePipelining(front.URL()); err != nil {
+	if err := m.EnablePipelining(front.URL()); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{})
-	if err != nil {
-		t.Fatalf("create a room through the redirecting front: %v", err)
-	}
-	room := resp.RoomID
+	room := testbed.CreateRoom(t, as, nil) // through the redirecting front
 	pipe := m.NewPipeline(room)
 	if pipe == nil {
 		t.Fatal("no pipeline")

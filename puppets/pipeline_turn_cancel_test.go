@@ -8,7 +8,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/internal/testbed"
@@ -24,22 +23,15 @@ import (
 func TestSendInTurnGivenUpKeepsTheOrder(t *testing.T) {
 	hs, reg := testbed.StartDendriteForAppservice(t)
 	front := testbed.NewFaultProxy(t, hs.URL)
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: front.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := testbed.NewAppservice(t, reg, front.URL())
 	m := NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)))
 	m.RetryFor = 10 * time.Second
-	if err = m.EnablePipelining(front.URL()); err != nil {
+	if err := m.EnablePipelining(front.URL()); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	resp, err := as.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := resp.RoomID
-	if err = as.StateStore.SetMembership(ctx, room, as.BotMXID(), event.MembershipJoin); err != nil {
+	room := testbed.CreateRoom(t, as, nil)
+	if err := as.StateStore.SetMembership(ctx, room, as.BotMXID(), event.MembershipJoin); err != nil {
 		t.Fatal(err)
 	}
 	pipe := m.NewPipeline(room)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -29,24 +28,13 @@ import (
 func TestOrdinaryClientRefusesMethodChangingRedirect(t *testing.T) {
 	hs, reg := testbed.StartDendriteForAppservice(t)
 	// A room to send to and join, made straight at the homeserver.
-	direct, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	created, err := direct.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := created.RoomID
+	room := testbed.CreateRoom(t, testbed.NewAppservice(t, reg, hs.URL), &mautrix.ReqCreateRoom{Preset: "public_chat"})
 	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			front := testbed.NewFaultProxy(t, hs.URL)
 			front.Inject("", -1, testbed.Fault{Status: status, RedirectTo: hs.URL})
-			as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: front.URL()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			as := testbed.NewAppservice(t, reg, front.URL())
 			var logs syncBuffer
 			m := NewMatrix(as, zerolog.New(zerolog.MultiLevelWriter(&logs, zerolog.NewTestWriter(t))).Level(zerolog.WarnLevel))
 			m.RetryFor = 5 * time.Second
@@ -83,10 +71,7 @@ func TestOrdinaryClientRefusesMethodChangingRedirect(t *testing.T) {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			front := testbed.NewFaultProxy(t, hs.URL)
 			front.Inject("", -1, testbed.Fault{Status: status, RedirectTo: hs.URL})
-			as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: front.URL()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			as := testbed.NewAppservice(t, reg, front.URL())
 			m := NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)))
 			m.RetryFor = 5 * time.Second
 			content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/internal/testbed"
@@ -22,16 +21,8 @@ import (
 // whichever meets it first, not once for each.
 func TestRedirectingAddressIsWarnedOfOnce(t *testing.T) {
 	hs, reg := testbed.StartDendriteForAppservice(t)
-	direct, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	created, err := direct.BotClient().CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := created.RoomID
+	room := testbed.CreateRoom(t, testbed.NewAppservice(t, reg, hs.URL), &mautrix.ReqCreateRoom{Preset: "public_chat"})
 	for _, pipelinedFirst := range []bool{true, false} {
 		name := "ordinary client first"
 		if pipelinedFirst {
@@ -40,10 +31,7 @@ func TestRedirectingAddressIsWarnedOfOnce(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			front := testbed.NewFaultProxy(t, hs.URL)
 			front.Inject("", -1, testbed.Fault{Status: http.StatusMovedPermanently, RedirectTo: hs.URL})
-			as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: front.URL()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			as := testbed.NewAppservice(t, reg, front.URL())
 			var logs syncBuffer
 			m := NewMatrix(as, zerolog.New(zerolog.MultiLevelWriter(&logs, zerolog.NewTestWriter(t))).Level(zerolog.WarnLevel))
 			m.RetryFor = 5 * time.Second

@@ -2,13 +2,10 @@ package puppets
 
 import (
 	"context"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -25,47 +22,18 @@ import (
 // nothing was heard, invited.
 func TestFoundRoomMembersDoNotOverwriteHeardOnes(t *testing.T) {
 	hs, reg := testbed.StartDendriteForAppservice(t)
-	setup, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	setup := testbed.NewAppservice(t, reg, hs.URL)
 	ctx := context.Background()
 	alice := id.NewUserID("ferry_alice", "localhost")
 	bob := id.NewUserID("ferry_bob", "localhost")
 	req := &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{alice, bob}}
-	for _, user := range req.Invite {
-		if err = setup.Intent(user).EnsureRegistered(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	resp, err := setup.BotClient().CreateRoom(ctx, req)
-	if err != nil {
+	room := testbed.CreateRoom(t, setup, req)
+	if _, err := setup.Intent(alice).JoinRoomByID(ctx, room); err != nil {
 		t.Fatal(err)
 	}
-	room := resp.RoomID
-	if _, err = setup.Intent(alice).JoinRoomByID(ctx, room); err != nil {
-		t.Fatal(err)
-	}
-	// Dendrite's member list follows the room a moment behind.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		members, err := setup.BotClient().Members(ctx, room)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if slices.ContainsFunc(members.Chunk, func(evt *event.Event) bool {
-			return evt.GetStateKey() == alice.String() && evt.Content.AsMember().Membership == event.MembershipJoin
-		}) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the homeserver's member list never had the first invitee joined")
-		}
-	}
+	testbed.WaitForServerMembership(t, setup, room, alice, event.MembershipJoin)
 
-	as, err := appservice.CreateFull(appservice.CreateOpts{Registration: reg, HomeserverDomain: "localhost", HomeserverURL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := testbed.NewAppservice(t, reg, hs.URL)
 	m := NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)))
 	store := as.StateStore
 	heard := false

@@ -1,7 +1,10 @@
 // Package testbed starts real servers on loopback for Ferry's end-to-end
 // tests: a Dendrite homeserver (StartDendrite), Matrix test users with a
 // background /sync (Dendrite.RegisterUser, NewClient), and a fault-injecting
-// HTTP proxy (NewFaultProxy) for rate-limit, 5xx and outage tests.
+// HTTP proxy (NewFaultProxy) for rate-limit, 5xx and outage tests. The
+// core's own tests talk to Dendrite as the appservice
+// (StartDendriteForAppservice, NewAppservice, CreateRoom,
+// WaitForServerMembership).
 //
 // Dendrite's binaries are built once with the Go toolchain and cached in
 // $FERRY_TESTBED_CACHE/bin (default ~/.cache/ferry-testbed/bin); see
