@@ -56,6 +56,79 @@ func newBotDirectChat(t *testing.T) *botlessDirectChat {
 // on: it must be the chat's one ghost, and, where the bot is outside,
 // the one that acts for the bot (notices, invites, kicks).
 func TestRekeyedDirectChatChangesItsGhost(t *testing.T) {
+	withAndWithoutBot(t, func(t *testing.T, dc *botlessDirectChat, withBot bool) {
+		ctx := context.Background()
+		m, p := dc.p.m, dc.p
+		moved, newGhost := rekeyAndResync(t, dc)
+		want := []id.UserID{dc.alice.UserID, newGhost}
+		if withBot {
+			want = append(want, m.matrix.BotMXID())
+		}
+		slices.Sort(want)
+		var joined []id.UserID
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			joined = joinedMembers(t, dc.alice.Client, dc.room)
+			if slices.Equal(joined, want) || time.Now().After(deadline) {
+				break
+			}
+		}
+		if !slices.Equal(joined, want) {
+			t.Errorf("the room's members after the move are %v, want %v (the old ghost %s gone)", joined, want, dc.bob.MXID)
+		}
+
+		var other network.UserID
+		if err := m.Do(ctx, p, func(context.Context) error { other = p.OtherUser; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if other != "bob-pn" {
+			t.Errorf("the portal's other user after the move is %q, want bob-pn", other)
+		}
+		row, err := dc.db.Portals.Get(ctx, moved)
+		if err != nil || row == nil {
+			t.Fatalf("the moved portal's row: %v, %v", row, err)
+		}
+		if row.OtherUser != "bob-pn" {
+			t.Errorf("the stored other user after the move is %q, want bob-pn", row.OtherUser)
+		}
+
+		var notice id.EventID
+		err = m.Do(ctx, p, func(ctx context.Context) (err error) {
+			notice, err = p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: "a notice after the move"})
+			return err
+		})
+		if err != nil {
+			t.Fatalf("a notice after the move failed: %v", err)
+		}
+		var evt *event.Event
+		// Dendrite shows alice a new event a moment after it is sent.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if evt, err = dc.alice.Client.GetEvent(ctx, dc.room, notice); err == nil {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+		}
+		wantSender := newGhost
+		if withBot {
+			wantSender = m.matrix.BotMXID()
+		}
+		if evt.Sender != wantSender {
+			t.Errorf("a notice after the move came from %s, want %s", evt.Sender, wantSender)
+		}
+		if !withBot {
+			// The new ghost acts for the bot: it needs the power the
+			// user's client gave the old one (to redact, to kick).
+			levels := powerLevelsOf(t, dc.alice.Client, dc.room)
+			if got, had := levels.GetUserLevel(newGhost), levels.GetUserLevel(dc.bob.MXID); got < 100 {
+				t.Errorf("the new ghost's power level is %d, want the old ghost's 100 (it has %d)", got, had)
+			}
+		}
+	})
+}
+
+// withAndWithoutBot runs test as two subtests: in a direct chat without
+// the bot (newBotlessDirectChat), and in one with it (newBotDirectChat).
+func withAndWithoutBot(t *testing.T, test func(t *testing.T, dc *botlessDirectChat, withBot bool)) {
 	for _, withBot := range []bool{false, true} {
 		name := "without the bot"
 		if withBot {
@@ -68,106 +141,48 @@ func TestRekeyedDirectChatChangesItsGhost(t *testing.T) {
 			} else {
 				dc = newBotlessDirectChat(t)
 			}
-			ctx := context.Background()
-			m, p := dc.p.m, dc.p
-			// alice is in the chat through her login, as the bridge has it.
-			if err := dc.db.Logins.Put(ctx, &database.Login{Network: dc.key.Network, ID: dc.login.ID, UserMXID: dc.alice.UserID}); err != nil {
-				t.Fatal(err)
-			}
-			if err := m.Do(ctx, p, func(ctx context.Context) error { return p.putMember(ctx, dc.alice.UserID, dc.login.ID) }); err != nil {
-				t.Fatal(err)
-			}
-			moved := network.PortalKey{Network: dc.key.Network, Chat: dc.key.Chat + "-pn"}
-			if ok, err := m.Rekey(ctx, dc.key, moved); err != nil || !ok {
-				t.Fatalf("Rekey: moved %v, %v", ok, err)
-			}
-			resync := &network.ChatResync{
-				Meta: network.Meta{Portal: moved, Timestamp: time.Now()},
-				Info: &network.ChatInfo{IsDirect: true, OtherUser: "bob-pn", Members: &network.MemberList{IsFull: true, Members: []network.Member{
-					{User: "bob-pn"}, {User: dc.login.RemoteUser, IsMe: true},
-				}}},
-			}
-			wait, err := m.QueueRemote(ctx, dc.login, resync)
-			if err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case err = <-wait.Outcome():
-				if err != nil {
-					t.Fatalf("the resync after the move failed: %v", err)
-				}
-			case <-time.After(time.Minute):
-				t.Fatal("the resync after the move was never handled")
-			}
-			newGhost := m.ghosts.MXID(network.GhostKey{Network: moved.Network, User: "bob-pn"})
-			want := []id.UserID{dc.alice.UserID, newGhost}
-			if withBot {
-				want = append(want, m.matrix.BotMXID())
-			}
-			slices.Sort(want)
-			var joined []id.UserID
-			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-				joined = joinedMembers(t, dc.alice.Client, dc.room)
-				if slices.Equal(joined, want) || time.Now().After(deadline) {
-					break
-				}
-			}
-			if !slices.Equal(joined, want) {
-				t.Errorf("the room's members after the move are %v, want %v (the old ghost %s gone)", joined, want, dc.bob.MXID)
-			}
-
-			var other network.UserID
-			if err = m.Do(ctx, p, func(context.Context) error { other = p.OtherUser; return nil }); err != nil {
-				t.Fatal(err)
-			}
-			if other != "bob-pn" {
-				t.Errorf("the portal's other user after the move is %q, want bob-pn", other)
-			}
-			row, err := dc.db.Portals.Get(ctx, moved)
-			if err != nil || row == nil {
-				t.Fatalf("the moved portal's row: %v, %v", row, err)
-			}
-			if row.OtherUser != "bob-pn" {
-				t.Errorf("the stored other user after the move is %q, want bob-pn", row.OtherUser)
-			}
-
-			var notice id.EventID
-			err = m.Do(ctx, p, func(ctx context.Context) (err error) {
-				notice, err = p.sendNotice(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: "a notice after the move"})
-				return err
-			})
-			if err != nil {
-				t.Fatalf("a notice after the move failed: %v", err)
-			}
-			var evt *event.Event
-			// Dendrite shows alice a new event a moment after it is sent.
-			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-				if evt, err = dc.alice.Client.GetEvent(ctx, dc.room, notice); err == nil {
-					break
-				} else if time.Now().After(deadline) {
-					t.Fatal(err)
-				}
-			}
-			wantSender := newGhost
-			if withBot {
-				wantSender = m.matrix.BotMXID()
-			}
-			if evt.Sender != wantSender {
-				t.Errorf("a notice after the move came from %s, want %s", evt.Sender, wantSender)
-			}
-			if !withBot {
-				// The new ghost acts for the bot: it needs the power the
-				// user's client gave the old one (to redact, to kick).
-				var levels event.PowerLevelsEventContent
-				if err = dc.alice.Client.StateEvent(ctx, dc.room, event.StatePowerLevels, "", &levels); err != nil {
-					t.Fatal(err)
-				}
-				if got, had := levels.GetUserLevel(newGhost), levels.GetUserLevel(dc.bob.MXID); got < 100 {
-					t.Errorf("the new ghost's power level is %d, want the old ghost's 100 (it has %d)", got, had)
-				}
-			}
+			test(t, dc, withBot)
 		})
 	}
+}
+
+// rekeyAndResync moves dc's portal to a new key (its chat with "-pn"),
+// with alice in the chat through her login as the bridge has it, and
+// has the resync after the move name bob-pn as the other user. It
+// returns the new key and bob-pn's ghost.
+func rekeyAndResync(t *testing.T, dc *botlessDirectChat) (network.PortalKey, id.UserID) {
+	t.Helper()
+	ctx := context.Background()
+	m, p := dc.p.m, dc.p
+	if err := dc.db.Logins.Put(ctx, &database.Login{Network: dc.key.Network, ID: dc.login.ID, UserMXID: dc.alice.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Do(ctx, p, func(ctx context.Context) error { return p.putMember(ctx, dc.alice.UserID, dc.login.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	moved := network.PortalKey{Network: dc.key.Network, Chat: dc.key.Chat + "-pn"}
+	if ok, err := m.Rekey(ctx, dc.key, moved); err != nil || !ok {
+		t.Fatalf("Rekey: moved %v, %v", ok, err)
+	}
+	resync := &network.ChatResync{
+		Meta: network.Meta{Portal: moved, Timestamp: time.Now()},
+		Info: &network.ChatInfo{IsDirect: true, OtherUser: "bob-pn", Members: &network.MemberList{IsFull: true, Members: []network.Member{
+			{User: "bob-pn"}, {User: dc.login.RemoteUser, IsMe: true},
+		}}},
+	}
+	wait, err := m.QueueRemote(ctx, dc.login, resync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err = <-wait.Outcome():
+		if err != nil {
+			t.Fatalf("the resync after the move failed: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the resync after the move was never handled")
+	}
+	return moved, m.ghosts.MXID(network.GhostKey{Network: moved.Network, User: "bob-pn"})
 }
 
 // joinedMembers is the room's joined members on the homeserver, sorted,

@@ -19,10 +19,35 @@ import (
 // invited and cannot read it: the chat's ghost reads it instead.
 func TestRemoteCaptionEditKeepsTheFileInADirectChatWithoutTheBot(t *testing.T) {
 	dc := newBotlessDirectChat(t)
+	sent := bridgedPhoto(t, dc)
+	if err := dc.p.remoteEdit(context.Background(), dc.login, captionEdit(dc)); err != nil {
+		t.Fatalf("the caption edit failed: %v", err)
+	}
+	replacement := replacementOf(t, dc.alice.Client, dc.room, sent)
+	if replacement == nil {
+		t.Fatal("the caption edit was not bridged")
+	}
+	newContent := replacement.Content.AsMessage().NewContent
+	if newContent == nil || newContent.Body != "new caption" {
+		t.Fatalf("the replacement's new content is %+v, want the new caption", newContent)
+	}
+	if string(newContent.URL) != photoURL {
+		t.Errorf("the replacement of the photo's caption lost its file: url %q, want %q", newContent.URL, photoURL)
+	}
+}
+
+const photoURL = "mxc://localhost/the-photo"
+
+// bridgedPhoto has bob's ghost send a photo (at photoURL) into dc's room,
+// stores it as bridged message "msg-photo", and waits until the ghost
+// can read it: a real edit comes long after its message, and Dendrite
+// under load answers /event for a just-sent event with "not found" for a
+// moment. It returns the photo's event.
+func bridgedPhoto(t *testing.T, dc *botlessDirectChat) id.EventID {
+	t.Helper()
 	ctx := context.Background()
-	const fileURL = "mxc://localhost/the-photo"
 	sent, err := dc.bob.Intent().SendMessageEvent(ctx, dc.room, event.EventMessage, &event.MessageEventContent{
-		MsgType: event.MsgImage, Body: "old caption", FileName: "photo.jpg", URL: fileURL,
+		MsgType: event.MsgImage, Body: "old caption", FileName: "photo.jpg", URL: photoURL,
 		Info: &event.FileInfo{MimeType: "image/jpeg", Size: 3},
 	})
 	if err != nil {
@@ -35,34 +60,21 @@ func TestRemoteCaptionEditKeepsTheFileInADirectChatWithoutTheBot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A real edit comes long after its message; Dendrite under load
-	// answers /event for a just-sent event with "not found" for a moment,
-	// so wait until the chat's ghost can read it, as keepMedia will.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if _, err = dc.bob.Intent().GetEvent(ctx, dc.room, sent.EventID); err == nil || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	return sent.EventID
+}
+
+// captionEdit is bob's edit of the photo's caption, the new text only,
+// as networks send it.
+func captionEdit(dc *botlessDirectChat) *network.Edit {
 	fromBob := network.Meta{Portal: dc.key, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()}
-	edit := &network.Edit{Meta: fromBob, ID: "edit-1", Target: "msg-photo", Parts: []network.Part{{
+	return &network.Edit{Meta: fromBob, ID: "edit-1", Target: "msg-photo", Parts: []network.Part{{
 		Content: &event.MessageEventContent{MsgType: event.MsgImage, Body: "new caption"},
 	}}}
-	if err = dc.p.remoteEdit(ctx, dc.login, edit); err != nil {
-		t.Fatalf("the caption edit failed: %v", err)
-	}
-	replacement := replacementOf(t, dc.alice.Client, dc.room, sent.EventID)
-	if replacement == nil {
-		t.Fatal("the caption edit was not bridged")
-	}
-	newContent := replacement.Content.AsMessage().NewContent
-	if newContent == nil || newContent.Body != "new caption" {
-		t.Fatalf("the replacement's new content is %+v, want the new caption", newContent)
-	}
-	if string(newContent.URL) != fileURL {
-		t.Errorf("the replacement of the photo's caption lost its file: url %q, want %q", newContent.URL, fileURL)
-	}
 }
 
 // replacementOf is the newest event in room replacing target, as client

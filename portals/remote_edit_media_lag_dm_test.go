@@ -11,7 +11,6 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/testbed"
 )
@@ -41,8 +40,8 @@ func TestRemoteCaptionEditRightAfterItsPhotoKeepsTheFile(t *testing.T) {
 	if newContent == nil || newContent.Body != "new caption" {
 		t.Fatalf("the replacement's new content is %+v, want the new caption", newContent)
 	}
-	if string(newContent.URL) != lagPhotoURL {
-		t.Errorf("the caption edit made while the photo read \"not found\" lost its file: url %q, want %q", newContent.URL, lagPhotoURL)
+	if string(newContent.URL) != photoURL {
+		t.Errorf("the caption edit made while the photo read \"not found\" lost its file: url %q, want %q", newContent.URL, photoURL)
 	}
 }
 
@@ -85,8 +84,6 @@ func TestRemoteCaptionEditWhosePhotoStaysNotFoundIsToldInTheRoom(t *testing.T) {
 	}
 }
 
-const lagPhotoURL = "mxc://localhost/the-photo"
-
 // photoInBotlessDirectChat is a direct chat without the bot, Ferry
 // reaching Dendrite through a fault proxy, with a photo from bob bridged
 // in it as "msg-photo" and readable by bob's ghost.
@@ -95,46 +92,16 @@ func photoInBotlessDirectChat(t *testing.T) (*botlessDirectChat, *testbed.FaultP
 	sc, proxy := newUserSceneBehindProxy(t)
 	dc := newBotlessDirectChatIn(t, sc)
 	ctx := context.Background()
-	sent, err := dc.bob.Intent().SendMessageEvent(ctx, dc.room, event.EventMessage, &event.MessageEventContent{
-		MsgType: event.MsgImage, Body: "old caption", FileName: "photo.jpg", URL: lagPhotoURL,
-		Info: &event.FileInfo{MimeType: "image/jpeg", Size: 3},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = dc.db.Messages.Put(ctx, &database.Message{
-		Portal: dc.key, ID: "msg-photo", EventID: sent.EventID, RoomID: dc.room,
-		Sender: "bob", SenderMXID: dc.bob.Intent().UserID, Timestamp: time.Now(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Alice is in the chat through her login, as once adopted (AdoptDM).
-	if err = dc.db.Logins.Put(ctx, &database.Login{Network: dc.key.Network, ID: dc.login.ID, UserMXID: dc.alice.UserID}); err != nil {
+	if err := dc.db.Logins.Put(ctx, &database.Login{Network: dc.key.Network, ID: dc.login.ID, UserMXID: dc.alice.UserID}); err != nil {
 		t.Fatal(err)
 	}
-	if err = dc.p.putMember(ctx, dc.alice.UserID, dc.login.ID); err != nil {
+	if err := dc.p.putMember(ctx, dc.alice.UserID, dc.login.ID); err != nil {
 		t.Fatal(err)
 	}
-	// The faults the tests inject stand for the lag; the real one ends
-	// first.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err = dc.bob.Intent().GetEvent(ctx, dc.room, sent.EventID); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return dc, proxy, sent.EventID
-}
-
-// captionEdit is bob's edit of the photo's caption, the new text only,
-// as networks send it.
-func captionEdit(dc *botlessDirectChat) *network.Edit {
-	fromBob := network.Meta{Portal: dc.key, Sender: network.Sender{User: "bob"}, Timestamp: time.Now()}
-	return &network.Edit{Meta: fromBob, ID: "edit-1", Target: "msg-photo", Parts: []network.Part{{
-		Content: &event.MessageEventContent{MsgType: event.MsgImage, Body: "new caption"},
-	}}}
+	// The faults the tests inject stand for the lag; bridgedPhoto waits
+	// for the real one to end first.
+	return dc, proxy, bridgedPhoto(t, dc)
 }
 
 // noticeWith is the body of the newest notice in room, as client sees

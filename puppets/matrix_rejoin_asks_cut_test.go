@@ -1,16 +1,12 @@
 package puppets
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -62,36 +58,7 @@ func TestRefusedSendsQuestionsAreCutAtItsBudget(t *testing.T) {
 			} else {
 				storeJoined(t, m, room, m.BotMXID(), ghost)
 			}
-			intent := m.Intent(ghost)
-			content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
-
-			ctx := withRetryBudget(context.Background(), time.Now(), 300*time.Millisecond)
-			done := make(chan error, 1)
-			go func() {
-				_, err := m.SendMessage(ctx, intent, room, event.EventMessage, content, time.Time{}, "a")
-				done <- err
-			}()
-			select {
-			case <-heldReached:
-			case <-time.After(5 * time.Second):
-				t.Fatalf("the refused send never asked %s", tc.held)
-			}
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				letGo()
-				err = <-done
-				t.Errorf("the send returned only once %s was answered, past its budget", tc.held)
-			}
-			if !errors.Is(err, ErrUnreachable) {
-				t.Errorf("the send ended with %v; want it unreachable, kept as in an outage", err)
-			}
-			hs.mu.Lock()
-			defer hs.mu.Unlock()
-			if len(hs.accepted) != 0 {
-				t.Errorf("the homeserver took %v; want nothing (the send is kept for later by its portal)", hs.accepted)
-			}
+			sendCutAtBudget(t, hs, m, m.Intent(ghost), heldReached, letGo, "asked "+tc.held, tc.held)
 		})
 	}
 }

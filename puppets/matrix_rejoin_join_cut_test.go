@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -24,34 +25,42 @@ func TestRefusedSendsOwnJoinIsCutAtItsBudget(t *testing.T) {
 	defer join.letGo()
 	hs := &kickedGhostsHomeserver{room: room, beforeJoin: join.hold}
 	m, intent := startJoined(t, hs, ghost)
-	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
+	sendCutAtBudget(t, hs, m, intent, join.held, join.letGo, "joined its ghost again", "its join")
+}
 
+// sendCutAtBudget sends a message as intent into hs's room with a retry
+// budget of 300 ms, waits until hs holds the send's request (reached
+// says so), and checks that the send returns by its budget, unreachable,
+// with nothing taken by hs. letGo releases what hs holds: only once the
+// send has returned, or, if it does not, after long enough to tell. The
+// failures read "the refused send never <asked>" and "the send returned
+// only once <answered> was answered".
+func sendCutAtBudget(t *testing.T, hs *kickedGhostsHomeserver, m *Matrix, intent *appservice.IntentAPI, reached <-chan struct{}, letGo func(), asked, answered string) {
+	t.Helper()
+	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	ctx := withRetryBudget(context.Background(), time.Now(), 300*time.Millisecond)
 	done := make(chan error, 1)
 	go func() {
-		_, err := m.SendMessage(ctx, intent, room, event.EventMessage, content, time.Time{}, "a")
+		_, err := m.SendMessage(ctx, intent, hs.room, event.EventMessage, content, time.Time{}, "a")
 		done <- err
 	}()
 	select {
-	case <-join.held:
+	case <-reached:
 	case <-time.After(5 * time.Second):
-		t.Fatal("the refused send never joined its ghost again")
+		t.Fatalf("the refused send never %s", asked)
 	}
-
-	// The join is let go only once the send has returned, or, if it
-	// does not, after long enough to tell.
 	var err error
 	select {
 	case err = <-done:
 	case <-time.After(10 * time.Second):
-		join.letGo()
+		letGo()
 		err = <-done
-		t.Errorf("the send returned only once its join was answered, past its budget")
+		t.Errorf("the send returned only once %s was answered, past its budget", answered)
 	}
 	if !errors.Is(err, ErrUnreachable) {
 		t.Errorf("the send ended with %v; want it unreachable, kept as in an outage", err)
 	}
-	join.letGo()
+	letGo()
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	if len(hs.accepted) != 0 {
