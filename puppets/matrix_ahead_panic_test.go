@@ -23,11 +23,7 @@ func TestRejoinsForgottenAfterATailPanics(t *testing.T) {
 	ghost := id.UserID("@ghost_bob:example.org")
 	hs := &kickedGhostsHomeserver{room: room}
 	m, intent := startJoined(t, hs, ghost)
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	ctx := context.Background()
 

@@ -49,10 +49,7 @@ func TestRefusedSendAndItsRejoinAreBoundByRetryFor(t *testing.T) {
 				if err := m.EnablePipelining(proxy.URL()); err != nil {
 					t.Fatal(err)
 				}
-				if pipe = m.NewPipeline(room); pipe == nil {
-					t.Fatal("no pipeline")
-				}
-				defer pipe.Close()
+				pipe = roomPipeline(t, m, room)
 			}
 			// The first send reaches the homeserver (and is refused); the
 			// join is answered after most of RetryFor; every send after

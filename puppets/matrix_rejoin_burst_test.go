@@ -43,11 +43,7 @@ func TestKickedGhostsPipelinedBurstAllArrive(t *testing.T) {
 	m := hs.start(t)
 	storeJoined(t, m, room, m.BotMXID(), ghost)
 	ctx := context.Background()
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	intent := m.Intent(ghost)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	waitA := m.SendMessageAhead(ctx, pipe, intent, room, event.EventMessage, content, time.Time{}, "a")

@@ -38,11 +38,7 @@ func TestRefusedPipelinedSendKeepsItsPlace(t *testing.T) {
 	intent := m.Intent(ghost)
 	room := kickedBehindFerrysBack(t, as, intent)
 
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	text := func(body string) *event.MessageEventContent {
 		return &event.MessageEventContent{MsgType: event.MsgText, Body: body}
 	}

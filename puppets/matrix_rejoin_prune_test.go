@@ -42,11 +42,7 @@ func TestRejoinsForgottenOnceSettled(t *testing.T) {
 		}
 	}
 	// Pipelined, two messages of each ghost refused together.
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	var waits []func() (id.EventID, error)
 	for i, intent := range intents[ghosts:] {
 		for j := range 2 {

@@ -139,11 +139,7 @@ func TestPipelinedRefusedSendWaitingForAnotherJoinLetsTheRoomGo(t *testing.T) {
 		beforeJoin: join.hold,
 	}
 	m, intent := startJoined(t, hs, ghost)
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 
 	waiting := &signalWriter{want: "Waiting for a ghost's join again", seen: make(chan struct{})}

@@ -37,7 +37,7 @@ func TestPipelineGiveUpCarriesTheLastAnswer(t *testing.T) {
 				w.WriteHeader(http.StatusNotFound)
 				_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"no"}`)
 			}))
-			defer hs.Close()
+			t.Cleanup(hs.Close) // after the pipeline's close (roomPipeline)
 			m := matrixFor(t, hs.URL)
 			m.RetryFor = 1500 * time.Millisecond
 			m.FirstBackoff = 100 * time.Millisecond
@@ -45,11 +45,7 @@ func TestPipelineGiveUpCarriesTheLastAnswer(t *testing.T) {
 				t.Fatal(err)
 			}
 			room := id.RoomID("!r:example.org")
-			pipe := m.NewPipeline(room)
-			if pipe == nil {
-				t.Fatal("no pipeline")
-			}
-			defer pipe.Close()
+			pipe := roomPipeline(t, m, room)
 			ctx := context.Background()
 			content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 

@@ -29,11 +29,7 @@ func TestHeldPipelineRefusesSendsOncePipeliningIsOff(t *testing.T) {
 	}
 	ctx := context.Background()
 	room := testbed.CreateRoom(t, as, nil)
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 
 	// As giveUp leaves it after a send the homeserver could not take.
 	pipe.mu.Lock()

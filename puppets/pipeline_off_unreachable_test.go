@@ -48,17 +48,13 @@ func TestSendAfterAnUnreachableOneIsHeldWithPipeliningOff(t *testing.T) {
 		accepted = append(accepted, txn)
 		fmt.Fprintf(w, `{"event_id":"$%s"}`, txn)
 	}))
-	defer hs.Close()
+	t.Cleanup(hs.Close) // after the pipeline's close (roomPipeline)
 	m := matrixFor(t, hs.URL)
 	m.RetryFor = 500 * time.Millisecond
 	if err := m.EnablePipelining(hs.URL); err != nil {
 		t.Fatal(err)
 	}
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	m.pipelineOff.Store(true) // as after a redirect
 	ctx := context.Background()
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}

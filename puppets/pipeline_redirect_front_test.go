@@ -54,11 +54,7 @@ func TestPipelinedSendsBehindARedirectingFront(t *testing.T) {
 	}
 	ctx := context.Background()
 	room := testbed.CreateRoom(t, as, nil) // through the redirecting front
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 
 	const burst = 6
 	var waits []func() (id.EventID, error)

@@ -44,18 +44,14 @@ func TestPipelinedSendRedirected(t *testing.T) {
 				w.WriteHeader(http.StatusNotFound)
 				_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"no"}`)
 			}))
-			defer hs.Close()
+			t.Cleanup(hs.Close) // after the pipeline's close (roomPipeline)
 			m := matrixFor(t, hs.URL)
 			m.RetryFor = 5 * time.Second
 			if err := m.EnablePipelining(hs.URL); err != nil {
 				t.Fatal(err)
 			}
 			room := id.RoomID("!r:example.org")
-			pipe := m.NewPipeline(room)
-			if pipe == nil {
-				t.Fatal("no pipeline")
-			}
-			defer pipe.Close()
+			pipe := roomPipeline(t, m, room)
 			content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 			wait := m.SendMessageAhead(context.Background(), pipe, m.Bot(), room, event.EventMessage, content, time.Time{}, "txn1")
 			evtID, err := wait()

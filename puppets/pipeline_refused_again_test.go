@@ -41,11 +41,7 @@ func TestHeldSendsRefusedInTurnKeepTheirPlace(t *testing.T) {
 	m := hs.start(t)
 	storeJoined(t, m, room, m.BotMXID(), first, second)
 	ctx := context.Background()
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	waitA := m.SendMessageAhead(ctx, pipe, m.Intent(first), room, event.EventMessage, content, time.Time{}, "a")
 	waitRefusalRead(t, pipe, "the first ghost's send was never refused")

@@ -37,11 +37,7 @@ func TestRefusedSendBehindOneKeptForAnOutageIsKeptBehindIt(t *testing.T) {
 	// its answer is held past the first send's budget.
 	hs.beforeJoin = join.takenAfter(hs, ghost, bothRefused)
 	m, intent := startJoined(t, hs, ghost)
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 
 	aCtx := withRetryBudget(context.Background(), time.Now(), time.Second)

@@ -38,11 +38,7 @@ func TestSendsWaitingBehindARefusedProbeWaitForItsRetry(t *testing.T) {
 	m := hs.start(t)
 	storeJoined(t, m, room, m.BotMXID(), ghost)
 	ctx := context.Background()
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	waitA := m.SendMessageAhead(ctx, pipe, m.Intent(ghost), room, event.EventMessage, content, time.Time{}, "a")
 	waitB := m.SendMessageAhead(ctx, pipe, m.Bot(), room, event.EventMessage, content, time.Time{}, "b")

@@ -60,7 +60,7 @@ func TestSendsAfterARefusalWaitForItsRetry(t *testing.T) {
 			_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"no"}`)
 		}
 	}))
-	defer hs.Close()
+	t.Cleanup(hs.Close) // after the pipeline's close (roomPipeline)
 	defer func() {
 		select {
 		case <-release:
@@ -84,11 +84,7 @@ func TestSendsAfterARefusalWaitForItsRetry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	waitA := m.SendMessageAhead(ctx, pipe, m.Intent(ghost), room, event.EventMessage, content, time.Time{}, "a")
 	// Once the refusal is read (its handling waits for release).

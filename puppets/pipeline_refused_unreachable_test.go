@@ -27,11 +27,7 @@ func TestSendsHeldForARefusalStayBehindItWhenItsJoinIsUnreachable(t *testing.T) 
 	m.RetryFor = time.Second
 	storeJoined(t, m, room, m.BotMXID(), ghost)
 	ctx := context.Background()
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 	waitA := m.SendMessageAhead(ctx, pipe, m.Intent(ghost), room, event.EventMessage, content, time.Time{}, "a")
 	waitRefusalRead(t, pipe, "the ghost's send was never refused")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
 )
 
 // rawServer accepts connections and hands each to serve, one at a time,
@@ -67,6 +68,19 @@ func newTestPipeline(t *testing.T, base string) *Pipeline {
 	}
 	t.Cleanup(p.Close)
 	return p
+}
+
+// roomPipeline is m's pipeline for room, closed when the test ends (after
+// its defers, before the cleanups registered ahead of it, such as its
+// homeserver's). The test fails if m gives none (pipelining not enabled).
+func roomPipeline(t *testing.T, m *Matrix, room id.RoomID) *Pipeline {
+	t.Helper()
+	pipe := m.NewPipeline(room)
+	if pipe == nil {
+		t.Fatal("no pipeline")
+	}
+	t.Cleanup(pipe.Close)
+	return pipe
 }
 
 type answerOf struct {

@@ -34,11 +34,7 @@ func TestSendInTurnGivenUpKeepsTheOrder(t *testing.T) {
 	if err := as.StateStore.SetMembership(ctx, room, as.BotMXID(), event.MembershipJoin); err != nil {
 		t.Fatal(err)
 	}
-	pipe := m.NewPipeline(room)
-	if pipe == nil {
-		t.Fatal("no pipeline")
-	}
-	defer pipe.Close()
+	pipe := roomPipeline(t, m, room)
 	// Another room's send met a redirect: this room's sends go through
 	// the ordinary client from now on.
 	m.pipelineOff.Store(true)

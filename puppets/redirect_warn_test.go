@@ -41,11 +41,7 @@ func TestRedirectingAddressIsWarnedOfOnce(t *testing.T) {
 			if err := as.StateStore.SetMembership(ctx, room, as.BotMXID(), event.MembershipJoin); err != nil {
 				t.Fatal(err)
 			}
-			pipe := m.NewPipeline(room)
-			if pipe == nil {
-				t.Fatal("no pipeline")
-			}
-			defer pipe.Close()
+			pipe := roomPipeline(t, m, room)
 			content := &event.MessageEventContent{MsgType: event.MsgText, Body: "hi"}
 			pipelined := func() {
 				if _, err := m.SendMessageAhead(ctx, pipe, m.Bot(), room, event.EventMessage, content, time.Time{}, "pipelined")(); err == nil {
