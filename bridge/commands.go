@@ -8,7 +8,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -392,7 +391,7 @@ func (b *Bridge) cmdStatus() *command {
 				// The state's message is the network's Markdown, as in
 				// the notices: its code spans are meant, its server's
 				// words are not (stateMarkdown).
-				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), format.EscapeMarkdown(le.login.Load().RemoteName), stateMarkdown(st), since.UTC().Format("2006-01-02 15:04:05 MST"))
+				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), network.Literal(le.login.Load().RemoteName), stateMarkdown(st), since.UTC().Format("2006-01-02 15:04:05 MST"))
 			}
 			c.reply(sb.String())
 			return nil
@@ -433,7 +432,7 @@ func (b *Bridge) cmdList() *command {
 				}
 				// The name is the remote chat's, which anyone naming a group
 				// there chose: Markdown in it must not make a link of its own.
-				fmt.Fprintf(&sb, "* %s: [%s](https://matrix.to/#/%s)\n", b.NetworkName(p.Key.Network), format.EscapeMarkdown(name), p.RoomID)
+				fmt.Fprintf(&sb, "* %s: [%s](https://matrix.to/#/%s)\n", b.NetworkName(p.Key.Network), network.Literal(name), p.RoomID)
 			}
 			c.reply(sb.String())
 			return nil

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/format"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -150,7 +149,7 @@ func (b *Bridge) cmdLogout() *command {
 			if err := b.removeLogin(ctx, net, loginID); err != nil {
 				return err
 			}
-			c.replyf("Logged out of %s (%s). Your chats and their history stay.", b.NetworkName(net), format.EscapeMarkdown(le.login.Load().RemoteName))
+			c.replyf("Logged out of %s (%s). Your chats and their history stay.", b.NetworkName(net), network.Literal(le.login.Load().RemoteName))
 			return nil
 		},
 	}
@@ -175,7 +174,7 @@ func (b *Bridge) cmdReconnect() *command {
 				// gets nowhere is still reported.
 				le.client.Disconnect()
 				le.client.Connect(b.ctx)
-				names = append(names, fmt.Sprintf("%s (%s)", b.NetworkName(le.net), format.EscapeMarkdown(le.login.Load().RemoteName)))
+				names = append(names, fmt.Sprintf("%s (%s)", b.NetworkName(le.net), network.Literal(le.login.Load().RemoteName)))
 			}
 			c.replyf("Reconnecting %s.", strings.Join(names, ", "))
 			return nil

@@ -11,7 +11,6 @@ import (
 	"github.com/rs/zerolog"
 	qrcode "github.com/skip2/go-qrcode"
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -491,7 +490,7 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 	noticeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	// The account's name may be the user's typing (an IRC nick may
 	// hold a backtick): shown as it is, not as Markdown.
-	b.noticef(noticeCtx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), format.EscapeMarkdown(login.RemoteName))
+	b.noticef(noticeCtx, flow.room, "Logged in to %s as %s.", b.NetworkName(flow.net), network.Literal(login.RemoteName))
 	cancel()
 	if step.Client != nil {
 		b.handedOverState(le)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -202,7 +201,7 @@ func (b *Bridge) dropEntry(le *loginEntry) {
 // undone, because they logged out of it or cancelled the flow meanwhile;
 // each in the words of what they did.
 func (b *Bridge) noticeNotKept(flow *loginFlow, login *network.Login) {
-	name := format.EscapeMarkdown(login.RemoteName)
+	name := network.Literal(login.RemoteName)
 	text := fmt.Sprintf("Logged out of %s (%s), as you asked while the login was completing: it is not kept.",
 		b.NetworkName(flow.net), name)
 	if !flow.loggedOutOf(login.ID) {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/format"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
@@ -83,6 +82,6 @@ func (b *Bridge) keepCancelledRelink(ctx context.Context, flow *loginFlow, le *l
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	b.noticef(ctx, flow.room, "Login cancelled, but your %s login (%s) had already completed and replaced the earlier one, so it is kept. Send %s to remove it.",
-		b.NetworkName(flow.net), format.EscapeMarkdown(login.RemoteName), network.CodeSpan(fmt.Sprintf("logout %s %s", flow.net, login.RemoteName)))
+		b.NetworkName(flow.net), network.Literal(login.RemoteName), network.CodeSpan(fmt.Sprintf("logout %s %s", flow.net, login.RemoteName)))
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -62,7 +61,7 @@ func (b *Bridge) loadLogins(ctx context.Context) {
 				// Its user would otherwise see only silence: the login
 				// stays stored, and the next start tries it again.
 				b.noticeUserLater(row.UserMXID, fmt.Sprintf("⚠️ Ferry could not start your %s login (%s): %s. It stays stored; the administrator can see why in the bridge log, and the next start of Ferry tries again.",
-					b.NetworkName(net), format.EscapeMarkdown(row.RemoteName), userMessage(err, "an internal error")))
+					b.NetworkName(net), network.Literal(row.RemoteName), userMessage(err, "an internal error")))
 			}
 		}
 	}
@@ -244,7 +243,7 @@ func (b *Bridge) setState(le *loginEntry, state func() network.State) {
 func (b *Bridge) applyState(le *loginEntry, st network.State) {
 	// The account's name may be the user's typing (an IRC nick may hold
 	// a backtick): shown as it is, not as Markdown.
-	name := fmt.Sprintf("%s (%s)", b.NetworkName(le.net), format.EscapeMarkdown(le.login.Load().RemoteName))
+	name := fmt.Sprintf("%s (%s)", b.NetworkName(le.net), network.Literal(le.login.Load().RemoteName))
 	stopTimer := func() {
 		if le.downTimer != nil {
 			le.downTimer.Stop()

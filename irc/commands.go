@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gopkg.in/irc.v4"
-	"maunium.net/go/mautrix/format"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/irc/ircconn"
@@ -169,7 +168,7 @@ func (c *Connector) cmdNick(ctx context.Context, cmd *network.CommandEvent) erro
 // wanted); a nick in use stays wanted and is asked for again later.
 func nickAnswer(cl *Client, reply ircconn.LabeledReply, nick, previous string) string {
 	for _, m := range reply.Messages {
-		reason := format.EscapeMarkdown(stripControl(m.Param(len(m.Params) - 1)))
+		reason := network.Literal(stripControl(m.Param(len(m.Params) - 1)))
 		switch m.Command {
 		case "NICK":
 			// The reader hands the NICK to the handler too; saving here as
@@ -179,19 +178,19 @@ func nickAnswer(cl *Client, reply ircconn.LabeledReply, nick, previous string) s
 		case "433", "436", "437":
 			if cl.c.ferryHeld(cl.netName, cl.loginID, cl.fold(nick)) {
 				// Not asked for again while it is (see nickHeldByFellow).
-				return fmt.Sprintf("The nick %s is another Ferry user's on %s; Ferry does not take it from them, and asks for it again only once they no longer use it.", nick, cl.netName)
+				return fmt.Sprintf("The nick %s is another Ferry user's on %s; Ferry does not take it from them, and asks for it again only once they no longer use it.", network.Literal(nick), cl.netName)
 			}
-			return fmt.Sprintf("%s says the nick %s is in use (%s); Ferry will keep asking for it.", cl.netName, nick, reason)
+			return fmt.Sprintf("%s says the nick %s is in use (%s); Ferry will keep asking for it.", cl.netName, network.Literal(nick), reason)
 		case "432", "435", "438", "447", "484", "FAIL":
 			cl.saveMeta(func(meta *loginMeta) {
 				if meta.Nick == nick {
 					meta.Nick = previous
 				}
 			})
-			return fmt.Sprintf("%s refused the nick %s: %s", cl.netName, nick, reason)
+			return fmt.Sprintf("%s refused the nick %s: %s", cl.netName, network.Literal(nick), reason)
 		}
 	}
-	return fmt.Sprintf("Asked %s for the nick %s.", cl.netName, nick)
+	return fmt.Sprintf("Asked %s for the nick %s.", cl.netName, network.Literal(nick))
 }
 
 func (c *Connector) cmdJoin(ctx context.Context, cmd *network.CommandEvent) error {
@@ -271,26 +270,26 @@ func (c *Connector) cmdWhois(ctx context.Context, cmd *network.CommandEvent) err
 	case !ok && ctx.Err() != nil:
 		return ctx.Err()
 	case !ok:
-		return &network.UserError{Message: "no answer from " + cl.netName + " to the WHOIS of " + nick, Err: errNoWhoisAnswer}
+		return &network.UserError{Message: "no answer from " + cl.netName + " to the WHOIS of " + network.Literal(nick), Err: errNoWhoisAnswer}
 	case reply.Err != nil:
-		return &network.UserError{Message: "the connection to " + cl.netName + " dropped before the WHOIS of " + nick + " was answered", Err: reply.Err}
+		return &network.UserError{Message: "the connection to " + cl.netName + " dropped before the WHOIS of " + network.Literal(nick) + " was answered", Err: reply.Err}
 	}
 	for _, m := range reply.Messages {
 		if m.Command == "263" { // RPL_TRYAGAIN: the server would not answer now
 			return &network.UserError{
-				Message: cl.netName + " asked to try again later, and did not answer the WHOIS of " + nick + ": " +
-					format.EscapeMarkdown(stripControl(m.Trailing())),
+				Message: cl.netName + " asked to try again later, and did not answer the WHOIS of " + network.Literal(nick) + ": " +
+					network.Literal(stripControl(m.Trailing())),
 				Err: errWhoisTryAgain,
 			}
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "WHOIS %s:\n", nick)
+	fmt.Fprintf(&b, "WHOIS %s:\n", network.Literal(nick))
 	for _, m := range reply.Messages {
 		if len(m.Params) > 1 {
 			// Much of it (real name, away message) the person wrote:
 			// Markdown in it stays text in the bot's notice.
-			fmt.Fprintf(&b, "* %s\n", format.EscapeMarkdown(stripControl(strings.Join(m.Params[1:], " "))))
+			fmt.Fprintf(&b, "* %s\n", network.Literal(stripControl(strings.Join(m.Params[1:], " "))))
 		}
 	}
 	cmd.Reply(b.String())

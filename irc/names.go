@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"gopkg.in/irc.v4"
-	"maunium.net/go/mautrix/format"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -288,9 +287,9 @@ func (cl *Client) handleJoinError(msg *irc.Message) {
 		return
 	}
 	if origin == joinCommanded {
-		text := fmt.Sprintf("Could not join %s on %s: %s", format.EscapeMarkdown(stripControl(channel)), cl.netName, format.EscapeMarkdown(stripControl(reason)))
+		text := fmt.Sprintf("Could not join %s on %s: %s", network.Literal(stripControl(channel)), cl.netName, network.Literal(stripControl(reason)))
 		if msg.Command == "475" {
-			text += ". Send " + format.SafeMarkdownCode("irc join "+cl.netName+" "+stripControl(channel)+" <key>") + " with the channel's key."
+			text += ". Send " + network.CodeSpan("irc join "+cl.netName+" "+stripControl(channel)+" <key>") + " with the channel's key."
 		}
 		go cl.c.host.NotifyUser(cl.c.ctx, cl.loginID, text)
 	}
