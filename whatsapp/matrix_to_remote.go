@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -370,7 +371,8 @@ func (c *Client) SendReceipt(ctx context.Context, portal network.PortalKey, upTo
 func (c *Client) StartDM(ctx context.Context, user network.UserID) (network.PortalKey, error) {
 	jid, ok := parseUserID(user)
 	if !ok {
-		return network.PortalKey{}, network.UserErrorf("%q is not a WhatsApp user", user)
+		// The ID is the user's words: shown as written in the notice.
+		return network.PortalKey{}, network.UserErrorf("%s is not a WhatsApp user", network.Literal(strconv.Quote(string(user))))
 	}
 	if jid.Server == types.DefaultUserServer && c.wa != nil && c.wa.IsLoggedIn() {
 		ctx, cancel := context.WithTimeout(ctx, infoTimeout)
