@@ -462,7 +462,7 @@ func (cl *Client) dispatch(msg *irc.Message) {
 		cl.handleChannelModeIs(msg)
 	case "403", "405", "471", "473", "474", "475", "476", "477", "479", "480", "489":
 		cl.handleJoinError(msg)
-	case "401", "404", "442", "482", "531":
+	case "401", "404", "442", "482", "486", "531", "716":
 		cl.handleRefusal(msg)
 	}
 }

@@ -11,6 +11,12 @@ import (
 // Matrix user: 401 ERR_NOSUCHNICK (a PM to a nick that left), 404
 // ERR_CANNOTSENDTOCHAN (+m, +b, +n...), 531 ERR_CANTSENDTOUSER (InspIRCd:
 // the nick's mode forbids it, +c common channels or +R registered only),
+// 716 ERR_TARGUMODEG (Solanum, charybdis, InspIRCd's callerid: the nick
+// is in +g caller-id mode and has not accepted us; the 717 RPL_TARGNOTIFY
+// that may follow only says they were told, and needs nothing), 486
+// ERR_NONONREG (charybdis, Solanum, ircu: the nick takes PMs from
+// logged-in users only; Unreal 3.2's other 486 has no target, so is
+// passed over below),
 // 442 ERR_NOTONCHANNEL and 482 ERR_CHANOPRIVSNEEDED (a TOPIC, MODE or
 // KICK). Without labeled-response
 // nothing else hears of it: the message or change is lost on IRC while
@@ -98,7 +104,11 @@ func (cl *Client) refusalNotice(msg *irc.Message, target, reason string) (portal
 // refusesLine reports whether command, a numeric handleRefusal gets,
 // refuses a chat line (PRIVMSG, NOTICE, TAGMSG) rather than a change.
 func refusesLine(command string) bool {
-	return command == "401" || command == "404" || command == "531"
+	switch command {
+	case "401", "404", "486", "531", "716":
+		return true
+	}
+	return false
 }
 
 // serverName is who sent msg, a server's name with a dot (so never a
