@@ -460,7 +460,15 @@ func (cl *Client) dispatch(msg *irc.Message) {
 		cl.handleEndOfNames(msg)
 	case "324": // RPL_CHANNELMODEIS
 		cl.handleChannelModeIs(msg)
-	case "403", "405", "471", "473", "474", "475", "476", "477", "479", "480", "489":
+	case "477": // ERR_NEEDREGGEDNICK
+		// A JOIN refused for not being logged in, or (Ergo) a PM to a
+		// nick that takes them from logged-in users only.
+		if len(msg.Params) > 1 && !cl.isChannelName(msg.Params[1]) {
+			cl.handleRefusal(msg)
+		} else {
+			cl.handleJoinError(msg)
+		}
+	case "403", "405", "471", "473", "474", "475", "476", "479", "480", "489":
 		cl.handleJoinError(msg)
 	case "401", "404", "442", "482", "486", "531", "716":
 		cl.handleRefusal(msg)

@@ -16,7 +16,9 @@ import (
 // that may follow only says they were told, and needs nothing), 486
 // ERR_NONONREG (charybdis, Solanum, ircu: the nick takes PMs from
 // logged-in users only; Unreal 3.2's other 486 has no target, so is
-// passed over below),
+// passed over below), 477 ERR_NEEDREGGEDNICK to a nick (Ergo: the
+// nick takes PMs from logged-in users only; to a channel it refuses a
+// JOIN, see handleJoinError),
 // 442 ERR_NOTONCHANNEL and 482 ERR_CHANOPRIVSNEEDED (a TOPIC, MODE or
 // KICK). Without labeled-response
 // nothing else hears of it: the message or change is lost on IRC while
@@ -105,7 +107,7 @@ func (cl *Client) refusalNotice(msg *irc.Message, target, reason string) (portal
 // refuses a chat line (PRIVMSG, NOTICE, TAGMSG) rather than a change.
 func refusesLine(command string) bool {
 	switch command {
-	case "401", "404", "486", "531", "716":
+	case "401", "404", "477", "486", "531", "716":
 		return true
 	}
 	return false

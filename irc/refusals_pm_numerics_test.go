@@ -37,8 +37,9 @@ func TestPMRefusedForNotBeingLoggedIn(t *testing.T) {
 // server with echo-message and no labeled-response: the first is answered
 // with the refusal lines, the second (sent while the first still waits)
 // is echoed as m2. The second must take id:m2, the first must not, and
-// the PM room must get a notice containing told.
-func pmRefusedBy(t *testing.T, refusal []string, told string) {
+// the PM room must get a notice containing told. It returns the host,
+// for more checks of what was queued.
+func pmRefusedBy(t *testing.T, refusal []string, told string) *fakeHost {
 	t.Helper()
 	sent := make(chan string, 4)
 	var privmsgs atomic.Int32
@@ -101,4 +102,5 @@ func pmRefusedBy(t *testing.T, refusal []string, told string) {
 	if notices != 1 {
 		t.Errorf("the PM room got %d notices of the refusal, want 1", notices)
 	}
+	return host
 }
