@@ -51,6 +51,9 @@ type echoWaits struct {
 }
 
 type echoWait struct {
+	// conn is the connection the lines were queued on: only its answers
+	// are theirs (see forgetOthersLocked).
+	conn            *ircconn.Conn
 	command, target string   // target casefolded
 	lines           []string // every line of the send, in order
 	// answered counts the lines answered (echoed, refused, or passed over
@@ -96,15 +99,16 @@ func (ew *echoWait) answer(n int, echo *irc.Message) bool {
 }
 
 // add registers a send waiting for the echo of its command lines to
-// target (casefolded); nil when too many wait already.
-func (w *echoWaits) add(command, target string, lines []string) *echoWait {
+// target (casefolded), queued on conn; nil when too many wait already.
+func (w *echoWaits) add(conn *ircconn.Conn, command, target string, lines []string) *echoWait {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.forgetOthersLocked(conn)
 	w.pruneLocked(time.Now())
 	if len(w.waits) >= maxEchoWaits {
 		return nil
 	}
-	ew := &echoWait{command: command, target: target, lines: lines, echo: make(chan *irc.Message, 1)}
+	ew := &echoWait{conn: conn, command: command, target: target, lines: lines, echo: make(chan *irc.Message, 1)}
 	w.waits = append(w.waits, ew)
 	return ew
 }
@@ -113,6 +117,25 @@ func (w *echoWaits) add(command, target string, lines []string) *echoWait {
 func (w *echoWaits) pruneLocked(now time.Time) {
 	w.waits = slices.DeleteFunc(w.waits, func(ew *echoWait) bool {
 		return !ew.ended.IsZero() && now.Sub(ew.ended) > endedKeep
+	})
+}
+
+// forgetOthersLocked forgets the lines queued on a connection other than
+// conn, the one whose answers are now read. An older connection dropped:
+// what it did not answer will never be answered, and a line there still
+// waiting (the second of a send whose first was echoed, a reaction) took
+// the new connection's refusal of the same target, leaving the line it
+// refused to take a later line's echo. Under w.mu.
+func (w *echoWaits) forgetOthersLocked(conn *ircconn.Conn) {
+	w.waits = slices.DeleteFunc(w.waits, func(ew *echoWait) bool {
+		if ew.conn == conn {
+			return false
+		}
+		if !ew.told {
+			ew.echo <- nil // its send, if still waiting, waits no more
+			ew.told = true
+		}
+		return true
 	})
 }
 
@@ -141,10 +164,10 @@ func (w *echoWaits) end(ew *echoWait) {
 	ew.ended = time.Now()
 }
 
-// resolve hands an echo of ours (command, casefolded target, text) to
-// the send whose line it is, and passes over the older lines to target,
-// which had their answer without an echo.
-func (w *echoWaits) resolve(msg *irc.Message, target string) {
+// resolve hands an echo of ours (command, casefolded target, text),
+// read from conn, to the send whose line it is, and passes over the older
+// lines to target, which had their answer without an echo.
+func (w *echoWaits) resolve(conn *ircconn.Conn, msg *irc.Message, target string) {
 	if len(msg.Params) < 1 {
 		return
 	}
@@ -157,6 +180,7 @@ func (w *echoWaits) resolve(msg *irc.Message, target string) {
 	plain := ircfmt.StripCodes(echoed)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.forgetOthersLocked(conn)
 	var older []*echoWait
 	for _, ew := range w.waits {
 		if ew.target != target {
@@ -179,12 +203,13 @@ func (w *echoWaits) resolve(msg *irc.Message, target string) {
 	}
 }
 
-// refused notes the server's refusal of a line to target (casefolded):
-// it answers the oldest unanswered line there, and a send whose first
-// line that is stops waiting for an echo.
-func (w *echoWaits) refused(target string) {
+// refused notes the server's refusal, read from conn, of a line to
+// target (casefolded): it answers the oldest unanswered line there, and a
+// send whose first line that is stops waiting for an echo.
+func (w *echoWaits) refused(conn *ircconn.Conn, target string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.forgetOthersLocked(conn)
 	for _, ew := range w.waits {
 		if ew.target == target {
 			if ew.answer(1, nil) {

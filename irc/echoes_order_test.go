@@ -28,24 +28,24 @@ func TestEchoWaitsInOrder(t *testing.T) {
 	}
 
 	var w echoWaits
-	refused := w.add("PRIVMSG", "#c", []string{"same"})
-	sent := w.add("PRIVMSG", "#c", []string{"same"})
-	w.refused("#c")
+	refused := w.add(nil, "PRIVMSG", "#c", []string{"same"})
+	sent := w.add(nil, "PRIVMSG", "#c", []string{"same"})
+	w.refused(nil, "#c")
 	if got, told := took(refused); got != "" || !told {
 		t.Errorf("the refused send took %q (told %v), want to hear at once that no echo comes", got, told)
 	}
-	w.resolve(echo("same", "m1"), "#c")
+	w.resolve(nil, echo("same", "m1"), "#c")
 	if got, _ := took(sent); got != "m1" {
 		t.Errorf("the second send took %q, want m1", got)
 	}
 
 	var v echoWaits
-	a := v.add("PRIVMSG", "#c", []string{"if x {", "}"})
-	b := v.add("PRIVMSG", "#c", []string{"}"})
-	v.resolve(echo("if x {", "m1"), "#c")
+	a := v.add(nil, "PRIVMSG", "#c", []string{"if x {", "}"})
+	b := v.add(nil, "PRIVMSG", "#c", []string{"}"})
+	v.resolve(nil, echo("if x {", "m1"), "#c")
 	v.end(a)
-	v.resolve(echo("}", "m2"), "#c")
-	v.resolve(echo("}", "m3"), "#c")
+	v.resolve(nil, echo("}", "m2"), "#c")
+	v.resolve(nil, echo("}", "m3"), "#c")
 	if got, _ := took(a); got != "m1" {
 		t.Errorf("the first send took %q, want m1", got)
 	}

@@ -40,10 +40,10 @@ func resolveAndCheck(t *testing.T, sent [2]string, echoed []string, want [2]stri
 			Command: "PRIVMSG", Params: []string{"#c", text}}
 	}
 	var w echoWaits
-	x := w.add("PRIVMSG", "#c", sent[:1])
-	y := w.add("PRIVMSG", "#c", sent[1:])
+	x := w.add(nil, "PRIVMSG", "#c", sent[:1])
+	y := w.add(nil, "PRIVMSG", "#c", sent[1:])
 	for i, text := range echoed {
-		w.resolve(echo(text, []string{"first", "second"}[i]), "#c")
+		w.resolve(nil, echo(text, []string{"first", "second"}[i]), "#c")
 	}
 	for i, ew := range []*echoWait{x, y} {
 		select {

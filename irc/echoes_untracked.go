@@ -39,7 +39,7 @@ func (cl *Client) sendNoted(conn *ircconn.Conn, msg *irc.Message) error {
 	}
 	cl.echoes.order.Lock()
 	defer cl.echoes.order.Unlock()
-	ew := cl.echoes.note(msg.Command, cl.fold(msg.Params[0]), text)
+	ew := cl.echoes.note(conn, msg.Command, cl.fold(msg.Params[0]), text)
 	if ew == nil {
 		return conn.Send(msg)
 	}
@@ -56,19 +56,20 @@ func (cl *Client) sendNoted(conn *ircconn.Conn, msg *irc.Message) error {
 	return err
 }
 
-// note registers a line of command with text to target (casefolded)
-// that no send waits for; nil when too many lines wait already. It is
-// kept until its answer comes, or endedKeep after it was written
-// (writtenAt): flood control may hold it longer in the queue.
-func (w *echoWaits) note(command, target, text string) *echoWait {
+// note registers a line of command with text to target (casefolded),
+// queued on conn, that no send waits for; nil when too many lines wait
+// already. It is kept until its answer comes, or endedKeep after it was
+// written (writtenAt): flood control may hold it longer in the queue.
+func (w *echoWaits) note(conn *ircconn.Conn, command, target, text string) *echoWait {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.forgetOthersLocked(conn)
 	w.pruneLocked(time.Now())
 	if len(w.waits) >= maxEchoWaits {
 		return nil
 	}
 	// told: nobody reads its echo.
-	ew := &echoWait{command: command, target: target, lines: []string{text}, echo: make(chan *irc.Message, 1), told: true}
+	ew := &echoWait{conn: conn, command: command, target: target, lines: []string{text}, echo: make(chan *irc.Message, 1), told: true}
 	w.waits = append(w.waits, ew)
 	return ew
 }

@@ -107,7 +107,7 @@ func (cl *Client) handleTagMsg(msg *irc.Message) {
 	source, target := msg.Prefix.Name, msg.Params[0]
 	if cl.isMe(source) {
 		// Our own reaction's echo: it answers its line (echoes_untracked.go).
-		cl.echoes.resolve(msg, cl.fold(target))
+		cl.echoes.resolve(cl.currentConn(), msg, cl.fold(target))
 		return
 	}
 	react, isReact := msg.Tags[tagReact]

@@ -40,7 +40,7 @@ func (cl *Client) handleRefusal(msg *irc.Message) {
 		Msg("IRC server refused a command sent for the user")
 	if refusesLine(msg.Command) {
 		// It answers a line of ours there, which no echo will (echoes.go).
-		cl.echoes.refused(cl.fold(target))
+		cl.echoes.refused(cl.currentConn(), cl.fold(target))
 	}
 	portal, sender, text, ok := cl.refusalNotice(msg, target, reason)
 	if !ok {

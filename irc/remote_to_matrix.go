@@ -27,7 +27,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	// Our own lines (echo-message) came from Matrix: never bridged back,
 	// but a send may wait for the echo's msgid (echoes.go).
 	if cl.isMe(source) {
-		cl.echoes.resolve(msg, cl.fold(target))
+		cl.echoes.resolve(cl.currentConn(), msg, cl.fold(target))
 		return
 	}
 	if cl.inHistoryBatch(msg) {

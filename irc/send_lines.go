@@ -71,7 +71,7 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 	if cl.unlabeledEchoes(conn) {
 		// Registered before the line is queued: its echo may come back
 		// before queuePieces returns.
-		unlabeled = cl.echoes.add(command, cl.fold(target), pieces)
+		unlabeled = cl.echoes.add(conn, command, cl.fold(target), pieces)
 	}
 	echo, err := cl.queuePieces(conn, command, target, tags, pieces, track)
 	cl.echoes.order.Unlock()
