@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
@@ -60,29 +59,11 @@ func TestEchoWaitsOfAnOldConnectionTakeNoAnswer(t *testing.T) {
 
 	pm := textTo("test/carol", "hello")
 	pm.Portal.Receiver = cl.loginID
-	first := make(chan network.MessageID, 1)
-	go func() {
-		res, err := cl.Send(ctx, pm)
-		if err != nil {
-			t.Errorf("the first Send: %v", err)
-			first <- ""
-			return
-		}
-		first <- res.ID
-	}()
-	select {
-	case <-sent:
-	case <-ctx.Done():
-		t.Fatal("the server never got the first PM")
+	firstID, secondID := sendWhileFirstWaits(t, ctx, cl, pm, sent, "PM")
+	if secondID != "id:m2" {
+		t.Errorf("the PM sent again took the ID %q, want id:m2", secondID)
 	}
-	res, err = cl.Send(ctx, pm)
-	if err != nil {
-		t.Fatalf("the second Send: %v", err)
-	}
-	if res.ID != "id:m2" {
-		t.Errorf("the PM sent again took the ID %q, want id:m2", res.ID)
-	}
-	if id := <-first; id == "id:m2" {
+	if firstID == "id:m2" {
 		t.Errorf("the refused PM took the msgid of the one sent again")
 	}
 }

@@ -70,29 +70,11 @@ func TestRefusalAfterAnEchoedReaction(t *testing.T) {
 	if _, err := cl.React(ctx, &network.OutgoingReaction{OutgoingMeta: network.OutgoingMeta{Portal: chanPortal}, Target: target, Key: "👍"}); err != nil {
 		t.Fatalf("React: %v", err)
 	}
-	first := make(chan network.MessageID, 1)
-	go func() {
-		res, err := cl.Send(ctx, textTo("test/#c", "hello"))
-		if err != nil {
-			t.Errorf("the first Send: %v", err)
-			first <- ""
-			return
-		}
-		first <- res.ID
-	}()
-	select {
-	case <-sent:
-	case <-ctx.Done():
-		t.Fatal("the server never got the first message")
+	firstID, secondID := sendWhileFirstWaits(t, ctx, cl, textTo("test/#c", "hello"), sent, "message")
+	if secondID != "id:m2" {
+		t.Errorf("the second message took the ID %q, want id:m2", secondID)
 	}
-	res, err := cl.Send(ctx, textTo("test/#c", "hello"))
-	if err != nil {
-		t.Fatalf("the second Send: %v", err)
-	}
-	if res.ID != "id:m2" {
-		t.Errorf("the second message took the ID %q, want id:m2", res.ID)
-	}
-	if id := <-first; id == "id:m2" {
+	if firstID == "id:m2" {
 		t.Errorf("the refused first message took the second one's msgid")
 	}
 }

@@ -61,29 +61,11 @@ func pmRefusedBy(t *testing.T, refusal []string, told string) *fakeHost {
 	defer cancel()
 	pm := textTo("test/carol", "hello")
 	pm.Portal.Receiver = cl.loginID
-	first := make(chan network.MessageID, 1)
-	go func() {
-		res, err := cl.Send(ctx, pm)
-		if err != nil {
-			t.Errorf("the first Send: %v", err)
-			first <- ""
-			return
-		}
-		first <- res.ID
-	}()
-	select {
-	case <-sent:
-	case <-ctx.Done():
-		t.Fatal("the server never got the first PM")
+	firstID, secondID := sendWhileFirstWaits(t, ctx, cl, pm, sent, "PM")
+	if secondID != "id:m2" {
+		t.Errorf("the second PM took the ID %q, want id:m2", secondID)
 	}
-	res, err := cl.Send(ctx, pm)
-	if err != nil {
-		t.Fatalf("the second Send: %v", err)
-	}
-	if res.ID != "id:m2" {
-		t.Errorf("the second PM took the ID %q, want id:m2", res.ID)
-	}
-	if id := <-first; id == "id:m2" {
+	if firstID == "id:m2" {
 		t.Errorf("the refused first PM took the second one's msgid")
 	}
 	notices := 0
