@@ -114,6 +114,12 @@ type durableState struct {
 	// readStuck is how long the reads of the backlog have been failing
 	// (durable_read_stuck.go); owned by the portal's goroutine.
 	readStuck placeStuck
+	// storedLogins are the logins of the events the portal put in the
+	// store, in this run or before it (HoldDurable): whom to tell that
+	// the store cannot be read while the portal has no room, as the
+	// rows that would say it are the ones that cannot be read
+	// (durable_read_stuck.go). Guarded by lock.
+	storedLogins map[network.LoginID]bool
 }
 
 // QueueDurable stores a remote event and hands it to its portal. It never
@@ -167,13 +173,32 @@ func (m *Manager) QueueDurable(ctx context.Context, login *network.Login, evt ne
 // first), and counts it as waiting. The caller holds durable.lock.
 func (p *Portal) storeLocked(ctx context.Context, evt network.Event, row *database.RemoteEvent, arrival int64) error {
 	p.storeBehindLocked(ctx, nil)
-	if err := p.m.db.RemoteEvents.Insert(ctx, row); err != nil {
+	if err := p.insertLocked(ctx, row); err != nil {
 		return err
 	}
 	p.noteStoredLocked(row.Seq, arrival)
 	p.timeStored(evt)
 	p.durable.pending.Add(1)
 	return nil
+}
+
+// insertLocked stores row, and notes its login as one of the portal's
+// stored events (storedLogins). The caller holds durable.lock.
+func (p *Portal) insertLocked(ctx context.Context, row *database.RemoteEvent) error {
+	if err := p.m.db.RemoteEvents.Insert(ctx, row); err != nil {
+		return err
+	}
+	p.noteStoredLoginLocked(row.Login)
+	return nil
+}
+
+// noteStoredLoginLocked adds login to storedLogins. The caller holds
+// durable.lock.
+func (p *Portal) noteStoredLoginLocked(login network.LoginID) {
+	if p.durable.storedLogins == nil {
+		p.durable.storedLogins = make(map[network.LoginID]bool)
+	}
+	p.durable.storedLogins[login] = true
 }
 
 // wake nudges the portal goroutine, starting it if needed, to look at
@@ -197,18 +222,21 @@ func (m *Manager) HoldDurable(ctx context.Context) (replay func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load queued remote events: %w", err)
 	}
-	counts := make(map[network.PortalKey]int64)
+	byPortal := make(map[network.PortalKey][]*database.RemoteEvent)
 	for _, row := range rows {
-		counts[row.Portal]++
+		byPortal[row.Portal] = append(byPortal[row.Portal], row)
 	}
-	held := make([]*Portal, 0, len(counts))
-	for key, n := range counts {
+	held := make([]*Portal, 0, len(byPortal))
+	for key, stored := range byPortal {
 		p, err := m.Get(ctx, key)
 		if err != nil {
 			return nil, err
 		}
 		p.durable.lock.Lock()
-		p.durable.pending.Add(n)
+		for _, row := range stored {
+			p.noteStoredLoginLocked(row.Login)
+		}
+		p.durable.pending.Add(int64(len(stored)))
 		p.durable.backlog.Store(true)
 		p.durable.held.Store(true)
 		p.durable.lock.Unlock()
@@ -220,7 +248,7 @@ func (m *Manager) HoldDurable(ctx context.Context) (replay func(), err error) {
 			p.wake()
 		}
 		if len(rows) > 0 {
-			m.log.Info().Int("events", len(rows)).Int("portals", len(counts)).Msg("Replaying queued remote events")
+			m.log.Info().Int("events", len(rows)).Int("portals", len(byPortal)).Msg("Replaying queued remote events")
 		}
 	}, nil
 }

@@ -115,7 +115,7 @@ func (p *Portal) storeOneBehindLocked(ctx context.Context, be *behindEvent) bool
 		}
 		be.row.Payload = payload
 	}
-	if err := p.m.db.RemoteEvents.Insert(ctx, be.row); err != nil {
+	if err := p.insertLocked(ctx, be.row); err != nil {
 		// It is still on its way; only a stop before it arrives loses it.
 		p.log.Err(err).Msg("Failed to store a remote event handed to its portal")
 		return false

@@ -3,8 +3,11 @@ package portals
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
 )
 
 // A backlog whose store cannot be read. The drain tries a failed read
@@ -39,10 +42,13 @@ func (p *Portal) drainReadFailed(ctx context.Context, err error) {
 	var users []id.UserID
 	if p.RoomID == "" {
 		// Events stored to create the room: the owner of a per-user
-		// chat hears of them in the management room (notice_user.go).
-		// Of a shared chat's, whose logins are in the rows that cannot
-		// be read, only the log tells (errNoRoom).
-		users = p.usersToTell(nil)
+		// chat hears of them in the management room (notice_user.go);
+		// the users of a shared chat's, whose logins are in the rows
+		// that cannot be read, as the portal noted them when it stored
+		// the rows or found them at the start (storedLogins).
+		if users = p.usersToTell(nil); len(users) == 0 {
+			users = p.storedLoginUsers(ctx)
+		}
 		body = fmt.Sprintf("⚠️ Messages from %s in %s are held up: Ferry cannot read its database to bridge them, and bridges none there until it can (see the bridge log).", net, p.roomlessChat())
 	}
 	if err := p.noticeOrHold(ctx, users, body); err != nil {
@@ -52,4 +58,34 @@ func (p *Portal) drainReadFailed(ctx context.Context, err error) {
 		return
 	}
 	s.told = true
+}
+
+// storedLoginUsers are the users of the logins of the portal's stored
+// events (storedLogins), each once. A login that is not running (its
+// network could not load it) is looked up among the stored logins; one
+// found nowhere has logged out, and its events are not bridged anyway.
+func (p *Portal) storedLoginUsers(ctx context.Context) []id.UserID {
+	p.durable.lock.Lock()
+	logins := make([]network.LoginID, 0, len(p.durable.storedLogins))
+	for login := range p.durable.storedLogins {
+		logins = append(logins, login)
+	}
+	p.durable.lock.Unlock()
+	var users []id.UserID
+	for _, loginID := range logins {
+		if login := p.m.dir.Login(p.Key.Network, loginID); login != nil {
+			users = append(users, login.User)
+			continue
+		}
+		stored, err := p.m.db.Logins.Get(ctx, p.Key.Network, loginID)
+		if err != nil {
+			p.log.Warn().Err(err).Str("login", string(loginID)).Msg("Failed to look up a login to tell that its events are held up")
+			continue
+		}
+		if stored != nil {
+			users = append(users, stored.UserMXID)
+		}
+	}
+	slices.Sort(users)
+	return slices.Compact(users)
 }

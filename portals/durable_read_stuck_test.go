@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix/id"
+
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/internal/dbtest"
@@ -105,18 +107,77 @@ func TestOwnerOfARoomlessChatHearsOnceWhenItsQueuedEventsCannotBeRead(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
+	failReadsForAWhile(t, db, p)
+	got := nd.noticesOf(login.User)
+	if len(got) != 1 || !strings.Contains(got[0], "cannot read its database") || !strings.Contains(got[0], "bob") {
+		t.Errorf("alice's management room got %q; want one notice that the chat with bob is held up by the database", got)
+	}
+}
+
+// failReadsForAWhile makes every read of p's queued events fail (their
+// table gone), and has p's drain try them for longer than
+// ResumeAfterOutage: long enough for the room, or its users, to be told.
+func failReadsForAWhile(t *testing.T, db *database.Database, p *Portal) {
+	t.Helper()
+	ctx := context.Background()
 	t.Cleanup(p.drainReadOK) // the retry's timer
 	setForTest(t, &ResumeAfterOutage, 200*time.Millisecond)
-	if _, err = db.Exec(ctx, `ALTER TABLE remote_event RENAME TO remote_event_away`); err != nil {
+	if _, err := db.Exec(ctx, `ALTER TABLE remote_event RENAME TO remote_event_away`); err != nil {
 		t.Fatal(err)
 	}
-
 	p.drainBacklog(ctx)
 	time.Sleep(ResumeAfterOutage)
 	p.drainBacklog(ctx)
 	p.drainBacklog(ctx)
-	got := nd.noticesOf(login.User)
-	if len(got) != 1 || !strings.Contains(got[0], "cannot read its database") || !strings.Contains(got[0], "bob") {
-		t.Errorf("alice's management room got %q; want one notice that the chat with bob is held up by the database", got)
+}
+
+// A shared chat that has no room yet has no owner to tell, and the
+// logins its stored events came through are in the rows that cannot be
+// read. The portal knows them all the same, from when it stored the
+// events or found them stored at the start: their users hear of it
+// once, in their management rooms, a login that is not running
+// included.
+func TestUsersOfARoomlessSharedChatHearOnceWhenItsQueuedEventsCannotBeRead(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		store func(t *testing.T, ctx context.Context, p *Portal, logins ...*network.Login)
+	}{
+		{name: "stored in this run", store: func(t *testing.T, ctx context.Context, p *Portal, logins ...*network.Login) {
+			p.durable.backlog.Store(true) // stored, not handed over
+			for _, login := range logins {
+				if err := p.m.QueueDurable(ctx, login, textFrom(p, "carol", network.MessageID("from-"+login.ID))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{name: "stored before the start", store: func(t *testing.T, ctx context.Context, p *Portal, logins ...*network.Login) {
+			for _, login := range logins {
+				storeQueued(t, ctx, p.m.db, p, login.ID, textFrom(p, "carol", network.MessageID("from-"+login.ID)))
+			}
+			if _, err := p.m.HoldDurable(ctx); err != nil {
+				t.Fatal(err)
+			}
+			p.durable.held.Store(false) // the replay, without waking the portal
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dbtest.Each(t, func(t *testing.T, db *database.Database) {
+				ctx, p, dir, alice := roomlessScene(t, db)
+				// bob's login is stored, but its network did not load it.
+				bob := &network.Login{ID: "bob", User: id.UserID("@bob:example.org")}
+				if err := db.Logins.Put(ctx, &database.Login{Network: p.Key.Network, ID: bob.ID, UserMXID: bob.User}); err != nil {
+					t.Fatal(err)
+				}
+				tc.store(t, ctx, p, alice, bob, alice)
+
+				failReadsForAWhile(t, db, p)
+				for _, user := range []id.UserID{alice.User, bob.User} {
+					got := dir.noticesOf(user)
+					if len(got) != 1 || !strings.Contains(got[0], "cannot read its database") || !strings.Contains(got[0], "#new") {
+						t.Errorf("%s's management room got %q; want one notice that the chat #new is held up by the database", user, got)
+					}
+				}
+			})
+		})
 	}
 }

@@ -243,19 +243,19 @@ func (p *Portal) storeInOrderLocked(ctx context.Context, waiting []*queueItem) m
 
 // storeArrivedEvent stores e last in the queue: a copy of its row, which
 // is then deleted, or the event waiting in memory, whose place (item.seq)
-// it sets. e.stored is its new place.
+// it sets. e.stored is its new place. The caller holds durable.lock.
 func (p *Portal) storeArrivedEvent(ctx context.Context, e *arrivedEvent) error {
 	if e.row != nil {
 		moved := *e.row
 		moved.Seq = 0
-		if err := p.m.db.RemoteEvents.Insert(ctx, &moved); err != nil {
+		if err := p.insertLocked(ctx, &moved); err != nil {
 			return err
 		}
 		e.stored = moved.Seq
 		return p.m.db.RemoteEvents.Delete(ctx, e.row.Seq)
 	}
 	row := &database.RemoteEvent{Portal: p.Key, Login: e.item.login.ID, ReceivedAt: time.Now(), Payload: e.payload}
-	if err := p.m.db.RemoteEvents.Insert(ctx, row); err != nil {
+	if err := p.insertLocked(ctx, row); err != nil {
 		l := p.remoteLog(e.item)
 		l.Err(err).Msg("Failed to store a remote event waiting in memory")
 		return err
