@@ -25,7 +25,15 @@ type placeStuck struct {
 	// while it has not failed.
 	since time.Time
 	seq   int64
-	// told: the room heard of this episode.
+	// told: the room heard of this episode. Kept in memory only, on
+	// purpose: after a restart a queue still stuck is told once more.
+	// Stored, it would have to be written to (and read from) the very
+	// database that is failing here, and would be lost or wrong just
+	// when it matters; and a restart is often what the operator tried
+	// to mend it, so that the room hears the restart did not help is
+	// news, not a repeat. It comes once an episode, and only after
+	// failures a ResumeAfterOutage apart, so a bridge restarting sooner
+	// than that over and over says nothing more.
 	told bool
 }
 
