@@ -36,7 +36,9 @@ func (p *Portal) sendNoticeTxn(ctx context.Context, content *event.MessageEventC
 // botStandIn is who acts for the bot in the portal's room: the bot, or,
 // in a direct chat the user opened with a ghost, where the bot was never
 // invited (botOutside), that ghost, with the power the user's client
-// gave it.
+// gave it. puppets' rejoinInviter, which finds who invites a refused
+// ghost back from the room's members and levels alone, says why the two
+// are not one.
 func (p *Portal) botStandIn(ctx context.Context) (*appservice.IntentAPI, error) {
 	if !p.botOutside(ctx) {
 		return p.m.matrix.Bot(), nil

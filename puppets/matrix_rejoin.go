@@ -270,6 +270,15 @@ func (m *Matrix) ghostJoined(ctx context.Context, intent *appservice.IntentAPI, 
 // of the send's retry budget as the join after it is (cut is then the
 // error, marked ErrUnreachable, to give the send up with). With no one
 // found, the bot tries.
+//
+// portals' botStandIn answers a like question from the portal's row (the
+// direct chat's ghost), with no request. It cannot serve here: this
+// package knows the room only, not its portal; the ghost to invite back
+// may be that very ghost, which cannot invite itself; and a room with
+// no portal knowledge to go by (a shared room the bot was removed from)
+// still has ghosts that may invite. Nor can this serve it: botStandIn
+// also names who posts notices, reads and redacts where no invite power
+// is needed, and must name the chat's own ghost, not the most powerful.
 func (m *Matrix) rejoinInviter(ctx context.Context, room id.RoomID, user id.UserID) (_ *appservice.IntentAPI, cut error) {
 	store := m.AS.StateStore
 	if store.IsInRoom(ctx, room, m.BotMXID()) {
