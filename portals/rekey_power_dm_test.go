@@ -42,23 +42,33 @@ func TestRekeyedDirectChatMovesTheOldGhostsPowerInOneChange(t *testing.T) {
 
 		newGhost := rekeyToNewGhost(t, dc)
 
-		var levels *event.PowerLevelsEventContent
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			levels = powerLevelsOf(t, dc.alice.Client, dc.room)
-			if levels.GetUserLevel(newGhost) >= oldLevel || time.Now().After(deadline) {
-				break
-			}
-		}
-		if got := levels.GetUserLevel(newGhost); got != oldLevel {
-			t.Errorf("the new ghost's power level is %d, want the old ghost's %d", got, oldLevel)
-		}
-		if level, listed := levels.Users[dc.bob.MXID]; listed {
-			t.Errorf("the old ghost %s, gone from the room, still has the power level %d", dc.bob.MXID, level)
-		}
-		if changes := powerLevelChanges(t, dc.alice.Client, dc.room) - before; changes != 1 {
-			t.Errorf("the ghost's change made %d power-level changes, want 1", changes)
-		}
+		wantPowerHandedOver(t, dc, newGhost, oldLevel, before)
 	})
+}
+
+// wantPowerHandedOver checks that dc's new ghost has the old ghost's
+// level oldLevel, that the old ghost has no entry left, and that it took
+// one power-level change since the room had before of them; it returns
+// the room's power levels.
+func wantPowerHandedOver(t *testing.T, dc *botlessDirectChat, newGhost id.UserID, oldLevel, before int) *event.PowerLevelsEventContent {
+	t.Helper()
+	var levels *event.PowerLevelsEventContent
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		levels = powerLevelsOf(t, dc.alice.Client, dc.room)
+		if levels.GetUserLevel(newGhost) >= oldLevel || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got := levels.GetUserLevel(newGhost); got != oldLevel {
+		t.Errorf("the new ghost's power level is %d, want the old ghost's %d", got, oldLevel)
+	}
+	if level, listed := levels.Users[dc.bob.MXID]; listed {
+		t.Errorf("the old ghost %s, gone from the room, still has the power level %d", dc.bob.MXID, level)
+	}
+	if changes := powerLevelChanges(t, dc.alice.Client, dc.room) - before; changes != 1 {
+		t.Errorf("the ghost's change made %d power-level changes, want 1", changes)
+	}
+	return levels
 }
 
 // rekeyToNewGhost moves dc's portal to a new key, and has the resync
