@@ -78,6 +78,10 @@ func (b *Bridge) managementRoomShared(ctx context.Context, owner id.UserID, room
 		return
 	}
 	log.Info().Msg("Management room shared; it is one no more")
+	if earlier := b.restoreEarlierManagementRoom(ctx, owner, room); earlier != "" {
+		b.notice(ctx, room, fmt.Sprintf("This room has other people in it now, so it is not your management room any more: commands here need the `!ferry` prefix. Your management room is [%[1]s](https://matrix.to/#/%[1]s) again.", earlier))
+		return
+	}
 	b.notice(ctx, room, "This room has other people in it now, so it is not your management room any more: commands here need the `!ferry` prefix. Invite me to a direct chat to manage your bridge.")
 }
 
@@ -122,6 +126,10 @@ func (b *Bridge) handleBotInvite(ctx context.Context, evt *event.Event) {
 		return
 	}
 	log.Info().Msg("New management room")
+	if earlier == evt.RoomID {
+		earlier = ""
+	}
+	b.noteEarlierManagementRoom(ctx, evt.Sender, earlier)
 	b.notice(ctx, evt.RoomID, "Hello! I'm the Ferry bridge bot. This is your management room: send `help` to see what I can do.")
 	if earlier != "" && earlier != evt.RoomID {
 		// Commands without the prefix go unanswered there from now on:
