@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"maunium.net/go/mautrix/id"
 )
 
 // A move of kept events that keeps failing. placeKept's move fails on the
@@ -35,6 +37,11 @@ type placeStuck struct {
 	// failures a ResumeAfterOutage apart, so a bridge restarting sooner
 	// than that over and over says nothing more.
 	told bool
+	// toldUsers: of a portal without a room, the users who heard of
+	// this episode in their management rooms (durable_read_stuck.go),
+	// so that a notice that reached some of them and not others is
+	// tried again for the others only.
+	toldUsers map[id.UserID]bool
 }
 
 // placeFailed notes that the move of the kept events failed again, and

@@ -2,6 +2,7 @@ package portals
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -51,13 +52,39 @@ func (p *Portal) drainReadFailed(ctx context.Context, err error) {
 		}
 		body = fmt.Sprintf("⚠️ Messages from %s in %s are held up: Ferry cannot read its database to bridge them, and bridges none there until it can (see the bridge log).", net, p.roomlessChat())
 	}
-	if err := p.noticeOrHold(ctx, users, body); err != nil {
-		// Neither posted nor held (a refusal, or nobody to tell): not
-		// heard, so the next failed read tries again.
-		p.log.Err(err).Msg("Failed to tell the room that its messages are held up by the database; trying again at the next failed read")
+	if err := p.noticeUntold(ctx, s, users, body); err != nil {
+		// Not heard by all (a refusal, or nobody to tell): the next
+		// failed read tries again for those who did not hear.
+		p.log.Err(err).Msg("Failed to tell the room, or some of the chat's users, that its messages are held up by the database; trying again at the next failed read")
 		return
 	}
 	s.told = true
+}
+
+// noticeUntold is noticeOrHold for those of users who have not heard of
+// s's episode yet, noted in s as they do: a notice that reached some and
+// failed for others is tried again, at the next failed read, for the
+// others only, rather than told to the first ones at every read. With
+// no users, it is the room's notice (or errNoRoom).
+func (p *Portal) noticeUntold(ctx context.Context, s *placeStuck, users []id.UserID, body string) error {
+	if len(users) == 0 {
+		return p.noticeOrHold(ctx, nil, body)
+	}
+	var errs []error
+	for _, user := range users {
+		if s.toldUsers[user] {
+			continue
+		}
+		if err := p.noticeOrHold(ctx, []id.UserID{user}, body); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if s.toldUsers == nil {
+			s.toldUsers = make(map[id.UserID]bool)
+		}
+		s.toldUsers[user] = true
+	}
+	return errors.Join(errs...)
 }
 
 // storedLoginUsers are the users of the logins of the portal's stored

@@ -2,6 +2,7 @@ package portals
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -24,15 +25,8 @@ func readStuckScene(t *testing.T) (ctx context.Context, p *Portal, hs *refusingH
 	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
 	p = stubRoomPortal(t, db, hs.send)
 	t.Cleanup(p.drainReadOK) // the retry's timer
-	rename := func(from, to string) func() {
-		return func() {
-			t.Helper()
-			if _, err := db.Exec(ctx, `ALTER TABLE `+from+` RENAME TO `+to); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return ctx, p, hs, rename("remote_event", "remote_event_away"), rename("remote_event_away", "remote_event")
+	return ctx, p, hs, func() { renameTable(t, db, "remote_event", "remote_event_away") },
+		func() { renameTable(t, db, "remote_event_away", "remote_event") }
 }
 
 // storeTroubleNotices counts the notices hs posted that the store could
@@ -122,9 +116,7 @@ func failReadsForAWhile(t *testing.T, db *database.Database, p *Portal) {
 	ctx := context.Background()
 	t.Cleanup(p.drainReadOK) // the retry's timer
 	setForTest(t, &ResumeAfterOutage, 200*time.Millisecond)
-	if _, err := db.Exec(ctx, `ALTER TABLE remote_event RENAME TO remote_event_away`); err != nil {
-		t.Fatal(err)
-	}
+	renameTable(t, db, "remote_event", "remote_event_away")
 	p.drainBacklog(ctx)
 	time.Sleep(ResumeAfterOutage)
 	p.drainBacklog(ctx)
@@ -142,14 +134,7 @@ func TestUsersOfARoomlessSharedChatHearOnceWhenItsQueuedEventsCannotBeRead(t *te
 		name  string
 		store func(t *testing.T, ctx context.Context, p *Portal, logins ...*network.Login)
 	}{
-		{name: "stored in this run", store: func(t *testing.T, ctx context.Context, p *Portal, logins ...*network.Login) {
-			p.durable.backlog.Store(true) // stored, not handed over
-			for _, login := range logins {
-				if err := p.m.QueueDurable(ctx, login, textFrom(p, "carol", network.MessageID("from-"+login.ID))); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}},
+		{name: "stored in this run", store: queueStored},
 		{name: "stored before the start", store: func(t *testing.T, ctx context.Context, p *Portal, logins ...*network.Login) {
 			for _, login := range logins {
 				storeQueued(t, ctx, p.m.db, p, login.ID, textFrom(p, "carol", network.MessageID("from-"+login.ID)))
@@ -162,12 +147,7 @@ func TestUsersOfARoomlessSharedChatHearOnceWhenItsQueuedEventsCannotBeRead(t *te
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dbtest.Each(t, func(t *testing.T, db *database.Database) {
-				ctx, p, dir, alice := roomlessScene(t, db)
-				// bob's login is stored, but its network did not load it.
-				bob := &network.Login{ID: "bob", User: id.UserID("@bob:example.org")}
-				if err := db.Logins.Put(ctx, &database.Login{Network: p.Key.Network, ID: bob.ID, UserMXID: bob.User}); err != nil {
-					t.Fatal(err)
-				}
+				ctx, p, dir, alice, bob := roomlessSharedScene(t, db)
 				tc.store(t, ctx, p, alice, bob, alice)
 
 				failReadsForAWhile(t, db, p)
@@ -179,5 +159,82 @@ func TestUsersOfARoomlessSharedChatHearOnceWhenItsQueuedEventsCannotBeRead(t *te
 				}
 			})
 		})
+	}
+}
+
+// queueStored queues a message from carol through each of logins, in
+// p's backlog: stored, not handed over.
+func queueStored(t *testing.T, ctx context.Context, p *Portal, logins ...*network.Login) {
+	t.Helper()
+	p.durable.backlog.Store(true)
+	for _, login := range logins {
+		if err := p.m.QueueDurable(ctx, login, textFrom(p, "carol", network.MessageID("from-"+login.ID))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// roomlessSharedScene is roomlessScene with a second user, bob, whose
+// login is stored but was not loaded by its network.
+func roomlessSharedScene(t *testing.T, db *database.Database) (ctx context.Context, p *Portal, dir *noticeDir, alice, bob *network.Login) {
+	t.Helper()
+	ctx, p, dir, alice = roomlessScene(t, db)
+	bob = &network.Login{ID: "bob", User: id.UserID("@bob:example.org")}
+	if err := db.Logins.Put(ctx, &database.Login{Network: p.Key.Network, ID: bob.ID, UserMXID: bob.User}); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, p, dir, alice, bob
+}
+
+// A roomless shared chat whose queued events cannot be read tells each
+// of its users once. Where that fails for one of them (the notice is
+// refused), that user is told at a later failed read; those who heard
+// are not told again at each one, as long as the store stays unreadable.
+func TestUserOfARoomlessSharedChatNotToldAtFirstHearsLaterAndTheOthersOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// failBob makes the notice to bob fail, and returns what mends it.
+		failBob func(t *testing.T, db *database.Database, dir *noticeDir, bob *network.Login) (mend func())
+	}{
+		{name: "bob's notice refused", failBob: func(t *testing.T, db *database.Database, dir *noticeDir, bob *network.Login) func() {
+			setFailUser := func(fail func(id.UserID) error) {
+				dir.mu.Lock()
+				defer dir.mu.Unlock()
+				dir.failUser = fail
+			}
+			setFailUser(func(user id.UserID) error {
+				if user == bob.User {
+					return errors.New("the user has no management room")
+				}
+				return nil
+			})
+			return func() { setFailUser(nil) }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dbtest.Each(t, func(t *testing.T, db *database.Database) {
+				ctx, p, dir, alice, bob := roomlessSharedScene(t, db)
+				queueStored(t, ctx, p, alice, bob)
+				mend := tc.failBob(t, db, dir, bob)
+
+				failReadsForAWhile(t, db, p)
+				mend()
+				p.drainBacklog(ctx) // the store still cannot be read
+				p.drainBacklog(ctx)
+				for _, user := range []id.UserID{alice.User, bob.User} {
+					if got := dir.noticesOf(user); len(got) != 1 || !strings.Contains(got[0], "cannot read its database") {
+						t.Errorf("%s's management room got %q; want one notice that the chat is held up by the database", user, got)
+					}
+				}
+			})
+		})
+	}
+}
+
+// renameTable renames the table from to to in db.
+func renameTable(t *testing.T, db *database.Database, from, to string) {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), `ALTER TABLE `+from+` RENAME TO `+to); err != nil {
+		t.Fatal(err)
 	}
 }
