@@ -41,6 +41,7 @@ func (p *Portal) drainReadFailed(ctx context.Context, err error) {
 	net := p.m.dir.NetworkName(p.Key.Network)
 	body := fmt.Sprintf("⚠️ Messages from %s are held up: Ferry cannot read its database to bridge the messages it queued here, and bridges none here until it can (see the bridge log).", net)
 	var users []id.UserID
+	var unknown error // users who could not be found: the next failed read looks again
 	if p.RoomID == "" {
 		// Events stored to create the room: the owner of a per-user
 		// chat hears of them in the management room (notice_user.go);
@@ -48,13 +49,14 @@ func (p *Portal) drainReadFailed(ctx context.Context, err error) {
 		// that cannot be read, as the portal noted them when it stored
 		// the rows or found them at the start (storedLogins).
 		if users = p.usersToTell(nil); len(users) == 0 {
-			users = p.storedLoginUsers(ctx)
+			users, unknown = p.storedLoginUsers(ctx)
 		}
 		body = fmt.Sprintf("⚠️ Messages from %s in %s are held up: Ferry cannot read its database to bridge them, and bridges none there until it can (see the bridge log).", net, p.roomlessChat())
 	}
-	if err := p.noticeUntold(ctx, s, users, body); err != nil {
-		// Not heard by all (a refusal, or nobody to tell): the next
-		// failed read tries again for those who did not hear.
+	if err := errors.Join(p.noticeUntold(ctx, s, users, body), unknown); err != nil {
+		// Not heard by all (a refusal, nobody to tell, or a user not
+		// found): the next failed read tries again for those who did
+		// not hear.
 		p.log.Err(err).Msg("Failed to tell the room, or some of the chat's users, that its messages are held up by the database; trying again at the next failed read")
 		return
 	}
@@ -91,14 +93,16 @@ func (p *Portal) noticeUntold(ctx context.Context, s *placeStuck, users []id.Use
 // events (storedLogins), each once. A login that is not running (its
 // network could not load it) is looked up among the stored logins; one
 // found nowhere has logged out, and its events are not bridged anyway.
-func (p *Portal) storedLoginUsers(ctx context.Context) []id.UserID {
+// err names the logins that could not be looked up (the database failing
+// here too), whose users are not among users.
+func (p *Portal) storedLoginUsers(ctx context.Context) (users []id.UserID, err error) {
 	p.durable.lock.Lock()
 	logins := make([]network.LoginID, 0, len(p.durable.storedLogins))
 	for login := range p.durable.storedLogins {
 		logins = append(logins, login)
 	}
 	p.durable.lock.Unlock()
-	var users []id.UserID
+	var errs []error
 	for _, loginID := range logins {
 		if login := p.m.dir.Login(p.Key.Network, loginID); login != nil {
 			users = append(users, login.User)
@@ -106,7 +110,7 @@ func (p *Portal) storedLoginUsers(ctx context.Context) []id.UserID {
 		}
 		stored, err := p.m.db.Logins.Get(ctx, p.Key.Network, loginID)
 		if err != nil {
-			p.log.Warn().Err(err).Str("login", string(loginID)).Msg("Failed to look up a login to tell that its events are held up")
+			errs = append(errs, fmt.Errorf("look up the login %s: %w", loginID, err))
 			continue
 		}
 		if stored != nil {
@@ -114,5 +118,5 @@ func (p *Portal) storedLoginUsers(ctx context.Context) []id.UserID {
 		}
 	}
 	slices.Sort(users)
-	return slices.Compact(users)
+	return slices.Compact(users), errors.Join(errs...)
 }

@@ -188,8 +188,9 @@ func roomlessSharedScene(t *testing.T, db *database.Database) (ctx context.Conte
 
 // A roomless shared chat whose queued events cannot be read tells each
 // of its users once. Where that fails for one of them (the notice is
-// refused), that user is told at a later failed read; those who heard
-// are not told again at each one, as long as the store stays unreadable.
+// refused, or the database cannot say whose login it is, failing as it
+// is), that user is told at a later failed read; those who heard are not
+// told again at each one, as long as the store stays unreadable.
 func TestUserOfARoomlessSharedChatNotToldAtFirstHearsLaterAndTheOthersOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -209,6 +210,10 @@ func TestUserOfARoomlessSharedChatNotToldAtFirstHearsLaterAndTheOthersOnce(t *te
 				return nil
 			})
 			return func() { setFailUser(nil) }
+		}},
+		{name: "bob's login not found", failBob: func(t *testing.T, db *database.Database, dir *noticeDir, bob *network.Login) func() {
+			renameTable(t, db, "login", "login_away")
+			return func() { renameTable(t, db, "login_away", "login") }
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
