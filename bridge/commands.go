@@ -53,6 +53,17 @@ func (c *commandContext) replyf(format string, args ...any) {
 	c.reply(fmt.Sprintf(format, args...))
 }
 
+// command is text, a command, as a code span the user can type in c's
+// room: with the prefix outside the management room, where "help" alone
+// would go to the chat. Words the user typed in text are to be
+// sanitizeWord's already.
+func (c *commandContext) command(text string) string {
+	if c.inManagementRoom {
+		return "`" + text + "`"
+	}
+	return "`" + commandPrefix + " " + text + "`"
+}
+
 func (b *Bridge) buildCommands() []*command {
 	cmds := []*command{
 		b.cmdHelp(), b.cmdVersion(), b.cmdStatus(), b.cmdCancel(), b.cmdList(), b.cmdLogin(), b.cmdLogout(), b.cmdReconnect(), b.cmdRelay(),
@@ -135,7 +146,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	}
 	words := strings.Fields(body)
 	if len(words) == 0 {
-		c.reply("Send `help` for the list of commands.")
+		c.reply("Send " + c.command("help") + " for the list of commands.")
 		return
 	}
 	cmd := b.findCommand(words)
@@ -247,14 +258,14 @@ func (b *Bridge) unknownCommand(c *commandContext, words []string) string {
 		}
 	}
 	if len(family) == 0 {
-		return fmt.Sprintf("Unknown command `%s`. Send `help` for the list of commands.", sanitizeWord(words[0]))
+		return fmt.Sprintf("Unknown command `%s`. Send %s for the list of commands.", sanitizeWord(words[0]), c.command("help"))
 	}
 	typed := words[0]
 	if len(words) > 1 {
 		typed += " " + words[1] // no further: a password may follow
 	}
-	return fmt.Sprintf("Unknown command `%s`. The `%s` commands: %s. Send `help` for all commands.",
-		sanitizeWord(typed), strings.ToLower(sanitizeWord(words[0])), strings.Join(family, ", "))
+	return fmt.Sprintf("Unknown command `%s`. The `%s` commands: %s. Send %s for all commands.",
+		sanitizeWord(typed), strings.ToLower(sanitizeWord(words[0])), strings.Join(family, ", "), c.command("help"))
 }
 
 // findCommand picks the command whose name matches most leading words.
@@ -339,7 +350,12 @@ func (b *Bridge) cmdHelp() *command {
 		words: []string{"help"}, description: "List the commands you can use.", level: network.LevelRelay,
 		handler: func(ctx context.Context, c *commandContext) error {
 			var sb strings.Builder
-			sb.WriteString("**Commands** (in other rooms, start them with `!ferry`):\n\n")
+			if c.inManagementRoom {
+				sb.WriteString("**Commands** (in other rooms, start them with `!ferry`):\n\n")
+			} else {
+				// "In other rooms" read here as other than this one.
+				sb.WriteString("**Commands** (here, start them with `!ferry`, as in `!ferry status`; in your management room, no need):\n\n")
+			}
 			for _, cmd := range b.commands {
 				if cmd.level > c.level {
 					continue
@@ -380,7 +396,7 @@ func (b *Bridge) cmdStatus() *command {
 		handler: func(ctx context.Context, c *commandContext) error {
 			logins := b.userLogins(c.user, "")
 			if len(logins) == 0 {
-				c.reply("You have no logins. Send `help` to see how to log in.")
+				c.reply("You have no logins. Send " + c.command("help") + " to see how to log in.")
 				return nil
 			}
 			var sb strings.Builder
@@ -444,7 +460,10 @@ func (b *Bridge) loginSyntax() string {
 	var parts []string
 	for _, net := range b.order {
 		for _, flow := range b.networks[net].connector.LoginFlows() {
-			parts = append(parts, strings.TrimSpace(fmt.Sprintf("`login %s %s` (%s)", net, flow.Args, flow.Description)))
+			// Without arguments (WhatsApp's QR code) no space is left
+			// inside the code span: "`login whatsapp `".
+			typed := strings.TrimSpace(fmt.Sprintf("login %s %s", net, flow.Args))
+			parts = append(parts, fmt.Sprintf("`%s` (%s)", typed, flow.Description))
 		}
 	}
 	if len(parts) == 0 {

@@ -1,0 +1,21 @@
+package bridge_test
+
+import (
+	"testing"
+)
+
+// TestAnswersInAPortalSayThePrefix: in a portal, where commands need the
+// prefix, the answers to an unknown command and to an empty one told
+// alice to send `help`, which goes to the chat there; and `help` said to
+// start commands with `!ferry` "in other rooms", read there as rooms
+// other than this one. They speak of this room now.
+func TestAnswersInAPortalSayThePrefix(t *testing.T) {
+	s := newScene(t, false)
+	room := s.openPortal(t, "hi")
+	s.h.Command(s.alice, room, "!ferry verison", "Unknown command `verison`. Send `!ferry help` for the list of commands.")
+	s.h.Command(s.alice, room, "!ferry", "Send `!ferry help` for the list of commands.")
+	s.h.Command(s.alice, room, "!ferry help", "**Commands** (here, start them with `!ferry`")
+	// In the management room, as before.
+	s.h.Command(s.alice, s.mgmt, "verison", "Unknown command `verison`. Send `help` for the list of commands.")
+	s.h.Command(s.alice, s.mgmt, "help", "**Commands** (in other rooms, start them with `!ferry`)")
+}
