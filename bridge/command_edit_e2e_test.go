@@ -77,7 +77,7 @@ func TestEditedCommandRunsOnce(t *testing.T) {
 	h.WaitForBotNotice(alice, mgmt, "Logged in to Testnet as alice")
 	before = ferrytest.Seen(alice, mgmt)
 	editMessage(t, h, alice, mgmt, answer, "hunter3")
-	h.WaitForBotNoticeExcept(alice, mgmt, "as a new message", before)
+	h.WaitForBotNoticeExcept(alice, mgmt, "to answer anew, start the login again", before)
 	if echo := botSaidSince(h, alice, mgmt, before, "hunter3"); len(echo) > 0 {
 		t.Errorf("the edited password was echoed: %q", echo)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -15,12 +16,32 @@ import (
 // in a `logout` that already worked must not log out again.
 const editWindow = 10 * time.Minute
 
+// heldWindow is how long the bot remembers the messages it took for what
+// they hold (heldMessage): an edit of one later than that is told apart
+// only as far as the homeserver tells (refuseEdit).
+const heldWindow = 24 * time.Hour
+
 // commandEdits remembers the commands answered "Unknown command", by
-// event ID, for editWindow. In memory only: after a restart, an edit is
-// not run, and the user is told to send the command anew.
+// event ID, for editWindow, and the messages taken for what they hold
+// for heldWindow. In memory only: after a restart, an edit is not run,
+// and the user is told to send the command anew.
 type commandEdits struct {
 	lock    sync.Mutex
 	unknown map[id.EventID]unknownSent
+	held    map[id.EventID]heldMessage
+}
+
+// heldMessage is a message the bot took for what it holds rather than
+// run as a command, which an edit must not change: a login's answer,
+// or a secret deleted. Its edit is answered for what it edits, and
+// deleted with a secret, in any room and whatever its text (the prefix
+// typed or not): the edit holds the corrected secret.
+type heldMessage struct {
+	at time.Time
+	// answer: it was taken for a login's answer, or deleted in case it
+	// was the late one (login_late.go).
+	answer bool
+	secret bool
 }
 
 // unknownSent is when a command the bot did not know was sent, and
@@ -58,6 +79,55 @@ func (e *commandEdits) wasUnknown(evtID id.EventID, sender id.UserID) {
 	e.unknown[evtID] = unknownSent{at: now, sender: sender}
 }
 
+// hold records that evtID was taken for what it holds (heldMessage):
+// answer for a login's answer, secret for a secret. Recorded again, it
+// keeps what it held before too (an answer deleted for its secret).
+func (e *commandEdits) hold(evtID id.EventID, answer, secret bool) {
+	e.lock.Lock()
+	defer e.lock.Unlock()
+	now := time.Now()
+	if e.held == nil {
+		e.held = make(map[id.EventID]heldMessage)
+	}
+	for evt, h := range e.held {
+		if now.Sub(h.at) > heldWindow {
+			delete(e.held, evt)
+		}
+	}
+	h := e.held[evtID]
+	e.held[evtID] = heldMessage{at: now, answer: answer || h.answer, secret: secret || h.secret}
+}
+
+// heldAs is what original was taken for, if it was (hold).
+func (e *commandEdits) heldAs(original id.EventID) (heldMessage, bool) {
+	e.lock.Lock()
+	defer e.lock.Unlock()
+	h, ok := e.held[original]
+	if ok && time.Since(h.at) > heldWindow {
+		return heldMessage{}, false
+	}
+	return h, ok
+}
+
+// editsHeldSecret reports whether evt is an edit of a message deleted for
+// its secret: such an edit is for the bot to delete, wherever it is sent
+// and whatever its text, even one that does not start with the prefix.
+func (b *Bridge) editsHeldSecret(evt *event.Event) bool {
+	if evt.Type != event.EventMessage {
+		return false
+	}
+	msg := evt.Content.AsMessage()
+	if msg == nil {
+		return false
+	}
+	original := msg.RelatesTo.GetReplaceID()
+	if original == "" {
+		return false
+	}
+	h, ok := b.edits.heldAs(original)
+	return ok && h.secret
+}
+
 // takeCorrection reports whether editor's edit of original may run as a
 // command, and then forgets original: a correction runs once (it is
 // remembered again if the correction names no command either). An edit
@@ -78,31 +148,48 @@ func (e *commandEdits) takeCorrection(original id.EventID, editor id.UserID) cor
 
 // refuseEdit answers an edit that does not run. An edit of a message the
 // bot deleted for its secret (a login's password, `irc password`) holds
-// the corrected secret: it is deleted too, and emptied in the database.
-// Asked of the homeserver rather than remembered, so that it holds
-// after a restart.
+// the corrected secret: it is deleted too, and emptied in the database,
+// even where the bot could not delete the message it edits. Remembered
+// (hold), and asked of the homeserver too, so that it holds after a
+// restart.
 func (b *Bridge) refuseEdit(ctx context.Context, c *commandContext, original id.EventID) {
 	log := zerolog.Ctx(ctx).With().Stringer("edited_event_id", original).Logger()
-	orig, err := b.Matrix.Bot().GetEvent(ctx, c.room, original)
-	if err != nil {
-		log.Warn().Err(err).Msg("Failed to fetch the message an edit edits")
+	held, _ := b.edits.heldAs(original)
+	secret := held.secret
+	if !secret {
+		orig, err := b.Matrix.Bot().GetEvent(ctx, c.room, original)
+		if err != nil {
+			log.Warn().Err(err).Msg("Failed to fetch the message an edit edits")
+		}
+		secret = err == nil && (orig.Unsigned.RedactedBecause != nil || len(orig.Content.VeryRaw) <= 2)
 	}
-	if err != nil || (orig.Unsigned.RedactedBecause == nil && len(orig.Content.VeryRaw) > 2) {
-		c.reply("An edit does not run a command again: send the corrected command as a new message.")
+	// Not "send it again" after an answer: a password sent again once
+	// its login is over is no answer, but a message to the bot.
+	again := "An edit does not run a command again: send the corrected command as a new message."
+	if held.answer {
+		again = "An edit does not change what you answered a login: to answer anew, start the login again"
+		if b.flowRunning(c.user) {
+			again += " (send " + c.command("cancel") + " first)"
+		}
+		again += "."
+	}
+	if !secret {
+		c.reply(again)
 		return
 	}
 	b.holdsSecret(c.evt.ID)
 	if !b.redactSecret(ctx, c, false) {
-		c.reply("⚠️ The message you edited was deleted, as it held a secret, but I could not delete your edit: delete it yourself. An edit does not change what you sent: send the command again as a new message.")
+		c.reply("⚠️ Your edit holds what the message it edits held, a secret, and I could not delete it: delete it yourself. " + again)
 		return
 	}
-	c.reply("I deleted your edit: the message it edits was deleted, as it held a secret, and an edit does not change what you sent. Send the command again as a new message.")
+	c.reply("I deleted your edit, as the message it edits held a secret. " + again)
 }
 
 // redactEarlierSecret deletes original, an earlier version of the
 // command with a secret that c ran, and empties its stored body (it was
 // stored as an ordinary message before its edit made it a secret).
 func (b *Bridge) redactEarlierSecret(ctx context.Context, c *commandContext, original id.EventID) {
+	b.edits.hold(original, false, true)
 	if err := b.DB.MatrixEvents.MarkHandledAndScrub(ctx, original); err != nil {
 		zerolog.Ctx(ctx).Err(err).Stringer("edited_event_id", original).Msg("Failed to empty the stored body of an edited secret")
 	}

@@ -30,18 +30,18 @@ func earlierRoomLogin(t *testing.T) (h *ferrytest.Harness, alice *testbed.Client
 // from the new management room, then has alice type text in the earlier
 // room where the password was asked. It waits for the bot's answer that
 // the login had ended and for text to be deleted, and returns what alice
-// had seen in that room before she typed it.
-func lateAnswerInEarlierRoom(t *testing.T, text string) (h *ferrytest.Harness, alice *testbed.Client, first id.RoomID, before map[id.EventID]bool) {
+// had seen in that room before she typed it, and the message she typed.
+func lateAnswerInEarlierRoom(t *testing.T, text string) (h *ferrytest.Harness, alice *testbed.Client, first id.RoomID, before map[id.EventID]bool, late id.EventID) {
 	t.Helper()
 	h, alice, first, second := earlierRoomLogin(t)
 	alice.SendText(t, second, "cancel")
 	h.WaitForBotNotice(alice, first, "Login cancelled")
 
 	before = ferrytest.Seen(alice, first)
-	evt := alice.SendText(t, first, text)
+	late = alice.SendText(t, first, text)
 	h.WaitForBotNoticeExcept(alice, first, "had ended", before)
-	waitRedacted(t, alice, first, evt)
-	return h, alice, first, before
+	waitRedacted(t, alice, first, late)
+	return h, alice, first, before, late
 }
 
 // waitRedacted waits until user sees target deleted in room.

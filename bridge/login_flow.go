@@ -388,6 +388,7 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 	}
 	answers := flow.answers
 	flow.lock.Unlock()
+	b.edits.hold(evt.ID, true, field.Secret)
 	if field.Secret {
 		b.holdsSecret(evt.ID)
 		if err := b.Matrix.Redact(ctx, b.Matrix.Bot(), evt.RoomID, evt.ID, "contained a secret"); err != nil {

@@ -142,6 +142,7 @@ func (b *Bridge) answerLate(ctx context.Context, c *commandContext, eq endedQues
 		text = "The login that asked for your " + eq.field + " stopped, as others can read this room. "
 		again = " Send `login " + string(eq.net) + "` in a direct chat with me, where no one else reads it."
 	}
+	b.edits.hold(c.evt.ID, true, true)
 	b.holdsSecret(c.evt.ID)
 	if b.redactSecret(ctx, c, false) {
 		text += "I deleted your message, in case it held your " + eq.field + "."

@@ -13,7 +13,7 @@ import (
 // is deleted now as well, and answered there without being shown back;
 // a command after it still needs the prefix there.
 func TestLateLoginAnswerInAnEarlierRoomIsDeleted(t *testing.T) {
-	h, alice, first, before := lateAnswerInEarlierRoom(t, "hunter2")
+	h, alice, first, before, _ := lateAnswerInEarlierRoom(t, "hunter2")
 	if said := botSaidSince(h, alice, first, before, "`login test"); len(said) == 0 {
 		t.Errorf("the answer to a late password does not say how to start again")
 	}

@@ -13,7 +13,7 @@ import (
 // shown back and left in the room. It is the late answer now, as without
 // the prefix: deleted, and answered without being shown back.
 func TestPrefixedLateAnswerInAnEarlierRoomIsDeleted(t *testing.T) {
-	h, alice, first, _ := lateAnswerInEarlierRoom(t, "!ferry hunter2")
+	h, alice, first, _, _ := lateAnswerInEarlierRoom(t, "!ferry hunter2")
 	if said := botSaidSince(h, alice, first, nil, "hunter2"); len(said) != 0 {
 		t.Errorf("the bot showed the password back: %q", said)
 	}

@@ -29,6 +29,13 @@ func (b *Bridge) flowAsksIn(user id.UserID, room id.RoomID) bool {
 	return len(flow.asking) > 0
 }
 
+// flowRunning reports whether user has a login flow running.
+func (b *Bridge) flowRunning(user id.UserID) bool {
+	b.flowLock.Lock()
+	defer b.flowLock.Unlock()
+	return b.flows[user] != nil
+}
+
 // questionElsewhere returns the room where user's login flow waits for
 // an answer, when that is not room, and whether the answer asked for is
 // a secret.

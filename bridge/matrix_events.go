@@ -75,7 +75,10 @@ func (b *Bridge) route(in inbound, firstSeen bool) {
 		// Leave it pending: a database hiccup must not lose the event.
 		return
 	}
-	if portal != nil && !b.isCommand(evt, true) {
+	// An edit of a secret the bot deleted is the bot's to delete too,
+	// even one whose new text lacks the prefix: bridged, it would stay
+	// in the chat ("never bridged") with the corrected secret.
+	if portal != nil && !b.isCommand(evt, true) && !b.editsHeldSecret(evt) {
 		b.Portals.QueueMatrix(portal, evt, firstSeen, hooks)
 		return
 	}
@@ -185,6 +188,11 @@ func (b *Bridge) handleNonPortalEvent(ctx context.Context, evt *event.Event, inP
 			// A login asking here began when this was the management
 			// room; a newer one took its place since (login_rooms.go).
 			b.handleCommandMessage(ctx, evt, false)
+		case b.editsHeldSecret(evt):
+			// The edit of a password deleted here (the answer to a
+			// login that asked here, its late answer) holds the
+			// corrected one: deleted too, as in the management room.
+			b.handleCommandMessage(ctx, evt, true)
 		case b.takeLateAnswerElsewhere(ctx, evt):
 			// The late answer to a login question that had ended in
 			// such a room (login_late.go): deleted, as in the

@@ -232,6 +232,8 @@ func (b *Bridge) markHandled(evtID id.EventID) {
 // is emptied. Done there, not at once, because an event routed before its
 // store (matrix_store_after.go) may be stored after its handler ran, and
 // it is marked handled only once it is both stored and handled.
+// An edit of it holds the secret as well (command_edits.go).
 func (b *Bridge) holdsSecret(evtID id.EventID) {
 	b.secretEvents.Store(evtID, struct{}{})
+	b.edits.hold(evtID, false, true)
 }
