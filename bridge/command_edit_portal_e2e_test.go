@@ -41,3 +41,24 @@ func TestEditedCommandInAPortal(t *testing.T) {
 	default:
 	}
 }
+
+// TestCorrectedSecretCommandInAPortalDeletesTheTypo: a command with a
+// password whose typo alice corrects by an edit in a portal is not run
+// there, and its edit is deleted; the typo, which holds the same
+// password, was left in the room, alice told that others could read
+// her message "until I deleted it". It is deleted too now, as the typo
+// of one run in the management room is.
+func TestCorrectedSecretCommandInAPortalDeletesTheTypo(t *testing.T) {
+	s := newScene(t, false)
+	h, alice := s.h, s.alice
+	room := s.openPortal(t, "hello")
+
+	before := ferrytest.Seen(alice, room)
+	typo := alice.SendText(t, room, "!ferry test secrett hunter2")
+	h.WaitForBotNoticeExcept(alice, room, "Unknown command `test secrett`", before)
+	before = ferrytest.Seen(alice, room)
+	edit := editMessage(t, h, alice, room, typo, "!ferry test secret hunter2")
+	h.WaitForBotNoticeExcept(alice, room, "Not run here", before)
+	waitRedacted(t, alice, room, edit)
+	waitRedacted(t, alice, room, typo)
+}

@@ -186,15 +186,17 @@ func (b *Bridge) refuseEdit(ctx context.Context, c *commandContext, original id.
 }
 
 // redactEarlierSecret deletes original, an earlier version of the
-// command with a secret that c ran, and empties its stored body (it was
-// stored as an ordinary message before its edit made it a secret).
-func (b *Bridge) redactEarlierSecret(ctx context.Context, c *commandContext, original id.EventID) {
+// command with a secret in c, and empties its stored body (it was
+// stored as an ordinary message before its edit made it a secret). It
+// reports whether it could delete it.
+func (b *Bridge) redactEarlierSecret(ctx context.Context, c *commandContext, original id.EventID) bool {
 	b.edits.hold(original, false, true)
 	if err := b.DB.MatrixEvents.MarkHandledAndScrub(ctx, original); err != nil {
 		zerolog.Ctx(ctx).Err(err).Stringer("edited_event_id", original).Msg("Failed to empty the stored body of an edited secret")
 	}
 	if err := b.Matrix.Redact(ctx, b.Matrix.Bot(), c.room, original, "contained a secret"); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Stringer("edited_event_id", original).Msg("Failed to redact the edited command with a secret")
-		c.reply("⚠️ I could not delete the message you edited, which holds the secret too; please delete it yourself.")
+		return false
 	}
+	return true
 }

@@ -139,7 +139,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 			// As a refusal for too little permission: the password in
 			// it is for no one else here.
 			zerolog.Ctx(ctx).Info().Str("command", strings.Join(cmd.words, " ")).Msg("Refused a command with a secret from a user without permission")
-			refusal += " " + b.deleteSeenSecret(ctx, c)
+			refusal += " " + b.deleteSeenSecret(ctx, c, original)
 		}
 		c.reply(refusal)
 		return
@@ -173,7 +173,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		if cmd.sensitive && !c.inManagementRoom {
 			// Refused or not, the password in it is for no one else.
 			zerolog.Ctx(ctx).Info().Str("command", strings.Join(cmd.words, " ")).Msg("Refused a command with a secret its sender may not run")
-			refusal += " " + b.deleteSeenSecret(ctx, c)
+			refusal += " " + b.deleteSeenSecret(ctx, c, original)
 		}
 		c.reply(refusal)
 		return
@@ -189,7 +189,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		// Others here may have read it already, which the user must know.
 		log.Info().Msg("Refused a command with a secret outside the management room")
 		c.replyf("⚠️ Not run here: send `%s` in your management room (your direct chat with me), where no one else can read it. %s",
-			strings.Join(cmd.words, " "), b.deleteSeenSecret(ctx, c))
+			strings.Join(cmd.words, " "), b.deleteSeenSecret(ctx, c, original))
 		return
 	}
 	log.Info().Msg("Running command")
@@ -199,9 +199,9 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	err := cmd.handler(log.WithContext(ctx), c)
 	if cmd.sensitive {
 		b.redactSecret(log.WithContext(ctx), c, true)
-		if original != evt.ID {
+		if original != evt.ID && !b.redactEarlierSecret(log.WithContext(ctx), c, original) {
 			// The typo this edit corrected held the secret too.
-			b.redactEarlierSecret(log.WithContext(ctx), c, original)
+			c.reply("⚠️ I could not delete the message you edited, which holds the secret too; please delete it yourself.")
 		}
 	}
 	if err != nil {
@@ -212,9 +212,15 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 
 // deleteSeenSecret deletes a command with a secret that was not run,
 // sent where others read it, and says for the answer what became of it.
-func (b *Bridge) deleteSeenSecret(ctx context.Context, c *commandContext) string {
+// original is the message c's edit corrected (c's own ID when c is no
+// edit): the typo held the secret too, and was read as long.
+func (b *Bridge) deleteSeenSecret(ctx context.Context, c *commandContext, original id.EventID) string {
 	b.holdsSecret(c.evt.ID)
-	if !b.redactSecret(ctx, c, false) {
+	deleted := b.redactSecret(ctx, c, false)
+	if original != c.evt.ID && !b.redactEarlierSecret(ctx, c, original) {
+		deleted = false
+	}
+	if !deleted {
 		// The bot may not delete others' messages in a room of theirs.
 		return "Others in this room can read your message, and I could not delete it: delete it yourself, and change the password in it if that matters."
 	}
