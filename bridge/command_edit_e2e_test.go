@@ -82,3 +82,31 @@ func TestEditedCommandRunsOnce(t *testing.T) {
 		t.Errorf("the edited password was echoed: %q", echo)
 	}
 }
+
+// TestEditWithoutNewContentIsNoAnswer: an edit that lacks its new
+// content (m.new_content; a client's mistake, no valid edit) was read as
+// a new message, its fallback "* " and the new text: while a login
+// asked for a password, the edit of the `login` command was taken for
+// the password. It is an edit, and like any edit answers no question.
+func TestEditWithoutNewContentIsNoAnswer(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	before := ferrytest.Seen(alice, mgmt)
+	login := alice.SendText(t, mgmt, "login test carol")
+	h.WaitForBotNoticeExcept(alice, mgmt, "password", before)
+
+	before = ferrytest.Seen(alice, mgmt)
+	if _, err := alice.SendMessageEvent(h.Context(waitLong), mgmt, event.EventMessage, map[string]any{
+		"msgtype":      "m.text",
+		"body":         "* login test carole",
+		"m.relates_to": map[string]any{"rel_type": "m.replace", "event_id": login},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.WaitForBotNoticeExcept(alice, mgmt, "An edit does not run a command again", before)
+	h.Command(alice, mgmt, testnet.WrongPassword, "wrong password")
+	if said := botSaidSince(h, alice, mgmt, before, "Logged in"); len(said) > 0 {
+		t.Errorf("the edit was taken for the password: %q", said)
+	}
+}

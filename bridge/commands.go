@@ -88,14 +88,17 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	// original is the message the command was first sent in: the edited
 	// one for an edit.
 	original := evt.ID
-	edited := msg.NewContent != nil && msg.RelatesTo.GetReplaceID() != ""
+	// An edit without its new content (m.new_content) is no valid one,
+	// but an edit all the same: read as a message, its fallback ("* "
+	// and the new text) was taken for a login's answer, a second one.
+	edited := msg.RelatesTo.GetReplaceID() != ""
 	if edited {
 		// The correction of a command the bot did not know runs as
 		// corrected (the edit's own body is a fallback, "* " and the
 		// new text). No other edit runs: the command it edits already
 		// ran (or was a login answer, taken by the question).
 		original = msg.RelatesTo.GetReplaceID()
-		if msg.NewContent.MsgType != event.MsgText {
+		if msg.NewContent == nil || msg.NewContent.MsgType != event.MsgText {
 			b.refuseEdit(ctx, c, original)
 			return
 		}
