@@ -158,10 +158,12 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		return
 	}
 	if cmd == nil && !edited {
-		// With the prefix (in a portal, a group room), only a secret
-		// asked for is taken for what this may be: it must not stay
-		// here, shown back as an unknown command.
-		if asking, secret := b.questionElsewhere(evt.Sender, evt.RoomID); asking != "" && (secret || !prefixed) {
+		// "!ferry <answer>" is the answer in every room a login asks
+		// in, so here too it is taken for what it may be, the prefix
+		// typed or not, a secret asked for or not: it is not shown
+		// back as an unknown command, and the user is told where the
+		// login waits.
+		if asking, secret := b.questionElsewhere(evt.Sender, evt.RoomID); asking != "" {
 			b.answerElsewhere(ctx, c, asking, secret)
 			return
 		}

@@ -66,3 +66,29 @@ func TestPrefixedLoginAnswerInAPortalIsDeleted(t *testing.T) {
 		t.Errorf("the bot showed the password back: %q", said)
 	}
 }
+
+// TestPrefixedAnswerInAPortalToAQuestionForNoSecret: as in
+// TestPrefixedLoginAnswerInAPortalIsDeleted, but the login asks for a
+// server, no secret: "!ferry irc.example.org" in the portal was answered
+// "Unknown command `irc.example.org`", while the same answer to a
+// password question, and in any other room, is taken for what it is.
+// alice is told where the login waits, as then; the answer is no secret,
+// and stays. In the portal, where a bare `cancel` would go to the chat,
+// she is told to send `!ferry cancel`.
+func TestPrefixedAnswerInAPortalToAQuestionForNoSecret(t *testing.T) {
+	s := newScene(t, false)
+	room := s.openPortal(t, "hi")
+	s.tn.AskServer.Store(true)
+	s.h.Command(s.alice, s.mgmt, "login test carol", "Please send your server")
+	before := ferrytest.Seen(s.alice, room)
+	s.alice.SendText(t, room, "!ferry irc.example.org")
+	s.h.WaitForBotNoticeExcept(s.alice, room, "waiting for your answer", before)
+	if said := botSaidSince(s.h, s.alice, room, before, "`!ferry cancel`"); len(said) == 0 {
+		t.Errorf("the answer does not say how to cancel in this room")
+	}
+	if said := botSaidSince(s.h, s.alice, room, before, "Unknown command"); len(said) != 0 {
+		t.Errorf("the answer was taken for a command: %q", said)
+	}
+	// The question still waits where it was asked.
+	s.h.Command(s.alice, s.mgmt, "irc.example.org", "Please send your password")
+}

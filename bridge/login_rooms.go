@@ -60,7 +60,7 @@ func (b *Bridge) questionElsewhere(user id.UserID, room id.RoomID) (asking id.Ro
 // asked for.
 func (b *Bridge) answerElsewhere(ctx context.Context, c *commandContext, asking id.RoomID, secret bool) {
 	zerolog.Ctx(ctx).Info().Stringer("asking_room_id", asking).Msg("A message that may answer a login question came to another room")
-	text := fmt.Sprintf("Your login is waiting for your answer in the room it started in, [%[1]s](https://matrix.to/#/%[1]s): answer there, or send `cancel`.", asking)
+	text := fmt.Sprintf("Your login is waiting for your answer in the room it started in, [%[1]s](https://matrix.to/#/%[1]s): answer there, or send %[2]s.", asking, c.command("cancel"))
 	if secret {
 		b.holdsSecret(c.evt.ID)
 		if b.redactSecret(ctx, c, false) {

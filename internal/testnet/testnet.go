@@ -59,6 +59,10 @@ type Connector struct {
 	// before it is handed over: a test can change its state there, as a
 	// connection that drops while the network completes the login.
 	OnLinked func(cl *Client)
+	// AskServer makes a login ask for a server, a question for no
+	// secret, before the password: a network's question whose answer
+	// may be shown.
+	AskServer atomic.Bool
 	// devices numbers completed logins: each gets metadata naming a
 	// device of its own ({"device":N}), as a network that links a new
 	// device at every login (WhatsApp) stores.
@@ -238,10 +242,14 @@ type loginProcess struct {
 }
 
 func (p *loginProcess) Start(ctx context.Context) (*network.LoginStep, error) {
+	fields := []network.LoginField{{ID: "password", Name: "password", Secret: true}}
+	if p.c.AskServer.Load() {
+		fields = append([]network.LoginField{{ID: "server", Name: "server"}}, fields...)
+	}
 	return &network.LoginStep{
 		Type:         network.StepUserInput,
 		Instructions: "Logging in to the test network as " + p.name + ".",
-		Fields:       []network.LoginField{{ID: "password", Name: "password", Secret: true}},
+		Fields:       fields,
 	}, nil
 }
 
