@@ -488,8 +488,12 @@ func (b *Bridge) cmdLogin() *command {
 		words: []string{"login"}, args: "<network> [...]", level: network.LevelUser,
 		description: "Link a remote account: " + b.loginSyntax() + ".",
 		handler: func(ctx context.Context, c *commandContext) error {
+			if len(b.order) == 0 {
+				c.reply("This Ferry bridges no networks: there is nothing to log in to.")
+				return nil
+			}
 			if len(c.args) == 0 {
-				c.reply("Usage: " + b.loginSyntax())
+				c.replyf("Name the network to log in to (%s). Usage: %s.", b.networkList(), b.loginSyntax())
 				return nil
 			}
 			if !c.inManagementRoom {
@@ -512,59 +516,6 @@ func (b *Bridge) cmdLogin() *command {
 				return network.UserErrorf("anyone may join this room or read it, so I will not log you in here: invite me to a new direct chat, and send `login %s` there", sanitizeWord(c.args[0]))
 			}
 			return b.startLoginFlow(ctx, c.user, c.room, network.NetworkID(strings.ToLower(c.args[0])), c.args[1:])
-		},
-	}
-}
-
-// RelayPowerLevel is what a user needs in a portal room to turn relaying
-// on or off: moderators decide who speaks through whose connection.
-const RelayPowerLevel = 50
-
-func (b *Bridge) cmdRelay() *command {
-	return &command{
-		words: []string{"relay"}, args: "on|off", level: network.LevelUser,
-		description: "In a bridged room: relay messages of people without a login through your connection (moderators only).",
-		handler: func(ctx context.Context, c *commandContext) error {
-			if len(c.args) != 1 || (c.args[0] != "on" && c.args[0] != "off") {
-				return network.UserErrorf("usage: `!ferry relay on` or `!ferry relay off` in a bridged room")
-			}
-			portal, err := b.Portals.ByRoom(ctx, c.room)
-			if err != nil {
-				return err
-			}
-			if portal == nil {
-				// "Send this in the room" read as this room, the one
-				// the user was in.
-				return network.UserErrorf("this room is not bridged, and relaying is set per bridged room: send `!ferry relay %s` in the bridged room whose relaying you want to change", c.args[0])
-			}
-			levels, err := b.Matrix.Bot().PowerLevels(ctx, c.room)
-			if err != nil {
-				return fmt.Errorf("read power levels: %w", err)
-			}
-			if levels.GetUserLevel(c.user) < RelayPowerLevel {
-				return network.UserErrorf("only room moderators (power level %d) may change relaying", RelayPowerLevel)
-			}
-			login := network.LoginID("")
-			if c.args[0] == "on" {
-				link, err := b.DB.UserPortals.Get(ctx, c.user, portal.Key)
-				if err != nil {
-					return err
-				}
-				if link == nil || b.loginEntry(portal.Key.Network, link.Login) == nil {
-					return network.UserErrorf("you have no %s connection in this room to relay through", b.NetworkName(portal.Key.Network))
-				}
-				login = link.Login
-			}
-			err = b.Portals.Do(ctx, portal, func(ctx context.Context) error { return portal.SetRelay(ctx, login) })
-			if err != nil {
-				return err
-			}
-			if login == "" {
-				c.reply("Relaying is off: only people logged in to " + b.NetworkName(portal.Key.Network) + " are bridged here.")
-			} else {
-				c.reply("Relaying is on: messages of people allowed to be relayed go out through your connection, prefixed with their name.")
-			}
-			return nil
 		},
 	}
 }

@@ -66,26 +66,30 @@ func phoneNumber(s string) (string, bool) {
 // what to type instead: verb is the command ("logout", "reconnect").
 func (b *Bridge) noSuchLogin(c *commandContext, verb string, args []string) error {
 	if len(args) == 0 {
-		return network.UserErrorf("You have no logins. Send `help` to see how to log in.")
+		return network.UserErrorf("You have no logins. Send %s to see how to log in.", c.command("help"))
 	}
 	net := network.NetworkID(strings.ToLower(args[0]))
 	if _, ok := b.networks[net]; !ok {
-		return network.UserErrorf("unknown network `%s`; this Ferry bridges %s", sanitizeWord(args[0]), b.networkList())
+		err := fmt.Sprintf("unknown network `%s`; this Ferry bridges %s", sanitizeWord(args[0]), b.networkList())
+		if logins := b.userLogins(c.user, ""); len(logins) > 0 {
+			err += "; your logins: " + loginChoices(verb, logins)
+		}
+		return network.UserErrorf("%s", err)
 	}
 	logins := b.userLogins(c.user, net)
 	if len(logins) == 0 || len(args) == 1 {
-		return network.UserErrorf("you have no %s login (see `status`)", b.NetworkName(net))
+		return network.UserErrorf("you have no %s login (see %s)", b.NetworkName(net), c.command("status"))
 	}
 	return network.UserErrorf("you have no %s login `%s`; name one: %s",
-		b.NetworkName(net), sanitizeWord(strings.Join(args[1:], " ")), loginChoices(verb, net, logins))
+		b.NetworkName(net), sanitizeWord(strings.Join(args[1:], " ")), loginChoices(verb, logins))
 }
 
 // loginChoices spells the command naming each of logins: "`logout irc
 // alice on libera` or `logout irc alice on oftc`".
-func loginChoices(verb string, net network.NetworkID, logins []*loginEntry) string {
+func loginChoices(verb string, logins []*loginEntry) string {
 	choices := make([]string, len(logins))
 	for i, le := range logins {
-		choices[i] = network.CodeSpan(fmt.Sprintf("%s %s %s", verb, net, le.login.Load().RemoteName))
+		choices[i] = network.CodeSpan(fmt.Sprintf("%s %s %s", verb, le.net, le.login.Load().RemoteName))
 	}
 	if len(choices) == 1 {
 		return choices[0]
@@ -99,7 +103,11 @@ func (b *Bridge) cmdLogout() *command {
 		description: "Unlink a remote account (its chats and their history stay).",
 		handler: func(ctx context.Context, c *commandContext) error {
 			if len(c.args) == 0 {
-				return network.UserErrorf("usage: `logout <network> [account]`")
+				// Not every login: one typed by mistake would undo them all.
+				if logins := b.userLogins(c.user, ""); len(logins) > 0 {
+					return network.UserErrorf("name the login to log out of: %s", loginChoices("logout", logins))
+				}
+				return network.UserErrorf("you have no logins to log out of (see %s)", c.command("status"))
 			}
 			net := network.NetworkID(strings.ToLower(c.args[0]))
 			logins := b.pickLogins(c, c.args)
@@ -122,7 +130,7 @@ func (b *Bridge) cmdLogout() *command {
 				return b.noSuchLogin(c, "logout", c.args)
 			case 1:
 			default:
-				return network.UserErrorf("you have several %s logins; name one: %s", b.NetworkName(net), loginChoices("logout", net, logins))
+				return network.UserErrorf("you have several %s logins; name one: %s", b.NetworkName(net), loginChoices("logout", logins))
 			}
 			le := logins[0]
 			loginID := le.login.Load().ID

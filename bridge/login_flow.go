@@ -77,7 +77,7 @@ func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.Roo
 	entry, ok := b.networks[net]
 	if !ok {
 		// Typed by the user: a backtick in it would end the code span.
-		return network.UserErrorf("unknown network `%s`; this Ferry bridges %s", sanitizeWord(string(net)), b.networkList())
+		return network.UserErrorf("unknown network `%s`; this Ferry bridges %s. Usage: %s", sanitizeWord(string(net)), b.networkList(), b.loginSyntax())
 	}
 	b.flowLock.Lock()
 	if b.flowsClosed {
