@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"strings"
 	"testing"
 
 	"maunium.net/go/mautrix/id"
@@ -91,4 +92,22 @@ func TestPrefixedAnswerInAPortalToAQuestionForNoSecret(t *testing.T) {
 	}
 	// The question still waits where it was asked.
 	s.h.Command(s.alice, s.mgmt, "irc.example.org", "Please send your password")
+}
+
+// TestAnswerStartingWithThePrefix: a password that itself starts with
+// "!ferry " is typed after the prefix ("!ferry !ferry wrong" is the
+// password "!ferry wrong", not testnet's refused "wrong"), as the
+// question says.
+func TestAnswerStartingWithThePrefix(t *testing.T) {
+	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice := h.User("alice")
+	mgmt := h.ManagementRoom(alice)
+	question := h.Command(alice, mgmt, "login test carol", "password").Content.AsMessage().Body
+	if !strings.Contains(question, "before an answer that starts with `!ferry` itself") {
+		t.Errorf("the question does not say how to answer with the prefix: %q", question)
+	}
+	before := ferrytest.Seen(alice, mgmt)
+	answer := alice.SendText(t, mgmt, "!ferry !ferry "+testnet.WrongPassword)
+	h.WaitForBotNoticeExcept(alice, mgmt, "Logged in to Testnet as carol", before)
+	waitRedacted(t, alice, mgmt, answer)
 }

@@ -358,7 +358,7 @@ func (b *Bridge) askField(ctx context.Context, flow *loginFlow, field network.Lo
 	// A command typed now is taken as the answer (a password may be
 	// "status"): the user must know before, not from a login that did
 	// the opposite of a `logout` typed here.
-	b.notice(ctx, flow.room, text+" Until then I take what you send here as your answer: put `!ferry` before a command.")
+	b.notice(ctx, flow.room, text+" Until then I take what you send here as your answer: put `!ferry` before a command, and before an answer that starts with `!ferry` itself.")
 }
 
 // takeLoginInput gives a message to the user's login flow if it is waiting
@@ -417,7 +417,9 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 // when the login began, may be typed before an answer ("!ferry hunter2"):
 // it is not part of it, in any room the login asks in. With the prefix,
 // a command runs as such; without it, anything else is the answer (a
-// password may be "status").
+// password may be "status"). The prefix is taken off once: an answer
+// that starts with it is typed after it ("!ferry !ferry x" is "!ferry
+// x"), as the question says.
 func (b *Bridge) loginAnswer(body string) (string, bool) {
 	text := strings.TrimSpace(body)
 	if rest := stripCommandPrefix(text); rest != text {
