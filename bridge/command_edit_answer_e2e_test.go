@@ -20,16 +20,18 @@ import (
 
 // editIsDeleted has alice edit answer, deleted for its secret, to
 // "hunter3" in room, and waits for the edit to be deleted too and for
-// the bot to say so, without the password.
-func editIsDeleted(t *testing.T, h *ferrytest.Harness, alice *testbed.Client, room id.RoomID, answer id.EventID) {
+// the bot to say so, without the password. It returns what alice had
+// seen in room before the edit.
+func editIsDeleted(t *testing.T, h *ferrytest.Harness, alice *testbed.Client, room id.RoomID, answer id.EventID) (before map[id.EventID]bool) {
 	t.Helper()
-	before := ferrytest.Seen(alice, room)
+	before = ferrytest.Seen(alice, room)
 	edit := editMessage(t, h, alice, room, answer, "hunter3")
 	waitRedacted(t, alice, room, edit)
 	h.WaitForBotNoticeExcept(alice, room, "I deleted your edit", before)
 	if echo := botSaidSince(h, alice, room, before, "hunter3"); len(echo) > 0 {
 		t.Errorf("the edited password was shown back: %q", echo)
 	}
+	return before
 }
 
 // TestEditOfALateAnswerInAnEarlierRoomIsDeleted: the late answer typed
@@ -58,22 +60,12 @@ func TestEditOfAnAnswerInAnEarlierRoomIsDeleted(t *testing.T) {
 // prefix went to the chat's network as an edit ("never bridged") and
 // stayed in the room. It is deleted now, and nothing reaches the network.
 func TestEditOfAnAnswerInAPortalIsDeleted(t *testing.T) {
-	s := newScene(t, false)
-	room := s.openPortal(t, "hi")
-	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
-	before := ferrytest.Seen(s.alice, room)
-	stray := s.alice.SendText(t, room, "!ferry hunter2")
-	s.h.WaitForBotNoticeExcept(s.alice, room, "waiting for your answer", before)
-	waitRedacted(t, s.alice, room, stray)
+	s, room, before, stray := strayPasswordInPortal(t)
 	editIsDeleted(t, s.h, s.alice, room, stray)
 	if said := botSaidSince(s.h, s.alice, room, before, "never bridged"); len(said) > 0 {
 		t.Errorf("the edit was bridged: %q", said)
 	}
-	select {
-	case out := <-s.cl.Outbox:
-		t.Errorf("the network got %+v", out)
-	default:
-	}
+	s.nothingSent(t)
 }
 
 // TestEditOfAnUndeletedAnswerIsDeleted: the bot could not delete the
@@ -91,10 +83,10 @@ func TestEditOfAnUndeletedAnswerIsDeleted(t *testing.T) {
 	answer := alice.SendText(t, mgmt, "hunter2")
 	h.WaitForBotNotice(alice, mgmt, "I could not delete your message with the secret")
 	h.WaitForBotNotice(alice, mgmt, "Logged in to Testnet as carol")
-	before := ferrytest.Seen(alice, mgmt)
-	edit := editMessage(t, h, alice, mgmt, answer, "hunter3")
-	waitRedacted(t, alice, mgmt, edit)
-	h.WaitForBotNoticeExcept(alice, mgmt, "to answer anew, start the login again", before)
+	before := editIsDeleted(t, h, alice, mgmt, answer)
+	if said := botSaidSince(h, alice, mgmt, before, "to answer anew, start the login again"); len(said) == 0 {
+		t.Errorf("the answer to the edit does not say how to answer anew")
+	}
 	if said := botSaidSince(h, alice, mgmt, before, "send the corrected command"); len(said) > 0 {
 		t.Errorf("the edit of a login's answer was answered as one of a command: %q", said)
 	}

@@ -71,11 +71,7 @@ func (e *commandEdits) wasUnknown(evtID id.EventID, sender id.UserID) {
 	if e.unknown == nil {
 		e.unknown = make(map[id.EventID]unknownSent)
 	}
-	for evt, u := range e.unknown {
-		if now.Sub(u.at) > editWindow {
-			delete(e.unknown, evt)
-		}
-	}
+	forgetOlder(e.unknown, now.Add(-editWindow), func(u unknownSent) time.Time { return u.at })
 	e.unknown[evtID] = unknownSent{at: now, sender: sender}
 }
 
@@ -89,11 +85,7 @@ func (e *commandEdits) hold(evtID id.EventID, answer, secret bool) {
 	if e.held == nil {
 		e.held = make(map[id.EventID]heldMessage)
 	}
-	for evt, h := range e.held {
-		if now.Sub(h.at) > heldWindow {
-			delete(e.held, evt)
-		}
-	}
+	forgetOlder(e.held, now.Add(-heldWindow), func(h heldMessage) time.Time { return h.at })
 	h := e.held[evtID]
 	e.held[evtID] = heldMessage{at: now, answer: answer || h.answer, secret: secret || h.secret}
 }
@@ -126,6 +118,15 @@ func (b *Bridge) editsHeldSecret(evt *event.Event) bool {
 	}
 	h, ok := b.edits.heldAs(original)
 	return ok && h.secret
+}
+
+// forgetOlder deletes the entries of m recorded (at) before cutoff.
+func forgetOlder[V any](m map[id.EventID]V, cutoff time.Time, at func(V) time.Time) {
+	for evt, v := range m {
+		if at(v).Before(cutoff) {
+			delete(m, evt)
+		}
+	}
 }
 
 // takeCorrection reports whether editor's edit of original may run as a

@@ -4,9 +4,24 @@ import (
 	"strings"
 	"testing"
 
+	"maunium.net/go/mautrix/id"
+
 	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
+
+// askedForPassword starts Ferry with testnet, has alice send `login
+// test carol` in her management room, and returns the question for the
+// password.
+func askedForPassword(t *testing.T) (h *ferrytest.Harness, alice *testbed.Client, mgmt id.RoomID, question string) {
+	t.Helper()
+	h = ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice = h.User("alice")
+	mgmt = h.ManagementRoom(alice)
+	question = h.Command(alice, mgmt, "login test carol", "Please send your password").Content.AsMessage().Body
+	return h, alice, mgmt, question
+}
 
 // TestCommandTypedAsALoginAnswerIsToldOf: while a login asked for carol's
 // password, alice typed `logout test carol` to stop it; it was taken as
@@ -17,10 +32,7 @@ import (
 // taken as the password and how to run a command instead. The notice
 // does not name the command: it may be the start of a password.
 func TestCommandTypedAsALoginAnswerIsToldOf(t *testing.T) {
-	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	question := h.Command(alice, mgmt, "login test carol", "Please send your password").Content.AsMessage().Body
+	h, alice, mgmt, question := askedForPassword(t)
 	if !strings.Contains(question, "put `!ferry` before a command") {
 		t.Errorf("the question does not say that commands need the prefix meanwhile: %q", question)
 	}

@@ -50,19 +50,29 @@ func TestPrefixedLoginAnswerInAnEarlierManagementRoom(t *testing.T) {
 	answerWithPrefix(t, h, alice, first)
 }
 
+// strayPasswordInPortal has alice, asked for a password in her
+// management room, type "!ferry hunter2" in a portal instead, and waits
+// for the bot to tell her where the login waits and to delete it. It
+// returns what alice had seen in the portal before, and her message.
+func strayPasswordInPortal(t *testing.T) (s *scene, room id.RoomID, before map[id.EventID]bool, stray id.EventID) {
+	t.Helper()
+	s = newScene(t, false)
+	room = s.openPortal(t, "hi")
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	before = ferrytest.Seen(s.alice, room)
+	stray = s.alice.SendText(t, room, "!ferry hunter2")
+	s.h.WaitForBotNoticeExcept(s.alice, room, "waiting for your answer", before)
+	waitRedacted(t, s.alice, room, stray)
+	return s, room, before, stray
+}
+
 // TestPrefixedLoginAnswerInAPortalIsDeleted: typed with the prefix in a
 // portal, while a login asks for a password in the management room, it
 // was "Unknown command `hunter2`", the password shown back in the chat
 // and left there. It is deleted now, and alice told where the login
 // waits, as in the management room.
 func TestPrefixedLoginAnswerInAPortalIsDeleted(t *testing.T) {
-	s := newScene(t, false)
-	room := s.openPortal(t, "hi")
-	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
-	before := ferrytest.Seen(s.alice, room)
-	stray := s.alice.SendText(t, room, "!ferry hunter2")
-	s.h.WaitForBotNoticeExcept(s.alice, room, "waiting for your answer", before)
-	waitRedacted(t, s.alice, room, stray)
+	s, room, before, _ := strayPasswordInPortal(t)
 	if said := botSaidSince(s.h, s.alice, room, before, "hunter2"); len(said) != 0 {
 		t.Errorf("the bot showed the password back: %q", said)
 	}
@@ -99,10 +109,7 @@ func TestPrefixedAnswerInAPortalToAQuestionForNoSecret(t *testing.T) {
 // password "!ferry wrong", not testnet's refused "wrong"), as the
 // question says.
 func TestAnswerStartingWithThePrefix(t *testing.T) {
-	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	question := h.Command(alice, mgmt, "login test carol", "password").Content.AsMessage().Body
+	h, alice, mgmt, question := askedForPassword(t)
 	if !strings.Contains(question, "before an answer that starts with `!ferry` itself") {
 		t.Errorf("the question does not say how to answer with the prefix: %q", question)
 	}

@@ -51,6 +51,16 @@ func newSceneWith(t *testing.T, withProxy bool, opts ferrytest.Options) *scene {
 	return s
 }
 
+// nothingSent fails t if anything reached the network so far.
+func (s *scene) nothingSent(t *testing.T) {
+	t.Helper()
+	select {
+	case out := <-s.cl.Outbox:
+		t.Errorf("the network got %+v", out)
+	default:
+	}
+}
+
 // openPortal has bob say body, which creates the portal; alice joins it.
 func (s *scene) openPortal(t *testing.T, body string) id.RoomID {
 	t.Helper()
