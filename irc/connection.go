@@ -461,12 +461,14 @@ func (cl *Client) dispatch(msg *irc.Message) {
 	case "324": // RPL_CHANNELMODEIS
 		cl.handleChannelModeIs(msg)
 	case "477": // ERR_NEEDREGGEDNICK
-		// A JOIN refused for not being logged in, or (Ergo) a PM to a
-		// nick that takes them from logged-in users only.
-		if len(msg.Params) > 1 && !cl.isChannelName(msg.Params[1]) {
-			cl.handleRefusal(msg)
-		} else {
+		// A JOIN refused for not being logged in; else a line refused
+		// for it: to a channel (Hybrid, ratbox: "Cannot send to
+		// channel"), or (Ergo) a PM to a nick that takes them from
+		// logged-in users only.
+		if len(msg.Params) > 1 && cl.joinPending(msg.Params[1]) {
 			cl.handleJoinError(msg)
+		} else {
+			cl.handleRefusal(msg)
 		}
 	case "403", "405", "471", "473", "474", "475", "476", "479", "480", "489":
 		cl.handleJoinError(msg)

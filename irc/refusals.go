@@ -16,9 +16,10 @@ import (
 // that may follow only says they were told, and needs nothing), 486
 // ERR_NONONREG (charybdis, Solanum, ircu: the nick takes PMs from
 // logged-in users only; Unreal 3.2's other 486 has no target, so is
-// passed over below), 477 ERR_NEEDREGGEDNICK to a nick (Ergo: the
-// nick takes PMs from logged-in users only; to a channel it refuses a
-// JOIN, see handleJoinError),
+// passed over below), 477 ERR_NEEDREGGEDNICK (to a nick, Ergo: the
+// nick takes PMs from logged-in users only; to a channel, Hybrid and
+// ratbox: the channel takes lines from logged-in users only; to a
+// channel we are joining it refuses the JOIN, see handleJoinError),
 // 442 ERR_NOTONCHANNEL and 482 ERR_CHANOPRIVSNEEDED (a TOPIC, MODE or
 // KICK). Without labeled-response
 // nothing else hears of it: the message or change is lost on IRC while
@@ -126,6 +127,16 @@ func serverName(msg *irc.Message) string {
 // it carries a label, or sits in a labeled-response batch.
 func (cl *Client) isLabeledReply(msg *irc.Message) bool {
 	return msg.Tags["label"] != "" || cl.inBatchOf(msg, "labeled-response")
+}
+
+// joinPending reports whether we sent JOIN for channel and have had no
+// answer yet.
+func (cl *Client) joinPending(channel string) bool {
+	folded := cl.fold(channel)
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	_, ok := cl.pending[folded]
+	return ok
 }
 
 // isParting reports whether we sent PART for channel.

@@ -12,7 +12,7 @@ import (
 // is a PM refusal: the PM room is told, the refusal answers the line, and
 // nothing is taken for a refused join.
 func TestPMRefusedForNotBeingRegistered(t *testing.T) {
-	host := pmRefusedBy(t, []string{
+	host := lineRefusedBy(t, "carol", []string{
 		":srv 477 alice carol :You must be registered to send a direct message to this user",
 	}, "You must be registered to send a direct message")
 	host.lock.Lock()

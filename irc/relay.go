@@ -363,26 +363,40 @@ func (b *relayBot) follow(msg *irc.Message) (tell func()) {
 		}
 	case "BATCH":
 		b.trackBatch(msg)
-	case "403", "405", "471", "473", "474", "475", "476", "477", "489":
-		if len(msg.Params) > 1 {
-			reason := stripControl(msg.Trailing())
-			if reason == "" || len(msg.Params) < 3 {
-				reason = "refused (" + msg.Command + ")"
-			}
-			b.answer(fold(msg.Params[1]), reason)
+	case "477":
+		// A JOIN of the bot refused for not being logged in; else
+		// (Hybrid, ratbox) a line of its refused for it.
+		if len(msg.Params) > 1 && b.waiting[fold(msg.Params[1])] == nil {
+			return b.refusal(msg, fold)
 		}
+		b.answerJoin(msg, fold)
+	case "403", "405", "471", "473", "474", "475", "476", "489":
+		b.answerJoin(msg, fold)
 	case "401", "404", "442", "482":
 		return b.refusal(msg, fold)
 	}
 	return nil
 }
 
+// answerJoin hands the server's refusal of the bot's JOIN (msg, a
+// numeric naming the channel) to the JOIN's waiter. b.lock must be held.
+func (b *relayBot) answerJoin(msg *irc.Message, fold func(string) string) {
+	if len(msg.Params) > 1 {
+		reason := stripControl(msg.Trailing())
+		if reason == "" || len(msg.Params) < 3 {
+			reason = "refused (" + msg.Command + ")"
+		}
+		b.answer(fold(msg.Params[1]), reason)
+	}
+}
+
 // refusal acts on the server refusing a line the bot sent (404: +m, a
-// ban, +n; 442: not on the channel...). A labeled one fails the relayed
-// Send, which the core reports. Without labeled-response nothing else
-// hears of it, and the relayed message would be lost while Matrix shows
-// it sent: it returns the telling of the channel's room (see tell).
-// b.lock must be held.
+// ban, +n; 477: the channel takes lines from logged-in users only; 442:
+// not on the channel...). A labeled one fails the relayed Send, which
+// the core reports. Without labeled-response nothing else hears of it,
+// and the relayed message would be lost while Matrix shows it sent: it
+// returns the telling of the channel's room (see tell). b.lock must be
+// held.
 func (b *relayBot) refusal(msg *irc.Message, fold func(string) string) (tell func()) {
 	// <numeric> <me> <target> :<reason>
 	if len(msg.Params) < 3 {

@@ -1,0 +1,90 @@
+package irc
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// TestChannelLineRefusedForNotBeingRegistered: Hybrid and ratbox refuse
+// a line to a channel that takes lines from logged-in users only with
+// 477 ERR_NEEDREGGEDNICK for the channel, the numeric that refuses a
+// JOIN. With no JOIN of ours pending there it refuses the line: the
+// channel's room is told, the refusal answers the line, and nothing is
+// taken for a refused join.
+func TestChannelLineRefusedForNotBeingRegistered(t *testing.T) {
+	host := lineRefusedBy(t, "#c", []string{
+		":srv 477 alice #c :Cannot send to channel",
+	}, "Cannot send to channel")
+	host.lock.Lock()
+	defer host.lock.Unlock()
+	for _, evt := range host.events {
+		if m, ok := evt.(*network.Membership); ok {
+			t.Errorf("a membership change was queued for the refused line: %+v", m)
+		}
+	}
+}
+
+// lineRefusedBy sends a message to target (a nick: a PM) twice with the
+// same words on a scripted server with echo-message and no
+// labeled-response: the first is answered with the refusal lines, the
+// second (sent while the first still waits) is echoed as m2. The second
+// must take id:m2, the first must not, and target's room must get a
+// notice containing told. It returns the host, for more checks of what
+// was queued.
+func lineRefusedBy(t *testing.T, target string, refusal []string, told string) *fakeHost {
+	t.Helper()
+	sent := make(chan string, 4)
+	var privmsgs atomic.Int32
+	addr := scriptedServer(t, "echo-message message-tags", func(line string, peer *scriptedPeer) {
+		if !strings.HasPrefix(line, "PRIVMSG "+target+" ") {
+			return
+		}
+		if privmsgs.Add(1) == 1 {
+			for _, l := range refusal {
+				peer.write(l)
+			}
+		} else {
+			peer.write("@msgid=m2 :alice!alice@host PRIVMSG " + target + " :hello")
+		}
+		sent <- line
+	})
+	cl, host, _ := clientOn(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	room := network.ChatID("test/" + target)
+	msg := textTo(room, "hello")
+	if !cl.isChannelName(target) {
+		msg.Portal.Receiver = cl.loginID
+	}
+	firstID, secondID := sendWhileFirstWaits(t, ctx, cl, msg, sent, "message")
+	if secondID != "id:m2" {
+		t.Errorf("the second message took the ID %q, want id:m2", secondID)
+	}
+	if firstID == "id:m2" {
+		t.Errorf("the refused first message took the second one's msgid")
+	}
+	notices := 0
+	host.lock.Lock()
+	for _, evt := range host.events {
+		if m, ok := evt.(*network.Message); ok && len(m.Parts) == 1 {
+			if c := m.Parts[0].Content; c != nil && c.MsgType == event.MsgNotice && strings.Contains(c.Body, told) {
+				notices++
+				if m.Portal.Chat != room {
+					t.Errorf("the refusal was told in %q, want %s's room %s", m.Portal.Chat, target, room)
+				}
+			}
+		}
+	}
+	host.lock.Unlock()
+	if notices != 1 {
+		t.Errorf("%s's room got %d notices of the refusal, want 1", target, notices)
+	}
+	return host
+}
