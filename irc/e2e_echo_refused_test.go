@@ -42,7 +42,7 @@ func TestE2EEchoAfterARefusedLine(t *testing.T) {
 	proxy.release("alice")
 	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
 		msg := evt.Content.AsMessage()
-		return evt.Type == event.EventMessage && msg != nil && strings.Contains(msg.Body, "refused alice's message")
+		return evt.Type == event.EventMessage && msg != nil && strings.Contains(msg.Body, "What alice sent to #ferry did not arrive")
 	})
 	if err := bob.conn.Send(&irc.Message{Tags: irc.Tags{"+draft/react": "👀", "+draft/reply": am.Tags["msgid"]}, Command: "TAGMSG", Params: []string{"#ferry"}}); err != nil {
 		t.Fatal(err)

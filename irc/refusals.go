@@ -1,8 +1,11 @@
 package irc
 
 import (
+	"strings"
+
 	"gopkg.in/irc.v4"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/format"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -57,7 +60,7 @@ func (cl *Client) handleRefusal(msg *irc.Message) {
 func (cl *Client) rejoinRefused(msg *irc.Message, channel, reason string) {
 	cl.log.Warn().Str("numeric", msg.Command).Str("channel", channel).Str("reason", reason).
 		Msg("IRC server refused the automatic rejoin; keeping the channel to retry on the next connect")
-	text := "⚠️ Ferry could not rejoin " + channel + " as " + cl.currentNick() + ": " + reason +
+	text := cl.refusedSaying("Ferry could not rejoin "+network.Literal(channel)+" as "+network.Literal(cl.currentNick()), reason) +
 		". It will try again when it next connects to " + cl.netName + "."
 	cl.queueNotice(msg, cl.channelKey(channel), cl.userID(serverName(msg)), channel, reason, text)
 }
@@ -66,42 +69,63 @@ func (cl *Client) rejoinRefused(msg *irc.Message, channel, reason string) {
 // the relay bot sent there, where this login relayed last (see
 // relayBot.refusal): the relayed message did not reach IRC.
 func (cl *Client) relayRefused(msg *irc.Message, channel, reason string) {
-	text := "⚠️ The IRC server refused a relayed message in " + channel + ", so it did not reach IRC: " + reason
+	text := cl.refusedSaying("A relayed message in "+network.Literal(channel)+" did not reach IRC", reason)
 	cl.queueNotice(msg, cl.channelKey(channel), cl.userID(serverName(msg)), channel, reason, text)
 }
 
-// queueNotice posts text as an m.notice by sender in portal, about a
-// refusal of target by msg.
+// refusedSaying is a refusal notice's Markdown: what did not happen (its
+// words from outside already through network.Literal), then who refused
+// it, in the server's own words, quoted once.
+func (cl *Client) refusedSaying(what, reason string) string {
+	reason = strings.TrimSpace(stripControl(reason))
+	if reason == "" {
+		return "⚠️ " + what + ": " + cl.netName + " refused it."
+	}
+	return "⚠️ " + what + ": " + cl.netName + " refused it, saying \"" + network.Literal(reason) + "\""
+}
+
+// queueNotice posts text, Markdown, as an m.notice by sender in portal,
+// about a refusal of target by msg.
 func (cl *Client) queueNotice(msg *irc.Message, portal network.PortalKey, sender network.UserID, target, reason, text string) {
 	ts := cl.msgTime(msg)
+	content := format.RenderMarkdown(text, true, false)
+	content.MsgType = event.MsgNotice
 	cl.queue(&network.Message{
 		Meta: network.Meta{Portal: portal, Sender: network.Sender{User: sender}, Timestamp: ts},
 		// Hashed like a message without msgid, so that the same refusal
 		// repeated within the window (one per line of a multi-line
 		// message) is one notice: the core skips an ID it has bridged.
 		ID:    messageID(cl.netName, cl.cm(), target, cl.currentNick(), msg.Command+" "+reason, "", ts, false, ts),
-		Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgNotice, Body: text}}},
+		Parts: []network.Part{{Content: &content}},
 	})
 }
 
-// refusalNotice is where a refusal of target is told, by whom, and what:
-// a channel's portal, by the server that refused (a name with a dot, so
-// never a nick's ghost); a nick's PM portal, by that nick. ok is false
-// when no room is concerned.
+// refusalNotice is where a refusal of target is told, by whom, and what
+// (see refusalRoom). ok is false when no room is concerned.
 func (cl *Client) refusalNotice(msg *irc.Message, target, reason string) (portal network.PortalKey, sender network.UserID, text string, ok bool) {
-	me := cl.currentNick()
-	if cl.isChannelName(target) {
-		if msg.Command == "442" && cl.isParting(target) {
-			return portal, "", "", false // our PART crossed the channel's end: nothing lost
-		}
-		text = "⚠️ The IRC server refused " + me + "'s message or change in " + target + ": " + reason
-		return cl.channelKey(target), cl.userID(serverName(msg)), text, true
-	}
+	me, where := network.Literal(cl.currentNick()), network.Literal(target)
+	what := "What " + me + " sent to " + where + " did not arrive"
 	if !refusesLine(msg.Command) {
-		return portal, "", "", false
+		if !cl.isChannelName(target) || (msg.Command == "442" && cl.isParting(target)) {
+			// A change refused for a nick is none of a room's; a 442 for
+			// a channel we leave is our PART crossing its end: nothing
+			// lost.
+			return portal, "", "", false
+		}
+		what = me + "'s change in " + where + " was not made" // a TOPIC, MODE or KICK
 	}
-	text = "⚠️ " + target + " is not reachable on " + cl.netName + " (" + reason + "): what was sent to them did not arrive."
-	return cl.currentPMKey(target), cl.pmSender(target), text, true
+	portal, sender = cl.refusalRoom(msg, target)
+	return portal, sender, cl.refusedSaying(what, reason), true
+}
+
+// refusalRoom is where a refusal of what we sent to target is told, and
+// by whom: a channel's portal, by the server that refused (a name with a
+// dot, so never a nick's ghost); a nick's PM portal, by that nick.
+func (cl *Client) refusalRoom(msg *irc.Message, target string) (network.PortalKey, network.UserID) {
+	if cl.isChannelName(target) {
+		return cl.channelKey(target), cl.userID(serverName(msg))
+	}
+	return cl.currentPMKey(target), cl.pmSender(target)
 }
 
 // refusesLine reports whether command, a numeric handleRefusal gets,

@@ -115,3 +115,36 @@ func TestNotOnChannelWhileLeavingIsNotNoticed(t *testing.T) {
 		t.Fatalf("noticed: %+v", evts)
 	}
 }
+
+// TestRefusalNoticesRead: a refusal notice says what came to nothing and
+// who refused it, with the server's words quoted once, the same way for
+// a line to a channel or a nick and for a change; words from outside (a
+// nick, the server's reason) show as written, not as Markdown.
+func TestRefusalNoticesRead(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{":srv.test 404 me #c :Cannot send to channel (+m)",
+			`⚠️ What me sent to #c did not arrive: test refused it, saying "Cannot send to channel (+m)"`},
+		{":srv.test 716 me bob :is in +g mode (server-side ignore).",
+			`⚠️ What me sent to bob did not arrive: test refused it, saying "is in +g mode (server-side ignore)."`},
+		{":srv.test 531 me bob :You cannot send messages to this user",
+			`⚠️ What me sent to bob did not arrive: test refused it, saying "You cannot send messages to this user"`},
+		{":srv.test 482 me #c :You're not a channel operator",
+			`⚠️ me's change in #c was not made: test refused it, saying "You're not a channel operator"`},
+		{":srv.test 401 me _bob_ :No such ~~nick~~ *here*",
+			`⚠️ What me sent to _bob_ did not arrive: test refused it, saying "No such ~~nick~~ *here*"`},
+	} {
+		cl, host := channelClient(t, "bob", "_bob_")
+		cl.handle(line(t, tc.line))
+		got := notices(t, host.take())
+		if len(got) != 1 {
+			t.Fatalf("%q: %d notices, want 1", tc.line, len(got))
+		}
+		c := got[0].Parts[0].Content
+		if c.Body != tc.want {
+			t.Errorf("%q is told as\n%q, want\n%q", tc.line, c.Body, tc.want)
+		}
+		if strings.Contains(c.FormattedBody, "<del>") || strings.Contains(c.FormattedBody, "<em>") {
+			t.Errorf("%q is told with the server's words as Markdown: %q", tc.line, c.FormattedBody)
+		}
+	}
+}

@@ -114,7 +114,7 @@ func TestRelayRefusalOfAGoneRelayerIsToldByAnother(t *testing.T) {
 				host.lock.Unlock()
 				for i, evt := range events {
 					m, ok := evt.(*network.Message)
-					if !ok || !strings.Contains(m.Parts[0].Content.Body, "refused a relayed message") {
+					if !ok || !strings.Contains(m.Parts[0].Content.Body, "A relayed message in #c did not reach IRC") {
 						continue
 					}
 					if by[i] != network.LoginID(tc.want) || m.Portal.Chat != "test/#c" {

@@ -39,7 +39,7 @@ func TestRelayedLineRefusedForNotBeingRegistered(t *testing.T) {
 			}
 			continue
 		}
-		if len(told) != 1 || !strings.Contains(told[0], "refused a relayed message in #c") {
+		if len(told) != 1 || !strings.Contains(told[0], "A relayed message in #c did not reach IRC") {
 			t.Errorf("the refused relayed line was told as %q, want once in #c's room", told)
 		}
 	}
