@@ -428,6 +428,9 @@ func (cl *Client) dispatch(msg *irc.Message) {
 	if msg.Prefix != nil && msg.Prefix.Name != "" && msg.Prefix.User != "" {
 		cl.seeNick(msg.Prefix.Name)
 	}
+	if cl.replayedChat(msg) {
+		return
+	}
 	switch msg.Command {
 	case "PRIVMSG", "NOTICE":
 		cl.handleMessage(msg)
@@ -502,6 +505,19 @@ func (cl *Client) trackBatch(msg *irc.Message) bool {
 // inHistoryBatch reports whether msg belongs to a history replay batch.
 func (cl *Client) inHistoryBatch(msg *irc.Message) bool {
 	return cl.inBatchOf(msg, "chathistory", "draft/chathistory", "znc.in/playback")
+}
+
+// replayedChat reports whether msg is a chat line or a deletion inside a
+// history replay batch. It was bridged when it was live; and a line of
+// ours there is an old one, never the echo a line of ours waits for
+// (echoes.go): taken for it, it gave a waiting send with its words its
+// old msgid.
+func (cl *Client) replayedChat(msg *irc.Message) bool {
+	switch msg.Command {
+	case "PRIVMSG", "NOTICE", "TAGMSG", "REDACT":
+		return cl.inHistoryBatch(msg)
+	}
+	return false
 }
 
 // inBatchOf reports whether msg belongs to an open batch of one of types.

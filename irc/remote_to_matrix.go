@@ -25,12 +25,10 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 		return // a server notice
 	}
 	// Our own lines (echo-message) came from Matrix: never bridged back,
-	// but a send may wait for the echo's msgid (echoes.go).
+	// but a send may wait for the echo's msgid (echoes.go). Replayed
+	// history never gets here (replayedChat).
 	if cl.isMe(source) {
 		cl.echoes.resolve(cl.currentConn(), msg, cl.fold(target))
-		return
-	}
-	if cl.inHistoryBatch(msg) {
 		return
 	}
 	msgType := event.MsgText

@@ -1,0 +1,79 @@
+package irc
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// replayedHistory is a chathistory batch for #c replaying lines, each
+// given the batch's tag after its own (lines start with "@" tags).
+func replayedHistory(peer *scriptedPeer, lines ...string) {
+	peer.write(":srv BATCH +h1 chathistory #c")
+	for _, l := range lines {
+		peer.write("@batch=h1;" + l[1:])
+	}
+	peer.write(":srv BATCH -h1")
+}
+
+// TestReplayedLineOfOursIsNoEcho: without labeled-response a send waits
+// for its line's echo by its words. A chathistory batch that comes
+// first, replaying an old line of ours with the same words, is history,
+// not the echo: the message must take the msgid of its own echo, not
+// the old line's (IRC people's reactions, replies and deletions name it).
+// Nor is anyone's replayed line bridged again.
+func TestReplayedLineOfOursIsNoEcho(t *testing.T) {
+	addr := scriptedServer(t, "echo-message message-tags batch draft/chathistory", func(line string, peer *scriptedPeer) {
+		if strings.HasPrefix(line, "PRIVMSG #c ") {
+			replayedHistory(peer,
+				"@msgid=old;time=2024-05-01T10:00:00.000Z :alice!alice@host PRIVMSG #c :hello",
+				"@msgid=oldb;time=2024-05-01T10:00:01.000Z :bob!bob@host PRIVMSG #c :hello to you")
+			peer.write("@msgid=m1 :alice!alice@host PRIVMSG #c :hello")
+		}
+	})
+	cl, host, _ := clientOn(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	res, err := cl.Send(ctx, textTo("test/#c", "hello"))
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if res.ID != "id:m1" {
+		t.Errorf("the message took the ID %q, want id:m1 (id:old is a replayed line's)", res.ID)
+	}
+	if evts := host.take(); len(evts) != 0 {
+		t.Errorf("replayed history was bridged: %+v", evts)
+	}
+}
+
+// TestReplayedReactionOfOursIsNoEcho: our reaction's line takes its own
+// answer among the channel's lines (echoes_untracked.go). A replayed
+// old reaction of ours is not that answer: the server's refusal of the
+// reaction that follows is the reaction's, and the message sent after it
+// still takes its echo's msgid.
+func TestReplayedReactionOfOursIsNoEcho(t *testing.T) {
+	addr := scriptedServer(t, "echo-message message-tags batch draft/chathistory", func(line string, peer *scriptedPeer) {
+		if strings.HasPrefix(line, "PRIVMSG #c ") { // the reaction's TAGMSG came first
+			replayedHistory(peer, "@msgid=old;+draft/react=👍;+draft/reply=abc-123 :alice!alice@host TAGMSG #c")
+			peer.write(":srv 404 alice #c :You cannot send TAG messages to this channel")
+			peer.write("@msgid=m1 :alice!alice@host PRIVMSG #c :hello")
+		}
+	})
+	cl, _, _ := clientOn(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	target := network.MessageRef{ID: "id:abc-123"}
+	if _, err := cl.React(ctx, &network.OutgoingReaction{OutgoingMeta: network.OutgoingMeta{Portal: chanPortal}, Target: target, Key: "👍"}); err != nil {
+		t.Fatalf("React: %v", err)
+	}
+	res, err := cl.Send(ctx, textTo("test/#c", "hello"))
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if res.ID != "id:m1" {
+		t.Errorf("the message took the ID %q, want id:m1 (the refusal was the reaction's)", res.ID)
+	}
+}
