@@ -438,6 +438,8 @@ func (cl *Client) dispatch(msg *irc.Message) {
 		cl.handleTagMsg(msg)
 	case "REDACT":
 		cl.handleRedact(msg)
+	case "FAIL":
+		cl.handleFail(msg)
 	case "JOIN":
 		cl.handleJoin(msg)
 	case "PART":

@@ -25,13 +25,13 @@ import (
 // without it (echoWait.echoes).
 //
 // The server answers our lines in the order we sent them, each with its
-// echo or a refusal (404 +m or a ban, 401 a nick gone), and a target's
-// lines are written in the order they were queued. So each send notes
-// all its lines, in order, and the answers are taken in turn: a refusal
-// for a target answers its oldest unanswered line, and an echo answers
-// the oldest unanswered line it matches, every older one of the target
-// having had its answer without an echo (refused, or dropped in
-// silence). A refused line thus never takes the echo of a later line with
+// echo or a refusal (404 +m or a ban, 401 a nick gone, a FAIL naming the
+// line), and a target's lines are written in the order they were queued.
+// So each send notes all its lines, in order, and the answers are taken
+// in turn: a refusal numeric for a target answers its oldest unanswered
+// line, and an echo or a FAIL answers the oldest unanswered line it
+// names, every older one of the target having had its answer without an
+// echo (refused, or dropped in silence). A refused line thus never takes the echo of a later line with
 // the same text, and a send whose first line was refused ends its wait
 // at once. A line the server changed otherwise matches nothing, and its
 // send keeps its Ferry-made ID after echoTimeout; the portal's next
@@ -171,13 +171,33 @@ func (w *echoWaits) resolve(conn *ircconn.Conn, msg *irc.Message, target string)
 	if len(msg.Params) < 1 {
 		return
 	}
-	echoed := "" // a TAGMSG's (echoes_untracked.go)
+	echoed := "" // a TAGMSG's (echoes_untracked.go); a REDACT's msgid
 	if len(msg.Params) > 1 {
 		echoed = msg.Params[1]
 	} else if msg.Command != "TAGMSG" {
 		return
 	}
 	plain := ircfmt.StripCodes(echoed)
+	w.answerNamed(conn, target, msg, func(ew *echoWait, i int) bool {
+		return ew.command == msg.Command && ew.echoes(i, echoed, plain)
+	})
+}
+
+// failed notes a FAIL standard reply, read from conn, naming our line of
+// command to target (casefolded) and its text (a REDACT's msgid; "" when
+// the FAIL names none): like an echo, it answers the oldest such line,
+// only not by an echo.
+func (w *echoWaits) failed(conn *ircconn.Conn, command, target, text string) {
+	w.answerNamed(conn, target, nil, func(ew *echoWait, i int) bool {
+		return ew.command == command && (text == "" || ew.lines[i] == text)
+	})
+}
+
+// answerNamed hands an answer that names its line (an echo, or a FAIL),
+// read from conn, to the oldest unanswered line to target it matches,
+// echo being the echo (nil: not one); the older lines to target had
+// their answer already, without an echo, and are passed over.
+func (w *echoWaits) answerNamed(conn *ircconn.Conn, target string, echo *irc.Message, matches func(ew *echoWait, i int) bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.forgetOthersLocked(conn)
@@ -187,14 +207,14 @@ func (w *echoWaits) resolve(conn *ircconn.Conn, msg *irc.Message, target string)
 			continue
 		}
 		for i := ew.answered; i < len(ew.lines); i++ {
-			if ew.command != msg.Command || !ew.echoes(i, echoed, plain) {
+			if !matches(ew, i) {
 				continue
 			}
 			for _, o := range older {
 				o.answer(len(o.lines)-o.answered, nil)
 				w.removeLocked(o)
 			}
-			if ew.answer(i-ew.answered+1, msg) {
+			if ew.answer(i-ew.answered+1, echo) {
 				w.removeLocked(ew)
 			}
 			return

@@ -8,13 +8,15 @@ import (
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
-// Lines no send waits for (a reaction's TAGMSG, a CTCP reply, a line of
-// `irc raw`) are answered in turn with the others too: without
-// labeled-response, the refusal of a reaction is a 404 for the channel,
-// like a message's. Unnoted, it answered the oldest waiting message
-// there, which then kept a Ferry-made ID although the server echoed it
-// (and a later message with its words could take its msgid). So such a
-// line is noted among the target's lines, to take its own answer.
+// Lines no send waits for (a reaction's TAGMSG, a deletion's REDACT, a
+// CTCP reply, a line of `irc raw`) are answered in turn with the others
+// too: without labeled-response, the refusal of a reaction is a 404 for
+// the channel, like a message's. Unnoted, it answered the oldest waiting
+// message there, which then kept a Ferry-made ID although the server
+// echoed it (and a later message with its words could take its msgid).
+// So such a line is noted among the target's lines, to take its own
+// answer: its echo (a REDACT's names its msgid, as the line did), a
+// refusal numeric, or a FAIL naming it (redactions.go).
 
 // unlabeledEchoes reports whether sends on conn wait for their first
 // line's echo by its text (echoes.go).
@@ -23,10 +25,11 @@ func (cl *Client) unlabeledEchoes(conn *ircconn.Conn) bool {
 }
 
 // sendNoted queues msg, a line no send waits for, noting it among its
-// target's lines when it is a chat line whose answer comes in turn.
+// target's lines when it is a chat line (or a REDACT) whose answer comes
+// in turn.
 func (cl *Client) sendNoted(conn *ircconn.Conn, msg *irc.Message) error {
 	switch msg.Command {
-	case "PRIVMSG", "NOTICE", "TAGMSG":
+	case "PRIVMSG", "NOTICE", "TAGMSG", "REDACT":
 	default:
 		return conn.Send(msg)
 	}

@@ -25,7 +25,8 @@ var wantedCaps = append(slices.Clone(ircconn.DefaultCaps), capRedaction)
 var _ network.Redactor = (*Client)(nil)
 
 // Redact sends REDACT for a message known by its msgid. With
-// labeled-response a refusal (FAIL REDACT ...) is reported to the user.
+// labeled-response a refusal (FAIL REDACT ...) is reported to the user;
+// without it, the refusal is told in the room (handleFail).
 func (cl *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error {
 	target, err := cl.target(r.Portal)
 	if err != nil {
@@ -52,7 +53,9 @@ func (cl *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) erro
 	}
 	msg := &irc.Message{Command: "REDACT", Params: []string{target, msgid}}
 	if !conn.HasCap("labeled-response") {
-		if err = conn.Send(msg); err != nil {
+		// Noted among the target's lines, so that its answer is not
+		// taken for another line's (echoes_untracked.go).
+		if err = cl.sendNoted(conn, msg); err != nil {
 			return &network.UserError{Message: "could not send the deletion to " + cl.netName, Err: err}
 		}
 		return nil
@@ -82,7 +85,9 @@ func (cl *Client) handleRedact(msg *irc.Message) {
 		return
 	}
 	source, target := msg.Prefix.Name, msg.Params[0]
-	if cl.isMe(source) || cl.inHistoryBatch(msg) {
+	if cl.isMe(source) {
+		// Our own deletion's echo: it answers its line (echoes.go).
+		cl.echoes.resolve(cl.currentConn(), msg, cl.fold(target))
 		return
 	}
 	portal, ok := cl.tagMsgPortal(msg, source, target)
@@ -97,4 +102,31 @@ func (cl *Client) handleRedact(msg *irc.Message) {
 		Meta:   network.Meta{Portal: portal, Sender: network.Sender{User: cl.senderIn(portal, source)}, Timestamp: ts},
 		Target: network.MessageID("id:" + msg.Params[1]),
 	})
+}
+
+// handleFail acts on a FAIL standard reply the labeled senders did not
+// take: without labeled-response, a REDACT the server refused
+// (REDACT_FORBIDDEN, UNKNOWN_MSGID, REDACT_WINDOW_EXPIRED,
+// INVALID_TARGET) would be lost while Matrix shows the message deleted.
+// It answers the REDACT's line, and the room is told.
+func (cl *Client) handleFail(msg *irc.Message) {
+	// FAIL REDACT <code> <target> [<msgid> [<window>]] :<description>
+	if msg.Param(0) != "REDACT" || len(msg.Params) < 4 {
+		return
+	}
+	code, target, reason := msg.Params[1], msg.Params[2], msg.Params[len(msg.Params)-1]
+	msgid := ""
+	if len(msg.Params) > 4 {
+		msgid = msg.Params[3]
+	}
+	log := cl.log.With().Str("code", code).Str("target", target).Str("msgid", msgid).Str("reason", reason).Logger()
+	if cl.isLabeledReply(msg) {
+		log.Debug().Msg("IRC server refused a labeled REDACT") // Redact reports it
+		return
+	}
+	log.Warn().Msg("IRC server refused a REDACT sent for the user")
+	cl.echoes.failed(cl.currentConn(), "REDACT", cl.fold(target), msgid)
+	what := "The deletion " + network.Literal(cl.currentNick()) + " sent to " + network.Literal(target) + " was not made"
+	portal, sender := cl.refusalRoom(msg, target)
+	cl.queueNotice(msg, portal, sender, target, reason, cl.refusedSaying(what, reason))
 }

@@ -100,6 +100,7 @@ func TestLabeledRefusalIsNotNoticed(t *testing.T) {
 	cl.handle(line(t, "@label=f2 BATCH +b1 labeled-response"))
 	cl.handle(line(t, "@batch=b1 :srv.test 401 me bob :No such nick/channel"))
 	cl.handle(line(t, "BATCH -b1"))
+	cl.handle(line(t, "@label=f3 :srv.test FAIL REDACT REDACT_FORBIDDEN #c m1 :You are not authorised to delete this message"))
 	if evts := host.take(); len(evts) != 0 {
 		t.Fatalf("labeled refusals noticed: %+v", evts)
 	}

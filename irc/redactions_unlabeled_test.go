@@ -1,0 +1,88 @@
+package irc
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// TestUnlabeledRedactionAnswer: without labeled-response a REDACT's
+// answer comes in turn with the target's other lines: its echo, FAIL
+// REDACT naming the target and msgid, or (Ergo, for a nick that is gone)
+// 401. A FAIL is the only sign that the message stays on IRC while
+// Matrix shows it deleted, so the room is told, in the server's words.
+// Every answer is the REDACT's: the refusal that follows refuses the
+// next message, and the same words sent again take their own echo's
+// msgid, not the refused message.
+func TestUnlabeledRedactionAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name, target, answer, refusal, told string
+	}{
+		{"refused", "#c", ":srv FAIL REDACT REDACT_FORBIDDEN #c m1 :You are not authorised to delete this message",
+			":srv 404 alice #c :Cannot send to channel (+m)",
+			`⚠️ The deletion alice sent to #c was not made: test refused it, saying "You are not authorised to delete this message"`},
+		{"echoed", "#c", "@msgid=r1 :alice!alice@host REDACT #c m1", ":srv 404 alice #c :Cannot send to channel (+m)", ""},
+		{"refused by a numeric", "carol", ":srv 401 alice carol :No such nick", ":srv 401 alice carol :No such nick", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sent := make(chan string, 4)
+			var privmsgs atomic.Int32
+			addr := scriptedServer(t, "echo-message message-tags draft/message-redaction", func(line string, peer *scriptedPeer) {
+				switch {
+				case strings.HasPrefix(line, "REDACT "+tc.target+" m1"):
+					peer.write(tc.answer)
+				case strings.HasPrefix(line, "PRIVMSG "+tc.target+" "):
+					if privmsgs.Add(1) == 1 {
+						peer.write(tc.refusal)
+					} else {
+						peer.write("@msgid=m2 :alice!alice@host PRIVMSG " + tc.target + " :hello")
+					}
+					sent <- line
+				}
+			})
+			cl, host, _ := clientOn(t, addr)
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			portal := network.PortalKey{Network: NetworkID, Chat: network.ChatID("test/" + tc.target)}
+			if !cl.isChannelName(tc.target) {
+				portal.Receiver = cl.loginID
+			}
+			if err := cl.Redact(ctx, &network.OutgoingRedaction{OutgoingMeta: network.OutgoingMeta{Portal: portal}, Target: "id:m1"}); err != nil {
+				t.Fatalf("Redact: %v", err)
+			}
+			msg := textTo(portal.Chat, "hello")
+			msg.Portal = portal
+			firstID, secondID := sendWhileFirstWaits(t, ctx, cl, msg, sent, "message")
+			if secondID != "id:m2" {
+				t.Errorf("the second message took the ID %q, want id:m2", secondID)
+			}
+			if firstID == "id:m2" {
+				t.Errorf("the refused first message took the second one's msgid")
+			}
+			var told []string
+			host.lock.Lock()
+			for _, evt := range host.events {
+				if m, ok := evt.(*network.Message); ok && len(m.Parts) == 1 && m.Parts[0].Content.MsgType == event.MsgNotice &&
+					strings.Contains(m.Parts[0].Content.Body, "deletion") {
+					told = append(told, m.Parts[0].Content.Body)
+					if m.Portal.Chat != portal.Chat {
+						t.Errorf("the refused deletion was told in %v, want %v", m.Portal.Chat, portal.Chat)
+					}
+				}
+			}
+			host.lock.Unlock()
+			switch {
+			case tc.told == "" && len(told) != 0:
+				t.Errorf("a deletion refused by no FAIL was told as refused: %q", told)
+			case tc.told != "" && (len(told) != 1 || told[0] != tc.told):
+				t.Errorf("the refused deletion was told as %q, want once %q", told, tc.told)
+			}
+		})
+	}
+}
