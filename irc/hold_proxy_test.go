@@ -20,6 +20,8 @@ type holdProxy struct {
 
 	mu   sync.Mutex
 	held map[string]chan struct{} // nick -> closed when released
+	// from holds, by nick, when to start holding (see holdFrom).
+	from map[string]func(line string) bool
 }
 
 func newHoldProxy(t *testing.T, upstream string) *holdProxy {
@@ -28,7 +30,7 @@ func newHoldProxy(t *testing.T, upstream string) *holdProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &holdProxy{addr: ln.Addr().String(), up: upstream, held: map[string]chan struct{}{}}
+	p := &holdProxy{addr: ln.Addr().String(), up: upstream, held: map[string]chan struct{}{}, from: map[string]func(string) bool{}}
 	// One cleanup, registered now: made before Ferry starts, the proxy
 	// then closes its connections only after Ferry has stopped. Closed
 	// under a running Ferry, they would be connections lost, whose
@@ -97,6 +99,7 @@ func (p *holdProxy) pipe(client, server net.Conn) {
 			nick.Lock()
 			who := name
 			nick.Unlock()
+			p.holdIfFrom(who, line)
 			p.waitReleased(who)
 			if p.rewrite != nil {
 				line = p.rewrite(line)
@@ -117,6 +120,26 @@ func (p *holdProxy) hold(nick string) {
 	defer p.mu.Unlock()
 	if p.held[nick] == nil {
 		p.held[nick] = make(chan struct{})
+	}
+}
+
+// holdFrom holds what the server sends to nick's connection from the
+// first line at matches on, that line included, until release: the
+// client has not read what it answers when the test acts.
+func (p *holdProxy) holdFrom(nick string, at func(line string) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.from[nick] = at
+}
+
+func (p *holdProxy) holdIfFrom(nick, line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if at := p.from[nick]; at != nil && at(line) {
+		delete(p.from, nick)
+		if p.held[nick] == nil {
+			p.held[nick] = make(chan struct{})
+		}
 	}
 }
 
