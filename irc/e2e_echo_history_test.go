@@ -4,9 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/irc.v4"
-	"maunium.net/go/mautrix/event"
-
 	"github.com/ferrybridge/ferry/internal/testbed"
 )
 
@@ -27,8 +24,8 @@ func TestE2EReplayedLineOfOursIsNoEcho(t *testing.T) {
 	bob, alice, mgmt, cl, room, bobGhost := bobAndAliceInFerry(t, e)
 	bob.send("MODE", "#ferry", "+H", "50:1d")
 	bob.expect("his MODE", isCmd("MODE", "bob"), nil)
-	first := alice.SendText(t, room, "the same words")
-	old := bob.expect("alice's first line", isCmd("PRIVMSG", "alice"), nil)
+	alice.SendText(t, room, "the same words")
+	old := bob.aliceLineWithMsgid()
 
 	// Her new connection's lines are held from the server's answer to
 	// her JOIN on: the replay and the echo are read in one go.
@@ -37,18 +34,10 @@ func TestE2EReplayedLineOfOursIsNoEcho(t *testing.T) {
 	})
 	reconnectByCommand(t, e, alice, mgmt, cl, bob)
 	sent := alice.SendText(t, room, "the same words")
-	am := bob.expect("alice's line again", isCmd("PRIVMSG", "alice"), nil)
-	if am.Tags["msgid"] == "" || am.Tags["msgid"] == old.Tags["msgid"] {
+	am := bob.aliceLineWithMsgid()
+	if am.Tags["msgid"] == old.Tags["msgid"] {
 		t.Fatalf("alice's lines reached bob with msgids %q and %q", old.Tags["msgid"], am.Tags["msgid"])
 	}
 	proxy.release("alice")
-	if err := bob.conn.Send(&irc.Message{Tags: irc.Tags{"+draft/react": "👀", "+draft/reply": am.Tags["msgid"]}, Command: "TAGMSG", Params: []string{"#ferry"}}); err != nil {
-		t.Fatal(err)
-	}
-	evt := alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
-		return evt.Sender == bobGhost && evt.Type == event.EventReaction
-	})
-	if got := evt.Content.AsReaction().RelatesTo.EventID; got != sent {
-		t.Errorf("bob's reaction reached %s, want the line he saw, %s (the first, replayed, is %s)", got, sent, first)
-	}
+	bobsReactionReaches(t, bob, am, alice, room, bobGhost, sent)
 }

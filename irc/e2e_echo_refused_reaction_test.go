@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/irc.v4"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/internal/testbed"
@@ -40,18 +39,7 @@ func TestE2EEchoAfterARefusedReaction(t *testing.T) {
 	bob.send("MODE", "#ferry", "+v", "alice")
 	bob.expect("his MODE +v", isCmd("MODE", "bob"), nil)
 	sent := alice.SendText(t, room, "after the reaction")
-	am := bob.expect("alice's PRIVMSG", isCmd("PRIVMSG", "alice"), nil)
-	if am.Tags["msgid"] == "" {
-		t.Fatalf("alice's line reached bob without msgid: %v", am)
-	}
+	am := bob.aliceLineWithMsgid()
 	proxy.release("alice")
-	if err := bob.conn.Send(&irc.Message{Tags: irc.Tags{"+draft/react": "👀", "+draft/reply": am.Tags["msgid"]}, Command: "TAGMSG", Params: []string{"#ferry"}}); err != nil {
-		t.Fatal(err)
-	}
-	evt := alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
-		return evt.Sender == bobGhost && evt.Type == event.EventReaction
-	})
-	if got := evt.Content.AsReaction().RelatesTo.EventID; got != sent {
-		t.Errorf("bob's reaction reached %s, want alice's message %s", got, sent)
-	}
+	bobsReactionReaches(t, bob, am, alice, room, bobGhost, sent)
 }

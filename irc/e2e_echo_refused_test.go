@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/irc.v4"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/internal/testbed"
@@ -41,29 +40,18 @@ func TestE2EEchoAfterARefusedLine(t *testing.T) {
 			time.Sleep(500 * time.Millisecond) // alice has read it
 
 			proxy.hold("alice")
-			refused := alice.SendText(t, room, "the same words")
+			alice.SendText(t, room, "the same words")
 			time.Sleep(time.Second) // refused by the server, unread by alice
 			bob.send("MODE", append([]string{"#ferry"}, tc.allow...)...)
 			bob.expect("his MODE letting alice speak", isCmd("MODE", "bob"), nil)
 			sent := alice.SendText(t, room, "the same words")
-			am := bob.expect("alice's PRIVMSG", isCmd("PRIVMSG", "alice"), nil)
-			if am.Tags["msgid"] == "" {
-				t.Fatalf("alice's line reached bob without msgid: %v", am)
-			}
+			am := bob.aliceLineWithMsgid()
 			proxy.release("alice")
 			alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
 				msg := evt.Content.AsMessage()
 				return evt.Type == event.EventMessage && msg != nil && strings.Contains(msg.Body, "What alice sent to #ferry did not arrive")
 			})
-			if err := bob.conn.Send(&irc.Message{Tags: irc.Tags{"+draft/react": "👀", "+draft/reply": am.Tags["msgid"]}, Command: "TAGMSG", Params: []string{"#ferry"}}); err != nil {
-				t.Fatal(err)
-			}
-			evt := alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
-				return evt.Sender == bobGhost && evt.Type == event.EventReaction
-			})
-			if got := evt.Content.AsReaction().RelatesTo.EventID; got != sent {
-				t.Errorf("bob's reaction reached %s, want the line he saw, %s (the refused one is %s)", got, sent, refused)
-			}
+			bobsReactionReaches(t, bob, am, alice, room, bobGhost, sent)
 		})
 	}
 }

@@ -195,3 +195,30 @@ func portalInvite(t *testing.T, user *testbed.Client, skip ...id.RoomID) id.Room
 		return true
 	})
 }
+
+// aliceLineWithMsgid is the next line of alice's that p gets; it must
+// carry the server's msgid.
+func (p *peer) aliceLineWithMsgid() *irc.Message {
+	p.t.Helper()
+	am := p.expect("alice's PRIVMSG", isCmd("PRIVMSG", "alice"), nil)
+	if am.Tags["msgid"] == "" {
+		p.t.Fatalf("alice's line reached the peer without msgid: %v", am)
+	}
+	return am
+}
+
+// bobsReactionReaches has bob react in #ferry to am, a line of alice's he
+// got, and checks that his reaction reaches want, the Matrix message in
+// room whose line he saw.
+func bobsReactionReaches(t *testing.T, bob *peer, am *irc.Message, alice *testbed.Client, room id.RoomID, bobGhost id.UserID, want id.EventID) {
+	t.Helper()
+	if err := bob.conn.Send(&irc.Message{Tags: irc.Tags{"+draft/react": "👀", "+draft/reply": am.Tags["msgid"]}, Command: "TAGMSG", Params: []string{"#ferry"}}); err != nil {
+		t.Fatal(err)
+	}
+	evt := alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
+		return evt.Sender == bobGhost && evt.Type == event.EventReaction
+	})
+	if got := evt.Content.AsReaction().RelatesTo.EventID; got != want {
+		t.Errorf("bob's reaction reached %s, want the message whose line he saw, %s", got, want)
+	}
+}

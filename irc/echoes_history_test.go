@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ferrybridge/ferry/bridge/network"
 )
 
 // replayedHistory is a chathistory batch for #c replaying lines, each
@@ -55,25 +53,7 @@ func TestReplayedLineOfOursIsNoEcho(t *testing.T) {
 // reaction that follows is the reaction's, and the message sent after it
 // still takes its echo's msgid.
 func TestReplayedReactionOfOursIsNoEcho(t *testing.T) {
-	addr := scriptedServer(t, "echo-message message-tags batch draft/chathistory", func(line string, peer *scriptedPeer) {
-		if strings.HasPrefix(line, "PRIVMSG #c ") { // the reaction's TAGMSG came first
-			replayedHistory(peer, "@msgid=old;+draft/react=👍;+draft/reply=abc-123 :alice!alice@host TAGMSG #c")
-			peer.write(":srv 404 alice #c :You cannot send TAG messages to this channel")
-			peer.write("@msgid=m1 :alice!alice@host PRIVMSG #c :hello")
-		}
+	reactionRefusedThenMessageEchoed(t, "echo-message message-tags batch draft/chathistory", func(peer *scriptedPeer) {
+		replayedHistory(peer, "@msgid=old;+draft/react=👍;+draft/reply=abc-123 :alice!alice@host TAGMSG #c")
 	})
-	cl, _, _ := clientOn(t, addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	target := network.MessageRef{ID: "id:abc-123"}
-	if _, err := cl.React(ctx, &network.OutgoingReaction{OutgoingMeta: network.OutgoingMeta{Portal: chanPortal}, Target: target, Key: "👍"}); err != nil {
-		t.Fatalf("React: %v", err)
-	}
-	res, err := cl.Send(ctx, textTo("test/#c", "hello"))
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	if res.ID != "id:m1" {
-		t.Errorf("the message took the ID %q, want id:m1 (the refusal was the reaction's)", res.ID)
-	}
 }

@@ -59,11 +59,5 @@ func TestEchoWaitsOfAnOldConnectionTakeNoAnswer(t *testing.T) {
 
 	pm := textTo("test/carol", "hello")
 	pm.Portal.Receiver = cl.loginID
-	firstID, secondID := sendWhileFirstWaits(t, ctx, cl, pm, sent, "PM")
-	if secondID != "id:m2" {
-		t.Errorf("the PM sent again took the ID %q, want id:m2", secondID)
-	}
-	if firstID == "id:m2" {
-		t.Errorf("the refused PM took the msgid of the one sent again")
-	}
+	sendWhileFirstWaits(t, ctx, cl, pm, sent, "PM")
 }

@@ -58,13 +58,7 @@ func TestUnlabeledRedactionAnswer(t *testing.T) {
 			}
 			msg := textTo(portal.Chat, "hello")
 			msg.Portal = portal
-			firstID, secondID := sendWhileFirstWaits(t, ctx, cl, msg, sent, "message")
-			if secondID != "id:m2" {
-				t.Errorf("the second message took the ID %q, want id:m2", secondID)
-			}
-			if firstID == "id:m2" {
-				t.Errorf("the refused first message took the second one's msgid")
-			}
+			sendWhileFirstWaits(t, ctx, cl, msg, sent, "message")
 			var told []string
 			host.lock.Lock()
 			for _, evt := range host.events {
