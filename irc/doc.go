@@ -34,6 +34,9 @@
 //     echoes.go), and a
 //     labeled refusal (an error numeric such as 404 or 401, or FAIL) fails
 //     Send with a UserError in the server's words, for the relay bot too.
+//     Without labeled-response a refusal (of a message, a reaction, a
+//     deletion, a change) is told in the room as a notice in the
+//     server's words (refusals.go), and answers its line (echoes.go).
 //     Send returns once the message's last line is written to the socket:
 //     lines still waiting for flood control when the connection drops or
 //     the chat is left are lost, and a UserError counts them. Written and
