@@ -180,7 +180,9 @@ func (c *Client) bridgeMediaRetryAnswer(ctx context.Context, info *types.Message
 		return
 	}
 	for _, part := range conv.Parts {
-		if part.Media != nil {
+		// The file itself; the whole text of a long caption, a file too,
+		// is in the room already.
+		if part.Media != nil && !waconv.IsWholeCaption(part.ID) {
 			edit.Parts = append(edit.Parts, part)
 		}
 	}

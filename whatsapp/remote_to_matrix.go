@@ -295,7 +295,14 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 			log.Debug().Str("target_id", string(conv.Target)).Msg("Ignoring an edit of someone else's message, as WhatsApp apps do")
 			return nil, nil
 		}
-		return &network.Edit{Meta: meta, ID: network.MessageID(info.ID), Target: conv.Target, Parts: conv.Parts}, nil
+		parts, fits := waconv.FitEdit(conv.Parts)
+		if !fits {
+			// Too long for a Matrix edit: the new text goes as an answer
+			// to the message, with the edit's own ID (to_matrix_oversize.go).
+			log.Info().Str("target_id", string(conv.Target)).Msg("Sending an edit too long for Matrix as a message with its text attached")
+			return &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: waconv.EditAsMessage(conv.Parts), ReplyTo: &network.MessageRef{ID: conv.Target}}, nil
+		}
+		return &network.Edit{Meta: meta, ID: network.MessageID(info.ID), Target: conv.Target, Parts: parts}, nil
 	case waconv.KindReaction:
 		target := network.MessageRef{ID: conv.Target}
 		if conv.Emoji == "" {

@@ -79,7 +79,7 @@ func ToMatrix(ctx context.Context, msg *waE2E.Message, info *types.MessageInfo, 
 		return &Converted{Kind: KindIgnored}, nil
 	}
 	parts, ci := convertContent(ctx, msg, deps)
-	c := &Converted{Kind: KindMessage, Parts: parts}
+	c := &Converted{Kind: KindMessage, Parts: fitForMatrix(parts)}
 	if stanza := ci.GetStanzaID(); stanza != "" {
 		c.ReplyTo = &network.MessageRef{ID: network.MessageID(stanza)}
 	}

@@ -75,7 +75,10 @@ type Converted struct {
 	// Parts are the Matrix events, one per part. A media message with a
 	// caption is one part in Matrix's caption style (body = caption,
 	// filename set). Part IDs are "", then "1", "2"... (contact lists) or a
-	// name ("live" for a live location's notice).
+	// name ("live" for a live location's notice, "caption" for the whole
+	// text of a caption too long for Matrix). A message's parts each fit
+	// in a Matrix event (to_matrix_oversize.go); an edit's are readied by
+	// FitEdit.
 	Parts []network.Part
 	// ReplyTo is the quoted message (ContextInfo.StanzaID).
 	ReplyTo *network.MessageRef
