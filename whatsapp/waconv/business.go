@@ -261,7 +261,7 @@ func businessPart(b *businessText, deps Deps) network.Part {
 	var items []string
 	for _, btn := range b.buttons {
 		// A button is one line of the plain text's "- " list.
-		label, code := oneLine(btn.label), oneLine(btn.code)
+		label, code := linkText(btn.label), oneLine(btn.code)
 		var line, item string
 		switch {
 		case code != "":
@@ -330,6 +330,23 @@ func htmlLines(text string) string {
 func oneLine(text string) string {
 	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029' })
 	return joinNonEmpty(" ", lines...)
+}
+
+// linkText is text a link shows (a button's label, a place's or a
+// person's name) without control characters: a sender's NUL or escape
+// sequence (C0 or C1) has no place in a label, and its blanks among them
+// (tabs, line breaks) become single spaces, as its line breaks do.
+func linkText(text string) string {
+	text = strings.Map(func(r rune) rune {
+		switch {
+		case !unicode.IsControl(r):
+			return r
+		case unicode.IsSpace(r):
+			return ' '
+		}
+		return -1
+	}, text)
+	return oneLine(text)
 }
 
 // markupBlock is converted WhatsApp text as a block of HTML: a <div> when

@@ -52,7 +52,7 @@ func eventPart(ev *waE2E.EventMessage, deps Deps) network.Part {
 	if text, htmlText := eventPlace(ev.GetLocation()); text != "" {
 		add("Location: "+text, "Location: "+htmlText)
 	}
-	if link := strings.TrimSpace(ev.GetJoinLink()); link != "" {
+	if link := linkText(ev.GetJoinLink()); link != "" {
 		text := "Call link: " + link
 		add(text, html.EscapeString(text))
 	}
@@ -84,9 +84,9 @@ func eventTime(sec int64) string {
 // location message carries one; the coordinates alone also show in the
 // text, as a client may drop a link it does not know.
 func eventPlace(loc *waE2E.LocationMessage) (text, htmlText string) {
-	text = strings.TrimSpace(loc.GetName())
+	text = linkText(loc.GetName())
 	if text == "" {
-		text = strings.TrimSpace(loc.GetAddress())
+		text = linkText(loc.GetAddress())
 	}
 	lat, long := loc.GetDegreesLatitude(), loc.GetDegreesLongitude()
 	if lat == 0 && long == 0 || !onMap(lat, long) {

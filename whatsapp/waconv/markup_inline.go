@@ -209,7 +209,9 @@ func (c *markupConv) link(i, hi int) (string, int) {
 	end := i
 	for end < hi {
 		r, size := utf8.DecodeRuneInString(c.s[end:hi])
-		if unicode.IsSpace(r) || r == '<' || r == '>' || r == '"' {
+		// A control character ends a link as a blank does: no URL has
+		// one, and a client must not be handed one in an href.
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' || r == '"' {
 			break
 		}
 		end += size
@@ -256,7 +258,7 @@ func (c *markupConv) mention(i, hi int) (string, int) {
 	if !ok || target.mxid == "" {
 		return "", 0
 	}
-	name := target.name
+	name := linkText(target.name)
 	if name == "" {
 		name = string(target.mxid)
 	}

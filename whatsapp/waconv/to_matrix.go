@@ -279,8 +279,20 @@ func textPart(text string, ci *waE2E.ContextInfo, deps Deps) network.Part {
 	return network.Part{Content: content}
 }
 
+// coordDecimals is how precisely a coordinate is written: 6 decimals of
+// a degree are about 0.1 m. The shortest exact form of a float can run
+// to hundreds of digits (5e-324 is 0.000…5 with 323 zeros).
+const coordDecimals = 6
+
+// formatCoord writes a coordinate in degrees for a geo: URI and a body:
+// at most coordDecimals decimals, without trailing zeros.
 func formatCoord(f float64) string {
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	s := strconv.FormatFloat(f, 'f', coordDecimals, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "-0" {
+		return "0" // a coordinate rounded to nothing has no side
+	}
+	return s
 }
 
 // location builds an m.location content and its MSC3488 extras. With

@@ -2,8 +2,10 @@ package waconv
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"golang.org/x/net/html"
@@ -22,8 +24,14 @@ var toMatrixTags = map[string]map[string]bool{
 // included) puts in a message, no javascript:, data: or other link.
 var linkSchemes = []string{"https:", "http:", "tel:", "geo:"}
 
+// hasControl says whether s holds a C0 or C1 control character.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
+}
+
 // checkMatrixHTML asserts that formatted is HTML of ToMatrix's own
-// elements, balanced, whose links have one of linkSchemes.
+// elements, balanced, whose links have one of linkSchemes and no control
+// character in their address or text.
 func checkMatrixHTML(t *testing.T, formatted string) {
 	t.Helper()
 	z := html.NewTokenizer(strings.NewReader(formatted))
@@ -36,6 +44,10 @@ func checkMatrixHTML(t *testing.T, formatted string) {
 				t.Fatalf("unclosed %v in %q", open, formatted)
 			}
 			return
+		case html.TextToken:
+			if text := string(z.Text()); slices.Contains(open, "a") && hasControl(text) {
+				t.Fatalf("link text %q in %q", text, formatted)
+			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			tok := z.Token()
 			attrs, ok := toMatrixTags[tok.Data]
@@ -53,7 +65,7 @@ func checkMatrixHTML(t *testing.T, formatted string) {
 				if !attrs[a.Key] {
 					t.Fatalf("attribute %s of <%s> in %q", a.Key, tok.Data, formatted)
 				}
-				if a.Key == "href" && !hasLinkScheme(a.Val) {
+				if a.Key == "href" && (!hasLinkScheme(a.Val) || hasControl(a.Val)) {
 					t.Fatalf("link %q in %q", a.Val, formatted)
 				}
 			}
@@ -122,6 +134,10 @@ func FuzzToMatrixHTML(f *testing.F) {
 			JoinLink: proto.String("javascript:alert(1)")}},
 		{LocationMessage: &waE2E.LocationMessage{DegreesLatitude: proto.Float64(1), DegreesLongitude: proto.Float64(2), Name: proto.String("<n>")}},
 		{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("see https://a.example/<x> *b*")}},
+		{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("*x* https://a.example/\x07\u0085y @4915112345678"),
+			ContextInfo: &waE2E.ContextInfo{MentionedJID: []string{"4915112345678@s.whatsapp.net"}}}},
+		{TemplateMessage: &waE2E.TemplateMessage{HydratedTemplate: &waE2E.TemplateMessage_HydratedFourRowTemplate{
+			HydratedButtons: []*waE2E.HydratedTemplateButton{link("T\x1b[1m\u009b", "https://x.example/\x00")}}}},
 		{ButtonsResponseMessage: &waE2E.ButtonsResponseMessage{Response: &waE2E.ButtonsResponseMessage_SelectedDisplayText{SelectedDisplayText: "<y>"}}},
 	}
 	for _, seed := range seeds {
