@@ -110,6 +110,11 @@ func fuzzMessageSeeds() []*waE2E.Message {
 				Buttons: []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton{{Name: proto.String("cta_copy"), ButtonParamsJSON: proto.String(`{"copy_code":"1"}`)}}}}}},
 		{ListMessage: &waE2E.ListMessage{Title: proto.String("t"), Sections: []*waE2E.ListMessage_Section{{Rows: []*waE2E.ListMessage_Row{{Title: proto.String("r")}}}}}},
 		{TemplateButtonReplyMessage: &waE2E.TemplateButtonReplyMessage{SelectedDisplayText: proto.String("Yes"), ContextInfo: ci}},
+		{PinInChatMessage: &waE2E.PinInChatMessage{Key: key, Type: waE2E.PinInChatMessage_PIN_FOR_ALL.Enum(), SenderTimestampMS: proto.Int64(1)},
+			MessageContextInfo: &waE2E.MessageContextInfo{MessageAddOnDurationInSecs: proto.Uint32(604800)}},
+		{PinInChatMessage: &waE2E.PinInChatMessage{Key: key, Type: waE2E.PinInChatMessage_UNPIN_FOR_ALL.Enum()}},
+		{PinInChatMessage: &waE2E.PinInChatMessage{}},
+		{EncEventResponseMessage: &waE2E.EncEventResponseMessage{EventCreationMessageKey: key, EncPayload: []byte("x")}},
 		{},
 	}
 	seeds := append(plain, media...)
@@ -224,22 +229,35 @@ func fetchParts(t *testing.T, ctx context.Context, out network.Event) {
 
 // housekeepingField are the fields of a message that only accompany
 // others; passable adds the message types that show nothing in Matrix.
+// Not in it: pins (shown as notices) and encrypted reactions (decrypted
+// into reactions, or a warning says why not).
 var (
 	housekeepingField = map[string]bool{
 		"messageContextInfo": true, "senderKeyDistributionMessage": true, "fastRatchetKeySenderKeyDistributionMessage": true,
 	}
 	passable = map[string]bool{
 		"messageContextInfo": true, "senderKeyDistributionMessage": true, "fastRatchetKeySenderKeyDistributionMessage": true,
-		"pollUpdateMessage": true, "encReactionMessage": true, "keepInChatMessage": true, "pinInChatMessage": true,
+		"pollUpdateMessage": true, "encEventResponseMessage": true, "keepInChatMessage": true,
 		"stickerSyncRmrMessage": true, "albumMessage": true,
 	}
 )
 
+// shownPin says whether a pin is of a kind Ferry shows (a pin or an
+// unpin for all); a pin of another kind is ignored, as it was before pins
+// were shown.
+func shownPin(pin *waE2E.PinInChatMessage) bool {
+	switch pin.GetType() {
+	case waE2E.PinInChatMessage_PIN_FOR_ALL, waE2E.PinInChatMessage_UNPIN_FOR_ALL:
+		return true
+	}
+	return false
+}
+
 // mayPassSilently says, independently of the converter, whether a message
 // has nothing a Matrix user must see: only housekeeping fields, an
-// encrypted vote or reaction, a pin, an album header (with or without
-// fields this whatsmeow does not know), or a protocol message other than
-// an edit, a revoke or a timer change.
+// encrypted vote, an answer to an event, a pin of a kind not shown, an
+// album header (with or without fields this whatsmeow does not know), or
+// a protocol message other than an edit, a revoke or a timer change.
 func mayPassSilently(raw *waE2E.Message) bool {
 	msg := (&events.Message{RawMessage: proto.Clone(raw).(*waE2E.Message)}).UnwrapRaw().Message
 	if pm := msg.GetProtocolMessage(); pm != nil {
@@ -260,7 +278,7 @@ func mayPassSilently(raw *waE2E.Message) bool {
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
 		name := string(fd.Name())
-		if m.Has(fd) && !passable[name] {
+		if m.Has(fd) && !passable[name] && (name != "pinInChatMessage" || shownPin(msg.GetPinInChatMessage())) {
 			return false
 		}
 		silentType = silentType || (m.Has(fd) && !housekeepingField[name])
