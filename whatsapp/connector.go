@@ -162,8 +162,9 @@ func (c *Connector) Init(host network.Host, node *yaml.Node) error {
 
 // Start opens whatsmeow's store on the bridge's database (in its own
 // version table, so its migrations and Ferry's never mix) and the
-// network's message-key table, and sets how the linked device presents
-// itself on the phone.
+// network's message-key table, sets how the linked device presents
+// itself on the phone, and prunes the changes sent from Matrix, now and
+// hourly until Stop (msgstore.go).
 func (c *Connector) Start(ctx context.Context) error {
 	container, ownDB, err := UpgradeDatabase(ctx, c.host.Database(), c.log)
 	if err != nil {
@@ -185,6 +186,7 @@ func (c *Connector) Start(ctx context.Context) error {
 	c.relinks = make(map[*Client]*Client) // those of the last run ended with it
 	c.lock.Unlock()
 	c.versionAsked.Store(false)
+	c.background(c.msgs.keepPruningSentChanges)
 	return nil
 }
 

@@ -318,7 +318,7 @@ func (c *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error
 func (c *Client) sendChange(ctx context.Context, wa waClient, portal network.PortalKey, chat types.JID, msg *waE2E.Message) error {
 	msgID := wa.GenerateMessageID()
 	if portal.Receiver == "" {
-		if err := c.conn.msgs.putSentChange(ctx, c.id, portal.Chat, msgID); err != nil {
+		if err := c.conn.msgs.putSentChange(ctx, portal.Chat, msgID); err != nil {
 			return fmt.Errorf("record the ID of the change: %w", err)
 		}
 	}

@@ -6,9 +6,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
+	"github.com/rs/zerolog"
 	"go.mau.fi/util/dbutil"
 	"go.mau.fi/whatsmeow/types"
 
@@ -39,8 +39,6 @@ type msgKey struct {
 
 type msgStore struct {
 	db *dbutil.Database
-	// sentPrunedAt is when putSentChange last pruned (Unix ms).
-	sentPrunedAt atomic.Int64
 }
 
 func (s *msgStore) put(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string, k msgKey) error {
@@ -137,27 +135,54 @@ func (s *msgStore) latest(ctx context.Context, login network.LoginID, chat netwo
 // device.
 const sentChangeKeep = 60 * 24 * time.Hour
 
-// sentChangePruneEvery is how often putSentChange prunes: not at every
-// change a user sends, which would write twice for each; rows live for
-// sentChangeKeep, so an hour more or less does not matter.
-const sentChangePruneEvery = time.Hour
-
 // putSentChange records the WhatsApp ID of a change (an edit, a reaction
-// or a deletion) login sends from Matrix in chat, before it is sent, so
-// that its echo to another login in the same chat is known even when it
-// comes at once.
-func (s *msgStore) putSentChange(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) error {
-	now := time.Now()
-	if last := s.sentPrunedAt.Load(); now.UnixMilli()-last >= sentChangePruneEvery.Milliseconds() && s.sentPrunedAt.CompareAndSwap(last, now.UnixMilli()) {
-		if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_sent_change WHERE sent_at < $1`, now.Add(-sentChangeKeep).UnixMilli()); err != nil {
-			s.sentPrunedAt.Store(last) // the next change tries again
-			return fmt.Errorf("prune: %w", err)
+// or a deletion) sent from Matrix in chat, before it is sent, so that
+// its echo to another login in the same chat is known even when it comes
+// at once. It names no login: the check needs none (sentChange), and the
+// row outlives its login's logout, whose ID is the account's number.
+func (s *msgStore) putSentChange(ctx context.Context, chat network.ChatID, msgID string) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO whatsapp_sent_change (chat_id, message_id, sent_at)
+		VALUES ($1, $2, $3) ON CONFLICT (chat_id, message_id) DO NOTHING`,
+		chat, msgID, time.Now().UnixMilli())
+	return err
+}
+
+// sentChangePruneEvery is how often the changes sent from Matrix are
+// pruned while Ferry runs (and once at its start): not at every change
+// a user sends, which would write twice for each, nor only when one is
+// sent, which may be never again after the last user logs out. Rows live
+// for sentChangeKeep, so an hour more or less does not matter. A
+// variable only so that a test need not wait an hour.
+var sentChangePruneEvery = time.Hour
+
+// keepPruningSentChanges prunes the changes sent from Matrix at once and
+// then every sentChangePruneEvery, until ctx ends (the connector's Stop).
+func (s *msgStore) keepPruningSentChanges(ctx context.Context) {
+	log := zerolog.Ctx(ctx)
+	tick := time.NewTicker(sentChangePruneEvery)
+	defer tick.Stop()
+	for {
+		if n, err := s.pruneSentChanges(ctx); err != nil && ctx.Err() == nil {
+			log.Warn().Err(err).Dur("retry_in", sentChangePruneEvery).Msg("Failed to prune the changes sent from Matrix")
+		} else if n > 0 {
+			log.Debug().Int64("rows", n).Msg("Pruned the changes sent from Matrix past their keep")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO whatsapp_sent_change (chat_id, message_id, login_id, sent_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (chat_id, message_id, login_id) DO NOTHING`,
-		chat, msgID, login, now.UnixMilli())
-	return err
+}
+
+// pruneSentChanges forgets the changes sent from Matrix before
+// sentChangeKeep, by their age (upgrade v10's index).
+func (s *msgStore) pruneSentChanges(ctx context.Context) (int64, error) {
+	res, err := s.db.Exec(ctx, `DELETE FROM whatsapp_sent_change WHERE sent_at < $1`, time.Now().Add(-sentChangeKeep).UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // sentChange says whether any login sent the change msgID in chat from
@@ -172,7 +197,7 @@ func (s *msgStore) sentChange(ctx context.Context, chat network.ChatID, msgID st
 // it sent from Matrix stay until they are pruned by age: they serve the
 // other Ferry logins in its chats, to which an echo may still be on its way
 // (one offline for days gets it only when it comes back), and the rooms
-// keep those changes after the logout.
+// keep those changes after the logout. They do not name the login.
 func (s *msgStore) deleteLogin(ctx context.Context, login network.LoginID) error {
 	_, err := s.db.Exec(ctx, `DELETE FROM whatsapp_message WHERE login_id = $1`, login)
 	return err

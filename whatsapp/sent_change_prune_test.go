@@ -11,9 +11,10 @@ import (
 	"github.com/ferrybridge/ferry/internal/dbtest"
 )
 
-// TestSentChangePruneReadsOnlyOldRows: every change sent from Matrix
-// first prunes the rows past sentChangeKeep. That delete must find the old
-// rows by their age (upgrade v10's index), not read every row kept.
+// TestSentChangePruneReadsOnlyOldRows: the rows of changes sent from
+// Matrix past sentChangeKeep are pruned at Ferry's start and every
+// sentChangePruneEvery. That delete must find the old rows by their age
+// (the index of upgrades v10 and v11), not read every row kept.
 func TestSentChangePruneReadsOnlyOldRows(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		ctx := context.Background()
@@ -30,34 +31,9 @@ func TestSentChangePruneReadsOnlyOldRows(t *testing.T) {
 				}
 				explain = "EXPLAIN " + prune
 			}
-			rows, err := ownDB.Query(ctx, explain, int64(1))
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			cols, err := rows.Columns()
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					return err
-				}
-				for _, v := range vals {
-					switch v := v.(type) {
-					case string:
-						plan = append(plan, v)
-					case []byte:
-						plan = append(plan, string(v))
-					}
-				}
-			}
-			return rows.Err()
+			var err error
+			plan, err = queryValues(ctx, ownDB, explain, int64(1))
+			return err
 		})
 		if err != nil {
 			t.Fatalf("explain the prune: %v", err)

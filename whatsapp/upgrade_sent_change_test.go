@@ -11,7 +11,8 @@ import (
 // TestUpgradeKeepsTheSentEdits: upgrade v9 makes the table of edits sent
 // from Matrix the table of all changes sent from Matrix. An edit recorded
 // before the upgrade is still known after it, so that its echo, still on
-// its way to another login, is not shown a second time.
+// its way to another login, is not shown a second time; after upgrade
+// v11 its row no longer names the login (its phone number).
 func TestUpgradeKeepsTheSentEdits(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.Database) {
 		ctx := context.Background()
@@ -24,7 +25,8 @@ func TestUpgradeKeepsTheSentEdits(t *testing.T) {
 		if sent, err := store.sentChange(ctx, "120363000000000001@g.us", "3EB0EDIT"); err != nil || !sent {
 			t.Errorf("the edit sent before the upgrade: sent %v, err %v", sent, err)
 		}
-		if err := store.putSentChange(ctx, "4915100000001", "120363000000000001@g.us", "3EB0REACT"); err != nil {
+		checkNoRowNames(t, store.db, "whatsapp_sent_change", "4915100000001")
+		if err := store.putSentChange(ctx, "120363000000000001@g.us", "3EB0REACT"); err != nil {
 			t.Fatal(err)
 		}
 		if sent, err := store.sentChange(ctx, "120363000000000001@g.us", "3EB0REACT"); err != nil || !sent {
