@@ -161,7 +161,29 @@ func (p *loginProcess) Start(ctx context.Context) (*network.LoginStep, error) {
 	case err != nil:
 		return nil, &network.UserError{Message: fmt.Sprintf("WhatsApp gave no pairing code for +%s (%v). Try again, or log in with a QR code.", p.phone, err), Err: err}
 	}
-	return &network.LoginStep{Type: network.StepDisplayCode, Data: code, Instructions: codeInstructions}, nil
+	instructions := codeInstructions
+	if note := p.relinkNote(); note != "" {
+		instructions = note + "\n\n" + instructions
+	}
+	return &network.LoginStep{Type: network.StepDisplayCode, Data: code, Instructions: instructions}, nil
+}
+
+// relinkNote tells a user who links by number an account they have
+// linked already that the new link replaces the earlier one, and that
+// this is safe (relink.go); "" for any other number. An account another
+// user linked is not named here: finish refuses it once the phone has
+// linked, and only someone holding the phone learns it is linked.
+func (p *loginProcess) relinkNote() string {
+	account := types.NewJID(p.phone, types.DefaultUserServer)
+	owner := p.conn.handedAloneOwner(account)
+	if old := p.conn.client(loginIDOf(account)); old != nil {
+		owner = old.user
+	}
+	if owner == "" || owner != p.user {
+		return ""
+	}
+	return "+" + p.phone + " is linked to Ferry already: this link replaces the earlier one. " +
+		"The earlier one keeps working until the new one is connected, and is then removed from the phone's linked devices."
 }
 
 // connect runs whatsmeow's Connect with a deadline.
