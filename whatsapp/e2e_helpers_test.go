@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,5 +81,29 @@ func waitBridged(t *testing.T, h *ferrytest.Harness, evt *event.Event) {
 		if time.Now().After(deadline) {
 			t.Fatalf("Ferry did not record %s as bridged", evt.ID)
 		}
+	}
+}
+
+// loginCommand sends a login command to the bot in room and returns its
+// answer containing want. A login flow says how it ended a moment before
+// it has ended, and a login command in that moment is refused as one
+// already running; it is then sent again.
+func loginCommand(t *testing.T, h *ferrytest.Harness, user *testbed.Client, room id.RoomID, command, want string) *event.Event {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		before := ferrytest.Seen(user, room)
+		user.SendText(t, room, command)
+		answer := user.WaitForEvent(t, room, 30*time.Second, func(evt *event.Event) bool {
+			msg := evt.Content.AsMessage()
+			return !before[evt.ID] && evt.Sender == h.BotMXID && msg != nil &&
+				(strings.Contains(msg.Body, want) || strings.Contains(msg.Body, "a login is already running"))
+		})
+		switch {
+		case strings.Contains(answer.Content.AsMessage().Body, want):
+			return answer
+		case attempt == 10:
+			t.Fatalf("the earlier login flow never ended: %q", answer.Content.AsMessage().Body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

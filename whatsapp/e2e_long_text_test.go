@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
@@ -58,10 +57,7 @@ func fileFrom(t *testing.T, s *simScene, room id.RoomID, sender id.UserID, fileN
 // too long arrives with the document, the whole caption as a file beside
 // it. Nothing is reported as not bridged.
 func TestSimLongTextsArriveWhole(t *testing.T) {
-	s := newSimScene(t)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	s, bob, ctx := newSimSceneWithBob(t, 3*time.Minute)
 	aliceJID := s.alicePhone.JID()
 	ghost := ghostOf(bob.phone.JID().User)
 
@@ -107,19 +103,8 @@ func TestSimLongTextsArriveWhole(t *testing.T) {
 	}
 
 	doc := []byte("%PDF-1.4\n% the minutes\n")
-	up, err := bob.cli.Upload(ctx, doc, whatsmeow.MediaDocument)
-	if err != nil {
-		t.Fatal(err)
-	}
 	caption := longWhatsAppText(90_000)
-	_, err = bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
-		URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
-		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
-		Mimetype: proto.String("application/pdf"), FileName: proto.String("minutes.pdf"), Caption: proto.String(caption),
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob.sendDocument(t, ctx, aliceJID, doc, "application/pdf", "minutes.pdf", caption)
 	pdf, _, data := fileFrom(t, s, room, ghost, "minutes.pdf")
 	if data != string(doc) || !strings.HasPrefix(pdf.Body, caption[:300]) || !strings.Contains(pdf.Body, "caption.txt") {
 		t.Errorf("the document arrived as %d bytes with the caption %.120q…", len(data), pdf.Body)

@@ -117,6 +117,39 @@ func newContact(t *testing.T, sim *wasim.Sim, number, name string) *contact {
 	return linkClient(t, sim, newPhone(t, sim, number, name), name)
 }
 
+// newSimSceneWithBob is newSimScene with Bob, a contact on a whatsmeow
+// client of his own, and a context for what he sends, ending after
+// timeout.
+func newSimSceneWithBob(t *testing.T, timeout time.Duration) (*simScene, *contact, context.Context) {
+	t.Helper()
+	s := newSimScene(t)
+	bob := newContact(t, s.sim, "4915100000002", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return s, bob, ctx
+}
+
+// sendDocument uploads data from c's client and sends it to to as a
+// document named fileName, with caption ("" for none).
+func (c *contact) sendDocument(t *testing.T, ctx context.Context, to types.JID, data []byte, mimeType, fileName, caption string) {
+	t.Helper()
+	up, err := c.cli.Upload(ctx, data, whatsmeow.MediaDocument)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := &waE2E.DocumentMessage{
+		URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+		Mimetype: proto.String(mimeType), FileName: proto.String(fileName),
+	}
+	if caption != "" {
+		doc.Caption = proto.String(caption)
+	}
+	if _, err = c.cli.SendMessage(ctx, to, &waE2E.Message{DocumentMessage: doc}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // linkClient links a whatsmeow client of its own to phone and connects
 // it; name is for its failures.
 func linkClient(t *testing.T, sim *wasim.Sim, phone *wasim.Phone, name string) *contact {
@@ -176,10 +209,7 @@ func TestSimLoginByQRCode(t *testing.T) {
 // Bob's client decrypted, as WhatsApp messages of the right kind; what
 // Bob does (a reaction, a revoke) shows in the room.
 func TestSimDirectChatBothWays(t *testing.T) {
-	s := newSimScene(t)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	s, bob, ctx := newSimSceneWithBob(t, 2*time.Minute)
 
 	sent, err := bob.cli.SendMessage(ctx, s.alicePhone.JID(), &waE2E.Message{Conversation: proto.String("hi alice, *lunch*?")})
 	if err != nil {
@@ -286,25 +316,11 @@ func nextMessage(t *testing.T, c *contact) *events.Message {
 // file Alice sends from Matrix is encrypted, uploaded to the simulator and
 // decrypted intact by Bob's client.
 func TestSimMediaBothWays(t *testing.T) {
-	s := newSimScene(t)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	s, bob, ctx := newSimSceneWithBob(t, 2*time.Minute)
 	aliceJID := s.alicePhone.JID()
 
 	doc := []byte("%PDF-1.4\n% the minutes of the meeting\n")
-	up, err := bob.cli.Upload(ctx, doc, whatsmeow.MediaDocument)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = bob.cli.SendMessage(ctx, aliceJID, &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
-		URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
-		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
-		Mimetype: proto.String("application/pdf"), FileName: proto.String("minutes.pdf"),
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob.sendDocument(t, ctx, aliceJID, doc, "application/pdf", "minutes.pdf", "")
 	room := joinPortal(t, s.alice, s.mgmt)
 	ghost := ghostOf(bob.phone.JID().User)
 	file := s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
@@ -529,10 +545,7 @@ func TestSimHistoryAfterLinking(t *testing.T) {
 // room as its Matrix kind: a reply quoting Alice's message, an edit of his
 // own, a photo with its caption, and a voice note.
 func TestSimContactMessageKinds(t *testing.T) {
-	s := newSimScene(t)
-	bob := newContact(t, s.sim, "4915100000002", "Bob")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	s, bob, ctx := newSimSceneWithBob(t, 2*time.Minute)
 	aliceJID := s.alicePhone.JID()
 	ghost := ghostOf(bob.phone.JID().User)
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 	"go.mau.fi/whatsmeow/proto/waAdv"
@@ -19,22 +18,6 @@ import (
 
 // The WhatsApp network in the real bridge, with a real Dendrite, on a
 // machine that cannot reach WhatsApp.
-
-func TestE2ELoginFailsFastWithoutWhatsApp(t *testing.T) {
-	h := ferrytest.Start(t, ferrytest.Options{}, whatsapp.New())
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	h.Command(alice, mgmt, "help", "`whatsapp pm <+phone number>`")
-	started := time.Now()
-	h.Command(alice, mgmt, "login whatsapp", "Login failed: Could not reach WhatsApp (")
-	if took := time.Since(started); took > 20*time.Second {
-		t.Errorf("the failed login took %s", took)
-	}
-	h.Command(alice, mgmt, "status", "You have no logins")
-	// The login is over: a new one may start.
-	h.Command(alice, mgmt, "login whatsapp", "Login failed: Could not reach WhatsApp (")
-	h.Command(alice, mgmt, "login whatsapp 0151", "usage: `login whatsapp`")
-}
 
 func TestE2ELogoutForgetsAnUnreachableLogin(t *testing.T) {
 	wa := whatsapp.New()

@@ -176,15 +176,25 @@ func quickMediaRetryRedelivery(t *testing.T) {
 // asked for, and returns the phone's (successful) answer.
 func askedAgainForIMG(t *testing.T, env *testEnv) *waBinary.Node {
 	t.Helper()
+	_, answer := askedAgainFor(t, env, expiredImage("IMG", randomBytes(32)))
+	return answer
+}
+
+// askedAgainFor hands evt, an expired image, to the login and fetches
+// its file as the core would, which asks the phone to upload it again;
+// it returns the message the core got and the phone's (successful)
+// answer, the file at /v/new.
+func askedAgainFor(t *testing.T, env *testEnv, evt *events.Message) (*network.Message, *waBinary.Node) {
+	t.Helper()
 	env.wa.expired = map[string]bool{"/v/old": true}
-	mediaKey := randomBytes(32)
-	env.dispatch(expiredImage("IMG", mediaKey))
+	env.dispatch(evt)
 	_, handled := env.host.take()
-	if _, err := handled[0].(*network.Message).Parts[0].Media(env.ctx); err == nil {
+	msg := handled[0].(*network.Message)
+	if _, err := msg.Parts[0].Media(env.ctx); err == nil {
 		t.Fatal("expired media downloaded")
 	}
-	return retryNotification(t, "IMG", mediaKey, &waMmsRetry.MediaRetryNotification{
-		StanzaID: proto.String("IMG"), DirectPath: proto.String("/v/new"), Result: waMmsRetry.MediaRetryNotification_SUCCESS.Enum(),
+	return msg, retryNotification(t, evt.Info.ID, evt.RawMessage.GetImageMessage().GetMediaKey(), &waMmsRetry.MediaRetryNotification{
+		StanzaID: proto.String(evt.Info.ID), DirectPath: proto.String("/v/new"), Result: waMmsRetry.MediaRetryNotification_SUCCESS.Enum(),
 	}, 0)
 }
 

@@ -12,6 +12,12 @@ import (
 	"maunium.net/go/mautrix/id"
 )
 
+// urlButton is a template's link button.
+func urlButton(label, url string) *waE2E.HydratedTemplateButton {
+	return &waE2E.HydratedTemplateButton{HydratedButton: &waE2E.HydratedTemplateButton_UrlButton{UrlButton: &waE2E.HydratedTemplateButton_HydratedURLButton{
+		DisplayText: proto.String(label), URL: proto.String(url)}}}
+}
+
 // TestToMatrixLinksCarryNoControlCharacters: a sender chooses a link's
 // text and address (a business's button, a place's name, the name a
 // mention shows, a link in a text). Control characters (C0 and C1: NUL,
@@ -19,10 +25,6 @@ import (
 // them becoming spaces; an address with one is no link (a button's), or
 // the link ends before it (one in a text).
 func TestToMatrixLinksCarryNoControlCharacters(t *testing.T) {
-	urlButton := func(label, url string) *waE2E.HydratedTemplateButton {
-		return &waE2E.HydratedTemplateButton{HydratedButton: &waE2E.HydratedTemplateButton_UrlButton{UrlButton: &waE2E.HydratedTemplateButton_HydratedURLButton{
-			DisplayText: proto.String(label), URL: proto.String(url)}}}
-	}
 	text := func(body, formatted string) converted {
 		return converted{Parts: []part{{Content: &event.MessageEventContent{
 			MsgType: event.MsgText, Body: body, Format: event.FormatHTML, FormattedBody: formatted, Mentions: noMentions,

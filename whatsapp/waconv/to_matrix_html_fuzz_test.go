@@ -94,10 +94,6 @@ func hasLinkScheme(href string) bool {
 // left to encoding/json, which replaces it). FuzzIncomingMessage (in the whatsapp package) checks that
 // nothing panics or is dropped, not what the HTML says.
 func FuzzToMatrixHTML(f *testing.F) {
-	link := func(label, url string) *waE2E.HydratedTemplateButton {
-		return &waE2E.HydratedTemplateButton{HydratedButton: &waE2E.HydratedTemplateButton_UrlButton{UrlButton: &waE2E.HydratedTemplateButton_HydratedURLButton{
-			DisplayText: proto.String(label), URL: proto.String(url)}}}
-	}
 	flow := func(name, params string) *waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton {
 		return &waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton{Name: proto.String(name), ButtonParamsJSON: proto.String(params)}
 	}
@@ -106,8 +102,8 @@ func FuzzToMatrixHTML(f *testing.F) {
 			Title:               &waE2E.TemplateMessage_HydratedFourRowTemplate_HydratedTitleText{HydratedTitleText: "<b>Order</b>"},
 			HydratedContentText: proto.String("*on its way* https://x.example/a_b_"), HydratedFooterText: proto.String("a\nb"),
 			HydratedButtons: []*waE2E.HydratedTemplateButton{
-				link("Track", "https://x.example/?a=1&b=\"2\""), link("JS", "JaVaScRiPt:alert(1)"), link("Data", "data:text/html,<script>"),
-				link("Sp", " https://x.example/ y"),
+				urlButton("Track", "https://x.example/?a=1&b=\"2\""), urlButton("JS", "JaVaScRiPt:alert(1)"), urlButton("Data", "data:text/html,<script>"),
+				urlButton("Sp", " https://x.example/ y"),
 				{HydratedButton: &waE2E.HydratedTemplateButton_CallButton{CallButton: &waE2E.HydratedTemplateButton_HydratedCallButton{
 					DisplayText: proto.String("Call"), PhoneNumber: proto.String("+1 \"><img src=x>")}}},
 				{HydratedButton: &waE2E.HydratedTemplateButton_QuickReplyButton{QuickReplyButton: &waE2E.HydratedTemplateButton_HydratedQuickReplyButton{
@@ -137,7 +133,7 @@ func FuzzToMatrixHTML(f *testing.F) {
 		{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("*x* https://a.example/\x07\u0085y @4915112345678"),
 			ContextInfo: &waE2E.ContextInfo{MentionedJID: []string{"4915112345678@s.whatsapp.net"}}}},
 		{TemplateMessage: &waE2E.TemplateMessage{HydratedTemplate: &waE2E.TemplateMessage_HydratedFourRowTemplate{
-			HydratedButtons: []*waE2E.HydratedTemplateButton{link("T\x1b[1m\u009b", "https://x.example/\x00")}}}},
+			HydratedButtons: []*waE2E.HydratedTemplateButton{urlButton("T\x1b[1m\u009b", "https://x.example/\x00")}}}},
 		{ButtonsResponseMessage: &waE2E.ButtonsResponseMessage{Response: &waE2E.ButtonsResponseMessage_SelectedDisplayText{SelectedDisplayText: "<y>"}}},
 	}
 	for _, seed := range seeds {
