@@ -4,8 +4,9 @@ import "testing"
 
 // HoldLoginFlows has every login flow call hold at the points "started"
 // (its login stored and started, not yet kept) and "kept" (kept, its
-// user not yet told) and "ending" (ended without a login, its user not
-// yet told), and every start of a login whose client the core loads at
+// user not yet told), "ending" (ended without a login, its user not yet
+// told) and "told" (ended without a login, its user told), and every
+// start of a login whose client the core loads at
 // "registered" (running, its client not yet connected), for the rest of
 // t.
 func HoldLoginFlows(t testing.TB, hold func(point string)) {

@@ -1,8 +1,10 @@
 package bridge_test
 
 import (
+	"sync"
 	"testing"
 
+	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testnet"
@@ -90,4 +92,29 @@ func TestEventsOfALoginThatCannotBeRestoredWait(t *testing.T) {
 	room := storedThroughAStop(t, s, "waiting", 3)
 	startUnloadableThenLoadable(t, s)
 	assertInOrder(t, s.alice, room, s.bob, "waiting", 3)
+}
+
+// TestLoginAgainRightAfterAFailedOne: a user who reads "Login failed" and
+// at once starts another login is not refused as having one running. The
+// ended flow stayed among the running ones until the codes it had shown
+// were deleted, a round trip each; the flow is held here just after the
+// user was told, so the new login comes in exactly that moment.
+func TestLoginAgainRightAfterAFailedOne(t *testing.T) {
+	s := newScene(t, false)
+	told, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	bridge.HoldLoginFlows(t, func(point string) {
+		if point == "told" {
+			once.Do(func() {
+				close(told)
+				<-release
+			})
+		}
+	})
+	defer close(release)
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	s.alice.SendText(t, s.mgmt, testnet.WrongPassword)
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Login failed: wrong password")
+	<-told
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
 }

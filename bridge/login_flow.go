@@ -192,8 +192,12 @@ func (b *Bridge) cancelFlow(flow *loginFlow) {
 
 func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 	log := zerolog.Ctx(ctx).With().Str("network", string(flow.net)).Stringer("user_id", flow.user).Logger()
-	defer b.endLoginFlow(flow)
+	// Out of the running flows before the codes shown go: their
+	// redactions take a round trip each, and meanwhile a new login,
+	// typed the moment the user read how this one ended, was refused
+	// as one already running.
 	defer b.redactShown(flow)
+	defer b.endLoginFlow(flow)
 	step, err := flow.proc.Start(ctx)
 	for err == nil {
 		switch step.Type {
@@ -239,7 +243,23 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 	default:
 		b.notice(b.ctx, flow.room, "Login failed: "+userMessage(err, "an internal error (see the bridge log)"))
 	}
+	// The user may start another login as soon as they read how this
+	// one ended: it is no running flow from here on. Not before the
+	// notice: a logout until then finds the flow ending, and leaves the
+	// answer to it (stopFlowOn).
+	b.releaseEndedFlow(flow)
+	flowHook(flowEndTold)
 	flow.proc.Cancel()
+}
+
+// releaseEndedFlow takes flow, ended without a login, out of the running
+// flows, so that its user may start another; endLoginFlow does the rest.
+func (b *Bridge) releaseEndedFlow(flow *loginFlow) {
+	b.flowLock.Lock()
+	if b.flows[flow.user] == flow {
+		delete(b.flows, flow.user)
+	}
+	b.flowLock.Unlock()
 }
 
 // showStep renders a QR code as an image (replacing the previous one) or

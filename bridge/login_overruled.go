@@ -218,6 +218,7 @@ const (
 	flowStarted = "started" // stored and started, not yet kept
 	flowKept    = "kept"    // kept, the user not yet told
 	flowEnding  = "ending"  // ended without a login, the user not yet told
+	flowEndTold = "told"    // ended without a login, the user told
 	// loginRegistered is in startLogin: a login whose client the core
 	// loaded is registered as running, its client not yet connected.
 	loginRegistered = "registered"
