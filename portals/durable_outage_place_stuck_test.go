@@ -35,6 +35,9 @@ func TestRoomHearsOnceWhenKeptEventsCannotBeMovedForAWhile(t *testing.T) {
 	p.m.matrix = puppets.NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	p.RoomID = room
 	passQueued(p)
+	// The test plays the portal's goroutine (outageScene): the manager
+	// starts none, so the retry's timer, which wakes the portal, drains
+	// nothing alongside the test's drains.
 	defer p.drainReadOK() // the retry's timer
 
 	// Reads work; every write fails.

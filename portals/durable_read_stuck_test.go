@@ -15,17 +15,18 @@ import (
 )
 
 // readStuckScene is a portal with a room, on an SQLite store, against a
-// stand-in homeserver that posts every event; breakReads makes every
-// read of its queued events fail (their table gone), and mendReads
-// undoes it.
-func readStuckScene(t *testing.T) (ctx context.Context, p *Portal, hs *refusingHomeserver, breakReads, mendReads func()) {
+// stand-in homeserver that posts every event, with ResumeAfterOutage
+// short; breakReads makes every read of its queued events fail (their
+// table gone), and mendReads undoes it. The test drains on the portal's
+// goroutine (onItsGoroutine).
+func readStuckScene(t *testing.T) (p *Portal, hs *refusingHomeserver, breakReads, mendReads func()) {
 	t.Helper()
 	hs = &refusingHomeserver{}
-	ctx = context.Background()
 	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
 	p = stubRoomPortal(t, db, hs.send)
-	t.Cleanup(p.drainReadOK) // the retry's timer
-	return ctx, p, hs, func() { renameTable(t, db, "remote_event", "remote_event_away") },
+	setForTest(t, &ResumeAfterOutage, 200*time.Millisecond)
+	stopDrainAtEnd(t, p)
+	return p, hs, func() { renameTable(t, db, "remote_event", "remote_event_away") },
 		func() { renameTable(t, db, "remote_event_away", "remote_event") }
 }
 
@@ -50,24 +51,27 @@ func storeTroubleNotices(hs *refusingHomeserver) int {
 // (TestRoomHearsOnceWhenKeptEventsCannotBeMovedForAWhile), not only the
 // log.
 func TestRoomHearsOnceWhenItsQueuedEventsCannotBeReadForAWhile(t *testing.T) {
-	ctx, p, hs, breakReads, _ := readStuckScene(t)
-	setForTest(t, &ResumeAfterOutage, 200*time.Millisecond)
+	p, hs, breakReads, _ := readStuckScene(t)
 	breakReads()
 
-	p.drainBacklog(ctx) // the first failed read
-	if n := storeTroubleNotices(hs); n != 0 {
-		t.Fatalf("the room heard %d times that the store cannot be read at the first failed read; want none yet (it may heal)", n)
-	}
+	onItsGoroutine(t, p, func(ctx context.Context) {
+		p.drainBacklog(ctx) // the first failed read
+		if n := storeTroubleNotices(hs); n != 0 {
+			t.Errorf("the room heard %d times that the store cannot be read at the first failed read; want none yet (it may heal)", n)
+		}
+	})
 	time.Sleep(ResumeAfterOutage)
-	p.drainBacklog(ctx) // the back-off's next try, a while later
-	p.drainBacklog(ctx) // and more
+	drainOnItsGoroutine(t, p) // the back-off's next try, a while later
+	drainOnItsGoroutine(t, p) // and more
 	time.Sleep(ResumeAfterOutage)
-	p.drainBacklog(ctx)
+	onItsGoroutine(t, p, func(ctx context.Context) {
+		p.drainBacklog(ctx)
+		if p.durable.drainTimer == nil {
+			t.Errorf("the drain is no longer tried again after the reads failed")
+		}
+	})
 	if n := storeTroubleNotices(hs); n != 1 {
 		t.Errorf("the room heard %d times that the store cannot be read after reads failed for a while; want once (posted: %q)", n, hs.posted)
-	}
-	if p.durable.drainTimer == nil {
-		t.Errorf("the drain is no longer tried again after the reads failed")
 	}
 }
 
@@ -75,19 +79,24 @@ func TestRoomHearsOnceWhenItsQueuedEventsCannotBeReadForAWhile(t *testing.T) {
 // restarting): the room hears nothing of it, nor of a failure after that
 // which starts again from nothing.
 func TestRoomHearsNothingOfAReadThatFailsOnceAndThenWorks(t *testing.T) {
-	ctx, p, hs, breakReads, mendReads := readStuckScene(t)
-	setForTest(t, &ResumeAfterOutage, 200*time.Millisecond)
+	p, hs, breakReads, mendReads := readStuckScene(t)
 
-	breakReads()
-	p.drainBacklog(ctx) // fails
-	mendReads()
+	// Each failure is mended before the retry's timer can try the read
+	// again: on the portal's goroutine, which the timer wakes.
+	onItsGoroutine(t, p, func(ctx context.Context) {
+		breakReads()
+		p.drainBacklog(ctx) // fails
+		mendReads()
+	})
 	time.Sleep(ResumeAfterOutage)
-	p.drainBacklog(ctx) // works
-	breakReads()
-	p.drainBacklog(ctx) // fails again: a new trouble, just begun
-	if n := storeTroubleNotices(hs); n != 0 {
-		t.Errorf("the room heard %d times that the store cannot be read, of reads that failed once each and worked between; want never (posted: %q)", n, hs.posted)
-	}
+	onItsGoroutine(t, p, func(ctx context.Context) {
+		p.drainBacklog(ctx) // works
+		breakReads()
+		p.drainBacklog(ctx) // fails again: a new trouble, just begun
+		if n := storeTroubleNotices(hs); n != 0 {
+			t.Errorf("the room heard %d times that the store cannot be read, of reads that failed once each and worked between; want never (posted: %q)", n, hs.posted)
+		}
+	})
 }
 
 // A per-user chat that has no room yet (its stored events are what would
@@ -114,13 +123,7 @@ func TestOwnerOfARoomlessChatHearsOnceWhenItsQueuedEventsCannotBeRead(t *testing
 func failReadsForAWhile(t *testing.T, db *database.Database, p *Portal) {
 	t.Helper()
 	setForTest(t, &ResumeAfterOutage, 200*time.Millisecond)
-	// Before the setting is undone: the goroutine ends, then the retry's
-	// timer.
-	t.Cleanup(func() {
-		p.m.cancel()
-		p.m.wg.Wait()
-		p.drainReadOK()
-	})
+	stopDrainAtEnd(t, p)
 	renameTable(t, db, "remote_event", "remote_event_away")
 	drainOnItsGoroutine(t, p)
 	time.Sleep(ResumeAfterOutage)
@@ -129,18 +132,37 @@ func failReadsForAWhile(t *testing.T, db *database.Database, p *Portal) {
 }
 
 // drainOnItsGoroutine has p's goroutine drain p's backlog (and again, as
-// it does after any work while backlogged). The drain's state is the
-// goroutine's, and the retry timer of a failed read starts the goroutine
-// a second later: sooner than a loaded machine may take between two
-// drains, which, made by the test itself, would race with it.
+// it does after any work while backlogged).
 func drainOnItsGoroutine(t *testing.T, p *Portal) {
 	t.Helper()
+	onItsGoroutine(t, p, p.drainBacklog)
+}
+
+// onItsGoroutine runs fn on p's goroutine, as the portal's work
+// (Manager.Do), and waits for it. The drain's state is the goroutine's,
+// and the retry timer of a failed read starts the goroutine a second
+// later: sooner than a loaded machine may take between two drains,
+// which, made by the test itself, would race with the goroutine's
+// drains of a backlog.
+func onItsGoroutine(t *testing.T, p *Portal, fn func(ctx context.Context)) {
+	t.Helper()
 	if err := p.m.Do(context.Background(), p, func(ctx context.Context) error {
-		p.drainBacklog(ctx)
+		fn(ctx)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stopDrainAtEnd ends, when the test ends, p's goroutine and then the
+// retry timer of its drain, before the settings the test changed before
+// it are undone: the goroutine reads them.
+func stopDrainAtEnd(t *testing.T, p *Portal) {
+	t.Cleanup(func() {
+		p.m.cancel()
+		p.m.wg.Wait()
+		p.drainReadOK()
+	})
 }
 
 // A shared chat that has no room yet has no owner to tell, and the
