@@ -51,7 +51,7 @@ func (p *Portal) drainReadFailed(ctx context.Context, err error) {
 		if users = p.usersToTell(nil); len(users) == 0 {
 			users, unknown = p.storedLoginUsers(ctx)
 		}
-		body = fmt.Sprintf("⚠️ Messages from %s in %s are held up: Ferry cannot read its database to bridge them, and bridges none there until it can (see the bridge log).", net, p.roomlessChat())
+		body = fmt.Sprintf("⚠️ Messages from %s in %s, are held up: Ferry cannot read its database to bridge them, and bridges none there until it can (see the bridge log).", net, p.roomlessChat())
 	}
 	if err := errors.Join(p.noticeUntold(ctx, s, users, body), unknown); err != nil {
 		// Not heard by all (a refusal, nobody to tell, or a user not

@@ -195,8 +195,8 @@ func TestUsersOfARoomlessSharedChatHearOnceWhenItsQueuedEventsCannotBeRead(t *te
 				failReadsForAWhile(t, db, p)
 				for _, user := range []id.UserID{alice.User, bob.User} {
 					got := dir.noticesOf(user)
-					if len(got) != 1 || !strings.Contains(got[0], "cannot read its database") || !strings.Contains(got[0], "#new") {
-						t.Errorf("%s's management room got %q; want one notice that the chat #new is held up by the database", user, got)
+					if len(got) != 1 || !strings.Contains(got[0], "cannot read its database") || !strings.Contains(got[0], "in the chat #new, which has no Matrix room yet, are held up") {
+						t.Errorf("%s's management room got %q; want one notice that the messages in the chat #new are held up by the database", user, got)
 					}
 				}
 			})
