@@ -115,10 +115,11 @@ type durableState struct {
 	// (durable_read_stuck.go); owned by the portal's goroutine.
 	readStuck placeStuck
 	// storedLogins are the logins of the events the portal put in the
-	// store, in this run or before it (HoldDurable): whom to tell that
-	// the store cannot be read while the portal has no room, as the
-	// rows that would say it are the ones that cannot be read
-	// (durable_read_stuck.go). Guarded by lock.
+	// store, in this run or before it (HoldDurable), since it last had
+	// none waiting (caughtUp): whom to tell that the store cannot be
+	// read while the portal has no room, as the rows that would say it
+	// are the ones that cannot be read (durable_read_stuck.go). Guarded
+	// by lock.
 	storedLogins map[network.LoginID]bool
 }
 
@@ -389,7 +390,7 @@ func (p *Portal) finishStored(ctx context.Context, seq int64) {
 		p.log.Err(err).Int64("seq", seq).Msg("Failed to delete bridged event from the queue")
 	}
 	if left <= 0 {
-		p.reportDropped(ctx)
+		p.caughtUp(ctx)
 	}
 }
 
@@ -413,7 +414,7 @@ func (p *Portal) passStored(ctx context.Context, seq int64) {
 		return
 	}
 	if p.moveLastSeq(seq) <= 0 {
-		p.reportDropped(ctx)
+		p.caughtUp(ctx)
 	}
 }
 
@@ -458,6 +459,28 @@ func (p *Portal) loginStored(ctx context.Context, row *database.RemoteEvent) boo
 		return true
 	}
 	return stored != nil
+}
+
+// caughtUp follows the last waiting event's end (bridged, given up or
+// passed): the logins of the stored events are forgotten, and the room
+// is told of the events refused while the queue was full.
+func (p *Portal) caughtUp(ctx context.Context) {
+	p.forgetStoredLogins()
+	p.reportDropped(ctx)
+}
+
+// forgetStoredLogins empties storedLogins while no event waits: a user
+// whose events were all bridged long ago, and who may have left the chat
+// since, has none held up by a read of the store that fails later. An
+// event passed over for a later start stays stored, but is behind the
+// drain (lastSeq). Checked under lock, where an event is stored and
+// counted as waiting at once, without a read of the store.
+func (p *Portal) forgetStoredLogins() {
+	p.durable.lock.Lock()
+	defer p.durable.lock.Unlock()
+	if p.durable.pending.Load() <= 0 {
+		p.durable.storedLogins = nil
+	}
 }
 
 // reportDropped tells the room how many events were refused while the

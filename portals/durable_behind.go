@@ -159,7 +159,7 @@ func (p *Portal) settleBehind(ctx context.Context, item *queueItem, err error) {
 	unstored := p.unlistBehindLocked(be)
 	p.durable.lock.Unlock()
 	if unstored && p.durable.pending.Add(-1) <= 0 {
-		p.reportDropped(ctx)
+		p.caughtUp(ctx)
 	}
 }
 

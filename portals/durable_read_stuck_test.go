@@ -204,6 +204,30 @@ func TestUsersOfARoomlessSharedChatHearOnceWhenItsQueuedEventsCannotBeRead(t *te
 	}
 }
 
+// A user of a roomless shared chat whose queued events were all bridged
+// long ago (who may have left the chat since) has nothing held up by a
+// later read of the store that fails: only the users whose events are
+// queued then are told.
+func TestUserOfARoomlessSharedChatWhoseQueuedEventsWereBridgedIsNotToldOfALaterFailedRead(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		ctx, p, dir, alice, bob := roomlessSharedScene(t, db)
+		queueStored(t, ctx, p, alice)
+		drainOnItsGoroutine(t, p) // handled: a message that may not create the room is ignored
+		if rows, err := db.RemoteEvents.Pending(ctx); err != nil || len(rows) != 0 {
+			t.Fatalf("stored after the drain: %d events (%v); the scene needs alice's handled", len(rows), err)
+		}
+		queueStored(t, ctx, p, bob)
+
+		failReadsForAWhile(t, db, p)
+		if got := dir.noticesOf(alice.User); len(got) != 0 {
+			t.Errorf("alice's management room got %q; want nothing, none of her messages is held up", got)
+		}
+		if got := dir.noticesOf(bob.User); len(got) != 1 || !strings.Contains(got[0], "cannot read its database") {
+			t.Errorf("bob's management room got %q; want one notice that the chat is held up by the database", got)
+		}
+	})
+}
+
 // queueStored queues a message from carol through each of logins, in
 // p's backlog: stored, not handed over.
 func queueStored(t *testing.T, ctx context.Context, p *Portal, logins ...*network.Login) {
