@@ -97,11 +97,14 @@ func (p *Portal) changeOtherUser(ctx context.Context, login *network.Login, user
 // the new other user to fail after this, the next resync finds nothing
 // left to move and goes on. Where no actor may make the change (none may
 // change power levels at all), nothing is sent, rather than a change
-// refused every time, which would keep the old ghost for good.
+// refused every time, which would keep the old ghost for good. The
+// levels are the homeserver's (FreshPowerLevels): the change carries
+// them whole, and the store's may lack a change the user made a moment
+// before.
 func (p *Portal) handOverPower(ctx context.Context, actors []*appservice.IntentAPI, from, to id.UserID) error {
-	levels, err := actors[0].PowerLevels(ctx, p.RoomID)
+	levels, err := p.m.matrix.FreshPowerLevels(ctx, actors[0], p.RoomID)
 	if err != nil {
-		return fmt.Errorf("read power levels: %w", err)
+		return err
 	}
 	var errs []error
 	for _, actor := range actors {
@@ -115,8 +118,8 @@ func (p *Portal) handOverPower(ctx context.Context, actors []*appservice.IntentA
 		if _, err = p.m.matrix.SendState(ctx, actor, p.RoomID, event.StatePowerLevels, "", change); err == nil {
 			return nil
 		}
-		// Refused, or the store's levels were stale: the next actor
-		// may still make it.
+		// Refused (the levels may have changed since they were
+		// read): the next actor may still make it.
 		errs = append(errs, fmt.Errorf("set power levels as %s: %w", actor.UserID, err))
 	}
 	if len(errs) == 0 {

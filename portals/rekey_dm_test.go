@@ -153,13 +153,8 @@ func withAndWithoutBot(t *testing.T, test func(t *testing.T, dc *botlessDirectCh
 func rekeyAndResync(t *testing.T, dc *botlessDirectChat) (network.PortalKey, id.UserID) {
 	t.Helper()
 	ctx := context.Background()
-	m, p := dc.p.m, dc.p
-	if err := dc.db.Logins.Put(ctx, &database.Login{Network: dc.key.Network, ID: dc.login.ID, UserMXID: dc.alice.UserID}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Do(ctx, p, func(ctx context.Context) error { return p.putMember(ctx, dc.alice.UserID, dc.login.ID) }); err != nil {
-		t.Fatal(err)
-	}
+	m := dc.p.m
+	dc.aliceInChat(t)
 	moved := network.PortalKey{Network: dc.key.Network, Chat: dc.key.Chat + "-pn"}
 	if ok, err := m.Rekey(ctx, dc.key, moved); err != nil || !ok {
 		t.Fatalf("Rekey: moved %v, %v", ok, err)
@@ -170,19 +165,24 @@ func rekeyAndResync(t *testing.T, dc *botlessDirectChat) (network.PortalKey, id.
 			{User: "bob-pn"}, {User: dc.login.RemoteUser, IsMe: true},
 		}}},
 	}
-	wait, err := m.QueueRemote(ctx, dc.login, resync)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err = <-wait.Outcome():
-		if err != nil {
-			t.Fatalf("the resync after the move failed: %v", err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the resync after the move was never handled")
+	if err := bridgeRemote(t, dc.p, dc.login, resync); err != nil {
+		t.Fatalf("the resync after the move failed: %v", err)
 	}
 	return moved, m.ghosts.MXID(network.GhostKey{Network: moved.Network, User: "bob-pn"})
+}
+
+// aliceInChat has alice in dc's chat through her login, as the bridge
+// has it.
+func (dc *botlessDirectChat) aliceInChat(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if err := dc.db.Logins.Put(ctx, &database.Login{Network: dc.key.Network, ID: dc.login.ID, UserMXID: dc.alice.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	p := dc.p
+	if err := p.m.Do(ctx, p, func(ctx context.Context) error { return p.putMember(ctx, dc.alice.UserID, dc.login.ID) }); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // joinedMembers is the room's joined members on the homeserver, sorted,

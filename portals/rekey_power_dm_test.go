@@ -21,18 +21,10 @@ import (
 // the bot the bot does.
 func TestRekeyedDirectChatMovesTheOldGhostsPowerInOneChange(t *testing.T) {
 	withAndWithoutBot(t, func(t *testing.T, dc *botlessDirectChat, withBot bool) {
-		ctx := context.Background()
 		if withBot {
 			// The network gave bob a level (an admin of a chat): the
 			// bot set it.
-			levels, err := dc.p.m.matrix.Bot().PowerLevels(ctx, dc.room)
-			if err != nil {
-				t.Fatal(err)
-			}
-			levels.SetUserLevel(dc.bob.MXID, 50)
-			if _, err = dc.p.m.matrix.Bot().SendStateEvent(ctx, dc.room, event.StatePowerLevels, "", levels); err != nil {
-				t.Fatal(err)
-			}
+			setLevelsAsBot(t, dc, map[id.UserID]int{dc.bob.MXID: 50})
 		}
 		oldLevel := powerLevelsOf(t, dc.alice.Client, dc.room).GetUserLevel(dc.bob.MXID)
 		if oldLevel == 0 {
@@ -44,6 +36,61 @@ func TestRekeyedDirectChatMovesTheOldGhostsPowerInOneChange(t *testing.T) {
 
 		wantPowerHandedOver(t, dc, newGhost, oldLevel, before)
 	})
+}
+
+// The user changes the room's power levels (raises carol to 50) a
+// moment before the direct chat changes ghost, and Ferry's state store
+// has not heard of it yet: its event comes in a later transaction. The
+// hand-over sends the room's whole power levels, and built on the
+// store's, it undid the user's change.
+func TestRekeyedDirectChatKeepsAPowerChangeMadeJustBefore(t *testing.T) {
+	withAndWithoutBot(t, func(t *testing.T, dc *botlessDirectChat, withBot bool) {
+		ctx := context.Background()
+		if withBot {
+			// bob has the level the network gave him, and alice the
+			// power to change levels.
+			setLevelsAsBot(t, dc, map[id.UserID]int{dc.bob.MXID: 50, dc.alice.UserID: 100})
+		}
+		// Ferry's store has the room as heard from the homeserver
+		// before the user's change (the scene has no transactions).
+		heard := powerLevelsOf(t, dc.alice.Client, dc.room)
+		if err := dc.p.m.matrix.AS.StateStore.SetPowerLevels(ctx, dc.room, heard); err != nil {
+			t.Fatal(err)
+		}
+		oldLevel := heard.GetUserLevel(dc.bob.MXID)
+		carol := id.NewUserID("carol", dc.alice.UserID.Homeserver())
+		raised := powerLevelsOf(t, dc.alice.Client, dc.room)
+		raised.SetUserLevel(carol, 50)
+		if _, err := dc.alice.SendStateEvent(ctx, dc.room, event.StatePowerLevels, "", raised); err != nil {
+			t.Fatal(err)
+		}
+		before := powerLevelChanges(t, dc.alice.Client, dc.room)
+
+		newGhost := rekeyToNewGhost(t, dc)
+
+		got := wantPowerHandedOver(t, dc, newGhost, oldLevel, before)
+		if level := got.GetUserLevel(carol); level != 50 {
+			t.Errorf("carol's power level is %d once the chat changed ghost, want the 50 the user gave her just before", level)
+		}
+	})
+}
+
+// setLevelsAsBot gives users their levels in dc's room as the bot, in
+// one change, recorded in Ferry's store as the bot's changes are.
+func setLevelsAsBot(t *testing.T, dc *botlessDirectChat, users map[id.UserID]int) {
+	t.Helper()
+	ctx := context.Background()
+	bot := dc.p.m.matrix.Bot()
+	levels, err := bot.PowerLevels(ctx, dc.room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for user, level := range users {
+		levels.SetUserLevel(user, level)
+	}
+	if _, err = bot.SendStateEvent(ctx, dc.room, event.StatePowerLevels, "", levels); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // wantPowerHandedOver checks that dc's new ghost has the old ghost's

@@ -299,7 +299,9 @@ func (p *Portal) updateAvatar(ctx context.Context, av *network.Avatar) {
 }
 
 // syncPowerLevels gives members whose level the network knows that level
-// in the room (op and voice changes, admins promoted), as the bot.
+// in the room (op and voice changes, admins promoted), as the bot, in a
+// change built on the homeserver's levels (FreshPowerLevels): it carries
+// them whole.
 func (p *Portal) syncPowerLevels(ctx context.Context, login *network.Login, members *network.MemberList) {
 	log := zerolog.Ctx(ctx)
 	bot := p.m.matrix.Bot()
@@ -315,7 +317,7 @@ func (p *Portal) syncPowerLevels(ctx context.Context, login *network.Login, memb
 		}
 		if levels == nil {
 			var err error
-			if levels, err = bot.PowerLevels(ctx, p.RoomID); err != nil {
+			if levels, err = p.m.matrix.FreshPowerLevels(ctx, bot, p.RoomID); err != nil {
 				log.Warn().Err(err).Msg("Failed to read power levels")
 				return
 			}

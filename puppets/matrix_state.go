@@ -107,3 +107,33 @@ func (m *Matrix) recordOwnState(ctx context.Context, intent *appservice.IntentAP
 	}
 	mautrix.UpdateStateStore(ctx, m.AS.StateStore, evt)
 }
+
+// FreshPowerLevels reads room's power levels from the homeserver as
+// intent, not from the state store, and records them there. A change of
+// power levels is sent whole: built on the store's, which hears of a
+// change the user made a moment ago only with a later transaction (a
+// minute later, while the homeserver backs off a failed one), it would
+// undo it. The room's create event, which gives its creators their power
+// in rooms of version 12 and never changes, is the store's where it has
+// one.
+func (m *Matrix) FreshPowerLevels(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID) (*event.PowerLevelsEventContent, error) {
+	var levels *event.PowerLevelsEventContent
+	err := m.Retry(ctx, "read power levels", func(ctx context.Context) error {
+		levels = &event.PowerLevelsEventContent{}
+		// The client's read, not the intent's, which would first join
+		// intent's user where the store does not have it in the room.
+		if err := intent.Client.StateEvent(ctx, room, event.StatePowerLevels, "", levels); err != nil {
+			return err
+		}
+		create, err := m.AS.StateStore.GetCreate(ctx, room)
+		if err == nil && create == nil {
+			create, err = intent.Client.FullStateEvent(ctx, room, event.StateCreate, "")
+		}
+		levels.CreateEvent = create
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return levels, nil
+}
