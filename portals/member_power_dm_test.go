@@ -18,16 +18,10 @@ import (
 // transaction. Built on the store's levels, the change undid the user's.
 func TestNetworkLevelKeepsAPowerChangeMadeJustBefore(t *testing.T) {
 	dc := newBotDirectChat(t)
-	ctx := context.Background()
 	// Alice may change levels; Ferry's store has the levels the bot set
 	// (the scene has no transactions).
 	setLevelsAsBot(t, dc, map[id.UserID]int{dc.alice.UserID: 100})
-	carol := id.NewUserID("carol", dc.alice.UserID.Homeserver())
-	raised := powerLevelsOf(t, dc.alice.Client, dc.room)
-	raised.SetUserLevel(carol, 50)
-	if _, err := dc.alice.SendStateEvent(ctx, dc.room, event.StatePowerLevels, "", raised); err != nil {
-		t.Fatal(err)
-	}
+	carol := dc.aliceRaisesCarol(t)
 
 	dc.aliceInChat(t)
 	admin := 50
@@ -43,8 +37,55 @@ func TestNetworkLevelKeepsAPowerChangeMadeJustBefore(t *testing.T) {
 	if level := got.GetUserLevel(dc.bob.MXID); level != admin {
 		t.Errorf("bob's power level is %d, want the %d the network gave him", level, admin)
 	}
-	if level := got.GetUserLevel(carol); level != 50 {
-		t.Errorf("carol's power level is %d once bob's was set, want the 50 the user gave her just before", level)
+	wantCarolRaised(t, got, carol, "once bob's was set")
+}
+
+// setLevelsAsBot gives users their levels in dc's room as the bot, in
+// one change, recorded in Ferry's store as the bot's changes are.
+func setLevelsAsBot(t *testing.T, dc *botlessDirectChat, users map[id.UserID]int) {
+	t.Helper()
+	ctx := context.Background()
+	bot := dc.p.m.matrix.Bot()
+	levels, err := bot.PowerLevels(ctx, dc.room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for user, level := range users {
+		levels.SetUserLevel(user, level)
+	}
+	if _, err = bot.SendStateEvent(ctx, dc.room, event.StatePowerLevels, "", levels); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// aliceRaisesCarol has alice raise carol, no member, to 50 in dc's room
+// from her client: a change Ferry's store has not heard of (the scene
+// has no transactions). It returns carol's ID once the room's history
+// shows the change, from which powerLevelChanges counts.
+func (dc *botlessDirectChat) aliceRaisesCarol(t *testing.T) id.UserID {
+	t.Helper()
+	carol := id.NewUserID("carol", dc.alice.UserID.Homeserver())
+	raised := powerLevelsOf(t, dc.alice.Client, dc.room)
+	raised.SetUserLevel(carol, 50)
+	before := powerLevelChanges(t, dc.alice.Client, dc.room)
+	if _, err := dc.alice.SendStateEvent(context.Background(), dc.room, event.StatePowerLevels, "", raised); err != nil {
+		t.Fatal(err)
+	}
+	// Dendrite's history shows an event a moment after it is sent.
+	for deadline := time.Now().Add(10 * time.Second); powerLevelChanges(t, dc.alice.Client, dc.room) == before; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("alice's change of power levels is not in the room's history")
+		}
+	}
+	return carol
+}
+
+// wantCarolRaised checks that levels give carol the 50 aliceRaisesCarol
+// gave her, still so when.
+func wantCarolRaised(t *testing.T, levels *event.PowerLevelsEventContent, carol id.UserID, when string) {
+	t.Helper()
+	if level := levels.GetUserLevel(carol); level != 50 {
+		t.Errorf("carol's power level is %d %s, want the 50 alice gave her just before", level, when)
 	}
 }
 

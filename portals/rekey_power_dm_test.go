@@ -58,39 +58,13 @@ func TestRekeyedDirectChatKeepsAPowerChangeMadeJustBefore(t *testing.T) {
 			t.Fatal(err)
 		}
 		oldLevel := heard.GetUserLevel(dc.bob.MXID)
-		carol := id.NewUserID("carol", dc.alice.UserID.Homeserver())
-		raised := powerLevelsOf(t, dc.alice.Client, dc.room)
-		raised.SetUserLevel(carol, 50)
-		if _, err := dc.alice.SendStateEvent(ctx, dc.room, event.StatePowerLevels, "", raised); err != nil {
-			t.Fatal(err)
-		}
+		carol := dc.aliceRaisesCarol(t)
 		before := powerLevelChanges(t, dc.alice.Client, dc.room)
 
 		newGhost := rekeyToNewGhost(t, dc)
 
-		got := wantPowerHandedOver(t, dc, newGhost, oldLevel, before)
-		if level := got.GetUserLevel(carol); level != 50 {
-			t.Errorf("carol's power level is %d once the chat changed ghost, want the 50 the user gave her just before", level)
-		}
+		wantCarolRaised(t, wantPowerHandedOver(t, dc, newGhost, oldLevel, before), carol, "once the chat changed ghost")
 	})
-}
-
-// setLevelsAsBot gives users their levels in dc's room as the bot, in
-// one change, recorded in Ferry's store as the bot's changes are.
-func setLevelsAsBot(t *testing.T, dc *botlessDirectChat, users map[id.UserID]int) {
-	t.Helper()
-	ctx := context.Background()
-	bot := dc.p.m.matrix.Bot()
-	levels, err := bot.PowerLevels(ctx, dc.room)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for user, level := range users {
-		levels.SetUserLevel(user, level)
-	}
-	if _, err = bot.SendStateEvent(ctx, dc.room, event.StatePowerLevels, "", levels); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // wantPowerHandedOver checks that dc's new ghost has the old ghost's
