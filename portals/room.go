@@ -305,8 +305,7 @@ func (p *Portal) updateAvatar(ctx context.Context, av *network.Avatar) {
 func (p *Portal) syncPowerLevels(ctx context.Context, login *network.Login, members *network.MemberList) {
 	log := zerolog.Ctx(ctx)
 	bot := p.m.matrix.Bot()
-	var levels *event.PowerLevelsEventContent
-	changed := false
+	want := make(map[id.UserID]int)
 	for _, member := range members.Members {
 		if member.PowerLevel == nil {
 			continue
@@ -315,24 +314,43 @@ func (p *Portal) syncPowerLevels(ctx context.Context, login *network.Login, memb
 		if !member.IsMe {
 			mxid = p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: member.User})
 		}
-		if levels == nil {
-			var err error
-			if levels, err = p.m.matrix.FreshPowerLevels(ctx, bot, p.RoomID); err != nil {
-				log.Warn().Err(err).Msg("Failed to read power levels")
-				return
-			}
-		}
-		want := min(*member.PowerLevel, botPowerLevel-1)
-		if levels.GetUserLevel(mxid) != want {
-			levels.SetUserLevel(mxid, want)
-			changed = true
+		want[mxid] = min(*member.PowerLevel, botPowerLevel-1)
+	}
+	if len(want) == 0 {
+		return
+	}
+	// Most member lists (a names list at every join) change nothing:
+	// the store's copy says so without a request. Only a change is
+	// built on the homeserver's current levels, so that it does not undo
+	// one the user made a moment ago that the store has not heard of.
+	if cached, err := bot.PowerLevels(ctx, p.RoomID); err == nil && !powerLevelsDiffer(cached, want) {
+		return
+	}
+	levels, err := p.m.matrix.FreshPowerLevels(ctx, bot, p.RoomID)
+	if err != nil {
+		log.Warn().Err(err).Msg("Failed to read power levels")
+		return
+	}
+	if !powerLevelsDiffer(levels, want) {
+		return
+	}
+	for mxid, level := range want {
+		levels.SetUserLevel(mxid, level)
+	}
+	if _, err := p.m.matrix.SendState(ctx, bot, p.RoomID, event.StatePowerLevels, "", levels); err != nil {
+		log.Warn().Err(err).Msg("Failed to update power levels")
+	}
+}
+
+// powerLevelsDiffer reports whether levels gives any user in want
+// another level than want does.
+func powerLevelsDiffer(levels *event.PowerLevelsEventContent, want map[id.UserID]int) bool {
+	for mxid, level := range want {
+		if levels.GetUserLevel(mxid) != level {
+			return true
 		}
 	}
-	if changed {
-		if _, err := p.m.matrix.SendState(ctx, bot, p.RoomID, event.StatePowerLevels, "", levels); err != nil {
-			log.Warn().Err(err).Msg("Failed to update power levels")
-		}
-	}
+	return false
 }
 
 func ptr[T any](v T) *T { return &v }
