@@ -55,13 +55,13 @@ func (c *commandContext) replyf(format string, args ...any) {
 
 // command is text, a command, as a code span the user can type in c's
 // room: with the prefix outside the management room, where "help" alone
-// would go to the chat. Words the user typed in text are to be
-// sanitizeWord's already.
+// would go to the chat. text may hold outside words (an account's name,
+// with a backtick in it): the code span holds them as they are.
 func (c *commandContext) command(text string) string {
 	if c.inManagementRoom {
-		return "`" + text + "`"
+		return network.CodeSpan(text)
 	}
-	return "`" + commandPrefix + " " + text + "`"
+	return network.CodeSpan(commandPrefix + " " + text)
 }
 
 func (b *Bridge) buildCommands() []*command {
@@ -492,15 +492,17 @@ func (b *Bridge) cmdLogin() *command {
 				c.reply("This Ferry bridges no networks: there is nothing to log in to.")
 				return nil
 			}
-			if len(c.args) == 0 {
-				c.replyf("Name the network to log in to (%s). Usage: %s.", b.networkList(), b.loginSyntax())
-				return nil
-			}
 			if !c.inManagementRoom {
 				// A login shows codes that link an account and asks for
 				// passwords: others in the room could use the one, and
 				// in a portal the other would be bridged to the chat.
+				// Said first: the usage below is for the management
+				// room, and typed here as it reads it would go to the chat.
 				return network.UserErrorf("log in from your management room (your direct chat with me), where no one else can see the codes or what you type")
+			}
+			if len(c.args) == 0 {
+				c.replyf("Name the network to log in to (%s). Usage: %s.", b.networkList(), b.loginSyntax())
+				return nil
 			}
 			opened, err := b.roomOpenedBefore(ctx, c.room)
 			if err != nil {

@@ -72,7 +72,7 @@ func (b *Bridge) noSuchLogin(c *commandContext, verb string, args []string) erro
 	if _, ok := b.networks[net]; !ok {
 		err := fmt.Sprintf("unknown network `%s`; this Ferry bridges %s", sanitizeWord(args[0]), b.networkList())
 		if logins := b.userLogins(c.user, ""); len(logins) > 0 {
-			err += "; your logins: " + loginChoices(verb, logins)
+			err += "; your logins: " + loginChoices(c, verb, logins)
 		}
 		return network.UserErrorf("%s", err)
 	}
@@ -81,15 +81,16 @@ func (b *Bridge) noSuchLogin(c *commandContext, verb string, args []string) erro
 		return network.UserErrorf("you have no %s login (see %s)", b.NetworkName(net), c.command("status"))
 	}
 	return network.UserErrorf("you have no %s login `%s`; name one: %s",
-		b.NetworkName(net), sanitizeWord(strings.Join(args[1:], " ")), loginChoices(verb, logins))
+		b.NetworkName(net), sanitizeWord(strings.Join(args[1:], " ")), loginChoices(c, verb, logins))
 }
 
-// loginChoices spells the command naming each of logins: "`logout irc
-// alice on libera` or `logout irc alice on oftc`".
-func loginChoices(verb string, logins []*loginEntry) string {
+// loginChoices spells the command naming each of logins as typed in c's
+// room: "`logout irc alice on libera` or `logout irc alice on oftc`", in
+// a portal with the prefix.
+func loginChoices(c *commandContext, verb string, logins []*loginEntry) string {
 	choices := make([]string, len(logins))
 	for i, le := range logins {
-		choices[i] = network.CodeSpan(fmt.Sprintf("%s %s %s", verb, le.net, le.login.Load().RemoteName))
+		choices[i] = c.command(fmt.Sprintf("%s %s %s", verb, le.net, le.login.Load().RemoteName))
 	}
 	if len(choices) == 1 {
 		return choices[0]
@@ -105,7 +106,7 @@ func (b *Bridge) cmdLogout() *command {
 			if len(c.args) == 0 {
 				// Not every login: one typed by mistake would undo them all.
 				if logins := b.userLogins(c.user, ""); len(logins) > 0 {
-					return network.UserErrorf("name the login to log out of: %s", loginChoices("logout", logins))
+					return network.UserErrorf("name the login to log out of: %s", loginChoices(c, "logout", logins))
 				}
 				return network.UserErrorf("you have no logins to log out of (see %s)", c.command("status"))
 			}
@@ -130,7 +131,7 @@ func (b *Bridge) cmdLogout() *command {
 				return b.noSuchLogin(c, "logout", c.args)
 			case 1:
 			default:
-				return network.UserErrorf("you have several %s logins; name one: %s", b.NetworkName(net), loginChoices("logout", logins))
+				return network.UserErrorf("you have several %s logins; name one: %s", b.NetworkName(net), loginChoices(c, "logout", logins))
 			}
 			le := logins[0]
 			loginID := le.login.Load().ID
