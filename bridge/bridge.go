@@ -278,6 +278,11 @@ func (b *Bridge) Start() error {
 		}
 	}
 	b.loadLogins(ctx)
+	if err = b.recallStoredSecrets(ctx); err != nil {
+		// Not fatal: only an edit of a secret sent before the stop is
+		// then told apart as far as the homeserver tells (refuseEdit).
+		b.Log.Err(err).Msg("Failed to recall the messages that held a secret")
+	}
 	// Matrix events are routed only now: a replayed message needs its
 	// sender's login running, or it would fail as if the user had none.
 	// Transactions that arrive before wait in b.events, stored once

@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -20,14 +21,15 @@ import (
 
 // editIsDeleted has alice edit answer, deleted for its secret, to
 // "hunter3" in room, and waits for the edit to be deleted too and for
-// the bot to say so, without the password. It returns what alice had
-// seen in room before the edit.
+// the bot to say so, without the password, and for its stored body to
+// go. It returns what alice had seen in room before the edit.
 func editIsDeleted(t *testing.T, h *ferrytest.Harness, alice *testbed.Client, room id.RoomID, answer id.EventID) (before map[id.EventID]bool) {
 	t.Helper()
 	before = ferrytest.Seen(alice, room)
 	edit := editMessage(t, h, alice, room, answer, "hunter3")
 	waitRedacted(t, alice, room, edit)
 	h.WaitForBotNoticeExcept(alice, room, "I deleted your edit", before)
+	waitHandledWithout(t, h, edit, "hunter3")
 	if echo := botSaidSince(h, alice, room, before, "hunter3"); len(echo) > 0 {
 		t.Errorf("the edited password was shown back: %q", echo)
 	}
@@ -59,13 +61,28 @@ func TestEditOfAnAnswerInAnEarlierRoomIsDeleted(t *testing.T) {
 // (TestPrefixedLoginAnswerInAPortalIsDeleted); its edit without the
 // prefix went to the chat's network as an edit ("never bridged") and
 // stayed in the room. It is deleted now, and nothing reaches the network.
+//
+// After a restart of Ferry too: the bot's memory of the secrets it
+// deleted was lost, and the edit went to the chat again, readable in the
+// room and its body stored.
 func TestEditOfAnAnswerInAPortalIsDeleted(t *testing.T) {
-	s, room, before, stray := strayPasswordInPortal(t)
-	editIsDeleted(t, s.h, s.alice, room, stray)
-	if said := botSaidSince(s.h, s.alice, room, before, "never bridged"); len(said) > 0 {
-		t.Errorf("the edit was bridged: %q", said)
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			s, room, before, stray := strayPasswordInPortal(t)
+			if restart {
+				// Stopped once the password's body is gone from the
+				// store: a stop while it is handled replays it.
+				waitHandledWithout(t, s.h, stray, "hunter2")
+				s.h.StopBridge()
+				s.h.StartBridge()
+			}
+			editIsDeleted(t, s.h, s.alice, room, stray)
+			if said := botSaidSince(s.h, s.alice, room, before, "never bridged"); len(said) > 0 {
+				t.Errorf("the edit was bridged: %q", said)
+			}
+			s.nothingSent(t)
+		})
 	}
-	s.nothingSent(t)
 }
 
 // TestEditOfAnUndeletedAnswerIsDeleted: the bot could not delete the
@@ -75,19 +92,32 @@ func TestEditOfAnAnswerInAPortalIsDeleted(t *testing.T) {
 // and the corrected password, sent as told once the login was over, would
 // have been an unknown command shown back. It is deleted now, and the
 // answer speaks of the login's answer.
+//
+// After a restart of Ferry too, when the bot no longer knew the message
+// held a secret, and the homeserver, which never deleted it, could not
+// tell it either.
 func TestEditOfAnUndeletedAnswerIsDeleted(t *testing.T) {
-	s := newScene(t, true)
-	h, alice, mgmt := s.h, s.alice, s.mgmt
-	h.Command(alice, mgmt, "login test carol", "password")
-	s.proxy.FailNext("PUT /_matrix/client/v3/rooms/"+mgmt.String()+"/redact/", 1, http.StatusForbidden)
-	answer := alice.SendText(t, mgmt, "hunter2")
-	h.WaitForBotNotice(alice, mgmt, "I could not delete your message with the secret")
-	h.WaitForBotNotice(alice, mgmt, "Logged in to Testnet as carol")
-	before := editIsDeleted(t, h, alice, mgmt, answer)
-	if said := botSaidSince(h, alice, mgmt, before, "to answer anew, start the login again"); len(said) == 0 {
-		t.Errorf("the answer to the edit does not say how to answer anew")
-	}
-	if said := botSaidSince(h, alice, mgmt, before, "send the corrected command"); len(said) > 0 {
-		t.Errorf("the edit of a login's answer was answered as one of a command: %q", said)
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			s := newScene(t, true)
+			h, alice, mgmt := s.h, s.alice, s.mgmt
+			h.Command(alice, mgmt, "login test carol", "password")
+			s.proxy.FailNext("PUT /_matrix/client/v3/rooms/"+mgmt.String()+"/redact/", 1, http.StatusForbidden)
+			answer := alice.SendText(t, mgmt, "hunter2")
+			h.WaitForBotNotice(alice, mgmt, "I could not delete your message with the secret")
+			h.WaitForBotNotice(alice, mgmt, "Logged in to Testnet as carol")
+			if restart {
+				waitHandledWithout(t, h, answer, "hunter2")
+				h.StopBridge()
+				h.StartBridge()
+			}
+			before := editIsDeleted(t, h, alice, mgmt, answer)
+			if said := botSaidSince(h, alice, mgmt, before, "to answer anew, start the login again"); len(said) == 0 {
+				t.Errorf("the answer to the edit does not say how to answer anew")
+			}
+			if said := botSaidSince(h, alice, mgmt, before, "send the corrected command"); len(said) > 0 {
+				t.Errorf("the edit of a login's answer was answered as one of a command: %q", said)
+			}
+		})
 	}
 }

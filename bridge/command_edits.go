@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -23,8 +24,10 @@ const heldWindow = 24 * time.Hour
 
 // commandEdits remembers the commands answered "Unknown command", by
 // event ID, for editWindow, and the messages taken for what they hold
-// for heldWindow. In memory only: after a restart, an edit is not run,
-// and the user is told to send the command anew.
+// for heldWindow. The commands in memory only: after a restart, an edit
+// is not run, and the user is told to send the command anew. Of the
+// messages held, those with a secret are recalled from the store at
+// start (recallStoredSecrets).
 type commandEdits struct {
 	lock    sync.Mutex
 	unknown map[id.EventID]unknownSent
@@ -42,6 +45,9 @@ type heldMessage struct {
 	// was the late one (login_late.go).
 	answer bool
 	secret bool
+	// recalled: recalled from the store at start, which keeps no word
+	// of whether it was a login's answer or a command.
+	recalled bool
 }
 
 // unknownSent is when a command the bot did not know was sent, and
@@ -88,6 +94,38 @@ func (e *commandEdits) hold(evtID id.EventID, answer, secret bool) {
 	forgetOlder(e.held, now.Add(-heldWindow), func(h heldMessage) time.Time { return h.at })
 	h := e.held[evtID]
 	e.held[evtID] = heldMessage{at: now, answer: answer || h.answer, secret: secret || h.secret}
+}
+
+// recall records the messages in secrets, by when they were handled,
+// as held for their secret (recallStoredSecrets).
+func (e *commandEdits) recall(secrets map[id.EventID]time.Time) {
+	e.lock.Lock()
+	defer e.lock.Unlock()
+	if e.held == nil {
+		e.held = make(map[id.EventID]heldMessage, len(secrets))
+	}
+	for evtID, at := range secrets {
+		if _, known := e.held[evtID]; !known {
+			e.held[evtID] = heldMessage{at: at, secret: true, recalled: true}
+		}
+	}
+}
+
+// recallStoredSecrets recalls, at start, the messages whose stored body
+// was emptied for the secret they held (MarkHandledAndScrub) within
+// heldWindow, which the store keeps as long. Forgotten at a restart, an
+// edit of one, which holds the corrected secret, went in a portal to the
+// chat ("never bridged") and stayed there, readable, its body stored; in
+// an earlier management room it was not read at all; and where the bot
+// could not delete the message it edits, not even the management room
+// told it apart.
+func (b *Bridge) recallStoredSecrets(ctx context.Context) error {
+	secrets, err := b.DB.MatrixEvents.ScrubbedSince(ctx, time.Now().Add(-heldWindow))
+	if err != nil {
+		return fmt.Errorf("recall the messages that held a secret: %w", err)
+	}
+	b.edits.recall(secrets)
+	return nil
 }
 
 // heldAs is what original was taken for, if it was (hold).
@@ -167,7 +205,12 @@ func (b *Bridge) refuseEdit(ctx context.Context, c *commandContext, original id.
 	// Not "send it again" after an answer: a password sent again once
 	// its login is over is no answer, but a message to the bot.
 	again := "An edit does not run a command again: send the corrected command as a new message."
-	if held.answer {
+	switch {
+	case held.recalled:
+		// A password sent again as a new message once its login is
+		// over would be an unknown command, shown back.
+		again = "An edit does not change what I did with the message it edits: if it answered a login, to answer anew, start the login again; if it was a command, send it corrected as a new message."
+	case held.answer:
 		again = "An edit does not change what you answered a login: to answer anew, start the login again"
 		if b.flowRunning(c.user) {
 			again += " (send " + c.command("cancel") + " first)"

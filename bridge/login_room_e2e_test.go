@@ -53,19 +53,26 @@ func TestLoginPasswordIsNotKeptInTheStore(t *testing.T) {
 	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
 	secret := s.alice.SendText(t, s.mgmt, "hunter2-carol")
 	s.h.WaitForBotNotice(s.alice, s.mgmt, "Logged in to Testnet as carol")
-	ctx := s.h.Context(waitLong)
+	waitHandledWithout(t, s.h, secret, "hunter2")
+}
+
+// waitHandledWithout waits until evt is stored and handled, and fails t
+// if its stored body then still holds secret.
+func waitHandledWithout(t *testing.T, h *ferrytest.Harness, evt id.EventID, secret string) {
+	t.Helper()
+	ctx := h.Context(waitLong)
 	for deadline := time.Now().Add(waitLong); ; time.Sleep(20 * time.Millisecond) {
 		var data string
 		var handled bool
-		err := s.h.Bridge.DB.QueryRow(ctx, `SELECT data, handled_at IS NOT NULL FROM matrix_event WHERE event_id = $1`, secret).Scan(&data, &handled)
+		err := h.Bridge.DB.QueryRow(ctx, `SELECT data, handled_at IS NOT NULL FROM matrix_event WHERE event_id = $1`, evt).Scan(&data, &handled)
 		if err == nil && handled {
-			if strings.Contains(data, "hunter2") {
-				t.Fatalf("the handled event still holds the password: %s", data)
+			if strings.Contains(data, secret) {
+				t.Fatalf("the handled event still holds the secret: %s", data)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the password's event was never stored and handled (%v)", err)
+			t.Fatalf("the secret's event was never stored and handled (%v)", err)
 		}
 	}
 }

@@ -222,6 +222,32 @@ func (q *MatrixEventQuery) MarkHandledAndScrub(ctx context.Context, eventID id.E
 	return nil
 }
 
+// ScrubbedSince returns the events handled at or after since whose body
+// MarkHandledAndScrub emptied, with when they were handled: the messages
+// that held a secret, which Ferry remembers across a restart (an edit of
+// one holds the secret too). No event a homeserver sends is "{}".
+func (q *MatrixEventQuery) ScrubbedSince(ctx context.Context, since time.Time) (map[id.EventID]time.Time, error) {
+	rows, err := q.qh.GetDB().Query(ctx,
+		`SELECT event_id, handled_at FROM matrix_event WHERE handled_at >= $1 AND data = '{}'`, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("get scrubbed matrix events: %w", err)
+	}
+	defer rows.Close()
+	scrubbed := make(map[id.EventID]time.Time)
+	for rows.Next() {
+		var evtID id.EventID
+		var handled int64
+		if err = rows.Scan(&evtID, &handled); err != nil {
+			return nil, fmt.Errorf("get scrubbed matrix events: %w", err)
+		}
+		scrubbed[evtID] = fromMilli(handled)
+	}
+	if err = rows.Err(); err != nil {
+		return nil, fmt.Errorf("get scrubbed matrix events: %w", err)
+	}
+	return scrubbed, nil
+}
+
 // PruneHandled deletes events handled before the given time and returns how
 // many it deleted. A pruned event ID is forgotten, so a redelivery after
 // that would be handled again: keep the retention well beyond how long the

@@ -268,3 +268,29 @@ func TestScrubbedEventKeepsOnlyItsID(t *testing.T) {
 		}
 	})
 }
+
+// ScrubbedSince finds the events that held a secret, handled since the
+// time asked, and no other.
+func TestScrubbedSince(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.Database) {
+		if _, err := db.MatrixEvents.Enqueue(ctx, []*database.QueuedEvent{qe("$secret"), qe("$other"), qe("$pending")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MatrixEvents.MarkHandledAndScrub(ctx, "$secret"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MatrixEvents.MarkHandled(ctx, "$other"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.MatrixEvents.ScrubbedSince(ctx, time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := got["$secret"]; len(got) != 1 || !ok || time.Since(got["$secret"]) > time.Hour {
+			t.Errorf("scrubbed in the last hour: %v, want $secret, handled just now", got)
+		}
+		if got, err = db.MatrixEvents.ScrubbedSince(ctx, time.Now().Add(time.Hour)); err != nil || len(got) != 0 {
+			t.Errorf("scrubbed from an hour on: %v (%v), want none", got, err)
+		}
+	})
+}
