@@ -118,3 +118,25 @@ func TestAnswerStartingWithThePrefix(t *testing.T) {
 	h.WaitForBotNoticeExcept(alice, mgmt, "Logged in to Testnet as carol", before)
 	waitRedacted(t, alice, mgmt, answer)
 }
+
+// TestAnswerThatIsCancel: `cancel` stops a login, typed with the prefix
+// or without, so a password "cancel" could not be given at all. After
+// "!ferry answer" the rest is the answer as it is ("!ferry answer wrong"
+// is testnet's refused "wrong", not "answer wrong"), not told as one that
+// reads like a command; the question says so.
+func TestAnswerThatIsCancel(t *testing.T) {
+	h, alice, mgmt, question := askedForPassword(t)
+	if !strings.Contains(question, "to answer `cancel`, send `!ferry answer cancel`") {
+		t.Errorf("the question does not say how to answer `cancel`: %q", question)
+	}
+	h.Command(alice, mgmt, "!ferry answer "+testnet.WrongPassword, "wrong password")
+
+	h.Command(alice, mgmt, "login test carol", "password")
+	before := ferrytest.Seen(alice, mgmt)
+	answer := alice.SendText(t, mgmt, "!ferry answer cancel")
+	h.WaitForBotNoticeExcept(alice, mgmt, "Logged in to Testnet as carol", before)
+	waitRedacted(t, alice, mgmt, answer)
+	if said := botSaidSince(h, alice, mgmt, before, "reads like a command"); len(said) > 0 {
+		t.Errorf("the answer given as it is was told as a command: %q", said)
+	}
+}

@@ -378,7 +378,7 @@ func (b *Bridge) askField(ctx context.Context, flow *loginFlow, field network.Lo
 	// A command typed now is taken as the answer (a password may be
 	// "status"): the user must know before, not from a login that did
 	// the opposite of a `logout` typed here.
-	b.notice(ctx, flow.room, text+" Until then I take what you send here as your answer: put `!ferry` before a command, and before an answer that starts with `!ferry` itself.")
+	b.notice(ctx, flow.room, text+" Until then I take what you send here as your answer: put `!ferry` before a command, and before an answer that starts with `!ferry` itself; to answer `cancel`, send `!ferry answer cancel`.")
 }
 
 // takeLoginInput gives a message to the user's login flow if it is waiting
@@ -390,7 +390,7 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 	if flow == nil || flow.room != evt.RoomID {
 		return false
 	}
-	answer, ok := b.loginAnswer(body)
+	answer, ok, asTyped := b.loginAnswer(body)
 	if !ok {
 		return false
 	}
@@ -415,7 +415,7 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 			b.notice(ctx, evt.RoomID, "⚠️ I could not delete your message with the secret; please delete it yourself.")
 		}
 	}
-	if b.findCommand(strings.Fields(answer)) != nil {
+	if !asTyped && b.findCommand(strings.Fields(answer)) != nil {
 		// Said before the login's outcome, which may be the opposite
 		// of what the command meant ("logout ..." logging in). The
 		// command is not named: it may be the start of a password.
@@ -432,24 +432,34 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 }
 
 // loginAnswer is the answer to a login question in body, and false when
-// body is no answer but a command. "cancel" is never an answer. The
-// prefix, which commands need in a room that was the management room
-// when the login began, may be typed before an answer ("!ferry hunter2"):
-// it is not part of it, in any room the login asks in. With the prefix,
-// a command runs as such; without it, anything else is the answer (a
-// password may be "status"). The prefix is taken off once: an answer
-// that starts with it is typed after it ("!ferry !ferry x" is "!ferry
-// x"), as the question says.
-func (b *Bridge) loginAnswer(body string) (string, bool) {
+// body is no answer but a command. "cancel" alone is no answer, but the
+// command, with the prefix or without. The prefix, which commands need
+// in a room that was the management room when the login began, may be
+// typed before an answer ("!ferry hunter2"): it is not part of it, in
+// any room the login asks in. With the prefix, a command runs as such;
+// without it, anything else is the answer (a password may be "status").
+// The prefix is taken off once: an answer that starts with it is typed
+// after it ("!ferry !ferry x" is "!ferry x"), as the question says. The
+// one answer neither way gives, "cancel", is "!ferry answer cancel":
+// after "!ferry answer" the rest is the answer as it is (asTyped), which
+// "answer" before it typed without the prefix still is ("answer cancel").
+func (b *Bridge) loginAnswer(body string) (answer string, ok, asTyped bool) {
 	text := strings.TrimSpace(body)
 	if rest := stripCommandPrefix(text); rest != text {
+		if words := strings.Fields(rest); len(words) > 1 && strings.EqualFold(words[0], answerWord) {
+			return rawArgs(rest, 1), true, true
+		}
 		if rest == "" || b.findCommand(strings.Fields(rest)) != nil {
-			return "", false
+			return "", false, false
 		}
 		text = rest
 	}
-	return text, !strings.EqualFold(text, "cancel")
+	return text, !strings.EqualFold(text, "cancel"), false
 }
+
+// answerWord after the prefix makes the rest of the message a login's
+// answer as it is, whatever it reads as ("!ferry answer cancel").
+const answerWord = "answer"
 
 // completeLogin stores and starts a login the network completed. If that
 // fails, the login is undone on both sides: the user is told it failed,
