@@ -24,6 +24,20 @@ func editMessage(t *testing.T, h *ferrytest.Harness, user *testbed.Client, room 
 	return resp.EventID
 }
 
+// editWithoutNewContent has user edit original in room to text as a
+// client's mistake does: without m.new_content, only the fallback body
+// ("* " and text). Matrix holds it no valid edit, but an edit all the same.
+func editWithoutNewContent(t *testing.T, h *ferrytest.Harness, user *testbed.Client, room id.RoomID, original id.EventID, text string) {
+	t.Helper()
+	if _, err := user.SendMessageEvent(h.Context(waitLong), room, event.EventMessage, map[string]any{
+		"msgtype":      "m.text",
+		"body":         "* " + text,
+		"m.relates_to": map[string]any{"rel_type": "m.replace", "event_id": original},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // botSaidSince lists the bot's notices in room not in before that contain text.
 func botSaidSince(h *ferrytest.Harness, user *testbed.Client, room id.RoomID, before map[id.EventID]bool, text string) []string {
 	var said []string
@@ -97,13 +111,7 @@ func TestEditWithoutNewContentIsNoAnswer(t *testing.T) {
 	h.WaitForBotNoticeExcept(alice, mgmt, "password", before)
 
 	before = ferrytest.Seen(alice, mgmt)
-	if _, err := alice.SendMessageEvent(h.Context(waitLong), mgmt, event.EventMessage, map[string]any{
-		"msgtype":      "m.text",
-		"body":         "* login test carole",
-		"m.relates_to": map[string]any{"rel_type": "m.replace", "event_id": login},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	editWithoutNewContent(t, h, alice, mgmt, login, "login test carole")
 	h.WaitForBotNoticeExcept(alice, mgmt, "An edit does not run a command again", before)
 	h.Command(alice, mgmt, testnet.WrongPassword, "wrong password")
 	if said := botSaidSince(h, alice, mgmt, before, "Logged in"); len(said) > 0 {

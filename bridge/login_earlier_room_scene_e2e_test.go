@@ -26,17 +26,25 @@ func earlierRoomLogin(t *testing.T) (h *ferrytest.Harness, alice *testbed.Client
 	return h, alice, first, second
 }
 
-// lateAnswerInEarlierRoom sets up earlierRoomLogin, cancels the login
-// from the new management room, then has alice type text in the earlier
-// room where the password was asked. It waits for the bot's answer that
-// the login had ended and for text to be deleted, and returns what alice
-// had seen in that room before she typed it, and the message she typed.
-func lateAnswerInEarlierRoom(t *testing.T, text string) (h *ferrytest.Harness, alice *testbed.Client, first id.RoomID, before map[id.EventID]bool, late id.EventID) {
+// cancelledInEarlierRoom sets up earlierRoomLogin and cancels the login
+// from the new management room: its question for a password ended
+// unanswered in the earlier room, first. It returns the bot's notice
+// there that the login was cancelled.
+func cancelledInEarlierRoom(t *testing.T) (h *ferrytest.Harness, alice *testbed.Client, first id.RoomID, cancelled *event.Event) {
 	t.Helper()
 	h, alice, first, second := earlierRoomLogin(t)
 	alice.SendText(t, second, "cancel")
-	h.WaitForBotNotice(alice, first, "Login cancelled")
+	return h, alice, first, h.WaitForBotNotice(alice, first, "Login cancelled")
+}
 
+// lateAnswerInEarlierRoom sets up cancelledInEarlierRoom, then has alice
+// type text in the earlier room where the password was asked. It waits
+// for the bot's answer that the login had ended and for text to be
+// deleted, and returns what alice had seen in that room before she typed
+// it, and the message she typed.
+func lateAnswerInEarlierRoom(t *testing.T, text string) (h *ferrytest.Harness, alice *testbed.Client, first id.RoomID, before map[id.EventID]bool, late id.EventID) {
+	t.Helper()
+	h, alice, first, _ = cancelledInEarlierRoom(t)
 	before = ferrytest.Seen(alice, first)
 	late = alice.SendText(t, first, text)
 	h.WaitForBotNoticeExcept(alice, first, "had ended", before)

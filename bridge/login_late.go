@@ -116,7 +116,10 @@ func (b *Bridge) lateAnswer(user id.UserID, room id.RoomID, body string) (endedQ
 // whether evt was taken for the late answer.
 func (b *Bridge) takeLateAnswerElsewhere(ctx context.Context, evt *event.Event) bool {
 	msg := evt.Content.AsMessage()
-	if msg == nil || msg.MsgType != event.MsgText || (msg.NewContent != nil && msg.RelatesTo.GetReplaceID() != "") {
+	// Any edit, one without its new content too: like any edit, it
+	// answers no question (handleCommandMessage), and taken for the
+	// late answer it would use up the mark the password after it needs.
+	if msg == nil || msg.MsgType != event.MsgText || msg.RelatesTo.GetReplaceID() != "" {
 		return false
 	}
 	eq, late := b.lateAnswer(evt.Sender, evt.RoomID, stripCommandPrefix(strings.TrimSpace(msg.Body)))

@@ -22,3 +22,17 @@ func TestLateLoginAnswerInAnEarlierRoomIsDeleted(t *testing.T) {
 	}
 	h.Command(alice, first, "!ferry version", "Ferry ")
 }
+
+// TestEditWithoutNewContentIsNoLateAnswerInAnEarlierRoom: an edit that
+// lacks its new content (a client's mistake) is an edit, and answers no
+// login question (TestEditWithoutNewContentIsNoAnswer); but in an
+// earlier management room it was taken for the late answer to the
+// question that ended there: deleted, and the password alice typed next
+// was left in the room, unread, as the one message that may be the late
+// answer had gone.
+func TestEditWithoutNewContentIsNoLateAnswerInAnEarlierRoom(t *testing.T) {
+	h, alice, first, cancelled := cancelledInEarlierRoom(t)
+	editWithoutNewContent(t, h, alice, first, cancelled.ID, "Login cancelled!")
+	late := alice.SendText(t, first, "hunter2")
+	waitRedacted(t, alice, first, late)
+}
