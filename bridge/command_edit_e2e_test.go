@@ -102,6 +102,9 @@ func TestEditedCommandRunsOnce(t *testing.T) {
 // a new message, its fallback "* " and the new text: while a login
 // asked for a password, the edit of the `login` command was taken for
 // the password. It is an edit, and like any edit answers no question.
+// Its answer said to send the corrected command as a new message, which
+// the login would have taken for the password: it says to put `!ferry`
+// before it.
 func TestEditWithoutNewContentIsNoAnswer(t *testing.T) {
 	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
 	alice := h.User("alice")
@@ -112,7 +115,12 @@ func TestEditWithoutNewContentIsNoAnswer(t *testing.T) {
 
 	before = ferrytest.Seen(alice, mgmt)
 	editWithoutNewContent(t, h, alice, mgmt, login, "login test carole")
-	h.WaitForBotNoticeExcept(alice, mgmt, "An edit does not run a command again", before)
+	refused := h.WaitForBotNoticeExcept(alice, mgmt, "An edit does not run a command again", before)
+	// The corrected command, sent as a new message as told, would be
+	// the password.
+	if body := refused.Content.AsMessage().Body; !strings.Contains(body, "put `!ferry` before the command") {
+		t.Errorf("the answer to the edit does not say that a command needs `!ferry` while the login asks: %q", body)
+	}
 	h.Command(alice, mgmt, testnet.WrongPassword, "wrong password")
 	if said := botSaidSince(h, alice, mgmt, before, "Logged in"); len(said) > 0 {
 		t.Errorf("the edit was taken for the password: %q", said)

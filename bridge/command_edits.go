@@ -217,6 +217,11 @@ func (b *Bridge) refuseEdit(ctx context.Context, c *commandContext, original id.
 		}
 		again += "."
 	}
+	if !held.answer && b.flowAsksIn(c.user, c.room) {
+		// The corrected command sent as told would be taken for the
+		// login's answer, and sent to its network.
+		again += " Your login is waiting for your answer here: put `!ferry` before the command."
+	}
 	if !secret {
 		c.reply(again)
 		return
