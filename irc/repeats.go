@@ -1,8 +1,10 @@
 package irc
 
 import (
+	"hash/maphash"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -29,10 +31,35 @@ import (
 // seen. Only if a login reads its own JOIN later than another reads a line
 // the server sent after that JOIN can it skip one too many, and then a
 // line is bridged twice, never dropped.
+//
+// Every line read on such a network is counted, so the counter is on the
+// read path of all the network's logins. It is sharded by ID: a count
+// needs only its own ID's entry, and logins reading different channels
+// (whose IDs differ) rarely wait for one lock.
 type repeatCounter struct {
-	mu        sync.Mutex
-	seen      map[network.MessageID]*repeatSeen
-	lastPrune time.Time
+	shards [repeatShards]repeatShard
+	// lastPrune is when the stale counts of all shards were last
+	// dropped, in Unix nanoseconds: the count that finds it a
+	// messageWindow old drops them, a shard at a time.
+	lastPrune atomic.Int64
+}
+
+// repeatShards is how many locks the IDs are spread over: many more than
+// the cores that read lines at once.
+const repeatShards = 64
+
+// repeatShard holds the counts of the IDs that hash to it.
+type repeatShard struct {
+	mu   sync.Mutex
+	seen map[network.MessageID]*repeatSeen
+}
+
+// repeatSeed seeds the hash that picks an ID's shard.
+var repeatSeed = maphash.MakeSeed()
+
+// shard is the shard that counts the lines under key.
+func (r *repeatCounter) shard(key network.MessageID) *repeatShard {
+	return &r.shards[maphash.String(repeatSeed, string(key))%repeatShards]
 }
 
 type repeatSeen struct {
@@ -91,23 +118,17 @@ func withRepeat(id network.MessageID, n int) network.MessageID {
 // joined at joined, and returns which line under key that is (1 for the
 // first) and when the first login read that line.
 func (r *repeatCounter) count(key network.MessageID, login network.LoginID, joined, now time.Time) (int, time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now.Sub(r.lastPrune) >= messageWindow {
-		for k, s := range r.seen {
-			if now.Sub(s.last) > repeatKeep {
-				delete(r.seen, k)
-			}
-		}
-		r.lastPrune = now
+	r.pruneIfDue(now)
+	sh := r.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.seen == nil {
+		sh.seen = make(map[network.MessageID]*repeatSeen)
 	}
-	if r.seen == nil {
-		r.seen = make(map[network.MessageID]*repeatSeen)
-	}
-	s := r.seen[key]
+	s := sh.seen[key]
 	if s == nil {
 		s = &repeatSeen{counts: make(map[network.LoginID]int, 1)}
-		r.seen[key] = s
+		sh.seen[key] = s
 	}
 	// A login behind the forgotten read times (new here, or more than
 	// maxRepeats lines behind) goes on from the oldest kept one: at
@@ -129,4 +150,24 @@ func (r *repeatCounter) count(key network.MessageID, login network.LoginID, join
 	s.counts[login] = n
 	s.last = now
 	return n, first
+}
+
+// pruneIfDue drops the counts not seen for repeatKeep, in every shard,
+// once a messageWindow after it last did: a long-lived connection holds
+// only recent ones, also of channels gone quiet.
+func (r *repeatCounter) pruneIfDue(now time.Time) {
+	last, at := r.lastPrune.Load(), now.UnixNano()
+	if at-last < int64(messageWindow) || !r.lastPrune.CompareAndSwap(last, at) {
+		return // not due, or another count prunes
+	}
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		for k, s := range sh.seen {
+			if now.Sub(s.last) > repeatKeep {
+				delete(sh.seen, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
 }

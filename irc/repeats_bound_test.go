@@ -47,7 +47,7 @@ func TestRepeatCounterPastTheBound(t *testing.T) {
 				}
 				lagging = id
 			}
-			for _, s := range r.seen {
+			for _, s := range r.held() {
 				if len(s.firsts) > maxRepeats {
 					t.Errorf("the counter keeps %d read times for one line, want at most %d", len(s.firsts), maxRepeats)
 				}
