@@ -539,6 +539,7 @@ func (c *Connector) forget(cl *Client) {
 		delete(c.clients, cl.loginID)
 	}
 	c.lock.Unlock()
+	c.releaseUntimedOf(cl)
 }
 
 // sealLegacySecrets rewrites plaintext passwords stored before encryption

@@ -333,6 +333,7 @@ func (cl *Client) LeaveChat(ctx context.Context, portal network.PortalKey) error
 	cl.lock.Unlock()
 	cl.saveMeta(func(m *loginMeta) { delete(m.Channels, folded) })
 	if conn == nil {
+		cl.c.releaseUntimed(cl.netName, folded) // no PART to answer (leftChannel)
 		return nil
 	}
 	conn.PurgeTarget(name)

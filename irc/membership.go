@@ -214,7 +214,8 @@ func (cl *Client) handleJoin(msg *irc.Message) {
 	}
 }
 
-// leftChannel forgets a channel we are out of.
+// leftChannel forgets a channel we are out of (and the network its
+// untimed lines there, if no other login is in it: replay.go).
 func (cl *Client) leftChannel(folded string) {
 	cl.lock.Lock()
 	delete(cl.channels, folded)
@@ -228,6 +229,7 @@ func (cl *Client) leftChannel(folded string) {
 	if saved {
 		cl.saveMeta(func(m *loginMeta) { delete(m.Channels, folded) })
 	}
+	cl.c.releaseUntimed(cl.netName, folded)
 }
 
 func (cl *Client) handlePart(msg *irc.Message) {

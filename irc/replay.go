@@ -33,6 +33,14 @@ import (
 // Ferry login was in the channel are replayed once as new (they were
 // never bridged), and after a restart of Ferry the memory is empty, so
 // the next replay is bridged once more.
+//
+// A channel's lines are forgotten once no login of the network is in the
+// channel or wants to be (all parted, were kicked or logged out): held
+// for every channel ever joined, they were never freed. A login that is
+// only disconnected still wants its channels, and the replay at its
+// rejoin is what the memory is for, so it keeps them. The next JOIN
+// after they are forgotten bridges the replay once more, as after a
+// restart.
 
 // replayWindow bounds how long after our JOIN a line may be replayed
 // history: the replay comes in one burst right after the JOIN.
@@ -101,8 +109,59 @@ func (u *untimedLines) remember(channel string, msg *irc.Message) {
 	r.next = (r.next + 1) % untimedKeep
 }
 
-// untimedKey names channel (casefolded) in untimedLines.
-func (cl *Client) untimedKey(folded string) string { return cl.netName + "\x00" + folded }
+// forget drops the lines remembered for channel.
+func (u *untimedLines) forget(channel string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.chans, channel)
+}
+
+// releaseUntimed forgets the untimed lines of channel (casefolded) on
+// netName once no login of the network is in it, joining it, or keeping
+// it to rejoin after a reconnect. Callers must not hold any client's
+// lock.
+func (c *Connector) releaseUntimed(netName, folded string) {
+	c.lock.Lock()
+	clients := c.clientsOn(netName)
+	c.lock.Unlock()
+	for _, cl := range clients {
+		if cl.wantsChannel(folded) {
+			return
+		}
+	}
+	c.untimed.forget(untimedKey(netName, folded))
+}
+
+// releaseUntimedOf is releaseUntimed for every channel of cl, a client
+// the connector no longer lists (logged out).
+func (c *Connector) releaseUntimedOf(cl *Client) {
+	cl.lock.Lock()
+	channels := make([]string, 0, len(cl.meta.Channels)+len(cl.channels))
+	for folded := range cl.meta.Channels {
+		channels = append(channels, folded)
+	}
+	for folded := range cl.channels {
+		channels = append(channels, folded)
+	}
+	cl.lock.Unlock()
+	for _, folded := range channels {
+		c.releaseUntimed(cl.netName, folded)
+	}
+}
+
+// wantsChannel reports whether cl is in channel (casefolded), has sent
+// JOIN for it, or keeps it to rejoin at its next connect.
+func (cl *Client) wantsChannel(folded string) bool {
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	_, in := cl.channels[folded]
+	_, joining := cl.pending[folded]
+	_, saved := cl.meta.Channels[folded]
+	return in || joining || saved
+}
+
+// untimedKey names channel (casefolded) of netName in untimedLines.
+func untimedKey(netName, folded string) string { return netName + "\x00" + folded }
 
 // openReplayLocked starts channel's (casefolded) replay window at our JOIN.
 func (cl *Client) openReplayLocked(folded string, now time.Time) {
@@ -148,7 +207,7 @@ func (cl *Client) endReplays(msg *irc.Message, now time.Time) {
 // window and bridged before. Any other such line is remembered as
 // bridged.
 func (cl *Client) isReplay(folded string, msg *irc.Message) bool {
-	key := cl.untimedKey(folded)
+	key := untimedKey(cl.netName, folded)
 	cl.lock.Lock()
 	_, replaying := cl.replays[folded]
 	cl.lock.Unlock()
