@@ -20,6 +20,9 @@ type Reaction struct {
 	Sender     network.UserID
 	Emoji      network.EmojiID
 	Key        string // the emoji text shown (the Matrix annotation key)
+	// SenderMXID is the Matrix user who sent the reaction from Matrix
+	// through Ferry; empty for one the sender's ghost sent.
+	SenderMXID id.UserID
 	EventID    id.EventID
 	RoomID     id.RoomID
 	Timestamp  time.Time
@@ -35,14 +38,14 @@ func newReaction() *Reaction { return &Reaction{} }
 
 const (
 	reactionColumns = `network, chat_id, receiver, target_id, target_part, sender, emoji_id,
-		emoji, event_id, room_id, timestamp`
+		emoji, event_id, room_id, timestamp, sender_mxid`
 	getReaction = `SELECT ` + reactionColumns + ` FROM reaction`
 	putReaction = `
 		INSERT INTO reaction (` + reactionColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (network, chat_id, receiver, target_id, target_part, sender, emoji_id) DO UPDATE SET
 			emoji = excluded.emoji, event_id = excluded.event_id, room_id = excluded.room_id,
-			timestamp = excluded.timestamp`
+			timestamp = excluded.timestamp, sender_mxid = excluded.sender_mxid`
 	deleteReaction = `DELETE FROM reaction WHERE ` + portalKeyWhere + `
 		AND target_id = $4 AND target_part = $5 AND sender = $6 AND emoji_id = $7`
 )
@@ -51,7 +54,7 @@ const (
 func (r *Reaction) Scan(row dbutil.Scannable) (*Reaction, error) {
 	var ts int64
 	err := row.Scan(&r.Portal.Network, &r.Portal.Chat, &r.Portal.Receiver, &r.Target, &r.TargetPart,
-		&r.Sender, &r.Emoji, &r.Key, &r.EventID, &r.RoomID, &ts)
+		&r.Sender, &r.Emoji, &r.Key, &r.EventID, &r.RoomID, &ts, &r.SenderMXID)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +68,7 @@ func (r *Reaction) Scan(row dbutil.Scannable) (*Reaction, error) {
 func (q *ReactionQuery) Put(ctx context.Context, r *Reaction) error {
 	err := q.qh.Exec(ctx, putReaction,
 		r.Portal.Network, r.Portal.Chat, r.Portal.Receiver, r.Target, r.TargetPart, r.Sender, r.Emoji,
-		r.Key, r.EventID, r.RoomID, toMilli(r.Timestamp))
+		r.Key, r.EventID, r.RoomID, toMilli(r.Timestamp), r.SenderMXID)
 	if err != nil {
 		return fmt.Errorf("put reaction %s/%s by %s: %w", r.Portal, r.Target, r.Sender, err)
 	}

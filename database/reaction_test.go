@@ -24,8 +24,9 @@ func TestReactions(t *testing.T) {
 		}
 
 		// WhatsApp style: one reaction per sender (Emoji ""), replaced.
+		// The first was sent from Matrix, its replacement by the ghost.
 		bob := &database.Reaction{
-			Portal: waPortal, Target: "m1", Sender: "bob", Key: "👍",
+			Portal: waPortal, Target: "m1", Sender: "bob", Key: "👍", SenderMXID: "@bob:example.org",
 			EventID: "$r1", RoomID: "!wa:example.org", Timestamp: ms(2000),
 		}
 		must(t, db.Reactions.Put(ctx, bob))
@@ -34,7 +35,7 @@ func TestReactions(t *testing.T) {
 		if !reflect.DeepEqual(got, bob) {
 			t.Fatalf("Get = %+v\nwant %+v", got, bob)
 		}
-		bob.Key, bob.EventID, bob.Timestamp = "❤️", "$r2", ms(2500)
+		bob.Key, bob.EventID, bob.Timestamp, bob.SenderMXID = "❤️", "$r2", ms(2500), ""
 		must(t, db.Reactions.Put(ctx, bob))
 		got, err = db.Reactions.Get(ctx, waPortal, "m1", "bob", "")
 		must(t, err)

@@ -311,7 +311,7 @@ func (p *Portal) matrixReaction(ctx context.Context, evt *event.Event) error {
 	}
 	return p.m.db.Reactions.Put(ctx, &database.Reaction{
 		Portal: p.Key, Target: target.ID, TargetPart: target.Part, Sender: login.RemoteUser,
-		Emoji: emoji, Key: key, EventID: evt.ID, RoomID: p.RoomID, Timestamp: time.UnixMilli(evt.Timestamp),
+		Emoji: emoji, Key: key, SenderMXID: evt.Sender, EventID: evt.ID, RoomID: p.RoomID, Timestamp: time.UnixMilli(evt.Timestamp),
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 
+	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 	"github.com/ferrybridge/ferry/puppets"
 )
@@ -20,10 +21,26 @@ import (
 // redact that event: the homeserver refuses it the power to redact the
 // events of others, and the room kept the old reaction beside the new
 // one, with a notice that the change was not bridged. The bot, which has
-// that power in every portal room, redacts such an event. The row does
-// not say whose event it is, and reading the event to learn it is not
-// reliable (a homeserver's history may follow its sends a moment
-// behind), so the ghost tries first and the bot takes over the refusal.
+// that power in every portal room, redacts such an event. The row names
+// the Matrix user who sent it (SenderMXID), but a row stored before it
+// did may hold a ghost's reaction or the user's (the upgrade gave both
+// the user's), and reading the event to learn it is not reliable (a
+// homeserver's history may follow its sends a moment behind), so the
+// ghost tries first and the bot takes over the refusal.
+//
+// Who may take such a reaction back: the remote sender a removal names
+// is all the core knows of who removed it, and on IRC that is a nick,
+// which someone else can have by then (the user changed nick, or logged
+// out, and another took it). So a reaction sent from Matrix is taken
+// back only by a removal its sender's own account made (Sender.FromMe),
+// handed over through that user's login; one the ghost sent goes with
+// any removal that names its sender, as before.
+
+// removableBy reports whether a remote removal by sender, handed over by
+// login, may take back existing (see above).
+func removableBy(existing *database.Reaction, login *network.Login, sender network.Sender) bool {
+	return existing.SenderMXID == "" || sender.FromMe && login.User == existing.SenderMXID
+}
 
 // redactReaction redacts existing, a reaction of ghost's remote person:
 // as the ghost, or, where the homeserver refuses the ghost, as the bot

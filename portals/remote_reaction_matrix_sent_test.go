@@ -22,39 +22,21 @@ import (
 // power to redact the events of others, cannot redact it.
 func TestRemoteChangeOfAReactionSentFromMatrix(t *testing.T) {
 	sc := newUserScene(t)
-	as, db, ghosts, m, alice, login := sc.as, sc.db, sc.ghosts, sc.m, sc.alice, sc.login
-
+	as, db, ghosts, login := sc.as, sc.db, sc.ghosts, sc.login
 	ctx := context.Background()
-	room := testbed.CreateRoom(t, as, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{alice.UserID}})
-	if _, err := alice.JoinRoomByID(ctx, room); err != nil {
-		t.Fatal(err)
-	}
-	key := network.PortalKey{Network: "ferry", Chat: "#reactions"}
-	if err := db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: room}); err != nil {
-		t.Fatal(err)
-	}
-	p, err := m.Get(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mr := sc.reactionsRoom(t)
+	p, key, room := mr.p, mr.p.Key, mr.p.RoomID
 
 	// Two messages bridged, each with a reaction alice made from Matrix,
 	// changed and removed on her phone.
-	mr := matrixReactions{p: p, db: db, alice: alice, login: login, poster: as.BotClient()}
 	changed, removed := mr.changeAndRemoveOnPhone(t)
 	fromPhone := network.Meta{Portal: key, Sender: network.Sender{User: login.RemoteUser, FromMe: true}, Timestamp: time.Now()}
 
 	// A reaction her ghost sent (made on the phone) is still taken back
 	// by the ghost itself, as before.
-	sent, err := as.BotClient().SendText(ctx, room, "msg-phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err = db.Messages.Put(ctx, &database.Message{Portal: key, ID: "msg-phone", EventID: sent.EventID, RoomID: room, Sender: "bob", Timestamp: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	mr.post(t, "msg-phone")
 	fromPhone.Timestamp = time.Now()
-	if err = p.remoteReaction(ctx, login, &network.Reaction{Meta: fromPhone, Target: network.MessageRef{ID: "msg-phone"}, Key: "👍"}); err != nil {
+	if err := p.remoteReaction(ctx, login, &network.Reaction{Meta: fromPhone, Target: network.MessageRef{ID: "msg-phone"}, Key: "👍"}); err != nil {
 		t.Fatal(err)
 	}
 	byGhost, err := db.Reactions.Get(ctx, key, "msg-phone", login.RemoteUser, "")
@@ -74,6 +56,27 @@ func TestRemoteChangeOfAReactionSentFromMatrix(t *testing.T) {
 	wantGone(t, as.BotClient(), room, changed, removed)
 }
 
+// reactionsRoom is the portal of the chat "#reactions" with a room alice
+// is in, for the reactions she makes from Matrix there to messages the
+// bot posts.
+func (sc *userScene) reactionsRoom(t *testing.T) matrixReactions {
+	t.Helper()
+	ctx := context.Background()
+	room := testbed.CreateRoom(t, sc.as, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{sc.alice.UserID}})
+	if _, err := sc.alice.JoinRoomByID(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	key := network.PortalKey{Network: "ferry", Chat: "#reactions"}
+	if err := sc.db.Portals.Put(ctx, &database.Portal{Key: key, RoomID: room}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := sc.m.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return matrixReactions{p: p, db: sc.db, alice: sc.alice, login: sc.login, poster: sc.as.BotClient()}
+}
+
 // matrixReactions are reactions alice makes from Matrix in p's room to
 // messages poster sends there (stored as bob's, with senderMXID).
 type matrixReactions struct {
@@ -85,27 +88,36 @@ type matrixReactions struct {
 	senderMXID id.UserID
 }
 
-// react bridges a message msgID, and a reaction alice makes to it from
-// Matrix, stored as matrixReaction stores it: her remote account is its
-// sender.
-func (s matrixReactions) react(t *testing.T, msgID network.MessageID) id.EventID {
+// post bridges a message msgID (bob's, with senderMXID) and returns its
+// event.
+func (s matrixReactions) post(t *testing.T, msgID network.MessageID) id.EventID {
 	t.Helper()
-	ctx, key, room := context.Background(), s.p.Key, s.p.RoomID
+	ctx, room := context.Background(), s.p.RoomID
 	sent, err := s.poster.SendText(ctx, room, string(msgID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	if err = s.db.Messages.Put(ctx, &database.Message{Portal: key, ID: msgID, EventID: sent.EventID, RoomID: room, Sender: "bob", SenderMXID: s.senderMXID, Timestamp: now}); err != nil {
+	if err = s.db.Messages.Put(ctx, &database.Message{Portal: s.p.Key, ID: msgID, EventID: sent.EventID, RoomID: room, Sender: "bob", SenderMXID: s.senderMXID, Timestamp: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	content := &event.ReactionEventContent{RelatesTo: *(&event.RelatesTo{}).SetAnnotation(sent.EventID, "👍")}
+	return sent.EventID
+}
+
+// react bridges a message msgID, and a reaction alice makes to it from
+// Matrix, stored as matrixReaction stores it: her remote account is its
+// sender, and she is the one who sent it from Matrix.
+func (s matrixReactions) react(t *testing.T, msgID network.MessageID) id.EventID {
+	t.Helper()
+	ctx, key, room := context.Background(), s.p.Key, s.p.RoomID
+	target := s.post(t, msgID)
+	content := &event.ReactionEventContent{RelatesTo: *(&event.RelatesTo{}).SetAnnotation(target, "👍")}
 	reacted, err := s.alice.SendMessageEvent(ctx, room, event.EventReaction, content)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = s.db.Reactions.Put(ctx, &database.Reaction{
-		Portal: key, Target: msgID, Sender: s.login.RemoteUser, Key: "👍", EventID: reacted.EventID, RoomID: room, Timestamp: now,
+		Portal: key, Target: msgID, Sender: s.login.RemoteUser, Key: "👍", SenderMXID: s.alice.UserID,
+		EventID: reacted.EventID, RoomID: room, Timestamp: time.Now(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +136,7 @@ func (s matrixReactions) changeAndRemoveOnPhone(t *testing.T) (changed, removed 
 	if err := s.p.remoteReaction(ctx, s.login, &network.Reaction{Meta: fromPhone, Target: network.MessageRef{ID: "msg-changed"}, Key: "❤️"}); err != nil {
 		t.Errorf("the change of her reaction on the phone failed: %v", err)
 	}
-	if err := s.p.remoteReactionRemove(ctx, &network.ReactionRemove{Meta: fromPhone, Target: network.MessageRef{ID: "msg-removed"}}); err != nil {
+	if err := s.p.remoteReactionRemove(ctx, s.login, &network.ReactionRemove{Meta: fromPhone, Target: network.MessageRef{ID: "msg-removed"}}); err != nil {
 		t.Errorf("the removal of her reaction on the phone failed: %v", err)
 	}
 	return changed, removed

@@ -48,7 +48,7 @@ func (p *Portal) handleRemote(ctx context.Context, login *network.Login, evt net
 	case *network.Reaction:
 		return p.remoteReaction(ctx, login, e)
 	case *network.ReactionRemove:
-		return p.remoteReactionRemove(ctx, e)
+		return p.remoteReactionRemove(ctx, login, e)
 	case *network.Redaction:
 		return p.remoteRedaction(ctx, e)
 	case *network.ChatInfoChange:
@@ -426,7 +426,7 @@ func (p *Portal) remoteReaction(ctx context.Context, login *network.Login, r *ne
 	return err
 }
 
-func (p *Portal) remoteReactionRemove(ctx context.Context, r *network.ReactionRemove) error {
+func (p *Portal) remoteReactionRemove(ctx context.Context, login *network.Login, r *network.ReactionRemove) error {
 	key := reactionRemoveKey(r)
 	if p.editBridged(key) {
 		// Handed over again (remote_reaction_once.go).
@@ -436,6 +436,12 @@ func (p *Portal) remoteReactionRemove(ctx context.Context, r *network.ReactionRe
 	existing, err := p.m.db.Reactions.Get(ctx, p.Key, r.Target.ID, r.Sender.User, r.Emoji)
 	if err != nil || existing == nil {
 		return err
+	}
+	if !removableBy(existing, login, r.Sender) {
+		// Not its maker's to take back (remote_reaction_matrix_sent.go).
+		zerolog.Ctx(ctx).Info().Str("remote_user", string(r.Sender.User)).Stringer("event_id", existing.EventID).
+			Msg("Reaction removal not bridged: the reaction was sent from Matrix, and its sender's own account did not take it back")
+		return nil
 	}
 	ghost, err := p.m.ghosts.Get(ctx, network.GhostKey{Network: p.Key.Network, User: r.Sender.User})
 	if err != nil {
