@@ -96,7 +96,7 @@ func withoutCap(name string) func(string) string {
 type twoScene struct {
 	bob                      *peer
 	alice, carol             *testbed.Client
-	room                     id.RoomID
+	room, aliceMgmt          id.RoomID
 	aliceClient, carolClient *Client
 }
 
@@ -106,9 +106,8 @@ func (e *ircEnv) bobAliceAndCarolInTwo(t *testing.T) twoScene {
 	sc.bob = e.peer("bob")
 	sc.bob.send("JOIN", "#two")
 	sc.bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
-	var amgmt id.RoomID
-	sc.alice, amgmt, sc.aliceClient = e.loggedInAlice()
-	sc.room = e.joinChannel(sc.alice, amgmt, "#two")
+	sc.alice, sc.aliceMgmt, sc.aliceClient = e.loggedInAlice()
+	sc.room = e.joinChannel(sc.alice, sc.aliceMgmt, "#two")
 	sc.carol = e.h.User("carol")
 	cmgmt := e.h.ManagementRoom(sc.carol)
 	sc.carolClient = e.login(sc.carol, cmgmt, "carol")

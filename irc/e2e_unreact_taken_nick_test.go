@@ -6,6 +6,7 @@ import (
 
 	"gopkg.in/irc.v4"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/internal/testbed"
 )
@@ -60,12 +61,19 @@ func TestE2EUnreactFromATakenNick(t *testing.T) {
 	sc.alice.WaitForEvent(t, sc.room, waitLong, func(evt *event.Event) bool {
 		return evt.Sender == bobGhost && evt.Type == event.EventReaction && evt.Content.AsReaction().RelatesTo.Key == "🎉"
 	})
-	// The removal, had it been bridged, may still be on its way (the
-	// ghost is refused, then the bot redacts): give it time.
+	wantReactionKept(t, sc, resp.EventID, "mallory, who took her nick")
+}
+
+// wantReactionKept fails if alice's reaction in the scene's room is taken
+// back, by whom the removal came from. The removal, had it been bridged,
+// may still be on its way (the ghost is refused, then the bot redacts):
+// it is given time.
+func wantReactionKept(t *testing.T, sc twoScene, reaction id.EventID, by string) {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		for _, evt := range sc.alice.Events(sc.room) {
-			if evt.Type == event.EventRedaction && evt.Redacts == resp.EventID {
-				t.Fatalf("alice's reaction was taken back (redacted by %s) by mallory, who took her nick", evt.Sender)
+			if evt.Type == event.EventRedaction && evt.Redacts == reaction {
+				t.Fatalf("alice's reaction was taken back (redacted by %s) by %s", evt.Sender, by)
 			}
 		}
 	}

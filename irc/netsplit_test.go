@@ -19,13 +19,15 @@ type fakeHost struct {
 	network.Host
 	lock   sync.Mutex
 	events []network.Event
-	moves  []portalMove // RekeyPortal's
+	logins []network.LoginID // which login queued each of events
+	moves  []portalMove      // RekeyPortal's
 }
 
-func (h *fakeHost) QueueEvent(_ network.LoginID, evt network.Event) {
+func (h *fakeHost) QueueEvent(login network.LoginID, evt network.Event) {
 	h.lock.Lock()
 	defer h.lock.Unlock()
 	h.events = append(h.events, evt)
+	h.logins = append(h.logins, login)
 }
 
 func (h *fakeHost) SaveLogin(context.Context, *network.Login) error { return nil }
@@ -36,7 +38,7 @@ func (h *fakeHost) take() []network.Event {
 	h.lock.Lock()
 	defer h.lock.Unlock()
 	out := h.events
-	h.events = nil
+	h.events, h.logins = nil, nil
 	return out
 }
 

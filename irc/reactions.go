@@ -127,12 +127,6 @@ func (cl *Client) handleTagMsg(msg *irc.Message) {
 	if !ok {
 		return
 	}
-	if isUnreact && cl.takenFerryNick(msg) {
-		// Not theirs to take back (reactions_taken_nick.go).
-		cl.log.Info().Str("source", source).Str("target", target).
-			Msg("IRC reaction removal not bridged: it comes from a Ferry user's nick that someone else has now")
-		return
-	}
 	ts := time.Now().UTC()
 	if t, ok := timeOf(msg); ok {
 		ts = t
@@ -141,9 +135,16 @@ func (cl *Client) handleTagMsg(msg *irc.Message) {
 	ref := network.MessageRef{ID: network.MessageID("id:" + reply)}
 	if isReact {
 		cl.queue(&network.Reaction{Meta: meta, Target: ref, Emoji: network.EmojiID(key), Key: key})
-	} else {
-		cl.queue(&network.ReactionRemove{Meta: meta, Target: ref, Emoji: network.EmojiID(key)})
+		return
 	}
+	remove := &network.ReactionRemove{Meta: meta, Target: ref, Emoji: network.EmojiID(key)}
+	if own := cl.accountLogin(msg, portal); own != nil {
+		// The user's own, through their login (reactions_own_account.go).
+		remove.Sender.FromMe = true
+		own.queue(remove)
+		return
+	}
+	cl.queue(remove)
 }
 
 // tagMsgPortal is the portal of a TAGMSG: a channel we are in (bridged by
