@@ -29,7 +29,6 @@ func TestE2EUnreactFromAFormerNick(t *testing.T) {
 		proxy.rewrite = withAccount("phone", "AliceAcct")
 		return proxy.addr
 	})
-	ctx := e.h.Context(2 * time.Minute)
 	sc := e.bobAliceAndCarolInTwo(t)
 	sc.aliceClient.lock.Lock()
 	sc.aliceClient.meta.SASLAccount = "AliceAcct"
@@ -39,46 +38,22 @@ func TestE2EUnreactFromAFormerNick(t *testing.T) {
 		p.send("JOIN", "#two")
 		p.expect("the JOIN", func(m *irc.Message) bool { return m.Command == "JOIN" }, nil)
 	}
-
-	sc.bob.send("PRIVMSG", "#two", "react to me")
-	echo := sc.bob.expect("his echo", func(m *irc.Message) bool { return isCmd("PRIVMSG", "bob")(m) && m.Param(1) == "react to me" }, nil)
-	msgid := echo.Tags["msgid"]
-	if msgid == "" {
-		t.Fatalf("the server gave bob's line no msgid: %v", echo)
-	}
-	bobGhost := e.ghost("bob")
-	bobEvt := sc.alice.WaitForEvent(t, sc.room, waitLong, bodyFrom(bobGhost, "react to me"))
-	resp, err := sc.alice.SendMessageEvent(ctx, sc.room, event.EventReaction, &event.ReactionEventContent{
-		RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: bobEvt.ID, Key: "👍"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.bob.expect("alice's reaction", isCmd("TAGMSG", "alice"), nil)
+	r := e.aliceReactsToBob(t, sc)
 	e.h.Command(sc.alice, sc.aliceMgmt, "irc nick test alice2", "You are now alice2 on test")
 	time.Sleep(500 * time.Millisecond) // past the old nick's linger
 
-	unreact := func(p *peer) {
-		t.Helper()
-		if err := p.conn.Send(&irc.Message{Tags: irc.Tags{"+draft/unreact": "👍", "+draft/reply": msgid}, Command: "TAGMSG", Params: []string{"#two"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	takeNick := func(p *peer, from string) {
-		t.Helper()
-		p.send("NICK", "alice")
-		p.expect("the NICK", isCmd("NICK", from), nil)
-	}
-	takeNick(mallory, "mallory")
-	unreact(mallory)
-	wantReactionKept(t, sc, resp.EventID, "mallory, who took her former nick")
+	mallory.send("NICK", "alice")
+	mallory.expect("his NICK", isCmd("NICK", "mallory"), nil)
+	r.tagmsg(t, mallory, "+draft/unreact", "👍")
+	wantReactionKept(t, sc, r.reaction, "mallory, who took her former nick")
 
 	mallory.send("NICK", "mallory")
 	mallory.expect("his NICK back", isCmd("NICK", "alice"), nil)
-	takeNick(phone, "phone")
-	unreact(phone)
+	phone.send("NICK", "alice")
+	phone.expect("her NICK", isCmd("NICK", "phone"), nil)
+	r.tagmsg(t, phone, "+draft/unreact", "👍")
 	sc.alice.WaitForEvent(t, sc.room, waitLong, func(evt *event.Event) bool {
-		return evt.Type == event.EventRedaction && evt.Redacts == resp.EventID
+		return evt.Type == event.EventRedaction && evt.Redacts == r.reaction
 	})
 }
 
