@@ -447,6 +447,12 @@ func (p *Portal) remoteReactionRemove(ctx context.Context, login *network.Login,
 	if err != nil {
 		return err
 	}
+	// Registered here, under the ghost's lock, not by the intent on its
+	// first request: the intent's own registration is unsafe beside
+	// another's (the network updating the ghost's profile at once).
+	if err = p.m.ghosts.EnsureRegistered(ctx, ghost); err != nil {
+		return err
+	}
 	// It may be one sent from Matrix (remote_reaction_matrix_sent.go).
 	if err = p.redactReaction(ctx, ghost, existing); err != nil {
 		return err
