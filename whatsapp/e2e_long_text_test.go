@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -53,9 +54,10 @@ func fileFrom(t *testing.T, s *simScene, room id.RoomID, sender id.UserID, fileN
 // Matrix event. Bob's long formatted text arrives as plain text; his
 // text of 150 kB arrives as a text file with all of it, the body showing
 // its beginning; his edit of it, too long for a Matrix edit, arrives as
-// an answer to it with the new text attached; and a document's caption
-// too long arrives with the document, the whole caption as a file beside
-// it. Nothing is reported as not bridged.
+// an answer to it with the new text attached, which goes when he deletes
+// the message; and a document's caption too long arrives with the
+// document, the whole caption as a file beside it. Nothing is reported
+// as not bridged.
 func TestSimLongTextsArriveWhole(t *testing.T) {
 	s, bob, ctx := newSimSceneWithBob(t, 3*time.Minute)
 	aliceJID := s.alicePhone.JID()
@@ -100,6 +102,16 @@ func TestSimLongTextsArriveWhole(t *testing.T) {
 	}
 	if got, err := s.alice.DownloadBytes(ctx, mxc); err != nil || string(got) != edited {
 		t.Errorf("the edit's file holds %d bytes (%v), want the %d of the edit", len(got), err, len(edited))
+	}
+	// Bob deletes the message for everyone: the answer, which holds its
+	// edited text, goes with it.
+	if _, err = bob.cli.SendMessage(ctx, aliceJID, bob.cli.BuildRevoke(aliceJID, types.EmptyJID, sent.ID)); err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []id.EventID{first.ID, answer.ID} {
+		s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
+			return evt.Type == event.EventRedaction && evt.Redacts == gone
+		})
 	}
 
 	doc := []byte("%PDF-1.4\n% the minutes\n")

@@ -306,7 +306,29 @@ func (c *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error
 	}
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	return c.sendChange(ctx, wa, r.Portal, chat, waconv.RevokeMessage(wa, chat, sender, r.Target))
+	if err = c.sendChange(ctx, wa, r.Portal, chat, waconv.RevokeMessage(wa, chat, sender, r.Target)); err != nil {
+		return err
+	}
+	c.queueEditAnswerRedactions(ctx, r.Portal, r.Target)
+	return nil
+}
+
+// queueEditAnswerRedactions deletes from the room the answers that
+// carried edits of a message deleted from Matrix too long for Matrix
+// edits (redactEditAnswers does so for a deletion from WhatsApp): they
+// hold its text, and are in the room only. Queued, not handled: this runs
+// on the portal's own queue.
+func (c *Client) queueEditAnswerRedactions(ctx context.Context, portal network.PortalKey, target network.MessageID) {
+	answers, err := c.conn.msgs.editAnswers(ctx, c.id, portal.Chat, string(target))
+	if err != nil {
+		zerolog.Ctx(ctx).Err(err).Str("target_id", string(target)).
+			Msg("Failed to look up the answers carrying edits of a message deleted from Matrix; they stay in the room")
+		return
+	}
+	meta := network.Meta{Portal: portal, Sender: network.Sender{User: c.remote, FromMe: true}, Timestamp: time.Now()}
+	for _, answer := range answers {
+		c.conn.host.QueueEvent(c.id, &network.Redaction{Meta: meta, Target: network.MessageID(answer)})
+	}
 }
 
 // sendChange sends an edit, a reaction or a deletion made in Matrix.

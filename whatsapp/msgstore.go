@@ -35,6 +35,10 @@ type msgKey struct {
 	Sender    types.JID
 	FromMe    bool
 	Timestamp time.Time
+	// EditOf is, for the answer that carries an edit too long for a
+	// Matrix edit (waconv.EditAsMessage, under the edit's own ID), the ID
+	// of the message it edits; "" for any other message.
+	EditOf string
 }
 
 type msgStore struct {
@@ -42,12 +46,33 @@ type msgStore struct {
 }
 
 func (s *msgStore) put(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string, k msgKey) error {
+	editOf := sql.NullString{String: k.EditOf, Valid: k.EditOf != ""}
 	_, err := s.db.Exec(ctx, `INSERT INTO whatsapp_message
-		(login_id, chat_id, message_id, chat_jid, sender_jid, from_me, timestamp)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		(login_id, chat_id, message_id, chat_jid, sender_jid, from_me, timestamp, edit_of)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (login_id, chat_id, message_id) DO NOTHING`,
-		login, chat, msgID, k.ChatJID.ToNonAD().String(), k.Sender.ToNonAD().String(), k.FromMe, k.Timestamp.UnixMilli())
+		login, chat, msgID, k.ChatJID.ToNonAD().String(), k.Sender.ToNonAD().String(), k.FromMe, k.Timestamp.UnixMilli(), editOf)
 	return err
+}
+
+// editAnswers are the IDs of the answers that carry edits of msgID too
+// long for Matrix edits (msgKey.EditOf), which go when it is deleted.
+func (s *msgStore) editAnswers(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT message_id FROM whatsapp_message
+		WHERE login_id = $1 AND chat_id = $2 AND edit_of = $3`, login, chat, msgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err = rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // moveChat moves a login's message keys from one chat ID to another,
@@ -65,10 +90,11 @@ func (s *msgStore) moveChat(ctx context.Context, login network.LoginID, from, to
 func (s *msgStore) get(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) (*msgKey, error) {
 	var chatJID, sender string
 	var ts int64
+	var editOf sql.NullString
 	k := &msgKey{}
-	err := s.db.QueryRow(ctx, `SELECT chat_jid, sender_jid, from_me, timestamp FROM whatsapp_message
+	err := s.db.QueryRow(ctx, `SELECT chat_jid, sender_jid, from_me, timestamp, edit_of FROM whatsapp_message
 		WHERE login_id = $1 AND chat_id = $2 AND message_id = $3`, login, chat, msgID).
-		Scan(&chatJID, &sender, &k.FromMe, &ts)
+		Scan(&chatJID, &sender, &k.FromMe, &ts, &editOf)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
@@ -82,7 +108,7 @@ func (s *msgStore) get(ctx context.Context, login network.LoginID, chat network.
 			return nil, err
 		}
 	}
-	k.Timestamp = time.UnixMilli(ts)
+	k.Timestamp, k.EditOf = time.UnixMilli(ts), editOf.String
 	return k, nil
 }
 

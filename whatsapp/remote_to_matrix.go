@@ -196,7 +196,37 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	// A chat whose history is still being handed over gets its live
 	// messages only after it (see historyQueue).
 	c.history.waitFor(ctx, out)
-	return c.deliver(ctx, failureKey(evt), out)
+	if !c.deliver(ctx, failureKey(evt), out) {
+		return false
+	}
+	if r, ok := out.(*network.Redaction); ok {
+		return c.redactEditAnswers(ctx, failureKey(evt), r)
+	}
+	return true
+}
+
+// redactEditAnswers deletes, after a deleted message, the answers that
+// carried its edits too long for Matrix edits (toEvent): each holds the
+// message's text as edited, which a deletion for everyone must not leave
+// in the room. A failure leaves the deletion for WhatsApp to deliver
+// again, as any event's (deliver); the message itself is gone by then,
+// and deleting it again does nothing.
+func (c *Client) redactEditAnswers(ctx context.Context, key string, r *network.Redaction) bool {
+	answers, err := c.conn.msgs.editAnswers(ctx, c.id, r.Portal.Chat, string(r.Target))
+	if err != nil {
+		zerolog.Ctx(ctx).Err(err).Msg("Failed to look up the answers carrying edits of a deleted message")
+		if !c.attemptFailed(key) {
+			return false
+		}
+		c.reportGivenUp(ctx, r)
+		return true
+	}
+	for _, answer := range answers {
+		if !c.deliver(ctx, key, &network.Redaction{Meta: r.Meta, Target: network.MessageID(answer)}) {
+			return false
+		}
+	}
+	return true
 }
 
 // convert turns msg (evt's content, opened if it was encrypted) into
@@ -279,13 +309,8 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		// The notice of an edit acts on a message, as the edit would: in a
 		// chat without a room it has nothing to refer to.
 		meta.CreatePortal = !unread
-		sender := info.Sender
-		if sender.IsEmpty() && info.IsFromMe {
-			sender = c.ownJID()
-		}
-		err = c.conn.msgs.put(ctx, c.id, portal.Chat, info.ID, msgKey{ChatJID: info.Chat, Sender: sender, FromMe: info.IsFromMe, Timestamp: meta.Timestamp})
-		if err != nil {
-			return nil, fmt.Errorf("store the message key: %w", err)
+		if err = c.putKey(ctx, portal.Chat, &info, meta.Timestamp, ""); err != nil {
+			return nil, err
 		}
 		return &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: conv.Parts, ReplyTo: conv.ReplyTo}, nil
 	case waconv.KindEdit:
@@ -299,7 +324,12 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		if !fits {
 			// Too long for a Matrix edit: the new text goes as an answer
 			// to the message, with the edit's own ID (to_matrix_oversize.go).
+			// Its key names the edited message, whose deletion takes it
+			// along (redactEditAnswers).
 			log.Info().Str("target_id", string(conv.Target)).Msg("Sending an edit too long for Matrix as a message with its text attached")
+			if err = c.putKey(ctx, portal.Chat, &info, meta.Timestamp, string(conv.Target)); err != nil {
+				return nil, err
+			}
 			return &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: waconv.EditAsMessage(conv.Parts), ReplyTo: &network.MessageRef{ID: conv.Target}}, nil
 		}
 		return &network.Edit{Meta: meta, ID: network.MessageID(info.ID), Target: conv.Target, Parts: parts}, nil
@@ -313,6 +343,21 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 		return &network.Redaction{Meta: meta, Target: conv.Target}, nil
 	}
 	return nil, nil
+}
+
+// putKey stores the key of a message about to be bridged into chat, for
+// later edits, reactions and receipts; editOf names the message it edits
+// when it is the answer carrying an edit too long for Matrix.
+func (c *Client) putKey(ctx context.Context, chat network.ChatID, info *types.MessageInfo, ts time.Time, editOf string) error {
+	sender := info.Sender
+	if sender.IsEmpty() && info.IsFromMe {
+		sender = c.ownJID()
+	}
+	err := c.conn.msgs.put(ctx, c.id, chat, info.ID, msgKey{ChatJID: info.Chat, Sender: sender, FromMe: info.IsFromMe, Timestamp: ts, EditOf: editOf})
+	if err != nil {
+		return fmt.Errorf("store the message key: %w", err)
+	}
+	return nil
 }
 
 // route says which chat a message belongs in, and the other side's
