@@ -80,10 +80,14 @@ func (c *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netwo
 		defer media.Data.Close()
 	}
 	deps := c.outDeps(wa)
-	if msg.ReplyTo != nil {
-		deps.ReplySender = c.replySender(ctx, msg.Portal.Chat, msg.ReplyTo.ID)
+	replyTo := msg.ReplyTo
+	if replyTo != nil {
+		quoted := *replyTo
+		quoted.ID = c.whatsAppTarget(ctx, msg.Portal.Chat, quoted.ID)
+		replyTo = &quoted
+		deps.ReplySender = c.replySender(ctx, msg.Portal.Chat, quoted.ID)
 	}
-	waMsg, err := waconv.FromMatrix(ctx, content, media, msg.ReplyTo, deps)
+	waMsg, err := waconv.FromMatrix(ctx, content, media, replyTo, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +183,22 @@ func (c *Client) replySender(ctx context.Context, chat network.ChatID, target ne
 		}
 		return parseUserID(user)
 	}
+}
+
+// whatsAppTarget is the WhatsApp message that a reaction or a reply from
+// Matrix to msgID is for: msgID itself, except for the answer that
+// carries an edit too long for a Matrix edit (toEvent). That answer has
+// the edit's ID, which names no message a WhatsApp app shows: a reaction
+// to it would be lost there. It stands for the message edited.
+func (c *Client) whatsAppTarget(ctx context.Context, chat network.ChatID, msgID network.MessageID) network.MessageID {
+	key, err := c.conn.msgs.get(ctx, c.id, chat, string(msgID))
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Str("target_id", string(msgID)).Msg("Failed to look up the message acted on")
+	}
+	if key == nil || key.EditOf == "" {
+		return msgID
+	}
+	return network.MessageID(key.EditOf)
 }
 
 // target builds the key of an earlier message. Who sent it and when come
@@ -277,6 +297,7 @@ func (c *Client) react(ctx context.Context, portal network.PortalKey, target net
 	if err != nil {
 		return err
 	}
+	target = c.whatsAppTarget(ctx, portal.Chat, target)
 	waMsg, err := waconv.ReactionMessage(wa, chat, key.Sender, target, emoji)
 	if err != nil {
 		return err

@@ -1,0 +1,39 @@
+package whatsapp
+
+import (
+	"testing"
+
+	"go.mau.fi/whatsmeow/types"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// TestMatrixActionOnALongEditsAnswerReachesTheMessage: an edit too long
+// for a Matrix edit arrives as an answer under the edit's own ID, which
+// names no message a WhatsApp app shows. A reaction from Matrix to that
+// answer, and a reply quoting it, go to the message edited, where Bob
+// sees them.
+func TestMatrixActionOnALongEditsAnswerReachesTheMessage(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), "")
+	bob := types.MessageSource{Chat: bobPN, Sender: bobPN}
+	env.seen(t, "B1", bob)
+	if !env.dispatch(hugeEdit("E1", bob, "B1")) {
+		t.Fatal("the edit was not acknowledged")
+	}
+	env.host.take()
+	portal := dmPortal(bobPN)
+	answer := network.TargetInfo{Sender: network.UserID(bobPN.User), Timestamp: msgTime}
+	if _, err := env.cl.React(env.ctx, &network.OutgoingReaction{OutgoingMeta: outMeta(portal), Target: network.MessageRef{ID: "E1"}, TargetInfo: answer, Key: "👍"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := env.wa.lastSent(t).Msg.GetReactionMessage(); r.GetKey().GetID() != "B1" || r.GetKey().GetFromMe() || r.GetText() != "👍" {
+		t.Errorf("the reaction to the answer went to WhatsApp as %v; want 👍 on Bob's B1", r)
+	}
+	reply := &network.ReplyTarget{MessageRef: network.MessageRef{ID: "E1"}, Sender: answer.Sender, Text: "* a long new text …"}
+	if _, err := env.cl.Send(env.ctx, &network.OutgoingMessage{OutgoingMeta: outMeta(portal), Content: text("agreed"), ReplyTo: reply}); err != nil {
+		t.Fatal(err)
+	}
+	if ci := env.wa.lastSent(t).Msg.GetExtendedTextMessage().GetContextInfo(); ci.GetStanzaID() != "B1" || ci.GetParticipant() != bobPN.String() {
+		t.Errorf("the reply to the answer quotes %q of %q; want Bob's B1", ci.GetStanzaID(), ci.GetParticipant())
+	}
+}
