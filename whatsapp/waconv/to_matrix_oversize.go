@@ -116,6 +116,12 @@ func fitForMatrix(parts []network.Part) []network.Part {
 		caption.ID = captionPartID(p.ID)
 		caption.Content.Body = captionFileName
 		p.Content = &content
+		if !fits(p) {
+			// Its mentions alone are too many for the event: the file
+			// goes without them (the caption's file keeps them if they
+			// fit there), rather than be refused.
+			content.Mentions = &event.Mentions{}
+		}
 		out = append(out, p, caption)
 	}
 	return out

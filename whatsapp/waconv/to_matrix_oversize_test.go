@@ -2,6 +2,7 @@ package waconv
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -184,5 +186,39 @@ func TestToMatrixExcerptCutsBetweenWords(t *testing.T) {
 	}
 	if short := "kurz"; excerpt(short) != short {
 		t.Errorf("a short text was cut: %q", excerpt(short))
+	}
+}
+
+// TestToMatrixHugeCaptionWithManyMentionsFits: a caption too long that
+// mentions more people than an event has room for (a sender can list
+// any number) still leaves its photo an event that fits: the photo goes
+// without the mentions, its beginning and the whole caption as before.
+func TestToMatrixHugeCaptionWithManyMentionsFits(t *testing.T) {
+	deps := testDeps(nil)
+	deps.Mention = func(jid types.JID) (string, id.UserID, bool) {
+		return "Member " + jid.User, id.UserID("@whatsapp_" + jid.User + ":example.org"), true
+	}
+	var jids []string
+	var caption strings.Builder
+	for i := range 2000 {
+		number := fmt.Sprintf("49151%08d", i)
+		jids = append(jids, number+"@s.whatsapp.net")
+		caption.WriteString("@" + number + " ")
+	}
+	msg := &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
+		Caption: proto.String(caption.String()), Mimetype: proto.String("image/jpeg"), FileLength: proto.Uint64(10),
+		URL: proto.String("https://mmg.whatsapp.net/x"), DirectPath: proto.String("/x"), MediaKey: []byte("k"),
+		ContextInfo: &waE2E.ContextInfo{MentionedJID: jids},
+	}}
+	conv, err := ToMatrix(context.Background(), msg, testInfo(), deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conv.Parts) != 2 || conv.Parts[0].Content.MsgType != event.MsgImage || conv.Parts[1].ID != "caption" {
+		t.Fatalf("got %d parts; want the photo and its caption", len(conv.Parts))
+	}
+	checkFits(t, conv.Parts)
+	if got := readWhole(t, conv.Parts[1]); !strings.HasPrefix(got, "Member 4915100000000 Member 4915100000001 ") {
+		t.Errorf("the caption file begins %.40q", got)
 	}
 }
