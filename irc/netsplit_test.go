@@ -14,13 +14,21 @@ import (
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
-// fakeHost records queued events; everything else is unused here.
+// fakeHost records queued events and the notices to users; everything
+// else is unused here.
 type fakeHost struct {
 	network.Host
-	lock   sync.Mutex
-	events []network.Event
-	logins []network.LoginID // which login queued each of events
-	moves  []portalMove      // RekeyPortal's
+	lock     sync.Mutex
+	events   []network.Event
+	logins   []network.LoginID // which login queued each of events
+	moves    []portalMove      // RekeyPortal's
+	notified []string          // NotifyUser's texts
+}
+
+func (h *fakeHost) NotifyUser(_ context.Context, _ network.LoginID, text string) {
+	h.lock.Lock()
+	defer h.lock.Unlock()
+	h.notified = append(h.notified, text)
 }
 
 func (h *fakeHost) QueueEvent(login network.LoginID, evt network.Event) {

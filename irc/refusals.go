@@ -154,13 +154,15 @@ func (cl *Client) isLabeledReply(msg *irc.Message) bool {
 }
 
 // joinPending reports whether we sent JOIN for channel and have had no
-// answer yet.
+// answer yet. A JOIN to a channel we are in (`irc join` of one joined
+// already) is answered by nothing, so its mark stays: there, a 477 is a
+// line of ours refused, never the JOIN's answer.
 func (cl *Client) joinPending(channel string) bool {
 	folded := cl.fold(channel)
 	cl.lock.Lock()
 	defer cl.lock.Unlock()
-	_, ok := cl.pending[folded]
-	return ok
+	_, pending := cl.pending[folded]
+	return pending && cl.channels[folded] == nil
 }
 
 // isParting reports whether we sent PART for channel.

@@ -21,6 +21,13 @@ import (
 // was queued.
 func lineRefusedBy(t *testing.T, target string, refusal []string, told string) *fakeHost {
 	t.Helper()
+	return lineRefusedAfter(t, target, refusal, told, nil)
+}
+
+// lineRefusedAfter is lineRefusedBy where before (when not nil) acts on
+// the client first.
+func lineRefusedAfter(t *testing.T, target string, refusal []string, told string, before func(cl *Client)) *fakeHost {
+	t.Helper()
 	sent := make(chan string, 4)
 	var privmsgs atomic.Int32
 	addr := scriptedServer(t, "echo-message message-tags", func(line string, peer *scriptedPeer) {
@@ -37,6 +44,9 @@ func lineRefusedBy(t *testing.T, target string, refusal []string, told string) *
 		sent <- line
 	})
 	cl, host, _ := clientOn(t, addr)
+	if before != nil {
+		before(cl)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	room := network.ChatID("test/" + target)
