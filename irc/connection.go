@@ -510,16 +510,36 @@ func (cl *Client) inHistoryBatch(msg *irc.Message) bool {
 }
 
 // replayedChat reports whether msg is a chat line or a deletion inside a
-// history replay batch. It was bridged when it was live; and a line of
-// ours there is an old one, never the echo a line of ours waits for
+// history replay batch, or one of ours replayed without a batch (see
+// oursFromBefore). It was bridged when it was live; and a line of ours
+// there is an old one, never the echo a line of ours waits for
 // (echoes.go): taken for it, it gave a waiting send with its words its
 // old msgid.
 func (cl *Client) replayedChat(msg *irc.Message) bool {
 	switch msg.Command {
 	case "PRIVMSG", "NOTICE", "TAGMSG", "REDACT":
-		return cl.inHistoryBatch(msg)
+		return cl.inHistoryBatch(msg) || cl.oursFromBefore(msg)
 	}
 	return false
+}
+
+// oursFromBefore reports whether msg is a line of ours to a channel
+// stamped before our JOIN there: a replay without a batch (InspIRCd's
+// chanhistory without batch), as a line of someone else's that old is
+// (handleMessage). The echo of a line we sent comes after our JOIN.
+func (cl *Client) oursFromBefore(msg *irc.Message) bool {
+	if msg.Prefix == nil || len(msg.Params) == 0 || !cl.isMe(msg.Prefix.Name) {
+		return false
+	}
+	at, ok := timeOf(msg)
+	if !ok {
+		return false
+	}
+	folded := cl.fold(msg.Params[0])
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	ch := cl.channels[folded]
+	return ch != nil && at.Before(ch.joinedAt.Add(-historySlack))
 }
 
 // inBatchOf reports whether msg belongs to an open batch of one of types.

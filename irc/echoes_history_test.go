@@ -57,3 +57,35 @@ func TestReplayedReactionOfOursIsNoEcho(t *testing.T) {
 		replayedHistory(peer, "@msgid=old;+draft/react=👍;+draft/reply=abc-123 :alice!alice@host TAGMSG #c")
 	})
 }
+
+// TestReplayedLineOfOursWithoutBatchIsNoEcho: a server without batch
+// (InspIRCd's chanhistory without the batch module) replays a channel's
+// recent lines at our JOIN unmarked, with their server-time and msgid.
+// An old line of ours there, older than our JOIN, is no more the echo a
+// send of the same words waits for than one in a chathistory batch.
+func TestReplayedLineOfOursWithoutBatchIsNoEcho(t *testing.T) {
+	stamp := func(at time.Time) string { return at.UTC().Format("2006-01-02T15:04:05.000Z") }
+	addr := scriptedServer(t, "echo-message message-tags server-time", func(line string, peer *scriptedPeer) {
+		switch {
+		case line == "JOIN #d":
+			peer.write("@time=" + stamp(time.Now()) + " :alice!alice@host JOIN #d")
+		case strings.HasPrefix(line, "PRIVMSG #d "):
+			peer.write("@msgid=old;time=" + stamp(time.Now().Add(-time.Hour)) + " :alice!alice@host PRIVMSG #d :hello")
+			peer.write("@msgid=m1;time=" + stamp(time.Now()) + " :alice!alice@host PRIVMSG #d :hello")
+		}
+	})
+	cl, _, _ := clientOn(t, addr)
+	if err := cl.joinChannel("#d", "", joinAsked); err != nil {
+		t.Fatalf("joinChannel: %v", err)
+	}
+	waitFor(t, "the JOIN of #d", func() bool { return cl.inChannel("#d") })
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	res, err := cl.Send(ctx, textTo("test/#d", "hello"))
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if res.ID != "id:m1" {
+		t.Errorf("the message took the ID %q, want id:m1 (id:old is a replayed line's)", res.ID)
+	}
+}

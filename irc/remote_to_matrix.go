@@ -26,7 +26,7 @@ func (cl *Client) handleMessage(msg *irc.Message) {
 	}
 	// Our own lines (echo-message) came from Matrix: never bridged back,
 	// but a send may wait for the echo's msgid (echoes.go). Replayed
-	// history never gets here (replayedChat).
+	// history of ours never gets here (replayedChat).
 	if cl.isMe(source) {
 		cl.echoes.resolve(cl.currentConn(), msg, cl.fold(target))
 		return
