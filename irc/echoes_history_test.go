@@ -22,13 +22,14 @@ func replayedHistory(peer *scriptedPeer, lines ...string) {
 // first, replaying an old line of ours with the same words, is history,
 // not the echo: the message must take the msgid of its own echo, not
 // the old line's (IRC people's reactions, replies and deletions name it).
-// Nor is anyone's replayed line bridged again.
+// Nor is anyone's replayed line or reaction bridged again.
 func TestReplayedLineOfOursIsNoEcho(t *testing.T) {
 	addr := scriptedServer(t, "echo-message message-tags batch draft/chathistory", func(line string, peer *scriptedPeer) {
 		if strings.HasPrefix(line, "PRIVMSG #c ") {
 			replayedHistory(peer,
 				"@msgid=old;time=2024-05-01T10:00:00.000Z :alice!alice@host PRIVMSG #c :hello",
-				"@msgid=oldb;time=2024-05-01T10:00:01.000Z :bob!bob@host PRIVMSG #c :hello to you")
+				"@msgid=oldb;time=2024-05-01T10:00:01.000Z :bob!bob@host PRIVMSG #c :hello to you",
+				"@msgid=oldr;time=2024-05-01T10:00:02.000Z;+draft/react=👍;+draft/reply=old :bob!bob@host TAGMSG #c")
 			peer.write("@msgid=m1 :alice!alice@host PRIVMSG #c :hello")
 		}
 	})

@@ -120,7 +120,8 @@ func (cl *Client) handleTagMsg(msg *irc.Message) {
 	if isUnreact {
 		key = unreact
 	}
-	if !validReaction(key) || cl.isMe(source) || cl.inHistoryBatch(msg) {
+	// Replayed history never gets here (replayedChat).
+	if !validReaction(key) {
 		return
 	}
 	portal, ok := cl.tagMsgPortal(msg, source, target)
