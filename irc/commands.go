@@ -395,11 +395,11 @@ func (c *Connector) cmdRaw(ctx context.Context, cmd *network.CommandEvent) error
 	}
 	msg, err := ircconn.ParseLine(strings.TrimSpace(line))
 	if err != nil {
-		return network.UserErrorf("not an IRC line: %v", err)
+		return network.UserErrorf("not an IRC line: %s", network.Literal(err.Error()))
 	}
 	msg.Prefix = nil
 	if err = ircconn.Validate(msg); err != nil {
-		return network.UserErrorf("refused: %v", err)
+		return network.UserErrorf("refused: %s", network.Literal(err.Error()))
 	}
 	conn := cl.currentConn()
 	if conn == nil {

@@ -435,8 +435,8 @@ func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []strin
 		running.lock.Lock()
 		name := running.login.RemoteName
 		running.lock.Unlock()
-		return nil, network.UserErrorf("you are logged in to %s already as %s: `irc nick %s <nick>` changes your nick, `reconnect irc %s` connects again, and `logout irc %s` first starts over (your channels and stored passwords are forgotten)",
-			netName, name, netName, name, name)
+		return nil, network.UserErrorf("you are logged in to %s already as %s: %s changes your nick, %s connects again, and %s first starts over (your channels and stored passwords are forgotten)",
+			netName, network.Literal(name), network.CodeSpan("irc nick "+netName+" <nick>"), network.CodeSpan("reconnect irc "+name), network.CodeSpan("logout irc "+name))
 	}
 	nick := defaultNick(ncfg, user)
 	if len(args) == 2 {

@@ -33,7 +33,7 @@ func (cl *Client) target(portal network.PortalKey) (string, error) {
 		// it did can name a target list ("bob,nickserv") or a channel:
 		// every line built for a PM portal goes through here.
 		if err := cl.validatePMTarget(nick); err != nil {
-			return "", &network.UserError{Message: "this private chat is with `" + stripControl(nick) + "`, which is not one IRC nick; nothing was sent", Err: err}
+			return "", &network.UserError{Message: "this private chat is with " + network.CodeSpan(stripControl(nick)) + ", which is not one IRC nick; nothing was sent", Err: err}
 		}
 		return cl.displayNick(nick), nil
 	}
@@ -165,7 +165,7 @@ func (cl *Client) Send(ctx context.Context, msg *network.OutgoingMessage) (*netw
 		pieces = append(pieces, conn.SplitTextPrefixed(target, prefix, line)...)
 	}
 	if len(pieces) == 0 {
-		return nil, network.UserErrorf("the message does not fit in an IRC line to %s", target)
+		return nil, network.UserErrorf("the message does not fit in an IRC line to %s", network.Literal(stripControl(target)))
 	}
 	return cl.sendLines(ctx, conn, command, target, tags, pieces, msg.Written, msg.Placed)
 }

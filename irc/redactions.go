@@ -73,7 +73,7 @@ func (cl *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) erro
 	}
 	for _, m := range reply.Messages {
 		if m.Command == "FAIL" && m.Param(0) == "REDACT" {
-			return network.UserErrorf("%s refused to delete the message: %s", cl.netName, stripControl(m.Param(len(m.Params)-1)))
+			return network.UserErrorf("%s refused to delete the message: %s", cl.netName, network.Literal(stripControl(m.Param(len(m.Params)-1))))
 		}
 	}
 	return nil

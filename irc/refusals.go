@@ -77,11 +77,22 @@ func (cl *Client) relayRefused(msg *irc.Message, channel, reason string) {
 // words from outside already through network.Literal), then who refused
 // it, in the server's own words, quoted once.
 func (cl *Client) refusedSaying(what, reason string) string {
+	return "⚠️ " + what + ": " + cl.refusedBy("it", reason, "")
+}
+
+// refusedBy is Markdown saying that the network refused what (its words
+// from outside already through network.Literal), in the server's words
+// (reason, quoted once) or, when it gave none, by its numeric (numeric;
+// "": not named).
+func (cl *Client) refusedBy(what, reason, numeric string) string {
 	reason = strings.TrimSpace(stripControl(reason))
-	if reason == "" {
-		return "⚠️ " + what + ": " + cl.netName + " refused it."
+	switch {
+	case reason != "":
+		return cl.netName + " refused " + what + ", saying \"" + network.Literal(reason) + "\""
+	case numeric != "":
+		return cl.netName + " refused " + what + " (" + network.Literal(numeric) + ")"
 	}
-	return "⚠️ " + what + ": " + cl.netName + " refused it, saying \"" + network.Literal(reason) + "\""
+	return cl.netName + " refused " + what + "."
 }
 
 // queueNotice posts text, Markdown, as an m.notice by sender in portal,

@@ -187,10 +187,11 @@ func (b *relayBot) ready(ctx context.Context, by *Client, channel, key string) (
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, &network.UserError{Message: "the relay bot could not connect to " + b.netName + ": " + err.Error(), Err: err}
+			return nil, &network.UserError{Message: "the relay bot could not connect to " + b.netName + ": " + network.Literal(err.Error()), Err: err}
 		}
 	}
 	wait := make(chan string, 1)
+	shown := network.Literal(channel) // in the errors below
 	b.lock.Lock()
 	folded := b.foldLocked(channel)
 	if b.relayers == nil {
@@ -215,20 +216,20 @@ func (b *relayBot) ready(ctx context.Context, by *Client, channel, key string) (
 		params = append(params, key)
 	}
 	if err := conn.Send(&irc.Message{Command: "JOIN", Params: params}); err != nil {
-		return nil, &network.UserError{Message: "the relay bot could not join " + channel + " on " + b.netName, Err: err}
+		return nil, &network.UserError{Message: "the relay bot could not join " + shown + " on " + b.netName, Err: err}
 	}
 	timer := time.NewTimer(relayJoinTimeout)
 	defer timer.Stop()
 	select {
 	case reason := <-wait:
 		if reason != "" {
-			return nil, &network.UserError{Message: "the relay bot cannot join " + channel + " on " + b.netName + ": " + reason, Err: errors.New(reason)}
+			return nil, &network.UserError{Message: "the relay bot cannot join " + shown + " on " + b.netName + ": " + network.Literal(reason), Err: errors.New(reason)}
 		}
 		return conn, nil
 	case <-conn.Done():
-		return nil, &network.UserError{Message: "the relay bot's connection to " + b.netName + " dropped while joining " + channel, Err: conn.Err()}
+		return nil, &network.UserError{Message: "the relay bot's connection to " + b.netName + " dropped while joining " + shown, Err: conn.Err()}
 	case <-timer.C:
-		return nil, &network.UserError{Message: "the relay bot could not join " + channel + " on " + b.netName + ": the server did not answer", Err: errors.New("join timed out")}
+		return nil, &network.UserError{Message: "the relay bot could not join " + shown + " on " + b.netName + ": the server did not answer", Err: errors.New("join timed out")}
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

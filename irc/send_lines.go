@@ -106,7 +106,7 @@ func (cl *Client) sendLines(ctx context.Context, conn *ircconn.Conn, command, ta
 			if echoed := echoOf(reply.Messages); echoed != nil {
 				idOfEcho(result, echoed)
 			} else if refused := refusalIn(reply.Messages); refused != nil {
-				return nil, cl.refusedError(refused)
+				return nil, cl.refusedError(refused, target)
 			}
 		}
 	}
@@ -263,14 +263,11 @@ func isErrorNumeric(command string) bool {
 var errRefused = errors.New("refused by the server")
 
 // refusedError tells the Matrix sender, in the server's own words, that
-// the server did not take the message (the core reports it in the room).
-func (cl *Client) refusedError(refusal *irc.Message) error {
-	reason := strings.TrimSpace(stripControl(refusal.Trailing()))
-	if reason == "" {
-		reason = refusal.Command
-	}
+// the server did not take the message to target (the core reports it in
+// the room), as refusedSaying tells an unlabeled refusal.
+func (cl *Client) refusedError(refusal *irc.Message, target string) error {
 	return &network.UserError{
-		Message: cl.netName + " refused the message: " + reason,
+		Message: cl.refusedBy("the message to "+network.Literal(target), refusal.Trailing(), refusal.Command),
 		Err:     fmt.Errorf("%w: %s %s", errRefused, refusal.Command, strings.Join(refusal.Params, " ")),
 	}
 }

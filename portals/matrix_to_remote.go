@@ -10,13 +10,15 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
 )
 
-// sendError is a failure the Matrix user is told about.
+// sendError is a failure the Matrix user is told about; msg is Markdown,
+// as a network.UserError's message is.
 type sendError struct {
 	msg string
 	err error
@@ -82,13 +84,14 @@ func (p *Portal) reportFailure(ctx context.Context, evt *event.Event, err error)
 	case event.StateTopic:
 		what = "The new topic"
 	}
-	content := &event.MessageEventContent{
-		MsgType:   event.MsgNotice,
-		Body:      fmt.Sprintf("⚠️ %s was not bridged to %s: %s", what, p.m.dir.NetworkName(p.Key.Network), reason),
-		RelatesTo: (&event.RelatesTo{}).SetReplyTo(evt.ID),
-		Mentions:  &event.Mentions{UserIDs: []id.UserID{evt.Sender}},
-	}
-	if _, err := p.sendNotice(ctx, content); err != nil {
+	// The reason is Markdown, as a UserError's message is (network.UserError):
+	// its code spans show as code, and the words a network escaped with
+	// network.Literal as written, not with their backslashes.
+	content := format.RenderMarkdown(fmt.Sprintf("⚠️ %s was not bridged to %s: %s", what, p.m.dir.NetworkName(p.Key.Network), reason), true, false)
+	content.MsgType = event.MsgNotice
+	content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(evt.ID)
+	content.Mentions = &event.Mentions{UserIDs: []id.UserID{evt.Sender}}
+	if _, err := p.sendNotice(ctx, &content); err != nil {
 		log.Err(err).Msg("Failed to report bridging failure in the room")
 	}
 }

@@ -38,6 +38,12 @@ type State struct {
 }
 
 // UserError is an error whose Message is fit to show to the Matrix user.
+// Message is Markdown, as State's is, wherever the core shows it (a
+// command's answer, the notice in a room that an event was not bridged):
+// its one intended formatting is code spans (CodeSpan); words from
+// outside in it (a nick, a channel, a server's or a library's words) go
+// through Literal, whose escapes the rendering takes off again: shown
+// as plain text, they would show their backslashes.
 type UserError struct {
 	Message string
 	Err     error
