@@ -100,7 +100,7 @@ func (c *Connector) cmdNetworks(ctx context.Context, cmd *network.CommandEvent) 
 			if client, ok := cmd.Client(l.ID); ok {
 				if cl, ok := client.(*Client); ok {
 					if nick := cl.currentNick(); nick != "" {
-						state = "connected as " + nick
+						state = "connected as " + network.Literal(nick)
 					}
 				}
 			}
@@ -138,11 +138,11 @@ func (c *Connector) cmdNick(ctx context.Context, cmd *network.CommandEvent) erro
 	var previous string
 	cl.saveMeta(func(m *loginMeta) { previous, m.Nick = m.Nick, nick })
 	if conn == nil {
-		cmd.Reply(fmt.Sprintf("You will ask %s for the nick %s when connected.", cl.netName, nick))
+		cmd.Reply(fmt.Sprintf("You will ask %s for the nick %s when connected.", cl.netName, network.Literal(nick)))
 		return nil
 	}
 	if cl.currentNick() == nick {
-		cmd.Reply(fmt.Sprintf("You are %s on %s already.", nick, cl.netName))
+		cmd.Reply(fmt.Sprintf("You are %s on %s already.", network.Literal(nick), cl.netName))
 		return nil
 	}
 	msg := &irc.Message{Command: "NICK", Params: []string{nick}}
@@ -174,7 +174,7 @@ func nickAnswer(cl *Client, reply ircconn.LabeledReply, nick, previous string) s
 			// The reader hands the NICK to the handler too; saving here as
 			// well means the login shows the new name once we answer.
 			cl.followNick(m.Param(0))
-			return fmt.Sprintf("You are now %s on %s.", stripControl(m.Param(0)), cl.netName)
+			return fmt.Sprintf("You are now %s on %s.", network.Literal(stripControl(m.Param(0))), cl.netName)
 		case "433", "436", "437":
 			if cl.c.ferryHeld(cl.netName, cl.loginID, cl.fold(nick)) {
 				// Not asked for again while it is (see nickHeldByFellow).
@@ -208,7 +208,7 @@ func (c *Connector) cmdJoin(ctx context.Context, cmd *network.CommandEvent) erro
 	if err = cl.joinChannel(cmd.Args[1], key, joinCommanded); err != nil {
 		return err
 	}
-	cmd.Reply(fmt.Sprintf("Joining %s on %s; you will be invited to its room.", cmd.Args[1], cl.netName))
+	cmd.Reply(fmt.Sprintf("Joining %s on %s; you will be invited to its room.", network.Literal(cmd.Args[1]), cl.netName))
 	return nil
 }
 
@@ -242,7 +242,7 @@ func (c *Connector) cmdPM(ctx context.Context, cmd *network.CommandEvent) error 
 		Meta: network.Meta{Portal: key, Sender: network.Sender{User: cl.pmSender(nick)}, CreatePortal: true},
 		Info: &network.ChatInfo{Name: &name, IsDirect: true, OtherUser: cl.pmSender(nick)},
 	})
-	cmd.Reply(fmt.Sprintf("Opening a private chat with %s on %s.", nick, cl.netName))
+	cmd.Reply(fmt.Sprintf("Opening a private chat with %s on %s.", network.Literal(nick), cl.netName))
 	return nil
 }
 

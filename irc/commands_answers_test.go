@@ -6,7 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/irc.v4"
+	"maunium.net/go/mautrix/format"
+
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
 // TestCommandRefusalsSayWhatToDo: the IRC commands' refusals name what
@@ -45,6 +49,42 @@ func TestCommandRefusalsSayWhatToDo(t *testing.T) {
 	} {
 		if !strings.Contains(tc.got, tc.want) {
 			t.Errorf("%s: told %q, want %q", tc.what, tc.got, tc.want)
+		}
+	}
+}
+
+// TestCommandAnswersShowNicksAsWritten: the answers to `irc nick` and
+// `irc pm` are the bot's Markdown, and the nick in them is the user's or
+// the server's words: _x_ put in as it was read as an emphasised "x".
+func TestCommandAnswersShowNicksAsWritten(t *testing.T) {
+	c, _ := connectorWithKey(t, testKey(1))
+	meta, _ := json.Marshal(loginMeta{Network: "test", Nick: "alice"})
+	client, err := c.LoadLogin(context.Background(), &network.Login{ID: aliceLogin, User: "@alice:ex.org", Metadata: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := func(handler func(context.Context, *network.CommandEvent) error, args ...string) string {
+		var said string
+		cmd := &network.CommandEvent{
+			User: "@alice:ex.org", Level: network.LevelUser, Args: args, RawArgs: strings.Join(args, " "),
+			Logins: []*network.Login{{ID: aliceLogin}},
+			Client: func(network.LoginID) (network.Client, bool) { return client, true },
+			Reply:  func(s string) { said = s },
+		}
+		if err := handler(context.Background(), cmd); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return said
+	}
+	nickTaken := ircconn.LabeledReply{Messages: []*irc.Message{{Prefix: &irc.Prefix{Name: "alice"}, Command: "NICK", Params: []string{"_x_"}}}}
+	for _, tc := range []struct{ what, markdown, want string }{
+		{"irc nick while down", answer(c.cmdNick, "test", "_x_"), "You will ask test for the nick _x_ when connected."},
+		{"irc pm", answer(c.cmdPM, "test", "_x_"), "Opening a private chat with _x_ on test."},
+		{"the server's NICK", nickAnswer(client.(*Client), nickTaken, "_x_", "alice"), "You are now _x_ on test."},
+	} {
+		content := format.RenderMarkdown(tc.markdown, true, false)
+		if content.Body != tc.want || strings.Contains(content.FormattedBody, "<em>") {
+			t.Errorf("%s: %q shows as %q (HTML %q), want %q", tc.what, tc.markdown, content.Body, content.FormattedBody, tc.want)
 		}
 	}
 }
