@@ -416,14 +416,21 @@ func (c *Connector) nickOfMatrixUser(netName string, user id.UserID) (string, bo
 	return n, n != ""
 }
 
+// loginUsage ends the answers to `login irc` given wrong words.
+const loginUsage = "usage: `login irc <network> [nick]`"
+
 func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []string) (network.LoginProcess, error) {
-	if len(args) < 1 || len(args) > 2 {
-		return nil, network.UserErrorf("usage: `login irc <network> [nick]`; networks: %s", c.networkList())
+	switch {
+	case len(args) == 0:
+		return nil, network.UserErrorf("name the IRC network to log in to (%s); %s", c.networkList(), loginUsage)
+	case len(args) > 2:
+		return nil, network.UserErrorf("`login irc` takes a network and at most one nick, and %s is more; %s",
+			network.CodeSpan(stripControl(strings.Join(args[2:], " "))), loginUsage)
 	}
 	netName := strings.ToLower(args[0])
 	ncfg := c.cfg.Networks[netName]
 	if ncfg == nil {
-		return nil, network.UserErrorf("unknown IRC network %s; networks: %s", network.CodeSpan(stripControl(args[0])), c.networkList())
+		return nil, network.UserErrorf("unknown IRC network %s; networks: %s; %s", network.CodeSpan(stripControl(args[0])), c.networkList(), loginUsage)
 	}
 	c.lock.Lock()
 	running := c.clients[makeLoginID(netName, user)]
@@ -441,7 +448,7 @@ func (c *Connector) StartLogin(ctx context.Context, user id.UserID, args []strin
 	nick := defaultNick(ncfg, user)
 	if len(args) == 2 {
 		if err := validateNick(args[1], 0); err != nil {
-			return nil, err
+			return nil, &network.UserError{Message: network.UserMessage(err, "") + "; " + loginUsage, Err: err}
 		}
 		nick = args[1]
 	}

@@ -47,3 +47,29 @@ func TestUserErrorsShowTypedNamesAsCode(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginArgumentsSayWhatIsWrong: `login irc` given too few, too many
+// or wrong words answered its usage line alone, or a refusal without it;
+// the answer now says what was wrong, then the usage.
+func TestLoginArgumentsSayWhatIsWrong(t *testing.T) {
+	c := New()
+	t.Cleanup(c.cancel)
+	c.cfg = &Config{Networks: map[string]*NetworkConfig{"libera": {}}}
+	const usage = "; usage: `login irc <network> [nick]`"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "name the IRC network to log in to (`libera`)" + usage},
+		{[]string{"a", "b", "c"}, "`login irc` takes a network and at most one nick, and `c` is more" + usage},
+		{[]string{"libera", "my", "nick"}, "and `nick` is more" + usage},
+		{[]string{"oftc"}, "unknown IRC network `oftc`; networks: `libera`" + usage},
+		{[]string{"libera", "1up"}, "`1up` is not a valid IRC nick"},
+	} {
+		_, err := c.StartLogin(context.Background(), "@me:ex.org", tc.args)
+		got := network.UserMessage(err, "")
+		if !strings.Contains(got, tc.want) || !strings.HasSuffix(got, usage) {
+			t.Errorf("login irc %s: told %q, want %q ending with the usage", strings.Join(tc.args, " "), got, tc.want)
+		}
+	}
+}
