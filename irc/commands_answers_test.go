@@ -13,6 +13,18 @@ import (
 	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
+// loadedAlice is alice's login on c's network "test" as nick alice,
+// loaded and not connected.
+func loadedAlice(t *testing.T, c *Connector) network.Client {
+	t.Helper()
+	meta, _ := json.Marshal(loginMeta{Network: "test", Nick: "alice"})
+	client, err := c.LoadLogin(context.Background(), &network.Login{ID: aliceLogin, User: "@alice:ex.org", Metadata: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
 // TestCommandRefusalsSayWhatToDo: the IRC commands' refusals name what
 // was wrong as the user sees it and what to send instead: no login on
 // the network (not "not connected"), a connection that is down, SASL
@@ -20,11 +32,7 @@ import (
 func TestCommandRefusalsSayWhatToDo(t *testing.T) {
 	c, _ := connectorWithKey(t, testKey(1))
 	c.cfg.Networks["test"].SASL = false
-	meta, _ := json.Marshal(loginMeta{Network: "test", Nick: "alice"})
-	client, err := c.LoadLogin(context.Background(), &network.Login{ID: aliceLogin, User: "@alice:ex.org", Metadata: meta})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := loadedAlice(t, c)
 	run := func(handler func(context.Context, *network.CommandEvent) error, loggedIn bool, args ...string) string {
 		cmd := &network.CommandEvent{
 			User: "@alice:ex.org", Level: network.LevelUser, Args: args, RawArgs: strings.Join(args, " "),
@@ -58,11 +66,7 @@ func TestCommandRefusalsSayWhatToDo(t *testing.T) {
 // the server's words: _x_ put in as it was read as an emphasised "x".
 func TestCommandAnswersShowNicksAsWritten(t *testing.T) {
 	c, _ := connectorWithKey(t, testKey(1))
-	meta, _ := json.Marshal(loginMeta{Network: "test", Nick: "alice"})
-	client, err := c.LoadLogin(context.Background(), &network.Login{ID: aliceLogin, User: "@alice:ex.org", Metadata: meta})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := loadedAlice(t, c)
 	answer := func(handler func(context.Context, *network.CommandEvent) error, args ...string) string {
 		var said string
 		cmd := &network.CommandEvent{

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferrybridge/ferry/bridge/network"
 )
 
 // replayedHistory is a chathistory batch for #c replaying lines, each
@@ -34,15 +36,7 @@ func TestReplayedLineOfOursIsNoEcho(t *testing.T) {
 		}
 	})
 	cl, host, _ := clientOn(t, addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	res, err := cl.Send(ctx, textTo("test/#c", "hello"))
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	if res.ID != "id:m1" {
-		t.Errorf("the message took the ID %q, want id:m1 (id:old is a replayed line's)", res.ID)
-	}
+	helloTakesM1(t, cl, "test/#c")
 	if evts := host.take(); len(evts) != 0 {
 		t.Errorf("replayed history was bridged: %+v", evts)
 	}
@@ -80,9 +74,17 @@ func TestReplayedLineOfOursWithoutBatchIsNoEcho(t *testing.T) {
 		t.Fatalf("joinChannel: %v", err)
 	}
 	waitFor(t, "the JOIN of #d", func() bool { return cl.inChannel("#d") })
+	helloTakesM1(t, cl, "test/#d")
+}
+
+// helloTakesM1 sends "hello" to chat, which the server answers with a
+// replay of our old "hello" (msgid old) and then its echo m1: the
+// message must take id:m1.
+func helloTakesM1(t *testing.T, cl *Client, chat network.ChatID) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	res, err := cl.Send(ctx, textTo("test/#d", "hello"))
+	res, err := cl.Send(ctx, textTo(chat, "hello"))
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}

@@ -2,7 +2,6 @@ package irc
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -35,11 +34,7 @@ func TestE2EServerPasswordWithSpaces(t *testing.T) {
 // core hands it over (RawArgs). Too few words still get the usage.
 func TestSASLPasswordWithSpaces(t *testing.T) {
 	c, _ := connectorWithKey(t, testKey(3))
-	meta, _ := json.Marshal(loginMeta{Network: "test", Nick: "alice"})
-	client, err := c.LoadLogin(context.Background(), &network.Login{ID: aliceLogin, User: "@alice:ex.org", Metadata: meta})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := loadedAlice(t, c)
 	cl := client.(*Client)
 	run := func(handler func(context.Context, *network.CommandEvent) error, raw string, args ...string) error {
 		return handler(context.Background(), &network.CommandEvent{
