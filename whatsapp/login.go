@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"go.mau.fi/util/exsync"
@@ -159,7 +160,7 @@ func (p *loginProcess) Start(ctx context.Context) (*network.LoginStep, error) {
 	case errors.Is(err, whatsmeow.ErrPhoneNumberTooShort), errors.Is(err, whatsmeow.ErrPhoneNumberIsNotInternational):
 		return nil, &network.UserError{Message: "that does not look like a phone number in international format; " + loginUsage, Err: err}
 	case err != nil:
-		return nil, &network.UserError{Message: fmt.Sprintf("WhatsApp gave no pairing code for +%s (%v). Try again, or log in with a QR code.", p.phone, err), Err: err}
+		return nil, &network.UserError{Message: fmt.Sprintf("WhatsApp gave no pairing code for +%s (%s). Try again, or log in with a QR code.", p.phone, network.Literal(err.Error())), Err: err}
 	}
 	instructions := codeInstructions
 	if note := p.relinkNote(); note != "" {
@@ -207,12 +208,19 @@ func (p *loginProcess) connect(ctx context.Context, timeout time.Duration) error
 }
 
 func unreachable(err error) error {
+	// The reason is the network library's words (a dial error naming
+	// hosts and addresses): cut short at a whole character, and shown as
+	// written, not as Markdown.
 	reason := err.Error()
 	if len(reason) > 200 {
-		reason = reason[:200] + "…"
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
+		}
+		reason = reason[:cut] + "…"
 	}
 	return &network.UserError{
-		Message: "Could not reach WhatsApp (" + reason + "). Check the bridge's internet connection and try again.",
+		Message: "Could not reach WhatsApp (" + network.Literal(reason) + "). Check the bridge's internet connection and try again.",
 		Err:     err,
 	}
 }
@@ -276,7 +284,7 @@ func (p *loginProcess) itemError(item whatsmeow.QRChannelItem) error {
 	case whatsmeow.QRChannelScannedWithoutMultidevice.Event:
 		return network.UserErrorf("The code was scanned by a WhatsApp without linked devices. Update WhatsApp on your phone and try again.")
 	case whatsmeow.QRChannelEventError:
-		return &network.UserError{Message: fmt.Sprintf("WhatsApp refused to link Ferry (%v). Send `login whatsapp` to try again.", item.Error), Err: item.Error}
+		return &network.UserError{Message: fmt.Sprintf("WhatsApp refused to link Ferry (%s). Send `login whatsapp` to try again.", network.Literal(fmt.Sprint(item.Error))), Err: item.Error}
 	case whatsmeow.QRChannelEventPasskeyRequest, whatsmeow.QRChannelEventPasskeyResponse:
 		return network.UserErrorf("WhatsApp asked for a passkey, which Ferry cannot handle. Link with the QR code or a pairing code instead.")
 	default:

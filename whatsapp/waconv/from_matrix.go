@@ -65,7 +65,7 @@ func FromMatrix(ctx context.Context, content *event.MessageEventContent, media *
 		}
 		return &waE2E.Message{LocationMessage: loc}, nil
 	default:
-		return nil, network.UserErrorf("%s messages are not supported on WhatsApp", content.MsgType)
+		return nil, network.UserErrorf("%s messages are not supported on WhatsApp", network.Literal(string(content.MsgType)))
 	}
 }
 
