@@ -17,8 +17,8 @@ import (
 // (Sender.FromMe), handed over through their login. The Ferry user's IRC
 // self is Ferry's connection, whose own TAGMSGs are echoes and not
 // bridged; any other removal is theirs only when the server vouches for
-// it: an account tag naming the account their Ferry login authenticates
-// with (the user on another client). Every other removal goes as
+// it: an account tag naming the account their Ferry login is logged in
+// to (the user on another client). Every other removal goes as
 // someone else's, and takes back only reactions made on IRC.
 
 // accountLogin is the client of the Ferry login on this network whose
@@ -39,12 +39,26 @@ func (cl *Client) accountLogin(msg *irc.Message, portal network.PortalKey) *Clie
 		cl.c.lock.Unlock()
 	}
 	for _, other := range candidates {
-		other.lock.Lock()
-		account := other.meta.SASLAccount
-		other.lock.Unlock()
-		if account != "" && strings.EqualFold(account, tagged) && (portal.Receiver != "" || other.wantsChannel(folded)) {
+		if account := other.account(); account != "" && strings.EqualFold(account, tagged) && (portal.Receiver != "" || other.wantsChannel(folded)) {
 			return other
 		}
 	}
 	return nil
+}
+
+// account is the account cl is logged in to as the server names it
+// (RPL_LOGGEDIN), which the account tag names: on Atheme any nick grouped
+// to an account authenticates to it, so the name cl authenticates with
+// may differ. Off the network, or before the server said, it is that
+// name.
+func (cl *Client) account() string {
+	cl.lock.Lock()
+	conn, authenticates := cl.conn, cl.meta.SASLAccount
+	cl.lock.Unlock()
+	if conn != nil {
+		if account := conn.Account(); account != "" {
+			return account
+		}
+	}
+	return authenticates
 }

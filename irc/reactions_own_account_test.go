@@ -1,7 +1,10 @@
 package irc
 
 import (
+	"strings"
 	"testing"
+
+	"gopkg.in/irc.v4"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -52,5 +55,34 @@ func TestUnreactFromOwnAccount(t *testing.T) {
 		if !ok || remove.Sender.FromMe != tc.fromMe || logins[0] != tc.by {
 			t.Errorf("%s to %s: queued %#v by %s, want a removal with FromMe %v by %s", tc.tags, tc.target, events[0], logins[0], tc.fromMe, tc.by)
 		}
+	}
+}
+
+// TestUnreactFromOwnAccountAsTheServerNamesIt: the account tag names
+// the account the server logged the user in to (RPL_LOGGEDIN), which
+// need not be the name they authenticate with (on Atheme, any nick
+// grouped to the account logs in to it). A removal tagged with that
+// account is the user's own.
+func TestUnreactFromOwnAccountAsTheServerNamesIt(t *testing.T) {
+	addr := scriptedServer(t, "message-tags account-tag", func(line string, peer *scriptedPeer) {
+		if strings.HasPrefix(line, "PING") {
+			peer.write(":srv 900 alice alice!alice@host AliceAcct :You are now logged in as AliceAcct")
+		}
+	})
+	cl, host, conn := clientOn(t, addr)
+	cl.lock.Lock()
+	cl.meta.SASLAccount = "alice_laptop" // a nick grouped to AliceAcct
+	cl.lock.Unlock()
+	if err := conn.Send(&irc.Message{Command: "PING", Params: []string{"login"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the server's RPL_LOGGEDIN", func() bool { return conn.Account() == "AliceAcct" })
+	cl.handleTagMsg(line(t, "@account=AliceAcct;+draft/unreact=👍;+draft/reply=abc :alicephone!a@phone TAGMSG #c"))
+	events := host.take()
+	if len(events) != 1 {
+		t.Fatalf("%d events queued, want the removal", len(events))
+	}
+	if remove, ok := events[0].(*network.ReactionRemove); !ok || !remove.Sender.FromMe {
+		t.Errorf("queued %#v, want the user's own removal (FromMe)", events[0])
 	}
 }
