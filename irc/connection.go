@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -383,16 +384,24 @@ func (cl *Client) publish(conn *ircconn.Conn) (channels []savedChannel, wanted, 
 
 func (cl *Client) onDisconnected(conn *ircconn.Conn) {
 	cl.lock.Lock()
-	defer cl.lock.Unlock()
-	if cl.conn == conn {
-		// Lines this connection sent may still reach other logins.
-		cl.c.lingerNick(cl.netName, cl.loginID, cl.nick, conn)
-		cl.conn = nil
-		cl.nick = ""
-		clear(cl.channels)
-		clear(cl.replays)
-		cl.dropSplitLeavesLocked()
-		cl.stopRegain()
+	if cl.conn != conn {
+		cl.lock.Unlock()
+		return
+	}
+	// Lines this connection sent may still reach other logins.
+	cl.c.lingerNick(cl.netName, cl.loginID, cl.nick, conn)
+	cl.conn = nil
+	cl.nick = ""
+	clear(cl.channels)
+	clear(cl.replays)
+	cl.dropSplitLeavesLocked()
+	cl.stopRegain()
+	// A PART whose answer the drop cut off (LeaveChat) left the channel
+	// all the same: it is not rejoined.
+	parted := slices.Collect(maps.Keys(cl.parting))
+	cl.lock.Unlock()
+	for _, folded := range parted {
+		cl.c.releaseUntimed(cl.netName, folded)
 	}
 }
 

@@ -95,3 +95,22 @@ func untimedHeld(c *Connector, channel string) bool {
 	_, held := c.untimed.chans[untimedKey("test", channel)]
 	return held
 }
+
+// TestUntimedLinesForgottenWhenThePartIsCutOff: the user leaves the
+// room, and the connection drops before the server's answer to the PART
+// came. The login does not rejoin the channel, so its lines are
+// forgotten as if the PART had come.
+func TestUntimedLinesForgottenWhenThePartIsCutOff(t *testing.T) {
+	you, _, conn := clientOn(t, scriptedServer(t, "", func(string, *scriptedPeer) {}))
+	you.meta.Channels = map[string]savedChannel{"#c": {Name: "#c"}}
+	if you.isReplay("#c", line(t, ":bob!b@host PRIVMSG #c :hello")) {
+		t.Fatal("bob's line, said live, was taken for a replay")
+	}
+	if err := you.LeaveChat(context.Background(), you.channelKey("#c")); err != nil {
+		t.Fatal(err)
+	}
+	you.onDisconnected(conn)
+	if untimedHeld(you.c, "#c") {
+		t.Error("the channel's lines are still held with no login in it or rejoining it")
+	}
+}
