@@ -252,7 +252,9 @@ func (p *Portal) matrixEdit(ctx context.Context, evt *event.Event, client networ
 	if !ok {
 		return failf("%s does not support edits", p.m.dir.NetworkName(p.Key.Network))
 	}
-	target, err := p.messageByEvent(ctx, replaces)
+	// As stored: a reply carrying an edit is the ghost's, no message of
+	// the user's to edit (remote_edit_matrix_sent.go).
+	target, err := p.storedByEvent(ctx, replaces)
 	if err != nil {
 		return fmt.Errorf("look up edited message: %w", err)
 	}
@@ -328,8 +330,13 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 	if target == "" {
 		return nil
 	}
-	if msg, err := p.messageByEvent(ctx, target); err != nil {
+	if msg, err := p.storedByEvent(ctx, target); err != nil {
 		return fmt.Errorf("look up redacted message: %w", err)
+	} else if isEditReply(msg) {
+		// Only the reply carrying an edit goes; the message it edits
+		// stays (remote_edit_matrix_sent.go).
+		zerolog.Ctx(ctx).Debug().Str("remote_id", string(msg.ID)).Msg("Reply carrying an edit redacted in Matrix, nothing to delete on the network")
+		return nil
 	} else if msg != nil {
 		client, login, relay, err := p.sender(ctx, evt.Sender)
 		if err != nil {
@@ -520,7 +527,22 @@ func targetInfo(msg *database.Message, login *network.Login) network.TargetInfo 
 // An event of another portal is treated as unknown: a Matrix user must
 // not reach, through a reply or reaction naming a foreign event ID, a
 // message of a chat they are not in (not even its sender's name).
+//
+// A reply carrying an edit of a message sent from Matrix stands for the
+// message it edits (remote_edit_matrix_sent.go): a reply or reaction to
+// it reaches that message.
 func (p *Portal) messageByEvent(ctx context.Context, eventID id.EventID) (*database.Message, error) {
+	msg, err := p.storedByEvent(ctx, eventID)
+	if err != nil || !isEditReply(msg) {
+		return msg, err
+	}
+	edited, _ := editedPart(msg.Part)
+	return p.findPart(ctx, msg.ID, edited)
+}
+
+// storedByEvent is messageByEvent without standing a reply carrying an
+// edit for the message it edits.
+func (p *Portal) storedByEvent(ctx context.Context, eventID id.EventID) (*database.Message, error) {
 	msg, err := p.m.db.Messages.GetByEventID(ctx, eventID)
 	if err != nil || msg == nil || msg.Portal != p.Key {
 		return nil, err

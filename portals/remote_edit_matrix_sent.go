@@ -1,9 +1,17 @@
 package portals
 
 import (
-	"maunium.net/go/mautrix/event"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
 
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/puppets"
 )
 
 // A remote account's owner can edit, on another of their devices, a
@@ -14,6 +22,56 @@ import (
 // never seen in Matrix. Ferry cannot send as the Matrix user, so such an
 // edit goes as a reply to the original from the ghost, its text marked
 // as an edit by the "* " an edit's fallback body begins with.
+//
+// Each such reply is stored as one more part of the message it edits,
+// under a part ID of its own (editReplyPart): a deletion of the message
+// for everyone then redacts its replies with it, rather than leaving its
+// newer text in the room. Every edit is one more reply, each stored. A
+// reply or reaction from Matrix to such a reply reaches the edited
+// message; a redaction of one in Matrix deletes nothing on the network.
+
+// editReplyPrefix begins the part ID of a stored edit reply. Networks'
+// own part IDs are short indexes or names of theirs, never this.
+const editReplyPrefix = "ferry-edit-reply/"
+
+// editReplyPart is the part ID of the reply carrying the next edit of
+// target: one per edit, by the edits before it, and the same for another
+// try of the same edit (whose transaction ID, and so event, is the same).
+func editReplyPart(target *database.Message) network.PartID {
+	return network.PartID(fmt.Sprintf("%s%d/%s", editReplyPrefix, target.EditCount, target.Part))
+}
+
+// editedPart is the part an edit reply's part ID was made for, and
+// whether part is an edit reply's at all.
+func editedPart(part network.PartID) (network.PartID, bool) {
+	rest, ok := strings.CutPrefix(string(part), editReplyPrefix)
+	if !ok {
+		return "", false
+	}
+	_, edited, ok := strings.Cut(rest, "/")
+	return network.PartID(edited), ok
+}
+
+// isEditReply reports whether msg is a stored reply carrying an edit.
+func isEditReply(msg *database.Message) bool {
+	if msg == nil {
+		return false
+	}
+	_, isReply := editedPart(msg.Part)
+	return isReply
+}
+
+// withoutEditReplies is parts without the stored edit replies: the parts
+// the network sent.
+func withoutEditReplies(parts []*database.Message) []*database.Message {
+	own := parts[:0:0]
+	for _, part := range parts {
+		if !isEditReply(part) {
+			own = append(own, part)
+		}
+	}
+	return own
+}
 
 // sentFromMatrix reports whether target's event was sent by a Matrix
 // user (through Ferry), not by a ghost.
@@ -44,4 +102,18 @@ func editAsReply(newContent *event.MessageEventContent, target *database.Message
 	}
 	content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(target.EventID)
 	return content
+}
+
+// storeEditReply stores eventID, ghost's reply carrying edit of target,
+// as a part of target's message, so that the message's deletion takes it
+// along. Another try of the same edit finds it stored already.
+func (p *Portal) storeEditReply(ctx context.Context, ghost *puppets.Ghost, edit *network.Edit, target *database.Message, eventID id.EventID) error {
+	err := p.m.db.Messages.Put(ctx, &database.Message{
+		Portal: p.Key, ID: target.ID, Part: editReplyPart(target), EventID: eventID, RoomID: p.RoomID,
+		Sender: edit.Sender.User, SenderMXID: ghost.MXID, Timestamp: edit.Timestamp,
+	})
+	if err != nil && !errors.Is(err, database.ErrDuplicate) {
+		return fmt.Errorf("store the reply carrying the edit: %w", err)
+	}
+	return nil
 }

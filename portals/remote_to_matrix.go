@@ -112,6 +112,9 @@ func (p *Portal) remoteMessage(ctx context.Context, login *network.Login, msg *n
 	if err != nil {
 		return fmt.Errorf("check for duplicate: %w", err)
 	}
+	// The replies carrying its edits are none of its parts
+	// (remote_edit_matrix_sent.go).
+	existing = withoutEditReplies(existing)
 	if len(existing) > 0 && existing[0].Placeholder && !msg.Placeholder && len(msg.Parts) > 0 {
 		// The message a stand-in was sent for has arrived.
 		if err = p.replacePlaceholder(ctx, login, msg, existing[0]); err != nil {
@@ -341,8 +344,9 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 			continue
 		}
 		newContent := p.partContent(ctx, ghost, part)
+		asReply := p.sentFromMatrix(target)
 		var content *event.MessageEventContent
-		if p.sentFromMatrix(target) {
+		if asReply {
 			// Not the ghost's to replace (remote_edit_matrix_sent.go).
 			content = editAsReply(&newContent, target)
 		} else {
@@ -356,13 +360,18 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 			}
 			content = replacementContent(&newContent, target)
 		}
-		_, err = p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventMessage,
+		eventID, err := p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventMessage,
 			&event.Content{Parsed: content, Raw: part.Extra}, edit.Timestamp,
 			editTxnID(p.Key, edit, part.ID, target.EditCount))
 		if err != nil {
 			return err
 		}
 		sent = true
+		if asReply {
+			if err = p.storeEditReply(ctx, ghost, edit, target, eventID); err != nil {
+				return err
+			}
+		}
 		if err = p.m.db.Messages.BumpEditCount(ctx, p.Key, target.ID, target.Part); err != nil {
 			return fmt.Errorf("store edit: %w", err)
 		}

@@ -1,0 +1,107 @@
+package portals
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/testnet"
+)
+
+// The reply carrying an edit made on the phone stands, for alice in
+// Matrix, for the message she edited: her reaction to it reaches that
+// message on the network. But it is her ghost's message: she cannot edit
+// it, and redacting it in Matrix takes only the reply: her message
+// stays, on the network and bridged.
+func TestMatrixActionsOnAReplyCarryingAnEditReachTheEditedMessageButNoDeletion(t *testing.T) {
+	sc := newUserScene(t)
+	client, err := testnet.New().LoadLogin(context.Background(), sc.login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := client.(*testnet.Client)
+	sc.m.dir = clientDir{Directory: sc.m.dir, client: net}
+	mine := sc.reactionsRoom(t).sentFromMatrix(t, "msg-mine", "helo")
+	ctx := context.Background()
+	err = sc.db.Logins.Put(ctx, &database.Login{Network: mine.p.Key.Network, ID: sc.login.ID, UserMXID: sc.alice.UserID, RemoteUser: sc.login.RemoteUser})
+	if err == nil {
+		err = mine.p.putMember(ctx, sc.alice.UserID, sc.login.ID)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := &network.Edit{Meta: mine.fromPhone(), Target: "msg-mine", ID: "edit-1",
+		Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "hello"}}}}
+	if err = mine.p.remoteEdit(ctx, sc.login, edit); err != nil {
+		t.Fatalf("the edit on the phone failed: %v", err)
+	}
+	replies := repliesTo(t, sc.as.BotClient(), mine.p.RoomID, mine.event, 1)
+	if len(replies) != 1 {
+		t.Fatalf("%d replies carrying her edit in the room, want one", len(replies))
+	}
+	reply := replies[0].ID
+
+	reaction := &event.Event{
+		Type: event.EventReaction, ID: "$reaction", Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Timestamp: time.Now().UnixMilli(),
+		Content: event.Content{Parsed: &event.ReactionEventContent{RelatesTo: *(&event.RelatesTo{}).SetAnnotation(reply, "👍")}},
+	}
+	if err = mine.p.matrixReaction(ctx, reaction); err != nil {
+		t.Errorf("her reaction to the reply carrying her edit failed: %v", err)
+	} else if sent := sentToNetwork(net); len(sent) != 1 {
+		t.Errorf("her reaction to the reply carrying her edit sent %d things to the network, want it only", len(sent))
+	} else if r, ok := sent[0].(*network.OutgoingReaction); !ok || r.Target != (network.MessageRef{ID: "msg-mine"}) {
+		t.Errorf("her reaction to the reply carrying her edit reached the network as %+v, want one to her message msg-mine", sent[0])
+	}
+
+	correction := &event.Event{
+		Type: event.EventMessage, ID: "$correction", Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Timestamp: time.Now().UnixMilli(),
+		Content: event.Content{Parsed: &event.MessageEventContent{
+			MsgType: event.MsgText, Body: "* hello there", RelatesTo: (&event.RelatesTo{}).SetReplace(reply),
+			NewContent: &event.MessageEventContent{MsgType: event.MsgText, Body: "hello there"},
+		}},
+	}
+	if err = mine.p.matrixMessage(ctx, correction, true); err == nil {
+		t.Errorf("her edit of the reply carrying her edit, her ghost's message, did not fail")
+	}
+	if sent := sentToNetwork(net); len(sent) != 0 {
+		t.Errorf("her edit of the reply carrying her edit, her ghost's message, reached the network: %+v", sent[0])
+	}
+
+	redaction := &event.Event{Type: event.EventRedaction, ID: "$redaction", Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Redacts: reply}
+	if err = mine.p.matrixRedaction(ctx, redaction); err != nil {
+		t.Errorf("the redaction of the reply carrying her edit failed: %v", err)
+	}
+	if sent := sentToNetwork(net); len(sent) != 0 {
+		t.Errorf("the redaction of the reply carrying her edit reached the network: %+v", sent[0])
+	}
+	if stored, err := sc.db.Messages.GetFirstPart(ctx, mine.p.Key, "msg-mine"); err != nil || stored == nil {
+		t.Errorf("her message is no longer bridged after the reply carrying her edit was redacted (%v)", err)
+	}
+}
+
+// clientDir is a Directory whose logins all run client.
+type clientDir struct {
+	Directory
+	client network.Client
+}
+
+func (d clientDir) Client(network.NetworkID, network.LoginID) (network.Client, bool) {
+	return d.client, true
+}
+
+// sentToNetwork is what Ferry handed client so far.
+func sentToNetwork(client *testnet.Client) []any {
+	var sent []any
+	for {
+		select {
+		case out := <-client.Outbox:
+			sent = append(sent, out)
+		default:
+			return sent
+		}
+	}
+}
