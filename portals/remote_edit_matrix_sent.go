@@ -21,7 +21,8 @@ import (
 // homeserver ignore one from the account's ghost, so the new text was
 // never seen in Matrix. Ferry cannot send as the Matrix user, so such an
 // edit goes as a reply to the original from the ghost, its text marked
-// as an edit by the "* " an edit's fallback body begins with.
+// as an edit by the "* " an edit's fallback body begins with. An edit
+// bringing a file brings it in the reply.
 //
 // Each such reply is stored as one more part of the message it edits,
 // under a part ID of its own (editReplyPart): a deletion of the message
@@ -84,16 +85,29 @@ func (p *Portal) sentFromMatrix(target *database.Message) bool {
 }
 
 // editAsReply is the content carrying newContent, an edit of target, as
-// a reply to it (see above). Only text kinds keep their msgtype: a
-// caption edit of a file, or a location's, is its text.
+// a reply to it (see above). Text kinds keep their msgtype, and so does a
+// file the edit brings, with its URL and name; a caption edit of a file
+// without one, or a location's, is its text.
 func editAsReply(newContent *event.MessageEventContent, target *database.Message) *event.MessageEventContent {
 	content := &event.MessageEventContent{
 		MsgType:  newContent.MsgType,
 		Body:     "* " + newContent.Body,
 		Mentions: newContent.Mentions,
 	}
-	switch content.MsgType {
-	case event.MsgText, event.MsgNotice, event.MsgEmote:
+	switch {
+	case content.MsgType == event.MsgText, content.MsgType == event.MsgNotice, content.MsgType == event.MsgEmote:
+	case content.MsgType.IsMedia() && (newContent.URL != "" || newContent.File != nil):
+		if content.MsgType == event.MessageType(event.EventSticker.Type) {
+			// Sent as a message, not a sticker event.
+			content.MsgType = event.MsgImage
+		}
+		content.URL, content.File, content.Info = newContent.URL, newContent.File, newContent.Info
+		// Without a file name the body was the name: the "* " is no part
+		// of it.
+		content.FileName = newContent.FileName
+		if content.FileName == "" {
+			content.FileName = newContent.Body
+		}
 	default:
 		content.MsgType = event.MsgText
 	}

@@ -1,7 +1,9 @@
 package portals
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"testing"
 	"time"
 
@@ -43,6 +45,31 @@ func TestRemoteDeletionOfAMessageSentFromMatrixTakesTheRepliesCarryingItsEdits(t
 		if evt := redactedEvent(t, sc.as, mine.p.RoomID, reply.ID); evt.Unsigned.RedactedBecause == nil {
 			t.Errorf("the reply carrying her edit %q is still in the room after the message's deletion", reply.Content.AsMessage().Body)
 		}
+	}
+}
+
+// An edit that brings a file, of a message alice sent from Matrix, comes
+// as her ghost's reply carrying that file.
+func TestRemoteEditBringingAFileOfAMessageSentFromMatrixRepliesWithTheFile(t *testing.T) {
+	sc := newUserScene(t)
+	mine := sc.reactionsRoom(t).sentFromMatrix(t, "msg-mine", "a photo soon")
+	photo := []byte("not really a jpeg")
+	edit := &network.Edit{Meta: mine.fromPhone(), Target: "msg-mine", Parts: []network.Part{{
+		Content: &event.MessageEventContent{MsgType: event.MsgImage, Body: "the photo", FileName: "photo.jpg"},
+		Media: func(context.Context) (*network.Media, error) {
+			return &network.Media{Data: io.NopCloser(bytes.NewReader(photo)), MimeType: "image/jpeg", FileName: "photo.jpg", Size: int64(len(photo))}, nil
+		},
+	}}}
+	if err := mine.p.remoteEdit(context.Background(), sc.login, edit); err != nil {
+		t.Fatalf("the edit on the phone failed: %v", err)
+	}
+	replies := repliesTo(t, sc.as.BotClient(), mine.p.RoomID, mine.event, 1)
+	if len(replies) != 1 {
+		t.Fatalf("%d replies carrying her edit in the room, want one", len(replies))
+	}
+	reply := replies[0].Content.AsMessage()
+	if reply.MsgType != event.MsgImage || reply.URL == "" || reply.FileName != "photo.jpg" {
+		t.Errorf("the reply carrying her edit with a photo is %s %q (url %q, file name %q); want the photo", reply.MsgType, reply.Body, reply.URL, reply.FileName)
 	}
 }
 

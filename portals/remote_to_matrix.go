@@ -343,8 +343,10 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 			log.Warn().Msg("Edit of a message that was never bridged, ignoring")
 			continue
 		}
-		newContent := p.partContent(ctx, ghost, part)
+		// Decided before the file is uploaded, which either way goes
+		// with the edit.
 		asReply := p.sentFromMatrix(target)
+		newContent := p.partContent(ctx, ghost, part)
 		var content *event.MessageEventContent
 		if asReply {
 			// Not the ghost's to replace (remote_edit_matrix_sent.go).
