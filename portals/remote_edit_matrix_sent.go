@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -27,7 +28,8 @@ import (
 // Each such reply is stored as one more part of the message it edits,
 // under a part ID of its own (editReplyPart): a deletion of the message
 // for everyone then redacts its replies with it, rather than leaving its
-// newer text in the room. Every edit is one more reply, each stored. A
+// newer text in the room, and so does its deletion from Matrix
+// (redactEditReplies). Every edit is one more reply, each stored. A
 // reply or reaction from Matrix to such a reply reaches the edited
 // message; a redaction of one in Matrix deletes nothing on the network.
 
@@ -130,4 +132,25 @@ func (p *Portal) storeEditReply(ctx context.Context, ghost *puppets.Ghost, edit 
 		return fmt.Errorf("store the reply carrying the edit: %w", err)
 	}
 	return nil
+}
+
+// redactEditReplies redacts the replies carrying edits of msgID, a
+// message deleted from Matrix, each by the ghost that sent it. The
+// message is gone on the network already: a reply that cannot be redacted
+// is logged, and the deletion stands.
+func (p *Portal) redactEditReplies(ctx context.Context, msgID network.MessageID) {
+	log := zerolog.Ctx(ctx).With().Str("remote_id", string(msgID)).Logger()
+	parts, err := p.m.db.Messages.GetParts(ctx, p.Key, msgID)
+	if err != nil {
+		log.Warn().Err(err).Msg("Failed to look up the replies carrying edits of a deleted message")
+		return
+	}
+	for _, part := range parts {
+		if !isEditReply(part) {
+			continue
+		}
+		if err = p.m.matrix.Redact(ctx, p.m.matrix.Intent(part.SenderMXID), p.RoomID, part.EventID, ""); err != nil {
+			log.Warn().Err(err).Stringer("event_id", part.EventID).Msg("Failed to redact a reply carrying an edit of a deleted message")
+		}
+	}
 }

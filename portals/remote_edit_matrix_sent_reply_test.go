@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
@@ -18,32 +19,9 @@ import (
 // it, and redacting it in Matrix takes only the reply: her message
 // stays, on the network and bridged.
 func TestMatrixActionsOnAReplyCarryingAnEditReachTheEditedMessageButNoDeletion(t *testing.T) {
-	sc := newUserScene(t)
-	client, err := testnet.New().LoadLogin(context.Background(), sc.login)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net := client.(*testnet.Client)
-	sc.m.dir = clientDir{Directory: sc.m.dir, client: net}
-	mine := sc.reactionsRoom(t).sentFromMatrix(t, "msg-mine", "helo")
+	sc, net, mine, reply := editedOnThePhone(t)
 	ctx := context.Background()
-	err = sc.db.Logins.Put(ctx, &database.Login{Network: mine.p.Key.Network, ID: sc.login.ID, UserMXID: sc.alice.UserID, RemoteUser: sc.login.RemoteUser})
-	if err == nil {
-		err = mine.p.putMember(ctx, sc.alice.UserID, sc.login.ID)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	edit := &network.Edit{Meta: mine.fromPhone(), Target: "msg-mine", ID: "edit-1",
-		Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "hello"}}}}
-	if err = mine.p.remoteEdit(ctx, sc.login, edit); err != nil {
-		t.Fatalf("the edit on the phone failed: %v", err)
-	}
-	replies := repliesTo(t, sc.as.BotClient(), mine.p.RoomID, mine.event, 1)
-	if len(replies) != 1 {
-		t.Fatalf("%d replies carrying her edit in the room, want one", len(replies))
-	}
-	reply := replies[0].ID
+	var err error
 
 	reaction := &event.Event{
 		Type: event.EventReaction, ID: "$reaction", Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Timestamp: time.Now().UnixMilli(),
@@ -81,6 +59,63 @@ func TestMatrixActionsOnAReplyCarryingAnEditReachTheEditedMessageButNoDeletion(t
 	if stored, err := sc.db.Messages.GetFirstPart(ctx, mine.p.Key, "msg-mine"); err != nil || stored == nil {
 		t.Errorf("her message is no longer bridged after the reply carrying her edit was redacted (%v)", err)
 	}
+}
+
+// A message alice sent from Matrix, edited on the phone, then deleted by
+// her in Matrix, is deleted on the network, and the reply carrying its
+// edit goes from the room with it.
+func TestMatrixDeletionOfAMessageSentFromMatrixTakesTheReplyCarryingItsEdit(t *testing.T) {
+	sc, net, mine, reply := editedOnThePhone(t)
+	ctx := context.Background()
+	redacted, err := sc.alice.Client.RedactEvent(ctx, mine.p.RoomID, mine.event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redaction := &event.Event{Type: event.EventRedaction, ID: redacted.EventID, Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Redacts: mine.event}
+	if err = mine.p.matrixRedaction(ctx, redaction); err != nil {
+		t.Fatalf("her deletion of her message failed: %v", err)
+	}
+	if sent := sentToNetwork(net); len(sent) != 1 {
+		t.Errorf("her deletion of her message sent %d things to the network, want it only", len(sent))
+	} else if r, ok := sent[0].(*network.OutgoingRedaction); !ok || r.Target != "msg-mine" {
+		t.Errorf("her deletion of her message reached the network as %+v, want one of msg-mine", sent[0])
+	}
+	if evt := redactedEvent(t, sc.as, mine.p.RoomID, reply); evt.Unsigned.RedactedBecause == nil {
+		t.Errorf("the reply carrying her edit is still in the room after she deleted her message")
+	}
+}
+
+// editedOnThePhone is alice's message "helo" sent from Matrix, through
+// her login running on net, and edited on her phone to "hello"; reply is
+// her ghost's reply carrying the edit.
+func editedOnThePhone(t *testing.T) (sc *userScene, net *testnet.Client, mine matrixSent, reply id.EventID) {
+	t.Helper()
+	ctx := context.Background()
+	sc = newUserScene(t)
+	client, err := testnet.New().LoadLogin(ctx, sc.login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net = client.(*testnet.Client)
+	sc.m.dir = clientDir{Directory: sc.m.dir, client: net}
+	mine = sc.reactionsRoom(t).sentFromMatrix(t, "msg-mine", "helo")
+	err = sc.db.Logins.Put(ctx, &database.Login{Network: mine.p.Key.Network, ID: sc.login.ID, UserMXID: sc.alice.UserID, RemoteUser: sc.login.RemoteUser})
+	if err == nil {
+		err = mine.p.putMember(ctx, sc.alice.UserID, sc.login.ID)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := &network.Edit{Meta: mine.fromPhone(), Target: "msg-mine", ID: "edit-1",
+		Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "hello"}}}}
+	if err = mine.p.remoteEdit(ctx, sc.login, edit); err != nil {
+		t.Fatalf("the edit on the phone failed: %v", err)
+	}
+	replies := repliesTo(t, sc.as.BotClient(), mine.p.RoomID, mine.event, 1)
+	if len(replies) != 1 {
+		t.Fatalf("%d replies carrying her edit in the room, want one", len(replies))
+	}
+	return sc, net, mine, replies[0].ID
 }
 
 // clientDir is a Directory whose logins all run client.
