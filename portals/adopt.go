@@ -101,11 +101,9 @@ func (p *Portal) bridgeEarlier(ctx context.Context, ghost *appservice.IntentAPI,
 		return
 	}
 	zerolog.Ctx(ctx).Err(err).Stringer("room_id", p.RoomID).Int("recovered", len(evts)).Msg("Failed to recover the messages sent before the ghost joined")
-	notice := &event.MessageEventContent{
-		MsgType: event.MsgNotice,
-		Body: fmt.Sprintf("⚠️ Messages sent here before I joined may not have reached %s (%s). Please send them again if they are missing.",
-			p.m.dir.NetworkName(p.Key.Network), network.UserMessage(err, "see the bridge log")),
-	}
+	// The network's message is Markdown (network.UserError).
+	notice := noticeContent(fmt.Sprintf("⚠️ Messages sent here before I joined may not have reached %s (%s). Please send them again if they are missing.",
+		p.m.dir.NetworkName(p.Key.Network), network.UserMessage(err, "see the bridge log")))
 	if _, err = p.sendNotice(ctx, notice); err != nil {
 		zerolog.Ctx(ctx).Err(err).Msg("Failed to report unrecovered messages in the room")
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -96,7 +95,7 @@ func (p *Portal) reportLost(ctx context.Context) error {
 		return nil
 	}
 	txn := p.lostTxn(n)
-	_, err := p.sendNoticeTxn(ctx, &event.MessageEventContent{MsgType: event.MsgNotice, Body: body}, txn)
+	_, err := p.sendNoticeTxn(ctx, noticeContent(body), txn)
 	switch {
 	case err == nil:
 	case errors.Is(err, puppets.ErrUnreachable) && p.mayRetryLater(ctx):

@@ -117,6 +117,37 @@ func TestOwnerOfARoomlessChatHearsOnceWhenItsQueuedEventsCannotBeRead(t *testing
 	}
 }
 
+// The notice names a roomless chat as written: its name, the network's
+// words, goes into the Markdown notice through network.Literal, so that
+// a chat named *x* is neither shown with backslashes nor as emphasis.
+func TestHeldUpNoticeNamesARoomlessChatAsWritten(t *testing.T) {
+	db := dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))
+	ctx, shared, dir, login := memberScene(t, db)
+	nd := &noticeDir{loginDir: dir}
+	shared.m.dir = nd
+	key := network.PortalKey{Network: "test", Chat: "bob", Receiver: login.ID}
+	if err := db.Portals.Put(ctx, &database.Portal{Key: key, Name: "*x*"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := shared.m.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failReadsForAWhile(t, db, p)
+	got := nd.noticeContentsOf(login.User)
+	if len(got) != 1 {
+		t.Fatalf("alice's management room got %d notices, want one that the chat is held up", len(got))
+	}
+	if want := "in the chat “*x*”, which has no Matrix room yet, are held up"; !strings.Contains(got[0].Body, want) {
+		t.Errorf("the notice's body %q does not say %q", got[0].Body, want)
+	}
+	// Plain text once rendered, it has no formatted body, or one with
+	// the name as written.
+	if f, want := got[0].FormattedBody, "the chat “*x*”"; f != "" && (!strings.Contains(f, want) || strings.Contains(f, "<em>")) {
+		t.Errorf("the notice's formatted body %q does not name the chat as written, %q", f, want)
+	}
+}
+
 // failReadsForAWhile makes every read of p's queued events fail (their
 // table gone), and has p's drain try them for longer than
 // ResumeAfterOutage: long enough for the room, or its users, to be told.

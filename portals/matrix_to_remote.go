@@ -10,7 +10,6 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -87,11 +86,10 @@ func (p *Portal) reportFailure(ctx context.Context, evt *event.Event, err error)
 	// The reason is Markdown, as a UserError's message is (network.UserError):
 	// its code spans show as code, and the words a network escaped with
 	// network.Literal as written, not with their backslashes.
-	content := format.RenderMarkdown(fmt.Sprintf("⚠️ %s was not bridged to %s: %s", what, p.m.dir.NetworkName(p.Key.Network), reason), true, false)
-	content.MsgType = event.MsgNotice
+	content := noticeContent(fmt.Sprintf("⚠️ %s was not bridged to %s: %s", what, p.m.dir.NetworkName(p.Key.Network), reason))
 	content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(evt.ID)
 	content.Mentions = &event.Mentions{UserIDs: []id.UserID{evt.Sender}}
-	if _, err := p.sendNotice(ctx, &content); err != nil {
+	if _, err := p.sendNotice(ctx, content); err != nil {
 		log.Err(err).Msg("Failed to report bridging failure in the room")
 	}
 }

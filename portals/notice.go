@@ -8,10 +8,22 @@ import (
 
 	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
+
+// noticeContent is one of the bridge's notices, written in Markdown as a
+// network.UserError's message is (a network's reason is put in them as
+// it came): rendered, its code spans (network.CodeSpan) show as code, and
+// words from outside, which go in through network.Literal, as written,
+// not with the backslashes of their escapes.
+func noticeContent(markdown string) *event.MessageEventContent {
+	content := format.RenderMarkdown(markdown, true, false)
+	content.MsgType = event.MsgNotice
+	return &content
+}
 
 // sendNotice posts one of the bridge's notices (a failed send, events
 // dropped) in the portal's room: as the bot where it is a member, and in

@@ -22,7 +22,7 @@ import (
 type noticeDir struct {
 	*loginDir
 	mu       sync.Mutex
-	notices  map[id.UserID][]string
+	notices  map[id.UserID][]*event.MessageEventContent
 	fail     func() error
 	failUser func(user id.UserID) error
 	// hang: NotifyUser waits for its context to end, as a send to a
@@ -48,16 +48,27 @@ func (d *noticeDir) NotifyUser(ctx context.Context, user id.UserID, content *eve
 		}
 	}
 	if d.notices == nil {
-		d.notices = make(map[id.UserID][]string)
+		d.notices = make(map[id.UserID][]*event.MessageEventContent)
 	}
-	d.notices[user] = append(d.notices[user], content.Body)
+	d.notices[user] = append(d.notices[user], content)
 	return nil
 }
 
+// noticesOf are the bodies of the notices posted in user's management
+// room.
 func (d *noticeDir) noticesOf(user id.UserID) []string {
+	var bodies []string
+	for _, content := range d.noticeContentsOf(user) {
+		bodies = append(bodies, content.Body)
+	}
+	return bodies
+}
+
+// noticeContentsOf are the notices posted in user's management room.
+func (d *noticeDir) noticeContentsOf(user id.UserID) []*event.MessageEventContent {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]string(nil), d.notices[user]...)
+	return append([]*event.MessageEventContent(nil), d.notices[user]...)
 }
 
 // roomlessScene is memberScene's bridge with management rooms

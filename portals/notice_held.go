@@ -25,7 +25,8 @@ import (
 const maxHeldNotices = 32
 
 // heldNotice is a notice for user's management room, or for the portal's
-// room when user is empty. txn is its transaction ID, the same for all
+// room when user is empty. body is its Markdown, rendered as each try
+// posts it (noticeContent). txn is its transaction ID, the same for all
 // its tries: a try the stop cut short as the homeserver took it (its
 // answer lost) is then answered, at the stop's own try, with the event it
 // made, not posted twice; as is a try whose answer an outage lost.
@@ -35,7 +36,7 @@ type heldNotice struct {
 	txn  string
 }
 
-// noticeOrHold posts body in the portal's room (users nil) or in the
+// noticeOrHold posts body, Markdown (noticeContent), in the portal's room (users nil) or in the
 // management rooms of users, and holds for later each one the homeserver
 // could not be reached for. It returns the other failures; errNoRoom for
 // a notice of a roomless portal with nobody to tell.

@@ -33,7 +33,7 @@ func (p *Portal) usersToTell(login *network.Login) []id.UserID {
 	return nil
 }
 
-// noticeUsers posts body in the management room of each of users;
+// noticeUsers posts body, Markdown (noticeContent), in the management room of each of users;
 // errNoRoom when there is nobody to tell. Its error says whether the
 // homeserver could not be reached (puppets.ErrUnreachable), so that a
 // caller may try again later.
@@ -50,7 +50,7 @@ func (p *Portal) noticeUsers(ctx context.Context, users []id.UserID, body string
 	return errors.Join(errs...)
 }
 
-// postNotice posts body in user's management room, or in the portal's
+// postNotice posts body, Markdown (noticeContent), in user's management room, or in the portal's
 // room when user is empty.
 func (p *Portal) postNotice(ctx context.Context, user id.UserID, body string) error {
 	return p.postNoticeTxn(ctx, user, body, "")
@@ -69,7 +69,7 @@ type TxnNotifier interface {
 // one) for the notice, in the portal's room (sendNoticeTxn) or in the
 // management room, through the Directory (TxnNotifier, where it is one).
 func (p *Portal) postNoticeTxn(ctx context.Context, user id.UserID, body, txnID string) error {
-	content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: body}
+	content := noticeContent(body)
 	if user == "" {
 		_, err := p.sendNoticeTxn(ctx, content, txnID)
 		return err
@@ -89,12 +89,13 @@ func (p *Portal) postNoticeTxn(ctx context.Context, user id.UserID, body, txnID 
 }
 
 // roomlessChat names the chat of a portal that has no room, for a notice
-// in a management room: its name where Ferry learnt one, else its ID.
+// in a management room: its name where Ferry learnt one, else its ID,
+// either as written (network.Literal: the notice is Markdown).
 func (p *Portal) roomlessChat() string {
 	if p.Name != "" {
-		return fmt.Sprintf("the chat “%s”, which has no Matrix room yet", p.Name)
+		return fmt.Sprintf("the chat “%s”, which has no Matrix room yet", network.Literal(p.Name))
 	}
-	return fmt.Sprintf("the chat %s, which has no Matrix room yet", p.Key.Chat)
+	return fmt.Sprintf("the chat %s, which has no Matrix room yet", network.Literal(string(p.Key.Chat)))
 }
 
 // noteLostUser records that an event lost in an outage came through

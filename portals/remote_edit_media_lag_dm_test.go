@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/database"
@@ -108,17 +107,8 @@ func photoInBotlessDirectChat(t *testing.T) (*botlessDirectChat, *testbed.FaultP
 // it, that contains word; "" if there is none.
 func noticeWith(t *testing.T, client *mautrix.Client, room id.RoomID, word string) string {
 	t.Helper()
-	resp, err := client.Messages(context.Background(), room, "", "", mautrix.DirectionBackward, nil, 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, evt := range resp.Chunk {
-		if evt.Type != event.EventMessage || evt.Content.ParseRaw(evt.Type) != nil {
-			continue
-		}
-		if msg := evt.Content.AsMessage(); msg.MsgType == event.MsgNotice && strings.Contains(msg.Body, word) {
-			return msg.Body
-		}
+	if notice := noticeContentWith(t, client, room, word); notice != nil {
+		return notice.Body
 	}
 	return ""
 }

@@ -59,8 +59,9 @@ func (p *Portal) noticeNotBridged(ctx context.Context, login *network.Login, evt
 	return p.postNotice(ctx, "", body)
 }
 
-// notBridgedNotice is noticeNotBridged's notice: its body ("" when evt
-// is not worth one) and, for a portal with no room, the users to tell.
+// notBridgedNotice is noticeNotBridged's notice: its body, Markdown
+// (noticeContent) with reason put in as it is, Markdown too ("" when evt
+// is not worth one), and, for a portal with no room, the users to tell.
 func (p *Portal) notBridgedNotice(login *network.Login, evt network.Event, reason string) (users []id.UserID, body string) {
 	what, reportable := notBridgedWhat(evt)
 	if !reportable {
@@ -68,7 +69,7 @@ func (p *Portal) notBridgedNotice(login *network.Login, evt network.Event, reaso
 	}
 	if evt != nil {
 		sender := evt.EventMeta().Sender.User
-		what += " from " + p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: sender}).String()
+		what += " from " + network.Literal(p.m.ghosts.MXID(network.GhostKey{Network: p.Key.Network, User: sender}).String())
 	}
 	net := p.m.dir.NetworkName(p.Key.Network)
 	if p.RoomID == "" {
@@ -97,8 +98,10 @@ func notBridgedWhat(evt network.Event) (string, bool) {
 	return "", false
 }
 
-// remoteFailureReason says in a few words why a remote event was not
-// bridged: the homeserver's own error where it refused the event.
+// remoteFailureReason says in a few words, in Markdown, why a remote
+// event was not bridged: the network's message for the user (Markdown,
+// network.UserError), or the homeserver's own error where it refused the
+// event, its words as written (network.Literal).
 func remoteFailureReason(err error) string {
 	if msg := network.UserMessage(err, ""); msg != "" {
 		return msg
@@ -106,7 +109,7 @@ func remoteFailureReason(err error) string {
 	var httpErr mautrix.HTTPError
 	if errors.As(err, &httpErr) {
 		if httpErr.RespError != nil && httpErr.RespError.ErrCode != "" {
-			return fmt.Sprintf("the homeserver refused it (%s: %s)", httpErr.RespError.ErrCode, httpErr.RespError.Err)
+			return fmt.Sprintf("the homeserver refused it (%s: %s)", network.Literal(httpErr.RespError.ErrCode), network.Literal(httpErr.RespError.Err))
 		}
 		if httpErr.Response != nil {
 			return fmt.Sprintf("the homeserver answered HTTP %d", httpErr.Response.StatusCode)
