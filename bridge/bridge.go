@@ -56,6 +56,9 @@ type Bridge struct {
 	// secretEvents are events whose stored body is emptied when they are
 	// marked handled (holdsSecret).
 	secretEvents sync.Map
+	// replayed are the events being handled that were stored before the
+	// last stop, replayed at start (unknownCommand).
+	replayed sync.Map
 	// edits are the commands an edit may still correct (command_edits.go).
 	edits   commandEdits
 	rooms   *serialQueues

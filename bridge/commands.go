@@ -262,6 +262,13 @@ func stripCommandPrefix(body string) string {
 // starts commands (a network's: "irc", "whatsapp") was not the mistake:
 // the answer names the two words and lists that family's commands.
 func (b *Bridge) unknownCommand(c *commandContext, words []string) string {
+	if _, replayed := b.replayed.Load(c.evt.ID); replayed {
+		// Sent before the last stop, maybe as the answer to a login
+		// that asked then, and ended with the stop: a password, which
+		// is not to be shown back.
+		return "Your message sent before Ferry restarted names no command; it is not shown back, in case it held a password. Send " +
+			c.command("help") + " for the list of commands."
+	}
 	var family []string
 	for _, cmd := range b.commands {
 		if len(cmd.words) > 1 && strings.EqualFold(cmd.words[0], words[0]) && cmd.level <= c.level {

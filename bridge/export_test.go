@@ -1,6 +1,10 @@
 package bridge
 
-import "testing"
+import (
+	"testing"
+
+	"maunium.net/go/mautrix/event"
+)
 
 // HoldLoginFlows has every login flow call hold at the points "started"
 // (its login stored and started, not yet kept) and "kept" (kept, its
@@ -13,3 +17,14 @@ func HoldLoginFlows(t testing.TB, hold func(point string)) {
 	flowHookFn.Store(&hold)
 	t.Cleanup(func() { flowHookFn.Store(nil) })
 }
+
+// HoldHandledEvents has every event a room's queue handled (the
+// management room's messages, commands) call hold with it, before it is
+// marked handled, for the rest of t.
+func HoldHandledEvents(t testing.TB, hold func(evt *event.Event)) {
+	handledHookFn.Store(&hold)
+	t.Cleanup(func() { handledHookFn.Store(nil) })
+}
+
+// Stopping is closed once Stop has cancelled the bridge's work.
+func (b *Bridge) Stopping() <-chan struct{} { return b.ctx.Done() }

@@ -41,7 +41,11 @@ func (b *Bridge) route(in inbound, firstSeen bool) {
 	ctx := b.ctx
 	qe := in.qe
 	log := b.Log.With().Stringer("event_id", qe.EventID).Stringer("room_id", qe.RoomID).Logger()
+	if !firstSeen {
+		b.replayed.Store(qe.EventID, struct{}{})
+	}
 	done := func() {
+		b.replayed.Delete(qe.EventID)
 		if in.early != nil {
 			b.earlyHandled(in.early, qe.EventID)
 		} else {
@@ -83,7 +87,16 @@ func (b *Bridge) route(in inbound, firstSeen bool) {
 		return
 	}
 	b.rooms.run(string(evt.RoomID), func() {
+		if b.ctx.Err() != nil {
+			// Ferry is stopping: the event waits for the next start, as
+			// one waiting in a portal does. Handled now, its answer
+			// could not be sent, and it would be marked handled all the
+			// same (markHandled), the command never answered.
+			b.replayed.Delete(qe.EventID)
+			return
+		}
 		defer done()
+		defer handledHook(evt)
 		defer func() {
 			if r := recover(); r != nil {
 				log.Error().Any("panic", r).Str("stack", string(debug.Stack())).Msg("Panic while handling event")

@@ -3,8 +3,10 @@ package bridge
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/metrics"
@@ -217,13 +219,35 @@ func (b *Bridge) earlyHandled(e *earlyEvent, evtID id.EventID) {
 	}
 }
 
+// markHandledWait bounds the marking of an event handled, which Stop
+// waits for.
+const markHandledWait = 5 * time.Second
+
+// markHandled records evtID handled (its body emptied if it held a
+// secret). Not on the bridge's context: Stop cancels that before it waits
+// for the events being handled, and an event handled then, its mark
+// failed, was replayed at the next start. A login's answer replayed with
+// no login left asking was shown back as an unknown command ("Unknown
+// command `hunter2`"), its stored body never emptied.
 func (b *Bridge) markHandled(evtID id.EventID) {
 	mark := b.DB.MatrixEvents.MarkHandled
 	if _, secret := b.secretEvents.LoadAndDelete(evtID); secret {
 		mark = b.DB.MatrixEvents.MarkHandledAndScrub
 	}
-	if err := mark(b.ctx, evtID); err != nil && b.ctx.Err() == nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), markHandledWait)
+	defer cancel()
+	if err := mark(ctx, evtID); err != nil {
 		b.Log.Err(err).Stringer("event_id", evtID).Msg("Failed to mark event handled")
+	}
+}
+
+// handledHookFn, set by tests, is called with each event a room's queue
+// handled, before it is marked handled.
+var handledHookFn atomic.Pointer[func(evt *event.Event)]
+
+func handledHook(evt *event.Event) {
+	if fn := handledHookFn.Load(); fn != nil {
+		(*fn)(evt)
 	}
 }
 

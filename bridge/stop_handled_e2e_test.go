@@ -1,0 +1,79 @@
+package bridge_test
+
+import (
+	"sync"
+	"testing"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/ferrybridge/ferry/bridge"
+	"github.com/ferrybridge/ferry/bridge/config"
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/pgtest"
+)
+
+// TestLoginAnswerHandledAsFerryStopsIsNotReplayed: Stop cancelled the
+// bridge's context before it waited for the events being handled, and
+// their handled mark used that context. A password handled then was
+// replayed at the next start, with no login left asking: "Unknown
+// command `hunter2-carol`", the password shown back, its stored body
+// never emptied. The mark is made now, the body emptied. On PostgreSQL,
+// whose statements watch their context (SQLite's do not, see
+// database/sqlite_execable.go).
+func TestLoginAnswerHandledAsFerryStopsIsNotReplayed(t *testing.T) {
+	s := newSceneWith(t, false, ferrytest.Options{DatabaseType: config.DatabasePostgres, DatabaseURI: pgtest.URI(t)})
+	stopping := s.h.Bridge.Stopping()
+	handled := make(chan struct{})
+	var once sync.Once
+	// The password's handling ends while Stop begins: its mark comes
+	// once the bridge's context is cancelled.
+	bridge.HoldHandledEvents(t, func(evt *event.Event) {
+		if msg := evt.Content.AsMessage(); msg != nil && msg.Body == "hunter2-carol" {
+			once.Do(func() {
+				close(handled)
+				<-stopping
+			})
+		}
+	})
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	secret := s.alice.SendText(t, s.mgmt, "hunter2-carol")
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Logged in to Testnet as carol")
+	<-handled
+	s.h.StopBridge()
+	s.h.StartBridge()
+
+	// Anything replayed in the room is answered before this.
+	s.h.Command(s.alice, s.mgmt, "version", "Ferry ")
+	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
+		t.Errorf("the password handled at the stop was shown back after the restart: %q", said)
+	}
+	waitHandledWithout(t, s.h, secret, "hunter2")
+}
+
+// TestCommandQueuedAtStopIsAnsweredAfterTheRestart: a message waiting in
+// the management room's queue when Ferry stops is not handled on the
+// stopping bridge, whose answer could not be sent (and which, marked
+// handled, was never answered): it waits for the next start. There it is
+// not shown back as an unknown command: sent before the stop, it may be
+// the password a login asked for then.
+func TestCommandQueuedAtStopIsAnsweredAfterTheRestart(t *testing.T) {
+	s := newScene(t, false)
+	stopping := s.h.Bridge.Stopping()
+	var once sync.Once
+	// "version" holds the room's queue until Stop has begun.
+	bridge.HoldHandledEvents(t, func(evt *event.Event) {
+		if msg := evt.Content.AsMessage(); msg != nil && msg.Body == "version" {
+			once.Do(func() { <-stopping })
+		}
+	})
+	s.h.Command(s.alice, s.mgmt, "version", "Ferry ")
+	queued := s.alice.SendText(t, s.mgmt, "hunter2-queued")
+	waitStored(t, s.h, queued)
+	s.h.StopBridge()
+	s.h.StartBridge()
+
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "sent before Ferry restarted names no command")
+	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
+		t.Errorf("the message replayed at the start was shown back: %q", said)
+	}
+}
