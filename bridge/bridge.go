@@ -281,6 +281,11 @@ func (b *Bridge) Start() error {
 		}
 	}
 	b.loadLogins(ctx)
+	if err = b.recallEndedQuestions(ctx); err != nil {
+		// Not fatal: only a password typed after a login ended before
+		// the stop is then not told from a command.
+		b.Log.Err(err).Msg("Failed to recall the login questions that ended unanswered")
+	}
 	if err = b.recallStoredSecrets(ctx); err != nil {
 		// Not fatal: only an edit of a secret sent before the stop is
 		// then told apart as far as the homeserver tells (refuseEdit).

@@ -66,14 +66,18 @@ func (b *Bridge) questionEnded(flow *loginFlow) {
 		q.ended = make(map[id.UserID]endedQuestion)
 	}
 	q.ended[flow.user] = endedQuestion{room: flow.room, net: flow.net, field: field, at: time.Now(), shared: shared}
+	b.storeEndedQuestions(q)
 }
 
 // forgetEndedQuestion drops user's ended question: a new login began.
 func (b *Bridge) forgetEndedQuestion(user id.UserID) {
 	q := &b.endedQuestions
 	q.lock.Lock()
-	delete(q.ended, user)
-	q.lock.Unlock()
+	defer q.lock.Unlock()
+	if _, ok := q.ended[user]; ok {
+		delete(q.ended, user)
+		b.storeEndedQuestions(q)
+	}
 }
 
 // takeEndedQuestion returns the question that ended unanswered in room
@@ -89,6 +93,7 @@ func (b *Bridge) takeEndedQuestion(user id.UserID, room id.RoomID) (endedQuestio
 		return endedQuestion{}, false
 	}
 	delete(q.ended, user)
+	b.storeEndedQuestions(q)
 	return eq, time.Since(eq.at) <= lateAnswerWindow
 }
 

@@ -1,10 +1,13 @@
 package bridge
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/dbtest"
 )
 
 // A login step may ask for several fields, one after the other. When it
@@ -29,7 +32,8 @@ func TestLateAnswerMarkNamesTheFieldAsked(t *testing.T) {
 		{"all answered", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var b Bridge
+			// Its database stores the mark (login_late_stored.go).
+			b := Bridge{ctx: context.Background(), DB: dbtest.Open(t, database.DefaultType, dbtest.SQLiteURI(t))}
 			b.questionEnded(&loginFlow{user: alice, room: room, net: "test", asking: tc.asking})
 			eq, late := b.takeEndedQuestion(alice, room)
 			switch {
