@@ -234,12 +234,12 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 		// Ferry is stopping (Stop waits for this): the user should not
 		// wait for a question that will never come.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 5*time.Second)
-		b.notice(ctx, flow.room, "Ferry is stopping, so this login was cancelled. Send `login "+string(flow.net)+"` again once it is back.")
+		b.notice(ctx, flow.room, "Ferry is stopping, so this login was cancelled. "+b.sendLogin(ctx, flow.user, flow.room, flow.net)+" again once it is back.")
 		cancel()
 	case errors.Is(err, context.Canceled):
 		b.notice(b.ctx, flow.room, "Login cancelled.")
 	case errors.Is(err, context.DeadlineExceeded):
-		b.notice(b.ctx, flow.room, "Login timed out. Send `login "+string(flow.net)+"` to try again.")
+		b.notice(b.ctx, flow.room, "Login timed out. "+b.sendLogin(b.ctx, flow.user, flow.room, flow.net)+" to try again.")
 	default:
 		b.notice(b.ctx, flow.room, "Login failed: "+userMessage(err, "an internal error (see the bridge log)"))
 	}

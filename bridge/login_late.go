@@ -143,7 +143,7 @@ func (b *Bridge) takeLateAnswerElsewhere(ctx context.Context, evt *event.Event) 
 func (b *Bridge) answerLate(ctx context.Context, c *commandContext, eq endedQuestion) {
 	zerolog.Ctx(ctx).Info().Str("network", string(eq.net)).Msg("Deleted a message sent after its login question ended")
 	text := "The login that asked for your " + eq.field + " had ended, so your message was not taken as its answer. "
-	again := " Send `login " + string(eq.net) + "` to start again."
+	again := " " + b.sendLogin(ctx, c.user, c.room, eq.net) + " to start again."
 	if eq.shared {
 		// A login is refused in a room others read: the way to
 		// start again is elsewhere.

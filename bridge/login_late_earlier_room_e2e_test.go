@@ -1,7 +1,10 @@
 package bridge_test
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/ferrybridge/ferry/internal/ferrytest"
 )
 
 // TestLateLoginAnswerInAnEarlierRoomIsDeleted: a login asks for a
@@ -35,4 +38,30 @@ func TestEditWithoutNewContentIsNoLateAnswerInAnEarlierRoom(t *testing.T) {
 	editWithoutNewContent(t, h, alice, first, cancelled.ID, "Login cancelled!")
 	late := alice.SendText(t, first, "hunter2")
 	waitRedacted(t, alice, first, late)
+}
+
+// TestLoginEndedInAnEarlierRoomSaysWhereToStartAgain: a login asking in
+// alice's earlier management room is cancelled by Ferry's stop, and her
+// password typed there once Ferry is back is deleted. Both answers said
+// "Send `login test`": a command without the prefix is not read there,
+// and a login is refused outside the management room. They name the
+// management room now.
+func TestLoginEndedInAnEarlierRoomSaysWhereToStartAgain(t *testing.T) {
+	h, alice, first, second := earlierRoomLogin(t)
+	// The link to it reads as its address in the plain body.
+	where := "`login test` in your management room, https://matrix.to/#/" + second.String()
+	before := ferrytest.Seen(alice, first)
+	h.StopBridge()
+	stopped := h.WaitForBotNoticeExcept(alice, first, "Ferry is stopping", before)
+	if body := stopped.Content.AsMessage().Body; !strings.Contains(body, where) {
+		t.Errorf("the notice of the stop says %q; want it to say to send %s", body, where)
+	}
+	h.StartBridge()
+
+	before = ferrytest.Seen(alice, first)
+	waitRedacted(t, alice, first, alice.SendText(t, first, "hunter2"))
+	late := h.WaitForBotNoticeExcept(alice, first, "had ended", before)
+	if body := late.Content.AsMessage().Body; !strings.Contains(body, where) {
+		t.Errorf("the answer to the late password says %q; want it to say to send %s", body, where)
+	}
 }

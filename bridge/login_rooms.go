@@ -6,6 +6,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
 )
 
 // A login asks its questions in the management room it started in. When
@@ -70,4 +72,24 @@ func (b *Bridge) answerElsewhere(ctx context.Context, c *commandContext, asking 
 		}
 	}
 	c.reply(text)
+}
+
+// sendLogin is how to start a login of net again, for user told in room
+// that one ended: "Send `login net`", with where to send it when room is
+// not user's management room. In an earlier one, where a login that
+// began there asked on, a command without the prefix is not read, and
+// a login is refused in any room but the management room.
+func (b *Bridge) sendLogin(ctx context.Context, user id.UserID, room id.RoomID, net network.NetworkID) string {
+	send := "Send `login " + string(net) + "`"
+	mgmt, err := b.ManagementRoom(ctx, user)
+	switch {
+	case err != nil:
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Failed to read the management room")
+		return send
+	case mgmt == room:
+		return send
+	case mgmt == "":
+		return send + " in a direct chat with me"
+	}
+	return fmt.Sprintf("%s in your management room, [%[2]s](https://matrix.to/#/%[2]s),", send, mgmt)
 }
