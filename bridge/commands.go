@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
@@ -121,13 +122,11 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		// prefix in one that was it when the login began.
 		return
 	}
-	if prefixed {
-		body = strings.TrimSpace(strings.TrimPrefix(body, commandPrefix))
-	} else {
-		// The prefix is optional here: people type it from habit or
-		// paste a command written for other rooms (`!ferry relay on`).
-		body = stripCommandPrefix(body)
-	}
+	// Outside the management room, the prefix said that the message is
+	// a command; in it, the prefix is optional: people type it from
+	// habit or paste a command written for other rooms (`!ferry relay
+	// on`).
+	body, _ = cutCommandPrefix(body)
 	if !edited {
 		// With the prefix too: an earlier management room, where a
 		// login asked and ended (login_late.go), needs it now, and the
@@ -246,16 +245,21 @@ func (b *Bridge) redactSecret(ctx context.Context, c *commandContext, tell bool)
 	return false
 }
 
-// stripCommandPrefix removes a leading "!ferry" word, in any case.
-func stripCommandPrefix(body string) string {
+// cutCommandPrefix takes a leading "!ferry" word off body (trimmed), and
+// reports whether it did. It is the one rule for the prefix, in every
+// room: in any case ("!Ferry help", as a phone's keyboard capitalises
+// it), alone ("!ferry" asks what to send) or before any space (a line
+// break too). A portal read only "!ferry" in lower case followed by a
+// space as a command, and sent the rest to the chat.
+func cutCommandPrefix(body string) (rest string, found bool) {
 	if len(body) < len(commandPrefix) || !strings.EqualFold(body[:len(commandPrefix)], commandPrefix) {
-		return body
+		return body, false
 	}
-	rest := body[len(commandPrefix):]
+	rest = body[len(commandPrefix):]
 	if rest != "" && !isSpace(rune(rest[0])) {
-		return body // "!ferryx" is a word of its own
+		return body, false // "!ferryx" is a word of its own
 	}
-	return strings.TrimSpace(rest)
+	return strings.TrimSpace(rest), true
 }
 
 // unknownCommand answers words that name no command. A first word that
@@ -322,6 +326,9 @@ func rawArgs(body string, n int) string {
 
 func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
 
+// maxEchoedWord is the most bytes of a word an answer shows back.
+const maxEchoedWord = 40
+
 // sanitizeWord keeps an echoed word short and free of Markdown tricks.
 func sanitizeWord(w string) string {
 	w = strings.Map(func(r rune) rune {
@@ -330,8 +337,14 @@ func sanitizeWord(w string) string {
 		}
 		return r
 	}, w)
-	if len(w) > 40 {
-		w = w[:40] + "…"
+	if len(w) > maxEchoedWord {
+		// At a character's start: cut inside one, the answer would
+		// end in an invalid byte sequence.
+		cut := maxEchoedWord
+		for !utf8.RuneStart(w[cut]) {
+			cut--
+		}
+		w = w[:cut] + "…"
 	}
 	return w
 }

@@ -26,3 +26,15 @@ func TestAnswersInAPortalSayThePrefix(t *testing.T) {
 	s.h.Command(s.alice, s.mgmt, "verison", "Unknown command `verison`. Send `help` for the list of commands.")
 	s.h.Command(s.alice, s.mgmt, "help", "**Commands** (in other rooms, start them with `!ferry`)")
 }
+
+// TestPrefixInAnyCaseIsACommandInAPortal: in a portal, only "!ferry" in
+// lower case and followed by a space made a command, while everywhere
+// else the prefix is read in any case: "!Ferry version", as a phone's
+// keyboard capitalises it, went to the chat. It is a command there too.
+func TestPrefixInAnyCaseIsACommandInAPortal(t *testing.T) {
+	s := newScene(t, false)
+	room := s.openPortal(t, "hi")
+	s.h.Command(s.alice, room, "!Ferry version", "Ferry ")
+	s.h.Command(s.alice, room, "!FERRY", "Send `!ferry help` for the list of commands.")
+	s.nothingSent(t)
+}

@@ -445,7 +445,7 @@ func (b *Bridge) takeLoginInput(ctx context.Context, evt *event.Event, body stri
 // "answer" before it typed without the prefix still is ("answer cancel").
 func (b *Bridge) loginAnswer(body string) (answer string, ok, asTyped bool) {
 	text := strings.TrimSpace(body)
-	if rest := stripCommandPrefix(text); rest != text {
+	if rest, found := cutCommandPrefix(text); found {
 		if words := strings.Fields(rest); len(words) > 1 && strings.EqualFold(words[0], answerWord) {
 			return rawArgs(rest, 1), true, true
 		}

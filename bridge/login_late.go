@@ -127,7 +127,8 @@ func (b *Bridge) takeLateAnswerElsewhere(ctx context.Context, evt *event.Event) 
 	if msg == nil || msg.MsgType != event.MsgText || msg.RelatesTo.GetReplaceID() != "" {
 		return false
 	}
-	eq, late := b.lateAnswer(evt.Sender, evt.RoomID, stripCommandPrefix(strings.TrimSpace(msg.Body)))
+	body, _ := cutCommandPrefix(strings.TrimSpace(msg.Body))
+	eq, late := b.lateAnswer(evt.Sender, evt.RoomID, body)
 	if !late {
 		return false
 	}

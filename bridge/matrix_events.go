@@ -169,7 +169,8 @@ func (b *Bridge) isCommand(evt *event.Event, inPortal bool) bool {
 		body = strings.TrimSpace(msg.NewContent.Body)
 	}
 	if inPortal {
-		return body == commandPrefix || strings.HasPrefix(body, commandPrefix+" ")
+		_, found := cutCommandPrefix(body)
+		return found
 	}
 	return true
 }
