@@ -6,7 +6,6 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/ferrybridge/ferry/internal/ferrytest"
-	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
 // TestLateLoginAnswerAfterARestartIsNotEchoed: a login asking for a
@@ -15,16 +14,10 @@ import (
 // shown back as an unknown command and left in the room. It is deleted
 // now, as a late answer is without a restart.
 func TestLateLoginAnswerAfterARestartIsNotEchoed(t *testing.T) {
-	h := ferrytest.Start(t, ferrytest.Options{}, testnet.New())
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
-	h.Command(alice, mgmt, "login test carol", "password")
-	before := ferrytest.Seen(alice, mgmt)
-	h.StopBridge()
-	h.WaitForBotNoticeExcept(alice, mgmt, "Ferry is stopping, so this login was cancelled", before)
+	h, alice, mgmt := loginCancelledByStop(t)
 	h.StartBridge()
 
-	before = ferrytest.Seen(alice, mgmt)
+	before := ferrytest.Seen(alice, mgmt)
 	secret := alice.SendText(t, mgmt, "hunter2")
 	h.WaitForBotNoticeExcept(alice, mgmt, "had ended", before)
 	alice.WaitForEvent(t, mgmt, waitLong, func(e *event.Event) bool {

@@ -5,9 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix/id"
+
 	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/internal/ferrytest"
+	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -66,14 +69,22 @@ func TestStoppedBridgeSaysNothingMore(t *testing.T) {
 // answer when Ferry stops tells the user it was cancelled, rather than
 // leaving them to answer a question nobody reads.
 func TestLoginRunningAtStopIsToldCancelled(t *testing.T) {
-	tn := testnet.New()
-	h := ferrytest.Start(t, ferrytest.Options{}, tn)
-	alice := h.User("alice")
-	mgmt := h.ManagementRoom(alice)
+	loginCancelledByStop(t)
+}
+
+// loginCancelledByStop starts a login that asks alice for a password in
+// her management room, stops Ferry and waits for her to be told that the
+// login was cancelled. Ferry is left stopped.
+func loginCancelledByStop(t *testing.T) (h *ferrytest.Harness, alice *testbed.Client, mgmt id.RoomID) {
+	t.Helper()
+	h = ferrytest.Start(t, ferrytest.Options{}, testnet.New())
+	alice = h.User("alice")
+	mgmt = h.ManagementRoom(alice)
 	h.Command(alice, mgmt, "login test carol", "password")
 	before := ferrytest.Seen(alice, mgmt)
 	h.StopBridge()
 	h.WaitForBotNoticeExcept(alice, mgmt, "Ferry is stopping, so this login was cancelled", before)
+	return h, alice, mgmt
 }
 
 // TestLoginCompletingAsFerryStopsIsNotStarted: login flows end before the
