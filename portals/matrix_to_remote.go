@@ -174,15 +174,23 @@ func (p *Portal) matrixMessage(ctx context.Context, evt *event.Event, firstSeen 
 	sanitizeContent(content)
 	out := &network.OutgoingMessage{OutgoingMeta: p.meta(evt, relay), Content: content}
 	if replyID := content.RelatesTo.GetReplyTo(); replyID != "" {
-		target, err := p.messageByEvent(ctx, replyID)
+		replied, err := p.storedByEvent(ctx, replyID)
+		var target *database.Message
+		if err == nil {
+			target, err = p.standingFor(ctx, replied)
+		}
 		if err != nil {
 			return fmt.Errorf("look up replied message: %w", err)
 		}
 		if target != nil {
+			text := p.quotedText(ctx, replyID)
+			if isEditReply(replied) {
+				text = editReplyQuote(text)
+			}
 			out.ReplyTo = &network.ReplyTarget{
 				MessageRef: network.MessageRef{ID: target.ID, Part: target.Part},
 				Sender:     target.Sender,
-				Text:       p.quotedText(ctx, replyID),
+				Text:       text,
 			}
 		}
 	}
@@ -532,8 +540,17 @@ func targetInfo(msg *database.Message, login *network.Login) network.TargetInfo 
 // it reaches that message.
 func (p *Portal) messageByEvent(ctx context.Context, eventID id.EventID) (*database.Message, error) {
 	msg, err := p.storedByEvent(ctx, eventID)
-	if err != nil || !isEditReply(msg) {
-		return msg, err
+	if err != nil {
+		return nil, err
+	}
+	return p.standingFor(ctx, msg)
+}
+
+// standingFor is the message part stored msg stands for: itself, or for
+// a reply carrying an edit, the part it edits.
+func (p *Portal) standingFor(ctx context.Context, msg *database.Message) (*database.Message, error) {
+	if !isEditReply(msg) {
+		return msg, nil
 	}
 	edited, _ := editedPart(msg.Part)
 	return p.findPart(ctx, msg.ID, edited)

@@ -120,6 +120,13 @@ func editAsReply(newContent *event.MessageEventContent, target *database.Message
 	return content
 }
 
+// editReplyQuote is the text of the edited message quoted by a reply to
+// a reply carrying its edit (text, the reply's): the "* " marks the reply
+// as an edit in Matrix only, and the network's message reads without it.
+func editReplyQuote(text string) string {
+	return strings.TrimPrefix(text, "* ")
+}
+
 // storeEditReply stores eventID, ghost's reply carrying edit of target,
 // as a part of target's message, so that the message's deletion takes it
 // along. Another try of the same edit finds it stored already.

@@ -61,6 +61,34 @@ func TestMatrixActionsOnAReplyCarryingAnEditReachTheEditedMessageButNoDeletion(t
 	}
 }
 
+// Alice's reply in Matrix to the reply carrying her phone edit answers
+// her message on the network, quoting its text as edited: the "* " that
+// marks the reply as an edit in Matrix is no part of it.
+func TestMatrixReplyToAReplyCarryingAnEditQuotesTheEditedTextWithoutTheEditMark(t *testing.T) {
+	sc, net, mine, reply := editedOnThePhone(t)
+	ctx := context.Background()
+	answer := &event.Event{
+		Type: event.EventMessage, ID: "$answer", Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Timestamp: time.Now().UnixMilli(),
+		Content: event.Content{Parsed: &event.MessageEventContent{
+			MsgType: event.MsgText, Body: "yes, that", RelatesTo: (&event.RelatesTo{}).SetReplyTo(reply),
+		}},
+	}
+	if err := mine.p.matrixMessage(ctx, answer, true); err != nil {
+		t.Fatalf("her reply to the reply carrying her edit failed: %v", err)
+	}
+	sent := sentToNetwork(net)
+	if len(sent) != 1 {
+		t.Fatalf("her reply to the reply carrying her edit sent %d things to the network, want it only", len(sent))
+	}
+	out, ok := sent[0].(*network.OutgoingMessage)
+	if !ok || out.ReplyTo == nil || out.ReplyTo.ID != "msg-mine" {
+		t.Fatalf("her reply to the reply carrying her edit reached the network as %+v, want a reply to her message msg-mine", sent[0])
+	}
+	if out.ReplyTo.Text != "hello" {
+		t.Errorf("her reply quotes %q, want her message's text as edited, %q", out.ReplyTo.Text, "hello")
+	}
+}
+
 // A message alice sent from Matrix, edited on the phone, then deleted by
 // her in Matrix, is deleted on the network, and the reply carrying its
 // edit goes from the room with it.
