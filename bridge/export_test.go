@@ -28,3 +28,6 @@ func HoldHandledEvents(t testing.TB, hold func(evt *event.Event)) {
 
 // Stopping is closed once Stop has cancelled the bridge's work.
 func (b *Bridge) Stopping() <-chan struct{} { return b.ctx.Done() }
+
+// MarkHandledWait is how long a handled mark may take once Stop began.
+const MarkHandledWait = markHandledWait

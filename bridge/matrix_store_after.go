@@ -219,8 +219,8 @@ func (b *Bridge) earlyHandled(e *earlyEvent, evtID id.EventID) {
 	}
 }
 
-// markHandledWait bounds the marking of an event handled, which Stop
-// waits for.
+// markHandledWait bounds the marking of an event handled once Stop has
+// begun, which Stop waits for.
 const markHandledWait = 5 * time.Second
 
 // markHandled records evtID handled (its body emptied if it held a
@@ -234,10 +234,24 @@ func (b *Bridge) markHandled(evtID id.EventID) {
 	if _, secret := b.secretEvents.LoadAndDelete(evtID); secret {
 		mark = b.DB.MatrixEvents.MarkHandledAndScrub
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), markHandledWait)
+	ctx, cancel := b.markContext()
 	defer cancel()
 	if err := mark(ctx, evtID); err != nil {
 		b.Log.Err(err).Stringer("event_id", evtID).Msg("Failed to mark event handled")
+	}
+}
+
+// markContext is the context of a handled mark: not cancelled with the
+// bridge's, and given up only markHandledWait after Stop began. Bounded
+// while Ferry ran, a mark the database held longer (a lock, a failover)
+// failed, and the next start replayed the event: a command run twice, a
+// message sent twice.
+func (b *Bridge) markContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(b.ctx))
+	stopping := context.AfterFunc(b.ctx, func() { time.AfterFunc(markHandledWait, cancel) })
+	return ctx, func() {
+		stopping()
+		cancel()
 	}
 }
 

@@ -1,10 +1,13 @@
 package bridge_test
 
 import (
+	"database/sql"
 	"sync"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/config"
@@ -76,4 +79,52 @@ func TestCommandQueuedAtStopIsAnsweredAfterTheRestart(t *testing.T) {
 	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
 		t.Errorf("the message replayed at the start was shown back: %q", said)
 	}
+}
+
+// TestCommandMarkedHandledAfterASlowDatabaseIsNotReplayed: the handled
+// mark was given up after markHandledWait even while Ferry ran, not only
+// once it stopped. A database that held the mark longer (a lock, a
+// failover) left the event unmarked, and the next start replayed it: a
+// command run twice, a message sent twice. The mark now waits as long as
+// it did before, and is bounded only once Stop has begun.
+func TestCommandMarkedHandledAfterASlowDatabaseIsNotReplayed(t *testing.T) {
+	s := newSceneWith(t, false, ferrytest.Options{DatabaseType: config.DatabasePostgres, DatabaseURI: pgtest.URI(t)})
+	ctx := s.h.Context(waitLong)
+	type lockedRow struct {
+		evt id.EventID
+		tx  *sql.Tx
+	}
+	locked := make(chan lockedRow, 1)
+	var once sync.Once
+	// Before "version" is marked handled, its stored row is locked: the
+	// mark waits for the lock.
+	bridge.HoldHandledEvents(t, func(evt *event.Event) {
+		if msg := evt.Content.AsMessage(); msg == nil || msg.Body != "version" {
+			return
+		}
+		once.Do(func() {
+			waitStored(t, s.h, evt.ID)
+			tx, err := s.h.Bridge.DB.RawDB.BeginTx(ctx, nil)
+			if err != nil {
+				t.Error(err)
+				close(locked)
+				return
+			}
+			if _, err = tx.ExecContext(ctx, `SELECT 1 FROM matrix_event WHERE event_id = $1 FOR UPDATE`, evt.ID); err != nil {
+				t.Error(err)
+			}
+			locked <- lockedRow{evt: evt.ID, tx: tx}
+		})
+	})
+	s.h.Command(s.alice, s.mgmt, "version", "Ferry ")
+	row, ok := <-locked
+	if !ok {
+		return
+	}
+	// Longer than the bound the mark had while Ferry ran.
+	time.Sleep(bridge.MarkHandledWait + 2*time.Second)
+	if err := row.tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	waitHandledWithout(t, s.h, row.evt, "no secret in it")
 }
