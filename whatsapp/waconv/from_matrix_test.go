@@ -349,7 +349,7 @@ func TestFromMatrixErrors(t *testing.T) {
 	}{
 		{"nil content", nil, nil, OutDeps{}, "the message has no content"},
 		{"empty text", &event.MessageEventContent{MsgType: event.MsgText, Body: "  "}, nil, OutDeps{}, "empty messages cannot be sent to WhatsApp"},
-		{"unsupported type", &event.MessageEventContent{MsgType: "m.server_notice", Body: "x"}, nil, OutDeps{}, "m.server_notice messages are not supported on WhatsApp"},
+		{"unsupported type", &event.MessageEventContent{MsgType: "m.server_notice", Body: "x"}, nil, OutDeps{}, network.Literal("m.server_notice") + " messages are not supported on WhatsApp"},
 		{"media missing", &event.MessageEventContent{MsgType: event.MsgImage, Body: "a.jpg"}, nil, OutDeps{}, "the file could not be fetched from Matrix"},
 		{"bad geo uri", &event.MessageEventContent{MsgType: event.MsgLocation, Body: "x", GeoURI: "geo:91,0"}, nil, OutDeps{}, "the location could not be read"},
 		{"not a geo uri", &event.MessageEventContent{MsgType: event.MsgLocation, Body: "x", GeoURI: "https://maps"}, nil, OutDeps{}, "the location could not be read"},
