@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/rs/zerolog"
@@ -249,14 +250,15 @@ func (b *Bridge) redactSecret(ctx context.Context, c *commandContext, tell bool)
 // reports whether it did. It is the one rule for the prefix, in every
 // room: in any case ("!Ferry help", as a phone's keyboard capitalises
 // it), alone ("!ferry" asks what to send) or before any space (a line
-// break too). A portal read only "!ferry" in lower case followed by a
+// break, or the no-break space some phone keyboards put after a word:
+// the words are read with strings.Fields, which counts it). A portal read only "!ferry" in lower case followed by a
 // space as a command, and sent the rest to the chat.
 func cutCommandPrefix(body string) (rest string, found bool) {
 	if len(body) < len(commandPrefix) || !strings.EqualFold(body[:len(commandPrefix)], commandPrefix) {
 		return body, false
 	}
 	rest = body[len(commandPrefix):]
-	if rest != "" && !isSpace(rune(rest[0])) {
+	if first, _ := utf8.DecodeRuneInString(rest); rest != "" && !unicode.IsSpace(first) {
 		return body, false // "!ferryx" is a word of its own
 	}
 	return strings.TrimSpace(rest), true
@@ -315,7 +317,7 @@ func (b *Bridge) findCommand(words []string) *command {
 func rawArgs(body string, n int) string {
 	rest := strings.TrimSpace(body)
 	for i := 0; i < n; i++ {
-		if idx := strings.IndexFunc(rest, isSpace); idx >= 0 {
+		if idx := strings.IndexFunc(rest, unicode.IsSpace); idx >= 0 {
 			rest = strings.TrimSpace(rest[idx:])
 		} else {
 			return ""
@@ -323,8 +325,6 @@ func rawArgs(body string, n int) string {
 	}
 	return rest
 }
-
-func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
 
 // maxEchoedWord is the most bytes of a word an answer shows back.
 const maxEchoedWord = 40

@@ -30,11 +30,14 @@ func TestAnswersInAPortalSayThePrefix(t *testing.T) {
 // TestPrefixInAnyCaseIsACommandInAPortal: in a portal, only "!ferry" in
 // lower case and followed by a space made a command, while everywhere
 // else the prefix is read in any case: "!Ferry version", as a phone's
-// keyboard capitalises it, went to the chat. It is a command there too.
+// keyboard capitalises it, went to the chat. It is a command there too,
+// as is the prefix followed by a no-break space.
 func TestPrefixInAnyCaseIsACommandInAPortal(t *testing.T) {
 	s := newScene(t, false)
 	room := s.openPortal(t, "hi")
 	s.h.Command(s.alice, room, "!Ferry version", "Ferry ")
 	s.h.Command(s.alice, room, "!FERRY", "Send `!ferry help` for the list of commands.")
+	// The no-break space some phone keyboards put after a word.
+	s.h.Command(s.alice, room, "!ferry\u00a0version", "Ferry ")
 	s.nothingSent(t)
 }
