@@ -2,8 +2,6 @@ package irc
 
 import (
 	"context"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,18 +22,8 @@ func TestEchoWaitsOfAnOldConnectionTakeNoAnswer(t *testing.T) {
 		} // "two" is lost with the connection
 	})
 	sent := make(chan string, 4)
-	var privmsgs atomic.Int32
-	newAddr := scriptedServer(t, "echo-message message-tags", func(line string, peer *scriptedPeer) {
-		if !strings.HasPrefix(line, "PRIVMSG carol ") {
-			return
-		}
-		if privmsgs.Add(1) == 1 {
-			peer.write(":srv 401 alice carol :No such nick/channel")
-		} else {
-			peer.write("@msgid=m2 :alice!alice@host PRIVMSG carol :hello")
-		}
-		sent <- line
-	})
+	answer := firstRefusedThenEchoed("carol", []string{":srv 401 alice carol :No such nick/channel"}, sent)
+	newAddr := scriptedServer(t, "echo-message message-tags", func(line string, peer *scriptedPeer) { answer(line, peer) })
 	cl, _, oldConn := clientOn(t, oldAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

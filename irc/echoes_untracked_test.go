@@ -57,20 +57,13 @@ func reactionRefusedThenMessageEchoed(t *testing.T, caps string, before func(pee
 // with its words, which then kept a Ferry-made ID.
 func TestRefusalAfterAnEchoedReaction(t *testing.T) {
 	sent := make(chan string, 4)
-	privmsgs := 0
+	answer := firstRefusedThenEchoed("#c", []string{":srv 404 alice #c :Cannot send to channel (+m)"}, sent)
 	addr := scriptedServer(t, "echo-message message-tags", func(line string, peer *scriptedPeer) {
-		switch {
-		case strings.Contains(line, " TAGMSG #c"):
+		if strings.Contains(line, " TAGMSG #c") {
 			peer.write("@+draft/react=👍;+draft/reply=abc-123 :alice!alice@host TAGMSG #c")
-		case strings.HasPrefix(line, "PRIVMSG #c "):
-			privmsgs++
-			if privmsgs == 1 {
-				peer.write(":srv 404 alice #c :Cannot send to channel (+m)")
-			} else {
-				peer.write("@msgid=m2 :alice!alice@host PRIVMSG #c :hello")
-			}
-			sent <- line
+			return
 		}
+		answer(line, peer)
 	})
 	cl, _, _ := clientOn(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

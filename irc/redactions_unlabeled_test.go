@@ -3,7 +3,6 @@ package irc
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,19 +31,13 @@ func TestUnlabeledRedactionAnswer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sent := make(chan string, 4)
-			var privmsgs atomic.Int32
+			answer := firstRefusedThenEchoed(tc.target, []string{tc.refusal}, sent)
 			addr := scriptedServer(t, "echo-message message-tags draft/message-redaction", func(line string, peer *scriptedPeer) {
-				switch {
-				case strings.HasPrefix(line, "REDACT "+tc.target+" m1"):
+				if strings.HasPrefix(line, "REDACT "+tc.target+" m1") {
 					peer.write(tc.answer)
-				case strings.HasPrefix(line, "PRIVMSG "+tc.target+" "):
-					if privmsgs.Add(1) == 1 {
-						peer.write(tc.refusal)
-					} else {
-						peer.write("@msgid=m2 :alice!alice@host PRIVMSG " + tc.target + " :hello")
-					}
-					sent <- line
+					return
 				}
+				answer(line, peer)
 			})
 			cl, host, _ := clientOn(t, addr)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

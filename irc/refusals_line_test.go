@@ -12,6 +12,28 @@ import (
 	"github.com/ferrybridge/ferry/bridge/network"
 )
 
+// firstRefusedThenEchoed answers, on a scripted server, the PRIVMSGs to
+// target: the first with the refusal lines, every later one with its
+// echo as m2; each is passed on to sent. It reports whether line was
+// one of them, for handlers that answer other lines too.
+func firstRefusedThenEchoed(target string, refusal []string, sent chan<- string) func(line string, peer *scriptedPeer) bool {
+	var privmsgs atomic.Int32
+	return func(line string, peer *scriptedPeer) bool {
+		if !strings.HasPrefix(line, "PRIVMSG "+target+" ") {
+			return false
+		}
+		if privmsgs.Add(1) == 1 {
+			for _, l := range refusal {
+				peer.write(l)
+			}
+		} else {
+			peer.write("@msgid=m2 :alice!alice@host PRIVMSG " + target + " :hello")
+		}
+		sent <- line
+		return true
+	}
+}
+
 // lineRefusedBy sends a message to target (a nick: a PM) twice with the
 // same words on a scripted server with echo-message and no
 // labeled-response: the first is answered with the refusal lines, the
@@ -29,20 +51,8 @@ func lineRefusedBy(t *testing.T, target string, refusal []string, told string) *
 func lineRefusedAfter(t *testing.T, target string, refusal []string, told string, before func(cl *Client)) *fakeHost {
 	t.Helper()
 	sent := make(chan string, 4)
-	var privmsgs atomic.Int32
-	addr := scriptedServer(t, "echo-message message-tags", func(line string, peer *scriptedPeer) {
-		if !strings.HasPrefix(line, "PRIVMSG "+target+" ") {
-			return
-		}
-		if privmsgs.Add(1) == 1 {
-			for _, l := range refusal {
-				peer.write(l)
-			}
-		} else {
-			peer.write("@msgid=m2 :alice!alice@host PRIVMSG " + target + " :hello")
-		}
-		sent <- line
-	})
+	answer := firstRefusedThenEchoed(target, refusal, sent)
+	addr := scriptedServer(t, "echo-message message-tags", func(line string, peer *scriptedPeer) { answer(line, peer) })
 	cl, host, _ := clientOn(t, addr)
 	if before != nil {
 		before(cl)
