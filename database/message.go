@@ -129,6 +129,17 @@ func (q *MessageQuery) Delete(ctx context.Context, portal network.PortalKey, msg
 	return nil
 }
 
+// DeletePart removes one part of a message and the reactions to it.
+// Deleting a missing part is not an error.
+func (q *MessageQuery) DeletePart(ctx context.Context, portal network.PortalKey, msgID network.MessageID, part network.PartID) error {
+	err := q.qh.Exec(ctx, `DELETE FROM message WHERE `+messageWhere+` AND part = $5`,
+		portal.Network, portal.Chat, portal.Receiver, msgID, part)
+	if err != nil {
+		return fmt.Errorf("delete part %q of message %s/%s: %w", part, portal, msgID, err)
+	}
+	return nil
+}
+
 // Latest returns the newest message part in a portal by timestamp (ties
 // broken by insertion order), or nil if the portal has none. Backfill uses
 // it to know where to resume.

@@ -64,6 +64,9 @@ func handoverKey(evt network.Event) string {
 	case *network.ReactionRemove:
 		return fmt.Sprintf("u\x00%s\x00%s\x00%s\x00%s\x00%d", e.Target.ID, e.Target.Part, e.Sender.User, e.Emoji, e.Timestamp.UnixNano())
 	case *network.Redaction:
+		if e.Part != "" { // one part only: not the message's deletion
+			return "d\x00" + string(e.Target) + "\x00" + string(e.Part)
+		}
 		return "d\x00" + string(e.Target)
 	}
 	return ""

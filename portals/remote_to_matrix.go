@@ -476,21 +476,15 @@ func (p *Portal) remoteReactionRemove(ctx context.Context, login *network.Login,
 }
 
 func (p *Portal) remoteRedaction(ctx context.Context, r *network.Redaction) error {
+	if r.Part != "" {
+		return p.remotePartRedaction(ctx, r)
+	}
 	parts, err := p.m.db.Messages.GetParts(ctx, p.Key, r.Target)
 	if err != nil {
 		return fmt.Errorf("look up redacted message: %w", err)
 	}
 	for _, part := range parts {
-		// The sender's ghost may redact its own message; for messages of
-		// others (an admin deleting) or of a Matrix user, the bot does it,
-		// or in a direct chat without the bot, the ghost acting for it.
-		var intent *appservice.IntentAPI
-		if _, isGhost := p.m.ghosts.ParseMXID(part.SenderMXID); isGhost && part.Sender == r.Sender.User {
-			intent = p.m.matrix.Intent(part.SenderMXID)
-		} else if intent, err = p.botStandIn(ctx); err != nil {
-			return err
-		}
-		if err = p.m.matrix.Redact(ctx, intent, p.RoomID, part.EventID, ""); err != nil {
+		if err = p.redactPart(ctx, r, part); err != nil {
 			return err
 		}
 	}
@@ -499,6 +493,37 @@ func (p *Portal) remoteRedaction(ctx context.Context, r *network.Redaction) erro
 	}
 	p.rememberEdit(deletionKey(r.Target))
 	return nil
+}
+
+// remotePartRedaction deletes one part of a message, which stays. A copy
+// handed over again finds the part gone and does nothing.
+func (p *Portal) remotePartRedaction(ctx context.Context, r *network.Redaction) error {
+	part, err := p.m.db.Messages.GetPart(ctx, p.Key, r.Target, r.Part)
+	if err != nil {
+		return fmt.Errorf("look up redacted part: %w", err)
+	}
+	if part == nil {
+		return nil
+	}
+	if err = p.redactPart(ctx, r, part); err != nil {
+		return err
+	}
+	return p.m.db.Messages.DeletePart(ctx, p.Key, r.Target, r.Part)
+}
+
+// redactPart redacts the event of one part of a message r deletes.
+func (p *Portal) redactPart(ctx context.Context, r *network.Redaction, part *database.Message) error {
+	// The sender's ghost may redact its own message; for messages of
+	// others (an admin deleting) or of a Matrix user, the bot does it,
+	// or in a direct chat without the bot, the ghost acting for it.
+	var intent *appservice.IntentAPI
+	var err error
+	if _, isGhost := p.m.ghosts.ParseMXID(part.SenderMXID); isGhost && part.Sender == r.Sender.User {
+		intent = p.m.matrix.Intent(part.SenderMXID)
+	} else if intent, err = p.botStandIn(ctx); err != nil {
+		return err
+	}
+	return p.m.matrix.Redact(ctx, intent, p.RoomID, part.EventID, "")
 }
 
 func (p *Portal) remoteResync(ctx context.Context, login *network.Login, r *network.ChatResync) error {

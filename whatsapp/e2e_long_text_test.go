@@ -56,8 +56,8 @@ func fileFrom(t *testing.T, s *simScene, room id.RoomID, sender id.UserID, fileN
 // its beginning; his edit of it, too long for a Matrix edit, arrives as
 // an answer to it with the new text attached, which goes when he deletes
 // the message; and a document's caption too long arrives with the
-// document, the whole caption as a file beside it. Nothing is reported
-// as not bridged.
+// document, the whole caption as a file beside it, which goes when Bob
+// shortens the caption. Nothing is reported as not bridged.
 func TestSimLongTextsArriveWhole(t *testing.T) {
 	s, bob, ctx := newSimSceneWithBob(t, 3*time.Minute)
 	aliceJID := s.alicePhone.JID()
@@ -116,13 +116,32 @@ func TestSimLongTextsArriveWhole(t *testing.T) {
 
 	doc := []byte("%PDF-1.4\n% the minutes\n")
 	caption := longWhatsAppText(90_000)
-	bob.sendDocument(t, ctx, aliceJID, doc, "application/pdf", "minutes.pdf", caption)
-	pdf, _, data := fileFrom(t, s, room, ghost, "minutes.pdf")
+	docID := bob.sendDocument(t, ctx, aliceJID, doc, "application/pdf", "minutes.pdf", caption)
+	pdf, pdfEvt, data := fileFrom(t, s, room, ghost, "minutes.pdf")
 	if data != string(doc) || !strings.HasPrefix(pdf.Body, caption[:300]) || !strings.Contains(pdf.Body, "caption.txt") {
 		t.Errorf("the document arrived as %d bytes with the caption %.120q…", len(data), pdf.Body)
 	}
-	if _, _, data = fileFrom(t, s, room, ghost, "caption.txt"); data != caption {
+	_, wholeCaption, data := fileFrom(t, s, room, ghost, "caption.txt")
+	if data != caption {
 		t.Errorf("the caption file holds %d bytes, want the %d of the caption", len(data), len(caption))
+	}
+	// Bob shortens the caption: the document shows it, and the whole of
+	// the old one goes.
+	short := &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{Caption: proto.String("the minutes"), Mimetype: proto.String("application/pdf"), FileName: proto.String("minutes.pdf")}}
+	if _, err = bob.cli.SendMessage(ctx, aliceJID, bob.cli.BuildEdit(aliceJID, docID, short)); err != nil {
+		t.Fatal(err)
+	}
+	s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
+		msg := evt.Content.AsMessage()
+		return msg != nil && msg.RelatesTo.GetReplaceID() == pdfEvt.ID && msg.NewContent != nil && msg.NewContent.Body == "the minutes"
+	})
+	s.alice.WaitForEvent(t, room, simWait, func(evt *event.Event) bool {
+		return evt.Type == event.EventRedaction && evt.Redacts == wholeCaption.ID
+	})
+	for _, evt := range s.alice.Events(room) {
+		if evt.Type == event.EventRedaction && evt.Redacts == pdfEvt.ID {
+			t.Error("the document itself was deleted with the whole of its old caption")
+		}
 	}
 	for _, evt := range s.alice.Events(room) {
 		if msg := evt.Content.AsMessage(); msg != nil && (strings.Contains(msg.Body, "not bridged") || strings.Contains(msg.Body, "could not bridge")) {

@@ -131,7 +131,7 @@ func newSimSceneWithBob(t *testing.T, timeout time.Duration) (*simScene, *contac
 
 // sendDocument uploads data from c's client and sends it to to as a
 // document named fileName, with caption ("" for none).
-func (c *contact) sendDocument(t *testing.T, ctx context.Context, to types.JID, data []byte, mimeType, fileName, caption string) {
+func (c *contact) sendDocument(t *testing.T, ctx context.Context, to types.JID, data []byte, mimeType, fileName, caption string) types.MessageID {
 	t.Helper()
 	up, err := c.cli.Upload(ctx, data, whatsmeow.MediaDocument)
 	if err != nil {
@@ -145,9 +145,11 @@ func (c *contact) sendDocument(t *testing.T, ctx context.Context, to types.JID, 
 	if caption != "" {
 		doc.Caption = proto.String(caption)
 	}
-	if _, err = c.cli.SendMessage(ctx, to, &waE2E.Message{DocumentMessage: doc}); err != nil {
+	sent, err := c.cli.SendMessage(ctx, to, &waE2E.Message{DocumentMessage: doc})
+	if err != nil {
 		t.Fatal(err)
 	}
+	return sent.ID
 }
 
 // linkClient links a whatsmeow client of its own to phone and connects

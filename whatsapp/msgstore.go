@@ -75,6 +75,16 @@ func (s *msgStore) editAnswers(ctx context.Context, login network.LoginID, chat 
 	return ids, rows.Err()
 }
 
+// forgetEditAnswer makes msgID, an answer carrying an edit that a later
+// one replaced and that is deleted from the room, no longer an answer of
+// the message it edited (editAnswers). Its key stays, as a deleted
+// message's does.
+func (s *msgStore) forgetEditAnswer(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) error {
+	_, err := s.db.Exec(ctx, `UPDATE whatsapp_message SET edit_of = NULL
+		WHERE login_id = $1 AND chat_id = $2 AND message_id = $3`, login, chat, msgID)
+	return err
+}
+
 // moveChat moves a login's message keys from one chat ID to another,
 // after the core moved the chat's portal. A key stored under both (never
 // expected) stays where it is.

@@ -193,16 +193,34 @@ func (c *Client) handleMessage(ctx context.Context, evt *events.Message) bool {
 	} else if out == nil {
 		return true
 	}
+	var answer *editAnswer
+	if a, ok := out.(*editAnswer); ok {
+		answer, out = a, a.Message
+	}
 	// A chat whose history is still being handed over gets its live
 	// messages only after it (see historyQueue).
 	c.history.waitFor(ctx, out)
 	if !c.deliver(ctx, failureKey(evt), out) {
 		return false
 	}
-	if r, ok := out.(*network.Redaction); ok {
-		return c.redactEditAnswers(ctx, failureKey(evt), r)
+	switch e := out.(type) {
+	case *network.Redaction:
+		return c.redactEditAnswers(ctx, failureKey(evt), e)
+	case *network.Edit:
+		return c.redactReplacedTexts(ctx, failureKey(evt), e.Meta, e.Target, e.ID, waconv.WholeCaptionsReplaced(e.Parts))
+	}
+	if answer != nil {
+		return c.redactReplacedTexts(ctx, failureKey(evt), answer.Meta, answer.of, answer.ID, nil)
 	}
 	return true
+}
+
+// editAnswer is the answer carrying an edit too long for a Matrix edit
+// (toEvent): a message to the core, and an edit of the message of to
+// Ferry. History, which shows a message's last text, does not replay it.
+type editAnswer struct {
+	*network.Message
+	of network.MessageID
 }
 
 // redactEditAnswers deletes, after a deleted message, the answers that
@@ -330,7 +348,8 @@ func (c *Client) toEvent(ctx context.Context, evt *events.Message) (network.Even
 			if err = c.putKey(ctx, portal.Chat, &info, meta.Timestamp, string(conv.Target)); err != nil {
 				return nil, err
 			}
-			return &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: waconv.EditAsMessage(conv.Parts), ReplyTo: &network.MessageRef{ID: conv.Target}}, nil
+			answer := &network.Message{Meta: meta, ID: network.MessageID(info.ID), Parts: waconv.EditAsMessage(conv.Parts), ReplyTo: &network.MessageRef{ID: conv.Target}}
+			return &editAnswer{Message: answer, of: conv.Target}, nil
 		}
 		return &network.Edit{Meta: meta, ID: network.MessageID(info.ID), Target: conv.Target, Parts: parts}, nil
 	case waconv.KindReaction:

@@ -120,6 +120,11 @@ type ReactionRemove struct {
 type Redaction struct {
 	Meta
 	Target MessageID
+	// Part, when set, deletes only that part of Target, whose other parts
+	// stay: one the network no longer shows (WhatsApp: the whole text of a
+	// caption that an edit made short enough to stay with its file). A
+	// part Target never had is no error.
+	Part PartID `json:",omitempty"`
 }
 
 // ChatInfoChange updates the portal's name, topic, avatar or members.

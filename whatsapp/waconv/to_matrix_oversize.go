@@ -144,14 +144,35 @@ func FitEdit(parts []network.Part) (fitted []network.Part, ok bool) {
 // EditAsMessage is a message carrying an edit too long for Matrix, to be
 // sent as an answer to the edited message: each part's new text as a
 // file, the body beginning with "* " as an edit's fallback does. Not an
-// edit, so that nothing of it depends on how the core sends edits.
+// edit, so that nothing of it depends on how the core sends edits. The
+// new caption of a file goes as captionFileName, as a long caption
+// arriving with its file does.
 func EditAsMessage(parts []network.Part) []network.Part {
 	out := make([]network.Part, len(parts))
 	for i, p := range parts {
+		if p.Content.MsgType.IsMedia() {
+			out[i] = textFilePart(p, captionFileName, "* ",
+				"\n\n(An edit of the caption of the file this answers, too long for Matrix: the whole new caption is attached as "+captionFileName+".)")
+			continue
+		}
 		out[i] = textFilePart(p, messageFileName, "* ",
 			"\n\n(An edit of the message this answers, too long for Matrix: the whole new text is attached as "+messageFileName+".)")
 	}
 	return out
+}
+
+// WholeCaptionsReplaced are the parts carrying the whole of a caption too
+// long for Matrix (captionPartID) that an edit which fits replaces: the
+// file's new caption is all there, and the old one must not stay beside
+// it. A part the message never had is named too; the core ignores it.
+func WholeCaptionsReplaced(edit []network.Part) []network.PartID {
+	var ids []network.PartID
+	for _, p := range edit {
+		if p.Content != nil && p.Content.MsgType.IsMedia() {
+			ids = append(ids, captionPartID(p.ID))
+		}
+	}
+	return ids
 }
 
 // captionPartID is the ID of the part carrying the whole caption of part.
