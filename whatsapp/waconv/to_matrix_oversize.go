@@ -220,8 +220,8 @@ func textMedia(text []byte, fileName string) func(context.Context) (*network.Med
 }
 
 // excerpt is the beginning of text a body shows: excerptRunes
-// characters, cut after a word where one ends near there, and marked as
-// cut.
+// characters, cut after a word where one ends near there, never inside
+// an emoji or a letter with its marks (clusterCut), and marked as cut.
 func excerpt(text string) string {
 	runes := 0
 	for i := range text {
@@ -230,7 +230,14 @@ func excerpt(text string) string {
 			if space := strings.LastIndexFunc(head, unicode.IsSpace); space > len(head)*4/5 {
 				head = head[:space]
 			}
-			return strings.TrimRightFunc(head, unicode.IsSpace) + " …"
+			// Trimming a space may end the head on a ZWJ before it.
+			for {
+				cut := clusterCut(text, len(head))
+				if head = strings.TrimRightFunc(text[:cut], unicode.IsSpace); len(head) == cut {
+					break
+				}
+			}
+			return head + " …"
 		}
 		runes++
 	}
