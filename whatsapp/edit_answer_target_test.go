@@ -3,7 +3,11 @@ package whatsapp
 import (
 	"testing"
 
+	"go.mau.fi/whatsmeow/proto/waCommon"
+	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -11,8 +15,10 @@ import (
 // TestMatrixActionOnALongEditsAnswerReachesTheMessage: an edit too long
 // for a Matrix edit arrives as an answer under the edit's own ID, which
 // names no message a WhatsApp app shows. A reaction from Matrix to that
-// answer, and a reply quoting it, go to the message edited, where Bob
-// sees them.
+// answer, a reply quoting it, and a read receipt on it go to the message
+// edited, where Bob sees them. Deleting the answer in Matrix deletes
+// nothing on WhatsApp (it is only Ferry's showing of the edit), and a
+// later deletion of the message has it no longer to delete.
 func TestMatrixActionOnALongEditsAnswerReachesTheMessage(t *testing.T) {
 	env := newEnv(t, sqliteDB(t), "")
 	bob := types.MessageSource{Chat: bobPN, Sender: bobPN}
@@ -35,5 +41,29 @@ func TestMatrixActionOnALongEditsAnswerReachesTheMessage(t *testing.T) {
 	}
 	if ci := env.wa.lastSent(t).Msg.GetExtendedTextMessage().GetContextInfo(); ci.GetStanzaID() != "B1" || ci.GetParticipant() != bobPN.String() {
 		t.Errorf("the reply to the answer quotes %q of %q; want Bob's B1", ci.GetStanzaID(), ci.GetParticipant())
+	}
+	if err := env.cl.SendReceipt(env.ctx, portal, "E1"); err != nil {
+		t.Fatal(err)
+	}
+	if reads := env.wa.reads; len(reads) != 1 || len(reads[0].IDs) != 1 || reads[0].IDs[0] != "B1" || reads[0].Chat != bobPN {
+		t.Errorf("reading the answer marked %+v read on WhatsApp; want Bob's B1", reads)
+	}
+
+	sentBefore := len(env.wa.sent)
+	if err := env.cl.Redact(env.ctx, &network.OutgoingRedaction{OutgoingMeta: outMeta(portal), Target: "E1", TargetInfo: answer}); err != nil {
+		t.Fatalf("deleting the answer in Matrix: %v", err)
+	}
+	if len(env.wa.sent) != sentBefore {
+		t.Errorf("deleting the answer in Matrix sent WhatsApp %v", env.wa.lastSent(t).Msg)
+	}
+	revoke := &events.Message{Info: types.MessageInfo{MessageSource: bob, ID: "D1", Timestamp: msgTime}, RawMessage: &waE2E.Message{
+		ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum(),
+			Key: &waCommon.MessageKey{RemoteJID: proto.String(bobPN.String()), ID: proto.String("B1")}},
+	}}
+	if !env.dispatch(revoke) {
+		t.Fatal("the deletion was not acknowledged")
+	}
+	if _, handled := env.host.take(); handedOver(handled) != "redact B1" {
+		t.Errorf("Bob's deletion of B1 handed over %q; want B1 deleted, its answer gone before", handedOver(handled))
 	}
 }

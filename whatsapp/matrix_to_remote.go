@@ -308,8 +308,14 @@ func (c *Client) react(ctx context.Context, portal network.PortalKey, target net
 }
 
 // Redact deletes a message for everyone: the user's own, or (as a group
-// admin) someone else's; WhatsApp enforces who may.
+// admin) someone else's; WhatsApp enforces who may. The answer carrying
+// an edit too long for a Matrix edit (toEvent) is only Ferry's showing of
+// the edit, under an ID no WhatsApp app shows: deleting it removes it
+// from the room alone, and the edited message stays on WhatsApp.
 func (c *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error {
+	if answer, err := c.forgetDeletedEditAnswer(ctx, r.Portal.Chat, r.Target); err != nil || answer {
+		return err
+	}
 	wa, err := c.needSession()
 	if err != nil {
 		return err
@@ -332,6 +338,24 @@ func (c *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) error
 	}
 	c.queueEditAnswerRedactions(ctx, r.Portal, r.Target)
 	return nil
+}
+
+// forgetDeletedEditAnswer says whether msgID, deleted in Matrix, is an
+// answer carrying an edit (Redact), and if so forgets it as one, so that
+// a later edit or deletion of the message does not delete it again.
+func (c *Client) forgetDeletedEditAnswer(ctx context.Context, chat network.ChatID, msgID network.MessageID) (bool, error) {
+	key, err := c.conn.msgs.get(ctx, c.id, chat, string(msgID))
+	if err != nil {
+		return false, fmt.Errorf("look up message key: %w", err)
+	}
+	if key == nil || key.EditOf == "" {
+		return false, nil
+	}
+	zerolog.Ctx(ctx).Debug().Str("edited_id", key.EditOf).Msg("An answer carrying an edit deleted in Matrix; nothing to delete on WhatsApp")
+	if err = c.conn.msgs.forgetEditAnswer(ctx, c.id, chat, string(msgID)); err != nil {
+		return true, fmt.Errorf("forget the answer carrying an edit: %w", err)
+	}
+	return true, nil
 }
 
 // queueEditAnswerRedactions deletes from the room the answers that
@@ -391,7 +415,9 @@ func (c *Client) SendTyping(ctx context.Context, portal network.PortalKey, typin
 
 // SendReceipt marks a message (and, for WhatsApp, everything before it in
 // the chat) as read. Own messages and messages the login never saw have
-// nothing to mark.
+// nothing to mark. The answer carrying an edit too long for a Matrix edit
+// (toEvent) has the edit's ID, which names no message a WhatsApp app
+// shows as read or not: its receipt goes for the message edited.
 func (c *Client) SendReceipt(ctx context.Context, portal network.PortalKey, upTo network.MessageID) error {
 	wa, err := c.needSession()
 	if err != nil {
@@ -404,9 +430,13 @@ func (c *Client) SendReceipt(ctx context.Context, portal network.PortalKey, upTo
 	if err != nil || key == nil || key.FromMe {
 		return err
 	}
+	read := string(upTo)
+	if key.EditOf != "" {
+		read = key.EditOf
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return wa.MarkRead(ctx, []types.MessageID{string(upTo)}, time.Now(), key.ChatJID, key.Sender)
+	return wa.MarkRead(ctx, []types.MessageID{read}, time.Now(), key.ChatJID, key.Sender)
 }
 
 // StartDM finds the DM portal of a person, checking that a phone number
