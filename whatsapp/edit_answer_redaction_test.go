@@ -19,12 +19,7 @@ import (
 // hugeEdit is src's edit of target to a text too long for a Matrix edit:
 // it arrives as the answer editID, with the new text attached.
 func hugeEdit(editID string, src types.MessageSource, target string) *events.Message {
-	return &events.Message{Info: types.MessageInfo{MessageSource: src, ID: editID, Timestamp: msgTime, Edit: types.EditAttributeMessageEdit},
-		RawMessage: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
-			Type:          waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),
-			Key:           &waCommon.MessageKey{RemoteJID: proto.String(src.Chat.String()), FromMe: proto.Bool(src.IsFromMe), ID: proto.String(target)},
-			EditedMessage: &waE2E.Message{Conversation: proto.String(strings.Repeat("a long new text ", 10_000))},
-		}}}
+	return editTo(editID, src, target, &waE2E.Message{Conversation: proto.String(strings.Repeat("a long new text ", 10_000))})
 }
 
 // redactedIDs are the targets of the redactions among evts, in order.

@@ -3,11 +3,7 @@ package whatsapp
 import (
 	"testing"
 
-	"go.mau.fi/whatsmeow/proto/waCommon"
-	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
-	"go.mau.fi/whatsmeow/types/events"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -56,14 +52,7 @@ func TestMatrixActionOnALongEditsAnswerReachesTheMessage(t *testing.T) {
 	if len(env.wa.sent) != sentBefore {
 		t.Errorf("deleting the answer in Matrix sent WhatsApp %v", env.wa.lastSent(t).Msg)
 	}
-	revoke := &events.Message{Info: types.MessageInfo{MessageSource: bob, ID: "D1", Timestamp: msgTime}, RawMessage: &waE2E.Message{
-		ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum(),
-			Key: &waCommon.MessageKey{RemoteJID: proto.String(bobPN.String()), ID: proto.String("B1")}},
-	}}
-	if !env.dispatch(revoke) {
-		t.Fatal("the deletion was not acknowledged")
-	}
-	if _, handled := env.host.take(); handedOver(handled) != "redact B1" {
-		t.Errorf("Bob's deletion of B1 handed over %q; want B1 deleted, its answer gone before", handedOver(handled))
+	if got := deletedForEveryone(t, env, bob, "B1"); got != "redact B1" {
+		t.Errorf("Bob's deletion of B1 handed over %q; want B1 deleted, its answer gone before", got)
 	}
 }

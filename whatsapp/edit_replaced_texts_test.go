@@ -90,14 +90,22 @@ func TestCaptionEditReplacesTheWholeCaption(t *testing.T) {
 			t.Errorf("the edit %s handed over %q; want %q", step.edit.Info.ID, handedOver(handled), step.want)
 		}
 	}
-	revoke := &events.Message{Info: types.MessageInfo{MessageSource: bob, ID: "D1", Timestamp: msgTime}, RawMessage: &waE2E.Message{
+	if got := deletedForEveryone(t, env, bob, "B1"); got != "redact B1" {
+		t.Errorf("the deletion handed over %q; want B1 deleted alone, its answers gone before", got)
+	}
+}
+
+// deletedForEveryone has src delete target for everyone, and says what
+// that handed over (handedOver).
+func deletedForEveryone(t *testing.T, env *testEnv, src types.MessageSource, target string) string {
+	t.Helper()
+	revoke := &events.Message{Info: types.MessageInfo{MessageSource: src, ID: "D-" + target, Timestamp: msgTime}, RawMessage: &waE2E.Message{
 		ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum(),
-			Key: &waCommon.MessageKey{RemoteJID: proto.String(bobPN.String()), ID: proto.String("B1")}},
+			Key: &waCommon.MessageKey{RemoteJID: proto.String(src.Chat.String()), ID: proto.String(target)}},
 	}}
 	if !env.dispatch(revoke) {
-		t.Fatal("the deletion was not acknowledged")
+		t.Fatalf("the deletion of %s was not acknowledged", target)
 	}
-	if _, handled := env.host.take(); handedOver(handled) != "redact B1" {
-		t.Errorf("the deletion handed over %q; want B1 deleted alone, its answers gone before", handedOver(handled))
-	}
+	_, handled := env.host.take()
+	return handedOver(handled)
 }
