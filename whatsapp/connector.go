@@ -42,6 +42,7 @@ import (
 	waLog "go.mau.fi/whatsmeow/util/log"
 	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -105,6 +106,11 @@ type Connector struct {
 	// completed, for a LoadLogin still to come to refuse, for
 	// discardedMemory (login_discard.go).
 	discardedAlone map[types.JID]bool
+	// unloaded are the users of the logins whose stored device could not
+	// be read when the core loaded them (at start): the core keeps such a
+	// login, without a client, until the next start tries it again, and
+	// a link of its account by number replaces it (relinkNote).
+	unloaded map[network.LoginID]id.UserID
 	// stopped: Stop has run (since the last Start). A relink still in
 	// relinks then unlinks no device at a Disconnect, but the core's
 	// Logout of its new client is still the discard of a relink.
@@ -127,6 +133,7 @@ func New() *Connector {
 		pendingUnlinks: make(map[network.LoginID]*Client),
 		handedAlone:    make(map[types.JID]*loginProcess),
 		discardedAlone: make(map[types.JID]bool),
+		unloaded:       make(map[network.LoginID]id.UserID),
 		uploadSlots:    make(chan struct{}, maxConcurrentUploads),
 	}
 }
@@ -360,6 +367,7 @@ func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (networ
 	if c.takeHandedAlone(jid, err == nil) {
 		return nil, errDiscardedLogin
 	}
+	c.noteUnloaded(login, err != nil)
 	if err != nil {
 		return nil, fmt.Errorf("load WhatsApp session %s: %w", jid, err)
 	}
@@ -370,6 +378,26 @@ func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (networ
 	cl := c.newClient(login, device, nil)
 	c.loadReplaced(ctx, cl)
 	return cl, nil
+}
+
+// noteUnloaded records whether the core's load of login failed on its
+// stored device (unloaded).
+func (c *Connector) noteUnloaded(login *network.Login, failed bool) {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if failed {
+		c.unloaded[login.ID] = login.User
+	} else {
+		delete(c.unloaded, login.ID)
+	}
+}
+
+// unloadedOwner is the user of a login of account that the core could
+// not load ("" if none).
+func (c *Connector) unloadedOwner(account types.JID) id.UserID {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	return c.unloaded[loginIDOf(account)]
 }
 
 // forget drops a client from the running set (after a logout, or a login

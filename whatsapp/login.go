@@ -173,12 +173,17 @@ func (p *loginProcess) Start(ctx context.Context) (*network.LoginStep, error) {
 // linked already that the new link replaces the earlier one, and that
 // this is safe (relink.go); "" for any other number. An account another
 // user linked is not named here: finish refuses it once the phone has
-// linked, and only someone holding the phone learns it is linked.
+// linked, and only someone holding the phone learns it is linked. An
+// earlier link whose login could not be loaded (unloaded) is replaced
+// too, but has no client to keep working or to unlink itself.
 func (p *loginProcess) relinkNote() string {
 	account := types.NewJID(p.phone, types.DefaultUserServer)
 	owner := p.conn.handedAloneOwner(account)
 	if old := p.conn.client(loginIDOf(account)); old != nil {
 		owner = old.user
+	} else if unloaded := p.conn.unloadedOwner(account); unloaded != "" && unloaded == p.user {
+		return "+" + p.phone + " is linked to Ferry already, but that link could not be started: this link replaces it. " +
+			"Ferry cannot remove the earlier one from the phone's linked devices; remove it there."
 	}
 	if owner == "" || owner != p.user {
 		return ""

@@ -9,6 +9,8 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/dbtest"
+	"github.com/ferrybridge/ferry/internal/pgtest"
 )
 
 // TestLoginByNumberSaysAnEarlierLinkIsReplaced: `login whatsapp +<number>`
@@ -34,18 +36,55 @@ func TestLoginByNumberSaysAnEarlierLinkIsReplaced(t *testing.T) {
 				login.User = tc.owner
 				env.conn.newClient(login, nil, nil)
 			}
-			p := env.start(t, "+"+ownPN.User)
-			qr := make(chan whatsmeow.QRChannelItem, 1)
-			qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@one"}
-			p.qr = qr
-			step, err := p.Start(context.Background())
-			if err != nil || step.Type != network.StepDisplayCode {
-				t.Fatalf("Start = %+v, %v", step, err)
-			}
-			said := strings.Contains(step.Instructions, "+"+ownPN.User+" is linked to Ferry already: this link replaces the earlier one")
-			if said != tc.want || !strings.Contains(step.Instructions, "Link with phone number") {
-				t.Errorf("the first answer says %q; want the relink told: %v", step.Instructions, tc.want)
+			said := firstAnswerByNumber(t, env)
+			if told := strings.Contains(said, "+"+ownPN.User+" is linked to Ferry already: this link replaces the earlier one"); told != tc.want {
+				t.Errorf("the first answer says %q; want the relink told: %v", said, tc.want)
 			}
 		})
+	}
+}
+
+// firstAnswerByNumber is the instructions of the first answer to `login
+// whatsapp +<own number>`, which gives the code.
+func firstAnswerByNumber(t *testing.T, env *loginEnv) string {
+	t.Helper()
+	p := env.start(t, "+"+ownPN.User)
+	qr := make(chan whatsmeow.QRChannelItem, 1)
+	qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@one"}
+	p.qr = qr
+	step, err := p.Start(context.Background())
+	if err != nil || step.Type != network.StepDisplayCode {
+		t.Fatalf("Start = %+v, %v", step, err)
+	}
+	if !strings.Contains(step.Instructions, "Link with phone number") {
+		t.Errorf("the first answer says %q; want how to link with the code", step.Instructions)
+	}
+	return step.Instructions
+}
+
+// TestLoginByNumberSaysAnUnloadedLinkIsReplaced: a login whose stored
+// device could not be read at start stays stored without a client. Its
+// user's `login whatsapp +<number>` says the new link replaces it, and
+// that the earlier one is for them to remove from the phone; another
+// user's says nothing of it.
+func TestLoginByNumberSaysAnUnloadedLinkIsReplaced(t *testing.T) {
+	db := dbtest.Open(t, "postgres", pgtest.URI(t))
+	env := newLoginEnvOn(t, db.Database, "")
+	login := testLogin(storeDevice(t, env.conn, oldDev, ownLID))
+	// PostgreSQL's driver heeds an ended context: the device cannot be
+	// read, as with the database failing at start.
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if cl, err := env.conn.LoadLogin(ended, login); err == nil {
+		t.Fatalf("premise: LoadLogin with an ended context on PostgreSQL made a client (%T)", cl)
+	}
+	said := firstAnswerByNumber(t, env)
+	if !strings.Contains(said, "+"+ownPN.User+" is linked to Ferry already, but that link could not be started: this link replaces it") ||
+		!strings.Contains(said, "remove it there") {
+		t.Errorf("the first answer says %q; want the unloaded link said to be replaced", said)
+	}
+	env.conn.noteUnloaded(&network.Login{ID: login.ID, User: "@mallory:example.org"}, true)
+	if said = firstAnswerByNumber(t, env); strings.Contains(said, "linked to Ferry already") {
+		t.Errorf("the first answer to Alice says %q of Mallory's link", said)
 	}
 }
