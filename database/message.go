@@ -129,8 +129,9 @@ func (q *MessageQuery) Delete(ctx context.Context, portal network.PortalKey, msg
 	return nil
 }
 
-// DeletePart removes one part of a message and the reactions to it.
-// Deleting a missing part is not an error.
+// DeletePart removes one part of a message and, through the foreign key,
+// the reactions to it; the message's other parts stay. Deleting a missing
+// part is not an error.
 func (q *MessageQuery) DeletePart(ctx context.Context, portal network.PortalKey, msgID network.MessageID, part network.PartID) error {
 	err := q.qh.Exec(ctx, `DELETE FROM message WHERE `+messageWhere+` AND part = $5`,
 		portal.Network, portal.Chat, portal.Receiver, msgID, part)

@@ -105,6 +105,16 @@ func TestMessages(t *testing.T) {
 			t.Errorf("bumping one part changed another to %d", other.EditCount)
 		}
 
+		// DeletePart removes one part, and only it.
+		must(t, db.Messages.DeletePart(ctx, waPortal, "m1", "m-extra"))
+		must(t, db.Messages.DeletePart(ctx, waPortal, "m1", "m-extra")) // missing: no error
+		if m, _ := db.Messages.GetByEventID(ctx, "$m1-m"); m != nil {
+			t.Errorf("GetByEventID after DeletePart = %+v", m)
+		}
+		if parts, _ := db.Messages.GetParts(ctx, waPortal, "m1"); len(parts) != 2 {
+			t.Errorf("parts after DeletePart of one of three: %+v, want the other two", parts)
+		}
+
 		// Delete removes all parts, and only those.
 		must(t, db.Messages.Delete(ctx, waPortal, "m1"))
 		must(t, db.Messages.Delete(ctx, waPortal, "m1")) // missing: no error

@@ -342,7 +342,7 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 		// Only the reply carrying an edit goes; the message it edits
 		// stays (remote_edit_matrix_sent.go).
 		zerolog.Ctx(ctx).Debug().Str("remote_id", string(msg.ID)).Msg("Reply carrying an edit redacted in Matrix, nothing to delete on the network")
-		return nil
+		return p.forgetEditReply(ctx, msg)
 	} else if msg != nil {
 		client, login, relay, err := p.sender(ctx, evt.Sender)
 		if err != nil {

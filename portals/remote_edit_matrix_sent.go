@@ -31,7 +31,8 @@ import (
 // newer text in the room, and so does its deletion from Matrix
 // (redactEditReplies). Every edit is one more reply, each stored. A
 // reply or reaction from Matrix to such a reply reaches the edited
-// message; a redaction of one in Matrix deletes nothing on the network.
+// message; a redaction of one in Matrix deletes nothing on the network,
+// and takes only that reply from the message's stored parts.
 
 // editReplyPrefix begins the part ID of a stored edit reply. Networks'
 // own part IDs are short indexes or names of theirs, never this.
@@ -137,6 +138,17 @@ func (p *Portal) storeEditReply(ctx context.Context, ghost *puppets.Ghost, edit 
 	})
 	if err != nil && !errors.Is(err, database.ErrDuplicate) {
 		return fmt.Errorf("store the reply carrying the edit: %w", err)
+	}
+	return nil
+}
+
+// forgetEditReply removes reply, a stored reply carrying an edit that
+// was redacted in Matrix, from its message's parts: its event is gone,
+// and a later reaction, reply or deletion must not find it. The message
+// and its other replies stay.
+func (p *Portal) forgetEditReply(ctx context.Context, reply *database.Message) error {
+	if err := p.m.db.Messages.DeletePart(ctx, p.Key, reply.ID, reply.Part); err != nil {
+		return fmt.Errorf("forget the redacted reply carrying an edit: %w", err)
 	}
 	return nil
 }

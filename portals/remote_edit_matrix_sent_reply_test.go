@@ -61,6 +61,27 @@ func TestMatrixActionsOnAReplyCarryingAnEditReachTheEditedMessageButNoDeletion(t
 	}
 }
 
+// The reply carrying her phone edit that alice redacts in Matrix is no
+// longer a part of her message: a later reaction, reply or deletion
+// finds no part whose event is gone. Her message stays bridged.
+func TestMatrixRedactionOfAReplyCarryingAnEditForgetsThatReplyOnly(t *testing.T) {
+	sc, _, mine, reply := editedOnThePhone(t)
+	ctx := context.Background()
+	redaction := &event.Event{Type: event.EventRedaction, ID: "$redaction", Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Redacts: reply}
+	if err := mine.p.matrixRedaction(ctx, redaction); err != nil {
+		t.Fatalf("the redaction of the reply carrying her edit failed: %v", err)
+	}
+	if stored, err := sc.db.Messages.GetByEventID(ctx, reply); err != nil {
+		t.Fatal(err)
+	} else if stored != nil {
+		t.Errorf("the redacted reply carrying her edit is still stored, as part %q of %s", stored.Part, stored.ID)
+	}
+	parts, err := sc.db.Messages.GetParts(ctx, mine.p.Key, "msg-mine")
+	if err != nil || len(parts) != 1 || parts[0].EventID != mine.event {
+		t.Errorf("her message's stored parts after the reply was redacted are %+v (%v), want her own event %s only", parts, err, mine.event)
+	}
+}
+
 // Alice's reply in Matrix to the reply carrying her phone edit answers
 // her message on the network, quoting its text as edited: the "* " that
 // marks the reply as an edit in Matrix is no part of it.
