@@ -2,6 +2,8 @@ package portals
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/ferrybridge/ferry/bridge/network"
 	"github.com/ferrybridge/ferry/database"
+	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -134,13 +137,47 @@ func TestMatrixDeletionOfAMessageSentFromMatrixTakesTheReplyCarryingItsEdit(t *t
 	}
 }
 
+// A reply carrying her edit that cannot be redacted once alice deleted
+// her message from Matrix (the homeserver refuses its ghost) stays
+// in the room with the deleted message's newer text: she is told so, in
+// a notice answering that reply, with the homeserver's refusal. Her
+// deletion stands on the network.
+func TestMatrixDeletionOfAMessageSentFromMatrixTellsOfAReplyCarryingItsEditThatStays(t *testing.T) {
+	sc, proxy := newUserSceneBehindProxy(t)
+	net, mine, reply := editedOnThePhoneIn(t, sc)
+	ctx := context.Background()
+	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/"+mine.p.RoomID.String()+"/redact/", -1,
+		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"no *redactions* here"}`})
+	redaction := &event.Event{Type: event.EventRedaction, ID: "$deletion", Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Redacts: mine.event}
+	if err := mine.p.matrixRedaction(ctx, redaction); err != nil {
+		t.Fatalf("her deletion of her message failed: %v", err)
+	}
+	if sent := sentToNetwork(net); len(sent) != 1 {
+		t.Errorf("her deletion of her message sent %d things to the network, want it only", len(sent))
+	}
+	notice := sc.alice.WaitForEvent(t, mine.p.RoomID, 30*time.Second, func(evt *event.Event) bool {
+		return evt.Type == event.EventMessage && evt.Content.AsMessage().MsgType == event.MsgNotice &&
+			evt.Content.AsMessage().RelatesTo.GetReplyTo() == reply
+	}).Content.AsMessage()
+	if !strings.Contains(notice.Body, "could not be deleted") || !strings.Contains(notice.Body, "no *redactions* here") {
+		t.Errorf("the notice of the reply carrying her edit left in the room reads %q; want that it could not be deleted, and the homeserver's refusal", notice.Body)
+	}
+}
+
 // editedOnThePhone is alice's message "helo" sent from Matrix, through
 // her login running on net, and edited on her phone to "hello"; reply is
 // her ghost's reply carrying the edit.
 func editedOnThePhone(t *testing.T) (sc *userScene, net *testnet.Client, mine matrixSent, reply id.EventID) {
 	t.Helper()
-	ctx := context.Background()
 	sc = newUserScene(t)
+	net, mine, reply = editedOnThePhoneIn(t, sc)
+	return sc, net, mine, reply
+}
+
+// editedOnThePhoneIn is editedOnThePhone in the scene sc.
+func editedOnThePhoneIn(t *testing.T, sc *userScene) (net *testnet.Client, mine matrixSent, reply id.EventID) {
+	t.Helper()
+	ctx := context.Background()
 	client, err := testnet.New().LoadLogin(ctx, sc.login)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +201,7 @@ func editedOnThePhone(t *testing.T) (sc *userScene, net *testnet.Client, mine ma
 	if len(replies) != 1 {
 		t.Fatalf("%d replies carrying her edit in the room, want one", len(replies))
 	}
-	return sc, net, mine, replies[0].ID
+	return net, mine, replies[0].ID
 }
 
 // clientDir is a Directory whose logins all run client.
