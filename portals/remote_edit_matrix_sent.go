@@ -89,8 +89,9 @@ func (p *Portal) sentFromMatrix(target *database.Message) bool {
 
 // editAsReply is the content carrying newContent, an edit of target, as
 // a reply to it (see above). Text kinds keep their msgtype, and so does a
-// file the edit brings, with its URL and name; a caption edit of a file
-// without one, or a location's, is its text.
+// file the edit brings, with its URL and name (a sticker's is sent as a
+// sticker event, partEventType); a caption edit of a file without one,
+// or a location's, is its text.
 func editAsReply(newContent *event.MessageEventContent, target *database.Message) *event.MessageEventContent {
 	content := &event.MessageEventContent{
 		MsgType:  newContent.MsgType,
@@ -100,10 +101,8 @@ func editAsReply(newContent *event.MessageEventContent, target *database.Message
 	switch {
 	case content.MsgType == event.MsgText, content.MsgType == event.MsgNotice, content.MsgType == event.MsgEmote:
 	case content.MsgType.IsMedia() && (newContent.URL != "" || newContent.File != nil):
-		if content.MsgType == event.MessageType(event.EventSticker.Type) {
-			// Sent as a message, not a sticker event.
-			content.MsgType = event.MsgImage
-		}
+		// A sticker keeps its msgtype, and goes as a sticker event
+		// (partEventType), as the edited sticker did.
 		content.URL, content.File, content.Info = newContent.URL, newContent.File, newContent.Info
 		// Without a file name the body was the name: the "* " is no part
 		// of it.

@@ -49,27 +49,41 @@ func TestRemoteDeletionOfAMessageSentFromMatrixTakesTheRepliesCarryingItsEdits(t
 }
 
 // An edit that brings a file, of a message alice sent from Matrix, comes
-// as her ghost's reply carrying that file.
+// as her ghost's reply carrying that file; a sticker, as a sticker event,
+// as the sticker itself would come.
 func TestRemoteEditBringingAFileOfAMessageSentFromMatrixRepliesWithTheFile(t *testing.T) {
 	sc := newUserScene(t)
-	mine := sc.reactionsRoom(t).sentFromMatrix(t, "msg-mine", "a photo soon")
-	photo := []byte("not really a jpeg")
-	edit := &network.Edit{Meta: mine.fromPhone(), Target: "msg-mine", Parts: []network.Part{{
-		Content: &event.MessageEventContent{MsgType: event.MsgImage, Body: "the photo", FileName: "photo.jpg"},
-		Media: func(context.Context) (*network.Media, error) {
-			return &network.Media{Data: io.NopCloser(bytes.NewReader(photo)), MimeType: "image/jpeg", FileName: "photo.jpg", Size: int64(len(photo))}, nil
-		},
-	}}}
-	if err := mine.p.remoteEdit(context.Background(), sc.login, edit); err != nil {
-		t.Fatalf("the edit on the phone failed: %v", err)
-	}
-	replies := repliesTo(t, sc.as.BotClient(), mine.p.RoomID, mine.event, 1)
-	if len(replies) != 1 {
-		t.Fatalf("%d replies carrying her edit in the room, want one", len(replies))
-	}
-	reply := replies[0].Content.AsMessage()
-	if reply.MsgType != event.MsgImage || reply.URL == "" || reply.FileName != "photo.jpg" {
-		t.Errorf("the reply carrying her edit with a photo is %s %q (url %q, file name %q); want the photo", reply.MsgType, reply.Body, reply.URL, reply.FileName)
+	room := sc.reactionsRoom(t)
+	for _, tc := range []struct {
+		msgID    network.MessageID
+		msgType  event.MessageType
+		fileName string
+		mimeType string
+		wantType event.Type
+	}{
+		{"msg-photo", event.MsgImage, "photo.jpg", "image/jpeg", event.EventMessage},
+		{"msg-sticker", event.MessageType(event.EventSticker.Type), "sticker.webp", "image/webp", event.EventSticker},
+	} {
+		mine := room.sentFromMatrix(t, tc.msgID, "a file soon")
+		file := []byte("not really a " + tc.fileName)
+		edit := &network.Edit{Meta: mine.fromPhone(), Target: tc.msgID, Parts: []network.Part{{
+			Content: &event.MessageEventContent{MsgType: tc.msgType, Body: "the file", FileName: tc.fileName},
+			Media: func(context.Context) (*network.Media, error) {
+				return &network.Media{Data: io.NopCloser(bytes.NewReader(file)), MimeType: tc.mimeType, FileName: tc.fileName, Size: int64(len(file))}, nil
+			},
+		}}}
+		if err := mine.p.remoteEdit(context.Background(), sc.login, edit); err != nil {
+			t.Fatalf("the edit on the phone bringing %s failed: %v", tc.fileName, err)
+		}
+		replies := repliesTo(t, sc.as.BotClient(), mine.p.RoomID, mine.event, 1)
+		if len(replies) != 1 {
+			t.Fatalf("%d replies carrying her edit bringing %s in the room, want one", len(replies), tc.fileName)
+		}
+		reply := replies[0].Content.AsMessage()
+		if replies[0].Type != tc.wantType || reply.URL == "" || reply.FileName != tc.fileName {
+			t.Errorf("the reply carrying her edit bringing %s is a %s event, %s %q (url %q, file name %q); want a %s event with the file",
+				tc.fileName, replies[0].Type.Type, reply.MsgType, reply.Body, reply.URL, reply.FileName, tc.wantType.Type)
+		}
 	}
 }
 
@@ -104,9 +118,9 @@ func (m matrixSent) fromPhone() network.Meta {
 	return network.Meta{Portal: m.p.Key, Sender: network.Sender{User: m.login.RemoteUser, FromMe: true}, Timestamp: time.Now()}
 }
 
-// repliesTo is the message events in room replying to target, as client
-// sees them, once there are want of them or after a few seconds
-// (Dendrite's history follows a moment behind).
+// repliesTo is the message and sticker events in room replying to
+// target, as client sees them, once there are want of them or after a
+// few seconds (Dendrite's history follows a moment behind).
 func repliesTo(t *testing.T, client *mautrix.Client, room id.RoomID, target id.EventID, want int) []*event.Event {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -116,7 +130,7 @@ func repliesTo(t *testing.T, client *mautrix.Client, room id.RoomID, target id.E
 		}
 		var replies []*event.Event
 		for _, evt := range resp.Chunk {
-			if evt.Type != event.EventMessage || evt.Content.ParseRaw(evt.Type) != nil {
+			if (evt.Type != event.EventMessage && evt.Type != event.EventSticker) || evt.Content.ParseRaw(evt.Type) != nil {
 				continue
 			}
 			if msg := evt.Content.AsMessage(); msg.RelatesTo.GetReplyTo() == target {

@@ -348,9 +348,11 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 		asReply := p.sentFromMatrix(target)
 		newContent := p.partContent(ctx, ghost, part)
 		var content *event.MessageEventContent
+		evtType := event.EventMessage
 		if asReply {
 			// Not the ghost's to replace (remote_edit_matrix_sent.go).
 			content = editAsReply(&newContent, target)
+			evtType = partEventType(content)
 		} else {
 			if part.Media == nil && newContent.MsgType.IsMedia() && newContent.URL == "" && newContent.File == nil {
 				// A caption edit: the network sends the new text only, but the
@@ -362,7 +364,7 @@ func (p *Portal) remoteEdit(ctx context.Context, login *network.Login, edit *net
 			}
 			content = replacementContent(&newContent, target)
 		}
-		eventID, err := p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, event.EventMessage,
+		eventID, err := p.m.matrix.SendMessage(ctx, ghost.Intent(), p.RoomID, evtType,
 			&event.Content{Parsed: content, Raw: part.Extra}, edit.Timestamp,
 			editTxnID(p.Key, edit, part.ID, target.EditCount))
 		if err != nil {
