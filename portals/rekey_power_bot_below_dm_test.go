@@ -60,7 +60,7 @@ func TestRekeyedDirectChatWithTheBotBelowTheOldGhostMovesItsPower(t *testing.T) 
 			if oldLevel < tc.botLevel || oldLevel < levels.GetEventLevel(event.StatePowerLevels) {
 				t.Fatalf("the scene's old ghost has the level %d; want one at least the bot's %d that may change power levels", oldLevel, tc.botLevel)
 			}
-			before := powerLevelChanges(t, dc.alice.Client, dc.room)
+			before := powerLevelsEvent(t, dc.alice.Client, dc.room)
 
 			newGhost := rekeyToNewGhost(t, dc)
 

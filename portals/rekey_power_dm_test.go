@@ -2,6 +2,7 @@ package portals
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func TestRekeyedDirectChatMovesTheOldGhostsPowerInOneChange(t *testing.T) {
 		if oldLevel == 0 {
 			t.Fatal("the scene's old ghost has no power level")
 		}
-		before := powerLevelChanges(t, dc.alice.Client, dc.room)
+		before := powerLevelsEvent(t, dc.alice.Client, dc.room)
 
 		newGhost := rekeyToNewGhost(t, dc)
 
@@ -59,7 +60,7 @@ func TestRekeyedDirectChatKeepsAPowerChangeMadeJustBefore(t *testing.T) {
 		}
 		oldLevel := heard.GetUserLevel(dc.bob.MXID)
 		carol := dc.aliceRaisesCarol(t)
-		before := powerLevelChanges(t, dc.alice.Client, dc.room)
+		before := powerLevelsEvent(t, dc.alice.Client, dc.room)
 
 		newGhost := rekeyToNewGhost(t, dc)
 
@@ -69,25 +70,37 @@ func TestRekeyedDirectChatKeepsAPowerChangeMadeJustBefore(t *testing.T) {
 
 // wantPowerHandedOver checks that dc's new ghost has the old ghost's
 // level oldLevel, that the old ghost has no entry left, and that it took
-// one power-level change since the room had before of them; it returns
-// the room's power levels.
-func wantPowerHandedOver(t *testing.T, dc *botlessDirectChat, newGhost id.UserID, oldLevel, before int) *event.PowerLevelsEventContent {
+// one power-level change since the room's power levels were before's
+// (powerLevelsEvent); it returns the room's power levels.
+//
+// It waits for the change that lists the new ghost, the hand-over, to
+// reach alice's client, so that the room's history it then counts holds
+// it: Dendrite's history follows its state a moment behind, and counted
+// when the state showed the hand-over, it could still lack it. Her sync
+// and the history are read from one store, so an event her sync had is
+// in the history.
+func wantPowerHandedOver(t *testing.T, dc *botlessDirectChat, newGhost id.UserID, oldLevel int, before id.EventID) *event.PowerLevelsEventContent {
 	t.Helper()
-	var levels *event.PowerLevelsEventContent
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		levels = powerLevelsOf(t, dc.alice.Client, dc.room)
-		if levels.GetUserLevel(newGhost) >= oldLevel || time.Now().After(deadline) {
-			break
+	handOver := dc.alice.WaitForEvent(t, dc.room, 30*time.Second, func(evt *event.Event) bool {
+		if evt.Type != event.StatePowerLevels {
+			return false
 		}
-	}
+		_, listed := evt.Content.AsPowerLevels().Users[newGhost]
+		return listed
+	})
+	levels := powerLevelsOf(t, dc.alice.Client, dc.room)
 	if got := levels.GetUserLevel(newGhost); got != oldLevel {
 		t.Errorf("the new ghost's power level is %d, want the old ghost's %d", got, oldLevel)
 	}
 	if level, listed := levels.Users[dc.bob.MXID]; listed {
 		t.Errorf("the old ghost %s, gone from the room, still has the power level %d", dc.bob.MXID, level)
 	}
-	if changes := powerLevelChanges(t, dc.alice.Client, dc.room) - before; changes != 1 {
-		t.Errorf("the ghost's change made %d power-level changes, want 1", changes)
+	changes := powerLevelChangesSince(t, dc.alice.Client, dc.room, before)
+	if !slices.Contains(changes, handOver.ID) {
+		t.Fatalf("the room's history lacks the hand-over %s that alice's sync had", handOver.ID)
+	}
+	if len(changes) != 1 {
+		t.Errorf("the ghost's change made %d power-level changes, want 1", len(changes))
 	}
 	return levels
 }
@@ -115,19 +128,54 @@ func powerLevelsOf(t *testing.T, cli *mautrix.Client, room id.RoomID) *event.Pow
 	return &levels
 }
 
+// powerLevelsEvent is the event that set room's power levels as they
+// stand, as cli reads the room's state (which, unlike its history, is
+// never behind).
+func powerLevelsEvent(t *testing.T, cli *mautrix.Client, room id.RoomID) id.EventID {
+	t.Helper()
+	evt, err := cli.FullStateEvent(context.Background(), room, event.StatePowerLevels, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evt.ID
+}
+
 // powerLevelChanges counts the power-level events in room's timeline,
 // as cli sees it.
 func powerLevelChanges(t *testing.T, cli *mautrix.Client, room id.RoomID) int {
 	t.Helper()
-	resp, err := cli.Messages(context.Background(), room, "", "", mautrix.DirectionBackward, nil, 200)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, evt := range resp.Chunk {
+	for _, evt := range roomHistory(t, cli, room) {
 		if evt.Type == event.StatePowerLevels {
 			n++
 		}
 	}
 	return n
+}
+
+// powerLevelChangesSince is the power-level events in room's timeline,
+// as cli sees it, after the one since, newest first.
+func powerLevelChangesSince(t *testing.T, cli *mautrix.Client, room id.RoomID, since id.EventID) []id.EventID {
+	t.Helper()
+	var changes []id.EventID
+	for _, evt := range roomHistory(t, cli, room) {
+		if evt.ID == since {
+			return changes
+		}
+		if evt.Type == event.StatePowerLevels {
+			changes = append(changes, evt.ID)
+		}
+	}
+	t.Fatalf("the room's history lacks the power levels %s to count changes from", since)
+	return nil
+}
+
+// roomHistory is room's last 200 events as cli reads them, newest first.
+func roomHistory(t *testing.T, cli *mautrix.Client, room id.RoomID) []*event.Event {
+	t.Helper()
+	resp, err := cli.Messages(context.Background(), room, "", "", mautrix.DirectionBackward, nil, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Chunk
 }
