@@ -32,6 +32,9 @@ type commandEdits struct {
 	lock    sync.Mutex
 	unknown map[id.EventID]unknownSent
 	held    map[id.EventID]heldMessage
+	// forBot are the portal messages routed to the room's command
+	// handling, by when they were routed (forTheBot).
+	forBot map[id.EventID]time.Time
 }
 
 // heldMessage is a message the bot took for what it holds rather than
@@ -139,23 +142,64 @@ func (e *commandEdits) heldAs(original id.EventID) (heldMessage, bool) {
 	return h, ok
 }
 
+// forTheBot records, as it is routed, that the portal message evtID goes
+// to the room's command handling. Recorded at once, not once it is
+// handled: an edit sent right after it is routed before it is handled,
+// and must follow it there (editsForBot).
+func (e *commandEdits) forTheBot(evtID id.EventID) {
+	e.lock.Lock()
+	defer e.lock.Unlock()
+	now := time.Now()
+	if e.forBot == nil {
+		e.forBot = make(map[id.EventID]time.Time)
+	}
+	forgetOlder(e.forBot, now.Add(-heldWindow), func(at time.Time) time.Time { return at })
+	e.forBot[evtID] = now
+}
+
+// wasForTheBot reports whether original was routed to command handling
+// within heldWindow (forTheBot).
+func (e *commandEdits) wasForTheBot(original id.EventID) bool {
+	e.lock.Lock()
+	defer e.lock.Unlock()
+	at, ok := e.forBot[original]
+	return ok && time.Since(at) <= heldWindow
+}
+
+// editedOriginal is the message evt edits, or "" when evt is no edit.
+func editedOriginal(evt *event.Event) id.EventID {
+	if evt.Type != event.EventMessage {
+		return ""
+	}
+	msg := evt.Content.AsMessage()
+	if msg == nil {
+		return ""
+	}
+	return msg.RelatesTo.GetReplaceID()
+}
+
 // editsHeldSecret reports whether evt is an edit of a message deleted for
 // its secret: such an edit is for the bot to delete, wherever it is sent
 // and whatever its text, even one that does not start with the prefix.
 func (b *Bridge) editsHeldSecret(evt *event.Event) bool {
-	if evt.Type != event.EventMessage {
-		return false
-	}
-	msg := evt.Content.AsMessage()
-	if msg == nil {
-		return false
-	}
-	original := msg.RelatesTo.GetReplaceID()
+	original := editedOriginal(evt)
 	if original == "" {
 		return false
 	}
 	h, ok := b.edits.heldAs(original)
 	return ok && h.secret
+}
+
+// editsForBot reports whether evt, in a portal, edits a message the bot
+// took (a secret it deleted) or will take (one routed to the room's
+// command handling, maybe not handled yet): whatever its text, such an
+// edit is the bot's, to run, refuse or delete, never the chat's. Asked
+// of what was handled only, a fast edit of `!ferry irc password x`
+// without the prefix went to the portal before the bot had deleted the
+// secret, and stayed in the room, readable, answered "never bridged".
+func (b *Bridge) editsForBot(evt *event.Event) bool {
+	original := editedOriginal(evt)
+	return original != "" && (b.edits.wasForTheBot(original) || b.editsHeldSecret(evt))
 }
 
 // forgetOlder deletes the entries of m recorded (at) before cutoff.

@@ -79,12 +79,19 @@ func (b *Bridge) route(in inbound, firstSeen bool) {
 		// Leave it pending: a database hiccup must not lose the event.
 		return
 	}
-	// An edit of a secret the bot deleted is the bot's to delete too,
-	// even one whose new text lacks the prefix: bridged, it would stay
-	// in the chat ("never bridged") with the corrected secret.
-	if portal != nil && !b.isCommand(evt, true) && !b.editsHeldSecret(evt) {
-		b.Portals.QueueMatrix(portal, evt, firstSeen, hooks)
-		return
+	// An edit of a command or a secret the bot deleted is the bot's
+	// too, even one whose new text lacks the prefix: bridged, it would
+	// stay in the chat ("never bridged"), a corrected secret readable.
+	// Its command's own handling may still wait in the room's queue:
+	// the edit waits behind it (editsForBot).
+	if portal != nil {
+		switch {
+		case b.isCommand(evt, true):
+			b.edits.forTheBot(evt.ID)
+		case !b.editsForBot(evt):
+			b.Portals.QueueMatrix(portal, evt, firstSeen, hooks)
+			return
+		}
 	}
 	b.rooms.run(string(evt.RoomID), func() {
 		if b.ctx.Err() != nil {
