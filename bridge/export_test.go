@@ -9,7 +9,8 @@ import (
 // HoldLoginFlows has every login flow call hold at the points "started"
 // (its login stored and started, not yet kept) and "kept" (kept, its
 // user not yet told), "ending" (ended without a login, its user not yet
-// told) and "told" (ended without a login, its user told), and every
+// told), "told" (ended without a login, its user told) and "kept told"
+// (kept, its user told, the flow out of the running ones), and every
 // start of a login whose client the core loads at
 // "registered" (running, its client not yet connected), for the rest of
 // t.

@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -117,4 +118,23 @@ func TestLoginAgainRightAfterAFailedOne(t *testing.T) {
 	s.h.WaitForBotNotice(s.alice, s.mgmt, "Login failed: wrong password")
 	<-told
 	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+}
+
+// TestLoginAgainRightAfterASuccessfulOne: as after a failed login, a
+// user who reads "Logged in" and at once starts another login is not
+// refused as having one running. The flow is held just after it told
+// the user, before it ends.
+func TestLoginAgainRightAfterASuccessfulOne(t *testing.T) {
+	s := newScene(t, false)
+	reached, release := holdFlowAt(t, "kept told")
+	defer release()
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	s.alice.SendText(t, s.mgmt, "hunter2")
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Logged in to Testnet as carol")
+	select {
+	case <-reached:
+	case <-time.After(waitLong):
+		t.Fatal("the login flow never got past telling alice she is logged in")
+	}
+	s.h.Command(s.alice, s.mgmt, "login test dave", "password")
 }

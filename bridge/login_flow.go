@@ -252,8 +252,9 @@ func (b *Bridge) runLoginFlow(ctx context.Context, flow *loginFlow) {
 	flow.proc.Cancel()
 }
 
-// releaseEndedFlow takes flow, ended without a login, out of the running
-// flows, so that its user may start another; endLoginFlow does the rest.
+// releaseEndedFlow takes flow, ended with its user told how, out of the
+// running flows, so that its user may start another; endLoginFlow does
+// the rest.
 func (b *Bridge) releaseEndedFlow(flow *loginFlow) {
 	b.flowLock.Lock()
 	if b.flows[flow.user] == flow {
@@ -529,6 +530,12 @@ func (b *Bridge) completeLogin(ctx context.Context, flow *loginFlow, step *netwo
 		b.handedOverState(le)
 	}
 	flow.toldKept()
+	// As after a failure: a login typed the moment the user read
+	// "Logged in" is no second one running. The flow has kept its login
+	// and told it (a logout from now on finds the login, and waits for
+	// nothing); what it has left to do, its codes' deletion, is its own.
+	b.releaseEndedFlow(flow)
+	flowHook(flowKeptTold)
 	return nil
 }
 

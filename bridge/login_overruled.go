@@ -219,6 +219,9 @@ const (
 	flowKept    = "kept"    // kept, the user not yet told
 	flowEnding  = "ending"  // ended without a login, the user not yet told
 	flowEndTold = "told"    // ended without a login, the user told
+	// flowKeptTold: kept, the user told, the flow out of the running
+	// ones; its codes not yet deleted.
+	flowKeptTold = "kept told"
 	// loginRegistered is in startLogin: a login whose client the core
 	// loaded is registered as running, its client not yet connected.
 	loginRegistered = "registered"
