@@ -48,7 +48,9 @@ func TestEditedCommandInAPortal(t *testing.T) {
 	h.WaitForBotNoticeExcept(alice, room, "I deleted your edit", before)
 	s.nothingSent(t)
 
-	typo, edit := correct("!ferry test secrett hunter2", "test secrett", "!ferry test secret hunter2", "Not run here")
+	// A typo of the family's word: one of the command's own would be
+	// deleted at once (TestMistypedSecretCommandInAPortalIsDeleted).
+	typo, edit := correct("!ferry tset secret hunter2", "tset", "!ferry test secret hunter2", "Not run here")
 	waitRedacted(t, alice, room, edit)
 	waitRedacted(t, alice, room, typo)
 }

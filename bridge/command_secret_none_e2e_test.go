@@ -13,5 +13,11 @@ import (
 // someone with too little permission (relay) deletes it: the room must
 // not keep the password.
 func TestSecretCommandWithoutAnyPermissionIsDeleted(t *testing.T) {
-	secretRefusedScene(t, testnet.New(), "dave", config.LevelNone, "not allowed to use this bridge", nil)
+	secretRefusedScene(t, testnet.New(), "dave", config.LevelNone, "!ferry test secret hunter2", "not allowed to use this bridge", nil)
+}
+
+// TestMistypedSecretCommandWithoutAnyPermissionIsDeleted: so is its typo,
+// which holds the password as well.
+func TestMistypedSecretCommandWithoutAnyPermissionIsDeleted(t *testing.T) {
+	secretRefusedScene(t, testnet.New(), "dave", config.LevelNone, "!ferry test secrte hunter2", "not allowed to use this bridge", nil)
 }

@@ -24,7 +24,7 @@ func TestSecretCommandWithoutPermissionIsDeleted(t *testing.T) {
 	relayOn := func(h *ferrytest.Harness, alice *testbed.Client, room id.RoomID) {
 		h.Command(alice, room, "!ferry relay on", "Relaying is on")
 	}
-	cl := secretRefusedScene(t, tn, "carol", config.LevelRelay, "needs `user` permission", relayOn)
+	cl := secretRefusedScene(t, tn, "carol", config.LevelRelay, "!ferry test secret hunter2", "needs `user` permission", relayOn)
 	// Nor was the command bridged.
 	for {
 		select {

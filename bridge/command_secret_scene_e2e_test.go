@@ -14,12 +14,12 @@ import (
 
 // secretRefusedScene starts Ferry on tn with alice a user and guest at
 // level, has alice log in and join the portal of tn's "chan", runs inRoom
-// there (nil for nothing), and invites guest in. Then guest sends
-// "!ferry test secret hunter2" in the portal, and the test waits for the
-// bot's refusal (a notice containing refusal), for the secret's
-// redaction, and checks the refusal says it was deleted. It returns
-// alice's login.
-func secretRefusedScene(t *testing.T, tn *testnet.Connector, guest string, level config.Level, refusal string, inRoom func(h *ferrytest.Harness, alice *testbed.Client, room id.RoomID)) *testnet.Client {
+// there (nil for nothing), and invites guest in. Then guest sends typed
+// ("!ferry test secret hunter2", or a typo of it) in the portal, and the
+// test waits for the bot's refusal (a notice containing refusal), for
+// the secret's redaction, and checks the refusal says it was deleted. It
+// returns alice's login.
+func secretRefusedScene(t *testing.T, tn *testnet.Connector, guest string, level config.Level, typed, refusal string, inRoom func(h *ferrytest.Harness, alice *testbed.Client, room id.RoomID)) *testnet.Client {
 	t.Helper()
 	s := newChannelScene(t, tn, config.Permissions{
 		"@alice:localhost": config.LevelUser, "@" + guest + ":localhost": level,
@@ -31,7 +31,7 @@ func secretRefusedScene(t *testing.T, tn *testnet.Connector, guest string, level
 	s.invite(t, other)
 
 	before := ferrytest.Seen(alice, room)
-	secret := other.SendText(t, room, "!ferry test secret hunter2")
+	secret := other.SendText(t, room, typed)
 	h.WaitForBotNoticeExcept(alice, room, refusal, before)
 	alice.WaitForEvent(t, room, waitLong, func(evt *event.Event) bool {
 		return evt.Type == event.EventRedaction && evt.Redacts == secret

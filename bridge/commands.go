@@ -138,9 +138,9 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	}
 	if c.level == network.LevelNone {
 		refusal := "You are not allowed to use this bridge. Ask its administrator for access."
-		if cmd := b.findCommand(strings.Fields(body)); cmd != nil && cmd.sensitive && !c.inManagementRoom {
+		if cmd := b.secretCommand(strings.Fields(body)); cmd != nil && !c.inManagementRoom {
 			// As a refusal for too little permission: the password in
-			// it is for no one else here.
+			// it is for no one else here, nor in its typo.
 			zerolog.Ctx(ctx).Info().Str("command", strings.Join(cmd.words, " ")).Msg("Refused a command with a secret from a user without permission")
 			refusal += " " + b.deleteSeenSecret(ctx, c, original)
 		}
@@ -170,6 +170,10 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	}
 	if cmd == nil {
 		b.edits.wasUnknown(original, evt.Sender)
+		if typo := b.mistypedSecret(words); typo != nil && !c.inManagementRoom {
+			b.deleteMistypedSecret(ctx, c, typo, original)
+			return
+		}
 		c.reply(b.unknownCommand(c, words))
 		return
 	}

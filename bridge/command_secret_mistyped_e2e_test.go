@@ -1,0 +1,40 @@
+package bridge_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ferrybridge/ferry/internal/ferrytest"
+)
+
+// TestMistypedSecretCommandInAPortalIsDeleted: in a portal, a command
+// with a password whose command word is mistyped (`!ferry test secrte
+// hunter2`, as `!ferry irc passwrd libera hunter2`) names no command, and
+// was answered "Unknown command", left in the room for everyone to read
+// with the password in it. It is deleted as the command spelt right would
+// have been, the answer names that command and does not show the line
+// back; a typo far from any command with a secret is answered as before,
+// and left.
+func TestMistypedSecretCommandInAPortalIsDeleted(t *testing.T) {
+	s := newScene(t, false)
+	h, alice := s.h, s.alice
+	room := s.openPortal(t, "hello")
+	for _, typed := range []string{"!ferry test secrte hunter2", "!ferry TEST scret x"} {
+		before := ferrytest.Seen(alice, room)
+		typo := alice.SendText(t, room, typed)
+		h.WaitForBotNoticeExcept(alice, room, "looks like a mistyped `!ferry test secret`", before)
+		waitRedacted(t, alice, room, typo)
+		for _, body := range botSaidSince(h, alice, room, before, "mistyped") {
+			if strings.Contains(body, "hunter2") || strings.Contains(body, "secrte") || strings.Contains(body, "scret") {
+				t.Errorf("the answer to %q shows it back: %q", typed, body)
+			}
+			if !strings.Contains(body, "until I deleted it") {
+				t.Errorf("the answer to %q does not say it was deleted: %q", typed, body)
+			}
+		}
+	}
+	before := ferrytest.Seen(alice, room)
+	alice.SendText(t, room, "!ferry test pnig alice")
+	h.WaitForBotNoticeExcept(alice, room, "Unknown command `test pnig`", before)
+	s.nothingSent(t)
+}

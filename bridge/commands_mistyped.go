@@ -1,0 +1,92 @@
+package bridge
+
+import (
+	"context"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ferrybridge/ferry/bridge/network"
+)
+
+// mistypedSecretDistance is the most edits (letters added, dropped or
+// changed) that make a command's last word the typed one, for a command
+// that names none to be taken for a mistyped command with a secret:
+// "passwrd" and "pasword" for "password", not "join" for "sasl".
+const mistypedSecretDistance = 2
+
+// mistypedSecret is the command with a secret that words, which name no
+// command, look like a typo of, or nil: its words before the last typed
+// as they are ("irc"), its last within mistypedSecretDistance, and
+// something typed after it, which may be the secret.
+func (b *Bridge) mistypedSecret(words []string) *command {
+	var best *command
+	bestDistance := mistypedSecretDistance + 1
+	for _, cmd := range b.commands {
+		last := len(cmd.words) - 1
+		if !cmd.sensitive || len(words) <= len(cmd.words) {
+			continue
+		}
+		prefixed := true
+		for i := 0; i < last; i++ {
+			if !strings.EqualFold(cmd.words[i], words[i]) {
+				prefixed = false
+				break
+			}
+		}
+		if !prefixed {
+			continue
+		}
+		if d := editDistance(strings.ToLower(cmd.words[last]), strings.ToLower(words[last])); d < bestDistance {
+			best, bestDistance = cmd, d
+		}
+	}
+	return best
+}
+
+// secretCommand is the command with a secret that words name, or look
+// like a typo of (mistypedSecret), or nil.
+func (b *Bridge) secretCommand(words []string) *command {
+	if cmd := b.findCommand(words); cmd != nil {
+		if cmd.sensitive {
+			return cmd
+		}
+		return nil
+	}
+	return b.mistypedSecret(words)
+}
+
+// deleteMistypedSecret answers, in a portal, a command that names none
+// but looks like a typo of cmd, a command with a secret: left in the
+// room, the password typed after the typo is read by everyone there, as
+// the command spelt right would not have been. It is deleted as that
+// one is, and the answer does not show it back.
+func (b *Bridge) deleteMistypedSecret(ctx context.Context, c *commandContext, cmd *command, original id.EventID) {
+	name := strings.Join(cmd.words, " ")
+	zerolog.Ctx(ctx).Info().Str("command", name).Msg("Deleted an unknown command that looks like a mistyped command with a secret")
+	c.replyf("⚠️ Your message names no command, but looks like a mistyped %s, which takes a password, so I took it for one: send %s in your management room (your direct chat with me), where no one else can read it. %s",
+		c.command(name), network.CodeSpan(name), b.deleteSeenSecret(ctx, c, original))
+}
+
+// editDistance is the Levenshtein distance between a and b, in runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
