@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferrybridge/ferry/internal/ferrytest"
 )
@@ -37,4 +38,31 @@ func TestMistypedSecretCommandInAPortalIsDeleted(t *testing.T) {
 	alice.SendText(t, room, "!ferry test pnig alice")
 	h.WaitForBotNoticeExcept(alice, room, "Unknown command `test pnig`", before)
 	s.nothingSent(t)
+}
+
+// TestMistypedSecretCommandInTheManagementRoomIsNotStored: in the
+// management room, where no one else reads it and an edit may correct
+// it, the typo of a command with a password is answered as unknown and
+// left; but its stored body, which holds the password, is emptied once it
+// is handled, as the command's spelt right is.
+func TestMistypedSecretCommandInTheManagementRoomIsNotStored(t *testing.T) {
+	s := newScene(t, false)
+	since := time.Now().Add(-time.Minute)
+	before := ferrytest.Seen(s.alice, s.mgmt)
+	typo := s.alice.SendText(t, s.mgmt, "test secrte hunter2")
+	s.h.WaitForBotNoticeExcept(s.alice, s.mgmt, "Unknown command `test secrte`", before)
+	deadline := time.Now().Add(waitLong)
+	for {
+		scrubbed, err := s.h.Bridge.DB.MatrixEvents.ScrubbedSince(s.h.Context(waitLong), since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := scrubbed[typo]; ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the typo's stored body, with the password, was never emptied")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

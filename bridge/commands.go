@@ -170,9 +170,15 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 	}
 	if cmd == nil {
 		b.edits.wasUnknown(original, evt.Sender)
-		if typo := b.mistypedSecret(words); typo != nil && !c.inManagementRoom {
-			b.deleteMistypedSecret(ctx, c, typo, original)
-			return
+		if typo := b.mistypedSecret(words); typo != nil {
+			if !c.inManagementRoom {
+				b.deleteMistypedSecret(ctx, c, typo, original)
+				return
+			}
+			// No one else reads it here, and an edit may correct it:
+			// it stays, but its stored body is emptied once handled,
+			// as the command's spelt right is (holdsSecret).
+			b.secretEvents.Store(evt.ID, struct{}{})
 		}
 		c.reply(b.unknownCommand(c, words))
 		return
