@@ -281,11 +281,16 @@ func (b *Bridge) Start() error {
 		}
 	}
 	b.loadLogins(ctx)
+	complete := b.takeEndedQuestionsComplete(ctx)
 	if err = b.recallEndedQuestions(ctx); err != nil {
 		// Not fatal: only a password typed after a login ended before
-		// the stop is then not told from a command.
+		// the stop is then not told from a command, nor shown back.
 		b.Log.Err(err).Msg("Failed to recall the login questions that ended unanswered")
+		complete = false
 	}
+	b.endedQuestions.lock.Lock()
+	b.endedQuestions.complete = complete
+	b.endedQuestions.lock.Unlock()
 	if err = b.recallStoredSecrets(ctx); err != nil {
 		// Not fatal: only an edit of a secret sent before the stop is
 		// then told apart as far as the homeserver tells (refuseEdit).
@@ -317,7 +322,7 @@ func (b *Bridge) Stop() {
 	}
 	// Login flows end while the networks still run: one that completed
 	// later would load and connect a login on a stopped network.
-	b.endLoginFlows(shutdownCtx)
+	b.markEndedQuestionsComplete(shutdownCtx, b.endLoginFlows(shutdownCtx))
 	// No transaction is running any more, and every event is stored. The
 	// networks close their connections next: Matrix events still waiting
 	// in a portal would fail to go, so they wait for the next start.

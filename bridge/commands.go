@@ -278,10 +278,11 @@ func cutCommandPrefix(body string) (rest string, found bool) {
 // starts commands (a network's: "irc", "whatsapp") was not the mistake:
 // the answer names the two words and lists that family's commands.
 func (b *Bridge) unknownCommand(c *commandContext, words []string) string {
-	if _, replayed := b.replayed.Load(c.evt.ID); replayed {
+	if _, replayed := b.replayed.Load(c.evt.ID); replayed && b.replayedMayBeSecret(c.user, c.room) {
 		// Sent before the last stop, maybe as the answer to a login
-		// that asked then, and ended with the stop: a password, which
-		// is not to be shown back.
+		// that asked then, and ended with the stop, which the stored
+		// questions do not tell: a password, which is not to be shown
+		// back.
 		return "Your message sent before Ferry restarted names no command; it is not shown back, in case it held a password. Send " +
 			c.command("help") + " for the list of commands."
 	}

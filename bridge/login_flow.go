@@ -122,8 +122,9 @@ func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.Roo
 var errStoppingLogin = network.UserErrorf("Ferry is stopping; log in again once it is back")
 
 // endLoginFlows ends the running login flows and refuses new ones, at
-// Stop, and waits for them (at most until ctx ends).
-func (b *Bridge) endLoginFlows(ctx context.Context) {
+// Stop, and waits for them (at most until ctx ends). It reports whether
+// they all ended.
+func (b *Bridge) endLoginFlows(ctx context.Context) bool {
 	b.flowLock.Lock()
 	b.flowsClosed = true
 	b.flowLock.Unlock()
@@ -135,8 +136,10 @@ func (b *Bridge) endLoginFlows(ctx context.Context) {
 	}()
 	select {
 	case <-ended:
+		return true
 	case <-ctx.Done():
 		b.Log.Warn().Msg("Login flows still running at stop")
+		return false
 	}
 }
 

@@ -30,6 +30,14 @@ const lateAnswerWindow = 10 * time.Minute
 type endedQuestions struct {
 	lock  sync.Mutex
 	ended map[id.UserID]endedQuestion
+	// Whether a message replayed at start may be a late answer the
+	// marks do not tell (login_late_replayed.go): complete, the marks
+	// were stored whole at the last stop and read at this start;
+	// unstored, a mark could not be stored in this run; stale, the rooms
+	// of the marks recalled past lateAnswerWindow, by user.
+	complete bool
+	unstored bool
+	stale    map[id.UserID]id.RoomID
 }
 
 type endedQuestion struct {

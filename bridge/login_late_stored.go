@@ -51,7 +51,9 @@ func (b *Bridge) storeEndedQuestions(q *endedQuestions) {
 		}
 	}
 	if err != nil {
-		// Only a late answer after a restart is then not recognised.
+		// Only a late answer after a restart is then not recognised,
+		// which that start is told (markEndedQuestionsComplete).
+		q.unstored = true
 		b.Log.Warn().Err(err).Msg("Failed to store the login questions that ended unanswered")
 	}
 }
@@ -74,8 +76,18 @@ func (b *Bridge) recallEndedQuestions(ctx context.Context) error {
 		q.ended = make(map[id.UserID]endedQuestion)
 	}
 	for user, s := range stored {
-		if _, newer := q.ended[user]; !newer && time.Since(s.At) <= lateAnswerWindow {
+		_, newer := q.ended[user]
+		switch {
+		case newer:
+		case time.Since(s.At) <= lateAnswerWindow:
 			q.ended[user] = endedQuestion{room: s.Room, net: s.Net, field: s.Field, at: s.At, shared: s.Shared}
+		default:
+			// Its window passed while Ferry was down: a message replayed
+			// now may have been sent within it (replayedMayBeSecret).
+			if q.stale == nil {
+				q.stale = make(map[id.UserID]id.RoomID)
+			}
+			q.stale[user] = s.Room
 		}
 	}
 	if len(q.ended) != len(stored) {

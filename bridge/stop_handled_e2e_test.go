@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"database/sql"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -53,31 +54,94 @@ func TestLoginAnswerHandledAsFerryStopsIsNotReplayed(t *testing.T) {
 	waitHandledWithout(t, s.h, secret, "hunter2")
 }
 
+// queuedAtStop has alice send held, a `version` command, then body in her
+// management room, whose queue held waits in until Stop has begun, so
+// that body waits for the next start; it runs beforeStop, and restarts
+// Ferry.
+func queuedAtStop(t *testing.T, s *scene, held, body string, beforeStop func()) {
+	t.Helper()
+	stopping := s.h.Bridge.Stopping()
+	var once sync.Once
+	bridge.HoldHandledEvents(t, func(evt *event.Event) {
+		if msg := evt.Content.AsMessage(); msg != nil && msg.Body == held {
+			once.Do(func() { <-stopping })
+		}
+	})
+	s.h.Command(s.alice, s.mgmt, held, "Ferry ")
+	queued := s.alice.SendText(t, s.mgmt, body)
+	waitStored(t, s.h, queued)
+	beforeStop()
+	s.h.StopBridge()
+	s.h.StartBridge()
+}
+
 // TestCommandQueuedAtStopIsAnsweredAfterTheRestart: a message waiting in
 // the management room's queue when Ferry stops is not handled on the
 // stopping bridge, whose answer could not be sent (and which, marked
 // handled, was never answered): it waits for the next start. There it is
-// not shown back as an unknown command: sent before the stop, it may be
-// the password a login asked for then.
+// not shown back as an unknown command when the login questions stored
+// at the stop cannot be read: sent before the stop, it may be the
+// password a login asked for then.
 func TestCommandQueuedAtStopIsAnsweredAfterTheRestart(t *testing.T) {
 	s := newScene(t, false)
-	stopping := s.h.Bridge.Stopping()
-	var once sync.Once
-	// "version" holds the room's queue until Stop has begun.
-	bridge.HoldHandledEvents(t, func(evt *event.Event) {
-		if msg := evt.Content.AsMessage(); msg != nil && msg.Body == "version" {
-			once.Do(func() { <-stopping })
+	queuedAtStop(t, s, "version", "hunter2-queued", func() {
+		if err := s.h.Bridge.DB.KV.Set(s.h.Context(waitLong), "login.ended_questions", "unreadable"); err != nil {
+			t.Fatal(err)
 		}
 	})
-	s.h.Command(s.alice, s.mgmt, "version", "Ferry ")
-	queued := s.alice.SendText(t, s.mgmt, "hunter2-queued")
-	waitStored(t, s.h, queued)
-	s.h.StopBridge()
-	s.h.StartBridge()
-
 	s.h.WaitForBotNotice(s.alice, s.mgmt, "sent before Ferry restarted names no command")
 	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
 		t.Errorf("the message replayed at the start was shown back: %q", said)
+	}
+}
+
+// TestAnswerQueuedAtStopToAQuestionNotStoredIsNotShownBack: a login asks
+// for a password as Ferry stops, and ends with the stop; its question
+// could not be stored. The password waiting in the queue is replayed
+// at the start with no question recalled: not shown back.
+func TestAnswerQueuedAtStopToAQuestionNotStoredIsNotShownBack(t *testing.T) {
+	s := newScene(t, false)
+	if _, err := s.h.Bridge.DB.Exec(s.h.Context(waitLong), `CREATE TRIGGER refuse_questions BEFORE INSERT ON kv_store
+		WHEN NEW.key = 'login.ended_questions' BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
+	queuedAtStop(t, s, "!ferry version", "hunter2-unstored", func() {})
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "sent before Ferry restarted names no command")
+	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
+		t.Errorf("the password replayed at the start was shown back: %q", said)
+	}
+}
+
+// TestAnswerQueuedAtStopToAQuestionStaleAtStartIsNotShownBack: the
+// question ended within its window before the stop, which passed while
+// Ferry was down: the message replayed from its room may be the answer
+// sent in time, and is not shown back.
+func TestAnswerQueuedAtStopToAQuestionStaleAtStartIsNotShownBack(t *testing.T) {
+	s := newScene(t, false)
+	queuedAtStop(t, s, "version", "hunter2-stale", func() {
+		stale := fmt.Sprintf(`{%q: {"room": %q, "network": "test", "field": "password", "at": %q}}`,
+			s.alice.UserID, s.mgmt, time.Now().Add(-time.Hour).Format(time.RFC3339))
+		if err := s.h.Bridge.DB.KV.Set(s.h.Context(waitLong), "login.ended_questions", stale); err != nil {
+			t.Fatal(err)
+		}
+	})
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "sent before Ferry restarted names no command")
+	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
+		t.Errorf("the message replayed at the start was shown back: %q", said)
+	}
+}
+
+// TestTypoQueuedAtStopIsAnsweredAsAnyUnknownCommand: where the questions
+// stored at the stop tell that no login asked for a password, a typo
+// replayed at the start (`stauts`) is answered as any unknown command,
+// no longer "not shown back, in case it held a password".
+func TestTypoQueuedAtStopIsAnsweredAsAnyUnknownCommand(t *testing.T) {
+	s := newScene(t, false)
+	queuedAtStop(t, s, "version", "stauts", func() {})
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "Unknown command `stauts`")
+	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "not shown back"); len(said) != 0 {
+		t.Errorf("the typo replayed at the start was answered %q", said)
 	}
 }
 
