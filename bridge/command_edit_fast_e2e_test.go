@@ -1,7 +1,6 @@
 package bridge_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -17,19 +16,14 @@ import (
 // closed then. The commands sent after it wait, routed but not handled.
 func holdRoomQueueOn(t *testing.T, body string) (reached <-chan struct{}, release func()) {
 	t.Helper()
-	at, free := make(chan struct{}), make(chan struct{})
-	var once, freeOnce sync.Once
+	hold, reached, release := firstHeld()
 	bridge.HoldHandledEvents(t, func(evt *event.Event) {
 		if msg := evt.Content.AsMessage(); msg != nil && msg.Body == body {
-			once.Do(func() {
-				close(at)
-				<-free
-			})
+			hold()
 		}
 	})
-	release = func() { freeOnce.Do(func() { close(free) }) }
 	t.Cleanup(release)
-	return at, release
+	return reached, release
 }
 
 // TestFastEditOfASecretInAPortalIsTheBots: alice types a command with a

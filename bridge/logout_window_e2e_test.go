@@ -18,17 +18,28 @@ import (
 // Later flows pass.
 func holdFlowAt(t *testing.T, point string) (reached <-chan struct{}, release func()) {
 	t.Helper()
-	at, free := make(chan struct{}), make(chan struct{})
-	var first sync.Once
+	hold, reached, release := firstHeld()
 	bridge.HoldLoginFlows(t, func(p string) {
 		if p == point {
-			first.Do(func() {
-				close(at)
-				<-free
-			})
+			hold()
 		}
 	})
-	return at, func() { close(free) }
+	return reached, release
+}
+
+// firstHeld returns hold, which holds its first caller until release is
+// called (reached is closed then); later callers pass. release may be
+// called more than once.
+func firstHeld() (hold func(), reached <-chan struct{}, release func()) {
+	at, free := make(chan struct{}), make(chan struct{})
+	var first, freed sync.Once
+	hold = func() {
+		first.Do(func() {
+			close(at)
+			<-free
+		})
+	}
+	return hold, at, func() { freed.Do(func() { close(free) }) }
 }
 
 // loginHeldAt starts alice's login to carol's account, with the network

@@ -75,6 +75,16 @@ func queuedAtStop(t *testing.T, s *scene, held, body string, beforeStop func()) 
 	s.h.StartBridge()
 }
 
+// notShownBack waits for the answer to alice's message replayed at the
+// start, "hunter2-…", which must not show it back.
+func notShownBack(t *testing.T, s *scene) {
+	t.Helper()
+	s.h.WaitForBotNotice(s.alice, s.mgmt, "sent before Ferry restarted names no command")
+	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
+		t.Errorf("the message replayed at the start was shown back: %q", said)
+	}
+}
+
 // TestCommandQueuedAtStopIsAnsweredAfterTheRestart: a message waiting in
 // the management room's queue when Ferry stops is not handled on the
 // stopping bridge, whose answer could not be sent (and which, marked
@@ -89,10 +99,7 @@ func TestCommandQueuedAtStopIsAnsweredAfterTheRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	s.h.WaitForBotNotice(s.alice, s.mgmt, "sent before Ferry restarted names no command")
-	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
-		t.Errorf("the message replayed at the start was shown back: %q", said)
-	}
+	notShownBack(t, s)
 }
 
 // TestAnswerQueuedAtStopToAQuestionNotStoredIsNotShownBack: a login asks
@@ -107,10 +114,7 @@ func TestAnswerQueuedAtStopToAQuestionNotStoredIsNotShownBack(t *testing.T) {
 	}
 	s.h.Command(s.alice, s.mgmt, "login test carol", "password")
 	queuedAtStop(t, s, "!ferry version", "hunter2-unstored", func() {})
-	s.h.WaitForBotNotice(s.alice, s.mgmt, "sent before Ferry restarted names no command")
-	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
-		t.Errorf("the password replayed at the start was shown back: %q", said)
-	}
+	notShownBack(t, s)
 }
 
 // TestAnswerQueuedAtStopToAQuestionStaleAtStartIsNotShownBack: the
@@ -126,10 +130,7 @@ func TestAnswerQueuedAtStopToAQuestionStaleAtStartIsNotShownBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	s.h.WaitForBotNotice(s.alice, s.mgmt, "sent before Ferry restarted names no command")
-	if said := botSaidSince(s.h, s.alice, s.mgmt, nil, "hunter2"); len(said) != 0 {
-		t.Errorf("the message replayed at the start was shown back: %q", said)
-	}
+	notShownBack(t, s)
 }
 
 // TestTypoQueuedAtStopIsAnsweredAsAnyUnknownCommand: where the questions
