@@ -484,7 +484,15 @@ func (cl *Client) dispatch(msg *irc.Message) {
 		} else {
 			cl.handleRefusal(msg)
 		}
-	case "403", "405", "471", "473", "474", "475", "476", "479", "480", "489":
+	case "403": // ERR_NOSUCHCHANNEL
+		// A JOIN refused; else (Ergo) a REDACT or a line refused for a
+		// channel that is gone.
+		if len(msg.Params) > 1 && cl.joinPending(msg.Params[1]) {
+			cl.handleJoinError(msg)
+		} else {
+			cl.handleNoSuchChannel(msg)
+		}
+	case "405", "471", "473", "474", "475", "476", "479", "480", "489":
 		cl.handleJoinError(msg)
 	case "401", "404", "442", "482", "486", "531", "716":
 		cl.handleRefusal(msg)

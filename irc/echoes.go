@@ -225,8 +225,11 @@ func (w *echoWaits) answerNamed(conn *ircconn.Conn, target string, echo *irc.Mes
 
 // refused notes the server's refusal, read from conn, of a line to
 // target (casefolded): it answers the oldest unanswered line there, and a
-// send whose first line that is stops waiting for an echo.
-func (w *echoWaits) refused(conn *ircconn.Conn, target string) {
+// send whose first line that is stops waiting for an echo. It returns
+// that line's command ("" when no line to target waited): a numeric that
+// refuses more than lines (Ergo's 403 refuses a REDACT too) is told by
+// what it refused.
+func (w *echoWaits) refused(conn *ircconn.Conn, target string) (command string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.forgetOthersLocked(conn)
@@ -235,9 +238,10 @@ func (w *echoWaits) refused(conn *ircconn.Conn, target string) {
 			if ew.answer(1, nil) {
 				w.removeLocked(ew)
 			}
-			return
+			return ew.command
 		}
 	}
+	return ""
 }
 
 // awaitEcho waits up to echoTimeout, or until ctx ends or conn drops,

@@ -72,11 +72,21 @@ func (cl *Client) Redact(ctx context.Context, r *network.OutgoingRedaction) erro
 		return &network.UserError{Message: "the connection to " + cl.netName + " dropped before the server confirmed the deletion", Err: reply.Err}
 	}
 	for _, m := range reply.Messages {
-		if m.Command == "FAIL" && m.Param(0) == "REDACT" {
+		if refusesRedact(m) {
 			return network.UserErrorf("%s refused to delete the message: %s", cl.netName, network.Literal(stripControl(m.Param(len(m.Params)-1))))
 		}
 	}
 	return nil
+}
+
+// refusesRedact reports whether m, a line of a labeled REDACT's answer,
+// refuses it: FAIL REDACT, or an error numeric (Ergo: 403
+// ERR_NOSUCHCHANNEL for a channel that is gone, 401 for a nick).
+func refusesRedact(m *irc.Message) bool {
+	if m.Command == "FAIL" {
+		return m.Param(0) == "REDACT"
+	}
+	return isErrorNumeric(m.Command)
 }
 
 // handleRedact bridges REDACT from IRC as a Redaction of the msgid.
@@ -126,6 +136,13 @@ func (cl *Client) handleFail(msg *irc.Message) {
 	}
 	log.Warn().Msg("IRC server refused a REDACT sent for the user")
 	cl.echoes.failed(cl.currentConn(), "REDACT", cl.fold(target), msgid)
+	cl.tellRedactRefused(msg, target, reason)
+}
+
+// tellRedactRefused tells target's room that the server refused (msg) a
+// REDACT Ferry sent there for the user, in its words (reason): Matrix
+// shows the message deleted, IRC still has it.
+func (cl *Client) tellRedactRefused(msg *irc.Message, target, reason string) {
 	what := "The deletion " + network.Literal(cl.currentNick()) + " sent to " + network.Literal(target) + " was not made"
 	portal, sender := cl.refusalRoom(msg, target)
 	cl.queueNotice(msg, portal, sender, target, reason, cl.refusedSaying(what, reason))

@@ -9,23 +9,27 @@ import (
 	"github.com/ferrybridge/ferry/bridge/network"
 )
 
-// redactServer answers labeled REDACTs: msgid "forbidden" with FAIL, the
-// rest with the server's REDACT echo.
+// redactServer answers labeled REDACTs: msgid "forbidden" with FAIL,
+// "gone" with 403 (as Ergo does for a channel that is gone), the rest
+// with the server's REDACT echo.
 func redactServer(line string) []string {
 	m, err := irc.ParseMessage(line)
 	if err != nil || m.Command != "REDACT" {
 		return nil
 	}
 	label := m.Tags["label"]
-	if m.Param(1) == "forbidden" {
+	switch m.Param(1) {
+	case "forbidden":
 		return []string{"@label=" + label + " :srv FAIL REDACT REDACT_FORBIDDEN " + m.Param(0) + " forbidden :You are not allowed to delete that message"}
+	case "gone": // Ergo, for a channel that is gone
+		return []string{"@label=" + label + " :srv 403 me " + m.Param(0) + " :No such channel"}
 	}
 	return []string{"@label=" + label + " :me!u@h REDACT " + m.Param(0) + " " + m.Param(1)}
 }
 
 // TestRedactOutgoing: exact REDACT lines where the server offers
-// draft/message-redaction, its refusal reported, and a UserError where it
-// does not (InspIRCd 3) or the message has no msgid.
+// draft/message-redaction, its refusal (FAIL or a numeric) reported, and
+// a UserError where it does not (InspIRCd 3) or the message has no msgid.
 func TestRedactOutgoing(t *testing.T) {
 	ctx := context.Background()
 	cl, _ := channelClient(t, "bob")
@@ -46,6 +50,11 @@ func TestRedactOutgoing(t *testing.T) {
 	err := redact("id:forbidden")
 	if msg := network.UserMessage(err, ""); msg != "test refused to delete the message: You are not allowed to delete that message" {
 		t.Errorf("refusal: %v", err)
+	}
+	nextLine(t, lines)
+	err = redact("id:gone")
+	if msg := network.UserMessage(err, ""); msg != "test refused to delete the message: No such channel" {
+		t.Errorf("refused by a numeric: %v", err)
 	}
 	nextLine(t, lines)
 	relayed := &network.OutgoingRedaction{OutgoingMeta: network.OutgoingMeta{Portal: chanPortal, Relay: &network.RelaySender{DisplayName: "dave"}}, Target: "id:m-1"}

@@ -13,8 +13,8 @@ import (
 
 // TestUnlabeledRedactionAnswer: without labeled-response a REDACT's
 // answer comes in turn with the target's other lines: its echo, FAIL
-// REDACT naming the target and msgid, or (Ergo, for a nick that is gone)
-// 401. A FAIL is the only sign that the message stays on IRC while
+// REDACT naming the target and msgid, or (Ergo, for a nick or a channel
+// that is gone) 401 or 403. A FAIL or a 403 is the only sign that the message stays on IRC while
 // Matrix shows it deleted, so the room is told, in the server's words.
 // Every answer is the REDACT's: the refusal that follows refuses the
 // next message, and the same words sent again take their own echo's
@@ -26,6 +26,9 @@ func TestUnlabeledRedactionAnswer(t *testing.T) {
 		{"refused", "#c", ":srv FAIL REDACT REDACT_FORBIDDEN #c m1 :You are not authorised to delete this message",
 			":srv 404 alice #c :Cannot send to channel (+m)",
 			`⚠️ The deletion alice sent to #c was not made: test refused it, saying "You are not authorised to delete this message"`},
+		{"refused by Ergo for a channel that is gone", "#c", ":srv 403 alice #c :No such channel",
+			":srv 404 alice #c :Cannot send to channel (+m)",
+			`⚠️ The deletion alice sent to #c was not made: test refused it, saying "No such channel"`},
 		{"echoed", "#c", "@msgid=r1 :alice!alice@host REDACT #c m1", ":srv 404 alice #c :Cannot send to channel (+m)", ""},
 		{"refused by a numeric", "carol", ":srv 401 alice carol :No such nick", ":srv 401 alice carol :No such nick", ""},
 	} {

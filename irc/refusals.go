@@ -46,11 +46,43 @@ func (cl *Client) handleRefusal(msg *irc.Message) {
 		// It answers a line of ours there, which no echo will (echoes.go).
 		cl.echoes.refused(cl.currentConn(), cl.fold(target))
 	}
-	portal, sender, text, ok := cl.refusalNotice(msg, target, reason)
+	cl.tellRefused(msg, target, reason, refusesLine(msg.Command))
+}
+
+// tellRefused tells the room concerned that the server refused (msg)
+// what Ferry sent to target for the user: a chat line (line), else a
+// change (see refusalNotice).
+func (cl *Client) tellRefused(msg *irc.Message, target, reason string, line bool) {
+	portal, sender, text, ok := cl.refusalNotice(msg, target, reason, line)
 	if !ok {
 		return
 	}
 	cl.queueNotice(msg, portal, sender, target, reason, text)
+}
+
+// handleNoSuchChannel acts on a 403 ERR_NOSUCHCHANNEL that answers no
+// JOIN of ours: Ergo's refusal of a REDACT (or a chat line) sent to a
+// channel that is gone. Matrix shows the deletion made, so the room is
+// told, as a FAIL REDACT is (handleFail). Which line it refused is known
+// where a target's lines are noted (echoes_untracked.go); with
+// labeled-response the sender reads it (Redact).
+func (cl *Client) handleNoSuchChannel(msg *irc.Message) {
+	// 403 <me> <channel> :<reason>
+	if len(msg.Params) < 3 || cl.isLabeledReply(msg) {
+		return
+	}
+	target, reason := msg.Params[1], msg.Params[len(msg.Params)-1]
+	log := cl.log.With().Str("numeric", msg.Command).Str("target", target).Str("reason", reason).Logger()
+	switch command := cl.echoes.refused(cl.currentConn(), cl.fold(target)); command {
+	case "REDACT":
+		log.Warn().Msg("IRC server refused a REDACT sent for the user")
+		cl.tellRedactRefused(msg, target, reason)
+	case "":
+		log.Debug().Msg("IRC server said a channel does not exist, answering nothing Ferry waits for")
+	default:
+		log.Warn().Str("command", command).Msg("IRC server refused a line sent for the user")
+		cl.tellRefused(msg, target, reason, true)
+	}
 }
 
 // rejoinRefused tells the channel's portal that the automatic rejoin of a
@@ -111,12 +143,13 @@ func (cl *Client) queueNotice(msg *irc.Message, portal network.PortalKey, sender
 	})
 }
 
-// refusalNotice is where a refusal of target is told, by whom, and what
-// (see refusalRoom). ok is false when no room is concerned.
-func (cl *Client) refusalNotice(msg *irc.Message, target, reason string) (portal network.PortalKey, sender network.UserID, text string, ok bool) {
+// refusalNotice is where a refusal of target (of a chat line: line, else
+// of a change) is told, by whom, and what (see refusalRoom). ok is false
+// when no room is concerned.
+func (cl *Client) refusalNotice(msg *irc.Message, target, reason string, line bool) (portal network.PortalKey, sender network.UserID, text string, ok bool) {
 	me, where := network.Literal(cl.currentNick()), network.Literal(target)
 	what := "What " + me + " sent to " + where + " did not arrive"
-	if !refusesLine(msg.Command) {
+	if !line {
 		if !cl.isChannelName(target) || (msg.Command == "442" && cl.isParting(target)) {
 			// A change refused for a nick is none of a room's; a 442 for
 			// a channel we leave is our PART crossing its end: nothing
