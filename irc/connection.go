@@ -460,7 +460,13 @@ func (cl *Client) dispatch(msg *irc.Message) {
 	case "NICK":
 		cl.handleNick(msg)
 		cl.rearmRegain() // ours may have changed away from the wanted one
-	case "432", "433", "435", "436", "437", "438", "447", "484":
+	case "437": // ERR_UNAVAILRESOURCE: a nick or a channel held for now
+		if len(msg.Params) > 1 && cl.joinPending(msg.Params[1]) {
+			cl.handleJoinError(msg)
+		} else {
+			cl.rearmRegain()
+		}
+	case "432", "433", "435", "436", "438", "447", "484":
 		cl.rearmRegain() // a NICK of ours refused (also `irc nick`'s)
 	case "MODE":
 		cl.handleMode(msg)
@@ -492,10 +498,14 @@ func (cl *Client) dispatch(msg *irc.Message) {
 		} else {
 			cl.handleNoSuchChannel(msg)
 		}
-	case "405", "471", "473", "474", "475", "476", "479", "480", "489":
-		cl.handleJoinError(msg)
 	case "401", "404", "442", "482", "486", "531", "716":
 		cl.handleRefusal(msg)
+	default:
+		if refusesJoin(msg.Command) || (isErrorNumeric(msg.Command) && len(msg.Params) > 1 && cl.joinPending(msg.Params[1])) {
+			// Any other error naming a channel we are joining is the
+			// JOIN's refusal: unanswered, its mark stayed for good.
+			cl.handleJoinError(msg)
+		}
 	}
 }
 

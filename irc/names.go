@@ -265,6 +265,31 @@ func isFinalJoinRefusal(numeric string) bool {
 	return false
 }
 
+// refusesJoin reports whether command is a numeric that refuses a JOIN
+// and nothing else: 405 too many channels, 470 forwarded (linked) to
+// another channel, 471 full, 473 invite only, 474 banned, 475 a wrong
+// key, 476 a bad name, 479 an illegal name, 480 throttled, 489 TLS only,
+// 495 kicked too recently (InspIRCd), 520 opers only (InspIRCd). 403,
+// 437 and 477 refuse other things too (see dispatch).
+func refusesJoin(command string) bool {
+	switch command {
+	case "405", "470", "471", "473", "474", "475", "476", "479", "480", "489", "495", "520":
+		return true
+	}
+	return false
+}
+
+// joinRefusalReason is the server's reason for refusing a JOIN (msg), with
+// the channel it forwards us to on a 470 (which it joins us to
+// instead, a room of its own).
+func joinRefusalReason(msg *irc.Message) string {
+	reason := stripControl(msg.Params[len(msg.Params)-1])
+	if msg.Command == "470" && len(msg.Params) > 3 {
+		reason += " (forwarded to " + stripControl(msg.Params[2]) + ")"
+	}
+	return reason
+}
+
 // handleJoinError turns a refused JOIN into the Matrix user's removal from
 // the room, with the server's reason; an automatic rejoin refused for a
 // passing reason keeps the channel instead (rejoinRefused).
@@ -273,7 +298,7 @@ func (cl *Client) handleJoinError(msg *irc.Message) {
 	if len(msg.Params) < 3 {
 		return
 	}
-	channel, reason := msg.Params[1], msg.Params[len(msg.Params)-1]
+	channel, reason := msg.Params[1], joinRefusalReason(msg)
 	folded := cl.fold(channel)
 	cl.lock.Lock()
 	origin := cl.pending[folded]

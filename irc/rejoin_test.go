@@ -22,11 +22,12 @@ func rejoinRefusedWith(t *testing.T, raw string) (*Client, []network.Event) {
 }
 
 // TestTransientRejoinRefusalKeepsChannel: an automatic rejoin refused for
-// a reason that may pass (full, invite-only, a changed key, services
-// down, throttled, TLS only) keeps the saved channel and the Matrix user
+// a reason that may pass (held for now, forwarded, full, invite-only, a
+// changed key, services down, throttled, TLS only, kicked too recently,
+// opers only) keeps the saved channel and the Matrix user
 // in the room, and says so with one notice in the channel's portal.
 func TestTransientRejoinRefusalKeepsChannel(t *testing.T) {
-	for _, numeric := range []string{"471", "473", "475", "477", "480", "489"} {
+	for _, numeric := range []string{"437", "470", "471", "473", "475", "477", "480", "489", "495", "520"} {
 		t.Run(numeric, func(t *testing.T) {
 			cl, events := rejoinRefusedWith(t, ":srv "+numeric+" alice #c :Cannot join channel (some reason)")
 			if _, ok := cl.meta.Channels["#c"]; !ok {
