@@ -480,16 +480,8 @@ func (cl *Client) dispatch(msg *irc.Message) {
 		cl.handleEndOfNames(msg)
 	case "324": // RPL_CHANNELMODEIS
 		cl.handleChannelModeIs(msg)
-	case "477": // ERR_NEEDREGGEDNICK
-		// A JOIN refused for not being logged in; else a line refused
-		// for it: to a channel (Hybrid, ratbox: "Cannot send to
-		// channel"), or (Ergo) a PM to a nick that takes them from
-		// logged-in users only.
-		if len(msg.Params) > 1 && cl.joinPending(msg.Params[1]) {
-			cl.handleJoinError(msg)
-		} else {
-			cl.handleRefusal(msg)
-		}
+	case "477": // ERR_NEEDREGGEDNICK; IRCnet's ERR_NOCHANMODES
+		cl.handle477(msg)
 	case "403": // ERR_NOSUCHCHANNEL
 		// A JOIN refused; else (Ergo) a REDACT or a line refused for a
 		// channel that is gone.

@@ -244,6 +244,16 @@ func (w *echoWaits) refused(conn *ircconn.Conn, target string) (command string) 
 	return ""
 }
 
+// waiting reports whether a line to target (casefolded), queued on conn,
+// awaits its answer.
+func (w *echoWaits) waiting(conn *ircconn.Conn, target string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.ContainsFunc(w.waits, func(ew *echoWait) bool {
+		return ew.conn == conn && ew.target == target && ew.answered < len(ew.lines)
+	})
+}
+
 // awaitEcho waits up to echoTimeout, or until ctx ends or conn drops,
 // for ew's echo; nil when none came.
 func (w *echoWaits) awaitEcho(ctx context.Context, conn *ircconn.Conn, ew *echoWait) *irc.Message {

@@ -21,6 +21,10 @@ type channelState struct {
 	joinedAt time.Time         // server-time of our JOIN (or receive time)
 	joinRead time.Time         // when we read our JOIN, by our clock
 	synced   bool              // first NAMES done
+	// modeQueries counts our MODE queries (askModes) not answered yet:
+	// by 324, or (IRCnet, a channel without modes) 477
+	// ERR_NOCHANMODES, which is then no line of ours refused.
+	modeQueries int
 }
 
 // Power levels for channel membership modes. Matrix moderators are 50;
@@ -195,7 +199,7 @@ func (cl *Client) handleJoin(msg *irc.Message) {
 			})
 		}
 		if conn != nil {
-			_ = conn.Send(&irc.Message{Command: "MODE", Params: []string{channel}})
+			cl.askModes(conn, channel)
 		}
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"gopkg.in/irc.v4"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/irc/ircconn"
 )
 
 // info describes a channel; cl.lock must be held. Other Ferry users'
@@ -135,7 +136,34 @@ func (cl *Client) handleChannelModeIs(msg *irc.Message) {
 	if len(msg.Params) < 3 {
 		return
 	}
+	cl.answerModeQuery(msg.Params[1])
 	cl.applyModes(msg, msg.Params[1], msg.Params[2:], true)
+}
+
+// askModes sends a MODE query for channel, one we are in, counting it
+// until its answer (see channelState.modeQueries).
+func (cl *Client) askModes(conn *ircconn.Conn, channel string) {
+	folded := cl.fold(channel)
+	cl.lock.Lock()
+	if ch := cl.channels[folded]; ch != nil {
+		ch.modeQueries++
+	}
+	cl.lock.Unlock()
+	_ = conn.Send(&irc.Message{Command: "MODE", Params: []string{channel}})
+}
+
+// answerModeQuery takes the answer to our oldest MODE query for channel;
+// it reports whether one was waiting.
+func (cl *Client) answerModeQuery(channel string) bool {
+	folded := cl.fold(channel)
+	cl.lock.Lock()
+	defer cl.lock.Unlock()
+	ch := cl.channels[folded]
+	if ch == nil || ch.modeQueries == 0 {
+		return false
+	}
+	ch.modeQueries--
+	return true
 }
 
 func (cl *Client) handleMode(msg *irc.Message) {
@@ -195,7 +223,7 @@ func (cl *Client) applyModes(msg *irc.Message, channel string, params []string, 
 		info.InviteOnly, changed = &closed, true
 	} else if inviteOnly != nil || keyed != nil {
 		// A change: ask for the whole mode string to decide.
-		_ = conn.Send(&irc.Message{Command: "MODE", Params: []string{channel}})
+		cl.askModes(conn, channel)
 	}
 	if len(members) > 0 {
 		// A partial list: the core sets these members' power levels

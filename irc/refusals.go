@@ -22,12 +22,18 @@ import (
 // passed over below), 477 ERR_NEEDREGGEDNICK (to a nick, Ergo: the
 // nick takes PMs from logged-in users only; to a channel, Hybrid and
 // ratbox: the channel takes lines from logged-in users only; to a
-// channel we are joining it refuses the JOIN, see handleJoinError),
+// channel we are joining it refuses the JOIN; see handle477),
 // 442 ERR_NOTONCHANNEL and 482 ERR_CHANOPRIVSNEEDED (a TOPIC, MODE or
 // KICK). Without labeled-response
 // nothing else hears of it: the message or change is lost on IRC while
 // Matrix shows it sent, so the affected room is told with a notice.
 func (cl *Client) handleRefusal(msg *irc.Message) {
+	cl.refuse(msg, refusesLine(msg.Command))
+}
+
+// refuse is handleRefusal of what msg refuses: a chat line (line), which
+// it answers (echoes.go), else a change.
+func (cl *Client) refuse(msg *irc.Message, line bool) {
 	// <numeric> <me> <target> :<reason>
 	if len(msg.Params) < 3 {
 		return
@@ -42,11 +48,11 @@ func (cl *Client) handleRefusal(msg *irc.Message) {
 	}
 	cl.log.Warn().Str("numeric", msg.Command).Str("target", target).Str("reason", reason).
 		Msg("IRC server refused a command sent for the user")
-	if refusesLine(msg.Command) {
+	if line {
 		// It answers a line of ours there, which no echo will (echoes.go).
 		cl.echoes.refused(cl.currentConn(), cl.fold(target))
 	}
-	cl.tellRefused(msg, target, reason, refusesLine(msg.Command))
+	cl.tellRefused(msg, target, reason, line)
 }
 
 // tellRefused tells the room concerned that the server refused (msg)
@@ -83,6 +89,45 @@ func (cl *Client) handleNoSuchChannel(msg *irc.Message) {
 		log.Warn().Str("command", command).Msg("IRC server refused a line sent for the user")
 		cl.tellRefused(msg, target, reason, true)
 	}
+}
+
+// handle477 acts on 477, which answers different things: a JOIN refused
+// for not being logged in (ERR_NEEDREGGEDNICK); a line refused for it,
+// to a channel (Hybrid, ratbox: "Cannot send to channel") or (Ergo) a PM
+// to a nick that takes them from logged-in users only; or (IRCnet's
+// ERR_NOCHANMODES) a MODE for a channel without modes, such as the query
+// we send on joining it. Taken for a refused line, that one told of a
+// message lost that was not, and where sends wait for their echo
+// (echoes.go) it took a waiting line's answer.
+func (cl *Client) handle477(msg *irc.Message) {
+	if len(msg.Params) < 3 {
+		return
+	}
+	target := msg.Params[1]
+	switch {
+	case cl.joinPending(target):
+		cl.handleJoinError(msg)
+	case cl.answerModeQuery(target):
+		cl.log.Debug().Str("channel", target).Str("reason", msg.Params[len(msg.Params)-1]).
+			Msg("IRC server answered Ferry's MODE query: the channel has no modes")
+	case !cl.linePendingTo(target):
+		// Where lines are noted, none waits for an answer: it answers
+		// something else of ours, a MODE (a change, not a line).
+		cl.refuse(msg, false)
+	default:
+		cl.handleRefusal(msg)
+	}
+}
+
+// linePendingTo reports whether a chat line of ours to target may still
+// await its answer: where the server echoes lines (echoes.go), one noted
+// and unanswered; elsewhere nothing tells, so any may.
+func (cl *Client) linePendingTo(target string) bool {
+	conn := cl.currentConn()
+	if conn == nil || !cl.unlabeledEchoes(conn) {
+		return true
+	}
+	return cl.echoes.waiting(conn, cl.fold(target))
 }
 
 // rejoinRefused tells the channel's portal that the automatic rejoin of a
