@@ -150,6 +150,15 @@ func (cl *Client) relayRefused(msg *irc.Message, channel, reason string) {
 	cl.queueNotice(msg, cl.channelKey(channel), cl.userID(serverName(msg)), channel, reason, text)
 }
 
+// relayJoinRefused tells channel's portal that the server refused the
+// relay bot's JOIN there after the relayed message that sent it stopped
+// waiting (see relayBot.answerJoin): in the server's words, why the
+// relayed messages did not reach IRC.
+func (cl *Client) relayJoinRefused(msg *irc.Message, channel, reason string) {
+	text := cl.refusedSaying("The relay bot could not join "+network.Literal(channel)+", so relayed messages there do not reach IRC", reason)
+	cl.queueNotice(msg, cl.channelKey(channel), cl.userID(serverName(msg)), channel, reason, text)
+}
+
 // refusedSaying is a refusal notice's Markdown: what did not happen (its
 // words from outside already through network.Literal), then who refused
 // it, in the server's own words, quoted once.

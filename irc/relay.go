@@ -45,6 +45,10 @@ type relayBot struct {
 	nick     string                 // current (or, once conn ended, last) nick
 	channels map[string]bool        // casefolded channels joined
 	waiting  map[string]chan string // JOIN waiters: "" joined, else the refusal
+	// lateJoins holds the casefolded channels whose JOIN, on conn, was
+	// given up on unanswered (see ready): a refusal that comes after is
+	// the JOIN's, told as such, never a relayed line's. nil until one is.
+	lateJoins map[string]bool
 	// cm is the casemapping conn registered with, which the bot folds
 	// with until it connects again, as a login does: a 005 changing
 	// CASEMAPPING mid-session would otherwise leave the channels joined
@@ -229,10 +233,26 @@ func (b *relayBot) ready(ctx context.Context, by *Client, channel, key string) (
 	case <-conn.Done():
 		return nil, &network.UserError{Message: "the relay bot's connection to " + b.netName + " dropped while joining " + shown, Err: conn.Err()}
 	case <-timer.C:
+		b.joinGivenUp(conn, folded)
 		return nil, &network.UserError{Message: "the relay bot could not join " + shown + " on " + b.netName + ": the server did not answer", Err: errors.New("join timed out")}
 	case <-ctx.Done():
+		b.joinGivenUp(conn, folded)
 		return nil, ctx.Err()
 	}
+}
+
+// joinGivenUp notes that the JOIN of folded sent on conn is no longer
+// waited for, unanswered: its answer may still come (see lateJoins).
+func (b *relayBot) joinGivenUp(conn *ircconn.Conn, folded string) {
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	if b.conn != conn || b.channels[folded] {
+		return
+	}
+	if b.lateJoins == nil {
+		b.lateJoins = make(map[string]bool)
+	}
+	b.lateJoins[folded] = true
 }
 
 func (b *relayBot) dial(ctx context.Context) (*ircconn.Conn, error) {
@@ -272,6 +292,7 @@ func (b *relayBot) dial(ctx context.Context) (*ircconn.Conn, error) {
 	b.nick = conn.Nick()
 	b.cm = conn.ISupport().CaseMapping
 	clear(b.channels)
+	clear(b.lateJoins)
 	b.lock.Unlock()
 	b.log.Info().Str("nick", conn.Nick()).Msg("Relay bot connected")
 	go b.watch(conn)
@@ -342,6 +363,7 @@ func (b *relayBot) follow(msg *irc.Message) (tell func()) {
 		if self && len(msg.Params) > 0 {
 			folded := fold(msg.Params[0])
 			b.channels[folded] = true
+			delete(b.lateJoins, folded)
 			b.answer(folded, "")
 		}
 	case "PART":
@@ -364,31 +386,54 @@ func (b *relayBot) follow(msg *irc.Message) (tell func()) {
 		}
 	case "BATCH":
 		b.trackBatch(msg)
-	case "477":
-		// A JOIN of the bot refused for not being logged in; else
-		// (Hybrid, ratbox) a line of its refused for it.
-		if len(msg.Params) > 1 && b.waiting[fold(msg.Params[1])] == nil {
-			return b.refusal(msg, fold)
-		}
-		b.answerJoin(msg, fold)
-	case "403", "405", "471", "473", "474", "475", "476", "489":
-		b.answerJoin(msg, fold)
 	case "401", "404", "442", "482":
 		return b.refusal(msg, fold)
+	default:
+		joining := len(msg.Params) > 1 && b.joiningLocked(fold(msg.Params[1]))
+		switch {
+		case joining && isErrorNumeric(msg.Command):
+			// 477 also refuses a line (Hybrid, ratbox: the channel
+			// takes lines from logged-in users only), 437 a NICK: they
+			// answer a JOIN only while one is unanswered.
+			return b.answerJoin(msg, fold)
+		case msg.Command == "477":
+			return b.refusal(msg, fold)
+		}
 	}
 	return nil
 }
 
+// joiningLocked reports whether a JOIN of the bot to folded is
+// unanswered: waited for, or given up on (lateJoins). b.lock must be held.
+func (b *relayBot) joiningLocked(folded string) bool {
+	return b.waiting[folded] != nil || b.lateJoins[folded]
+}
+
 // answerJoin hands the server's refusal of the bot's JOIN (msg, a
-// numeric naming the channel) to the JOIN's waiter. b.lock must be held.
-func (b *relayBot) answerJoin(msg *irc.Message, fold func(string) string) {
-	if len(msg.Params) > 1 {
-		reason := stripControl(msg.Trailing())
-		if reason == "" || len(msg.Params) < 3 {
-			reason = "refused (" + msg.Command + ")"
-		}
-		b.answer(fold(msg.Params[1]), reason)
+// numeric naming the channel) to the JOIN's waiter; one given up on is
+// told in the channel's room (see tell), as a refused join: the relayed
+// message that waited for it was refused as unanswered. b.lock must be
+// held.
+func (b *relayBot) answerJoin(msg *irc.Message, fold func(string) string) (tell func()) {
+	if len(msg.Params) < 2 {
+		return nil
 	}
+	reason := stripControl(msg.Trailing())
+	if reason == "" || len(msg.Params) < 3 {
+		reason = "refused (" + msg.Command + ")"
+	} else {
+		reason = joinRefusalReason(msg)
+	}
+	channel := msg.Params[1]
+	folded := fold(channel)
+	if b.waiting[folded] != nil {
+		b.answer(folded, reason)
+		return nil
+	}
+	delete(b.lateJoins, folded)
+	log := b.log.With().Str("numeric", msg.Command).Str("channel", channel).Str("reason", reason).Logger()
+	relayer := b.relayers[folded]
+	return func() { b.tell(log, relayer, folded, (*Client).relayJoinRefused, msg, channel, reason) }
 }
 
 // refusal acts on the server refusing a line the bot sent (404: +m, a
@@ -411,17 +456,18 @@ func (b *relayBot) refusal(msg *irc.Message, fold func(string) string) (tell fun
 	}
 	folded := fold(target)
 	relayer := b.relayers[folded]
-	return func() { b.tell(log, relayer, folded, msg, target, reason) }
+	return func() { b.tell(log, relayer, folded, (*Client).relayRefused, msg, target, reason) }
 }
 
-// tell has a refusal of the bot's line in channel told in its room, through
-// the login that relayed there last while it still runs. One that has
-// logged out, been replaced or stopped since cannot queue anything the
-// core takes (its events are refused as an unknown login's), so it is
-// forgotten and another Ferry login in the channel tells the room
-// instead (the smallest ID, as for membership). Called without b.lock:
-// the checks take the connector's and the logins' locks.
-func (b *relayBot) tell(log zerolog.Logger, relayer *Client, folded string, msg *irc.Message, channel, reason string) {
+// tell has a refusal of what the bot sent to channel told in its room (by
+// say: of a line, of a JOIN), through the login that relayed there last
+// while it still runs. One that has logged out, been replaced or stopped
+// since cannot queue anything the core takes (its events are refused as
+// an unknown login's), so it is forgotten and another Ferry login in the
+// channel tells the room instead (the smallest ID, as for membership).
+// Called without b.lock: the checks take the connector's and the logins'
+// locks.
+func (b *relayBot) tell(log zerolog.Logger, relayer *Client, folded string, say func(cl *Client, msg *irc.Message, channel, reason string), msg *irc.Message, channel, reason string) {
 	cl := relayer
 	if cl != nil && !b.c.running(cl) {
 		b.lock.Lock()
@@ -436,11 +482,11 @@ func (b *relayBot) tell(log zerolog.Logger, relayer *Client, folded string, msg 
 		cl = b.c.tellerIn(b.netName, folded)
 	}
 	if cl == nil {
-		log.Warn().Msg("IRC server refused a line of the relay bot in a channel no running Ferry login is in; nobody to tell")
+		log.Warn().Msg("IRC server refused what the relay bot sent in a channel no running Ferry login is in; nobody to tell")
 		return
 	}
-	log.Warn().Str("told_through", string(cl.loginID)).Msg("IRC server refused a line of the relay bot")
-	cl.relayRefused(msg, channel, reason)
+	log.Warn().Str("told_through", string(cl.loginID)).Msg("IRC server refused what the relay bot sent")
+	say(cl, msg, channel, reason)
 }
 
 // running reports whether cl is still the connector's client for its
