@@ -2,6 +2,7 @@ package irc
 
 import (
 	"crypto/sha256"
+	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -53,10 +54,31 @@ const untimedKeep = 100
 
 // untimedLines remembers, per network and channel, the lines bridged
 // without msgid or server-time, for all logins together (the second
-// login's replay holds the first's lines).
+// login's replay holds the first's lines). Every line read on such a
+// network is looked up and remembered, so it is on the read path of all
+// the network's logins: it is sharded by channel, as repeatCounter is by
+// ID, so that logins reading different channels rarely wait for one
+// lock.
 type untimedLines struct {
+	shards [untimedShards]untimedShard
+}
+
+// untimedShards is how many locks the channels are spread over: many
+// more than the cores that read lines at once.
+const untimedShards = 64
+
+// untimedShard holds the lines of the channels that hash to it.
+type untimedShard struct {
 	mu    sync.Mutex
 	chans map[string]*lineRing
+}
+
+// untimedSeed seeds the hash that picks a channel's shard.
+var untimedSeed = maphash.MakeSeed()
+
+// shard is the shard that holds channel's lines.
+func (u *untimedLines) shard(channel string) *untimedShard {
+	return &u.shards[maphash.String(untimedSeed, channel)%untimedShards]
 }
 
 // lineRing is the last untimedKeep line hashes of one channel.
@@ -81,9 +103,10 @@ func hashLine(msg *irc.Message) lineHash {
 // (netName and casefolded name).
 func (u *untimedLines) seen(channel string, msg *irc.Message) bool {
 	h := hashLine(msg)
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	r := u.chans[channel]
+	sh := u.shard(channel)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r := sh.chans[channel]
 	return r != nil && slices.Contains(r.ring, h)
 }
 
@@ -91,15 +114,16 @@ func (u *untimedLines) seen(channel string, msg *irc.Message) bool {
 // past untimedKeep.
 func (u *untimedLines) remember(channel string, msg *irc.Message) {
 	h := hashLine(msg)
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.chans == nil {
-		u.chans = make(map[string]*lineRing)
+	sh := u.shard(channel)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.chans == nil {
+		sh.chans = make(map[string]*lineRing)
 	}
-	r := u.chans[channel]
+	r := sh.chans[channel]
 	if r == nil {
 		r = &lineRing{}
-		u.chans[channel] = r
+		sh.chans[channel] = r
 	}
 	if len(r.ring) < untimedKeep {
 		r.ring = append(r.ring, h)
@@ -111,9 +135,19 @@ func (u *untimedLines) remember(channel string, msg *irc.Message) {
 
 // forget drops the lines remembered for channel.
 func (u *untimedLines) forget(channel string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	delete(u.chans, channel)
+	sh := u.shard(channel)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	delete(sh.chans, channel)
+}
+
+// held reports whether lines are remembered for channel.
+func (u *untimedLines) held(channel string) bool {
+	sh := u.shard(channel)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	_, ok := sh.chans[channel]
+	return ok
 }
 
 // releaseUntimed forgets the untimed lines of channel (casefolded) on

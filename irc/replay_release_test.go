@@ -90,10 +90,7 @@ func twoLoginsInC(t *testing.T) (me, you *Client) {
 // untimedHeld reports whether c remembers untimed lines of channel
 // (casefolded) on the test network.
 func untimedHeld(c *Connector, channel string) bool {
-	c.untimed.mu.Lock()
-	defer c.untimed.mu.Unlock()
-	_, held := c.untimed.chans[untimedKey("test", channel)]
-	return held
+	return c.untimed.held(untimedKey("test", channel))
 }
 
 // TestUntimedLinesForgottenWhenThePartIsCutOff: the user leaves the
