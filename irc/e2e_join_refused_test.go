@@ -30,3 +30,35 @@ func TestE2EJoinRefusedIsTold(t *testing.T) {
 	e.h.Command(alice, mgmt, "irc join test #keyed wrong", "Joining #keyed on test")
 	e.h.WaitForBotNotice(alice, mgmt, "Send `irc join test #keyed <key>` with the channel's key.")
 }
+
+// TestE2EJoinRefusedByOperOnlyOrRedirectIsTold (slow): InspIRCd refuses
+// a JOIN with numerics beyond the common ones: 520 for a channel only
+// opers may join (operchans, +O), 470 for a full channel that redirects
+// (redirect, +L), naming where it sends the user instead. Each answers
+// `irc join`: the user is told in the management room, in the server's
+// words, with 470's forward.
+func TestE2EJoinRefusedByOperOnlyOrRedirectIsTold(t *testing.T) {
+	e := startEnv(t, testbed.InspIRCdOptions{
+		OperName: "admin", OperPassword: "operpw",
+		ExtraConfig: `<module name="operchans">` + "\n" + `<module name="redirect">` + "\n",
+	})
+	bob := e.peer("bob")
+	bob.send("OPER", "admin", "operpw")
+	bob.expect("his 381", func(m *irc.Message) bool { return m.Command == "381" }, nil)
+	bob.send("JOIN", "#opers")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	bob.send("MODE", "#opers", "+O")
+	bob.expect("the mode", func(m *irc.Message) bool { return m.Command == "MODE" && m.Param(0) == "#opers" }, nil)
+	bob.send("JOIN", "#overflow")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	bob.send("JOIN", "#full")
+	bob.expect("his JOIN", isCmd("JOIN", "bob"), nil)
+	bob.send("MODE", "#full", "+lL", "1", "#overflow")
+	bob.expect("the mode", func(m *irc.Message) bool { return m.Command == "MODE" && m.Param(0) == "#full" }, nil)
+	alice, mgmt, _ := e.loggedInAlice()
+
+	e.h.Command(alice, mgmt, "irc join test #opers", "Joining #opers on test")
+	e.h.WaitForBotNotice(alice, mgmt, "Only server operators may join")
+	e.h.Command(alice, mgmt, "irc join test #full", "Joining #full on test")
+	e.h.WaitForBotNotice(alice, mgmt, "(forwarded to #overflow)")
+}

@@ -12,12 +12,13 @@ import (
 // one no list names) answer `irc join`: the user is told in the
 // server's words (with 470's forward), and the JOIN is no longer marked
 // as sent (a mark left stale took a later 477 for the JOIN's answer).
-// A scripted server: the InspIRCd of the test bed loads none of the
-// modules that send them.
+// A scripted server, for the numerics the InspIRCd test
+// (TestE2EJoinRefusedByOperOnlyOrRedirectIsTold: 520, 470) does not
+// reach and for the mark itself; 520's words are InspIRCd's.
 func TestEveryJoinRefusalIsTold(t *testing.T) {
 	for _, tc := range []struct{ name, refusal, told string }{
 		{"470", ":srv 470 alice #d #d-overflow :Forwarding to another channel", `Could not join \#d on test: Forwarding to another channel (forwarded to #d-overflow)`},
-		{"520", ":srv 520 alice #d :Only IRC operators may join #d (+O is set)", `Could not join \#d on test: Only IRC operators may join #d (+O is set)`},
+		{"520", ":srv 520 alice #d :Only server operators may join #d (+O is set)", `Could not join \#d on test: Only server operators may join #d (+O is set)`},
 		{"495", ":srv 495 alice #d :You must wait 10 seconds after being kicked to rejoin (+J is set)", `Could not join \#d on test: You must wait 10 seconds`},
 		{"437", ":srv 437 alice #d :Nick/channel is temporarily unavailable", `Could not join \#d on test: Nick/channel is temporarily unavailable`},
 		{"unlisted", ":srv 519 alice #d :Cannot join channel (+A)", `Could not join \#d on test: Cannot join channel (+A)`},

@@ -106,7 +106,7 @@ func TestRelayJoinRefusedLateIsToldAsJoin(t *testing.T) {
 func TestRelayJoinRefusedByAnyNumericIsAnswered(t *testing.T) {
 	for _, tc := range []struct{ refusal, reason string }{
 		{":srv 470 ferry-relay #c #c-overflow :Forwarding to another channel", "Forwarding to another channel (forwarded to #c-overflow)"},
-		{":srv 520 ferry-relay #c :Only IRC operators may join #c (+O is set)", "Only IRC operators may join #c (+O is set)"},
+		{":srv 520 ferry-relay #c :Only server operators may join #c (+O is set)", "Only server operators may join #c (+O is set)"},
 		{":srv 437 ferry-relay #c :Nick/channel is temporarily unavailable", "Nick/channel is temporarily unavailable"},
 		{":srv 519 ferry-relay #c :Cannot join channel (+A)", "Cannot join channel (+A)"},
 	} {
