@@ -17,14 +17,16 @@ import (
 // whole caption once an edit gives the file a caption that fits; else
 // the room keeps showing a text the sender replaced.
 
-// redactReplacedTexts deletes, after the edit editID of target was
-// bridged (a Matrix edit, or an answer of its own), the answers carrying
-// earlier edits of target and the parts wholeCaptions of target, and
-// forgets those answers. A failure leaves the edit for WhatsApp to
+// redactReplacedTexts deletes, after the edit editID of target made at
+// meta's time was bridged (a Matrix edit, or an answer of its own), the
+// answers carrying earlier edits of target and the parts wholeCaptions of
+// target, and forgets those answers. A failure leaves the edit for WhatsApp to
 // deliver again, as any event's (deliver); the edit bridged already is
 // not bridged twice, and what went already is not found again.
 func (c *Client) redactReplacedTexts(ctx context.Context, key string, meta network.Meta, target, editID network.MessageID, wholeCaptions []network.PartID) bool {
-	answers, err := c.conn.msgs.editAnswers(ctx, c.id, meta.Portal.Chat, string(target))
+	// Only those of earlier edits: WhatsApp may deliver an older edit
+	// after a newer one, whose answer holds the text the sender wrote last.
+	answers, err := c.conn.msgs.editAnswersUpTo(ctx, c.id, meta.Portal.Chat, string(target), meta.Timestamp)
 	if err != nil {
 		// The edit itself is in the room: given up, only the older
 		// texts beside it stay, and no notice would be true.

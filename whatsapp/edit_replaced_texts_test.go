@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
@@ -108,4 +109,35 @@ func deletedForEveryone(t *testing.T, env *testEnv, src types.MessageSource, tar
 	}
 	_, handled := env.host.take()
 	return handedOver(handled)
+}
+
+// TestAnOlderEditLeavesTheAnswerOfANewerOne: WhatsApp may deliver Bob's
+// edits out of order (one left for it to deliver again, as deliver does).
+// An older edit arriving after the answer carrying a newer, long one does
+// not delete that answer: the room keeps the text Bob wrote last. A newer
+// edit still deletes the answers of older ones.
+func TestAnOlderEditLeavesTheAnswerOfANewerOne(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), "")
+	bob := types.MessageSource{Chat: bobPN, Sender: bobPN}
+	env.seen(t, "B1", bob)
+	at := func(evt *events.Message, minutes int) *events.Message {
+		evt.Info.Timestamp = msgTime.Add(time.Duration(minutes) * time.Minute)
+		return evt
+	}
+	steps := []struct {
+		edit *events.Message
+		want string
+	}{
+		{at(hugeEdit("E2", bob, "B1"), 2), "answer E2 to B1 as message.txt"},
+		{at(editTo("E1", bob, "B1", plain("older")), 1), "edit B1"},
+		{at(editTo("E3", bob, "B1", plain("newest")), 3), "edit B1; redact E2"},
+	}
+	for _, step := range steps {
+		if !env.dispatch(step.edit) {
+			t.Fatalf("the edit %s was not acknowledged", step.edit.Info.ID)
+		}
+		if _, handled := env.host.take(); handedOver(handled) != step.want {
+			t.Errorf("the edit %s handed over %q; want %q", step.edit.Info.ID, handedOver(handled), step.want)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -58,8 +59,21 @@ func (s *msgStore) put(ctx context.Context, login network.LoginID, chat network.
 // editAnswers are the IDs of the answers that carry edits of msgID too
 // long for Matrix edits (msgKey.EditOf), which go when it is deleted.
 func (s *msgStore) editAnswers(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string) ([]string, error) {
+	return s.editAnswersBefore(ctx, login, chat, msgID, math.MaxInt64)
+}
+
+// editAnswersUpTo are the editAnswers of msgID carrying edits made at
+// upTo or before: those an edit made at upTo replaces. WhatsApp may
+// deliver an older edit after a newer one, whose answer it must leave.
+func (s *msgStore) editAnswersUpTo(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string, upTo time.Time) ([]string, error) {
+	return s.editAnswersBefore(ctx, login, chat, msgID, upTo.UnixMilli()+1)
+}
+
+// editAnswersBefore are the editAnswers of msgID stored with a time
+// (Unix milliseconds) before end.
+func (s *msgStore) editAnswersBefore(ctx context.Context, login network.LoginID, chat network.ChatID, msgID string, end int64) ([]string, error) {
 	rows, err := s.db.Query(ctx, `SELECT message_id FROM whatsapp_message
-		WHERE login_id = $1 AND chat_id = $2 AND edit_of = $3`, login, chat, msgID)
+		WHERE login_id = $1 AND chat_id = $2 AND edit_of = $3 AND timestamp < $4`, login, chat, msgID, end)
 	if err != nil {
 		return nil, err
 	}
