@@ -61,7 +61,7 @@ func splitsCluster(text string, i int) bool {
 
 // clusterCut moves a cut of text at byte i (a character boundary) back
 // to where no cluster is split; 0 when the text begins with one cluster
-// that long.
+// that long (excerpt then cuts inside it).
 func clusterCut(text string, i int) int {
 	for splitsCluster(text, i) {
 		_, size := utf8.DecodeLastRuneInString(text[:i])

@@ -221,7 +221,8 @@ func textMedia(text []byte, fileName string) func(context.Context) (*network.Med
 
 // excerpt is the beginning of text a body shows: excerptRunes
 // characters, cut after a word where one ends near there, never inside
-// an emoji or a letter with its marks (clusterCut), and marked as cut.
+// an emoji or a letter with its marks (clusterCut) unless one is longer
+// than the excerpt, and marked as cut.
 func excerpt(text string) string {
 	runes := 0
 	for i := range text {
@@ -236,6 +237,12 @@ func excerpt(text string) string {
 				if head = strings.TrimRightFunc(text[:cut], unicode.IsSpace); len(head) == cut {
 					break
 				}
+			}
+			if head == "" {
+				// One cluster longer than the excerpt (thousands of
+				// marks on a letter, a run of joiners): cut inside it
+				// rather than show nothing of the text.
+				head = text[:i]
 			}
 			return head + " …"
 		}
