@@ -191,6 +191,9 @@ func (c *Connector) makeClient(login *network.Login, device *store.Device, cli *
 	c.lock.Lock()
 	if running {
 		c.clients[login.ID] = cl
+		// A login that could not be loaded has this client in its
+		// place now: after its logout, nothing is left to replace.
+		delete(c.unloaded, login.ID)
 	}
 	if old := c.pendingUnlinks[login.ID]; old != nil && device != nil {
 		delete(c.pendingUnlinks, login.ID)

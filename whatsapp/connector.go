@@ -109,7 +109,8 @@ type Connector struct {
 	// unloaded are the users of the logins whose stored device could not
 	// be read when the core loaded them (at start): the core keeps such a
 	// login, without a client, until the next start tries it again, and
-	// a link of its account by number replaces it (relinkNote).
+	// a link of its account by number replaces it (relinkNote). A client
+	// of the login running (makeClient) takes it out.
 	unloaded map[network.LoginID]id.UserID
 	// stopped: Stop has run (since the last Start). A relink still in
 	// relinks then unlinks no device at a Disconnect, but the core's

@@ -68,6 +68,22 @@ func firstAnswerByNumber(t *testing.T, env *loginEnv) string {
 // that the earlier one is for them to remove from the phone; another
 // user's says nothing of it.
 func TestLoginByNumberSaysAnUnloadedLinkIsReplaced(t *testing.T) {
+	env, login := unloadedLoginEnv(t)
+	said := firstAnswerByNumber(t, env)
+	if !strings.Contains(said, "+"+ownPN.User+" is linked to Ferry already, but that link could not be started: this link replaces it") ||
+		!strings.Contains(said, "remove it there") {
+		t.Errorf("the first answer says %q; want the unloaded link said to be replaced", said)
+	}
+	env.conn.noteUnloaded(&network.Login{ID: login.ID, User: "@mallory:example.org"}, true)
+	if said = firstAnswerByNumber(t, env); strings.Contains(said, "linked to Ferry already") {
+		t.Errorf("the first answer to Alice says %q of Mallory's link", said)
+	}
+}
+
+// unloadedLoginEnv is a login scene whose login, returned, the core could
+// not load at start: its stored device could not be read.
+func unloadedLoginEnv(t *testing.T) (*loginEnv, *network.Login) {
+	t.Helper()
 	db := dbtest.Open(t, "postgres", pgtest.URI(t))
 	env := newLoginEnvOn(t, db.Database, "")
 	login := testLogin(storeDevice(t, env.conn, oldDev, ownLID))
@@ -78,13 +94,18 @@ func TestLoginByNumberSaysAnUnloadedLinkIsReplaced(t *testing.T) {
 	if cl, err := env.conn.LoadLogin(ended, login); err == nil {
 		t.Fatalf("premise: LoadLogin with an ended context on PostgreSQL made a client (%T)", cl)
 	}
-	said := firstAnswerByNumber(t, env)
-	if !strings.Contains(said, "+"+ownPN.User+" is linked to Ferry already, but that link could not be started: this link replaces it") ||
-		!strings.Contains(said, "remove it there") {
-		t.Errorf("the first answer says %q; want the unloaded link said to be replaced", said)
-	}
-	env.conn.noteUnloaded(&network.Login{ID: login.ID, User: "@mallory:example.org"}, true)
-	if said = firstAnswerByNumber(t, env); strings.Contains(said, "linked to Ferry already") {
-		t.Errorf("the first answer to Alice says %q of Mallory's link", said)
+	return env, login
+}
+
+// TestLoginByNumberForgetsAnUnloadedLinkReplaced: once a new link of the
+// account runs in place of the login that could not be loaded, and is
+// logged out, nothing of Ferry's is linked to it: the next `login
+// whatsapp +<number>` does not say an earlier link is replaced.
+func TestLoginByNumberForgetsAnUnloadedLinkReplaced(t *testing.T) {
+	env, login := unloadedLoginEnv(t)
+	relinked := env.conn.newClient(login, nil, nil)
+	env.conn.forget(relinked) // its logout
+	if said := firstAnswerByNumber(t, env); strings.Contains(said, "linked to Ferry already") {
+		t.Errorf("the first answer after the replacing link's logout says %q", said)
 	}
 }
