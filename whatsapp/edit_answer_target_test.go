@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"testing"
+	"time"
 
 	"go.mau.fi/whatsmeow/types"
 
@@ -54,5 +55,33 @@ func TestMatrixActionOnALongEditsAnswerReachesTheMessage(t *testing.T) {
 	}
 	if got := deletedForEveryone(t, env, bob, "B1"); got != "redact B1" {
 		t.Errorf("Bob's deletion of B1 handed over %q; want B1 deleted, its answer gone before", got)
+	}
+}
+
+// TestReadingALongEditsAnswerReadsWhatCameBeforeIt: Bob sends B1 and B2,
+// then edits B1 with a text too long for a Matrix edit. Its answer is
+// the newest in the room; Alice reading it has read B2 too, which
+// WhatsApp marks read, as a receipt on B2 would.
+func TestReadingALongEditsAnswerReadsWhatCameBeforeIt(t *testing.T) {
+	env := newEnv(t, sqliteDB(t), "")
+	bob := types.MessageSource{Chat: bobPN, Sender: bobPN}
+	for i, msgID := range []string{"B1", "B2"} {
+		msg := textEvent(msgID, bob, "original")
+		msg.Info.Timestamp = msgTime.Add(time.Duration(i) * time.Minute)
+		if !env.dispatch(msg) {
+			t.Fatalf("incoming %s not acknowledged", msgID)
+		}
+	}
+	edit := hugeEdit("E1", bob, "B1")
+	edit.Info.Timestamp = msgTime.Add(2 * time.Minute)
+	if !env.dispatch(edit) {
+		t.Fatal("the edit was not acknowledged")
+	}
+	env.host.take()
+	if err := env.cl.SendReceipt(env.ctx, dmPortal(bobPN), "E1"); err != nil {
+		t.Fatal(err)
+	}
+	if reads := env.wa.reads; len(reads) != 1 || len(reads[0].IDs) != 1 || reads[0].IDs[0] != "B2" || reads[0].Chat != bobPN {
+		t.Errorf("reading the answer marked %+v read on WhatsApp; want Bob's B2, the newest before it", reads)
 	}
 }

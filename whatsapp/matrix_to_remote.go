@@ -417,7 +417,8 @@ func (c *Client) SendTyping(ctx context.Context, portal network.PortalKey, typin
 // the chat) as read. Own messages and messages the login never saw have
 // nothing to mark. The answer carrying an edit too long for a Matrix edit
 // (toEvent) has the edit's ID, which names no message a WhatsApp app
-// shows as read or not: its receipt goes for the message edited.
+// shows as read or not: its receipt goes for the newest message before
+// it (readForEditAnswer).
 func (c *Client) SendReceipt(ctx context.Context, portal network.PortalKey, upTo network.MessageID) error {
 	wa, err := c.needSession()
 	if err != nil {
@@ -426,17 +427,38 @@ func (c *Client) SendReceipt(ctx context.Context, portal network.PortalKey, upTo
 	if _, err = c.chatOf(portal); err != nil {
 		return err
 	}
-	key, err := c.conn.msgs.get(ctx, c.id, portal.Chat, string(upTo))
-	if err != nil || key == nil || key.FromMe {
+	read := string(upTo)
+	key, err := c.conn.msgs.get(ctx, c.id, portal.Chat, read)
+	if err != nil || key == nil {
 		return err
 	}
-	read := string(upTo)
 	if key.EditOf != "" {
-		read = key.EditOf
+		if read, key, err = c.readForEditAnswer(ctx, portal.Chat, key); err != nil {
+			return err
+		}
+	}
+	if key.FromMe {
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return wa.MarkRead(ctx, []types.MessageID{read}, time.Now(), key.ChatJID, key.Sender)
+}
+
+// readForEditAnswer is the message a read receipt on answer, the key of
+// an answer carrying an edit, marks read on WhatsApp, and its key: the
+// newest message shown before the answer, so that those that came
+// between the edited message and the edit are read too; the edited
+// message itself when the login knows none.
+func (c *Client) readForEditAnswer(ctx context.Context, chat network.ChatID, answer *msgKey) (string, *msgKey, error) {
+	msgID, key, err := c.conn.msgs.newestShownAt(ctx, c.id, chat, answer.Timestamp)
+	if err != nil {
+		return "", nil, fmt.Errorf("look up the message read before an answer carrying an edit: %w", err)
+	}
+	if key == nil {
+		return answer.EditOf, answer, nil
+	}
+	return msgID, key, nil
 }
 
 // StartDM finds the DM portal of a person, checking that a phone number

@@ -89,6 +89,23 @@ func (s *msgStore) editAnswersBefore(ctx context.Context, login network.LoginID,
 	return ids, rows.Err()
 }
 
+// newestShownAt is the ID of the newest message of chat the login has
+// seen at or before at that is not an answer carrying an edit
+// (msgKey.EditOf), and its key; "" and nil when there is none.
+func (s *msgStore) newestShownAt(ctx context.Context, login network.LoginID, chat network.ChatID, at time.Time) (string, *msgKey, error) {
+	var msgID string
+	err := s.db.QueryRow(ctx, `SELECT message_id FROM whatsapp_message
+		WHERE login_id = $1 AND chat_id = $2 AND edit_of IS NULL AND timestamp <= $3
+		ORDER BY timestamp DESC LIMIT 1`, login, chat, at.UnixMilli()).Scan(&msgID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, nil
+	} else if err != nil {
+		return "", nil, err
+	}
+	k, err := s.get(ctx, login, chat, msgID)
+	return msgID, k, err
+}
+
 // forgetEditAnswer makes msgID, an answer carrying an edit that a later
 // one replaced and that is deleted from the room, no longer an answer of
 // the message it edited (editAnswers). Its key stays, as a deleted
