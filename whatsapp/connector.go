@@ -109,8 +109,9 @@ type Connector struct {
 	// unloaded are the users of the logins whose stored device could not
 	// be read when the core loaded them (at start): the core keeps such a
 	// login, without a client, until the next start tries it again, and
-	// a link of its account by number replaces it (relinkNote). A client
-	// of the login running (makeClient) takes it out.
+	// its user's link of its account replaces it (relinkNote), another
+	// user's is refused (finish). A client of the login running
+	// (makeClient) takes it out.
 	unloaded map[network.LoginID]id.UserID
 	// stopped: Stop has run (since the last Start). A relink still in
 	// relinks then unlinks no device at a Disconnect, but the core's

@@ -324,6 +324,10 @@ func (p *loginProcess) finish(ctx context.Context) (*network.LoginStep, error) {
 	owner := p.conn.handedAloneOwner(jid)
 	if old != nil {
 		owner = old.user
+	} else if owner == "" {
+		// A login the core could not load stays stored under the
+		// account's ID: another user's link would be stored over it.
+		owner = p.conn.unloadedOwner(jid)
 	}
 	if owner != "" && owner != p.user {
 		p.log.Warn().Stringer("owner", owner).Msg("WhatsApp account is already linked to another Matrix user")

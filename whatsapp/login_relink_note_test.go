@@ -68,7 +68,7 @@ func firstAnswerByNumber(t *testing.T, env *loginEnv) string {
 // that the earlier one is for them to remove from the phone; another
 // user's says nothing of it.
 func TestLoginByNumberSaysAnUnloadedLinkIsReplaced(t *testing.T) {
-	env, login := unloadedLoginEnv(t)
+	env, login := unloadedLoginEnv(t, "")
 	said := firstAnswerByNumber(t, env)
 	if !strings.Contains(said, "+"+ownPN.User+" is linked to Ferry already, but that link could not be started: this link replaces it") ||
 		!strings.Contains(said, "remove it there") {
@@ -81,12 +81,16 @@ func TestLoginByNumberSaysAnUnloadedLinkIsReplaced(t *testing.T) {
 }
 
 // unloadedLoginEnv is a login scene whose login, returned, the core could
-// not load at start: its stored device could not be read.
-func unloadedLoginEnv(t *testing.T) (*loginEnv, *network.Login) {
+// not load at start: its stored device could not be read. owner, if not
+// "", is its user instead of Alice.
+func unloadedLoginEnv(t *testing.T, owner id.UserID) (*loginEnv, *network.Login) {
 	t.Helper()
 	db := dbtest.Open(t, "postgres", pgtest.URI(t))
 	env := newLoginEnvOn(t, db.Database, "")
 	login := testLogin(storeDevice(t, env.conn, oldDev, ownLID))
+	if owner != "" {
+		login.User = owner
+	}
 	// PostgreSQL's driver heeds an ended context: the device cannot be
 	// read, as with the database failing at start.
 	ended, cancel := context.WithCancel(context.Background())
@@ -102,10 +106,22 @@ func unloadedLoginEnv(t *testing.T) (*loginEnv, *network.Login) {
 // logged out, nothing of Ferry's is linked to it: the next `login
 // whatsapp +<number>` does not say an earlier link is replaced.
 func TestLoginByNumberForgetsAnUnloadedLinkReplaced(t *testing.T) {
-	env, login := unloadedLoginEnv(t)
+	env, login := unloadedLoginEnv(t, "")
 	relinked := env.conn.newClient(login, nil, nil)
 	env.conn.forget(relinked) // its logout
 	if said := firstAnswerByNumber(t, env); strings.Contains(said, "linked to Ferry already") {
 		t.Errorf("the first answer after the replacing link's logout says %q", said)
+	}
+}
+
+// TestLoginRefusesAnotherUsersUnloadedAccount: Mallory's login could not
+// be loaded at start; the core keeps it stored under the account's ID.
+// Alice linking the same account is refused, as when Mallory's login
+// runs: the core would store her login over Mallory's.
+func TestLoginRefusesAnotherUsersUnloadedAccount(t *testing.T) {
+	env, _ := unloadedLoginEnv(t, "@mallory:example.org")
+	p := linkByQR(t, env, 0)
+	if _, err := p.Wait(context.Background()); !strings.Contains(network.UserMessage(err, ""), "already linked to another Matrix user") {
+		t.Errorf("Alice's link of Mallory's unloaded account: Wait = %v; want it refused", err)
 	}
 }
