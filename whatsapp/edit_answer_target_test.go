@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/util/dbutil"
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/ferrybridge/ferry/bridge/network"
@@ -63,7 +64,11 @@ func TestMatrixActionOnALongEditsAnswerReachesTheMessage(t *testing.T) {
 // the newest in the room; Alice reading it has read B2 too, which
 // WhatsApp marks read, as a receipt on B2 would.
 func TestReadingALongEditsAnswerReadsWhatCameBeforeIt(t *testing.T) {
-	env := newEnv(t, sqliteDB(t), "")
+	onBothDatabases(t, testReadingALongEditsAnswerReadsWhatCameBeforeIt)
+}
+
+func testReadingALongEditsAnswerReadsWhatCameBeforeIt(t *testing.T, db *dbutil.Database) {
+	env := newEnv(t, db, "")
 	bob := types.MessageSource{Chat: bobPN, Sender: bobPN}
 	for i, msgID := range []string{"B1", "B2"} {
 		msg := textEvent(msgID, bob, "original")

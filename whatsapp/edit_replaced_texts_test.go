@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/util/dbutil"
 	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
@@ -13,6 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ferrybridge/ferry/bridge/network"
+	"github.com/ferrybridge/ferry/internal/dbtest"
+	"github.com/ferrybridge/ferry/internal/pgtest"
 )
 
 // editTo is src's edit of target to content.
@@ -117,7 +120,11 @@ func deletedForEveryone(t *testing.T, env *testEnv, src types.MessageSource, tar
 // not delete that answer: the room keeps the text Bob wrote last. A newer
 // edit still deletes the answers of older ones.
 func TestAnOlderEditLeavesTheAnswerOfANewerOne(t *testing.T) {
-	env := newEnv(t, sqliteDB(t), "")
+	onBothDatabases(t, testAnOlderEditLeavesTheAnswerOfANewerOne)
+}
+
+func testAnOlderEditLeavesTheAnswerOfANewerOne(t *testing.T, db *dbutil.Database) {
+	env := newEnv(t, db, "")
 	bob := types.MessageSource{Chat: bobPN, Sender: bobPN}
 	env.seen(t, "B1", bob)
 	at := func(evt *events.Message, minutes int) *events.Message {
@@ -140,4 +147,11 @@ func TestAnOlderEditLeavesTheAnswerOfANewerOne(t *testing.T) {
 			t.Errorf("the edit %s handed over %q; want %q", step.edit.Info.ID, handedOver(handled), step.want)
 		}
 	}
+}
+
+// onBothDatabases runs test on SQLite and on PostgreSQL, for queries of
+// the network's own table whose meaning may differ between them.
+func onBothDatabases(t *testing.T, test func(t *testing.T, db *dbutil.Database)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, sqliteDB(t)) })
+	t.Run("postgres", func(t *testing.T) { test(t, dbtest.Open(t, "postgres", pgtest.URI(t)).Database) })
 }
