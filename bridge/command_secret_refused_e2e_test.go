@@ -38,3 +38,17 @@ func TestSecretCommandWithoutPermissionIsDeleted(t *testing.T) {
 		break
 	}
 }
+
+// TestMistypedSecretCommandWithoutPermissionIsRefusedForIt: a relayed
+// user's typo of a command with a password (`!ferry test secrte`) was
+// deleted as the command spelt right is, but answered "send `test
+// secret` in your management room", where it is refused for the same
+// permission. It is answered as the command spelt right is.
+func TestMistypedSecretCommandWithoutPermissionIsRefusedForIt(t *testing.T) {
+	tn := testnet.New()
+	moderatedChannel(tn)
+	relayOn := func(h *ferrytest.Harness, alice *testbed.Client, room id.RoomID) {
+		h.Command(alice, room, "!ferry relay on", "Relaying is on")
+	}
+	secretRefusedScene(t, tn, "carol", config.LevelRelay, "!ferry test secrte hunter2", "needs `user` permission", relayOn)
+}

@@ -184,7 +184,7 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		return
 	}
 	if c.level < cmd.level {
-		refusal := fmt.Sprintf("`%s` needs `%s` permission; you have `%s`.", strings.Join(cmd.words, " "), cmd.level, c.level)
+		refusal := c.tooLittlePermission(cmd)
 		if cmd.sensitive && !c.inManagementRoom {
 			// Refused or not, the password in it is for no one else.
 			zerolog.Ctx(ctx).Info().Str("command", strings.Join(cmd.words, " ")).Msg("Refused a command with a secret its sender may not run")
@@ -223,6 +223,11 @@ func (b *Bridge) handleCommandMessage(ctx context.Context, evt *event.Event, pre
 		log.Warn().Err(err).Msg("Command failed")
 		c.reply("⚠️ " + userMessage(err, "Something went wrong; the bridge log has the details."))
 	}
+}
+
+// tooLittlePermission refuses cmd to c's sender, whose level is below it.
+func (c *commandContext) tooLittlePermission(cmd *command) string {
+	return fmt.Sprintf("`%s` needs `%s` permission; you have `%s`.", strings.Join(cmd.words, " "), cmd.level, c.level)
 }
 
 // deleteSeenSecret deletes a command with a secret that was not run,

@@ -65,8 +65,14 @@ func (b *Bridge) secretCommand(words []string) *command {
 func (b *Bridge) deleteMistypedSecret(ctx context.Context, c *commandContext, cmd *command, original id.EventID) {
 	name := strings.Join(cmd.words, " ")
 	zerolog.Ctx(ctx).Info().Str("command", name).Msg("Deleted an unknown command that looks like a mistyped command with a secret")
-	c.replyf("⚠️ Your message names no command, but looks like a mistyped %s, which takes a password, so I took it for one: send %s in your management room (your direct chat with me), where no one else can read it. %s",
-		c.command(name), network.CodeSpan(name), b.deleteSeenSecret(ctx, c, original))
+	instead := "send " + network.CodeSpan(name) + " in your management room (your direct chat with me), where no one else can read it."
+	if c.level < cmd.level {
+		// Told to send it there, a relayed user was refused there for
+		// their permission: the command spelt right is refused so here.
+		instead = c.tooLittlePermission(cmd)
+	}
+	c.replyf("⚠️ Your message names no command, but looks like a mistyped %s, which takes a password, so I took it for one: %s %s",
+		c.command(name), instead, b.deleteSeenSecret(ctx, c, original))
 }
 
 // editDistance is the Levenshtein distance between a and b, in runes.
