@@ -79,6 +79,10 @@ func (b *Bridge) startLoginFlow(ctx context.Context, user id.UserID, room id.Roo
 		// Typed by the user: a backtick in it would end the code span.
 		return network.UserErrorf("unknown network `%s`; this Ferry bridges %s. Usage: %s", sanitizeWord(string(net)), b.networkList(), b.loginSyntax())
 	}
+	if err := b.removeLeftEndedQuestionsMark(ctx); err != nil {
+		zerolog.Ctx(ctx).Err(err).Msg("Refused a login while the mark of the login questions stored whole is left")
+		return network.UserErrorf("Ferry could not prepare the login (a database error); try again in a moment")
+	}
 	b.flowLock.Lock()
 	if b.flowsClosed {
 		b.flowLock.Unlock()

@@ -34,9 +34,11 @@ type endedQuestions struct {
 	// marks do not tell (login_late_replayed.go): complete, the marks
 	// were stored whole at the last stop and read at this start;
 	// unstored, a mark could not be stored in this run; stale, the rooms
-	// of the marks recalled past lateAnswerWindow, by user.
+	// of the marks recalled past lateAnswerWindow, by user; markLeft,
+	// the last stop's mark could not be removed at this start.
 	complete bool
 	unstored bool
+	markLeft bool
 	stale    map[id.UserID]id.RoomID
 }
 

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 
 	"maunium.net/go/mautrix/id"
 )
@@ -36,16 +37,40 @@ func (b *Bridge) markEndedQuestionsComplete(ctx context.Context, flowsEnded bool
 
 // takeEndedQuestionsComplete reads and removes the mark at start (a
 // crash of this run must leave none), and reports whether it was there.
+// It is removed even when it cannot be read; one that cannot be removed
+// is left for removeLeftEndedQuestionsMark.
 func (b *Bridge) takeEndedQuestionsComplete(ctx context.Context) bool {
 	_, ok, err := b.DB.KV.Get(ctx, endedQuestionsCompleteKey)
-	if err == nil && ok {
-		err = b.DB.KV.Delete(ctx, endedQuestionsCompleteKey)
-	}
 	if err != nil {
 		b.Log.Warn().Err(err).Msg("Failed to read whether the login questions were stored whole")
-		return false
 	}
-	return ok
+	if delErr := b.DB.KV.Delete(ctx, endedQuestionsCompleteKey); delErr != nil {
+		b.Log.Warn().Err(delErr).Msg("Failed to remove the mark of the login questions stored whole")
+		b.endedQuestions.lock.Lock()
+		b.endedQuestions.markLeft = true
+		b.endedQuestions.lock.Unlock()
+	}
+	return err == nil && ok
+}
+
+// removeLeftEndedQuestionsMark removes the last stop's mark where this
+// run's start could not. Left, it told the start after this run's crash,
+// or a stop that could not store its questions, that they were stored
+// whole: a password typed for a login that asked in this run, replayed
+// then, was shown back as an unknown command. Only a login asks, so no
+// login starts while it is left (startLoginFlow).
+func (b *Bridge) removeLeftEndedQuestionsMark(ctx context.Context) error {
+	q := &b.endedQuestions
+	q.lock.Lock()
+	defer q.lock.Unlock()
+	if !q.markLeft {
+		return nil
+	}
+	if err := b.DB.KV.Delete(ctx, endedQuestionsCompleteKey); err != nil {
+		return fmt.Errorf("remove the mark of the login questions stored whole: %w", err)
+	}
+	q.markLeft = false
+	return nil
 }
 
 // replayedMayBeSecret reports whether a message of user's in room,
