@@ -259,14 +259,6 @@ func (m *Matrix) Leave(ctx context.Context, intent *appservice.IntentAPI, room i
 	return err
 }
 
-// Redact redacts an event as intent.
-func (m *Matrix) Redact(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID, target id.EventID, reason string) error {
-	return m.Retry(ctx, "redact", func(ctx context.Context) error {
-		_, err := intent.RedactEvent(ctx, room, target, mautrix.ReqRedact{Reason: reason})
-		return err
-	})
-}
-
 // Upload stores media on the homeserver as intent.
 func (m *Matrix) Upload(ctx context.Context, intent *appservice.IntentAPI, data []byte, mimeType, fileName string) (id.ContentURI, error) {
 	if mimeType == "" {

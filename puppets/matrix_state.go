@@ -118,22 +118,31 @@ func (m *Matrix) recordOwnState(ctx context.Context, intent *appservice.IntentAP
 // one.
 func (m *Matrix) FreshPowerLevels(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID) (*event.PowerLevelsEventContent, error) {
 	var levels *event.PowerLevelsEventContent
-	err := m.Retry(ctx, "read power levels", func(ctx context.Context) error {
-		levels = &event.PowerLevelsEventContent{}
-		// The client's read, not the intent's, which would first join
-		// intent's user where the store does not have it in the room.
-		if err := intent.Client.StateEvent(ctx, room, event.StatePowerLevels, "", levels); err != nil {
-			return err
-		}
-		create, err := m.AS.StateStore.GetCreate(ctx, room)
-		if err == nil && create == nil {
-			create, err = intent.Client.FullStateEvent(ctx, room, event.StateCreate, "")
-		}
-		levels.CreateEvent = create
+	err := m.Retry(ctx, "read power levels", func(ctx context.Context) (err error) {
+		levels, err = m.readPowerLevels(ctx, intent, room)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	return levels, nil
+}
+
+// readPowerLevels is FreshPowerLevels' one attempt, not retried.
+func (m *Matrix) readPowerLevels(ctx context.Context, intent *appservice.IntentAPI, room id.RoomID) (*event.PowerLevelsEventContent, error) {
+	levels := &event.PowerLevelsEventContent{}
+	// The client's read, not the intent's, which would first join
+	// intent's user where the store does not have it in the room.
+	if err := intent.Client.StateEvent(ctx, room, event.StatePowerLevels, "", levels); err != nil {
+		return nil, err
+	}
+	create, err := m.AS.StateStore.GetCreate(ctx, room)
+	if err == nil && create == nil {
+		create, err = intent.Client.FullStateEvent(ctx, room, event.StateCreate, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	levels.CreateEvent = create
 	return levels, nil
 }
