@@ -155,13 +155,20 @@ func TestMatrixDeletionOfAMessageSentFromMatrixTellsOfAReplyCarryingItsEditThatS
 	if sent := sentToNetwork(net); len(sent) != 1 {
 		t.Errorf("her deletion of her message sent %d things to the network, want it only", len(sent))
 	}
-	notice := sc.alice.WaitForEvent(t, mine.p.RoomID, 30*time.Second, func(evt *event.Event) bool {
-		return evt.Type == event.EventMessage && evt.Content.AsMessage().MsgType == event.MsgNotice &&
-			evt.Content.AsMessage().RelatesTo.GetReplyTo() == reply
-	}).Content.AsMessage()
+	notice := noticeAnswering(t, sc, mine, reply)
 	if !strings.Contains(notice.Body, "could not be deleted") || !strings.Contains(notice.Body, "no *redactions* here") {
 		t.Errorf("the notice of the reply carrying her edit left in the room reads %q; want that it could not be deleted, and the homeserver's refusal", notice.Body)
 	}
+}
+
+// noticeAnswering is the first notice in mine's room answering about,
+// as alice sees it, once there is one.
+func noticeAnswering(t *testing.T, sc *userScene, mine matrixSent, about id.EventID) *event.MessageEventContent {
+	t.Helper()
+	return sc.alice.WaitForEvent(t, mine.p.RoomID, 30*time.Second, func(evt *event.Event) bool {
+		return evt.Type == event.EventMessage && evt.Content.AsMessage().MsgType == event.MsgNotice &&
+			evt.Content.AsMessage().RelatesTo.GetReplyTo() == about
+	}).Content.AsMessage()
 }
 
 // editedOnThePhone is alice's message "helo" sent from Matrix, through
