@@ -140,19 +140,6 @@ func powerLevelsEvent(t *testing.T, cli *mautrix.Client, room id.RoomID) id.Even
 	return evt.ID
 }
 
-// powerLevelChanges counts the power-level events in room's timeline,
-// as cli sees it.
-func powerLevelChanges(t *testing.T, cli *mautrix.Client, room id.RoomID) int {
-	t.Helper()
-	n := 0
-	for _, evt := range roomHistory(t, cli, room) {
-		if evt.Type == event.StatePowerLevels {
-			n++
-		}
-	}
-	return n
-}
-
 // powerLevelChangesSince is the power-level events in room's timeline,
 // as cli sees it, after the one since, newest first.
 func powerLevelChangesSince(t *testing.T, cli *mautrix.Client, room id.RoomID, since id.EventID) []id.EventID {
