@@ -10,19 +10,33 @@ import (
 	"github.com/ferrybridge/ferry/bridge/network"
 )
 
-// mistypedSecretDistance is the most edits (letters added, dropped or
-// changed) that make a command's last word the typed one, for a command
-// that names none to be taken for a mistyped command with a secret:
-// "passwrd" and "pasword" for "password", not "join" for "sasl".
-const mistypedSecretDistance = 2
+// mistypedDistance is the most edits (a letter added, dropped, changed,
+// or two neighbours swapped) that make a command's last word the typed
+// one, for a command that names none to be taken for a mistyped command
+// with a secret: "passwrd" and "pasword" for "password", "sals" for
+// "sasl". A short word allows one edit only: with two, "say", "all" and
+// "ssh" would each be "sasl", and an ordinary `!ferry irc say hello`
+// deleted as a password.
+func mistypedDistance(word string) int {
+	if len([]rune(word)) <= 4 {
+		return 1
+	}
+	return 2
+}
+
+// minTypedPrefix is the fewest letters of a command word that, typed
+// alone, are taken for it: "pass" for "password" (the word IRC itself
+// uses for it), but not "pa".
+const minTypedPrefix = 4
 
 // mistypedSecret is the command with a secret that words, which name no
 // command, look like a typo of, or nil: its words before the last typed
-// as they are ("irc"), its last within mistypedSecretDistance, and
-// something typed after it, which may be the secret.
+// as they are ("irc"), its last begun (minTypedPrefix) or within
+// mistypedDistance, and something typed after it, which may be the
+// secret. Of several, the nearest.
 func (b *Bridge) mistypedSecret(words []string) *command {
 	var best *command
-	bestDistance := mistypedSecretDistance + 1
+	bestDistance := -1
 	for _, cmd := range b.commands {
 		last := len(cmd.words) - 1
 		if !cmd.sensitive || len(words) <= len(cmd.words) {
@@ -38,7 +52,12 @@ func (b *Bridge) mistypedSecret(words []string) *command {
 		if !prefixed {
 			continue
 		}
-		if d := editDistance(strings.ToLower(cmd.words[last]), strings.ToLower(words[last])); d < bestDistance {
+		want, typed := strings.ToLower(cmd.words[last]), strings.ToLower(words[last])
+		d := editDistance(want, typed)
+		if len([]rune(typed)) >= minTypedPrefix && strings.HasPrefix(want, typed) {
+			d = 0
+		}
+		if d <= mistypedDistance(want) && (best == nil || d < bestDistance) {
 			best, bestDistance = cmd, d
 		}
 	}
@@ -75,9 +94,12 @@ func (b *Bridge) deleteMistypedSecret(ctx context.Context, c *commandContext, cm
 		c.command(name), instead, b.deleteSeenSecret(ctx, c, original))
 }
 
-// editDistance is the Levenshtein distance between a and b, in runes.
+// editDistance is the optimal string alignment distance between a and b,
+// in runes: Levenshtein's, with two neighbours swapped ("sals") one edit.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	// Three rows: the one before the previous is needed for swaps.
+	before := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -91,8 +113,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		before, prev, cur = prev, cur, before
 	}
 	return prev[len(rb)]
 }
