@@ -355,7 +355,7 @@ func (p *Portal) matrixRedaction(ctx context.Context, evt *event.Event) error {
 		if err = redactor.Redact(ctx, &network.OutgoingRedaction{OutgoingMeta: p.meta(evt, relay), Target: msg.ID, TargetInfo: targetInfo(msg, login)}); err != nil {
 			return err
 		}
-		p.redactEditReplies(ctx, evt, msg.ID)
+		p.redactEditRepliesOf(ctx, msg, p.matrixEditDeletion(evt, msg))
 		return p.m.db.Messages.Delete(ctx, p.Key, msg.ID)
 	}
 	reaction, err := p.reactionByEvent(ctx, target)

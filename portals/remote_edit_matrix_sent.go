@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -29,10 +28,11 @@ import (
 // under a part ID of its own (editReplyPart): a deletion of the message
 // for everyone then redacts its replies with it, rather than leaving its
 // newer text in the room, and so does its deletion from Matrix
-// (redactEditReplies). Every edit is one more reply, each stored. A
-// reply or reaction from Matrix to such a reply reaches the edited
-// message; a redaction of one in Matrix deletes nothing on the network,
-// and takes only that reply from the message's stored parts.
+// (remote_edit_matrix_sent_deletion.go). Every edit is one more reply,
+// each stored. A reply or reaction from Matrix to such a reply reaches
+// the edited message; a redaction of one in Matrix deletes nothing on
+// the network, and takes only that reply from the message's stored
+// parts.
 
 // editReplyPrefix begins the part ID of a stored edit reply. Networks'
 // own part IDs are short indexes or names of theirs, never this.
@@ -150,41 +150,4 @@ func (p *Portal) forgetEditReply(ctx context.Context, reply *database.Message) e
 		return fmt.Errorf("forget the redacted reply carrying an edit: %w", err)
 	}
 	return nil
-}
-
-// redactEditReplies redacts the replies carrying edits of msgID, a
-// message deletion evt made from Matrix, each by the ghost that sent it.
-// The message is gone on the network already, and the deletion stands: a
-// reply that cannot be redacted is told in the room, answering it, so
-// that the deleted message's newer text is not left there silently.
-func (p *Portal) redactEditReplies(ctx context.Context, evt *event.Event, msgID network.MessageID) {
-	log := zerolog.Ctx(ctx).With().Str("remote_id", string(msgID)).Logger()
-	parts, err := p.m.db.Messages.GetParts(ctx, p.Key, msgID)
-	if err != nil {
-		log.Warn().Err(err).Msg("Failed to look up the replies carrying edits of a deleted message")
-		p.tellEditRepliesLeft(ctx, evt, evt.ID, "the replies here carrying its edits could not be looked up (see the bridge log)")
-		return
-	}
-	for _, part := range parts {
-		if !isEditReply(part) {
-			continue
-		}
-		if err = p.m.matrix.Redact(ctx, p.m.matrix.Intent(part.SenderMXID), p.RoomID, part.EventID, ""); err != nil {
-			log.Warn().Err(err).Stringer("event_id", part.EventID).Msg("Failed to redact a reply carrying an edit of a deleted message")
-			p.tellEditRepliesLeft(ctx, evt, part.EventID, "this reply carrying its edit could not be deleted: "+remoteFailureReason(err))
-		}
-	}
-}
-
-// tellEditRepliesLeft tells evt's sender, in a notice answering about,
-// that their message deleted by evt is gone from the network but
-// replies carrying its edits stay, and why (Markdown, its outside words
-// through network.Literal).
-func (p *Portal) tellEditRepliesLeft(ctx context.Context, evt *event.Event, about id.EventID, why string) {
-	content := noticeContent(fmt.Sprintf("⚠️ Your message was deleted on %s, but %s", p.m.dir.NetworkName(p.Key.Network), why))
-	content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(about)
-	content.Mentions = &event.Mentions{UserIDs: []id.UserID{evt.Sender}}
-	if _, err := p.sendNotice(ctx, content); err != nil {
-		zerolog.Ctx(ctx).Err(err).Stringer("event_id", about).Msg("Failed to tell that a reply carrying an edit of a deleted message stays")
-	}
 }

@@ -11,6 +11,7 @@ import (
 
 // In a room whose power levels keep Ferry's ghosts from removing even
 // their own messages (Element's "Remove messages sent by me" raised),
+// and the bot, which could redact for them, from removing any either,
 // Dendrite refuses the ghost's redaction of the reply carrying alice's
 // phone edit with HTTP 500. Her deletion of her message is not held
 // retrying it for half an hour: she is told at once, answering that
@@ -18,18 +19,7 @@ import (
 func TestMatrixDeletionOfAMessageSentFromMatrixTellsOfAReplyThePowerLevelsKeep(t *testing.T) {
 	sc, net, mine, reply := editedOnThePhone(t)
 	ctx := context.Background()
-	bot := sc.as.BotClient()
-	var levels event.PowerLevelsEventContent
-	if err := bot.StateEvent(ctx, mine.p.RoomID, event.StatePowerLevels, "", &levels); err != nil {
-		t.Fatal(err)
-	}
-	if levels.Events == nil {
-		levels.Events = map[string]int{}
-	}
-	levels.Events[event.EventRedaction.Type] = 50
-	if _, err := bot.SendStateEvent(ctx, mine.p.RoomID, event.StatePowerLevels, "", &levels); err != nil {
-		t.Fatal(err)
-	}
+	raiseRedactionLevel(t, sc, mine.p.RoomID, true)
 
 	// Held retrying, the deletion would outlast the test: a bound, so
 	// that a failing test ends.

@@ -146,8 +146,7 @@ func TestMatrixDeletionOfAMessageSentFromMatrixTellsOfAReplyCarryingItsEditThatS
 	sc, proxy := newUserSceneBehindProxy(t)
 	net, mine, reply := editedOnThePhoneIn(t, sc)
 	ctx := context.Background()
-	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/"+mine.p.RoomID.String()+"/redact/", -1,
-		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"no *redactions* here"}`})
+	refuseRedactions(proxy, mine.p.RoomID, "no *redactions* here")
 	redaction := &event.Event{Type: event.EventRedaction, ID: "$deletion", Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Redacts: mine.event}
 	if err := mine.p.matrixRedaction(ctx, redaction); err != nil {
 		t.Fatalf("her deletion of her message failed: %v", err)
@@ -185,23 +184,11 @@ func editedOnThePhone(t *testing.T) (sc *userScene, net *testnet.Client, mine ma
 func editedOnThePhoneIn(t *testing.T, sc *userScene) (net *testnet.Client, mine matrixSent, reply id.EventID) {
 	t.Helper()
 	ctx := context.Background()
-	client, err := testnet.New().LoadLogin(ctx, sc.login)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net = client.(*testnet.Client)
-	sc.m.dir = clientDir{Directory: sc.m.dir, client: net}
 	mine = sc.reactionsRoom(t).sentFromMatrix(t, "msg-mine", "helo")
-	err = sc.db.Logins.Put(ctx, &database.Login{Network: mine.p.Key.Network, ID: sc.login.ID, UserMXID: sc.alice.UserID, RemoteUser: sc.login.RemoteUser})
-	if err == nil {
-		err = mine.p.putMember(ctx, sc.alice.UserID, sc.login.ID)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	net = aliceSendsFrom(t, sc, mine.p)
 	edit := &network.Edit{Meta: mine.fromPhone(), Target: "msg-mine", ID: "edit-1",
 		Parts: []network.Part{{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: "hello"}}}}
-	if err = mine.p.remoteEdit(ctx, sc.login, edit); err != nil {
+	if err := mine.p.remoteEdit(ctx, sc.login, edit); err != nil {
 		t.Fatalf("the edit on the phone failed: %v", err)
 	}
 	replies := repliesTo(t, sc.as.BotClient(), mine.p.RoomID, mine.event, 1)
@@ -209,6 +196,34 @@ func editedOnThePhoneIn(t *testing.T, sc *userScene) (net *testnet.Client, mine 
 		t.Fatalf("%d replies carrying her edit in the room, want one", len(replies))
 	}
 	return net, mine, replies[0].ID
+}
+
+// aliceSendsFrom has alice's login, a member of p's room, send there
+// from Matrix: it runs on net, the test network's client.
+func aliceSendsFrom(t *testing.T, sc *userScene, p *Portal) (net *testnet.Client) {
+	t.Helper()
+	ctx := context.Background()
+	client, err := testnet.New().LoadLogin(ctx, sc.login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net = client.(*testnet.Client)
+	sc.m.dir = clientDir{Directory: sc.m.dir, client: net}
+	err = sc.db.Logins.Put(ctx, &database.Login{Network: p.Key.Network, ID: sc.login.ID, UserMXID: sc.alice.UserID, RemoteUser: sc.login.RemoteUser})
+	if err == nil {
+		err = p.putMember(ctx, sc.alice.UserID, sc.login.ID)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net
+}
+
+// refuseRedactions has the homeserver, behind proxy, answer every
+// redaction in room with M_FORBIDDEN and why.
+func refuseRedactions(proxy *testbed.FaultProxy, room id.RoomID, why string) {
+	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/"+room.String()+"/redact/", -1,
+		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"` + why + `"}`})
 }
 
 // clientDir is a Directory whose logins all run client.
