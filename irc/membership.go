@@ -21,8 +21,8 @@ type channelState struct {
 	joinedAt time.Time         // server-time of our JOIN (or receive time)
 	joinRead time.Time         // when we read our JOIN, by our clock
 	synced   bool              // first NAMES done
-	// modeQueries counts our MODE queries (askModes) not answered yet:
-	// by 324, or (IRCnet, a channel without modes) 477
+	// modeQueries counts our MODE queries (askModes) of a channel
+	// without modes not answered yet: IRCnet answers them with 477
 	// ERR_NOCHANMODES, which is then no line of ours refused.
 	modeQueries int
 }

@@ -140,16 +140,27 @@ func (cl *Client) handleChannelModeIs(msg *irc.Message) {
 	cl.applyModes(msg, msg.Params[1], msg.Params[2:], true)
 }
 
-// askModes sends a MODE query for channel, one we are in, counting it
-// until its answer (see channelState.modeQueries).
+// askModes sends a MODE query for channel, one we are in; for a channel
+// without modes it is counted until its answer (see
+// channelState.modeQueries).
 func (cl *Client) askModes(conn *ircconn.Conn, channel string) {
-	folded := cl.fold(channel)
-	cl.lock.Lock()
-	if ch := cl.channels[folded]; ch != nil {
-		ch.modeQueries++
+	if withoutModes(channel) {
+		folded := cl.fold(channel)
+		cl.lock.Lock()
+		if ch := cl.channels[folded]; ch != nil {
+			ch.modeQueries++
+		}
+		cl.lock.Unlock()
 	}
-	cl.lock.Unlock()
 	_ = conn.Send(&irc.Message{Command: "MODE", Params: []string{channel}})
+}
+
+// withoutModes reports whether channel is one without modes ("+", RFC
+// 2811 4.2.1), the only kind IRCnet answers a MODE query for with 477
+// ERR_NOCHANMODES. Elsewhere a 477 for a channel refuses a line (Hybrid,
+// ratbox), even one that crossed our MODE query on the wire.
+func withoutModes(channel string) bool {
+	return strings.HasPrefix(channel, "+")
 }
 
 // answerModeQuery takes the answer to our oldest MODE query for channel;

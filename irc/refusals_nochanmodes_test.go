@@ -3,6 +3,7 @@ package irc
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,4 +88,33 @@ func TestNoChanModesTakesNoWaitingLine(t *testing.T) {
 	if told := noticesSaying(host, "was not made"); len(told) != 1 {
 		t.Errorf("a 477 answering no line was told %d times as a change not made, want once", len(told))
 	}
+}
+
+// TestLineRefusalCrossingModeQueryIsTold: on Hybrid a 477 for a channel
+// refuses a line (+M: only logged-in users speak). A message sent just
+// before a mode change makes Ferry ask for the channel's modes has its
+// 477 read while that MODE query waits: it is still the message's
+// refusal, told, and not taken for the query's answer (only a channel
+// without modes, "+", answers one with 477).
+func TestLineRefusalCrossingModeQueryIsTold(t *testing.T) {
+	var sentLine atomic.Bool
+	addr := scriptedServer(t, "", func(line string, peer *scriptedPeer) {
+		switch {
+		case strings.HasPrefix(line, "PRIVMSG #c "):
+			sentLine.Store(true)
+		case line == "MODE #c" && sentLine.Load():
+			// The message came first: its refusal first.
+			peer.write(":srv 477 alice #c :Cannot send to channel (+M)")
+			peer.write(":srv 324 alice #c +intM")
+		}
+	})
+	cl, host, _ := clientOn(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := cl.Send(ctx, textTo("test/#c", "hello")); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	waitFor(t, "the message on the wire", sentLine.Load)
+	cl.handle(line(t, ":op!op@host MODE #c +i"))
+	waitFor(t, "the refused message told", func() bool { return len(noticesSaying(host, "did not arrive")) == 1 })
 }
