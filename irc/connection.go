@@ -490,7 +490,7 @@ func (cl *Client) dispatch(msg *irc.Message) {
 		} else {
 			cl.handleNoSuchChannel(msg)
 		}
-	case "401", "404", "442", "482", "486", "531", "716":
+	case "401", "404", "408", "442", "482", "486", "492", "531", "716":
 		cl.handleRefusal(msg)
 	default:
 		if refusesJoin(msg.Command) || (isErrorNumeric(msg.Command) && len(msg.Params) > 1 && cl.joinPending(msg.Params[1])) {

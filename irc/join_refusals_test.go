@@ -1,9 +1,14 @@
 package irc
 
 import (
+	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/ferrybridge/ferry/bridge/network"
 )
 
 // TestEveryJoinRefusalIsTold: numerics that refuse a JOIN beyond the
@@ -60,4 +65,48 @@ func TestUnavailableNickIsNoJoinRefusal(t *testing.T) {
 	if len(host.notified) != 0 || len(host.events) != 0 {
 		t.Errorf("a 437 for a nick was told: %q %+v", host.notified, host.events)
 	}
+}
+
+// TestLineRefusalCrossingJoinIsNoJoinRefusal: Hybrid refuses a message
+// with colours to a +c channel with 408 ERR_NOCTRLSONCHAN naming the
+// channel. Sent before our JOIN there (the channel takes messages from
+// outside), its refusal is read while the JOIN is pending: it is the
+// message's, told as such, and the JOIN that follows it succeeds: the
+// user is not removed from the room.
+func TestLineRefusalCrossingJoinIsNoJoinRefusal(t *testing.T) {
+	var sentLine atomic.Bool
+	addr := scriptedServer(t, "", func(line string, peer *scriptedPeer) {
+		switch {
+		case strings.HasPrefix(line, "PRIVMSG #d "):
+			sentLine.Store(true)
+		case line == "JOIN #d" && sentLine.Load():
+			// The message's refusal crossed the JOIN on the wire.
+			peer.write(":srv 408 alice #d :You cannot use control codes on this channel. Not sent: hello")
+			peer.write(":alice!alice@host JOIN #d")
+		}
+	})
+	cl, host, _ := clientOn(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := cl.Send(ctx, textTo("test/#d", "\x02hello")); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	waitFor(t, "the message on the wire", sentLine.Load)
+	if err := cl.joinChannel("#d", "", joinAsked); err != nil {
+		t.Fatalf("joinChannel: %v", err)
+	}
+	waitFor(t, "the JOIN answered", func() bool {
+		cl.lock.Lock()
+		defer cl.lock.Unlock()
+		return cl.channels["#d"] != nil
+	})
+	// Read before the JOIN, the 408 was handled by now.
+	host.lock.Lock()
+	for _, evt := range host.events {
+		if m, ok := evt.(*network.Membership); ok && m.TargetIsMe && m.Action == network.MembershipKick {
+			t.Errorf("the message's refusal removed the user from %s: %+v", m.Portal.Chat, m)
+		}
+	}
+	host.lock.Unlock()
+	waitFor(t, "the refused message told", func() bool { return len(noticesSaying(host, "did not arrive")) == 1 })
 }

@@ -12,7 +12,10 @@ import (
 
 // handleRefusal acts on the server refusing something Ferry sent for the
 // Matrix user: 401 ERR_NOSUCHNICK (a PM to a nick that left), 404
-// ERR_CANNOTSENDTOCHAN (+m, +b, +n...), 531 ERR_CANTSENDTOUSER (InspIRCd:
+// ERR_CANNOTSENDTOCHAN (+m, +b, +n...), 408 ERR_NOCTRLSONCHAN and 492
+// ERR_NOCTCP (Hybrid: +c colours and control codes, +C CTCPs; naming a
+// channel we are joining, they still answer a line, sent before the
+// JOIN, never the JOIN), 531 ERR_CANTSENDTOUSER (InspIRCd:
 // the nick's mode forbids it, +c common channels or +R registered only),
 // 716 ERR_TARGUMODEG (Solanum, charybdis, InspIRCd's callerid: the nick
 // is in +g caller-id mode and has not accepted us; the 717 RPL_TARGNOTIFY
@@ -230,7 +233,7 @@ func (cl *Client) refusalRoom(msg *irc.Message, target string) (network.PortalKe
 // refuses a chat line (PRIVMSG, NOTICE, TAGMSG) rather than a change.
 func refusesLine(command string) bool {
 	switch command {
-	case "401", "404", "477", "486", "531", "716":
+	case "401", "404", "408", "477", "486", "492", "531", "716":
 		return true
 	}
 	return false
