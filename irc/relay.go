@@ -386,7 +386,7 @@ func (b *relayBot) follow(msg *irc.Message) (tell func()) {
 		}
 	case "BATCH":
 		b.trackBatch(msg)
-	case "401", "404", "442", "482":
+	case "401", "404", "408", "442", "482", "492":
 		return b.refusal(msg, fold)
 	default:
 		joining := len(msg.Params) > 1 && b.joiningLocked(fold(msg.Params[1]))
@@ -437,8 +437,8 @@ func (b *relayBot) answerJoin(msg *irc.Message, fold func(string) string) (tell 
 }
 
 // refusal acts on the server refusing a line the bot sent (404: +m, a
-// ban, +n; 477: the channel takes lines from logged-in users only; 442:
-// not on the channel...). A labeled one fails the relayed Send, which
+// ban, +n; 477: the channel takes lines from logged-in users only; 408,
+// 492: Hybrid's +c control codes, +C CTCPs; 442: not on the channel...). A labeled one fails the relayed Send, which
 // the core reports. Without labeled-response nothing else hears of it,
 // and the relayed message would be lost while Matrix shows it sent: it
 // returns the telling of the channel's room (see tell). b.lock must be
