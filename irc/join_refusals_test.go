@@ -1,12 +1,9 @@
 package irc
 
 import (
-	"context"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/ferrybridge/ferry/bridge/network"
 )
@@ -74,24 +71,8 @@ func TestUnavailableNickIsNoJoinRefusal(t *testing.T) {
 // message's, told as such, and the JOIN that follows it succeeds: the
 // user is not removed from the room.
 func TestLineRefusalCrossingJoinIsNoJoinRefusal(t *testing.T) {
-	var sentLine atomic.Bool
-	addr := scriptedServer(t, "", func(line string, peer *scriptedPeer) {
-		switch {
-		case strings.HasPrefix(line, "PRIVMSG #d "):
-			sentLine.Store(true)
-		case line == "JOIN #d" && sentLine.Load():
-			// The message's refusal crossed the JOIN on the wire.
-			peer.write(":srv 408 alice #d :You cannot use control codes on this channel. Not sent: hello")
-			peer.write(":alice!alice@host JOIN #d")
-		}
-	})
-	cl, host, _ := clientOn(t, addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if _, err := cl.Send(ctx, textTo("test/#d", "\x02hello")); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	waitFor(t, "the message on the wire", sentLine.Load)
+	cl, host := lineRefusedCrossing(t, "#d", "\x02hello", "JOIN #d",
+		":srv 408 alice #d :You cannot use control codes on this channel. Not sent: hello", ":alice!alice@host JOIN #d")
 	if err := cl.joinChannel("#d", "", joinAsked); err != nil {
 		t.Fatalf("joinChannel: %v", err)
 	}

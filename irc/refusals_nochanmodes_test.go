@@ -90,6 +90,33 @@ func TestNoChanModesTakesNoWaitingLine(t *testing.T) {
 	}
 }
 
+// lineRefusedCrossing is alice, logged in through a scripted server,
+// having sent body to channel (not waiting for an echo): the server
+// answers the next line, then, that follows it with answers (the
+// message's refusal crossing then on the wire first).
+func lineRefusedCrossing(t *testing.T, channel, body, then string, answers ...string) (*Client, *fakeHost) {
+	t.Helper()
+	var sentLine atomic.Bool
+	addr := scriptedServer(t, "", func(line string, peer *scriptedPeer) {
+		switch {
+		case strings.HasPrefix(line, "PRIVMSG "+channel+" "):
+			sentLine.Store(true)
+		case line == then && sentLine.Load():
+			for _, answer := range answers {
+				peer.write(answer)
+			}
+		}
+	})
+	cl, host, _ := clientOn(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := cl.Send(ctx, textTo(network.ChatID("test/"+channel), body)); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	waitFor(t, "the message on the wire", sentLine.Load)
+	return cl, host
+}
+
 // TestLineRefusalCrossingModeQueryIsTold: on Hybrid a 477 for a channel
 // refuses a line (+M: only logged-in users speak). A message sent just
 // before a mode change makes Ferry ask for the channel's modes has its
@@ -97,24 +124,8 @@ func TestNoChanModesTakesNoWaitingLine(t *testing.T) {
 // refusal, told, and not taken for the query's answer (only a channel
 // without modes, "+", answers one with 477).
 func TestLineRefusalCrossingModeQueryIsTold(t *testing.T) {
-	var sentLine atomic.Bool
-	addr := scriptedServer(t, "", func(line string, peer *scriptedPeer) {
-		switch {
-		case strings.HasPrefix(line, "PRIVMSG #c "):
-			sentLine.Store(true)
-		case line == "MODE #c" && sentLine.Load():
-			// The message came first: its refusal first.
-			peer.write(":srv 477 alice #c :Cannot send to channel (+M)")
-			peer.write(":srv 324 alice #c +intM")
-		}
-	})
-	cl, host, _ := clientOn(t, addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if _, err := cl.Send(ctx, textTo("test/#c", "hello")); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	waitFor(t, "the message on the wire", sentLine.Load)
+	cl, host := lineRefusedCrossing(t, "#c", "hello", "MODE #c",
+		":srv 477 alice #c :Cannot send to channel (+M)", ":srv 324 alice #c +intM")
 	cl.handle(line(t, ":op!op@host MODE #c +i"))
 	waitFor(t, "the refused message told", func() bool { return len(noticesSaying(host, "did not arrive")) == 1 })
 }
