@@ -19,9 +19,12 @@ import (
 // (matrixRedaction) or on the network (remoteRedaction), the replies
 // carrying its phone edits (remote_edit_matrix_sent.go) go with it. The
 // message is gone on the network by then, and its deletion stands: what
-// can be removed is, the rows of what was removed are forgotten, and the
-// replies left in the room, with the deleted message's newer text, are
-// told in one notice.
+// can be removed is, and the replies left in the room, with the deleted
+// message's newer text, are told in one notice. Every row of the message
+// is forgotten then, those of the replies left too: such a reply stands
+// for nothing on the network any more, and a reaction or reply to it
+// from Matrix must not reach the deleted message (standingFor would take
+// the reply's own row, the message's only one left, for the message).
 
 // editReplyLeft is a reply carrying an edit that stays in the room after
 // its message's deletion, and why it could not be removed.
@@ -77,29 +80,23 @@ func (p *Portal) redactEditRepliesOf(ctx context.Context, msg *database.Message,
 }
 
 // redactEditReplies redacts the replies carrying edits among parts, the
-// stored parts of a deleted message, forgets the rows of those it
-// removed, and tells those left in one notice. It reports whether any is
-// left.
-func (p *Portal) redactEditReplies(ctx context.Context, parts []*database.Message, deletion editDeletion) bool {
+// stored parts of a deleted message, and tells those left in one notice.
+// Its caller forgets the message's rows, theirs with them.
+func (p *Portal) redactEditReplies(ctx context.Context, parts []*database.Message, deletion editDeletion) {
 	var left []editReplyLeft
 	for _, part := range parts {
 		if !isEditReply(part) {
 			continue
 		}
-		log := zerolog.Ctx(ctx).With().Str("remote_id", string(part.ID)).Stringer("event_id", part.EventID).Logger()
 		if err := p.redactEditReply(ctx, part); err != nil {
-			log.Warn().Err(err).Msg("Failed to redact a reply carrying an edit of a deleted message")
+			zerolog.Ctx(ctx).Warn().Err(err).Str("remote_id", string(part.ID)).Stringer("event_id", part.EventID).
+				Msg("Failed to redact a reply carrying an edit of a deleted message")
 			left = append(left, editReplyLeft{eventID: part.EventID, err: err})
-		} else if err = p.forgetEditReply(ctx, part); err != nil {
-			// Gone from the room: a row left finds an event that is no
-			// more, which harms nothing the room would see.
-			log.Warn().Err(err).Msg("Failed to forget a redacted reply carrying an edit")
 		}
 	}
 	if len(left) > 0 {
 		p.tellEditRepliesLeft(ctx, deletion, left[0].eventID, editRepliesLeftWhy(p.RoomID, left))
 	}
-	return len(left) > 0
 }
 
 // redactEditReply redacts reply by the ghost that sent it or, where the

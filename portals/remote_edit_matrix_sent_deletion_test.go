@@ -18,9 +18,9 @@ import (
 // Alice deletes on her phone a message she sent from Matrix and edited
 // twice there; the homeserver refuses the redaction of the first reply
 // carrying an edit (to its ghost and to the bot). Her message and the
-// second reply still go, the deletion stands, only the reply left is
-// still stored, and she is told of it in a notice answering it. Real
-// Dendrite behind the fault proxy.
+// second reply still go, the deletion stands, none of its rows is left
+// (as after a deletion from Matrix), and she is told of the reply left
+// in a notice answering it. Real Dendrite behind the fault proxy.
 func TestRemoteDeletionOfAMessageSentFromMatrixTakesTheRepliesItCanAndTellsTheRest(t *testing.T) {
 	sc, proxy := newUserSceneBehindProxy(t)
 	_, mine, _ := editedOnThePhoneIn(t, sc)
@@ -46,8 +46,36 @@ func TestRemoteDeletionOfAMessageSentFromMatrixTakesTheRepliesItCanAndTellsTheRe
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(parts) != 1 || parts[0].EventID != replies[0] {
-		t.Errorf("after the deletion her message's stored rows are %+v; want the reply left alone", parts)
+	if len(parts) != 0 {
+		t.Errorf("after the deletion her message's stored rows are %+v; want none, the message being gone", parts)
+	}
+}
+
+// After alice deleted on her phone a message she sent from Matrix, the
+// reply carrying its phone edit that the homeserver would not redact
+// stays in the room, but stands for nothing on the network any more: her
+// reaction to it from Matrix reaches nothing there, no reaction to the
+// deleted message under a part ID of Ferry's own. Real Dendrite behind
+// the fault proxy.
+func TestReactionToAReplyLeftByAPhoneDeletionReachesNothingOnTheNetwork(t *testing.T) {
+	sc, proxy := newUserSceneBehindProxy(t)
+	net, mine, reply := editedOnThePhoneIn(t, sc)
+	ctx := context.Background()
+	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/"+mine.p.RoomID.String()+"/redact/"+reply.String()+"/", -1,
+		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"not this one"}`})
+	if err := mine.p.remoteRedaction(ctx, &network.Redaction{Meta: mine.fromPhone(), Target: "msg-mine"}); err != nil {
+		t.Fatalf("the deletion on the phone failed: %v", err)
+	}
+	noticeAnswering(t, sc, mine, reply)
+	sentToNetwork(net)
+
+	reaction := &event.Event{
+		Type: event.EventReaction, ID: "$reaction", Sender: sc.alice.UserID, RoomID: mine.p.RoomID, Timestamp: time.Now().UnixMilli(),
+		Content: event.Content{Parsed: &event.ReactionEventContent{RelatesTo: *(&event.RelatesTo{}).SetAnnotation(reply, "👍")}},
+	}
+	_ = mine.p.matrixReaction(ctx, reaction) // told as never bridged
+	if sent := sentToNetwork(net); len(sent) != 0 {
+		t.Errorf("her reaction to the reply left by the deletion reached the network: %+v", sent[0])
 	}
 }
 

@@ -494,15 +494,8 @@ func (p *Portal) remoteRedaction(ctx context.Context, r *network.Redaction) erro
 	// The message is gone from the room: the replies carrying its edits
 	// go as far as they can, and those left are told, not the deletion
 	// failed (remote_edit_matrix_sent_deletion.go).
-	if p.redactEditReplies(ctx, parts, p.remoteEditDeletion(parts)) {
-		// The rows of the replies left stay: a later redaction of one in
-		// Matrix is still known as only that reply.
-		for _, part := range own {
-			if err = p.m.db.Messages.DeletePart(ctx, p.Key, r.Target, part.Part); err != nil {
-				return err
-			}
-		}
-	} else if err = p.m.db.Messages.Delete(ctx, p.Key, r.Target); err != nil {
+	p.redactEditReplies(ctx, parts, p.remoteEditDeletion(parts))
+	if err = p.m.db.Messages.Delete(ctx, p.Key, r.Target); err != nil {
 		return err
 	}
 	p.rememberEdit(deletionKey(r.Target))
