@@ -147,16 +147,23 @@ func editRepliesLeftWhy(room id.RoomID, left []editReplyLeft) string {
 
 // tellEditRepliesLeft tells of deletion, in one notice answering about
 // ("": none), that the message is gone from the network but replies
-// carrying its edits stay, and why (Markdown).
+// carrying its edits stay, and why (Markdown). The notice answering a
+// reply has a transaction ID of that reply's: the deletion handed over
+// again (Ferry stopped after the notice, before the message's rows were
+// forgotten and the deletion marked done) finds the reply refused again,
+// and the homeserver, which keeps transaction IDs a while, answers with
+// the notice already posted, not a second one.
 func (p *Portal) tellEditRepliesLeft(ctx context.Context, deletion editDeletion, about id.EventID, why string) {
 	content := noticeContent(fmt.Sprintf("⚠️ %s, but %s", deletion.opening, why))
+	txnID := ""
 	if about != "" {
 		content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(about)
+		txnID = "ferry-edit-replies-left-" + string(about)
 	}
 	if deletion.mention != "" {
 		content.Mentions = &event.Mentions{UserIDs: []id.UserID{deletion.mention}}
 	}
-	if _, err := p.sendNotice(ctx, content); err != nil {
+	if _, err := p.sendNoticeTxn(ctx, content, txnID); err != nil {
 		zerolog.Ctx(ctx).Err(err).Stringer("event_id", about).Msg("Failed to tell that replies carrying edits of a deleted message stay")
 	}
 }

@@ -79,6 +79,46 @@ func TestReactionToAReplyLeftByAPhoneDeletionReachesNothingOnTheNetwork(t *testi
 	}
 }
 
+// Ferry stops after telling alice of the reply her phone deletion left,
+// before forgetting her message's rows and marking the deletion done;
+// started again, it is handed the deletion once more. The reply is still
+// refused, but she is told of it once, not twice. Real Dendrite behind
+// the fault proxy; the rows are put back as the stop left them.
+func TestPhoneDeletionHandedOverAgainAfterAStopTellsOfTheReplyLeftOnce(t *testing.T) {
+	sc, proxy := newUserSceneBehindProxy(t)
+	_, mine, reply := editedOnThePhoneIn(t, sc)
+	ctx := context.Background()
+	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/"+mine.p.RoomID.String()+"/redact/"+reply.String()+"/", -1,
+		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"not this one"}`})
+	stored, err := sc.db.Messages.GetParts(ctx, mine.p.Key, "msg-mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deletion := &network.Redaction{Meta: mine.fromPhone(), Target: "msg-mine"}
+	if err = mine.p.remoteRedaction(ctx, deletion); err != nil {
+		t.Fatalf("the deletion on the phone failed: %v", err)
+	}
+	noticeAnswering(t, sc, mine, reply)
+
+	for _, part := range stored {
+		if err = sc.db.Messages.Put(ctx, part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err = mine.p.remoteRedaction(ctx, deletion); err != nil {
+		t.Fatalf("the deletion handed over again failed: %v", err)
+	}
+	var told int
+	for _, n := range noticesSoFar(t, sc, mine.p.RoomID) {
+		if n.Content.AsMessage().RelatesTo.GetReplyTo() == reply {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("alice was told %d times of the reply her deletion left, want once", told)
+	}
+}
+
 // In a room where redactions need a level Ferry's ghosts lack, but the
 // bot has, the reply carrying alice's phone edit is redacted by the bot
 // when she deletes her message from Matrix, not left in the room with
