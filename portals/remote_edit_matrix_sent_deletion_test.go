@@ -2,7 +2,6 @@ package portals
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ferrybridge/ferry/bridge/network"
-	"github.com/ferrybridge/ferry/internal/testbed"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -26,8 +24,7 @@ func TestRemoteDeletionOfAMessageSentFromMatrixTakesTheRepliesItCanAndTellsTheRe
 	_, mine, _ := editedOnThePhoneIn(t, sc)
 	replies := editedAgainOnThePhone(t, sc, mine)
 	ctx := context.Background()
-	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/"+mine.p.RoomID.String()+"/redact/"+replies[0].String()+"/", -1,
-		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"not this one"}`})
+	refuseRedactionOf(proxy, mine.p.RoomID, replies[0], "not this one")
 
 	if err := mine.p.remoteRedaction(ctx, &network.Redaction{Meta: mine.fromPhone(), Target: "msg-mine"}); err != nil {
 		t.Errorf("the deletion on the phone failed: %v", err)
@@ -61,8 +58,7 @@ func TestReactionToAReplyLeftByAPhoneDeletionReachesNothingOnTheNetwork(t *testi
 	sc, proxy := newUserSceneBehindProxy(t)
 	net, mine, reply := editedOnThePhoneIn(t, sc)
 	ctx := context.Background()
-	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/"+mine.p.RoomID.String()+"/redact/"+reply.String()+"/", -1,
-		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"not this one"}`})
+	refuseRedactionOf(proxy, mine.p.RoomID, reply, "not this one")
 	if err := mine.p.remoteRedaction(ctx, &network.Redaction{Meta: mine.fromPhone(), Target: "msg-mine"}); err != nil {
 		t.Fatalf("the deletion on the phone failed: %v", err)
 	}
@@ -88,8 +84,7 @@ func TestPhoneDeletionHandedOverAgainAfterAStopTellsOfTheReplyLeftOnce(t *testin
 	sc, proxy := newUserSceneBehindProxy(t)
 	_, mine, reply := editedOnThePhoneIn(t, sc)
 	ctx := context.Background()
-	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/"+mine.p.RoomID.String()+"/redact/"+reply.String()+"/", -1,
-		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"not this one"}`})
+	refuseRedactionOf(proxy, mine.p.RoomID, reply, "not this one")
 	stored, err := sc.db.Messages.GetParts(ctx, mine.p.Key, "msg-mine")
 	if err != nil {
 		t.Fatal(err)

@@ -226,6 +226,13 @@ func refuseRedactions(proxy *testbed.FaultProxy, room id.RoomID, why string) {
 		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"` + why + `"}`})
 }
 
+// refuseRedactionOf has the homeserver, behind proxy, answer every
+// redaction of target in room with M_FORBIDDEN and why.
+func refuseRedactionOf(proxy *testbed.FaultProxy, room id.RoomID, target id.EventID, why string) {
+	proxy.Inject(http.MethodPut+" /_matrix/client/v3/rooms/"+room.String()+"/redact/"+target.String()+"/", -1,
+		testbed.Fault{Status: http.StatusForbidden, Body: `{"errcode":"M_FORBIDDEN","error":"` + why + `"}`})
+}
+
 // clientDir is a Directory whose logins all run client.
 type clientDir struct {
 	Directory
