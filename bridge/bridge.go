@@ -83,6 +83,9 @@ type Bridge struct {
 
 	loginLock sync.RWMutex
 	logins    map[loginKey]*loginEntry
+	// unstarted are the stored logins whose load failed (under
+	// loginLock; logins_unstarted.go).
+	unstarted map[loginKey]*unstartedLogin
 	flowLock  sync.Mutex
 	flows     map[id.UserID]*loginFlow
 	// cancelled holds the flows a cancel took out of flows that still

@@ -441,8 +441,8 @@ func (b *Bridge) cmdStatus() *command {
 	return &command{
 		words: []string{"status"}, description: "Show your logins and their connection state.", level: network.LevelUser,
 		handler: func(ctx context.Context, c *commandContext) error {
-			logins := b.userLogins(c.user, "")
-			if len(logins) == 0 {
+			logins, unstarted := b.userLogins(c.user, ""), b.userUnstarted(c.user, "")
+			if len(logins)+len(unstarted) == 0 {
 				c.reply("You have no logins. Send " + c.command("help") + " to see how to log in.")
 				return nil
 			}
@@ -455,6 +455,9 @@ func (b *Bridge) cmdStatus() *command {
 				// the notices: its code spans are meant, its server's
 				// words are not (stateMarkdown).
 				fmt.Fprintf(&sb, "* **%s** %s: %s since %s\n", b.NetworkName(le.net), network.Literal(le.login.Load().RemoteName), stateMarkdown(st), since.UTC().Format("2006-01-02 15:04:05 MST"))
+			}
+			for _, u := range unstarted {
+				sb.WriteString(b.statusUnstarted(c, u))
 			}
 			c.reply(sb.String())
 			return nil

@@ -56,12 +56,16 @@ func (b *Bridge) loadLogins(ctx context.Context) {
 			b.endStartupGC()
 		}
 		for _, row := range rows {
-			if _, err = b.startLogin(ctx, net, toNetworkLogin(row), nil); err != nil {
+			login := toNetworkLogin(row)
+			if _, err = b.startLogin(ctx, net, login, nil); err != nil {
 				b.Log.Err(err).Str("network", string(net)).Str("login", string(row.ID)).Msg("Failed to load login")
 				// Its user would otherwise see only silence: the login
-				// stays stored, and the next start tries it again.
-				b.noticeUserLater(row.UserMXID, fmt.Sprintf("⚠️ Ferry could not start your %s login (%s): %s. It stays stored; the administrator can see why in the bridge log, and the next start of Ferry tries again.",
-					b.NetworkName(net), network.Literal(row.RemoteName), userMessage(err, "an internal error")))
+				// stays stored, listed in `status`, and the next start
+				// tries it again.
+				b.noteUnstarted(net, login, err)
+				b.noticeUserLater(row.UserMXID, fmt.Sprintf("⚠️ Ferry could not start your %s login (%s): %s. It stays stored; the administrator can see why in the bridge log. Send %s to try again, or %s to forget it; the next start of Ferry tries again too.",
+					b.NetworkName(net), network.Literal(row.RemoteName), userMessage(err, "an internal error"),
+					network.CodeSpan(fmt.Sprintf("reconnect %s %s", net, row.RemoteName)), network.CodeSpan(fmt.Sprintf("logout %s %s", net, row.RemoteName))))
 			}
 		}
 	}
@@ -87,8 +91,15 @@ func (b *Bridge) warnUnbuiltLogins(ctx context.Context) {
 
 // startLogin registers a login as running, and returns its entry. client
 // may be nil, in which case the connector loads it and it is connected
-// here.
+// here. A login of the same key that could not be started is replaced.
 func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *network.Login, client network.Client) (*loginEntry, error) {
+	return b.startLoginIn(ctx, net, login, client, nil)
+}
+
+// startLoginIn is startLogin; with retried set, only in retried's place:
+// a login started or logged out while its network loaded it is left so
+// (errLoginMovedOn).
+func (b *Bridge) startLoginIn(ctx context.Context, net network.NetworkID, login *network.Login, client network.Client, retried *unstartedLogin) (*loginEntry, error) {
 	entry, ok := b.networks[net]
 	if !ok {
 		return nil, fmt.Errorf("unknown network %q", net)
@@ -106,9 +117,21 @@ func (b *Bridge) startLogin(ctx context.Context, net network.NetworkID, login *n
 	le.lock.Lock()
 	b.applyState(le, le.state)
 	le.lock.Unlock()
+	key := loginKey{net, login.ID}
 	b.loginLock.Lock()
-	old := b.logins[loginKey{net, login.ID}]
-	b.logins[loginKey{net, login.ID}] = le
+	if retried != nil && b.unstarted[key] != retried {
+		b.loginLock.Unlock()
+		le.lock.Lock()
+		if le.downTimer != nil {
+			le.downTimer.Stop()
+		}
+		le.lock.Unlock()
+		client.Disconnect()
+		return nil, errLoginMovedOn
+	}
+	delete(b.unstarted, key)
+	old := b.logins[key]
+	b.logins[key] = le
 	b.loginLock.Unlock()
 	if old != nil {
 		old.lock.Lock()
@@ -154,6 +177,7 @@ func (b *Bridge) removeLogin(ctx context.Context, net network.NetworkID, loginID
 	b.loginLock.Lock()
 	le := b.logins[loginKey{net, loginID}]
 	delete(b.logins, loginKey{net, loginID})
+	delete(b.unstarted, loginKey{net, loginID})
 	b.loginLock.Unlock()
 	if le != nil {
 		le.lock.Lock()

@@ -142,6 +142,18 @@ type GhostNamer interface {
 	ParseGhostLocalpart(localpart string) (UserID, bool)
 }
 
+// LoginForgetter is an optional Connector capability: the core calls
+// ForgetLogin when its user logs out of a stored login that never
+// started (LoadLogin failed), so no client can log it out. The network
+// drops what it keeps of the login outside any client (keys, memory of
+// it); the core deletes the stored login whatever ForgetLogin returns.
+// remoteLeft, if not "", is Markdown telling the user what is still
+// linked on the network's side and how to undo it there (a device on a
+// phone), as no logout reached the network.
+type LoginForgetter interface {
+	ForgetLogin(ctx context.Context, login *Login) (remoteLeft string, err error)
+}
+
 // AliasResolver is an optional Connector capability: a network whose chats
 // can be joined by room alias (#<network>_<rest>:<domain>) maps rest to a
 // portal. It must not do I/O: the homeserver asks on behalf of anyone who
