@@ -42,5 +42,14 @@ func TestLoginNameInNoticesIsNotMarkdown(t *testing.T) {
 	tn.FailLoad.Store(&down)
 	before = ferrytest.Seen(alice, mgmt)
 	h.StartBridge()
-	literal(h.WaitForBotNoticeExcept(alice, mgmt, "could not start your Testnet login", before))
+	// This notice spells the commands to retry or forget the login in
+	// code spans of its own, the name within them as typed; the name it
+	// says the login by is plain text.
+	msg := h.WaitForBotNoticeExcept(alice, mgmt, "could not start your Testnet login", before).Content.AsMessage()
+	if !strings.Contains(msg.FormattedBody, "Testnet login ("+name+")") || strings.Contains(msg.FormattedBody, "<em>") {
+		t.Errorf("the name was taken for Markdown: %q", msg.FormattedBody)
+	}
+	if !strings.Contains(msg.FormattedBody, "<code>reconnect test "+name+"</code>") {
+		t.Errorf("the command to retry the login does not name it as typed: %q", msg.FormattedBody)
+	}
 }
