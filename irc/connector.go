@@ -508,7 +508,11 @@ func (c *Connector) LoadLogin(ctx context.Context, login *network.Login) (networ
 	}
 	ncfg := c.cfg.Networks[meta.Network]
 	if ncfg == nil || meta.Network != netName {
-		return nil, fmt.Errorf("IRC network %q of login %s is not configured", meta.Network, login.ID)
+		// The likeliest cause is the administrator's: a network removed
+		// from or renamed in the config. Said so, the user knows to ask
+		// them, or to forget the login (logout), not to wait for a fix.
+		return nil, network.UserErrorf("its IRC network %s is no longer in Ferry's configuration (the administrator may have removed or renamed it)",
+			network.CodeSpan(meta.Network))
 	}
 	if meta.CaseMapping != "" {
 		// Seed IDs with what this network said last time, until it speaks.
