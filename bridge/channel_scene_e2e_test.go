@@ -42,7 +42,13 @@ type channelScene struct {
 // bob say "hello channel" in "chan", and alice join its portal.
 func newChannelScene(t *testing.T, tn *testnet.Connector, perms config.Permissions) *channelScene {
 	t.Helper()
-	h := ferrytest.Start(t, ferrytest.Options{Permissions: perms}, tn)
+	return newChannelSceneWith(t, tn, ferrytest.Options{Permissions: perms})
+}
+
+// newChannelSceneWith is newChannelScene with Ferry started with opts.
+func newChannelSceneWith(t *testing.T, tn *testnet.Connector, opts ferrytest.Options) *channelScene {
+	t.Helper()
+	h := ferrytest.Start(t, opts, tn)
 	s := &channelScene{h: h, alice: h.User("alice"), ctx: h.Context(2 * time.Minute)}
 	s.mgmt = h.ManagementRoom(s.alice)
 	s.cl = loginTest(t, h, tn, s.alice, s.mgmt, "alice")
