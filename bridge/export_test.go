@@ -12,8 +12,9 @@ import (
 // told), "told" (ended without a login, its user told) and "kept told"
 // (kept, its user told, the flow out of the running ones), and every
 // start of a login whose client the core loads at
-// "registered" (running, its client not yet connected), for the rest of
-// t.
+// "registered" (running, its client not yet connected), and every
+// logout or retry of a login that could not be started that waits for
+// another retry's load of it at "unstarted awaited", for the rest of t.
 func HoldLoginFlows(t testing.TB, hold func(point string)) {
 	flowHookFn.Store(&hold)
 	t.Cleanup(func() { flowHookFn.Store(nil) })

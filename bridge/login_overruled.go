@@ -225,6 +225,9 @@ const (
 	// loginRegistered is in startLogin: a login whose client the core
 	// loaded is registered as running, its client not yet connected.
 	loginRegistered = "registered"
+	// unstartedAwaited: a logout or retry of a login that could not be
+	// started waits for another retry's load of it (logins_unstarted.go).
+	unstartedAwaited = "unstarted awaited"
 )
 
 // flowHookFn is set by tests only (export_test.go).

@@ -22,6 +22,10 @@ type unstartedLogin struct {
 	login *network.Login
 	// reason is why the last load failed; written under b.loginLock.
 	reason error
+	// retrying, while a `reconnect` loads it, is closed once that load
+	// is over (under b.loginLock): a logout or another retry waits for
+	// it, so that no client the network loaded is left behind unknown.
+	retrying chan struct{}
 }
 
 // errLoginMovedOn is a retry's answer for an unstarted login that was
@@ -78,6 +82,10 @@ func (b *Bridge) unstartedReason(u *unstartedLogin) string {
 // as any login. A login started or logged out while it loaded is left
 // as it is now (errLoginMovedOn).
 func (b *Bridge) retryUnstarted(ctx context.Context, u *unstartedLogin) error {
+	if err := b.claimUnstarted(ctx, u); err != nil {
+		return err
+	}
+	defer b.releaseUnstarted(u)
 	_, err := b.startLoginIn(ctx, u.net, u.login, nil, u)
 	if err == nil || errors.Is(err, errLoginMovedOn) {
 		return err
@@ -97,13 +105,16 @@ func (b *Bridge) retryUnstarted(ctx context.Context, u *unstartedLogin) error {
 // was started or forgotten meanwhile: then nothing was done.
 func (b *Bridge) forgetUnstarted(ctx context.Context, u *unstartedLogin) (remoteLeft string, ok bool, err error) {
 	key := loginKey{u.net, u.login.ID}
-	b.loginLock.Lock()
-	if b.unstarted[key] != u {
-		b.loginLock.Unlock()
+	if err := b.claimUnstarted(ctx, u); errors.Is(err, errLoginMovedOn) {
 		return "", false, nil
+	} else if err != nil {
+		return "", true, fmt.Errorf("%w: %w", errRowKept, err)
 	}
+	b.loginLock.Lock()
 	delete(b.unstarted, key)
 	b.loginLock.Unlock()
+	// Taken out, u is no one's to wait for any more.
+	b.releaseUnstarted(u)
 	if err := b.DB.Logins.Delete(ctx, u.net, u.login.ID); err != nil {
 		b.loginLock.Lock()
 		if b.unstarted[key] == nil && b.logins[key] == nil {
@@ -118,4 +129,42 @@ func (b *Bridge) forgetUnstarted(ctx context.Context, u *unstartedLogin) (remote
 		}
 	}
 	return remoteLeft, true, err
+}
+
+// claimUnstarted makes u the caller's to load or forget, once a retry
+// loading it meanwhile is over: errLoginMovedOn if u was started or
+// forgotten by then. releaseUnstarted hands it back.
+func (b *Bridge) claimUnstarted(ctx context.Context, u *unstartedLogin) error {
+	key := loginKey{u.net, u.login.ID}
+	for {
+		b.loginLock.Lock()
+		if b.unstarted[key] != u {
+			b.loginLock.Unlock()
+			return errLoginMovedOn
+		}
+		wait := u.retrying
+		if wait == nil {
+			u.retrying = make(chan struct{})
+			b.loginLock.Unlock()
+			return nil
+		}
+		b.loginLock.Unlock()
+		flowHook(unstartedAwaited)
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// releaseUnstarted ends the caller's claim on u (claimUnstarted).
+func (b *Bridge) releaseUnstarted(u *unstartedLogin) {
+	b.loginLock.Lock()
+	done := u.retrying
+	u.retrying = nil
+	b.loginLock.Unlock()
+	if done != nil {
+		close(done)
+	}
 }
