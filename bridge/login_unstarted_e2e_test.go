@@ -28,6 +28,19 @@ func startUnloadable(t *testing.T, s *scene, names ...string) {
 	}
 }
 
+// unstartedSceneOn is the scene with conn, a network wrapping tn, in
+// place of the bare test network, alice's login left unstarted.
+func unstartedSceneOn(t *testing.T, conn network.Connector, tn *testnet.Connector) *scene {
+	t.Helper()
+	s := &scene{tn: tn}
+	s.h = ferrytest.Start(t, ferrytest.Options{}, conn)
+	s.alice = s.h.User("alice")
+	s.mgmt = s.h.ManagementRoom(s.alice)
+	s.cl = loginTest(t, s.h, s.tn, s.alice, s.mgmt, "alice")
+	startUnloadable(t, s)
+	return s
+}
+
 // TestUnstartedLoginIsShownInStatus: a stored login Ferry could not
 // start is listed in `status` with why, and how to retry or forget it;
 // the notice at start names both commands too.
@@ -110,12 +123,7 @@ func (f *forgettingNet) ForgetLogin(ctx context.Context, login *network.Login) (
 // login, and passes its word on what stays linked on its side.
 func TestLogoutOfAnUnstartedLoginAsksTheNetworkToForgetIt(t *testing.T) {
 	f := &forgettingNet{Connector: testnet.New()}
-	s := &scene{tn: f.Connector}
-	s.h = ferrytest.Start(t, ferrytest.Options{}, f)
-	s.alice = s.h.User("alice")
-	s.mgmt = s.h.ManagementRoom(s.alice)
-	s.cl = loginTest(t, s.h, s.tn, s.alice, s.mgmt, "alice")
-	startUnloadable(t, s)
+	s := unstartedSceneOn(t, f, f.Connector)
 	s.h.Command(s.alice, s.mgmt, "logout test alice", "Testnet's side. Unlink Ferry in the test network's settings.")
 	f.lock.Lock()
 	defer f.lock.Unlock()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ferrybridge/ferry/bridge"
 	"github.com/ferrybridge/ferry/bridge/network"
-	"github.com/ferrybridge/ferry/internal/ferrytest"
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
@@ -48,12 +47,7 @@ func (n *heldLoadNet) LoadLogin(ctx context.Context, login *network.Login) (netw
 // its device's keys kept, another user's link of the account refused).
 func TestLogoutOfAnUnstartedLoginBeingRetriedLogsItsClientOut(t *testing.T) {
 	n := &heldLoadNet{Connector: testnet.New()}
-	s := &scene{tn: n.Connector}
-	s.h = ferrytest.Start(t, ferrytest.Options{}, n)
-	s.alice = s.h.User("alice")
-	s.mgmt = s.h.ManagementRoom(s.alice)
-	s.cl = loginTest(t, s.h, s.tn, s.alice, s.mgmt, "alice")
-	startUnloadable(t, s)
+	s := unstartedSceneOn(t, n, n.Connector)
 	// The new room is alice's management room now; the first one takes
 	// commands with the prefix.
 	other := s.h.ManagementRoom(s.alice)
