@@ -28,8 +28,8 @@ func (b *Bridge) unstartedName(u *unstartedLogin) string {
 // statusUnstarted is u's line in `status`.
 func (b *Bridge) statusUnstarted(c *commandContext, u *unstartedLogin) string {
 	named := fmt.Sprintf("%s %s", u.net, u.login.RemoteName)
-	return fmt.Sprintf("* **%s** %s: could not be started: %s. %s forgets it, %s tries again.\n",
-		b.NetworkName(u.net), network.Literal(u.login.RemoteName), b.unstartedReason(u),
+	return fmt.Sprintf("* **%s** %s: could not be started: %s %s forgets it, %s tries again.\n",
+		b.NetworkName(u.net), network.Literal(u.login.RemoteName), sentence(b.unstartedReason(u)),
 		c.command("logout "+named), c.command("reconnect "+named))
 }
 
@@ -64,6 +64,6 @@ func (b *Bridge) retryAnswer(ctx context.Context, u *unstartedLogin) string {
 	case errors.Is(err, errLoginMovedOn):
 		return fmt.Sprintf("%s was started or logged out meanwhile.", b.unstartedName(u))
 	default:
-		return fmt.Sprintf("%s still could not be started: %s.", b.unstartedName(u), userMessage(err, "an internal error"))
+		return fmt.Sprintf("%s still could not be started: %s", b.unstartedName(u), sentence(userMessage(err, "an internal error")))
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/ferrybridge/ferry/internal/testnet"
 )
 
-const unreadableKeys = "the test network's keys are unreadable"
+// unreadableKeys ends with its own full stop, as many networks' words
+// do: the answers must not add a second.
+const unreadableKeys = "the test network's keys are unreadable; try again later."
 
 // startUnloadable restarts the scene's Ferry with the test network
 // failing every load, and waits for alice to be told of her login (and
@@ -47,9 +49,9 @@ func unstartedSceneOn(t *testing.T, conn network.Connector, tn *testnet.Connecto
 func TestUnstartedLoginIsShownInStatus(t *testing.T) {
 	s := newScene(t, false)
 	startUnloadable(t, s)
-	s.h.WaitForBotNotice(s.alice, s.mgmt, "Send `reconnect test alice` to try again, or `logout test alice` to forget it")
+	s.h.WaitForBotNotice(s.alice, s.mgmt, unreadableKeys+" It stays stored; the administrator can see why in the bridge log. Send `reconnect test alice` to try again, or `logout test alice` to forget it")
 	s.h.Command(s.alice, s.mgmt, "status",
-		"Testnet** alice: could not be started: "+unreadableKeys+". `logout test alice` forgets it, `reconnect test alice` tries again.")
+		"Testnet** alice: could not be started: "+unreadableKeys+" `logout test alice` forgets it, `reconnect test alice` tries again.")
 }
 
 // TestLogoutForgetsAnUnstartedLogin: `logout` finds the logins Ferry

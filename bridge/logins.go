@@ -63,8 +63,8 @@ func (b *Bridge) loadLogins(ctx context.Context) {
 				// stays stored, listed in `status`, and the next start
 				// tries it again.
 				b.noteUnstarted(net, login, err)
-				b.noticeUserLater(row.UserMXID, fmt.Sprintf("⚠️ Ferry could not start your %s login (%s): %s. It stays stored; the administrator can see why in the bridge log. Send %s to try again, or %s to forget it; the next start of Ferry tries again too.",
-					b.NetworkName(net), network.Literal(row.RemoteName), userMessage(err, "an internal error"),
+				b.noticeUserLater(row.UserMXID, fmt.Sprintf("⚠️ Ferry could not start your %s login (%s): %s It stays stored; the administrator can see why in the bridge log. Send %s to try again, or %s to forget it; the next start of Ferry tries again too.",
+					b.NetworkName(net), network.Literal(row.RemoteName), sentence(userMessage(err, "an internal error")),
 					network.CodeSpan(fmt.Sprintf("reconnect %s %s", net, row.RemoteName)), network.CodeSpan(fmt.Sprintf("logout %s %s", net, row.RemoteName))))
 			}
 		}
