@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -26,10 +25,8 @@ import (
 // power levels refuse it. Real Dendrite, behind a fault proxy that only
 // counts the requests.
 func TestRedactionRefusedByPowerLevelsIsGivenUpAtOnce(t *testing.T) {
-	hs, reg := testbed.StartDendriteForAppservice(t)
-	proxy := testbed.NewFaultProxy(t, hs.URL)
-	as := testbed.NewAppservice(t, reg, proxy.URL())
-	m := NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	pm := newProxiedMatrix(t)
+	proxy, as, m := pm.proxy, pm.as, pm.m
 	// Long enough for many retries of a 500, short enough for a test
 	// that fails to end.
 	m.RetryFor = 15 * time.Second

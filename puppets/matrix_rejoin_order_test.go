@@ -7,12 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
-
-	"github.com/ferrybridge/ferry/internal/testbed"
 )
 
 // TestRefusedPipelinedSendKeepsItsPlace: a ghost kicked behind Ferry's
@@ -25,10 +22,8 @@ import (
 // second, so that the later send comes after the join and before the
 // retry is answered.
 func TestRefusedPipelinedSendKeepsItsPlace(t *testing.T) {
-	hs, reg := testbed.StartDendriteForAppservice(t)
-	proxy := testbed.NewFaultProxy(t, hs.URL)
-	as := testbed.NewAppservice(t, reg, proxy.URL())
-	m := NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	pm := newProxiedMatrix(t)
+	hs, proxy, as, m := pm.hs, pm.proxy, pm.as, pm.m
 	m.RetryFor = 20 * time.Second
 	if err := m.EnablePipelining(hs.URL); err != nil {
 		t.Fatal(err)

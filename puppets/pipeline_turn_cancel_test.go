@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 
@@ -21,10 +20,8 @@ import (
 // up on its way (a slow front), B gives up, and C must reach the room
 // after A.
 func TestSendInTurnGivenUpKeepsTheOrder(t *testing.T) {
-	hs, reg := testbed.StartDendriteForAppservice(t)
-	front := testbed.NewFaultProxy(t, hs.URL)
-	as := testbed.NewAppservice(t, reg, front.URL())
-	m := NewMatrix(as, zerolog.New(zerolog.NewTestWriter(t)))
+	pm := newProxiedMatrix(t)
+	front, as, m := pm.proxy, pm.as, pm.m
 	m.RetryFor = 10 * time.Second
 	if err := m.EnablePipelining(front.URL()); err != nil {
 		t.Fatal(err)
